@@ -1,0 +1,12 @@
+/* clock — wall-clock helpers: Unix milliseconds and RFC 3339 UTC timestamps. */
+#ifndef METODNET_CLOCK_H
+#define METODNET_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t clock_unix_ms(void);
+/* "2026-11-23T12:00:00.123Z" into buf (at least 32 bytes); returns buf. */
+char *clock_rfc3339(int64_t unix_ms, char *buf, size_t size);
+
+#endif

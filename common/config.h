@@ -1,0 +1,35 @@
+/* config — every process reads its settings here: command-line flags first, then METODNET_*
+ * environment variables, then defaults that work on one machine.
+ *
+ *   --redis-host / METODNET_REDIS_HOST (127.0.0.1)   --redis-port / METODNET_REDIS_PORT (6379)
+ *   --redis-socket / METODNET_REDIS_SOCKET            --redis-user / METODNET_REDIS_USER
+ *   --redis-password / METODNET_REDIS_PASSWORD
+ *   --broker / METODNET_BROKER (tcp://127.0.0.1:5555) --http-port / METODNET_HTTP_PORT (8080)
+ *   --http-host / METODNET_HTTP_HOST (127.0.0.1)      --concurrency / METODNET_CONCURRENCY (32)
+ *   METODNET_HEARTBEAT_MS (1000), METODNET_HEARTBEAT_LIVENESS (3), METODNET_LOG_LEVEL (info)
+ *   --request-timeout-ms / METODNET_REQUEST_TIMEOUT_MS (5000)
+ */
+#ifndef METODNET_CONFIG_H
+#define METODNET_CONFIG_H
+
+#include <stdint.h>
+
+#include "mdp.h"
+#include "redis_link.h"
+
+typedef struct {
+    const char *service_name;
+    redis_link_options redis;
+    const char *broker_endpoint;
+    const char *http_host;
+    int http_port;
+    unsigned concurrency;
+    uint32_t request_timeout_ms;
+    mdp_heartbeat heartbeat;
+} config;
+
+/* Fills cfg. Returns 0; on a bad flag or value prints a Russian message and usage to stderr and
+ * returns -1. "--help" prints usage and returns 1. Strings point into argv/environ (borrowed). */
+int config_load(config *cfg, const char *service_name, int argc, char **argv);
+
+#endif

@@ -1,0 +1,54 @@
+/* mdp_broker — an MDP/0.2 broker (RFC 18) with MMI (RFC 8) on a ROUTER socket driven by libuv.
+ *
+ * External clients and workers speak plain MDP over ZeroMQ; the gateway in the same process submits
+ * requests directly with mdp_broker_request() (no socket hop). Per service the broker keeps a queue of
+ * pending requests with deadlines and a list of idle workers; each request in flight is tracked on
+ * the worker that holds it, so when that worker dies (heartbeat expiry) or disconnects, the request
+ * fails at once with MDP_ERR_WORKER_LOST. Requests are never silently re-dispatched (a POST must not
+ * run twice). Malformed frames are dropped and counted; an unknown worker that sends anything but
+ * READY is told DISCONNECT. MMI: "mmi.service" answers "200"/"404", any other "mmi.*" "501".
+ */
+#ifndef METODNET_MDP_BROKER_H
+#define METODNET_MDP_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "mdp.h"
+
+typedef struct mdp_broker mdp_broker;
+typedef struct mdp_pending mdp_pending;
+
+/* Binds a ROUTER to endpoint (e.g. "tcp://127.0.0.1:5555"). zmq_context is borrowed and must outlive
+ * the broker. Returns NULL (errno set) when the bind fails. */
+mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat);
+
+/* Submits a request for service from inside this process. body is copied. cb is called exactly once,
+ * later (never from inside this call), unless mdp_broker_cancel() is called first. timeout_ms bounds
+ * queueing plus processing. Returns a handle owned by the broker (valid until cb or cancel), or NULL
+ * with cb not called when the arguments are invalid. */
+mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service, const uint8_t *body, size_t len,
+                                uint32_t timeout_ms, mdp_reply_cb cb, void *ud);
+
+/* The requester went away: cb will not be called; the worker's eventual reply is discarded. */
+void mdp_broker_cancel(mdp_pending *pending);
+
+/* Live workers (idle + busy) registered for service; 0 when unknown. */
+size_t mdp_broker_worker_count(const mdp_broker *broker, const char *service);
+/* Requests waiting for a worker of service. */
+size_t mdp_broker_queue_depth(const mdp_broker *broker, const char *service);
+
+typedef void (*mdp_broker_service_cb)(const char *service, size_t workers, size_t busy, size_t queued, void *ud);
+/* Calls cb for every service the broker knows (for metrics). */
+void mdp_broker_foreach_service(const mdp_broker *broker, mdp_broker_service_cb cb, void *ud);
+
+/* Frames dropped as malformed since start (for metrics and tests). */
+uint64_t mdp_broker_dropped_frames(const mdp_broker *broker);
+
+/* Sends DISCONNECT to every worker, fails pending requests with MDP_ERR_SHUTDOWN, closes the socket
+ * (the uv_poll is stopped before the socket is closed) and frees the broker; *broker is set to NULL.
+ * The loop must run once more to complete handle closing. */
+void mdp_broker_destroy(mdp_broker **broker);
+
+#endif

@@ -1,0 +1,72 @@
+/* pbjson — JSON ⇄ protobuf-c messages, generically from the message descriptors (ProtoJSON rules):
+ *  - JSON names are lowerCamelCase of the proto field names (organization_ids → organizationIds);
+ *  - 64-bit integers are JSON strings ("version":"3"); on input a string or an integer is accepted;
+ *  - enum values are lowercase words: the value name without the enum's UPPER_SNAKE prefix
+ *    (STAFF_CATEGORY_TEACHER → "teacher"); value 0 (*_UNSPECIFIED) is written as null;
+ *  - bytes are base64; every field is written, also when it holds its default.
+ * Decoding is strict: unknown fields, wrong types, out-of-range numbers, invalid UTF-8, strings
+ * longer than the limit and nesting deeper than the limit are refused with the field's JSON path
+ * (e.g. "staff.subjects[2]") and a Russian message. JSON null leaves a field at its default.
+ *
+ * Messages built here use protobuf-c's default allocator, so protobuf_c_message_free_unpacked()
+ * frees them.
+ */
+#ifndef METODNET_PBJSON_H
+#define METODNET_PBJSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct {
+    char path[256];    /* JSON path of the offending field, "" for the document itself */
+    char message[512]; /* Russian, for a person */
+} pbjson_error;
+
+typedef struct {
+    size_t max_depth;        /* default 32 */
+    size_t max_string_bytes; /* default 65536 */
+    size_t max_array_items;  /* default 10000 */
+} pbjson_limits;
+
+void pbjson_limits_default(pbjson_limits *limits);
+
+/* Parses JSON text (must be an object) into a new message of desc. limits NULL = defaults.
+ * Returns NULL and fills err on any error. Caller frees with protobuf_c_message_free_unpacked. */
+ProtobufCMessage *pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
+                                const pbjson_limits *limits, pbjson_error *err);
+
+/* Merges a parsed JSON object into msg (already initialised). path_prefix ("" or e.g. "staff") is
+ * put before field paths in errors. Returns 0, or -1 with err filled (msg may be partly set). */
+int pbjson_merge_object(ProtobufCMessage *msg, const json_t *object, const char *path_prefix,
+                        const pbjson_limits *limits, pbjson_error *err);
+
+/* Sets one scalar, enum or repeated-scalar field, named by its JSON or proto name, from text (for
+ * path and query parameters): "true"/"false" for bool, decimal for numbers, lowercase name for
+ * enums; a repeated field gets the value appended. Returns 0, or -1 with err filled. */
+int pbjson_set_from_text(ProtobufCMessage *msg, const char *name, const char *text, pbjson_error *err);
+
+/* Finds a field by its JSON (lowerCamel) or proto name; NULL if none. */
+const ProtobufCFieldDescriptor *pbjson_find_field(const ProtobufCMessageDescriptor *desc, const char *name);
+
+/* Writes the JSON (lowerCamel) name of field into buf; returns buf. */
+const char *pbjson_json_name(const ProtobufCFieldDescriptor *field, char *buf, size_t size);
+
+/* Lowercase API word of an enum value ("teacher"); NULL for value 0 or an unknown value.
+ * Returned pointer is to a static per-process cache (borrowed, valid for the process lifetime). */
+const char *pbjson_enum_word(const ProtobufCEnumDescriptor *desc, int value);
+/* Parses an API word back; returns false when it names no value (0 is never returned as valid). */
+bool pbjson_enum_parse(const ProtobufCEnumDescriptor *desc, const char *word, int *value);
+
+/* New JSON object for msg (a new reference, caller json_decref()s). */
+json_t *pbjson_to_json(const ProtobufCMessage *msg);
+
+/* Compact UTF-8 JSON text for msg; caller free()s. *len set when len != NULL. */
+char *pbjson_encode(const ProtobufCMessage *msg, size_t *len);
+
+/* OpenAPI 3.0 schema of desc as {"$ref":"#/components/schemas/<Name>"}; the schema of desc and of
+ * every message it references is added to components_schemas (an object) under its short name. */
+json_t *pbjson_openapi_ref(const ProtobufCMessageDescriptor *desc, json_t *components_schemas);
+
+#endif

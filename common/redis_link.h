@@ -1,0 +1,69 @@
+/* redis_link — one asynchronous connection to Redis on the libuv loop, built on hiredis 0.14.1's
+ * public ev hooks (not its adapters/libuv.h, which hangs forever on a refused connection).
+ *
+ * Contract:
+ *  - Every command has a deadline (options.command_timeout_ms). Its callback is called exactly once:
+ *    with the reply, or with reply NULL and an error string ("timeout", "disconnected", ...).
+ *    A reply that arrives after its deadline is discarded.
+ *  - Commands issued while disconnected wait for the reconnect, within their own deadline.
+ *  - Reconnects use exponential backoff with jitter between backoff_min_ms and backoff_max_ms.
+ *  - A PING watchdog every ping_interval_ms: no answer within command_timeout_ms drops the connection
+ *    and reconnects (a half-open TCP connection is found out).
+ *  - AUTH (username+password for ACL users, or password alone) is sent first on every connection.
+ *  - Scripts are registered once and run by EVALSHA; NOSCRIPT loads the script and retries once.
+ */
+#ifndef METODNET_REDIS_LINK_H
+#define METODNET_REDIS_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include <hiredis/hiredis.h>
+
+typedef struct redis_link redis_link;
+typedef struct redis_script redis_script;
+
+typedef struct {
+    const char *host;        /* default "127.0.0.1"; ignored when unix_path is set */
+    int port;                /* default 6379 */
+    const char *unix_path;   /* NULL = TCP */
+    const char *username;    /* ACL user, NULL = default user */
+    const char *password;    /* NULL = no AUTH */
+    uint32_t connect_timeout_ms; /* default 1000 */
+    uint32_t command_timeout_ms; /* default 2000 */
+    uint32_t ping_interval_ms;   /* default 1000 */
+    uint32_t backoff_min_ms;     /* default 50 */
+    uint32_t backoff_max_ms;     /* default 2000 */
+} redis_link_options;
+
+void redis_link_options_default(redis_link_options *options);
+
+/* reply is borrowed for the duration of the call (NULL on failure); error is borrowed, NULL on
+ * success. A Redis error reply (REDIS_REPLY_ERROR) is a reply, not an error. */
+typedef void (*redis_link_reply_cb)(const redisReply *reply, const char *error, void *ud);
+
+/* Strings in options are copied. Connecting starts at once; a refused connection is retried with
+ * backoff and reported through the callbacks of waiting commands when their deadlines pass. */
+redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options);
+
+/* argv/argvlen are copied. Returns 0, or -1 (callback not called) when the link is closing. */
+int redis_link_command(redis_link *link, redis_link_reply_cb cb, void *ud, int argc, const char **argv,
+                       const size_t *argvlen);
+/* printf-style like redisAsyncCommand (%s, %b with pointer + size_t length, %d/%lld ...). */
+int redis_link_commandf(redis_link *link, redis_link_reply_cb cb, void *ud, const char *format, ...);
+
+/* Registers a Lua script; the link owns it. Its SHA1 is computed locally, so EVALSHA needs no round
+ * trip first. */
+redis_script *redis_link_script(redis_link *link, const char *lua_source);
+
+/* EVALSHA script numkeys key... arg...: argv holds the keys followed by the args (copied). */
+int redis_link_evalsha(redis_link *link, redis_script *script, int numkeys, int argc, const char **argv,
+                       const size_t *argvlen, redis_link_reply_cb cb, void *ud);
+
+bool redis_link_connected(const redis_link *link);
+
+/* Fails every waiting command with "closed", disconnects, frees; *link = NULL. */
+void redis_link_close(redis_link **link);
+
+#endif

@@ -1,0 +1,52 @@
+/* service_worker — what a domain service is made of on top of mdp_worker: unpacks the Envelope,
+ * checks its deadline, finds the method in the service's table, unpacks the request message and
+ * calls the handler; the handler answers once with service_call_reply() or service_call_fail().
+ * Malformed envelopes, unknown methods, undecodable payloads and passed deadlines are answered with
+ * an error Reply here, so handlers only ever see well-formed requests.
+ */
+#ifndef METODNET_SERVICE_WORKER_H
+#define METODNET_SERVICE_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "envelope.pb-c.h"
+#include "mdp.h"
+#include "validate.h"
+
+typedef struct service_worker service_worker;
+typedef struct service_call service_call;
+
+/* request is owned by the call and freed when the call is answered. */
+typedef void (*service_handler)(service_call *call, const ProtobufCMessage *request, void *ud);
+
+typedef struct {
+    const char *method;                          /* "CreateStaff" */
+    const ProtobufCMessageDescriptor *request;
+    const ProtobufCMessageDescriptor *response;
+    service_handler handler;
+} service_method;
+
+/* methods is borrowed (normally a static table). ud is passed to every handler. */
+service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
+                                   const char *service_name, unsigned concurrency, mdp_heartbeat heartbeat,
+                                   const service_method *methods, size_t n_methods, void *ud);
+
+/* Graceful stop (see mdp_worker_shutdown); frees the worker, then calls done. */
+void service_worker_shutdown(service_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud);
+
+/* Borrowed from the call; valid until it is answered. */
+const Metodnet__Principal *service_call_caller(const service_call *call);
+const char *service_call_request_id(const service_call *call);
+const Metodnet__Envelope *service_call_envelope(const service_call *call);
+const service_method *service_call_method(const service_call *call);
+
+/* Answers OK with response (packed here; still owned by the caller). Frees the call. */
+void service_call_reply(service_call *call, const ProtobufCMessage *response);
+/* Answers with an error; message_ru is a Russian sentence for a person. Frees the call. */
+void service_call_fail(service_call *call, Metodnet__StatusCode code, const char *message_ru);
+/* Answers INVALID_ARGUMENT with every violation collected in v (v is left intact). Frees the call. */
+void service_call_fail_validation(service_call *call, const validation *v);
+
+#endif
