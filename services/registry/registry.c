@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "cursor.h"
+#include "dictionary.h"
 #include "entity_store.h"
 #include "log.h"
 #include "pbfield.h"
