@@ -608,7 +608,7 @@ static void test_set_from_text(void **state)
     assert_int_equal(pbjson_set_from_text(&list.base, "limit", "25abc", &err), -1);
     assert_int_equal(list.limit, 25);
 
-    /* repeated enums append too; message fields cannot be set from text */
+    /* message fields cannot be set from text */
     Metodnet__CreateStaffRequest create = METODNET__CREATE_STAFF_REQUEST__INIT;
     assert_int_equal(pbjson_set_from_text(&create.base, "staff", "x", &err), -1);
     assert_string_equal(err.path, "staff");
@@ -692,6 +692,93 @@ static void test_openapi(void **state)
     json_decref(schemas);
 }
 
+/* ---- mutated documents ----
+ * Deterministic random edits of valid documents: nothing may crash or leak (ASan/LSan), every
+ * refusal carries a message that is valid UTF-8 (the gateway puts it into JSON), and everything
+ * accepted re-encodes to text that decodes to the same text again. */
+
+static uint32_t s_rand_state = 12345;
+static uint32_t s_rand(void)
+{
+    s_rand_state = s_rand_state * 1103515245u + 12345u;
+    return s_rand_state >> 8;
+}
+
+static void test_mutated_documents(void **state)
+{
+    (void)state;
+    static const char *const seeds[] = {
+        "{\"organization\":{\"id\":\"o1\",\"name\":\"МКОУ СОШ\",\"kind\":\"lyceum\",\"lowResults\":true,"
+        "\"sites\":[{\"kind\":\"base\",\"startDate\":\"2024-01-01\"},{\"theme\":\"т\\u0435ма\"}],\"version\":\"5\"}}",
+        "{\"staff\":{\"lastName\":\"Иванова\",\"subjects\":[\"math\",\"rus\"],\"category\":\"teacher\","
+        "\"active\":false,\"version\":12,\"organizationIds\":[]}}",
+    };
+    static const ProtobufCMessageDescriptor *const descs[] = {
+        &metodnet__create_organization_request__descriptor,
+        &metodnet__create_staff_request__descriptor,
+    };
+    static const char alphabet[] = "{}[]\",:\\0123456789-.eEtrufalsn \xd0\xb8\xff\x00";
+    pbjson_limits limits;
+    pbjson_limits_default(&limits);
+    limits.max_depth = 5;
+    limits.max_string_bytes = 40;
+    size_t accepted = 0, refused = 0;
+    for (int round = 0; round < 30000; round++) {
+        size_t which = s_rand() % 2;
+        char buf[512];
+        size_t len = strlen(seeds[which]);
+        memcpy(buf, seeds[which], len);
+        int edits = 1 + (int)(s_rand() % 3);
+        for (int e = 0; e < edits && len > 0; e++) {
+            size_t at = s_rand() % len;
+            switch (s_rand() % 4) {
+            case 0: /* replace */
+                buf[at] = alphabet[s_rand() % (sizeof alphabet - 1)];
+                break;
+            case 1: /* insert */
+                if (len + 1 < sizeof buf) {
+                    memmove(buf + at + 1, buf + at, len - at);
+                    buf[at] = alphabet[s_rand() % (sizeof alphabet - 1)];
+                    len++;
+                }
+                break;
+            case 2: /* delete */
+                memmove(buf + at, buf + at + 1, len - at - 1);
+                len--;
+                break;
+            default: /* truncate */
+                len = at;
+                break;
+            }
+        }
+        pbjson_error err;
+        ProtobufCMessage *msg = pbjson_decode(descs[which], buf, len, &limits, &err);
+        if (!msg) {
+            refused++;
+            assert_true(err.message[0] != '\0');
+            json_t *check = json_pack("{s:s,s:s}", "path", err.path, "message", err.message);
+            assert_non_null(check); /* both are valid UTF-8 */
+            json_decref(check);
+            continue;
+        }
+        accepted++;
+        size_t text_len;
+        char *text = pbjson_encode(msg, &text_len);
+        assert_non_null(text);
+        ProtobufCMessage *again = pbjson_decode(descs[which], text, text_len, NULL, &err);
+        assert_non_null(again);
+        char *text2 = pbjson_encode(again, NULL);
+        assert_string_equal(text, text2);
+        free(text);
+        free(text2);
+        protobuf_c_message_free_unpacked(again, NULL);
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    /* the edits exercise both outcomes */
+    assert_true(accepted > 100);
+    assert_true(refused > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_set_from_text),
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_mutated_documents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
