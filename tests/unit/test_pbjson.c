@@ -779,6 +779,92 @@ static void test_mutated_documents(void **state)
     assert_true(refused > 100);
 }
 
+/* ---- oneof and map fields, on hand-written descriptors (no proto of the project has them):
+ * decoding refuses them with an error, encoding writes them without crashing. ---- */
+
+typedef struct {
+    ProtobufCMessage base;
+    char *key;
+    char *value;
+} s_tags_entry;
+
+typedef struct {
+    ProtobufCMessage base;
+    uint32_t choice_case; /* 0, 1 = text, 2 = number */
+    union {
+        char *text;
+        int32_t number;
+    };
+    size_t n_tags;
+    s_tags_entry **tags;
+} s_odd_message;
+
+static const ProtobufCFieldDescriptor s_entry_fields[] = {
+    {"key", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, 0, offsetof(s_tags_entry, key), NULL,
+     &protobuf_c_empty_string, 0, 0, NULL, NULL},
+    {"value", 2, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, 0, offsetof(s_tags_entry, value), NULL,
+     &protobuf_c_empty_string, 0, 0, NULL, NULL},
+};
+static const unsigned s_entry_by_name[] = {0, 1};
+static const ProtobufCIntRange s_entry_ranges[] = {{1, 0}, {0, 2}};
+static const ProtobufCMessageDescriptor s_entry_descriptor;
+/* like generated init functions, these set the whole struct, base included */
+static void s_entry_init(ProtobufCMessage *m)
+{
+    s_tags_entry *e = (s_tags_entry *)m;
+    e->base = (ProtobufCMessage){&s_entry_descriptor, 0, NULL};
+    e->key = (char *)protobuf_c_empty_string;
+    e->value = (char *)protobuf_c_empty_string;
+}
+static const ProtobufCMessageDescriptor s_entry_descriptor = {
+    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, "test.Odd.TagsEntry", "TagsEntry", "Test__Odd__TagsEntry", "test",
+    sizeof(s_tags_entry), 2, s_entry_fields, s_entry_by_name, 1, s_entry_ranges,
+    (ProtobufCMessageInit)s_entry_init, NULL, NULL, NULL};
+
+static const ProtobufCFieldDescriptor s_odd_fields[] = {
+    {"text", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, offsetof(s_odd_message, choice_case),
+     offsetof(s_odd_message, text), NULL, &protobuf_c_empty_string, PROTOBUF_C_FIELD_FLAG_ONEOF, 0, NULL, NULL},
+    {"number", 2, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_INT32, offsetof(s_odd_message, choice_case),
+     offsetof(s_odd_message, number), NULL, NULL, PROTOBUF_C_FIELD_FLAG_ONEOF, 0, NULL, NULL},
+    {"tags", 3, PROTOBUF_C_LABEL_REPEATED, PROTOBUF_C_TYPE_MESSAGE, offsetof(s_odd_message, n_tags),
+     offsetof(s_odd_message, tags), &s_entry_descriptor, NULL, 0, 0, NULL, NULL},
+};
+static const unsigned s_odd_by_name[] = {1, 2, 0};
+static const ProtobufCIntRange s_odd_ranges[] = {{1, 0}, {0, 3}};
+static const ProtobufCMessageDescriptor s_odd_descriptor;
+static void s_odd_init(ProtobufCMessage *m)
+{
+    s_odd_message *o = (s_odd_message *)m;
+    memset(o, 0, sizeof *o);
+    o->base = (ProtobufCMessage){&s_odd_descriptor, 0, NULL};
+}
+static const ProtobufCMessageDescriptor s_odd_descriptor = {
+    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, "test.Odd", "Odd", "Test__Odd", "test", sizeof(s_odd_message), 3,
+    s_odd_fields, s_odd_by_name, 1, s_odd_ranges, (ProtobufCMessageInit)s_odd_init, NULL, NULL, NULL};
+
+static void test_oneof_and_map_refused(void **state)
+{
+    (void)state;
+    s_expect_error(&s_odd_descriptor, "{\"number\":5}", "number", "oneof");
+    s_expect_error(&s_odd_descriptor, "{\"text\":\"a\"}", "text", "oneof");
+    s_expect_error(&s_odd_descriptor, "{\"tags\":[{\"key\":\"k\",\"value\":\"v\"}]}", "tags", "map");
+    pbjson_error err;
+    s_odd_message odd;
+    s_odd_init(&odd.base);
+    assert_int_equal(pbjson_set_from_text(&odd.base, "number", "5", &err), -1);
+    assert_non_null(strstr(err.message, "oneof"));
+
+    s_tags_entry entry = {{&s_entry_descriptor, 0, NULL}, "k", "v"};
+    s_tags_entry *entries[] = {&entry};
+    odd.choice_case = 2;
+    odd.number = 5;
+    odd.n_tags = 1;
+    odd.tags = entries;
+    char *text = s_encode(&odd);
+    assert_string_equal(text, "{\"text\":null,\"number\":5,\"tags\":[{\"key\":\"k\",\"value\":\"v\"}]}");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_mutated_documents),
+        cmocka_unit_test(test_oneof_and_map_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
