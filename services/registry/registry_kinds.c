@@ -86,8 +86,8 @@ void registry_search_prefix(const char *q, char *out, size_t size) { text_fold(q
 /* "<folded name>\x1f<id>": lists come out in alphabetical order, and a name prefix is a range. */
 static void s_member(char *out, size_t size, const char *name, const char *id)
 {
-    char folded[REGISTRY_MEMBER_MAX];
-    text_fold(name, folded, 200);
+    char folded[200]; /* leaves room for the separator and a 64-character id */
+    text_fold(name, folded, sizeof folded);
     /* the separator must not occur in the sort key */
     for (char *p = folded; *p; p++)
         if (*p == '\x1f')

@@ -160,7 +160,7 @@ static void test_organization_with_sites_round_trip(void **state)
     /* an absent sub-message is written as null */
     Metodnet__CreateOrganizationRequest empty = METODNET__CREATE_ORGANIZATION_REQUEST__INIT;
     text = s_encode(&empty);
-    assert_string_equal(text, "{\"organization\":null}");
+    assert_string_equal(text, "{\"organization\":null,\"updateMask\":[]}");
     free(text);
 }
 
