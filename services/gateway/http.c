@@ -83,6 +83,7 @@ struct s_call {
     size_t envelope_len;
     char *idempotency_key; /* Redis key, NULL when the request has none */
     char fingerprint[IDEMPOTENCY_FINGERPRINT_HEX];
+    int retry_after; /* from Status.retry_after_seconds, for the Retry-After header */
 };
 
 /* ---- small helpers ---- */
@@ -147,6 +148,7 @@ typedef struct {
     const char *location;
     const char *allow;
     bool replayed;
+    int retry_after; /* seconds, 0 = no Retry-After */
 } s_extra;
 
 /* Sends one complete response (body copied into the request pool) and counts it. */
@@ -170,6 +172,12 @@ static void s_send(gateway_http *http, h2o_req_t *req, const char *label, const 
         if (extra->allow != NULL) {
             h2o_iovec_t v = h2o_strdup(&req->pool, extra->allow, SIZE_MAX);
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, v.base, v.len);
+        }
+        if (extra->retry_after > 0) {
+            char text[16];
+            int n = snprintf(text, sizeof text, "%d", extra->retry_after);
+            h2o_iovec_t v = h2o_strdup(&req->pool, text, (size_t)n);
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v.base, v.len);
         }
         if (extra->replayed)
             h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("idempotent-replayed"), 0, NULL,
@@ -246,8 +254,9 @@ static void s_call_error(s_call *call, int status, const char *code, const char 
                          const api_error_detail *details, size_t n) {
     if (call->req == NULL || call->responded) return;
     call->responded = true;
+    s_extra extra = {NULL, NULL, NULL, false, call->retry_after};
     s_send_error(call->http, call->req, call->label, call->request_id, call->started_ns, status, code, message,
-                 details, n, NULL);
+                 details, n, &extra);
 }
 
 /* Ends the idempotency record of call with the outcome (stored or deleted). */
@@ -324,6 +333,7 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
         }
         const char *message = reply->status->message && reply->status->message[0] ? reply->status->message
                                                                                    : s_default_message(status);
+        if (reply->status->retry_after_seconds > 0) call->retry_after = reply->status->retry_after_seconds;
         s_finish_error(call, status, word, message, details, n);
         free(details);
         metodnet__reply__free_unpacked(reply, NULL);
@@ -355,7 +365,7 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
     s_idempotency_finish(call, status, json, json_len, etag, location);
     if (call->req != NULL && !call->responded) {
         call->responded = true;
-        s_extra extra = {etag, location, NULL, false};
+        s_extra extra = {etag, location, NULL, false, 0};
         s_send(http, call->req, call->label, call->request_id, call->started_ns, status, S_JSON, json, json_len,
                &extra);
     }
@@ -395,7 +405,7 @@ static void s_on_idempotency(idempotency_outcome outcome, const idempotency_repl
     case IDEMPOTENCY_REPLAY:
         if (!call->responded) {
             call->responded = true;
-            s_extra extra = {stored->etag, stored->location, NULL, true};
+            s_extra extra = {stored->etag, stored->location, NULL, true, 0};
             s_send(call->http, call->req, call->label, call->request_id, call->started_ns, stored->status, S_JSON,
                    stored->body, stored->body_len, &extra);
         }
@@ -689,7 +699,7 @@ static bool s_handle_service_path(gateway_http *http, h2o_req_t *req, const char
     char label[64];
     snprintf(label, sizeof label, "GET %s", paths[which]);
     if (!s_method_is(req, "GET") && !s_method_is(req, "HEAD")) {
-        s_extra extra = {NULL, NULL, "GET, HEAD", false};
+        s_extra extra = {NULL, NULL, "GET, HEAD", false, 0};
         s_send_error(http, req, label, request_id, started_ns, 405, NULL, "Метод не поддерживается для этого пути",
                      NULL, 0, &extra);
         return true;
@@ -745,7 +755,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req) {
         s_handle_api(http, req, &m, request_id, started_ns, path, path_len, query, query_len);
         break;
     case ROUTES_METHOD_NOT_ALLOWED: {
-        s_extra extra = {NULL, NULL, m.allow, false};
+        s_extra extra = {NULL, NULL, m.allow, false, 0};
         s_send_error(http, req, "other", request_id, started_ns, 405, NULL, "Метод не поддерживается для этого пути",
                      NULL, 0, &extra);
         break;

@@ -1,6 +1,6 @@
 /* routes — the route table and the generic HTTP → protobuf request mapping (see routes.h).
  * Invariant: every row's descriptors carry the fields its flags rely on (id for "{id}",
- * expected_version for ROUTE_IF_MATCH, update_mask for ROUTE_PATCH, body_field a message field);
+ * expected_version for ROUTE_IF_MATCH, update_mask for ROUTE_MASK, body_field a message field);
  * test_gateway_routes checks this for the whole table. */
 #include "routes.h"
 
@@ -17,14 +17,14 @@
 
 #define CRUD(plural, single_rpc, list_rpc, Single, ListReq, ListResp, entity_desc, field, what_gen, what_acc)     \
     {"POST", "/api/v1/" plural, "registry", "Create" single_rpc, &metodnet__create_##Single##_request__descriptor,    \
-     &entity_desc, field, 201, ROUTE_BODY | ROUTE_CREATE, "Создать " what_acc},                                         \
+     &entity_desc, field, 201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать " what_acc},                                         \
     {"GET", "/api/v1/" plural, "registry", "List" list_rpc, &ListReq, &ListResp, NULL, 200, ROUTE_QUERY,                \
      "Список: " what_gen},                                                                                              \
     {"GET", "/api/v1/" plural "/{id}", "registry", "Get" single_rpc, &metodnet__get_request__descriptor, &entity_desc,  \
      NULL, 200, 0, "Получить " what_acc " по идентификатору"},                                                          \
     {"PATCH", "/api/v1/" plural "/{id}", "registry", "Update" single_rpc,                                                \
      &metodnet__update_##Single##_request__descriptor, &entity_desc, field, 200,                                        \
-     ROUTE_BODY | ROUTE_PATCH | ROUTE_IF_MATCH, "Изменить " what_acc " (только переданные поля)"},                      \
+     ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, "Изменить " what_acc " (только переданные поля)"},                      \
     {"DELETE", "/api/v1/" plural "/{id}", "registry", "Delete" single_rpc, &metodnet__delete_request__descriptor,       \
      &metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить " what_acc}
 
@@ -316,7 +316,7 @@ static int s_apply_body(ProtobufCMessage *msg, const route *r, const char *body,
     pbjson_error pe = {{0}, {0}};
     int rc = pbjson_merge_object(target, doc, "", NULL, &pe);
     if (rc != 0) s_error_from_pbjson(err, &pe);
-    if (rc == 0 && (r->flags & ROUTE_PATCH)) rc = s_apply_mask(msg, target->descriptor, doc, err);
+    if (rc == 0 && (r->flags & ROUTE_MASK)) rc = s_apply_mask(msg, target->descriptor, doc, err);
     json_decref(doc);
     return rc;
 }

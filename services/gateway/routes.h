@@ -7,7 +7,8 @@
  *  - query parameters set request fields by JSON name (pbjson_set_from_text) on routes with
  *    ROUTE_QUERY; any other parameter is refused naming it;
  *  - the body (a JSON object) is the whole request (body_field NULL) or the sub-message body_field;
- *  - ROUTE_PATCH: update_mask = the body's top-level keys as proto snake_case names;
+ *  - ROUTE_MASK: update_mask = the body's top-level keys as proto snake_case names (POST and PATCH:
+ *    an update changes only those fields, a create knows which fields were sent);
  *  - ROUTE_IF_MATCH: If-Match ("\"3\"", W/"3", 3) sets expected_version.
  */
 #ifndef METODNET_GATEWAY_ROUTES_H
@@ -20,7 +21,7 @@
 enum {
     ROUTE_BODY = 1u << 0,     /* the request carries a JSON body (POST, PATCH) */
     ROUTE_QUERY = 1u << 1,    /* query parameters map onto request fields (lists) */
-    ROUTE_PATCH = 1u << 2,    /* update_mask from the body's keys */
+    ROUTE_MASK = 1u << 2,     /* update_mask from the body's keys */
     ROUTE_IF_MATCH = 1u << 3, /* If-Match → expected_version */
     ROUTE_CREATE = 1u << 4,   /* Location: <path>/<id> on success */
 };
