@@ -185,6 +185,7 @@ static void s_send(gateway_http *http, h2o_req_t *req, const char *label, const 
     }
     gateway_metrics_observe(http->metrics, label, status, s_seconds_since(started_ns));
     if (status >= 500) log_warn(request_id, "%s → %d", label, status);
+    req->res.content_length = len;
     h2o_send_inline(req, body, len);
 }
 
@@ -897,6 +898,10 @@ void gateway_http_destroy(gateway_http **httpp) {
     /* broker requests still on the list were failed by mdp_broker_destroy before we get here; any left
      * (none in a correct shutdown) are abandoned with their calls. */
     if (http->connections == 0) {
+        /* h2o_context_request_shutdown() armed the HTTP/2 graceful-shutdown timer; with no connection
+         * left it has nothing to do, and h2o_context_dispose() asserts that every timeout is empty. */
+        if (h2o_timeout_is_linked(&http->ctx.http2._graceful_shutdown_timeout))
+            h2o_timeout_unlink(&http->ctx.http2._graceful_shutdown_timeout);
         h2o_context_dispose(&http->ctx);
         h2o_config_dispose(&http->config);
         gateway_metrics_destroy(&http->metrics);
