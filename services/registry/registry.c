@@ -551,6 +551,8 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
         return;
     }
     if (o->what == OP_GET) {
+        if (o->kind->redact)
+            o->kind->redact(o->current, service_call_caller(o->call));
         s_reply(o, o->current);
         return;
     }
@@ -668,6 +670,8 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
             protobuf_c_message_free_unpacked(entity, NULL);
             continue;
         }
+        if (l->kind->redact)
+            l->kind->redact(entity, service_call_caller(l->call));
         list[kept++] = entity;
     }
     *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dictionary.h"
+#include "pbfield.h"
 #include "pbjson.h"
 #include "registry.pb-c.h"
 
@@ -419,6 +420,15 @@ static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
     }
 }
 
+/* Birth date is personal data (152-ФЗ): school information systems read staff lists by API key
+ * and have no need for it; people with a role in the methodological service do (young-teacher
+ * indicators, mentoring). */
+static void s_staff_redact(ProtobufCMessage *msg, const Metodnet__Principal *caller)
+{
+    if (caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM)
+        pbfield_set_string(msg, "birth_date", "");
+}
+
 const registry_kind registry_staff_kind = {
     .name = "staff",
     .json_field = "staff",
@@ -431,4 +441,5 @@ const registry_kind registry_staff_kind = {
     .validate = s_staff_validate,
     .territory = s_staff_territory,
     .layout = s_staff_layout,
+    .redact = s_staff_redact,
 };
