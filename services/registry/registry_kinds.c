@@ -429,6 +429,10 @@ static void s_staff_redact(ProtobufCMessage *msg, const Metodnet__Principal *cal
         pbfield_set_string(msg, "birth_date", "");
 }
 
+/* A teacher keeps their name and subjects current; position, category, organizations and the
+ * qualification category are set by the school. */
+static const char *const s_staff_self_editable[] = {"last_name", "first_name", "middle_name", "subjects", NULL};
+
 const registry_kind registry_staff_kind = {
     .name = "staff",
     .json_field = "staff",
@@ -437,6 +441,7 @@ const registry_kind registry_staff_kind = {
     .exists_ru = "Сотрудник уже существует",
     .not_empty_ru = "",
     .immutable = s_staff_immutable,
+    .self_editable = s_staff_self_editable,
     .needs_resolve = true,
     .validate = s_staff_validate,
     .territory = s_staff_territory,

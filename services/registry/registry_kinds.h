@@ -60,6 +60,7 @@ typedef struct registry_kind {
     const char *exists_ru;
     const char *not_empty_ru;
     const char *const *immutable;   /* proto names an update may not touch; NULL-terminated */
+    const char *const *self_editable; /* what a person may change in their own record; NULL-terminated */
     bool needs_resolve;             /* staff: organizations are read to derive municipalities */
     void (*validate)(const ProtobufCMessage *entity, bool creating, validation *v);
     void (*territory)(const ProtobufCMessage *entity, registry_territory *out);
