@@ -243,6 +243,32 @@ static void test_refused_connection_times_out(void **state)
     s_refused(&options);
 }
 
+static void s_count(const redisReply *reply, const char *error, void *ud)
+{
+    (void)reply;
+    if (error && strcmp(error, "closed") == 0)
+        ++*(int *)ud;
+}
+
+static void test_waiting_queue_is_bounded(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    redis_link_options options = s_options(NULL);
+    options.unix_path = "/nonexistent/metodnet/r.sock";
+    options.command_timeout_ms = 60000;
+    redis_link *link = redis_link_new(&loop, &options);
+    int closed = 0;
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(redis_link_commandf(link, s_count, &closed, "PING"), 0);
+    assert_int_equal(redis_link_commandf(link, s_count, &closed, "PING"), -1);
+    redis_link_close(&link);
+    assert_int_equal(closed, 100000);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_reconnect_after_restart(void **state)
 {
     (void)state;
@@ -530,6 +556,7 @@ int main(void)
         cmocka_unit_test_teardown(test_sha1_vectors, s_teardown),
         cmocka_unit_test_teardown(test_round_trip, s_teardown),
         cmocka_unit_test_teardown(test_refused_connection_times_out, s_teardown),
+        cmocka_unit_test_teardown(test_waiting_queue_is_bounded, s_teardown),
         cmocka_unit_test_teardown(test_reconnect_after_restart, s_teardown),
         cmocka_unit_test_teardown(test_expired_queued_command_is_never_sent, s_teardown),
         cmocka_unit_test_teardown(test_ping_watchdog, s_teardown),
