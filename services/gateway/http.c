@@ -52,6 +52,7 @@ struct gateway_http {
     mdp_broker *broker;
     redis_link *redis;
     gateway_idempotency *idempotency;
+    gateway_auth *auth;
     gateway_metrics *metrics;
     char *openapi;
     size_t openapi_len;
@@ -84,6 +85,11 @@ struct s_call {
     char *idempotency_key; /* Redis key, NULL when the request has none */
     char fingerprint[IDEMPOTENCY_FINGERPRINT_HEX];
     int retry_after; /* from Status.retry_after_seconds, for the Retry-After header */
+    ProtobufCMessage *msg;         /* the request message, until the envelope is built */
+    gateway_auth_wait *auth_wait;  /* while the caller is being authenticated */
+    char *idem_value;              /* the Idempotency-Key header value, NULL when absent */
+    char *token;                   /* the bearer token, only for ROUTE_TOKEN routes */
+    char client_address[128];
 };
 
 /* ---- small helpers ---- */
@@ -220,12 +226,24 @@ static void s_call_unref(s_call *call) {
     free(call->path);
     free(call->envelope);
     free(call->idempotency_key);
+    free(call->idem_value);
+    if (call->token) {
+        memset(call->token, 0, strlen(call->token));
+        free(call->token);
+    }
+    if (call->msg) protobuf_c_message_free_unpacked(call->msg, NULL);
     free(call);
 }
 
 static void s_on_req_dispose(void *p) {
     s_call *call = *(s_call **)p;
     call->req = NULL;
+    if (call->auth_wait != NULL) {
+        /* the client went away while we asked who it is */
+        gateway_auth_cancel(call->auth_wait);
+        call->auth_wait = NULL;
+        s_call_unref(call);
+    }
     if (call->pending != NULL && call->idempotency_key == NULL) {
         /* the client went away: nobody will read the reply */
         mdp_broker_cancel(call->pending);
@@ -466,16 +484,13 @@ static void s_client_address(h2o_req_t *req, char *out, size_t size) {
 }
 
 /* Packs the Envelope around msg into call->envelope. */
-static int s_build_envelope(s_call *call, h2o_req_t *req, const ProtobufCMessage *msg, const char *idem_key,
-                            size_t idem_len) {
-    Metodnet__Principal principal;
-    if (gateway_principal_for_request(req, &principal) != 0) return -1;
+static int s_build_envelope(s_call *call, const Metodnet__Principal *principal, const ProtobufCMessage *msg,
+                            const char *idem_key, size_t idem_len) {
     size_t payload_len = protobuf_c_message_get_packed_size(msg);
     uint8_t *payload = malloc(payload_len ? payload_len : 1);
     if (payload == NULL) return -1;
     protobuf_c_message_pack(msg, payload);
-    char client[128], *key = NULL;
-    s_client_address(req, client, sizeof client);
+    char *key = NULL;
     if (idem_key != NULL) {
         key = malloc(idem_len + 1);
         if (key == NULL) {
@@ -488,12 +503,12 @@ static int s_build_envelope(s_call *call, h2o_req_t *req, const ProtobufCMessage
     Metodnet__Envelope env = METODNET__ENVELOPE__INIT;
     env.request_id = call->request_id;
     env.method = (char *)call->route->rpc;
-    env.caller = &principal;
+    env.caller = (Metodnet__Principal *)principal;
     env.deadline_unix_ms = clock_unix_ms() + call->http->options.request_timeout_ms;
     env.idempotency_key = key ? key : (char *)"";
     env.payload.data = payload;
     env.payload.len = payload_len;
-    env.client_address = client;
+    env.client_address = call->client_address;
     call->envelope_len = metodnet__envelope__get_packed_size(&env);
     call->envelope = malloc(call->envelope_len ? call->envelope_len : 1);
     if (call->envelope != NULL) metodnet__envelope__pack(&env, call->envelope);
@@ -507,6 +522,71 @@ static size_t s_header_bytes(const h2o_req_t *req) {
     for (size_t i = 0; i < req->headers.size; i++)
         total += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
     return total;
+}
+
+/* The caller is known: build the envelope, then (with an Idempotency-Key) check the key, or submit. */
+static void s_continue(s_call *call, const Metodnet__Principal *principal) {
+    gateway_http *http = call->http;
+    if (call->route->flags & ROUTE_TOKEN) {
+        if (call->token == NULL) {
+            s_call_error(call, 401, "unauthenticated", "Требуется вход в систему", NULL, 0);
+            return;
+        }
+        pbfield_set_string(call->msg, "token", call->token);
+        if (http->auth) gateway_auth_forget(http->auth, call->token, strlen(call->token));
+    }
+    int rc = s_build_envelope(call, principal, call->msg, call->idem_value,
+                              call->idem_value ? strlen(call->idem_value) : 0);
+    protobuf_c_message_free_unpacked(call->msg, NULL);
+    call->msg = NULL;
+    if (rc != 0) {
+        s_call_error(call, 500, "internal", "Недостаточно памяти", NULL, 0);
+        return;
+    }
+    if (call->idem_value == NULL) {
+        s_submit(call);
+        return;
+    }
+    if (http->idempotency == NULL) {
+        s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0);
+        return;
+    }
+    call->idempotency_key = idempotency_redis_key(principal->user_id, call->idem_value, strlen(call->idem_value));
+    call->refs++;
+    if (call->idempotency_key == NULL ||
+        idempotency_begin(http->idempotency, call->idempotency_key, call->fingerprint, s_on_idempotency, call) != 0) {
+        call->refs--;
+        free(call->idempotency_key);
+        call->idempotency_key = NULL;
+        s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0);
+    }
+}
+
+static void s_on_authenticated(gateway_auth_result result, const Metodnet__Principal *principal,
+                               uint32_t retry_after_seconds, void *ud) {
+    s_call *call = ud;
+    call->auth_wait = NULL;
+    if (call->req == NULL) {
+        s_call_unref(call);
+        return;
+    }
+    switch (result) {
+    case GATEWAY_AUTH_OK: s_continue(call, principal); break;
+    case GATEWAY_AUTH_MISSING:
+        s_call_error(call, 401, "unauthenticated",
+                     "Требуется вход в систему: передайте токен в заголовке Authorization: Bearer <токен>", NULL, 0);
+        break;
+    case GATEWAY_AUTH_INVALID:
+        s_call_error(call, 401, "unauthenticated", "Сеанс истёк или ключ недействителен: войдите в систему заново",
+                     NULL, 0);
+        break;
+    case GATEWAY_AUTH_RATE_LIMITED:
+        call->retry_after = (int)retry_after_seconds;
+        s_call_error(call, 429, "too_many_requests", "Слишком много запросов, повторите позже", NULL, 0);
+        break;
+    default: s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0); break;
+    }
+    s_call_unref(call);
 }
 
 static void s_handle_api(gateway_http *http, h2o_req_t *req, const route_match *m, const char *request_id,
@@ -562,33 +642,38 @@ static void s_handle_api(gateway_http *http, h2o_req_t *req, const route_match *
         while (path_len > 1 && call->path[path_len - 1] == '/') path_len--;
         call->path[path_len] = '\0';
     }
-    int rc = call->path ? s_build_envelope(call, req, msg, idem ? idem->base : NULL, idem ? idem->len : 0) : -1;
-    protobuf_c_message_free_unpacked(msg, NULL);
-    if (rc != 0) {
+    call->msg = msg;
+    s_client_address(req, call->client_address, sizeof call->client_address);
+    if (call->path == NULL) {
         s_call_error(call, 500, "internal", "Недостаточно памяти", NULL, 0);
         return;
     }
-    if (idem == NULL) {
-        s_submit(call);
+    if (idem != NULL && !(r->flags & ROUTE_SECRET)) {
+        call->idem_value = strndup(idem->base, idem->len);
+        idempotency_fingerprint(req->method.base, req->method.len, req->input.path.base, req->input.path.len, body,
+                                body_len, call->fingerprint);
+    }
+    const h2o_iovec_t *authorization = s_header(req, H2O_TOKEN_AUTHORIZATION);
+    if (r->flags & ROUTE_TOKEN) {
+        const char *token;
+        size_t token_len;
+        if (authorization && gateway_auth_bearer(authorization->base, authorization->len, &token, &token_len) == 0)
+            call->token = strndup(token, token_len);
+    }
+    if (r->flags & ROUTE_PUBLIC) {
+        s_continue(call, gateway_auth_gateway_principal());
         return;
     }
-    if (http->idempotency == NULL) {
+    if (http->auth == NULL) {
         s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0);
         return;
     }
-    Metodnet__Principal principal;
-    gateway_principal_for_request(req, &principal);
-    call->idempotency_key = idempotency_redis_key(principal.user_id, idem->base, idem->len);
-    idempotency_fingerprint(req->method.base, req->method.len, req->input.path.base, req->input.path.len, body,
-                            body_len, call->fingerprint);
     call->refs++;
-    if (call->idempotency_key == NULL ||
-        idempotency_begin(http->idempotency, call->idempotency_key, call->fingerprint, s_on_idempotency, call) != 0) {
-        call->refs--;
-        free(call->idempotency_key);
-        call->idempotency_key = NULL;
-        s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0);
-    }
+    call->auth_wait = (gateway_auth_wait *)1; /* set before the call: the callback may run inside it */
+    gateway_auth_wait *wait = gateway_auth_check(http->auth, authorization ? authorization->base : NULL,
+                                                 authorization ? authorization->len : 0, request_id,
+                                                 s_on_authenticated, call);
+    if (call->auth_wait != NULL) call->auth_wait = wait;
 }
 
 /* ---- service endpoints ---- */
@@ -820,6 +905,7 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     http->metrics = gateway_metrics_new();
     http->openapi = gateway_openapi_text(&http->openapi_len);
     if (redis != NULL) http->idempotency = gateway_idempotency_new(redis, http->options.request_timeout_ms);
+    if (broker != NULL) http->auth = gateway_auth_new(broker, NULL);
 
     h2o_config_init(&http->config);
     /* h2o refuses bodies above this itself (plain-text 413); up to it, the handler answers a JSON 413 for
@@ -837,7 +923,7 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     http->tick = calloc(1, sizeof *http->tick);
     http->listener = calloc(1, sizeof *http->listener);
     if (http->required_services == NULL || http->metrics == NULL || http->tick == NULL || http->listener == NULL ||
-        (redis != NULL && http->idempotency == NULL))
+        (redis != NULL && http->idempotency == NULL) || (broker != NULL && http->auth == NULL))
         goto fail;
     uv_timer_init(loop, http->tick);
     http->tick->data = http;
@@ -895,6 +981,7 @@ void gateway_http_destroy(gateway_http **httpp) {
         else
             free(http->tick);
     }
+    gateway_auth_destroy(&http->auth); /* its waits were failed by mdp_broker_destroy already */
     /* broker requests still on the list were failed by mdp_broker_destroy before we get here; any left
      * (none in a correct shutdown) are abandoned with their calls. */
     if (http->connections == 0) {

@@ -55,7 +55,6 @@ int main(int argc, char **argv) {
     int rc = config_load(&cfg, "gateway", argc, argv);
     if (rc != 0) return rc < 0 ? 2 : 0;
     log_init("gateway");
-    gateway_auth_warn_disabled();
 
     s_gateway g = {0};
     g.loop = uv_default_loop();

@@ -13,6 +13,7 @@
 
 #include "envelope.pb-c.h"
 #include "pbjson.h"
+#include "auth.pb-c.h"
 #include "registry.pb-c.h"
 
 #define CRUD(plural, single_rpc, list_rpc, Single, ListReq, ListResp, entity_desc, field, what_gen, what_acc)     \
@@ -28,7 +29,38 @@
     {"DELETE", "/api/v1/" plural "/{id}", "registry", "Delete" single_rpc, &metodnet__delete_request__descriptor,       \
      &metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить " what_acc}
 
+#define AUTH_ROUTE(method, path, rpc, request, response, status, flags, summary)                                   \
+    {method, path, "auth", rpc, &request, &response, NULL, status, flags, summary}
+
 static const route s_routes[] = {
+    AUTH_ROUTE("POST", "/api/v1/auth/login", "Login", metodnet__login_request__descriptor,
+               metodnet__login_response__descriptor, 200, ROUTE_BODY | ROUTE_PUBLIC | ROUTE_SECRET,
+               "Вход: логин и пароль → токен сеанса (30 мин без действий, не более 8 ч)"),
+    AUTH_ROUTE("POST", "/api/v1/auth/logout", "Logout", metodnet__logout_request__descriptor,
+               metodnet__logout_response__descriptor, 200, ROUTE_TOKEN, "Выход: токен сеанса перестаёт действовать"),
+    AUTH_ROUTE("GET", "/api/v1/me", "Me", metodnet__me_request__descriptor, metodnet__user__descriptor, 200, 0,
+               "Текущий пользователь"),
+    AUTH_ROUTE("POST", "/api/v1/users", "CreateUser", metodnet__create_user_request__descriptor,
+               metodnet__user__descriptor, 201, ROUTE_BODY | ROUTE_CREATE | ROUTE_SECRET,
+               "Создать пользователя в своей области и с ролью ниже своей"),
+    AUTH_ROUTE("GET", "/api/v1/users", "ListUsers", metodnet__list_users_request__descriptor,
+               metodnet__list_users_response__descriptor, 200, ROUTE_QUERY, "Список пользователей своей области"),
+    AUTH_ROUTE("GET", "/api/v1/users/{id}", "GetUser", metodnet__get_request__descriptor, metodnet__user__descriptor,
+               200, 0, "Пользователь по идентификатору"),
+    AUTH_ROUTE("POST", "/api/v1/users/{id}/status", "SetUserDisabled", metodnet__set_user_disabled_request__descriptor,
+               metodnet__user__descriptor, 200, ROUTE_BODY, "Отключить или снова включить пользователя ({\"disabled\":true})"),
+    AUTH_ROUTE("POST", "/api/v1/users/{id}/password", "ResetPassword", metodnet__reset_password_request__descriptor,
+               metodnet__user__descriptor, 200, ROUTE_BODY | ROUTE_SECRET, "Задать пользователю новый пароль"),
+    AUTH_ROUTE("POST", "/api/v1/api-keys", "CreateApiKey", metodnet__create_api_key_request__descriptor,
+               metodnet__create_api_key_response__descriptor, 201, ROUTE_BODY | ROUTE_SECRET,
+               "Выдать API-ключ школьной информационной системе (показывается один раз)"),
+    AUTH_ROUTE("GET", "/api/v1/api-keys", "ListApiKeys", metodnet__list_api_keys_request__descriptor,
+               metodnet__list_api_keys_response__descriptor, 200, ROUTE_QUERY, "Список API-ключей своей области"),
+    AUTH_ROUTE("DELETE", "/api/v1/api-keys/{id}", "RevokeApiKey", metodnet__revoke_api_key_request__descriptor,
+               metodnet__api_key__descriptor, 200, 0, "Отозвать API-ключ"),
+    AUTH_ROUTE("GET", "/api/v1/audit", "ListAudit", metodnet__list_audit_request__descriptor,
+               metodnet__list_audit_response__descriptor, 200, ROUTE_QUERY,
+               "Журнал аудита (администратор региона): кто, что и когда читал и менял"),
     CRUD("regions", "Region", "Regions", region, metodnet__list_regions_request__descriptor,
          metodnet__list_regions_response__descriptor, metodnet__region__descriptor, "region", "регионы",
          "регион"),

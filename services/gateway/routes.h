@@ -24,6 +24,9 @@ enum {
     ROUTE_MASK = 1u << 2,     /* update_mask from the body's keys */
     ROUTE_IF_MATCH = 1u << 3, /* If-Match → expected_version */
     ROUTE_CREATE = 1u << 4,   /* Location: <path>/<id> on success */
+    ROUTE_PUBLIC = 1u << 5,   /* no Authorization needed (login); the gateway itself is the caller */
+    ROUTE_TOKEN = 1u << 6,    /* the request's `token` field gets the caller's bearer token (logout) */
+    ROUTE_SECRET = 1u << 7,   /* the reply holds a secret: never stored for Idempotency-Key replay */
 };
 
 typedef struct {

@@ -28,11 +28,14 @@
 #include "mdp_broker.h"
 #include "mdp_worker.h"
 #include "redis_link.h"
+#include "auth.pb-c.h"
 #include "registry.pb-c.h"
 
 /* ---- the scripted registry worker (loop thread) ---- */
 
 static int s_creates;
+static int s_authentications;
+static int s_logins;
 static Metodnet__Envelope *s_last; /* last envelope seen, for assertions */
 
 static void s_reply(mdp_worker_request *req, int code, const char *message, int retry_after,
@@ -58,6 +61,36 @@ static void s_on_work(mdp_worker *worker, mdp_worker_request *req, const uint8_t
     Metodnet__Envelope *env = metodnet__envelope__unpack(NULL, len, body);
     if (env == NULL) {
         s_reply(req, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "bad envelope", 0, NULL);
+        return;
+    }
+    if (strcmp(env->method, "Authenticate") == 0) {
+        /* the scripted auth service: one good token, a region administrator of "24" */
+        Metodnet__AuthenticateRequest *a =
+            metodnet__authenticate_request__unpack(NULL, env->payload.len, env->payload.data);
+        s_authentications++;
+        if (a != NULL && strcmp(a->token, "mns_good") == 0 && env->caller &&
+            env->caller->role == METODNET__ROLE__ROLE_SYSTEM) {
+            Metodnet__Principal p = METODNET__PRINCIPAL__INIT;
+            p.user_id = "u1";
+            p.role = METODNET__ROLE__ROLE_REGION_ADMIN;
+            p.scope_kind = METODNET__SCOPE_KIND__SCOPE_KIND_REGION;
+            p.scope_id = "24";
+            p.region_id = "24";
+            Metodnet__AuthenticateResponse response = METODNET__AUTHENTICATE_RESPONSE__INIT;
+            response.principal = &p;
+            response.valid_until_unix_ms = clock_unix_ms() + 60000;
+            s_reply(req, 0, "", 0, &response.base);
+        } else {
+            s_reply(req, METODNET__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED, "Требуется вход в систему", 0, NULL);
+        }
+        if (a) metodnet__authenticate_request__free_unpacked(a, NULL);
+        metodnet__envelope__free_unpacked(env, NULL);
+        return;
+    }
+    if (strcmp(env->method, "Login") == 0) {
+        s_logins += env->caller && strcmp(env->caller->user_id, "gateway") == 0;
+        s_reply(req, METODNET__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED, "Неверный логин или пароль", 0, NULL);
+        metodnet__envelope__free_unpacked(env, NULL);
         return;
     }
     if (s_last) metodnet__envelope__free_unpacked(s_last, NULL);
@@ -145,6 +178,8 @@ static void s_sleep_ms(long ms) {
 
 static bool s_has_header(const s_response *r, const char *line) { return strstr(r->headers, line) != NULL; }
 
+#define S_AUTH "Authorization: Bearer mns_good\r\n"
+
 static int s_failures;
 #define CHECK(cond)                                                                                                    \
     do {                                                                                                               \
@@ -166,8 +201,21 @@ static void *s_client(void *arg) {
     }
     CHECK(r.status == 200);
 
+    /* without a token, or with an unknown one, nothing reaches the registry */
+    CHECK(s_http("GET", "/api/v1/regions/77", NULL, NULL, &r) == 0);
+    CHECK(r.status == 401);
+    CHECK(strstr(r.body, "\"code\":\"unauthenticated\"") != NULL);
+    CHECK(s_http("GET", "/api/v1/regions/77", "Authorization: Bearer mns_bad\r\n", NULL, &r) == 0);
+    CHECK(r.status == 401);
+    CHECK(s_http("GET", "/api/v1/regions/77", "Authorization: Basic YTpi\r\n", NULL, &r) == 0);
+    CHECK(r.status == 401);
+    /* login is public: it reaches the auth service as the gateway itself */
+    CHECK(s_http("POST", "/api/v1/auth/login", NULL, "{\"login\":\"a\",\"password\":\"b\"}", &r) == 0);
+    CHECK(r.status == 401);
+    CHECK(strstr(r.body, "Неверный логин или пароль") != NULL);
+
     const char *create = "{\"id\":\"24\",\"name\":\"Красноярский край\"}";
-    CHECK(s_http("POST", "/api/v1/regions", "Idempotency-Key: key-1\r\nX-Request-Id: test.rid-1\r\n", create, &r) == 0);
+    CHECK(s_http("POST", "/api/v1/regions", S_AUTH "Idempotency-Key: key-1\r\nX-Request-Id: test.rid-1\r\n", create, &r) == 0);
     CHECK(r.status == 201);
     CHECK(s_has_header(&r, "location: /api/v1/regions/24"));
     CHECK(s_has_header(&r, "etag: \"1\""));
@@ -176,38 +224,38 @@ static void *s_client(void *arg) {
     CHECK(!s_has_header(&r, "idempotent-replayed"));
 
     /* the retry is replayed, the service is not called again */
-    CHECK(s_http("POST", "/api/v1/regions", "Idempotency-Key: key-1\r\n", create, &r) == 0);
+    CHECK(s_http("POST", "/api/v1/regions", S_AUTH "Idempotency-Key: key-1\r\n", create, &r) == 0);
     CHECK(r.status == 201);
     CHECK(s_has_header(&r, "idempotent-replayed: true"));
     CHECK(s_has_header(&r, "location: /api/v1/regions/24"));
     CHECK(strstr(r.body, "\"id\":\"24\"") != NULL);
     /* the same key with another body is refused */
-    CHECK(s_http("POST", "/api/v1/regions", "Idempotency-Key: key-1\r\n", "{\"id\":\"25\",\"name\":\"x\"}", &r) == 0);
+    CHECK(s_http("POST", "/api/v1/regions", S_AUTH "Idempotency-Key: key-1\r\n", "{\"id\":\"25\",\"name\":\"x\"}", &r) == 0);
     CHECK(r.status == 422);
     CHECK(strstr(r.body, "\"code\":\"unprocessable\"") != NULL);
     /* an invalid key */
-    CHECK(s_http("POST", "/api/v1/regions", "Idempotency-Key: \x01\r\n", create, &r) == 0);
+    CHECK(s_http("POST", "/api/v1/regions", S_AUTH "Idempotency-Key: \x01\r\n", create, &r) == 0);
     CHECK(r.status == 400);
 
-    CHECK(s_http("GET", "/api/v1/regions/77", NULL, NULL, &r) == 0);
+    CHECK(s_http("GET", "/api/v1/regions/77", S_AUTH, NULL, &r) == 0);
     CHECK(r.status == 200);
     CHECK(s_has_header(&r, "etag: \"3\""));
     CHECK(strstr(r.body, "\"version\":\"3\"") != NULL);
 
-    CHECK(s_http("GET", "/api/v1/regions/01", NULL, NULL, &r) == 0);
+    CHECK(s_http("GET", "/api/v1/regions/01", S_AUTH, NULL, &r) == 0);
     CHECK(r.status == 404);
     CHECK(strstr(r.body, "\"code\":\"not_found\"") != NULL);
     CHECK(strstr(r.body, "Регион не найден") != NULL);
     CHECK(s_has_header(&r, "content-type: application/json; charset=utf-8"));
 
-    CHECK(s_http("GET", "/api/v1/regions?limit=5", NULL, NULL, &r) == 0);
+    CHECK(s_http("GET", "/api/v1/regions?limit=5", S_AUTH, NULL, &r) == 0);
     CHECK(r.status == 429);
     CHECK(s_has_header(&r, "retry-after: 7"));
 
-    CHECK(s_http("DELETE", "/api/v1/regions/77", "If-Match: \"3\"\r\n", NULL, &r) == 0);
+    CHECK(s_http("DELETE", "/api/v1/regions/77", S_AUTH "If-Match: \"3\"\r\n", NULL, &r) == 0);
     CHECK(r.status == 501);
 
-    CHECK(s_http("POST", "/api/v1/regions", NULL, "{\"id\":", &r) == 0);
+    CHECK(s_http("POST", "/api/v1/regions", S_AUTH, "{\"id\":", &r) == 0);
     CHECK(r.status == 400);
     CHECK(strstr(r.body, "\"code\":\"invalid_argument\"") != NULL);
 
@@ -243,12 +291,14 @@ static void s_start_redis(void) {
 static gateway_http *s_http_server;
 static mdp_broker *s_broker;
 static mdp_worker *s_worker;
+static mdp_worker *s_auth_worker;
 static redis_link *s_redis;
 
 static void s_on_done(uv_async_t *async) {
     (void)async;
     gateway_http_stop(s_http_server);
     mdp_worker_shutdown(s_worker, 0, NULL, NULL);
+    mdp_worker_shutdown(s_auth_worker, 0, NULL, NULL);
     mdp_broker_destroy(&s_broker);
     redis_link_close(&s_redis);
     gateway_http_destroy(&s_http_server);
@@ -281,6 +331,8 @@ static void test_http_flow(void **state) {
     assert_true(s_port > 0);
     s_worker = mdp_worker_new(&loop, zmq, endpoint, "registry", 2, hb, s_on_work, NULL);
     assert_non_null(s_worker);
+    s_auth_worker = mdp_worker_new(&loop, zmq, endpoint, "auth", 2, hb, s_on_work, NULL);
+    assert_non_null(s_auth_worker);
     uv_async_init(&loop, &s_done, s_on_done);
     pthread_t client;
     pthread_create(&client, NULL, s_client, NULL);
@@ -291,8 +343,12 @@ static void test_http_flow(void **state) {
     /* the envelope carried what the service relies on */
     assert_non_null(s_last);
     assert_non_null(s_last->caller);
-    assert_string_equal(s_last->caller->user_id, "dev-admin");
-    assert_int_equal(s_last->caller->role, METODNET__ROLE__ROLE_SYSTEM);
+    assert_string_equal(s_last->caller->user_id, "u1");
+    assert_int_equal(s_last->caller->role, METODNET__ROLE__ROLE_REGION_ADMIN);
+    assert_string_equal(s_last->caller->scope_id, "24");
+    assert_int_equal(s_logins, 1);
+    /* the bad token twice (never cached as good), the good one once: every later request hit the cache */
+    assert_int_equal(s_authentications, 2);
     assert_true(s_last->deadline_unix_ms > clock_unix_ms() - 60000);
     assert_string_equal(s_last->client_address, "127.0.0.1");
     metodnet__envelope__free_unpacked(s_last, NULL);
