@@ -447,6 +447,9 @@ static void s_drop(redis_link *link, const char *why)
         redisAsyncFree(ac);
 }
 
+static void s_on_connect_timeout(uv_timer_t *timer);
+
+/* hiredis's connect callback: not inside IN_CALLBACK, so the context must not be freed here. */
 static void s_on_connect(const redisAsyncContext *ac, int status)
 {
     link_connection *conn = ac->ev.data;
@@ -467,18 +470,19 @@ static void s_on_connect(const redisAsyncContext *ac, int status)
                              : redisFormatCommand(&buf, "AUTH %s", link->password);
     link_command *cmd = len > 0 ? s_command_new(link, s_on_auth, link, buf, (size_t)len, s_deadline_from_now(link))
                                 : NULL;
-    if (!cmd) {
-        if (len <= 0)
-            free(buf);
-        s_drop(link, "out of memory");
-        return;
-    }
-    cmd->internal = true;
     link->state = S_AUTHENTICATING;
-    if (!s_send_now(link, cmd)) {
+    if (cmd) {
+        cmd->internal = true;
+        if (s_send_now(link, cmd))
+            return;
         s_finish(cmd, NULL, "disconnected");
-        s_drop(link, "AUTH could not be sent");
+    } else if (len <= 0) {
+        free(buf);
     }
+    /* Not from here: hiredis goes on using the context after this callback returns, so freeing it
+     * now would pull it from under hiredis. The connect timer, fired at once, drops it. */
+    snprintf(link->last_error, sizeof link->last_error, "AUTH could not be sent");
+    uv_timer_start(&link->connect_timer, s_on_connect_timeout, 0, 0);
 }
 
 static void s_on_connect_timeout(uv_timer_t *timer)

@@ -27,7 +27,8 @@ typedef struct redis_link redis_link;
 typedef struct redis_script redis_script;
 
 typedef struct {
-    const char *host;        /* default "127.0.0.1"; ignored when unix_path is set */
+    const char *host;        /* default "127.0.0.1"; an IP address (a name would be resolved by a
+                              * blocking lookup); ignored when unix_path is set */
     int port;                /* default 6379 */
     const char *unix_path;   /* NULL = TCP */
     const char *username;    /* ACL user, NULL = default user */

@@ -243,6 +243,32 @@ static void test_refused_connection_times_out(void **state)
     s_refused(&options);
 }
 
+static void s_count(const redisReply *reply, const char *error, void *ud)
+{
+    (void)reply;
+    if (error && strcmp(error, "closed") == 0)
+        ++*(int *)ud;
+}
+
+static void test_waiting_queue_is_bounded(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    redis_link_options options = s_options(NULL);
+    options.unix_path = "/nonexistent/metodnet/r.sock";
+    options.command_timeout_ms = 60000;
+    redis_link *link = redis_link_new(&loop, &options);
+    int closed = 0;
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(redis_link_commandf(link, s_count, &closed, "PING"), 0);
+    assert_int_equal(redis_link_commandf(link, s_count, &closed, "PING"), -1);
+    redis_link_close(&link);
+    assert_int_equal(closed, 100000);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_reconnect_after_restart(void **state)
 {
     (void)state;
@@ -289,6 +315,34 @@ static void test_reconnect_after_restart(void **state)
     redis_test_server_destroy(&server);
 }
 
+static void test_expired_queued_command_is_never_sent(void **state)
+{
+    (void)state;
+    assert_int_equal(redis_test_server_start(&server), 0);
+    redis_test_server_kill(&server);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    redis_link_options options = s_options(&server);
+    options.command_timeout_ms = 300;
+    redis_link *link = redis_link_new(&loop, &options);
+    outcome late = {0};
+    redis_link_commandf(link, s_record, &late, "SET late 1");
+    s_run_until(&loop, &late.calls, 1, 3000);
+    assert_string_equal(late.error, "timeout");
+    assert_int_equal(redis_test_server_start(&server), 0);
+    uint64_t end = s_now_ms() + 3000;
+    while (!redis_link_connected(link) && s_now_ms() < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_true(redis_link_connected(link));
+    outcome check = {0};
+    redis_link_commandf(link, s_record, &check, "EXISTS late");
+    s_run_until(&loop, &check.calls, 1, 3000);
+    assert_int_equal(check.type, REDIS_REPLY_INTEGER);
+    assert_int_equal(check.integer, 0);
+    assert_int_equal(late.calls, 1);
+    s_close_and_drain(&loop, &link);
+}
+
 static void test_ping_watchdog(void **state)
 {
     (void)state;
@@ -310,10 +364,14 @@ static void test_ping_watchdog(void **state)
     assert_non_null(why);
     assert_non_null(strstr(why, "PING"));
     kill(server.pid, SIGCONT);
+    /* A PING sent just before SIGCONT may still miss its deadline and drop one more connection;
+     * let that settle, then the link must be usable again on its own. */
+    s_run_for(&loop, 400);
 
     outcome after = {0};
     redis_link_commandf(link, s_record, &after, "PING");
     s_run_until(&loop, &after.calls, 1, 3000);
+    assert_string_equal(after.error, "");
     assert_string_equal(after.text, "PONG");
     s_close_and_drain(&loop, &link);
     redis_test_server_destroy(&server);
@@ -498,7 +556,9 @@ int main(void)
         cmocka_unit_test_teardown(test_sha1_vectors, s_teardown),
         cmocka_unit_test_teardown(test_round_trip, s_teardown),
         cmocka_unit_test_teardown(test_refused_connection_times_out, s_teardown),
+        cmocka_unit_test_teardown(test_waiting_queue_is_bounded, s_teardown),
         cmocka_unit_test_teardown(test_reconnect_after_restart, s_teardown),
+        cmocka_unit_test_teardown(test_expired_queued_command_is_never_sent, s_teardown),
         cmocka_unit_test_teardown(test_ping_watchdog, s_teardown),
         cmocka_unit_test_teardown(test_late_reply_discarded, s_teardown),
         cmocka_unit_test_teardown(test_evalsha_reloads_on_noscript, s_teardown),
