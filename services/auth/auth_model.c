@@ -182,7 +182,7 @@ void auth_user_layout(const Metodnet__User *user, auth_layout *out)
 void auth_api_key_layout(const Metodnet__ApiKey *key, const char *secret_hash, auth_layout *out)
 {
     memset(out, 0, sizeof *out);
-    char index[AUTH_KEY_MAX], member[AUTH_MEMBER_MAX], folded[AUTH_MEMBER_MAX];
+    char index[AUTH_KEY_MAX], member[AUTH_MEMBER_MAX], folded[256];
     text_fold(key->name ? key->name : "", folded, 200);
     for (char *p = folded; *p; p++)
         if (*p == '\x1f')
