@@ -551,10 +551,17 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
         return;
     }
     if (o->what == OP_GET) {
+        if (o->kind->redact)
+            o->kind->redact(o->current, service_call_caller(o->call));
         s_reply(o, o->current);
         return;
     }
     if (!s_allowed(o, o->current, SCOPE_WRITE)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    }
+    bool self_scope = service_call_caller(o->call)->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
+    if (self_scope && o->what == OP_DELETE) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
         return;
     }
@@ -586,14 +593,21 @@ static void s_update_loaded(op *o)
     o->next = pbfield_clone(o->current);
     if (o->next == NULL)
         abort();
+    bool self_scope = service_call_caller(o->call)->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
     for (size_t i = 0; i < n_mask; i++) {
         char json[96];
         s_json_name(o->kind->descriptor, mask[i], json, sizeof json);
         bool immutable = false;
         for (const char *const *p = o->kind->immutable; *p && !immutable; p++)
             immutable = strcmp(*p, mask[i]) == 0;
+        bool self_editable = false;
+        for (const char *const *p = o->kind->self_editable; p && *p && !self_editable; p++)
+            self_editable = strcmp(*p, mask[i]) == 0;
         if (immutable)
             validation_add(&o->v, json, "Это поле нельзя изменить");
+        else if (self_scope && !self_editable)
+            validation_add(&o->v, json, "Это поле в своём профиле изменить нельзя: обратитесь к администратору "
+                                        "организации");
         else if (pbfield_copy(o->next, patch, mask[i]) != 0)
             validation_add(&o->v, json, "Неизвестное поле");
     }
@@ -668,6 +682,8 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
             protobuf_c_message_free_unpacked(entity, NULL);
             continue;
         }
+        if (l->kind->redact)
+            l->kind->redact(entity, service_call_caller(l->call));
         list[kept++] = entity;
     }
     *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;

@@ -160,7 +160,7 @@ static void test_organization_with_sites_round_trip(void **state)
     /* an absent sub-message is written as null */
     Metodnet__CreateOrganizationRequest empty = METODNET__CREATE_ORGANIZATION_REQUEST__INIT;
     text = s_encode(&empty);
-    assert_string_equal(text, "{\"organization\":null}");
+    assert_string_equal(text, "{\"organization\":null,\"updateMask\":[]}");
     free(text);
 }
 
@@ -608,7 +608,7 @@ static void test_set_from_text(void **state)
     assert_int_equal(pbjson_set_from_text(&list.base, "limit", "25abc", &err), -1);
     assert_int_equal(list.limit, 25);
 
-    /* repeated enums append too; message fields cannot be set from text */
+    /* message fields cannot be set from text */
     Metodnet__CreateStaffRequest create = METODNET__CREATE_STAFF_REQUEST__INIT;
     assert_int_equal(pbjson_set_from_text(&create.base, "staff", "x", &err), -1);
     assert_string_equal(err.path, "staff");
@@ -692,6 +692,179 @@ static void test_openapi(void **state)
     json_decref(schemas);
 }
 
+/* ---- mutated documents ----
+ * Deterministic random edits of valid documents: nothing may crash or leak (ASan/LSan), every
+ * refusal carries a message that is valid UTF-8 (the gateway puts it into JSON), and everything
+ * accepted re-encodes to text that decodes to the same text again. */
+
+static uint32_t s_rand_state = 12345;
+static uint32_t s_rand(void)
+{
+    s_rand_state = s_rand_state * 1103515245u + 12345u;
+    return s_rand_state >> 8;
+}
+
+static void test_mutated_documents(void **state)
+{
+    (void)state;
+    static const char *const seeds[] = {
+        "{\"organization\":{\"id\":\"o1\",\"name\":\"МКОУ СОШ\",\"kind\":\"lyceum\",\"lowResults\":true,"
+        "\"sites\":[{\"kind\":\"base\",\"startDate\":\"2024-01-01\"},{\"theme\":\"т\\u0435ма\"}],\"version\":\"5\"}}",
+        "{\"staff\":{\"lastName\":\"Иванова\",\"subjects\":[\"math\",\"rus\"],\"category\":\"teacher\","
+        "\"active\":false,\"version\":12,\"organizationIds\":[]}}",
+    };
+    static const ProtobufCMessageDescriptor *const descs[] = {
+        &metodnet__create_organization_request__descriptor,
+        &metodnet__create_staff_request__descriptor,
+    };
+    static const char alphabet[] = "{}[]\",:\\0123456789-.eEtrufalsn \xd0\xb8\xff\x00";
+    pbjson_limits limits;
+    pbjson_limits_default(&limits);
+    limits.max_depth = 5;
+    limits.max_string_bytes = 40;
+    size_t accepted = 0, refused = 0;
+    for (int round = 0; round < 30000; round++) {
+        size_t which = s_rand() % 2;
+        char buf[512];
+        size_t len = strlen(seeds[which]);
+        memcpy(buf, seeds[which], len);
+        int edits = 1 + (int)(s_rand() % 3);
+        for (int e = 0; e < edits && len > 0; e++) {
+            size_t at = s_rand() % len;
+            switch (s_rand() % 4) {
+            case 0: /* replace */
+                buf[at] = alphabet[s_rand() % (sizeof alphabet - 1)];
+                break;
+            case 1: /* insert */
+                if (len + 1 < sizeof buf) {
+                    memmove(buf + at + 1, buf + at, len - at);
+                    buf[at] = alphabet[s_rand() % (sizeof alphabet - 1)];
+                    len++;
+                }
+                break;
+            case 2: /* delete */
+                memmove(buf + at, buf + at + 1, len - at - 1);
+                len--;
+                break;
+            default: /* truncate */
+                len = at;
+                break;
+            }
+        }
+        pbjson_error err;
+        ProtobufCMessage *msg = pbjson_decode(descs[which], buf, len, &limits, &err);
+        if (!msg) {
+            refused++;
+            assert_true(err.message[0] != '\0');
+            json_t *check = json_pack("{s:s,s:s}", "path", err.path, "message", err.message);
+            assert_non_null(check); /* both are valid UTF-8 */
+            json_decref(check);
+            continue;
+        }
+        accepted++;
+        size_t text_len;
+        char *text = pbjson_encode(msg, &text_len);
+        assert_non_null(text);
+        ProtobufCMessage *again = pbjson_decode(descs[which], text, text_len, NULL, &err);
+        assert_non_null(again);
+        char *text2 = pbjson_encode(again, NULL);
+        assert_string_equal(text, text2);
+        free(text);
+        free(text2);
+        protobuf_c_message_free_unpacked(again, NULL);
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    /* the edits exercise both outcomes */
+    assert_true(accepted > 100);
+    assert_true(refused > 100);
+}
+
+/* ---- oneof and map fields, on hand-written descriptors (no proto of the project has them):
+ * decoding refuses them with an error, encoding writes them without crashing. ---- */
+
+typedef struct {
+    ProtobufCMessage base;
+    char *key;
+    char *value;
+} s_tags_entry;
+
+typedef struct {
+    ProtobufCMessage base;
+    uint32_t choice_case; /* 0, 1 = text, 2 = number */
+    union {
+        char *text;
+        int32_t number;
+    };
+    size_t n_tags;
+    s_tags_entry **tags;
+} s_odd_message;
+
+static const ProtobufCFieldDescriptor s_entry_fields[] = {
+    {"key", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, 0, offsetof(s_tags_entry, key), NULL,
+     &protobuf_c_empty_string, 0, 0, NULL, NULL},
+    {"value", 2, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, 0, offsetof(s_tags_entry, value), NULL,
+     &protobuf_c_empty_string, 0, 0, NULL, NULL},
+};
+static const unsigned s_entry_by_name[] = {0, 1};
+static const ProtobufCIntRange s_entry_ranges[] = {{1, 0}, {0, 2}};
+static const ProtobufCMessageDescriptor s_entry_descriptor;
+/* like generated init functions, these set the whole struct, base included */
+static void s_entry_init(ProtobufCMessage *m)
+{
+    s_tags_entry *e = (s_tags_entry *)m;
+    e->base = (ProtobufCMessage){&s_entry_descriptor, 0, NULL};
+    e->key = (char *)protobuf_c_empty_string;
+    e->value = (char *)protobuf_c_empty_string;
+}
+static const ProtobufCMessageDescriptor s_entry_descriptor = {
+    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, "test.Odd.TagsEntry", "TagsEntry", "Test__Odd__TagsEntry", "test",
+    sizeof(s_tags_entry), 2, s_entry_fields, s_entry_by_name, 1, s_entry_ranges,
+    (ProtobufCMessageInit)s_entry_init, NULL, NULL, NULL};
+
+static const ProtobufCFieldDescriptor s_odd_fields[] = {
+    {"text", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, offsetof(s_odd_message, choice_case),
+     offsetof(s_odd_message, text), NULL, &protobuf_c_empty_string, PROTOBUF_C_FIELD_FLAG_ONEOF, 0, NULL, NULL},
+    {"number", 2, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_INT32, offsetof(s_odd_message, choice_case),
+     offsetof(s_odd_message, number), NULL, NULL, PROTOBUF_C_FIELD_FLAG_ONEOF, 0, NULL, NULL},
+    {"tags", 3, PROTOBUF_C_LABEL_REPEATED, PROTOBUF_C_TYPE_MESSAGE, offsetof(s_odd_message, n_tags),
+     offsetof(s_odd_message, tags), &s_entry_descriptor, NULL, 0, 0, NULL, NULL},
+};
+static const unsigned s_odd_by_name[] = {1, 2, 0};
+static const ProtobufCIntRange s_odd_ranges[] = {{1, 0}, {0, 3}};
+static const ProtobufCMessageDescriptor s_odd_descriptor;
+static void s_odd_init(ProtobufCMessage *m)
+{
+    s_odd_message *o = (s_odd_message *)m;
+    memset(o, 0, sizeof *o);
+    o->base = (ProtobufCMessage){&s_odd_descriptor, 0, NULL};
+}
+static const ProtobufCMessageDescriptor s_odd_descriptor = {
+    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, "test.Odd", "Odd", "Test__Odd", "test", sizeof(s_odd_message), 3,
+    s_odd_fields, s_odd_by_name, 1, s_odd_ranges, (ProtobufCMessageInit)s_odd_init, NULL, NULL, NULL};
+
+static void test_oneof_and_map_refused(void **state)
+{
+    (void)state;
+    s_expect_error(&s_odd_descriptor, "{\"number\":5}", "number", "oneof");
+    s_expect_error(&s_odd_descriptor, "{\"text\":\"a\"}", "text", "oneof");
+    s_expect_error(&s_odd_descriptor, "{\"tags\":[{\"key\":\"k\",\"value\":\"v\"}]}", "tags", "map");
+    pbjson_error err;
+    s_odd_message odd;
+    s_odd_init(&odd.base);
+    assert_int_equal(pbjson_set_from_text(&odd.base, "number", "5", &err), -1);
+    assert_non_null(strstr(err.message, "oneof"));
+
+    s_tags_entry entry = {{&s_entry_descriptor, 0, NULL}, "k", "v"};
+    s_tags_entry *entries[] = {&entry};
+    odd.choice_case = 2;
+    odd.number = 5;
+    odd.n_tags = 1;
+    odd.tags = entries;
+    char *text = s_encode(&odd);
+    assert_string_equal(text, "{\"text\":null,\"number\":5,\"tags\":[{\"key\":\"k\",\"value\":\"v\"}]}");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +884,8 @@ int main(void)
         cmocka_unit_test(test_set_from_text),
         cmocka_unit_test(test_json_names),
         cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_mutated_documents),
+        cmocka_unit_test(test_oneof_and_map_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
