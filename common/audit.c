@@ -179,7 +179,8 @@ static void s_listed(const redisReply *reply, const char *error, void *ud)
             metodnet__audit_entry__free_unpacked(entry, NULL);
             continue;
         }
-        free(entry->id);
+        if (entry->id != protobuf_c_empty_string)
+            free(entry->id);
         entry->id = strdup(id);
         if (entry->id == NULL)
             abort();

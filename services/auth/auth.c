@@ -966,7 +966,7 @@ static void s_login_verified(bool ok, void *ud)
     snprintf(session_key, sizeof session_key, AUTH_SESSION_PREFIX "%s", o->token_hash);
     auth_user_sessions_key(user->id, sessions_key, sizeof sessions_key);
     auth_user_key(user->id, user_key, sizeof user_key);
-    snprintf(fail_key, sizeof fail_key, "auth:{g}:fail:login:%s", o->login);
+    snprintf(fail_key, sizeof fail_key, "%s", o->fail_keys[0]); /* the login's counter comes first */
     snprintf(created, sizeof created, "%" PRId64, clock_unix_ms());
     snprintf(idle, sizeof idle, "%" PRIu32, o->a->options.session_idle_ms);
     snprintf(version, sizeof version, "%lld", (long long)user->version);
@@ -1117,7 +1117,7 @@ static void s_login(service_call *call, const ProtobufCMessage *request, void *u
     const char *address = service_call_envelope(call)->client_address;
     snprintf(o->address, sizeof o->address, "%.64s", address ? address : "");
     if (o->login_valid)
-        snprintf(o->fail_keys[o->n_fail_keys++], AUTH_KEY_MAX, "auth:{g}:fail:login:%s", o->login);
+        auth_login_failure_key(o->login, o->fail_keys[o->n_fail_keys++], AUTH_KEY_MAX);
     if (o->address[0])
         snprintf(o->fail_keys[o->n_fail_keys++], AUTH_KEY_MAX, "auth:{g}:fail:addr:%s", o->address);
     if (o->n_fail_keys == 0) {

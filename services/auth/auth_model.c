@@ -272,6 +272,13 @@ void auth_api_key_secret_key(const char *secret_hash, char *out, size_t size)
 
 void auth_api_key_used_key(const char *id, char *out, size_t size) { snprintf(out, size, "auth:{g}:apikey-used:%s", id); }
 
+void auth_login_failure_key(const char *login, char *out, size_t size)
+{
+    char hash[AUTH_HASH_HEX];
+    auth_token_hash(login, hash, sizeof hash);
+    snprintf(out, size, "auth:{g}:fail:login:%s", hash);
+}
+
 bool auth_region_of(const char *id, char *out, size_t size)
 {
     if (!id_valid(id) || size < 3)

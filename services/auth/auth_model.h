@@ -16,7 +16,8 @@
  *   auth:{g}:apikey-used:<k7>         string: last use, Unix ms (written at most once a minute)
  *   auth:{g}:session:<sha256>         hash {p: packed Principal, u: user id, c: created ms}, PEXPIRE idle
  *   auth:{g}:user-sessions:<u12>      set of the user's session hashes (ended on disable / reset)
- *   auth:{g}:fail:login:<login>       hash {n: failures, l: last failure ms}, expires 15 min after the last
+ *   auth:{g}:fail:login:<sha256(login)> hash {n: failures, l: last failure ms}, expires 15 min after the
+ *                                     last failure (hashed: a password typed into the login field is not kept)
  *   auth:{g}:fail:addr:<address>      the same per client address
  *   auth:{g}:seq:user, auth:{g}:seq:apikey   id sequences
  *   auth:{g}:events                   domain events (user.created, user.disabled, api_key.revoked, …)
@@ -115,6 +116,8 @@ void auth_region_admin_index(const char *region, char *out, size_t size);
 void auth_user_sessions_key(const char *user_id, char *out, size_t size);
 void auth_api_key_secret_key(const char *secret_hash, char *out, size_t size);
 void auth_api_key_used_key(const char *id, char *out, size_t size);
+/* The failure counter of a (normalized) login: keyed by its SHA-256, so typed names are not kept. */
+void auth_login_failure_key(const char *login, char *out, size_t size);
 
 /* Region part of a registry id ("07-m1" → "07", "07" → "07"); false when it has none. */
 bool auth_region_of(const char *id, char *out, size_t size);
