@@ -487,6 +487,57 @@ static void test_bootstrap_only_once(void **state)
     call_result_free(&r);
 }
 
+/* Short session lifetimes through the options: idle 300 ms, absolute 1200 ms. */
+static int s_setup_short_sessions(void **state)
+{
+    auth_options options;
+    auth_options_default(&options);
+    options.session_idle_ms = 300;
+    options.session_absolute_ms = 1200;
+    auth_fixture *f = auth_fixture_new(&options);
+    assert_int_equal(auth_fixture_bootstrap(f, "07", "admin07", s_admin_password), AUTH_BOOTSTRAP_CREATED);
+    *state = f;
+    return 0;
+}
+
+static void test_session_idle_and_absolute_expiry(void **state)
+{
+    auth_fixture *f = *state;
+    char token[64];
+    call_result r = auth_login(f, "admin07", s_admin_password, "192.0.2.30");
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_OK);
+    snprintf(token, sizeof token, "%s", ((Metodnet__LoginResponse *)r.response)->token);
+    call_result_free(&r);
+    /* idle: unused for longer than 300 ms ends the session */
+    s_fixture_run_ms(f, 450);
+    r = auth_authenticate(f, token);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED);
+
+    /* use refreshes the idle deadline, but not beyond the absolute 1200 ms */
+    r = auth_login(f, "admin07", s_admin_password, "192.0.2.30");
+    int64_t created = clock_unix_ms(); /* the session was made before this */
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_OK);
+    snprintf(token, sizeof token, "%s", ((Metodnet__LoginResponse *)r.response)->token);
+    call_result_free(&r);
+    for (int i = 0; i < 3; i++) {
+        s_fixture_run_ms(f, 200);
+        r = auth_authenticate(f, token);
+        assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_OK);
+        const Metodnet__AuthenticateResponse *ar = (const Metodnet__AuthenticateResponse *)r.response;
+        assert_true(ar->valid_until_unix_ms <= clock_unix_ms() + 300); /* never past the idle deadline */
+        call_result_free(&r);
+    }
+    s_fixture_run_ms(f, 200);
+    r = auth_authenticate(f, token);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_OK); /* ~800 ms: still inside */
+    const Metodnet__AuthenticateResponse *ar = (const Metodnet__AuthenticateResponse *)r.response;
+    assert_true(ar->valid_until_unix_ms <= created + 1200); /* capped by the absolute end */
+    call_result_free(&r);
+    s_fixture_run_ms(f, 500);
+    r = auth_authenticate(f, token); /* used within the idle time, but past 1200 ms since login */
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_key_lifecycle, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_audit_trail, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_only_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_session_idle_and_absolute_expiry, s_setup_short_sessions, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
