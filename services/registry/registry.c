@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "cursor.h"
 #include "dictionary.h"
@@ -24,6 +25,7 @@
 struct registry {
     service_worker *worker;
     entity_store *store;
+    audit *audit;
 };
 
 typedef enum { OP_CREATE, OP_GET, OP_UPDATE, OP_DELETE } op_kind;
@@ -45,6 +47,23 @@ typedef struct op {
     registry_layout old_layout;
     registry_layout new_layout;
 } op;
+
+/* Personal data (152-ФЗ): every read of a staff member's record and every change of any registry
+ * record goes to the audit trail. The entry follows the successful operation; a Redis failure to
+ * append it is logged by audit_record. */
+static void s_audit(registry *reg, service_call *call, const registry_kind *kind, const char *action,
+                    const char *id, const char *region)
+{
+    audit_event e;
+    audit_event_from_call(&e, call);
+    e.action = action;
+    e.object_kind = kind == &registry_staff_kind ? "staff" : kind == &registry_organization_kind ? "organization"
+                    : kind == &registry_municipality_kind                                          ? "municipality"
+                                                                                                   : "region";
+    e.object_id = id;
+    e.region_id = region;
+    audit_record(reg->audit, &e, NULL, NULL);
+}
 
 static const char *const s_unavailable_ru = "Хранилище временно недоступно, повторите запрос позже";
 static const char *const s_denied_ru = "Недостаточно прав для этого действия с этой записью";
@@ -162,6 +181,8 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
     op *o = ud;
     switch (result) {
     case ENTITY_OK:
+        s_audit(o->reg, o->call, o->kind, o->what == OP_CREATE ? "create" : o->what == OP_UPDATE ? "update" : "delete",
+                pbfield_string(o->what == OP_DELETE ? o->current : o->next, "id"), o->region);
         if (o->what == OP_DELETE) {
             Metodnet__DeleteResponse response = METODNET__DELETE_RESPONSE__INIT;
             response.id = (char *)pbfield_string(o->current, "id");
@@ -553,6 +574,8 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
     if (o->what == OP_GET) {
         if (o->kind->redact)
             o->kind->redact(o->current, service_call_caller(o->call));
+        if (o->kind == &registry_staff_kind)
+            s_audit(o->reg, o->call, o->kind, "read", pbfield_string(o->current, "id"), o->region);
         s_reply(o, o->current);
         return;
     }
@@ -684,6 +707,8 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
         }
         if (l->kind->redact)
             l->kind->redact(entity, service_call_caller(l->call));
+        if (l->kind == &registry_staff_kind)
+            s_audit(l->reg, l->call, l->kind, "list", pbfield_string(entity, "id"), pbfield_string(entity, "region_id"));
         list[kept++] = entity;
     }
     *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;
@@ -898,7 +923,10 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
     if (reg == NULL)
         return NULL;
     reg->store = entity_store_new(link);
-    if (reg->store == NULL) {
+    reg->audit = audit_new(link, "registry");
+    if (reg->store == NULL || reg->audit == NULL) {
+        entity_store_destroy(&reg->store);
+        audit_destroy(&reg->audit);
         free(reg);
         return NULL;
     }
@@ -908,6 +936,7 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
                                      cfg->heartbeat, methods, n, reg);
     if (reg->worker == NULL) {
         entity_store_destroy(&reg->store);
+        audit_destroy(&reg->audit);
         free(reg);
         return NULL;
     }
@@ -924,6 +953,7 @@ static void s_stopped(void *ud)
 {
     stop_ctx *ctx = ud;
     entity_store_destroy(&ctx->reg->store);
+    audit_destroy(&ctx->reg->audit);
     free(ctx->reg);
     if (ctx->done)
         ctx->done(ctx->ud);
