@@ -15,6 +15,7 @@
 #include "pbjson.h"
 #include "auth.pb-c.h"
 #include "registry.pb-c.h"
+#include "diagnostics.pb-c.h"
 
 #define CRUD(plural, single_rpc, list_rpc, Single, ListReq, ListResp, entity_desc, field, what_gen, what_acc)     \
     {"POST", "/api/v1/" plural, "registry", "Create" single_rpc, &metodnet__create_##Single##_request__descriptor,    \
@@ -31,6 +32,11 @@
 
 #define AUTH_ROUTE(method, path, rpc, request, response, status, flags, summary)                                   \
     {method, path, "auth", rpc, &request, &response, NULL, status, flags, summary}
+
+
+#define DIAG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                      \
+    {method, path, "diagnostics", rpc, &metodnet__##request##__descriptor, &metodnet__##response##__descriptor,     \
+     body_field, status, flags, summary}
 
 static const route s_routes[] = {
     AUTH_ROUTE("POST", "/api/v1/auth/login", "Login", metodnet__login_request__descriptor,
@@ -75,6 +81,64 @@ static const route s_routes[] = {
     CRUD("staff", "Staff", "Staff", staff, metodnet__list_staff_request__descriptor,
          metodnet__list_staff_response__descriptor, metodnet__staff_member__descriptor, "staff",
          "педагогические и управленческие кадры", "сотрудника"),
+    DIAG_ROUTE("GET", "/api/v1/competences", "ListFrameworks", list_frameworks_request, list_frameworks_response, NULL,
+               200, ROUTE_QUERY, "Рамки компетенций региона: педагогов и руководителей"),
+    DIAG_ROUTE("GET", "/api/v1/competences/{id}", "GetFramework", get_request, competence_framework, NULL, 200, 0,
+               "Рамка компетенций («07-teacher», «07-manager»)"),
+    DIAG_ROUTE("PATCH", "/api/v1/competences/{id}", "UpdateFramework", update_framework_request, competence_framework,
+               "framework", 200, ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+               "Изменить рамку компетенций (администратор региона); версия растёт"),
+    DIAG_ROUTE("POST", "/api/v1/instruments", "CreateInstrument", create_instrument_request, instrument, "instrument",
+               201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать диагностический инструмент"),
+    DIAG_ROUTE("GET", "/api/v1/instruments", "ListInstruments", list_instruments_request, list_instruments_response,
+               NULL, 200, ROUTE_QUERY, "Список диагностических инструментов"),
+    DIAG_ROUTE("GET", "/api/v1/instruments/{id}", "GetInstrument", get_request, instrument, NULL, 200, 0,
+               "Диагностический инструмент (без ключей оценивания для проходящих диагностику)"),
+    DIAG_ROUTE("PATCH", "/api/v1/instruments/{id}", "UpdateInstrument", update_instrument_request, instrument,
+               "instrument", 200, ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+               "Изменить инструмент (задания нельзя менять, пока идёт открытая кампания)"),
+    DIAG_ROUTE("POST", "/api/v1/diagnostics/campaigns", "CreateCampaign", create_campaign_request, campaign,
+               "campaign", 201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать диагностическую кампанию (черновик)"),
+    DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns", "ListCampaigns", list_campaigns_request,
+               list_campaigns_response, NULL, 200, ROUTE_QUERY, "Список диагностических кампаний"),
+    DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns/{id}", "GetCampaign", get_request, campaign, NULL, 200, 0,
+               "Диагностическая кампания"),
+    DIAG_ROUTE("PATCH", "/api/v1/diagnostics/campaigns/{id}", "UpdateCampaign", update_campaign_request, campaign,
+               "campaign", 200, ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+               "Изменить кампанию (открытую — только название и срок окончания)"),
+    DIAG_ROUTE("POST", "/api/v1/diagnostics/campaigns/{id}/open", "OpenCampaign", campaign_action_request, campaign,
+               NULL, 200, ROUTE_IF_MATCH, "Открыть кампанию: назначить диагностику всем адресатам из реестра"),
+    DIAG_ROUTE("POST", "/api/v1/diagnostics/campaigns/{id}/close", "CloseCampaign", campaign_action_request, campaign,
+               NULL, 200, ROUTE_IF_MATCH, "Закрыть кампанию: ответы больше не принимаются"),
+    DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns/{id}/progress", "GetCampaignProgress", get_request,
+               campaign_progress, NULL, 200, 0, "Ход кампании по организациям: назначено, начато, завершено"),
+    DIAG_ROUTE("POST", "/api/v1/diagnostics/attempts", "StartAttempt", start_attempt_request, attempt, NULL, 200,
+               ROUTE_BODY, "Начать диагностику ({\"campaignId\", \"staffId\"})"),
+    DIAG_ROUTE("GET", "/api/v1/diagnostics/attempts", "ListAttempts", list_attempts_request, list_attempts_response,
+               NULL, 200, ROUTE_QUERY, "Попытки кампании (campaignId) в своей области"),
+    DIAG_ROUTE("GET", "/api/v1/diagnostics/attempts/{id}", "GetAttempt", get_request, attempt, NULL, 200, 0,
+               "Попытка диагностики"),
+    DIAG_ROUTE("PATCH", "/api/v1/diagnostics/attempts/{id}", "SaveAnswers", save_answers_request, attempt, NULL, 200,
+               ROUTE_BODY | ROUTE_IF_MATCH, "Сохранить ответы (без сдачи)"),
+    DIAG_ROUTE("POST", "/api/v1/diagnostics/attempts/{id}/submit", "SubmitAttempt", submit_attempt_request, attempt,
+               NULL, 200, ROUTE_BODY, "Сдать диагностику: оценивание на сервере; повторная сдача ничего не меняет"),
+    DIAG_ROUTE("GET", "/api/v1/diagnostics/results", "ListResults", list_results_request, list_results_response, NULL,
+               200, ROUTE_QUERY, "Результаты диагностики в своей области (по сотруднику, кампании, дефициту)"),
+    DIAG_ROUTE("GET", "/api/v1/diagnostics/results/{id}", "GetResult", get_request, result, NULL, 200, 0,
+               "Результат диагностики: баллы по компетенциям, дефициты, сильные стороны"),
+    DIAG_ROUTE("GET", "/api/v1/staff/{id}/competence-profile", "GetCompetenceProfile", get_profile_request,
+               competence_profile, NULL, 200, 0, "Профиль компетенций сотрудника с историей результатов"),
+    DIAG_ROUTE("GET", "/api/v1/staff/{id}/route", "GetRoute", get_route_request, route, NULL, 200, 0,
+               "Индивидуальный образовательный маршрут (просроченные пункты, закрытые дефициты)"),
+    DIAG_ROUTE("POST", "/api/v1/staff/{id}/route", "GenerateRoute", generate_route_request, route, NULL, 200,
+               ROUTE_BODY | ROUTE_IF_MATCH, "Составить маршрут по дефицитам последнего результата (черновик)"),
+    DIAG_ROUTE("PATCH", "/api/v1/staff/{id}/route", "UpdateRoute", update_route_request, route, "route", 200,
+               ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, "Изменить пункты черновика маршрута"),
+    DIAG_ROUTE("POST", "/api/v1/staff/{id}/route/approve", "ApproveRoute", approve_route_request, route, NULL, 200,
+               ROUTE_IF_MATCH, "Утвердить маршрут"),
+    DIAG_ROUTE("POST", "/api/v1/staff/{id}/route/items/{item_id}/status", "SetRouteItemStatus",
+               set_route_item_status_request, route, NULL, 200, ROUTE_BODY | ROUTE_IF_MATCH,
+               "Сменить состояние пункта маршрута (выполненная программа → запись о повышении квалификации)"),
 };
 
 const route *routes_table(size_t *count) {

@@ -36,12 +36,13 @@ static void test_table_fields(void **state) {
     (void)state;
     size_t n;
     const route *table = routes_table(&n);
-    assert_int_equal(n, 32); /* 20 registry + 12 auth rows */
+    assert_int_equal(n, 59); /* 20 registry + 12 auth + 27 diagnostics rows */
     for (size_t i = 0; i < n; i++) {
         const route *r = &table[i];
         assert_non_null(r->request);
         assert_non_null(r->response);
-        assert_true(strcmp(r->service, "registry") == 0 || strcmp(r->service, "auth") == 0);
+        assert_true(strcmp(r->service, "registry") == 0 || strcmp(r->service, "auth") == 0 ||
+                    strcmp(r->service, "diagnostics") == 0);
         assert_true(r->success_status == (strncmp(r->rpc, "Create", 6) == 0 ? 201 : 200));
         /* only login is reachable without a token, and it never has its reply stored */
         if (r->flags & ROUTE_PUBLIC) {
