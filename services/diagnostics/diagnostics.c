@@ -422,11 +422,7 @@ static void s_reply(op *o, const ProtobufCMessage *response)
 
 static void s_now(char *out, size_t size) { clock_rfc3339(clock_unix_ms(), out, size); }
 
-static void s_set(char **field, const char *value)
-{
-    free(*field);
-    *field = diag_strdup(value);
-}
+static void s_set(char **field, const char *value) { diag_set_string(field, value); }
 
 /* ---------- loading ---------- */
 

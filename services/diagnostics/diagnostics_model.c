@@ -18,6 +18,13 @@ char *diag_strdup(const char *s)
     return copy;
 }
 
+void diag_set_string(char **field, const char *value)
+{
+    if (*field && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = diag_strdup(value);
+}
+
 static void *s_grow(void *array, size_t n, size_t element)
 {
     void *grown = realloc(array, (n + 1) * element);
@@ -650,14 +657,10 @@ void diag_route_generate(Metodnet__Route *route, const diag_route_input *in)
     route->deficits = NULL;
     route->n_deficits = 0;
     route->status = METODNET__ROUTE_STATUS__ROUTE_STATUS_DRAFT;
-    free(route->result_id);
-    route->result_id = diag_strdup(in->result->id);
-    free(route->starts_on);
-    route->starts_on = diag_strdup(in->starts_on);
-    free(route->approved_by);
-    route->approved_by = diag_strdup("");
-    free(route->approved_at);
-    route->approved_at = diag_strdup("");
+    diag_set_string(&route->result_id, in->result->id);
+    diag_set_string(&route->starts_on, in->starts_on);
+    diag_set_string(&route->approved_by, "");
+    diag_set_string(&route->approved_at, "");
     int base = 0;
     date_parse(in->starts_on, &base);
 
@@ -678,8 +681,10 @@ void diag_route_generate(Metodnet__Route *route, const diag_route_input *in)
     Metodnet__Organization **sites = calloc(in->n_sites + 1, sizeof *sites);
     if (programmes == NULL || sites == NULL)
         abort();
-    memcpy(programmes, in->programmes, in->n_programmes * sizeof *programmes);
-    memcpy(sites, in->sites, in->n_sites * sizeof *sites);
+    if (in->n_programmes)
+        memcpy(programmes, in->programmes, in->n_programmes * sizeof *programmes);
+    if (in->n_sites)
+        memcpy(sites, in->sites, in->n_sites * sizeof *sites);
     qsort(programmes, in->n_programmes, sizeof *programmes, s_programme_cmp);
     s_home = in->home_municipality;
     qsort(sites, in->n_sites, sizeof *sites, s_site_cmp);
@@ -707,8 +712,7 @@ void diag_route_generate(Metodnet__Route *route, const diag_route_input *in)
                      prog->federal_registry ? ", ФР ДПП" : "");
             Metodnet__RouteItem *item =
                 s_add_item(route, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_PROGRAMME, code, title, base + 90);
-            free(item->programme_id);
-            item->programme_id = diag_strdup(prog->id);
+            diag_set_string(&item->programme_id, prog->id);
             item->hours = prog->hours;
             item->federal_registry = prog->federal_registry;
             taken++;
@@ -721,8 +725,7 @@ void diag_route_generate(Metodnet__Route *route, const diag_route_input *in)
                      *site->short_name ? site->short_name : site->name);
             Metodnet__RouteItem *item =
                 s_add_item(route, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_INTERNSHIP, code, title, base + 120);
-            free(item->organization_id);
-            item->organization_id = diag_strdup(site->id);
+            diag_set_string(&item->organization_id, site->id);
         }
         s_add_item(route, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_SELF_EDUCATION, code,
                    "Самообразование: изучение методических материалов и эффективных практик по компетенции",
@@ -774,8 +777,7 @@ void diag_route_check_deficits(Metodnet__Route *route, const Metodnet__Result *r
         if (score == NULL)
             continue; /* the newer diagnostic did not measure it: nothing is known */
         d->closed = !score->deficit;
-        free(d->checked_result_id);
-        d->checked_result_id = diag_strdup(result->id);
+        diag_set_string(&d->checked_result_id, result->id);
     }
 }
 

@@ -90,6 +90,8 @@ bool diag_attempt_parse(const char *attempt_id, char *campaign, size_t campaign_
 
 /* Heap copy (abort on out of memory). */
 char *diag_strdup(const char *s);
+/* Replaces a string field of an unpacked or built message (never frees protobuf-c's shared "" ). */
+void diag_set_string(char **field, const char *value);
 void diag_days_to_date(int days, char *out, size_t size);
 
 #endif
