@@ -1,0 +1,538 @@
+/* test_diagnostics_service — the diagnostics service in-process against a private redis-server, an
+ * in-process MDP broker and the real registry: a campaign opened for the registry's teachers,
+ * attempts refused when malformed (nothing stored), scored on submit, a second submit changing
+ * nothing, late submits refused, items locked while the campaign is open, and scope rules (a teacher
+ * sees only their own results, a methodologist only their municipality's). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "diagnostics.h"
+#include "diagnostics.pb-c.h"
+#include "mdp_broker.h"
+#include "pbfield.h"
+#include "redis_link.h"
+#include "redis_test_server.h"
+#include "registry.h"
+#include "registry.pb-c.h"
+#include "service_client.h"
+#include "validate.h"
+
+typedef struct {
+    redis_test_server redis;
+    uv_loop_t loop;
+    void *zmq;
+    char endpoint[256];
+    mdp_broker *broker;
+    redis_link *link;
+    registry *reg;
+    diagnostics *diag;
+    service_client *client;
+    config cfg;
+    int stopped;
+} fixture;
+
+typedef struct {
+    bool done;
+    Metodnet__StatusCode code;
+    char message[256];
+    char field[96];
+    ProtobufCMessage *response;
+} call_result;
+
+static const mdp_heartbeat s_heartbeat = {100, 3};
+
+static void s_run_ms(fixture *f, uint64_t ms)
+{
+    uint64_t until = uv_now(&f->loop) + ms;
+    while (uv_now(&f->loop) < until) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        redis_test_sleep_ms(2);
+        uv_update_time(&f->loop);
+    }
+}
+
+static void s_called(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    call_result *r = ud;
+    r->done = true;
+    r->code = status->code;
+    snprintf(r->message, sizeof r->message, "%s", status->message ? status->message : "");
+    if (status->n_violations > 0)
+        snprintf(r->field, sizeof r->field, "%s", status->violations[0]->field);
+    r->response = response ? pbfield_clone(response) : NULL;
+}
+
+static call_result s_call(fixture *f, const char *service, const char *method, const ProtobufCMessage *request,
+                          const ProtobufCMessageDescriptor *response, const Metodnet__Principal *caller)
+{
+    call_result r = {0};
+    service_client_request req = {.service = service, .method = method, .request = request, .response = response,
+                                  .caller = caller, .request_id = "test", .timeout_ms = 10000};
+    assert_int_equal(service_client_call(f->client, &req, s_called, &r), 0);
+    while (!r.done)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    return r;
+}
+
+static void s_free(call_result *r)
+{
+    if (r->response)
+        protobuf_c_message_free_unpacked(r->response, NULL);
+    r->response = NULL;
+}
+
+static void s_ok(call_result *r, const char *what)
+{
+    if (r->code != METODNET__STATUS_CODE__STATUS_CODE_OK)
+        fail_msg("%s: %d %s (%s)", what, r->code, r->message, r->field);
+}
+
+static fixture *s_fixture_new(void)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_int_equal(redis_test_server_start(&f->redis), 0);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    f->zmq = zmq_ctx_new();
+    snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/broker", f->redis.dir);
+    f->broker = mdp_broker_new(&f->loop, f->zmq, f->endpoint, s_heartbeat);
+    redis_link_options ro;
+    redis_link_options_default(&ro);
+    ro.unix_path = f->redis.socket_path;
+    f->link = redis_link_new(&f->loop, &ro);
+    f->cfg.service_name = "test";
+    f->cfg.broker_endpoint = f->endpoint;
+    f->cfg.concurrency = 8;
+    f->cfg.heartbeat = s_heartbeat;
+    f->cfg.request_timeout_ms = 5000;
+    f->reg = registry_new(&f->loop, f->zmq, &f->cfg, f->link);
+    f->diag = diagnostics_new(&f->loop, f->zmq, &f->cfg, f->link);
+    assert_non_null(f->diag);
+    f->client = service_client_new(&f->loop, f->zmq, f->endpoint);
+    for (int i = 0; i < 500 && (mdp_broker_worker_count(f->broker, "diagnostics") == 0 ||
+                                mdp_broker_worker_count(f->broker, "registry") == 0);
+         i++)
+        s_run_ms(f, 10);
+    return f;
+}
+
+static void s_stopped(void *ud) { ((fixture *)ud)->stopped++; }
+
+static void s_fixture_destroy(fixture *f)
+{
+    service_client_destroy(&f->client);
+    diagnostics_shutdown(f->diag, s_stopped, f);
+    registry_shutdown(f->reg, s_stopped, f);
+    for (int i = 0; i < 1000 && f->stopped < 2; i++)
+        s_run_ms(f, 5);
+    assert_int_equal(f->stopped, 2);
+    mdp_broker_destroy(&f->broker);
+    redis_link_close(&f->link);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    zmq_ctx_term(f->zmq);
+    char path[300];
+    snprintf(path, sizeof path, "%s/broker", f->redis.dir);
+    unlink(path);
+    redis_test_server_destroy(&f->redis);
+    free(f);
+}
+
+static redisReply *s_redis(fixture *f, const char *format, ...)
+{
+    redisContext *c = redisConnectUnix(f->redis.socket_path);
+    va_list ap;
+    va_start(ap, format);
+    redisReply *r = redisvCommand(c, format, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    return r;
+}
+
+static long long s_redis_int(fixture *f, const char *format, const char *arg)
+{
+    redisReply *r = s_redis(f, format, arg);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+/* Region 07; municipalities 07-m1, 07-m2; schools 07-o1 (m1), 07-o2 (m2); teachers of mathematics
+ * 07-s1 (o1) and 07-s2 (o2). */
+static void s_registry(fixture *f)
+{
+    const Metodnet__Principal *sys = service_client_system_principal();
+    Metodnet__Region region = METODNET__REGION__INIT;
+    region.id = "07";
+    region.name = "Кабардино-Балкарская Республика";
+    Metodnet__CreateRegionRequest cr = METODNET__CREATE_REGION_REQUEST__INIT;
+    cr.region = &region;
+    call_result r = s_call(f, "registry", "CreateRegion", &cr.base, &metodnet__region__descriptor, sys);
+    s_ok(&r, "CreateRegion");
+    s_free(&r);
+    for (int i = 0; i < 2; i++) {
+        Metodnet__Municipality m = METODNET__MUNICIPALITY__INIT;
+        m.region_id = "07";
+        m.name = i == 0 ? "Терский район" : "Баксанский район";
+        m.kind = METODNET__MUNICIPALITY_KIND__MUNICIPALITY_KIND_DISTRICT;
+        Metodnet__CreateMunicipalityRequest cm = METODNET__CREATE_MUNICIPALITY_REQUEST__INIT;
+        cm.municipality = &m;
+        r = s_call(f, "registry", "CreateMunicipality", &cm.base, &metodnet__municipality__descriptor, sys);
+        s_ok(&r, "CreateMunicipality");
+        s_free(&r);
+    }
+    for (int i = 0; i < 2; i++) {
+        Metodnet__Organization o = METODNET__ORGANIZATION__INIT;
+        o.municipality_id = i == 0 ? "07-m1" : "07-m2";
+        o.name = i == 0 ? "МКОУ СОШ № 1 г.п. Терек" : "МКОУ СОШ № 2 г. Баксан";
+        o.kind = METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_SCHOOL;
+        Metodnet__CreateOrganizationRequest co = METODNET__CREATE_ORGANIZATION_REQUEST__INIT;
+        co.organization = &o;
+        r = s_call(f, "registry", "CreateOrganization", &co.base, &metodnet__organization__descriptor, sys);
+        s_ok(&r, "CreateOrganization");
+        s_free(&r);
+    }
+    for (int i = 0; i < 2; i++) {
+        Metodnet__StaffMember s = METODNET__STAFF_MEMBER__INIT;
+        char *orgs[] = {i == 0 ? "07-o1" : "07-o2"};
+        char *subjects[] = {"mathematics"};
+        s.last_name = "Кодзоков";
+        s.first_name = "Аслан";
+        s.birth_date = "1985-04-12";
+        s.position = METODNET__POSITION__POSITION_TEACHER;
+        s.category = METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER;
+        s.organization_ids = orgs;
+        s.n_organization_ids = 1;
+        s.subjects = subjects;
+        s.n_subjects = 1;
+        Metodnet__CreateStaffRequest cs = METODNET__CREATE_STAFF_REQUEST__INIT;
+        cs.staff = &s;
+        char *mask[] = {"active"};
+        cs.update_mask = mask;
+        cs.n_update_mask = 0;
+        r = s_call(f, "registry", "CreateStaff", &cs.base, &metodnet__staff_member__descriptor, sys);
+        s_ok(&r, "CreateStaff");
+        s_free(&r);
+    }
+}
+
+static Metodnet__Principal s_admin = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-admin",
+                                      METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION, "07",
+                                      "07", ""};
+static Metodnet__Principal s_teacher1 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-t1",
+                                         METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s1",
+                                         "07", "07-m1"};
+static Metodnet__Principal s_teacher2 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-t2",
+                                         METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s2",
+                                         "07", "07-m2"};
+static Metodnet__Principal s_methodologist1 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-m1",
+                                               METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
+                                               METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1", "07", "07-m1"};
+static Metodnet__Principal s_other_region = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-x",
+                                             METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION,
+                                             "08", "08", ""};
+
+/* Instrument: q1 single choice (t.method.1: a 0, b 2), q2 scale 0..4 (t.digital.1). Thresholds 50 %. */
+static void s_create_instrument(fixture *f)
+{
+    Metodnet__ItemOption a = METODNET__ITEM_OPTION__INIT, b = METODNET__ITEM_OPTION__INIT;
+    a.id = "a";
+    a.text = "Неверно";
+    b.id = "b";
+    b.text = "Верно";
+    b.points = 2;
+    Metodnet__ItemOption *options[] = {&a, &b};
+    Metodnet__InstrumentItem q1 = METODNET__INSTRUMENT_ITEM__INIT, q2 = METODNET__INSTRUMENT_ITEM__INIT;
+    q1.id = "q1";
+    q1.competence = "t.method.1";
+    q1.kind = METODNET__ITEM_KIND__ITEM_KIND_SINGLE_CHOICE;
+    q1.text = "Какой этап урока первый?";
+    q1.options = options;
+    q1.n_options = 2;
+    q2.id = "q2";
+    q2.competence = "t.digital.1";
+    q2.kind = METODNET__ITEM_KIND__ITEM_KIND_SCALE;
+    q2.text = "Оцените владение цифровыми ресурсами";
+    q2.scale_min = 0;
+    q2.scale_max = 4;
+    Metodnet__InstrumentItem *items[] = {&q1, &q2};
+    Metodnet__Instrument in = METODNET__INSTRUMENT__INIT;
+    in.title = "Единая диагностика учителей математики";
+    in.category = METODNET__FRAMEWORK_CATEGORY__FRAMEWORK_CATEGORY_TEACHER;
+    in.items = items;
+    in.n_items = 2;
+    Metodnet__CreateInstrumentRequest req = METODNET__CREATE_INSTRUMENT_REQUEST__INIT;
+    req.instrument = &in;
+    /* a teacher cannot publish instruments */
+    call_result r = s_call(f, "diagnostics", "CreateInstrument", &req.base, &metodnet__instrument__descriptor, &s_teacher1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    r = s_call(f, "diagnostics", "CreateInstrument", &req.base, &metodnet__instrument__descriptor, &s_admin);
+    s_ok(&r, "CreateInstrument");
+    assert_string_equal(pbfield_string(r.response, "id"), "07-i1");
+    s_free(&r);
+}
+
+static call_result s_submit(fixture *f, const Metodnet__Principal *who, const char *id, const char *option, double scale)
+{
+    char *opts[] = {(char *)option};
+    Metodnet__Answer a1 = METODNET__ANSWER__INIT, a2 = METODNET__ANSWER__INIT;
+    a1.item_id = "q1";
+    a1.option_ids = opts;
+    a1.n_option_ids = 1;
+    a2.item_id = "q2";
+    a2.value = scale;
+    Metodnet__Answer *answers[] = {&a1, &a2};
+    Metodnet__SubmitAttemptRequest req = METODNET__SUBMIT_ATTEMPT_REQUEST__INIT;
+    req.id = (char *)id;
+    req.answers = answers;
+    req.n_answers = 2;
+    return s_call(f, "diagnostics", "SubmitAttempt", &req.base, &metodnet__attempt__descriptor, who);
+}
+
+static void test_campaign_attempts_results_scope(void **state)
+{
+    (void)state;
+    fixture *f = s_fixture_new();
+    s_registry(f);
+    s_create_instrument(f);
+
+    char today[16];
+    extern void diag_days_to_date(int, char *, size_t);
+    diag_days_to_date(date_today(), today, sizeof today);
+    char *categories[] = {"teacher"};
+    char *subjects[] = {"mathematics"};
+    Metodnet__CampaignTarget target = METODNET__CAMPAIGN_TARGET__INIT;
+    target.categories = categories;
+    target.n_categories = 1;
+    target.subjects = subjects;
+    target.n_subjects = 1;
+    Metodnet__Campaign c = METODNET__CAMPAIGN__INIT;
+    c.title = "Диагностика учителей математики 2026";
+    c.instrument_id = "07-i1";
+    c.kind = METODNET__CAMPAIGN_KIND__CAMPAIGN_KIND_SELF;
+    c.target = &target;
+    c.starts_on = today;
+    c.ends_on = "2099-12-31";
+    Metodnet__CreateCampaignRequest cc = METODNET__CREATE_CAMPAIGN_REQUEST__INIT;
+    cc.campaign = &c;
+    call_result r = s_call(f, "diagnostics", "CreateCampaign", &cc.base, &metodnet__campaign__descriptor, &s_admin);
+    s_ok(&r, "CreateCampaign");
+    assert_string_equal(pbfield_string(r.response, "id"), "07-c1");
+    s_free(&r);
+
+    Metodnet__CampaignActionRequest open = METODNET__CAMPAIGN_ACTION_REQUEST__INIT;
+    open.id = "07-c1";
+    r = s_call(f, "diagnostics", "OpenCampaign", &open.base, &metodnet__campaign__descriptor, &s_admin);
+    s_ok(&r, "OpenCampaign");
+    assert_int_equal(((Metodnet__Campaign *)r.response)->assigned, 2);
+    assert_int_equal(((Metodnet__Campaign *)r.response)->instrument_version, 1);
+    s_free(&r);
+
+    /* items of an instrument used by an open campaign cannot change */
+    Metodnet__Instrument patch = METODNET__INSTRUMENT__INIT;
+    Metodnet__UpdateInstrumentRequest ui = METODNET__UPDATE_INSTRUMENT_REQUEST__INIT;
+    char *mask[] = {"items"};
+    ui.id = "07-i1";
+    ui.instrument = &patch;
+    ui.update_mask = mask;
+    ui.n_update_mask = 1;
+    r = s_call(f, "diagnostics", "UpdateInstrument", &ui.base, &metodnet__instrument__descriptor, &s_admin);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
+    s_free(&r);
+
+    /* a teacher starts their own attempt, not someone else's */
+    Metodnet__StartAttemptRequest start = METODNET__START_ATTEMPT_REQUEST__INIT;
+    start.campaign_id = "07-c1";
+    start.staff_id = "07-s2";
+    r = s_call(f, "diagnostics", "StartAttempt", &start.base, &metodnet__attempt__descriptor, &s_teacher1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+    start.staff_id = "";
+    r = s_call(f, "diagnostics", "StartAttempt", &start.base, &metodnet__attempt__descriptor, &s_teacher1);
+    s_ok(&r, "StartAttempt");
+    assert_string_equal(pbfield_string(r.response, "id"), "07-c1-s1");
+    assert_int_equal(((Metodnet__Attempt *)r.response)->status, METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_STARTED);
+    s_free(&r);
+    long long version_before = s_redis_int(f, "HGET %s v", "diag:{r:07}:attempt:07-c1-s1");
+
+    /* malformed answers: refused, nothing stored */
+    r = s_submit(f, &s_teacher1, "07-c1-s1", "z", 2);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "answers[0].optionIds[0]");
+    r = s_submit(f, &s_teacher1, "07-c1-s1", "b", 5);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "answers[1].value");
+    assert_int_equal(s_redis_int(f, "HGET %s v", "diag:{r:07}:attempt:07-c1-s1"), version_before);
+    assert_int_equal(s_redis_int(f, "ZCARD %s", "diag:{r:07}:ix:result"), 0);
+
+    /* a valid submit is scored on the server: q1 a → 0/2 (deficit), scale 4 → 4/4 (strength) */
+    r = s_submit(f, &s_teacher1, "07-c1-s1", "a", 4);
+    s_ok(&r, "SubmitAttempt");
+    Metodnet__Attempt *done = (Metodnet__Attempt *)r.response;
+    assert_int_equal(done->status, METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED);
+    assert_int_equal(done->result->n_deficits, 1);
+    assert_string_equal(done->result->deficits[0], "t.method.1");
+    assert_string_equal(done->result->strengths[0], "t.digital.1");
+    assert_int_equal(done->result->instrument_version, 1);
+    int64_t version_done = done->version;
+    s_free(&r);
+    /* the event went to the stream in the same write */
+    redisReply *events = s_redis(f, "XLEN %s", "diag:{r:07}:events");
+    assert_true(events->integer >= 1);
+    freeReplyObject(events);
+
+    /* a second submit (with other answers) changes nothing */
+    r = s_submit(f, &s_teacher1, "07-c1-s1", "b", 0);
+    s_ok(&r, "second SubmitAttempt");
+    assert_int_equal(((Metodnet__Attempt *)r.response)->version, version_done);
+    assert_string_equal(((Metodnet__Attempt *)r.response)->result->deficits[0], "t.method.1");
+    s_free(&r);
+
+    /* teacher 2 submits too: q1 b (strength), scale 1 → 25 % (deficit) */
+    r = s_submit(f, &s_teacher2, "07-c1-s2", "b", 1);
+    s_ok(&r, "SubmitAttempt 2");
+    s_free(&r);
+
+    /* scope: teacher 1 reads own result, not teacher 2's; the methodologist of m1 likewise;
+     * the region administrator both; another region nothing */
+    Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
+    get.id = "07-c1-s1";
+    r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_teacher1);
+    s_ok(&r, "own result");
+    s_free(&r);
+    get.id = "07-c1-s2";
+    r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_teacher1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+    r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_methodologist1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+    r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_admin);
+    s_ok(&r, "admin result");
+    s_free(&r);
+    r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_other_region);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+
+    Metodnet__ListResultsRequest list = METODNET__LIST_RESULTS_REQUEST__INIT;
+    list.campaign_id = "07-c1";
+    const Metodnet__Principal *who[] = {&s_teacher1, &s_methodologist1, &s_admin};
+    const size_t expect[] = {1, 1, 2};
+    for (int i = 0; i < 3; i++) {
+        r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, who[i]);
+        s_ok(&r, "ListResults");
+        Metodnet__ListResultsResponse *lr = (Metodnet__ListResultsResponse *)r.response;
+        assert_int_equal(lr->n_items, expect[i]);
+        if (i < 2)
+            assert_string_equal(lr->items[0]->staff_id, "07-s1");
+        s_free(&r);
+    }
+    /* filter by deficit */
+    list.deficit = "t.digital.1";
+    r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
+    s_ok(&r, "ListResults by deficit");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 1);
+    assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->staff_id, "07-s2");
+    s_free(&r);
+
+    /* competence profile: own yes, someone else's no */
+    Metodnet__GetProfileRequest profile = METODNET__GET_PROFILE_REQUEST__INIT;
+    profile.id = "07-s1";
+    r = s_call(f, "diagnostics", "GetCompetenceProfile", &profile.base, &metodnet__competence_profile__descriptor,
+               &s_teacher1);
+    s_ok(&r, "profile");
+    assert_int_equal(((Metodnet__CompetenceProfile *)r.response)->n_history, 1);
+    assert_string_equal(((Metodnet__CompetenceProfile *)r.response)->deficits[0], "t.method.1");
+    s_free(&r);
+    profile.id = "07-s1";
+    r = s_call(f, "diagnostics", "GetCompetenceProfile", &profile.base, &metodnet__competence_profile__descriptor,
+               &s_teacher2);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+
+    /* progress by organization */
+    get.id = "07-c1";
+    r = s_call(f, "diagnostics", "GetCampaignProgress", &get.base, &metodnet__campaign_progress__descriptor, &s_admin);
+    s_ok(&r, "progress");
+    Metodnet__CampaignProgress *p = (Metodnet__CampaignProgress *)r.response;
+    assert_int_equal(p->assigned, 2);
+    assert_int_equal(p->completed, 2);
+    assert_int_equal(p->n_organizations, 2);
+    assert_string_equal(p->organizations[0]->organization_id, "07-o1");
+    s_free(&r);
+
+    /* a teacher cannot generate a route; closing refuses late work */
+    Metodnet__GenerateRouteRequest gen = METODNET__GENERATE_ROUTE_REQUEST__INIT;
+    gen.id = "07-s1";
+    r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_teacher1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    r = s_call(f, "diagnostics", "CloseCampaign", &open.base, &metodnet__campaign__descriptor, &s_admin);
+    s_ok(&r, "CloseCampaign");
+    s_free(&r);
+    start.campaign_id = "07-c1";
+    start.staff_id = "07-s2";
+    Metodnet__SaveAnswersRequest save = METODNET__SAVE_ANSWERS_REQUEST__INIT;
+    save.id = "07-c1-s2";
+    r = s_call(f, "diagnostics", "SaveAnswers", &save.base, &metodnet__attempt__descriptor, &s_teacher2);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
+    /* after closing, the items may change again and the version grows */
+    Metodnet__Instrument title = METODNET__INSTRUMENT__INIT;
+    title.title = "Единая диагностика, редакция 2";
+    char *title_mask[] = {"title"};
+    ui.instrument = &title;
+    ui.update_mask = title_mask;
+    r = s_call(f, "diagnostics", "UpdateInstrument", &ui.base, &metodnet__instrument__descriptor, &s_admin);
+    s_ok(&r, "UpdateInstrument");
+    assert_int_equal(((Metodnet__Instrument *)r.response)->version, 2);
+    s_free(&r);
+    /* results keep the version they were taken on */
+    get.id = "07-c1-s1";
+    r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_admin);
+    assert_int_equal(((Metodnet__Result *)r.response)->instrument_version, 1);
+    s_free(&r);
+    s_fixture_destroy(f);
+}
+
+static void test_frameworks(void **state)
+{
+    (void)state;
+    fixture *f = s_fixture_new();
+    Metodnet__ListFrameworksRequest req = METODNET__LIST_FRAMEWORKS_REQUEST__INIT;
+    call_result r = s_call(f, "diagnostics", "ListFrameworks", &req.base, &metodnet__list_frameworks_response__descriptor,
+                           &s_teacher1);
+    s_ok(&r, "ListFrameworks");
+    Metodnet__ListFrameworksResponse *l = (Metodnet__ListFrameworksResponse *)r.response;
+    assert_int_equal(l->n_items, 2);
+    assert_int_equal(l->items[0]->n_components, 6);
+    assert_int_equal(l->items[0]->version, 0);
+    s_free(&r);
+    Metodnet__CompetenceFramework fw = METODNET__COMPETENCE_FRAMEWORK__INIT;
+    fw.title = "Рамка КБР";
+    char *mask[] = {"title"};
+    Metodnet__UpdateFrameworkRequest up = METODNET__UPDATE_FRAMEWORK_REQUEST__INIT;
+    up.id = "07-teacher";
+    up.framework = &fw;
+    up.update_mask = mask;
+    up.n_update_mask = 1;
+    r = s_call(f, "diagnostics", "UpdateFramework", &up.base, &metodnet__competence_framework__descriptor,
+               &s_methodologist1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    r = s_call(f, "diagnostics", "UpdateFramework", &up.base, &metodnet__competence_framework__descriptor, &s_admin);
+    s_ok(&r, "UpdateFramework");
+    assert_int_equal(((Metodnet__CompetenceFramework *)r.response)->version, 1);
+    assert_int_equal(((Metodnet__CompetenceFramework *)r.response)->n_components, 6);
+    s_free(&r);
+    up.expected_version = 5;
+    r = s_call(f, "diagnostics", "UpdateFramework", &up.base, &metodnet__competence_framework__descriptor, &s_admin);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH);
+    s_fixture_destroy(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frameworks),
+        cmocka_unit_test(test_campaign_attempts_results_scope),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
