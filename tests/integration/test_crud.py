@@ -113,9 +113,14 @@ class CrudTest(StackTestCase):
         self.assertEqual(self.stack.get(f"/api/v1/regions/{region['id']}").json["name"], region["name"])
 
     def test_unknown_id_is_404(self):
-        for collection in ("regions", "municipalities", "organizations", "staff"):
-            r = self.stack.get(f"/api/v1/{collection}/99999999")
-            self.assertJsonError(r, 404)
+        # well-formed ids (they carry their region, docs/decisions/0001) that name nothing
+        region = self.make_region()
+        rid = region["id"]
+        for collection, unknown in (("regions", "99"), ("municipalities", f"{rid}-m999999"),
+                                    ("organizations", f"{rid}-o999999"), ("staff", f"{rid}-s999999"),
+                                    ("staff", "99-s1")):
+            r = self.stack.get(f"/api/v1/{collection}/{unknown}")
+            self.assertJsonError(r, 404, f"{collection}/{unknown}: {r!r}")
 
     # ---- lists ----
 
@@ -246,14 +251,16 @@ class CrudTest(StackTestCase):
     def test_references_must_exist(self):
         region, mun, org = self.make_tree()
         before = self.stack.count("staff", organizationId=org["id"])
-        r = self.stack.post("/api/v1/staff", staff_body("987654321"))
+        unknown_org = f"{region['id']}-o987654"
+        r = self.stack.post("/api/v1/staff", staff_body(unknown_org))
         self.assertJsonError(r, (400, 404))
-        r = self.stack.post("/api/v1/staff", staff_body(org["id"], organizationIds=[org["id"], "987654321"]))
+        r = self.stack.post("/api/v1/staff", staff_body(org["id"], organizationIds=[org["id"], unknown_org]))
         self.assertJsonError(r, (400, 404))
         self.assertEqual(self.stack.count("staff", organizationId=org["id"]), before, "сохранено с битой ссылкой")
         self.assertEqual(self.stack.count("staff", municipalityId=mun["id"]), before)
 
-        r = self.stack.post("/api/v1/organizations", {"municipalityId": "987654321", "name": "Школа", "kind": "school"})
+        r = self.stack.post("/api/v1/organizations", {"municipalityId": f"{region['id']}-m987654", "name": "Школа",
+                                                       "kind": "school"})
         self.assertJsonError(r, (400, 404))
         r = self.stack.post("/api/v1/municipalities", {"regionId": "98", "name": "Район", "kind": "district"})
         self.assertJsonError(r, (400, 404))
@@ -324,10 +331,10 @@ class CrudTest(StackTestCase):
         r = self.stack.get("/api/v1/regions?limit=1", headers={"X-Request-Id": "test-rid-42"})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.header("X-Request-Id"), "test-rid-42")
-        r = self.stack.get("/api/v1/staff/99999999", headers={"X-Request-Id": "test-rid-43"})
+        r = self.stack.get("/api/v1/staff/99-s99999", headers={"X-Request-Id": "test-rid-43"})
         self.assertEqual(r.header("X-Request-Id"), "test-rid-43")
         self.assertEqual(self.assertJsonError(r, 404)["requestId"], "test-rid-43")
-        r = self.stack.get("/api/v1/staff/99999999")
+        r = self.stack.get("/api/v1/staff/99-s99999")
         generated = r.header("X-Request-Id")
         self.assertTrue(generated, "без X-Request-Id шлюз создаёт свой")
         self.assertEqual(r.json["error"]["requestId"], generated)
