@@ -8,10 +8,13 @@
  *   --http-host / METODNET_HTTP_HOST (127.0.0.1)      --concurrency / METODNET_CONCURRENCY (32)
  *   METODNET_HEARTBEAT_MS (1000), METODNET_HEARTBEAT_LIVENESS (3), METODNET_LOG_LEVEL (info)
  *   --request-timeout-ms / METODNET_REQUEST_TIMEOUT_MS (5000)
+ *   --required-services / METODNET_REQUIRED_SERVICES (registry)
+ *   --max-body-bytes / METODNET_MAX_BODY_BYTES (1048576)
  */
 #ifndef METODNET_CONFIG_H
 #define METODNET_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mdp.h"
@@ -26,6 +29,8 @@ typedef struct {
     unsigned concurrency;
     uint32_t request_timeout_ms;
     mdp_heartbeat heartbeat;
+    const char *required_services; /* gateway: comma-separated services /readyz waits for */
+    size_t max_body_bytes;         /* gateway: request body limit */
 } config;
 
 /* Fills cfg. Returns 0; on a bad flag or value prints a Russian message and usage to stderr and

@@ -1,0 +1,171 @@
+/* config — settings from flags, then METODNET_* environment, then defaults (see config.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_STRING, OPT_PORT, OPT_UINT } option_kind;
+
+typedef struct {
+    const char *flag; /* without leading "--" */
+    const char *env;
+    option_kind kind;
+    size_t offset_or_index; /* see s_options */
+    const char *help_ru;
+} option;
+
+enum {
+    O_REDIS_HOST,
+    O_REDIS_PORT,
+    O_REDIS_SOCKET,
+    O_REDIS_USER,
+    O_REDIS_PASSWORD,
+    O_BROKER,
+    O_HTTP_HOST,
+    O_HTTP_PORT,
+    O_CONCURRENCY,
+    O_REQUEST_TIMEOUT,
+    O_REQUIRED_SERVICES,
+    O_MAX_BODY,
+    O_COUNT
+};
+
+static const option s_options[O_COUNT] = {
+    {"redis-host", "METODNET_REDIS_HOST", OPT_STRING, O_REDIS_HOST, "адрес Redis (127.0.0.1)"},
+    {"redis-port", "METODNET_REDIS_PORT", OPT_PORT, O_REDIS_PORT, "порт Redis (6379)"},
+    {"redis-socket", "METODNET_REDIS_SOCKET", OPT_STRING, O_REDIS_SOCKET, "unix-сокет Redis вместо TCP"},
+    {"redis-user", "METODNET_REDIS_USER", OPT_STRING, O_REDIS_USER, "пользователь ACL Redis"},
+    {"redis-password", "METODNET_REDIS_PASSWORD", OPT_STRING, O_REDIS_PASSWORD, "пароль Redis"},
+    {"broker", "METODNET_BROKER", OPT_STRING, O_BROKER, "адрес брокера MDP (tcp://127.0.0.1:5555)"},
+    {"http-host", "METODNET_HTTP_HOST", OPT_STRING, O_HTTP_HOST, "адрес HTTP (127.0.0.1)"},
+    {"http-port", "METODNET_HTTP_PORT", OPT_PORT, O_HTTP_PORT, "порт HTTP (8080)"},
+    {"concurrency", "METODNET_CONCURRENCY", OPT_UINT, O_CONCURRENCY, "одновременных запросов на процесс (32)"},
+    {"request-timeout-ms", "METODNET_REQUEST_TIMEOUT_MS", OPT_UINT, O_REQUEST_TIMEOUT,
+     "срок ответа службы, мс (5000)"},
+    {"required-services", "METODNET_REQUIRED_SERVICES", OPT_STRING, O_REQUIRED_SERVICES,
+     "службы, без которых шлюз не готов (registry)"},
+    {"max-body-bytes", "METODNET_MAX_BODY_BYTES", OPT_UINT, O_MAX_BODY, "предел тела запроса, байт (1048576)"},
+};
+
+static void s_usage(const char *service_name)
+{
+    fprintf(stderr, "Использование: metodnet-%s [параметры]\n", service_name);
+    for (size_t i = 0; i < O_COUNT; i++)
+        fprintf(stderr, "  --%-20s %s (или %s)\n", s_options[i].flag, s_options[i].help_ru, s_options[i].env);
+    fprintf(stderr, "  METODNET_HEARTBEAT_MS, METODNET_HEARTBEAT_LIVENESS — пульс MDP (1000 мс × 3)\n");
+}
+
+static int s_parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+    if (text == NULL || *text == '\0')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || text[0] == '-' || value > max)
+        return -1;
+    *out = value;
+    return 0;
+}
+
+static int s_apply(config *cfg, size_t index, const char *value, const char *source)
+{
+    unsigned long number = 0;
+    switch (s_options[index].kind) {
+    case OPT_PORT:
+        if (s_parse_uint(value, 65535, &number) != 0 || number == 0) {
+            fprintf(stderr, "Ошибка: %s: «%s» — не номер порта (1–65535)\n", source, value);
+            return -1;
+        }
+        break;
+    case OPT_UINT:
+        if (s_parse_uint(value, UINT_MAX, &number) != 0 || number == 0) {
+            fprintf(stderr, "Ошибка: %s: «%s» — ожидается положительное целое число\n", source, value);
+            return -1;
+        }
+        break;
+    case OPT_STRING:
+        if (value == NULL || *value == '\0') {
+            fprintf(stderr, "Ошибка: %s: пустое значение\n", source);
+            return -1;
+        }
+        break;
+    }
+    switch (index) {
+    case O_REDIS_HOST: cfg->redis.host = value; break;
+    case O_REDIS_PORT: cfg->redis.port = (int)number; break;
+    case O_REDIS_SOCKET: cfg->redis.unix_path = value; break;
+    case O_REDIS_USER: cfg->redis.username = value; break;
+    case O_REDIS_PASSWORD: cfg->redis.password = value; break;
+    case O_BROKER: cfg->broker_endpoint = value; break;
+    case O_HTTP_HOST: cfg->http_host = value; break;
+    case O_HTTP_PORT: cfg->http_port = (int)number; break;
+    case O_CONCURRENCY:
+        if (number > 1024) {
+            fprintf(stderr, "Ошибка: %s: не больше 1024\n", source);
+            return -1;
+        }
+        cfg->concurrency = (unsigned)number;
+        break;
+    case O_REQUEST_TIMEOUT: cfg->request_timeout_ms = (uint32_t)number; break;
+    case O_REQUIRED_SERVICES: cfg->required_services = value; break;
+    case O_MAX_BODY: cfg->max_body_bytes = number; break;
+    }
+    return 0;
+}
+
+int config_load(config *cfg, const char *service_name, int argc, char **argv)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->service_name = service_name;
+    redis_link_options_default(&cfg->redis);
+    cfg->broker_endpoint = "tcp://127.0.0.1:5555";
+    cfg->http_host = "127.0.0.1";
+    cfg->http_port = 8080;
+    cfg->concurrency = 32;
+    cfg->request_timeout_ms = 5000;
+    cfg->heartbeat = mdp_heartbeat_from_env();
+    cfg->required_services = "registry";
+    cfg->max_body_bytes = 1024 * 1024;
+
+    for (size_t i = 0; i < O_COUNT; i++) {
+        const char *value = getenv(s_options[i].env);
+        if (value != NULL && *value != '\0' && s_apply(cfg, i, value, s_options[i].env) != 0)
+            return -1;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            s_usage(service_name);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "Ошибка: непонятный аргумент «%s»\n", arg);
+            s_usage(service_name);
+            return -1;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+        size_t found = O_COUNT;
+        for (size_t i = 0; i < O_COUNT; i++)
+            if (strlen(s_options[i].flag) == name_len && strncmp(s_options[i].flag, name, name_len) == 0)
+                found = i;
+        if (found == O_COUNT) {
+            fprintf(stderr, "Ошибка: неизвестный параметр «%s»\n", arg);
+            s_usage(service_name);
+            return -1;
+        }
+        const char *value = eq ? eq + 1 : (a + 1 < argc ? argv[++a] : NULL);
+        if (value == NULL) {
+            fprintf(stderr, "Ошибка: у параметра «%s» нет значения\n", arg);
+            return -1;
+        }
+        if (s_apply(cfg, found, value, arg) != 0)
+            return -1;
+    }
+    return 0;
+}

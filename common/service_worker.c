@@ -1,0 +1,204 @@
+/* service_worker — envelope dispatch for domain services on top of mdp_worker (see service_worker.h).
+ * Every request gets exactly one Reply, whatever arrives: that is what keeps the broker's view of a
+ * worker honest (a worker that swallowed a request would look busy forever). */
+#include "service_worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "mdp_worker.h"
+
+struct service_worker {
+    mdp_worker *worker;
+    const char *service_name;
+    const service_method *methods;
+    size_t n_methods;
+    void *ud;
+};
+
+struct service_call {
+    service_worker *owner;
+    mdp_worker_request *req;
+    Metodnet__Envelope *envelope;
+    const service_method *method;
+    ProtobufCMessage *request;
+    uint64_t started_ns;
+};
+
+static const char *s_code_word(Metodnet__StatusCode code)
+{
+    const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value(&metodnet__status_code__descriptor, code);
+    return value ? value->name + strlen("STATUS_CODE_") : "UNKNOWN";
+}
+
+/* Packs and sends a Reply; envelope may be NULL when it could not be decoded. */
+static void s_send(mdp_worker_request *req, const char *request_id, Metodnet__StatusCode code, const char *message,
+                   const validation *violations, const ProtobufCMessage *response)
+{
+    Metodnet__Reply reply = METODNET__REPLY__INIT;
+    Metodnet__Status status = METODNET__STATUS__INIT;
+    reply.request_id = (char *)(request_id ? request_id : "");
+    reply.status = &status;
+    status.code = code;
+    status.message = (char *)(message ? message : "");
+    if (violations) {
+        status.violations = violations->items;
+        status.n_violations = violations->n;
+    }
+    uint8_t *payload = NULL;
+    if (response) {
+        reply.payload.len = protobuf_c_message_get_packed_size(response);
+        payload = malloc(reply.payload.len ? reply.payload.len : 1);
+        if (payload == NULL)
+            abort();
+        protobuf_c_message_pack(response, payload);
+        reply.payload.data = payload;
+    }
+    size_t len = metodnet__reply__get_packed_size(&reply);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        abort();
+    metodnet__reply__pack(&reply, buf);
+    if (mdp_worker_reply(req, buf, len) != 0)
+        log_warn(request_id, "ответ не доставлен: соединение с брокером было сброшено");
+    free(buf);
+    free(payload);
+}
+
+static void s_finish(service_call *call, Metodnet__StatusCode code)
+{
+    double ms = (double)(uv_hrtime() - call->started_ns) / 1e6;
+    log_info(call->envelope->request_id, "%s %s → %s за %.2f мс", call->owner->service_name, call->method->method,
+             s_code_word(code), ms);
+    if (call->request)
+        protobuf_c_message_free_unpacked(call->request, NULL);
+    metodnet__envelope__free_unpacked(call->envelope, NULL);
+    free(call);
+}
+
+void service_call_reply(service_call *call, const ProtobufCMessage *response)
+{
+    s_send(call->req, call->envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_OK, "", NULL, response);
+    s_finish(call, METODNET__STATUS_CODE__STATUS_CODE_OK);
+}
+
+void service_call_fail(service_call *call, Metodnet__StatusCode code, const char *message_ru)
+{
+    s_send(call->req, call->envelope->request_id, code, message_ru, NULL, NULL);
+    s_finish(call, code);
+}
+
+void service_call_fail_validation(service_call *call, const validation *v)
+{
+    s_send(call->req, call->envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT,
+           "Данные не прошли проверку", v, NULL);
+    s_finish(call, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+}
+
+const Metodnet__Principal *service_call_caller(const service_call *call)
+{
+    static const Metodnet__Principal nobody = METODNET__PRINCIPAL__INIT;
+    return call->envelope->caller ? call->envelope->caller : &nobody;
+}
+
+const char *service_call_request_id(const service_call *call) { return call->envelope->request_id; }
+const Metodnet__Envelope *service_call_envelope(const service_call *call) { return call->envelope; }
+const service_method *service_call_method(const service_call *call) { return call->method; }
+
+static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body, size_t len, void *ud)
+{
+    (void)worker;
+    service_worker *self = ud;
+    Metodnet__Envelope *envelope = metodnet__envelope__unpack(NULL, len, body);
+    if (envelope == NULL) {
+        log_warn(NULL, "%s: отброшен запрос с неразборчивым конвертом (%zu байт)", self->service_name, len);
+        s_send(req, NULL, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Неверный формат запроса к службе",
+               NULL, NULL);
+        return;
+    }
+    const service_method *method = NULL;
+    for (size_t i = 0; i < self->n_methods; i++)
+        if (strcmp(self->methods[i].method, envelope->method) == 0)
+            method = &self->methods[i];
+    if (method == NULL) {
+        char message[256];
+        snprintf(message, sizeof message, "Служба «%s» не знает метода «%.64s»", self->service_name, envelope->method);
+        s_send(req, envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_UNIMPLEMENTED, message, NULL, NULL);
+        metodnet__envelope__free_unpacked(envelope, NULL);
+        return;
+    }
+    if (envelope->deadline_unix_ms > 0 && clock_unix_ms() > envelope->deadline_unix_ms) {
+        s_send(req, envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED,
+               "Срок выполнения запроса истёк", NULL, NULL);
+        metodnet__envelope__free_unpacked(envelope, NULL);
+        return;
+    }
+    ProtobufCMessage *request = protobuf_c_message_unpack(method->request, NULL, envelope->payload.len,
+                                                          envelope->payload.data);
+    if (request == NULL) {
+        s_send(req, envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT,
+               "Неверный формат тела запроса к службе", NULL, NULL);
+        metodnet__envelope__free_unpacked(envelope, NULL);
+        return;
+    }
+    service_call *call = calloc(1, sizeof *call);
+    if (call == NULL)
+        abort();
+    call->owner = self;
+    call->req = req;
+    call->envelope = envelope;
+    call->method = method;
+    call->request = request;
+    call->started_ns = uv_hrtime();
+    method->handler(call, request, self->ud);
+}
+
+service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
+                                   const char *service_name, unsigned concurrency, mdp_heartbeat heartbeat,
+                                   const service_method *methods, size_t n_methods, void *ud)
+{
+    service_worker *self = calloc(1, sizeof *self);
+    if (self == NULL)
+        return NULL;
+    self->service_name = service_name;
+    self->methods = methods;
+    self->n_methods = n_methods;
+    self->ud = ud;
+    self->worker = mdp_worker_new(loop, zmq_context, broker_endpoint, service_name, concurrency, heartbeat,
+                                  s_on_request, self);
+    if (self->worker == NULL) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+typedef struct {
+    service_worker *self;
+    void (*done)(void *);
+    void *ud;
+} s_shutdown_ctx;
+
+static void s_worker_stopped(void *ud)
+{
+    s_shutdown_ctx *ctx = ud;
+    void (*done)(void *) = ctx->done;
+    void *done_ud = ctx->ud;
+    free(ctx->self);
+    free(ctx);
+    if (done)
+        done(done_ud);
+}
+
+void service_worker_shutdown(service_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud)
+{
+    s_shutdown_ctx *ctx = malloc(sizeof *ctx);
+    if (ctx == NULL)
+        abort();
+    ctx->self = worker;
+    ctx->done = done;
+    ctx->ud = ud;
+    mdp_worker_shutdown(worker->worker, grace_ms, s_worker_stopped, ctx);
+}

@@ -1,0 +1,924 @@
+/* registry — the one CRUD flow of the registry service, driven by registry_kinds (see registry.h).
+ *
+ * Every operation is a small state machine on the loop: load → check scope → (resolve references)
+ * → validate → one atomic entity_store write (entity + indexes + domain event). Scope rules: an object
+ * the caller may not read answers NOT_FOUND (its existence is not revealed); an object the caller may
+ * read but not change answers PERMISSION_DENIED.
+ */
+#include "registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cursor.h"
+#include "dictionary.h"
+#include "entity_store.h"
+#include "log.h"
+#include "pbfield.h"
+#include "pbjson.h"
+#include "registry.pb-c.h"
+#include "registry_kinds.h"
+
+struct registry {
+    service_worker *worker;
+    entity_store *store;
+};
+
+typedef enum { OP_CREATE, OP_GET, OP_UPDATE, OP_DELETE } op_kind;
+
+typedef struct op {
+    registry *reg;
+    service_call *call;
+    const registry_kind *kind;
+    op_kind what;
+    const ProtobufCMessage *request; /* owned by the call */
+    ProtobufCMessage *current;       /* stored state */
+    ProtobufCMessage *next;          /* state to store */
+    int64_t expected_version;
+    char region[8];
+    char key[REGISTRY_KEY_MAX];
+    int pending;
+    bool store_failed;
+    validation v;
+    registry_layout old_layout;
+    registry_layout new_layout;
+} op;
+
+static const char *const s_unavailable_ru = "Хранилище временно недоступно, повторите запрос позже";
+static const char *const s_denied_ru = "Недостаточно прав для этого действия с этой записью";
+
+/* ---------- generic access to request fields ---------- */
+
+static const ProtobufCFieldDescriptor *s_field(const ProtobufCMessage *msg, const char *name)
+{
+    return protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+}
+
+static const ProtobufCMessage *s_submessage(const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field(msg, name);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return NULL;
+    return *(ProtobufCMessage *const *)((const char *)msg + f->offset);
+}
+
+static size_t s_strings(const ProtobufCMessage *msg, const char *name, char *const **items)
+{
+    const ProtobufCFieldDescriptor *f = s_field(msg, name);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label != PROTOBUF_C_LABEL_REPEATED) {
+        *items = NULL;
+        return 0;
+    }
+    *items = *(char *const *const *)((const char *)msg + f->offset);
+    return *(const size_t *)((const char *)msg + f->quantifier_offset);
+}
+
+static int32_t s_int32(const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field(msg, name);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_INT32)
+        return 0;
+    return *(const int32_t *)((const char *)msg + f->offset);
+}
+
+static bool s_in_mask(const ProtobufCMessage *request, const char *name)
+{
+    char *const *mask;
+    size_t n = s_strings(request, "update_mask", &mask);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(mask[i], name) == 0)
+            return true;
+    return false;
+}
+
+static const char *s_json_name(const ProtobufCMessageDescriptor *desc, const char *proto_name, char *buf, size_t size)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, proto_name);
+    if (f == NULL) {
+        snprintf(buf, size, "%s", proto_name);
+        return buf;
+    }
+    return pbjson_json_name(f, buf, size);
+}
+
+/* ---------- op lifecycle ---------- */
+
+static op *s_op_new(registry *reg, service_call *call, const ProtobufCMessage *request, const registry_kind *kind,
+                    op_kind what)
+{
+    op *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        abort();
+    o->reg = reg;
+    o->call = call;
+    o->kind = kind;
+    o->what = what;
+    o->request = request;
+    validation_init(&o->v);
+    return o;
+}
+
+static void s_op_free(op *o)
+{
+    if (o->current)
+        protobuf_c_message_free_unpacked(o->current, NULL);
+    if (o->next)
+        protobuf_c_message_free_unpacked(o->next, NULL);
+    validation_free(&o->v);
+    free(o);
+}
+
+static void s_fail(op *o, Metodnet__StatusCode code, const char *message)
+{
+    service_call_fail(o->call, code, message);
+    s_op_free(o);
+}
+
+static void s_fail_validation(op *o)
+{
+    service_call_fail_validation(o->call, &o->v);
+    s_op_free(o);
+}
+
+static void s_reply(op *o, const ProtobufCMessage *response)
+{
+    service_call_reply(o->call, response);
+    s_op_free(o);
+}
+
+static bool s_allowed(const op *o, const ProtobufCMessage *entity, scope_access access)
+{
+    registry_territory territory;
+    o->kind->territory(entity, &territory);
+    return scope_allows(service_call_caller(o->call), &territory.object, access);
+}
+
+/* ---------- the write ---------- */
+
+static void s_written(entity_result result, int64_t detail, const char *error, void *ud)
+{
+    op *o = ud;
+    switch (result) {
+    case ENTITY_OK:
+        if (o->what == OP_DELETE) {
+            Metodnet__DeleteResponse response = METODNET__DELETE_RESPONSE__INIT;
+            response.id = (char *)pbfield_string(o->current, "id");
+            s_reply(o, &response.base);
+        } else {
+            s_reply(o, o->next);
+        }
+        return;
+    case ENTITY_EXISTS:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
+        return;
+    case ENTITY_NOT_FOUND:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    case ENTITY_VERSION_MISMATCH: {
+        char message[200];
+        snprintf(message, sizeof message, "Запись уже изменил кто-то другой (текущая версия %lld): "
+                 "перечитайте её и повторите изменение", (long long)detail);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH, message);
+        return;
+    }
+    case ENTITY_MISSING_REFERENCE: {
+        const registry_layout *layout = &o->new_layout;
+        const char *field = detail >= 0 && (size_t)detail < layout->n_must_exist ? layout->must_exist_field[detail] : "";
+        validation_add(&o->v, field ? field : "", "Связанная запись не найдена");
+        s_fail_validation(o);
+        return;
+    }
+    case ENTITY_NOT_EMPTY:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->not_empty_ru);
+        return;
+    case ENTITY_ERROR:
+    default:
+        log_error(service_call_request_id(o->call), "запись в Redis не удалась: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+}
+
+static bool s_same_index(const registry_index *a, const registry_index *b)
+{
+    return strcmp(a->key, b->key) == 0 && strcmp(a->member, b->member) == 0;
+}
+
+/* Index entries of `from` that `than` lacks. */
+static size_t s_index_difference(const registry_layout *from, const registry_layout *than, entity_index_entry *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < from->n_indexes; i++) {
+        bool shared = false;
+        for (size_t j = 0; than && j < than->n_indexes && !shared; j++)
+            shared = s_same_index(&from->indexes[i], &than->indexes[j]);
+        if (!shared) {
+            out[n].key = from->indexes[i].key;
+            out[n].member = from->indexes[i].member;
+            n++;
+        }
+    }
+    return n;
+}
+
+static void s_write(op *o)
+{
+    const char *types[] = {"created", "read", "updated", "deleted"};
+    const ProtobufCMessage *entity = o->what == OP_DELETE ? o->current : o->next;
+    const char *id = pbfield_string(entity, "id");
+    int64_t version = o->what == OP_DELETE ? pbfield_int64(o->current, "version") : pbfield_int64(o->next, "version");
+
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    if (o->what != OP_DELETE) {
+        data_len = protobuf_c_message_get_packed_size(o->next);
+        data = malloc(data_len ? data_len : 1);
+        if (data == NULL)
+            abort();
+        protobuf_c_message_pack(o->next, data);
+    }
+
+    Metodnet__DomainEvent event = METODNET__DOMAIN_EVENT__INIT;
+    char type[64];
+    snprintf(type, sizeof type, "%s.%s", o->kind->name, types[o->what]);
+    event.type = type;
+    event.entity_id = (char *)id;
+    event.version = version;
+    event.at_unix_ms = clock_unix_ms();
+    event.actor = (Metodnet__Principal *)service_call_caller(o->call);
+    event.request_id = (char *)service_call_request_id(o->call);
+    event.entity.data = data;
+    event.entity.len = data_len;
+    size_t event_len = metodnet__domain_event__get_packed_size(&event);
+    uint8_t *event_bytes = malloc(event_len ? event_len : 1);
+    if (event_bytes == NULL)
+        abort();
+    metodnet__domain_event__pack(&event, event_bytes);
+
+    entity_index_entry removes[REGISTRY_MAX_INDEXES], adds[REGISTRY_MAX_INDEXES];
+    const char *must_exist[REGISTRY_MAX_ORGANIZATIONS + 1], *must_be_empty[2];
+    char stream[REGISTRY_KEY_MAX];
+    registry_stream_key(o->kind, o->region, stream, sizeof stream);
+
+    entity_write w = {0};
+    w.entity_key = o->key;
+    w.stream_key = stream;
+    w.event = event_bytes;
+    w.event_len = event_len;
+    if (o->what == OP_CREATE) {
+        o->kind->layout(o->next, &o->new_layout);
+        w.expected_version = 0;
+        w.n_index_add = s_index_difference(&o->new_layout, NULL, adds);
+    } else if (o->what == OP_UPDATE) {
+        o->kind->layout(o->current, &o->old_layout);
+        o->kind->layout(o->next, &o->new_layout);
+        w.expected_version = pbfield_int64(o->current, "version");
+        w.n_index_remove = s_index_difference(&o->old_layout, &o->new_layout, removes);
+        w.n_index_add = s_index_difference(&o->new_layout, &o->old_layout, adds);
+    } else {
+        o->kind->layout(o->current, &o->old_layout);
+        w.expected_version = version;
+        w.n_index_remove = s_index_difference(&o->old_layout, NULL, removes);
+        for (size_t i = 0; i < o->old_layout.n_must_be_empty; i++)
+            must_be_empty[i] = o->old_layout.must_be_empty[i];
+        w.must_be_empty = must_be_empty;
+        w.n_must_be_empty = o->old_layout.n_must_be_empty;
+    }
+    if (o->what != OP_DELETE) {
+        w.new_version = version;
+        w.data = data;
+        w.data_len = data_len;
+        w.attributes = o->new_layout.attributes;
+        for (size_t i = 0; i < o->new_layout.n_must_exist; i++)
+            must_exist[i] = o->new_layout.must_exist[i];
+        w.must_exist = must_exist;
+        w.n_must_exist = o->new_layout.n_must_exist;
+    }
+    w.index_remove = removes;
+    w.index_add = adds;
+    int rc = entity_store_write(o->reg->store, &w, s_written, o);
+    free(data);
+    free(event_bytes);
+    if (rc != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+static void s_stamp(op *o, int64_t version)
+{
+    char now[40];
+    clock_rfc3339(clock_unix_ms(), now, sizeof now);
+    pbfield_set_int64(o->next, "version", version);
+    pbfield_set_string(o->next, "updated_at", now);
+    if (version == 1)
+        pbfield_set_string(o->next, "created_at", now);
+}
+
+/* ---------- resolving a staff member's organizations ---------- */
+
+typedef struct {
+    op *o;
+    size_t index;
+} resolve_ctx;
+
+static void s_after_resolve(op *o);
+
+static void s_organization_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                                  const char *error, void *ud)
+{
+    (void)version;
+    resolve_ctx *ctx = ud;
+    op *o = ctx->o;
+    Metodnet__StaffMember *staff = (Metodnet__StaffMember *)o->next;
+    char field[48];
+    snprintf(field, sizeof field, "organizationIds[%zu]", ctx->index);
+    if (result == ENTITY_OK) {
+        Metodnet__Organization *org = metodnet__organization__unpack(NULL, len, data);
+        registry_territory territory;
+        if (org != NULL)
+            registry_organization_kind.territory(&org->base, &territory);
+        if (org == NULL) {
+            validation_add(&o->v, field, "Запись организации повреждена");
+        } else if (!scope_allows(service_call_caller(o->call), &territory.object, SCOPE_READ)) {
+            validation_add(&o->v, field, "Организация не найдена");
+        } else {
+            bool known = false;
+            for (size_t i = 0; i < staff->n_municipality_ids; i++)
+                known |= strcmp(staff->municipality_ids[i], org->municipality_id) == 0;
+            if (!known) {
+                char **grown = realloc(staff->municipality_ids, (staff->n_municipality_ids + 1) * sizeof *grown);
+                if (grown == NULL)
+                    abort();
+                staff->municipality_ids = grown;
+                staff->municipality_ids[staff->n_municipality_ids++] = strdup(org->municipality_id);
+            }
+        }
+        if (org)
+            metodnet__organization__free_unpacked(org, NULL);
+    } else if (result == ENTITY_NOT_FOUND) {
+        validation_add(&o->v, field, "Организация не найдена");
+    } else {
+        log_error(service_call_request_id(o->call), "чтение организации не удалось: %s", error ? error : "?");
+        o->store_failed = true;
+    }
+    free(ctx);
+    if (--o->pending == 0)
+        s_after_resolve(o);
+}
+
+/* Reads every organization of a staff member: they must exist and be visible to the caller, and
+ * they give the member's municipalities. */
+static void s_resolve(op *o)
+{
+    Metodnet__StaffMember *staff = (Metodnet__StaffMember *)o->next;
+    for (size_t i = 0; i < staff->n_municipality_ids; i++)
+        free(staff->municipality_ids[i]);
+    free(staff->municipality_ids);
+    staff->municipality_ids = NULL;
+    staff->n_municipality_ids = 0;
+    o->pending = (int)staff->n_organization_ids + 1; /* +1 until every read is issued */
+    for (size_t i = 0; i < staff->n_organization_ids; i++) {
+        char key[REGISTRY_KEY_MAX];
+        registry_entity_key(&registry_organization_kind, staff->organization_ids[i], key, sizeof key);
+        resolve_ctx *ctx = malloc(sizeof *ctx);
+        if (ctx == NULL)
+            abort();
+        ctx->o = o;
+        ctx->index = i;
+        if (entity_store_get(o->reg->store, key, s_organization_loaded, ctx) != 0) {
+            free(ctx);
+            o->store_failed = true;
+            o->pending--;
+        }
+    }
+    if (--o->pending == 0)
+        s_after_resolve(o);
+}
+
+static void s_after_id(entity_result result, int64_t value, const char *error, void *ud)
+{
+    op *o = ud;
+    if (result != ENTITY_OK) {
+        log_error(service_call_request_id(o->call), "не удалось выдать идентификатор: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    char id[64];
+    registry_make_id(o->kind, o->region, (long long)value, id, sizeof id);
+    pbfield_set_string(o->next, "id", id);
+    registry_entity_key(o->kind, id, o->key, sizeof o->key);
+    s_stamp(o, 1);
+    s_write(o);
+}
+
+/* After references are known: the scope of the new state, then the write. */
+static void s_after_resolve(op *o)
+{
+    if (o->store_failed) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    if (!validation_ok(&o->v)) {
+        s_fail_validation(o);
+        return;
+    }
+    if (!s_allowed(o, o->next, SCOPE_WRITE)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    }
+    if (o->what == OP_UPDATE) {
+        s_stamp(o, pbfield_int64(o->current, "version") + 1);
+        s_write(o);
+    } else if (o->kind == &registry_region_kind) {
+        registry_entity_key(o->kind, pbfield_string(o->next, "id"), o->key, sizeof o->key);
+        s_stamp(o, 1);
+        s_write(o);
+    } else {
+        char sequence[REGISTRY_KEY_MAX];
+        registry_sequence_key(o->kind, o->region, sequence, sizeof sequence);
+        if (entity_store_next_id(o->reg->store, sequence, s_after_id, o) != 0)
+            s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+    }
+}
+
+static void s_validate_and_resolve(op *o)
+{
+    o->kind->validate(o->next, o->what == OP_CREATE, &o->v);
+    if (!validation_ok(&o->v)) {
+        s_fail_validation(o);
+        return;
+    }
+    if (o->kind->needs_resolve)
+        s_resolve(o);
+    else
+        s_after_resolve(o);
+}
+
+/* ---------- create ---------- */
+
+/* The region a new entity lives in, from the reference the client gave. */
+static bool s_region_of_new(const registry_kind *kind, const ProtobufCMessage *entity, char *out, size_t size)
+{
+    if (kind == &registry_region_kind)
+        return registry_region_of(pbfield_string(entity, "id"), out, size);
+    if (kind == &registry_municipality_kind)
+        return registry_region_of(pbfield_string(entity, "region_id"), out, size);
+    if (kind == &registry_organization_kind)
+        return registry_region_of(pbfield_string(entity, "municipality_id"), out, size);
+    const Metodnet__StaffMember *staff = (const Metodnet__StaffMember *)entity;
+    return staff->n_organization_ids > 0 && registry_region_of(staff->organization_ids[0], out, size);
+}
+
+static void s_create(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind)
+{
+    op *o = s_op_new(reg, call, request, kind, OP_CREATE);
+    const ProtobufCMessage *given = s_submessage(request, kind->json_field);
+    if (given == NULL) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Нет данных записи в теле запроса");
+        return;
+    }
+    o->next = pbfield_clone(given);
+    if (o->next == NULL)
+        abort();
+    /* Server-owned fields are never taken from the client. */
+    if (kind != &registry_region_kind)
+        pbfield_set_string(o->next, "id", "");
+    pbfield_set_int64(o->next, "version", 0);
+    pbfield_set_string(o->next, "created_at", "");
+    pbfield_set_string(o->next, "updated_at", "");
+    if (kind == &registry_staff_kind && !s_in_mask(request, "active"))
+        ((Metodnet__StaffMember *)o->next)->active = 1; /* a new staff member works unless told otherwise */
+
+    if (!s_region_of_new(kind, o->next, o->region, sizeof o->region)) {
+        kind->validate(o->next, true, &o->v);
+        if (validation_ok(&o->v))
+            validation_add(&o->v, "", "Не удалось определить регион записи");
+        s_fail_validation(o);
+        return;
+    }
+    if (kind == &registry_organization_kind || kind == &registry_staff_kind)
+        pbfield_set_string(o->next, "region_id", o->region);
+    s_validate_and_resolve(o);
+}
+
+/* ---------- load (get, update, delete) ---------- */
+
+static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error, void *ud);
+
+static void s_load(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
+                   op_kind what)
+{
+    op *o = s_op_new(reg, call, request, kind, what);
+    const char *id = pbfield_string(request, "id");
+    o->expected_version = pbfield_int64(request, "expected_version");
+    if (o->expected_version < 0) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Версия записи не может быть отрицательной");
+        return;
+    }
+    if (id == NULL || !registry_entity_key(kind, id, o->key, sizeof o->key) ||
+        !registry_region_of(id, o->region, sizeof o->region)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, kind->not_found_ru);
+        return;
+    }
+    if (entity_store_get(reg->store, o->key, s_loaded, o) != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+static void s_update_loaded(op *o);
+
+static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error, void *ud)
+{
+    (void)version;
+    op *o = ud;
+    if (result == ENTITY_NOT_FOUND) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    }
+    if (result != ENTITY_OK) {
+        log_error(service_call_request_id(o->call), "чтение из Redis не удалось: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    o->current = protobuf_c_message_unpack(o->kind->descriptor, NULL, len, data);
+    if (o->current == NULL) {
+        log_error(service_call_request_id(o->call), "запись %s повреждена: не разбирается protobuf", o->key);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL, "Запись повреждена; сообщите администратору");
+        return;
+    }
+    if (!s_allowed(o, o->current, SCOPE_READ)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    }
+    if (o->what == OP_GET) {
+        s_reply(o, o->current);
+        return;
+    }
+    if (!s_allowed(o, o->current, SCOPE_WRITE)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    }
+    int64_t stored = pbfield_int64(o->current, "version");
+    if (o->expected_version > 0 && o->expected_version != stored) {
+        char message[200];
+        snprintf(message, sizeof message, "Запись уже изменил кто-то другой (текущая версия %lld): "
+                 "перечитайте её и повторите изменение", (long long)stored);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH, message);
+        return;
+    }
+    if (o->what == OP_DELETE)
+        s_write(o);
+    else
+        s_update_loaded(o);
+}
+
+/* ---------- update ---------- */
+
+static void s_update_loaded(op *o)
+{
+    const ProtobufCMessage *patch = s_submessage(o->request, o->kind->json_field);
+    char *const *mask;
+    size_t n_mask = s_strings(o->request, "update_mask", &mask);
+    if (patch == NULL || n_mask == 0) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Укажите поля, которые нужно изменить");
+        return;
+    }
+    o->next = pbfield_clone(o->current);
+    if (o->next == NULL)
+        abort();
+    for (size_t i = 0; i < n_mask; i++) {
+        char json[96];
+        s_json_name(o->kind->descriptor, mask[i], json, sizeof json);
+        bool immutable = false;
+        for (const char *const *p = o->kind->immutable; *p && !immutable; p++)
+            immutable = strcmp(*p, mask[i]) == 0;
+        if (immutable)
+            validation_add(&o->v, json, "Это поле нельзя изменить");
+        else if (pbfield_copy(o->next, patch, mask[i]) != 0)
+            validation_add(&o->v, json, "Неизвестное поле");
+    }
+    if (!validation_ok(&o->v)) {
+        s_fail_validation(o);
+        return;
+    }
+    s_validate_and_resolve(o);
+}
+
+/* ---------- list ---------- */
+
+/* A list filter: request field → attribute token, checked against an enum or a fixed rule. */
+typedef struct {
+    const char *field;       /* proto name in the List request */
+    const char *token;       /* attribute name */
+    const ProtobufCEnumDescriptor *words; /* NULL: see kind */
+    enum { FILTER_ENUM, FILTER_BOOL, FILTER_SUBJECT } check;
+} list_filter;
+
+static const list_filter s_municipality_filters[] = {
+    {"kind", "kind", &metodnet__municipality_kind__descriptor, FILTER_ENUM},
+};
+static const list_filter s_organization_filters[] = {
+    {"kind", "kind", &metodnet__organization_kind__descriptor, FILTER_ENUM},
+    {"low_results", "lowres", NULL, FILTER_BOOL},
+};
+static const list_filter s_staff_filters[] = {
+    {"category", "cat", &metodnet__staff_category__descriptor, FILTER_ENUM},
+    {"position", "pos", &metodnet__position__descriptor, FILTER_ENUM},
+    {"active", "act", NULL, FILTER_BOOL},
+    {"subject", "subj", NULL, FILTER_SUBJECT},
+};
+
+typedef struct {
+    registry *reg;
+    service_call *call;
+    const registry_kind *kind;
+} list_op;
+
+#define LIST_MAX_TOKENS 8
+
+static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                     const char *error, void *ud)
+{
+    list_op *l = ud;
+    if (result != ENTITY_OK) {
+        log_error(service_call_request_id(l->call), "список из Redis не получен: %s", error ? error : "?");
+        service_call_fail(l->call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        free(l);
+        return;
+    }
+    const ProtobufCMessageDescriptor *desc = service_call_method(l->call)->response;
+    ProtobufCMessage *response = malloc(desc->sizeof_message);
+    if (response == NULL)
+        abort();
+    protobuf_c_message_init(desc, response);
+    const ProtobufCFieldDescriptor *items_field = protobuf_c_message_descriptor_get_field_by_name(desc, "items");
+    ProtobufCMessage **list = calloc(n ? n : 1, sizeof *list);
+    if (list == NULL)
+        abort();
+    size_t kept = 0;
+    registry_territory territory;
+    for (size_t i = 0; i < n; i++) {
+        ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
+        if (entity == NULL) {
+            log_error(service_call_request_id(l->call), "пропущена повреждённая запись в списке");
+            continue;
+        }
+        l->kind->territory(entity, &territory);
+        if (!scope_allows(service_call_caller(l->call), &territory.object, SCOPE_READ)) {
+            protobuf_c_message_free_unpacked(entity, NULL);
+            continue;
+        }
+        list[kept++] = entity;
+    }
+    *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;
+    *(size_t *)((char *)response + items_field->quantifier_offset) = kept;
+    char *cursor = next_member ? cursor_encode(next_member) : NULL;
+    pbfield_set_string(response, "next_cursor", cursor ? cursor : "");
+    free(cursor);
+    service_call_reply(l->call, response);
+    protobuf_c_message_free_unpacked(response, NULL);
+    free(l);
+}
+
+static void s_list(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
+                   const list_filter *filters, size_t n_filters)
+{
+    const Metodnet__Principal *caller = service_call_caller(call);
+    validation v;
+    validation_init(&v);
+    int32_t limit = s_int32(request, "limit");
+    if (limit == 0)
+        limit = 50;
+    if (limit < 1 || limit > 500)
+        validation_add(&v, "limit", "Размер страницы — от 1 до 500");
+    char after[CURSOR_MAX_MEMBER + 1];
+    const char *cursor = pbfield_string(request, "cursor");
+    bool has_cursor = cursor && *cursor;
+    if (has_cursor && !cursor_decode(cursor, after, sizeof after))
+        validation_add(&v, "cursor", "Неверный курсор: возьмите nextCursor из предыдущего ответа");
+
+    /* The region: asked for, implied by a municipality/organization filter, or the caller's own. */
+    char region[8] = "";
+    const char *region_filter = pbfield_string(request, "region_id");
+    const char *municipality = pbfield_string(request, "municipality_id");
+    const char *organization = pbfield_string(request, "organization_id");
+    if (region_filter && *region_filter) {
+        if (!registry_region_of(region_filter, region, sizeof region) || strcmp(region, region_filter) != 0)
+            validation_add(&v, "regionId", "Код региона — две цифры, например «07»");
+    } else if (organization && *organization) {
+        if (!registry_region_of(organization, region, sizeof region))
+            validation_add(&v, "organizationId", "Неверный идентификатор организации");
+    } else if (municipality && *municipality) {
+        if (!registry_region_of(municipality, region, sizeof region))
+            validation_add(&v, "municipalityId", "Неверный идентификатор муниципального образования");
+    } else if (caller->region_id && *caller->region_id) {
+        snprintf(region, sizeof region, "%s", caller->region_id);
+    } else if (kind != &registry_region_kind) {
+        validation_add(&v, "regionId", "Укажите регион (regionId)");
+    }
+
+    const char *tokens[LIST_MAX_TOKENS];
+    char token_text[LIST_MAX_TOKENS][160];
+    size_t n_tokens = 0;
+    for (size_t i = 0; i < n_filters; i++) {
+        const char *value = pbfield_string(request, filters[i].field);
+        if (value == NULL || *value == '\0')
+            continue;
+        char json[64];
+        s_json_name(request->descriptor, filters[i].field, json, sizeof json);
+        int parsed;
+        bool ok = filters[i].check == FILTER_ENUM    ? pbjson_enum_parse(filters[i].words, value, &parsed)
+                  : filters[i].check == FILTER_BOOL  ? (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+                                                     : dictionary_subject_known(value);
+        if (!ok) {
+            validation_add(&v, json, "Недопустимое значение «%.60s»", value);
+            continue;
+        }
+        snprintf(token_text[n_tokens], sizeof token_text[0], "|%s:%s|", filters[i].token, value);
+        tokens[n_tokens] = token_text[n_tokens];
+        n_tokens++;
+    }
+    const char *q = pbfield_string(request, "q");
+    char prefix[REGISTRY_MEMBER_MAX] = "";
+    if (q && *q && validate_text(&v, "q", q, 100, false))
+        registry_search_prefix(q, prefix, sizeof prefix);
+    if (!validation_ok(&v)) {
+        service_call_fail_validation(call, &v);
+        validation_free(&v);
+        return;
+    }
+    validation_free(&v);
+
+    /* A scoped caller outside the asked region sees nothing (and learns nothing). */
+    bool global = scope_is_global(caller);
+    if (!global && kind != &registry_region_kind && strcmp(region, caller->region_id ? caller->region_id : "") != 0) {
+        entity_blob none;
+        list_op *l = malloc(sizeof *l);
+        if (l == NULL)
+            abort();
+        *l = (list_op){reg, call, kind};
+        s_listed(ENTITY_OK, &none, 0, NULL, NULL, l);
+        return;
+    }
+
+    /* The index: the narrowest the filters allow; every index is ordered by name. */
+    char index[REGISTRY_KEY_MAX];
+    registry_main_index(kind, region, index, sizeof index);
+    if (kind == &registry_staff_kind && organization && *organization)
+        snprintf(index, sizeof index, "reg:{r:%s}:ix:staff:org:%s", region, organization);
+    else if (kind == &registry_staff_kind && municipality && *municipality)
+        snprintf(index, sizeof index, "reg:{r:%s}:ix:staff:mun:%s", region, municipality);
+    else if (kind == &registry_organization_kind && municipality && *municipality)
+        snprintf(index, sizeof index, "reg:{r:%s}:ix:org:mun:%s", region, municipality);
+    if (kind == &registry_staff_kind && organization && *organization && municipality && *municipality &&
+        n_tokens < LIST_MAX_TOKENS) {
+        snprintf(token_text[n_tokens], sizeof token_text[0], "|mun:%s|", municipality);
+        tokens[n_tokens] = token_text[n_tokens];
+        n_tokens++;
+    }
+    /* The caller's scope narrows every list. */
+    if (!global && n_tokens < LIST_MAX_TOKENS && kind != &registry_region_kind) {
+        const char *scope_token = NULL, *scope_value = caller->scope_id;
+        switch (caller->scope_kind) {
+        case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY: scope_token = "mun"; break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION:
+            scope_token = kind == &registry_municipality_kind ? "mun" : "org";
+            if (kind == &registry_municipality_kind)
+                scope_value = caller->municipality_id;
+            break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_SELF: scope_token = kind == &registry_staff_kind ? "id" : NULL; break;
+        default: break;
+        }
+        if (scope_token) {
+            snprintf(token_text[n_tokens], sizeof token_text[0], "|%s:%s|", scope_token, scope_value ? scope_value : "");
+            tokens[n_tokens] = token_text[n_tokens];
+            n_tokens++;
+        }
+    }
+
+    char key_prefix[REGISTRY_KEY_MAX];
+    registry_key_prefix(kind, region, key_prefix, sizeof key_prefix);
+    entity_list_query query = {
+        .index_key = index,
+        .after_member = has_cursor ? after : NULL,
+        .prefix = *prefix ? prefix : NULL,
+        .entity_key_prefix = key_prefix,
+        .required_tokens = tokens,
+        .n_required_tokens = n_tokens,
+        .limit = (size_t)limit,
+        .max_scan = 0,
+    };
+    list_op *l = malloc(sizeof *l);
+    if (l == NULL)
+        abort();
+    *l = (list_op){reg, call, kind};
+    if (entity_store_list(reg->store, &query, s_listed, l) != 0) {
+        free(l);
+        service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+    }
+}
+
+/* ---------- the method table ---------- */
+
+#define REGISTRY_HANDLERS(Kind, kind_var, filters, n_filters)                                              \
+    static void s_create_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    {                                                                                                      \
+        s_create(c, r, ud, &kind_var);                                                                     \
+    }                                                                                                      \
+    static void s_get_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                         \
+    {                                                                                                      \
+        s_load(c, r, ud, &kind_var, OP_GET);                                                               \
+    }                                                                                                      \
+    static void s_update_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    {                                                                                                      \
+        s_load(c, r, ud, &kind_var, OP_UPDATE);                                                            \
+    }                                                                                                      \
+    static void s_delete_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    {                                                                                                      \
+        s_load(c, r, ud, &kind_var, OP_DELETE);                                                            \
+    }                                                                                                      \
+    static void s_list_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                        \
+    {                                                                                                      \
+        s_list(c, r, ud, &kind_var, filters, n_filters);                                                   \
+    }
+
+REGISTRY_HANDLERS(region, registry_region_kind, NULL, 0)
+REGISTRY_HANDLERS(municipality, registry_municipality_kind, s_municipality_filters, 1)
+REGISTRY_HANDLERS(organization, registry_organization_kind, s_organization_filters, 2)
+REGISTRY_HANDLERS(staff, registry_staff_kind, s_staff_filters, 4)
+
+#define REGISTRY_METHODS(Name, Plural, kind, entity_desc, create_req, update_req, list_req, list_resp)        \
+    {"Create" #Name, &create_req, &entity_desc, s_create_##kind},                                            \
+        {"Get" #Name, &metodnet__get_request__descriptor, &entity_desc, s_get_##kind},                       \
+        {"Update" #Name, &update_req, &entity_desc, s_update_##kind},                                        \
+        {"Delete" #Name, &metodnet__delete_request__descriptor, &metodnet__delete_response__descriptor,      \
+         s_delete_##kind},                                                                                   \
+        {"List" #Plural, &list_req, &list_resp, s_list_##kind}
+
+static const service_method s_methods[] = {
+    REGISTRY_METHODS(Region, Regions, region, metodnet__region__descriptor, metodnet__create_region_request__descriptor,
+                     metodnet__update_region_request__descriptor, metodnet__list_regions_request__descriptor,
+                     metodnet__list_regions_response__descriptor),
+    REGISTRY_METHODS(Municipality, Municipalities, municipality, metodnet__municipality__descriptor,
+                     metodnet__create_municipality_request__descriptor, metodnet__update_municipality_request__descriptor,
+                     metodnet__list_municipalities_request__descriptor, metodnet__list_municipalities_response__descriptor),
+    REGISTRY_METHODS(Organization, Organizations, organization, metodnet__organization__descriptor,
+                     metodnet__create_organization_request__descriptor, metodnet__update_organization_request__descriptor,
+                     metodnet__list_organizations_request__descriptor, metodnet__list_organizations_response__descriptor),
+    REGISTRY_METHODS(Staff, Staff, staff, metodnet__staff_member__descriptor, metodnet__create_staff_request__descriptor,
+                     metodnet__update_staff_request__descriptor, metodnet__list_staff_request__descriptor,
+                     metodnet__list_staff_response__descriptor),
+};
+
+const service_method *registry_methods(size_t *n)
+{
+    *n = sizeof s_methods / sizeof s_methods[0];
+    return s_methods;
+}
+
+registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link)
+{
+    registry *reg = calloc(1, sizeof *reg);
+    if (reg == NULL)
+        return NULL;
+    reg->store = entity_store_new(link);
+    if (reg->store == NULL) {
+        free(reg);
+        return NULL;
+    }
+    size_t n;
+    const service_method *methods = registry_methods(&n);
+    reg->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "registry", cfg->concurrency,
+                                     cfg->heartbeat, methods, n, reg);
+    if (reg->worker == NULL) {
+        entity_store_destroy(&reg->store);
+        free(reg);
+        return NULL;
+    }
+    return reg;
+}
+
+typedef struct {
+    registry *reg;
+    void (*done)(void *);
+    void *ud;
+} stop_ctx;
+
+static void s_stopped(void *ud)
+{
+    stop_ctx *ctx = ud;
+    entity_store_destroy(&ctx->reg->store);
+    free(ctx->reg);
+    if (ctx->done)
+        ctx->done(ctx->ud);
+    free(ctx);
+}
+
+void registry_shutdown(registry *reg, void (*done)(void *ud), void *ud)
+{
+    stop_ctx *ctx = malloc(sizeof *ctx);
+    if (ctx == NULL)
+        abort();
+    *ctx = (stop_ctx){reg, done, ud};
+    service_worker_shutdown(reg->worker, 3000, s_stopped, ctx);
+}

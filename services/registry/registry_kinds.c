@@ -1,0 +1,434 @@
+/* registry_kinds — keys, indexes, territory and validation of each registry entity (see header). */
+#include "registry_kinds.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dictionary.h"
+#include "pbjson.h"
+#include "registry.pb-c.h"
+
+/* ---------- ids and keys ---------- */
+
+bool registry_region_of(const char *id, char *out, size_t size)
+{
+    if (!id_valid(id))
+        return false;
+    size_t n = strcspn(id, "-");
+    if (n != 2 || n >= size || id[0] < '0' || id[0] > '9' || id[1] < '0' || id[1] > '9')
+        return false;
+    memcpy(out, id, n);
+    out[n] = '\0';
+    return true;
+}
+
+static bool s_is_region_kind(const registry_kind *kind) { return kind == &registry_region_kind; }
+
+bool registry_entity_key(const registry_kind *kind, const char *id, char *out, size_t size)
+{
+    char region[8];
+    if (!registry_region_of(id, region, sizeof region))
+        return false;
+    if (s_is_region_kind(kind)) {
+        if (strcmp(region, id) != 0)
+            return false;
+        snprintf(out, size, "reg:{g}:region:%s", id);
+        return true;
+    }
+    /* the id must be of this kind: "07-s12" for staff */
+    char marker[4];
+    snprintf(marker, sizeof marker, "-%c", kind->name[0]);
+    if (strncmp(id + 2, marker, 2) != 0 || id[4] == '\0')
+        return false;
+    for (const char *p = id + 4; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    snprintf(out, size, "reg:{r:%s}:%s:%s", region, kind->name, id);
+    return true;
+}
+
+void registry_sequence_key(const registry_kind *kind, const char *region, char *out, size_t size)
+{
+    snprintf(out, size, "reg:{r:%s}:seq:%s", region, kind->name);
+}
+
+void registry_stream_key(const registry_kind *kind, const char *region, char *out, size_t size)
+{
+    if (s_is_region_kind(kind))
+        snprintf(out, size, "reg:{g}:events");
+    else
+        snprintf(out, size, "reg:{r:%s}:events", region);
+}
+
+void registry_make_id(const registry_kind *kind, const char *region, long long sequence, char *out, size_t size)
+{
+    snprintf(out, size, "%s-%c%lld", region, kind->name[0], sequence);
+}
+
+void registry_key_prefix(const registry_kind *kind, const char *region, char *out, size_t size)
+{
+    if (s_is_region_kind(kind))
+        snprintf(out, size, "reg:{g}:region:");
+    else
+        snprintf(out, size, "reg:{r:%s}:%s:", region, kind->name);
+}
+
+void registry_main_index(const registry_kind *kind, const char *region, char *out, size_t size)
+{
+    if (s_is_region_kind(kind))
+        snprintf(out, size, "reg:{g}:ix:regions");
+    else
+        snprintf(out, size, "reg:{r:%s}:ix:%s", region, kind->name);
+}
+
+void registry_search_prefix(const char *q, char *out, size_t size) { text_fold(q, out, size); }
+
+/* "<folded name>\x1f<id>": lists come out in alphabetical order, and a name prefix is a range. */
+static void s_member(char *out, size_t size, const char *name, const char *id)
+{
+    char folded[REGISTRY_MEMBER_MAX];
+    text_fold(name, folded, 200);
+    /* the separator must not occur in the sort key */
+    for (char *p = folded; *p; p++)
+        if (*p == '\x1f')
+            *p = ' ';
+    snprintf(out, size, "%s\x1f%s", folded, id);
+}
+
+static void s_add_index(registry_layout *out, const char *key, const char *member)
+{
+    if (out->n_indexes >= REGISTRY_MAX_INDEXES)
+        return;
+    registry_index *ix = &out->indexes[out->n_indexes++];
+    snprintf(ix->key, sizeof ix->key, "%s", key);
+    snprintf(ix->member, sizeof ix->member, "%s", member);
+}
+
+static void s_add_token(registry_layout *out, const char *name, const char *value)
+{
+    size_t used = strlen(out->attributes);
+    if (used == 0)
+        used = (size_t)snprintf(out->attributes, sizeof out->attributes, "|");
+    snprintf(out->attributes + used, sizeof out->attributes - used, "%s:%s|", name, value ? value : "");
+}
+
+static const char *s_word(const ProtobufCEnumDescriptor *desc, int value)
+{
+    const char *word = pbjson_enum_word(desc, value);
+    return word ? word : "none";
+}
+
+/* ---------- region ---------- */
+
+static const char *const s_region_immutable[] = {"id", "version", "created_at", "updated_at", NULL};
+
+static void s_region_validate(const ProtobufCMessage *msg, bool creating, validation *v)
+{
+    const Metodnet__Region *r = (const Metodnet__Region *)msg;
+    if (creating) {
+        const char *id = r->id;
+        if (id == NULL || strlen(id) != 2 || id[0] < '0' || id[0] > '9' || id[1] < '0' || id[1] > '9' ||
+            strcmp(id, "00") == 0)
+            validation_add(v, "id", "Код региона — две цифры от 01 до 99 (код субъекта РФ)");
+    }
+    validate_text(v, "name", r->name, 200, true);
+}
+
+static void s_region_territory(const ProtobufCMessage *msg, registry_territory *out)
+{
+    const Metodnet__Region *r = (const Metodnet__Region *)msg;
+    memset(out, 0, sizeof *out);
+    out->object.region_id = r->id;
+}
+
+static void s_region_layout(const ProtobufCMessage *msg, registry_layout *out)
+{
+    const Metodnet__Region *r = (const Metodnet__Region *)msg;
+    memset(out, 0, sizeof *out);
+    char member[REGISTRY_MEMBER_MAX];
+    s_member(member, sizeof member, r->name, r->id);
+    s_add_index(out, "reg:{g}:ix:regions", member);
+    s_add_token(out, "id", r->id);
+    /* Deleting a region needs it empty of municipalities. */
+    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:mun", r->id);
+    out->n_must_be_empty = 1;
+}
+
+const registry_kind registry_region_kind = {
+    .name = "region",
+    .json_field = "region",
+    .descriptor = &metodnet__region__descriptor,
+    .not_found_ru = "Регион не найден",
+    .exists_ru = "Регион с таким кодом уже есть",
+    .not_empty_ru = "В регионе есть муниципальные образования: сначала удалите их",
+    .immutable = s_region_immutable,
+    .validate = s_region_validate,
+    .territory = s_region_territory,
+    .layout = s_region_layout,
+};
+
+/* ---------- municipality ---------- */
+
+static const char *const s_municipality_immutable[] = {"id", "region_id", "version", "created_at", "updated_at", NULL};
+
+static void s_municipality_validate(const ProtobufCMessage *msg, bool creating, validation *v)
+{
+    const Metodnet__Municipality *m = (const Metodnet__Municipality *)msg;
+    char region[8];
+    if (creating && validate_id(v, "regionId", m->region_id, true) &&
+        !(registry_region_of(m->region_id, region, sizeof region) && strcmp(region, m->region_id) == 0))
+        validation_add(v, "regionId", "Код региона — две цифры, например «07»");
+    validate_text(v, "name", m->name, 200, true);
+    if (m->kind == METODNET__MUNICIPALITY_KIND__MUNICIPALITY_KIND_UNSPECIFIED)
+        validation_add(v, "kind", "Укажите вид муниципального образования: district, city, city_district или zato");
+}
+
+static void s_municipality_territory(const ProtobufCMessage *msg, registry_territory *out)
+{
+    const Metodnet__Municipality *m = (const Metodnet__Municipality *)msg;
+    memset(out, 0, sizeof *out);
+    out->object.region_id = m->region_id;
+    out->municipalities[0] = m->id;
+    out->object.municipality_ids = out->municipalities;
+    out->object.n_municipalities = 1;
+}
+
+static void s_municipality_layout(const ProtobufCMessage *msg, registry_layout *out)
+{
+    const Metodnet__Municipality *m = (const Metodnet__Municipality *)msg;
+    memset(out, 0, sizeof *out);
+    char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
+    s_member(member, sizeof member, m->name, m->id);
+    snprintf(key, sizeof key, "reg:{r:%s}:ix:mun", m->region_id);
+    s_add_index(out, key, member);
+    s_add_token(out, "kind", s_word(&metodnet__municipality_kind__descriptor, m->kind));
+    s_add_token(out, "mun", m->id);
+    snprintf(out->must_exist[0], REGISTRY_KEY_MAX, "reg:{g}:region:%s", m->region_id);
+    out->must_exist_field[0] = "regionId";
+    out->n_must_exist = 1;
+    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:org:mun:%s", m->region_id, m->id);
+    out->n_must_be_empty = 1;
+}
+
+const registry_kind registry_municipality_kind = {
+    .name = "mun",
+    .json_field = "municipality",
+    .descriptor = &metodnet__municipality__descriptor,
+    .not_found_ru = "Муниципальное образование не найдено",
+    .exists_ru = "Муниципальное образование уже существует",
+    .not_empty_ru = "В муниципальном образовании есть организации: сначала удалите их",
+    .immutable = s_municipality_immutable,
+    .validate = s_municipality_validate,
+    .territory = s_municipality_territory,
+    .layout = s_municipality_layout,
+};
+
+/* ---------- organization ---------- */
+
+static const char *const s_organization_immutable[] = {"id", "region_id", "municipality_id", "version",
+                                                        "created_at", "updated_at", NULL};
+
+static void s_organization_validate(const ProtobufCMessage *msg, bool creating, validation *v)
+{
+    const Metodnet__Organization *o = (const Metodnet__Organization *)msg;
+    if (creating && validate_id(v, "municipalityId", o->municipality_id, true)) {
+        char key[REGISTRY_KEY_MAX];
+        if (!registry_entity_key(&registry_municipality_kind, o->municipality_id, key, sizeof key))
+            validation_add(v, "municipalityId", "Это не идентификатор муниципального образования (вида «07-m1»)");
+    }
+    validate_text(v, "name", o->name, 500, true);
+    validate_text(v, "shortName", o->short_name, 200, false);
+    if (o->kind == METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_UNSPECIFIED)
+        validation_add(v, "kind", "Укажите вид организации, например school, preschool, lyceum");
+    if (o->n_sites > 20)
+        validation_add(v, "sites", "Не более 20 статусов площадки");
+    for (size_t i = 0; i < o->n_sites && i < 20; i++) {
+        const Metodnet__SiteDesignation *s = o->sites[i];
+        char field[64];
+        snprintf(field, sizeof field, "sites[%zu].kind", i);
+        if (s->kind == METODNET__SITE_KIND__SITE_KIND_UNSPECIFIED)
+            validation_add(v, field, "Укажите вид площадки: base, innovation, internship или support");
+        int start = 0, end = 0;
+        snprintf(field, sizeof field, "sites[%zu].startDate", i);
+        bool start_ok = validate_date(v, field, s->start_date, true, &start);
+        snprintf(field, sizeof field, "sites[%zu].endDate", i);
+        bool end_ok = validate_date(v, field, s->end_date, false, &end);
+        if (start_ok && end_ok && s->end_date && *s->end_date && end < start)
+            validation_add(v, field, "Дата окончания раньше даты начала");
+        snprintf(field, sizeof field, "sites[%zu].theme", i);
+        validate_text(v, field, s->theme, 500, false);
+    }
+}
+
+static void s_organization_territory(const ProtobufCMessage *msg, registry_territory *out)
+{
+    const Metodnet__Organization *o = (const Metodnet__Organization *)msg;
+    memset(out, 0, sizeof *out);
+    out->object.region_id = o->region_id;
+    out->municipalities[0] = o->municipality_id;
+    out->organizations[0] = o->id;
+    out->object.municipality_ids = out->municipalities;
+    out->object.n_municipalities = 1;
+    out->object.organization_ids = out->organizations;
+    out->object.n_organizations = 1;
+}
+
+static void s_organization_layout(const ProtobufCMessage *msg, registry_layout *out)
+{
+    const Metodnet__Organization *o = (const Metodnet__Organization *)msg;
+    memset(out, 0, sizeof *out);
+    char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
+    s_member(member, sizeof member, o->name, o->id);
+    snprintf(key, sizeof key, "reg:{r:%s}:ix:org", o->region_id);
+    s_add_index(out, key, member);
+    snprintf(key, sizeof key, "reg:{r:%s}:ix:org:mun:%s", o->region_id, o->municipality_id);
+    s_add_index(out, key, member);
+    s_add_token(out, "kind", s_word(&metodnet__organization_kind__descriptor, o->kind));
+    s_add_token(out, "mun", o->municipality_id);
+    s_add_token(out, "org", o->id);
+    s_add_token(out, "lowres", o->low_results ? "true" : "false");
+    snprintf(out->must_exist[0], REGISTRY_KEY_MAX, "reg:{r:%s}:mun:%s", o->region_id, o->municipality_id);
+    out->must_exist_field[0] = "municipalityId";
+    out->n_must_exist = 1;
+    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:staff:org:%s", o->region_id, o->id);
+    out->n_must_be_empty = 1;
+}
+
+const registry_kind registry_organization_kind = {
+    .name = "org",
+    .json_field = "organization",
+    .descriptor = &metodnet__organization__descriptor,
+    .not_found_ru = "Организация не найдена",
+    .exists_ru = "Организация уже существует",
+    .not_empty_ru = "В организации есть сотрудники: сначала удалите их или переведите в другую организацию",
+    .immutable = s_organization_immutable,
+    .validate = s_organization_validate,
+    .territory = s_organization_territory,
+    .layout = s_organization_layout,
+};
+
+/* ---------- staff member ---------- */
+
+static const char *const s_staff_immutable[] = {"id", "region_id", "municipality_ids", "version",
+                                                 "created_at", "updated_at", NULL};
+
+static void s_staff_validate(const ProtobufCMessage *msg, bool creating, validation *v)
+{
+    (void)creating;
+    const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)msg;
+    validate_text(v, "lastName", s->last_name, 100, true);
+    validate_text(v, "firstName", s->first_name, 100, true);
+    validate_text(v, "middleName", s->middle_name, 100, false);
+    int birth = 0, start = 0, today = date_today();
+    if (validate_date(v, "birthDate", s->birth_date, true, &birth)) {
+        int age_days = today - birth;
+        if (age_days < 16 * 365 || age_days > 100 * 366)
+            validation_add(v, "birthDate", "Возраст сотрудника должен быть от 16 до 100 лет");
+    }
+    if (validate_date(v, "professionStartDate", s->profession_start_date, false, &start) && s->profession_start_date &&
+        *s->profession_start_date) {
+        if (start > today)
+            validation_add(v, "professionStartDate", "Дата начала работы в профессии не может быть в будущем");
+        else if (birth && start < birth + 14 * 365)
+            validation_add(v, "professionStartDate", "Дата начала работы в профессии раньше 14 лет от рождения");
+    }
+    if (s->position == METODNET__POSITION__POSITION_UNSPECIFIED)
+        validation_add(v, "position", "Укажите должность, например teacher, educator, director");
+    if (s->category == METODNET__STAFF_CATEGORY__STAFF_CATEGORY_UNSPECIFIED)
+        validation_add(v, "category", "Укажите категорию: teacher (педагог) или manager (управленческий кадр)");
+    if (s->n_subjects > 20)
+        validation_add(v, "subjects", "Не более 20 учебных предметов");
+    for (size_t i = 0; i < s->n_subjects && i < 20; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "subjects[%zu]", i);
+        if (!dictionary_subject_known(s->subjects[i]))
+            validation_add(v, field, "Неизвестный учебный предмет «%.60s»", s->subjects[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->subjects[i], s->subjects[j]) == 0)
+                validation_add(v, field, "Предмет указан дважды");
+    }
+    if (s->n_organization_ids == 0)
+        validation_add(v, "organizationIds", "Укажите хотя бы одну организацию — место работы");
+    if (s->n_organization_ids > REGISTRY_MAX_ORGANIZATIONS)
+        validation_add(v, "organizationIds", "Не более %d мест работы", REGISTRY_MAX_ORGANIZATIONS);
+    char first_region[8] = "";
+    for (size_t i = 0; i < s->n_organization_ids && i < REGISTRY_MAX_ORGANIZATIONS; i++) {
+        char field[48], key[REGISTRY_KEY_MAX], region[8];
+        snprintf(field, sizeof field, "organizationIds[%zu]", i);
+        const char *id = s->organization_ids[i];
+        if (!registry_entity_key(&registry_organization_kind, id, key, sizeof key)) {
+            validation_add(v, field, "Это не идентификатор организации (вида «07-o12»)");
+            continue;
+        }
+        registry_region_of(id, region, sizeof region);
+        if (!*first_region)
+            snprintf(first_region, sizeof first_region, "%s", region);
+        else if (strcmp(first_region, region) != 0)
+            validation_add(v, field, "Все места работы должны быть в одном регионе");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(id, s->organization_ids[j]) == 0)
+                validation_add(v, field, "Организация указана дважды");
+    }
+}
+
+static void s_staff_territory(const ProtobufCMessage *msg, registry_territory *out)
+{
+    const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)msg;
+    memset(out, 0, sizeof *out);
+    out->object.region_id = s->region_id;
+    size_t n_orgs = s->n_organization_ids < REGISTRY_MAX_ORGANIZATIONS ? s->n_organization_ids : REGISTRY_MAX_ORGANIZATIONS;
+    size_t n_muns = s->n_municipality_ids < REGISTRY_MAX_ORGANIZATIONS ? s->n_municipality_ids : REGISTRY_MAX_ORGANIZATIONS;
+    for (size_t i = 0; i < n_orgs; i++)
+        out->organizations[i] = s->organization_ids[i];
+    for (size_t i = 0; i < n_muns; i++)
+        out->municipalities[i] = s->municipality_ids[i];
+    out->object.organization_ids = out->organizations;
+    out->object.n_organizations = n_orgs;
+    out->object.municipality_ids = out->municipalities;
+    out->object.n_municipalities = n_muns;
+    out->object.person_id = s->id;
+}
+
+static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
+{
+    const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)msg;
+    memset(out, 0, sizeof *out);
+    char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX], name[400];
+    snprintf(name, sizeof name, "%s %s %s", s->last_name, s->first_name, s->middle_name ? s->middle_name : "");
+    s_member(member, sizeof member, name, s->id);
+    snprintf(key, sizeof key, "reg:{r:%s}:ix:staff", s->region_id);
+    s_add_index(out, key, member);
+    s_add_token(out, "id", s->id); /* lets a teacher's own-profile scope list exactly themselves */
+    s_add_token(out, "cat", s_word(&metodnet__staff_category__descriptor, s->category));
+    s_add_token(out, "pos", s_word(&metodnet__position__descriptor, s->position));
+    s_add_token(out, "act", s->active ? "true" : "false");
+    for (size_t i = 0; i < s->n_subjects; i++)
+        s_add_token(out, "subj", s->subjects[i]);
+    for (size_t i = 0; i < s->n_organization_ids && i < REGISTRY_MAX_ORGANIZATIONS; i++) {
+        snprintf(key, sizeof key, "reg:{r:%s}:ix:staff:org:%s", s->region_id, s->organization_ids[i]);
+        s_add_index(out, key, member);
+        s_add_token(out, "org", s->organization_ids[i]);
+        snprintf(out->must_exist[i], REGISTRY_KEY_MAX, "reg:{r:%s}:org:%s", s->region_id, s->organization_ids[i]);
+        out->must_exist_field[i] = "organizationIds";
+        out->n_must_exist = i + 1;
+    }
+    for (size_t i = 0; i < s->n_municipality_ids && i < REGISTRY_MAX_ORGANIZATIONS; i++) {
+        snprintf(key, sizeof key, "reg:{r:%s}:ix:staff:mun:%s", s->region_id, s->municipality_ids[i]);
+        s_add_index(out, key, member);
+        s_add_token(out, "mun", s->municipality_ids[i]);
+    }
+}
+
+const registry_kind registry_staff_kind = {
+    .name = "staff",
+    .json_field = "staff",
+    .descriptor = &metodnet__staff_member__descriptor,
+    .not_found_ru = "Сотрудник не найден",
+    .exists_ru = "Сотрудник уже существует",
+    .not_empty_ru = "",
+    .immutable = s_staff_immutable,
+    .needs_resolve = true,
+    .validate = s_staff_validate,
+    .territory = s_staff_territory,
+    .layout = s_staff_layout,
+};
