@@ -196,8 +196,7 @@ class Stack:
                 self._add(f"registry-{i}", [registry]).start()
             self.wait_ready(ready_timeout)
         except BaseException:
-            self.dump_logs()
-            self.stop()
+            self.stop()  # the caller prints the logs; stop() notes how each process ended
             raise
 
     def wait_redis(self, timeout=10.0):
@@ -349,21 +348,31 @@ class StackTestCase(unittest.TestCase):
         cls._failed = False
         cls.stack = Stack(workers=cls.WORKERS, appendfsync=cls.APPENDFSYNC, heartbeat_ms=cls.HEARTBEAT_MS,
                           extra_env=cls.EXTRA_ENV, name=cls.__name__)
-        cls.stack.start()
+        # a class cleanup runs even when setUpClass fails half-way, so no process outlives the test
+        cls.addClassCleanup(cls._stop_stack)
+        try:
+            cls.stack.start()
+            cls.prepare()
+        except BaseException:
+            cls._failed = True
+            raise
 
     @classmethod
-    def tearDownClass(cls):
+    def prepare(cls):
+        """Per-class fixtures on the running stack (override)."""
+
+    @classmethod
+    def _stop_stack(cls):
         stack = cls.stack
         stack.stop()
         if stack.problems or cls._failed:
             stack.dump_logs()
-        problems = list(stack.problems)
-        if not problems:
-            stack.cleanup()
-        else:
+        if stack.problems or cls._failed:
             print(f"\nжурналы оставлены в {stack.dir}", file=sys.stderr)
-        if problems:
-            raise AssertionError("при остановке стека: " + "; ".join(problems))
+        else:
+            stack.cleanup()
+        if stack.problems:
+            raise AssertionError("при остановке стека: " + "; ".join(stack.problems))
 
     def tearDown(self):
         outcome = getattr(self, "_outcome", None)
