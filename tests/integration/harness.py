@@ -112,6 +112,7 @@ class Process:
 
     def terminate(self, timeout=15.0):
         """SIGTERM and wait; returns the exit code, or None if SIGKILL was needed."""
+        self.expected_exit = True
         if self.popen is None:
             return 0
         if self.popen.poll() is not None:
@@ -151,6 +152,7 @@ class Stack:
         self.broker_port = free_port()
         self.procs = {}
         self.problems = []  # shutdown problems found by stop()
+        self.stopped = False
         self.base_path = ""
 
     # ---- processes ----
@@ -243,18 +245,22 @@ class Stack:
             self.wait_redis()
 
     def stop(self):
-        """SIGTERM in reverse dependency order; records unclean exits and sanitizer reports."""
+        """SIGTERM in reverse dependency order; records unclean exits and sanitizer reports. Once."""
+        if self.stopped:
+            return
+        self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]
             was_alive = p.alive()
+            died_unexpectedly = not was_alive and not p.expected_exit and p.popen is not None
             code = p.terminate()
             if was_alive and code is None:
                 self.problems.append(f"{name}: не остановился по SIGTERM за 15 с (SIGKILL)")
             elif was_alive and code not in (0, -signal.SIGTERM):
                 self.problems.append(f"{name}: код выхода {code} после SIGTERM")
-            elif not was_alive and not p.expected_exit and p.popen is not None:
+            elif died_unexpectedly:
                 self.problems.append(f"{name}: завершился сам во время теста (код {p.popen.returncode})")
         for name, p in self.procs.items():
             text = p.log_text()
