@@ -184,12 +184,10 @@ class Generator:
         return self.rng.randint(63, 70)
 
     def birth_date(self, age):
-        year = REFERENCE_DATE.year - age - 1
-        day = datetime.date(year, 1, 1) + datetime.timedelta(days=self.rng.randrange(365))
-        # exactly `age` full years on the reference date
-        while (REFERENCE_DATE - day).days // 365.25 < age:
-            day -= datetime.timedelta(days=30)
-        return day
+        """A day on which one is born to be exactly `age` full years old on the reference date."""
+        latest = REFERENCE_DATE.replace(year=REFERENCE_DATE.year - age)
+        earliest = REFERENCE_DATE.replace(year=REFERENCE_DATE.year - age - 1) + datetime.timedelta(days=1)
+        return earliest + datetime.timedelta(days=self.rng.randrange((latest - earliest).days + 1))
 
     def start_date(self, birth, age, min_years=0):
         """Profession start: after college or university (20..25), sometimes later."""
