@@ -306,6 +306,63 @@ class Stack:
         finally:
             conn.close()
 
+    def request_expect_continue(self, method, path, raw, headers=None, timeout=10.0):
+        """A request with "Expect: 100-continue", as curl and browsers send large bodies: the body
+        goes only after "100 Continue", so a server that refuses the body by its Content-Length
+        answers without a connection reset racing its answer."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            conn.putrequest(method, path)
+            h = {"Content-Type": "application/json", "Content-Length": str(len(raw)),
+                 "Expect": "100-continue", "Accept": "application/json"}
+            h.update(headers or {})
+            for k, v in h.items():
+                conn.putheader(k, v)
+            conn.endheaders()
+            sock = conn.sock
+            sock.settimeout(timeout)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(f"соединение закрыто без ответа: {head!r}")
+                head += chunk
+            if head.startswith(b"HTTP/1.1 100"):
+                rest = head.split(b"\r\n\r\n", 1)[1]
+                try:
+                    sock.sendall(raw)
+                except OSError:
+                    pass  # the server may answer and close before taking the whole body
+                head = rest
+            # parse the final answer from what is buffered plus the rest of the stream
+            data = head
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+                status_line, _, after = data.partition(b"\r\n")
+                hdrs, sep, body = after.partition(b"\r\n\r\n")
+                if sep:
+                    m = [line.split(b":", 1)[1].strip() for line in hdrs.split(b"\r\n")
+                         if line.lower().startswith(b"content-length:")]
+                    if m and len(body) >= int(m[0]):
+                        break
+            status_line, _, after = data.partition(b"\r\n")
+            hdrs, _, body = after.partition(b"\r\n\r\n")
+            status = int(status_line.split()[1])
+            headers_out = {}
+            for line in hdrs.split(b"\r\n"):
+                if b":" in line:
+                    k, v = line.split(b":", 1)
+                    headers_out[k.decode().strip().lower()] = v.decode().strip()
+            return Response(status, headers_out, body)
+        finally:
+            conn.close()
+
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 

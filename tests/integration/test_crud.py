@@ -298,7 +298,7 @@ class CrudTest(StackTestCase):
         before = self.stack.count("staff", organizationId=org["id"])
         big = json.dumps(staff_body(org["id"], lastName="Я" * (600 * 1024))).encode("utf-8")
         self.assertGreater(len(big), 1024 * 1024)
-        r = self.stack.request("POST", "/api/v1/staff", raw=big)
+        r = self.stack.request_expect_continue("POST", "/api/v1/staff", big)
         self.assertJsonError(r, (400, 413))
         self.assertEqual(self.stack.count("staff", organizationId=org["id"]), before)
         self.assertEqual(self.stack.get("/readyz").status, 200)
