@@ -179,11 +179,22 @@ class CrudTest(StackTestCase):
         self.assertEqual(ids(municipalityId=mun["id"], q="Шо"), [made[0]["id"]])
 
     def test_list_limit_bounds(self):
-        for bad in ("0", "501", "-1", "abc"):
-            r = self.stack.get(f"/api/v1/staff?limit={bad}")
-            self.assertJsonError(r, 400, f"limit={bad}: {r!r}")
-        r = self.stack.get("/api/v1/staff?cursor=" + urllib.parse.quote("не-курсор\x1f"))
+        region = self.make_region()
+        for good in ("1", "500"):
+            r = self.stack.get(f"/api/v1/staff?regionId={region['id']}&limit={good}")
+            self.assertEqual(r.status, 200, r)
+        for bad in ("501", "-1", "abc"):
+            r = self.stack.get(f"/api/v1/staff?regionId={region['id']}&limit={bad}")
+            err = self.assertJsonError(r, 400, f"limit={bad}: {r!r}")
+            self.assertIn("limit", json.dumps(err), f"limit={bad}: ошибка не о limit: {err}")
+        r = self.stack.get(f"/api/v1/staff?regionId={region['id']}&cursor=" + urllib.parse.quote("не-курсор\x1f"))
         self.assertIn(r.status, (200, 400), r)
+
+    def test_list_limit_zero_is_rejected(self):
+        # the contract is 1..500 (absent = 50); an explicit 0 is out of range, not "the default"
+        region = self.make_region()
+        r = self.stack.get(f"/api/v1/staff?regionId={region['id']}&limit=0")
+        self.assertJsonError(r, 400, f"limit=0: {r!r}")
 
     # ---- update ----
 
