@@ -113,10 +113,27 @@ post_res="$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s"
 echo "   $post_res" >&2
 
 echo "== Память Redis: $creates созданий" >&2
+# wrk runs for a fixed time; each of its 2 threads stops after its share of 2xx answers, and once
+# Redis holds that many more keys (one hash per staff member) wrk is told to stop (SIGINT makes it
+# report at once).
+keys_now() { rcli INFO keyspace | tr -d '\r' | grep -oE '^db0:keys=[0-9]+' | cut -d= -f2 || echo 0; }
 before="$(rcli INFO memory | grep -E '^used_memory:' | cut -d: -f2 | tr -d '\r')"
+keys_before="$(keys_now)"
 per_thread=$(((creates + 1) / 2))
-mem_res="$(BENCH_LIMIT=$per_thread timeout 300 wrk -t2 -c"$connections" -d240s --timeout 5s \
-    -s "$BENCH_DIR/post_staff.lua" "$MN_BASE_URL" | wrk_result)"
+BENCH_LIMIT=$per_thread wrk -t2 -c"$connections" -d300s --timeout 5s \
+    -s "$BENCH_DIR/post_staff.lua" "$MN_BASE_URL" >"$work/memory-wrk.out" 2>&1 &
+wrk_pid=$!
+deadline=$((SECONDS + 300))
+while kill -0 "$wrk_pid" 2>/dev/null; do
+    if (($(keys_now) >= keys_before + creates)) || ((SECONDS > deadline)); then
+        sleep 0.5
+        kill -INT "$wrk_pid" 2>/dev/null || true
+        break
+    fi
+    sleep 0.2
+done
+wait "$wrk_pid" || true
+mem_res="$(wrk_result <"$work/memory-wrk.out")"
 after="$(rcli INFO memory | grep -E '^used_memory:' | cut -d: -f2 | tr -d '\r')"
 created="$(field ok "$mem_res")"
 echo "   $mem_res; used_memory $before → $after" >&2
