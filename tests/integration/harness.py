@@ -51,6 +51,10 @@ def source_dir():
     return os.path.abspath(d)
 
 
+class _EarlyExit(RuntimeError):
+    """A process of the stack died while the stack was starting."""
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -179,27 +183,44 @@ class Stack:
         self.procs[name] = p
         return p
 
-    def start(self, ready_timeout=60.0):
-        try:
-            redis_server = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
-            self._add("redis", [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                                "--protected-mode", "yes", "--daemonize", "no", "--dir", self.redis_dir,
-                                "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", ""])
-            self.procs["redis"].start()
-            self.wait_redis()
-            b = bin_dir()
-            gateway = os.path.join(b, "services", "gateway", "metodnet-gateway")
-            registry = os.path.join(b, "services", "registry", "metodnet-registry")
-            for path in (gateway, registry):
-                if not os.access(path, os.X_OK):
-                    raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
-            self._add("gateway", [gateway]).start()
-            for i in range(1, self.workers + 1):
-                self._add(f"registry-{i}", [registry]).start()
-            self.wait_ready(ready_timeout)
-        except BaseException:
-            self.stop()  # the caller prints the logs; stop() notes how each process ended
-            raise
+    def start(self, ready_timeout=60.0, attempts=3):
+        """Starts Redis, the gateway and the workers and waits for /readyz. Free ports are picked
+        before the processes bind them, so another program on the machine may take one in between:
+        a start whose process dies at once is retried on new ports."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(ready_timeout)
+                return
+            except _EarlyExit as e:
+                if attempt == attempts:
+                    self.stop()
+                    raise RuntimeError(str(e)) from None
+                print(f"\n[harness] {e}; повторяю запуск на других портах", file=sys.stderr)
+                for p in self.procs.values():
+                    p.kill9()
+                self.redis_port, self.http_port, self.broker_port = free_port(), free_port(), free_port()
+                self.procs = {}
+            except BaseException:
+                self.stop()  # the caller prints the logs; stop() notes how each process ended
+                raise
+
+    def _start_once(self, ready_timeout):
+        redis_server = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
+        self._add("redis", [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                            "--protected-mode", "yes", "--daemonize", "no", "--dir", self.redis_dir,
+                            "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", ""])
+        self.procs["redis"].start()
+        self.wait_redis()
+        b = bin_dir()
+        gateway = os.path.join(b, "services", "gateway", "metodnet-gateway")
+        registry = os.path.join(b, "services", "registry", "metodnet-registry")
+        for path in (gateway, registry):
+            if not os.access(path, os.X_OK):
+                raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
+        self._add("gateway", [gateway]).start()
+        for i in range(1, self.workers + 1):
+            self._add(f"registry-{i}", [registry]).start()
+        self.wait_ready(ready_timeout)
 
     def wait_redis(self, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -212,7 +233,7 @@ class Stack:
             except OSError:
                 pass
             if not self.procs["redis"].alive():
-                raise RuntimeError("redis-server завершился при запуске")
+                raise _EarlyExit(f"redis-server завершился при запуске (порт {self.redis_port} занят?)")
             time.sleep(0.05)
         raise RuntimeError(f"redis-server не ответил за {timeout} с")
 
@@ -222,7 +243,7 @@ class Stack:
         while time.monotonic() < deadline:
             for name, p in self.procs.items():
                 if not p.alive() and not p.expected_exit:
-                    raise RuntimeError(f"процесс {name} завершился (код {p.popen.returncode})")
+                    raise _EarlyExit(f"процесс {name} завершился (код {p.popen.returncode})")
             try:
                 last = self.request("GET", "/readyz", timeout=2)
                 if last.status == 200:
