@@ -46,7 +46,7 @@ static const option s_options[O_COUNT] = {
     {"request-timeout-ms", "METODNET_REQUEST_TIMEOUT_MS", OPT_UINT, O_REQUEST_TIMEOUT,
      "срок ответа службы, мс (5000)"},
     {"required-services", "METODNET_REQUIRED_SERVICES", OPT_STRING, O_REQUIRED_SERVICES,
-     "службы, без которых шлюз не готов (registry)"},
+     "службы, без которых шлюз не готов (registry,auth)"},
     {"max-body-bytes", "METODNET_MAX_BODY_BYTES", OPT_UINT, O_MAX_BODY, "предел тела запроса, байт (1048576)"},
 };
 
@@ -128,7 +128,7 @@ int config_load(config *cfg, const char *service_name, int argc, char **argv)
     cfg->concurrency = 32;
     cfg->request_timeout_ms = 5000;
     cfg->heartbeat = mdp_heartbeat_from_env();
-    cfg->required_services = "registry";
+    cfg->required_services = "registry,auth";
     cfg->max_body_bytes = 1024 * 1024;
 
     for (size_t i = 0; i < O_COUNT; i++) {

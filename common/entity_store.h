@@ -47,11 +47,12 @@ typedef struct {
 typedef enum {
     ENTITY_OK = 0,
     ENTITY_NOT_FOUND,        /* expected_version != 0 and the entity is absent */
-    ENTITY_EXISTS,           /* expected_version == 0 and the entity exists */
+    ENTITY_EXISTS,           /* expected_version == 0 and the entity exists; detail = stored version */
     ENTITY_VERSION_MISMATCH, /* stored version != expected_version; detail = stored version */
     ENTITY_MISSING_REFERENCE,/* detail = index into must_exist */
     ENTITY_NOT_EMPTY,        /* detail = index into must_be_empty */
-    ENTITY_ERROR,            /* Redis unreachable, timeout, unexpected reply; error says what */
+    ENTITY_ERROR,            /* Redis unreachable, timeout, unexpected reply, a key of the wrong type
+                              * (the write then changes nothing); error says what (Russian) */
 } entity_result;
 
 typedef void (*entity_write_cb)(entity_result result, int64_t detail, const char *error, void *ud);
@@ -62,11 +63,11 @@ typedef void (*entity_get_cb)(entity_result result, const uint8_t *data, size_t 
 typedef struct {
     const char *index_key;
     const char *after_member;  /* exclusive start (the previous page's cursor), NULL = from start */
-    const char *prefix;        /* only members starting with it (name search), NULL = all */
+    const char *prefix;        /* only members starting with it (name search), NULL or "" = all */
     const char *entity_key_prefix;
     const char *const *required_tokens; /* each must occur in the attribute string */
     size_t n_required_tokens;
-    size_t limit;              /* 1..500 */
+    size_t limit;              /* 1..500, else entity_store_list returns -1 */
     size_t max_scan;           /* bound on index members examined per call; 0 = 20 * limit */
 } entity_list_query;
 

@@ -1,15 +1,20 @@
 /* mdp — constants of the Majordomo Protocol MDP/0.2 (ZeroMQ RFC 18) and MMI (RFC 8), and the
  * heartbeat settings that broker, workers and clients share. Nothing else defines these values.
  *
- * Client frames (DEALER → broker ROUTER):  [empty] ["MDPC02"] [0x01 REQUEST] [service] [body]
- * Broker → client:                          [empty] ["MDPC02"] [0x02 PARTIAL|0x03 FINAL] [service] [body]
- * Worker frames:                            [empty] ["MDPW02"] [command] ...
- *   READY 0x01 [service] · REQUEST 0x02 [client addr] [empty] [body] · PARTIAL 0x03 / FINAL 0x04
- *   [client addr] [empty] [body] · HEARTBEAT 0x05 · DISCONNECT 0x06
+ * Frames as RFC 18 puts them on the wire (MDP/0.2 has no empty frame before the header; a ROUTER
+ * adds/strips the peer identity frame in front, not shown here):
+ *   client → broker:  ["MDPC02"] [0x01 REQUEST] [service] [body]+
+ *   broker → client:  ["MDPC02"] [0x02 PARTIAL | 0x03 FINAL] [service] [body]+
+ *   worker ↔ broker:  ["MDPW02"] [command] ...
+ *     READY 0x01 [service] · REQUEST 0x02 [client addr] [empty] [body]+ ·
+ *     PARTIAL 0x03 / FINAL 0x04 [client addr] [empty] [body]+ · HEARTBEAT 0x05 · DISCONNECT 0x06
+ * A body of several frames is concatenated into one buffer when handed to a callback; metodnet
+ * itself always sends one body frame.
  */
 #ifndef METODNET_MDP_H
 #define METODNET_MDP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define MDP_CLIENT "MDPC02"

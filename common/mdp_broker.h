@@ -31,6 +31,11 @@ mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpo
 mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service, const uint8_t *body, size_t len,
                                 uint32_t timeout_ms, mdp_reply_cb cb, void *ud);
 
+/* Deadline for requests of external MDP clients (queueing plus processing), default 30000 ms. When
+ * it passes, or the worker holding such a request dies, the request is dropped: MDP/0.2 has no error
+ * reply, the client's own deadline covers it. (Extension of the original contract.) */
+void mdp_broker_set_client_timeout(mdp_broker *broker, uint32_t timeout_ms);
+
 /* The requester went away: cb will not be called; the worker's eventual reply is discarded. */
 void mdp_broker_cancel(mdp_pending *pending);
 

@@ -3,7 +3,9 @@
  *
  * Contract:
  *  - Every command has a deadline (options.command_timeout_ms). Its callback is called exactly once:
- *    with the reply, or with reply NULL and an error string ("timeout", "disconnected", ...).
+ *    with the reply, or with reply NULL and an error string: "timeout" (deadline passed),
+ *    "disconnected" (the connection dropped after it was sent; it is not resent, it may or may not
+ *    have run), "closed" (redis_link_close), "auth failed: <server message>" (AUTH was refused).
  *    A reply that arrives after its deadline is discarded.
  *  - Commands issued while disconnected wait for the reconnect, within their own deadline.
  *  - Reconnects use exponential backoff with jitter between backoff_min_ms and backoff_max_ms.
@@ -25,7 +27,8 @@ typedef struct redis_link redis_link;
 typedef struct redis_script redis_script;
 
 typedef struct {
-    const char *host;        /* default "127.0.0.1"; ignored when unix_path is set */
+    const char *host;        /* default "127.0.0.1"; an IP address (a name would be resolved by a
+                              * blocking lookup); ignored when unix_path is set */
     int port;                /* default 6379 */
     const char *unix_path;   /* NULL = TCP */
     const char *username;    /* ACL user, NULL = default user */
@@ -47,23 +50,33 @@ typedef void (*redis_link_reply_cb)(const redisReply *reply, const char *error, 
  * backoff and reported through the callbacks of waiting commands when their deadlines pass. */
 redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options);
 
-/* argv/argvlen are copied. Returns 0, or -1 (callback not called) when the link is closing. */
+/* argv/argvlen are copied (argvlen NULL = strlen). Returns 0, or -1 (callback not called) when the
+ * link is closing, the waiting queue is full (100000 commands), or the command cannot be formatted.
+ * The callback is never called from inside the call. Not for SUBSCRIBE/MONITOR (one reply per
+ * command is assumed). */
 int redis_link_command(redis_link *link, redis_link_reply_cb cb, void *ud, int argc, const char **argv,
                        const size_t *argvlen);
 /* printf-style like redisAsyncCommand (%s, %b with pointer + size_t length, %d/%lld ...). */
 int redis_link_commandf(redis_link *link, redis_link_reply_cb cb, void *ud, const char *format, ...);
 
 /* Registers a Lua script; the link owns it. Its SHA1 is computed locally, so EVALSHA needs no round
- * trip first. */
+ * trip first. Registering the same source twice returns the same script. NULL on failure. */
 redis_script *redis_link_script(redis_link *link, const char *lua_source);
+/* The script's SHA1 as 40 lowercase hex digits (borrowed, lives as long as the link). */
+const char *redis_link_script_sha(const redis_script *script);
 
 /* EVALSHA script numkeys key... arg...: argv holds the keys followed by the args (copied). */
 int redis_link_evalsha(redis_link *link, redis_script *script, int numkeys, int argc, const char **argv,
                        const size_t *argvlen, redis_link_reply_cb cb, void *ud);
 
 bool redis_link_connected(const redis_link *link);
+/* Why the last connection attempt or connection ended ("auth failed: ...", "Connection refused"),
+ * for logs; borrowed until the next call into the link; NULL if nothing failed yet. */
+const char *redis_link_last_error(const redis_link *link);
 
-/* Fails every waiting command with "closed", disconnects, frees; *link = NULL. */
+/* Fails every waiting command with "closed", disconnects, frees; *link = NULL. May be called from
+ * inside a reply callback. The link's handles close asynchronously: run the loop afterwards and
+ * it ends once they are closed (scripts are freed with the link). */
 void redis_link_close(redis_link **link);
 
 #endif

@@ -34,8 +34,9 @@ static const char *s_code_word(Metodnet__StatusCode code)
 }
 
 /* Packs and sends a Reply; envelope may be NULL when it could not be decoded. */
-static void s_send(mdp_worker_request *req, const char *request_id, Metodnet__StatusCode code, const char *message,
-                   const validation *violations, const ProtobufCMessage *response)
+static void s_send_status(mdp_worker_request *req, const char *request_id, Metodnet__StatusCode code,
+                          const char *message, const validation *violations, const ProtobufCMessage *response,
+                          int32_t retry_after_seconds)
 {
     Metodnet__Reply reply = METODNET__REPLY__INIT;
     Metodnet__Status status = METODNET__STATUS__INIT;
@@ -43,6 +44,7 @@ static void s_send(mdp_worker_request *req, const char *request_id, Metodnet__St
     reply.status = &status;
     status.code = code;
     status.message = (char *)(message ? message : "");
+    status.retry_after_seconds = retry_after_seconds;
     if (violations) {
         status.violations = violations->items;
         status.n_violations = violations->n;
@@ -67,6 +69,12 @@ static void s_send(mdp_worker_request *req, const char *request_id, Metodnet__St
     free(payload);
 }
 
+static void s_send(mdp_worker_request *req, const char *request_id, Metodnet__StatusCode code, const char *message,
+                   const validation *violations, const ProtobufCMessage *response)
+{
+    s_send_status(req, request_id, code, message, violations, response, 0);
+}
+
 static void s_finish(service_call *call, Metodnet__StatusCode code)
 {
     double ms = (double)(uv_hrtime() - call->started_ns) / 1e6;
@@ -88,6 +96,13 @@ void service_call_fail(service_call *call, Metodnet__StatusCode code, const char
 {
     s_send(call->req, call->envelope->request_id, code, message_ru, NULL, NULL);
     s_finish(call, code);
+}
+
+void service_call_fail_retry_after(service_call *call, const char *message_ru, int32_t retry_after_seconds)
+{
+    s_send_status(call->req, call->envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_TOO_MANY_REQUESTS,
+                  message_ru, NULL, NULL, retry_after_seconds > 0 ? retry_after_seconds : 1);
+    s_finish(call, METODNET__STATUS_CODE__STATUS_CODE_TOO_MANY_REQUESTS);
 }
 
 void service_call_fail_validation(service_call *call, const validation *v)

@@ -46,6 +46,9 @@ const service_method *service_call_method(const service_call *call);
 void service_call_reply(service_call *call, const ProtobufCMessage *response);
 /* Answers with an error; message_ru is a Russian sentence for a person. Frees the call. */
 void service_call_fail(service_call *call, Metodnet__StatusCode code, const char *message_ru);
+/* Answers TOO_MANY_REQUESTS with Status.retry_after_seconds (at least 1), which the gateway sends as
+ * Retry-After. Frees the call. */
+void service_call_fail_retry_after(service_call *call, const char *message_ru, int32_t retry_after_seconds);
 /* Answers INVALID_ARGUMENT with every violation collected in v (v is left intact). Frees the call. */
 void service_call_fail_validation(service_call *call, const validation *v);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "cursor.h"
 #include "dictionary.h"
@@ -24,6 +25,7 @@
 struct registry {
     service_worker *worker;
     entity_store *store;
+    audit *audit;
 };
 
 typedef enum { OP_CREATE, OP_GET, OP_UPDATE, OP_DELETE } op_kind;
@@ -45,6 +47,23 @@ typedef struct op {
     registry_layout old_layout;
     registry_layout new_layout;
 } op;
+
+/* Personal data (152-ФЗ): every read of a staff member's record and every change of any registry
+ * record goes to the audit trail. The entry follows the successful operation; a Redis failure to
+ * append it is logged by audit_record. */
+static void s_audit(registry *reg, service_call *call, const registry_kind *kind, const char *action,
+                    const char *id, const char *region)
+{
+    audit_event e;
+    audit_event_from_call(&e, call);
+    e.action = action;
+    e.object_kind = kind == &registry_staff_kind ? "staff" : kind == &registry_organization_kind ? "organization"
+                    : kind == &registry_municipality_kind                                          ? "municipality"
+                                                                                                   : "region";
+    e.object_id = id;
+    e.region_id = region;
+    audit_record(reg->audit, &e, NULL, NULL);
+}
 
 static const char *const s_unavailable_ru = "Хранилище временно недоступно, повторите запрос позже";
 static const char *const s_denied_ru = "Недостаточно прав для этого действия с этой записью";
@@ -162,6 +181,8 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
     op *o = ud;
     switch (result) {
     case ENTITY_OK:
+        s_audit(o->reg, o->call, o->kind, o->what == OP_CREATE ? "create" : o->what == OP_UPDATE ? "update" : "delete",
+                pbfield_string(o->what == OP_DELETE ? o->current : o->next, "id"), o->region);
         if (o->what == OP_DELETE) {
             Metodnet__DeleteResponse response = METODNET__DELETE_RESPONSE__INIT;
             response.id = (char *)pbfield_string(o->current, "id");
@@ -551,10 +572,19 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
         return;
     }
     if (o->what == OP_GET) {
+        if (o->kind->redact)
+            o->kind->redact(o->current, service_call_caller(o->call));
+        if (o->kind == &registry_staff_kind)
+            s_audit(o->reg, o->call, o->kind, "read", pbfield_string(o->current, "id"), o->region);
         s_reply(o, o->current);
         return;
     }
     if (!s_allowed(o, o->current, SCOPE_WRITE)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    }
+    bool self_scope = service_call_caller(o->call)->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
+    if (self_scope && o->what == OP_DELETE) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
         return;
     }
@@ -586,14 +616,21 @@ static void s_update_loaded(op *o)
     o->next = pbfield_clone(o->current);
     if (o->next == NULL)
         abort();
+    bool self_scope = service_call_caller(o->call)->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
     for (size_t i = 0; i < n_mask; i++) {
         char json[96];
         s_json_name(o->kind->descriptor, mask[i], json, sizeof json);
         bool immutable = false;
         for (const char *const *p = o->kind->immutable; *p && !immutable; p++)
             immutable = strcmp(*p, mask[i]) == 0;
+        bool self_editable = false;
+        for (const char *const *p = o->kind->self_editable; p && *p && !self_editable; p++)
+            self_editable = strcmp(*p, mask[i]) == 0;
         if (immutable)
             validation_add(&o->v, json, "Это поле нельзя изменить");
+        else if (self_scope && !self_editable)
+            validation_add(&o->v, json, "Это поле в своём профиле изменить нельзя: обратитесь к администратору "
+                                        "организации");
         else if (pbfield_copy(o->next, patch, mask[i]) != 0)
             validation_add(&o->v, json, "Неизвестное поле");
     }
@@ -668,6 +705,10 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
             protobuf_c_message_free_unpacked(entity, NULL);
             continue;
         }
+        if (l->kind->redact)
+            l->kind->redact(entity, service_call_caller(l->call));
+        if (l->kind == &registry_staff_kind)
+            s_audit(l->reg, l->call, l->kind, "list", pbfield_string(entity, "id"), pbfield_string(entity, "region_id"));
         list[kept++] = entity;
     }
     *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;
@@ -882,7 +923,10 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
     if (reg == NULL)
         return NULL;
     reg->store = entity_store_new(link);
-    if (reg->store == NULL) {
+    reg->audit = audit_new(link, "registry");
+    if (reg->store == NULL || reg->audit == NULL) {
+        entity_store_destroy(&reg->store);
+        audit_destroy(&reg->audit);
         free(reg);
         return NULL;
     }
@@ -892,6 +936,7 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
                                      cfg->heartbeat, methods, n, reg);
     if (reg->worker == NULL) {
         entity_store_destroy(&reg->store);
+        audit_destroy(&reg->audit);
         free(reg);
         return NULL;
     }
@@ -908,6 +953,7 @@ static void s_stopped(void *ud)
 {
     stop_ctx *ctx = ud;
     entity_store_destroy(&ctx->reg->store);
+    audit_destroy(&ctx->reg->audit);
     free(ctx->reg);
     if (ctx->done)
         ctx->done(ctx->ud);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dictionary.h"
+#include "pbfield.h"
 #include "pbjson.h"
 #include "registry.pb-c.h"
 
@@ -86,8 +87,8 @@ void registry_search_prefix(const char *q, char *out, size_t size) { text_fold(q
 /* "<folded name>\x1f<id>": lists come out in alphabetical order, and a name prefix is a range. */
 static void s_member(char *out, size_t size, const char *name, const char *id)
 {
-    char folded[REGISTRY_MEMBER_MAX];
-    text_fold(name, folded, 200);
+    char folded[200]; /* leaves room for the separator and a 64-character id */
+    text_fold(name, folded, sizeof folded);
     /* the separator must not occur in the sort key */
     for (char *p = folded; *p; p++)
         if (*p == '\x1f')
@@ -419,6 +420,19 @@ static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
     }
 }
 
+/* Birth date is personal data (152-ФЗ): school information systems read staff lists by API key
+ * and have no need for it; people with a role in the methodological service do (young-teacher
+ * indicators, mentoring). */
+static void s_staff_redact(ProtobufCMessage *msg, const Metodnet__Principal *caller)
+{
+    if (caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM)
+        pbfield_set_string(msg, "birth_date", "");
+}
+
+/* A teacher keeps their name and subjects current; position, category, organizations and the
+ * qualification category are set by the school. */
+static const char *const s_staff_self_editable[] = {"last_name", "first_name", "middle_name", "subjects", NULL};
+
 const registry_kind registry_staff_kind = {
     .name = "staff",
     .json_field = "staff",
@@ -427,8 +441,10 @@ const registry_kind registry_staff_kind = {
     .exists_ru = "Сотрудник уже существует",
     .not_empty_ru = "",
     .immutable = s_staff_immutable,
+    .self_editable = s_staff_self_editable,
     .needs_resolve = true,
     .validate = s_staff_validate,
     .territory = s_staff_territory,
     .layout = s_staff_layout,
+    .redact = s_staff_redact,
 };

@@ -19,6 +19,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "entity_store.h"
+#include "envelope.pb-c.h"
 #include "scope.h"
 #include "validate.h"
 
@@ -59,10 +60,13 @@ typedef struct registry_kind {
     const char *exists_ru;
     const char *not_empty_ru;
     const char *const *immutable;   /* proto names an update may not touch; NULL-terminated */
+    const char *const *self_editable; /* what a person may change in their own record; NULL-terminated */
     bool needs_resolve;             /* staff: organizations are read to derive municipalities */
     void (*validate)(const ProtobufCMessage *entity, bool creating, validation *v);
     void (*territory)(const ProtobufCMessage *entity, registry_territory *out);
     void (*layout)(const ProtobufCMessage *entity, registry_layout *out);
+    /* Clears what this caller may not see (personal data); NULL when every field is shown. */
+    void (*redact)(ProtobufCMessage *entity, const Metodnet__Principal *caller);
 } registry_kind;
 
 extern const registry_kind registry_region_kind;

@@ -68,7 +68,7 @@ static void test_text(void **state)
     assert_int_equal(v.n, 3);
     validation_free(&v);
 
-    char out[64];
+    char out[128];
     assert_string_equal(text_fold("ЁЖИК Ёлкин Zorro", out, sizeof out), "ежик елкин zorro");
     assert_string_equal(text_fold("АБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ", out, sizeof out),
                         "абвгдежзийклмнопрстуфхцчшщъыьэюя");

@@ -1,0 +1,1445 @@
+/* pbjson.c — JSON ⇄ protobuf-c messages driven by the message descriptors (see pbjson.h).
+ *
+ * Invariants kept while decoding, so that protobuf_c_message_free_unpacked() can free a message
+ * at any point, also after an error in the middle of a document:
+ *  - a string/bytes member is replaced only by a complete malloc'd value, and the previous value is
+ *    freed exactly as free_unpacked would have freed it (never the descriptor default);
+ *  - a repeated member's array is malloc'd and its n_ count only covers slots holding complete
+ *    values (a sub-message is counted as soon as it is allocated and initialised: it is then valid);
+ *  - a sub-message is malloc'd and protobuf_c_message_init()ed before it is linked in.
+ * Depth is counted in JSON containers ({ and [), the document's object being depth 1. The text is
+ * scanned for depth before jansson parses it, and the walk checks depth again for objects given to
+ * pbjson_merge_object() directly.
+ */
+#include "pbjson.h"
+
+#include <errno.h>
+#include <float.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_DEFAULT_MAX_DEPTH 32
+#define S_DEFAULT_MAX_STRING_BYTES 65536
+#define S_DEFAULT_MAX_ARRAY_ITEMS 10000
+/* Encoding has no error channel except NULL; data deeper than this is a programmer's mistake. */
+#define S_ENCODE_MAX_DEPTH 100
+/* How much of a client's value is quoted back in an error message. */
+#define S_QUOTE_MAX_BYTES 64
+
+/* ---- small text helpers (ASCII only: no locale) ---- */
+
+static bool s_is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+static bool s_is_lower(char c) { return c >= 'a' && c <= 'z'; }
+static bool s_is_digit(char c) { return c >= '0' && c <= '9'; }
+static char s_to_upper(char c) { return s_is_lower(c) ? (char)(c - 'a' + 'A') : c; }
+static char s_to_lower(char c) { return s_is_upper(c) ? (char)(c - 'A' + 'a') : c; }
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes available), 0 when invalid.
+ * Strict: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t s_utf8_sequence(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xE0 && s[1] < 0xA0)
+            return 0; /* overlong */
+        if (c == 0xED && s[1] >= 0xA0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && s[1] < 0x90)
+            return 0; /* overlong */
+        if (c == 0xF4 && s[1] >= 0x90)
+            return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+/* Offset of the first invalid byte, or len when the whole text is valid UTF-8. */
+static size_t s_utf8_invalid_at(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        size_t step = s_utf8_sequence(s + i, len - i);
+        if (step == 0)
+            return i;
+        i += step;
+    }
+    return len;
+}
+
+/* Largest prefix length <= max that does not cut a UTF-8 sequence of valid text. */
+static size_t s_utf8_prefix(const char *text, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t cut = max;
+    while (cut > 0 && (((unsigned char)text[cut]) & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+/* Copy of text with every invalid UTF-8 byte replaced by U+FFFD; caller frees. */
+static char *s_utf8_sanitize(const char *text, size_t len, size_t *out_len)
+{
+    if (len > (SIZE_MAX - 1) / 3)
+        return NULL;
+    char *out = malloc(len * 3 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, o = 0;
+    while (i < len) {
+        size_t step = s_utf8_sequence(s + i, len - i);
+        if (step == 0) {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, text + i, step);
+            o += step;
+            i += step;
+        }
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+/* ---- base64 (RFC 4648): standard alphabet with padding on output; standard or URL-safe, padding
+ * optional, on input (as ProtoJSON parsers accept). ---- */
+
+static const char s_base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Returns a malloc'd NUL-terminated text, or NULL when out of memory. */
+static char *s_base64_encode(const uint8_t *data, size_t len, size_t *out_len)
+{
+    size_t n = (len + 2) / 3 * 4;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t chunk = (uint32_t)data[i] << 16;
+        if (i + 1 < len)
+            chunk |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len)
+            chunk |= data[i + 2];
+        out[o++] = s_base64_alphabet[(chunk >> 18) & 63];
+        out[o++] = s_base64_alphabet[(chunk >> 12) & 63];
+        out[o++] = i + 1 < len ? s_base64_alphabet[(chunk >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? s_base64_alphabet[chunk & 63] : '=';
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+static int s_base64_value(char c)
+{
+    if (s_is_upper(c))
+        return c - 'A';
+    if (s_is_lower(c))
+        return c - 'a' + 26;
+    if (s_is_digit(c))
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Decodes text into a malloc'd buffer (*out NULL for empty input). Returns 0, -1 when the text is
+ * not base64, -2 when out of memory. */
+static int s_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    size_t pad = 0;
+    if (len % 4 == 0 && len >= 4) {
+        if (text[len - 1] == '=')
+            pad++;
+        if (text[len - 2] == '=')
+            pad++;
+    }
+    size_t symbols = len - pad;
+    if (symbols % 4 == 1)
+        return -1;
+    size_t n = symbols / 4 * 3 + (symbols % 4 == 0 ? 0 : symbols % 4 - 1);
+    if (n == 0)
+        return symbols == 0 ? 0 : -1;
+    uint8_t *buf = malloc(n);
+    if (!buf)
+        return -2;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < symbols; i++) {
+        int v = s_base64_value(text[i]);
+        if (v < 0) {
+            free(buf);
+            return -1;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    *out = buf;
+    *out_len = o;
+    return 0;
+}
+
+/* ---- names ---- */
+
+const char *pbjson_json_name(const ProtobufCFieldDescriptor *field, char *buf, size_t size)
+{
+    /* protoc's ToJsonName: drop each '_' and upper-case the letter after it. */
+    size_t o = 0;
+    bool upper_next = false;
+    if (size == 0)
+        return buf;
+    for (const char *p = field->name; *p && o + 1 < size; p++) {
+        if (*p == '_') {
+            upper_next = true;
+            continue;
+        }
+        buf[o++] = upper_next ? s_to_upper(*p) : *p;
+        upper_next = false;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Does name equal the JSON name of field (computed without a buffer)? */
+static bool s_json_name_equals(const ProtobufCFieldDescriptor *field, const char *name)
+{
+    bool upper_next = false;
+    const char *n = name;
+    for (const char *p = field->name; *p; p++) {
+        if (*p == '_') {
+            upper_next = true;
+            continue;
+        }
+        char c = upper_next ? s_to_upper(*p) : *p;
+        upper_next = false;
+        if (*n != c)
+            return false;
+        n++;
+    }
+    return *n == '\0';
+}
+
+const ProtobufCFieldDescriptor *pbjson_find_field(const ProtobufCMessageDescriptor *desc, const char *name)
+{
+    if (!desc || !name)
+        return NULL;
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        if (s_json_name_equals(&desc->fields[i], name))
+            return &desc->fields[i];
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        if (strcmp(desc->fields[i].name, name) == 0)
+            return &desc->fields[i];
+    return NULL;
+}
+
+/* ---- enum words, cached per descriptor for the process lifetime ----
+ * The cache is reachable from a static pointer, so leak checkers do not count it as leaked.
+ * Single-threaded use only (as the rest of a service: one loop per process). */
+
+typedef struct {
+    const ProtobufCEnumDescriptor *desc;
+    char **words; /* parallel to desc->values; NULL for value 0 */
+} s_enum_entry;
+
+static s_enum_entry *s_enum_cache;
+static size_t s_enum_cache_count;
+static size_t s_enum_cache_capacity;
+
+/* UPPER_SNAKE of a CamelCase name: StaffCategory → STAFF_CATEGORY, HTTPStatus → HTTP_STATUS. */
+static char *s_upper_snake(const char *name)
+{
+    size_t len = strlen(name);
+    char *out = malloc(len * 2 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (i > 0 && s_is_upper(c)) {
+            char prev = name[i - 1];
+            char next = name[i + 1];
+            if (s_is_lower(prev) || s_is_digit(prev) || (s_is_upper(prev) && s_is_lower(next)))
+                out[o++] = '_';
+        }
+        out[o++] = s_to_upper(c);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static char **s_enum_words(const ProtobufCEnumDescriptor *desc)
+{
+    for (size_t i = 0; i < s_enum_cache_count; i++)
+        if (s_enum_cache[i].desc == desc)
+            return s_enum_cache[i].words;
+    if (s_enum_cache_count == s_enum_cache_capacity) {
+        size_t capacity = s_enum_cache_capacity ? s_enum_cache_capacity * 2 : 16;
+        s_enum_entry *grown = realloc(s_enum_cache, capacity * sizeof *grown);
+        if (!grown)
+            return NULL;
+        s_enum_cache = grown;
+        s_enum_cache_capacity = capacity;
+    }
+    char *prefix = s_upper_snake(desc->short_name);
+    char **words = calloc(desc->n_values ? desc->n_values : 1, sizeof *words);
+    if (!prefix || !words) {
+        free(prefix);
+        free(words);
+        return NULL;
+    }
+    size_t prefix_len = strlen(prefix);
+    for (unsigned i = 0; i < desc->n_values; i++) {
+        const ProtobufCEnumValue *v = &desc->values[i];
+        if (v->value == 0)
+            continue;
+        const char *rest = v->name;
+        if (strncmp(rest, prefix, prefix_len) == 0 && rest[prefix_len] == '_' && rest[prefix_len + 1])
+            rest += prefix_len + 1;
+        size_t n = strlen(rest);
+        char *word = malloc(n + 1);
+        if (!word) {
+            for (unsigned j = 0; j < i; j++)
+                free(words[j]);
+            free(words);
+            free(prefix);
+            return NULL;
+        }
+        for (size_t k = 0; k < n; k++)
+            word[k] = s_to_lower(rest[k]);
+        word[n] = '\0';
+        words[i] = word;
+    }
+    free(prefix);
+    s_enum_cache[s_enum_cache_count].desc = desc;
+    s_enum_cache[s_enum_cache_count].words = words;
+    s_enum_cache_count++;
+    return words;
+}
+
+const char *pbjson_enum_word(const ProtobufCEnumDescriptor *desc, int value)
+{
+    if (!desc || value == 0)
+        return NULL;
+    char **words = s_enum_words(desc);
+    if (!words)
+        return NULL;
+    for (unsigned i = 0; i < desc->n_values; i++)
+        if (desc->values[i].value == value)
+            return words[i];
+    return NULL;
+}
+
+bool pbjson_enum_parse(const ProtobufCEnumDescriptor *desc, const char *word, int *value)
+{
+    if (!desc || !word)
+        return false;
+    char **words = s_enum_words(desc);
+    if (!words)
+        return false;
+    for (unsigned i = 0; i < desc->n_values; i++) {
+        if (words[i] && strcmp(words[i], word) == 0) {
+            if (value)
+                *value = desc->values[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- field storage ---- */
+
+static size_t s_value_size(ProtobufCType type)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return 4;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return 8;
+    case PROTOBUF_C_TYPE_FLOAT:
+        return sizeof(float);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return sizeof(double);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_ENUM:
+        return sizeof(int);
+    case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(ProtobufCMessage *);
+    }
+    return 0;
+}
+
+static void *s_member(const ProtobufCMessage *msg, unsigned offset)
+{
+    return (char *)msg + offset;
+}
+
+/* OPTIONAL/REQUIRED scalars and bytes carry a has_ flag (proto2, proto3 `optional`). */
+static bool s_has_presence_flag(const ProtobufCFieldDescriptor *field)
+{
+    if (field->label != PROTOBUF_C_LABEL_OPTIONAL && field->label != PROTOBUF_C_LABEL_REQUIRED)
+        return false;
+    if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        return false;
+    return field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE;
+}
+
+/* protoc turns `map<K,V> name` into `repeated NameEntry name` with NameEntry nested in the message. */
+static bool s_is_map(const ProtobufCMessageDescriptor *owner, const ProtobufCFieldDescriptor *field)
+{
+    if (field->label != PROTOBUF_C_LABEL_REPEATED || field->type != PROTOBUF_C_TYPE_MESSAGE)
+        return false;
+    const ProtobufCMessageDescriptor *entry = field->descriptor;
+    size_t owner_len = strlen(owner->name), short_len = strlen(entry->short_name);
+    if (short_len < 5 || strcmp(entry->short_name + short_len - 5, "Entry") != 0)
+        return false;
+    if (strncmp(entry->name, owner->name, owner_len) != 0 || entry->name[owner_len] != '.' ||
+        strcmp(entry->name + owner_len + 1, entry->short_name) != 0)
+        return false;
+    return entry->n_fields == 2 && entry->fields[0].id == 1 && entry->fields[1].id == 2 &&
+           strcmp(entry->fields[0].name, "key") == 0 && strcmp(entry->fields[1].name, "value") == 0;
+}
+
+/* Frees one value of type at slot exactly as protobuf_c_message_free_unpacked would. */
+static void s_free_value(const ProtobufCFieldDescriptor *field, void *slot, bool element)
+{
+    switch (field->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        char *s = *(char **)slot;
+        if (s && (element || (s != field->default_value && s != protobuf_c_empty_string)))
+            free(s);
+        *(char **)slot = NULL;
+        break;
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        ProtobufCBinaryData *b = slot;
+        const ProtobufCBinaryData *def = field->default_value;
+        if (b->data && (element || !def || b->data != def->data))
+            free(b->data);
+        b->data = NULL;
+        b->len = 0;
+        break;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        ProtobufCMessage *m = *(ProtobufCMessage **)slot;
+        if (m && (element || m != field->default_value))
+            protobuf_c_message_free_unpacked(m, NULL);
+        *(ProtobufCMessage **)slot = NULL;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Frees the field's current value and puts back what protobuf_c_message_init() puts there. */
+static int s_reset_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
+{
+    void *member = s_member(msg, field->offset);
+    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t *count = s_member(msg, field->quantifier_offset);
+        char *array = *(char **)member;
+        size_t size = s_value_size(field->type);
+        if (array)
+            for (size_t i = 0; i < *count; i++)
+                s_free_value(field, array + i * size, true);
+        free(array);
+        *(void **)member = NULL;
+        *count = 0;
+        return 0;
+    }
+    s_free_value(field, member, false);
+    void *fresh = malloc(msg->descriptor->sizeof_message);
+    if (!fresh)
+        return -1;
+    protobuf_c_message_init(msg->descriptor, fresh);
+    memcpy(member, (char *)fresh + field->offset, s_value_size(field->type));
+    if (s_has_presence_flag(field))
+        memcpy(s_member(msg, field->quantifier_offset), (char *)fresh + field->quantifier_offset,
+               sizeof(protobuf_c_boolean));
+    free(fresh); /* holds only static defaults: nothing inside to free */
+    return 0;
+}
+
+/* ---- decoding ---- */
+
+typedef struct {
+    pbjson_limits limits;
+    pbjson_error *err;
+    char path[sizeof(((pbjson_error *)0)->path)];
+    size_t path_len;
+    size_t depth;    /* JSON containers entered so far */
+    bool from_text;  /* pbjson_set_from_text: numbers and booleans arrive as text */
+} s_ctx;
+
+/* Copies at most max bytes of src (cut on a UTF-8 boundary) to dst of size dst_size. */
+static void s_copy_text(char *dst, size_t dst_size, const char *src, size_t src_len)
+{
+    size_t n = s_utf8_prefix(src, src_len, dst_size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void s_error_set(pbjson_error *err, const char *path, const char *fmt, va_list ap)
+{
+    if (!err)
+        return;
+    char message[sizeof err->message * 2];
+    vsnprintf(message, sizeof message, fmt, ap);
+    s_copy_text(err->path, sizeof err->path, path, strlen(path));
+    s_copy_text(err->message, sizeof err->message, message, strlen(message));
+}
+
+static int s_fail(s_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_error_set(ctx->err, ctx->path, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static size_t s_path_push_name(s_ctx *ctx, const char *name)
+{
+    size_t saved = ctx->path_len;
+    char joined[sizeof ctx->path * 2];
+    int n = snprintf(joined, sizeof joined, "%s%s%s", ctx->path, ctx->path_len ? "." : "", name);
+    if (n < 0)
+        return saved;
+    s_copy_text(ctx->path, sizeof ctx->path, joined, strlen(joined));
+    ctx->path_len = strlen(ctx->path);
+    return saved;
+}
+
+static size_t s_path_push_index(s_ctx *ctx, size_t index)
+{
+    size_t saved = ctx->path_len;
+    char joined[sizeof ctx->path + 32];
+    snprintf(joined, sizeof joined, "%s[%zu]", ctx->path, index);
+    s_copy_text(ctx->path, sizeof ctx->path, joined, strlen(joined));
+    ctx->path_len = strlen(ctx->path);
+    return saved;
+}
+
+static void s_path_pop(s_ctx *ctx, size_t saved)
+{
+    ctx->path_len = saved;
+    ctx->path[saved] = '\0';
+}
+
+static int s_fail_depth(s_ctx *ctx)
+{
+    return s_fail(ctx, "слишком глубокая вложенность JSON (допустимо не больше %zu уровней)",
+                  ctx->limits.max_depth);
+}
+
+static int s_fail_memory(s_ctx *ctx) { return s_fail(ctx, "недостаточно памяти"); }
+
+/* A client's value for an error message: quoted, shortened, only when it is valid UTF-8. */
+static void s_quote(char *out, size_t size, const char *value, size_t len)
+{
+    if (s_utf8_invalid_at(value, len) != len || memchr(value, '\0', len)) {
+        snprintf(out, size, "(не текст)");
+        return;
+    }
+    size_t n = s_utf8_prefix(value, len, S_QUOTE_MAX_BYTES);
+    snprintf(out, size, "«%.*s%s»", (int)n, value, n < len ? "…" : "");
+}
+
+static bool s_parse_decimal_text(const char *text, size_t len, bool allow_minus)
+{
+    size_t i = 0;
+    if (allow_minus && len > 0 && text[0] == '-')
+        i = 1;
+    if (i == len || len - i > 20)
+        return false;
+    for (; i < len; i++)
+        if (!s_is_digit(text[i]))
+            return false;
+    return true;
+}
+
+/* Signed integer in [min, max] from a JSON integer, or from a string of digits when strings are
+ * allowed (64-bit fields, and every field in text mode). */
+static int s_get_signed(s_ctx *ctx, const json_t *value, bool allow_string, int64_t min, int64_t max,
+                        int64_t *out)
+{
+    int64_t v;
+    if (json_is_integer(value)) {
+        v = (int64_t)json_integer_value(value);
+    } else if (json_is_string(value) && (allow_string || ctx->from_text)) {
+        const char *text = json_string_value(value);
+        size_t len = json_string_length(value);
+        if (!s_parse_decimal_text(text, len, true))
+            return s_fail(ctx, "ожидается целое число (десятичные цифры)");
+        errno = 0;
+        long long parsed = strtoll(text, NULL, 10);
+        if (errno == ERANGE)
+            return s_fail(ctx, "число вне допустимого диапазона: от %" PRId64 " до %" PRId64, min, max);
+        v = (int64_t)parsed;
+    } else {
+        return s_fail(ctx, allow_string ? "ожидается целое число (число или строка из цифр)"
+                                        : "ожидается целое число");
+    }
+    if (v < min || v > max)
+        return s_fail(ctx, "число вне допустимого диапазона: от %" PRId64 " до %" PRId64, min, max);
+    *out = v;
+    return 0;
+}
+
+static int s_get_unsigned(s_ctx *ctx, const json_t *value, bool allow_string, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+    if (json_is_integer(value)) {
+        json_int_t i = json_integer_value(value);
+        if (i < 0)
+            return s_fail(ctx, "число вне допустимого диапазона: от 0 до %" PRIu64, max);
+        v = (uint64_t)i;
+    } else if (json_is_string(value) && (allow_string || ctx->from_text)) {
+        const char *text = json_string_value(value);
+        size_t len = json_string_length(value);
+        if (!s_parse_decimal_text(text, len, false))
+            return s_fail(ctx, "ожидается целое неотрицательное число (десятичные цифры)");
+        errno = 0;
+        unsigned long long parsed = strtoull(text, NULL, 10);
+        if (errno == ERANGE)
+            return s_fail(ctx, "число вне допустимого диапазона: от 0 до %" PRIu64, max);
+        v = (uint64_t)parsed;
+    } else {
+        return s_fail(ctx, allow_string ? "ожидается целое число (число или строка из цифр)"
+                                        : "ожидается целое число");
+    }
+    if (v > max)
+        return s_fail(ctx, "число вне допустимого диапазона: от 0 до %" PRIu64, max);
+    *out = v;
+    return 0;
+}
+
+static int s_get_double(s_ctx *ctx, const json_t *value, bool is_float, double *out)
+{
+    double v;
+    if (json_is_number(value)) {
+        v = json_number_value(value);
+    } else if (json_is_string(value)) {
+        const char *text = json_string_value(value);
+        size_t len = json_string_length(value);
+        if (strcmp(text, "NaN") == 0) {
+            v = NAN;
+        } else if (strcmp(text, "Infinity") == 0) {
+            v = INFINITY;
+        } else if (strcmp(text, "-Infinity") == 0) {
+            v = -INFINITY;
+        } else if (ctx->from_text && len > 0 && len < 64 && !memchr(text, '\0', len)) {
+            char *end = NULL;
+            errno = 0;
+            v = strtod(text, &end);
+            if (*end != '\0' || !isfinite(v) || (text[0] != '-' && !s_is_digit(text[0])))
+                return s_fail(ctx, "ожидается число");
+        } else {
+            return s_fail(ctx, "ожидается число");
+        }
+    } else {
+        return s_fail(ctx, "ожидается число");
+    }
+    if (is_float && isfinite(v) && fabs(v) > FLT_MAX)
+        return s_fail(ctx, "число вне допустимого диапазона float");
+    *out = v;
+    return 0;
+}
+
+/* Checks a JSON string against the limits: valid UTF-8 (jansson guarantees it for parsed text,
+ * pbjson_set_from_text checks itself), length, no NUL. */
+static int s_get_string(s_ctx *ctx, const json_t *value, const char **text, size_t *len)
+{
+    if (!json_is_string(value))
+        return s_fail(ctx, "ожидается строка");
+    *text = json_string_value(value);
+    *len = json_string_length(value);
+    if (*len > ctx->limits.max_string_bytes)
+        return s_fail(ctx, "строка длиннее %zu байт", ctx->limits.max_string_bytes);
+    if (memchr(*text, '\0', *len))
+        return s_fail(ctx, "строка содержит недопустимый символ \\u0000");
+    return 0;
+}
+
+/* Is w (the word of value i) listed for the first time at i? False for value 0 (no word) and for
+ * aliases (allow_alias) that repeat an earlier value. */
+static bool s_enum_word_is_first(const ProtobufCEnumDescriptor *desc, unsigned i, const char *w)
+{
+    if (!w)
+        return false;
+    for (unsigned j = 0; j < i; j++)
+        if (pbjson_enum_word(desc, desc->values[j].value) == w)
+            return false;
+    return true;
+}
+
+static int s_get_enum(s_ctx *ctx, const ProtobufCEnumDescriptor *desc, const json_t *value, int *out)
+{
+    if (!json_is_string(value))
+        return s_fail(ctx, "ожидается строка (одно из значений перечисления)");
+    const char *word = json_string_value(value);
+    size_t len = json_string_length(value);
+    if (len <= S_QUOTE_MAX_BYTES && !memchr(word, '\0', len) && pbjson_enum_parse(desc, word, out))
+        return 0;
+    char allowed[sizeof ctx->err->message];
+    size_t used = 0;
+    allowed[0] = '\0';
+    for (unsigned i = 0; i < desc->n_values; i++) {
+        const char *w = pbjson_enum_word(desc, desc->values[i].value);
+        if (!s_enum_word_is_first(desc, i, w))
+            continue;
+        int n = snprintf(allowed + used, sizeof allowed - used, "%s%s", used ? ", " : "", w);
+        if (n < 0 || (size_t)n >= sizeof allowed - used) {
+            allowed[used] = '\0';
+            break;
+        }
+        used += (size_t)n;
+    }
+    char quoted[S_QUOTE_MAX_BYTES + 16];
+    s_quote(quoted, sizeof quoted, word, len);
+    return s_fail(ctx, "недопустимое значение %s; допустимые значения: %s", quoted, allowed);
+}
+
+static int s_merge_message(s_ctx *ctx, ProtobufCMessage *msg, const json_t *object);
+
+/* Stores value into slot, a singular member or a fresh (zeroed) repeated element of field. */
+static int s_set_value(s_ctx *ctx, const ProtobufCFieldDescriptor *field, void *slot, const json_t *value,
+                       bool element)
+{
+    switch (field->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32: {
+        int64_t v;
+        if (s_get_signed(ctx, value, false, INT32_MIN, INT32_MAX, &v))
+            return -1;
+        *(int32_t *)slot = (int32_t)v;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64: {
+        int64_t v;
+        if (s_get_signed(ctx, value, true, INT64_MIN, INT64_MAX, &v))
+            return -1;
+        *(int64_t *)slot = v;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32: {
+        uint64_t v;
+        if (s_get_unsigned(ctx, value, false, UINT32_MAX, &v))
+            return -1;
+        *(uint32_t *)slot = (uint32_t)v;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: {
+        uint64_t v;
+        if (s_get_unsigned(ctx, value, true, UINT64_MAX, &v))
+            return -1;
+        *(uint64_t *)slot = v;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_FLOAT: {
+        double v;
+        if (s_get_double(ctx, value, true, &v))
+            return -1;
+        *(float *)slot = (float)v;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_DOUBLE: {
+        double v;
+        if (s_get_double(ctx, value, false, &v))
+            return -1;
+        *(double *)slot = v;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_BOOL: {
+        bool v;
+        if (json_is_boolean(value)) {
+            v = json_is_true(value);
+        } else if (ctx->from_text && json_is_string(value) && strcmp(json_string_value(value), "true") == 0) {
+            v = true;
+        } else if (ctx->from_text && json_is_string(value) && strcmp(json_string_value(value), "false") == 0) {
+            v = false;
+        } else {
+            return s_fail(ctx, "ожидается true или false");
+        }
+        *(protobuf_c_boolean *)slot = v;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_ENUM: {
+        int v;
+        if (s_get_enum(ctx, field->descriptor, value, &v))
+            return -1;
+        *(int *)slot = v;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *text;
+        size_t len;
+        if (s_get_string(ctx, value, &text, &len))
+            return -1;
+        char *copy = malloc(len + 1);
+        if (!copy)
+            return s_fail_memory(ctx);
+        memcpy(copy, text, len + 1);
+        s_free_value(field, slot, element);
+        *(char **)slot = copy;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        if (!json_is_string(value))
+            return s_fail(ctx, "ожидается строка в base64");
+        const char *text = json_string_value(value);
+        size_t len = json_string_length(value);
+        if (len > ctx->limits.max_string_bytes)
+            return s_fail(ctx, "строка длиннее %zu байт", ctx->limits.max_string_bytes);
+        uint8_t *data;
+        size_t data_len;
+        int rc = s_base64_decode(text, len, &data, &data_len);
+        if (rc == -2)
+            return s_fail_memory(ctx);
+        if (rc != 0)
+            return s_fail(ctx, "ожидается строка в base64");
+        s_free_value(field, slot, element);
+        ((ProtobufCBinaryData *)slot)->data = data;
+        ((ProtobufCBinaryData *)slot)->len = data_len;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        if (ctx->from_text)
+            return s_fail(ctx, "поле-объект нельзя задать текстом");
+        if (!json_is_object(value))
+            return s_fail(ctx, "ожидается объект");
+        ProtobufCMessage **sub = slot;
+        if (!*sub || (!element && *sub == field->default_value)) {
+            const ProtobufCMessageDescriptor *desc = field->descriptor;
+            ProtobufCMessage *fresh = malloc(desc->sizeof_message);
+            if (!fresh)
+                return s_fail_memory(ctx);
+            protobuf_c_message_init(desc, fresh);
+            *sub = fresh;
+        }
+        return s_merge_message(ctx, *sub, value);
+    }
+    }
+    return s_fail(ctx, "неподдерживаемый тип поля");
+}
+
+static int s_set_field(s_ctx *ctx, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field,
+                       const json_t *value)
+{
+    if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        return s_fail(ctx, "поля oneof не поддерживаются");
+    if (s_is_map(msg->descriptor, field))
+        return s_fail(ctx, "поля map не поддерживаются");
+    if (json_is_null(value))
+        return s_reset_field(msg, field) ? s_fail_memory(ctx) : 0;
+    void *member = s_member(msg, field->offset);
+    if (field->label != PROTOBUF_C_LABEL_REPEATED) {
+        if (s_set_value(ctx, field, member, value, false))
+            return -1;
+        if (s_has_presence_flag(field))
+            *(protobuf_c_boolean *)s_member(msg, field->quantifier_offset) = 1;
+        return 0;
+    }
+    if (!json_is_array(value))
+        return s_fail(ctx, "ожидается массив");
+    size_t n = json_array_size(value);
+    if (n > ctx->limits.max_array_items)
+        return s_fail(ctx, "в массиве больше %zu элементов", ctx->limits.max_array_items);
+    if (ctx->depth + 1 > ctx->limits.max_depth)
+        return s_fail_depth(ctx);
+    s_reset_field(msg, field); /* repeated: frees, never allocates */
+    if (n == 0)
+        return 0;
+    size_t size = s_value_size(field->type);
+    char *array = calloc(n, size);
+    if (!array)
+        return s_fail_memory(ctx);
+    size_t *count = s_member(msg, field->quantifier_offset);
+    *(void **)member = array;
+    ctx->depth++;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t saved = s_path_push_index(ctx, i);
+        const json_t *item = json_array_get(value, i);
+        if (json_is_null(item)) {
+            rc = s_fail(ctx, "элемент массива не может быть null");
+        } else if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
+            /* count the element once it is a valid empty message, before filling it */
+            if (!json_is_object(item)) {
+                rc = s_fail(ctx, "ожидается объект");
+            } else {
+                const ProtobufCMessageDescriptor *desc = field->descriptor;
+                ProtobufCMessage *fresh = malloc(desc->sizeof_message);
+                if (!fresh) {
+                    rc = s_fail_memory(ctx);
+                } else {
+                    protobuf_c_message_init(desc, fresh);
+                    ((ProtobufCMessage **)array)[i] = fresh;
+                    *count = i + 1;
+                    rc = s_merge_message(ctx, fresh, item);
+                }
+            }
+        } else {
+            rc = s_set_value(ctx, field, array + i * size, item, true);
+            if (rc == 0)
+                *count = i + 1;
+        }
+        s_path_pop(ctx, saved);
+    }
+    ctx->depth--;
+    return rc;
+}
+
+static int s_merge_message(s_ctx *ctx, ProtobufCMessage *msg, const json_t *object)
+{
+    if (!json_is_object(object))
+        return s_fail(ctx, "ожидается объект");
+    if (ctx->depth + 1 > ctx->limits.max_depth)
+        return s_fail_depth(ctx);
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    /* a field named twice (by its JSON and its proto name) is refused like a duplicate key */
+    unsigned char *seen = calloc(desc->n_fields ? desc->n_fields : 1, 1);
+    if (!seen)
+        return s_fail_memory(ctx);
+    ctx->depth++;
+    int rc = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)object, key, value)
+    {
+        size_t saved = s_path_push_name(ctx, key);
+        const ProtobufCFieldDescriptor *field = pbjson_find_field(desc, key);
+        if (!field) {
+            rc = s_fail(ctx, "неизвестное поле");
+        } else if (seen[field - desc->fields]) {
+            rc = s_fail(ctx, "поле задано дважды");
+        } else {
+            seen[field - desc->fields] = 1;
+            rc = s_set_field(ctx, msg, field, value);
+        }
+        s_path_pop(ctx, saved);
+        if (rc)
+            break;
+    }
+    ctx->depth--;
+    free(seen);
+    return rc;
+}
+
+void pbjson_limits_default(pbjson_limits *limits)
+{
+    limits->max_depth = S_DEFAULT_MAX_DEPTH;
+    limits->max_string_bytes = S_DEFAULT_MAX_STRING_BYTES;
+    limits->max_array_items = S_DEFAULT_MAX_ARRAY_ITEMS;
+}
+
+/* limits NULL, or any zero field in it, means the default. */
+static void s_ctx_init(s_ctx *ctx, const pbjson_limits *limits, const char *path_prefix, pbjson_error *err)
+{
+    memset(ctx, 0, sizeof *ctx);
+    pbjson_limits_default(&ctx->limits);
+    if (limits) {
+        if (limits->max_depth)
+            ctx->limits.max_depth = limits->max_depth;
+        if (limits->max_string_bytes)
+            ctx->limits.max_string_bytes = limits->max_string_bytes;
+        if (limits->max_array_items)
+            ctx->limits.max_array_items = limits->max_array_items;
+    }
+    ctx->err = err;
+    if (path_prefix)
+        s_copy_text(ctx->path, sizeof ctx->path, path_prefix, strlen(path_prefix));
+    ctx->path_len = strlen(ctx->path);
+    if (err) {
+        err->path[0] = '\0';
+        err->message[0] = '\0';
+    }
+}
+
+int pbjson_merge_object(ProtobufCMessage *msg, const json_t *object, const char *path_prefix,
+                        const pbjson_limits *limits, pbjson_error *err)
+{
+    s_ctx ctx;
+    s_ctx_init(&ctx, limits, path_prefix, err);
+    if (!msg || !msg->descriptor) {
+        s_fail(&ctx, "нет сообщения для заполнения");
+        return -1;
+    }
+    return s_merge_message(&ctx, msg, object) ? -1 : 0;
+}
+
+/* Container depth of JSON text, stopping as soon as it exceeds max (then returns max + 1). */
+static size_t s_text_depth(const char *text, size_t len, size_t max)
+{
+    size_t depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > deepest)
+                deepest = depth;
+            if (deepest > max)
+                return deepest;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return deepest;
+}
+
+static bool s_is_blank(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
+            return false;
+    return true;
+}
+
+static void s_parse_error(s_ctx *ctx, const json_error_t *error)
+{
+    switch (json_error_code(error)) {
+    case json_error_invalid_utf8:
+        s_fail(ctx, "текст не в кодировке UTF-8");
+        break;
+    case json_error_duplicate_key:
+        s_fail(ctx, "ключ повторяется в объекте (строка %d, позиция %d)", error->line, error->column);
+        break;
+    case json_error_premature_end_of_input:
+        s_fail(ctx, "JSON оборван: текст закончился раньше времени");
+        break;
+    case json_error_end_of_input_expected:
+        s_fail(ctx, "после JSON лишний текст (строка %d, позиция %d)", error->line, error->column);
+        break;
+    case json_error_numeric_overflow:
+        s_fail(ctx, "число вне допустимого диапазона (строка %d, позиция %d)", error->line, error->column);
+        break;
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        s_fail(ctx, "недопустимый символ \\u0000 (строка %d, позиция %d)", error->line, error->column);
+        break;
+    case json_error_stack_overflow:
+        s_fail_depth(ctx);
+        break;
+    case json_error_out_of_memory:
+        s_fail_memory(ctx);
+        break;
+    default:
+        s_fail(ctx, "ошибка синтаксиса JSON (строка %d, позиция %d)", error->line, error->column);
+        break;
+    }
+}
+
+ProtobufCMessage *pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
+                                const pbjson_limits *limits, pbjson_error *err)
+{
+    s_ctx ctx;
+    s_ctx_init(&ctx, limits, "", err);
+    if (!desc) {
+        s_fail(&ctx, "нет описания сообщения");
+        return NULL;
+    }
+    if (!json || s_is_blank(json, len)) {
+        s_fail(&ctx, "пустой документ: ожидается объект JSON");
+        return NULL;
+    }
+    size_t bad = s_utf8_invalid_at(json, len);
+    if (bad != len) {
+        s_fail(&ctx, "текст не в кодировке UTF-8 (байт %zu)", bad);
+        return NULL;
+    }
+    if (s_text_depth(json, len, ctx.limits.max_depth) > ctx.limits.max_depth) {
+        s_fail_depth(&ctx);
+        return NULL;
+    }
+    json_error_t error;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &error);
+    if (!root) {
+        s_parse_error(&ctx, &error);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        s_fail(&ctx, "ожидается объект JSON");
+        return NULL;
+    }
+    ProtobufCMessage *msg = malloc(desc->sizeof_message);
+    if (!msg) {
+        json_decref(root);
+        s_fail_memory(&ctx);
+        return NULL;
+    }
+    protobuf_c_message_init(desc, msg);
+    int rc = s_merge_message(&ctx, msg, root);
+    json_decref(root);
+    if (rc) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+        return NULL;
+    }
+    return msg;
+}
+
+int pbjson_set_from_text(ProtobufCMessage *msg, const char *name, const char *text, pbjson_error *err)
+{
+    s_ctx ctx;
+    s_ctx_init(&ctx, NULL, name ? name : "", err);
+    ctx.from_text = true;
+    if (!msg || !msg->descriptor || !name || !text)
+        return s_fail(&ctx, "нет поля или значения");
+    const ProtobufCFieldDescriptor *field = pbjson_find_field(msg->descriptor, name);
+    if (!field)
+        return s_fail(&ctx, "неизвестное поле");
+    if (field->type == PROTOBUF_C_TYPE_MESSAGE)
+        return s_fail(&ctx, "поле-объект нельзя задать текстом");
+    if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        return s_fail(&ctx, "поля oneof не поддерживаются");
+    size_t len = strlen(text);
+    if (s_utf8_invalid_at(text, len) != len)
+        return s_fail(&ctx, "текст не в кодировке UTF-8");
+    json_t *value = json_stringn_nocheck(text, len);
+    if (!value)
+        return s_fail_memory(&ctx);
+    int rc;
+    if (field->label != PROTOBUF_C_LABEL_REPEATED) {
+        rc = s_set_value(&ctx, field, s_member(msg, field->offset), value, false);
+        if (rc == 0 && s_has_presence_flag(field))
+            *(protobuf_c_boolean *)s_member(msg, field->quantifier_offset) = 1;
+    } else {
+        size_t *count = s_member(msg, field->quantifier_offset);
+        void **member = s_member(msg, field->offset);
+        size_t size = s_value_size(field->type);
+        if (*count + 1 > ctx.limits.max_array_items) {
+            rc = s_fail(&ctx, "в массиве больше %zu элементов", ctx.limits.max_array_items);
+        } else {
+            char *array = realloc(*member, (*count + 1) * size);
+            if (!array) {
+                rc = s_fail_memory(&ctx);
+            } else {
+                *member = array;
+                memset(array + *count * size, 0, size);
+                rc = s_set_value(&ctx, field, array + *count * size, value, true);
+                if (rc == 0)
+                    (*count)++;
+            }
+        }
+    }
+    json_decref(value);
+    return rc ? -1 : 0;
+}
+
+/* ---- encoding ---- */
+
+static json_t *s_message_to_json(const ProtobufCMessage *msg, int depth);
+
+static json_t *s_string_to_json(const char *text)
+{
+    if (!text)
+        return json_string("");
+    size_t len = strlen(text);
+    if (s_utf8_invalid_at(text, len) == len)
+        return json_stringn_nocheck(text, len);
+    /* stored text that is not UTF-8 (should not happen) is shown, not dropped */
+    size_t clean_len;
+    char *clean = s_utf8_sanitize(text, len, &clean_len);
+    if (!clean)
+        return NULL;
+    json_t *value = json_stringn_nocheck(clean, clean_len);
+    free(clean);
+    return value;
+}
+
+static json_t *s_double_to_json(double v)
+{
+    if (isnan(v))
+        return json_string("NaN");
+    if (isinf(v))
+        return json_string(v > 0 ? "Infinity" : "-Infinity");
+    return json_real(v);
+}
+
+static json_t *s_value_to_json(const ProtobufCFieldDescriptor *field, const void *slot, int depth)
+{
+    char number[32];
+    switch (field->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return json_integer(*(const int32_t *)slot);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return json_integer(*(const uint32_t *)slot);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        snprintf(number, sizeof number, "%" PRId64, *(const int64_t *)slot);
+        return json_string(number);
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        snprintf(number, sizeof number, "%" PRIu64, *(const uint64_t *)slot);
+        return json_string(number);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return s_double_to_json(*(const float *)slot);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return s_double_to_json(*(const double *)slot);
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_boolean(*(const protobuf_c_boolean *)slot);
+    case PROTOBUF_C_TYPE_ENUM: {
+        int v = *(const int *)slot;
+        if (v == 0)
+            return json_null();
+        const char *word = pbjson_enum_word(field->descriptor, v);
+        /* a value this build does not know is kept as its number rather than lost */
+        return word ? json_string(word) : json_integer(v);
+    }
+    case PROTOBUF_C_TYPE_STRING:
+        return s_string_to_json(*(char *const *)slot);
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *b = slot;
+        size_t len;
+        char *text = s_base64_encode(b->data, b->data ? b->len : 0, &len);
+        if (!text)
+            return NULL;
+        json_t *value = json_stringn_nocheck(text, len);
+        free(text);
+        return value;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)slot;
+        return sub ? s_message_to_json(sub, depth + 1) : json_null();
+    }
+    }
+    return NULL;
+}
+
+static json_t *s_field_to_json(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, int depth)
+{
+    const void *member = s_member(msg, field->offset);
+    if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+        if (*(const uint32_t *)s_member(msg, field->quantifier_offset) != field->id)
+            return json_null();
+        return s_value_to_json(field, member, depth);
+    }
+    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t count = *(const size_t *)s_member(msg, field->quantifier_offset);
+        const char *array = *(char *const *)member;
+        size_t size = s_value_size(field->type);
+        json_t *list = json_array();
+        if (!list)
+            return NULL;
+        for (size_t i = 0; array && i < count; i++) {
+            if (json_array_append_new(list, s_value_to_json(field, array + i * size, depth))) {
+                json_decref(list);
+                return NULL;
+            }
+        }
+        return list;
+    }
+    if (s_has_presence_flag(field) && !*(const protobuf_c_boolean *)s_member(msg, field->quantifier_offset))
+        return json_null();
+    if (field->label == PROTOBUF_C_LABEL_OPTIONAL && field->type == PROTOBUF_C_TYPE_STRING &&
+        !*(char *const *)member)
+        return json_null();
+    return s_value_to_json(field, member, depth);
+}
+
+static json_t *s_message_to_json(const ProtobufCMessage *msg, int depth)
+{
+    if (depth > S_ENCODE_MAX_DEPTH)
+        return NULL;
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    json_t *object = json_object();
+    if (!object)
+        return NULL;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[i];
+        char name[256];
+        pbjson_json_name(field, name, sizeof name);
+        if (json_object_set_new(object, name, s_field_to_json(msg, field, depth))) {
+            json_decref(object);
+            return NULL;
+        }
+    }
+    return object;
+}
+
+json_t *pbjson_to_json(const ProtobufCMessage *msg)
+{
+    if (!msg || !msg->descriptor)
+        return NULL;
+    return s_message_to_json(msg, 1);
+}
+
+char *pbjson_encode(const ProtobufCMessage *msg, size_t *len)
+{
+    json_t *object = pbjson_to_json(msg);
+    if (!object)
+        return NULL;
+    char *text = json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(object);
+    if (text && len)
+        *len = strlen(text);
+    return text;
+}
+
+/* ---- OpenAPI ---- */
+
+static int s_openapi_add(const ProtobufCMessageDescriptor *desc, json_t *schemas);
+
+static json_t *s_ref(const ProtobufCMessageDescriptor *desc)
+{
+    char ref[512];
+    snprintf(ref, sizeof ref, "#/components/schemas/%s", desc->short_name);
+    return json_pack("{s:s}", "$ref", ref);
+}
+
+/* Schema of one value of field (an array element for repeated fields). */
+static json_t *s_openapi_value(const ProtobufCFieldDescriptor *field, bool element, json_t *schemas)
+{
+    switch (field->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return json_pack("{s:s,s:s}", "type", "integer", "format", "int32");
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return json_pack("{s:s,s:i,s:I}", "type", "integer", "minimum", 0, "maximum", (json_int_t)UINT32_MAX);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return json_pack("{s:s,s:s,s:s}", "type", "string", "format", "int64", "pattern", "^-?[0-9]+$");
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return json_pack("{s:s,s:s,s:s}", "type", "string", "format", "uint64", "pattern", "^[0-9]+$");
+    case PROTOBUF_C_TYPE_FLOAT:
+        return json_pack("{s:s,s:s}", "type", "number", "format", "float");
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return json_pack("{s:s,s:s}", "type", "number", "format", "double");
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_pack("{s:s}", "type", "boolean");
+    case PROTOBUF_C_TYPE_STRING:
+        return json_pack("{s:s}", "type", "string");
+    case PROTOBUF_C_TYPE_BYTES:
+        return json_pack("{s:s,s:s}", "type", "string", "format", "byte");
+    case PROTOBUF_C_TYPE_ENUM: {
+        const ProtobufCEnumDescriptor *desc = field->descriptor;
+        json_t *words = json_array();
+        if (!words)
+            return NULL;
+        for (unsigned i = 0; i < desc->n_values; i++) {
+            const char *w = pbjson_enum_word(desc, desc->values[i].value);
+            if (s_enum_word_is_first(desc, i, w) && json_array_append_new(words, json_string(w))) {
+                json_decref(words);
+                return NULL;
+            }
+        }
+        if (element) /* inside an array a value is never null */
+            return json_pack("{s:s,s:o}", "type", "string", "enum", words);
+        /* OpenAPI 3.0.3: a nullable enum lists null among its values */
+        if (json_array_append_new(words, json_null())) {
+            json_decref(words);
+            return NULL;
+        }
+        return json_pack("{s:s,s:o,s:b}", "type", "string", "enum", words, "nullable", 1);
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        if (s_openapi_add(field->descriptor, schemas))
+            return NULL;
+        json_t *ref = s_ref(field->descriptor);
+        if (!ref || element)
+            return ref;
+        /* a sibling of $ref is ignored in OpenAPI 3.0, so an absent (null) message needs allOf */
+        return json_pack("{s:[o],s:b}", "allOf", ref, "nullable", 1);
+    }
+    }
+    return NULL;
+}
+
+static int s_openapi_add(const ProtobufCMessageDescriptor *desc, json_t *schemas)
+{
+    if (json_object_get(schemas, desc->short_name))
+        return 0;
+    json_t *properties = json_object();
+    json_t *schema = json_pack("{s:s,s:o,s:b}", "type", "object", "properties", properties,
+                               "additionalProperties", 0);
+    /* registered before the fields are walked, so a message that refers to itself stops here */
+    if (!schema || json_object_set_new(schemas, desc->short_name, schema))
+        return -1;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[i];
+        bool repeated = field->label == PROTOBUF_C_LABEL_REPEATED;
+        json_t *value = s_openapi_value(field, repeated, schemas);
+        if (value && repeated)
+            value = json_pack("{s:s,s:o}", "type", "array", "items", value);
+        char name[256];
+        pbjson_json_name(field, name, sizeof name);
+        if (!value || json_object_set_new(properties, name, value))
+            return -1;
+    }
+    return 0;
+}
+
+json_t *pbjson_openapi_ref(const ProtobufCMessageDescriptor *desc, json_t *components_schemas)
+{
+    if (!desc || !json_is_object(components_schemas))
+        return NULL;
+    if (s_openapi_add(desc, components_schemas))
+        return NULL;
+    return s_ref(desc);
+}

@@ -1,0 +1,868 @@
+/* redis_link — one asynchronous Redis connection on the libuv loop (contract in redis_link.h).
+ *
+ * hiredis 0.14.1 is driven through its public ev hooks with one uv_poll_t per connection; we do
+ * not use hiredis/adapters/libuv.h. The pieces:
+ *
+ *  - link_connection: one hiredis context + its uv_poll_t. hiredis frees the context itself on
+ *    a failed connect, on EOF/IO errors, and (deferred while inside a reply callback) after
+ *    redisAsyncFree. Whatever the path, it calls the ev.cleanup hook last, after every pending
+ *    reply callback has run with a NULL reply. The cleanup hook is therefore our single "context
+ *    is gone" signal: it closes the poll handle, and the poll's close callback frees the struct.
+ *    The link never touches a context after it has detached it (link->conn = NULL).
+ *  - link_command: one command, formatted once into RESP. It sits in the deadline list (ordered by
+ *    deadline, swept by one timer) until its caller is answered, and additionally either in the
+ *    waiting queue (not sent yet) or with hiredis (hiredis holds it as privdata). Answering the
+ *    caller and freeing the struct are separate: a command that timed out while hiredis holds it
+ *    stays allocated until hiredis calls back (with the late reply or NULL), then it is freed.
+ *  - States: DISCONNECTED (reconnect timer armed) → CONNECTING (connect timer armed) →
+ *    AUTHENTICATING (AUTH sent) → READY (waiting queue flushed, PING watchdog active).
+ *  - The link is freed only from a close callback, once every timer and connection is closed, so
+ *    a callback may call redis_link_close at any point without pulling the link from under us.
+ */
+#include "redis_link.h"
+
+#include <hiredis/async.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sha1.h"
+
+#define S_MAX_QUEUED 100000
+
+typedef struct link_command link_command;
+typedef struct link_connection link_connection;
+
+typedef enum { S_DISCONNECTED, S_CONNECTING, S_AUTHENTICATING, S_READY } link_state;
+
+struct link_command {
+    redis_link *link;
+    redis_link_reply_cb cb; /* NULL once the caller has been answered */
+    void *ud;
+    char *buf; /* formatted RESP, owned */
+    size_t len;
+    uint64_t deadline; /* uv_now() milliseconds */
+    redis_script *script; /* EVALSHA: load and retry once on NOSCRIPT */
+    bool retried;
+    bool internal;     /* AUTH/PING/SCRIPT LOAD: not counted against the queue bound */
+    bool with_hiredis; /* hiredis holds it as privdata and will call s_on_reply exactly once */
+    bool queued;       /* in the waiting queue */
+    bool in_deadlines;
+    link_command *dl_prev, *dl_next;
+    link_command *q_prev, *q_next;
+};
+
+struct link_connection {
+    redis_link *link;
+    redisAsyncContext *ac; /* NULL once hiredis has called the cleanup hook */
+    uv_poll_t poll;
+    int events;
+};
+
+struct redis_script {
+    redis_script *next;
+    char sha[41];
+    char *source;
+    size_t len;
+};
+
+struct redis_link {
+    uv_loop_t *loop;
+    redis_link_options options;
+    char *host, *unix_path, *username, *password;
+
+    link_state state;
+    link_connection *conn; /* the current connection, NULL when disconnected */
+    size_t n_connections;  /* allocated, including ones being torn down */
+
+    uv_timer_t reconnect_timer, connect_timer, sweep_timer, ping_timer;
+    int open_timers;
+    bool closing;
+
+    uint32_t backoff_ms;
+    uint64_t random_state;
+    bool ping_outstanding;
+    char auth_error[256];
+    char last_error[256];
+
+    link_command *dl_head, *dl_tail; /* every unanswered command, by deadline */
+    link_command *q_head, *q_tail;   /* waiting to be sent, in issue order */
+    size_t n_queued;
+
+    redis_script *scripts;
+};
+
+static void s_on_reply(redisAsyncContext *ac, void *reply, void *privdata);
+static void s_schedule_reconnect(redis_link *link);
+static void s_link_free(redis_link *link);
+
+/* ---- commands ---------------------------------------------------------------------------- */
+
+static void s_command_free(link_command *cmd)
+{
+    free(cmd->buf);
+    free(cmd);
+}
+
+static void s_deadline_insert(redis_link *link, link_command *cmd)
+{
+    /* Almost every command has the same timeout, so the right place is nearly always the tail. */
+    link_command *after = link->dl_tail;
+    while (after && after->deadline > cmd->deadline)
+        after = after->dl_prev;
+    cmd->dl_prev = after;
+    cmd->dl_next = after ? after->dl_next : link->dl_head;
+    if (cmd->dl_next)
+        cmd->dl_next->dl_prev = cmd;
+    else
+        link->dl_tail = cmd;
+    if (after)
+        after->dl_next = cmd;
+    else
+        link->dl_head = cmd;
+    cmd->in_deadlines = true;
+}
+
+static void s_deadline_remove(redis_link *link, link_command *cmd)
+{
+    if (!cmd->in_deadlines)
+        return;
+    if (cmd->dl_prev)
+        cmd->dl_prev->dl_next = cmd->dl_next;
+    else
+        link->dl_head = cmd->dl_next;
+    if (cmd->dl_next)
+        cmd->dl_next->dl_prev = cmd->dl_prev;
+    else
+        link->dl_tail = cmd->dl_prev;
+    cmd->dl_prev = cmd->dl_next = NULL;
+    cmd->in_deadlines = false;
+}
+
+static void s_queue_push(redis_link *link, link_command *cmd)
+{
+    cmd->q_next = NULL;
+    cmd->q_prev = link->q_tail;
+    if (link->q_tail)
+        link->q_tail->q_next = cmd;
+    else
+        link->q_head = cmd;
+    link->q_tail = cmd;
+    cmd->queued = true;
+    if (!cmd->internal)
+        link->n_queued++;
+}
+
+static void s_queue_remove(redis_link *link, link_command *cmd)
+{
+    if (!cmd->queued)
+        return;
+    if (cmd->q_prev)
+        cmd->q_prev->q_next = cmd->q_next;
+    else
+        link->q_head = cmd->q_next;
+    if (cmd->q_next)
+        cmd->q_next->q_prev = cmd->q_prev;
+    else
+        link->q_tail = cmd->q_prev;
+    cmd->q_prev = cmd->q_next = NULL;
+    cmd->queued = false;
+    if (!cmd->internal)
+        link->n_queued--;
+}
+
+/* Answers the caller once; frees the command unless hiredis still holds it. */
+static void s_finish(link_command *cmd, const redisReply *reply, const char *error)
+{
+    redis_link *link = cmd->link;
+    redis_link_reply_cb cb = cmd->cb;
+    void *ud = cmd->ud;
+    cmd->cb = NULL;
+    s_deadline_remove(link, cmd);
+    s_queue_remove(link, cmd);
+    bool keep = cmd->with_hiredis;
+    if (!keep)
+        s_command_free(cmd);
+    if (cb)
+        cb(reply, error, ud);
+}
+
+/* Hands the command to hiredis on the current connection; false if there is none usable (no
+ * connection, or hiredis refuses because the context is disconnecting or being freed). */
+static bool s_send_now(redis_link *link, link_command *cmd)
+{
+    link_connection *conn = link->conn;
+    if (!conn || !conn->ac)
+        return false;
+    if (redisAsyncFormattedCommand(conn->ac, s_on_reply, cmd, cmd->buf, cmd->len) != REDIS_OK)
+        return false;
+    cmd->with_hiredis = true;
+    return true;
+}
+
+/* Sends when ready and nothing is waiting ahead of it, queues otherwise. */
+static int s_submit(redis_link *link, link_command *cmd)
+{
+    if (link->state == S_READY && !link->q_head && s_send_now(link, cmd))
+        return 0;
+    if (!cmd->internal && link->n_queued >= S_MAX_QUEUED)
+        return -1;
+    s_queue_push(link, cmd);
+    return 0;
+}
+
+static void s_on_sweep(uv_timer_t *timer);
+
+static void s_arm_sweep(redis_link *link)
+{
+    if (link->closing || !link->dl_head)
+        return;
+    uint64_t now = uv_now(link->loop);
+    uint64_t due = link->dl_head->deadline;
+    uv_timer_start(&link->sweep_timer, s_on_sweep, due > now ? due - now : 0, 0);
+}
+
+static void s_on_sweep(uv_timer_t *timer)
+{
+    redis_link *link = timer->data;
+    uint64_t now = uv_now(link->loop);
+    /* Callbacks may add, answer or close anything: re-read the head every time. */
+    while (!link->closing && link->dl_head && link->dl_head->deadline <= now)
+        s_finish(link->dl_head, NULL, "timeout");
+    s_arm_sweep(link);
+}
+
+/* Allocates a command owning buf and enters it into the deadline list. */
+static link_command *s_command_new(redis_link *link, redis_link_reply_cb cb, void *ud, char *buf, size_t len,
+                                   uint64_t deadline)
+{
+    link_command *cmd = calloc(1, sizeof *cmd);
+    if (!cmd) {
+        free(buf);
+        return NULL;
+    }
+    cmd->link = link;
+    cmd->cb = cb;
+    cmd->ud = ud;
+    cmd->buf = buf;
+    cmd->len = len;
+    cmd->deadline = deadline;
+    link_command *old_head = link->dl_head;
+    s_deadline_insert(link, cmd);
+    /* The timer is armed for the head; a removed head only makes it fire early and re-arm. */
+    if (link->dl_head != old_head || !uv_is_active((uv_handle_t *)&link->sweep_timer))
+        s_arm_sweep(link);
+    return cmd;
+}
+
+static uint64_t s_deadline_from_now(redis_link *link)
+{
+    uv_update_time(link->loop); /* uv_now is cached per loop iteration and may be stale */
+    return uv_now(link->loop) + link->options.command_timeout_ms;
+}
+
+/* ---- internal commands ------------------------------------------------------------------- */
+
+static void s_drop(redis_link *link, const char *why);
+
+static void s_on_ignore(const redisReply *reply, const char *error, void *ud)
+{
+    (void)reply;
+    (void)error;
+    (void)ud;
+}
+
+static void s_on_ping(const redisReply *reply, const char *error, void *ud)
+{
+    redis_link *link = ud;
+    (void)reply;
+    if (link->closing)
+        return;
+    link->ping_outstanding = false;
+    if (error && strcmp(error, "timeout") == 0)
+        s_drop(link, "PING watchdog: no answer");
+}
+
+static void s_flush_queue(redis_link *link)
+{
+    while (link->q_head && link->state == S_READY) {
+        link_command *cmd = link->q_head;
+        s_queue_remove(link, cmd);
+        if (!s_send_now(link, cmd)) {
+            /* Put it back in front; the connection is going away and the cleanup reconnects. */
+            cmd->q_prev = NULL;
+            cmd->q_next = link->q_head;
+            if (link->q_head)
+                link->q_head->q_prev = cmd;
+            else
+                link->q_tail = cmd;
+            link->q_head = cmd;
+            cmd->queued = true;
+            if (!cmd->internal)
+                link->n_queued++;
+            break;
+        }
+    }
+}
+
+static void s_ready(redis_link *link)
+{
+    link->state = S_READY;
+    link->backoff_ms = link->options.backoff_min_ms;
+    link->auth_error[0] = '\0';
+    uv_timer_stop(&link->connect_timer);
+    s_flush_queue(link);
+}
+
+static void s_on_auth(const redisReply *reply, const char *error, void *ud)
+{
+    redis_link *link = ud;
+    if (link->closing || link->state != S_AUTHENTICATING)
+        return;
+    if (error) {
+        /* Timeout: the connect timer or this deadline gives up on the connection. */
+        if (strcmp(error, "timeout") == 0)
+            s_drop(link, "AUTH timeout");
+        return;
+    }
+    if (reply->type == REDIS_REPLY_STATUS) {
+        s_ready(link);
+        return;
+    }
+    snprintf(link->auth_error, sizeof link->auth_error, "auth failed: %s",
+             reply->type == REDIS_REPLY_ERROR && reply->str ? reply->str : "unexpected reply");
+    snprintf(link->last_error, sizeof link->last_error, "%s", link->auth_error);
+    /* Inside a hiredis reply callback: redisAsyncFree is deferred by hiredis until we return. */
+    s_drop(link, link->auth_error);
+    /* Waiting commands cannot succeed with these credentials: fail them now rather than at their
+     * deadlines. Callbacks may close the link; stop then. */
+    char error_copy[sizeof link->auth_error];
+    snprintf(error_copy, sizeof error_copy, "%s", link->auth_error);
+    while (!link->closing && link->q_head) {
+        link_command *cmd = link->q_head;
+        s_finish(cmd, NULL, error_copy);
+    }
+}
+
+/* ---- connection and ev hooks ------------------------------------------------------------- */
+
+static void s_on_poll_closed(uv_handle_t *handle);
+
+static void s_on_poll(uv_poll_t *handle, int status, int events)
+{
+    link_connection *conn = handle->data;
+    if (status < 0)
+        events = UV_READABLE | UV_WRITABLE; /* hiredis finds the socket error itself */
+    if (conn->ac && (events & UV_READABLE))
+        redisAsyncHandleRead(conn->ac);
+    if (conn->ac && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(conn->ac);
+}
+
+static void s_ev_set(link_connection *conn, int events)
+{
+    conn->events = events;
+    if (uv_is_closing((uv_handle_t *)&conn->poll))
+        return;
+    if (events)
+        uv_poll_start(&conn->poll, events, s_on_poll);
+    else
+        uv_poll_stop(&conn->poll);
+}
+
+static void s_ev_add_read(void *data)
+{
+    link_connection *conn = data;
+    s_ev_set(conn, conn->events | UV_READABLE);
+}
+
+static void s_ev_del_read(void *data)
+{
+    link_connection *conn = data;
+    s_ev_set(conn, conn->events & ~UV_READABLE);
+}
+
+static void s_ev_add_write(void *data)
+{
+    link_connection *conn = data;
+    s_ev_set(conn, conn->events | UV_WRITABLE);
+}
+
+static void s_ev_del_write(void *data)
+{
+    link_connection *conn = data;
+    s_ev_set(conn, conn->events & ~UV_WRITABLE);
+}
+
+static void s_connection_lost(redis_link *link, const char *why)
+{
+    link->conn = NULL;
+    link->state = S_DISCONNECTED;
+    link->ping_outstanding = false;
+    if (why && why != link->last_error)
+        snprintf(link->last_error, sizeof link->last_error, "%s", why);
+    if (!link->closing) {
+        uv_timer_stop(&link->connect_timer);
+        s_schedule_reconnect(link);
+    }
+}
+
+/* hiredis is about to free the context (the last hook it calls). */
+static void s_ev_cleanup(void *data)
+{
+    link_connection *conn = data;
+    redis_link *link = conn->link;
+    const char *why = conn->ac && conn->ac->errstr[0] ? conn->ac->errstr : "connection closed";
+    char why_copy[128];
+    snprintf(why_copy, sizeof why_copy, "%s", why);
+    conn->ac = NULL;
+    conn->events = 0;
+    uv_poll_stop(&conn->poll);
+    uv_close((uv_handle_t *)&conn->poll, s_on_poll_closed);
+    if (link->conn == conn)
+        s_connection_lost(link, why_copy);
+}
+
+static void s_on_poll_closed(uv_handle_t *handle)
+{
+    link_connection *conn = handle->data;
+    redis_link *link = conn->link;
+    free(conn);
+    link->n_connections--;
+    if (link->closing && link->n_connections == 0 && link->open_timers == 0)
+        s_link_free(link);
+}
+
+/* Detaches the current connection and lets hiredis free it (at once, or after the reply callback
+ * we are in returns). Pending commands get their NULL-reply callbacks from hiredis. */
+static void s_drop(redis_link *link, const char *why)
+{
+    link_connection *conn = link->conn;
+    if (!conn)
+        return;
+    redisAsyncContext *ac = conn->ac;
+    s_connection_lost(link, why);
+    if (ac)
+        redisAsyncFree(ac);
+}
+
+static void s_on_connect_timeout(uv_timer_t *timer);
+
+/* hiredis's connect callback: not inside IN_CALLBACK, so the context must not be freed here. */
+static void s_on_connect(const redisAsyncContext *ac, int status)
+{
+    link_connection *conn = ac->ev.data;
+    redis_link *link = conn->link;
+    if (link->conn != conn)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context right after this callback returns. */
+        s_connection_lost(link, ac->errstr[0] ? ac->errstr : "connect failed");
+        return;
+    }
+    if (!link->password) {
+        s_ready(link);
+        return;
+    }
+    char *buf = NULL;
+    int len = link->username ? redisFormatCommand(&buf, "AUTH %s %s", link->username, link->password)
+                             : redisFormatCommand(&buf, "AUTH %s", link->password);
+    link_command *cmd = len > 0 ? s_command_new(link, s_on_auth, link, buf, (size_t)len, s_deadline_from_now(link))
+                                : NULL;
+    link->state = S_AUTHENTICATING;
+    if (cmd) {
+        cmd->internal = true;
+        if (s_send_now(link, cmd))
+            return;
+        s_finish(cmd, NULL, "disconnected");
+    } else if (len <= 0) {
+        free(buf);
+    }
+    /* Not from here: hiredis goes on using the context after this callback returns, so freeing it
+     * now would pull it from under hiredis. The connect timer, fired at once, drops it. */
+    snprintf(link->last_error, sizeof link->last_error, "AUTH could not be sent");
+    uv_timer_start(&link->connect_timer, s_on_connect_timeout, 0, 0);
+}
+
+static void s_on_connect_timeout(uv_timer_t *timer)
+{
+    redis_link *link = timer->data;
+    if (link->conn && link->state != S_READY)
+        s_drop(link, "connect timeout");
+}
+
+static uint32_t s_random(redis_link *link)
+{
+    uint64_t x = link->random_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    link->random_state = x;
+    return (uint32_t)(x >> 32);
+}
+
+static void s_on_reconnect(uv_timer_t *timer);
+
+static void s_schedule_reconnect(redis_link *link)
+{
+    if (link->closing)
+        return;
+    /* "Equal jitter": somewhere between half the current backoff and all of it. */
+    uint32_t backoff = link->backoff_ms;
+    uint32_t half = backoff / 2;
+    uint32_t delay = half + (backoff - half ? s_random(link) % (backoff - half + 1) : 0);
+    uint64_t next = (uint64_t)backoff * 2;
+    link->backoff_ms = next > link->options.backoff_max_ms ? link->options.backoff_max_ms : (uint32_t)next;
+    uv_timer_start(&link->reconnect_timer, s_on_reconnect, delay, 0);
+}
+
+static void s_connect(redis_link *link)
+{
+    redisAsyncContext *ac = link->unix_path ? redisAsyncConnectUnix(link->unix_path)
+                                            : redisAsyncConnect(link->host, link->options.port);
+    if (!ac) {
+        snprintf(link->last_error, sizeof link->last_error, "out of memory");
+        s_schedule_reconnect(link);
+        return;
+    }
+    if (ac->err) {
+        snprintf(link->last_error, sizeof link->last_error, "%s", ac->errstr);
+        redisAsyncFree(ac); /* no ev hooks yet: freed at once */
+        s_schedule_reconnect(link);
+        return;
+    }
+    link_connection *conn = calloc(1, sizeof *conn);
+    if (!conn || uv_poll_init(link->loop, &conn->poll, ac->c.fd) != 0) {
+        free(conn);
+        snprintf(link->last_error, sizeof link->last_error, "cannot poll the socket");
+        redisAsyncFree(ac);
+        s_schedule_reconnect(link);
+        return;
+    }
+    conn->link = link;
+    conn->ac = ac;
+    conn->poll.data = conn;
+    link->n_connections++;
+    ac->ev.data = conn;
+    ac->ev.addRead = s_ev_add_read;
+    ac->ev.delRead = s_ev_del_read;
+    ac->ev.addWrite = s_ev_add_write;
+    ac->ev.delWrite = s_ev_del_write;
+    ac->ev.cleanup = s_ev_cleanup;
+    link->conn = conn;
+    link->state = S_CONNECTING;
+    uv_timer_start(&link->connect_timer, s_on_connect_timeout, link->options.connect_timeout_ms, 0);
+    /* Must come after the hooks: it arms the first write event, which reports the connect. */
+    redisAsyncSetConnectCallback(ac, s_on_connect);
+}
+
+static void s_on_reconnect(uv_timer_t *timer)
+{
+    redis_link *link = timer->data;
+    if (!link->closing && !link->conn)
+        s_connect(link);
+}
+
+static void s_on_ping_timer(uv_timer_t *timer)
+{
+    redis_link *link = timer->data;
+    if (link->closing || link->state != S_READY || link->ping_outstanding)
+        return;
+    char *buf = NULL;
+    int len = redisFormatCommand(&buf, "PING");
+    if (len <= 0)
+        return;
+    link_command *cmd = s_command_new(link, s_on_ping, link, buf, (size_t)len, s_deadline_from_now(link));
+    if (!cmd)
+        return;
+    cmd->internal = true;
+    if (s_send_now(link, cmd))
+        link->ping_outstanding = true;
+    else
+        s_finish(cmd, NULL, "disconnected");
+}
+
+/* ---- replies ----------------------------------------------------------------------------- */
+
+static bool s_is_noscript(const redisReply *reply)
+{
+    return reply && reply->type == REDIS_REPLY_ERROR && reply->str && strncmp(reply->str, "NOSCRIPT", 8) == 0;
+}
+
+static void s_on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
+{
+    (void)ac;
+    link_command *cmd = privdata;
+    const redisReply *reply = reply_ptr;
+    redis_link *link = cmd->link;
+    cmd->with_hiredis = false;
+    if (!cmd->cb) { /* answered already (timeout or close): discard the late reply */
+        s_command_free(cmd);
+        return;
+    }
+    if (!reply) {
+        s_finish(cmd, NULL, link->closing ? "closed" : "disconnected");
+        return;
+    }
+    if (cmd->script && !cmd->retried && s_is_noscript(reply) && !link->closing) {
+        /* Pipeline SCRIPT LOAD then the same EVALSHA on this connection, within the deadline. */
+        cmd->retried = true;
+        char *buf = NULL;
+        int len = redisFormatCommand(&buf, "SCRIPT LOAD %b", cmd->script->source, cmd->script->len);
+        link_command *load = len > 0 ? s_command_new(link, s_on_ignore, NULL, buf, (size_t)len, cmd->deadline) : NULL;
+        if (load) {
+            load->internal = true;
+            if (s_submit(link, load) == 0 && s_submit(link, cmd) == 0)
+                return;
+            if (!load->queued && !load->with_hiredis)
+                s_finish(load, NULL, "closed");
+        } else if (len <= 0) {
+            free(buf);
+        }
+    }
+    s_finish(cmd, reply, NULL);
+}
+
+/* ---- public API -------------------------------------------------------------------------- */
+
+void redis_link_options_default(redis_link_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->host = "127.0.0.1";
+    options->port = 6379;
+    options->connect_timeout_ms = 1000;
+    options->command_timeout_ms = 2000;
+    options->ping_interval_ms = 1000;
+    options->backoff_min_ms = 50;
+    options->backoff_max_ms = 2000;
+}
+
+static char *s_strdup_or_null(const char *s, bool *failed)
+{
+    if (!s)
+        return NULL;
+    char *copy = strdup(s);
+    if (!copy)
+        *failed = true;
+    return copy;
+}
+
+static void s_link_free(redis_link *link)
+{
+    redis_script *script = link->scripts;
+    while (script) {
+        redis_script *next = script->next;
+        free(script->source);
+        free(script);
+        script = next;
+    }
+    free(link->host);
+    free(link->unix_path);
+    free(link->username);
+    free(link->password);
+    free(link);
+}
+
+static void s_on_timer_closed(uv_handle_t *handle)
+{
+    redis_link *link = handle->data;
+    link->open_timers--;
+    if (link->closing && link->n_connections == 0 && link->open_timers == 0)
+        s_link_free(link);
+}
+
+redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options)
+{
+    redis_link_options defaults;
+    redis_link_options_default(&defaults);
+    if (!options)
+        options = &defaults;
+    redis_link *link = calloc(1, sizeof *link);
+    if (!link)
+        return NULL;
+    link->loop = loop;
+    link->options = *options;
+    redis_link_options *o = &link->options;
+    if (!o->port)
+        o->port = defaults.port;
+    if (!o->connect_timeout_ms)
+        o->connect_timeout_ms = defaults.connect_timeout_ms;
+    if (!o->command_timeout_ms)
+        o->command_timeout_ms = defaults.command_timeout_ms;
+    if (!o->ping_interval_ms)
+        o->ping_interval_ms = defaults.ping_interval_ms;
+    if (!o->backoff_min_ms)
+        o->backoff_min_ms = defaults.backoff_min_ms;
+    if (o->backoff_max_ms < o->backoff_min_ms)
+        o->backoff_max_ms = o->backoff_min_ms;
+    bool failed = false;
+    link->host = s_strdup_or_null(options->host ? options->host : defaults.host, &failed);
+    link->unix_path = s_strdup_or_null(options->unix_path, &failed);
+    link->username = s_strdup_or_null(options->username, &failed);
+    link->password = s_strdup_or_null(options->password, &failed);
+    if (failed) {
+        s_link_free(link);
+        return NULL;
+    }
+    o->host = link->host;
+    o->unix_path = link->unix_path;
+    o->username = link->username;
+    o->password = link->password;
+    link->backoff_ms = o->backoff_min_ms;
+    link->random_state = uv_hrtime() ^ (uint64_t)(uintptr_t)link ^ 0x9e3779b97f4a7c15ull;
+    if (!link->random_state)
+        link->random_state = 1;
+
+    uv_timer_t *timers[] = {&link->reconnect_timer, &link->connect_timer, &link->sweep_timer, &link->ping_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = link;
+        link->open_timers++;
+    }
+    uv_timer_start(&link->ping_timer, s_on_ping_timer, o->ping_interval_ms, o->ping_interval_ms);
+    s_connect(link);
+    return link;
+}
+
+static int s_issue(redis_link *link, redis_link_reply_cb cb, void *ud, char *buf, int len, redis_script *script)
+{
+    if (len <= 0) {
+        free(buf);
+        return -1;
+    }
+    if (!link || link->closing || !cb) {
+        free(buf);
+        return -1;
+    }
+    link_command *cmd = s_command_new(link, cb, ud, buf, (size_t)len, s_deadline_from_now(link));
+    if (!cmd)
+        return -1;
+    cmd->script = script;
+    if (s_submit(link, cmd) != 0) {
+        s_deadline_remove(link, cmd);
+        s_command_free(cmd);
+        return -1;
+    }
+    return 0;
+}
+
+int redis_link_command(redis_link *link, redis_link_reply_cb cb, void *ud, int argc, const char **argv,
+                       const size_t *argvlen)
+{
+    if (!link || argc <= 0 || !argv)
+        return -1;
+    char *buf = NULL;
+    int len = redisFormatCommandArgv(&buf, argc, argv, argvlen);
+    return s_issue(link, cb, ud, buf, len, NULL);
+}
+
+int redis_link_commandf(redis_link *link, redis_link_reply_cb cb, void *ud, const char *format, ...)
+{
+    if (!link || !format)
+        return -1;
+    char *buf = NULL;
+    va_list ap;
+    va_start(ap, format);
+    int len = redisvFormatCommand(&buf, format, ap);
+    va_end(ap);
+    return s_issue(link, cb, ud, buf, len, NULL);
+}
+
+redis_script *redis_link_script(redis_link *link, const char *lua_source)
+{
+    if (!link || !lua_source || link->closing)
+        return NULL;
+    size_t len = strlen(lua_source);
+    char sha[41];
+    sha1_hex(lua_source, len, sha);
+    for (redis_script *s = link->scripts; s; s = s->next)
+        if (strcmp(s->sha, sha) == 0)
+            return s;
+    redis_script *script = calloc(1, sizeof *script);
+    if (!script)
+        return NULL;
+    script->source = malloc(len + 1);
+    if (!script->source) {
+        free(script);
+        return NULL;
+    }
+    memcpy(script->source, lua_source, len + 1);
+    script->len = len;
+    memcpy(script->sha, sha, sizeof sha);
+    script->next = link->scripts;
+    link->scripts = script;
+    return script;
+}
+
+const char *redis_link_script_sha(const redis_script *script)
+{
+    return script ? script->sha : NULL;
+}
+
+int redis_link_evalsha(redis_link *link, redis_script *script, int numkeys, int argc, const char **argv,
+                       const size_t *argvlen, redis_link_reply_cb cb, void *ud)
+{
+    if (!link || !script || numkeys < 0 || argc < numkeys || (argc > 0 && !argv) || argc > 1000000)
+        return -1;
+    const char **full = malloc(sizeof *full * ((size_t)argc + 3));
+    size_t *full_len = malloc(sizeof *full_len * ((size_t)argc + 3));
+    if (!full || !full_len) {
+        free(full);
+        free(full_len);
+        return -1;
+    }
+    char numkeys_text[16];
+    snprintf(numkeys_text, sizeof numkeys_text, "%d", numkeys);
+    full[0] = "EVALSHA";
+    full_len[0] = 7;
+    full[1] = script->sha;
+    full_len[1] = 40;
+    full[2] = numkeys_text;
+    full_len[2] = strlen(numkeys_text);
+    for (int i = 0; i < argc; i++) {
+        full[3 + i] = argv[i];
+        full_len[3 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+    char *buf = NULL;
+    int len = redisFormatCommandArgv(&buf, argc + 3, full, full_len);
+    free(full);
+    free(full_len);
+    return s_issue(link, cb, ud, buf, len, script);
+}
+
+bool redis_link_connected(const redis_link *link)
+{
+    return link && link->state == S_READY;
+}
+
+const char *redis_link_last_error(const redis_link *link)
+{
+    return link && link->last_error[0] ? link->last_error : NULL;
+}
+
+void redis_link_close(redis_link **link_ptr)
+{
+    if (!link_ptr || !*link_ptr)
+        return;
+    redis_link *link = *link_ptr;
+    *link_ptr = NULL;
+    if (link->closing)
+        return;
+    link->closing = true;
+    /* Answer everyone first; in-flight commands stay allocated until hiredis lets go of them. */
+    while (link->dl_head)
+        s_finish(link->dl_head, NULL, "closed");
+    while (link->q_head) /* defensive: every queued command is also in the deadline list */
+        s_finish(link->q_head, NULL, "closed");
+    link_connection *conn = link->conn;
+    link->conn = NULL;
+    link->state = S_DISCONNECTED;
+    if (conn && conn->ac)
+        redisAsyncFree(conn->ac); /* deferred by hiredis when called from a reply callback */
+    uv_timer_t *timers[] = {&link->reconnect_timer, &link->connect_timer, &link->sweep_timer, &link->ping_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+        uv_timer_stop(timers[i]);
+        uv_close((uv_handle_t *)timers[i], s_on_timer_closed);
+    }
+}

@@ -1,0 +1,151 @@
+/* service_client — Envelope → mdp_client → Reply round trip for calls between services (see header). */
+#include "service_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+struct service_client {
+    mdp_client *mdp;
+};
+
+typedef struct {
+    const ProtobufCMessageDescriptor *response;
+    service_client_cb cb;
+    void *ud;
+    char method[64];
+    char request_id[80];
+} s_pending;
+
+static const Metodnet__Principal s_system = {
+    PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
+    (char *)"",
+    METODNET__ROLE__ROLE_SYSTEM,
+    METODNET__SCOPE_KIND__SCOPE_KIND_ALL,
+    (char *)"",
+    (char *)"",
+    (char *)"",
+};
+
+const Metodnet__Principal *service_client_system_principal(void) { return &s_system; }
+
+service_client *service_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint)
+{
+    service_client *client = calloc(1, sizeof *client);
+    if (client == NULL)
+        return NULL;
+    client->mdp = mdp_client_new(loop, zmq_context, broker_endpoint);
+    if (client->mdp == NULL) {
+        free(client);
+        return NULL;
+    }
+    return client;
+}
+
+static void s_fail(s_pending *p, Metodnet__StatusCode code, const char *message)
+{
+    Metodnet__Status status = METODNET__STATUS__INIT;
+    status.code = code;
+    status.message = (char *)message;
+    p->cb(&status, NULL, p->ud);
+}
+
+static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud)
+{
+    s_pending *p = ud;
+    if (result != MDP_OK) {
+        log_warn(p->request_id, "вызов %s не выполнен: %s", p->method,
+                 result == MDP_ERR_TIMEOUT ? "истёк срок ответа" : "служба недоступна");
+        if (result == MDP_ERR_TIMEOUT)
+            s_fail(p, METODNET__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED, "Служба не ответила вовремя");
+        else
+            s_fail(p, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, "Служба временно недоступна");
+        free(p);
+        return;
+    }
+    Metodnet__Reply *reply = metodnet__reply__unpack(NULL, len, body);
+    if (reply == NULL) {
+        log_error(p->request_id, "вызов %s: ответ службы не разбирается", p->method);
+        s_fail(p, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL, "Служба прислала неразборчивый ответ");
+        free(p);
+        return;
+    }
+    Metodnet__Status ok = METODNET__STATUS__INIT;
+    const Metodnet__Status *status = reply->status ? reply->status : &ok;
+    if (status->code != METODNET__STATUS_CODE__STATUS_CODE_OK) {
+        p->cb(status, NULL, p->ud);
+    } else {
+        ProtobufCMessage *response = protobuf_c_message_unpack(p->response, NULL, reply->payload.len, reply->payload.data);
+        if (response == NULL) {
+            log_error(p->request_id, "вызов %s: тело ответа не разбирается", p->method);
+            s_fail(p, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL, "Служба прислала неразборчивый ответ");
+        } else {
+            p->cb(status, response, p->ud);
+            protobuf_c_message_free_unpacked(response, NULL);
+        }
+    }
+    metodnet__reply__free_unpacked(reply, NULL);
+    free(p);
+}
+
+int service_client_call(service_client *client, const service_client_request *request, service_client_cb cb,
+                        void *ud)
+{
+    if (client == NULL || request == NULL || request->service == NULL || request->method == NULL ||
+        request->request == NULL || request->response == NULL || cb == NULL)
+        return -1;
+    uint32_t timeout_ms = request->timeout_ms ? request->timeout_ms : 5000;
+    s_pending *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return -1;
+    p->response = request->response;
+    p->cb = cb;
+    p->ud = ud;
+    snprintf(p->method, sizeof p->method, "%s.%s", request->service, request->method);
+    snprintf(p->request_id, sizeof p->request_id, "%s", request->request_id ? request->request_id : "");
+
+    Metodnet__Envelope envelope = METODNET__ENVELOPE__INIT;
+    envelope.request_id = p->request_id;
+    envelope.method = (char *)request->method;
+    envelope.caller = (Metodnet__Principal *)request->caller;
+    envelope.deadline_unix_ms = clock_unix_ms() + timeout_ms;
+    envelope.client_address = (char *)(request->client_address ? request->client_address : "");
+    size_t payload_len = protobuf_c_message_get_packed_size(request->request);
+    uint8_t *payload = malloc(payload_len ? payload_len : 1);
+    if (payload == NULL) {
+        free(p);
+        return -1;
+    }
+    protobuf_c_message_pack(request->request, payload);
+    envelope.payload.data = payload;
+    envelope.payload.len = payload_len;
+    size_t len = metodnet__envelope__get_packed_size(&envelope);
+    uint8_t *body = malloc(len ? len : 1);
+    if (body == NULL) {
+        free(payload);
+        free(p);
+        return -1;
+    }
+    metodnet__envelope__pack(&envelope, body);
+    int rc = mdp_client_request(client->mdp, request->service, body, len, timeout_ms, s_on_reply, p);
+    free(body);
+    free(payload);
+    if (rc != 0) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
+void service_client_destroy(service_client **clientp)
+{
+    if (clientp == NULL || *clientp == NULL)
+        return;
+    service_client *client = *clientp;
+    *clientp = NULL;
+    mdp_client_destroy(&client->mdp);
+    free(client);
+}

@@ -1,0 +1,326 @@
+/* auth — bearer token → Principal through auth.Authenticate, cached and rate-limited (see auth.h).
+ *
+ * The cache is an open-addressing table keyed by SHA-256(token). An entry keeps the packed
+ * Principal until valid_until and its token bucket longer (so a client cannot reset its budget by
+ * waiting for the principal to expire). When the table is full, the entry least recently used among
+ * a few probed slots is reused.
+ */
+#include "auth.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.pb-c.h"
+#include "clock.h"
+#include "log.h"
+
+#define S_PROBES 16
+
+typedef struct {
+    uint8_t hash[crypto_hash_sha256_BYTES];
+    bool used;
+    Metodnet__Principal *principal; /* unpacked, NULL when not (or no longer) valid */
+    int64_t valid_until_ms;
+    double bucket;
+    int64_t refilled_ms;
+    int64_t last_use_ms;
+} s_entry;
+
+struct gateway_auth {
+    mdp_broker *broker;
+    gateway_auth_options options;
+    s_entry *table;
+    size_t capacity;
+};
+
+struct gateway_auth_wait {
+    gateway_auth *auth;
+    mdp_pending *pending;
+    uint8_t hash[crypto_hash_sha256_BYTES];
+    gateway_auth_cb cb;
+    void *ud;
+};
+
+void gateway_auth_options_default(gateway_auth_options *options)
+{
+    options->timeout_ms = 2000;
+    options->requests_per_second = 50;
+    options->burst = 200;
+    options->max_tokens = 65536;
+}
+
+const Metodnet__Principal *gateway_auth_gateway_principal(void)
+{
+    static Metodnet__Principal gateway = METODNET__PRINCIPAL__INIT;
+    gateway.user_id = (char *)"gateway";
+    gateway.role = METODNET__ROLE__ROLE_SYSTEM;
+    gateway.scope_kind = METODNET__SCOPE_KIND__SCOPE_KIND_ALL;
+    return &gateway;
+}
+
+gateway_auth *gateway_auth_new(mdp_broker *broker, const gateway_auth_options *options)
+{
+    if (sodium_init() < 0)
+        return NULL;
+    gateway_auth *auth = calloc(1, sizeof *auth);
+    if (auth == NULL)
+        return NULL;
+    auth->broker = broker;
+    if (options)
+        auth->options = *options;
+    else
+        gateway_auth_options_default(&auth->options);
+    auth->capacity = auth->options.max_tokens < 64 ? 64 : auth->options.max_tokens;
+    auth->table = calloc(auth->capacity, sizeof *auth->table);
+    if (auth->table == NULL) {
+        free(auth);
+        return NULL;
+    }
+    return auth;
+}
+
+static void s_entry_clear_principal(s_entry *e)
+{
+    if (e->principal)
+        metodnet__principal__free_unpacked(e->principal, NULL);
+    e->principal = NULL;
+    e->valid_until_ms = 0;
+}
+
+void gateway_auth_destroy(gateway_auth **authp)
+{
+    gateway_auth *auth = *authp;
+    if (auth == NULL)
+        return;
+    for (size_t i = 0; i < auth->capacity; i++)
+        s_entry_clear_principal(&auth->table[i]);
+    free(auth->table);
+    free(auth);
+    *authp = NULL;
+}
+
+int gateway_auth_bearer(const char *authorization, size_t len, const char **token, size_t *token_len)
+{
+    static const char scheme[] = "bearer ";
+    if (authorization == NULL || len <= sizeof scheme - 1)
+        return -1;
+    for (size_t i = 0; i < sizeof scheme - 1; i++)
+        if (tolower((unsigned char)authorization[i]) != scheme[i])
+            return -1;
+    const char *t = authorization + sizeof scheme - 1;
+    size_t n = len - (sizeof scheme - 1);
+    while (n > 0 && *t == ' ') {
+        t++;
+        n--;
+    }
+    while (n > 0 && t[n - 1] == ' ')
+        n--;
+    if (n == 0 || n > 256)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)t[i]) && t[i] != '_' && t[i] != '-' && t[i] != '.')
+            return -1;
+    *token = t;
+    *token_len = n;
+    return 0;
+}
+
+static size_t s_slot(const gateway_auth *auth, const uint8_t *hash)
+{
+    uint64_t h;
+    memcpy(&h, hash, sizeof h);
+    return (size_t)(h % auth->capacity);
+}
+
+/* The entry of hash, created (or reusing the stalest probed slot) when absent. */
+static s_entry *s_entry_for(gateway_auth *auth, const uint8_t *hash, int64_t now)
+{
+    size_t start = s_slot(auth, hash);
+    s_entry *free_slot = NULL, *stalest = NULL;
+    for (size_t i = 0; i < S_PROBES; i++) {
+        s_entry *e = &auth->table[(start + i) % auth->capacity];
+        if (e->used && memcmp(e->hash, hash, sizeof e->hash) == 0)
+            return e;
+        if (!e->used && free_slot == NULL)
+            free_slot = e;
+        if (e->used && (stalest == NULL || e->last_use_ms < stalest->last_use_ms))
+            stalest = e;
+    }
+    s_entry *e = free_slot ? free_slot : stalest;
+    s_entry_clear_principal(e);
+    memset(e, 0, sizeof *e);
+    memcpy(e->hash, hash, sizeof e->hash);
+    e->used = true;
+    e->bucket = auth->options.burst;
+    e->refilled_ms = now;
+    return e;
+}
+
+static s_entry *s_find(gateway_auth *auth, const uint8_t *hash)
+{
+    size_t start = s_slot(auth, hash);
+    for (size_t i = 0; i < S_PROBES; i++) {
+        s_entry *e = &auth->table[(start + i) % auth->capacity];
+        if (e->used && memcmp(e->hash, hash, sizeof e->hash) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Takes one request from the token's bucket; 0 when allowed, else seconds to wait. */
+static uint32_t s_take(gateway_auth *auth, s_entry *e, int64_t now)
+{
+    double rate = auth->options.requests_per_second;
+    e->bucket += (double)(now - e->refilled_ms) / 1000.0 * rate;
+    if (e->bucket > auth->options.burst)
+        e->bucket = auth->options.burst;
+    e->refilled_ms = now;
+    e->last_use_ms = now;
+    if (e->bucket >= 1.0) {
+        e->bucket -= 1.0;
+        return 0;
+    }
+    uint32_t wait = (uint32_t)((1.0 - e->bucket) / rate) + 1;
+    return wait;
+}
+
+void gateway_auth_forget(gateway_auth *auth, const char *token, size_t len)
+{
+    uint8_t hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, (const unsigned char *)token, len);
+    s_entry *e = s_find(auth, hash);
+    if (e)
+        s_entry_clear_principal(e);
+}
+
+static void s_on_authenticated(int result, const uint8_t *body, size_t len, void *ud)
+{
+    gateway_auth_wait *wait = ud;
+    gateway_auth *auth = wait->auth;
+    gateway_auth_cb cb = wait->cb;
+    void *cb_ud = wait->ud;
+    gateway_auth_result outcome = GATEWAY_AUTH_UNAVAILABLE;
+    Metodnet__Reply *reply = NULL;
+    Metodnet__AuthenticateResponse *response = NULL;
+    if (result == MDP_OK)
+        reply = metodnet__reply__unpack(NULL, len, body);
+    if (reply != NULL) {
+        int code = reply->status ? (int)reply->status->code : 0;
+        if (code == METODNET__STATUS_CODE__STATUS_CODE_OK)
+            response = metodnet__authenticate_response__unpack(NULL, reply->payload.len, reply->payload.data);
+        if (response != NULL && response->principal != NULL &&
+            response->principal->role != METODNET__ROLE__ROLE_UNSPECIFIED)
+            outcome = GATEWAY_AUTH_OK;
+        else if (code == METODNET__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED)
+            outcome = GATEWAY_AUTH_INVALID;
+        else
+            log_error(NULL, "служба auth вернула на Authenticate код %d", code);
+    }
+    if (outcome == GATEWAY_AUTH_OK) {
+        int64_t now = clock_unix_ms();
+        s_entry *e = s_entry_for(auth, wait->hash, now);
+        s_entry_clear_principal(e);
+        /* keep our own copy: the response is freed below */
+        size_t plen = metodnet__principal__get_packed_size(response->principal);
+        uint8_t *packed = malloc(plen ? plen : 1);
+        if (packed != NULL) {
+            metodnet__principal__pack(response->principal, packed);
+            e->principal = metodnet__principal__unpack(NULL, plen, packed);
+            free(packed);
+        }
+        int64_t until = response->valid_until_unix_ms;
+        if (until > now + 5000)
+            until = now + 5000;
+        e->valid_until_ms = until;
+        e->last_use_ms = now;
+    }
+    free(wait);
+    cb(outcome, outcome == GATEWAY_AUTH_OK ? response->principal : NULL, 0, cb_ud);
+    if (response)
+        metodnet__authenticate_response__free_unpacked(response, NULL);
+    if (reply)
+        metodnet__reply__free_unpacked(reply, NULL);
+}
+
+gateway_auth_wait *gateway_auth_check(gateway_auth *auth, const char *authorization, size_t len,
+                                      const char *request_id, gateway_auth_cb cb, void *ud)
+{
+    const char *token;
+    size_t token_len;
+    if (gateway_auth_bearer(authorization, len, &token, &token_len) != 0) {
+        cb(GATEWAY_AUTH_MISSING, NULL, 0, ud);
+        return NULL;
+    }
+    uint8_t hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, (const unsigned char *)token, token_len);
+    int64_t now = clock_unix_ms();
+    s_entry *e = s_entry_for(auth, hash, now);
+    uint32_t wait_s = s_take(auth, e, now);
+    if (wait_s > 0) {
+        cb(GATEWAY_AUTH_RATE_LIMITED, NULL, wait_s, ud);
+        return NULL;
+    }
+    if (e->principal != NULL && now < e->valid_until_ms) {
+        cb(GATEWAY_AUTH_OK, e->principal, 0, ud);
+        return NULL;
+    }
+    s_entry_clear_principal(e);
+
+    Metodnet__AuthenticateRequest request = METODNET__AUTHENTICATE_REQUEST__INIT;
+    char *token_copy = strndup(token, token_len);
+    request.token = token_copy;
+    size_t payload_len = metodnet__authenticate_request__get_packed_size(&request);
+    uint8_t *payload = malloc(payload_len ? payload_len : 1);
+    gateway_auth_wait *wait = calloc(1, sizeof *wait);
+    if (token_copy == NULL || payload == NULL || wait == NULL) {
+        free(token_copy);
+        free(payload);
+        free(wait);
+        cb(GATEWAY_AUTH_UNAVAILABLE, NULL, 0, ud);
+        return NULL;
+    }
+    metodnet__authenticate_request__pack(&request, payload);
+    Metodnet__Envelope envelope = METODNET__ENVELOPE__INIT;
+    envelope.request_id = (char *)(request_id ? request_id : "");
+    envelope.method = (char *)"Authenticate";
+    envelope.caller = (Metodnet__Principal *)gateway_auth_gateway_principal();
+    envelope.deadline_unix_ms = now + auth->options.timeout_ms;
+    envelope.payload.data = payload;
+    envelope.payload.len = payload_len;
+    size_t body_len = metodnet__envelope__get_packed_size(&envelope);
+    uint8_t *body = malloc(body_len);
+    if (body != NULL)
+        metodnet__envelope__pack(&envelope, body);
+    sodium_memzero(token_copy, token_len);
+    sodium_memzero(payload, payload_len);
+    free(token_copy);
+    free(payload);
+    wait->auth = auth;
+    memcpy(wait->hash, hash, sizeof hash);
+    wait->cb = cb;
+    wait->ud = ud;
+    wait->pending = body ? mdp_broker_request(auth->broker, "auth", body, body_len, auth->options.timeout_ms,
+                                              s_on_authenticated, wait)
+                         : NULL;
+    if (body) {
+        sodium_memzero(body, body_len);
+        free(body);
+    }
+    if (wait->pending == NULL) {
+        free(wait);
+        cb(GATEWAY_AUTH_UNAVAILABLE, NULL, 0, ud);
+        return NULL;
+    }
+    return wait;
+}
+
+void gateway_auth_cancel(gateway_auth_wait *wait)
+{
+    if (wait == NULL)
+        return;
+    mdp_broker_cancel(wait->pending);
+    free(wait);
+}

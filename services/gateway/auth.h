@@ -1,0 +1,66 @@
+/* auth — who the caller of an HTTP request is.
+ *
+ * A request carries `Authorization: Bearer <token>`: a session token from POST /api/v1/auth/login
+ * or an API key of a school information system. The gateway asks the auth service
+ * (auth.Authenticate, through the broker) who that is and puts the returned Principal into the
+ * Envelope; every service then checks object-level scope itself. Answers are cached per token (by
+ * its SHA-256, never the token itself) no longer than the auth service allows (≤ 5 s), so a revoked
+ * key or an ended session stops working within seconds; logout through this gateway forgets the
+ * token at once. Each token also has a request budget (token bucket): past it, 429 + Retry-After.
+ */
+#ifndef METODNET_GATEWAY_AUTH_H
+#define METODNET_GATEWAY_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "envelope.pb-c.h"
+#include "mdp_broker.h"
+
+typedef struct gateway_auth gateway_auth;
+typedef struct gateway_auth_wait gateway_auth_wait;
+
+typedef struct {
+    uint32_t timeout_ms;        /* Authenticate deadline (default 2000) */
+    double requests_per_second; /* per token (default 50) */
+    double burst;               /* per token (default 200) */
+    size_t max_tokens;          /* cache entries kept (default 65536) */
+} gateway_auth_options;
+
+void gateway_auth_options_default(gateway_auth_options *options);
+
+typedef enum {
+    GATEWAY_AUTH_OK = 0,
+    GATEWAY_AUTH_MISSING,      /* no (or a malformed) Authorization header: 401 */
+    GATEWAY_AUTH_INVALID,      /* unknown, expired or revoked: 401 */
+    GATEWAY_AUTH_RATE_LIMITED, /* 429 with retry_after_seconds */
+    GATEWAY_AUTH_UNAVAILABLE,  /* the auth service did not answer: 503 */
+} gateway_auth_result;
+
+/* principal is borrowed for the call (NULL unless OK). */
+typedef void (*gateway_auth_cb)(gateway_auth_result result, const Metodnet__Principal *principal,
+                                uint32_t retry_after_seconds, void *ud);
+
+/* broker is borrowed and must outlive the module. */
+gateway_auth *gateway_auth_new(mdp_broker *broker, const gateway_auth_options *options);
+void gateway_auth_destroy(gateway_auth **auth);
+
+/* Finds the bearer token in an Authorization header value; returns 0 and sets token/len, or -1. */
+int gateway_auth_bearer(const char *authorization, size_t len, const char **token, size_t *token_len);
+
+/* Decides the caller for `authorization` (the header value, NULL when absent). When the answer is
+ * known at once (cached, missing header, rate limit) cb is called before returning and NULL is
+ * returned; otherwise cb is called later, unless gateway_auth_cancel() is called first on the
+ * returned handle. request_id is for the auth service's logs. */
+gateway_auth_wait *gateway_auth_check(gateway_auth *auth, const char *authorization, size_t len,
+                                      const char *request_id, gateway_auth_cb cb, void *ud);
+void gateway_auth_cancel(gateway_auth_wait *wait);
+
+/* Drops the cached answer for a token (after logout). */
+void gateway_auth_forget(gateway_auth *auth, const char *token, size_t len);
+
+/* The caller put into envelopes of public routes (login): the gateway itself. Borrowed, static. */
+const Metodnet__Principal *gateway_auth_gateway_principal(void);
+
+#endif

@@ -1,0 +1,387 @@
+/* routes — the route table and the generic HTTP → protobuf request mapping (see routes.h).
+ * Invariant: every row's descriptors carry the fields its flags rely on (id for "{id}",
+ * expected_version for ROUTE_IF_MATCH, update_mask for ROUTE_MASK, body_field a message field);
+ * test_gateway_routes checks this for the whole table. */
+#include "routes.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "envelope.pb-c.h"
+#include "pbjson.h"
+#include "auth.pb-c.h"
+#include "registry.pb-c.h"
+
+#define CRUD(plural, single_rpc, list_rpc, Single, ListReq, ListResp, entity_desc, field, what_gen, what_acc)     \
+    {"POST", "/api/v1/" plural, "registry", "Create" single_rpc, &metodnet__create_##Single##_request__descriptor,    \
+     &entity_desc, field, 201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать " what_acc},                                         \
+    {"GET", "/api/v1/" plural, "registry", "List" list_rpc, &ListReq, &ListResp, NULL, 200, ROUTE_QUERY,                \
+     "Список: " what_gen},                                                                                              \
+    {"GET", "/api/v1/" plural "/{id}", "registry", "Get" single_rpc, &metodnet__get_request__descriptor, &entity_desc,  \
+     NULL, 200, 0, "Получить " what_acc " по идентификатору"},                                                          \
+    {"PATCH", "/api/v1/" plural "/{id}", "registry", "Update" single_rpc,                                                \
+     &metodnet__update_##Single##_request__descriptor, &entity_desc, field, 200,                                        \
+     ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, "Изменить " what_acc " (только переданные поля)"},                      \
+    {"DELETE", "/api/v1/" plural "/{id}", "registry", "Delete" single_rpc, &metodnet__delete_request__descriptor,       \
+     &metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить " what_acc}
+
+#define AUTH_ROUTE(method, path, rpc, request, response, status, flags, summary)                                   \
+    {method, path, "auth", rpc, &request, &response, NULL, status, flags, summary}
+
+static const route s_routes[] = {
+    AUTH_ROUTE("POST", "/api/v1/auth/login", "Login", metodnet__login_request__descriptor,
+               metodnet__login_response__descriptor, 200, ROUTE_BODY | ROUTE_PUBLIC | ROUTE_SECRET,
+               "Вход: логин и пароль → токен сеанса (30 мин без действий, не более 8 ч)"),
+    AUTH_ROUTE("POST", "/api/v1/auth/logout", "Logout", metodnet__logout_request__descriptor,
+               metodnet__logout_response__descriptor, 200, ROUTE_TOKEN, "Выход: токен сеанса перестаёт действовать"),
+    AUTH_ROUTE("GET", "/api/v1/me", "Me", metodnet__me_request__descriptor, metodnet__user__descriptor, 200, 0,
+               "Текущий пользователь"),
+    AUTH_ROUTE("POST", "/api/v1/users", "CreateUser", metodnet__create_user_request__descriptor,
+               metodnet__user__descriptor, 201, ROUTE_BODY | ROUTE_CREATE | ROUTE_SECRET,
+               "Создать пользователя в своей области и с ролью ниже своей"),
+    AUTH_ROUTE("GET", "/api/v1/users", "ListUsers", metodnet__list_users_request__descriptor,
+               metodnet__list_users_response__descriptor, 200, ROUTE_QUERY, "Список пользователей своей области"),
+    AUTH_ROUTE("GET", "/api/v1/users/{id}", "GetUser", metodnet__get_request__descriptor, metodnet__user__descriptor,
+               200, 0, "Пользователь по идентификатору"),
+    AUTH_ROUTE("POST", "/api/v1/users/{id}/status", "SetUserDisabled", metodnet__set_user_disabled_request__descriptor,
+               metodnet__user__descriptor, 200, ROUTE_BODY, "Отключить или снова включить пользователя ({\"disabled\":true})"),
+    AUTH_ROUTE("POST", "/api/v1/users/{id}/password", "ResetPassword", metodnet__reset_password_request__descriptor,
+               metodnet__user__descriptor, 200, ROUTE_BODY | ROUTE_SECRET, "Задать пользователю новый пароль"),
+    AUTH_ROUTE("POST", "/api/v1/api-keys", "CreateApiKey", metodnet__create_api_key_request__descriptor,
+               metodnet__create_api_key_response__descriptor, 201, ROUTE_BODY | ROUTE_SECRET,
+               "Выдать API-ключ школьной информационной системе (показывается один раз)"),
+    AUTH_ROUTE("GET", "/api/v1/api-keys", "ListApiKeys", metodnet__list_api_keys_request__descriptor,
+               metodnet__list_api_keys_response__descriptor, 200, ROUTE_QUERY, "Список API-ключей своей области"),
+    AUTH_ROUTE("DELETE", "/api/v1/api-keys/{id}", "RevokeApiKey", metodnet__revoke_api_key_request__descriptor,
+               metodnet__api_key__descriptor, 200, 0, "Отозвать API-ключ"),
+    AUTH_ROUTE("GET", "/api/v1/audit", "ListAudit", metodnet__list_audit_request__descriptor,
+               metodnet__list_audit_response__descriptor, 200, ROUTE_QUERY,
+               "Журнал аудита (администратор региона): кто, что и когда читал и менял"),
+    CRUD("regions", "Region", "Regions", region, metodnet__list_regions_request__descriptor,
+         metodnet__list_regions_response__descriptor, metodnet__region__descriptor, "region", "регионы",
+         "регион"),
+    CRUD("municipalities", "Municipality", "Municipalities", municipality,
+         metodnet__list_municipalities_request__descriptor, metodnet__list_municipalities_response__descriptor,
+         metodnet__municipality__descriptor, "municipality", "муниципальные образования",
+         "муниципальное образование"),
+    CRUD("organizations", "Organization", "Organizations", organization,
+         metodnet__list_organizations_request__descriptor, metodnet__list_organizations_response__descriptor,
+         metodnet__organization__descriptor, "organization", "образовательные организации",
+         "образовательную организацию"),
+    CRUD("staff", "Staff", "Staff", staff, metodnet__list_staff_request__descriptor,
+         metodnet__list_staff_response__descriptor, metodnet__staff_member__descriptor, "staff",
+         "педагогические и управленческие кадры", "сотрудника"),
+};
+
+const route *routes_table(size_t *count) {
+    *count = sizeof s_routes / sizeof s_routes[0];
+    return s_routes;
+}
+
+static int s_hex(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int routes_percent_decode(const char *src, size_t len, char *dst, size_t size, bool plus_is_space) {
+    size_t o = 0;
+    if (size == 0) return -1;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '%') {
+            if (i + 2 >= len) return -1;
+            int h = s_hex((unsigned char)src[i + 1]), l = s_hex((unsigned char)src[i + 2]);
+            if (h < 0 || l < 0) return -1;
+            c = h * 16 + l;
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (c == 0 || o + 1 >= size) return -1;
+        dst[o++] = (char)c;
+    }
+    dst[o] = '\0';
+    return (int)o;
+}
+
+/* Next '/'-separated segment of [*p, end); false at the end. */
+static bool s_next_segment(const char **p, const char *end, const char **seg, size_t *seg_len) {
+    if (*p >= end) return false;
+    if (**p == '/') (*p)++;
+    const char *s = *p;
+    while (*p < end && **p != '/') (*p)++;
+    *seg = s;
+    *seg_len = (size_t)(*p - s);
+    return true;
+}
+
+/* Matches path against one template; fills params. */
+static bool s_template_matches(const char *tpl, const char *path, size_t path_len, route_match *out) {
+    const char *tp = tpl, *tend = tpl + strlen(tpl);
+    const char *pp = path, *pend = path + path_len;
+    size_t n = 0;
+    if (path_len == 0 || path[0] != '/') return false;
+    /* one trailing slash is tolerated ("/api/v1/staff/") */
+    if (pend - pp > 1 && pend[-1] == '/') pend--;
+    for (;;) {
+        const char *ts, *ps;
+        size_t tl, pl;
+        bool th = s_next_segment(&tp, tend, &ts, &tl);
+        bool ph = s_next_segment(&pp, pend, &ps, &pl);
+        if (!th || !ph) {
+            if (th != ph) return false;
+            break;
+        }
+        if (tl >= 2 && ts[0] == '{' && ts[tl - 1] == '}') {
+            if (pl == 0 || n >= ROUTES_MAX_PARAMS) return false;
+            route_param *param = &out->params[n];
+            if (routes_percent_decode(ps, pl, param->value, sizeof param->value, false) <= 0) return false;
+            if (strchr(param->value, '/') != NULL) return false;
+            param->name = ts + 1;
+            param->name_len = tl - 2;
+            n++;
+        } else if (tl != pl || memcmp(ts, ps, tl) != 0) {
+            return false;
+        }
+    }
+    out->n_params = n;
+    return true;
+}
+
+routes_match_result routes_match(const char *method, size_t method_len, const char *path, size_t path_len,
+                                 route_match *out) {
+    memset(out, 0, sizeof *out);
+    bool path_known = false;
+    size_t count;
+    const route *table = routes_table(&count);
+    route_match candidate;
+    for (size_t i = 0; i < count; i++) {
+        memset(&candidate, 0, sizeof candidate);
+        if (!s_template_matches(table[i].path_template, path, path_len, &candidate)) continue;
+        if (strlen(table[i].method) == method_len && memcmp(table[i].method, method, method_len) == 0) {
+            *out = candidate;
+            out->route = &table[i];
+            return ROUTES_FOUND;
+        }
+        if (!path_known || strstr(out->allow, table[i].method) == NULL) {
+            size_t used = strlen(out->allow);
+            snprintf(out->allow + used, sizeof out->allow - used, "%s%s", used ? ", " : "", table[i].method);
+        }
+        path_known = true;
+    }
+    return path_known ? ROUTES_METHOD_NOT_ALLOWED : ROUTES_NOT_FOUND;
+}
+
+int routes_parse_if_match(const char *value, size_t len, long long *version) {
+    const char *p = value, *end = value + len;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    if (end - p >= 2 && p[0] == 'W' && p[1] == '/') p += 2;
+    if (end - p >= 2 && *p == '"' && end[-1] == '"') {
+        p++;
+        end--;
+    }
+    if (p == end || end - p > 18) return -1;
+    long long v = 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *version = v;
+    return 0;
+}
+
+static void s_error(routes_error *err, const char *field, const char *description) {
+    snprintf(err->field, sizeof err->field, "%s", field);
+    snprintf(err->description, sizeof err->description, "%s", description);
+}
+
+static void s_error_from_pbjson(routes_error *err, const pbjson_error *pe) {
+    s_error(err, pe->path, pe->message);
+}
+
+static ProtobufCMessage *s_new_message(const ProtobufCMessageDescriptor *desc) {
+    ProtobufCMessage *m = malloc(desc->sizeof_message);
+    if (m != NULL) protobuf_c_message_init(desc, m);
+    return m;
+}
+
+/* Sets request field from a path parameter. */
+static int s_apply_params(ProtobufCMessage *msg, const route_match *m, routes_error *err) {
+    for (size_t i = 0; i < m->n_params; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)m->params[i].name_len, m->params[i].name);
+        pbjson_error pe = {{0}, {0}};
+        if (pbjson_set_from_text(msg, name, m->params[i].value, &pe) != 0) {
+            s_error(err, name, pe.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool s_is_path_param(const route_match *m, const ProtobufCFieldDescriptor *f) {
+    for (size_t i = 0; i < m->n_params; i++)
+        if (strlen(f->name) == m->params[i].name_len && memcmp(f->name, m->params[i].name, m->params[i].name_len) == 0)
+            return true;
+    return false;
+}
+
+static int s_apply_query(ProtobufCMessage *msg, const route_match *m, const char *query, size_t len,
+                         routes_error *err) {
+    const char *p = query, *end = query + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pair_end = amp ? amp : end;
+        if (pair_end > p) {
+            const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+            const char *name_end = eq ? eq : pair_end;
+            char name[128], value[1024];
+            if (routes_percent_decode(p, (size_t)(name_end - p), name, sizeof name, true) < 0) {
+                s_error(err, "", "Некорректная кодировка имени параметра запроса");
+                return -1;
+            }
+            const char *vstart = eq ? eq + 1 : pair_end;
+            if (routes_percent_decode(vstart, (size_t)(pair_end - vstart), value, sizeof value, true) < 0) {
+                s_error(err, name, "Некорректная кодировка или слишком длинное значение параметра запроса");
+                return -1;
+            }
+            const ProtobufCFieldDescriptor *f =
+                (m->route->flags & ROUTE_QUERY) ? pbjson_find_field(msg->descriptor, name) : NULL;
+            if (f == NULL || f->type == PROTOBUF_C_TYPE_MESSAGE || s_is_path_param(m, f)) {
+                char text[512];
+                snprintf(text, sizeof text, "Неизвестный параметр запроса «%s»", name);
+                s_error(err, name, text);
+                return -1;
+            }
+            pbjson_error pe = {{0}, {0}};
+            if (pbjson_set_from_text(msg, name, value, &pe) != 0) {
+                s_error(err, name, pe.message);
+                return -1;
+            }
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return 0;
+}
+
+/* update_mask = the body's top-level keys as proto names (keys were validated by the merge). */
+static int s_apply_mask(ProtobufCMessage *msg, const ProtobufCMessageDescriptor *sub_desc, json_t *body,
+                        routes_error *err) {
+    const ProtobufCFieldDescriptor *mask = pbjson_find_field(msg->descriptor, "update_mask");
+    if (mask == NULL || mask->label != PROTOBUF_C_LABEL_REPEATED || mask->type != PROTOBUF_C_TYPE_STRING) {
+        s_error(err, "", "Внутренняя ошибка: у запроса нет поля update_mask");
+        return -1;
+    }
+    size_t n = json_object_size(body);
+    char **items = n ? calloc(n, sizeof *items) : NULL;
+    if (n && items == NULL) {
+        s_error(err, "", "Недостаточно памяти");
+        return -1;
+    }
+    size_t *count = (size_t *)((char *)msg + mask->quantifier_offset);
+    char ***slot = (char ***)((char *)msg + mask->offset);
+    *slot = items;
+    *count = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(body, key, value) {
+        (void)value;
+        const ProtobufCFieldDescriptor *f = pbjson_find_field(sub_desc, key);
+        if (f == NULL) {
+            char text[512];
+            snprintf(text, sizeof text, "Неизвестное поле «%s»", key);
+            s_error(err, key, text);
+            return -1;
+        }
+        items[*count] = strdup(f->name);
+        if (items[*count] == NULL) {
+            s_error(err, "", "Недостаточно памяти");
+            return -1;
+        }
+        (*count)++;
+    }
+    return 0;
+}
+
+static int s_apply_body(ProtobufCMessage *msg, const route *r, const char *body, size_t len, routes_error *err) {
+    if (body == NULL || len == 0) {
+        s_error(err, "", "Тело запроса пусто: ожидается объект JSON");
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL) {
+        char text[512];
+        snprintf(text, sizeof text, "Некорректный JSON (строка %d, позиция %d): %s", jerr.line, jerr.column,
+                 jerr.text);
+        s_error(err, "", text);
+        return -1;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        s_error(err, "", "Тело запроса должно быть объектом JSON");
+        return -1;
+    }
+    ProtobufCMessage *target = msg;
+    if (r->body_field != NULL) {
+        const ProtobufCFieldDescriptor *f = pbjson_find_field(msg->descriptor, r->body_field);
+        if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED) {
+            json_decref(doc);
+            s_error(err, "", "Внутренняя ошибка: поле тела запроса не найдено");
+            return -1;
+        }
+        target = s_new_message(f->descriptor);
+        if (target == NULL) {
+            json_decref(doc);
+            s_error(err, "", "Недостаточно памяти");
+            return -1;
+        }
+        *(ProtobufCMessage **)((char *)msg + f->offset) = target; /* owned by msg from here on */
+    }
+    pbjson_error pe = {{0}, {0}};
+    int rc = pbjson_merge_object(target, doc, "", NULL, &pe);
+    if (rc != 0) s_error_from_pbjson(err, &pe);
+    if (rc == 0 && (r->flags & ROUTE_MASK)) rc = s_apply_mask(msg, target->descriptor, doc, err);
+    json_decref(doc);
+    return rc;
+}
+
+ProtobufCMessage *routes_build_request(const route_match *m, const char *query, size_t query_len, const char *body,
+                                       size_t body_len, const char *if_match, size_t if_match_len,
+                                       routes_error *err) {
+    const route *r = m->route;
+    memset(err, 0, sizeof *err);
+    ProtobufCMessage *msg = s_new_message(r->request);
+    if (msg == NULL) {
+        s_error(err, "", "Недостаточно памяти");
+        return NULL;
+    }
+    if ((r->flags & ROUTE_BODY) && s_apply_body(msg, r, body, body_len, err) != 0) goto fail;
+    if (query != NULL && query_len > 0 && s_apply_query(msg, m, query, query_len, err) != 0) goto fail;
+    if (s_apply_params(msg, m, err) != 0) goto fail;
+    if (if_match != NULL && (r->flags & ROUTE_IF_MATCH)) {
+        long long version;
+        char text[32];
+        if (routes_parse_if_match(if_match, if_match_len, &version) != 0) {
+            s_error(err, "If-Match", "Заголовок If-Match должен содержать номер версии, например \"3\"");
+            goto fail;
+        }
+        snprintf(text, sizeof text, "%lld", version);
+        pbjson_error pe = {{0}, {0}};
+        if (pbjson_set_from_text(msg, "expected_version", text, &pe) != 0) {
+            s_error(err, "If-Match", pe.message);
+            goto fail;
+        }
+    }
+    return msg;
+fail:
+    protobuf_c_message_free_unpacked(msg, NULL);
+    return NULL;
+}

@@ -1,0 +1,573 @@
+/* test_entity_store — entity_store against a real redis-server: the write checks (exists, version,
+ * not found, references, empty guards) and that a refused write changes nothing; index maintenance;
+ * events only on success; get; list pagination, prefix search, token filters and the scan bound;
+ * next_id; damaged data and an unreachable Redis reported as ENTITY_ERROR. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "entity_store.h"
+#include "redis_test_server.h"
+
+static redis_test_server server;
+static uv_loop_t loop;
+static redis_link *link_;
+static entity_store *store;
+static redisContext *sync_redis; /* blocking client to look at Redis directly */
+
+static int s_setup(void **state)
+{
+    (void)state;
+    memset(&server, 0, sizeof server);
+    if (redis_test_server_start(&server) != 0)
+        return -1;
+    uv_loop_init(&loop);
+    redis_link_options options;
+    redis_link_options_default(&options);
+    options.unix_path = server.socket_path;
+    link_ = redis_link_new(&loop, &options);
+    store = entity_store_new(link_);
+    sync_redis = redisConnectUnix(server.socket_path);
+    return link_ && store && sync_redis && !sync_redis->err ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    entity_store_destroy(&store);
+    redis_link_close(&link_);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(&loop);
+    if (sync_redis)
+        redisFree(sync_redis);
+    sync_redis = NULL;
+    redis_test_server_destroy(&server);
+    return rc == 0 ? 0 : -1;
+}
+
+static uint64_t s_now_ms(void) { return uv_hrtime() / 1000000; }
+
+static void s_run_until(const int *calls)
+{
+    uint64_t end = s_now_ms() + 5000;
+    while (*calls == 0 && s_now_ms() < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(*calls, 1);
+}
+
+static long long s_integer(const char *format, const char *key)
+{
+    redisReply *r = redisCommand(sync_redis, format, key);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static void s_sync(const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    redisReply *r = redisvCommand(sync_redis, format, ap);
+    va_end(ap);
+    assert_non_null(r);
+    assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+}
+
+/* ---- write / get ---- */
+
+typedef struct {
+    int calls;
+    entity_result result;
+    int64_t detail;
+    char error[300];
+} write_outcome;
+
+static void s_on_write(entity_result result, int64_t detail, const char *error, void *ud)
+{
+    write_outcome *o = ud;
+    o->calls++;
+    o->result = result;
+    o->detail = detail;
+    snprintf(o->error, sizeof o->error, "%s", error ? error : "");
+    if (result == ENTITY_ERROR)
+        assert_non_null(error);
+    else
+        assert_null(error);
+}
+
+static write_outcome s_write(const entity_write *w)
+{
+    write_outcome o = {0};
+    assert_int_equal(entity_store_write(store, w, s_on_write, &o), 0);
+    assert_int_equal(o.calls, 0); /* never from inside the call */
+    s_run_until(&o.calls);
+    return o;
+}
+
+typedef struct {
+    int calls;
+    entity_result result;
+    uint8_t data[256];
+    size_t len;
+    int64_t version;
+    char error[300];
+} get_outcome;
+
+static void s_on_get(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                     void *ud)
+{
+    get_outcome *o = ud;
+    o->calls++;
+    o->result = result;
+    o->version = version;
+    if (result == ENTITY_OK) {
+        assert_non_null(data);
+        assert_true(len <= sizeof o->data);
+        memcpy(o->data, data, len);
+        o->len = len;
+    } else {
+        assert_null(data);
+    }
+    snprintf(o->error, sizeof o->error, "%s", error ? error : "");
+}
+
+static get_outcome s_get(const char *key)
+{
+    get_outcome o = {0};
+    assert_int_equal(entity_store_get(store, key, s_on_get, &o), 0);
+    s_run_until(&o.calls);
+    return o;
+}
+
+static const uint8_t s_data_v1[] = {0x0a, 0x00, 0x01, 0xff, 0x1f};
+static const uint8_t s_data_v2[] = {0x0a, 0x02, 0x00};
+
+static void test_create_update_versions(void **state)
+{
+    (void)state;
+    entity_index_entry by_name = {"{r:24}:teacher:by_name", "ivanov\x1f" "1"};
+    entity_write w = {
+        .entity_key = "{r:24}:teacher:1",
+        .expected_version = 0,
+        .new_version = 1,
+        .data = s_data_v1,
+        .data_len = sizeof s_data_v1,
+        .attributes = "|cat:teacher|",
+        .index_add = &by_name,
+        .n_index_add = 1,
+        .stream_key = "{r:24}:events",
+        .event = (const uint8_t *)"created\0x",
+        .event_len = 9,
+    };
+    write_outcome o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_OK);
+    assert_int_equal(s_integer("XLEN %s", "{r:24}:events"), 1);
+    assert_int_equal(s_integer("ZCARD %s", "{r:24}:teacher:by_name"), 1);
+
+    get_outcome g = s_get("{r:24}:teacher:1");
+    assert_int_equal(g.result, ENTITY_OK);
+    assert_int_equal(g.version, 1);
+    assert_int_equal(g.len, sizeof s_data_v1);
+    assert_memory_equal(g.data, s_data_v1, sizeof s_data_v1);
+
+    /* Create again: exists, with the stored version. */
+    o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_EXISTS);
+    assert_int_equal(o.detail, 1);
+
+    /* Stale update. */
+    w.expected_version = 2;
+    w.new_version = 3;
+    w.data = s_data_v2;
+    w.data_len = sizeof s_data_v2;
+    o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_VERSION_MISMATCH);
+    assert_int_equal(o.detail, 1);
+
+    /* Update of something that is not there. */
+    entity_write missing = w;
+    missing.entity_key = "{r:24}:teacher:404";
+    missing.expected_version = 1;
+    o = s_write(&missing);
+    assert_int_equal(o.result, ENTITY_NOT_FOUND);
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:teacher:404"), 0);
+
+    /* None of the refused writes changed the entity or appended an event. */
+    g = s_get("{r:24}:teacher:1");
+    assert_int_equal(g.version, 1);
+    assert_memory_equal(g.data, s_data_v1, sizeof s_data_v1);
+    assert_int_equal(s_integer("XLEN %s", "{r:24}:events"), 1);
+
+    /* The right version: updated, with an index move. */
+    entity_index_entry new_name = {"{r:24}:teacher:by_name", "petrov\x1f" "1"};
+    w.expected_version = 1;
+    w.new_version = 2;
+    w.index_remove = &by_name;
+    w.n_index_remove = 1;
+    w.index_add = &new_name;
+    o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_OK);
+    g = s_get("{r:24}:teacher:1");
+    assert_int_equal(g.version, 2);
+    assert_int_equal(g.len, sizeof s_data_v2);
+    assert_memory_equal(g.data, s_data_v2, sizeof s_data_v2);
+    redisReply *r = redisCommand(sync_redis, "ZRANGE %s 0 -1", "{r:24}:teacher:by_name");
+    assert_int_equal(r->elements, 1);
+    assert_string_equal(r->element[0]->str, "petrov\x1f" "1");
+    freeReplyObject(r);
+    assert_int_equal(s_integer("XLEN %s", "{r:24}:events"), 2);
+
+    /* No check at all (-1) and no stream: no event. */
+    w.expected_version = -1;
+    w.new_version = 7;
+    w.stream_key = NULL;
+    w.n_index_remove = 0;
+    w.n_index_add = 0;
+    o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_OK);
+    assert_int_equal(s_get("{r:24}:teacher:1").version, 7);
+    assert_int_equal(s_integer("XLEN %s", "{r:24}:events"), 2);
+
+    /* Delete: the hash and its index member go, the event is appended. */
+    w.expected_version = 7;
+    w.data = NULL;
+    w.data_len = 0;
+    w.index_remove = &new_name;
+    w.n_index_remove = 1;
+    w.stream_key = "{r:24}:events";
+    o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_OK);
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:teacher:1"), 0);
+    assert_int_equal(s_integer("ZCARD %s", "{r:24}:teacher:by_name"), 0);
+    assert_int_equal(s_integer("XLEN %s", "{r:24}:events"), 3);
+    g = s_get("{r:24}:teacher:1");
+    assert_int_equal(g.result, ENTITY_NOT_FOUND);
+
+    /* Invalid input is refused without a callback. */
+    w.expected_version = -2;
+    write_outcome none = {0};
+    assert_int_equal(entity_store_write(store, &w, s_on_write, &none), -1);
+    assert_int_equal(entity_store_write(store, NULL, s_on_write, &none), -1);
+}
+
+static void test_references_and_guards(void **state)
+{
+    (void)state;
+    s_sync("HSET {r:24}:org:1 v 1 d x a |");
+    s_sync("ZADD {r:24}:org:1:staff 0 someone");
+    const char *refs[] = {"{r:24}:org:1", "{r:24}:org:2"};
+    entity_index_entry idx = {"{r:24}:teacher:by_org", "1\x1f" "5"};
+    entity_write w = {
+        .entity_key = "{r:24}:teacher:5",
+        .expected_version = 0,
+        .new_version = 1,
+        .data = (const uint8_t *)"d",
+        .data_len = 1,
+        .must_exist = refs,
+        .n_must_exist = 2,
+        .index_add = &idx,
+        .n_index_add = 1,
+        .stream_key = "{r:24}:events2",
+        .event = (const uint8_t *)"e",
+        .event_len = 1,
+    };
+    write_outcome o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_MISSING_REFERENCE);
+    assert_int_equal(o.detail, 1);
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:teacher:5"), 0);
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:teacher:by_org"), 0);
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:events2"), 0);
+
+    w.n_must_exist = 1;
+    const char *guards[] = {"{r:24}:org:9:staff", "{r:24}:org:1:staff"};
+    w.must_be_empty = guards;
+    w.n_must_be_empty = 2;
+    o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_NOT_EMPTY);
+    assert_int_equal(o.detail, 1);
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:teacher:5"), 0);
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:events2"), 0);
+
+    w.n_must_be_empty = 1;
+    o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_OK);
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:teacher:5"), 1);
+    assert_int_equal(s_integer("XLEN %s", "{r:24}:events2"), 1);
+
+    /* An index key of the wrong type: an error, and still nothing changed. */
+    s_sync("SET {r:24}:broken_index x");
+    entity_index_entry broken = {"{r:24}:broken_index", "m"};
+    w.entity_key = "{r:24}:teacher:6";
+    w.index_add = &broken;
+    o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_ERROR);
+    assert_non_null(strstr(o.error, "broken_index"));
+    assert_int_equal(s_integer("EXISTS %s", "{r:24}:teacher:6"), 0);
+    assert_int_equal(s_integer("XLEN %s", "{r:24}:events2"), 1);
+}
+
+static void test_damaged_data(void **state)
+{
+    (void)state;
+    s_sync("HSET {r:1}:e:1 v notanumber d x a |");
+    get_outcome g = s_get("{r:1}:e:1");
+    assert_int_equal(g.result, ENTITY_ERROR);
+    assert_true(g.error[0] != '\0');
+    s_sync("HSET {r:1}:e:2 d x");
+    assert_int_equal(s_get("{r:1}:e:2").result, ENTITY_ERROR);
+    s_sync("SET {r:1}:e:3 plain");
+    g = s_get("{r:1}:e:3");
+    assert_int_equal(g.result, ENTITY_ERROR);
+    assert_non_null(strstr(g.error, "WRONGTYPE"));
+
+    /* A stored version that is not a number, met by a versioned update. */
+    entity_write w = {.entity_key = "{r:1}:e:1", .expected_version = 3, .new_version = 4,
+                      .data = (const uint8_t *)"y", .data_len = 1};
+    write_outcome o = s_write(&w);
+    assert_int_equal(o.result, ENTITY_ERROR);
+}
+
+/* ---- list ---- */
+
+typedef struct {
+    int calls;
+    entity_result result;
+    size_t n;
+    char items[600][32];
+    char next[128];
+    bool has_next;
+} list_outcome;
+
+static void s_on_list(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                      const char *error, void *ud)
+{
+    list_outcome *o = ud;
+    o->calls++;
+    o->result = result;
+    o->n = n;
+    assert_true(n <= 600);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(items[i].len < 32);
+        memcpy(o->items[i], items[i].data, items[i].len);
+        o->items[i][items[i].len] = '\0';
+    }
+    o->has_next = next_member != NULL;
+    snprintf(o->next, sizeof o->next, "%s", next_member ? next_member : "");
+    if (result != ENTITY_OK)
+        assert_non_null(error);
+}
+
+static list_outcome *s_list(const entity_list_query *q)
+{
+    static list_outcome o;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(entity_store_list(store, q, s_on_list, &o), 0);
+    s_run_until(&o.calls);
+    assert_int_equal(o.result, ENTITY_OK);
+    return &o;
+}
+
+/* n people "name<i>" with ids i, token |k:<i % 3>| and |mun:<i % 12>|. */
+static void s_populate(int n)
+{
+    for (int i = 0; i < n; i++) {
+        char key[64], member[64], data[32], attributes[64];
+        snprintf(key, sizeof key, "{r:7}:p:%d", i);
+        snprintf(member, sizeof member, "name%03d\x1f%d", i, i);
+        snprintf(data, sizeof data, "person-%d", i);
+        snprintf(attributes, sizeof attributes, "|k:%d|mun:%d|", i % 3, i % 12);
+        entity_index_entry idx = {"{r:7}:p:by_name", member};
+        entity_write w = {.entity_key = key, .expected_version = 0, .new_version = 1,
+                          .data = (const uint8_t *)data, .data_len = strlen(data), .attributes = attributes,
+                          .index_add = &idx, .n_index_add = 1};
+        assert_int_equal(s_write(&w).result, ENTITY_OK);
+    }
+}
+
+static void test_list_pagination(void **state)
+{
+    (void)state;
+    s_populate(25);
+    entity_list_query q = {.index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:", .limit = 10};
+    int seen = 0;
+    char cursor[128] = "";
+    for (int page = 0; page < 3; page++) {
+        q.after_member = cursor[0] ? cursor : NULL;
+        list_outcome *o = s_list(&q);
+        assert_int_equal(o->n, page < 2 ? 10 : 5);
+        for (size_t i = 0; i < o->n; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "person-%d", seen++);
+            assert_string_equal(o->items[i], want);
+        }
+        assert_int_equal(o->has_next, page < 2);
+        snprintf(cursor, sizeof cursor, "%s", o->next);
+    }
+    assert_int_equal(seen, 25);
+
+    /* Out-of-range limits are refused. */
+    list_outcome none = {0};
+    q.limit = 0;
+    assert_int_equal(entity_store_list(store, &q, s_on_list, &none), -1);
+    q.limit = 501;
+    assert_int_equal(entity_store_list(store, &q, s_on_list, &none), -1);
+}
+
+static void test_list_prefix_and_tokens(void **state)
+{
+    (void)state;
+    s_populate(30);
+    /* Prefix "name01" matches name010..name019 only. */
+    entity_list_query q = {.index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:", .prefix = "name01",
+                           .limit = 100};
+    list_outcome *o = s_list(&q);
+    assert_int_equal(o->n, 10);
+    assert_string_equal(o->items[0], "person-10");
+    assert_string_equal(o->items[9], "person-19");
+    assert_false(o->has_next);
+
+    /* A cursor before the prefix still starts at the prefix; inside it continues from the cursor. */
+    q.after_member = "name005\x1f" "5";
+    q.limit = 3;
+    o = s_list(&q);
+    assert_int_equal(o->n, 3);
+    assert_string_equal(o->items[0], "person-10");
+    q.after_member = "name012\x1f" "12";
+    q.limit = 100;
+    o = s_list(&q);
+    assert_int_equal(o->n, 7);
+    assert_string_equal(o->items[0], "person-13");
+
+    /* Tokens: |mun:1| must not match |mun:10| or |mun:11|. */
+    const char *tokens[] = {"|mun:1|"};
+    entity_list_query t = {.index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:",
+                           .required_tokens = tokens, .n_required_tokens = 1, .limit = 100};
+    o = s_list(&t);
+    assert_int_equal(o->n, 3); /* 1, 13, 25 */
+    assert_string_equal(o->items[0], "person-1");
+    assert_string_equal(o->items[1], "person-13");
+    assert_string_equal(o->items[2], "person-25");
+
+    const char *two[] = {"|k:0|", "|mun:6|"};
+    t.required_tokens = two;
+    t.n_required_tokens = 2;
+    o = s_list(&t);
+    assert_int_equal(o->n, 2); /* i % 3 == 0 and i % 12 == 6 below 30: 6 and 18 */
+    assert_string_equal(o->items[0], "person-6");
+    assert_string_equal(o->items[1], "person-18");
+}
+
+static void test_list_max_scan(void **state)
+{
+    (void)state;
+    s_populate(50);
+    /* "|k:1|mun:1|" as one token: i % 3 == 1 and i % 12 == 1, i.e. 1, 13, 25, 37, 49. */
+    const char *tokens[] = {"|k:1|mun:1|"};
+    entity_list_query q = {.index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:",
+                           .required_tokens = tokens, .n_required_tokens = 1, .limit = 10, .max_scan = 10};
+    char cursor[128] = "";
+    int found = 0, calls = 0;
+    char found_items[10][32];
+    for (;;) {
+        q.after_member = cursor[0] ? cursor : NULL;
+        list_outcome *o = s_list(&q);
+        calls++;
+        for (size_t i = 0; i < o->n; i++)
+            snprintf(found_items[found++], 32, "%s", o->items[i]);
+        if (!o->has_next)
+            break;
+        if (calls == 1) {
+            /* The bound stopped the scan after 10 members: the cursor is the 10th. */
+            assert_string_equal(o->next, "name009\x1f" "9");
+        }
+        snprintf(cursor, sizeof cursor, "%s", o->next);
+        assert_true(calls < 10);
+    }
+    /* 50 members, 10 per call: the fifth call stops on the bound exactly at the last member, so it
+     * still hands out a cursor ("more may remain") and a sixth, empty call ends the range. */
+    assert_int_equal(calls, 6);
+    assert_int_equal(found, 5);
+    assert_string_equal(found_items[0], "person-1");
+    assert_string_equal(found_items[4], "person-49");
+}
+
+/* ---- next_id and failures ---- */
+
+typedef struct {
+    int calls;
+    entity_result result;
+    int64_t value;
+    char error[300];
+} id_outcome;
+
+static void s_on_id(entity_result result, int64_t value, const char *error, void *ud)
+{
+    id_outcome *o = ud;
+    o->calls++;
+    o->result = result;
+    o->value = value;
+    snprintf(o->error, sizeof o->error, "%s", error ? error : "");
+}
+
+static void test_next_id(void **state)
+{
+    (void)state;
+    for (int i = 1; i <= 3; i++) {
+        id_outcome o = {0};
+        assert_int_equal(entity_store_next_id(store, "{r:24}:seq:teacher", s_on_id, &o), 0);
+        s_run_until(&o.calls);
+        assert_int_equal(o.result, ENTITY_OK);
+        assert_int_equal(o.value, i);
+    }
+    s_sync("SET {r:24}:seq:bad abc");
+    id_outcome bad = {0};
+    entity_store_next_id(store, "{r:24}:seq:bad", s_on_id, &bad);
+    s_run_until(&bad.calls);
+    assert_int_equal(bad.result, ENTITY_ERROR);
+}
+
+static void test_unreachable_redis(void **state)
+{
+    (void)state;
+    uv_loop_t other;
+    uv_loop_init(&other);
+    redis_link_options options;
+    redis_link_options_default(&options);
+    options.unix_path = "/nonexistent/r.sock";
+    options.command_timeout_ms = 200;
+    redis_link *dead = redis_link_new(&other, &options);
+    entity_store *dead_store = entity_store_new(dead);
+    get_outcome g = {0};
+    assert_int_equal(entity_store_get(dead_store, "{r:1}:x", s_on_get, &g), 0);
+    uint64_t end = s_now_ms() + 3000;
+    while (!g.calls && s_now_ms() < end)
+        uv_run(&other, UV_RUN_ONCE);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.result, ENTITY_ERROR);
+    assert_non_null(strstr(g.error, "timeout"));
+    entity_store_destroy(&dead_store);
+    assert_null(dead_store);
+    redis_link_close(&dead);
+    uv_run(&other, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&other), 0);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_update_versions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_references_and_guards, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_data, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_list_pagination, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_list_prefix_and_tokens, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_list_max_scan, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_next_id, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_redis, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
