@@ -275,15 +275,47 @@ class ApiError(Exception):
 
 
 class Api:
-    def __init__(self, base_url, token=None, timeout=15.0):
+    """HTTP client of the API. Each thread uses its own session token from `tokens` (a session has
+    its own request budget at the gateway), assigned round robin on the thread's first request."""
+
+    def __init__(self, base_url, token=None, timeout=15.0, tokens=None):
         self.base = base_url.rstrip("/")
-        self.token = token
+        self.tokens = list(tokens or ([token] if token else []))
         self.timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._next = 0
+
+    @property
+    def token(self):
+        if not self.tokens:
+            return None
+        t = getattr(self._local, "token", None)
+        if t is None:
+            with self._lock:
+                t = self.tokens[self._next % len(self.tokens)]
+                self._next += 1
+            self._local.token = t
+        return t
+
+    def login(self, login, password, sessions=1):
+        """Opens `sessions` sessions (POST /api/v1/auth/login) and uses their tokens."""
+        tokens = []
+        for _ in range(max(1, sessions)):
+            status, payload = self.request("POST", "/api/v1/auth/login", {"login": login, "password": password})
+            if status != 200 or not isinstance(payload, dict) or not payload.get("token"):
+                raise ApiError(f"вход «{login}» не удался: HTTP {status}: {_message(payload)}")
+            tokens.append(payload["token"])
+        self.tokens = tokens
+        self._local = threading.local()
 
     def request(self, method, path, body=None, idempotency_key=None, retries=6):
         data = None if body is None else json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
         delay = 0.2
-        for attempt in range(retries + 1):
+        throttled = 0
+        attempt = 0
+        while attempt <= retries:
+            attempt += 1
             req = urllib.request.Request(self.base + path, data=data, method=method)
             req.add_header("Accept", "application/json")
             if data is not None:
@@ -301,14 +333,25 @@ class Api:
                     payload = json.loads(raw)
                 except ValueError:
                     payload = {"error": {"message": raw.decode(errors="replace")}}
-                # 503/504/429 are transient; a POST is safe to repeat thanks to Idempotency-Key
-                if e.code in (429, 503, 504) and attempt < retries and (method == "GET" or idempotency_key):
+                safe = method == "GET" or idempotency_key
+                # over the session's request budget: wait as told and go on (not counted as a failure)
+                if e.code == 429 and safe and throttled < 600:
+                    throttled += 1
+                    attempt -= 1
+                    try:
+                        wait = float(e.headers.get("Retry-After") or 1)
+                    except ValueError:
+                        wait = 1.0
+                    time.sleep(min(max(wait, 0.05), 5.0))
+                    continue
+                # 503/504 are transient; a POST is safe to repeat thanks to Idempotency-Key
+                if e.code in (503, 504) and attempt <= retries and safe:
                     time.sleep(delay)
                     delay = min(delay * 2, 3.0)
                     continue
                 return e.code, payload
             except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
-                if attempt < retries and (method == "GET" or idempotency_key):
+                if attempt <= retries and (method == "GET" or idempotency_key):
                     time.sleep(delay)
                     delay = min(delay * 2, 3.0)
                     continue
@@ -453,6 +496,10 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=8, help="параллельных запросов (по умолчанию 8)")
     p.add_argument("--dry-run", action="store_true", help="только посчитать, ничего не отправлять")
     p.add_argument("--dump", metavar="FILE", help="записать сгенерированные данные в JSON-файл")
+    p.add_argument("--login", default=os.environ.get("METODNET_LOGIN"),
+                   help="вход администратора региона 07 (иначе токен из METODNET_API_TOKEN)")
+    p.add_argument("--password-file", metavar="FILE",
+                   help="файл с паролем (иначе переменная METODNET_PASSWORD)")
     args = p.parse_args(argv)
 
     data = generate(args.seed)
@@ -465,6 +512,13 @@ def main(argv=None):
     api = Api(args.base_url, token=os.environ.get("METODNET_API_TOKEN"))
     print(f"Загрузка в {args.base_url} (зерно {args.seed})", file=sys.stderr)
     try:
+        if args.login:
+            if args.password_file:
+                with open(args.password_file, encoding="utf-8") as f:
+                    password = f.readline().rstrip("\r\n")
+            else:
+                password = os.environ.get("METODNET_PASSWORD", "")
+            api.login(args.login, password, sessions=max(1, args.workers))
         load(data, api, max(1, args.workers))
     except ApiError as e:
         print(f"[ОШИБКА] {e}", file=sys.stderr)

@@ -142,8 +142,15 @@ class Stack:
     """One private metodnet stack. Use as: s = Stack(workers=2); s.start(); ...; s.stop()."""
 
     def __init__(self, workers=2, appendfsync="everysec", heartbeat_ms=HEARTBEAT_MS,
-                 liveness=HEARTBEAT_LIVENESS, extra_env=None, name="stack"):
+                 liveness=HEARTBEAT_LIVENESS, extra_env=None, name="stack", admin_region="07", sessions=8):
         self.workers = workers
+        self.admin_region = admin_region  # the bootstrap region administrator's region (None: no login)
+        self.admin_login = f"admin{admin_region}" if admin_region else None
+        self.admin_password = "Тест-пароль-" + os.urandom(6).hex()
+        self.sessions = sessions  # session tokens to rotate (each has its own request budget)
+        self.tokens = []
+        self._token_lock = threading.Lock()
+        self._token_next = 0
         self.appendfsync = appendfsync
         self.heartbeat_ms = heartbeat_ms
         self.liveness = liveness
@@ -214,13 +221,45 @@ class Stack:
         b = bin_dir()
         gateway = os.path.join(b, "services", "gateway", "metodnet-gateway")
         registry = os.path.join(b, "services", "registry", "metodnet-registry")
-        for path in (gateway, registry):
+        auth = os.path.join(b, "services", "auth", "metodnet-auth")
+        for path in (gateway, registry, auth):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
+        self.auth_bin = auth
+        if self.admin_region:
+            self.bootstrap_admin(self.admin_region, self.admin_login, self.admin_password)
         self._add("gateway", [gateway]).start()
+        self._add("auth", [auth]).start()
         for i in range(1, self.workers + 1):
             self._add(f"registry-{i}", [registry]).start()
         self.wait_ready(ready_timeout)
+        if self.admin_region:
+            self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
+
+    def bootstrap_admin(self, region, login, password):
+        """`metodnet-auth bootstrap-admin`: the first administrator of region, straight in Redis."""
+        r = subprocess.run([self.auth_bin, "bootstrap-admin", "--region", region, "--login", login,
+                            "--full-name", "Администратор для тестов"], input=password + "\n", env=self.env(),
+                           capture_output=True, text=True, timeout=60)
+        with open(os.path.join(self.dir, "bootstrap.log"), "a", encoding="utf-8") as f:
+            f.write(r.stdout + r.stderr)
+        if r.returncode not in (0, 3):  # 3: the region has its administrator already
+            raise RuntimeError(f"bootstrap-admin: код {r.returncode}: {r.stderr.strip()[-500:]}")
+
+    def login(self, login, password):
+        r = self.request("POST", "/api/v1/auth/login", {"login": login, "password": password}, token=False)
+        if r.status != 200 or not r.json.get("token"):
+            raise RuntimeError(f"вход {login} не удался: {r!r}")
+        return r.json["token"]
+
+    def token(self):
+        """The next session token of the pool (round robin), None before login."""
+        with self._token_lock:
+            if not self.tokens:
+                return None
+            t = self.tokens[self._token_next % len(self.tokens)]
+            self._token_next += 1
+            return t
 
     def wait_redis(self, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -271,6 +310,7 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
+        order += [n for n in ("auth",) if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]
@@ -304,8 +344,9 @@ class Stack:
 
     # ---- HTTP ----
 
-    def request(self, method, path, body=None, headers=None, raw=None, timeout=10.0):
-        """One HTTP request on a fresh connection. body is JSON-encoded; raw is sent as is."""
+    def request(self, method, path, body=None, headers=None, raw=None, timeout=10.0, token=True):
+        """One HTTP request on a fresh connection. body is JSON-encoded; raw is sent as is. token: True
+        = a session token of the pool, False = none, a string = that one."""
         conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
         try:
             h = {"Accept": "application/json"}
@@ -316,9 +357,9 @@ class Stack:
             elif body is not None:
                 data = json.dumps(body, ensure_ascii=False).encode("utf-8")
                 h["Content-Type"] = "application/json"
-            token = os.environ.get("METODNET_API_TOKEN")
-            if token:
-                h["Authorization"] = "Bearer " + token
+            bearer = self.token() if token is True else (token or None)
+            if bearer:
+                h["Authorization"] = "Bearer " + bearer
             h.update(headers or {})
             conn.request(method, path, body=data, headers=h)
             resp = conn.getresponse()
@@ -336,6 +377,8 @@ class Stack:
             conn.putrequest(method, path)
             h = {"Content-Type": "application/json", "Content-Length": str(len(raw)),
                  "Expect": "100-continue", "Accept": "application/json"}
+            if self.tokens:
+                h["Authorization"] = "Bearer " + self.token()
             h.update(headers or {})
             for k, v in h.items():
                 conn.putheader(k, v)

@@ -100,6 +100,7 @@ class DemoLoadTest(StackTestCase):
     def test_load_twice_stores_once(self):
         data = demo_district.generate(2021)
         api = demo_district.Api(f"http://127.0.0.1:{self.stack.http_port}", timeout=30)
+        api.login(self.stack.admin_login, self.stack.admin_password, sessions=6)
         log = io.StringIO()
         first = demo_district.load(data, api, workers=6, progress=log)
         mun_id = first["municipalityId"]
