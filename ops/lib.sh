@@ -135,12 +135,13 @@ mn_stop() {
     mn_say "$name остановлен"
 }
 
-# Names of all processes of the stack known by pid file, registry workers first, Redis last.
+# Names of all processes of the stack known by pid file: service workers first, Redis last.
 mn_known_names() {
     local f names=()
     for f in "$MN_RUN_DIR"/registry-*.pid; do
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
     done
+    [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
     [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
     [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)
     printf '%s\n' "${names[@]}"
