@@ -2,5 +2,5 @@
 dofile(os.getenv("BENCH_DIR") .. "/wrk_report.lua")
 local path = "/api/v1/staff/" .. os.getenv("BENCH_STAFF")
 function request()
-   return wrk.format("GET", path)
+   return wrk.format("GET", path, bench_auth({}))
 end

@@ -8,9 +8,8 @@ local template = '{"lastName":"Тхагапсоев%d","firstName":"Мурат",
    '"birthDate":"1984-05-17","professionStartDate":"2006-09-01","position":"teacher",' ..
    '"category":"teacher","subjects":["mathematics","informatics"],"organizationIds":["' .. org .. '"],' ..
    '"qualificationCategory":"first","active":true}'
-local headers = { ["Content-Type"] = "application/json" }
-
 function request()
    n = n + 1
+   local headers = bench_auth({ ["Content-Type"] = "application/json" })
    return wrk.format("POST", "/api/v1/staff", headers, string.format(template, n))
 end
