@@ -49,13 +49,14 @@ mn_build() {
     local dir="$1" type="$2"
     shift 2
     mn_say "Сборка в ${dir} (${type})"
-    cmake -S "$MN_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >"$dir.cmake.log" 2>&1 || {
-        cat "$dir.cmake.log" >&2
+    mkdir -p "$dir"
+    cmake -S "$MN_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >"$dir/ops-cmake.log" 2>&1 || {
+        cat "$dir/ops-cmake.log" >&2
         mn_die "cmake не смог сконфигурировать сборку (журнал выше)"
     }
-    cmake --build "$dir" -j"${MN_JOBS:-2}" >"$dir.build.log" 2>&1 || {
-        tail -n 80 "$dir.build.log" >&2
-        mn_die "сборка не удалась, полный журнал: $dir.build.log"
+    cmake --build "$dir" -j"${MN_JOBS:-2}" >"$dir/ops-build.log" 2>&1 || {
+        tail -n 80 "$dir/ops-build.log" >&2
+        mn_die "сборка не удалась, полный журнал: $dir/ops-build.log"
     }
 }
 
