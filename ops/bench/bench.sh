@@ -43,6 +43,8 @@ export METODNET_REDIS_PORT="$(free_port)"
 export METODNET_BROKER="tcp://127.0.0.1:$(free_port)"
 export METODNET_BUILD_DIR="$build_dir"
 export METODNET_LOG_LEVEL="${METODNET_LOG_LEVEL:-warn}"
+# The per-token request budget protects a real deployment; a throughput measurement switches it off.
+export METODNET_RATE_LIMIT="${METODNET_RATE_LIMIT:-0}"
 mn_stack_env
 
 cleanup() {
