@@ -8,10 +8,10 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "service_process.h"
 #include "config.h"
 #include "log.h"
 #include "redis_link.h"
-#include "shutdown.h"
 
 /* Exit codes of bootstrap-admin. */
 enum {
@@ -142,58 +142,20 @@ static int s_bootstrap(int argc, char **argv)
     return run.exit_code;
 }
 
-typedef struct {
-    redis_link *link;
-    auth *service;
-} process;
-
-static void s_stopped(void *ud)
+static void *s_start(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link)
 {
-    process *p = ud;
-    redis_link_close(&p->link);
-    shutdown_unwatch();
-    log_info(NULL, "служба доступа остановлена");
+    return auth_new(loop, zmq_context, cfg, link, NULL);
 }
 
-static void s_on_signal(void *ud)
-{
-    process *p = ud;
-    log_info(NULL, "получен сигнал остановки: завершаю текущие запросы");
-    auth_shutdown(p->service, s_stopped, p);
-}
+static void s_stop(void *service, void (*done)(void *ud), void *ud) { auth_shutdown(service, done, ud); }
 
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "bootstrap-admin") == 0)
         return s_bootstrap(argc, argv);
-    config cfg;
-    int rc = config_load(&cfg, "auth", argc, argv);
-    if (rc != 0) {
-        if (rc > 0)
-            fprintf(stderr, "  bootstrap-admin --region <код> --login <логин> — первый администратор региона "
-                            "(подробнее: metodnet-auth bootstrap-admin --help)\n");
-        return rc > 0 ? 0 : 2;
-    }
-    log_init("auth");
-    uv_loop_t *loop = uv_default_loop();
-    void *zmq_context = zmq_ctx_new();
-    process p = {0};
-    p.link = redis_link_new(loop, &cfg.redis);
-    if (p.link == NULL) {
-        log_error(NULL, "не удалось создать соединение с Redis");
-        return 1;
-    }
-    p.service = auth_new(loop, zmq_context, &cfg, p.link, NULL);
-    if (p.service == NULL) {
-        log_error(NULL, "не удалось подключиться к брокеру %s", cfg.broker_endpoint);
-        redis_link_close(&p.link);
-        return 1;
-    }
-    shutdown_watch(loop, s_on_signal, &p);
-    log_info(NULL, "служба доступа запущена: брокер %s, Redis %s:%d, одновременных запросов %u", cfg.broker_endpoint,
-             cfg.redis.unix_path ? cfg.redis.unix_path : cfg.redis.host, cfg.redis.port, cfg.concurrency);
-    uv_run(loop, UV_RUN_DEFAULT);
-    uv_loop_close(loop);
-    zmq_ctx_term(zmq_context);
-    return 0;
+    static const service_process process = {
+        "auth", "служба доступа", s_start, s_stop,
+        "  bootstrap-admin --region <код> --login <логин> — первый администратор региона "
+        "(подробнее: metodnet-auth bootstrap-admin --help)\n"};
+    return service_process_main(&process, argc, argv);
 }

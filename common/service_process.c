@@ -1,0 +1,71 @@
+/* service_process — config, logs, Redis, MDP worker and graceful stop of a service process (see
+ * service_process.h). */
+#include "service_process.h"
+
+#include <stdio.h>
+#include <zmq.h>
+
+#include "log.h"
+#include "shutdown.h"
+
+typedef struct {
+    const service_process *process;
+    redis_link *link;
+    void *service;
+} s_running;
+
+static void s_stopped(void *ud)
+{
+    s_running *r = ud;
+    redis_link_close(&r->link);
+    shutdown_unwatch();
+    log_info(NULL, "%s остановлена", r->process->title_ru);
+}
+
+static void s_on_signal(void *ud)
+{
+    s_running *r = ud;
+    log_info(NULL, "получен сигнал остановки: %s завершает текущие запросы", r->process->title_ru);
+    r->process->stop(r->service, s_stopped, r);
+}
+
+int service_process_main(const service_process *process, int argc, char **argv)
+{
+    config cfg;
+    int rc = config_load(&cfg, process->name, argc, argv);
+    if (rc != 0) {
+        if (rc > 0 && process->usage_extra_ru)
+            fputs(process->usage_extra_ru, stderr);
+        return rc > 0 ? 0 : 2;
+    }
+    log_init(process->name);
+    uv_loop_t *loop = uv_default_loop();
+    void *zmq_context = zmq_ctx_new();
+    if (zmq_context == NULL) {
+        log_error(NULL, "не удалось создать контекст ZeroMQ");
+        return 1;
+    }
+    s_running r = {process, NULL, NULL};
+    r.link = redis_link_new(loop, &cfg.redis);
+    if (r.link == NULL) {
+        log_error(NULL, "не удалось создать соединение с Redis");
+        zmq_ctx_term(zmq_context);
+        return 1;
+    }
+    r.service = process->start(loop, zmq_context, &cfg, r.link);
+    if (r.service == NULL) {
+        log_error(NULL, "%s не запущена: нет связи с брокером %s", process->title_ru, cfg.broker_endpoint);
+        redis_link_close(&r.link);
+        uv_run(loop, UV_RUN_NOWAIT);
+        zmq_ctx_term(zmq_context);
+        return 1;
+    }
+    shutdown_watch(loop, s_on_signal, &r);
+    log_info(NULL, "%s запущена: брокер %s, Redis %s:%d, одновременных запросов %u", process->title_ru,
+             cfg.broker_endpoint, cfg.redis.unix_path ? cfg.redis.unix_path : cfg.redis.host, cfg.redis.port,
+             cfg.concurrency);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+    zmq_ctx_term(zmq_context);
+    return 0;
+}
