@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OPT_STRING, OPT_PORT, OPT_UINT } option_kind;
+typedef enum { OPT_STRING, OPT_PORT, OPT_UINT, OPT_UINT_OR_ZERO } option_kind;
 
 typedef struct {
     const char *flag; /* without leading "--" */
@@ -30,6 +30,7 @@ enum {
     O_REQUEST_TIMEOUT,
     O_REQUIRED_SERVICES,
     O_MAX_BODY,
+    O_RATE_LIMIT,
     O_COUNT
 };
 
@@ -48,6 +49,8 @@ static const option s_options[O_COUNT] = {
     {"required-services", "METODNET_REQUIRED_SERVICES", OPT_STRING, O_REQUIRED_SERVICES,
      "службы, без которых шлюз не готов (registry,auth)"},
     {"max-body-bytes", "METODNET_MAX_BODY_BYTES", OPT_UINT, O_MAX_BODY, "предел тела запроса, байт (1048576)"},
+    {"rate-limit", "METODNET_RATE_LIMIT", OPT_UINT_OR_ZERO, O_RATE_LIMIT,
+     "запросов в секунду на один токен (50; 0 — без ограничения)"},
 };
 
 static void s_usage(const char *service_name)
@@ -87,6 +90,12 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
             return -1;
         }
         break;
+    case OPT_UINT_OR_ZERO:
+        if (s_parse_uint(value, 1000000, &number) != 0) {
+            fprintf(stderr, "Ошибка: %s: «%s» — ожидается целое число от 0 до 1000000\n", source, value);
+            return -1;
+        }
+        break;
     case OPT_STRING:
         if (value == NULL || *value == '\0') {
             fprintf(stderr, "Ошибка: %s: пустое значение\n", source);
@@ -113,6 +122,7 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
     case O_REQUEST_TIMEOUT: cfg->request_timeout_ms = (uint32_t)number; break;
     case O_REQUIRED_SERVICES: cfg->required_services = value; break;
     case O_MAX_BODY: cfg->max_body_bytes = number; break;
+    case O_RATE_LIMIT: cfg->rate_limit = (unsigned)number; break;
     }
     return 0;
 }
@@ -130,6 +140,7 @@ int config_load(config *cfg, const char *service_name, int argc, char **argv)
     cfg->heartbeat = mdp_heartbeat_from_env();
     cfg->required_services = "registry,auth";
     cfg->max_body_bytes = 1024 * 1024;
+    cfg->rate_limit = 50;
 
     for (size_t i = 0; i < O_COUNT; i++) {
         const char *value = getenv(s_options[i].env);

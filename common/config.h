@@ -10,6 +10,7 @@
  *   --request-timeout-ms / METODNET_REQUEST_TIMEOUT_MS (5000)
  *   --required-services / METODNET_REQUIRED_SERVICES (registry,auth)
  *   --max-body-bytes / METODNET_MAX_BODY_BYTES (1048576)
+ *   --rate-limit / METODNET_RATE_LIMIT (50 requests per second per token; 0 = no limit)
  */
 #ifndef METODNET_CONFIG_H
 #define METODNET_CONFIG_H
@@ -31,6 +32,7 @@ typedef struct {
     mdp_heartbeat heartbeat;
     const char *required_services; /* gateway: comma-separated services /readyz waits for */
     size_t max_body_bytes;         /* gateway: request body limit */
+    unsigned rate_limit;           /* gateway: requests per second per token, 0 = no limit */
 } config;
 
 /* Fills cfg. Returns 0; on a bad flag or value prints a Russian message and usage to stderr and

@@ -814,15 +814,15 @@ static int s_set_value(s_ctx *ctx, const ProtobufCFieldDescriptor *field, void *
         return 0;
     }
     case PROTOBUF_C_TYPE_ENUM: {
-        int v;
+        int v = 0;
         if (s_get_enum(ctx, field->descriptor, value, &v))
             return -1;
         *(int *)slot = v;
         return 0;
     }
     case PROTOBUF_C_TYPE_STRING: {
-        const char *text;
-        size_t len;
+        const char *text = NULL;
+        size_t len = 0;
         if (s_get_string(ctx, value, &text, &len))
             return -1;
         char *copy = malloc(len + 1);

@@ -174,6 +174,9 @@ static s_entry *s_find(gateway_auth *auth, const uint8_t *hash)
 static uint32_t s_take(gateway_auth *auth, s_entry *e, int64_t now)
 {
     double rate = auth->options.requests_per_second;
+    e->last_use_ms = now;
+    if (rate <= 0)
+        return 0; /* no limit configured */
     e->bucket += (double)(now - e->refilled_ms) / 1000.0 * rate;
     if (e->bucket > auth->options.burst)
         e->bucket = auth->options.burst;

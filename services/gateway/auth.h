@@ -23,7 +23,7 @@ typedef struct gateway_auth_wait gateway_auth_wait;
 
 typedef struct {
     uint32_t timeout_ms;        /* Authenticate deadline (default 2000) */
-    double requests_per_second; /* per token (default 50) */
+    double requests_per_second; /* per token (default 50); 0 = no limit */
     double burst;               /* per token (default 200) */
     size_t max_tokens;          /* cache entries kept (default 65536) */
 } gateway_auth_options;

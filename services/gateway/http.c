@@ -31,6 +31,9 @@
 #define S_JSON "application/json; charset=utf-8"
 #define S_UNAVAILABLE_MESSAGE "Служба временно недоступна, повторите запрос позже"
 #define S_GUARD_MS 1000
+/* h2o answers bodies above its own limit itself, in plain text; below it the handler answers the
+ * API's JSON 413. 40 MiB leaves room for CSV imports, whose routes take larger bodies. */
+#define S_H2O_BODY_LIMIT (40u * 1024 * 1024)
 #define S_TICK_MS 250
 
 typedef struct s_call s_call;
@@ -221,8 +224,10 @@ static void s_call_unlink(s_call *call) {
     call->prev = call->next = NULL;
 }
 
-static void s_call_unref(s_call *call) {
-    if (--call->refs > 0) return;
+/* Drops n references; the last one frees the call. */
+static void s_call_release(s_call *call, unsigned n) {
+    call->refs -= n;
+    if (call->refs > 0) return;
     free(call->path);
     free(call->envelope);
     free(call->idempotency_key);
@@ -235,23 +240,26 @@ static void s_call_unref(s_call *call) {
     free(call);
 }
 
+static void s_call_unref(s_call *call) { s_call_release(call, 1); }
+
 static void s_on_req_dispose(void *p) {
     s_call *call = *(s_call **)p;
+    unsigned released = 1; /* the request pool's own reference */
     call->req = NULL;
     if (call->auth_wait != NULL) {
         /* the client went away while we asked who it is */
         gateway_auth_cancel(call->auth_wait);
         call->auth_wait = NULL;
-        s_call_unref(call);
+        released++;
     }
     if (call->pending != NULL && call->idempotency_key == NULL) {
         /* the client went away: nobody will read the reply */
         mdp_broker_cancel(call->pending);
         call->pending = NULL;
         s_call_unlink(call);
-        s_call_unref(call);
+        released++;
     }
-    s_call_unref(call);
+    s_call_release(call, released);
 }
 
 static s_call *s_call_new(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
@@ -885,6 +893,7 @@ void gateway_http_options_default(gateway_http_options *options) {
     options->max_header_bytes = 16 * 1024;
     options->request_timeout_ms = 5000;
     options->required_services = "registry";
+    options->rate_limit = 50;
 }
 
 static void s_free_handle(uv_handle_t *handle) { free(handle); }
@@ -905,12 +914,20 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     http->metrics = gateway_metrics_new();
     http->openapi = gateway_openapi_text(&http->openapi_len);
     if (redis != NULL) http->idempotency = gateway_idempotency_new(redis, http->options.request_timeout_ms);
-    if (broker != NULL) http->auth = gateway_auth_new(broker, NULL);
+    if (broker != NULL) {
+        gateway_auth_options auth_options;
+        gateway_auth_options_default(&auth_options);
+        auth_options.requests_per_second = http->options.rate_limit;
+        auth_options.burst = http->options.rate_limit * 4;
+        http->auth = gateway_auth_new(broker, &auth_options);
+    }
 
     h2o_config_init(&http->config);
     /* h2o refuses bodies above this itself (plain-text 413); up to it, the handler answers a JSON 413 for
      * anything above max_body_bytes — so typical oversize bodies get the API's error shape. */
-    http->config.max_request_entity_size = http->options.max_body_bytes * 2 + 64 * 1024;
+    http->config.max_request_entity_size = S_H2O_BODY_LIMIT > http->options.max_body_bytes * 2
+                                               ? S_H2O_BODY_LIMIT
+                                               : http->options.max_body_bytes * 2;
     h2o_hostconf_t *host = h2o_config_register_host(&http->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
     s_handler *handler = (s_handler *)h2o_create_handler(pathconf, sizeof *handler);

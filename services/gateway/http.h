@@ -27,6 +27,7 @@ typedef struct {
     size_t max_header_bytes;       /* all request header names + values; default 16 KiB → 431 */
     uint32_t request_timeout_ms;   /* default 5000 */
     const char *required_services; /* comma-separated, for /readyz; default "registry" */
+    double rate_limit;             /* requests per second per token; 0 = no limit; default 50 */
 } gateway_http_options;
 
 void gateway_http_options_default(gateway_http_options *options);

@@ -77,6 +77,7 @@ int main(int argc, char **argv) {
     options.request_timeout_ms = cfg.request_timeout_ms;
     options.max_body_bytes = cfg.max_body_bytes;
     options.required_services = cfg.required_services;
+    options.rate_limit = cfg.rate_limit;
     g.http = g.redis ? gateway_http_new(g.loop, &options, g.broker, g.redis) : NULL;
     if (g.http == NULL || shutdown_watch(g.loop, s_on_signal, &g) != 0) {
         log_error(NULL, "шлюз не запущен");

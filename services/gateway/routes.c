@@ -195,8 +195,8 @@ static bool s_template_matches(const char *tpl, const char *path, size_t path_le
     /* one trailing slash is tolerated ("/api/v1/staff/") */
     if (pend - pp > 1 && pend[-1] == '/') pend--;
     for (;;) {
-        const char *ts, *ps;
-        size_t tl, pl;
+        const char *ts = NULL, *ps = NULL;
+        size_t tl = 0, pl = 0;
         bool th = s_next_segment(&tp, tend, &ts, &tl);
         bool ph = s_next_segment(&pp, pend, &ps, &pl);
         if (!th || !ph) {
@@ -324,6 +324,15 @@ static int s_apply_query(ProtobufCMessage *msg, const route_match *m, const char
                 snprintf(text, sizeof text, "Неизвестный параметр запроса «%s»", name);
                 s_error(err, name, text);
                 return -1;
+            }
+            /* page size: proto3 cannot tell "limit=0" from "no limit", so the range is checked here */
+            if (strcmp(f->name, "limit") == 0) {
+                char *num_end = NULL;
+                long limit = strtol(value, &num_end, 10);
+                if (num_end == value || *num_end != '\0' || limit < 1 || limit > 500) {
+                    s_error(err, "limit", "Размер страницы limit — целое число от 1 до 500");
+                    return -1;
+                }
             }
             pbjson_error pe = {{0}, {0}};
             if (pbjson_set_from_text(msg, name, value, &pe) != 0) {

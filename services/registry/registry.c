@@ -1143,7 +1143,7 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     /* A scoped caller outside the asked region sees nothing (and learns nothing). */
     bool global = scope_is_global(caller);
     if (!global && kind != &registry_region_kind && strcmp(region, caller->region_id ? caller->region_id : "") != 0) {
-        entity_blob none;
+        entity_blob none = {NULL, 0};
         s_listed(ENTITY_OK, &none, 0, NULL, NULL, l);
         return;
     }

@@ -369,7 +369,7 @@ static void test_two_workers_share_load(void **state) {
     assert_int_equal(mdp_broker_queue_depth(f->broker, "spread"), SPREAD_N - 2);
     assert_true(s_run_until(f, s_all_replied, &set, 3000));
     for (int i = 0; i < SPREAD_N; i++) {
-        char expected[16];
+        char expected[96];
         snprintf(expected, sizeof expected, "echo:%s", body[i]);
         assert_int_equal(set.replies[i].result, MDP_OK);
         assert_string_equal(set.replies[i].body, expected);

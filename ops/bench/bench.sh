@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# ops/bench/bench.sh — performance of the registry against limits measured in the same run on the
+# same machine (never absolute times as pass/fail):
+#   read:   wrk GET /api/v1/staff/{id}  ≥ 0.5 × redis-benchmark GET, with p99 ≤ 2 ms
+#   write:  wrk POST /api/v1/staff      ≥ 0.4 × redis-benchmark EVALSHA of a similar entity write
+#   memory: Redis used_memory growth per staff member over 40,000 creates ≤ 1024 bytes
+# Starts a private stack (free ports, data in a temp dir), builds Release into build-release/ if
+# needed, stops everything it started. Bounded: about 2 minutes.
+#
+#   ./ops/bench/bench.sh [--duration SECONDS] [--connections N] [--workers N] [--creates N]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+BENCH_DIR="$MN_ROOT/ops/bench"
+export BENCH_DIR
+
+duration=10
+connections=50
+workers=2
+creates=40000
+while (($#)); do
+    case "$1" in
+    --duration) duration="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    --workers) workers="$2"; shift 2 ;;
+    --creates) creates="$2"; shift 2 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) mn_die "неизвестный аргумент: $1" ;;
+    esac
+done
+
+for tool in redis-server redis-cli redis-benchmark wrk curl python3; do
+    command -v "$tool" >/dev/null || mn_die "нет $tool (установите: ./ops/up ставит всё нужное)"
+done
+
+build_dir="${METODNET_BENCH_BUILD_DIR:-$MN_ROOT/build-release}"
+mn_build "$build_dir" Release
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work="$(mktemp -d /tmp/metodnet-bench.XXXXXX)"
+export METODNET_DATA_DIR="$work"
+export METODNET_HTTP_PORT="$(free_port)"
+export METODNET_REDIS_PORT="$(free_port)"
+export METODNET_BROKER="tcp://127.0.0.1:$(free_port)"
+export METODNET_BUILD_DIR="$build_dir"
+export METODNET_LOG_LEVEL="${METODNET_LOG_LEVEL:-warn}"
+# The per-token request budget protects a real deployment; a throughput measurement switches it off.
+export METODNET_RATE_LIMIT="${METODNET_RATE_LIMIT:-0}"
+mn_stack_env
+
+cleanup() {
+    local name
+    while read -r name; do
+        [[ -n "$name" ]] && mn_stop "$name" 10 2>/dev/null
+    done < <(mn_known_names)
+    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
+        echo "данные и журналы оставлены в $work" >&2
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+
+rcli() { redis-cli -p "$METODNET_REDIS_PORT" "$@"; }
+
+mn_start redis redis-server "$(mn_redis_conf)"
+for ((i = 0; i < 50; i++)); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
+password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+"$build_dir/services/auth/metodnet-auth" bootstrap-admin --region 07 --login bench --full-name "Замер" \
+    <<<"$password" >>"$MN_LOG_DIR/bootstrap.log" 2>&1 || mn_die "bootstrap-admin не удался: $MN_LOG_DIR/bootstrap.log"
+mn_start gateway "$build_dir/services/gateway/metodnet-gateway"
+mn_start auth "$build_dir/services/auth/metodnet-auth"
+for ((w = 1; w <= workers; w++)); do
+    mn_start "registry-$w" "$build_dir/services/registry/metodnet-registry"
+done
+mn_wait_ready 30 || mn_die "стек не готов за 30 с, журналы: $MN_LOG_DIR"
+
+TOKEN=""
+api() { # api METHOD PATH [JSON] → body; fails on a non-2xx answer
+    local out
+    out="$(curl -sS --max-time 10 -X "$1" -H 'Content-Type: application/json' \
+        ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+--data-binary "$3"} \
+        -w '\n%{http_code}' "$MN_BASE_URL$2")"
+    local code="${out##*$'\n'}"
+    [[ "$code" == 2* ]] || mn_die "$1 $2 → HTTP $code: ${out%$'\n'*}"
+    printf '%s' "${out%$'\n'*}"
+}
+json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+
+# Sessions for wrk, used in turn (each session has its own request budget at the gateway).
+sessions="${BENCH_SESSIONS:-$connections}"
+tokens=()
+for ((i = 0; i < sessions; i++)); do
+    tokens+=("$(api POST /api/v1/auth/login "{\"login\":\"bench\",\"password\":\"$password\"}" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')")
+done
+TOKEN="${tokens[0]}"
+BENCH_TOKENS="$(IFS=,; echo "${tokens[*]}")"
+export BENCH_TOKENS
+
+api POST /api/v1/regions '{"id":"07","name":"Кабардино-Балкарская Республика"}' >/dev/null
+mun="$(api POST /api/v1/municipalities '{"regionId":"07","name":"Терский муниципальный район","kind":"district"}' | json_id)"
+org="$(api POST /api/v1/organizations "{\"municipalityId\":\"$mun\",\"name\":\"МКОУ СОШ № 1 г.п. Терек\",\"shortName\":\"СОШ № 1\",\"kind\":\"school\"}" | json_id)"
+staff="$(api POST /api/v1/staff "{\"lastName\":\"Шогенова\",\"firstName\":\"Мадина\",\"middleName\":\"Аслановна\",\"birthDate\":\"1985-04-12\",\"professionStartDate\":\"2007-09-01\",\"position\":\"teacher\",\"category\":\"teacher\",\"subjects\":[\"mathematics\"],\"organizationIds\":[\"$org\"],\"qualificationCategory\":\"first\",\"active\":true}" | json_id)"
+export BENCH_ORG="$org" BENCH_STAFF="$staff"
+
+echo "== Redis: redis-benchmark GET (c=50, n=200000)" >&2
+get_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" -t get -c 50 -n 200000 -q 2>/dev/null | tr '\r' '\n' | grep -E '^GET' | tail -n 1)"
+redis_get="$(grep -oE '[0-9.]+ requests per second' <<<"$get_line" | grep -oE '^[0-9.]+')"
+echo "   $get_line" >&2
+
+echo "== Redis: EVALSHA записи сущности (HSET+ZADD+XADD, ~200 байт; c=50, n=100000)" >&2
+sha="$(rcli SCRIPT LOAD "$(cat "$BENCH_DIR/entity_write.lua")")"
+data="$(python3 -c 'print("x" * 200)')"
+eval_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" -c 50 -n 100000 -r 1000000 -q \
+    EVALSHA "$sha" 3 "bench:{r:07}:staff:__rand_int__" "bench:{r:07}:idx:staff" "bench:{r:07}:events" \
+    1 "$data" "|cat:teacher|mun:1|" "Тхагапсоев__rand_int__" 2>/dev/null | tr '\r' '\n' | grep -E 'requests per second' | tail -n 1)"
+redis_eval="$(grep -oE '[0-9.]+ requests per second' <<<"$eval_line" | grep -oE '^[0-9.]+')"
+echo "   $eval_line" >&2
+rcli --scan --pattern 'bench:*' | xargs -r -n 500 redis-cli -p "$METODNET_REDIS_PORT" DEL >/dev/null
+
+wrk_result() { grep -E '^RESULT' | tail -n 1; }
+field() { grep -oE "$1=[0-9.]+" <<<"$2" | cut -d= -f2; }
+
+echo "== HTTP: wrk GET /api/v1/staff/{id} (c=$connections, ${duration} с)" >&2
+get_res="$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s" --timeout 5s \
+    -s "$BENCH_DIR/get_staff.lua" "$MN_BASE_URL" | wrk_result)"
+echo "   $get_res" >&2
+
+echo "== HTTP: wrk POST /api/v1/staff (c=$connections, ${duration} с)" >&2
+post_res="$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s" --timeout 5s \
+    -s "$BENCH_DIR/post_staff.lua" "$MN_BASE_URL" | wrk_result)"
+echo "   $post_res" >&2
+
+echo "== Память Redis: $creates созданий" >&2
+# wrk runs for a fixed time; each of its 2 threads stops after its share of 2xx answers, and once
+# Redis holds that many more keys (one hash per staff member) wrk is told to stop (SIGINT makes it
+# report at once).
+keys_now() { rcli INFO keyspace | tr -d '\r' | grep -oE '^db0:keys=[0-9]+' | cut -d= -f2 || echo 0; }
+before="$(rcli INFO memory | grep -E '^used_memory:' | cut -d: -f2 | tr -d '\r')"
+keys_before="$(keys_now)"
+per_thread=$(((creates + 1) / 2))
+BENCH_LIMIT=$per_thread wrk -t2 -c"$connections" -d300s --timeout 5s \
+    -s "$BENCH_DIR/post_staff.lua" "$MN_BASE_URL" >"$work/memory-wrk.out" 2>&1 &
+wrk_pid=$!
+deadline=$((SECONDS + 300))
+while kill -0 "$wrk_pid" 2>/dev/null; do
+    if (($(keys_now) >= keys_before + creates)) || ((SECONDS > deadline)); then
+        sleep 0.5
+        kill -INT "$wrk_pid" 2>/dev/null || true
+        break
+    fi
+    sleep 0.2
+done
+wait "$wrk_pid" || true
+mem_res="$(wrk_result <"$work/memory-wrk.out")"
+after="$(rcli INFO memory | grep -E '^used_memory:' | cut -d: -f2 | tr -d '\r')"
+created="$(field ok "$mem_res")"
+echo "   $mem_res; used_memory $before → $after" >&2
+
+# ---- verdicts ----
+verdicts="$(python3 - "$redis_get" "$redis_eval" "$get_res" "$post_res" "$before" "$after" "$created" <<'EOF'
+import re, sys
+redis_get, redis_eval, get_res, post_res, before, after, created = sys.argv[1:]
+def f(line, key):
+    m = re.search(key + r"=([0-9.]+)", line)
+    return float(m.group(1)) if m else 0.0
+rg, re_ = float(redis_get or 0), float(redis_eval or 0)
+g_rps, g_p99 = f(get_res, "rps"), f(get_res, "p99_us") / 1000.0
+p_rps, p_p99 = f(post_res, "rps"), f(post_res, "p99_us") / 1000.0
+n = int(float(created or 0))
+per = (int(after) - int(before)) / n if n else float("inf")
+lines = []
+def verdict(ok, text):
+    lines.append(("PASS " if ok else "FAIL ") + text)
+ratio = g_rps / rg if rg else 0
+if f(get_res, "throttled") or f(post_res, "throttled"):
+    lines.append("NOTE ответы 429 (бюджет запросов сеанса в шлюзе): замер упирается в ограничение частоты, а не в службу")
+verdict(ratio >= 0.5 and g_p99 <= 2.0 and f(get_res, "non2xx") == 0,
+        f"чтение: {g_rps:.0f} зап/с = {ratio:.2f} × redis GET ({rg:.0f}); p99 {g_p99:.2f} мс (нужно ≥ 0.50×, p99 ≤ 2 мс)")
+ratio = p_rps / re_ if re_ else 0
+verdict(ratio >= 0.4 and f(post_res, "non2xx") == 0,
+        f"запись: {p_rps:.0f} зап/с = {ratio:.2f} × redis EVALSHA ({re_:.0f}); p99 {p_p99:.2f} мс (нужно ≥ 0.40×)")
+verdict(per <= 1024 and n > 0,
+        f"память: {per:.0f} байт на работника ({n} созданий, used_memory +{int(after) - int(before)}) (нужно ≤ 1024)")
+print("\n".join(lines))
+EOF
+)"
+echo
+echo "$verdicts"
+grep -q '^FAIL' <<<"$verdicts" && exit 1
+exit 0

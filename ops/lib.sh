@@ -1,0 +1,184 @@
+# ops/lib.sh — shell functions shared by ops/up, ops/down, ops/status, ops/test and ops/bench:
+# package installation, the build, settings of one stack (ports, data dir, broker endpoint),
+# starting/stopping background processes by pid file, and waiting for readiness.
+# Sourced, never run; callers set `set -euo pipefail` themselves.
+
+MN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Debian 12 packages the project needs to build, run and test.
+MN_PACKAGES=(
+    build-essential cmake pkg-config python3 curl ca-certificates
+    libuv1-dev libzmq3-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
+    libjansson-dev libsodium-dev libcmocka-dev libh2o-dev libssl-dev zlib1g-dev
+    redis-server redis-tools wrk docker-compose
+)
+
+mn_say() { printf '==> %s\n' "$*" >&2; }
+mn_warn() { printf '[!] %s\n' "$*" >&2; }
+mn_die() {
+    printf '[ОШИБКА] %s\n' "$*" >&2
+    exit 1
+}
+
+# Installs whatever of MN_PACKAGES (plus extra arguments) is missing. apt-get update runs only
+# when something has to be installed.
+mn_ensure_packages() {
+    local missing=() p status
+    for p in "${MN_PACKAGES[@]}" "$@"; do
+        status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
+        [[ "$status" == "install ok installed" ]] || missing+=("$p")
+    done
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+    mn_say "Устанавливаю недостающие пакеты: ${missing[*]}"
+    local sudo=()
+    if [[ "$(id -u)" != 0 ]]; then
+        command -v sudo >/dev/null || mn_die "нужны права root для apt-get (пакеты: ${missing[*]})"
+        sudo=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq </dev/null ||
+        mn_die "apt-get update не удался"
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null ||
+        mn_die "apt-get install не удался: ${missing[*]}"
+}
+
+# mn_build <build dir> <build type> [extra cmake args...]: configure (once) and build.
+mn_build() {
+    local dir="$1" type="$2"
+    shift 2
+    mn_say "Сборка в ${dir} (${type})"
+    mkdir -p "$dir"
+    cmake -S "$MN_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >"$dir/ops-cmake.log" 2>&1 || {
+        cat "$dir/ops-cmake.log" >&2
+        mn_die "cmake не смог сконфигурировать сборку (журнал выше)"
+    }
+    cmake --build "$dir" -j"${MN_JOBS:-2}" >"$dir/ops-build.log" 2>&1 || {
+        tail -n 80 "$dir/ops-build.log" >&2
+        mn_die "сборка не удалась, полный журнал: $dir/ops-build.log"
+    }
+}
+
+# Settings of one stack. Two stacks side by side differ in METODNET_HTTP_PORT, METODNET_REDIS_PORT
+# and METODNET_DATA_DIR; the broker endpoint follows the HTTP port unless METODNET_BROKER is set.
+mn_stack_env() {
+    export METODNET_HTTP_HOST="${METODNET_HTTP_HOST:-127.0.0.1}"
+    export METODNET_HTTP_PORT="${METODNET_HTTP_PORT:-8080}"
+    export METODNET_REDIS_HOST="${METODNET_REDIS_HOST:-127.0.0.1}"
+    export METODNET_REDIS_PORT="${METODNET_REDIS_PORT:-6379}"
+    export METODNET_BROKER="${METODNET_BROKER:-tcp://127.0.0.1:$((METODNET_HTTP_PORT + 1000))}"
+    METODNET_DATA_DIR="${METODNET_DATA_DIR:-$MN_ROOT/var}"
+    mkdir -p "$METODNET_DATA_DIR"
+    METODNET_DATA_DIR="$(cd "$METODNET_DATA_DIR" && pwd)"
+    export METODNET_DATA_DIR
+    export METODNET_BUILD_DIR="${METODNET_BUILD_DIR:-$MN_ROOT/build}"
+    MN_RUN_DIR="$METODNET_DATA_DIR/run"
+    MN_LOG_DIR="$METODNET_DATA_DIR/logs"
+    MN_BASE_URL="http://$METODNET_HTTP_HOST:$METODNET_HTTP_PORT"
+    mkdir -p "$MN_RUN_DIR" "$MN_LOG_DIR" "$METODNET_DATA_DIR/redis"
+}
+
+# Pid of a process named by its pid file if it is alive, else empty.
+mn_pid_of() {
+    local pidfile="$MN_RUN_DIR/$1.pid" pid
+    [[ -f "$pidfile" ]] || return 0
+    pid="$(cat "$pidfile" 2>/dev/null || true)"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+        echo "$pid"
+    fi
+}
+
+# mn_start <name> <command...>: starts the command in its own session, detached, with stdout and
+# stderr appended to logs/<name>.log and its pid in run/<name>.pid. A running one is left alone.
+mn_start() {
+    local name="$1"
+    shift
+    local pid
+    pid="$(mn_pid_of "$name")"
+    if [[ -n "$pid" ]]; then
+        mn_say "$name уже запущен (pid $pid)"
+        return 0
+    fi
+    # setsid: a Ctrl-C in the terminal that ran ops/up does not reach the stack. The background
+    # child of a non-interactive shell is not a group leader, so setsid execs without forking and
+    # $! is the service's own pid.
+    nohup setsid "$@" >>"$MN_LOG_DIR/$name.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$MN_RUN_DIR/$name.pid"
+    sleep 0.2
+    if ! kill -0 "$pid" 2>/dev/null; then
+        tail -n 20 "$MN_LOG_DIR/$name.log" >&2 || true
+        mn_die "$name завершился сразу после запуска, журнал: $MN_LOG_DIR/$name.log"
+    fi
+    mn_say "$name запущен (pid $pid), журнал: $MN_LOG_DIR/$name.log"
+}
+
+# mn_stop <name> [timeout seconds]: SIGTERM, wait, then SIGKILL.
+mn_stop() {
+    local name="$1" timeout="${2:-15}" pid i
+    pid="$(mn_pid_of "$name")"
+    if [[ -z "$pid" ]]; then
+        rm -f "$MN_RUN_DIR/$name.pid"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < timeout * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        mn_warn "$name (pid $pid) не остановился за ${timeout} с, посылаю SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        sleep 0.2
+    fi
+    rm -f "$MN_RUN_DIR/$name.pid"
+    mn_say "$name остановлен"
+}
+
+# Names of all processes of the stack known by pid file: service workers first, Redis last.
+mn_known_names() {
+    local f names=()
+    for f in "$MN_RUN_DIR"/registry-*.pid; do
+        [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
+    done
+    [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
+    [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
+    [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)
+    printf '%s\n' "${names[@]}"
+}
+
+# Writes the Redis configuration of this stack: AOF on, loopback only, protected mode.
+mn_redis_conf() {
+    local conf="$METODNET_DATA_DIR/redis/redis.conf"
+    cat >"$conf" <<EOF
+# Written by ops/up; changes here are overwritten on the next start.
+bind 127.0.0.1
+port $METODNET_REDIS_PORT
+protected-mode yes
+daemonize no
+dir $METODNET_DATA_DIR/redis
+pidfile $MN_RUN_DIR/redis-server.pid
+logfile ""
+appendonly yes
+appendfsync ${METODNET_REDIS_APPENDFSYNC:-everysec}
+save ""
+EOF
+    echo "$conf"
+}
+
+# HTTP status code of a GET (000 when nothing answers).
+mn_http_code() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$1" 2>/dev/null || true
+}
+
+# mn_wait_ready <timeout seconds>: waits for /readyz to answer 200.
+mn_wait_ready() {
+    local timeout="$1" i code
+    for ((i = 0; i < timeout * 5; i++)); do
+        code="$(mn_http_code "$MN_BASE_URL/readyz")"
+        [[ "$code" == 200 ]] && return 0
+        sleep 0.2
+    done
+    return 1
+}

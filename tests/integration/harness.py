@@ -1,0 +1,548 @@
+"""harness — starts a real metodnet stack for integration tests: a redis-server with AOF in a temp
+dir on a free port, the gateway on a free HTTP port and a free broker port, and N registry workers,
+all from METODNET_BIN_DIR (the CMake build dir; ctest sets it). Logs go to files in the temp dir and
+are printed when a test fails. At the end every process gets SIGTERM and must exit cleanly; a
+sanitizer report in any log ("ERROR: AddressSanitizer", "runtime error:", LeakSanitizer) fails the
+test class.
+
+Nothing is mocked: the tests speak HTTP to the real gateway, which speaks MDP to the real workers,
+which keep state in the real Redis.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+HEARTBEAT_MS = 200
+HEARTBEAT_LIVENESS = 3
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer", "SUMMARY: AddressSanitizer")
+
+
+def free_port():
+    """A TCP port nobody listens on right now (the kernel's choice for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bin_dir():
+    d = os.environ.get("METODNET_BIN_DIR")
+    if not d:
+        here = os.path.dirname(os.path.abspath(__file__))
+        d = os.path.join(here, "..", "..", "build")
+    return os.path.abspath(d)
+
+
+def source_dir():
+    d = os.environ.get("METODNET_SOURCE_DIR")
+    if not d:
+        d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    return os.path.abspath(d)
+
+
+class _EarlyExit(RuntimeError):
+    """A process of the stack died while the stack was starting."""
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case names
+        self.body = body
+        self._json = None
+
+    @property
+    def json(self):
+        if self._json is None:
+            try:
+                self._json = json.loads(self.body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as e:
+                raise AssertionError(f"ответ не JSON (HTTP {self.status}): {self.body[:300]!r}") from e
+        return self._json
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def __repr__(self):
+        return f"<HTTP {self.status} {self.body[:300]!r}>"
+
+
+class Process:
+    def __init__(self, name, argv, env, log_path):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log_path = log_path
+        self.popen = None
+        self.expected_exit = False  # set when the test killed it on purpose
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        try:
+            self.popen = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            log.close()
+        self.expected_exit = False
+
+    @property
+    def pid(self):
+        return self.popen.pid if self.popen else None
+
+    def alive(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.popen.pid, sig)
+
+    def kill9(self):
+        """kill -9 and reap."""
+        self.expected_exit = True
+        if self.alive():
+            os.kill(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+
+    def terminate(self, timeout=15.0):
+        """SIGTERM and wait; returns the exit code, or None if SIGKILL was needed."""
+        self.expected_exit = True
+        if self.popen is None:
+            return 0
+        if self.popen.poll() is not None:
+            return self.popen.returncode
+        try:
+            os.kill(self.popen.pid, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            os.kill(self.popen.pid, signal.SIGTERM)
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+            return None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+
+class Stack:
+    """One private metodnet stack. Use as: s = Stack(workers=2); s.start(); ...; s.stop()."""
+
+    def __init__(self, workers=2, appendfsync="everysec", heartbeat_ms=HEARTBEAT_MS,
+                 liveness=HEARTBEAT_LIVENESS, extra_env=None, name="stack", admin_region="07", sessions=8):
+        self.workers = workers
+        self.admin_region = admin_region  # the bootstrap region administrator's region (None: no login)
+        self.admin_login = f"admin{admin_region}" if admin_region else None
+        self.admin_password = "Тест-пароль-" + os.urandom(6).hex()
+        self.sessions = sessions  # session tokens to rotate (each has its own request budget)
+        self.tokens = []
+        self._token_lock = threading.Lock()
+        self._token_next = 0
+        self.appendfsync = appendfsync
+        self.heartbeat_ms = heartbeat_ms
+        self.liveness = liveness
+        self.extra_env = dict(extra_env or {})
+        self.dir = tempfile.mkdtemp(prefix=f"metodnet-{name}-")
+        self.redis_dir = os.path.join(self.dir, "redis")
+        os.makedirs(self.redis_dir)
+        self.redis_port = free_port()
+        self.http_port = free_port()
+        self.broker_port = free_port()
+        self.procs = {}
+        self.problems = []  # shutdown problems found by stop()
+        self.stopped = False
+        self.base_path = ""
+
+    # ---- processes ----
+
+    def env(self):
+        env = dict(os.environ)
+        env.update({
+            "METODNET_REDIS_HOST": "127.0.0.1",
+            "METODNET_REDIS_PORT": str(self.redis_port),
+            "METODNET_BROKER": f"tcp://127.0.0.1:{self.broker_port}",
+            "METODNET_HTTP_HOST": "127.0.0.1",
+            "METODNET_HTTP_PORT": str(self.http_port),
+            "METODNET_HEARTBEAT_MS": str(self.heartbeat_ms),
+            "METODNET_HEARTBEAT_LIVENESS": str(self.liveness),
+        })
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        env.pop("METODNET_REDIS_SOCKET", None)
+        env.update(self.extra_env)
+        return env
+
+    def _add(self, name, argv):
+        p = Process(name, argv, self.env(), os.path.join(self.dir, f"{name}.log"))
+        self.procs[name] = p
+        return p
+
+    def start(self, ready_timeout=60.0, attempts=3):
+        """Starts Redis, the gateway and the workers and waits for /readyz. Free ports are picked
+        before the processes bind them, so another program on the machine may take one in between:
+        a start whose process dies at once is retried on new ports."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(ready_timeout)
+                return
+            except _EarlyExit as e:
+                if attempt == attempts:
+                    self.stop()
+                    raise RuntimeError(str(e)) from None
+                print(f"\n[harness] {e}; повторяю запуск на других портах", file=sys.stderr)
+                for p in self.procs.values():
+                    p.kill9()
+                self.redis_port, self.http_port, self.broker_port = free_port(), free_port(), free_port()
+                self.procs = {}
+            except BaseException:
+                self.stop()  # the caller prints the logs; stop() notes how each process ended
+                raise
+
+    def _start_once(self, ready_timeout):
+        redis_server = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
+        self._add("redis", [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                            "--protected-mode", "yes", "--daemonize", "no", "--dir", self.redis_dir,
+                            "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", ""])
+        self.procs["redis"].start()
+        self.wait_redis()
+        b = bin_dir()
+        gateway = os.path.join(b, "services", "gateway", "metodnet-gateway")
+        registry = os.path.join(b, "services", "registry", "metodnet-registry")
+        auth = os.path.join(b, "services", "auth", "metodnet-auth")
+        for path in (gateway, registry, auth):
+            if not os.access(path, os.X_OK):
+                raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
+        self.auth_bin = auth
+        if self.admin_region:
+            self.bootstrap_admin(self.admin_region, self.admin_login, self.admin_password)
+        self._add("gateway", [gateway]).start()
+        self._add("auth", [auth]).start()
+        for i in range(1, self.workers + 1):
+            self._add(f"registry-{i}", [registry]).start()
+        self.wait_ready(ready_timeout)
+        if self.admin_region:
+            self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
+
+    def bootstrap_admin(self, region, login, password):
+        """`metodnet-auth bootstrap-admin`: the first administrator of region, straight in Redis."""
+        r = subprocess.run([self.auth_bin, "bootstrap-admin", "--region", region, "--login", login,
+                            "--full-name", "Администратор для тестов"], input=password + "\n", env=self.env(),
+                           capture_output=True, text=True, timeout=60)
+        with open(os.path.join(self.dir, "bootstrap.log"), "a", encoding="utf-8") as f:
+            f.write(r.stdout + r.stderr)
+        if r.returncode not in (0, 3):  # 3: the region has its administrator already
+            raise RuntimeError(f"bootstrap-admin: код {r.returncode}: {r.stderr.strip()[-500:]}")
+
+    def login(self, login, password):
+        r = self.request("POST", "/api/v1/auth/login", {"login": login, "password": password}, token=False)
+        if r.status != 200 or not r.json.get("token"):
+            raise RuntimeError(f"вход {login} не удался: {r!r}")
+        return r.json["token"]
+
+    def token(self):
+        """The next session token of the pool (round robin), None before login."""
+        with self._token_lock:
+            if not self.tokens:
+                return None
+            t = self.tokens[self._token_next % len(self.tokens)]
+            self._token_next += 1
+            return t
+
+    def wait_redis(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if not self.procs["redis"].alive():
+                raise _EarlyExit(f"redis-server завершился при запуске (порт {self.redis_port} занят?)")
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server не ответил за {timeout} с")
+
+    def wait_ready(self, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for name, p in self.procs.items():
+                if not p.alive() and not p.expected_exit:
+                    raise _EarlyExit(f"процесс {name} завершился (код {p.popen.returncode})")
+            try:
+                last = self.request("GET", "/readyz", timeout=2)
+                if last.status == 200:
+                    return
+            except OSError as e:
+                last = e
+            time.sleep(0.1)
+        raise RuntimeError(f"/readyz не ответил 200 за {timeout} с; последний ответ: {last!r}")
+
+    def kill9(self, name):
+        self.procs[name].kill9()
+
+    def restart(self, name, wait=True):
+        """Starts the named process again (same port, same data dir for Redis)."""
+        p = self.procs[name]
+        if p.alive():
+            p.terminate()
+        p.start()
+        if name == "redis" and wait:
+            self.wait_redis()
+
+    def stop(self):
+        """SIGTERM in reverse dependency order; records unclean exits and sanitizer reports. Once."""
+        if self.stopped:
+            return
+        self.stopped = True
+        order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
+        order += [n for n in ("auth",) if n in self.procs]
+        order += [n for n in ("gateway", "redis") if n in self.procs]
+        for name in order:
+            p = self.procs[name]
+            was_alive = p.alive()
+            died_unexpectedly = not was_alive and not p.expected_exit and p.popen is not None
+            code = p.terminate()
+            if was_alive and code is None:
+                self.problems.append(f"{name}: не остановился по SIGTERM за 15 с (SIGKILL)")
+            elif was_alive and code not in (0, -signal.SIGTERM):
+                self.problems.append(f"{name}: код выхода {code} после SIGTERM")
+            elif died_unexpectedly:
+                self.problems.append(f"{name}: завершился сам во время теста (код {p.popen.returncode})")
+        for name, p in self.procs.items():
+            text = p.log_text()
+            for marker in SANITIZER_MARKERS:
+                if marker in text:
+                    self.problems.append(f"{name}: в журнале отчёт санитайзера «{marker}»")
+                    break
+
+    def dump_logs(self, tail_lines=80, stream=sys.stderr):
+        for name, p in self.procs.items():
+            lines = p.log_text().splitlines()
+            print(f"\n----- журнал {name} ({p.log_path}), последние {min(len(lines), tail_lines)} строк -----",
+                  file=stream)
+            for line in lines[-tail_lines:]:
+                print(line, file=stream)
+        stream.flush()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---- HTTP ----
+
+    def request(self, method, path, body=None, headers=None, raw=None, timeout=10.0, token=True):
+        """One HTTP request on a fresh connection. body is JSON-encoded; raw is sent as is. token: True
+        = a session token of the pool, False = none, a string = that one."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            h = {"Accept": "application/json"}
+            data = None
+            if raw is not None:
+                data = raw
+                h["Content-Type"] = "application/json"
+            elif body is not None:
+                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                h["Content-Type"] = "application/json"
+            bearer = self.token() if token is True else (token or None)
+            if bearer:
+                h["Authorization"] = "Bearer " + bearer
+            h.update(headers or {})
+            conn.request(method, path, body=data, headers=h)
+            resp = conn.getresponse()
+            payload = resp.read()
+            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, payload)
+        finally:
+            conn.close()
+
+    def request_expect_continue(self, method, path, raw, headers=None, timeout=10.0):
+        """A request with "Expect: 100-continue", as curl and browsers send large bodies: the body
+        goes only after "100 Continue", so a server that refuses the body by its Content-Length
+        answers without a connection reset racing its answer."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            conn.putrequest(method, path)
+            h = {"Content-Type": "application/json", "Content-Length": str(len(raw)),
+                 "Expect": "100-continue", "Accept": "application/json"}
+            if self.tokens:
+                h["Authorization"] = "Bearer " + self.token()
+            h.update(headers or {})
+            for k, v in h.items():
+                conn.putheader(k, v)
+            conn.endheaders()
+            sock = conn.sock
+            sock.settimeout(timeout)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(f"соединение закрыто без ответа: {head!r}")
+                head += chunk
+            if head.startswith(b"HTTP/1.1 100"):
+                rest = head.split(b"\r\n\r\n", 1)[1]
+                try:
+                    sock.sendall(raw)
+                except OSError:
+                    pass  # the server may answer and close before taking the whole body
+                head = rest
+            # parse the final answer from what is buffered plus the rest of the stream
+            data = head
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+                status_line, _, after = data.partition(b"\r\n")
+                hdrs, sep, body = after.partition(b"\r\n\r\n")
+                if sep:
+                    m = [line.split(b":", 1)[1].strip() for line in hdrs.split(b"\r\n")
+                         if line.lower().startswith(b"content-length:")]
+                    if m and len(body) >= int(m[0]):
+                        break
+            status_line, _, after = data.partition(b"\r\n")
+            hdrs, _, body = after.partition(b"\r\n\r\n")
+            status = int(status_line.split()[1])
+            headers_out = {}
+            for line in hdrs.split(b"\r\n"):
+                if b":" in line:
+                    k, v = line.split(b":", 1)
+                    headers_out[k.decode().strip().lower()] = v.decode().strip()
+            return Response(status, headers_out, body)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def list_all(self, collection, limit=500, **filters):
+        """Every item of a list, following nextCursor; returns (items, pages)."""
+        items, cursor, pages = [], "", 0
+        for _ in range(10000):
+            q = dict(filters, limit=str(limit))
+            if cursor:
+                q["cursor"] = cursor
+            r = self.get(f"/api/v1/{collection}?{urllib.parse.urlencode(q)}")
+            if r.status != 200:
+                raise AssertionError(f"список {collection}: {r!r}")
+            pages += 1
+            items.extend(r.json["items"] if "items" in r.json else [])
+            cursor = r.json.get("nextCursor", "")
+            if not cursor:
+                return items, pages
+        raise AssertionError("список не кончается")
+
+    def count(self, collection, **filters):
+        return len(self.list_all(collection, **filters)[0])
+
+
+class StackTestCase(unittest.TestCase):
+    """Base class: one stack per test class. Subclasses may set WORKERS, APPENDFSYNC, HEARTBEAT_MS,
+    EXTRA_ENV."""
+
+    WORKERS = 2
+    APPENDFSYNC = "everysec"
+    HEARTBEAT_MS = HEARTBEAT_MS
+    EXTRA_ENV = None
+    _failed = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls._failed = False
+        cls.stack = Stack(workers=cls.WORKERS, appendfsync=cls.APPENDFSYNC, heartbeat_ms=cls.HEARTBEAT_MS,
+                          extra_env=cls.EXTRA_ENV, name=cls.__name__)
+        # a class cleanup runs even when setUpClass fails half-way, so no process outlives the test
+        cls.addClassCleanup(cls._stop_stack)
+        try:
+            cls.stack.start()
+            cls.prepare()
+        except BaseException:
+            cls._failed = True
+            raise
+
+    @classmethod
+    def prepare(cls):
+        """Per-class fixtures on the running stack (override)."""
+
+    @classmethod
+    def _stop_stack(cls):
+        stack = cls.stack
+        stack.stop()
+        if stack.problems or cls._failed:
+            stack.dump_logs()
+        if stack.problems or cls._failed:
+            print(f"\nжурналы оставлены в {stack.dir}", file=sys.stderr)
+        else:
+            stack.cleanup()
+        if stack.problems:
+            raise AssertionError("при остановке стека: " + "; ".join(stack.problems))
+
+    def tearDown(self):
+        outcome = getattr(self, "_outcome", None)
+        if outcome is not None and not getattr(outcome, "success", True):
+            type(self)._failed = True
+
+    # shortcuts
+    def assertJsonError(self, r, statuses, msg=None):
+        """r is a 4xx/5xx JSON error {"error":{"code","message"(Russian),"details","requestId"}}."""
+        if isinstance(statuses, int):
+            statuses = (statuses,)
+        self.assertIn(r.status, statuses, msg or repr(r))
+        err = r.json.get("error")
+        self.assertIsInstance(err, dict, f"нет объекта error: {r!r}")
+        self.assertTrue(err.get("code"), f"нет error.code: {r!r}")
+        self.assertTrue(any("\u0400" <= ch <= "\u04ff" for ch in err.get("message", "")),
+                        f"error.message не на русском: {r!r}")
+        self.assertTrue(err.get("requestId"), f"нет error.requestId: {r!r}")
+        self.assertIsInstance(err.get("details", []), list)
+        return err
+
+
+def run_concurrently(fn, args_list, workers=16):
+    """Calls fn(*args) for each args in parallel threads; returns results in order (exceptions kept)."""
+    results = [None] * len(args_list)
+
+    def run(i, args):
+        try:
+            results[i] = fn(*args)
+        except Exception as e:  # the caller inspects it
+            results[i] = e
+
+    threads = []
+    sem = threading.Semaphore(workers)
+
+    def guarded(i, args):
+        with sem:
+            run(i, args)
+
+    for i, args in enumerate(args_list):
+        t = threading.Thread(target=guarded, args=(i, args))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    return results
