@@ -1101,7 +1101,7 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
         case FILTER_BOOL: ok = strcmp(value, "true") == 0 || strcmp(value, "false") == 0; break;
         case FILTER_SUBJECT: ok = dictionary_subject_known(value); break;
         case FILTER_ID: ok = id_valid(value); break;
-        case FILTER_CODE: ok = id_valid(value) && strlen(value) <= 32; break;
+        case FILTER_CODE: ok = registry_code_valid(value); break;
         case FILTER_TEXT: ok = utf8_valid(value, strlen(value)) && strlen(value) <= 200 && !strchr(value, '|'); break;
         case FILTER_DATE: ok = date_parse(value, &parsed); break;
         default: ok = false;

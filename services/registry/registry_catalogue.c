@@ -74,7 +74,7 @@ static bool s_check_id(validation *v, const char *field, const char *id, const r
 }
 
 /* Competence codes of the diagnostics framework: [a-z0-9_.-], 1..32. */
-static bool s_code_valid(const char *code)
+bool registry_code_valid(const char *code)
 {
     size_t n = code ? strlen(code) : 0;
     if (n == 0 || n > 32)
@@ -94,7 +94,7 @@ static void s_check_competences(validation *v, const char *field, char *const *c
     for (size_t i = 0; i < n && i < max; i++) {
         char path[64];
         snprintf(path, sizeof path, "%s[%zu]", field, i);
-        if (!s_code_valid(codes[i]))
+        if (!registry_code_valid(codes[i]))
             validation_add(v, path, "Код компетенции — латинские строчные буквы, цифры, «_», «.», «-», до 32 знаков");
         for (size_t j = 0; j < i; j++)
             if (strcmp(codes[i], codes[j]) == 0)

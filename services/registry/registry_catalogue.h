@@ -54,6 +54,9 @@ bool registry_word_first_seen(const char *text, const char *id, const char *pref
 /* The longest word of the folded query (the word-index prefix), into out. */
 void registry_query_key(const char *q, char *out, size_t size);
 
+/* A competence code of the diagnostics framework: [a-z0-9_.-], 1..32 characters. */
+bool registry_code_valid(const char *code);
+
 /* An http(s) URL: scheme, a host, no blanks or control characters, at most max bytes. */
 bool registry_url_valid(const char *url, size_t max);
 
