@@ -130,9 +130,29 @@ bool registry_url_valid(const char *url, size_t max)
 
 /* ---------- words (search) ---------- */
 
-static bool s_word_byte(unsigned char c)
+/* Length of the UTF-8 character at p when it is a letter or digit of a word (ASCII letters and digits,
+ * Latin letters with diacritics, Cyrillic), else 0; *chars_out counts characters. Punctuation such as
+ * «», —, “” separates words. */
+static size_t s_word_char(const unsigned char *p)
 {
-    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if ((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= '0' && p[0] <= '9'))
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF && (p[1] & 0xC0) == 0x80) {
+        unsigned cp = ((unsigned)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+        if ((cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) || (cp >= 0x400 && cp <= 0x4FF))
+            return 2;
+    }
+    return 0;
+}
+
+/* Length of the (possibly multibyte) character at p, at least 1. */
+static size_t s_char_length(const unsigned char *p)
+{
+    size_t n = p[0] < 0x80 ? 1 : p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 1;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return i;
+    return n;
 }
 
 static int s_compare_words(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
@@ -144,26 +164,21 @@ size_t registry_words(const char *text, char words[][64], size_t max)
     size_t n = 0;
     const unsigned char *p = (const unsigned char *)folded;
     while (*p && n < max) {
-        while (*p && !s_word_byte(*p))
-            p++;
-        const unsigned char *start = p;
-        size_t chars = 0;
-        while (*p && s_word_byte(*p)) {
-            if ((*p & 0xC0) != 0x80)
-                chars++;
-            p++;
+        while (*p && s_word_char(p) == 0)
+            p += s_char_length(p);
+        char word[64];
+        size_t len = 0, chars = 0, step;
+        while (*p && (step = s_word_char(p)) > 0) {
+            if (len + step < sizeof word) { /* longer words are cut at a character boundary */
+                memcpy(word + len, p, step);
+                len += step;
+            }
+            chars++;
+            p += step;
         }
-        size_t len = (size_t)(p - start);
+        word[len] = '\0';
         if (chars < 2)
             continue;
-        if (len > 63) { /* cut at a character boundary */
-            len = 63;
-            while (len > 0 && (start[len] & 0xC0) == 0x80)
-                len--;
-        }
-        char word[64];
-        memcpy(word, start, len);
-        word[len] = '\0';
         bool seen = false;
         for (size_t i = 0; i < n && !seen; i++)
             seen = strcmp(words[i], word) == 0;

@@ -40,7 +40,7 @@ extern const registry_kind registry_practice_kind;
 
 #define REGISTRY_MAX_WORDS 16
 
-/* Distinct folded words of text (letters and digits, ≥ 2 bytes), at most REGISTRY_MAX_WORDS, sorted;
+/* Distinct folded words of text (Latin and Cyrillic letters and digits, ≥ 2 characters), at most REGISTRY_MAX_WORDS, sorted;
  * each NUL-terminated in words[i] (64 bytes). Returns the count. */
 size_t registry_words(const char *text, char words[][64], size_t max);
 
