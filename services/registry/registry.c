@@ -20,6 +20,7 @@
 #include "pbfield.h"
 #include "pbjson.h"
 #include "registry.pb-c.h"
+#include "registry_catalogue.h"
 #include "registry_kinds.h"
 
 struct registry {
@@ -28,7 +29,7 @@ struct registry {
     audit *audit;
 };
 
-typedef enum { OP_CREATE, OP_GET, OP_UPDATE, OP_DELETE } op_kind;
+typedef enum { OP_CREATE, OP_GET, OP_UPDATE, OP_DELETE, OP_TRANSITION } op_kind;
 
 typedef struct op {
     registry *reg;
@@ -46,6 +47,8 @@ typedef struct op {
     validation v;
     registry_layout old_layout;
     registry_layout new_layout;
+    registry_reference references[REGISTRY_MAX_REFERENCES];
+    size_t n_references;
 } op;
 
 /* Personal data (152-ФЗ): every read of a staff member's record and every change of any registry
@@ -57,9 +60,14 @@ static void s_audit(registry *reg, service_call *call, const registry_kind *kind
     audit_event e;
     audit_event_from_call(&e, call);
     e.action = action;
-    e.object_kind = kind == &registry_staff_kind ? "staff" : kind == &registry_organization_kind ? "organization"
-                    : kind == &registry_municipality_kind                                          ? "municipality"
-                                                                                                   : "region";
+    e.object_kind = kind == &registry_staff_kind           ? "staff"
+                    : kind == &registry_organization_kind  ? "organization"
+                    : kind == &registry_municipality_kind  ? "municipality"
+                    : kind == &registry_region_kind        ? "region"
+                    : kind == &registry_association_kind   ? "association"
+                    : kind == &registry_membership_kind    ? "membership"
+                    : kind == &registry_qualification_kind ? "qualification_record"
+                                                           : kind->name;
     e.object_id = id;
     e.region_id = region;
     audit_record(reg->audit, &e, NULL, NULL);
@@ -169,10 +177,10 @@ static void s_reply(op *o, const ProtobufCMessage *response)
 
 static bool s_allowed(const op *o, const ProtobufCMessage *entity, scope_access access)
 {
-    registry_territory territory;
-    o->kind->territory(entity, &territory);
-    return scope_allows(service_call_caller(o->call), &territory.object, access);
+    return registry_allows(o->kind, service_call_caller(o->call), entity, access);
 }
+
+static void s_create_existing(op *o);
 
 /* ---------- the write ---------- */
 
@@ -181,7 +189,7 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
     op *o = ud;
     switch (result) {
     case ENTITY_OK:
-        s_audit(o->reg, o->call, o->kind, o->what == OP_CREATE ? "create" : o->what == OP_UPDATE ? "update" : "delete",
+        s_audit(o->reg, o->call, o->kind, o->what == OP_CREATE ? "create" : o->what == OP_DELETE ? "delete" : "update",
                 pbfield_string(o->what == OP_DELETE ? o->current : o->next, "id"), o->region);
         if (o->what == OP_DELETE) {
             Metodnet__DeleteResponse response = METODNET__DELETE_RESPONSE__INIT;
@@ -212,7 +220,12 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
         return;
     }
     case ENTITY_NOT_EMPTY:
-        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->not_empty_ru);
+        if (o->what == OP_CREATE && o->kind->idempotent_unique) {
+            s_create_existing(o); /* the unique key is taken: answer with the record that holds it */
+            return;
+        }
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT,
+               o->what == OP_CREATE ? o->kind->exists_ru : o->kind->not_empty_ru);
         return;
     case ENTITY_ERROR:
     default:
@@ -246,7 +259,7 @@ static size_t s_index_difference(const registry_layout *from, const registry_lay
 
 static void s_write(op *o)
 {
-    const char *types[] = {"created", "read", "updated", "deleted"};
+    const char *types[] = {"created", "read", "updated", "deleted", "updated"};
     const ProtobufCMessage *entity = o->what == OP_DELETE ? o->current : o->next;
     const char *id = pbfield_string(entity, "id");
     int64_t version = o->what == OP_DELETE ? pbfield_int64(o->current, "version") : pbfield_int64(o->next, "version");
@@ -279,7 +292,7 @@ static void s_write(op *o)
     metodnet__domain_event__pack(&event, event_bytes);
 
     entity_index_entry removes[REGISTRY_MAX_INDEXES], adds[REGISTRY_MAX_INDEXES];
-    const char *must_exist[REGISTRY_MAX_ORGANIZATIONS + 1], *must_be_empty[2];
+    const char *must_exist[REGISTRY_MAX_MUST_EXIST], *must_be_empty[REGISTRY_MAX_MUST_BE_EMPTY + REGISTRY_MAX_UNIQUE];
     char stream[REGISTRY_KEY_MAX];
     registry_stream_key(o->kind, o->region, stream, sizeof stream);
 
@@ -292,7 +305,11 @@ static void s_write(op *o)
         o->kind->layout(o->next, &o->new_layout);
         w.expected_version = 0;
         w.n_index_add = s_index_difference(&o->new_layout, NULL, adds);
-    } else if (o->what == OP_UPDATE) {
+        for (size_t i = 0; i < o->new_layout.n_unique; i++)
+            must_be_empty[i] = o->new_layout.unique[i];
+        w.must_be_empty = must_be_empty;
+        w.n_must_be_empty = o->new_layout.n_unique;
+    } else if (o->what == OP_UPDATE || o->what == OP_TRANSITION) {
         o->kind->layout(o->current, &o->old_layout);
         o->kind->layout(o->next, &o->new_layout);
         w.expected_version = pbfield_int64(o->current, "version");
@@ -463,6 +480,69 @@ static void s_after_resolve(op *o)
     }
 }
 
+/* ---------- resolving the records an entity refers to (catalogue kinds) ---------- */
+
+typedef struct {
+    op *o;
+    size_t index;
+} reference_ctx;
+
+static void s_reference_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                               const char *error, void *ud)
+{
+    (void)version;
+    reference_ctx *ctx = ud;
+    op *o = ctx->o;
+    const registry_reference *ref = &o->references[ctx->index];
+    if (result == ENTITY_OK) {
+        ProtobufCMessage *loaded = protobuf_c_message_unpack(ref->kind->descriptor, NULL, len, data);
+        if (loaded == NULL)
+            validation_add(&o->v, ref->field, "Связанная запись повреждена");
+        else if (ref->visible && !registry_allows(ref->kind, service_call_caller(o->call), loaded, SCOPE_READ))
+            validation_add(&o->v, ref->field, "%s", ref->kind->not_found_ru);
+        else if (o->kind->apply_reference)
+            o->kind->apply_reference(o->next, ctx->index, loaded, &o->v);
+        if (loaded)
+            protobuf_c_message_free_unpacked(loaded, NULL);
+    } else if (result == ENTITY_NOT_FOUND) {
+        validation_add(&o->v, ref->field, "%s", ref->kind->not_found_ru);
+    } else {
+        log_error(service_call_request_id(o->call), "чтение связанной записи не удалось: %s", error ? error : "?");
+        o->store_failed = true;
+    }
+    free(ctx);
+    if (--o->pending == 0)
+        s_after_resolve(o);
+}
+
+/* Reads every record the entity refers to: each must exist (and be visible to the caller where the
+ * kind says so); apply_reference copies what the entity derives from them. */
+static void s_resolve_references(op *o)
+{
+    o->n_references = o->kind->references(o->next, o->references, REGISTRY_MAX_REFERENCES);
+    o->pending = (int)o->n_references + 1; /* +1 until every read is issued */
+    for (size_t i = 0; i < o->n_references; i++) {
+        char key[REGISTRY_KEY_MAX];
+        if (!registry_entity_key(o->references[i].kind, o->references[i].id, key, sizeof key)) {
+            validation_add(&o->v, o->references[i].field, "%s", o->references[i].kind->not_found_ru);
+            o->pending--;
+            continue;
+        }
+        reference_ctx *ctx = malloc(sizeof *ctx);
+        if (ctx == NULL)
+            abort();
+        ctx->o = o;
+        ctx->index = i;
+        if (entity_store_get(o->reg->store, key, s_reference_loaded, ctx) != 0) {
+            free(ctx);
+            o->store_failed = true;
+            o->pending--;
+        }
+    }
+    if (--o->pending == 0)
+        s_after_resolve(o);
+}
+
 static void s_validate_and_resolve(op *o)
 {
     o->kind->validate(o->next, o->what == OP_CREATE, &o->v);
@@ -472,8 +552,53 @@ static void s_validate_and_resolve(op *o)
     }
     if (o->kind->needs_resolve)
         s_resolve(o);
+    else if (o->kind->references)
+        s_resolve_references(o);
     else
         s_after_resolve(o);
+}
+
+/* ---------- idempotent create: the record that holds the unique key ---------- */
+
+static void s_existing_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                              const char *error, void *ud)
+{
+    (void)next_member;
+    op *o = ud;
+    if (result != ENTITY_OK) {
+        log_error(service_call_request_id(o->call), "чтение существующей записи не удалось: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    ProtobufCMessage *existing = n ? protobuf_c_message_unpack(o->kind->descriptor, NULL, items[0].len, items[0].data)
+                                   : NULL;
+    if (existing == NULL) { /* removed in between, or unreadable */
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
+        return;
+    }
+    const char *mine = pbfield_string(o->next, "staff_id"), *theirs = pbfield_string(existing, "staff_id");
+    bool same_person = mine == NULL || theirs == NULL || strcmp(mine, theirs) == 0;
+    if (!same_person || !s_allowed(o, existing, SCOPE_READ)) {
+        protobuf_c_message_free_unpacked(existing, NULL);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
+        return;
+    }
+    service_call_reply(o->call, existing);
+    protobuf_c_message_free_unpacked(existing, NULL);
+    s_op_free(o);
+}
+
+static void s_create_existing(op *o)
+{
+    char prefix[REGISTRY_KEY_MAX];
+    registry_key_prefix(o->kind, o->region, prefix, sizeof prefix);
+    entity_list_query query = {
+        .index_key = o->new_layout.unique[0],
+        .entity_key_prefix = prefix,
+        .limit = 1,
+    };
+    if (entity_store_list(o->reg->store, &query, s_existing_listed, o) != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
 }
 
 /* ---------- create ---------- */
@@ -487,8 +612,20 @@ static bool s_region_of_new(const registry_kind *kind, const ProtobufCMessage *e
         return registry_region_of(pbfield_string(entity, "region_id"), out, size);
     if (kind == &registry_organization_kind)
         return registry_region_of(pbfield_string(entity, "municipality_id"), out, size);
-    const Metodnet__StaffMember *staff = (const Metodnet__StaffMember *)entity;
-    return staff->n_organization_ids > 0 && registry_region_of(staff->organization_ids[0], out, size);
+    if (kind == &registry_staff_kind) {
+        const Metodnet__StaffMember *staff = (const Metodnet__StaffMember *)entity;
+        return staff->n_organization_ids > 0 && registry_region_of(staff->organization_ids[0], out, size);
+    }
+    /* catalogue kinds: the home or the record referred to, else the region given */
+    static const char *const fields[] = {"organization_id", "municipality_id", "association_id", "council_id",
+                                         "staff_id", "author_staff_id", "region_id"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *value = pbfield_string(entity, fields[i]);
+        if (value != NULL && *value != '\0')
+            return registry_region_of(value, out, size) &&
+                   (strcmp(fields[i], "region_id") != 0 || strcmp(out, value) == 0);
+    }
+    return false;
 }
 
 static void s_create(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind)
@@ -510,6 +647,21 @@ static void s_create(service_call *call, const ProtobufCMessage *request, regist
     pbfield_set_string(o->next, "updated_at", "");
     if (kind == &registry_staff_kind && !s_in_mask(request, "active"))
         ((Metodnet__StaffMember *)o->next)->active = 1; /* a new staff member works unless told otherwise */
+    /* a nested create (…/associations/{association_id}/members): the path names the parent */
+    static const char *const parents[] = {"association_id", "council_id"};
+    for (size_t i = 0; i < sizeof parents / sizeof parents[0]; i++) {
+        const char *parent = pbfield_string(request, parents[i]);
+        if (parent != NULL && pbfield_string(o->next, parents[i]) != NULL)
+            pbfield_set_string(o->next, parents[i], parent);
+    }
+    if (kind->on_create)
+        kind->on_create(o->next);
+    /* a region-wide record of the caller's own region when none is named */
+    const Metodnet__Principal *caller = service_call_caller(call);
+    const char *region_id = pbfield_string(o->next, "region_id");
+    if (region_id != NULL && *region_id == '\0' && caller->region_id && *caller->region_id &&
+        kind != &registry_municipality_kind)
+        pbfield_set_string(o->next, "region_id", caller->region_id);
 
     if (!s_region_of_new(kind, o->next, o->region, sizeof o->region)) {
         kind->validate(o->next, true, &o->v);
@@ -518,7 +670,7 @@ static void s_create(service_call *call, const ProtobufCMessage *request, regist
         s_fail_validation(o);
         return;
     }
-    if (kind == &registry_organization_kind || kind == &registry_staff_kind)
+    if (kind != &registry_region_kind && kind != &registry_municipality_kind)
         pbfield_set_string(o->next, "region_id", o->region);
     s_validate_and_resolve(o);
 }
@@ -527,11 +679,11 @@ static void s_create(service_call *call, const ProtobufCMessage *request, regist
 
 static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error, void *ud);
 
-static void s_load(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
-                   op_kind what)
+static void s_load_by(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
+                      op_kind what, const char *id_field)
 {
     op *o = s_op_new(reg, call, request, kind, what);
-    const char *id = pbfield_string(request, "id");
+    const char *id = pbfield_string(request, id_field);
     o->expected_version = pbfield_int64(request, "expected_version");
     if (o->expected_version < 0) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Версия записи не может быть отрицательной");
@@ -546,7 +698,27 @@ static void s_load(service_call *call, const ProtobufCMessage *request, registry
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
 }
 
+static void s_load(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
+                   op_kind what)
+{
+    s_load_by(call, request, reg, kind, what, "id");
+}
+
 static void s_update_loaded(op *o);
+static void s_transition_loaded(op *o);
+
+/* A nested path names the parent (…/associations/{association_id}/members/{membership_id}): a record
+ * of another parent is not found there. */
+static bool s_parent_matches(const ProtobufCMessage *request, const ProtobufCMessage *entity)
+{
+    static const char *const parents[] = {"association_id", "council_id"};
+    for (size_t i = 0; i < sizeof parents / sizeof parents[0]; i++) {
+        const char *asked = pbfield_string(request, parents[i]), *actual = pbfield_string(entity, parents[i]);
+        if (asked != NULL && *asked != '\0' && actual != NULL && strcmp(asked, actual) != 0)
+            return false;
+    }
+    return true;
+}
 
 static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error, void *ud)
 {
@@ -567,14 +739,14 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL, "Запись повреждена; сообщите администратору");
         return;
     }
-    if (!s_allowed(o, o->current, SCOPE_READ)) {
+    if (!s_parent_matches(o->request, o->current) || !s_allowed(o, o->current, SCOPE_READ)) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
         return;
     }
     if (o->what == OP_GET) {
         if (o->kind->redact)
             o->kind->redact(o->current, service_call_caller(o->call));
-        if (o->kind == &registry_staff_kind)
+        if (o->kind == &registry_staff_kind || o->kind->personal)
             s_audit(o->reg, o->call, o->kind, "read", pbfield_string(o->current, "id"), o->region);
         s_reply(o, o->current);
         return;
@@ -596,10 +768,50 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH, message);
         return;
     }
-    if (o->what == OP_DELETE)
+    if (o->what == OP_DELETE) {
         s_write(o);
-    else
+    } else if (o->what == OP_TRANSITION) {
+        s_transition_loaded(o);
+    } else {
+        const char *conflict = o->kind->update_conflict ? o->kind->update_conflict(o->current) : NULL;
+        if (conflict != NULL) {
+            s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, conflict);
+            return;
+        }
         s_update_loaded(o);
+    }
+}
+
+/* ---------- transitions (membership leave, practice review) ---------- */
+
+static void s_transition_loaded(op *o)
+{
+    o->next = pbfield_clone(o->current);
+    if (o->next == NULL)
+        abort();
+    char now[40];
+    clock_rfc3339(clock_unix_ms(), now, sizeof now);
+    const char *conflict = NULL;
+    registry_transition_result result =
+        o->kind->transition(o->request, o->next, service_call_caller(o->call), now, &o->v, &conflict);
+    switch (result) {
+    case REGISTRY_TRANSITION_OK:
+        s_stamp(o, pbfield_int64(o->current, "version") + 1);
+        s_write(o);
+        return;
+    case REGISTRY_TRANSITION_CONFLICT:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, conflict ? conflict : "Действие недопустимо сейчас");
+        return;
+    case REGISTRY_TRANSITION_DENIED:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    case REGISTRY_TRANSITION_INVALID:
+    default:
+        if (validation_ok(&o->v))
+            validation_add(&o->v, "", "Недопустимые данные запроса");
+        s_fail_validation(o);
+        return;
+    }
 }
 
 /* ---------- update ---------- */
@@ -643,12 +855,13 @@ static void s_update_loaded(op *o)
 
 /* ---------- list ---------- */
 
-/* A list filter: request field → attribute token, checked against an enum or a fixed rule. */
+/* A list filter: request field → attribute token, checked by a fixed rule. FILTER_DATE checks the
+ * value and adds no token (the kind's list_match applies it). */
 typedef struct {
     const char *field;       /* proto name in the List request */
     const char *token;       /* attribute name */
-    const ProtobufCEnumDescriptor *words; /* NULL: see kind */
-    enum { FILTER_ENUM, FILTER_BOOL, FILTER_SUBJECT } check;
+    const ProtobufCEnumDescriptor *words; /* for FILTER_ENUM */
+    enum { FILTER_ENUM, FILTER_BOOL, FILTER_SUBJECT, FILTER_ID, FILTER_CODE, FILTER_TEXT, FILTER_DATE } check;
 } list_filter;
 
 static const list_filter s_municipality_filters[] = {
@@ -657,6 +870,9 @@ static const list_filter s_municipality_filters[] = {
 static const list_filter s_organization_filters[] = {
     {"kind", "kind", &metodnet__organization_kind__descriptor, FILTER_ENUM},
     {"low_results", "lowres", NULL, FILTER_BOOL},
+    {"site_kind", "site", &metodnet__site_kind__descriptor, FILTER_ENUM},
+    {"site_on", NULL, NULL, FILTER_DATE},
+    {"curator_organization_id", "curator", NULL, FILTER_ID},
 };
 static const list_filter s_staff_filters[] = {
     {"category", "cat", &metodnet__staff_category__descriptor, FILTER_ENUM},
@@ -664,14 +880,69 @@ static const list_filter s_staff_filters[] = {
     {"active", "act", NULL, FILTER_BOOL},
     {"subject", "subj", NULL, FILTER_SUBJECT},
 };
+static const list_filter s_association_filters[] = {
+    {"level", "level", &metodnet__home_level__descriptor, FILTER_ENUM},
+    {"kind", "kind", &metodnet__association_kind__descriptor, FILTER_ENUM},
+    {"subject", "subj", NULL, FILTER_SUBJECT},
+    {"network", "net", NULL, FILTER_BOOL},
+    {"municipality_id", "mun", NULL, FILTER_ID},
+    {"organization_id", "org", NULL, FILTER_ID},
+};
+static const list_filter s_membership_filters[] = {
+    {"association_id", "assoc", NULL, FILTER_ID},
+    {"staff_id", "staff", NULL, FILTER_ID},
+    {"on", NULL, NULL, FILTER_DATE},
+    {"from", NULL, NULL, FILTER_DATE},
+    {"to", NULL, NULL, FILTER_DATE},
+};
+static const list_filter s_council_filters[] = {
+    {"level", "level", &metodnet__home_level__descriptor, FILTER_ENUM},
+    {"municipality_id", "mun", NULL, FILTER_ID},
+    {"organization_id", "org", NULL, FILTER_ID},
+};
+static const list_filter s_meeting_filters[] = {
+    {"council_id", "council", NULL, FILTER_ID},
+    {"from", NULL, NULL, FILTER_DATE},
+    {"to", NULL, NULL, FILTER_DATE},
+};
+static const list_filter s_programme_filters[] = {
+    {"competence", "comp", NULL, FILTER_CODE},
+    {"tag", "tag", NULL, FILTER_TEXT},
+    {"federal_registry", "fr", NULL, FILTER_BOOL},
+};
+static const list_filter s_qualification_filters[] = {
+    {"staff_id", "staff", NULL, FILTER_ID},
+    {"programme_id", "prog", NULL, FILTER_ID},
+};
+static const list_filter s_practice_filters[] = {
+    {"status", "status", &metodnet__practice_status__descriptor, FILTER_ENUM},
+    {"subject", "subj", NULL, FILTER_SUBJECT},
+    {"competence", "comp", NULL, FILTER_CODE},
+    {"author_staff_id", "author", NULL, FILTER_ID},
+    {"organization_id", "org", NULL, FILTER_ID},
+    {"municipality_id", "mun", NULL, FILTER_ID},
+};
+
+#define FILTERS(table) table, sizeof table / sizeof table[0]
 
 typedef struct {
     registry *reg;
     service_call *call;
     const registry_kind *kind;
+    const ProtobufCMessage *request; /* owned by the call */
+    bool has_after;
+    char after[CURSOR_MAX_MEMBER + 1];
 } list_op;
 
-#define LIST_MAX_TOKENS 8
+#define LIST_MAX_TOKENS 12
+
+static bool s_listed_before(ProtobufCMessage *const *list, size_t kept, const char *id)
+{
+    for (size_t i = 0; i < kept; i++)
+        if (strcmp(pbfield_string(list[i], "id"), id) == 0)
+            return true;
+    return false;
+}
 
 static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
                      const char *error, void *ud)
@@ -693,21 +964,24 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
     if (list == NULL)
         abort();
     size_t kept = 0;
-    registry_territory territory;
+    const Metodnet__Principal *caller = service_call_caller(l->call);
     for (size_t i = 0; i < n; i++) {
         ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
         if (entity == NULL) {
             log_error(service_call_request_id(l->call), "пропущена повреждённая запись в списке");
             continue;
         }
-        l->kind->territory(entity, &territory);
-        if (!scope_allows(service_call_caller(l->call), &territory.object, SCOPE_READ)) {
+        /* scope, the kind's own filter (dates, words), and one appearance per page (a word index may
+         * hold several words of one title) */
+        if (!registry_allows(l->kind, caller, entity, SCOPE_READ) ||
+            (l->kind->list_match && !l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL)) ||
+            s_listed_before(list, kept, pbfield_string(entity, "id"))) {
             protobuf_c_message_free_unpacked(entity, NULL);
             continue;
         }
         if (l->kind->redact)
-            l->kind->redact(entity, service_call_caller(l->call));
-        if (l->kind == &registry_staff_kind)
+            l->kind->redact(entity, caller);
+        if (l->kind == &registry_staff_kind || l->kind->personal)
             s_audit(l->reg, l->call, l->kind, "list", pbfield_string(entity, "id"), pbfield_string(entity, "region_id"));
         list[kept++] = entity;
     }
@@ -721,6 +995,49 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
     free(l);
 }
 
+/* Value of an optional string filter field of the request ("" when absent). */
+static const char *s_filter(const ProtobufCMessage *request, const char *name)
+{
+    const char *value = pbfield_string(request, name);
+    return value ? value : "";
+}
+
+/* The index a list reads: the narrowest its filters allow (every index is ordered by its sort key). */
+static void s_list_index(const registry_kind *kind, const char *region, const ProtobufCMessage *request,
+                         bool word_search, char *index, size_t size)
+{
+    const char *organization = s_filter(request, "organization_id"), *municipality = s_filter(request, "municipality_id");
+    registry_main_index(kind, region, index, size);
+    if (word_search) {
+        snprintf(index, size, "reg:{r:%s}:ix:%s:word", region, kind->name);
+    } else if (kind == &registry_staff_kind && *organization) {
+        snprintf(index, size, "reg:{r:%s}:ix:staff:org:%s", region, organization);
+    } else if (kind == &registry_staff_kind && *municipality) {
+        snprintf(index, size, "reg:{r:%s}:ix:staff:mun:%s", region, municipality);
+    } else if (kind == &registry_organization_kind && *s_filter(request, "curator_organization_id")) {
+        snprintf(index, size, "reg:{r:%s}:ix:org:curator:%s", region, s_filter(request, "curator_organization_id"));
+    } else if (kind == &registry_organization_kind && *municipality) {
+        snprintf(index, size, "reg:{r:%s}:ix:org:mun:%s", region, municipality);
+    } else if ((kind == &registry_association_kind || kind == &registry_council_kind ||
+                kind == &registry_practice_kind) && *organization) {
+        snprintf(index, size, "reg:{r:%s}:ix:%s:org:%s", region, kind->name, organization);
+    } else if ((kind == &registry_association_kind || kind == &registry_council_kind) && *municipality) {
+        snprintf(index, size, "reg:{r:%s}:ix:%s:mun:%s", region, kind->name, municipality);
+    } else if (kind == &registry_membership_kind && *s_filter(request, "association_id")) {
+        snprintf(index, size, "reg:{r:%s}:ix:member:assoc:%s", region, s_filter(request, "association_id"));
+    } else if (kind == &registry_membership_kind && *s_filter(request, "staff_id")) {
+        snprintf(index, size, "reg:{r:%s}:ix:member:staff:%s", region, s_filter(request, "staff_id"));
+    } else if (kind == &registry_meeting_kind && *s_filter(request, "council_id")) {
+        snprintf(index, size, "reg:{r:%s}:ix:meeting:council:%s", region, s_filter(request, "council_id"));
+    } else if (kind == &registry_qualification_kind && *s_filter(request, "staff_id")) {
+        snprintf(index, size, "reg:{r:%s}:ix:qual:staff:%s", region, s_filter(request, "staff_id"));
+    } else if (kind == &registry_qualification_kind && *s_filter(request, "programme_id")) {
+        snprintf(index, size, "reg:{r:%s}:ix:qual:prog:%s", region, s_filter(request, "programme_id"));
+    } else if (kind == &registry_practice_kind && *s_filter(request, "author_staff_id")) {
+        snprintf(index, size, "reg:{r:%s}:ix:practice:author:%s", region, s_filter(request, "author_staff_id"));
+    }
+}
+
 static void s_list(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
                    const list_filter *filters, size_t n_filters)
 {
@@ -732,26 +1049,36 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
         limit = 50;
     if (limit < 1 || limit > 500)
         validation_add(&v, "limit", "Размер страницы — от 1 до 500");
-    char after[CURSOR_MAX_MEMBER + 1];
+    list_op *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        abort();
+    *l = (list_op){.reg = reg, .call = call, .kind = kind, .request = request};
     const char *cursor = pbfield_string(request, "cursor");
-    bool has_cursor = cursor && *cursor;
-    if (has_cursor && !cursor_decode(cursor, after, sizeof after))
+    l->has_after = cursor && *cursor;
+    if (l->has_after && !cursor_decode(cursor, l->after, sizeof l->after))
         validation_add(&v, "cursor", "Неверный курсор: возьмите nextCursor из предыдущего ответа");
 
-    /* The region: asked for, implied by a municipality/organization filter, or the caller's own. */
+    /* The region: asked for, implied by a filter naming a record, or the caller's own. */
     char region[8] = "";
     const char *region_filter = pbfield_string(request, "region_id");
-    const char *municipality = pbfield_string(request, "municipality_id");
-    const char *organization = pbfield_string(request, "organization_id");
+    static const char *const implying[] = {"organization_id", "municipality_id", "association_id", "council_id",
+                                           "staff_id", "author_staff_id", "programme_id"};
+    const char *implied_field = NULL, *implied = NULL;
+    for (size_t i = 0; i < sizeof implying / sizeof implying[0] && implied == NULL; i++) {
+        const char *value = pbfield_string(request, implying[i]);
+        if (value && *value) {
+            implied_field = implying[i];
+            implied = value;
+        }
+    }
     if (region_filter && *region_filter) {
         if (!registry_region_of(region_filter, region, sizeof region) || strcmp(region, region_filter) != 0)
             validation_add(&v, "regionId", "Код региона — две цифры, например «07»");
-    } else if (organization && *organization) {
-        if (!registry_region_of(organization, region, sizeof region))
-            validation_add(&v, "organizationId", "Неверный идентификатор организации");
-    } else if (municipality && *municipality) {
-        if (!registry_region_of(municipality, region, sizeof region))
-            validation_add(&v, "municipalityId", "Неверный идентификатор муниципального образования");
+    } else if (implied) {
+        char json[64];
+        s_json_name(request->descriptor, implied_field, json, sizeof json);
+        if (!registry_region_of(implied, region, sizeof region))
+            validation_add(&v, json, "Неверный идентификатор");
     } else if (caller->region_id && *caller->region_id) {
         snprintf(region, sizeof region, "%s", caller->region_id);
     } else if (kind != &registry_region_kind) {
@@ -759,33 +1086,56 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     }
 
     const char *tokens[LIST_MAX_TOKENS];
-    char token_text[LIST_MAX_TOKENS][160];
+    char token_text[LIST_MAX_TOKENS][300];
     size_t n_tokens = 0;
     for (size_t i = 0; i < n_filters; i++) {
         const char *value = pbfield_string(request, filters[i].field);
         if (value == NULL || *value == '\0')
             continue;
-        char json[64];
+        char json[64], folded[256];
         s_json_name(request->descriptor, filters[i].field, json, sizeof json);
         int parsed;
-        bool ok = filters[i].check == FILTER_ENUM    ? pbjson_enum_parse(filters[i].words, value, &parsed)
-                  : filters[i].check == FILTER_BOOL  ? (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
-                                                     : dictionary_subject_known(value);
+        bool ok;
+        switch (filters[i].check) {
+        case FILTER_ENUM: ok = pbjson_enum_parse(filters[i].words, value, &parsed); break;
+        case FILTER_BOOL: ok = strcmp(value, "true") == 0 || strcmp(value, "false") == 0; break;
+        case FILTER_SUBJECT: ok = dictionary_subject_known(value); break;
+        case FILTER_ID: ok = id_valid(value); break;
+        case FILTER_CODE: ok = registry_code_valid(value); break;
+        case FILTER_TEXT: ok = utf8_valid(value, strlen(value)) && strlen(value) <= 200 && !strchr(value, '|'); break;
+        case FILTER_DATE: ok = date_parse(value, &parsed); break;
+        default: ok = false;
+        }
         if (!ok) {
             validation_add(&v, json, "Недопустимое значение «%.60s»", value);
             continue;
         }
+        if (filters[i].token == NULL || n_tokens >= LIST_MAX_TOKENS)
+            continue;
+        if (filters[i].check == FILTER_TEXT)
+            value = text_fold(value, folded, sizeof folded);
         snprintf(token_text[n_tokens], sizeof token_text[0], "|%s:%s|", filters[i].token, value);
         tokens[n_tokens] = token_text[n_tokens];
         n_tokens++;
     }
+    /* Name search: a prefix of the sort key; programmes and practices search their title words. */
+    bool word_search = kind == &registry_programme_kind || kind == &registry_practice_kind;
     const char *q = pbfield_string(request, "q");
     char prefix[REGISTRY_MEMBER_MAX] = "";
-    if (q && *q && validate_text(&v, "q", q, 100, false))
-        registry_search_prefix(q, prefix, sizeof prefix);
+    if (q && *q && validate_text(&v, "q", q, 100, false)) {
+        if (word_search) {
+            registry_query_key(q, prefix, sizeof prefix);
+            if (!*prefix)
+                validation_add(&v, "q", "В запросе нет ни одного слова из двух и более букв или цифр");
+        } else {
+            registry_search_prefix(q, prefix, sizeof prefix);
+        }
+    }
+    word_search = word_search && *prefix;
     if (!validation_ok(&v)) {
         service_call_fail_validation(call, &v);
         validation_free(&v);
+        free(l);
         return;
     }
     validation_free(&v);
@@ -794,31 +1144,21 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     bool global = scope_is_global(caller);
     if (!global && kind != &registry_region_kind && strcmp(region, caller->region_id ? caller->region_id : "") != 0) {
         entity_blob none = {NULL, 0};
-        list_op *l = malloc(sizeof *l);
-        if (l == NULL)
-            abort();
-        *l = (list_op){reg, call, kind};
         s_listed(ENTITY_OK, &none, 0, NULL, NULL, l);
         return;
     }
 
-    /* The index: the narrowest the filters allow; every index is ordered by name. */
     char index[REGISTRY_KEY_MAX];
-    registry_main_index(kind, region, index, sizeof index);
-    if (kind == &registry_staff_kind && organization && *organization)
-        snprintf(index, sizeof index, "reg:{r:%s}:ix:staff:org:%s", region, organization);
-    else if (kind == &registry_staff_kind && municipality && *municipality)
-        snprintf(index, sizeof index, "reg:{r:%s}:ix:staff:mun:%s", region, municipality);
-    else if (kind == &registry_organization_kind && municipality && *municipality)
-        snprintf(index, sizeof index, "reg:{r:%s}:ix:org:mun:%s", region, municipality);
-    if (kind == &registry_staff_kind && organization && *organization && municipality && *municipality &&
-        n_tokens < LIST_MAX_TOKENS) {
+    s_list_index(kind, region, request, word_search, index, sizeof index);
+    const char *organization = s_filter(request, "organization_id"), *municipality = s_filter(request, "municipality_id");
+    if (kind == &registry_staff_kind && *organization && *municipality && n_tokens < LIST_MAX_TOKENS) {
         snprintf(token_text[n_tokens], sizeof token_text[0], "|mun:%s|", municipality);
         tokens[n_tokens] = token_text[n_tokens];
         n_tokens++;
     }
-    /* The caller's scope narrows every list. */
-    if (!global && n_tokens < LIST_MAX_TOKENS && kind != &registry_region_kind) {
+    /* The caller's scope narrows every list, except of the kinds readable region-wide (their items are
+     * still checked one by one). */
+    if (!global && n_tokens < LIST_MAX_TOKENS && kind != &registry_region_kind && !kind->list_unnarrowed) {
         const char *scope_token = NULL, *scope_value = caller->scope_id;
         switch (caller->scope_kind) {
         case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY: scope_token = "mun"; break;
@@ -827,7 +1167,9 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
             if (kind == &registry_municipality_kind)
                 scope_value = caller->municipality_id;
             break;
-        case METODNET__SCOPE_KIND__SCOPE_KIND_SELF: scope_token = kind == &registry_staff_kind ? "id" : NULL; break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_SELF:
+            scope_token = kind == &registry_staff_kind ? "id" : kind == &registry_qualification_kind ? "staff" : NULL;
+            break;
         default: break;
         }
         if (scope_token) {
@@ -841,7 +1183,7 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     registry_key_prefix(kind, region, key_prefix, sizeof key_prefix);
     entity_list_query query = {
         .index_key = index,
-        .after_member = has_cursor ? after : NULL,
+        .after_member = l->has_after ? l->after : NULL,
         .prefix = *prefix ? prefix : NULL,
         .entity_key_prefix = key_prefix,
         .required_tokens = tokens,
@@ -849,10 +1191,6 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
         .limit = (size_t)limit,
         .max_scan = 0,
     };
-    list_op *l = malloc(sizeof *l);
-    if (l == NULL)
-        abort();
-    *l = (list_op){reg, call, kind};
     if (entity_store_list(reg->store, &query, s_listed, l) != 0) {
         free(l);
         service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
@@ -861,32 +1199,51 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
 
 /* ---------- the method table ---------- */
 
-#define REGISTRY_HANDLERS(Kind, kind_var, filters, n_filters)                                              \
-    static void s_create_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+/* Handlers of one kind; a kind without some operation (memberships are never updated) leaves them
+ * unused. */
+#define REGISTRY_HANDLERS(Kind, kind_var, ...)                                                             \
+    __attribute__((unused)) static void s_create_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
     {                                                                                                      \
         s_create(c, r, ud, &kind_var);                                                                     \
     }                                                                                                      \
-    static void s_get_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                         \
+    __attribute__((unused)) static void s_get_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
     {                                                                                                      \
         s_load(c, r, ud, &kind_var, OP_GET);                                                               \
     }                                                                                                      \
-    static void s_update_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    __attribute__((unused)) static void s_update_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
     {                                                                                                      \
         s_load(c, r, ud, &kind_var, OP_UPDATE);                                                            \
     }                                                                                                      \
-    static void s_delete_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    __attribute__((unused)) static void s_delete_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
     {                                                                                                      \
         s_load(c, r, ud, &kind_var, OP_DELETE);                                                            \
     }                                                                                                      \
-    static void s_list_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                        \
+    __attribute__((unused)) static void s_list_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
     {                                                                                                      \
-        s_list(c, r, ud, &kind_var, filters, n_filters);                                                   \
+        s_list(c, r, ud, &kind_var, __VA_ARGS__);                                                          \
     }
 
 REGISTRY_HANDLERS(region, registry_region_kind, NULL, 0)
-REGISTRY_HANDLERS(municipality, registry_municipality_kind, s_municipality_filters, 1)
-REGISTRY_HANDLERS(organization, registry_organization_kind, s_organization_filters, 2)
-REGISTRY_HANDLERS(staff, registry_staff_kind, s_staff_filters, 4)
+REGISTRY_HANDLERS(municipality, registry_municipality_kind, FILTERS(s_municipality_filters))
+REGISTRY_HANDLERS(organization, registry_organization_kind, FILTERS(s_organization_filters))
+REGISTRY_HANDLERS(staff, registry_staff_kind, FILTERS(s_staff_filters))
+REGISTRY_HANDLERS(association, registry_association_kind, FILTERS(s_association_filters))
+REGISTRY_HANDLERS(membership, registry_membership_kind, FILTERS(s_membership_filters))
+REGISTRY_HANDLERS(council, registry_council_kind, FILTERS(s_council_filters))
+REGISTRY_HANDLERS(meeting, registry_meeting_kind, FILTERS(s_meeting_filters))
+REGISTRY_HANDLERS(programme, registry_programme_kind, FILTERS(s_programme_filters))
+REGISTRY_HANDLERS(qualification, registry_qualification_kind, FILTERS(s_qualification_filters))
+REGISTRY_HANDLERS(practice, registry_practice_kind, FILTERS(s_practice_filters))
+
+/* Transitions name the record by their own id field. */
+static void s_leave_membership(service_call *c, const ProtobufCMessage *r, void *ud)
+{
+    s_load_by(c, r, ud, &registry_membership_kind, OP_TRANSITION, "membership_id");
+}
+static void s_review_practice(service_call *c, const ProtobufCMessage *r, void *ud)
+{
+    s_load_by(c, r, ud, &registry_practice_kind, OP_TRANSITION, "id");
+}
 
 #define REGISTRY_METHODS(Name, Plural, kind, entity_desc, create_req, update_req, list_req, list_resp)        \
     {"Create" #Name, &create_req, &entity_desc, s_create_##kind},                                            \
@@ -909,6 +1266,45 @@ static const service_method s_methods[] = {
     REGISTRY_METHODS(Staff, Staff, staff, metodnet__staff_member__descriptor, metodnet__create_staff_request__descriptor,
                      metodnet__update_staff_request__descriptor, metodnet__list_staff_request__descriptor,
                      metodnet__list_staff_response__descriptor),
+    REGISTRY_METHODS(Association, Associations, association, metodnet__association__descriptor,
+                     metodnet__create_association_request__descriptor, metodnet__update_association_request__descriptor,
+                     metodnet__list_associations_request__descriptor, metodnet__list_associations_response__descriptor),
+    {"CreateMembership", &metodnet__create_membership_request__descriptor,
+     &metodnet__association_membership__descriptor, s_create_membership},
+    {"GetMembership", &metodnet__get_request__descriptor, &metodnet__association_membership__descriptor,
+     s_get_membership},
+    {"LeaveMembership", &metodnet__leave_membership_request__descriptor,
+     &metodnet__association_membership__descriptor, s_leave_membership},
+    {"ListMemberships", &metodnet__list_memberships_request__descriptor,
+     &metodnet__list_memberships_response__descriptor, s_list_membership},
+    {"ListStaffMemberships", &metodnet__list_memberships_request__descriptor,
+     &metodnet__list_memberships_response__descriptor, s_list_membership},
+    REGISTRY_METHODS(Council, Councils, council, metodnet__council__descriptor,
+                     metodnet__create_council_request__descriptor, metodnet__update_council_request__descriptor,
+                     metodnet__list_councils_request__descriptor, metodnet__list_councils_response__descriptor),
+    REGISTRY_METHODS(CouncilMeeting, CouncilMeetings, meeting, metodnet__council_meeting__descriptor,
+                     metodnet__create_council_meeting_request__descriptor,
+                     metodnet__update_council_meeting_request__descriptor,
+                     metodnet__list_council_meetings_request__descriptor,
+                     metodnet__list_council_meetings_response__descriptor),
+    REGISTRY_METHODS(Programme, Programmes, programme, metodnet__programme__descriptor,
+                     metodnet__create_programme_request__descriptor, metodnet__update_programme_request__descriptor,
+                     metodnet__list_programmes_request__descriptor, metodnet__list_programmes_response__descriptor),
+    {"CreateQualificationRecord", &metodnet__create_qualification_record_request__descriptor,
+     &metodnet__qualification_record__descriptor, s_create_qualification},
+    {"GetQualificationRecord", &metodnet__get_request__descriptor, &metodnet__qualification_record__descriptor,
+     s_get_qualification},
+    {"DeleteQualificationRecord", &metodnet__delete_request__descriptor, &metodnet__delete_response__descriptor,
+     s_delete_qualification},
+    {"ListQualificationRecords", &metodnet__list_qualification_records_request__descriptor,
+     &metodnet__list_qualification_records_response__descriptor, s_list_qualification},
+    {"ListStaffQualificationRecords", &metodnet__list_qualification_records_request__descriptor,
+     &metodnet__list_qualification_records_response__descriptor, s_list_qualification},
+    REGISTRY_METHODS(Practice, Practices, practice, metodnet__practice__descriptor,
+                     metodnet__create_practice_request__descriptor, metodnet__update_practice_request__descriptor,
+                     metodnet__list_practices_request__descriptor, metodnet__list_practices_response__descriptor),
+    {"ReviewPractice", &metodnet__review_practice_request__descriptor, &metodnet__practice__descriptor,
+     s_review_practice},
 };
 
 const service_method *registry_methods(size_t *n)

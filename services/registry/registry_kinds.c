@@ -25,6 +25,8 @@ bool registry_region_of(const char *id, char *out, size_t size)
 
 static bool s_is_region_kind(const registry_kind *kind) { return kind == &registry_region_kind; }
 
+static char s_letter(const registry_kind *kind) { return kind->id_letter ? kind->id_letter : kind->name[0]; }
+
 bool registry_entity_key(const registry_kind *kind, const char *id, char *out, size_t size)
 {
     char region[8];
@@ -38,7 +40,7 @@ bool registry_entity_key(const registry_kind *kind, const char *id, char *out, s
     }
     /* the id must be of this kind: "07-s12" for staff */
     char marker[4];
-    snprintf(marker, sizeof marker, "-%c", kind->name[0]);
+    snprintf(marker, sizeof marker, "-%c", s_letter(kind));
     if (strncmp(id + 2, marker, 2) != 0 || id[4] == '\0')
         return false;
     for (const char *p = id + 4; *p; p++)
@@ -63,7 +65,7 @@ void registry_stream_key(const registry_kind *kind, const char *region, char *ou
 
 void registry_make_id(const registry_kind *kind, const char *region, long long sequence, char *out, size_t size)
 {
-    snprintf(out, size, "%s-%c%lld", region, kind->name[0], sequence);
+    snprintf(out, size, "%s-%c%lld", region, s_letter(kind), sequence);
 }
 
 void registry_key_prefix(const registry_kind *kind, const char *region, char *out, size_t size)
@@ -96,6 +98,18 @@ static void s_member(char *out, size_t size, const char *name, const char *id)
     snprintf(out, size, "%s\x1f%s", folded, id);
 }
 
+bool registry_allows(const registry_kind *kind, const Metodnet__Principal *caller, const ProtobufCMessage *entity,
+                     scope_access access)
+{
+    if (kind->allows)
+        return kind->allows(caller, entity, access);
+    registry_territory territory;
+    kind->territory(entity, &territory);
+    return scope_allows(caller, &territory.object, access);
+}
+
+void registry_sort_member(char *out, size_t size, const char *text, const char *id) { s_member(out, size, text, id); }
+
 static void s_add_index(registry_layout *out, const char *key, const char *member)
 {
     if (out->n_indexes >= REGISTRY_MAX_INDEXES)
@@ -112,6 +126,9 @@ static void s_add_token(registry_layout *out, const char *name, const char *valu
         used = (size_t)snprintf(out->attributes, sizeof out->attributes, "|");
     snprintf(out->attributes + used, sizeof out->attributes - used, "%s:%s|", name, value ? value : "");
 }
+
+void registry_layout_index(registry_layout *out, const char *key, const char *member) { s_add_index(out, key, member); }
+void registry_layout_token(registry_layout *out, const char *name, const char *value) { s_add_token(out, name, value); }
 
 static const char *s_word(const ProtobufCEnumDescriptor *desc, int value)
 {
@@ -259,6 +276,21 @@ static void s_organization_validate(const ProtobufCMessage *msg, bool creating, 
         snprintf(field, sizeof field, "sites[%zu].theme", i);
         validate_text(v, field, s->theme, 500, false);
     }
+    validate_text(v, "lowResultsSupport", o->low_results_support, 2000, false);
+    bool has_curator = o->curator_organization_id && *o->curator_organization_id;
+    if (has_curator) {
+        char key[REGISTRY_KEY_MAX], region[8], own_region[8];
+        if (!registry_entity_key(&registry_organization_kind, o->curator_organization_id, key, sizeof key))
+            validation_add(v, "curatorOrganizationId", "Это не идентификатор организации (вида «07-o12»)");
+        else if (o->id && strcmp(o->id, o->curator_organization_id) == 0)
+            validation_add(v, "curatorOrganizationId", "Организация не может курировать сама себя");
+        else if (registry_region_of(o->curator_organization_id, region, sizeof region) &&
+                 registry_region_of(o->municipality_id, own_region, sizeof own_region) && strcmp(region, own_region) != 0)
+            validation_add(v, "curatorOrganizationId", "Курирующая организация должна быть в том же регионе");
+    }
+    if (!o->low_results && (has_curator || (o->low_results_support && *o->low_results_support)))
+        validation_add(v, has_curator ? "curatorOrganizationId" : "lowResultsSupport",
+                       "Сопровождение назначается только школе с признаком ШНОР (lowResults)");
 }
 
 static void s_organization_territory(const ProtobufCMessage *msg, registry_territory *out)
@@ -288,11 +320,53 @@ static void s_organization_layout(const ProtobufCMessage *msg, registry_layout *
     s_add_token(out, "mun", o->municipality_id);
     s_add_token(out, "org", o->id);
     s_add_token(out, "lowres", o->low_results ? "true" : "false");
+    for (size_t i = 0; i < o->n_sites && i < 20; i++)
+        s_add_token(out, "site", s_word(&metodnet__site_kind__descriptor, o->sites[i]->kind));
     snprintf(out->must_exist[0], REGISTRY_KEY_MAX, "reg:{r:%s}:mun:%s", o->region_id, o->municipality_id);
     out->must_exist_field[0] = "municipalityId";
     out->n_must_exist = 1;
-    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:staff:org:%s", o->region_id, o->id);
-    out->n_must_be_empty = 1;
+    if (o->curator_organization_id && *o->curator_organization_id) {
+        s_add_token(out, "curator", o->curator_organization_id);
+        snprintf(key, sizeof key, "reg:{r:%s}:ix:org:curator:%s", o->region_id, o->curator_organization_id);
+        s_add_index(out, key, member);
+        snprintf(out->must_exist[1], REGISTRY_KEY_MAX, "reg:{r:%s}:org:%s", o->region_id, o->curator_organization_id);
+        out->must_exist_field[1] = "curatorOrganizationId";
+        out->n_must_exist = 2;
+    }
+    /* Deleting an organization needs it empty of staff and of what lives in it. */
+    const char *guards[] = {"staff:org", "org:curator", "assoc:org", "council:org", "practice:org"};
+    for (size_t i = 0; i < sizeof guards / sizeof guards[0]; i++)
+        snprintf(out->must_be_empty[i], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:%s:%s", o->region_id, guards[i], o->id);
+    out->n_must_be_empty = sizeof guards / sizeof guards[0];
+}
+
+/* A site of the asked kind (any kind when only site_on is given) whose period holds the date
+ * (site_on, default today); end_date is the last day of the designation. */
+static bool s_organization_match(const ProtobufCMessage *msg, const ProtobufCMessage *request, const char *after)
+{
+    (void)after;
+    const Metodnet__Organization *o = (const Metodnet__Organization *)msg;
+    const Metodnet__ListOrganizationsRequest *r = (const Metodnet__ListOrganizationsRequest *)request;
+    bool by_kind = r->site_kind && *r->site_kind, by_date = r->site_on && *r->site_on;
+    if (!by_kind && !by_date)
+        return true;
+    int kind = 0, day = date_today();
+    if (by_kind && !pbjson_enum_parse(&metodnet__site_kind__descriptor, r->site_kind, &kind))
+        return false;
+    if (by_date && !date_parse(r->site_on, &day))
+        return false;
+    for (size_t i = 0; i < o->n_sites; i++) {
+        const Metodnet__SiteDesignation *s = o->sites[i];
+        int start, end;
+        if (by_kind && (int)s->kind != kind)
+            continue;
+        if (!date_parse(s->start_date, &start) || start > day)
+            continue;
+        if (s->end_date && *s->end_date && date_parse(s->end_date, &end) && end < day)
+            continue;
+        return true;
+    }
+    return false;
 }
 
 const registry_kind registry_organization_kind = {
@@ -301,11 +375,13 @@ const registry_kind registry_organization_kind = {
     .descriptor = &metodnet__organization__descriptor,
     .not_found_ru = "Организация не найдена",
     .exists_ru = "Организация уже существует",
-    .not_empty_ru = "В организации есть сотрудники: сначала удалите их или переведите в другую организацию",
+    .not_empty_ru = "В организации есть сотрудники, курируемые школы, объединения, методический совет или практики: "
+                    "сначала удалите их или переведите в другую организацию",
     .immutable = s_organization_immutable,
     .validate = s_organization_validate,
     .territory = s_organization_territory,
     .layout = s_organization_layout,
+    .list_match = s_organization_match,
 };
 
 /* ---------- staff member ---------- */
@@ -418,6 +494,11 @@ static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
         s_add_index(out, key, member);
         s_add_token(out, "mun", s->municipality_ids[i]);
     }
+    /* A person with a history (qualification, memberships, practices) is made inactive, not deleted. */
+    const char *guards[] = {"qual:staff", "member:staff", "practice:author"};
+    for (size_t i = 0; i < sizeof guards / sizeof guards[0]; i++)
+        snprintf(out->must_be_empty[i], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:%s:%s", s->region_id, guards[i], s->id);
+    out->n_must_be_empty = sizeof guards / sizeof guards[0];
 }
 
 /* Birth date is personal data (152-ФЗ): school information systems read staff lists by API key
@@ -439,7 +520,8 @@ const registry_kind registry_staff_kind = {
     .descriptor = &metodnet__staff_member__descriptor,
     .not_found_ru = "Сотрудник не найден",
     .exists_ru = "Сотрудник уже существует",
-    .not_empty_ru = "",
+    .not_empty_ru = "У сотрудника есть записи о повышении квалификации, членстве в объединениях или практики: "
+                    "вместо удаления отметьте его неактивным (active = false)",
     .immutable = s_staff_immutable,
     .self_editable = s_staff_self_editable,
     .needs_resolve = true,

@@ -1,0 +1,63 @@
+/* registry_catalogue — the registry's catalogue kinds: associations and their memberships,
+ * methodological councils and their meetings, the programme catalogue (ДПП), qualification records and
+ * the bank of effective practices. Described with the same registry_kind as the territory kinds, so the
+ * one CRUD flow of registry.c serves them.
+ *
+ * Key layout (R = region):
+ *   reg:{r:R}:assoc:<id>        association "07-a3"   ix:assoc, ix:assoc:mun:<m>, ix:assoc:org:<o> (by name)
+ *   reg:{r:R}:member:<id>       membership "07-j5"    ix:member, ix:member:assoc:<a>, ix:member:staff:<s> ("<joined_on>\x1f<id>"),
+ *                                                      ix:member:active:<a>:<s> (unique while not left)
+ *   reg:{r:R}:council:<id>      council "07-c2"       ix:council, ix:council:mun:<m>, ix:council:org:<o>
+ *   reg:{r:R}:meeting:<id>      meeting "07-k4"       ix:meeting, ix:meeting:council:<c> ("<held_on>\x1f<id>")
+ *   reg:{r:R}:programme:<id>    programme "07-p3"     ix:programme (title), ix:programme:word (title words)
+ *   reg:{r:R}:qual:<id>         qualification "07-q9" ix:qual, ix:qual:staff:<s>, ix:qual:prog:<p> ("<completed_on>\x1f<id>"),
+ *                                                      ix:qual:route:<route item> (unique: one record per route item)
+ *   reg:{r:R}:practice:<id>     practice "07-e6"      ix:practice (title), ix:practice:word, ix:practice:org:<o>,
+ *                                                      ix:practice:author:<s>
+ *
+ * Scope: associations and councils live at a home (organization, municipality or region). Their readers
+ * are those of the home (scope_allows READ); their writers are those who may write in the home, where a
+ * municipal methodologist also writes the municipality's own associations and council (which
+ * scope_allows refuses for the municipality record itself). Memberships and meetings follow their
+ * association or council; a person also reads their own memberships. The programme catalogue is read by
+ * everyone of the region and written by the region's administrators. Qualification records follow the
+ * staff member (person scope reads own, does not write). Practices: published ones are read by everyone
+ * of the region; others by the author and those above them; review by region administrators and
+ * municipal methodologists in scope.
+ */
+#ifndef METODNET_REGISTRY_CATALOGUE_H
+#define METODNET_REGISTRY_CATALOGUE_H
+
+#include "registry_kinds.h"
+
+extern const registry_kind registry_association_kind;
+extern const registry_kind registry_membership_kind;
+extern const registry_kind registry_council_kind;
+extern const registry_kind registry_meeting_kind;
+extern const registry_kind registry_programme_kind;
+extern const registry_kind registry_qualification_kind;
+extern const registry_kind registry_practice_kind;
+
+#define REGISTRY_MAX_WORDS 16
+
+/* Distinct folded words of text (Latin and Cyrillic letters and digits, ≥ 2 characters), at most REGISTRY_MAX_WORDS, sorted;
+ * each NUL-terminated in words[i] (64 bytes). Returns the count. */
+size_t registry_words(const char *text, char words[][64], size_t max);
+
+/* True when every word of the folded query is a prefix of some word of text. */
+bool registry_text_matches(const char *text, const char *q);
+
+/* For a word-index search with prefix p: true when the entity (title text, id) is met in this page for
+ * the first time, i.e. its first title word starting with p sorts after the page start after_member. */
+bool registry_word_first_seen(const char *text, const char *id, const char *prefix, const char *after_member);
+
+/* The longest word of the folded query (the word-index prefix), into out. */
+void registry_query_key(const char *q, char *out, size_t size);
+
+/* A competence code of the diagnostics framework: [a-z0-9_.-], 1..32 characters. */
+bool registry_code_valid(const char *code);
+
+/* An http(s) URL: scheme, a host, no blanks or control characters, at most max bytes. */
+bool registry_url_valid(const char *url, size_t max);
+
+#endif

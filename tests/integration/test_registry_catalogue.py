@@ -1,0 +1,366 @@
+"""test_registry_catalogue — associations, memberships, councils, the programme catalogue, qualification
+records and the bank of practices end to end over HTTP against a real stack: membership history
+(join, leave, re-join), review transitions (illegal ones refused with 409), programme search,
+qualification records idempotent by route item, and object-level scope of a methodologist."""
+
+import itertools
+import os
+import unittest
+import urllib.parse
+
+from harness import StackTestCase
+
+REGION = "07"
+_n = itertools.count(1)
+
+
+class CatalogueTest(StackTestCase):
+    WORKERS = 2
+
+    @classmethod
+    def prepare(cls):
+        s = cls.stack
+        r = s.post("/api/v1/regions", {"id": REGION, "name": "Кабардино-Балкарская Республика"})
+        assert r.status == 201, r
+        cls.mun_a = cls._created(s.post("/api/v1/municipalities",
+                                        {"regionId": REGION, "name": "Терский район", "kind": "district"}))
+        cls.mun_b = cls._created(s.post("/api/v1/municipalities",
+                                        {"regionId": REGION, "name": "Старомайнский район", "kind": "district"}))
+        cls.org_a = cls._created(s.post("/api/v1/organizations", {
+            "municipalityId": cls.mun_a["id"], "name": "МКОУ СОШ № 3 г.п. Терек", "kind": "school"}))
+        cls.org_b = cls._created(s.post("/api/v1/organizations", {
+            "municipalityId": cls.mun_b["id"], "name": "МОУ Старомайнская СШ № 1", "kind": "school"}))
+        cls.staff_a = [cls._created(s.post("/api/v1/staff", cls._staff(cls.org_a["id"], i))) for i in range(3)]
+        cls.staff_b = cls._created(s.post("/api/v1/staff", cls._staff(cls.org_b["id"], 9)))
+
+    @staticmethod
+    def _created(r):
+        assert r.status == 201, r
+        return r.json
+
+    @staticmethod
+    def _staff(org_id, i):
+        return {"lastName": f"Кажарова{i}", "firstName": "Мадина", "middleName": "Аслановна",
+                "birthDate": "1985-04-12", "professionStartDate": "2007-09-01", "position": "teacher",
+                "category": "teacher", "subjects": ["mathematics"], "organizationIds": [org_id]}
+
+    def user_token(self, role, scope_kind, scope_id):
+        login = f"user{next(_n)}{os.urandom(3).hex()}"
+        password = "Пароль-для-теста-" + os.urandom(4).hex()
+        r = self.stack.post("/api/v1/users", {"login": login, "password": password, "fullName": "Проверяющий",
+                                              "role": role, "scope": {"kind": scope_kind, "id": scope_id}})
+        self.assertEqual(r.status, 201, r)
+        return self.stack.login(login, password)
+
+    def ids(self, r):
+        self.assertEqual(r.status, 200, r)
+        return [item["id"] for item in r.json.get("items", [])]
+
+    # ---- associations and memberships ----
+
+    def make_association(self, **over):
+        body = {"name": f"РМО учителей математики {next(_n)}", "kind": "methodological_association",
+                "level": "municipal", "municipalityId": self.mun_a["id"], "subject": "mathematics",
+                "leaderStaffId": self.staff_a[0]["id"], "network": False}
+        body.update(over)
+        r = self.stack.post("/api/v1/associations", body)
+        self.assertEqual(r.status, 201, r)
+        return r.json
+
+    def test_membership_history(self):
+        a = self.make_association(network=True)
+        members = f"/api/v1/associations/{a['id']}/members"
+        s1, s2 = self.staff_a[1]["id"], self.staff_a[2]["id"]
+        first = self.stack.post(members, {"staffId": s1, "joinedOn": "2023-09-01"})
+        self.assertEqual(first.status, 201, first)
+        self.assertEqual(first.json["associationId"], a["id"])
+        self.assertEqual(first.json["level"], "municipal")
+        # an open membership is unique per person and association
+        self.assertJsonError(self.stack.post(members, {"staffId": s1, "joinedOn": "2023-10-01"}), 409)
+        self.assertEqual(self.stack.post(members, {"staffId": s2, "joinedOn": "2024-01-15"}).status, 201)
+
+        leave = f"{members}/{first.json['id']}/leave"
+        self.assertJsonError(self.stack.post(leave, {"leftOn": "2023-09-01"}), 400)  # not after joining
+        left = self.stack.post(leave, {"leftOn": "2024-05-31"})
+        self.assertEqual(left.status, 200, left)
+        self.assertEqual(left.json["leftOn"], "2024-05-31")
+        self.assertJsonError(self.stack.post(leave, {"leftOn": "2024-06-30"}), 409)  # already left
+        # a re-join is a new record; the old one is kept
+        again = self.stack.post(members, {"staffId": s1, "joinedOn": "2024-09-01"})
+        self.assertEqual(again.status, 201, again)
+        self.assertNotEqual(again.json["id"], first.json["id"])
+
+        every = self.ids(self.stack.get(members))
+        self.assertEqual(sorted(every), sorted([first.json["id"], again.json["id"],
+                                                self.ids(self.stack.get(members + "?staffId=" + s2))[0]]))
+        # members on a date: left_on is the first day outside
+        on = lambda d: self.ids(self.stack.get(f"{members}?on={d}"))
+        self.assertIn(first.json["id"], on("2024-05-30"))
+        self.assertNotIn(first.json["id"], on("2024-05-31"))
+        self.assertEqual(len(on("2024-07-01")), 1)  # only s2
+        self.assertEqual(len(on("2024-09-01")), 2)
+        # members at some time in a period
+        period = self.ids(self.stack.get(f"{members}?from=2024-06-01&to=2024-08-31"))
+        self.assertEqual(len(period), 1)
+        period = self.ids(self.stack.get(f"{members}?from=2024-05-01&to=2024-08-31"))
+        self.assertEqual(len(period), 2)
+        # a person's memberships, and a membership under another association is not there
+        mine = self.ids(self.stack.get(f"/api/v1/staff/{s1}/memberships"))
+        self.assertEqual(sorted(mine), sorted([first.json["id"], again.json["id"]]))
+        other = self.make_association()
+        self.assertJsonError(self.stack.post(f"/api/v1/associations/{other['id']}/members/{again.json['id']}/leave",
+                                             {"leftOn": "2025-01-01"}), 404)
+        self.assertJsonError(self.stack.get(f"{members}?on=2024-13-01"), 400)
+        # history keeps the association
+        self.assertJsonError(self.stack.delete(f"/api/v1/associations/{a['id']}"), 409)
+        # network associations are listed by the flag
+        self.assertIn(a["id"], self.ids(self.stack.get("/api/v1/associations?network=true&limit=500")))
+        self.assertNotIn(other["id"], self.ids(self.stack.get("/api/v1/associations?network=true&limit=500")))
+
+    def test_association_home_is_consistent(self):
+        r = self.stack.post("/api/v1/associations", {"name": "ШМО", "kind": "methodological_association",
+                                                     "level": "institutional", "subject": "mathematics"})
+        err = self.assertJsonError(r, 400)
+        self.assertIn("organizationId", [d.get("field") for d in err["details"]])
+        r = self.stack.post("/api/v1/associations", {"name": "РМО", "kind": "methodological_association",
+                                                     "level": "municipal", "municipalityId": self.mun_a["id"],
+                                                     "organizationId": self.org_a["id"], "theme": "ФГОС"})
+        self.assertJsonError(r, 400)
+        school = self.make_association(level="institutional", municipalityId="", organizationId=self.org_a["id"],
+                                       name="ШМО учителей математики")
+        self.assertEqual(school["municipalityId"], self.mun_a["id"])  # derived from the organization
+
+    def test_scope_of_a_methodologist(self):
+        school = self.make_association(level="institutional", municipalityId="", organizationId=self.org_a["id"],
+                                       name="ШМО начальных классов", subject="", theme="Начальная школа")
+        theirs = self.user_token("municipal_methodologist", "municipality", self.mun_b["id"])
+        ours = self.user_token("municipal_methodologist", "municipality", self.mun_a["id"])
+        # a methodologist of another municipality does not learn the association exists
+        self.assertJsonError(self.stack.get(f"/api/v1/associations/{school['id']}", token=theirs), 404)
+        listed = self.ids(self.stack.get("/api/v1/associations?limit=500", token=theirs))
+        self.assertNotIn(school["id"], listed)
+        self.assertEqual(self.stack.get(f"/api/v1/associations/{school['id']}", token=ours).status, 200)
+        # the municipality's own associations are written by its methodologists, not by others
+        body = {"name": "РМО учителей физики", "kind": "methodological_association", "level": "municipal",
+                "municipalityId": self.mun_a["id"], "subject": "physics"}
+        self.assertEqual(self.stack.post("/api/v1/associations", body, token=ours).status, 201)
+        self.assertJsonError(self.stack.post("/api/v1/associations", body, token=theirs), 403)
+        # a regional association is read by everyone in the region, written by the region only
+        regional = self.make_association(level="regional", municipalityId="", name="Региональное сообщество",
+                                         kind="network_community", network=True, subject="", theme="Цифровая школа",
+                                         leaderStaffId="")
+        self.assertEqual(self.stack.get(f"/api/v1/associations/{regional['id']}", token=theirs).status, 200)
+        self.assertJsonError(self.stack.patch(f"/api/v1/associations/{regional['id']}", {"theme": "Другая"},
+                                              token=theirs), 403)
+        # members from another municipality's school are not visible to take in
+        self.assertJsonError(self.stack.post(f"/api/v1/associations/{school['id']}/members",
+                                             {"staffId": self.staff_b["id"], "joinedOn": "2024-09-01"}, token=ours), 400)
+
+    # ---- councils ----
+
+    def test_council_and_meetings(self):
+        council = self.stack.post("/api/v1/councils", {
+            "name": "Муниципальный методический совет", "level": "municipal", "municipalityId": self.mun_a["id"],
+            "chairStaffId": self.staff_a[0]["id"], "deputyStaffId": self.staff_a[1]["id"],
+            "secretaryStaffId": self.staff_a[2]["id"], "memberStaffIds": [self.staff_a[1]["id"]],
+            "approvedBy": "постановление администрации № 12"})
+        self.assertEqual(council.status, 201, council)
+        bad = self.stack.post("/api/v1/councils", {
+            "name": "Совет", "level": "regional", "chairStaffId": self.staff_a[0]["id"]})
+        self.assertJsonError(bad, 400)
+        same = self.stack.post("/api/v1/councils", {
+            "name": "Совет", "level": "municipal", "municipalityId": self.mun_a["id"],
+            "chairStaffId": self.staff_a[0]["id"], "secretaryStaffId": self.staff_a[0]["id"]})
+        self.assertJsonError(same, 400)
+        meetings = f"/api/v1/councils/{council.json['id']}/meetings"
+        m = self.stack.post(meetings, {"heldOn": "2024-10-15", "agenda": [
+            {"title": "Итоги диагностики профессиональных дефицитов", "speakerStaffId": self.staff_a[0]["id"],
+             "decision": "Утвердить план адресной помощи"}],
+            "attendeeStaffIds": [self.staff_a[0]["id"], self.staff_a[1]["id"]],
+            "invited": ["Представитель Управления образования"], "decisions": "Протокол № 2", "minutesNumber": "2"})
+        self.assertEqual(m.status, 201, m)
+        self.assertEqual(m.json["councilId"], council.json["id"])
+        self.assertJsonError(self.stack.post(meetings, {"heldOn": "2024-11-15", "agenda": []}), 400)
+        self.assertEqual(self.ids(self.stack.get(meetings + "?from=2024-10-01&to=2024-10-31")), [m.json["id"]])
+        self.assertEqual(self.ids(self.stack.get(meetings + "?from=2024-11-01")), [])
+        p = self.stack.patch(f"/api/v1/council-meetings/{m.json['id']}", {"decisions": "Протокол № 2, исправлен"})
+        self.assertEqual(p.status, 200, p)
+        self.assertJsonError(self.stack.delete(f"/api/v1/councils/{council.json['id']}"), 409)
+        self.assertEqual(self.stack.delete(f"/api/v1/council-meetings/{m.json['id']}").status, 200)
+        self.assertEqual(self.stack.delete(f"/api/v1/councils/{council.json['id']}").status, 200)
+
+    # ---- programmes ----
+
+    def test_programme_search(self):
+        def make(title, **over):
+            body = {"title": title, "provider": "ЦНППМ КБР", "hours": 72, "format": "blended",
+                    "federalRegistry": False, "competences": ["assessment.formative"], "tags": []}
+            body.update(over)
+            r = self.stack.post("/api/v1/programmes", body)
+            self.assertEqual(r.status, 201, r)
+            return r.json["id"]
+
+        tag = f"управление качеством образования {next(_n)}"
+        p1 = make("Управление качеством образования в школе", federalRegistry=True, tags=[tag],
+                  competences=["management.quality"])
+        p2 = make("Формирующее оценивание: качество и качественные методики")  # two words share a prefix
+        p3 = make("Цифровые инструменты учителя", competences=["digital.tools"], format="distance")
+        q = lambda text, **f: self.ids(self.stack.get("/api/v1/programmes?" + urllib.parse.urlencode(
+            {"q": text, "limit": 500, **f})))
+        found = q("качеств")
+        self.assertIn(p1, found)
+        self.assertIn(p2, found)
+        self.assertNotIn(p3, found)
+        self.assertEqual(found.count(p2), 1)  # listed once although two title words match
+        self.assertEqual([i for i in q("качеством управление") if i in (p1, p2, p3)], [p1])
+        self.assertEqual([i for i in q("цифр") if i in (p1, p2, p3)], [p3])
+        # paging through a word search never repeats an item
+        seen, cursor = [], None
+        while True:
+            params = {"q": "качеств", "limit": 1}
+            if cursor:
+                params["cursor"] = cursor
+            r = self.stack.get("/api/v1/programmes?" + urllib.parse.urlencode(params))
+            self.assertEqual(r.status, 200, r)
+            seen += [i["id"] for i in r.json["items"]]
+            cursor = r.json.get("nextCursor")
+            if not cursor:
+                break
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertIn(p2, seen)
+        lst = lambda **f: self.ids(self.stack.get("/api/v1/programmes?" + urllib.parse.urlencode({"limit": 500, **f})))
+        self.assertEqual([i for i in lst(competence="digital.tools") if i in (p1, p2, p3)], [p3])
+        self.assertEqual(lst(tag=tag.upper()), [p1])
+        self.assertIn(p1, lst(federalRegistry="true"))
+        self.assertNotIn(p2, lst(federalRegistry="true"))
+        self.assertJsonError(self.stack.post("/api/v1/programmes", {"title": "Короткая", "provider": "ИРО",
+                                                                    "hours": 8, "format": "distance"}), 400)
+        # everyone in the region reads the catalogue; only the region writes it
+        teacher_school = self.user_token("school_admin", "organization", self.org_b["id"])
+        self.assertEqual(self.stack.get(f"/api/v1/programmes/{p3}", token=teacher_school).status, 200)
+        self.assertIn(p3, self.ids(self.stack.get("/api/v1/programmes?limit=500", token=teacher_school)))
+        self.assertJsonError(self.stack.patch(f"/api/v1/programmes/{p3}", {"hours": 36}, token=teacher_school), 403)
+
+    # ---- qualification records ----
+
+    def test_qualification_record_idempotent_by_route_item(self):
+        prog = self.stack.post("/api/v1/programmes", {"title": "Наставничество в школе", "provider": "ЦНППМ",
+                                                      "hours": 36, "format": "distance"})
+        self.assertEqual(prog.status, 201, prog)
+        staff = self.staff_a[1]["id"]
+        body = {"staffId": staff, "programmeId": prog.json["id"], "completedOn": "2024-04-20",
+                "documentNumber": "КБР-000123", "source": "route", "routeItemId": f"07-ri{next(_n)}"}
+        first = self.stack.post("/api/v1/qualification-records", body)
+        self.assertEqual(first.status, 201, first)
+        self.assertEqual(first.json["programmeTitle"], "Наставничество в школе")
+        self.assertEqual(first.json["hours"], 36)
+        self.assertEqual(first.json["organizationIds"], [self.org_a["id"]])
+        self.assertEqual(first.json["municipalityIds"], [self.mun_a["id"]])
+        again = self.stack.post("/api/v1/qualification-records", body)
+        self.assertIn(again.status, (200, 201), again)
+        self.assertEqual(again.json["id"], first.json["id"])
+        self.assertEqual(again.json["version"], first.json["version"])
+        other = dict(body, staffId=self.staff_a[2]["id"])
+        self.assertJsonError(self.stack.post("/api/v1/qualification-records", other), 409)
+        listed = self.ids(self.stack.get(f"/api/v1/staff/{staff}/qualification-records"))
+        self.assertEqual(listed.count(first.json["id"]), 1)
+        # the programme with records is kept, the person too
+        self.assertJsonError(self.stack.delete(f"/api/v1/programmes/{prog.json['id']}"), 409)
+        self.assertJsonError(self.stack.delete(f"/api/v1/staff/{staff}"), 409)
+        self.assertJsonError(self.stack.post("/api/v1/qualification-records", {
+            "staffId": staff, "completedOn": "2099-01-01", "programmeTitle": "Будущее", "hours": 10}), 400)
+        theirs = self.user_token("municipal_methodologist", "municipality", self.mun_b["id"])
+        self.assertJsonError(self.stack.get(f"/api/v1/qualification-records/{first.json['id']}", token=theirs), 404)
+        self.assertEqual(self.stack.delete(f"/api/v1/qualification-records/{first.json['id']}").status, 200)
+        self.assertEqual(self.ids(self.stack.get(f"/api/v1/staff/{staff}/qualification-records")).count(
+            first.json["id"]), 0)
+
+    # ---- practices ----
+
+    def test_practice_review_flow(self):
+        author = self.staff_a[2]["id"]
+        r = self.stack.post("/api/v1/practices", {
+            "title": "Смысловое чтение на уроках математики", "authorStaffId": author, "subject": "mathematics",
+            "competences": ["methodical.reading"], "description": "Приёмы работы с текстом задачи",
+            "attachments": ["https://example.org/practice.pdf"], "status": "published"})
+        self.assertEqual(r.status, 201, r)
+        p = r.json
+        self.assertEqual(p["status"], "submitted")  # the client does not choose the status
+        self.assertEqual(p["organizationId"], self.org_a["id"])
+        review = f"/api/v1/practices/{p['id']}/review"
+        err = self.assertJsonError(self.stack.post(review, {"action": "publish"}), 409)
+        self.assertIn("подана", err["message"])
+        self.assertEqual(self.stack.post(review, {"action": "start"}).json["status"], "under_review")
+        self.assertJsonError(self.stack.post(review, {"action": "start"}), 409)
+        self.assertJsonError(self.stack.patch(f"/api/v1/practices/{p['id']}", {"title": "Новое"}), 409)
+        self.assertJsonError(self.stack.post(review, {"action": "reject"}), 400)  # a reason is required
+        self.assertJsonError(self.stack.post(review, {"action": "approve"}), 400)
+        rejected = self.stack.post(review, {"action": "reject", "comment": "Добавьте результаты"})
+        self.assertEqual(rejected.json["status"], "rejected", rejected)
+        self.assertJsonError(self.stack.post(review, {"action": "publish"}), 409)
+        self.assertEqual(self.stack.patch(f"/api/v1/practices/{p['id']}",
+                                          {"description": "Приёмы и результаты"}).status, 200)
+        self.assertEqual(self.stack.post(review, {"action": "resubmit"}).json["status"], "submitted")
+        self.stack.post(review, {"action": "start"})
+        published = self.stack.post(review, {"action": "publish", "comment": "Рекомендована"})
+        self.assertEqual(published.json["status"], "published", published)
+        self.assertTrue(published.json["publishedAt"])
+        self.assertEqual([x["action"] for x in published.json["reviews"]],
+                         ["start", "reject", "resubmit", "start", "publish"])
+        self.assertJsonError(self.stack.post(review, {"action": "reject", "comment": "поздно"}), 409)
+        # search of published practices; the bank is open to the region
+        other_school = self.user_token("school_admin", "organization", self.org_b["id"])
+        found = self.ids(self.stack.get("/api/v1/practices?" + urllib.parse.urlencode(
+            {"q": "чтение", "status": "published", "subject": "mathematics"}), token=other_school))
+        self.assertEqual(found, [p["id"]])
+        # a school administrator is not a reviewer
+        draft = self.stack.post("/api/v1/practices", {"title": "Черновик", "authorStaffId": self.staff_b["id"],
+                                                      "description": "Описание"}, token=other_school)
+        self.assertEqual(draft.status, 201, draft)
+        self.assertJsonError(self.stack.post(f"/api/v1/practices/{draft.json['id']}/review", {"action": "start"},
+                                             token=other_school), 403)
+        theirs = self.user_token("municipal_methodologist", "municipality", self.mun_a["id"])
+        self.assertJsonError(self.stack.get(f"/api/v1/practices/{draft.json['id']}", token=theirs), 404)
+        bad = self.stack.post("/api/v1/practices", {"title": "Ссылки", "authorStaffId": author, "description": "x",
+                                                    "attachments": ["ftp://example.org/x"]})
+        self.assertJsonError(bad, 400)
+        many = self.stack.post("/api/v1/practices", {"title": "Ссылки", "authorStaffId": author, "description": "x",
+                                                     "attachments": [f"https://e.org/{i}" for i in range(11)]})
+        self.assertJsonError(many, 400)
+
+    # ---- sites ----
+
+    def test_sites_and_low_results_support(self):
+        org = self.stack.post("/api/v1/organizations", {
+            "municipalityId": self.mun_a["id"], "name": f"МКОУ СОШ № {next(_n)} с. Верхний Акбаш", "kind": "school",
+            "lowResults": True, "lowResultsSupport": "Программа перехода в эффективный режим",
+            "curatorOrganizationId": self.org_a["id"],
+            "sites": [{"kind": "internship", "startDate": "2023-09-01", "endDate": "2024-08-31", "theme": "ФГОС"}]})
+        self.assertEqual(org.status, 201, org)
+        bad = self.stack.post("/api/v1/organizations", {
+            "municipalityId": self.mun_a["id"], "name": "Школа", "kind": "school", "lowResults": False,
+            "lowResultsSupport": "План"})
+        self.assertJsonError(bad, 400)
+        sites = lambda **f: self.ids(self.stack.get("/api/v1/organizations?" + urllib.parse.urlencode(
+            {"limit": 500, **f})))
+        self.assertIn(org.json["id"], sites(siteKind="internship", siteOn="2024-01-10"))
+        self.assertNotIn(org.json["id"], sites(siteKind="internship", siteOn="2024-09-01"))
+        self.assertNotIn(org.json["id"], sites(siteKind="base", siteOn="2024-01-10"))
+        self.assertEqual(sites(curatorOrganizationId=self.org_a["id"]), [org.json["id"]])
+        self.assertJsonError(self.stack.delete(f"/api/v1/organizations/{self.org_a['id']}"), 409)
+
+    def test_openapi_lists_catalogue_routes(self):
+        doc = self.stack.get("/api/v1/openapi.json")
+        if doc.status == 404:
+            doc = self.stack.get("/openapi.json")
+        self.assertEqual(doc.status, 200, doc)
+        paths = doc.json["paths"]
+        for path in ("/api/v1/associations/{association_id}/members",
+                     "/api/v1/associations/{association_id}/members/{membership_id}/leave",
+                     "/api/v1/councils/{council_id}/meetings", "/api/v1/programmes",
+                     "/api/v1/staff/{staff_id}/qualification-records", "/api/v1/practices/{id}/review"):
+            self.assertIn(path, paths)
+
+
+if __name__ == "__main__":
+    unittest.main()
