@@ -214,6 +214,10 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
     case ENTITY_NOT_EMPTY:
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->not_empty_ru);
         return;
+    case ENTITY_CLAIMED:
+        validation_add(&o->v, "externalId", "Этот внешний идентификатор уже у другой записи региона");
+        s_fail_validation(o);
+        return;
     case ENTITY_ERROR:
     default:
         log_error(service_call_request_id(o->call), "запись в Redis не удалась: %s", error ? error : "?");
@@ -319,6 +323,11 @@ static void s_write(op *o)
     }
     w.index_remove = removes;
     w.index_add = adds;
+    entity_claim claims[1], releases[1];
+    registry_layout_claims(o->what == OP_CREATE ? NULL : &o->old_layout, o->what == OP_DELETE ? NULL : &o->new_layout,
+                           id, claims, &w.n_claims, releases, &w.n_releases);
+    w.claims = claims;
+    w.releases = releases;
     int rc = entity_store_write(o->reg->store, &w, s_written, o);
     free(data);
     free(event_bytes);
