@@ -21,6 +21,8 @@
 #include "pbjson.h"
 #include "registry.pb-c.h"
 #include "registry_kinds.h"
+#include "registry_import.h"
+#include "registry_import.pb-c.h"
 
 struct registry {
     service_worker *worker;
@@ -674,13 +676,65 @@ static const list_filter s_staff_filters[] = {
     {"subject", "subj", NULL, FILTER_SUBJECT},
 };
 
+#define LIST_MAX_TOKENS 8
+
 typedef struct {
     registry *reg;
     service_call *call;
     const registry_kind *kind;
+    /* export: every page of the same query goes to the CSV */
+    registry_export *export;
+    entity_list_query query;
+    char index[REGISTRY_KEY_MAX];
+    char prefix[REGISTRY_MEMBER_MAX];
+    char key_prefix[REGISTRY_KEY_MAX];
+    char token_text[LIST_MAX_TOKENS][160];
+    const char *tokens[LIST_MAX_TOKENS];
+    char after[CURSOR_MAX_MEMBER + 1];
 } list_op;
 
-#define LIST_MAX_TOKENS 8
+static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                     const char *error, void *ud);
+
+/* Export: the visible entities of one page go to the CSV; the next page follows until the end. */
+static void s_export_page(list_op *l, const entity_blob *items, size_t n, const char *next_member)
+{
+    registry_territory territory;
+    for (size_t i = 0; i < n; i++) {
+        ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
+        if (entity == NULL) {
+            log_error(service_call_request_id(l->call), "пропущена повреждённая запись в выгрузке");
+            continue;
+        }
+        l->kind->territory(entity, &territory);
+        if (!scope_allows(service_call_caller(l->call), &territory.object, SCOPE_READ)) {
+            protobuf_c_message_free_unpacked(entity, NULL);
+            continue;
+        }
+        if (l->kind->redact)
+            l->kind->redact(entity, service_call_caller(l->call));
+        if (l->kind == &registry_staff_kind)
+            s_audit(l->reg, l->call, l->kind, "export", pbfield_string(entity, "id"), pbfield_string(entity, "region_id"));
+        if (!registry_export_add(l->export, entity)) {
+            char message[200];
+            snprintf(message, sizeof message, "Больше %d записей: уточните фильтры выгрузки", REGISTRY_EXPORT_MAX_ROWS);
+            registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, message);
+            free(l);
+            return;
+        }
+    }
+    if (next_member == NULL || strlen(next_member) >= sizeof l->after) {
+        registry_export_finish(l->export);
+        free(l);
+        return;
+    }
+    snprintf(l->after, sizeof l->after, "%s", next_member);
+    l->query.after_member = l->after;
+    if (entity_store_list(l->reg->store, &l->query, s_listed, l) != 0) {
+        registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        free(l);
+    }
+}
 
 static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
                      const char *error, void *ud)
@@ -688,8 +742,15 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
     list_op *l = ud;
     if (result != ENTITY_OK) {
         log_error(service_call_request_id(l->call), "список из Redis не получен: %s", error ? error : "?");
-        service_call_fail(l->call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        if (l->export)
+            registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        else
+            service_call_fail(l->call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
         free(l);
+        return;
+    }
+    if (l->export) {
+        s_export_page(l, items, n, next_member);
         return;
     }
     const ProtobufCMessageDescriptor *desc = service_call_method(l->call)->response;
@@ -731,7 +792,7 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
 }
 
 static void s_list(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
-                   const list_filter *filters, size_t n_filters)
+                   const list_filter *filters, size_t n_filters, bool export)
 {
     const Metodnet__Principal *caller = service_call_caller(call);
     validation v;
@@ -803,10 +864,14 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     bool global = scope_is_global(caller);
     if (!global && kind != &registry_region_kind && strcmp(region, caller->region_id ? caller->region_id : "") != 0) {
         entity_blob none;
-        list_op *l = malloc(sizeof *l);
+        list_op *l = calloc(1, sizeof *l);
         if (l == NULL)
             abort();
-        *l = (list_op){reg, call, kind};
+        l->reg = reg;
+        l->call = call;
+        l->kind = kind;
+        if (export)
+            l->export = registry_export_new(call, reg->store, kind);
         s_listed(ENTITY_OK, &none, 0, NULL, NULL, l);
         return;
     }
@@ -858,13 +923,38 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
         .limit = (size_t)limit,
         .max_scan = 0,
     };
-    list_op *l = malloc(sizeof *l);
+    list_op *l = calloc(1, sizeof *l);
     if (l == NULL)
         abort();
-    *l = (list_op){reg, call, kind};
+    l->reg = reg;
+    l->call = call;
+    l->kind = kind;
+    if (export) {
+        /* the export walks every page of the same query: keep its strings with the op */
+        l->export = registry_export_new(call, reg->store, kind);
+        snprintf(l->index, sizeof l->index, "%s", index);
+        snprintf(l->prefix, sizeof l->prefix, "%s", prefix);
+        snprintf(l->key_prefix, sizeof l->key_prefix, "%s", key_prefix);
+        for (size_t i = 0; i < n_tokens; i++) {
+            snprintf(l->token_text[i], sizeof l->token_text[i], "%s", tokens[i]);
+            l->tokens[i] = l->token_text[i];
+        }
+        if (has_cursor)
+            snprintf(l->after, sizeof l->after, "%s", after);
+        query.index_key = l->index;
+        query.prefix = *l->prefix ? l->prefix : NULL;
+        query.entity_key_prefix = l->key_prefix;
+        query.required_tokens = l->tokens;
+        query.after_member = has_cursor ? l->after : NULL;
+        query.limit = 500;
+        l->query = query;
+    }
     if (entity_store_list(reg->store, &query, s_listed, l) != 0) {
+        if (l->export)
+            registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        else
+            service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
         free(l);
-        service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
     }
 }
 
@@ -889,13 +979,33 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     }                                                                                                      \
     static void s_list_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                        \
     {                                                                                                      \
-        s_list(c, r, ud, &kind_var, filters, n_filters);                                                   \
+        s_list(c, r, ud, &kind_var, filters, n_filters, false);                                            \
     }
 
 REGISTRY_HANDLERS(region, registry_region_kind, NULL, 0)
 REGISTRY_HANDLERS(municipality, registry_municipality_kind, s_municipality_filters, 1)
 REGISTRY_HANDLERS(organization, registry_organization_kind, s_organization_filters, 2)
 REGISTRY_HANDLERS(staff, registry_staff_kind, s_staff_filters, 4)
+
+/* Import and export (registry_import.h). */
+#define REGISTRY_IMPORT_HANDLERS(Kind, kind_var, filters, n_filters)                                       \
+    static void s_import_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    {                                                                                                      \
+        registry *reg = ud;                                                                                \
+        registry_import_run(c, r, reg->store, reg->audit, &kind_var);                                      \
+    }                                                                                                      \
+    static void s_template_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                    \
+    {                                                                                                      \
+        (void)r, (void)ud;                                                                                 \
+        registry_import_template(c, &kind_var);                                                            \
+    }                                                                                                      \
+    static void s_export_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    {                                                                                                      \
+        s_list(c, r, ud, &kind_var, filters, n_filters, true);                                             \
+    }
+
+REGISTRY_IMPORT_HANDLERS(organization, registry_organization_kind, s_organization_filters, 2)
+REGISTRY_IMPORT_HANDLERS(staff, registry_staff_kind, s_staff_filters, 4)
 
 #define REGISTRY_METHODS(Name, Plural, kind, entity_desc, create_req, update_req, list_req, list_resp)        \
     {"Create" #Name, &create_req, &entity_desc, s_create_##kind},                                            \
@@ -918,6 +1028,16 @@ static const service_method s_methods[] = {
     REGISTRY_METHODS(Staff, Staff, staff, metodnet__staff_member__descriptor, metodnet__create_staff_request__descriptor,
                      metodnet__update_staff_request__descriptor, metodnet__list_staff_request__descriptor,
                      metodnet__list_staff_response__descriptor),
+    {"ImportOrganizations", &metodnet__import_request__descriptor, &metodnet__import_report__descriptor,
+     s_import_organization},
+    {"ImportStaff", &metodnet__import_request__descriptor, &metodnet__import_report__descriptor, s_import_staff},
+    {"ImportTemplateOrganizations", &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor,
+     s_template_organization},
+    {"ImportTemplateStaff", &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor,
+     s_template_staff},
+    {"ExportOrganizations", &metodnet__list_organizations_request__descriptor, &metodnet__csv_file__descriptor,
+     s_export_organization},
+    {"ExportStaff", &metodnet__list_staff_request__descriptor, &metodnet__csv_file__descriptor, s_export_staff},
 };
 
 const service_method *registry_methods(size_t *n)
