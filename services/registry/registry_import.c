@@ -654,7 +654,8 @@ static void s_finish(import_job *job)
 {
     job->finished = true;
     /* mergesort-like stability is not needed: errors of one row keep their relative order well enough */
-    qsort(job->errors, job->n_errors, sizeof *job->errors, s_error_order);
+    if (job->n_errors > 1)
+        qsort(job->errors, job->n_errors, sizeof *job->errors, s_error_order);
     Metodnet__ImportReport report = METODNET__IMPORT_REPORT__INIT;
     report.rows = (int32_t)job->n_rows;
     report.created = job->created;
