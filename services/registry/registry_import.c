@@ -118,8 +118,8 @@ static const column s_organization_columns[] = {
 };
 
 static const column s_staff_columns[] = {
-    {"external_id", "externalId", "Внешний идентификатор", {"externalId", "СНИЛС", "Код"}, COL_TEXT, NULL, NULL, true,
-     "123-456-789 01"},
+    {"external_id", "externalId", "Внешний идентификатор", {"externalId", "СНИЛС", "Код", "Внешний идентификатор (СНИЛС)"}, COL_TEXT, NULL,
+     NULL, true, "123-456-789 01"},
     {"last_name", "lastName", "Фамилия", {"lastName"}, COL_TEXT, NULL, NULL, true, "Иванова"},
     {"first_name", "firstName", "Имя", {"firstName"}, COL_TEXT, NULL, NULL, true, "Мария"},
     {"middle_name", "middleName", "Отчество", {"middleName"}, COL_TEXT, NULL, NULL, false, "Петровна"},
@@ -152,13 +152,19 @@ static const column *s_columns(const registry_kind *kind, size_t *n)
     return s_organization_columns;
 }
 
+/* Blanks a cell may carry around its text: spaces, tabs and line breaks (Alt+Enter in Excel). */
+static bool s_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static void s_fold(const char *in, char *out, size_t size)
 {
-    while (*in == ' ' || *in == '\t')
+    while (s_blank(*in))
         in++;
     text_fold(in, out, size);
     size_t len = strlen(out);
-    while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '\t'))
+    while (len > 0 && s_blank(out[len - 1]))
         out[--len] = '\0';
 }
 
@@ -244,18 +250,18 @@ static const char *s_subject_code(const char *value)
     return NULL;
 }
 
-/* Splits a cell on ',' and ';' into trimmed non-empty parts (copies); returns the count or -1 when
- * there are more than max. */
+/* Splits a cell on ',', ';' and line breaks into trimmed non-empty parts (copies); returns the count
+ * or -1 when there are more than max. */
 static int s_split(const char *value, char **parts, size_t max)
 {
     size_t n = 0;
     const char *p = value;
     while (*p) {
-        size_t len = strcspn(p, ",;");
+        size_t len = strcspn(p, ",;\r\n");
         const char *s = p, *e = p + len;
-        while (s < e && (*s == ' ' || *s == '\t'))
+        while (s < e && s_blank(*s))
             s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        while (e > s && s_blank(e[-1]))
             e--;
         if (e > s) {
             if (n == max) {
@@ -550,10 +556,10 @@ static void s_read_row(import_job *job, const csv_record *rec)
         char value[1024];
         /* trimmed copy; longer text is kept whole for validation to refuse by length */
         const char *s = raw;
-        while (*s == ' ' || *s == '\t')
+        while (s_blank(*s))
             s++;
         size_t len = strlen(s);
-        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        while (len > 0 && s_blank(s[len - 1]))
             len--;
         char *text = strndup(s, len);
         if (!text)
@@ -614,7 +620,7 @@ static void s_read_row(import_job *job, const csv_record *rec)
         case COL_ORGANIZATIONS:
         case COL_MUNICIPALITY: {
             int n = s_split(text, row->refs, col->type == COL_MUNICIPALITY ? 1 : S_MAX_REFS);
-            if (n < 0 || (col->type == COL_MUNICIPALITY && strpbrk(text, ",;") != NULL)) {
+            if (n < 0 || (col->type == COL_MUNICIPALITY && strpbrk(text, ",;\r\n") != NULL)) {
                 if (n > 0)
                     for (int i = 0; i < n; i++)
                         free(row->refs[i]);
