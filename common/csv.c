@@ -526,8 +526,9 @@ void csv_writer_field(csv_writer *w, const char *value)
     if (value == NULL || *value == '\0')
         return;
     size_t len = strlen(value);
+    /* a value csv_unguard() would shorten ("'=x") is guarded too, so it reads back as it was */
     bool guard = value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' || value[0] == '\t' ||
-                 value[0] == '\r';
+                 value[0] == '\r' || csv_unguard(value) != value;
     bool quote = strpbrk(value, ";\"\r\n") != NULL || value[0] == ' ' || value[len - 1] == ' ';
     if (quote)
         s_put(w, "\"", 1);

@@ -16,7 +16,8 @@
  * Writer: UTF-8 with BOM, ';' delimiter, CRLF — what Excel in a Russian locale opens as is. A field
  * is quoted when it holds ';', '"', CR or LF or starts/ends with a blank (quotes doubled). A field
  * starting with = + - @ (or TAB/CR) gets a leading apostrophe so a spreadsheet never runs it as a
- * formula (CSV injection); csv_unguard() removes it again on import.
+ * formula (CSV injection); csv_unguard() removes it again on import. A value that already starts with
+ * such an apostrophe ("'=x") gets one more, so every value reads back unchanged.
  */
 #ifndef METODNET_CSV_H
 #define METODNET_CSV_H

@@ -48,11 +48,17 @@ static size_t s_collect(char *ptr, size_t size, size_t n, void *ud)
     return add;
 }
 
-static size_t s_to_file(char *ptr, size_t size, size_t n, void *ud) { return fwrite(ptr, size, n, ud); }
+/* A JSON string value for printing: "" when it is missing or not a string (printf of NULL is undefined). */
+static const char *s_str(json_t *value)
+{
+    const char *s = json_string_value(value);
+    return s ? s : "";
+}
 
-/* One request; returns the HTTP status or -1 on a network error (message printed). body_type NULL = no body. */
+/* One request, the answer collected in response; returns the HTTP status or -1 on a network error (message
+ * printed). body_type NULL = no body. */
 static long s_request(const char *method, const char *path, const char *body_type, const char *body, size_t body_len,
-                      buffer *response, FILE *sink)
+                      buffer *response)
 {
     CURL *curl = curl_easy_init();
     if (!curl)
@@ -76,13 +82,8 @@ static long s_request(const char *method, const char *path, const char *body_typ
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 600L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    if (sink) {
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_to_file);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
-    } else {
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_collect);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
-    }
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
     CURLcode rc = curl_easy_perform(curl);
     long status = -1;
     if (rc != CURLE_OK)
@@ -109,8 +110,7 @@ static int s_http_failure(long status, const buffer *response)
     size_t i;
     json_t *d;
     json_array_foreach(details, i, d) {
-        fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(d, "field")),
-                json_string_value(json_object_get(d, "description")));
+        fprintf(stderr, "  %s: %s\n", s_str(json_object_get(d, "field")), s_str(json_object_get(d, "description")));
     }
     json_decref(doc);
     if (status == 401 || status == 403)
@@ -172,17 +172,17 @@ static int s_need_token(void)
 static void s_read_line(const char *prompt, char *out, size_t size, bool secret)
 {
     struct termios saved, quiet;
-    bool tty = isatty(STDIN_FILENO);
+    bool tty = isatty(STDIN_FILENO), echo_off = false;
     if (tty)
         fprintf(stderr, "%s", prompt);
     if (secret && tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
         quiet = saved;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        echo_off = tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
     }
     if (!fgets(out, (int)size, stdin))
         out[0] = '\0';
-    if (secret && tty) {
+    if (echo_off) {
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         fprintf(stderr, "\n");
     }
@@ -213,7 +213,7 @@ static int s_login(int argc, char **argv)
     json_decref(body);
     memset(password, 0, sizeof password);
     buffer response = {0};
-    long status = s_request("POST", "/api/v1/auth/login", "application/json", text, strlen(text), &response, NULL);
+    long status = s_request("POST", "/api/v1/auth/login", "application/json", text, strlen(text), &response);
     free(text);
     if (status != 200) {
         int code = s_http_failure(status, &response);
@@ -277,7 +277,7 @@ static void s_progress(const char *what, long long done, long long total, long r
 
 typedef struct {
     long rows, created, updated, unchanged, rejected;
-    long errors_shown;
+    long errors, errors_shown;
 } totals;
 
 /* Sends one chunk; prints its errors with the original row numbers. Returns an exit code. */
@@ -288,7 +288,7 @@ static int s_send_chunk(const char *kind, bool dry_run, csv_writer *w, const siz
     size_t len;
     const char *data = csv_writer_data(w, &len);
     buffer response = {0};
-    long status = s_request("POST", path, "text/csv", data, len, &response, NULL);
+    long status = s_request("POST", path, "text/csv", data, len, &response);
     if (status != 200) {
         fprintf(stderr, "\n");
         int code = s_http_failure(status, &response);
@@ -313,13 +313,16 @@ static int s_send_chunk(const char *kind, bool dry_run, csv_writer *w, const siz
         /* the chunk's row r (header = 1) is the original file's rows_of[r - 2] */
         long original = row >= 2 && (size_t)(row - 2) < n ? (long)rows_of[row - 2] : row;
         const char *column = json_string_value(json_object_get(e, "column"));
+        t->errors++;
         if (t->errors_shown++ < 500)
             fprintf(stderr, "\n  строка %ld%s%s%s: %s", original, column && *column ? ", «" : "",
                     column && *column ? column : "", column && *column ? "»" : "",
-                    json_string_value(json_object_get(e, "message")));
+                    s_str(json_object_get(e, "message")));
     }
-    if (json_is_true(json_object_get(doc, "errorsTruncated")))
+    if (json_is_true(json_object_get(doc, "errorsTruncated"))) {
+        t->errors++;
         fprintf(stderr, "\n  … (сервер показал не все ошибки этой части)");
+    }
     json_decref(doc);
     return EXIT_OK;
 }
@@ -332,8 +335,9 @@ static int s_import(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0) {
             printf("metodctl import organizations|staff ФАЙЛ.csv [--dry-run]\n"
                    "Загружает CSV (UTF-8 или Windows-1251, «;» или «,»). Большой файл отправляется частями по\n"
-                   "%d строк с заголовком; номера строк в ошибках — номера исходного файла. --dry-run: только\n"
-                   "проверка. Код выхода 2, если хотя бы одна строка отклонена.\n", CHUNK_ROWS);
+                   "%d строк с заголовком; номера строк в ошибках — номера исходного файла. Испорченный файл\n"
+                   "(например, незакрытая кавычка) не отправляется совсем. --dry-run: только проверка.\n"
+                   "Код выхода 2, если хотя бы одна строка отклонена или сервер отказал.\n", CHUNK_ROWS);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             dry_run = true;
@@ -361,9 +365,24 @@ static int s_import(int argc, char **argv)
     struct stat st;
     if (fstat(fileno(src.f), &st) == 0)
         src.total = st.st_size;
+    /* the whole file is read once before anything is sent: a broken file loads nothing, as on the server */
     csv_reader *reader = csv_reader_new(s_read_file, &src);
     csv_record rec;
-    int rc = csv_reader_next(reader, &rec);
+    int rc;
+    while ((rc = csv_reader_next(reader, &rec)) == 1)
+        ;
+    if (rc < 0) {
+        fprintf(stderr, "metodctl: %s. Файл не отправлен: исправьте его и повторите импорт\n",
+                csv_reader_error(reader));
+        csv_reader_destroy(&reader);
+        fclose(src.f);
+        return EXIT_USAGE;
+    }
+    csv_reader_destroy(&reader);
+    rewind(src.f);
+    src.read = 0;
+    reader = csv_reader_new(s_read_file, &src);
+    rc = csv_reader_next(reader, &rec);
     if (rc <= 0) {
         fprintf(stderr, "metodctl: %s\n", rc < 0 ? csv_reader_error(reader) : "файл пуст");
         csv_reader_destroy(&reader);
@@ -383,8 +402,8 @@ static int s_import(int argc, char **argv)
     for (;;) {
         rc = csv_reader_next(reader, &rec);
         if (rc < 0) {
-            fprintf(stderr, "\nmetodctl: %s. Отправленные части уже загружены; исправьте файл и повторите импорт "
-                    "(повтор не создаёт дублей)\n", csv_reader_error(reader));
+            fprintf(stderr, "\nmetodctl: файл изменился во время импорта: %s. Отправленные части уже загружены; "
+                    "исправьте файл и повторите импорт (повтор не создаёт дублей)\n", csv_reader_error(reader));
             code = EXIT_USAGE;
             break;
         }
@@ -392,11 +411,12 @@ static int s_import(int argc, char **argv)
             if (!w) {
                 w = csv_writer_new();
                 for (size_t i = 0; i < n_header; i++)
-                    csv_writer_field(w, header[i]);
+                    csv_writer_field(w, csv_unguard(header[i]));
                 csv_writer_end_row(w);
             }
+            /* unguarded, so the server reads what it would read from the file itself */
             for (size_t i = 0; i < rec.n; i++)
-                csv_writer_field(w, rec.fields[i]);
+                csv_writer_field(w, csv_unguard(rec.fields[i]));
             csv_writer_end_row(w);
             rows_of[n++] = rec.row;
         }
@@ -423,7 +443,8 @@ static int s_import(int argc, char **argv)
             t.rejected, t.errors_shown > 500 ? " (показаны первые 500 ошибок)" : "");
     if (code)
         return code;
-    return t.rejected > 0 ? EXIT_REFUSED : EXIT_OK;
+    /* a refused file (an unknown column, say) has no rejected rows but an error */
+    return t.rejected > 0 || t.errors > 0 ? EXIT_REFUSED : EXIT_OK;
 }
 
 /* ---------- export ---------- */
@@ -466,22 +487,25 @@ static int s_export(int argc, char **argv)
     char path[1700];
     snprintf(path, sizeof path, "/api/v1/export/%s%s", kind, query);
     buffer response = {0};
-    long status = s_request("GET", path, NULL, NULL, 0, &response, NULL);
+    long status = s_request("GET", path, NULL, NULL, 0, &response);
     if (status != 200) {
         code = s_http_failure(status, &response);
         free(response.data);
         return code;
     }
     FILE *f = out ? fopen(out, "wb") : stdout;
-    if (!f || fwrite(response.data, 1, response.len, f) != response.len) {
-        fprintf(stderr, "metodctl: не удалось записать %s\n", out ? out : "stdout");
+    bool written = f && fwrite(response.data, 1, response.len, f) == response.len;
+    if (f && out)
+        written = fclose(f) == 0 && written;
+    else if (f)
+        written = fflush(f) == 0 && written;
+    if (!written) {
+        fprintf(stderr, "metodctl: не удалось записать %s: %s\n", out ? out : "stdout", strerror(errno));
         free(response.data);
         return EXIT_USAGE;
     }
-    if (out) {
-        fclose(f);
+    if (out)
         fprintf(stderr, "Выгружено в %s (%zu байт)\n", out, response.len);
-    }
     free(response.data);
     return EXIT_OK;
 }
@@ -503,7 +527,7 @@ static int s_users(int argc, char **argv)
         return code;
     buffer response = {0};
     if (strcmp(argv[0], "list") == 0) {
-        long status = s_request("GET", "/api/v1/users?limit=500", NULL, NULL, 0, &response, NULL);
+        long status = s_request("GET", "/api/v1/users?limit=500", NULL, NULL, 0, &response);
         if (status != 200) {
             code = s_http_failure(status, &response);
             free(response.data);
@@ -515,9 +539,9 @@ static int s_users(int argc, char **argv)
         printf("%-8s %-24s %-26s %-14s %s\n", "Код", "Логин", "Роль", "Область", "Имя");
         json_array_foreach(json_object_get(doc, "items"), i, u) {
             json_t *scope = json_object_get(u, "scope");
-            printf("%-8s %-24s %-26s %-14s %s%s\n", json_string_value(json_object_get(u, "id")),
-                   json_string_value(json_object_get(u, "login")), json_string_value(json_object_get(u, "role")),
-                   json_string_value(json_object_get(scope, "id")), json_string_value(json_object_get(u, "fullName")),
+            printf("%-8s %-24s %-26s %-14s %s%s\n", s_str(json_object_get(u, "id")), s_str(json_object_get(u, "login")),
+                   s_str(json_object_get(u, "role")), s_str(json_object_get(scope, "id")),
+                   s_str(json_object_get(u, "fullName")),
                    json_is_true(json_object_get(u, "disabled")) ? " (отключён)" : "");
         }
         json_decref(doc);
@@ -553,7 +577,7 @@ static int s_users(int argc, char **argv)
     memset(password, 0, sizeof password);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    long status = s_request("POST", "/api/v1/users", "application/json", text, strlen(text), &response, NULL);
+    long status = s_request("POST", "/api/v1/users", "application/json", text, strlen(text), &response);
     free(text);
     if (status != 201) {
         code = s_http_failure(status, &response);
@@ -561,7 +585,7 @@ static int s_users(int argc, char **argv)
         return code;
     }
     json_t *doc = json_loads(response.data, 0, NULL);
-    fprintf(stderr, "Пользователь создан: %s\n", doc ? json_string_value(json_object_get(doc, "id")) : "?");
+    fprintf(stderr, "Пользователь создан: %s\n", doc ? s_str(json_object_get(doc, "id")) : "?");
     json_decref(doc);
     free(response.data);
     return EXIT_OK;
@@ -575,7 +599,7 @@ static int s_demo_territory(const demo_options *o)
     buffer response = {0};
     char body[600];
     snprintf(body, sizeof body, "{\"id\":\"%s\",\"name\":\"Демонстрационный регион %s\"}", o->region_id, o->region_id);
-    long status = s_request("POST", "/api/v1/regions", "application/json", body, strlen(body), &response, NULL);
+    long status = s_request("POST", "/api/v1/regions", "application/json", body, strlen(body), &response);
     if (status != 201 && status != 409) {
         int code = s_http_failure(status, &response);
         free(response.data);
@@ -591,7 +615,7 @@ static int s_demo_territory(const demo_options *o)
         char page[1000];
         snprintf(page, sizeof page, "%s%s%s", path, *cursor ? "&cursor=" : "", cursor);
         response = (buffer){0};
-        status = s_request("GET", page, NULL, NULL, 0, &response, NULL);
+        status = s_request("GET", page, NULL, NULL, 0, &response);
         if (status != 200) {
             int code = s_http_failure(status, &response);
             free(response.data);
@@ -617,7 +641,7 @@ static int s_demo_territory(const demo_options *o)
         bool exists = false;
         size_t k;
         json_t *v;
-        json_array_foreach(known, k, v) exists |= strcmp(json_string_value(v), name) == 0;
+        json_array_foreach(known, k, v) exists |= strcmp(s_str(v), name) == 0;
         if (exists)
             continue;
         json_t *m = json_pack("{s:s, s:s, s:s}", "regionId", o->region_id, "name", name, "kind",
@@ -625,7 +649,7 @@ static int s_demo_territory(const demo_options *o)
         char *text = json_dumps(m, JSON_COMPACT);
         json_decref(m);
         response = (buffer){0};
-        status = s_request("POST", "/api/v1/municipalities", "application/json", text, strlen(text), &response, NULL);
+        status = s_request("POST", "/api/v1/municipalities", "application/json", text, strlen(text), &response);
         free(text);
         if (status != 201) {
             int code = s_http_failure(status, &response);

@@ -327,6 +327,32 @@ static void test_writer_quoting_and_guard(void **state)
     assert_null(w);
 }
 
+/* A value that itself starts with a guard apostrophe is guarded once more, so unguarding on import
+ * gives back exactly what was written; plain apostrophes stay as they are. */
+static void test_writer_guards_guard_looking_values(void **state)
+{
+    (void)state;
+    static const char *const values[] = {"'=1+2", "'-", "''@x", "'plain", "'", "=1", "O'Brien"};
+    const size_t n = sizeof values / sizeof values[0];
+    csv_writer *w = csv_writer_new();
+    for (size_t i = 0; i < n; i++)
+        csv_writer_field(w, values[i]);
+    csv_writer_end_row(w);
+    size_t len;
+    const char *data = csv_writer_data(w, &len);
+    const char expected[] = "\xEF\xBB\xBF''=1+2;''-;''@x;'plain;';'=1;O'Brien\r\n";
+    assert_int_equal(len, sizeof expected - 1);
+    assert_memory_equal(data, expected, len);
+    csv_reader *r = csv_reader_new_memory(data, len);
+    csv_record rec;
+    assert_int_equal(csv_reader_next(r, &rec), 1);
+    assert_int_equal(rec.n, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(csv_unguard(rec.fields[i]), values[i]);
+    csv_reader_destroy(&r);
+    csv_writer_destroy(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_bad_utf8_after_detection),
         cmocka_unit_test(test_streaming_chunks),
         cmocka_unit_test(test_writer_quoting_and_guard),
+        cmocka_unit_test(test_writer_guards_guard_looking_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
