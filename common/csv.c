@@ -468,13 +468,20 @@ int csv_reader_next(csv_reader *r, csv_record *record)
     }
 }
 
+static bool s_formula_start(char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+/* One or more apostrophes, then a formula start: the writer's guard (of "=x" or of "'=x", …). */
 const char *csv_unguard(const char *value)
 {
-    if (value != NULL && value[0] == '\'' &&
-        (value[1] == '=' || value[1] == '+' || value[1] == '-' || value[1] == '@' || value[1] == '\t' ||
-         value[1] == '\r'))
-        return value + 1;
-    return value;
+    if (value == NULL || value[0] != '\'')
+        return value;
+    size_t k = 1;
+    while (value[k] == '\'')
+        k++;
+    return s_formula_start(value[k]) ? value + 1 : value;
 }
 
 /* ---------- writer ---------- */
@@ -527,8 +534,7 @@ void csv_writer_field(csv_writer *w, const char *value)
         return;
     size_t len = strlen(value);
     /* a value csv_unguard() would shorten ("'=x") is guarded too, so it reads back as it was */
-    bool guard = value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' || value[0] == '\t' ||
-                 value[0] == '\r' || csv_unguard(value) != value;
+    bool guard = s_formula_start(value[0]) || csv_unguard(value) != value;
     bool quote = strpbrk(value, ";\"\r\n") != NULL || value[0] == ' ' || value[len - 1] == ' ';
     if (quote)
         s_put(w, "\"", 1);

@@ -69,7 +69,8 @@ size_t csv_reader_error_column(const csv_reader *reader);
 csv_encoding csv_reader_encoding(const csv_reader *reader);
 char csv_reader_delimiter(const csv_reader *reader);
 
-/* A value as the writer guarded it ("'=1+2") without the apostrophe; others unchanged. Borrowed. */
+/* A value as the writer guarded it ("'=1+2", "''=1+2") without its first apostrophe; others unchanged.
+ * Borrowed. */
 const char *csv_unguard(const char *value);
 
 typedef struct csv_writer csv_writer;

@@ -340,7 +340,7 @@ static void test_writer_guards_guard_looking_values(void **state)
     csv_writer_end_row(w);
     size_t len;
     const char *data = csv_writer_data(w, &len);
-    const char expected[] = "\xEF\xBB\xBF''=1+2;''-;''@x;'plain;';'=1;O'Brien\r\n";
+    const char expected[] = "\xEF\xBB\xBF''=1+2;''-;'''@x;'plain;';'=1;O'Brien\r\n";
     assert_int_equal(len, sizeof expected - 1);
     assert_memory_equal(data, expected, len);
     csv_reader *r = csv_reader_new_memory(data, len);
