@@ -5,12 +5,18 @@ through the HTTP API.
 The data is deterministic from --seed: the same seed gives the same people, dates and
 organizations. The composition follows the district's own methodological programme for 2021-2023
 (24 organizations: 18 СОШ, a lyceum, 3 progymnasiums, a kindergarten, a primary school-kindergarten;
-619 teachers, 252 preschool educators, 70 managers).
+619 teachers, 252 preschool educators, 70 managers). After the staff come the district's
+methodological life: РМО by subject, ШМО of three schools, a network community and a creative group
+with their members (join and leave dates), the municipal methodological council with two meetings,
+the region's programme catalogue (some in ФР ДПП, competences of the diagnostics default framework)
+and a bank of practices in every review state (three published).
 
 Loading reconciles instead of blindly creating: what already exists (matched by id for the region,
-by name for the municipality and organizations, by full name + birth date for staff) is skipped, and
-every POST carries an Idempotency-Key derived from its body, so a re-run after a failure does not
-duplicate anything. Python 3 standard library only.
+by name for the municipality, organizations, associations and the council, by full name + birth date
+for staff, by staff and join date for memberships, by date for meetings, by title for programmes and
+practices) is skipped, review steps already taken are not repeated, and every POST carries an
+Idempotency-Key derived from its body, so a re-run after a failure does not duplicate anything.
+Python 3 standard library only.
 
     demo_district.py [--seed 2021] [--base-url http://127.0.0.1:8080] [--dry-run] [--dump FILE]
 """
@@ -145,6 +151,199 @@ def _date(d):
     return d.isoformat()
 
 
+# ---- the district's methodological life (associations, council, programmes, practices) ----
+# References to what is created earlier are placeholders resolved at load time:
+# {"$staff": i} → the id of data["staff"][i], {"$org": i} → of data["organizations"][i], {"$mun": 0} → the
+# municipality's id.
+
+MUN = {"$mun": 0}
+
+# (name, subject, theme) of the district's РМО
+RMO = [
+    ("РМО учителей русского языка и литературы", "russian_language", ""),
+    ("РМО учителей математики", "mathematics", ""),
+    ("РМО учителей начальных классов", "primary_education", ""),
+    ("РМО учителей английского языка", "english_language", ""),
+    ("РМО учителей истории и обществознания", "history", ""),
+    ("РМО учителей родного языка и литературы", "native_language", ""),
+    ("РМО учителей физической культуры и ОБЗР", "physical_education", ""),
+    ("РМО воспитателей дошкольных образовательных организаций", "preschool_education", ""),
+]
+# (organization index, name, subject, theme) of school associations
+SHMO = [
+    (0, "ШМО учителей математики, физики и информатики МКОУ «Лицей № 1»", "mathematics", ""),
+    (1, "ШМО учителей начальных классов МКОУ СОШ № 1 г.п. Терек", "primary_education", ""),
+    (3, "ШМО учителей естественно-научного цикла МКОУ СОШ № 3 г.п. Терек", "biology",
+     "Естественно-научная грамотность"),
+]
+
+PROGRAMMES = [
+    # title, provider, hours, format, in ФР ДПП, competences (diagnostics default framework), tags
+    ("Формирование функциональной грамотности обучающихся", "ЦНППМ КБР", 36, "blended", True,
+     ["t.method.2", "t.method.3", "t.assess.1"], ["функциональная грамотность"]),
+    ("Формирующее оценивание на уроке", "ЦНППМ КБР", 24, "distance", False,
+     ["t.assess.1", "t.assess.2"], ["оценивание"]),
+    ("Анализ результатов ВПР, ОГЭ и ЕГЭ для повышения качества обучения", "ИПК и ПРО КБГУ", 72, "blended", True,
+     ["t.assess.3", "m.quality.2"], ["управление качеством образования"]),
+    ("Обучение детей с ОВЗ в условиях инклюзивного образования", "ИПК и ПРО КБГУ", 72, "in_person", True,
+     ["t.psych.1", "t.psych.2"], ["инклюзия"]),
+    ("Цифровая образовательная среда: инструменты учителя", "Академия Минпросвещения России", 48, "distance", True,
+     ["t.digital.1", "t.digital.2", "t.digital.3"], ["цифровая школа"]),
+    ("Внутренняя система оценки качества образования в школе", "ЦНППМ КБР", 36, "blended", False,
+     ["m.quality.1", "m.quality.2"], ["управление качеством образования"]),
+    ("Наставничество в образовательной организации", "ЦНППМ КБР", 36, "distance", True,
+     ["m.staff.2", "t.comm.2"], ["наставничество"]),
+    ("Содержание и методика преподавания математики по обновлённым ФГОС", "Академия Минпросвещения России", 72,
+     "distance", True, ["t.subject.1", "t.subject.2", "t.subject.3"], ["ФГОС", "математика"]),
+    ("Профилактика и разрешение конфликтов в школе", "ЦНППМ КБР", 18, "in_person", False,
+     ["t.comm.1", "t.comm.3"], []),
+    ("Управление изменениями в школе с низкими образовательными результатами", "ИПК и ПРО КБГУ", 40, "blended",
+     False, ["m.strategy.1", "m.strategy.2"], ["ШНОР", "управление качеством образования"]),
+]
+
+PRACTICES = [
+    # title, subject, competences, description, target status
+    ("Смысловое чтение на уроках математики", "mathematics", ["t.method.2", "t.subject.2"],
+     "Приёмы работы с текстом задачи: маркировка условий, вопросы к тексту, составление обратной задачи.",
+     "published"),
+    ("Кабардинский язык через проектную деятельность", "native_language", ["t.method.3"],
+     "Ученические проекты о культуре и истории родного села; защита проектов на родном языке.", "published"),
+    ("Лист самооценки в начальной школе", "primary_education", ["t.assess.2"],
+     "Формирующее оценивание: критерии успеха урока и лист самооценки ученика 2–4 классов.", "published"),
+    ("Цифровые тренажёры для подготовки к ОГЭ по русскому языку", "russian_language", ["t.digital.1", "t.assess.3"],
+     "Банк упражнений на платформе школы с автоматической проверкой и разбором типичных ошибок.", "under_review"),
+    ("Работа с мотивированными детьми на уроках английского языка", "english_language", ["t.psych.1", "t.psych.3"],
+     "Индивидуальные траектории, клуб дебатов и подготовка к олимпиадам.", "submitted"),
+    ("Исследовательские проекты по химии в сельской школе", "chemistry", ["t.method.3"],
+     "Исследования качества воды и почвы села силами обучающихся 8–9 классов.", "rejected"),
+]
+REVIEW_STEPS = {"submitted": [], "under_review": ["start"], "published": ["start", "publish"],
+                "rejected": ["start", "reject"]}
+REVIEW_COMMENTS = {"publish": "Рекомендована к распространению в районе",
+                   "reject": "Опишите результаты обучающихся и приложите материалы занятий"}
+
+
+def _day(rng, first, last):
+    return first + datetime.timedelta(days=rng.randrange((last - first).days + 1))
+
+
+def catalogue(seed, organizations, staff):
+    """Associations with members, the council with meetings, programmes and practices of the district.
+    A generator of its own (seeded from seed) keeps the staff of generate() as they were."""
+    rng = random.Random(f"{seed}/catalogue")
+    teachers = [i for i, s in enumerate(staff) if s["category"] == "teacher"]
+
+    def with_subject(subject, org=None):
+        """Teachers of the subject (in the organization); all its teachers when none teaches it."""
+        here = [i for i in teachers if org is None or staff[i]["organizationIds"] == [org]]
+        return [i for i in here if subject in staff[i]["subjects"]] or here
+
+    def leader_of(candidates):
+        ranked = sorted(candidates, key=lambda i: (staff[i]["qualificationCategory"] != "highest",
+                                                   staff[i]["professionStartDate"], i))
+        return ranked[rng.randrange(min(3, len(ranked)))]
+
+    def members_of(candidates, leader, count):
+        chosen = sorted(rng.sample([i for i in candidates if i != leader], min(count, len(candidates) - 1)))
+        out = []
+        for i in [leader] + chosen:
+            # joined after starting to work, from the 2021/2022 school year on
+            first = max(datetime.date(2021, 9, 1), datetime.date.fromisoformat(staff[i]["professionStartDate"]))
+            joined = _day(rng, first, max(first, datetime.date(2025, 5, 31)))
+            left = ""
+            earliest_leave = joined + datetime.timedelta(days=60)
+            if i != leader and earliest_leave <= datetime.date(2025, 8, 31) and rng.random() < 0.12:
+                left = _date(_day(rng, earliest_leave, datetime.date(2025, 8, 31)))  # moved, retired, …
+            out.append({"staff": i, "joinedOn": _date(joined), "leftOn": left})
+        return out
+
+    associations = []
+    for name, subject, theme in RMO:
+        cands = with_subject(subject)
+        leader = leader_of(cands)
+        associations.append({
+            "body": {"name": f"{name} Терского муниципального района", "kind": "methodological_association",
+                     "level": "municipal", "municipalityId": MUN, "subject": subject, "theme": theme,
+                     "leaderStaffId": {"$staff": leader}, "network": False,
+                     "description": "Районное методическое объединение педагогов"},
+            "members": members_of(cands, leader, 14)})
+    for org, name, subject, theme in SHMO:
+        cands = with_subject(subject, org)
+        leader = leader_of(cands)
+        associations.append({
+            "body": {"name": name, "kind": "methodological_association", "level": "institutional",
+                     "organizationId": {"$org": org}, "subject": subject, "theme": theme,
+                     "leaderStaffId": {"$staff": leader}, "network": False},
+            "members": members_of(cands, leader, 8)})
+    young = [i for i in teachers if (REFERENCE_DATE - datetime.date.fromisoformat(staff[i]["birthDate"])).days
+             < 35 * 365]
+    leader = leader_of(with_subject("russian_language"))
+    associations.append({
+        "body": {"name": "Сетевое сообщество «Функциональная грамотность»", "kind": "network_community",
+                 "level": "municipal", "municipalityId": MUN, "theme": "Формирование функциональной грамотности",
+                 "leaderStaffId": {"$staff": leader}, "network": True,
+                 "description": "Онлайн-сообщество педагогов района: открытые уроки, банк заданий"},
+        "members": members_of(teachers, leader, 20)})
+    leader = leader_of(young)
+    associations.append({
+        "body": {"name": "Творческая группа молодых педагогов «Старт»", "kind": "creative_group",
+                 "level": "municipal", "municipalityId": MUN, "theme": "Наставничество и адаптация молодых педагогов",
+                 "leaderStaffId": {"$staff": leader}, "network": False},
+        "members": members_of(young, leader, 12)})
+
+    # the council: directors chair it, an РМО leader is the secretary, the other leaders are members
+    directors = [i for i, s in enumerate(staff) if s["position"] == "director"]
+    chair, deputy = directors[0], directors[1]
+    leaders = []
+    for a in associations[:len(RMO)]:
+        i = a["body"]["leaderStaffId"]["$staff"]
+        if i not in (chair, deputy) and i not in leaders:
+            leaders.append(i)
+    secretary, members = leaders[0], leaders[1:]
+    everyone = [chair, deputy, secretary] + members
+    council = {
+        "body": {"name": "Муниципальный методический совет Терского муниципального района", "level": "municipal",
+                 "municipalityId": MUN, "chairStaffId": {"$staff": chair}, "deputyStaffId": {"$staff": deputy},
+                 "secretaryStaffId": {"$staff": secretary}, "memberStaffIds": [{"$staff": i} for i in members],
+                 "approvedBy": "Приказ Управления образования местной администрации Терского муниципального района "
+                               "№ 115 от 30.08.2021"},
+        "meetings": []}
+    for number, (held, items, decisions) in enumerate([
+        ("2024-08-28", [("Об итогах государственной итоговой аттестации 2024 года и задачах методической службы",
+                         "Провести анализ результатов в каждом РМО до 1 октября"),
+                        ("Об утверждении планов работы РМО на 2024/2025 учебный год", "Планы утвердить")],
+         "Планы работы РМО утверждены; анализ ГИА — в РМО до 01.10.2024."),
+        ("2024-11-20", [("Об итогах диагностики профессиональных дефицитов педагогов",
+                         "Составить индивидуальные образовательные маршруты"),
+                        ("О методическом сопровождении школ с низкими образовательными результатами",
+                         "Закрепить за каждой школой куратора из числа руководителей РМО")],
+         "Маршруты составить до 20.12.2024; кураторы ШНОР закреплены."),
+    ], start=1):
+        attendees = sorted(rng.sample(everyone, max(3, len(everyone) - rng.randrange(3))), key=everyone.index)
+        council["meetings"].append({
+            "heldOn": held,
+            "agenda": [{"title": t, "speakerStaffId": {"$staff": everyone[(k + number) % len(everyone)]},
+                        "decision": d} for k, (t, d) in enumerate(items)],
+            "attendeeStaffIds": [{"$staff": i} for i in attendees],
+            "invited": ["Начальник Управления образования местной администрации Терского муниципального района"],
+            "decisions": decisions, "minutesNumber": str(number)})
+
+    programmes = [{"title": t, "provider": p, "hours": h, "format": f, "federalRegistry": fr, "competences": list(c),
+                   "tags": list(tags), "description": f"Дополнительная профессиональная программа повышения "
+                                                      f"квалификации, {h} ч."}
+                  for t, p, h, f, fr, c, tags in PROGRAMMES]
+
+    practices = []
+    for n, (title, subject, competences, description, status) in enumerate(PRACTICES, start=1):
+        author = rng.choice(with_subject(subject))
+        practices.append({
+            "body": {"title": title, "authorStaffId": {"$staff": author}, "subject": subject,
+                     "competences": list(competences), "description": description,
+                     "attachments": [f"https://imc-terek.example.ru/practices/{n:02d}.pdf"]},
+            "status": status})
+    return {"associations": associations, "council": council, "programmes": programmes, "practices": practices}
+
+
 class Generator:
     """Everything derived from one random.Random(seed), in a fixed order."""
 
@@ -265,7 +464,8 @@ def generate(seed):
     assert sum(1 for s in staff if s["category"] == "manager") == MANAGERS
     return {"region": dict(REGION),
             "municipality": {"regionId": REGION["id"], "name": MUNICIPALITY_NAME, "kind": "district"},
-            "organizations": organizations, "staff": staff}
+            "organizations": organizations, "staff": staff,
+            "catalogue": catalogue(seed, organizations, staff)}
 
 
 # ---- loading ----
@@ -463,8 +663,99 @@ def load(data, api, workers, progress=sys.stderr):
                         other.cancel()
     if errors:
         raise ApiError(f"не загружено работников: {len(errors)}; первая ошибка: {errors[0]}")
+    staff_ids = {(s.get("lastName"), s.get("firstName"), s.get("middleName"), s.get("birthDate")): s["id"]
+                 for s in api.list_all("/api/v1/staff", municipalityId=mun_id)}
+    ids = []
+    for person in data["staff"]:
+        key = (person["lastName"], person["firstName"], person["middleName"], person["birthDate"])
+        if key not in staff_ids:
+            raise ApiError(f"работник {' '.join(key[:3])} не найден после загрузки")
+        ids.append(staff_ids[key])
+    result = {"municipalityId": mun_id, "organizationIds": org_ids}
+    result.update(load_catalogue(data["catalogue"], api, mun_id, org_ids, ids, say))
     say("Демонстрационный район загружен")
-    return {"municipalityId": mun_id, "organizationIds": org_ids}
+    return result
+
+
+def _resolve(value, mun_id, org_ids, staff_ids):
+    """The body with its placeholders ({"$staff": i}, {"$org": i}, {"$mun": 0}) replaced by ids."""
+    if isinstance(value, dict):
+        if "$staff" in value:
+            return staff_ids[value["$staff"]]
+        if "$org" in value:
+            return org_ids[value["$org"]]
+        if "$mun" in value:
+            return mun_id
+        return {k: _resolve(v, mun_id, org_ids, staff_ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, mun_id, org_ids, staff_ids) for v in value]
+    return value
+
+
+def load_catalogue(cat, api, mun_id, org_ids, staff_ids, say):
+    """Associations and members, the council and its meetings, programmes, practices and their review;
+    what exists is found by name/title (members by person and join date, meetings by date) and kept."""
+    resolve = lambda v: _resolve(v, mun_id, org_ids, staff_ids)  # noqa: E731
+    region = REGION["id"]
+
+    have = {a["name"]: a["id"] for a in api.list_all("/api/v1/associations", regionId=region)}
+    association_ids, joined, left = [], 0, 0
+    for a in cat["associations"]:
+        body = resolve(a["body"])
+        aid = have.get(body["name"]) or _create(api, "/api/v1/associations", "association", body)["id"]
+        association_ids.append(aid)
+        members = f"/api/v1/associations/{aid}/members"
+        present = {(m["staffId"], m["joinedOn"]): m for m in api.list_all(members)}
+        for m in a["members"]:
+            sid = staff_ids[m["staff"]]
+            record = present.get((sid, m["joinedOn"]))
+            if record is None:
+                record = _create(api, members, f"membership-{aid}", {"staffId": sid, "joinedOn": m["joinedOn"]})
+                joined += 1
+            if m["leftOn"] and not record.get("leftOn"):
+                status, payload = api.request("POST", f"{members}/{record['id']}/leave", {"leftOn": m["leftOn"]},
+                                              idempotency_key=_key("leave", {"id": record["id"], "on": m["leftOn"]}))
+                if status != 200:
+                    raise ApiError(f"выход из объединения: HTTP {status}: {_message(payload)}")
+                left += 1
+    say(f"Объединений: {len(association_ids)}; записей о членстве создано сейчас {joined}, выходов {left}")
+
+    council = cat["council"]
+    body = resolve(council["body"])
+    existing = [c for c in api.list_all("/api/v1/councils", municipalityId=mun_id) if c["name"] == body["name"]]
+    council_id = existing[0]["id"] if existing else _create(api, "/api/v1/councils", "council", body)["id"]
+    meetings = f"/api/v1/councils/{council_id}/meetings"
+    held = {m["heldOn"]: m["id"] for m in api.list_all(meetings)}
+    meeting_ids = []
+    for m in council["meetings"]:
+        meeting_ids.append(held.get(m["heldOn"]) or _create(api, meetings, f"meeting-{council_id}", resolve(m))["id"])
+    say(f"Методический совет {council_id}: заседаний {len(meeting_ids)}")
+
+    titles = {p["title"]: p["id"] for p in api.list_all("/api/v1/programmes", regionId=region)}
+    programme_ids = [titles.get(p["title"]) or _create(api, "/api/v1/programmes", "programme", p)["id"]
+                     for p in cat["programmes"]]
+    say(f"Программ ДПП в каталоге: {len(programme_ids)} (в ФР ДПП: "
+        f"{sum(1 for p in cat['programmes'] if p['federalRegistry'])})")
+
+    known = {p["title"]: p for p in api.list_all("/api/v1/practices", municipalityId=mun_id)}
+    practice_ids = []
+    for p in cat["practices"]:
+        body = resolve(p["body"])
+        practice = known.get(body["title"]) or _create(api, "/api/v1/practices", "practice", body)
+        done = {"submitted": 0, "under_review": 1, "published": 2, "rejected": 2}.get(practice.get("status"), 0)
+        for action in REVIEW_STEPS[p["status"]][done:]:
+            review = {"action": action}
+            if action in REVIEW_COMMENTS:
+                review["comment"] = REVIEW_COMMENTS[action]
+            status, payload = api.request("POST", f"/api/v1/practices/{practice['id']}/review", review,
+                                          idempotency_key=_key("review", dict(review, id=practice["id"])))
+            if status != 200:
+                raise ApiError(f"экспертиза практики «{body['title']}»: HTTP {status}: {_message(payload)}")
+        practice_ids.append(practice["id"])
+    say(f"Практик в банке: {len(practice_ids)} (опубликовано "
+        f"{sum(1 for p in cat['practices'] if p['status'] == 'published')})")
+    return {"associationIds": association_ids, "councilId": council_id, "meetingIds": meeting_ids,
+            "programmeIds": programme_ids, "practiceIds": practice_ids}
 
 
 def summary(data):
@@ -484,6 +775,10 @@ def summary(data):
         f"  руководителей: {count(lambda s: s['category'] == 'manager')}",
         f"  моложе 35 лет: {sum(1 for a in ages if a < 35)} ({100.0 * sum(1 for a in ages if a < 35) / len(ages):.1f}%)",
         f"  женщин: {count(lambda s: s['middleName'].endswith('на'))}",
+        f"объединений: {len(data['catalogue']['associations'])}, "
+        f"членов: {sum(len(a['members']) for a in data['catalogue']['associations'])}",
+        f"заседаний методического совета: {len(data['catalogue']['council']['meetings'])}",
+        f"программ ДПП: {len(data['catalogue']['programmes'])}, практик: {len(data['catalogue']['practices'])}",
     ]
     return "\n".join(lines)
 
