@@ -400,6 +400,7 @@ typedef struct {
     size_t stage_pending;
     size_t next_row, in_flight;
     bool pumping, finished, store_failed;
+    bool file_refused; /* the file as a whole: a header problem, broken CSV, too many rows */
     size_t claims_done;
 } import_job;
 
@@ -650,18 +651,25 @@ static void s_read_row(import_job *job, const csv_record *rec)
 
 /* ---------- finishing ---------- */
 
-static int s_error_order(const void *a, const void *b)
+/* Errors by row, those of one row in the order they were found (a stable insertion sort: the list is
+ * nearly sorted already, rows finish roughly in order). */
+static void s_sort_errors(import_job *job)
 {
-    const Metodnet__ImportError *x = *(Metodnet__ImportError *const *)a, *y = *(Metodnet__ImportError *const *)b;
-    return x->row < y->row ? -1 : x->row > y->row;
+    for (size_t i = 1; i < job->n_errors; i++) {
+        Metodnet__ImportError *e = job->errors[i];
+        size_t j = i;
+        while (j > 0 && job->errors[j - 1]->row > e->row) {
+            job->errors[j] = job->errors[j - 1];
+            j--;
+        }
+        job->errors[j] = e;
+    }
 }
 
 static void s_finish(import_job *job)
 {
     job->finished = true;
-    /* mergesort-like stability is not needed: errors of one row keep their relative order well enough */
-    if (job->n_errors > 1)
-        qsort(job->errors, job->n_errors, sizeof *job->errors, s_error_order);
+    s_sort_errors(job);
     Metodnet__ImportReport report = METODNET__IMPORT_REPORT__INIT;
     report.rows = (int32_t)job->n_rows;
     report.created = job->created;
@@ -676,8 +684,8 @@ static void s_finish(import_job *job)
     s_job_free(job);
 }
 
-/* A file that cannot be taken at all: one error, nothing stored. */
-static void s_finish_file_error(import_job *job, size_t row, const char *column, const char *message)
+/* A file that cannot be taken at all: one error, nothing stored (the caller finishes the job). */
+static void s_file_error(import_job *job, size_t row, const char *column, const char *message)
 {
     for (size_t i = 0; i < job->n_errors; i++) {
         free(job->errors[i]->column);
@@ -688,7 +696,7 @@ static void s_finish_file_error(import_job *job, size_t row, const char *column,
     s_add_error(job, row, column, "%s", message);
     job->created = job->updated = job->unchanged = 0;
     job->rejected = (int)job->n_rows;
-    s_finish(job);
+    job->file_refused = true;
 }
 
 /* ---------- processing rows ---------- */
@@ -1323,6 +1331,113 @@ static void s_municipalities_page(import_job *job)
     }
 }
 
+/* Steps 1–2, before the store is read: the header against the kind's columns, every record into a draft
+ * (cell errors reject the row), missing and repeated external ids. Returns 0, or -1 when the file as a
+ * whole is refused (one error in the job). */
+static int s_read_sheet(import_job *job, const uint8_t *data, size_t len)
+{
+    if (len == 0) {
+        s_file_error(job, 1, "", "Файл пуст: нужна строка заголовков и хотя бы одна строка данных");
+        return -1;
+    }
+
+    /* 1. the whole file into drafts */
+    csv_reader *reader = csv_reader_new_memory((const char *)data, len);
+    if (!reader)
+        abort();
+    csv_record rec;
+    int rc = csv_reader_next(reader, &rec);
+    if (rc <= 0) {
+        s_file_error(job, rc < 0 ? csv_reader_error_row(reader) : 1, "",
+                     rc < 0 ? csv_reader_error(reader) : "В файле нет строки заголовков");
+        csv_reader_destroy(&reader);
+        return -1;
+    }
+    char problem[600] = "", problem_column[256] = "";
+    for (size_t i = 0; i < rec.n && !*problem; i++) {
+        char folded[256];
+        s_fold(csv_unguard(rec.fields[i]), folded, sizeof folded);
+        if (!*folded)
+            continue; /* an empty header: a spreadsheet's trailing column */
+        bool known = false;
+        for (size_t c = 0; c < job->n_columns && !known; c++) {
+            if (!s_header_matches(&job->columns[c], folded))
+                continue;
+            known = true;
+            if (job->col_index[c] >= 0) {
+                snprintf(problem_column, sizeof problem_column, "%s", rec.fields[i]);
+                snprintf(problem, sizeof problem, "Столбец «%.100s» встречается дважды", rec.fields[i]);
+            }
+            job->col_index[c] = (int)i;
+            free(job->headers[c]);
+            job->headers[c] = strdup(rec.fields[i]);
+        }
+        if (!known) {
+            snprintf(problem_column, sizeof problem_column, "%s", rec.fields[i]);
+            snprintf(problem, sizeof problem,
+                     "Неизвестный столбец «%.100s»: переименуйте его по шаблону (/api/v1/import/templates/%s.csv) "
+                     "или удалите",
+                     rec.fields[i], job->kind == &registry_staff_kind ? "staff" : "organizations");
+        }
+    }
+    for (size_t c = 0; c < job->n_columns && !*problem; c++)
+        if (job->columns[c].required && job->col_index[c] < 0) {
+            snprintf(problem_column, sizeof problem_column, "%s", job->columns[c].header_ru);
+            snprintf(problem, sizeof problem, "Нет обязательного столбца «%s»", job->columns[c].header_ru);
+        }
+    if (*problem) {
+        s_file_error(job, 1, problem_column, problem);
+        csv_reader_destroy(&reader);
+        return -1;
+    }
+    while ((rc = csv_reader_next(reader, &rec)) == 1) {
+        if (job->n_rows >= REGISTRY_IMPORT_MAX_ROWS) {
+            char text[200];
+            snprintf(text, sizeof text, "В файле больше %d строк: разбейте его на части (metodctl import делает это "
+                     "сам)", REGISTRY_IMPORT_MAX_ROWS);
+            s_file_error(job, rec.row, "", text);
+            csv_reader_destroy(&reader);
+            return -1;
+        }
+        s_read_row(job, &rec);
+    }
+    if (rc < 0) {
+        char text[400];
+        snprintf(text, sizeof text, "%s. Файл не импортирован: исправьте его и загрузите снова",
+                 csv_reader_error(reader));
+        s_file_error(job, csv_reader_error_row(reader), "", text);
+        csv_reader_destroy(&reader);
+        return -1;
+    }
+    csv_reader_destroy(&reader);
+
+    /* 2. duplicate external ids within the file: every such row is refused */
+    s_map seen = {0};
+    for (size_t i = 0; i < job->n_rows; i++) {
+        const char *xid = pbfield_string(job->rows[i].draft, "external_id");
+        if (!xid || !*xid)
+            continue;
+        size_t first = s_map_put(&seen, xid, i);
+        if (first != i) {
+            import_row *a = &job->rows[first], *b = &job->rows[i];
+            const char *header = s_header_of(job, "external_id");
+            s_add_error(job, b->row, header, "Внешний идентификатор «%.80s» повторяется в файле (также строка %zu)",
+                        xid, a->row);
+            if (!a->duplicate_reported) {
+                /* the first row is reported once, however often its id repeats */
+                s_add_error(job, a->row, header,
+                            "Внешний идентификатор «%.80s» повторяется в файле (также строка %zu)", xid, b->row);
+                a->duplicate_reported = true;
+            }
+            s_reject(job, a);
+            s_reject(job, b);
+        }
+    }
+    s_map_free(&seen);
+
+    return 0;
+}
+
 /* ---------- the entry ---------- */
 
 void registry_import_run(service_call *call, const ProtobufCMessage *request, entity_store *store, audit *audit,
@@ -1361,104 +1476,10 @@ void registry_import_run(service_call *call, const ProtobufCMessage *request, en
         s_job_free(job);
         return;
     }
-    if (req->csv.len == 0) {
-        s_finish_file_error(job, 1, "", "Файл пуст: нужна строка заголовков и хотя бы одна строка данных");
+    if (s_read_sheet(job, req->csv.data, req->csv.len) != 0) {
+        s_finish(job);
         return;
     }
-
-    /* 1. the whole file into drafts */
-    csv_reader *reader = csv_reader_new_memory((const char *)req->csv.data, req->csv.len);
-    if (!reader)
-        abort();
-    csv_record rec;
-    int rc = csv_reader_next(reader, &rec);
-    if (rc <= 0) {
-        s_finish_file_error(job, rc < 0 ? csv_reader_error_row(reader) : 1, "",
-                            rc < 0 ? csv_reader_error(reader) : "В файле нет строки заголовков");
-        csv_reader_destroy(&reader);
-        return;
-    }
-    char problem[600] = "", problem_column[256] = "";
-    for (size_t i = 0; i < rec.n && !*problem; i++) {
-        char folded[256];
-        s_fold(csv_unguard(rec.fields[i]), folded, sizeof folded);
-        if (!*folded)
-            continue; /* an empty header: a spreadsheet's trailing column */
-        bool known = false;
-        for (size_t c = 0; c < job->n_columns && !known; c++) {
-            if (!s_header_matches(&job->columns[c], folded))
-                continue;
-            known = true;
-            if (job->col_index[c] >= 0) {
-                snprintf(problem_column, sizeof problem_column, "%s", rec.fields[i]);
-                snprintf(problem, sizeof problem, "Столбец «%.100s» встречается дважды", rec.fields[i]);
-            }
-            job->col_index[c] = (int)i;
-            free(job->headers[c]);
-            job->headers[c] = strdup(rec.fields[i]);
-        }
-        if (!known) {
-            snprintf(problem_column, sizeof problem_column, "%s", rec.fields[i]);
-            snprintf(problem, sizeof problem,
-                     "Неизвестный столбец «%.100s»: переименуйте его по шаблону (/api/v1/import/templates/%s.csv) "
-                     "или удалите",
-                     rec.fields[i], kind == &registry_staff_kind ? "staff" : "organizations");
-        }
-    }
-    for (size_t c = 0; c < job->n_columns && !*problem; c++)
-        if (job->columns[c].required && job->col_index[c] < 0) {
-            snprintf(problem_column, sizeof problem_column, "%s", job->columns[c].header_ru);
-            snprintf(problem, sizeof problem, "Нет обязательного столбца «%s»", job->columns[c].header_ru);
-        }
-    if (*problem) {
-        s_finish_file_error(job, 1, problem_column, problem);
-        csv_reader_destroy(&reader);
-        return;
-    }
-    while ((rc = csv_reader_next(reader, &rec)) == 1) {
-        if (job->n_rows >= REGISTRY_IMPORT_MAX_ROWS) {
-            char text[200];
-            snprintf(text, sizeof text, "В файле больше %d строк: разбейте его на части (metodctl import делает это "
-                     "сам)", REGISTRY_IMPORT_MAX_ROWS);
-            s_finish_file_error(job, rec.row, "", text);
-            csv_reader_destroy(&reader);
-            return;
-        }
-        s_read_row(job, &rec);
-    }
-    if (rc < 0) {
-        char text[400];
-        snprintf(text, sizeof text, "%s. Файл не импортирован: исправьте его и загрузите снова",
-                 csv_reader_error(reader));
-        s_finish_file_error(job, csv_reader_error_row(reader), "", text);
-        csv_reader_destroy(&reader);
-        return;
-    }
-    csv_reader_destroy(&reader);
-
-    /* 2. duplicate external ids within the file: every such row is refused */
-    s_map seen = {0};
-    for (size_t i = 0; i < job->n_rows; i++) {
-        const char *xid = pbfield_string(job->rows[i].draft, "external_id");
-        if (!xid || !*xid)
-            continue;
-        size_t first = s_map_put(&seen, xid, i);
-        if (first != i) {
-            import_row *a = &job->rows[first], *b = &job->rows[i];
-            const char *header = s_header_of(job, "external_id");
-            s_add_error(job, b->row, header, "Внешний идентификатор «%.80s» повторяется в файле (также строка %zu)",
-                        xid, a->row);
-            if (!a->duplicate_reported) {
-                /* the first row is reported once, however often its id repeats */
-                s_add_error(job, a->row, header,
-                            "Внешний идентификатор «%.80s» повторяется в файле (также строка %zu)", xid, b->row);
-                a->duplicate_reported = true;
-            }
-            s_reject(job, a);
-            s_reject(job, b);
-        }
-    }
-    s_map_free(&seen);
 
     /* 3. references, then 4. existing ids, then 5. rows */
     if (kind == &registry_organization_kind) {
@@ -1498,12 +1519,77 @@ void registry_import_run(service_call *call, const ProtobufCMessage *request, en
         values[i] = job->refs[i].ref;
     char key[REGISTRY_KEY_MAX];
     registry_claims_key(&registry_organization_kind, job->region, key, sizeof key);
-    rc = entity_store_claim_owners(store, key, values, job->n_refs, s_on_org_claims, job);
+    int rc = entity_store_claim_owners(store, key, values, job->n_refs, s_on_org_claims, job);
     free(values);
     if (rc != 0) {
         service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
         s_job_free(job);
     }
+}
+
+/* ---------- the checks before the store, on their own ---------- */
+
+struct registry_import_sheet {
+    import_job *job;
+};
+
+registry_import_sheet *registry_import_sheet_read(const registry_kind *kind, const uint8_t *csv, size_t len)
+{
+    registry_import_sheet *sheet = calloc(1, sizeof *sheet);
+    import_job *job = calloc(1, sizeof *job);
+    if (!sheet || !job) {
+        free(sheet);
+        free(job);
+        return NULL;
+    }
+    job->kind = kind;
+    job->columns = s_columns(kind, &job->n_columns);
+    for (size_t i = 0; i < S_MAX_COLUMNS; i++)
+        job->col_index[i] = -1;
+    s_read_sheet(job, csv, len);
+    s_sort_errors(job);
+    sheet->job = job;
+    return sheet;
+}
+
+void registry_import_sheet_destroy(registry_import_sheet **sheet)
+{
+    if (sheet == NULL || *sheet == NULL)
+        return;
+    s_job_free((*sheet)->job);
+    free(*sheet);
+    *sheet = NULL;
+}
+
+bool registry_import_sheet_refused(const registry_import_sheet *sheet) { return sheet->job->file_refused; }
+
+size_t registry_import_sheet_rows(const registry_import_sheet *sheet) { return sheet->job->n_rows; }
+
+const ProtobufCMessage *registry_import_sheet_row(const registry_import_sheet *sheet, size_t i, size_t *row,
+                                                  bool *rejected)
+{
+    if (i >= sheet->job->n_rows)
+        return NULL;
+    const import_row *r = &sheet->job->rows[i];
+    if (row)
+        *row = r->row;
+    if (rejected)
+        *rejected = r->rejected;
+    return r->draft;
+}
+
+const char *registry_import_sheet_ref(const registry_import_sheet *sheet, size_t i, size_t k)
+{
+    if (i >= sheet->job->n_rows || k >= sheet->job->rows[i].n_refs)
+        return NULL;
+    return sheet->job->rows[i].refs[k];
+}
+
+size_t registry_import_sheet_errors(const registry_import_sheet *sheet) { return sheet->job->n_errors; }
+
+const Metodnet__ImportError *registry_import_sheet_error(const registry_import_sheet *sheet, size_t i)
+{
+    return i < sheet->job->n_errors ? sheet->job->errors[i] : NULL;
 }
 
 /* ---------- CSV of entities (template, export) ---------- */

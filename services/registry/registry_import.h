@@ -19,6 +19,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "audit.h"
+#include "registry_import.pb-c.h"
 #include "entity_store.h"
 #include "registry_kinds.h"
 #include "service_worker.h"
@@ -31,6 +32,30 @@
  * audit are borrowed and must outlive the call. */
 void registry_import_run(service_call *call, const ProtobufCMessage *request, entity_store *store, audit *audit,
                          const registry_kind *kind);
+
+/* The checks an import makes before it reads the store, on their own (tests, tools): the header against
+ * the kind's columns (Russian or English, any case), every record into a draft entity (dates to
+ * YYYY-MM-DD, enum words and subject names to codes; cell errors reject the row), missing and repeated
+ * external ids. References (organizations of a staff row, the municipality of an organization row)
+ * are kept as written, unresolved. Errors are sorted by row, those of a row in the order found. */
+typedef struct registry_import_sheet registry_import_sheet;
+
+/* Reads csv (borrowed) as an import of kind would. NULL only when out of memory. */
+registry_import_sheet *registry_import_sheet_read(const registry_kind *kind, const uint8_t *csv, size_t len);
+void registry_import_sheet_destroy(registry_import_sheet **sheet);
+/* The file as a whole is refused (empty, broken CSV, a header problem, too many rows): one error. */
+bool registry_import_sheet_refused(const registry_import_sheet *sheet);
+/* Data rows read. */
+size_t registry_import_sheet_rows(const registry_import_sheet *sheet);
+/* The draft of data row i (0-based; borrowed), its spreadsheet row and whether it is rejected; NULL past
+ * the end. */
+const ProtobufCMessage *registry_import_sheet_row(const registry_import_sheet *sheet, size_t i, size_t *row,
+                                                  bool *rejected);
+/* Reference k of data row i as written; NULL past the last. */
+const char *registry_import_sheet_ref(const registry_import_sheet *sheet, size_t i, size_t k);
+size_t registry_import_sheet_errors(const registry_import_sheet *sheet);
+/* Error i (borrowed); NULL past the end. */
+const Metodnet__ImportError *registry_import_sheet_error(const registry_import_sheet *sheet, size_t i);
 
 /* Answers call with the template of kind: the header and one example row (CsvFile). */
 void registry_import_template(service_call *call, const registry_kind *kind);
