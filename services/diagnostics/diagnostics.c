@@ -424,6 +424,26 @@ static void s_now(char *out, size_t size) { clock_rfc3339(clock_unix_ms(), out, 
 
 static void s_set(char **field, const char *value) { diag_set_string(field, value); }
 
+/* Replaces a repeated string field with copies of src (pbfield_copy works within one message type
+ * only; this copies between attempt, result and route). */
+static void s_copy_strings(char ***dst, size_t *n_dst, char *const *src, size_t n_src)
+{
+    for (size_t i = 0; i < *n_dst; i++)
+        if ((*dst)[i] != protobuf_c_empty_string)
+            free((*dst)[i]);
+    free(*dst);
+    *dst = NULL;
+    *n_dst = 0;
+    if (n_src == 0)
+        return;
+    *dst = calloc(n_src, sizeof **dst);
+    if (*dst == NULL)
+        abort();
+    for (size_t i = 0; i < n_src; i++)
+        (*dst)[i] = diag_strdup(src[i]);
+    *n_dst = n_src;
+}
+
 /* ---------- loading ---------- */
 
 static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error, void *ud)
@@ -1953,8 +1973,10 @@ static void s_attempt_decide(op *o)
     result->instrument_version = next->instrument_version;
     s_set(&result->completed_at, now);
     s_set(&result->source, "attempt");
-    pbfield_copy(&result->base, &next->base, "organization_ids");
-    pbfield_copy(&result->base, &next->base, "municipality_ids");
+    s_copy_strings(&result->organization_ids, &result->n_organization_ids, next->organization_ids,
+                   next->n_organization_ids);
+    s_copy_strings(&result->municipality_ids, &result->n_municipality_ids, next->municipality_ids,
+                   next->n_municipality_ids);
     s_free_message(next->result);
     next->result = result;
     next->status = METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
@@ -2451,8 +2473,11 @@ static void s_generate_compose(op *o)
         route->staff_id = diag_strdup(result->staff_id);
         o->next = &route->base;
     }
-    pbfield_copy(&route->base, &result->base, "organization_ids");
-    pbfield_copy(&route->base, &result->base, "municipality_ids");
+    /* the route's scope: the person's organizations and municipalities as the result recorded them */
+    s_copy_strings(&route->organization_ids, &route->n_organization_ids, result->organization_ids,
+                   result->n_organization_ids);
+    s_copy_strings(&route->municipality_ids, &route->n_municipality_ids, result->municipality_ids,
+                   result->n_municipality_ids);
     char today[16];
     diag_days_to_date(date_today(), today, sizeof today);
     diag_route_input input = {
@@ -2535,7 +2560,7 @@ static void s_organizations_listed(const Metodnet__Status *status, const Protobu
             abort();
         o->n_sites++;
     }
-    /* a region has up to ~1,500 organizations: at most 8 pages of 500 */
+    /* the registry post-filters pages of the region's ~1,500 organizations: at most 8 pages of 500 */
     if (list->next_cursor && *list->next_cursor && strlen(list->next_cursor) < sizeof o->cursor && ++o->pages < 8) {
         snprintf(o->cursor, sizeof o->cursor, "%s", list->next_cursor);
         s_list_sites_page(o);
@@ -2546,10 +2571,15 @@ static void s_organizations_listed(const Metodnet__Status *status, const Protobu
 
 static void s_list_sites_page(op *o)
 {
+    /* the registry filters by an internship site valid today: only the region's sites travel */
+    char today[16];
+    diag_days_to_date(date_today(), today, sizeof today);
     Metodnet__ListOrganizationsRequest req = METODNET__LIST_ORGANIZATIONS_REQUEST__INIT;
     req.limit = 500;
     req.cursor = o->cursor;
     req.region_id = o->region;
+    req.site_kind = "internship";
+    req.site_on = today;
     service_client_request r = {.service = "registry", .method = "ListOrganizations", .request = &req.base,
                                 .response = &metodnet__list_organizations_response__descriptor,
                                 .caller = service_client_system_principal(),
