@@ -208,6 +208,7 @@ static void s_attempt_layout(const Metodnet__Attempt *a, diag_layout *l)
     s_person_tokens(l, a->staff_id, a->organization_ids, a->n_organization_ids, a->municipality_ids,
                     a->n_municipality_ids);
     s_token(l, "st", s_word(&metodnet__attempt_status__descriptor, a->status));
+    s_token(l, "camp", a->campaign_id);
     if (a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED && a->result) {
         s_time_member(member, sizeof member, s_parse_time_ms(a->result->completed_at), a->id);
         s_index(l, member, "diag:{r:%s}:ix:result", a->region_id);
@@ -1669,46 +1670,56 @@ static void s_open_campaign(service_call *call, const ProtobufCMessage *request,
 
 static void s_progress_page(op *o, const char *after);
 
-static void s_progress_count(Metodnet__CampaignProgress *p, const char *org, Metodnet__AttemptStatus status)
+/* The row of org in p (made, in organization order, when missing). */
+static Metodnet__OrganizationProgress *s_progress_row(Metodnet__CampaignProgress *p, const char *org)
 {
     Metodnet__OrganizationProgress *row = NULL;
     size_t at = p->n_organizations;
     for (size_t i = 0; i < p->n_organizations; i++) {
         int c = strcmp(p->organizations[i]->organization_id, org);
-        if (c == 0) {
-            row = p->organizations[i];
-            break;
-        }
+        if (c == 0)
+            return p->organizations[i];
         if (c > 0) {
             at = i;
             break;
         }
     }
-    if (row == NULL) {
-        Metodnet__OrganizationProgress **grown = realloc(p->organizations, (p->n_organizations + 1) * sizeof *grown);
-        if (grown == NULL)
-            abort();
-        p->organizations = grown;
-        memmove(&p->organizations[at + 1], &p->organizations[at], (p->n_organizations - at) * sizeof *grown);
-        row = malloc(sizeof *row);
-        if (row == NULL)
-            abort();
-        metodnet__organization_progress__init(row);
-        row->organization_id = diag_strdup(org);
-        p->organizations[at] = row;
-        p->n_organizations++;
+    Metodnet__OrganizationProgress **grown = realloc(p->organizations, (p->n_organizations + 1) * sizeof *grown);
+    if (grown == NULL)
+        abort();
+    p->organizations = grown;
+    memmove(&p->organizations[at + 1], &p->organizations[at], (p->n_organizations - at) * sizeof *grown);
+    row = malloc(sizeof *row);
+    if (row == NULL)
+        abort();
+    metodnet__organization_progress__init(row);
+    row->organization_id = diag_strdup(org);
+    p->organizations[at] = row;
+    p->n_organizations++;
+    return row;
+}
+
+/* One person's attempt: counted under each of their organizations (a teacher of two schools is
+ * assigned in both) and once in the totals. */
+static void s_progress_count(Metodnet__CampaignProgress *p, const Metodnet__Attempt *a)
+{
+    bool started = a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_STARTED ||
+                   a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
+    bool completed = a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
+    for (size_t i = 0; i < a->n_organization_ids; i++) {
+        bool repeated = false;
+        for (size_t j = 0; j < i && !repeated; j++)
+            repeated = strcmp(a->organization_ids[j], a->organization_ids[i]) == 0;
+        if (repeated)
+            continue;
+        Metodnet__OrganizationProgress *row = s_progress_row(p, a->organization_ids[i]);
+        row->assigned++;
+        row->started += started;
+        row->completed += completed;
     }
-    row->assigned++;
     p->assigned++;
-    if (status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_STARTED ||
-        status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED) {
-        row->started++;
-        p->started++;
-    }
-    if (status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED) {
-        row->completed++;
-        p->completed++;
-    }
+    p->started += started;
+    p->completed += completed;
 }
 
 static void s_progress_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
@@ -1725,7 +1736,7 @@ static void s_progress_listed(entity_result result, const entity_blob *items, si
         if (a == NULL)
             continue;
         if (s_attempt_allows(o->caller, a, SCOPE_READ))
-            s_progress_count(o->progress, a->n_organization_ids ? a->organization_ids[0] : "", a->status);
+            s_progress_count(o->progress, a);
         metodnet__attempt__free_unpacked(a, NULL);
     }
     if (next_member) {
@@ -2224,15 +2235,18 @@ static void s_list_results(service_call *call, const ProtobufCMessage *request, 
         s_fail_validation(o);
         return;
     }
-    char tokens_text[4][96];
-    const char *tokens[4];
+    char tokens_text[6][96];
+    const char *tokens[6];
     size_t n = 0;
+    /* the index is the narrowest asked (a person's results, else a campaign's); every other filter
+     * given is a required token, so staffId and campaignId together honour both */
     struct {
         const char *value, *token, *field;
     } filters[] = {{req->municipality_id, "mun", "municipalityId"},
                    {req->organization_id, "org", "organizationId"},
-                   {req->deficit, "def", "deficit"}};
-    for (size_t i = 0; i < 3; i++) {
+                   {req->deficit, "def", "deficit"},
+                   {*req->staff_id ? req->campaign_id : "", "camp", "campaignId"}};
+    for (size_t i = 0; i < 4; i++) {
         if (!*filters[i].value)
             continue;
         bool ok = i == 2 ? diag_competence_code_valid(filters[i].value) : id_valid(filters[i].value);
@@ -2246,7 +2260,7 @@ static void s_list_results(service_call *call, const ProtobufCMessage *request, 
     }
     if (*req->staff_id && !id_valid(req->staff_id))
         validation_add(&o->v, "staffId", "Неверный идентификатор сотрудника");
-    if (*req->campaign_id && !id_valid(req->campaign_id))
+    if (*req->campaign_id && !*req->staff_id && !id_valid(req->campaign_id))
         validation_add(&o->v, "campaignId", "Неверный идентификатор кампании");
     if (!validation_ok(&o->v)) {
         s_fail_validation(o);

@@ -428,6 +428,20 @@ static void test_campaign_attempts_results_scope(void **state)
             assert_string_equal(lr->items[0]->staff_id, "07-s1");
         s_free(&r);
     }
+    /* a person's results in one campaign: both filters hold */
+    list.staff_id = "07-s1";
+    r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
+    s_ok(&r, "ListResults by staff and campaign");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 1);
+    assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c1-s1");
+    s_free(&r);
+    list.campaign_id = "07-c9";
+    r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
+    s_ok(&r, "ListResults by staff and another campaign");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 0);
+    s_free(&r);
+    list.staff_id = "";
+    list.campaign_id = "07-c1";
     /* filter by deficit */
     list.deficit = "t.digital.1";
     r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
@@ -621,7 +635,53 @@ static void test_route_end_to_end(void **state)
     s_site(f, "07-m1", "МКОУ СОШ № 3 г.п. Терек", year_ago, yesterday);
     s_site(f, "07-m1", "МКОУ Лицей № 2 г.п. Терек", year_ago, "2099-06-30");
 
+    /* 07-s3 teaches in both schools */
+    {
+        Metodnet__StaffMember st = METODNET__STAFF_MEMBER__INIT;
+        char *orgs[] = {"07-o2", "07-o1"};
+        char *subjects[] = {"mathematics"};
+        st.last_name = "Шогенова";
+        st.first_name = "Марина";
+        st.birth_date = "1990-02-03";
+        st.position = METODNET__POSITION__POSITION_TEACHER;
+        st.category = METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER;
+        st.organization_ids = orgs;
+        st.n_organization_ids = 2;
+        st.subjects = subjects;
+        st.n_subjects = 1;
+        Metodnet__CreateStaffRequest cs = METODNET__CREATE_STAFF_REQUEST__INIT;
+        cs.staff = &st;
+        call_result c = s_call(f, "registry", "CreateStaff", &cs.base, &metodnet__staff_member__descriptor,
+                               service_client_system_principal());
+        s_ok(&c, "CreateStaff (two schools)");
+        assert_string_equal(pbfield_string(c.response, "id"), "07-s3");
+        s_free(&c);
+    }
     s_open_campaign(f, "Диагностика учителей математики, весна", "07-c1");
+    /* progress: the teacher of two schools counts under each school and once in the totals */
+    {
+        Metodnet__GetRequest g = METODNET__GET_REQUEST__INIT;
+        g.id = "07-c1";
+        Metodnet__StartAttemptRequest st = METODNET__START_ATTEMPT_REQUEST__INIT;
+        st.campaign_id = "07-c1";
+        st.staff_id = "07-s3";
+        call_result c = s_call(f, "diagnostics", "StartAttempt", &st.base, &metodnet__attempt__descriptor, &s_admin);
+        s_ok(&c, "StartAttempt 07-s3");
+        s_free(&c);
+        c = s_call(f, "diagnostics", "GetCampaignProgress", &g.base, &metodnet__campaign_progress__descriptor, &s_admin);
+        s_ok(&c, "progress");
+        Metodnet__CampaignProgress *p = (Metodnet__CampaignProgress *)c.response;
+        assert_int_equal(p->assigned, 3);
+        assert_int_equal(p->started, 1);
+        assert_int_equal(p->n_organizations, 2);
+        assert_string_equal(p->organizations[0]->organization_id, "07-o1");
+        assert_int_equal(p->organizations[0]->assigned, 2);
+        assert_int_equal(p->organizations[0]->started, 1);
+        assert_string_equal(p->organizations[1]->organization_id, "07-o2");
+        assert_int_equal(p->organizations[1]->assigned, 2);
+        assert_int_equal(p->organizations[1]->started, 1);
+        s_free(&c);
+    }
     /* teacher 1: q1 a → t.method.1 deficit; q2 4 → t.digital.1 strength */
     call_result r = s_submit(f, &s_teacher1, "07-c1-s1", "a", 4);
     s_ok(&r, "SubmitAttempt");
@@ -811,6 +871,19 @@ static void test_route_end_to_end(void **state)
     s_open_campaign(f, "Диагностика учителей математики, осень", "07-c2");
     r = s_submit(f, &s_teacher1, "07-c2-s1", "b", 4);
     s_ok(&r, "SubmitAttempt 2");
+    s_free(&r);
+    Metodnet__ListResultsRequest lr = METODNET__LIST_RESULTS_REQUEST__INIT;
+    lr.staff_id = "07-s1";
+    r = s_call(f, "diagnostics", "ListResults", &lr.base, &metodnet__list_results_response__descriptor, &s_teacher1);
+    s_ok(&r, "ListResults by staff");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 2);
+    assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c2-s1");
+    s_free(&r);
+    lr.campaign_id = "07-c1";
+    r = s_call(f, "diagnostics", "ListResults", &lr.base, &metodnet__list_results_response__descriptor, &s_teacher1);
+    s_ok(&r, "ListResults by staff and campaign");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 1);
+    assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c1-s1");
     s_free(&r);
     r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_teacher1);
     s_ok(&r, "GetRoute after the newer result");
