@@ -222,7 +222,8 @@ class Stack:
         gateway = os.path.join(b, "services", "gateway", "metodnet-gateway")
         registry = os.path.join(b, "services", "registry", "metodnet-registry")
         auth = os.path.join(b, "services", "auth", "metodnet-auth")
-        for path in (gateway, registry, auth):
+        diagnostics = os.path.join(b, "services", "diagnostics", "metodnet-diagnostics")
+        for path in (gateway, registry, auth, diagnostics):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
@@ -232,6 +233,7 @@ class Stack:
         self._add("auth", [auth]).start()
         for i in range(1, self.workers + 1):
             self._add(f"registry-{i}", [registry]).start()
+        self._add("diagnostics", [diagnostics]).start()
         self.wait_ready(ready_timeout)
         if self.admin_region:
             self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
@@ -310,7 +312,7 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
-        order += [n for n in ("auth",) if n in self.procs]
+        order += [n for n in ("diagnostics", "auth") if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]
