@@ -16,9 +16,11 @@
 #define S_MAX_LIST_ENTRIES 100000 /* bound on any key list of one write, a programmer guard */
 
 /* KEYS: entity, must_exist..., must_be_empty..., index_remove..., index_add..., [stream]
+ *       [, claim keys..., release keys...]
  * ARGV: [1] expected_version ("-1" no check, "0" must not exist), [2] new_version, [3] "1" delete,
  *       [4] data, [5] attributes, [6] n_must_exist, [7] n_must_be_empty, [8] n_index_remove,
- *       [9] n_index_add, [10] "1" with stream, [11] event, then index_remove members, index_add members.
+ *       [9] n_index_add, [10] "1" with stream, [11] event, then index_remove members, index_add members,
+ *       then n_claims, n_releases, (value, owner) per claim, (value, owner) per release.
  * Returns {code, detail}: code is entity_result (6 = ENTITY_ERROR), detail a string (a version, an
  * index into a key list, or a message). Every check, key types included, runs before the first
  * write, so a refused write changes nothing. */
@@ -59,6 +61,17 @@ static const char s_write_lua[] =
     "  t = key_type(KEYS[k + n_remove + n_add + 1])\n"
     "  if t ~= 'stream' and t ~= 'none' then return {6, 'not a stream: ' .. KEYS[k + n_remove + n_add + 1]} end\n"
     "end\n"
+    "local c = 11 + n_remove + n_add\n"
+    "local n_claims, n_releases = tonumber(ARGV[c + 1] or '0'), tonumber(ARGV[c + 2] or '0')\n"
+    "local ck = k + n_remove + n_add + (with_stream and 1 or 0)\n"
+    "for i = 1, n_claims + n_releases do\n"
+    "  t = key_type(KEYS[ck + i])\n"
+    "  if t ~= 'hash' and t ~= 'none' then return {6, 'not a claims hash: ' .. KEYS[ck + i]} end\n"
+    "end\n"
+    "for i = 1, n_claims do\n"
+    "  local owner = redis.call('HGET', KEYS[ck + i], ARGV[c + 1 + 2 * i])\n"
+    "  if owner and owner ~= ARGV[c + 2 + 2 * i] then return {7, tostring(i - 1)} end\n"
+    "end\n"
     "if ARGV[3] == '1' then\n"
     "  redis.call('DEL', KEYS[1])\n"
     "else\n"
@@ -69,6 +82,13 @@ static const char s_write_lua[] =
     "for i = 1, n_add do redis.call('ZADD', KEYS[k + i], 0, ARGV[11 + n_remove + i]) end\n"
     "k = k + n_add\n"
     "if with_stream then redis.call('XADD', KEYS[k + 1], '*', 'event', ARGV[11]) end\n"
+    "local r = c + 2 + 2 * n_claims\n"
+    "for i = 1, n_releases do\n"
+    "  if redis.call('HGET', KEYS[ck + n_claims + i], ARGV[r + 2 * i - 1]) == ARGV[r + 2 * i] then\n"
+    "    redis.call('HDEL', KEYS[ck + n_claims + i], ARGV[r + 2 * i - 1])\n"
+    "  end\n"
+    "end\n"
+    "for i = 1, n_claims do redis.call('HSET', KEYS[ck + i], ARGV[c + 1 + 2 * i], ARGV[c + 2 + 2 * i]) end\n"
     "return {0, ''}\n";
 
 /* KEYS[1]: the index. ARGV: [1] ZRANGEBYLEX min, [2] max, [3] entity key prefix, [4] limit,
@@ -123,6 +143,7 @@ typedef struct {
         entity_get_cb get;
         entity_list_cb list;
         void (*next_id)(entity_result result, int64_t value, const char *error, void *ud);
+        void (*get_claims)(void); /* an entity_claims_cb */
     } cb;
     void *ud;
 } store_op;
@@ -206,7 +227,7 @@ static void s_on_write(const redisReply *reply, const char *error, void *ud)
         failure = message;
     } else if (reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_INTEGER ||
                reply->element[1]->type != REDIS_REPLY_STRING || reply->element[0]->integer < ENTITY_OK ||
-               reply->element[0]->integer > ENTITY_ERROR) {
+               reply->element[0]->integer > ENTITY_CLAIMED) {
         snprintf(message, sizeof message, "неожиданный ответ Redis на запись сущности");
         failure = message;
     } else {
@@ -248,6 +269,16 @@ static bool s_keys_valid(const char *const *keys, size_t n)
     return true;
 }
 
+static bool s_claims_valid(const entity_claim *claims, size_t n)
+{
+    if (n > S_MAX_LIST_ENTRIES || (n > 0 && !claims))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!claims[i].key || !claims[i].value || !claims[i].owner)
+            return false;
+    return true;
+}
+
 int entity_store_write(entity_store *store, const entity_write *write, entity_write_cb cb, void *ud)
 {
     if (!store || !write || !cb || !write->entity_key || write->expected_version < -1 ||
@@ -255,12 +286,13 @@ int entity_store_write(entity_store *store, const entity_write *write, entity_wr
         !s_entries_valid(write->index_add, write->n_index_add) ||
         !s_keys_valid(write->must_exist, write->n_must_exist) ||
         !s_keys_valid(write->must_be_empty, write->n_must_be_empty) ||
-        (write->stream_key && write->event_len > 0 && !write->event))
+        (write->stream_key && write->event_len > 0 && !write->event) ||
+        !s_claims_valid(write->claims, write->n_claims) || !s_claims_valid(write->releases, write->n_releases))
         return -1;
 
     size_t n_keys = 1 + write->n_must_exist + write->n_must_be_empty + write->n_index_remove + write->n_index_add +
-                    (write->stream_key ? 1 : 0);
-    size_t n_args = 11 + write->n_index_remove + write->n_index_add;
+                    (write->stream_key ? 1 : 0) + write->n_claims + write->n_releases;
+    size_t n_args = 13 + write->n_index_remove + write->n_index_add + 2 * (write->n_claims + write->n_releases);
     size_t total = n_keys + n_args;
     const char **argv = malloc(sizeof *argv * total);
     size_t *argvlen = malloc(sizeof *argvlen * total);
@@ -293,8 +325,12 @@ int entity_store_write(entity_store *store, const entity_write *write, entity_wr
         S_PUSH_STRING(write->index_add[i].key);
     if (write->stream_key)
         S_PUSH_STRING(write->stream_key);
+    for (size_t i = 0; i < write->n_claims; i++)
+        S_PUSH_STRING(write->claims[i].key);
+    for (size_t i = 0; i < write->n_releases; i++)
+        S_PUSH_STRING(write->releases[i].key);
 
-    char expected[24], new_version[24], counts[4][24];
+    char expected[24], new_version[24], counts[6][24];
     snprintf(expected, sizeof expected, "%" PRId64, write->expected_version);
     snprintf(new_version, sizeof new_version, "%" PRId64, write->new_version);
     snprintf(counts[0], sizeof counts[0], "%zu", write->n_must_exist);
@@ -315,12 +351,81 @@ int entity_store_write(entity_store *store, const entity_write *write, entity_wr
         S_PUSH_STRING(write->index_remove[i].member);
     for (size_t i = 0; i < write->n_index_add; i++)
         S_PUSH_STRING(write->index_add[i].member);
+    snprintf(counts[4], sizeof counts[4], "%zu", write->n_claims);
+    snprintf(counts[5], sizeof counts[5], "%zu", write->n_releases);
+    S_PUSH_STRING(counts[4]);
+    S_PUSH_STRING(counts[5]);
+    for (size_t i = 0; i < write->n_claims; i++) {
+        S_PUSH_STRING(write->claims[i].value);
+        S_PUSH_STRING(write->claims[i].owner);
+    }
+    for (size_t i = 0; i < write->n_releases; i++) {
+        S_PUSH_STRING(write->releases[i].value);
+        S_PUSH_STRING(write->releases[i].owner);
+    }
 #undef S_PUSH_STRING
 #undef S_PUSH
 
     int rc = redis_link_evalsha(store->link, store->write_script, (int)n_keys, (int)n, argv, argvlen, s_on_write, op);
     free(argv);
     free(argvlen);
+    if (rc != 0) {
+        free(op);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- claim owners ------------------------------------------------------------------------ */
+
+static void s_on_claims(const redisReply *reply, const char *error, void *ud)
+{
+    store_op *op = ud;
+    entity_claims_cb cb = (entity_claims_cb)op->cb.get_claims;
+    char message[300];
+    if (error || !reply || reply->type != REDIS_REPLY_ARRAY) {
+        s_describe_failure(reply, error, message, sizeof message);
+        cb(ENTITY_ERROR, NULL, 0, message, op->ud);
+        free(op);
+        return;
+    }
+    size_t n = reply->elements;
+    const char **owners = calloc(n ? n : 1, sizeof *owners);
+    bool valid = owners != NULL;
+    for (size_t i = 0; valid && i < n; i++) {
+        const redisReply *e = reply->element[i];
+        if (e->type == REDIS_REPLY_STRING && strlen(e->str) == e->len)
+            owners[i] = e->str;
+        else if (e->type != REDIS_REPLY_NIL)
+            valid = false;
+    }
+    if (valid)
+        cb(ENTITY_OK, owners, n, NULL, op->ud);
+    else
+        cb(ENTITY_ERROR, NULL, 0, "неожиданный ответ Redis на чтение внешних идентификаторов", op->ud);
+    free(owners);
+    free(op);
+}
+
+int entity_store_claim_owners(entity_store *store, const char *key, const char *const *values, size_t n,
+                              entity_claims_cb cb, void *ud)
+{
+    if (!store || !key || !cb || n == 0 || n > S_MAX_LIST_ENTRIES || !s_keys_valid(values, n))
+        return -1;
+    const char **argv = malloc(sizeof *argv * (n + 2));
+    store_op *op = s_op_new(ud);
+    if (!argv || !op) {
+        free(argv);
+        free(op);
+        return -1;
+    }
+    op->cb.get_claims = (void (*)(void))cb;
+    argv[0] = "HMGET";
+    argv[1] = key;
+    for (size_t i = 0; i < n; i++)
+        argv[2 + i] = values[i];
+    int rc = redis_link_command(store->link, s_on_claims, op, (int)(n + 2), argv, NULL);
+    free(argv);
     if (rc != 0) {
         free(op);
         return -1;

@@ -23,6 +23,14 @@ typedef struct {
     const char *member;  /* may contain \x1f but no NUL */
 } entity_index_entry;
 
+/* A unique value claimed by an entity: field `value` of the hash `key` holds the owner's id. Used for
+ * external ids that must be unique within a region ("reg:{r:07}:xid:staff" → "СНИЛС 123" → "07-s5"). */
+typedef struct {
+    const char *key;   /* a hash */
+    const char *value; /* the unique value (hash field) */
+    const char *owner; /* the id of the entity claiming it */
+} entity_claim;
+
 typedef struct {
     const char *entity_key;
     /* 0: the entity must not exist (create); > 0: stored version must equal it; -1: no check. */
@@ -42,6 +50,13 @@ typedef struct {
     const char *stream_key; /* domain-event stream; XADD <stream> * event <bytes> */
     const uint8_t *event;
     size_t event_len;
+    /* Each claim's value must be unclaimed or already owned by its owner, else ENTITY_CLAIMED (checked
+     * with everything else before the first change); the write then records the owner. */
+    const entity_claim *claims;
+    size_t n_claims;
+    /* Values the entity gives up (an update changing them, a delete): removed when owned by owner. */
+    const entity_claim *releases;
+    size_t n_releases;
 } entity_write;
 
 typedef enum {
@@ -53,6 +68,7 @@ typedef enum {
     ENTITY_NOT_EMPTY,        /* detail = index into must_be_empty */
     ENTITY_ERROR,            /* Redis unreachable, timeout, unexpected reply, a key of the wrong type
                               * (the write then changes nothing); error says what (Russian) */
+    ENTITY_CLAIMED,          /* a claim's value belongs to another entity; detail = index into claims */
 } entity_result;
 
 typedef void (*entity_write_cb)(entity_result result, int64_t detail, const char *error, void *ud);
@@ -88,6 +104,12 @@ void entity_store_destroy(entity_store **store);
 int entity_store_write(entity_store *store, const entity_write *write, entity_write_cb cb, void *ud);
 int entity_store_get(entity_store *store, const char *entity_key, entity_get_cb cb, void *ud);
 int entity_store_list(entity_store *store, const entity_list_query *query, entity_list_cb cb, void *ud);
+/* Owners of n values in the claims hash key: cb gets owners[i] (borrowed for the call; NULL when value i
+ * is unclaimed). n ≤ 100000. */
+typedef void (*entity_claims_cb)(entity_result result, const char *const *owners, size_t n, const char *error,
+                                 void *ud);
+int entity_store_claim_owners(entity_store *store, const char *key, const char *const *values, size_t n,
+                              entity_claims_cb cb, void *ud);
 /* INCR of a sequence key, for new ids. */
 int entity_store_next_id(entity_store *store, const char *sequence_key,
                          void (*cb)(entity_result result, int64_t value, const char *error, void *ud), void *ud);

@@ -93,6 +93,7 @@ struct s_call {
     char *idem_value;              /* the Idempotency-Key header value, NULL when absent */
     char *token;                   /* the bearer token, only for ROUTE_TOKEN routes */
     char client_address[128];
+    uint32_t timeout_ms;           /* the route's deadline for the service */
 };
 
 /* ---- small helpers ---- */
@@ -158,6 +159,7 @@ typedef struct {
     const char *allow;
     bool replayed;
     int retry_after; /* seconds, 0 = no Retry-After */
+    const char *content_disposition; /* CSV downloads */
 } s_extra;
 
 /* Sends one complete response (body copied into the request pool) and counts it. */
@@ -187,6 +189,10 @@ static void s_send(gateway_http *http, h2o_req_t *req, const char *label, const 
             int n = snprintf(text, sizeof text, "%d", extra->retry_after);
             h2o_iovec_t v = h2o_strdup(&req->pool, text, (size_t)n);
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v.base, v.len);
+        }
+        if (extra->content_disposition != NULL) {
+            h2o_iovec_t v = h2o_strdup(&req->pool, extra->content_disposition, SIZE_MAX);
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL, v.base, v.len);
         }
         if (extra->replayed)
             h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("idempotent-replayed"), 0, NULL,
@@ -281,7 +287,7 @@ static void s_call_error(s_call *call, int status, const char *code, const char 
                          const api_error_detail *details, size_t n) {
     if (call->req == NULL || call->responded) return;
     call->responded = true;
-    s_extra extra = {NULL, NULL, NULL, false, call->retry_after};
+    s_extra extra = {NULL, NULL, NULL, false, call->retry_after, NULL};
     s_send_error(call->http, call->req, call->label, call->request_id, call->started_ns, status, code, message,
                  details, n, &extra);
 }
@@ -321,6 +327,33 @@ static const char *s_default_message(int http_status) {
     case 504: return "Служба не ответила вовремя";
     default: return "Внутренняя ошибка";
     }
+}
+
+#define S_CSV "text/csv; charset=utf-8"
+
+/* ROUTE_CSV_OUT: the response's csv bytes are the body; response is freed. */
+static void s_send_csv(s_call *call, ProtobufCMessage *response) {
+    const ProtobufCFieldDescriptor *f = response ? pbjson_find_field(response->descriptor, "csv") : NULL;
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_BYTES || f->label == PROTOBUF_C_LABEL_REPEATED) {
+        log_error(call->request_id, "ответ %s без поля csv", call->route->rpc);
+        if (response) protobuf_c_message_free_unpacked(response, NULL);
+        s_finish_error(call, 500, "internal", "Служба вернула некорректный ответ", NULL, 0);
+        return;
+    }
+    const ProtobufCBinaryData *csv = (const ProtobufCBinaryData *)((const char *)response + f->offset);
+    const char *filename = pbfield_string(response, "filename");
+    char disposition[200] = "attachment";
+    /* only a plain file name goes into the header */
+    if (filename != NULL && *filename && strspn(filename, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == strlen(filename) &&
+        strlen(filename) < 100)
+        snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", filename);
+    if (call->req != NULL && !call->responded) {
+        call->responded = true;
+        s_extra extra = {NULL, NULL, NULL, false, 0, disposition};
+        s_send(call->http, call->req, call->label, call->request_id, call->started_ns, call->route->success_status,
+               S_CSV, (const char *)csv->data, csv->len, &extra);
+    }
+    protobuf_c_message_free_unpacked(response, NULL);
 }
 
 /* Turns the service's Reply into the HTTP response. */
@@ -370,6 +403,11 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
     ProtobufCMessage *response =
         protobuf_c_message_unpack(call->route->response, NULL, reply->payload.len, reply->payload.data);
     metodnet__reply__free_unpacked(reply, NULL);
+    if (call->route->flags & ROUTE_CSV_OUT) {
+        s_send_csv(call, response);
+        s_call_unref(call);
+        return;
+    }
     size_t json_len = 0;
     char *json = response ? pbjson_encode(response, &json_len) : NULL;
     if (json == NULL) {
@@ -392,7 +430,7 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
     s_idempotency_finish(call, status, json, json_len, etag, location);
     if (call->req != NULL && !call->responded) {
         call->responded = true;
-        s_extra extra = {etag, location, NULL, false, 0};
+        s_extra extra = {etag, location, NULL, false, 0, NULL};
         s_send(http, call->req, call->label, call->request_id, call->started_ns, status, S_JSON, json, json_len,
                &extra);
     }
@@ -407,13 +445,13 @@ static void s_submit(s_call *call) {
         return;
     }
     call->pending = mdp_broker_request(http->broker, call->route->service, call->envelope, call->envelope_len,
-                                       http->options.request_timeout_ms, s_on_reply, call);
+                                       call->timeout_ms, s_on_reply, call);
     if (call->pending == NULL) {
         s_finish_error(call, 500, "internal", "Внутренняя ошибка шлюза", NULL, 0);
         return;
     }
     call->refs++;
-    call->guard_ns = uv_hrtime() + (uint64_t)(http->options.request_timeout_ms + S_GUARD_MS) * 1000000u;
+    call->guard_ns = uv_hrtime() + (uint64_t)(call->timeout_ms + S_GUARD_MS) * 1000000u;
     call->next = http->calls;
     if (http->calls) http->calls->prev = call;
     http->calls = call;
@@ -432,7 +470,7 @@ static void s_on_idempotency(idempotency_outcome outcome, const idempotency_repl
     case IDEMPOTENCY_REPLAY:
         if (!call->responded) {
             call->responded = true;
-            s_extra extra = {stored->etag, stored->location, NULL, true, 0};
+            s_extra extra = {stored->etag, stored->location, NULL, true, 0, NULL};
             s_send(call->http, call->req, call->label, call->request_id, call->started_ns, stored->status, S_JSON,
                    stored->body, stored->body_len, &extra);
         }
@@ -463,7 +501,7 @@ static void s_on_tick(uv_timer_t *timer) {
             call->pending = NULL;
             s_call_unlink(call);
             log_warn(call->request_id, "брокер не ответил за %u мс + %d мс; запрос отменён",
-                     http->options.request_timeout_ms, S_GUARD_MS);
+                     call->timeout_ms, S_GUARD_MS);
             s_finish_error(call, 504, "deadline_exceeded", "Служба не ответила вовремя", NULL, 0);
             s_call_unref(call);
         }
@@ -473,12 +511,13 @@ static void s_on_tick(uv_timer_t *timer) {
 
 /* ---- API requests ---- */
 
-static bool s_is_json_content_type(const h2o_iovec_t *ct) {
-    static const char want[] = "application/json";
-    size_t n = sizeof want - 1;
+static bool s_is_content_type(const h2o_iovec_t *ct, const char *want) {
+    size_t n = strlen(want);
     if (ct == NULL || ct->len < n || !h2o_lcstris(ct->base, n, want, n)) return false;
     return ct->len == n || ct->base[n] == ';' || ct->base[n] == ' ' || ct->base[n] == '\t';
 }
+
+static bool s_is_json_content_type(const h2o_iovec_t *ct) { return s_is_content_type(ct, "application/json"); }
 
 static void s_client_address(h2o_req_t *req, char *out, size_t size) {
     struct sockaddr_storage ss;
@@ -512,7 +551,7 @@ static int s_build_envelope(s_call *call, const Metodnet__Principal *principal, 
     env.request_id = call->request_id;
     env.method = (char *)call->route->rpc;
     env.caller = (Metodnet__Principal *)principal;
-    env.deadline_unix_ms = clock_unix_ms() + call->http->options.request_timeout_ms;
+    env.deadline_unix_ms = clock_unix_ms() + call->timeout_ms;
     env.idempotency_key = key ? key : (char *)"";
     env.payload.data = payload;
     env.payload.len = payload_len;
@@ -605,14 +644,22 @@ static void s_handle_api(gateway_http *http, h2o_req_t *req, const route_match *
     snprintf(label, sizeof label, "%s %s", r->method, r->path_template);
     const char *body = req->entity.base;
     size_t body_len = req->entity.base ? req->entity.len : 0;
-    if (r->flags & ROUTE_BODY) {
-        if (body_len > http->options.max_body_bytes) {
+    if (r->flags & (ROUTE_BODY | ROUTE_CSV_IN)) {
+        size_t limit = r->max_body_bytes ? r->max_body_bytes : http->options.max_body_bytes;
+        if (body_len > limit) {
             char text[160];
-            snprintf(text, sizeof text, "Тело запроса больше допустимого (%zu байт)", http->options.max_body_bytes);
+            snprintf(text, sizeof text, "Тело запроса больше допустимого (%zu байт)", limit);
             s_send_error(http, req, label, request_id, started_ns, 413, NULL, text, NULL, 0, NULL);
             return;
         }
-        if (body_len > 0 && !s_is_json_content_type(s_header(req, H2O_TOKEN_CONTENT_TYPE))) {
+        if ((r->flags & ROUTE_CSV_IN) && body_len > 0 &&
+            !s_is_content_type(s_header(req, H2O_TOKEN_CONTENT_TYPE), "text/csv")) {
+            api_error_detail d = {"Content-Type", "Ожидается text/csv"};
+            s_send_error(http, req, label, request_id, started_ns, 415, NULL,
+                         "Тело запроса должно быть файлом CSV (Content-Type: text/csv)", &d, 1, NULL);
+            return;
+        }
+        if ((r->flags & ROUTE_BODY) && body_len > 0 && !s_is_json_content_type(s_header(req, H2O_TOKEN_CONTENT_TYPE))) {
             api_error_detail d = {"Content-Type", "Ожидается application/json"};
             s_send_error(http, req, label, request_id, started_ns, 415, NULL,
                          "Тело запроса должно быть в формате JSON (Content-Type: application/json)", &d, 1, NULL);
@@ -644,6 +691,7 @@ static void s_handle_api(gateway_http *http, h2o_req_t *req, const route_match *
         return;
     }
     call->route = r;
+    call->timeout_ms = r->timeout_ms ? r->timeout_ms : http->options.request_timeout_ms;
     call->path = malloc(path_len + 1);
     if (call->path != NULL) {
         memcpy(call->path, path, path_len);
@@ -793,7 +841,7 @@ static bool s_handle_service_path(gateway_http *http, h2o_req_t *req, const char
     char label[64];
     snprintf(label, sizeof label, "GET %s", paths[which]);
     if (!s_method_is(req, "GET") && !s_method_is(req, "HEAD")) {
-        s_extra extra = {NULL, NULL, "GET, HEAD", false, 0};
+        s_extra extra = {NULL, NULL, "GET, HEAD", false, 0, NULL};
         s_send_error(http, req, label, request_id, started_ns, 405, NULL, "Метод не поддерживается для этого пути",
                      NULL, 0, &extra);
         return true;
@@ -849,7 +897,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req) {
         s_handle_api(http, req, &m, request_id, started_ns, path, path_len, query, query_len);
         break;
     case ROUTES_METHOD_NOT_ALLOWED: {
-        s_extra extra = {NULL, NULL, m.allow, false, 0};
+        s_extra extra = {NULL, NULL, m.allow, false, 0, NULL};
         s_send_error(http, req, "other", request_id, started_ns, 405, NULL, "Метод не поддерживается для этого пути",
                      NULL, 0, &extra);
         break;
@@ -928,6 +976,10 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     http->config.max_request_entity_size = S_H2O_BODY_LIMIT > http->options.max_body_bytes * 2
                                                ? S_H2O_BODY_LIMIT
                                                : http->options.max_body_bytes * 2;
+    /* routes that take files (import) raise it for themselves; the handler keeps every other route at
+     * its own limit (h2o's limit is per host, not per path) */
+    if (routes_max_body_bytes() + 64 * 1024 > http->config.max_request_entity_size)
+        http->config.max_request_entity_size = routes_max_body_bytes() + 64 * 1024;
     h2o_hostconf_t *host = h2o_config_register_host(&http->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
     s_handler *handler = (s_handler *)h2o_create_handler(pathconf, sizeof *handler);

@@ -94,12 +94,24 @@ static json_t *s_operation(const route *r, json_t *schemas) {
                             json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", "application/json", "schema",
                                       pbjson_openapi_ref(body, schemas)));
     }
+    if (r->flags & ROUTE_CSV_IN)
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:s, s:{s:{s:{s:s, s:s}}}}", "required", 1, "description",
+                                      "Файл CSV: UTF-8 (с BOM или без) или Windows-1251, разделитель «;» или «,», "
+                                      "первая строка — заголовки (см. шаблон)",
+                                      "content", "text/csv", "schema", "type", "string", "format", "binary"));
     json_t *responses = json_object();
     char status[8];
     snprintf(status, sizeof status, "%d", r->success_status);
-    json_object_set_new(responses, status,
-                        json_pack("{s:s, s:{s:{s:o}}}", "description", r->success_status == 201 ? "Создано" : "Успешно",
-                                  "content", "application/json", "schema", pbjson_openapi_ref(r->response, schemas)));
+    if (r->flags & ROUTE_CSV_OUT)
+        json_object_set_new(responses, status,
+                            json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description",
+                                      "Файл CSV для Excel: UTF-8 с BOM, разделитель «;»", "content", "text/csv",
+                                      "schema", "type", "string", "format", "binary"));
+    else
+        json_object_set_new(responses, status,
+                            json_pack("{s:s, s:{s:{s:o}}}", "description", r->success_status == 201 ? "Создано" : "Успешно",
+                                      "content", "application/json", "schema", pbjson_openapi_ref(r->response, schemas)));
     json_object_set_new(responses, "400", s_error_response("Некорректный запрос"));
     if (strchr(r->path_template, '{') != NULL) json_object_set_new(responses, "404", s_error_response("Не найдено"));
     if (r->flags & ROUTE_IF_MATCH)

@@ -16,30 +16,35 @@
 #include "auth.pb-c.h"
 #include "registry.pb-c.h"
 #include "diagnostics.pb-c.h"
+#include "registry_import.pb-c.h"
 
 #define CRUD(plural, single_rpc, list_rpc, Single, ListReq, ListResp, entity_desc, field, what_gen, what_acc)     \
     {"POST", "/api/v1/" plural, "registry", "Create" single_rpc, &metodnet__create_##Single##_request__descriptor,    \
-     &entity_desc, field, 201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать " what_acc},                                         \
+     &entity_desc, field, 201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать " what_acc, 0, 0},                                         \
     {"GET", "/api/v1/" plural, "registry", "List" list_rpc, &ListReq, &ListResp, NULL, 200, ROUTE_QUERY,                \
-     "Список: " what_gen},                                                                                              \
+     "Список: " what_gen, 0, 0},                                                                                              \
     {"GET", "/api/v1/" plural "/{id}", "registry", "Get" single_rpc, &metodnet__get_request__descriptor, &entity_desc,  \
-     NULL, 200, 0, "Получить " what_acc " по идентификатору"},                                                          \
+     NULL, 200, 0, "Получить " what_acc " по идентификатору", 0, 0},                                                          \
     {"PATCH", "/api/v1/" plural "/{id}", "registry", "Update" single_rpc,                                                \
      &metodnet__update_##Single##_request__descriptor, &entity_desc, field, 200,                                        \
-     ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, "Изменить " what_acc " (только переданные поля)"},                      \
+     ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, "Изменить " what_acc " (только переданные поля)", 0, 0},                      \
     {"DELETE", "/api/v1/" plural "/{id}", "registry", "Delete" single_rpc, &metodnet__delete_request__descriptor,       \
-     &metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить " what_acc}
+     &metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить " what_acc, 0, 0}
 
 #define REG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                     \
-    {method, path, "registry", rpc, &request, &response, body_field, status, flags, summary}
+    {method, path, "registry", rpc, &request, &response, body_field, status, flags, summary, 0, 0}
 
 #define AUTH_ROUTE(method, path, rpc, request, response, status, flags, summary)                                   \
-    {method, path, "auth", rpc, &request, &response, NULL, status, flags, summary}
+    {method, path, "auth", rpc, &request, &response, NULL, status, flags, summary, 0, 0}
+
+#define IMPORT_MAX_BODY (32u * 1024 * 1024)
+#define IMPORT_TIMEOUT_MS 300000u
+#define EXPORT_TIMEOUT_MS 120000u
 
 
 #define DIAG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                      \
     {method, path, "diagnostics", rpc, &metodnet__##request##__descriptor, &metodnet__##response##__descriptor,     \
-     body_field, status, flags, summary}
+     body_field, status, flags, summary, 0, 0}
 
 static const route s_routes[] = {
     AUTH_ROUTE("POST", "/api/v1/auth/login", "Login", metodnet__login_request__descriptor,
@@ -204,7 +209,36 @@ static const route s_routes[] = {
     REG_ROUTE("POST", "/api/v1/practices/{id}/review", "ReviewPractice", metodnet__review_practice_request__descriptor,
               metodnet__practice__descriptor, NULL, 200, ROUTE_BODY | ROUTE_IF_MATCH,
               "Экспертиза практики: action = start | publish | reject (с comment) | resubmit"),
+    /* import and export (CSV in, CSV out): larger bodies and longer deadlines for these rows only */
+    {"POST", "/api/v1/import/organizations", "registry", "ImportOrganizations", &metodnet__import_request__descriptor,
+     &metodnet__import_report__descriptor, NULL, 200, ROUTE_CSV_IN | ROUTE_QUERY,
+     "Импорт организаций из CSV (UTF-8 или Windows-1251, «;» или «,»): создаёт и обновляет по внешнему "
+     "идентификатору; dryRun=true — только проверка", IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
+    {"POST", "/api/v1/import/staff", "registry", "ImportStaff", &metodnet__import_request__descriptor,
+     &metodnet__import_report__descriptor, NULL, 200, ROUTE_CSV_IN | ROUTE_QUERY,
+     "Импорт сотрудников из CSV: создаёт и обновляет по внешнему идентификатору (СНИЛС или код региона); "
+     "dryRun=true — только проверка", IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
+    {"GET", "/api/v1/import/templates/organizations.csv", "registry", "ImportTemplateOrganizations",
+     &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200, ROUTE_CSV_OUT,
+     "Шаблон CSV для импорта организаций", 0, 0},
+    {"GET", "/api/v1/import/templates/staff.csv", "registry", "ImportTemplateStaff",
+     &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200, ROUTE_CSV_OUT,
+     "Шаблон CSV для импорта сотрудников", 0, 0},
+    {"GET", "/api/v1/export/organizations", "registry", "ExportOrganizations",
+     &metodnet__list_organizations_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200,
+     ROUTE_QUERY | ROUTE_CSV_OUT, "Выгрузка организаций в CSV для Excel (те же фильтры, что у списка)", 0,
+     EXPORT_TIMEOUT_MS},
+    {"GET", "/api/v1/export/staff", "registry", "ExportStaff", &metodnet__list_staff_request__descriptor,
+     &metodnet__csv_file__descriptor, NULL, 200, ROUTE_QUERY | ROUTE_CSV_OUT,
+     "Выгрузка сотрудников в CSV для Excel (те же фильтры, что у списка)", 0, EXPORT_TIMEOUT_MS},
 };
+
+size_t routes_max_body_bytes(void) {
+    size_t max = 0;
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++)
+        if (s_routes[i].max_body_bytes > max) max = s_routes[i].max_body_bytes;
+    return max;
+}
 
 const route *routes_table(size_t *count) {
     *count = sizeof s_routes / sizeof s_routes[0];
@@ -383,7 +417,8 @@ static int s_apply_query(ProtobufCMessage *msg, const route_match *m, const char
             }
             const ProtobufCFieldDescriptor *f =
                 (m->route->flags & ROUTE_QUERY) ? pbjson_find_field(msg->descriptor, name) : NULL;
-            if (f == NULL || f->type == PROTOBUF_C_TYPE_MESSAGE || s_is_path_param(m, f)) {
+            if (f == NULL || f->type == PROTOBUF_C_TYPE_MESSAGE || s_is_path_param(m, f) ||
+                ((m->route->flags & ROUTE_CSV_IN) && f->type == PROTOBUF_C_TYPE_BYTES)) {
                 char text[512];
                 snprintf(text, sizeof text, "Неизвестный параметр запроса «%s»", name);
                 s_error(err, name, text);
@@ -502,6 +537,25 @@ ProtobufCMessage *routes_build_request(const route_match *m, const char *query, 
         return NULL;
     }
     if ((r->flags & ROUTE_BODY) && s_apply_body(msg, r, body, body_len, err) != 0) goto fail;
+    if (r->flags & ROUTE_CSV_IN) {
+        const ProtobufCFieldDescriptor *f = pbjson_find_field(msg->descriptor, "csv");
+        if (f == NULL || f->type != PROTOBUF_C_TYPE_BYTES || f->label == PROTOBUF_C_LABEL_REPEATED) {
+            s_error(err, "", "Внутренняя ошибка: у запроса нет поля csv");
+            goto fail;
+        }
+        if (body == NULL || body_len == 0) {
+            s_error(err, "", "Тело запроса пусто: ожидается файл CSV");
+            goto fail;
+        }
+        ProtobufCBinaryData *bytes = (ProtobufCBinaryData *)((char *)msg + f->offset);
+        bytes->data = malloc(body_len);
+        if (bytes->data == NULL) {
+            s_error(err, "", "Недостаточно памяти");
+            goto fail;
+        }
+        memcpy(bytes->data, body, body_len);
+        bytes->len = body_len;
+    }
     if (query != NULL && query_len > 0 && s_apply_query(msg, m, query, query_len, err) != 0) goto fail;
     if (s_apply_params(msg, m, err) != 0) goto fail;
     if (if_match != NULL && (r->flags & ROUTE_IF_MATCH)) {

@@ -9,13 +9,18 @@
  *  - the body (a JSON object) is the whole request (body_field NULL) or the sub-message body_field;
  *  - ROUTE_MASK: update_mask = the body's top-level keys as proto snake_case names (POST and PATCH:
  *    an update changes only those fields, a create knows which fields were sent);
- *  - ROUTE_IF_MATCH: If-Match ("\"3\"", W/"3", 3) sets expected_version.
+ *  - ROUTE_IF_MATCH: If-Match ("\"3\"", W/"3", 3) sets expected_version;
+ *  - ROUTE_CSV_IN: the body (text/csv) is put as is into the request's bytes field `csv`;
+ *  - ROUTE_CSV_OUT: the response's bytes field `csv` is sent as the body (text/csv), its `filename`
+ *    as Content-Disposition — the JSON mapping is skipped for that route only.
+ * A row may raise the body limit (max_body_bytes) and the service deadline (timeout_ms) for itself.
  */
 #ifndef METODNET_GATEWAY_ROUTES_H
 #define METODNET_GATEWAY_ROUTES_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
 enum {
@@ -27,6 +32,8 @@ enum {
     ROUTE_PUBLIC = 1u << 5,   /* no Authorization needed (login); the gateway itself is the caller */
     ROUTE_TOKEN = 1u << 6,    /* the request's `token` field gets the caller's bearer token (logout) */
     ROUTE_SECRET = 1u << 7,   /* the reply holds a secret: never stored for Idempotency-Key replay */
+    ROUTE_CSV_IN = 1u << 8,   /* the body is CSV (text/csv) → request field `csv` (bytes) */
+    ROUTE_CSV_OUT = 1u << 9,  /* response field `csv` (bytes) → a text/csv body */
 };
 
 typedef struct {
@@ -40,7 +47,12 @@ typedef struct {
     int success_status;     /* 201 for create, 200 otherwise */
     unsigned flags;
     const char *summary; /* Russian, for the OpenAPI document */
+    size_t max_body_bytes; /* 0 = the gateway's limit (gateway_http_options.max_body_bytes) */
+    uint32_t timeout_ms;   /* 0 = the gateway's request timeout */
 } route;
+
+/* The largest max_body_bytes of any row (0 when none raises the limit). */
+size_t routes_max_body_bytes(void);
 
 /* The table (static storage); *count set to the number of rows. */
 const route *routes_table(size_t *count);

@@ -21,6 +21,8 @@
 #include "pbjson.h"
 #include "registry.pb-c.h"
 #include "registry_catalogue.h"
+#include "registry_import.h"
+#include "registry_import.pb-c.h"
 #include "registry_kinds.h"
 
 struct registry {
@@ -227,6 +229,10 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT,
                o->what == OP_CREATE ? o->kind->exists_ru : o->kind->not_empty_ru);
         return;
+    case ENTITY_CLAIMED:
+        validation_add(&o->v, "externalId", "Этот внешний идентификатор уже у другой записи региона");
+        s_fail_validation(o);
+        return;
     case ENTITY_ERROR:
     default:
         log_error(service_call_request_id(o->call), "запись в Redis не удалась: %s", error ? error : "?");
@@ -336,6 +342,11 @@ static void s_write(op *o)
     }
     w.index_remove = removes;
     w.index_add = adds;
+    entity_claim claims[1], releases[1];
+    registry_layout_claims(o->what == OP_CREATE ? NULL : &o->old_layout, o->what == OP_DELETE ? NULL : &o->new_layout,
+                           id, claims, &w.n_claims, releases, &w.n_releases);
+    w.claims = claims;
+    w.releases = releases;
     int rc = entity_store_write(o->reg->store, &w, s_written, o);
     free(data);
     free(event_bytes);
@@ -925,6 +936,8 @@ static const list_filter s_practice_filters[] = {
 
 #define FILTERS(table) table, sizeof table / sizeof table[0]
 
+#define LIST_MAX_TOKENS 12
+
 typedef struct {
     registry *reg;
     service_call *call;
@@ -932,9 +945,15 @@ typedef struct {
     const ProtobufCMessage *request; /* owned by the call */
     bool has_after;
     char after[CURSOR_MAX_MEMBER + 1];
+    /* export: every page of the same query goes to the CSV, so the query's strings live here */
+    registry_export *export;
+    entity_list_query query;
+    char index[REGISTRY_KEY_MAX];
+    char prefix[REGISTRY_MEMBER_MAX];
+    char key_prefix[REGISTRY_KEY_MAX];
+    char token_text[LIST_MAX_TOKENS][300];
+    const char *tokens[LIST_MAX_TOKENS];
 } list_op;
-
-#define LIST_MAX_TOKENS 12
 
 static bool s_listed_before(ProtobufCMessage *const *list, size_t kept, const char *id)
 {
@@ -945,13 +964,63 @@ static bool s_listed_before(ProtobufCMessage *const *list, size_t kept, const ch
 }
 
 static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                     const char *error, void *ud);
+
+/* Export: the visible entities of one page go to the CSV; the next page follows until the end. */
+static void s_export_page(list_op *l, const entity_blob *items, size_t n, const char *next_member)
+{
+    const Metodnet__Principal *caller = service_call_caller(l->call);
+    for (size_t i = 0; i < n; i++) {
+        ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
+        if (entity == NULL) {
+            log_error(service_call_request_id(l->call), "пропущена повреждённая запись в выгрузке");
+            continue;
+        }
+        if (!registry_allows(l->kind, caller, entity, SCOPE_READ) ||
+            (l->kind->list_match && !l->kind->list_match(entity, l->request, NULL))) {
+            protobuf_c_message_free_unpacked(entity, NULL);
+            continue;
+        }
+        if (l->kind->redact)
+            l->kind->redact(entity, caller);
+        if (l->kind == &registry_staff_kind)
+            s_audit(l->reg, l->call, l->kind, "export", pbfield_string(entity, "id"), pbfield_string(entity, "region_id"));
+        if (!registry_export_add(l->export, entity)) {
+            char message[200];
+            snprintf(message, sizeof message, "Больше %d записей: уточните фильтры выгрузки", REGISTRY_EXPORT_MAX_ROWS);
+            registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, message);
+            free(l);
+            return;
+        }
+    }
+    if (next_member == NULL || strlen(next_member) >= sizeof l->after) {
+        registry_export_finish(l->export);
+        free(l);
+        return;
+    }
+    snprintf(l->after, sizeof l->after, "%s", next_member);
+    l->query.after_member = l->after;
+    if (entity_store_list(l->reg->store, &l->query, s_listed, l) != 0) {
+        registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        free(l);
+    }
+}
+
+static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
                      const char *error, void *ud)
 {
     list_op *l = ud;
     if (result != ENTITY_OK) {
         log_error(service_call_request_id(l->call), "список из Redis не получен: %s", error ? error : "?");
-        service_call_fail(l->call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        if (l->export)
+            registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        else
+            service_call_fail(l->call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
         free(l);
+        return;
+    }
+    if (l->export) {
+        s_export_page(l, items, n, next_member);
         return;
     }
     const ProtobufCMessageDescriptor *desc = service_call_method(l->call)->response;
@@ -1039,7 +1108,7 @@ static void s_list_index(const registry_kind *kind, const char *region, const Pr
 }
 
 static void s_list(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
-                   const list_filter *filters, size_t n_filters)
+                   bool export, const list_filter *filters, size_t n_filters)
 {
     const Metodnet__Principal *caller = service_call_caller(call);
     validation v;
@@ -1144,6 +1213,8 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     bool global = scope_is_global(caller);
     if (!global && kind != &registry_region_kind && strcmp(region, caller->region_id ? caller->region_id : "") != 0) {
         entity_blob none = {NULL, 0};
+        if (export)
+            l->export = registry_export_new(call, reg->store, kind);
         s_listed(ENTITY_OK, &none, 0, NULL, NULL, l);
         return;
     }
@@ -1191,9 +1262,29 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
         .limit = (size_t)limit,
         .max_scan = 0,
     };
+    if (export) {
+        /* the export walks every page of the same query: its strings stay with the op */
+        l->export = registry_export_new(call, reg->store, kind);
+        snprintf(l->index, sizeof l->index, "%s", index);
+        snprintf(l->prefix, sizeof l->prefix, "%s", prefix);
+        snprintf(l->key_prefix, sizeof l->key_prefix, "%s", key_prefix);
+        for (size_t i = 0; i < n_tokens; i++) {
+            snprintf(l->token_text[i], sizeof l->token_text[i], "%s", tokens[i]);
+            l->tokens[i] = l->token_text[i];
+        }
+        query.index_key = l->index;
+        query.prefix = *l->prefix ? l->prefix : NULL;
+        query.entity_key_prefix = l->key_prefix;
+        query.required_tokens = l->tokens;
+        query.limit = 500;
+        l->query = query;
+    }
     if (entity_store_list(reg->store, &query, s_listed, l) != 0) {
+        if (l->export)
+            registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        else
+            service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
         free(l);
-        service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
     }
 }
 
@@ -1220,7 +1311,7 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     }                                                                                                      \
     __attribute__((unused)) static void s_list_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
     {                                                                                                      \
-        s_list(c, r, ud, &kind_var, __VA_ARGS__);                                                          \
+        s_list(c, r, ud, &kind_var, false, __VA_ARGS__);                                                   \
     }
 
 REGISTRY_HANDLERS(region, registry_region_kind, NULL, 0)
@@ -1234,6 +1325,26 @@ REGISTRY_HANDLERS(meeting, registry_meeting_kind, FILTERS(s_meeting_filters))
 REGISTRY_HANDLERS(programme, registry_programme_kind, FILTERS(s_programme_filters))
 REGISTRY_HANDLERS(qualification, registry_qualification_kind, FILTERS(s_qualification_filters))
 REGISTRY_HANDLERS(practice, registry_practice_kind, FILTERS(s_practice_filters))
+
+/* Import and export (registry_import.h). */
+#define REGISTRY_IMPORT_HANDLERS(Kind, kind_var, ...)                                                      \
+    static void s_import_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    {                                                                                                      \
+        registry *reg = ud;                                                                                \
+        registry_import_run(c, r, reg->store, reg->audit, &kind_var);                                      \
+    }                                                                                                      \
+    static void s_template_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                    \
+    {                                                                                                      \
+        (void)r, (void)ud;                                                                                 \
+        registry_import_template(c, &kind_var);                                                            \
+    }                                                                                                      \
+    static void s_export_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
+    {                                                                                                      \
+        s_list(c, r, ud, &kind_var, true, __VA_ARGS__);                                                    \
+    }
+
+REGISTRY_IMPORT_HANDLERS(organization, registry_organization_kind, FILTERS(s_organization_filters))
+REGISTRY_IMPORT_HANDLERS(staff, registry_staff_kind, FILTERS(s_staff_filters))
 
 /* Transitions name the record by their own id field. */
 static void s_leave_membership(service_call *c, const ProtobufCMessage *r, void *ud)
@@ -1305,6 +1416,16 @@ static const service_method s_methods[] = {
                      metodnet__list_practices_request__descriptor, metodnet__list_practices_response__descriptor),
     {"ReviewPractice", &metodnet__review_practice_request__descriptor, &metodnet__practice__descriptor,
      s_review_practice},
+    {"ImportOrganizations", &metodnet__import_request__descriptor, &metodnet__import_report__descriptor,
+     s_import_organization},
+    {"ImportStaff", &metodnet__import_request__descriptor, &metodnet__import_report__descriptor, s_import_staff},
+    {"ImportTemplateOrganizations", &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor,
+     s_template_organization},
+    {"ImportTemplateStaff", &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor,
+     s_template_staff},
+    {"ExportOrganizations", &metodnet__list_organizations_request__descriptor, &metodnet__csv_file__descriptor,
+     s_export_organization},
+    {"ExportStaff", &metodnet__list_staff_request__descriptor, &metodnet__csv_file__descriptor, s_export_staff},
 };
 
 const service_method *registry_methods(size_t *n)

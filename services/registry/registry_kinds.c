@@ -86,6 +86,67 @@ void registry_main_index(const registry_kind *kind, const char *region, char *ou
 
 void registry_search_prefix(const char *q, char *out, size_t size) { text_fold(q, out, size); }
 
+void registry_claims_key(const registry_kind *kind, const char *region, char *out, size_t size)
+{
+    snprintf(out, size, "reg:{r:%s}:xid:%s", region, kind->name);
+}
+
+void registry_layout_claims(const registry_layout *old_layout, const registry_layout *new_layout, const char *id,
+                            entity_claim *claims, size_t *n_claims, entity_claim *releases, size_t *n_releases)
+{
+    *n_claims = *n_releases = 0;
+    bool old_has = old_layout && old_layout->claim_key[0], new_has = new_layout && new_layout->claim_key[0];
+    if (new_has)
+        claims[(*n_claims)++] = (entity_claim){new_layout->claim_key, new_layout->claim_value, id};
+    if (old_has && !(new_has && strcmp(old_layout->claim_key, new_layout->claim_key) == 0 &&
+                     strcmp(old_layout->claim_value, new_layout->claim_value) == 0))
+        releases[(*n_releases)++] = (entity_claim){old_layout->claim_key, old_layout->claim_value, id};
+}
+
+static bool s_same_index(const registry_index *a, const registry_index *b)
+{
+    return strcmp(a->key, b->key) == 0 && strcmp(a->member, b->member) == 0;
+}
+
+size_t registry_layout_index_difference(const registry_layout *from, const registry_layout *than,
+                                        entity_index_entry *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < from->n_indexes; i++) {
+        bool shared = false;
+        for (size_t j = 0; than && j < than->n_indexes && !shared; j++)
+            shared = s_same_index(&from->indexes[i], &than->indexes[j]);
+        if (!shared) {
+            out[n].key = from->indexes[i].key;
+            out[n].member = from->indexes[i].member;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The external id: optional, at most 64 characters, no line breaks or control characters. */
+static void s_validate_external_id(validation *v, const char *value)
+{
+    if (!validate_text(v, "externalId", value, 64, false) || value == NULL)
+        return;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            validation_add(v, "externalId", "Внешний идентификатор не может содержать управляющие символы");
+            return;
+        }
+    if (*value && (value[0] == ' ' || value[strlen(value) - 1] == ' '))
+        validation_add(v, "externalId", "Внешний идентификатор не может начинаться или кончаться пробелом");
+}
+
+static void s_set_claim(registry_layout *out, const registry_kind *kind, const char *region, const char *value)
+{
+    if (value == NULL || *value == '\0')
+        return;
+    registry_claims_key(kind, region, out->claim_key, sizeof out->claim_key);
+    snprintf(out->claim_value, sizeof out->claim_value, "%s", value);
+}
+
 /* "<folded name>\x1f<id>": lists come out in alphabetical order, and a name prefix is a range. */
 static void s_member(char *out, size_t size, const char *name, const char *id)
 {
@@ -291,6 +352,7 @@ static void s_organization_validate(const ProtobufCMessage *msg, bool creating, 
     if (!o->low_results && (has_curator || (o->low_results_support && *o->low_results_support)))
         validation_add(v, has_curator ? "curatorOrganizationId" : "lowResultsSupport",
                        "Сопровождение назначается только школе с признаком ШНОР (lowResults)");
+    s_validate_external_id(v, o->external_id);
 }
 
 static void s_organization_territory(const ProtobufCMessage *msg, registry_territory *out)
@@ -338,6 +400,7 @@ static void s_organization_layout(const ProtobufCMessage *msg, registry_layout *
     for (size_t i = 0; i < sizeof guards / sizeof guards[0]; i++)
         snprintf(out->must_be_empty[i], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:%s:%s", o->region_id, guards[i], o->id);
     out->n_must_be_empty = sizeof guards / sizeof guards[0];
+    s_set_claim(out, &registry_organization_kind, o->region_id, o->external_id);
 }
 
 /* A site of the asked kind (any kind when only site_on is given) whose period holds the date
@@ -446,6 +509,7 @@ static void s_staff_validate(const ProtobufCMessage *msg, bool creating, validat
             if (strcmp(id, s->organization_ids[j]) == 0)
                 validation_add(v, field, "Организация указана дважды");
     }
+    s_validate_external_id(v, s->external_id);
 }
 
 static void s_staff_territory(const ProtobufCMessage *msg, registry_territory *out)
@@ -499,6 +563,7 @@ static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
     for (size_t i = 0; i < sizeof guards / sizeof guards[0]; i++)
         snprintf(out->must_be_empty[i], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:%s:%s", s->region_id, guards[i], s->id);
     out->n_must_be_empty = sizeof guards / sizeof guards[0];
+    s_set_claim(out, &registry_staff_kind, s->region_id, s->external_id);
 }
 
 /* Birth date is personal data (152-ФЗ): school information systems read staff lists by API key

@@ -54,6 +54,9 @@ typedef struct {
      * the entry, so the key holds exactly one member while the state lasts. */
     char unique[REGISTRY_MAX_UNIQUE][REGISTRY_KEY_MAX];
     size_t n_unique;
+    /* The unique external id the entity claims (organizations, staff): claim_key "" = none. */
+    char claim_key[REGISTRY_KEY_MAX];
+    char claim_value[REGISTRY_MEMBER_MAX];
 } registry_layout;
 
 /* Territory of an entity, for scope_allows(); pointers borrow from the entity. */
@@ -143,6 +146,15 @@ void registry_make_id(const registry_kind *kind, const char *region, long long s
 void registry_key_prefix(const registry_kind *kind, const char *region, char *out, size_t size);
 /* Name-ordered index of every entity of kind in region. */
 void registry_main_index(const registry_kind *kind, const char *region, char *out, size_t size);
+/* Hash of kind's external ids in region ("reg:{r:07}:xid:staff"): external id → entity id. */
+void registry_claims_key(const registry_kind *kind, const char *region, char *out, size_t size);
+/* Claims and releases of a write from the old layout (NULL: create) to the new one (NULL: delete);
+ * entries borrow from the layouts. Each out array needs room for 1. */
+void registry_layout_claims(const registry_layout *old_layout, const registry_layout *new_layout, const char *id,
+                            entity_claim *claims, size_t *n_claims, entity_claim *releases, size_t *n_releases);
+/* Index entries of `from` that `than` (may be NULL) lacks; out needs REGISTRY_MAX_INDEXES entries. */
+size_t registry_layout_index_difference(const registry_layout *from, const registry_layout *than,
+                                        entity_index_entry *out);
 /* Sort-key prefix for a name search: folded text. */
 void registry_search_prefix(const char *q, char *out, size_t size);
 

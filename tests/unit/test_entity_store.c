@@ -556,6 +556,102 @@ static void test_unreachable_redis(void **state)
     assert_int_equal(uv_loop_close(&other), 0);
 }
 
+
+/* ---- unique claims (external ids) ---- */
+
+typedef struct {
+    int calls;
+    entity_result result;
+    char owners[4][32];
+    bool present[4];
+    size_t n;
+} claims_outcome;
+
+static void s_on_claims(entity_result result, const char *const *owners, size_t n, const char *error, void *ud)
+{
+    (void)error;
+    claims_outcome *o = ud;
+    o->calls++;
+    o->result = result;
+    o->n = n;
+    for (size_t i = 0; i < n && i < 4; i++) {
+        o->present[i] = owners[i] != NULL;
+        snprintf(o->owners[i], sizeof o->owners[i], "%s", owners[i] ? owners[i] : "");
+    }
+}
+
+static claims_outcome s_claim_owners(const char *const *values, size_t n)
+{
+    claims_outcome o = {0};
+    assert_int_equal(entity_store_claim_owners(store, "x:{r:1}:xid", values, n, s_on_claims, &o), 0);
+    s_run_until(&o.calls);
+    return o;
+}
+
+static void test_unique_claims(void **state)
+{
+    (void)state;
+    entity_claim claim_a = {"x:{r:1}:xid", "СНИЛС 1", "1-s1"};
+    entity_write w = {.entity_key = "x:{r:1}:e:1-s1", .expected_version = 0, .new_version = 1,
+                      .data = s_data_v1, .data_len = sizeof s_data_v1, .claims = &claim_a, .n_claims = 1};
+    assert_int_equal(s_write(&w).result, ENTITY_OK);
+
+    /* another entity cannot take the same value, and nothing of its write happens */
+    entity_claim claim_b = {"x:{r:1}:xid", "СНИЛС 1", "1-s2"};
+    entity_index_entry ix = {"x:{r:1}:ix", "b\x1f" "1-s2"};
+    entity_write w2 = {.entity_key = "x:{r:1}:e:1-s2", .expected_version = 0, .new_version = 1,
+                       .data = s_data_v1, .data_len = sizeof s_data_v1, .index_add = &ix, .n_index_add = 1,
+                       .claims = &claim_b, .n_claims = 1};
+    write_outcome o = s_write(&w2);
+    assert_int_equal(o.result, ENTITY_CLAIMED);
+    assert_int_equal(o.detail, 0);
+    assert_int_equal(s_integer("EXISTS %s", "x:{r:1}:e:1-s2"), 0);
+    assert_int_equal(s_integer("ZCARD %s", "x:{r:1}:ix"), 0);
+
+    /* the owner may write again with its own claim (an update) */
+    w.expected_version = 1;
+    w.new_version = 2;
+    assert_int_equal(s_write(&w).result, ENTITY_OK);
+
+    /* an update moving to a new value releases the old one */
+    entity_claim moved = {"x:{r:1}:xid", "СНИЛС 9", "1-s1"};
+    w.expected_version = 2;
+    w.new_version = 3;
+    w.claims = &moved;
+    w.releases = &claim_a;
+    w.n_releases = 1;
+    assert_int_equal(s_write(&w).result, ENTITY_OK);
+    const char *values[] = {"СНИЛС 1", "СНИЛС 9", "нет такого"};
+    claims_outcome c = s_claim_owners(values, 3);
+    assert_int_equal(c.result, ENTITY_OK);
+    assert_int_equal(c.n, 3);
+    assert_false(c.present[0]);
+    assert_true(c.present[1]);
+    assert_string_equal(c.owners[1], "1-s1");
+    assert_false(c.present[2]);
+
+    /* now the freed value can be taken; a release by a non-owner leaves the owner in place */
+    assert_int_equal(s_write(&w2).result, ENTITY_OK);
+    entity_claim foreign = {"x:{r:1}:xid", "СНИЛС 1", "1-s1"};
+    entity_write w3 = {.entity_key = "x:{r:1}:e:1-s1", .expected_version = 3, .new_version = 4,
+                       .data = s_data_v2, .data_len = sizeof s_data_v2, .releases = &foreign, .n_releases = 1};
+    assert_int_equal(s_write(&w3).result, ENTITY_OK);
+    c = s_claim_owners(values, 1);
+    assert_string_equal(c.owners[0], "1-s2");
+
+    /* a claims key of the wrong type is an error and changes nothing */
+    s_sync("SET %s %s", "x:{r:1}:bad", "1");
+    entity_claim bad = {"x:{r:1}:bad", "v", "1-s1"};
+    w3.expected_version = 4;
+    w3.new_version = 5;
+    w3.releases = NULL;
+    w3.n_releases = 0;
+    w3.claims = &bad;
+    w3.n_claims = 1;
+    assert_int_equal(s_write(&w3).result, ENTITY_ERROR);
+    assert_int_equal(s_get("x:{r:1}:e:1-s1").version, 4);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -568,6 +664,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_max_scan, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_next_id, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_redis, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unique_claims, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "openapi.h"
 #include "pbjson.h"
 #include "registry.pb-c.h"
+#include "registry_import.pb-c.h"
 #include "routes.h"
 
 static routes_match_result s_match(const char *method, const char *path, route_match *m) {
@@ -36,7 +37,7 @@ static void test_table_fields(void **state) {
     (void)state;
     size_t n;
     const route *table = routes_table(&n);
-    assert_int_equal(n, 95); /* 56 registry + 12 auth + 27 diagnostics rows */
+    assert_int_equal(n, 101); /* 62 registry + 12 auth + 27 diagnostics rows */
     for (size_t i = 0; i < n; i++) {
         const route *r = &table[i];
         assert_non_null(r->request);
@@ -73,6 +74,19 @@ static void test_table_fields(void **state) {
             assert_ptr_equal(f->descriptor, r->response); /* the body is the entity the route returns */
         }
         if (r->flags & ROUTE_CREATE) assert_non_null(pbjson_find_field(r->response, "id"));
+        if (r->flags & ROUTE_CSV_IN) {
+            const ProtobufCFieldDescriptor *f = pbjson_find_field(r->request, "csv");
+            assert_non_null(f);
+            assert_int_equal(f->type, PROTOBUF_C_TYPE_BYTES);
+            assert_false(r->flags & ROUTE_BODY);
+        }
+        if (r->flags & ROUTE_CSV_OUT) {
+            const ProtobufCFieldDescriptor *f = pbjson_find_field(r->response, "csv");
+            assert_non_null(f);
+            assert_int_equal(f->type, PROTOBUF_C_TYPE_BYTES);
+        }
+        /* only file routes raise the body limit */
+        if (r->max_body_bytes != 0) assert_true(r->flags & ROUTE_CSV_IN);
         if (r->flags & ROUTE_QUERY) {
             for (unsigned k = 0; k < r->request->n_fields; k++)
                 assert_int_not_equal(r->request->fields[k].type, PROTOBUF_C_TYPE_MESSAGE);
@@ -348,6 +362,36 @@ static void test_status_mapping(void **state) {
     assert_string_equal(code, "internal");
 }
 
+/* CSV routes: the body goes into `csv` as is, dryRun from the query; `csv` is no query parameter. */
+static void test_csv_import_mapping(void **state) {
+    (void)state;
+    routes_error err;
+    const char body[] = "Фамилия;Имя\r\nИванова;Мария\r\n";
+    ProtobufCMessage *msg = s_build("POST", "/api/v1/import/staff", "dryRun=true", body, NULL, &err);
+    assert_non_null(msg);
+    Metodnet__ImportRequest *req = (Metodnet__ImportRequest *)msg;
+    assert_true(req->dry_run);
+    assert_int_equal(req->csv.len, strlen(body));
+    assert_memory_equal(req->csv.data, body, strlen(body));
+    protobuf_c_message_free_unpacked(msg, NULL);
+
+    assert_null(s_build("POST", "/api/v1/import/staff", "csv=eA", body, NULL, &err));
+    assert_string_equal(err.field, "csv");
+    assert_null(s_build("POST", "/api/v1/import/organizations", NULL, NULL, NULL, &err));
+    assert_non_null(strstr(err.description, "CSV"));
+
+    route_match m;
+    assert_int_equal(s_match("GET", "/api/v1/import/templates/staff.csv", &m), ROUTES_FOUND);
+    assert_string_equal(m.route->rpc, "ImportTemplateStaff");
+    assert_int_equal(s_match("GET", "/api/v1/export/staff", &m), ROUTES_FOUND);
+    assert_true(m.route->flags & ROUTE_CSV_OUT);
+    assert_true(routes_max_body_bytes() >= 32u * 1024 * 1024);
+    msg = s_build("GET", "/api/v1/export/staff", "organizationId=07-o1&category=teacher", NULL, NULL, &err);
+    assert_non_null(msg);
+    assert_string_equal(((Metodnet__ListStaffRequest *)msg)->organization_id, "07-o1");
+    protobuf_c_message_free_unpacked(msg, NULL);
+}
+
 static void test_openapi(void **state) {
     (void)state;
     json_t *doc = gateway_openapi_build();
@@ -372,11 +416,18 @@ static void test_openapi(void **state) {
         snprintf(status, sizeof status, "%d", table[i].success_status);
         json_t *ok = json_object_get(json_object_get(op, "responses"), status);
         assert_non_null(ok);
-        const char *ref = json_string_value(json_object_get(
-            json_object_get(json_object_get(json_object_get(ok, "content"), "application/json"), "schema"), "$ref"));
-        assert_non_null(ref);
-        assert_non_null(json_object_get(schemas, strrchr(ref, '/') + 1));
-        assert_int_equal(json_object_get(op, "requestBody") != NULL, (table[i].flags & ROUTE_BODY) != 0);
+        if (table[i].flags & ROUTE_CSV_OUT) {
+            assert_non_null(json_object_get(json_object_get(ok, "content"), "text/csv"));
+        } else {
+            const char *ref = json_string_value(json_object_get(
+                json_object_get(json_object_get(json_object_get(ok, "content"), "application/json"), "schema"), "$ref"));
+            assert_non_null(ref);
+            assert_non_null(json_object_get(schemas, strrchr(ref, '/') + 1));
+        }
+        assert_int_equal(json_object_get(op, "requestBody") != NULL,
+                         (table[i].flags & (ROUTE_BODY | ROUTE_CSV_IN)) != 0);
+        if (table[i].flags & ROUTE_CSV_IN)
+            assert_non_null(json_object_get(json_object_get(json_object_get(op, "requestBody"), "content"), "text/csv"));
         if (strstr(table[i].path_template, "{id}")) {
             json_t *p0 = json_array_get(json_object_get(op, "parameters"), 0);
             assert_string_equal(json_string_value(json_object_get(p0, "name")), "id");
@@ -431,7 +482,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_fields), cmocka_unit_test(test_match),      cmocka_unit_test(test_query),
         cmocka_unit_test(test_create_body),  cmocka_unit_test(test_patch),      cmocka_unit_test(test_if_match),
-        cmocka_unit_test(test_error_json),   cmocka_unit_test(test_status_mapping), cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_error_json),   cmocka_unit_test(test_status_mapping), cmocka_unit_test(test_openapi), cmocka_unit_test(test_csv_import_mapping),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

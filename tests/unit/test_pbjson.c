@@ -98,7 +98,7 @@ static void test_staff_round_trip(void **state)
                               "\"position\":\"deputy_director\",\"category\":\"manager\","
                               "\"subjects\":[\"math\",\"physics\"],\"organizationIds\":[\"org-1\"],"
                               "\"qualificationCategory\":null,\"active\":true,\"version\":\"3\","
-                              "\"createdAt\":\"\",\"updatedAt\":\"\",\"municipalityIds\":[]}");
+                              "\"createdAt\":\"\",\"updatedAt\":\"\",\"municipalityIds\":[],\"externalId\":\"\"}");
 
     pbjson_error err;
     Metodnet__StaffMember *back = (Metodnet__StaffMember *)s_decode(&metodnet__staff_member__descriptor, text, &err);

@@ -1,0 +1,49 @@
+/* registry_import — CSV import and export of organizations and staff members (docs/import.md).
+ *
+ * Import (ImportOrganizations / ImportStaff, ImportRequest → ImportReport): the whole file is read
+ * and every row turned into an entity first (a broken file stores nothing); each row is then
+ * validated exactly as the API create/update (registry_kinds validate, scope on the object) and
+ * upserted by its external id — created when the region has no entity with that id, updated when the
+ * stored one differs in a column of the file, counted unchanged otherwise. Each row is one atomic
+ * entity_store write that claims the external id, so a rejected row changes nothing and two writers
+ * never create the same external id twice. Dry run: the same checks, no write.
+ *
+ * Export (ExportOrganizations / ExportStaff): registry.c walks the list pages with the list's own
+ * filters and scope and hands every visible entity to a registry_export, which writes the CSV in the
+ * import format (so an export imports back unchanged).
+ */
+#ifndef METODNET_REGISTRY_IMPORT_H
+#define METODNET_REGISTRY_IMPORT_H
+
+#include <stdbool.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "audit.h"
+#include "entity_store.h"
+#include "registry_kinds.h"
+#include "service_worker.h"
+
+#define REGISTRY_IMPORT_MAX_ROWS 50000    /* per request; metodctl sends ~2000 a request */
+#define REGISTRY_IMPORT_MAX_ERRORS 1000   /* errors listed in one report */
+#define REGISTRY_EXPORT_MAX_ROWS 100000   /* per export; more asks for narrower filters */
+
+/* Runs an import of kind (organization or staff) for call; answers the call when done. store and
+ * audit are borrowed and must outlive the call. */
+void registry_import_run(service_call *call, const ProtobufCMessage *request, entity_store *store, audit *audit,
+                         const registry_kind *kind);
+
+/* Answers call with the template of kind: the header and one example row (CsvFile). */
+void registry_import_template(service_call *call, const registry_kind *kind);
+
+typedef struct registry_export registry_export;
+
+registry_export *registry_export_new(service_call *call, entity_store *store, const registry_kind *kind);
+/* Takes ownership of entity (already scope-checked and redacted). false when the row bound is reached. */
+bool registry_export_add(registry_export *e, ProtobufCMessage *entity);
+/* Writes the CSV and answers the call (staff: after reading their organizations' external ids);
+ * frees e. */
+void registry_export_finish(registry_export *e);
+/* Answers the call with an error and frees e. */
+void registry_export_fail(registry_export *e, Metodnet__StatusCode code, const char *message_ru);
+
+#endif
