@@ -591,7 +591,8 @@ static void s_create_user(service_call *call, const ProtobufCMessage *request, v
 static void s_get_user_loaded(op *o)
 {
     const Metodnet__User *user = o->stored->user;
-    if (!s_user_allows(o, user, SCOPE_READ)) {
+    /* school systems (API keys) see no user accounts, as ListUsers refuses them too */
+    if (s_caller(o)->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM || !s_user_allows(o, user, SCOPE_READ)) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, s_user_not_found_ru);
         return;
     }
