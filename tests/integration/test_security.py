@@ -43,10 +43,10 @@ _seq = itertools.count(1)
 # Conventions: 404 = the object is outside the caller's read scope (existence not revealed); 403 = the
 # caller may read it but not do this; 401 = no token; 409 on DELETE = the scope check passed and the
 # non-empty guard refused (the fixture's territories are never empty); 409 on POST /regions = the scope
-# check passed and region 07 exists already; 400 on POST /api/v1/staff = a referenced school outside
-# the caller's read scope is reported as "Организация не найдена", word for word the answer for an id
-# that does not exist (MunicipalIsolationTest checks the sameness). Creating a user or an API key for a
-# target outside the caller's scope answers 403 whether or not the target exists (checked there too).
+# check passed and region 07 exists already. 400 on a create = the referenced school / scope target
+# lies outside the caller's read scope and is reported as not found, word for word the answer for an
+# id that does not exist (test_methodologist_cannot_learn_of_other_municipality_staff checks the
+# sameness); 403 on a create = the caller may see the target but not create there.
 # A route of a service the harness does not run would say so with NOT_IN_HARNESS("service").
 # ---------------------------------------------------------------------------------------------------
 
@@ -66,12 +66,12 @@ MATRIX = {
     "POST /api/v1/auth/login": ("200 200 200 200 200 200", "200 200 200 200 200 200"),
     "POST /api/v1/auth/logout": ("200 200 200 200 200 401", "200 200 200 200 200 401"),
     "GET /api/v1/me": ("200 200 200 200 404 401", "200 200 200 200 404 401"),
-    "POST /api/v1/users": ("201 201 201 403 403 401", "201 403 403 403 403 401"),
+    "POST /api/v1/users": ("201 201 201 403 403 401", "201 400 400 403 403 401"),
     "GET /api/v1/users": ("L L L L 403 401", "L H H H 403 401"),
     "GET /api/v1/users/{id}": ("200 200 200 200 404 401", "200 404 404 404 404 401"),
     "POST /api/v1/users/{id}/status": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
     "POST /api/v1/users/{id}/password": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
-    "POST /api/v1/api-keys": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
+    "POST /api/v1/api-keys": ("201 201 403 403 403 401", "201 400 403 403 403 401"),
     "GET /api/v1/api-keys": ("L L 403 403 403 401", "L H 403 403 403 401"),
     "DELETE /api/v1/api-keys/{id}": ("200 200 403 404 403 401", "200 404 404 404 404 401"),
     "GET /api/v1/audit": ("200 403 403 403 403 401", "200 403 403 403 403 401"),
@@ -360,3 +360,260 @@ class MatrixTest(StackTestCase):
         self.assertEqual(failures, [], f"{len(failures)} из {checked} ячеек не совпали:\n" + "\n".join(failures))
         self.assertEqual(checked, 2 * len(ROLES) * len([e for e in MATRIX.values()
                                                          if not isinstance(e, NOT_IN_HARNESS)]))
+
+    # ---- on the same fixture ----
+
+    def as_role(self, role, method, path, body=None):
+        return self.stack.request(method, path, body, token=self.f.tokens[role] or False)
+
+    def test_methodologist_cannot_learn_of_other_municipality_staff(self):
+        f = self.f
+        mm = "municipal_methodologist"
+        before = self.stack.get(f"/api/v1/staff/{f.other_staff}")
+        self.assertEqual(before.status, 200, before)
+        # get: 404 with the very answer of an id that does not exist
+        r = self.as_role(mm, "GET", f"/api/v1/staff/{f.other_staff}")
+        missing = self.as_role(mm, "GET", "/api/v1/staff/07-s999999")
+        self.assertEqual((r.status, missing.status), (404, 404), (r, missing))
+        self.assertEqual(r.json["error"]["message"], missing.json["error"]["message"])
+        self.assertEqual(r.json["error"]["code"], missing.json["error"]["code"])
+        # lists: absent whatever the filter
+        for query in ("regionId=07", f"municipalityId={f.mun['other']}", f"organizationId={f.org['other']}",
+                      "regionId=07&q=" + urllib.parse.quote("Чужая")):
+            r = self.as_role(mm, "GET", f"/api/v1/staff?{query}&limit=500")
+            if r.status == 200:
+                ids = [s["id"] for s in r.json["items"]]
+                self.assertNotIn(f.other_staff, ids, query)
+                self.assertTrue(all(self.stack.get(f"/api/v1/staff/{i}").json["municipalityIds"] == [f.mun["own"]]
+                                    for i in ids), query)
+            else:
+                self.assertIn(r.status, (400, 404), (query, r))
+        own = self.as_role(mm, "GET", f"/api/v1/staff?regionId=07&limit=500")
+        self.assertIn(f.teacher_staff, [s["id"] for s in own.json["items"]])
+        # change and delete: 404 and nothing changed
+        r = self.as_role(mm, "PATCH", f"/api/v1/staff/{f.other_staff}", {"lastName": "Изменённая"})
+        self.assertEqual(r.status, 404, r)
+        r = self.as_role(mm, "DELETE", f"/api/v1/staff/{f.other_staff}")
+        self.assertEqual(r.status, 404, r)
+        # moving someone into the other municipality's school is refused as if the school did not exist
+        r = self.as_role(mm, "PATCH", f"/api/v1/staff/{f.teacher_staff}", {"organizationIds": [f.org["other"]]})
+        nowhere = self.as_role(mm, "PATCH", f"/api/v1/staff/{f.teacher_staff}", {"organizationIds": ["07-o99999"]})
+        self.assertEqual((r.status, nowhere.status), (400, 400), (r, nowhere))
+        self.assertEqual(r.json["error"]["details"], nowhere.json["error"]["details"])
+        after = self.stack.get(f"/api/v1/staff/{f.other_staff}")
+        self.assertEqual(after.json, before.json, "запись другого района изменилась")
+        # users and API keys of another scope: refused the same way whether the target exists or not
+        for path, body_of in (("/api/v1/api-keys", lambda org: {"name": "Чужая система",
+                                                                "scope": {"kind": "organization", "id": org}}),
+                              ("/api/v1/users", lambda org: {"login": f"x{next(_seq)}", "password": new_password(),
+                                                             "fullName": "Чужой Администратор", "role": "school_admin",
+                                                             "scope": {"kind": "organization", "id": org}})):
+            r1 = self.as_role(mm, "POST", path, body_of(f.org["other"]))
+            r2 = self.as_role(mm, "POST", path, body_of("07-o99999"))
+            self.assertEqual(r1.status, 400, (path, r1))
+            self.assertEqual((r1.status, r1.json["error"]["message"], r1.json["error"]["details"]),
+                             (r2.status, r2.json["error"]["message"], r2.json["error"]["details"]), (path, r1, r2))
+        # the audit trail is not theirs to read
+        r = self.as_role(mm, "GET", f"/api/v1/audit?objectId={f.teacher_staff}")
+        self.assertEqual(r.status, 403, r)
+
+    def test_region_admin_confined_to_region(self):
+        f = self.f
+        for path in (f"/api/v1/staff/{f.staff08}", f"/api/v1/organizations/{f.org08}",
+                     f"/api/v1/municipalities/{f.mun08}", "/api/v1/regions/08"):
+            self.assertEqual(self.stack.get(path).status, 404, path)
+            self.assertEqual(self.stack.get(path, token=f.admin08).status, 200, path)
+        r = self.stack.get("/api/v1/staff?regionId=08&limit=500")
+        self.assertTrue(r.status in (400, 404) or f.staff08 not in [s["id"] for s in r.json["items"]], r)
+        r = self.stack.get(f"/api/v1/staff/{f.teacher_staff}", token=f.admin08)
+        self.assertEqual(r.status, 404, r)
+
+    def test_school_system_gets_no_birth_date(self):
+        f = self.f
+        r = self.as_role("school_system", "GET", f"/api/v1/staff/{f.teacher_staff}")
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json.get("birthDate"), r)
+        r = self.as_role("school_system", "GET", f"/api/v1/staff?organizationId={f.org['own']}&limit=500")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json["items"])
+        self.assertFalse([s["id"] for s in r.json["items"] if s.get("birthDate")], "дата рождения в списке для ключа API")
+
+    def test_audit_entries_for_staff_read_and_change(self):
+        f = self.f
+        staff = f.staff(f.org["own"], lastName="Аудитова")
+        r = self.as_role("municipal_methodologist", "GET", f"/api/v1/staff/{staff}")
+        self.assertEqual(r.status, 200, r)
+        read_request = r.header("x-request-id")
+        r = self.as_role("school_admin", "PATCH", f"/api/v1/staff/{staff}", {"subjects": ["physics"]})
+        self.assertEqual(r.status, 200, r)
+        change_request = r.header("x-request-id")
+        deadline = time.monotonic() + 5
+        while True:
+            a = self.stack.get(f"/api/v1/audit?objectId={staff}&limit=100")
+            self.assertEqual(a.status, 200, a)
+            entries = a.json.get("items", [])
+            actions = {(e.get("action"), e.get("role")) for e in entries}
+            if {("read", "municipal_methodologist"), ("update", "school_admin")} <= actions or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertIn(("read", "municipal_methodologist"), actions, entries)
+        self.assertIn(("update", "school_admin"), actions, entries)
+        for e in entries:
+            self.assertEqual(e.get("objectId"), staff)
+            self.assertTrue(e.get("userId") and e.get("at") and e.get("requestId"), e)
+        self.assertTrue({read_request, change_request} <= {e.get("requestId") for e in entries}, entries)
+        for role in ("municipal_methodologist", "school_admin", "teacher", "school_system"):
+            r = self.as_role(role, "GET", f"/api/v1/audit?objectId={staff}")
+            self.assertEqual(r.status, 403, (role, r))
+        text = json.dumps(entries, ensure_ascii=False)
+        for secret in f.secrets:
+            self.assertNotIn(secret, text)
+
+    def test_revoked_api_key_refused_within_seconds(self):
+        f = self.f
+        key_id, secret = f.api_key(f.org["own"])
+        path = f"/api/v1/organizations/{f.org['own']}"
+        self.assertEqual(self.stack.get(path, token=secret).status, 200)
+        r = self.stack.delete(f"/api/v1/api-keys/{key_id}")
+        self.assertEqual(r.status, 200, r)
+        revoked_at = time.monotonic()
+        while True:
+            r = self.stack.get(path, token=secret)
+            if r.status == 401 or time.monotonic() - revoked_at > 6.0:
+                break
+            time.sleep(0.2)
+        self.assertEqual(r.status, 401, f"отозванный ключ принимается {time.monotonic() - revoked_at:.1f} с")
+        self.assertJsonError(r, 401)
+
+    def expire_session(self, token, how):
+        """Ages the session's record in Redis as time would (the service options of 30 min / 8 h have no
+        command-line override): 'idle' lets its key expire, 'absolute' moves its creation 8 h back."""
+        key = "auth:{g}:session:" + hashlib.sha256(token.encode()).hexdigest()
+        self.assertEqual(self.stack.redis_cli("EXISTS", key).stdout.strip(), "1", "нет записи сеанса")
+        if how == "idle":
+            r = self.stack.redis_cli("PEXPIRE", key, "1")
+        else:
+            r = self.stack.redis_cli("HSET", key, "c", str(int(time.time() * 1000) - 8 * 3600 * 1000 - 1000))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_session_expiry_idle_and_absolute_and_logout(self):
+        f = self.f
+        login, password = f.role_users["school_admin"]
+        for how in ("idle", "absolute", "logout"):
+            token = f.login(login, password)
+            self.assertEqual(self.stack.get("/api/v1/me", token=token).status, 200)
+            started = time.monotonic()
+            if how == "logout":
+                r = self.stack.post("/api/v1/auth/logout", token=token)
+                self.assertEqual(r.status, 200, r)
+            else:
+                self.expire_session(token, how)
+            while True:
+                r = self.stack.get("/api/v1/me", token=token)
+                if r.status == 401 or time.monotonic() - started > 6.0:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(r.status, 401, f"{how}: сеанс действует {time.monotonic() - started:.1f} с: {r!r}")
+            self.assertJsonError(r, 401)
+        # the login answer states the expiry: no later than 30 min of idleness from now
+        r = self.stack.post("/api/v1/auth/login", {"login": login, "password": password}, token=False)
+        self.assertEqual(r.status, 200, r)
+        f.secrets.append(r.json["token"])
+        self.assertTrue(r.json.get("expiresAt"), r)
+
+    def test_redis_acl_registry_user_cannot_read_auth_keys(self):
+        user_key = "auth:{g}:user:" + self.f.ids["own"]["user"]
+        r = self.stack.redis_cli("HMGET", user_key, "v", "d", user="registry")
+        self.assertIn("NOPERM", r.stdout + r.stderr, r)
+        r = self.stack.redis_cli("HMGET", user_key, "v", user="auth")
+        self.assertNotIn("NOPERM", r.stdout + r.stderr, r)
+        self.assertTrue(r.stdout.strip(), r)
+        r = self.stack.redis_cli("HMGET", "reg:{g}:region:07", "v", user="gateway")
+        self.assertIn("NOPERM", r.stdout + r.stderr, r)
+        r = self.stack.redis_cli("KEYS", "*", user="registry")
+        self.assertIn("NOPERM", r.stdout + r.stderr, r)
+        # the default user is off: no command without a password
+        cli = self.stack.redis_cli("PING", user="ops")
+        self.assertEqual(cli.stdout.strip(), "PONG", cli)
+        import socket
+        with socket.create_connection(("127.0.0.1", self.stack.redis_port), timeout=2) as s:
+            s.sendall(b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n")
+            self.assertTrue(s.recv(128).startswith(b"-NOAUTH"))
+
+    # ---- after the run: no secret in any log ----
+
+    @classmethod
+    def _stop_stack(cls):
+        secrets = list(getattr(cls, "f", None).secrets if getattr(cls, "f", None) else [])
+        secrets += list(cls.stack.redis_passwords.values())
+        cls.stack.stop()
+        leaks = []
+        names = [os.path.join(cls.stack.dir, n) for n in os.listdir(cls.stack.dir) if n.endswith(".log")]
+        for path in names:
+            with open(path, "rb") as fh:
+                text = fh.read().decode("utf-8", errors="replace")
+            for secret in secrets:
+                if secret and secret in text:
+                    leaks.append(f"{os.path.basename(path)}: {secret[:6]}…")
+        if len(secrets) < 20:
+            leaks.append(f"проверено слишком мало секретов ({len(secrets)})")
+        super()._stop_stack.__func__(cls)
+        if leaks:
+            raise AssertionError("секреты в журналах: " + "; ".join(leaks))
+
+
+class BruteForceTest(StackTestCase):
+    """Login throttling: its own stack, since failures are counted per client address too."""
+
+    WORKERS = 1
+
+    @classmethod
+    def prepare(cls):
+        cls.stack.sessions = 1
+
+    def attempt(self, login, password):
+        return self.stack.post("/api/v1/auth/login", {"login": login, "password": password}, token=False)
+
+    def test_wrong_passwords_get_growing_delay_and_one_answer(self):
+        s = self.stack
+        unknown = self.attempt("nobody-here", "Неверный-пароль-1")
+        wrong = self.attempt(s.admin_login, "Неверный-пароль-2")
+        self.assertEqual((unknown.status, wrong.status), (401, 401), (unknown, wrong))
+        self.assertEqual(unknown.json["error"]["code"], wrong.json["error"]["code"])
+        self.assertEqual(unknown.json["error"]["message"], wrong.json["error"]["message"])
+        self.assertEqual(unknown.json["error"]["details"], wrong.json["error"]["details"])
+        # five failures are free; then each failure doubles the wait
+        for i in range(3):
+            r = self.attempt(s.admin_login, f"Неверный-пароль-{i + 3}")
+            self.assertEqual(r.status, 401, r)
+        waits = []
+        for _ in range(3):
+            r = self.attempt(s.admin_login, "Неверный-пароль-x")
+            self.assertEqual(r.status, 429, r)
+            self.assertJsonError(r, 429)
+            retry = int(r.header("retry-after", "0"))
+            self.assertGreaterEqual(retry, 1, r)
+            waits.append(retry)
+            # even the right password is refused while the wait lasts
+            r = self.attempt(s.admin_login, s.admin_password)
+            self.assertEqual(r.status, 429, r)
+            time.sleep(retry + 0.2)
+            r = self.attempt(s.admin_login, "Неверный-пароль-y")
+            self.assertEqual(r.status, 401, r)
+        r = self.attempt(s.admin_login, "Неверный-пароль-z")
+        self.assertEqual(r.status, 429, r)
+        waits.append(int(r.header("retry-after", "0")))
+        self.assertEqual(waits, sorted(waits), waits)
+        self.assertGreater(waits[-1], waits[0], waits)
+        # the right password after the wait logs in and clears the count
+        time.sleep(waits[-1] + 0.2)
+        r = self.attempt(s.admin_login, s.admin_password)
+        self.assertEqual(r.status, 200, r)
+        for p in s.procs.values():
+            text = p.log_text()
+            for secret in (s.admin_password, r.json["token"]) + tuple(f"Неверный-пароль-{c}" for c in "12345xyz"):
+                self.assertNotIn(secret, text, p.name)
+
+
+if __name__ == "__main__":
+    unittest.main()
