@@ -190,14 +190,18 @@ mn_rcli() {
         -h 127.0.0.1 -p "$METODNET_REDIS_PORT" "$@"
 }
 
-# Writes the ACL file of this stack from ops/redis-acl.conf: the default user off, every other user
-# with the SHA-256 of its password and its rules.
+# Writes the ACL file of this stack from ops/redis-acl.conf: the default user unusable (a random
+# password hash), every other user with the SHA-256 of its password and its rules.
 mn_redis_acl() {
     local acl="$METODNET_DATA_DIR/redis/users.acl" name rules hash
     mn_redis_secrets
     (
         umask 077
-        echo "user default off resetchannels -@all" >"$acl.tmp"
+        # The default user keeps its permissions but gets a random password hash whose password
+        # nobody knows, so no connection can use it. It is not "off": Redis 7.0 replays the AOF's
+        # MULTI/EXEC blocks (the effects of every Lua script) with the default user's permissions
+        # and silently drops them when it may not run them (redis/redis#14541, fixed after 7.0.15).
+        echo "user default on #$(head -c 32 /dev/urandom | sha256sum | cut -c1-64) ~* &* +@all" >"$acl.tmp"
         while read -r name rules; do
             [[ -z "$name" || "$name" == \#* ]] && continue
             hash="$(printf '%s' "$(mn_redis_password "$name")" | sha256sum | cut -c1-64)"
@@ -209,7 +213,7 @@ mn_redis_acl() {
 }
 
 # Writes the Redis configuration of this stack: AOF on, loopback only, protected mode, the ACL users
-# of mn_redis_acl with the default user off.
+# of mn_redis_acl (no connection without a password).
 mn_redis_conf() {
     local conf="$METODNET_DATA_DIR/redis/redis.conf" acl
     acl="$(mn_redis_acl)"

@@ -1,5 +1,5 @@
 """harness — starts a real metodnet stack for integration tests: a redis-server with AOF in a temp
-dir on a free port, with the ACL users of ops/redis-acl.conf (the default user off; each process
+dir on a free port, with the ACL users of ops/redis-acl.conf (no connection without a password; each process
 connects as its own user, as under ./ops/up, so the tests prove the ACLs suffice), the gateway on a free HTTP port and a free broker port, and N registry workers,
 all from METODNET_BIN_DIR (the CMake build dir; ctest sets it). Logs go to files in the temp dir and
 are printed when a test fails. At the end every process gets SIGTERM and must exit cleanly; a
@@ -211,11 +211,13 @@ class Stack:
         return env
 
     def write_redis_acl(self):
-        """The ACL file of this stack's Redis (as ops/lib.sh writes it): default user off, every user of
+        """The ACL file of this stack's Redis (as ops/lib.sh writes it): default user unusable, every user of
         ops/redis-acl.conf with the SHA-256 of its password."""
         path = os.path.join(self.redis_dir, "users.acl")
         with open(path, "w", encoding="utf-8") as f:
-            f.write("user default off resetchannels -@all\n")
+            # default: a password nobody knows, not "off" (Redis 7.0 replays the AOF's MULTI/EXEC with
+            # the default user's permissions and drops what it may not run: redis/redis#14541)
+            f.write(f"user default on #{os.urandom(32).hex()} ~* &* +@all\n")
             for name, rules in redis_acl_rules():
                 digest = hashlib.sha256(self.redis_passwords[name].encode()).hexdigest()
                 f.write(f"user {name} reset on #{digest} {rules}\n")

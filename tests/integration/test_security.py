@@ -532,7 +532,7 @@ class MatrixTest(StackTestCase):
         self.assertIn("NOPERM", r.stdout + r.stderr, r)
         r = self.stack.redis_cli("KEYS", "*", user="registry")
         self.assertIn("NOPERM", r.stdout + r.stderr, r)
-        # the default user is off: no command without a password
+        # no command without a password (the default user has one nobody knows)
         cli = self.stack.redis_cli("PING", user="ops")
         self.assertEqual(cli.stdout.strip(), "PONG", cli)
         import socket
