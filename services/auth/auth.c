@@ -451,6 +451,16 @@ static void s_create_user_staff_checked(const Metodnet__Status *status, const Pr
     if (!s_registry_ok(o, status, "staffId", "Сотрудник не найден"))
         return;
     const Metodnet__StaffMember *staff = (const Metodnet__StaffMember *)response;
+    /* The registry was asked as the system: a staff member the caller may not read is answered as
+     * one that does not exist, so the existence of other municipalities' staff does not leak. */
+    scope_object territory = {staff->region_id,
+                              (const char *const *)staff->municipality_ids, staff->n_municipality_ids,
+                              (const char *const *)staff->organization_ids, staff->n_organization_ids, staff->id};
+    if (!scope_allows(service_call_caller(o->call), &territory, SCOPE_READ)) {
+        validation_add(&o->v, "staffId", "Сотрудник не найден");
+        s_fail_validation(o);
+        return;
+    }
     if (strcmp(staff->region_id ? staff->region_id : "", o->next->region_id) != 0) {
         validation_add(&o->v, "staffId", "Сотрудник из другого региона");
         s_fail_validation(o);
