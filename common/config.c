@@ -47,7 +47,7 @@ static const option s_options[O_COUNT] = {
     {"request-timeout-ms", "METODNET_REQUEST_TIMEOUT_MS", OPT_UINT, O_REQUEST_TIMEOUT,
      "срок ответа службы, мс (5000)"},
     {"required-services", "METODNET_REQUIRED_SERVICES", OPT_STRING, O_REQUIRED_SERVICES,
-     "службы, без которых шлюз не готов (registry,auth)"},
+     "службы, без которых шлюз не готов (registry,auth,diagnostics)"},
     {"max-body-bytes", "METODNET_MAX_BODY_BYTES", OPT_UINT, O_MAX_BODY, "предел тела запроса, байт (1048576)"},
     {"rate-limit", "METODNET_RATE_LIMIT", OPT_UINT_OR_ZERO, O_RATE_LIMIT,
      "запросов в секунду на один токен (50; 0 — без ограничения)"},
@@ -138,7 +138,7 @@ int config_load(config *cfg, const char *service_name, int argc, char **argv)
     cfg->concurrency = 32;
     cfg->request_timeout_ms = 5000;
     cfg->heartbeat = mdp_heartbeat_from_env();
-    cfg->required_services = "registry,auth";
+    cfg->required_services = "registry,auth,diagnostics";
     cfg->max_body_bytes = 1024 * 1024;
     cfg->rate_limit = 50;
 

@@ -8,7 +8,7 @@
  *   --http-host / METODNET_HTTP_HOST (127.0.0.1)      --concurrency / METODNET_CONCURRENCY (32)
  *   METODNET_HEARTBEAT_MS (1000), METODNET_HEARTBEAT_LIVENESS (3), METODNET_LOG_LEVEL (info)
  *   --request-timeout-ms / METODNET_REQUEST_TIMEOUT_MS (5000)
- *   --required-services / METODNET_REQUIRED_SERVICES (registry,auth)
+ *   --required-services / METODNET_REQUIRED_SERVICES (registry,auth,diagnostics)
  *   --max-body-bytes / METODNET_MAX_BODY_BYTES (1048576)
  *   --rate-limit / METODNET_RATE_LIMIT (50 requests per second per token; 0 = no limit)
  */

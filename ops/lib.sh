@@ -142,20 +142,92 @@ mn_known_names() {
     for f in "$MN_RUN_DIR"/registry-*.pid; do
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
     done
+    for f in "$MN_RUN_DIR"/diagnostics-*.pid; do
+        [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
+    done
     [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
     [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
     [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)
     printf '%s\n' "${names[@]}"
 }
 
-# Writes the Redis configuration of this stack: AOF on, loopback only, protected mode.
+# Redis users: ops/redis-acl.conf holds one line "<name> <ACL rules>" per user. Their passwords are
+# generated once into <data dir>/redis-passwords (mode 0600, lines "<name> <password>"); the ACL file
+# handed to redis-server carries only SHA-256 hashes of them.
+MN_REDIS_ACL_RULES="$MN_ROOT/ops/redis-acl.conf"
+
+mn_redis_users() {
+    grep -vE '^[[:space:]]*(#|$)' "$MN_REDIS_ACL_RULES" | awk '{print $1}'
+}
+
+# Creates the password file, or adds passwords for users it does not have yet.
+mn_redis_secrets() {
+    local file="$METODNET_DATA_DIR/redis-passwords" user
+    (
+        umask 077
+        touch "$file"
+        chmod 600 "$file"
+        for user in $(mn_redis_users); do
+            grep -q "^$user " "$file" ||
+                printf '%s %s\n' "$user" "$(python3 -c 'import secrets; print(secrets.token_hex(24))')" >>"$file"
+        done
+    )
+}
+
+# mn_redis_password <user>: the user's password (mn_redis_secrets must have run).
+mn_redis_password() {
+    awk -v u="$1" '$1 == u {print $2; exit}' "$METODNET_DATA_DIR/redis-passwords" 2>/dev/null
+}
+
+# mn_redis_as <user>: the environment a process needs to connect to Redis as that ACL user.
+mn_redis_as() {
+    export METODNET_REDIS_USER="$1"
+    METODNET_REDIS_PASSWORD="$(mn_redis_password "$1")"
+    [[ -n "$METODNET_REDIS_PASSWORD" ]] || mn_die "нет пароля Redis для пользователя $1"
+    export METODNET_REDIS_PASSWORD
+}
+
+# redis-cli as the operator's user "ops" (the password goes through the environment, not argv).
+mn_rcli() {
+    REDISCLI_AUTH="$(mn_redis_password ops)" redis-cli --no-auth-warning --user ops \
+        -h 127.0.0.1 -p "$METODNET_REDIS_PORT" "$@"
+}
+
+# Writes the ACL file of this stack from ops/redis-acl.conf: the default user unusable (a random
+# password hash), every other user with the SHA-256 of its password and its rules.
+mn_redis_acl() {
+    local acl="$METODNET_DATA_DIR/redis/users.acl" name rules hash
+    mn_redis_secrets
+    (
+        umask 077
+        # The default user keeps its permissions but gets a random password hash whose password
+        # nobody knows, so no connection can use it. It is not "off": Redis 7.0 replays the AOF's
+        # MULTI/EXEC blocks (the effects of every Lua script) with the default user's permissions
+        # and silently drops them when it may not run them (redis/redis#14541, fixed after 7.0.15).
+        echo "user default on #$(head -c 32 /dev/urandom | sha256sum | cut -c1-64) ~* &* +@all" >"$acl.tmp"
+        while read -r name rules; do
+            [[ -z "$name" || "$name" == \#* ]] && continue
+            hash="$(printf '%s' "$(mn_redis_password "$name")" | sha256sum | cut -c1-64)"
+            echo "user $name reset on #$hash $rules" >>"$acl.tmp"
+        done <"$MN_REDIS_ACL_RULES"
+        mv "$acl.tmp" "$acl"
+    )
+    echo "$acl"
+}
+
+# Writes the Redis configuration of this stack: AOF on, loopback only, protected mode, the ACL users
+# of mn_redis_acl (no connection without a password).
 mn_redis_conf() {
-    local conf="$METODNET_DATA_DIR/redis/redis.conf"
-    cat >"$conf" <<EOF
+    local conf="$METODNET_DATA_DIR/redis/redis.conf" acl
+    acl="$(mn_redis_acl)"
+    (
+        umask 077
+        cat >"$conf" <<EOF
 # Written by ops/up; changes here are overwritten on the next start.
 bind 127.0.0.1
 port $METODNET_REDIS_PORT
 protected-mode yes
+aclfile $acl
 daemonize no
 dir $METODNET_DATA_DIR/redis
 pidfile $MN_RUN_DIR/redis-server.pid
@@ -164,6 +236,7 @@ appendonly yes
 appendfsync ${METODNET_REDIS_APPENDFSYNC:-everysec}
 save ""
 EOF
+    )
     echo "$conf"
 }
 

@@ -60,17 +60,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rcli() { redis-cli -p "$METODNET_REDIS_PORT" "$@"; }
+rcli() { mn_rcli "$@"; }
 
 mn_start redis redis-server "$(mn_redis_conf)"
 for ((i = 0; i < 50; i++)); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
 password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
-"$build_dir/services/auth/metodnet-auth" bootstrap-admin --region 07 --login bench --full-name "Замер" \
-    <<<"$password" >>"$MN_LOG_DIR/bootstrap.log" 2>&1 || mn_die "bootstrap-admin не удался: $MN_LOG_DIR/bootstrap.log"
-mn_start gateway "$build_dir/services/gateway/metodnet-gateway"
-mn_start auth "$build_dir/services/auth/metodnet-auth"
+(mn_redis_as auth && "$build_dir/services/auth/metodnet-auth" bootstrap-admin --region 07 --login bench \
+    --full-name "Замер" <<<"$password" >>"$MN_LOG_DIR/bootstrap.log" 2>&1) ||
+    mn_die "bootstrap-admin не удался: $MN_LOG_DIR/bootstrap.log"
+(mn_redis_as gateway && mn_start gateway "$build_dir/services/gateway/metodnet-gateway")
+(mn_redis_as auth && mn_start auth "$build_dir/services/auth/metodnet-auth")
 for ((w = 1; w <= workers; w++)); do
-    mn_start "registry-$w" "$build_dir/services/registry/metodnet-registry"
+    (mn_redis_as registry && mn_start "registry-$w" "$build_dir/services/registry/metodnet-registry")
 done
 mn_wait_ready 30 || mn_die "стек не готов за 30 с, журналы: $MN_LOG_DIR"
 
@@ -104,19 +105,22 @@ staff="$(api POST /api/v1/staff "{\"lastName\":\"Шогенова\",\"firstName\
 export BENCH_ORG="$org" BENCH_STAFF="$staff"
 
 echo "== Redis: redis-benchmark GET (c=50, n=200000)" >&2
-get_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" -t get -c 50 -n 200000 -q 2>/dev/null | tr '\r' '\n' | grep -E '^GET' | tail -n 1)"
+# redis-benchmark measures Redis itself, as the operator's ACL user
+bench_auth=(--user ops -a "$(mn_redis_password ops)")
+get_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" "${bench_auth[@]}" -t get -c 50 -n 200000 -q 2>/dev/null | tr '\r' '\n' | grep -E '^GET' | tail -n 1)"
 redis_get="$(grep -oE '[0-9.]+ requests per second' <<<"$get_line" | grep -oE '^[0-9.]+')"
 echo "   $get_line" >&2
 
 echo "== Redis: EVALSHA записи сущности (HSET+ZADD+XADD, ~200 байт; c=50, n=100000)" >&2
 sha="$(rcli SCRIPT LOAD "$(cat "$BENCH_DIR/entity_write.lua")")"
 data="$(python3 -c 'print("x" * 200)')"
-eval_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" -c 50 -n 100000 -r 1000000 -q \
+eval_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" "${bench_auth[@]}" -c 50 -n 100000 -r 1000000 -q \
     EVALSHA "$sha" 3 "bench:{r:07}:staff:__rand_int__" "bench:{r:07}:idx:staff" "bench:{r:07}:events" \
     1 "$data" "|cat:teacher|mun:1|" "Тхагапсоев__rand_int__" 2>/dev/null | tr '\r' '\n' | grep -E 'requests per second' | tail -n 1)"
 redis_eval="$(grep -oE '[0-9.]+ requests per second' <<<"$eval_line" | grep -oE '^[0-9.]+')"
 echo "   $eval_line" >&2
-rcli --scan --pattern 'bench:*' | xargs -r -n 500 redis-cli -p "$METODNET_REDIS_PORT" DEL >/dev/null
+rcli --scan --pattern 'bench:*' | xargs -r -n 500 env REDISCLI_AUTH="$(mn_redis_password ops)" \
+    redis-cli --no-auth-warning --user ops -p "$METODNET_REDIS_PORT" DEL >/dev/null
 
 wrk_result() { grep -E '^RESULT' | tail -n 1; }
 field() { grep -oE "$1=[0-9.]+" <<<"$2" | cut -d= -f2; }

@@ -392,17 +392,18 @@ static void s_create_user_hashed(const char *hash, void *ud);
 static void s_create_user_staff_checked(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud);
 static void s_create_user_scoped(op *o);
 
+static const char *const s_scope_not_found_ru[] = {
+    [METODNET__SCOPE_KIND__SCOPE_KIND_REGION] = "Регион не найден",
+    [METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY] = "Муниципальное образование не найдено",
+    [METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION] = "Организация не найдена",
+    [METODNET__SCOPE_KIND__SCOPE_KIND_SELF] = "Сотрудник не найден",
+};
+
 static void s_create_user_target(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
 {
     op *o = ud;
     Metodnet__User *user = o->next;
-    static const char *const not_found[] = {
-        [METODNET__SCOPE_KIND__SCOPE_KIND_REGION] = "Регион не найден",
-        [METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY] = "Муниципальное образование не найдено",
-        [METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION] = "Организация не найдена",
-        [METODNET__SCOPE_KIND__SCOPE_KIND_SELF] = "Сотрудник не найден",
-    };
-    if (!s_registry_ok(o, status, "scope.id", not_found[user->scope->kind]))
+    if (!s_registry_ok(o, status, "scope.id", s_scope_not_found_ru[user->scope->kind]))
         return;
     switch (user->scope->kind) {
     case METODNET__SCOPE_KIND__SCOPE_KIND_REGION:
@@ -450,6 +451,16 @@ static void s_create_user_staff_checked(const Metodnet__Status *status, const Pr
     if (!s_registry_ok(o, status, "staffId", "Сотрудник не найден"))
         return;
     const Metodnet__StaffMember *staff = (const Metodnet__StaffMember *)response;
+    /* The registry was asked as the system: a staff member the caller may not read is answered as
+     * one that does not exist, so the existence of other municipalities' staff does not leak. */
+    scope_object territory = {staff->region_id,
+                              (const char *const *)staff->municipality_ids, staff->n_municipality_ids,
+                              (const char *const *)staff->organization_ids, staff->n_organization_ids, staff->id};
+    if (!scope_allows(service_call_caller(o->call), &territory, SCOPE_READ)) {
+        validation_add(&o->v, "staffId", "Сотрудник не найден");
+        s_fail_validation(o);
+        return;
+    }
     if (strcmp(staff->region_id ? staff->region_id : "", o->next->region_id) != 0) {
         validation_add(&o->v, "staffId", "Сотрудник из другого региона");
         s_fail_validation(o);
@@ -460,6 +471,12 @@ static void s_create_user_staff_checked(const Metodnet__Status *status, const Pr
 
 static void s_create_user_scoped(op *o)
 {
+    if (!s_user_allows(o, o->next, SCOPE_READ)) {
+        /* a target outside what the caller may read gets the answer for one that does not exist */
+        validation_add(&o->v, "scope.id", "%s", s_scope_not_found_ru[o->next->scope->kind]);
+        s_fail_validation(o);
+        return;
+    }
     if (!s_user_allows(o, o->next, SCOPE_WRITE)) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED,
                "Создавать пользователей можно только в пределах своей области");
@@ -591,7 +608,8 @@ static void s_create_user(service_call *call, const ProtobufCMessage *request, v
 static void s_get_user_loaded(op *o)
 {
     const Metodnet__User *user = o->stored->user;
-    if (!s_user_allows(o, user, SCOPE_READ)) {
+    /* school systems (API keys) see no user accounts, as ListUsers refuses them too */
+    if (s_caller(o)->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM || !s_user_allows(o, user, SCOPE_READ)) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, s_user_not_found_ru);
         return;
     }
@@ -1391,6 +1409,12 @@ static void s_api_key_target(const Metodnet__Status *status, const ProtobufCMess
         const Metodnet__Municipality *m = (const Metodnet__Municipality *)response;
         s_set_text(&key->region_id, m->region_id);
         s_set_text(&key->municipality_id, m->id);
+    }
+    if (!s_key_allows(o, key, SCOPE_READ)) {
+        /* outside what the caller may read: the answer for a target that does not exist */
+        validation_add(&o->v, "scope.id", "%s", organization ? "Организация не найдена" : "Муниципальное образование не найдено");
+        s_fail_validation(o);
+        return;
     }
     if (!s_key_allows(o, key, SCOPE_WRITE)) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED,

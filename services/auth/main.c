@@ -142,9 +142,31 @@ static int s_bootstrap(int argc, char **argv)
     return run.exit_code;
 }
 
+/* Session lifetimes from the environment (seconds), for deployments with other rules than the
+ * defaults of 30 min idle / 8 h absolute: METODNET_SESSION_IDLE_S, METODNET_SESSION_ABSOLUTE_S. */
+static int s_seconds_from_env(const char *name, uint32_t *out_ms)
+{
+    const char *text = getenv(name);
+    if (text == NULL || *text == '\0')
+        return 0;
+    char *end = NULL;
+    unsigned long seconds = strtoul(text, &end, 10);
+    if (*end != '\0' || text[0] == '-' || seconds == 0 || seconds > 7 * 24 * 3600) {
+        fprintf(stderr, "Ошибка: %s: «%s» — ожидается число секунд от 1 до 604800\n", name, text);
+        return -1;
+    }
+    *out_ms = (uint32_t)seconds * 1000u;
+    return 0;
+}
+
 static void *s_start(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link)
 {
-    return auth_new(loop, zmq_context, cfg, link, NULL);
+    auth_options options;
+    auth_options_default(&options);
+    if (s_seconds_from_env("METODNET_SESSION_IDLE_S", &options.session_idle_ms) != 0 ||
+        s_seconds_from_env("METODNET_SESSION_ABSOLUTE_S", &options.session_absolute_ms) != 0)
+        return NULL;
+    return auth_new(loop, zmq_context, cfg, link, &options);
 }
 
 static void s_stop(void *service, void (*done)(void *ud), void *ud) { auth_shutdown(service, done, ud); }

@@ -208,6 +208,7 @@ static void s_attempt_layout(const Metodnet__Attempt *a, diag_layout *l)
     s_person_tokens(l, a->staff_id, a->organization_ids, a->n_organization_ids, a->municipality_ids,
                     a->n_municipality_ids);
     s_token(l, "st", s_word(&metodnet__attempt_status__descriptor, a->status));
+    s_token(l, "camp", a->campaign_id);
     if (a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED && a->result) {
         s_time_member(member, sizeof member, s_parse_time_ms(a->result->completed_at), a->id);
         s_index(l, member, "diag:{r:%s}:ix:result", a->region_id);
@@ -423,6 +424,26 @@ static void s_reply(op *o, const ProtobufCMessage *response)
 static void s_now(char *out, size_t size) { clock_rfc3339(clock_unix_ms(), out, size); }
 
 static void s_set(char **field, const char *value) { diag_set_string(field, value); }
+
+/* Replaces a repeated string field with copies of src (pbfield_copy works within one message type
+ * only; this copies between attempt, result and route). */
+static void s_copy_strings(char ***dst, size_t *n_dst, char *const *src, size_t n_src)
+{
+    for (size_t i = 0; i < *n_dst; i++)
+        if ((*dst)[i] != protobuf_c_empty_string)
+            free((*dst)[i]);
+    free(*dst);
+    *dst = NULL;
+    *n_dst = 0;
+    if (n_src == 0)
+        return;
+    *dst = calloc(n_src, sizeof **dst);
+    if (*dst == NULL)
+        abort();
+    for (size_t i = 0; i < n_src; i++)
+        (*dst)[i] = diag_strdup(src[i]);
+    *n_dst = n_src;
+}
 
 /* ---------- loading ---------- */
 
@@ -1649,46 +1670,56 @@ static void s_open_campaign(service_call *call, const ProtobufCMessage *request,
 
 static void s_progress_page(op *o, const char *after);
 
-static void s_progress_count(Metodnet__CampaignProgress *p, const char *org, Metodnet__AttemptStatus status)
+/* The row of org in p (made, in organization order, when missing). */
+static Metodnet__OrganizationProgress *s_progress_row(Metodnet__CampaignProgress *p, const char *org)
 {
     Metodnet__OrganizationProgress *row = NULL;
     size_t at = p->n_organizations;
     for (size_t i = 0; i < p->n_organizations; i++) {
         int c = strcmp(p->organizations[i]->organization_id, org);
-        if (c == 0) {
-            row = p->organizations[i];
-            break;
-        }
+        if (c == 0)
+            return p->organizations[i];
         if (c > 0) {
             at = i;
             break;
         }
     }
-    if (row == NULL) {
-        Metodnet__OrganizationProgress **grown = realloc(p->organizations, (p->n_organizations + 1) * sizeof *grown);
-        if (grown == NULL)
-            abort();
-        p->organizations = grown;
-        memmove(&p->organizations[at + 1], &p->organizations[at], (p->n_organizations - at) * sizeof *grown);
-        row = malloc(sizeof *row);
-        if (row == NULL)
-            abort();
-        metodnet__organization_progress__init(row);
-        row->organization_id = diag_strdup(org);
-        p->organizations[at] = row;
-        p->n_organizations++;
+    Metodnet__OrganizationProgress **grown = realloc(p->organizations, (p->n_organizations + 1) * sizeof *grown);
+    if (grown == NULL)
+        abort();
+    p->organizations = grown;
+    memmove(&p->organizations[at + 1], &p->organizations[at], (p->n_organizations - at) * sizeof *grown);
+    row = malloc(sizeof *row);
+    if (row == NULL)
+        abort();
+    metodnet__organization_progress__init(row);
+    row->organization_id = diag_strdup(org);
+    p->organizations[at] = row;
+    p->n_organizations++;
+    return row;
+}
+
+/* One person's attempt: counted under each of their organizations (a teacher of two schools is
+ * assigned in both) and once in the totals. */
+static void s_progress_count(Metodnet__CampaignProgress *p, const Metodnet__Attempt *a)
+{
+    bool started = a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_STARTED ||
+                   a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
+    bool completed = a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
+    for (size_t i = 0; i < a->n_organization_ids; i++) {
+        bool repeated = false;
+        for (size_t j = 0; j < i && !repeated; j++)
+            repeated = strcmp(a->organization_ids[j], a->organization_ids[i]) == 0;
+        if (repeated)
+            continue;
+        Metodnet__OrganizationProgress *row = s_progress_row(p, a->organization_ids[i]);
+        row->assigned++;
+        row->started += started;
+        row->completed += completed;
     }
-    row->assigned++;
     p->assigned++;
-    if (status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_STARTED ||
-        status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED) {
-        row->started++;
-        p->started++;
-    }
-    if (status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED) {
-        row->completed++;
-        p->completed++;
-    }
+    p->started += started;
+    p->completed += completed;
 }
 
 static void s_progress_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
@@ -1705,7 +1736,7 @@ static void s_progress_listed(entity_result result, const entity_blob *items, si
         if (a == NULL)
             continue;
         if (s_attempt_allows(o->caller, a, SCOPE_READ))
-            s_progress_count(o->progress, a->n_organization_ids ? a->organization_ids[0] : "", a->status);
+            s_progress_count(o->progress, a);
         metodnet__attempt__free_unpacked(a, NULL);
     }
     if (next_member) {
@@ -1953,8 +1984,10 @@ static void s_attempt_decide(op *o)
     result->instrument_version = next->instrument_version;
     s_set(&result->completed_at, now);
     s_set(&result->source, "attempt");
-    pbfield_copy(&result->base, &next->base, "organization_ids");
-    pbfield_copy(&result->base, &next->base, "municipality_ids");
+    s_copy_strings(&result->organization_ids, &result->n_organization_ids, next->organization_ids,
+                   next->n_organization_ids);
+    s_copy_strings(&result->municipality_ids, &result->n_municipality_ids, next->municipality_ids,
+                   next->n_municipality_ids);
     s_free_message(next->result);
     next->result = result;
     next->status = METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
@@ -2202,15 +2235,18 @@ static void s_list_results(service_call *call, const ProtobufCMessage *request, 
         s_fail_validation(o);
         return;
     }
-    char tokens_text[4][96];
-    const char *tokens[4];
+    char tokens_text[6][96];
+    const char *tokens[6];
     size_t n = 0;
+    /* the index is the narrowest asked (a person's results, else a campaign's); every other filter
+     * given is a required token, so staffId and campaignId together honour both */
     struct {
         const char *value, *token, *field;
     } filters[] = {{req->municipality_id, "mun", "municipalityId"},
                    {req->organization_id, "org", "organizationId"},
-                   {req->deficit, "def", "deficit"}};
-    for (size_t i = 0; i < 3; i++) {
+                   {req->deficit, "def", "deficit"},
+                   {*req->staff_id ? req->campaign_id : "", "camp", "campaignId"}};
+    for (size_t i = 0; i < 4; i++) {
         if (!*filters[i].value)
             continue;
         bool ok = i == 2 ? diag_competence_code_valid(filters[i].value) : id_valid(filters[i].value);
@@ -2224,7 +2260,7 @@ static void s_list_results(service_call *call, const ProtobufCMessage *request, 
     }
     if (*req->staff_id && !id_valid(req->staff_id))
         validation_add(&o->v, "staffId", "Неверный идентификатор сотрудника");
-    if (*req->campaign_id && !id_valid(req->campaign_id))
+    if (*req->campaign_id && !*req->staff_id && !id_valid(req->campaign_id))
         validation_add(&o->v, "campaignId", "Неверный идентификатор кампании");
     if (!validation_ok(&o->v)) {
         s_fail_validation(o);
@@ -2451,8 +2487,11 @@ static void s_generate_compose(op *o)
         route->staff_id = diag_strdup(result->staff_id);
         o->next = &route->base;
     }
-    pbfield_copy(&route->base, &result->base, "organization_ids");
-    pbfield_copy(&route->base, &result->base, "municipality_ids");
+    /* the route's scope: the person's organizations and municipalities as the result recorded them */
+    s_copy_strings(&route->organization_ids, &route->n_organization_ids, result->organization_ids,
+                   result->n_organization_ids);
+    s_copy_strings(&route->municipality_ids, &route->n_municipality_ids, result->municipality_ids,
+                   result->n_municipality_ids);
     char today[16];
     diag_days_to_date(date_today(), today, sizeof today);
     diag_route_input input = {
@@ -2535,7 +2574,7 @@ static void s_organizations_listed(const Metodnet__Status *status, const Protobu
             abort();
         o->n_sites++;
     }
-    /* a region has up to ~1,500 organizations: at most 8 pages of 500 */
+    /* the registry post-filters pages of the region's ~1,500 organizations: at most 8 pages of 500 */
     if (list->next_cursor && *list->next_cursor && strlen(list->next_cursor) < sizeof o->cursor && ++o->pages < 8) {
         snprintf(o->cursor, sizeof o->cursor, "%s", list->next_cursor);
         s_list_sites_page(o);
@@ -2546,10 +2585,15 @@ static void s_organizations_listed(const Metodnet__Status *status, const Protobu
 
 static void s_list_sites_page(op *o)
 {
+    /* the registry filters by an internship site valid today: only the region's sites travel */
+    char today[16];
+    diag_days_to_date(date_today(), today, sizeof today);
     Metodnet__ListOrganizationsRequest req = METODNET__LIST_ORGANIZATIONS_REQUEST__INIT;
     req.limit = 500;
     req.cursor = o->cursor;
     req.region_id = o->region;
+    req.site_kind = "internship";
+    req.site_on = today;
     service_client_request r = {.service = "registry", .method = "ListOrganizations", .request = &req.base,
                                 .response = &metodnet__list_organizations_response__descriptor,
                                 .caller = service_client_system_principal(),

@@ -580,13 +580,21 @@ static void s_continue(s_call *call, const Metodnet__Principal *principal) {
             return;
         }
         pbfield_set_string(call->msg, "token", call->token);
-        if (http->auth) gateway_auth_forget(http->auth, call->token, strlen(call->token));
     }
     int rc = s_build_envelope(call, principal, call->msg, call->idem_value,
                               call->idem_value ? strlen(call->idem_value) : 0);
+    char *idempotency_key = NULL;
+    if (rc == 0 && call->idem_value != NULL)
+        idempotency_key = idempotency_redis_key(principal->user_id, call->idem_value, strlen(call->idem_value));
+    /* Logout: the cached session is forgotten only now, since principal may be that very cache entry's
+     * (forgetting it first freed the principal the envelope was built from); principal is not used
+     * after this. */
+    if ((call->route->flags & ROUTE_TOKEN) && http->auth)
+        gateway_auth_forget(http->auth, call->token, strlen(call->token));
     protobuf_c_message_free_unpacked(call->msg, NULL);
     call->msg = NULL;
     if (rc != 0) {
+        free(idempotency_key);
         s_call_error(call, 500, "internal", "Недостаточно памяти", NULL, 0);
         return;
     }
@@ -595,10 +603,11 @@ static void s_continue(s_call *call, const Metodnet__Principal *principal) {
         return;
     }
     if (http->idempotency == NULL) {
+        free(idempotency_key);
         s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0);
         return;
     }
-    call->idempotency_key = idempotency_redis_key(principal->user_id, call->idem_value, strlen(call->idem_value));
+    call->idempotency_key = idempotency_key;
     call->refs++;
     if (call->idempotency_key == NULL ||
         idempotency_begin(http->idempotency, call->idempotency_key, call->fingerprint, s_on_idempotency, call) != 0) {

@@ -373,6 +373,18 @@ typedef struct {
 
 static void s_after_resolve(op *o);
 
+/* True when the stored state of an updated staff member lists organization id already. */
+static bool s_already_referenced(const op *o, const char *id)
+{
+    const Metodnet__StaffMember *stored = (const Metodnet__StaffMember *)o->current;
+    if (o->what != OP_UPDATE || stored == NULL || id == NULL)
+        return false;
+    for (size_t i = 0; i < stored->n_organization_ids; i++)
+        if (strcmp(stored->organization_ids[i], id) == 0)
+            return true;
+    return false;
+}
+
 static void s_organization_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
                                   const char *error, void *ud)
 {
@@ -389,7 +401,11 @@ static void s_organization_loaded(entity_result result, const uint8_t *data, siz
             registry_organization_kind.territory(&org->base, &territory);
         if (org == NULL) {
             validation_add(&o->v, field, "Запись организации повреждена");
-        } else if (!scope_allows(service_call_caller(o->call), &territory.object, SCOPE_READ)) {
+        } else if (!scope_allows(service_call_caller(o->call), &territory.object, SCOPE_READ) &&
+                   !s_already_referenced(o, staff->organization_ids[ctx->index])) {
+            /* a new reference must be visible to the caller; one the stored record has already is
+             * kept even when the caller cannot read it (a teacher editing their own profile, a
+             * methodologist editing a member who also works in another municipality) */
             validation_add(&o->v, field, "Организация не найдена");
         } else {
             bool known = false;

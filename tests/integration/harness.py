@@ -1,5 +1,6 @@
 """harness — starts a real metodnet stack for integration tests: a redis-server with AOF in a temp
-dir on a free port, the gateway on a free HTTP port and a free broker port, and N registry workers,
+dir on a free port, with the ACL users of ops/redis-acl.conf (no connection without a password; each process
+connects as its own user, as under ./ops/up, so the tests prove the ACLs suffice), the gateway on a free HTTP port and a free broker port, and N registry workers,
 all from METODNET_BIN_DIR (the CMake build dir; ctest sets it). Logs go to files in the temp dir and
 are printed when a test fails. At the end every process gets SIGTERM and must exit cleanly; a
 sanitizer report in any log ("ERROR: AddressSanitizer", "runtime error:", LeakSanitizer) fails the
@@ -9,6 +10,7 @@ Nothing is mocked: the tests speak HTTP to the real gateway, which speaks MDP to
 which keep state in the real Redis.
 """
 
+import hashlib
 import http.client
 import json
 import os
@@ -34,6 +36,22 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def redis_acl_rules():
+    """[(user, rules)] of ops/redis-acl.conf, the one source of the Redis ACL users."""
+    out = []
+    with open(os.path.join(source_dir(), "ops", "redis-acl.conf"), encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, _, rules = line.partition(" ")
+                out.append((name, rules.strip()))
+    return out
+
+
+# The Redis ACL user each process of the stack connects as (by process name prefix).
+REDIS_USER_OF = {"gateway": "gateway", "auth": "auth", "registry": "registry", "diagnostics": "diagnostics"}
 
 
 def bin_dir():
@@ -161,6 +179,7 @@ class Stack:
         self.redis_port = free_port()
         self.http_port = free_port()
         self.broker_port = free_port()
+        self.redis_passwords = {name: "redis-" + os.urandom(12).hex() for name, _ in redis_acl_rules()}
         self.procs = {}
         self.problems = []  # shutdown problems found by stop()
         self.stopped = False
@@ -168,7 +187,8 @@ class Stack:
 
     # ---- processes ----
 
-    def env(self):
+    def env(self, redis_user=None):
+        """The environment of a process; redis_user: the ACL user it connects to Redis as."""
         env = dict(os.environ)
         env.update({
             "METODNET_REDIS_HOST": "127.0.0.1",
@@ -182,11 +202,39 @@ class Stack:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         env.pop("METODNET_REDIS_SOCKET", None)
+        env.pop("METODNET_REDIS_USER", None)
+        env.pop("METODNET_REDIS_PASSWORD", None)
+        if redis_user:
+            env["METODNET_REDIS_USER"] = redis_user
+            env["METODNET_REDIS_PASSWORD"] = self.redis_passwords[redis_user]
         env.update(self.extra_env)
         return env
 
+    def write_redis_acl(self):
+        """The ACL file of this stack's Redis (as ops/lib.sh writes it): default user unusable, every user of
+        ops/redis-acl.conf with the SHA-256 of its password."""
+        path = os.path.join(self.redis_dir, "users.acl")
+        with open(path, "w", encoding="utf-8") as f:
+            # default: a password nobody knows, not "off" (Redis 7.0 replays the AOF's MULTI/EXEC with
+            # the default user's permissions and drops what it may not run: redis/redis#14541)
+            f.write(f"user default on #{os.urandom(32).hex()} ~* &* +@all\n")
+            for name, rules in redis_acl_rules():
+                digest = hashlib.sha256(self.redis_passwords[name].encode()).hexdigest()
+                f.write(f"user {name} reset on #{digest} {rules}\n")
+        os.chmod(path, 0o600)
+        return path
+
+    def redis_cli(self, *args, user="ops", timeout=10):
+        """redis-cli as an ACL user of this stack (the password through the environment)."""
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        env = dict(os.environ, REDISCLI_AUTH=self.redis_passwords[user])
+        return subprocess.run([cli, "--no-auth-warning", "--user", user, "-h", "127.0.0.1", "-p",
+                               str(self.redis_port), *args], env=env, capture_output=True, text=True,
+                              timeout=timeout)
+
     def _add(self, name, argv):
-        p = Process(name, argv, self.env(), os.path.join(self.dir, f"{name}.log"))
+        user = next((u for prefix, u in REDIS_USER_OF.items() if name.startswith(prefix)), None)
+        p = Process(name, argv, self.env(user), os.path.join(self.dir, f"{name}.log"))
         self.procs[name] = p
         return p
 
@@ -213,8 +261,9 @@ class Stack:
 
     def _start_once(self, ready_timeout):
         redis_server = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
+        acl = self.write_redis_acl()
         self._add("redis", [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                            "--protected-mode", "yes", "--daemonize", "no", "--dir", self.redis_dir,
+                            "--protected-mode", "yes", "--aclfile", acl, "--daemonize", "no", "--dir", self.redis_dir,
                             "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", ""])
         self.procs["redis"].start()
         self.wait_redis()
@@ -222,7 +271,8 @@ class Stack:
         gateway = os.path.join(b, "services", "gateway", "metodnet-gateway")
         registry = os.path.join(b, "services", "registry", "metodnet-registry")
         auth = os.path.join(b, "services", "auth", "metodnet-auth")
-        for path in (gateway, registry, auth):
+        diagnostics = os.path.join(b, "services", "diagnostics", "metodnet-diagnostics")
+        for path in (gateway, registry, auth, diagnostics):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
@@ -232,6 +282,7 @@ class Stack:
         self._add("auth", [auth]).start()
         for i in range(1, self.workers + 1):
             self._add(f"registry-{i}", [registry]).start()
+        self._add("diagnostics", [diagnostics]).start()
         self.wait_ready(ready_timeout)
         if self.admin_region:
             self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
@@ -239,7 +290,8 @@ class Stack:
     def bootstrap_admin(self, region, login, password):
         """`metodnet-auth bootstrap-admin`: the first administrator of region, straight in Redis."""
         r = subprocess.run([self.auth_bin, "bootstrap-admin", "--region", region, "--login", login,
-                            "--full-name", "Администратор для тестов"], input=password + "\n", env=self.env(),
+                            "--full-name", "Администратор для тестов"], input=password + "\n",
+                           env=self.env("auth"),
                            capture_output=True, text=True, timeout=60)
         with open(os.path.join(self.dir, "bootstrap.log"), "a", encoding="utf-8") as f:
             f.write(r.stdout + r.stderr)
@@ -266,8 +318,16 @@ class Stack:
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
+                    password = self.redis_passwords["ops"].encode()
+                    s.sendall(b"*3\r\n$4\r\nAUTH\r\n$3\r\nops\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n"
+                              % (len(password), password))
+                    reply = b""
+                    while reply.count(b"\r\n") < 2:
+                        chunk = s.recv(256)
+                        if not chunk:
+                            break
+                        reply += chunk
+                    if reply.startswith(b"+OK\r\n+PONG"):
                         return
             except OSError:
                 pass
@@ -310,7 +370,7 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
-        order += [n for n in ("auth",) if n in self.procs]
+        order += [n for n in ("diagnostics", "auth") if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]

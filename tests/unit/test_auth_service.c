@@ -205,13 +205,19 @@ static void test_rank_and_scope_rules(void **state)
     r = auth_create_user(f, metod, "metod.two", pw, METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
                          METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1");
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
-    /* a school of another municipality */
+    /* a school and a teacher of another municipality: answered as if they did not exist */
     r = auth_create_user(f, metod, "school.o2", pw, METODNET__ROLE__ROLE_SCHOOL_ADMIN,
                          METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o2");
-    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "scope.id");
+    r = auth_create_user(f, metod, "school.o99", pw, METODNET__ROLE__ROLE_SCHOOL_ADMIN,
+                         METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o99");
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "scope.id");
     r = auth_create_user(f, metod, "teacher.s2", pw, METODNET__ROLE__ROLE_TEACHER,
                          METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s2");
-    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "scope.id");
     /* its own municipality's school and teacher */
     r = auth_create_user(f, metod, "school.o1", pw, METODNET__ROLE__ROLE_SCHOOL_ADMIN,
                          METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o1");

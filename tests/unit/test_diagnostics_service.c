@@ -13,6 +13,7 @@
 #include "config.h"
 #include "diagnostics.h"
 #include "diagnostics.pb-c.h"
+#include "diagnostics_model.h"
 #include "mdp_broker.h"
 #include "pbfield.h"
 #include "redis_link.h"
@@ -302,7 +303,6 @@ static void test_campaign_attempts_results_scope(void **state)
     s_create_instrument(f);
 
     char today[16];
-    extern void diag_days_to_date(int, char *, size_t);
     diag_days_to_date(date_today(), today, sizeof today);
     char *categories[] = {"teacher"};
     char *subjects[] = {"mathematics"};
@@ -428,6 +428,20 @@ static void test_campaign_attempts_results_scope(void **state)
             assert_string_equal(lr->items[0]->staff_id, "07-s1");
         s_free(&r);
     }
+    /* a person's results in one campaign: both filters hold */
+    list.staff_id = "07-s1";
+    r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
+    s_ok(&r, "ListResults by staff and campaign");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 1);
+    assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c1-s1");
+    s_free(&r);
+    list.campaign_id = "07-c9";
+    r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
+    s_ok(&r, "ListResults by staff and another campaign");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 0);
+    s_free(&r);
+    list.staff_id = "";
+    list.campaign_id = "07-c1";
     /* filter by deficit */
     list.deficit = "t.digital.1";
     r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
@@ -493,6 +507,397 @@ static void test_campaign_attempts_results_scope(void **state)
     s_fixture_destroy(f);
 }
 
+/* Creates and opens a campaign of instrument 07-i1 for the mathematics teachers; returns nothing,
+ * the id is "07-c<n>". */
+static void s_open_campaign(fixture *f, const char *title, const char *expect_id)
+{
+    char today[16];
+    diag_days_to_date(date_today(), today, sizeof today);
+    char *categories[] = {"teacher"};
+    char *subjects[] = {"mathematics"};
+    Metodnet__CampaignTarget target = METODNET__CAMPAIGN_TARGET__INIT;
+    target.categories = categories;
+    target.n_categories = 1;
+    target.subjects = subjects;
+    target.n_subjects = 1;
+    Metodnet__Campaign c = METODNET__CAMPAIGN__INIT;
+    c.title = (char *)title;
+    c.instrument_id = "07-i1";
+    c.kind = METODNET__CAMPAIGN_KIND__CAMPAIGN_KIND_SELF;
+    c.target = &target;
+    c.starts_on = today;
+    c.ends_on = "2099-12-31";
+    Metodnet__CreateCampaignRequest cc = METODNET__CREATE_CAMPAIGN_REQUEST__INIT;
+    cc.campaign = &c;
+    call_result r = s_call(f, "diagnostics", "CreateCampaign", &cc.base, &metodnet__campaign__descriptor, &s_admin);
+    s_ok(&r, "CreateCampaign");
+    assert_string_equal(pbfield_string(r.response, "id"), expect_id);
+    s_free(&r);
+    Metodnet__CampaignActionRequest open = METODNET__CAMPAIGN_ACTION_REQUEST__INIT;
+    open.id = (char *)expect_id;
+    r = s_call(f, "diagnostics", "OpenCampaign", &open.base, &metodnet__campaign__descriptor, &s_admin);
+    s_ok(&r, "OpenCampaign");
+    s_free(&r);
+}
+
+static void s_programme(fixture *f, const char *title, bool federal, const char *competence, int hours)
+{
+    char *competences[] = {(char *)competence};
+    Metodnet__Programme p = METODNET__PROGRAMME__INIT;
+    p.title = (char *)title;
+    p.region_id = "07";
+    p.provider = "ЦНППМ КБР";
+    p.hours = hours;
+    p.format = METODNET__PROGRAMME_FORMAT__PROGRAMME_FORMAT_BLENDED;
+    p.federal_registry = federal;
+    p.competences = competences;
+    p.n_competences = 1;
+    Metodnet__CreateProgrammeRequest req = METODNET__CREATE_PROGRAMME_REQUEST__INIT;
+    req.programme = &p;
+    call_result r = s_call(f, "registry", "CreateProgramme", &req.base, &metodnet__programme__descriptor,
+                           service_client_system_principal());
+    s_ok(&r, "CreateProgramme");
+    s_free(&r);
+}
+
+static void s_site(fixture *f, const char *municipality, const char *name, const char *start, const char *end)
+{
+    Metodnet__SiteDesignation site = METODNET__SITE_DESIGNATION__INIT;
+    site.kind = METODNET__SITE_KIND__SITE_KIND_INTERNSHIP;
+    site.start_date = (char *)start;
+    site.end_date = (char *)end;
+    site.theme = "Формирующее оценивание";
+    Metodnet__SiteDesignation *sites[] = {&site};
+    Metodnet__Organization o = METODNET__ORGANIZATION__INIT;
+    o.municipality_id = (char *)municipality;
+    o.name = (char *)name;
+    o.kind = METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_SCHOOL;
+    o.sites = sites;
+    o.n_sites = 1;
+    Metodnet__CreateOrganizationRequest co = METODNET__CREATE_ORGANIZATION_REQUEST__INIT;
+    co.organization = &o;
+    call_result r = s_call(f, "registry", "CreateOrganization", &co.base, &metodnet__organization__descriptor,
+                           service_client_system_principal());
+    s_ok(&r, "CreateOrganization (site)");
+    s_free(&r);
+}
+
+static call_result s_item_status(fixture *f, const Metodnet__Principal *who, const char *item,
+                                 Metodnet__RouteItemStatus status, const char *document)
+{
+    Metodnet__SetRouteItemStatusRequest req = METODNET__SET_ROUTE_ITEM_STATUS_REQUEST__INIT;
+    req.id = "07-s1";
+    req.item_id = (char *)item;
+    req.status = status;
+    req.evidence = "Удостоверение загружено в портфолио";
+    req.document_number = (char *)document;
+    return s_call(f, "diagnostics", "SetRouteItemStatus", &req.base, &metodnet__route__descriptor, who);
+}
+
+/* Items compared without their ids (ids are never reused in a route, so a regeneration renumbers). */
+static void s_assert_same_items(const Metodnet__Route *a, const Metodnet__Route *b)
+{
+    assert_int_equal(a->n_items, b->n_items);
+    for (size_t i = 0; i < a->n_items; i++) {
+        const Metodnet__RouteItem *x = a->items[i], *y = b->items[i];
+        assert_int_equal(x->kind, y->kind);
+        assert_string_equal(x->competence, y->competence);
+        assert_string_equal(x->title, y->title);
+        assert_string_equal(x->programme_id, y->programme_id);
+        assert_string_equal(x->organization_id, y->organization_id);
+        assert_string_equal(x->due_on, y->due_on);
+        assert_int_equal(x->hours, y->hours);
+        assert_int_equal(x->federal_registry, y->federal_registry);
+    }
+}
+
+/* The route end to end: generated from the latest deficits with the registry's programmes (ФР ДПП
+ * first) and active internship sites, deterministic, edited and approved by the methodologist, worked
+ * through by the teacher; a done programme item becomes a qualification record in the registry; a
+ * newer result shows which deficits closed. */
+static void test_route_end_to_end(void **state)
+{
+    (void)state;
+    fixture *f = s_fixture_new();
+    s_registry(f);
+    s_create_instrument(f);
+    /* catalogue: 07-p1 not in ФР ДПП, 07-p2 and 07-p3 in it, 07-p4 for another competence */
+    s_programme(f, "Современный урок математики", false, "t.method.1", 36);
+    s_programme(f, "Методика обучения математике по обновлённым ФГОС", true, "t.method.1", 72);
+    s_programme(f, "Проектирование урока в логике системно-деятельностного подхода", true, "t.method.1", 48);
+    s_programme(f, "Цифровая образовательная среда", true, "t.digital.1", 36);
+    /* sites: 07-o3 (m2) active, 07-o4 (m1) expired, 07-o5 (m1) active from last year */
+    char today[16], year_ago[16], yesterday[16];
+    diag_days_to_date(date_today(), today, sizeof today);
+    diag_days_to_date(date_today() - 365, year_ago, sizeof year_ago);
+    diag_days_to_date(date_today() - 1, yesterday, sizeof yesterday);
+    s_site(f, "07-m2", "МКОУ Гимназия № 1 г. Баксан", year_ago, "");
+    s_site(f, "07-m1", "МКОУ СОШ № 3 г.п. Терек", year_ago, yesterday);
+    s_site(f, "07-m1", "МКОУ Лицей № 2 г.п. Терек", year_ago, "2099-06-30");
+
+    /* 07-s3 teaches in both schools */
+    {
+        Metodnet__StaffMember st = METODNET__STAFF_MEMBER__INIT;
+        char *orgs[] = {"07-o2", "07-o1"};
+        char *subjects[] = {"mathematics"};
+        st.last_name = "Шогенова";
+        st.first_name = "Марина";
+        st.birth_date = "1990-02-03";
+        st.position = METODNET__POSITION__POSITION_TEACHER;
+        st.category = METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER;
+        st.organization_ids = orgs;
+        st.n_organization_ids = 2;
+        st.subjects = subjects;
+        st.n_subjects = 1;
+        Metodnet__CreateStaffRequest cs = METODNET__CREATE_STAFF_REQUEST__INIT;
+        cs.staff = &st;
+        call_result c = s_call(f, "registry", "CreateStaff", &cs.base, &metodnet__staff_member__descriptor,
+                               service_client_system_principal());
+        s_ok(&c, "CreateStaff (two schools)");
+        assert_string_equal(pbfield_string(c.response, "id"), "07-s3");
+        s_free(&c);
+    }
+    s_open_campaign(f, "Диагностика учителей математики, весна", "07-c1");
+    /* progress: the teacher of two schools counts under each school and once in the totals */
+    {
+        Metodnet__GetRequest g = METODNET__GET_REQUEST__INIT;
+        g.id = "07-c1";
+        Metodnet__StartAttemptRequest st = METODNET__START_ATTEMPT_REQUEST__INIT;
+        st.campaign_id = "07-c1";
+        st.staff_id = "07-s3";
+        call_result c = s_call(f, "diagnostics", "StartAttempt", &st.base, &metodnet__attempt__descriptor, &s_admin);
+        s_ok(&c, "StartAttempt 07-s3");
+        s_free(&c);
+        c = s_call(f, "diagnostics", "GetCampaignProgress", &g.base, &metodnet__campaign_progress__descriptor, &s_admin);
+        s_ok(&c, "progress");
+        Metodnet__CampaignProgress *p = (Metodnet__CampaignProgress *)c.response;
+        assert_int_equal(p->assigned, 3);
+        assert_int_equal(p->started, 1);
+        assert_int_equal(p->n_organizations, 2);
+        assert_string_equal(p->organizations[0]->organization_id, "07-o1");
+        assert_int_equal(p->organizations[0]->assigned, 2);
+        assert_int_equal(p->organizations[0]->started, 1);
+        assert_string_equal(p->organizations[1]->organization_id, "07-o2");
+        assert_int_equal(p->organizations[1]->assigned, 2);
+        assert_int_equal(p->organizations[1]->started, 1);
+        s_free(&c);
+    }
+    /* teacher 1: q1 a → t.method.1 deficit; q2 4 → t.digital.1 strength */
+    call_result r = s_submit(f, &s_teacher1, "07-c1-s1", "a", 4);
+    s_ok(&r, "SubmitAttempt");
+    s_free(&r);
+
+    Metodnet__GenerateRouteRequest gen = METODNET__GENERATE_ROUTE_REQUEST__INIT;
+    gen.id = "07-s1";
+    gen.starts_on = "2026-09-01";
+    /* the methodologist of the other municipality does not see teacher 1 */
+    static Metodnet__Principal methodologist2 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-m2",
+                                                 METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
+                                                 METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m2", "07", "07-m2"};
+    r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &methodologist2);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+    r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_methodologist1);
+    s_ok(&r, "GenerateRoute");
+    Metodnet__Route *first = (Metodnet__Route *)r.response;
+    r.response = NULL;
+    assert_int_equal(first->status, METODNET__ROUTE_STATUS__ROUTE_STATUS_DRAFT);
+    assert_string_equal(first->result_id, "07-c1-s1");
+    assert_int_equal(first->n_deficits, 1);
+    assert_string_equal(first->deficits[0]->competence, "t.method.1");
+    assert_false(first->deficits[0]->closed);
+    /* two programmes (ФР ДПП first, in catalogue order), one internship at the home municipality's active
+     * site, self-education */
+    assert_int_equal(first->n_items, 4);
+    assert_int_equal(first->items[0]->kind, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_PROGRAMME);
+    assert_string_equal(first->items[0]->programme_id, "07-p2");
+    assert_true(first->items[0]->federal_registry);
+    assert_int_equal(first->items[0]->hours, 72);
+    assert_string_equal(first->items[1]->programme_id, "07-p3");
+    assert_int_equal(first->items[2]->kind, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_INTERNSHIP);
+    /* the route carries the person's organizations and municipalities for scope */
+    assert_int_equal(first->n_municipality_ids, 1);
+    assert_string_equal(first->municipality_ids[0], "07-m1");
+    assert_int_equal(first->n_organization_ids, 1);
+    assert_string_equal(first->organization_ids[0], "07-o1");
+    assert_string_equal(first->items[2]->organization_id, "07-o5");
+    assert_int_equal(first->items[3]->kind, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_SELF_EDUCATION);
+    assert_string_equal(first->items[0]->due_on, "2026-11-30");
+    assert_string_equal(first->items[0]->id, "07-s1-i1");
+
+    /* the same inputs give the same items; ids continue */
+    gen.expected_version = first->version;
+    r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_methodologist1);
+    s_ok(&r, "GenerateRoute again");
+    Metodnet__Route *second = (Metodnet__Route *)r.response;
+    s_assert_same_items(first, second);
+    assert_string_equal(second->items[0]->id, "07-s1-i5");
+    int64_t version = second->version;
+    protobuf_c_message_free_unpacked(&first->base, NULL);
+    s_free(&r);
+
+    /* the teacher cannot edit or approve; the methodologist edits: keeps the first programme and the
+     * internship, adds an event item (for the events service) */
+    Metodnet__GetRouteRequest get = METODNET__GET_ROUTE_REQUEST__INIT;
+    get.id = "07-s1";
+    r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_teacher1);
+    s_ok(&r, "GetRoute (teacher)");
+    Metodnet__Route *current = (Metodnet__Route *)r.response;
+    r.response = NULL;
+    r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_teacher2);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+    r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &methodologist2);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+    r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_methodologist1);
+    s_ok(&r, "GetRoute (methodologist)");
+    s_free(&r);
+    Metodnet__RouteItem event = METODNET__ROUTE_ITEM__INIT;
+    event.kind = METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT;
+    event.competence = "t.method.1";
+    event.title = "Практико-ориентированный семинар «Формирующее оценивание на уроке математики»";
+    event.due_on = "2026-10-15";
+    Metodnet__RouteItem *items[] = {current->items[0], current->items[2], &event};
+    Metodnet__Route patch = METODNET__ROUTE__INIT;
+    patch.items = items;
+    patch.n_items = 3;
+    char *mask[] = {"items"};
+    Metodnet__UpdateRouteRequest up = METODNET__UPDATE_ROUTE_REQUEST__INIT;
+    up.id = "07-s1";
+    up.expected_version = version;
+    up.route = &patch;
+    up.update_mask = mask;
+    up.n_update_mask = 1;
+    r = s_call(f, "diagnostics", "UpdateRoute", &up.base, &metodnet__route__descriptor, &s_teacher1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    r = s_call(f, "diagnostics", "UpdateRoute", &up.base, &metodnet__route__descriptor, &s_methodologist1);
+    s_ok(&r, "UpdateRoute");
+    Metodnet__Route *edited = (Metodnet__Route *)r.response;
+    assert_int_equal(edited->n_items, 3);
+    assert_string_equal(edited->items[0]->id, "07-s1-i5");
+    assert_string_equal(edited->items[2]->id, "07-s1-i9");
+    assert_int_equal(edited->items[2]->kind, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT);
+    assert_int_equal(edited->items[2]->status, METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_PLANNED);
+    version = edited->version;
+    s_free(&r);
+
+    /* items of a draft do not move; the teacher cannot approve; the methodologist does */
+    r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
+    Metodnet__ApproveRouteRequest approve = METODNET__APPROVE_ROUTE_REQUEST__INIT;
+    approve.id = "07-s1";
+    approve.expected_version = version;
+    r = s_call(f, "diagnostics", "ApproveRoute", &approve.base, &metodnet__route__descriptor, &s_teacher1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    r = s_call(f, "diagnostics", "ApproveRoute", &approve.base, &metodnet__route__descriptor, &s_methodologist1);
+    s_ok(&r, "ApproveRoute");
+    assert_int_equal(((Metodnet__Route *)r.response)->status, METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED);
+    assert_string_equal(((Metodnet__Route *)r.response)->approved_by, "u-m1");
+    s_free(&r);
+    r = s_call(f, "diagnostics", "UpdateRoute", &up.base, &metodnet__route__descriptor, &s_methodologist1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH);
+    up.expected_version = 0;
+    r = s_call(f, "diagnostics", "UpdateRoute", &up.base, &metodnet__route__descriptor, &s_methodologist1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
+    protobuf_c_message_free_unpacked(&current->base, NULL);
+    /* an approved route still being worked through is not regenerated */
+    gen.expected_version = 0;
+    r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_methodologist1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
+
+    /* the teacher works through it: planned → in_progress → done; another teacher cannot */
+    r = s_item_status(f, &s_teacher2, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
+    r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
+    s_ok(&r, "in_progress");
+    s_free(&r);
+    r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE,
+                      "772400012345");
+    s_ok(&r, "done");
+    Metodnet__RouteItem *done = diag_route_item((Metodnet__Route *)r.response, "07-s1-i5");
+    assert_int_equal(done->status, METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE);
+    assert_string_equal(done->completed_on, today);
+    assert_true(*done->qualification_record_id != '\0');
+    char record_id[64];
+    snprintf(record_id, sizeof record_id, "%s", done->qualification_record_id);
+    s_free(&r);
+    /* done is final */
+    r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
+    /* the record is in the registry, made from the route item */
+    Metodnet__ListQualificationRecordsRequest lq = METODNET__LIST_QUALIFICATION_RECORDS_REQUEST__INIT;
+    lq.staff_id = "07-s1";
+    r = s_call(f, "registry", "ListQualificationRecords", &lq.base,
+               &metodnet__list_qualification_records_response__descriptor, &s_admin);
+    s_ok(&r, "ListQualificationRecords");
+    Metodnet__ListQualificationRecordsResponse *records = (Metodnet__ListQualificationRecordsResponse *)r.response;
+    assert_int_equal(records->n_items, 1);
+    assert_string_equal(records->items[0]->id, record_id);
+    assert_string_equal(records->items[0]->source, "route");
+    assert_string_equal(records->items[0]->route_item_id, "07-s1-i5");
+    assert_string_equal(records->items[0]->programme_id, "07-p2");
+    assert_int_equal(records->items[0]->hours, 72);
+    assert_string_equal(records->items[0]->document_number, "772400012345");
+    assert_string_equal(records->items[0]->completed_on, today);
+    s_free(&r);
+    /* the domain event of the done item went to the diagnostics stream */
+    redisReply *events = s_redis(f, "XREVRANGE %s + - COUNT 1", "diag:{r:07}:events");
+    assert_int_equal(events->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(events->elements, 1);
+    redisReply *fields = events->element[0]->element[1];
+    assert_int_equal(fields->elements, 2);
+    Metodnet__DomainEvent *event_done =
+        metodnet__domain_event__unpack(NULL, fields->element[1]->len, (const uint8_t *)fields->element[1]->str);
+    freeReplyObject(events);
+    assert_non_null(event_done);
+    assert_string_equal(event_done->type, "route_item.done");
+    assert_string_equal(event_done->entity_id, "07-s1");
+    Metodnet__RouteItem *event_item =
+        metodnet__route_item__unpack(NULL, event_done->entity.len, event_done->entity.data);
+    assert_non_null(event_item);
+    assert_string_equal(event_item->id, "07-s1-i5");
+    assert_string_equal(event_item->qualification_record_id, record_id);
+    metodnet__route_item__free_unpacked(event_item, NULL);
+    metodnet__domain_event__free_unpacked(event_done, NULL);
+
+    /* the internship and the event: cancelled and done (no record for them) */
+    r = s_item_status(f, &s_teacher1, "07-s1-i7", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_CANCELLED, "");
+    s_ok(&r, "cancelled");
+    s_free(&r);
+    r = s_item_status(f, &s_teacher1, "07-s1-i9", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE, "");
+    s_ok(&r, "event done");
+    assert_string_equal(diag_route_item((Metodnet__Route *)r.response, "07-s1-i9")->qualification_record_id, "");
+    s_free(&r);
+
+    /* a later diagnostic: q1 b → t.method.1 no longer a deficit: the route's deficit shows closed */
+    s_open_campaign(f, "Диагностика учителей математики, осень", "07-c2");
+    r = s_submit(f, &s_teacher1, "07-c2-s1", "b", 4);
+    s_ok(&r, "SubmitAttempt 2");
+    s_free(&r);
+    Metodnet__ListResultsRequest lr = METODNET__LIST_RESULTS_REQUEST__INIT;
+    lr.staff_id = "07-s1";
+    r = s_call(f, "diagnostics", "ListResults", &lr.base, &metodnet__list_results_response__descriptor, &s_teacher1);
+    s_ok(&r, "ListResults by staff");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 2);
+    assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c2-s1");
+    s_free(&r);
+    lr.campaign_id = "07-c1";
+    r = s_call(f, "diagnostics", "ListResults", &lr.base, &metodnet__list_results_response__descriptor, &s_teacher1);
+    s_ok(&r, "ListResults by staff and campaign");
+    assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 1);
+    assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c1-s1");
+    s_free(&r);
+    r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_teacher1);
+    s_ok(&r, "GetRoute after the newer result");
+    Metodnet__Route *after = (Metodnet__Route *)r.response;
+    assert_true(after->deficits[0]->closed);
+    assert_string_equal(after->deficits[0]->checked_result_id, "07-c2-s1");
+    assert_string_equal(after->result_id, "07-c1-s1");
+    s_free(&r);
+    /* every item finished: a new route may be generated, but there is no deficit to build it from */
+    r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_methodologist1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
+    s_fixture_destroy(f);
+}
+
 static void test_frameworks(void **state)
 {
     (void)state;
@@ -533,6 +938,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frameworks),
         cmocka_unit_test(test_campaign_attempts_results_scope),
+        cmocka_unit_test(test_route_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

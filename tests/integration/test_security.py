@@ -1,0 +1,619 @@
+"""test_security — the security model end to end on a real stack (issue 3, item 9):
+
+- an authorization matrix generated over EVERY route of the OpenAPI document × role × an object in the
+  caller's own scope and one outside it; the expected statuses live in one table, MATRIX, keyed by
+  "METHOD path", and a route of the document without an entry fails the test;
+- a municipal methodologist cannot see, list, change or learn of another municipality's staff;
+- a region administrator is confined to its region;
+- brute force: wrong passwords lead to 429 with a growing Retry-After; unknown login and wrong password
+  get the same answer;
+- session expiry (idle and absolute), logout, a revoked API key refused within the gateway's 5 s cache;
+- audit entries for a staff read and a staff change, not readable by a methodologist;
+- Redis ACLs: the registry's Redis user cannot read the auth service's keys;
+- no password, token or API-key secret used by a test appears in any process log.
+"""
+
+import hashlib
+import itertools
+import json
+import os
+import re
+import time
+import unittest
+import urllib.parse
+
+from harness import Stack, StackTestCase
+
+ROLES = ("region_admin", "municipal_methodologist", "school_admin", "teacher", "school_system", "anonymous")
+_seq = itertools.count(1)
+
+# ---------------------------------------------------------------------------------------------------
+# The authorization matrix.
+#
+# Fixture (MatrixTest.prepare): region 07 with municipality A (school A: the teacher's staff record and
+# others) and municipality B (school B, its staff); region 08 with its own administrator and objects.
+# Callers: region_admin = the administrator of 07; municipal_methodologist of A; school_admin of
+# school A; teacher = scope self, the staff record tA of school A; school_system = an API key scoped
+# to school A; anonymous = no Authorization header.
+#
+# Each entry: (own, other), each six cells in the order of ROLES. "own" acts on an object inside
+# municipality A (for region-level objects: region 07; for a teacher's own record: tA); "other" on
+# one outside it (municipality B of the same region, or region 08 for region-level objects). A cell is
+# an HTTP status, or for lists L = 200 with the object listed, H = 200 with the object absent.
+# Conventions: 404 = the object is outside the caller's read scope (existence not revealed); 403 = the
+# caller may read it but not do this; 401 = no token; 409 on DELETE = the scope check passed and the
+# non-empty guard refused (the fixture's territories are never empty); 409 on POST /regions = the scope
+# check passed and region 07 exists already. 400 on a create = the referenced school / scope target
+# lies outside the caller's read scope and is reported as not found, word for word the answer for an
+# id that does not exist (test_methodologist_cannot_learn_of_other_municipality_staff checks the
+# sameness); 403 on a create = the caller may see the target but not create there.
+# A route of a service the harness does not run would say so with NOT_IN_HARNESS("service").
+# ---------------------------------------------------------------------------------------------------
+
+
+class NOT_IN_HARNESS:  # noqa: N801 — reads as a table marker
+    def __init__(self, service):
+        self.service = service
+
+
+#            region_admin  methodologist  school_admin  teacher  school_system  anonymous
+MATRIX = {
+    # service endpoints: public
+    "GET /healthz": ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    "GET /readyz": ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    "GET /metrics": ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    # auth service
+    "POST /api/v1/auth/login": ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    "POST /api/v1/auth/logout": ("200 200 200 200 200 401", "200 200 200 200 200 401"),
+    "GET /api/v1/me": ("200 200 200 200 404 401", "200 200 200 200 404 401"),
+    "POST /api/v1/users": ("201 201 201 403 403 401", "201 400 400 403 403 401"),
+    "GET /api/v1/users": ("L L L L 403 401", "L H H H 403 401"),
+    "GET /api/v1/users/{id}": ("200 200 200 200 404 401", "200 404 404 404 404 401"),
+    "POST /api/v1/users/{id}/status": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/users/{id}/password": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/api-keys": ("201 201 403 403 403 401", "201 400 403 403 403 401"),
+    "GET /api/v1/api-keys": ("L L 403 403 403 401", "L H 403 403 403 401"),
+    "DELETE /api/v1/api-keys/{id}": ("200 200 403 404 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/audit": ("200 403 403 403 403 401", "200 403 403 403 403 401"),
+    # registry: regions (own = 07, other = 08)
+    "POST /api/v1/regions": ("409 403 403 403 403 401", "403 403 403 403 403 401"),
+    "GET /api/v1/regions": ("L L L H L 401", "H H H H H 401"),
+    "GET /api/v1/regions/{id}": ("200 200 200 404 200 401", "404 404 404 404 404 401"),
+    "PATCH /api/v1/regions/{id}": ("200 403 403 404 403 401", "404 404 404 404 404 401"),
+    "DELETE /api/v1/regions/{id}": ("409 403 403 404 403 401", "404 404 404 404 404 401"),
+    # municipalities (own = A; other = B, and creation in region 08)
+    "POST /api/v1/municipalities": ("201 403 403 403 403 401", "403 403 403 403 403 401"),
+    "GET /api/v1/municipalities": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/municipalities/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/municipalities/{id}": ("200 403 403 404 403 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/municipalities/{id}": ("409 403 403 404 403 401", "409 404 404 404 404 401"),
+    # organizations (own = school A; other = school B)
+    "POST /api/v1/organizations": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
+    "GET /api/v1/organizations": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/organizations/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/organizations/{id}": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/organizations/{id}": ("409 409 409 404 403 401", "409 404 404 404 404 401"),
+    # staff (own = the teacher's record tA, or a fresh member of school A; other = school B)
+    "POST /api/v1/staff": ("201 201 201 400 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/staff": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/staff/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/staff/{id}": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/staff/{id}": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+}
+
+
+def staff_body(org_id, **over):
+    body = {
+        "lastName": "Кажарова", "firstName": "Мадина", "middleName": "Аслановна",
+        "birthDate": "1985-04-12", "professionStartDate": "2007-09-01",
+        "position": "teacher", "category": "teacher", "subjects": ["mathematics"],
+        "organizationIds": [org_id], "qualificationCategory": "first", "active": True,
+    }
+    body.update(over)
+    return body
+
+
+def new_password():
+    return "Пароль-" + os.urandom(8).hex()
+
+
+class SecurityFixture:
+    """Two municipalities of region 07, region 08, users of every role, API keys; every secret used is
+    remembered in self.secrets for the log check."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.secrets = [stack.admin_password]
+        self.tokens = {}
+        self.ids = {"own": {}, "other": {}}
+        self.user_logins = {}
+
+    def must(self, r, status, what):
+        if r.status != status:
+            raise AssertionError(f"подготовка: {what}: ожидался {status}, получен {r!r}")
+        return r.json
+
+    def admin(self, method, path, body=None, token=True):
+        return self.stack.request(method, path, body, token=token)
+
+    def staff(self, org, token=True, **over):
+        return self.must(self.admin("POST", "/api/v1/staff", staff_body(org, **over), token=token), 201,
+                         "сотрудник")["id"]
+
+    def user(self, role, kind, scope_id, staff_id=None, token=True):
+        login = f"u{next(_seq)}-{os.urandom(3).hex()}"
+        password = new_password()
+        self.secrets.append(password)
+        body = {"login": login, "password": password, "fullName": "Проверка Прав", "role": role,
+                "scope": {"kind": kind, "id": scope_id}}
+        if staff_id:
+            body["staffId"] = staff_id
+        u = self.must(self.admin("POST", "/api/v1/users", body, token=token), 201, f"пользователь {role}")
+        self.user_logins[u["id"]] = (login, password)
+        return u["id"], login, password
+
+    def api_key(self, org, token=True):
+        r = self.must(self.admin("POST", "/api/v1/api-keys", {"name": f"Дневник {next(_seq)}",
+                                                              "scope": {"kind": "organization", "id": org}},
+                                 token=token), 201, "API-ключ")
+        self.secrets.append(r["secret"])
+        return r["key"]["id"], r["secret"]
+
+    def login(self, login, password):
+        token = self.stack.login(login, password)
+        self.secrets.append(token)
+        return token
+
+    def build(self):
+        s = self.stack
+        self.secrets.extend(s.tokens)
+        self.must(self.admin("POST", "/api/v1/regions", {"id": "07", "name": "Кабардино-Балкарская Республика"}),
+                  201, "регион 07")
+        mun = {}
+        org = {}
+        for side, name in (("own", "А"), ("other", "Б")):
+            mun[side] = self.must(self.admin("POST", "/api/v1/municipalities",
+                                             {"regionId": "07", "name": f"Район {name}", "kind": "district"}),
+                                  201, "муниципалитет")["id"]
+            org[side] = self.must(self.admin("POST", "/api/v1/organizations",
+                                             {"municipalityId": mun[side], "name": f"СОШ № 1 района {name}",
+                                              "shortName": f"СОШ {name}", "kind": "school"}), 201, "школа")["id"]
+        self.mun, self.org = mun, org
+        self.teacher_staff = self.staff(org["own"], lastName="Учителева")
+        self.other_staff = self.staff(org["other"], lastName="Чужая")
+        # region 08 with its own administrator
+        self.admin08_password = new_password()
+        self.secrets.append(self.admin08_password)
+        s.bootstrap_admin("08", "admin08", self.admin08_password)
+        self.admin08 = self.login("admin08", self.admin08_password)
+        self.must(self.admin("POST", "/api/v1/regions", {"id": "08", "name": "Регион 08"}, token=self.admin08),
+                  201, "регион 08")
+        self.mun08 = self.must(self.admin("POST", "/api/v1/municipalities",
+                                          {"regionId": "08", "name": "Район 08", "kind": "district"},
+                                          token=self.admin08), 201, "муниципалитет 08")["id"]
+        self.org08 = self.must(self.admin("POST", "/api/v1/organizations",
+                                          {"municipalityId": self.mun08, "name": "Школа 08", "shortName": "Ш08",
+                                           "kind": "school"}, token=self.admin08), 201, "школа 08")["id"]
+        self.staff08 = self.staff(self.org08, token=self.admin08, lastName="Региональная")
+        # callers
+        mm, mm_login, mm_pw = self.user("municipal_methodologist", "municipality", mun["own"])
+        sa, sa_login, sa_pw = self.user("school_admin", "organization", org["own"])
+        te, te_login, te_pw = self.user("teacher", "self", self.teacher_staff, staff_id=self.teacher_staff)
+        ub, _, _ = self.user("school_admin", "organization", org["other"])
+        self.role_users = {"municipal_methodologist": (mm_login, mm_pw), "school_admin": (sa_login, sa_pw),
+                           "teacher": (te_login, te_pw)}
+        key_own, key_secret = self.api_key(org["own"])
+        key_other, _ = self.api_key(org["other"])
+        self.key_id = key_own
+        self.tokens = {"region_admin": s.tokens[0], "school_system": key_secret, "anonymous": None}
+        for role, (login, password) in self.role_users.items():
+            self.tokens[role] = self.login(login, password)
+        self.ids["own"] = {"region": "07", "municipality": mun["own"], "organization": org["own"],
+                           "staff": self.teacher_staff, "user": te, "apikey": key_own, "login": (sa_login, sa_pw)}
+        ob_login, ob_pw = self.user_logins[ub]
+        self.ids["other"] = {"region": "08", "municipality": mun["other"], "organization": org["other"],
+                             "staff": self.other_staff, "user": ub, "apikey": key_other, "login": (ob_login, ob_pw)}
+
+    # ---- the request of one matrix cell ----
+
+    def fresh_token(self, role):
+        """A new session (or API key) of the role's caller, for logout."""
+        if role == "region_admin":
+            return self.login(self.stack.admin_login, self.stack.admin_password)
+        if role == "school_system":
+            return self.api_key(self.org["own"])[1]
+        if role == "anonymous":
+            return None
+        return self.login(*self.role_users[role])
+
+    def cell_request(self, route, role, side):
+        """(method, path, body, token, id expected in a list or None)."""
+        method, template = route.split(" ", 1)
+        ids = self.ids[side]
+        token = self.tokens[role]
+        body = None
+        listed = None
+        kind = template.split("/")[3] if template.startswith("/api/v1/") else ""
+        obj = None
+        if route == "POST /api/v1/auth/login":
+            login, password = ids["login"]
+            body = {"login": login, "password": password}
+        elif route == "POST /api/v1/auth/logout":
+            token = self.fresh_token(role)
+        elif route == "POST /api/v1/users":
+            staff = self.staff(self.org[side])
+            password = new_password()
+            self.secrets.append(password)
+            body = {"login": f"n{next(_seq)}-{os.urandom(3).hex()}", "password": password, "fullName": "Новый Учитель",
+                    "role": "teacher", "scope": {"kind": "self", "id": staff}, "staffId": staff}
+        elif route in ("POST /api/v1/users/{id}/status", "POST /api/v1/users/{id}/password"):
+            staff = self.staff(self.org[side])
+            obj, _, _ = self.user("teacher", "self", staff, staff_id=staff)
+            if route.endswith("status"):
+                body = {"disabled": True}
+            else:
+                body = {"password": new_password()}
+                self.secrets.append(body["password"])
+        elif route == "POST /api/v1/api-keys":
+            body = {"name": f"Система {next(_seq)}", "scope": {"kind": "organization", "id": self.org[side]}}
+        elif route == "DELETE /api/v1/api-keys/{id}":
+            obj = self.api_key(self.org[side])[0]
+        elif route == "GET /api/v1/audit":
+            template = f"/api/v1/audit?objectId={ids['staff']}&limit=10"
+        elif route == "POST /api/v1/regions":
+            body = {"id": ids["region"], "name": "Регион для проверки"}
+        elif route == "POST /api/v1/municipalities":
+            body = {"regionId": "07" if side == "own" else "08", "name": f"Новый район {next(_seq)}", "kind": "district"}
+        elif route == "POST /api/v1/organizations":
+            body = {"municipalityId": self.mun[side], "name": f"Новая школа {next(_seq)}", "shortName": "Новая",
+                    "kind": "school"}
+        elif route == "POST /api/v1/staff":
+            body = staff_body(self.org[side])
+        elif route == "DELETE /api/v1/staff/{id}":
+            obj = self.teacher_staff if (side == "own" and role == "teacher") else self.staff(self.org[side])
+        elif method == "GET" and template in ("/api/v1/users", "/api/v1/api-keys", "/api/v1/regions",
+                                              "/api/v1/municipalities", "/api/v1/organizations", "/api/v1/staff"):
+            what = {"users": "user", "api-keys": "apikey", "regions": "region", "municipalities": "municipality",
+                    "organizations": "organization", "staff": "staff"}[kind]
+            listed = ids[what]
+            region = "08" if what == "region" else "07"
+            template += "?limit=500" + ("" if what in ("user", "apikey", "region") else f"&regionId={region}")
+        elif method == "PATCH":
+            body = {"subjects": ["mathematics", "physics"]} if kind == "staff" else (
+                {"shortName": "Изменено"} if kind == "organizations" else {"name": f"Переименовано {next(_seq)}"})
+        if "{id}" in template:
+            if obj is None:
+                obj = ids[{"users": "user", "api-keys": "apikey", "regions": "region", "municipalities": "municipality",
+                           "organizations": "organization", "staff": "staff"}[kind]]
+            template = template.replace("{id}", urllib.parse.quote(obj))
+        return method, template, body, token, listed
+
+
+def expected_cells(entry):
+    own, other = entry
+    out = {}
+    for side, row in (("own", own), ("other", other)):
+        cells = row.split()
+        assert len(cells) == len(ROLES), f"строка таблицы: {len(cells)} ячеек вместо {len(ROLES)}: {row}"
+        for role, cell in zip(ROLES, cells):
+            out[(role, side)] = cell
+    return out
+
+
+class MatrixTest(StackTestCase):
+    WORKERS = 2
+    # each matrix caller sends requests back to back; the per-token request budget is tested elsewhere
+    EXTRA_ENV = {"METODNET_RATE_LIMIT": "0"}
+
+    @classmethod
+    def prepare(cls):
+        cls.f = SecurityFixture(cls.stack)
+        cls.f.build()
+
+    def openapi_routes(self):
+        r = self.stack.get("/api/v1/openapi.json", token=False)
+        self.assertEqual(r.status, 200, r)
+        routes = set()
+        for path, item in r.json["paths"].items():
+            for method in item:
+                if method.lower() in ("get", "post", "put", "patch", "delete"):
+                    routes.add(f"{method.upper()} {path}")
+        return routes
+
+    def test_table_covers_every_route(self):
+        """A new route cannot be added without its row: this fails until MATRIX has it."""
+        routes = self.openapi_routes()
+        self.assertGreater(len(routes), 30)
+        missing = sorted(routes - set(MATRIX))
+        self.assertEqual(missing, [], "маршруты OpenAPI без строки в MATRIX (test_security.py): "
+                                      + ", ".join(missing))
+        stale = sorted(set(MATRIX) - routes)
+        self.assertEqual(stale, [], "строки MATRIX для маршрутов, которых нет в OpenAPI: " + ", ".join(stale))
+
+    def test_matrix(self):
+        routes = self.openapi_routes()
+        failures = []
+        checked = 0
+        for route in sorted(routes):
+            entry = MATRIX.get(route)
+            if entry is None:
+                continue  # test_table_covers_every_route reports it
+            if isinstance(entry, NOT_IN_HARNESS):
+                continue
+            for (role, side), cell in expected_cells(entry).items():
+                method, path, body, token, listed = self.f.cell_request(route, role, side)
+                r = self.stack.request(method, path, body, token=token or False)
+                checked += 1
+                want = 200 if cell in ("L", "H") else int(cell)
+                got = str(r.status)
+                if r.status == 200 and cell in ("L", "H"):
+                    ids = [item.get("id") for item in r.json.get("items", [])]
+                    got = "L" if listed in ids else "H"
+                    ok = got == cell
+                else:
+                    ok = r.status == want
+                if not ok:
+                    failures.append(f"{route} [{role}, {side}] {method} {path}: ожидалось {cell}, получено {got}: "
+                                    f"{r.body[:160]!r}")
+                elif r.status >= 400 and route not in ("GET /metrics",):
+                    self.assertJsonError(r, r.status)
+        self.assertEqual(failures, [], f"{len(failures)} из {checked} ячеек не совпали:\n" + "\n".join(failures))
+        self.assertEqual(checked, 2 * len(ROLES) * len([e for e in MATRIX.values()
+                                                         if not isinstance(e, NOT_IN_HARNESS)]))
+
+    # ---- on the same fixture ----
+
+    def as_role(self, role, method, path, body=None):
+        return self.stack.request(method, path, body, token=self.f.tokens[role] or False)
+
+    def test_methodologist_cannot_learn_of_other_municipality_staff(self):
+        f = self.f
+        mm = "municipal_methodologist"
+        before = self.stack.get(f"/api/v1/staff/{f.other_staff}")
+        self.assertEqual(before.status, 200, before)
+        # get: 404 with the very answer of an id that does not exist
+        r = self.as_role(mm, "GET", f"/api/v1/staff/{f.other_staff}")
+        missing = self.as_role(mm, "GET", "/api/v1/staff/07-s999999")
+        self.assertEqual((r.status, missing.status), (404, 404), (r, missing))
+        self.assertEqual(r.json["error"]["message"], missing.json["error"]["message"])
+        self.assertEqual(r.json["error"]["code"], missing.json["error"]["code"])
+        # lists: absent whatever the filter
+        for query in ("regionId=07", f"municipalityId={f.mun['other']}", f"organizationId={f.org['other']}",
+                      "regionId=07&q=" + urllib.parse.quote("Чужая")):
+            r = self.as_role(mm, "GET", f"/api/v1/staff?{query}&limit=500")
+            if r.status == 200:
+                ids = [s["id"] for s in r.json["items"]]
+                self.assertNotIn(f.other_staff, ids, query)
+                self.assertTrue(all(self.stack.get(f"/api/v1/staff/{i}").json["municipalityIds"] == [f.mun["own"]]
+                                    for i in ids), query)
+            else:
+                self.assertIn(r.status, (400, 404), (query, r))
+        own = self.as_role(mm, "GET", f"/api/v1/staff?regionId=07&limit=500")
+        self.assertIn(f.teacher_staff, [s["id"] for s in own.json["items"]])
+        # change and delete: 404 and nothing changed
+        r = self.as_role(mm, "PATCH", f"/api/v1/staff/{f.other_staff}", {"lastName": "Изменённая"})
+        self.assertEqual(r.status, 404, r)
+        r = self.as_role(mm, "DELETE", f"/api/v1/staff/{f.other_staff}")
+        self.assertEqual(r.status, 404, r)
+        # moving someone into the other municipality's school is refused as if the school did not exist
+        r = self.as_role(mm, "PATCH", f"/api/v1/staff/{f.teacher_staff}", {"organizationIds": [f.org["other"]]})
+        nowhere = self.as_role(mm, "PATCH", f"/api/v1/staff/{f.teacher_staff}", {"organizationIds": ["07-o99999"]})
+        self.assertEqual((r.status, nowhere.status), (400, 400), (r, nowhere))
+        self.assertEqual(r.json["error"]["details"], nowhere.json["error"]["details"])
+        after = self.stack.get(f"/api/v1/staff/{f.other_staff}")
+        self.assertEqual(after.json, before.json, "запись другого района изменилась")
+        # users and API keys of another scope: refused the same way whether the target exists or not
+        for path, body_of in (("/api/v1/api-keys", lambda org: {"name": "Чужая система",
+                                                                "scope": {"kind": "organization", "id": org}}),
+                              ("/api/v1/users", lambda org: {"login": f"x{next(_seq)}", "password": new_password(),
+                                                             "fullName": "Чужой Администратор", "role": "school_admin",
+                                                             "scope": {"kind": "organization", "id": org}})):
+            r1 = self.as_role(mm, "POST", path, body_of(f.org["other"]))
+            r2 = self.as_role(mm, "POST", path, body_of("07-o99999"))
+            self.assertEqual(r1.status, 400, (path, r1))
+            self.assertEqual((r1.status, r1.json["error"]["message"], r1.json["error"]["details"]),
+                             (r2.status, r2.json["error"]["message"], r2.json["error"]["details"]), (path, r1, r2))
+        # the audit trail is not theirs to read
+        r = self.as_role(mm, "GET", f"/api/v1/audit?objectId={f.teacher_staff}")
+        self.assertEqual(r.status, 403, r)
+
+    def test_region_admin_confined_to_region(self):
+        f = self.f
+        for path in (f"/api/v1/staff/{f.staff08}", f"/api/v1/organizations/{f.org08}",
+                     f"/api/v1/municipalities/{f.mun08}", "/api/v1/regions/08"):
+            self.assertEqual(self.stack.get(path).status, 404, path)
+            self.assertEqual(self.stack.get(path, token=f.admin08).status, 200, path)
+        r = self.stack.get("/api/v1/staff?regionId=08&limit=500")
+        self.assertTrue(r.status in (400, 404) or f.staff08 not in [s["id"] for s in r.json["items"]], r)
+        r = self.stack.get(f"/api/v1/staff/{f.teacher_staff}", token=f.admin08)
+        self.assertEqual(r.status, 404, r)
+
+    def test_school_system_gets_no_birth_date(self):
+        f = self.f
+        r = self.as_role("school_system", "GET", f"/api/v1/staff/{f.teacher_staff}")
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json.get("birthDate"), r)
+        r = self.as_role("school_system", "GET", f"/api/v1/staff?organizationId={f.org['own']}&limit=500")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json["items"])
+        self.assertFalse([s["id"] for s in r.json["items"] if s.get("birthDate")], "дата рождения в списке для ключа API")
+
+    def test_audit_entries_for_staff_read_and_change(self):
+        f = self.f
+        staff = f.staff(f.org["own"], lastName="Аудитова")
+        r = self.as_role("municipal_methodologist", "GET", f"/api/v1/staff/{staff}")
+        self.assertEqual(r.status, 200, r)
+        read_request = r.header("x-request-id")
+        r = self.as_role("school_admin", "PATCH", f"/api/v1/staff/{staff}", {"subjects": ["physics"]})
+        self.assertEqual(r.status, 200, r)
+        change_request = r.header("x-request-id")
+        deadline = time.monotonic() + 5
+        while True:
+            a = self.stack.get(f"/api/v1/audit?objectId={staff}&limit=100")
+            self.assertEqual(a.status, 200, a)
+            entries = a.json.get("items", [])
+            actions = {(e.get("action"), e.get("role")) for e in entries}
+            if {("read", "municipal_methodologist"), ("update", "school_admin")} <= actions or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertIn(("read", "municipal_methodologist"), actions, entries)
+        self.assertIn(("update", "school_admin"), actions, entries)
+        for e in entries:
+            self.assertEqual(e.get("objectId"), staff)
+            self.assertTrue(e.get("userId") and e.get("at") and e.get("requestId"), e)
+        self.assertTrue({read_request, change_request} <= {e.get("requestId") for e in entries}, entries)
+        for role in ("municipal_methodologist", "school_admin", "teacher", "school_system"):
+            r = self.as_role(role, "GET", f"/api/v1/audit?objectId={staff}")
+            self.assertEqual(r.status, 403, (role, r))
+        text = json.dumps(entries, ensure_ascii=False)
+        for secret in f.secrets:
+            self.assertNotIn(secret, text)
+
+    def test_revoked_api_key_refused_within_seconds(self):
+        f = self.f
+        key_id, secret = f.api_key(f.org["own"])
+        path = f"/api/v1/organizations/{f.org['own']}"
+        self.assertEqual(self.stack.get(path, token=secret).status, 200)
+        r = self.stack.delete(f"/api/v1/api-keys/{key_id}")
+        self.assertEqual(r.status, 200, r)
+        revoked_at = time.monotonic()
+        while True:
+            r = self.stack.get(path, token=secret)
+            if r.status == 401 or time.monotonic() - revoked_at > 6.0:
+                break
+            time.sleep(0.2)
+        self.assertEqual(r.status, 401, f"отозванный ключ принимается {time.monotonic() - revoked_at:.1f} с")
+        self.assertJsonError(r, 401)
+
+    def expire_session(self, token, how):
+        """Ages the session's record in Redis as time would (the service options of 30 min / 8 h have no
+        command-line override): 'idle' lets its key expire, 'absolute' moves its creation 8 h back."""
+        key = "auth:{g}:session:" + hashlib.sha256(token.encode()).hexdigest()
+        self.assertEqual(self.stack.redis_cli("EXISTS", key).stdout.strip(), "1", "нет записи сеанса")
+        if how == "idle":
+            r = self.stack.redis_cli("PEXPIRE", key, "1")
+        else:
+            r = self.stack.redis_cli("HSET", key, "c", str(int(time.time() * 1000) - 8 * 3600 * 1000 - 1000))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_session_expiry_idle_and_absolute_and_logout(self):
+        f = self.f
+        login, password = f.role_users["school_admin"]
+        for how in ("idle", "absolute", "logout"):
+            token = f.login(login, password)
+            self.assertEqual(self.stack.get("/api/v1/me", token=token).status, 200)
+            started = time.monotonic()
+            if how == "logout":
+                r = self.stack.post("/api/v1/auth/logout", token=token)
+                self.assertEqual(r.status, 200, r)
+            else:
+                self.expire_session(token, how)
+            while True:
+                r = self.stack.get("/api/v1/me", token=token)
+                if r.status == 401 or time.monotonic() - started > 6.0:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(r.status, 401, f"{how}: сеанс действует {time.monotonic() - started:.1f} с: {r!r}")
+            self.assertJsonError(r, 401)
+        # the login answer states the expiry: no later than 30 min of idleness from now
+        r = self.stack.post("/api/v1/auth/login", {"login": login, "password": password}, token=False)
+        self.assertEqual(r.status, 200, r)
+        f.secrets.append(r.json["token"])
+        self.assertTrue(r.json.get("expiresAt"), r)
+
+    def test_redis_acl_registry_user_cannot_read_auth_keys(self):
+        user_key = "auth:{g}:user:" + self.f.ids["own"]["user"]
+        r = self.stack.redis_cli("HMGET", user_key, "v", "d", user="registry")
+        self.assertIn("NOPERM", r.stdout + r.stderr, r)
+        r = self.stack.redis_cli("HMGET", user_key, "v", user="auth")
+        self.assertNotIn("NOPERM", r.stdout + r.stderr, r)
+        self.assertTrue(r.stdout.strip(), r)
+        r = self.stack.redis_cli("HMGET", "reg:{g}:region:07", "v", user="gateway")
+        self.assertIn("NOPERM", r.stdout + r.stderr, r)
+        r = self.stack.redis_cli("KEYS", "*", user="registry")
+        self.assertIn("NOPERM", r.stdout + r.stderr, r)
+        # no command without a password (the default user has one nobody knows)
+        cli = self.stack.redis_cli("PING", user="ops")
+        self.assertEqual(cli.stdout.strip(), "PONG", cli)
+        import socket
+        with socket.create_connection(("127.0.0.1", self.stack.redis_port), timeout=2) as s:
+            s.sendall(b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n")
+            self.assertTrue(s.recv(128).startswith(b"-NOAUTH"))
+
+    # ---- after the run: no secret in any log ----
+
+    @classmethod
+    def _stop_stack(cls):
+        secrets = list(getattr(cls, "f", None).secrets if getattr(cls, "f", None) else [])
+        secrets += list(cls.stack.redis_passwords.values())
+        cls.stack.stop()
+        leaks = []
+        names = [os.path.join(cls.stack.dir, n) for n in os.listdir(cls.stack.dir) if n.endswith(".log")]
+        for path in names:
+            with open(path, "rb") as fh:
+                text = fh.read().decode("utf-8", errors="replace")
+            for secret in secrets:
+                if secret and secret in text:
+                    leaks.append(f"{os.path.basename(path)}: {secret[:6]}…")
+        if len(secrets) < 20:
+            leaks.append(f"проверено слишком мало секретов ({len(secrets)})")
+        super()._stop_stack.__func__(cls)
+        if leaks:
+            raise AssertionError("секреты в журналах: " + "; ".join(leaks))
+
+
+class BruteForceTest(StackTestCase):
+    """Login throttling: its own stack, since failures are counted per client address too."""
+
+    WORKERS = 1
+
+    @classmethod
+    def prepare(cls):
+        cls.stack.sessions = 1
+
+    def attempt(self, login, password):
+        return self.stack.post("/api/v1/auth/login", {"login": login, "password": password}, token=False)
+
+    def test_wrong_passwords_get_growing_delay_and_one_answer(self):
+        s = self.stack
+        unknown = self.attempt("nobody-here", "Неверный-пароль-1")
+        wrong = self.attempt(s.admin_login, "Неверный-пароль-2")
+        self.assertEqual((unknown.status, wrong.status), (401, 401), (unknown, wrong))
+        self.assertEqual(unknown.json["error"]["code"], wrong.json["error"]["code"])
+        self.assertEqual(unknown.json["error"]["message"], wrong.json["error"]["message"])
+        self.assertEqual(unknown.json["error"]["details"], wrong.json["error"]["details"])
+        # five failures are free; then each failure doubles the wait
+        for i in range(3):
+            r = self.attempt(s.admin_login, f"Неверный-пароль-{i + 3}")
+            self.assertEqual(r.status, 401, r)
+        waits = []
+        for _ in range(3):
+            r = self.attempt(s.admin_login, "Неверный-пароль-x")
+            self.assertEqual(r.status, 429, r)
+            self.assertJsonError(r, 429)
+            retry = int(r.header("retry-after", "0"))
+            self.assertGreaterEqual(retry, 1, r)
+            waits.append(retry)
+            # even the right password is refused while the wait lasts
+            r = self.attempt(s.admin_login, s.admin_password)
+            self.assertEqual(r.status, 429, r)
+            time.sleep(retry + 0.2)
+            r = self.attempt(s.admin_login, "Неверный-пароль-y")
+            self.assertEqual(r.status, 401, r)
+        r = self.attempt(s.admin_login, "Неверный-пароль-z")
+        self.assertEqual(r.status, 429, r)
+        waits.append(int(r.header("retry-after", "0")))
+        self.assertEqual(waits, sorted(waits), waits)
+        self.assertGreater(waits[-1], waits[0], waits)
+        # the right password after the wait logs in and clears the count
+        time.sleep(waits[-1] + 0.2)
+        r = self.attempt(s.admin_login, s.admin_password)
+        self.assertEqual(r.status, 200, r)
+        for p in s.procs.values():
+            text = p.log_text()
+            for secret in (s.admin_password, r.json["token"]) + tuple(f"Неверный-пароль-{c}" for c in "12345xyz"):
+                self.assertNotIn(secret, text, p.name)
+
+
+if __name__ == "__main__":
+    unittest.main()
