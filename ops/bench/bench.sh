@@ -45,6 +45,8 @@ export METODNET_BUILD_DIR="$build_dir"
 export METODNET_LOG_LEVEL="${METODNET_LOG_LEVEL:-warn}"
 # The per-token request budget protects a real deployment; a throughput measurement switches it off.
 export METODNET_RATE_LIMIT="${METODNET_RATE_LIMIT:-0}"
+# Only the registry is measured here; the gateway is ready without the diagnostics service.
+export METODNET_REQUIRED_SERVICES="${METODNET_REQUIRED_SERVICES:-registry,auth}"
 mn_stack_env
 
 cleanup() {
