@@ -1470,6 +1470,14 @@ void registry_import_run(service_call *call, const ProtobufCMessage *request, en
         return;
     }
     snprintf(job->region, sizeof job->region, "%s", parsed);
+    /* a school system's key only reads, and a person (scope self) edits their own record through the API
+     * with its field limits: neither imports (a row matched by external id would bypass those limits) */
+    if (caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM || caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF) {
+        service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED,
+                          "Импорт недоступен: нужны права администратора или методиста");
+        s_job_free(job);
+        return;
+    }
     if (!scope_is_global(caller) && strcmp(job->region, caller->region_id ? caller->region_id : "") != 0) {
         service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED,
                           "Импорт возможен только в свой регион");
