@@ -514,6 +514,21 @@ typedef struct {
     size_t index;
 } reference_ctx;
 
+/* True when the stored state of an updated entity refers to the same record already: such a reference
+ * is kept even when the caller cannot read it (the author of a practice does not read their school),
+ * only a new reference must be visible to the caller. */
+static bool s_reference_kept(const op *o, const registry_reference *ref)
+{
+    if (o->what != OP_UPDATE || o->current == NULL || o->kind->references == NULL)
+        return false;
+    registry_reference stored[REGISTRY_MAX_REFERENCES];
+    size_t n = o->kind->references(o->current, stored, REGISTRY_MAX_REFERENCES);
+    for (size_t i = 0; i < n; i++)
+        if (stored[i].kind == ref->kind && strcmp(stored[i].id, ref->id) == 0)
+            return true;
+    return false;
+}
+
 static void s_reference_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
                                const char *error, void *ud)
 {
@@ -525,7 +540,8 @@ static void s_reference_loaded(entity_result result, const uint8_t *data, size_t
         ProtobufCMessage *loaded = protobuf_c_message_unpack(ref->kind->descriptor, NULL, len, data);
         if (loaded == NULL)
             validation_add(&o->v, ref->field, "Связанная запись повреждена");
-        else if (ref->visible && !registry_allows(ref->kind, service_call_caller(o->call), loaded, SCOPE_READ))
+        else if (ref->visible && !s_reference_kept(o, ref) &&
+                 !registry_allows(ref->kind, service_call_caller(o->call), loaded, SCOPE_READ))
             validation_add(&o->v, ref->field, "%s", ref->kind->not_found_ru);
         else if (o->kind->apply_reference)
             o->kind->apply_reference(o->next, ctx->index, loaded, &o->v);
