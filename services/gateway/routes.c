@@ -231,6 +231,15 @@ static const route s_routes[] = {
     {"GET", "/api/v1/export/staff", "registry", "ExportStaff", &metodnet__list_staff_request__descriptor,
      &metodnet__csv_file__descriptor, NULL, 200, ROUTE_QUERY | ROUTE_CSV_OUT,
      "Выгрузка сотрудников в CSV для Excel (те же фильтры, что у списка)", 0, EXPORT_TIMEOUT_MS},
+    {"POST", "/api/v1/diagnostics/results/import", "diagnostics", "ImportResults",
+     &metodnet__import_results_request__descriptor, &metodnet__import_report__descriptor, NULL, 200,
+     ROUTE_CSV_IN | ROUTE_QUERY,
+     "Импорт результатов внешнего диагностического центра из CSV (campaignId — кампания независимой диагностики): "
+     "баллы по компетенциям на человека, повторный импорт не создаёт дублей; dryRun=true — только проверка",
+     IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
+    {"GET", "/api/v1/diagnostics/results/import/template.csv", "diagnostics", "ImportResultsTemplate",
+     &metodnet__import_results_template_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200,
+     ROUTE_QUERY | ROUTE_CSV_OUT, "Шаблон CSV результатов для инструмента кампании (campaignId)", 0, 0},
 };
 
 size_t routes_max_body_bytes(void) {
