@@ -3081,13 +3081,15 @@ static void s_import_written(entity_result result, int64_t detail, const char *e
     import_job *job = t->job;
     diag_import_row *row = t->item->row;
     switch (result) {
-    case ENTITY_OK:
-        if (t->current)
+    case ENTITY_OK: {
+        bool replaced = t->current && t->current->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
+        if (replaced)
             job->updated++;
         else
             job->created++;
-        s_audit(job->o->d, job->o->call, t->current ? "update" : "create", "result", t->next->id, job->o->region);
+        s_audit(job->o->d, job->o->call, replaced ? "update" : "create", "result", t->next->id, job->o->region);
         break;
+    }
     case ENTITY_EXISTS:
     case ENTITY_VERSION_MISMATCH:
     case ENTITY_NOT_FOUND:
@@ -3161,7 +3163,7 @@ static void s_import_attempt_loaded(entity_result result, const uint8_t *data, s
     }
     if (job->dry_run) {
         s_free_message(r);
-        if (cur)
+        if (cur && cur->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED)
             job->updated++;
         else
             job->created++;
