@@ -32,6 +32,8 @@
 #define DIAG_KEY_MAX 192
 #define DIAG_MAX_INDEXES 8
 #define INSTRUMENT_CACHE 16
+#define CAMPAIGN_CACHE 16
+#define CAMPAIGN_CACHE_MS 1000 /* how long a process trusts an open campaign it read (window, status) */
 #define ASSIGN_WINDOW 32
 
 typedef struct {
@@ -41,12 +43,24 @@ typedef struct {
     uint64_t used;
 } cached_instrument;
 
+/* Open campaigns as read for attempts: a submit checks the window and status of its campaign, which
+ * change rarely; a process trusts what it read for CAMPAIGN_CACHE_MS and forgets a campaign it changes
+ * itself at once. So a close or a shortened window made through another process takes effect there
+ * within CAMPAIGN_CACHE_MS; the end date itself is compared with today on every submit. */
+typedef struct {
+    char key[DIAG_KEY_MAX];
+    Metodnet__Campaign *campaign;
+    int64_t loaded_ms;
+    uint64_t used;
+} cached_campaign;
+
 struct diagnostics {
     service_worker *worker;
     entity_store *store;
     audit *audit;
     service_client *registry;
     cached_instrument cache[INSTRUMENT_CACHE];
+    cached_campaign campaigns[CAMPAIGN_CACHE];
     uint64_t tick;
 };
 
@@ -1164,6 +1178,57 @@ static void s_list_instruments(service_call *call, const ProtobufCMessage *reque
 
 static const char *const s_campaign_not_found_ru = "Диагностическая кампания не найдена";
 
+static void s_campaign_forget(diagnostics *d, const char *key)
+{
+    for (size_t i = 0; i < CAMPAIGN_CACHE; i++)
+        if (d->campaigns[i].campaign && strcmp(d->campaigns[i].key, key) == 0) {
+            s_free_message(d->campaigns[i].campaign);
+            d->campaigns[i].campaign = NULL;
+        }
+}
+
+/* A copy of the open campaign at key read less than CAMPAIGN_CACHE_MS ago; NULL when none. */
+static Metodnet__Campaign *s_campaign_cached(diagnostics *d, const char *key)
+{
+    int64_t now = clock_unix_ms();
+    for (size_t i = 0; i < CAMPAIGN_CACHE; i++) {
+        cached_campaign *c = &d->campaigns[i];
+        if (c->campaign && strcmp(c->key, key) == 0) {
+            if (now - c->loaded_ms >= CAMPAIGN_CACHE_MS || now < c->loaded_ms)
+                return NULL;
+            c->used = ++d->tick;
+            Metodnet__Campaign *copy = (Metodnet__Campaign *)pbfield_clone(&c->campaign->base);
+            if (copy == NULL)
+                abort();
+            return copy;
+        }
+    }
+    return NULL;
+}
+
+static void s_campaign_remember(diagnostics *d, const char *key, const Metodnet__Campaign *campaign)
+{
+    if (campaign->status != METODNET__CAMPAIGN_STATUS__CAMPAIGN_STATUS_OPEN)
+        return;
+    s_campaign_forget(d, key);
+    cached_campaign *slot = &d->campaigns[0];
+    for (size_t i = 0; i < CAMPAIGN_CACHE; i++) {
+        if (d->campaigns[i].campaign == NULL) {
+            slot = &d->campaigns[i];
+            break;
+        }
+        if (d->campaigns[i].used < slot->used)
+            slot = &d->campaigns[i];
+    }
+    s_free_message(slot->campaign);
+    slot->campaign = (Metodnet__Campaign *)pbfield_clone(&campaign->base);
+    if (slot->campaign == NULL)
+        abort();
+    snprintf(slot->key, sizeof slot->key, "%s", key);
+    slot->loaded_ms = clock_unix_ms();
+    slot->used = ++d->tick;
+}
+
 static void s_campaign_validate(const Metodnet__Campaign *c, validation *v)
 {
     validate_text(v, "campaign.title", c->title, 300, true);
@@ -1320,6 +1385,7 @@ static void s_campaign_save(op *o, const char *event_type, const char *action)
 {
     Metodnet__Campaign *cur = (Metodnet__Campaign *)o->current, *next = (Metodnet__Campaign *)o->next;
     s_key("campaign", cur->id, "-c", o->key, sizeof o->key);
+    s_campaign_forget(o->d, o->key);
     s_stamp(o->next, cur->version + 1);
     diag_layout old_layout, new_layout;
     s_campaign_layout(cur, &old_layout);
@@ -1869,6 +1935,23 @@ static void s_attempt_reload(op *o)
     s_load(o, key, &metodnet__attempt__descriptor, &o->current, s_attempt_not_found_ru, s_attempt_loaded);
 }
 
+/* The reply to a submit is the attempt without its answers: the person just sent them, and 40 answers
+ * back through the gateway's JSON cost more than the rest of the reply (GetAttempt still has them). */
+static void s_reply_attempt(op *o, ProtobufCMessage *attempt)
+{
+    Metodnet__Attempt *a = (Metodnet__Attempt *)attempt;
+    if (s_action(o) == ATTEMPT_SUBMIT && a->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED) {
+        for (size_t i = 0; i < a->n_answers; i++)
+            s_free_message(a->answers[i]);
+        free(a->answers);
+        a->answers = NULL;
+        a->n_answers = 0;
+    }
+    s_reply(o, attempt);
+}
+
+static void s_reply_next_attempt(op *o) { s_reply_attempt(o, o->next); }
+
 static void s_attempt_written(entity_result result, int64_t detail, const char *error, void *ud)
 {
     op *o = ud;
@@ -1880,7 +1963,7 @@ static void s_attempt_written(entity_result result, int64_t detail, const char *
         s_attempt_reload(o);
         return;
     }
-    o->then = s_reply_next;
+    o->then = s_reply_next_attempt;
     s_written(result, detail, error, ud);
 }
 
@@ -2016,6 +2099,12 @@ static void s_attempt_campaign_loaded(op *o)
     s_instrument_at(o, cur->instrument_id, cur->instrument_version, s_attempt_decide);
 }
 
+static void s_attempt_campaign_read(op *o)
+{
+    s_campaign_remember(o->d, o->key, o->campaign);
+    s_attempt_campaign_loaded(o);
+}
+
 static void s_attempt_loaded(op *o)
 {
     Metodnet__Attempt *cur = (Metodnet__Attempt *)o->current;
@@ -2040,7 +2129,7 @@ static void s_attempt_loaded(op *o)
             s_fail(o, CODE(CONFLICT), "Диагностика уже сдана: ответы изменить нельзя");
             return;
         }
-        s_reply(o, o->current); /* a second submit changes nothing */
+        s_reply_attempt(o, o->current); /* a second submit changes nothing */
         return;
     }
     char key[DIAG_KEY_MAX];
@@ -2048,8 +2137,14 @@ static void s_attempt_loaded(op *o)
         s_fail(o, CODE(INTERNAL), s_corrupt_ru);
         return;
     }
+    s_free_message(o->campaign);
+    o->campaign = s_campaign_cached(o->d, key);
+    if (o->campaign) {
+        s_attempt_campaign_loaded(o);
+        return;
+    }
     s_load(o, key, &metodnet__campaign__descriptor, (ProtobufCMessage **)&o->campaign, s_campaign_not_found_ru,
-           s_attempt_campaign_loaded);
+           s_attempt_campaign_read);
 }
 
 static void s_attempt_begin(service_call *call, const ProtobufCMessage *request, void *ud, const char *id)
@@ -3585,6 +3680,8 @@ static void s_free_parts(diagnostics *d)
     audit_destroy(&d->audit);
     for (size_t i = 0; i < INSTRUMENT_CACHE; i++)
         s_free_message(d->cache[i].instrument);
+    for (size_t i = 0; i < CAMPAIGN_CACHE; i++)
+        s_free_message(d->campaigns[i].campaign);
     free(d);
 }
 

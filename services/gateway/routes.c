@@ -129,7 +129,8 @@ static const route s_routes[] = {
     DIAG_ROUTE("PATCH", "/api/v1/diagnostics/attempts/{id}", "SaveAnswers", save_answers_request, attempt, NULL, 200,
                ROUTE_BODY | ROUTE_IF_MATCH, "Сохранить ответы (без сдачи)"),
     DIAG_ROUTE("POST", "/api/v1/diagnostics/attempts/{id}/submit", "SubmitAttempt", submit_attempt_request, attempt,
-               NULL, 200, ROUTE_BODY, "Сдать диагностику: оценивание на сервере; повторная сдача ничего не меняет"),
+               NULL, 200, ROUTE_BODY, "Сдать диагностику: оценивание на сервере; ответ — попытка с результатом, без ответов (они в GET); "
+               "повторная сдача ничего не меняет"),
     DIAG_ROUTE("GET", "/api/v1/diagnostics/results", "ListResults", list_results_request, list_results_response, NULL,
                200, ROUTE_QUERY, "Результаты диагностики в своей области (по сотруднику, кампании, дефициту)"),
     DIAG_ROUTE("GET", "/api/v1/diagnostics/results/{id}", "GetResult", get_request, result, NULL, 200, 0,
