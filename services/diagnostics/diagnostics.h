@@ -12,6 +12,8 @@
  *   StartAttempt, GetAttempt, SaveAnswers, SubmitAttempt, ListAttempts
  *   GetResult(GetRequest) → Result, ListResults, GetCompetenceProfile(GetProfileRequest)
  *   GetRoute, GenerateRoute, UpdateRoute, ApproveRoute, SetRouteItemStatus → Route
+ *   ImportResults(ImportResultsRequest) → ImportReport, ImportResultsTemplate → CsvFile
+ *     (results of an external diagnostic centre from CSV; diagnostics_import.h, docs/import.md)
  *
  * Key layout (R = region; ids carry their region):
  *   diag:{r:R}:framework:<R>-teacher|manager   framework (absent = the shipped default, version 0)

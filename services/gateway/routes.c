@@ -129,7 +129,8 @@ static const route s_routes[] = {
     DIAG_ROUTE("PATCH", "/api/v1/diagnostics/attempts/{id}", "SaveAnswers", save_answers_request, attempt, NULL, 200,
                ROUTE_BODY | ROUTE_IF_MATCH, "Сохранить ответы (без сдачи)"),
     DIAG_ROUTE("POST", "/api/v1/diagnostics/attempts/{id}/submit", "SubmitAttempt", submit_attempt_request, attempt,
-               NULL, 200, ROUTE_BODY, "Сдать диагностику: оценивание на сервере; повторная сдача ничего не меняет"),
+               NULL, 200, ROUTE_BODY, "Сдать диагностику: оценивание на сервере; ответ — попытка с результатом, без ответов (они в GET); "
+               "повторная сдача ничего не меняет"),
     DIAG_ROUTE("GET", "/api/v1/diagnostics/results", "ListResults", list_results_request, list_results_response, NULL,
                200, ROUTE_QUERY, "Результаты диагностики в своей области (по сотруднику, кампании, дефициту)"),
     DIAG_ROUTE("GET", "/api/v1/diagnostics/results/{id}", "GetResult", get_request, result, NULL, 200, 0,
@@ -231,6 +232,15 @@ static const route s_routes[] = {
     {"GET", "/api/v1/export/staff", "registry", "ExportStaff", &metodnet__list_staff_request__descriptor,
      &metodnet__csv_file__descriptor, NULL, 200, ROUTE_QUERY | ROUTE_CSV_OUT,
      "Выгрузка сотрудников в CSV для Excel (те же фильтры, что у списка)", 0, EXPORT_TIMEOUT_MS},
+    {"POST", "/api/v1/diagnostics/results/import", "diagnostics", "ImportResults",
+     &metodnet__import_results_request__descriptor, &metodnet__import_report__descriptor, NULL, 200,
+     ROUTE_CSV_IN | ROUTE_QUERY,
+     "Импорт результатов внешнего диагностического центра из CSV (campaignId — кампания независимой диагностики): "
+     "баллы по компетенциям на человека, повторный импорт не создаёт дублей; dryRun=true — только проверка",
+     IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
+    {"GET", "/api/v1/diagnostics/results/import/template.csv", "diagnostics", "ImportResultsTemplate",
+     &metodnet__import_results_template_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200,
+     ROUTE_QUERY | ROUTE_CSV_OUT, "Шаблон CSV результатов для инструмента кампании (campaignId)", 0, 0},
 };
 
 size_t routes_max_body_bytes(void) {

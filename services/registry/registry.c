@@ -24,6 +24,7 @@
 #include "registry_import.h"
 #include "registry_import.pb-c.h"
 #include "registry_kinds.h"
+#include "registry_resolve.h"
 
 struct registry {
     service_worker *worker;
@@ -1378,6 +1379,11 @@ REGISTRY_HANDLERS(practice, registry_practice_kind, FILTERS(s_practice_filters))
 REGISTRY_IMPORT_HANDLERS(organization, registry_organization_kind, FILTERS(s_organization_filters))
 REGISTRY_IMPORT_HANDLERS(staff, registry_staff_kind, FILTERS(s_staff_filters))
 
+static void s_resolve_staff(service_call *c, const ProtobufCMessage *r, void *ud)
+{
+    registry_resolve_staff(c, r, ((registry *)ud)->store);
+}
+
 /* Transitions name the record by their own id field. */
 static void s_leave_membership(service_call *c, const ProtobufCMessage *r, void *ud)
 {
@@ -1458,6 +1464,8 @@ static const service_method s_methods[] = {
     {"ExportOrganizations", &metodnet__list_organizations_request__descriptor, &metodnet__csv_file__descriptor,
      s_export_organization},
     {"ExportStaff", &metodnet__list_staff_request__descriptor, &metodnet__csv_file__descriptor, s_export_staff},
+    {"ResolveStaff", &metodnet__resolve_staff_request__descriptor, &metodnet__resolve_staff_response__descriptor,
+     s_resolve_staff},
 };
 
 const service_method *registry_methods(size_t *n)

@@ -922,7 +922,7 @@ static bool s_apply_references(import_job *job, import_row *row, ProtobufCMessag
         return true;
     const char *municipality = "";
     if (row->n_refs == 1) {
-        size_t k = 0;
+        size_t k = 0; /* read below when neither lookup found it */
         char folded[256];
         s_fold(row->refs[0], folded, sizeof folded);
         if ((s_map_get(&job->mun_map, row->refs[0], &k) || s_map_get(&job->mun_map, folded, &k)) && k != SIZE_MAX) {

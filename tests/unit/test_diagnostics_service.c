@@ -378,6 +378,9 @@ static void test_campaign_attempts_results_scope(void **state)
     assert_string_equal(done->result->deficits[0], "t.method.1");
     assert_string_equal(done->result->strengths[0], "t.digital.1");
     assert_int_equal(done->result->instrument_version, 1);
+    assert_int_equal(done->n_answers, 0); /* the reply leaves the answers out; the stored attempt keeps them */
+    assert_true(s_redis_int(f, "HSTRLEN %s d", "diag:{r:07}:attempt:07-c1-s1") >
+                (long long)metodnet__attempt__get_packed_size(done));
     int64_t version_done = done->version;
     s_free(&r);
     /* the event went to the stream in the same write */
