@@ -155,6 +155,12 @@ MATRIX = {
     "POST /api/v1/import/staff": ("C C C 403 403 401", "C R R 403 403 401"),
     "GET /api/v1/import/templates/organizations.csv": ("200 200 200 200 200 401", "200 200 200 200 200 401"),
     "GET /api/v1/import/templates/staff.csv": ("200 200 200 200 200 401", "200 200 200 200 200 401"),
+    # results of an external diagnostic centre: own = an independent campaign of region 07 and a person
+    # of school A; other = a campaign of region 08 (not even its existence is visible from 07). The
+    # regional operator and the municipality's methodologist import; nobody else.
+    "POST /api/v1/diagnostics/results/import": ("C C 403 403 403 401", "404 404 404 404 404 401"),
+    "GET /api/v1/diagnostics/results/import/template.csv": ("200 200 403 403 403 401",
+                                                            "404 404 404 404 404 401"),
     "GET /api/v1/export/organizations": ("L L L H L 401", "L H H H H 401"),
     "GET /api/v1/export/staff": ("L L L L L 401", "L H H H H 401"),
     # diagnostics: frameworks, instruments and campaigns are region objects (own = 07, other = 08)
@@ -373,9 +379,9 @@ class SecurityFixture:
              "scaleMin": 1, "scaleMax": 5}]}
     ANSWERS = [{"itemId": "q1", "optionIds": ["a"]}, {"itemId": "q2", "value": 1}]
 
-    def campaign(self, orgs, token=True, open_it=False, instrument=None):
+    def campaign(self, orgs, token=True, open_it=False, instrument=None, kind="self"):
         c = self.created(self.admin("POST", "/api/v1/diagnostics/campaigns", {
-            "title": f"Кампания {next(_seq)}", "instrumentId": instrument or self.instrument["own"], "kind": "self",
+            "title": f"Кампания {next(_seq)}", "instrumentId": instrument or self.instrument["own"], "kind": kind,
             "startsOn": time.strftime("%Y-%m-%d"), "endsOn": "2099-12-31",
             "target": {"organizationIds": orgs, "categories": ["teacher"]}}, token=token), "кампания")["id"]
         if open_it:
@@ -424,6 +430,10 @@ class SecurityFixture:
         self.camp = {"own": self.campaign(orgs, open_it=True),
                      "other": self.campaign([self.empty_org08], token=self.admin08, instrument=self.instrument["other"])}
         self.saving = self.campaign(orgs, open_it=True)
+        # independent diagnostics, for the import of an external centre's results (other = region 08)
+        self.independent = {"own": self.campaign(orgs, open_it=True, kind="independent"),
+                            "other": self.campaign([self.empty_org08], token=self.admin08, open_it=True,
+                                                   instrument=self.instrument["other"], kind="independent")}
         self.attempt = {side: self.take(self.camp["own"], self.person[side]) for side in ("own", "other")}
         self.open_attempt = {side: self.take(self.saving, self.person[side], submit=False) for side in ("own", "other")}
         self.route_of = {}
@@ -583,6 +593,14 @@ class SecurityFixture:
             body = {"answers": self.ANSWERS}
         elif route == "POST /api/v1/diagnostics/attempts/{id}/submit":
             body = {"answers": self.ANSWERS}
+        elif route == "POST /api/v1/diagnostics/results/import":
+            # a person not yet in the campaign: each cell's row creates one result (C) or is refused
+            person = self.staff(self.org["own"]) if side == "own" else self.staff08
+            template += f"?campaignId={self.independent[side]}"
+            raw = ("Код сотрудника;Дата;t.method.1;t.digital.1\r\n"
+                   f"{person};{time.strftime('%Y-%m-%d')};40;85\r\n")
+        elif route == "GET /api/v1/diagnostics/results/import/template.csv":
+            template += f"?campaignId={self.independent[side]}"
         elif route.startswith("POST /api/v1/import/"):
             template += "?regionId=07"
             raw = self.csv(route, side)
