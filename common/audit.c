@@ -65,7 +65,10 @@ static void s_recorded(const redisReply *reply, const char *error, void *ud)
     free(ctx);
 }
 
-static char *s_str(const char *s) { return (char *)(s ? s : ""); }
+static char *s_str(const char *s)
+{
+    return (char *)(s ? s : "");
+}
 
 int audit_record(audit *a, const audit_event *event, audit_cb cb, void *ud)
 {
@@ -145,7 +148,8 @@ static void s_listed(const redisReply *reply, const char *error, void *ud)
 {
     s_list_ctx *ctx = ud;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        const char *why = error ? error : (reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "неожиданный ответ");
+        const char *why =
+            error ? error : (reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "неожиданный ответ");
         log_error(NULL, "чтение журнала аудита не удалось: %s", why);
         ctx->cb(NULL, 0, NULL, why, ctx->ud);
         s_list_free(ctx);

@@ -25,12 +25,12 @@
 typedef struct audit audit;
 
 typedef struct {
-    const char *user_id;        /* who: user id, API key id, "" for anonymous */
+    const char *user_id; /* who: user id, API key id, "" for anonymous */
     Metodnet__Role role;
-    const char *action;         /* "read", "create", "login_failed", ... */
-    const char *object_kind;    /* "user", "staff", "api_key", ... */
-    const char *object_id;      /* "" when there is none (a failed login with an unknown name) */
-    const char *region_id;      /* region of the object, or of the actor; "" when unknown */
+    const char *action;      /* "read", "create", "login_failed", ... */
+    const char *object_kind; /* "user", "staff", "api_key", ... */
+    const char *object_id;   /* "" when there is none (a failed login with an unknown name) */
+    const char *region_id;   /* region of the object, or of the actor; "" when unknown */
     const char *request_id;
     const char *client_address;
 } audit_event;
@@ -51,15 +51,15 @@ typedef void (*audit_cb)(int status, void *ud);
 int audit_record(audit *a, const audit_event *event, audit_cb cb, void *ud);
 
 typedef struct {
-    const char *user_id;        /* NULL or "" = any */
+    const char *user_id; /* NULL or "" = any */
     const char *object_id;
     const char *action;
-    const char *region_id;      /* NULL or "" = every region */
-    int64_t from_unix_ms;       /* inclusive; 0 = the beginning */
-    int64_t to_unix_ms;         /* inclusive; 0 = now */
-    const char *before_id;      /* exclusive start, newest first (a previous page's next id); NULL = newest */
-    size_t limit;               /* 1..500 */
-    size_t max_scan;            /* entries examined per call; 0 = 2000 */
+    const char *region_id; /* NULL or "" = every region */
+    int64_t from_unix_ms;  /* inclusive; 0 = the beginning */
+    int64_t to_unix_ms;    /* inclusive; 0 = now */
+    const char *before_id; /* exclusive start, newest first (a previous page's next id); NULL = newest */
+    size_t limit;          /* 1..500 */
+    size_t max_scan;       /* entries examined per call; 0 = 2000 */
 } audit_query;
 
 /* entries (each with id and at filled in) are borrowed for the call; next_id: pass as before_id for

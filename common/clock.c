@@ -16,7 +16,7 @@ char *clock_rfc3339(int64_t unix_ms, char *buf, size_t size)
     time_t seconds = (time_t)(unix_ms / 1000);
     struct tm tm;
     gmtime_r(&seconds, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
     return buf;
 }

@@ -44,8 +44,7 @@ static const option s_options[O_COUNT] = {
     {"http-host", "METODNET_HTTP_HOST", OPT_STRING, O_HTTP_HOST, "адрес HTTP (127.0.0.1)"},
     {"http-port", "METODNET_HTTP_PORT", OPT_PORT, O_HTTP_PORT, "порт HTTP (8080)"},
     {"concurrency", "METODNET_CONCURRENCY", OPT_UINT, O_CONCURRENCY, "одновременных запросов на процесс (32)"},
-    {"request-timeout-ms", "METODNET_REQUEST_TIMEOUT_MS", OPT_UINT, O_REQUEST_TIMEOUT,
-     "срок ответа службы, мс (5000)"},
+    {"request-timeout-ms", "METODNET_REQUEST_TIMEOUT_MS", OPT_UINT, O_REQUEST_TIMEOUT, "срок ответа службы, мс (5000)"},
     {"required-services", "METODNET_REQUIRED_SERVICES", OPT_STRING, O_REQUIRED_SERVICES,
      "службы, без которых шлюз не готов (registry,auth,diagnostics)"},
     {"max-body-bytes", "METODNET_MAX_BODY_BYTES", OPT_UINT, O_MAX_BODY, "предел тела запроса, байт (1048576)"},
@@ -104,14 +103,30 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
         break;
     }
     switch (index) {
-    case O_REDIS_HOST: cfg->redis.host = value; break;
-    case O_REDIS_PORT: cfg->redis.port = (int)number; break;
-    case O_REDIS_SOCKET: cfg->redis.unix_path = value; break;
-    case O_REDIS_USER: cfg->redis.username = value; break;
-    case O_REDIS_PASSWORD: cfg->redis.password = value; break;
-    case O_BROKER: cfg->broker_endpoint = value; break;
-    case O_HTTP_HOST: cfg->http_host = value; break;
-    case O_HTTP_PORT: cfg->http_port = (int)number; break;
+    case O_REDIS_HOST:
+        cfg->redis.host = value;
+        break;
+    case O_REDIS_PORT:
+        cfg->redis.port = (int)number;
+        break;
+    case O_REDIS_SOCKET:
+        cfg->redis.unix_path = value;
+        break;
+    case O_REDIS_USER:
+        cfg->redis.username = value;
+        break;
+    case O_REDIS_PASSWORD:
+        cfg->redis.password = value;
+        break;
+    case O_BROKER:
+        cfg->broker_endpoint = value;
+        break;
+    case O_HTTP_HOST:
+        cfg->http_host = value;
+        break;
+    case O_HTTP_PORT:
+        cfg->http_port = (int)number;
+        break;
     case O_CONCURRENCY:
         if (number > 1024) {
             fprintf(stderr, "Ошибка: %s: не больше 1024\n", source);
@@ -119,10 +134,18 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
         }
         cfg->concurrency = (unsigned)number;
         break;
-    case O_REQUEST_TIMEOUT: cfg->request_timeout_ms = (uint32_t)number; break;
-    case O_REQUIRED_SERVICES: cfg->required_services = value; break;
-    case O_MAX_BODY: cfg->max_body_bytes = number; break;
-    case O_RATE_LIMIT: cfg->rate_limit = (unsigned)number; break;
+    case O_REQUEST_TIMEOUT:
+        cfg->request_timeout_ms = (uint32_t)number;
+        break;
+    case O_REQUIRED_SERVICES:
+        cfg->required_services = value;
+        break;
+    case O_MAX_BODY:
+        cfg->max_body_bytes = number;
+        break;
+    case O_RATE_LIMIT:
+        cfg->rate_limit = (unsigned)number;
+        break;
     }
     return 0;
 }

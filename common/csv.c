@@ -36,8 +36,8 @@ struct csv_reader {
     iconv_t cd;
     char delimiter;
     /* position */
-    size_t line;     /* current physical line (1-based) */
-    size_t row;      /* rows handed out or skipped */
+    size_t line; /* current physical line (1-based) */
+    size_t row;  /* rows handed out or skipped */
     /* the record being built: bytes of all fields, each NUL-terminated */
     char *rec;
     size_t rec_len, rec_cap;
@@ -110,11 +110,26 @@ void csv_reader_destroy(csv_reader **reader)
     *reader = NULL;
 }
 
-const char *csv_reader_error(const csv_reader *reader) { return reader->failed ? reader->error : ""; }
-size_t csv_reader_error_row(const csv_reader *reader) { return reader->error_row; }
-size_t csv_reader_error_column(const csv_reader *reader) { return reader->error_column; }
-csv_encoding csv_reader_encoding(const csv_reader *reader) { return reader->encoding; }
-char csv_reader_delimiter(const csv_reader *reader) { return reader->delimiter; }
+const char *csv_reader_error(const csv_reader *reader)
+{
+    return reader->failed ? reader->error : "";
+}
+size_t csv_reader_error_row(const csv_reader *reader)
+{
+    return reader->error_row;
+}
+size_t csv_reader_error_column(const csv_reader *reader)
+{
+    return reader->error_column;
+}
+csv_encoding csv_reader_encoding(const csv_reader *reader)
+{
+    return reader->encoding;
+}
+char csv_reader_delimiter(const csv_reader *reader)
+{
+    return reader->delimiter;
+}
 
 /* Room for `more` bytes after end (compacting consumed bytes first). */
 static bool s_reserve(csv_reader *r, size_t more)
@@ -333,8 +348,10 @@ static bool s_end_field(csv_reader *r, size_t n, size_t row)
         return false;
     }
     if (!utf8_valid(r->rec + r->offsets[n], len)) {
-        s_fail(r, row, n + 1, "Строка %zu, столбец %zu: текст не в кодировке UTF-8 (сохраните файл в UTF-8 или "
-               "Windows-1251 целиком)", row, n + 1);
+        s_fail(r, row, n + 1,
+               "Строка %zu, столбец %zu: текст не в кодировке UTF-8 (сохраните файл в UTF-8 или "
+               "Windows-1251 целиком)",
+               row, n + 1);
         return false;
     }
     r->lengths[n] = len;
@@ -378,8 +395,10 @@ int csv_reader_next(csv_reader *r, csv_record *record)
                     c = s_getc(r);
                     if (c < 0) {
                         if (!r->failed)
-                            s_fail(r, row, column, "Строка %zu, столбец %zu: кавычка, открытая в строке файла %zu, "
-                                   "не закрыта до конца файла", row, column, quote_line);
+                            s_fail(r, row, column,
+                                   "Строка %zu, столбец %zu: кавычка, открытая в строке файла %zu, "
+                                   "не закрыта до конца файла",
+                                   row, column, quote_line);
                         return -1;
                     }
                     if (c == '"') {
@@ -402,8 +421,10 @@ int csv_reader_next(csv_reader *r, csv_record *record)
                                 record_done = true;
                                 break;
                             }
-                            s_fail(r, row, column, "Строка %zu, столбец %zu: после закрывающей кавычки ожидается "
-                                   "разделитель «%c» или конец строки", row, column, r->delimiter);
+                            s_fail(r, row, column,
+                                   "Строка %zu, столбец %zu: после закрывающей кавычки ожидается "
+                                   "разделитель «%c» или конец строки",
+                                   row, column, r->delimiter);
                             return -1;
                         }
                     } else if (c == '\n') {
@@ -565,4 +586,7 @@ const char *csv_writer_data(const csv_writer *w, size_t *len)
     return w->data;
 }
 
-size_t csv_writer_size(const csv_writer *w) { return w->len; }
+size_t csv_writer_size(const csv_writer *w)
+{
+    return w->len;
+}

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define CSV_FIELD_MAX (64 * 1024)
-#define CSV_COLUMNS_MAX 200
+#define CSV_FIELD_MAX    (64 * 1024)
+#define CSV_COLUMNS_MAX  200
 #define CSV_DETECT_BYTES (1024 * 1024)
 
 typedef enum {

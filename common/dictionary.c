@@ -57,4 +57,7 @@ const char *dictionary_subject_name(const char *code)
     return NULL;
 }
 
-bool dictionary_subject_known(const char *code) { return dictionary_subject_name(code) != NULL; }
+bool dictionary_subject_known(const char *code)
+{
+    return dictionary_subject_name(code) != NULL;
+}

@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *code;     /* "mathematics" */
-    const char *name_ru;  /* «Математика» */
+    const char *code;    /* "mathematics" */
+    const char *name_ru; /* «Математика» */
 } dictionary_entry;
 
 /* The subjects, in a stable order; *n set to the count. Borrowed static data. */

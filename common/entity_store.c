@@ -306,11 +306,11 @@ int entity_store_write(entity_store *store, const entity_write *write, entity_wr
     op->cb.write = cb;
 
     size_t n = 0;
-#define S_PUSH(text, length)                                                                                 \
-    do {                                                                                                     \
-        argv[n] = (text);                                                                                    \
-        argvlen[n] = (length);                                                                               \
-        n++;                                                                                                 \
+#define S_PUSH(text, length)                                                                                           \
+    do {                                                                                                               \
+        argv[n] = (text);                                                                                              \
+        argvlen[n] = (length);                                                                                         \
+        n++;                                                                                                           \
     } while (0)
 #define S_PUSH_STRING(text) S_PUSH((text), strlen(text))
 

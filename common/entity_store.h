@@ -20,7 +20,7 @@ typedef struct entity_store entity_store;
 
 typedef struct {
     const char *key;
-    const char *member;  /* may contain \x1f but no NUL */
+    const char *member; /* may contain \x1f but no NUL */
 } entity_index_entry;
 
 /* A unique value claimed by an entity: field `value` of the hash `key` holds the owner's id. Used for
@@ -36,7 +36,7 @@ typedef struct {
     /* 0: the entity must not exist (create); > 0: stored version must equal it; -1: no check. */
     int64_t expected_version;
     int64_t new_version;
-    const uint8_t *data;  /* NULL: delete the entity */
+    const uint8_t *data; /* NULL: delete the entity */
     size_t data_len;
     const char *attributes; /* "|tok|tok|", NULL = "" */
     const entity_index_entry *index_remove;
@@ -61,30 +61,30 @@ typedef struct {
 
 typedef enum {
     ENTITY_OK = 0,
-    ENTITY_NOT_FOUND,        /* expected_version != 0 and the entity is absent */
-    ENTITY_EXISTS,           /* expected_version == 0 and the entity exists; detail = stored version */
-    ENTITY_VERSION_MISMATCH, /* stored version != expected_version; detail = stored version */
-    ENTITY_MISSING_REFERENCE,/* detail = index into must_exist */
-    ENTITY_NOT_EMPTY,        /* detail = index into must_be_empty */
-    ENTITY_ERROR,            /* Redis unreachable, timeout, unexpected reply, a key of the wrong type
+    ENTITY_NOT_FOUND,         /* expected_version != 0 and the entity is absent */
+    ENTITY_EXISTS,            /* expected_version == 0 and the entity exists; detail = stored version */
+    ENTITY_VERSION_MISMATCH,  /* stored version != expected_version; detail = stored version */
+    ENTITY_MISSING_REFERENCE, /* detail = index into must_exist */
+    ENTITY_NOT_EMPTY,         /* detail = index into must_be_empty */
+    ENTITY_ERROR,             /* Redis unreachable, timeout, unexpected reply, a key of the wrong type
                               * (the write then changes nothing); error says what (Russian) */
-    ENTITY_CLAIMED,          /* a claim's value belongs to another entity; detail = index into claims */
+    ENTITY_CLAIMED,           /* a claim's value belongs to another entity; detail = index into claims */
 } entity_result;
 
 typedef void (*entity_write_cb)(entity_result result, int64_t detail, const char *error, void *ud);
 /* data is borrowed for the call; NULL unless ENTITY_OK. */
-typedef void (*entity_get_cb)(entity_result result, const uint8_t *data, size_t len, int64_t version,
-                              const char *error, void *ud);
+typedef void (*entity_get_cb)(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                              void *ud);
 
 typedef struct {
     const char *index_key;
-    const char *after_member;  /* exclusive start (the previous page's cursor), NULL = from start */
-    const char *prefix;        /* only members starting with it (name search), NULL or "" = all */
+    const char *after_member; /* exclusive start (the previous page's cursor), NULL = from start */
+    const char *prefix;       /* only members starting with it (name search), NULL or "" = all */
     const char *entity_key_prefix;
     const char *const *required_tokens; /* each must occur in the attribute string */
     size_t n_required_tokens;
-    size_t limit;              /* 1..500, else entity_store_list returns -1 */
-    size_t max_scan;           /* bound on index members examined per call; 0 = 20 * limit */
+    size_t limit;    /* 1..500, else entity_store_list returns -1 */
+    size_t max_scan; /* bound on index members examined per call; 0 = 20 * limit */
 } entity_list_query;
 
 typedef struct {
@@ -93,8 +93,8 @@ typedef struct {
 } entity_blob;
 
 /* items borrowed for the call. next_member: pass as after_member to continue; NULL at the end. */
-typedef void (*entity_list_cb)(entity_result result, const entity_blob *items, size_t n,
-                               const char *next_member, const char *error, void *ud);
+typedef void (*entity_list_cb)(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                               const char *error, void *ud);
 
 /* The store borrows link, which must outlive it. */
 entity_store *entity_store_new(redis_link *link);

@@ -10,12 +10,11 @@ typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 /* service is borrowed (a literal); level from METODNET_LOG_LEVEL (debug|info|warn|error). */
 void log_init(const char *service);
 /* request_id may be NULL. */
-void log_write(log_level level, const char *request_id, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
+void log_write(log_level level, const char *request_id, const char *format, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_debug(rid, ...) log_write(LOG_DEBUG, rid, __VA_ARGS__)
-#define log_info(rid, ...) log_write(LOG_INFO, rid, __VA_ARGS__)
-#define log_warn(rid, ...) log_write(LOG_WARN, rid, __VA_ARGS__)
+#define log_info(rid, ...)  log_write(LOG_INFO, rid, __VA_ARGS__)
+#define log_warn(rid, ...)  log_write(LOG_WARN, rid, __VA_ARGS__)
 #define log_error(rid, ...) log_write(LOG_ERROR, rid, __VA_ARGS__)
 
 #endif

@@ -27,8 +27,8 @@
 
 #include "zmq_loop.h"
 
-#define S_IDENTITY_MAX 255
-#define S_CLOSE_LINGER_MS 200
+#define S_IDENTITY_MAX              255
+#define S_CLOSE_LINGER_MS           200
 #define S_DEFAULT_CLIENT_TIMEOUT_MS 30000
 
 typedef struct s_link {
@@ -36,17 +36,20 @@ typedef struct s_link {
     struct s_link *next;
 } s_link;
 
-#define s_container(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define s_container(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-static void s_list_init(s_link *head) {
+static void s_list_init(s_link *head)
+{
     head->prev = head->next = head;
 }
 
-static int s_list_empty(const s_link *head) {
+static int s_list_empty(const s_link *head)
+{
     return head->next == head;
 }
 
-static void s_list_insert_before(s_link *at, s_link *node) {
+static void s_list_insert_before(s_link *at, s_link *node)
+{
     node->prev = at->prev;
     node->next = at;
     at->prev->next = node;
@@ -54,7 +57,8 @@ static void s_list_insert_before(s_link *at, s_link *node) {
 }
 
 /* Unlinks node (a no-op on a self-linked node) and leaves it self-linked. */
-static void s_list_remove(s_link *node) {
+static void s_list_remove(s_link *node)
+{
     node->prev->next = node->next;
     node->next->prev = node->prev;
     node->prev = node->next = node;
@@ -126,7 +130,8 @@ static const uint8_t s_cmd_client_partial = MDP_CLIENT_PARTIAL;
 static const uint8_t s_cmd_client_final = MDP_CLIENT_FINAL;
 
 /* A service name is 1..MDP_SERVICE_NAME_MAX printable ASCII bytes (no spaces or controls). */
-static int s_service_name_valid(const void *data, size_t len) {
+static int s_service_name_valid(const void *data, size_t len)
+{
     const unsigned char *bytes = data;
     if (len == 0 || len > MDP_SERVICE_NAME_MAX)
         return 0;
@@ -136,15 +141,18 @@ static int s_service_name_valid(const void *data, size_t len) {
     return 1;
 }
 
-static int s_frame_equals(zmq_msg_t *frame, const void *data, size_t len) {
+static int s_frame_equals(zmq_msg_t *frame, const void *data, size_t len)
+{
     return zmq_msg_size(frame) == len && (len == 0 || memcmp(zmq_msg_data(frame), data, len) == 0);
 }
 
-static uint8_t s_frame_byte(zmq_msg_t *frame) {
+static uint8_t s_frame_byte(zmq_msg_t *frame)
+{
     return *(const uint8_t *)zmq_msg_data(frame);
 }
 
-static s_service *s_service_find(const mdp_broker *broker, const void *name, size_t len) {
+static s_service *s_service_find(const mdp_broker *broker, const void *name, size_t len)
+{
     for (s_link *it = broker->services.next; it != &broker->services; it = it->next) {
         s_service *service = s_container(it, s_service, link);
         if (strlen(service->name) == len && memcmp(service->name, name, len) == 0)
@@ -154,7 +162,8 @@ static s_service *s_service_find(const mdp_broker *broker, const void *name, siz
 }
 
 /* name must be valid (s_service_name_valid). NULL when out of memory. */
-static s_service *s_service_require(mdp_broker *broker, const void *name, size_t len) {
+static s_service *s_service_require(mdp_broker *broker, const void *name, size_t len)
+{
     s_service *service = s_service_find(broker, name, len);
     if (service)
         return service;
@@ -169,7 +178,8 @@ static s_service *s_service_require(mdp_broker *broker, const void *name, size_t
     return service;
 }
 
-static s_worker *s_worker_find(const mdp_broker *broker, const void *identity, size_t len) {
+static s_worker *s_worker_find(const mdp_broker *broker, const void *identity, size_t len)
+{
     for (s_link *it = broker->workers.next; it != &broker->workers; it = it->next) {
         s_worker *worker = s_container(it, s_worker, link);
         if (worker->identity_len == len && memcmp(worker->identity, identity, len) == 0)
@@ -178,13 +188,15 @@ static s_worker *s_worker_find(const mdp_broker *broker, const void *identity, s
     return NULL;
 }
 
-static int s_send_to_worker(mdp_broker *broker, const uint8_t *identity, size_t identity_len, const uint8_t *cmd) {
+static int s_send_to_worker(mdp_broker *broker, const uint8_t *identity, size_t identity_len, const uint8_t *cmd)
+{
     zmq_loop_frame frames[3] = {{identity, identity_len}, {MDP_WORKER, 6}, {cmd, 1}};
     return zmq_loop_send(broker->socket, frames, 3);
 }
 
 /* Inserts req into broker->deadlines keeping deadline order (usually at the tail). */
-static void s_deadline_insert(mdp_broker *broker, mdp_pending *req) {
+static void s_deadline_insert(mdp_broker *broker, mdp_pending *req)
+{
     s_link *at = broker->deadlines.prev;
     while (at != &broker->deadlines && s_container(at, mdp_pending, deadline_link)->deadline > req->deadline)
         at = at->prev;
@@ -192,7 +204,8 @@ static void s_deadline_insert(mdp_broker *broker, mdp_pending *req) {
 }
 
 /* Unlinks req from every broker structure (a holding worker stays busy) and frees it. */
-static void s_request_destroy(mdp_pending *req) {
+static void s_request_destroy(mdp_pending *req)
+{
     if (req->state == S_QUEUED)
         req->service->queued--;
     s_list_remove(&req->queue_link);
@@ -206,7 +219,8 @@ static void s_request_destroy(mdp_pending *req) {
 }
 
 /* Ends req: frees it, then tells an in-process requester (external ones get nothing). */
-static void s_request_complete(mdp_pending *req, int result, const uint8_t *body, size_t len) {
+static void s_request_complete(mdp_pending *req, int result, const uint8_t *body, size_t len)
+{
     mdp_reply_cb cb = req->internal ? req->cb : NULL;
     void *ud = req->ud;
     s_request_destroy(req);
@@ -216,7 +230,8 @@ static void s_request_complete(mdp_pending *req, int result, const uint8_t *body
 
 /* Deadline passed or the broker stops. A request a worker still holds becomes an orphan (the worker
  * stays busy until its FINAL, which is discarded); any other is freed. */
-static void s_request_fail(mdp_pending *req, int result) {
+static void s_request_fail(mdp_pending *req, int result)
+{
     if (req->state == S_IN_FLIGHT && req->worker) {
         mdp_reply_cb cb = req->internal ? req->cb : NULL;
         void *ud = req->ud;
@@ -230,7 +245,8 @@ static void s_request_fail(mdp_pending *req, int result) {
     s_request_complete(req, result, NULL, 0);
 }
 
-static void s_worker_touch(mdp_broker *broker, s_worker *worker) {
+static void s_worker_touch(mdp_broker *broker, s_worker *worker)
+{
     worker->expiry = uv_now(broker->loop) + (uint64_t)broker->heartbeat.interval_ms * broker->heartbeat.liveness;
     s_list_remove(&worker->link);
     s_list_insert_before(&broker->workers, &worker->link);
@@ -238,7 +254,8 @@ static void s_worker_touch(mdp_broker *broker, s_worker *worker) {
 
 /* Removes worker (optionally telling it DISCONNECT); its request, if any, fails at once with
  * MDP_ERR_WORKER_LOST. May call a callback, as its last action. */
-static void s_worker_delete(mdp_broker *broker, s_worker *worker, int send_disconnect) {
+static void s_worker_delete(mdp_broker *broker, s_worker *worker, int send_disconnect)
+{
     if (send_disconnect)
         s_send_to_worker(broker, worker->identity, worker->identity_len, &s_cmd_disconnect);
     s_list_remove(&worker->link);
@@ -259,7 +276,8 @@ static void s_worker_delete(mdp_broker *broker, s_worker *worker, int send_disco
 
 /* Hands queued requests of service to its idle workers, least recently used first. Calls no
  * callback: a worker found gone while sending holds nothing and is removed quietly. */
-static void s_dispatch(mdp_broker *broker, s_service *service) {
+static void s_dispatch(mdp_broker *broker, s_service *service)
+{
     while (!s_list_empty(&service->queue) && !s_list_empty(&service->idle)) {
         s_worker *worker = s_container(service->idle.next, s_worker, idle_link);
         mdp_pending *req = s_container(service->queue.next, mdp_pending, queue_link);
@@ -288,7 +306,8 @@ static void s_dispatch(mdp_broker *broker, s_service *service) {
 
 /* RFC 8: "mmi.service" answers "200" when the service named by the body has a worker, else "404";
  * every other "mmi.*" service answers "501". */
-static const char *s_mmi_answer(const mdp_broker *broker, const char *service, const void *body, size_t len) {
+static const char *s_mmi_answer(const mdp_broker *broker, const char *service, const void *body, size_t len)
+{
     if (strcmp(service, "mmi.service") != 0)
         return "501";
     if (!s_service_name_valid(body, len))
@@ -297,12 +316,14 @@ static const char *s_mmi_answer(const mdp_broker *broker, const char *service, c
     return target && target->workers > 0 ? "200" : "404";
 }
 
-static int s_is_mmi(const void *name, size_t len) {
+static int s_is_mmi(const void *name, size_t len)
+{
     return len >= 4 && memcmp(name, "mmi.", 4) == 0;
 }
 
 /* [client] ["MDPC02"] [0x01] [service] [body]+ */
-static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count) {
+static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count)
+{
     if (count < 5 || zmq_msg_size(&frames[2]) != 1 || s_frame_byte(&frames[2]) != MDP_CLIENT_REQUEST ||
         !s_service_name_valid(zmq_msg_data(&frames[3]), zmq_msg_size(&frames[3]))) {
         broker->dropped++;
@@ -352,7 +373,8 @@ static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count
 
 /* Concatenates frames[first..count) into one buffer (borrowed frame data when there is just one);
  * *owned is set when the caller must free the result. NULL only when out of memory. */
-static const uint8_t *s_join_frames(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned) {
+static const uint8_t *s_join_frames(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned)
+{
     *owned = NULL;
     if (count - first == 1) {
         *len = zmq_msg_size(&frames[first]);
@@ -377,7 +399,8 @@ static const uint8_t *s_join_frames(zmq_msg_t *frames, size_t first, size_t coun
 }
 
 /* PARTIAL/FINAL: [worker] ["MDPW02"] [cmd] [client] [] [body]+ from a worker holding a request. */
-static void s_worker_reply(mdp_broker *broker, s_worker *worker, uint8_t command, zmq_msg_t *frames, size_t count) {
+static void s_worker_reply(mdp_broker *broker, s_worker *worker, uint8_t command, zmq_msg_t *frames, size_t count)
+{
     mdp_pending *req = worker->request;
     if (!req || !s_frame_equals(&frames[3], req->address, req->address_len)) {
         broker->dropped++;
@@ -435,7 +458,8 @@ static void s_worker_reply(mdp_broker *broker, s_worker *worker, uint8_t command
 }
 
 /* [worker] ["MDPW02"] [command] ... */
-static void s_worker_message(mdp_broker *broker, zmq_msg_t *frames, size_t count) {
+static void s_worker_message(mdp_broker *broker, zmq_msg_t *frames, size_t count)
+{
     if (zmq_msg_size(&frames[2]) != 1) {
         broker->dropped++;
         return;
@@ -514,7 +538,8 @@ static void s_worker_message(mdp_broker *broker, zmq_msg_t *frames, size_t count
     }
 }
 
-static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud) {
+static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud)
+{
     (void)zl;
     mdp_broker *broker = ud;
     size_t identity_len = zmq_msg_size(&frames[0]);
@@ -532,7 +557,8 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
 
 /* Periodic sweep: dead workers (their requests fail at once), expired requests, heartbeats, and
  * services nobody registered that have nothing queued any more. */
-static void s_on_tick(uv_timer_t *timer) {
+static void s_on_tick(uv_timer_t *timer)
+{
     mdp_broker *broker = timer->data;
     uint64_t now = uv_now(broker->loop);
     while (!s_list_empty(&broker->workers)) {
@@ -574,7 +600,8 @@ static void s_on_tick(uv_timer_t *timer) {
 }
 
 /* Delivers MMI answers to in-process requesters outside mdp_broker_request. */
-static void s_on_answer_idle(uv_idle_t *idle) {
+static void s_on_answer_idle(uv_idle_t *idle)
+{
     mdp_broker *broker = idle->data;
     uv_idle_stop(idle);
     while (!s_list_empty(&broker->answered)) {
@@ -585,13 +612,15 @@ static void s_on_answer_idle(uv_idle_t *idle) {
     }
 }
 
-static void s_on_handle_close(uv_handle_t *handle) {
+static void s_on_handle_close(uv_handle_t *handle)
+{
     mdp_broker *broker = handle->data;
     if (--broker->open_handles == 0)
         free(broker);
 }
 
-mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat) {
+mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat)
+{
     if (!loop || !zmq_context || !endpoint || heartbeat.interval_ms == 0 || heartbeat.liveness == 0) {
         errno = EINVAL;
         return NULL;
@@ -642,12 +671,14 @@ mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpo
     return broker;
 }
 
-void mdp_broker_set_client_timeout(mdp_broker *broker, uint32_t timeout_ms) {
+void mdp_broker_set_client_timeout(mdp_broker *broker, uint32_t timeout_ms)
+{
     broker->client_timeout_ms = timeout_ms;
 }
 
 mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service_name, const uint8_t *body, size_t len,
-                                uint32_t timeout_ms, mdp_reply_cb cb, void *ud) {
+                                uint32_t timeout_ms, mdp_reply_cb cb, void *ud)
+{
     if (!broker || broker->destroying || !service_name || !cb || (!body && len > 0))
         return NULL;
     size_t name_len = strlen(service_name);
@@ -700,7 +731,8 @@ mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service_name, co
     return req;
 }
 
-void mdp_broker_cancel(mdp_pending *req) {
+void mdp_broker_cancel(mdp_pending *req)
+{
     if (!req)
         return;
     if (req->state == S_IN_FLIGHT) {
@@ -713,28 +745,33 @@ void mdp_broker_cancel(mdp_pending *req) {
         s_request_destroy(req);
 }
 
-size_t mdp_broker_worker_count(const mdp_broker *broker, const char *service) {
+size_t mdp_broker_worker_count(const mdp_broker *broker, const char *service)
+{
     s_service *found = service ? s_service_find(broker, service, strlen(service)) : NULL;
     return found ? found->workers : 0;
 }
 
-size_t mdp_broker_queue_depth(const mdp_broker *broker, const char *service) {
+size_t mdp_broker_queue_depth(const mdp_broker *broker, const char *service)
+{
     s_service *found = service ? s_service_find(broker, service, strlen(service)) : NULL;
     return found ? found->queued : 0;
 }
 
-void mdp_broker_foreach_service(const mdp_broker *broker, mdp_broker_service_cb cb, void *ud) {
+void mdp_broker_foreach_service(const mdp_broker *broker, mdp_broker_service_cb cb, void *ud)
+{
     for (s_link *it = broker->services.next; it != &broker->services; it = it->next) {
         s_service *service = s_container(it, s_service, link);
         cb(service->name, service->workers, service->busy, service->queued, ud);
     }
 }
 
-uint64_t mdp_broker_dropped_frames(const mdp_broker *broker) {
+uint64_t mdp_broker_dropped_frames(const mdp_broker *broker)
+{
     return broker->dropped + zmq_loop_dropped(broker->socket);
 }
 
-void mdp_broker_destroy(mdp_broker **brokerp) {
+void mdp_broker_destroy(mdp_broker **brokerp)
+{
     if (!brokerp || !*brokerp)
         return;
     mdp_broker *broker = *brokerp;
@@ -745,11 +782,9 @@ void mdp_broker_destroy(mdp_broker **brokerp) {
         s_send_to_worker(broker, worker->identity, worker->identity_len, &s_cmd_disconnect);
     }
     while (!s_list_empty(&broker->deadlines))
-        s_request_complete(s_container(broker->deadlines.next, mdp_pending, deadline_link), MDP_ERR_SHUTDOWN,
-                           NULL, 0);
+        s_request_complete(s_container(broker->deadlines.next, mdp_pending, deadline_link), MDP_ERR_SHUTDOWN, NULL, 0);
     while (!s_list_empty(&broker->answered))
-        s_request_complete(s_container(broker->answered.next, mdp_pending, queue_link), MDP_ERR_SHUTDOWN, NULL,
-                           0);
+        s_request_complete(s_container(broker->answered.next, mdp_pending, queue_link), MDP_ERR_SHUTDOWN, NULL, 0);
     while (!s_list_empty(&broker->workers)) {
         s_worker *worker = s_container(broker->workers.next, s_worker, link);
         if (worker->request) /* only orphans are left: nobody to tell */

@@ -22,7 +22,7 @@ typedef struct s_request s_request;
 typedef struct s_connection {
     mdp_client *client;
     zmq_loop *socket;
-    s_request *request; /* the one outstanding request, NULL while idle */
+    s_request *request;        /* the one outstanding request, NULL while idle */
     struct s_connection *next; /* client->idle */
 } s_connection;
 
@@ -50,7 +50,8 @@ static const uint8_t s_cmd_request = MDP_CLIENT_REQUEST;
 
 static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud);
 
-static s_connection *s_connection_open(mdp_client *client) {
+static s_connection *s_connection_open(mdp_client *client)
+{
     s_connection *conn = calloc(1, sizeof *conn);
     if (!conn)
         return NULL;
@@ -72,17 +73,20 @@ static s_connection *s_connection_open(mdp_client *client) {
     return conn;
 }
 
-static void s_connection_close(s_connection *conn) {
+static void s_connection_close(s_connection *conn)
+{
     zmq_loop_close(&conn->socket, 0);
     free(conn);
 }
 
-static void s_on_timer_close(uv_handle_t *handle) {
+static void s_on_timer_close(uv_handle_t *handle)
+{
     free(handle->data);
 }
 
 /* Unlinks req, closes its timer (which frees it) and then calls its callback. */
-static void s_request_finish(mdp_client *client, s_request *req, int result, const uint8_t *body, size_t len) {
+static void s_request_finish(mdp_client *client, s_request *req, int result, const uint8_t *body, size_t len)
+{
     if (req->prev)
         req->prev->next = req->next;
     else
@@ -96,7 +100,8 @@ static void s_request_finish(mdp_client *client, s_request *req, int result, con
     cb(result, body, len, ud);
 }
 
-static void s_on_timeout(uv_timer_t *timer) {
+static void s_on_timeout(uv_timer_t *timer)
+{
     s_request *req = timer->data;
     if (req->conn) {
         s_connection_close(req->conn); /* a late reply must die with this socket */
@@ -106,7 +111,8 @@ static void s_on_timeout(uv_timer_t *timer) {
 }
 
 /* ["MDPC02"] [0x02 PARTIAL | 0x03 FINAL] [service] [body]+ */
-static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud) {
+static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud)
+{
     (void)zl;
     s_connection *conn = ud;
     s_request *req = conn->request;
@@ -149,7 +155,8 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
     free(owned);
 }
 
-mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint) {
+mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint)
+{
     if (!loop || !zmq_context || !broker_endpoint) {
         errno = EINVAL;
         return NULL;
@@ -174,8 +181,9 @@ mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broke
     return client;
 }
 
-int mdp_client_request(mdp_client *client, const char *service, const uint8_t *body, size_t len,
-                       uint32_t timeout_ms, mdp_reply_cb cb, void *ud) {
+int mdp_client_request(mdp_client *client, const char *service, const uint8_t *body, size_t len, uint32_t timeout_ms,
+                       mdp_reply_cb cb, void *ud)
+{
     size_t service_len = service ? strlen(service) : 0;
     if (!client || !cb || service_len == 0 || service_len > MDP_SERVICE_NAME_MAX || (!body && len > 0))
         return -1;
@@ -213,7 +221,8 @@ int mdp_client_request(mdp_client *client, const char *service, const uint8_t *b
     return 0;
 }
 
-void mdp_client_destroy(mdp_client **clientp) {
+void mdp_client_destroy(mdp_client **clientp)
+{
     if (!clientp || !*clientp)
         return;
     mdp_client *client = *clientp;

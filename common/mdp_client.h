@@ -20,8 +20,8 @@ mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broke
 /* Sends body (copied) to service. cb is called exactly once, never from inside this call: MDP_OK with
  * the FINAL body, or an error (MDP_ERR_TIMEOUT after timeout_ms). PARTIAL replies are skipped.
  * Returns 0, or -1 with cb not called when the arguments are invalid. Also used for "mmi.service". */
-int mdp_client_request(mdp_client *client, const char *service, const uint8_t *body, size_t len,
-                       uint32_t timeout_ms, mdp_reply_cb cb, void *ud);
+int mdp_client_request(mdp_client *client, const char *service, const uint8_t *body, size_t len, uint32_t timeout_ms,
+                       mdp_reply_cb cb, void *ud);
 
 /* Fails pending requests with MDP_ERR_SHUTDOWN, closes sockets, frees; *client = NULL. */
 void mdp_client_destroy(mdp_client **client);

@@ -17,10 +17,10 @@
 
 #include "zmq_loop.h"
 
-#define S_ADDRESS_MAX 255
+#define S_ADDRESS_MAX          255
 #define S_DISCONNECT_LINGER_MS 500
-#define S_BACKOFF_MAX_MS 30000
-#define S_CONCURRENCY_MAX 1024
+#define S_BACKOFF_MAX_MS       30000
+#define S_CONCURRENCY_MAX      1024
 
 typedef struct s_connection {
     mdp_worker *worker;
@@ -73,12 +73,14 @@ static const uint8_t s_cmd_disconnect = MDP_WORKER_DISCONNECT;
 
 static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud);
 
-static uint32_t s_backoff_initial(const mdp_worker *worker) {
+static uint32_t s_backoff_initial(const mdp_worker *worker)
+{
     return worker->heartbeat.interval_ms < 10 ? 10 : worker->heartbeat.interval_ms;
 }
 
 /* xorshift64: jitter only, no need for quality. */
-static uint64_t s_random(mdp_worker *worker) {
+static uint64_t s_random(mdp_worker *worker)
+{
     uint64_t x = worker->random;
     x ^= x << 13;
     x ^= x >> 7;
@@ -87,13 +89,15 @@ static uint64_t s_random(mdp_worker *worker) {
     return x;
 }
 
-static int s_send_command(s_connection *conn, const uint8_t *command) {
+static int s_send_command(s_connection *conn, const uint8_t *command)
+{
     zmq_loop_frame frames[2] = {{MDP_WORKER, 6}, {command, 1}};
     return zmq_loop_send(conn->socket, frames, 2);
 }
 
 /* Opens a fresh DEALER to the broker and sends READY. Returns 0 or -1 (errno set). */
-static int s_connect(s_connection *conn) {
+static int s_connect(s_connection *conn)
+{
     mdp_worker *worker = conn->worker;
     void *socket = zmq_socket(worker->context, ZMQ_DEALER);
     if (!socket)
@@ -119,7 +123,8 @@ static int s_connect(s_connection *conn) {
 
 /* Drops the connection (the broker is silent, said DISCONNECT, or the socket failed) and schedules
  * a new one after backoff plus up to 50% jitter. During shutdown the connection just ends. */
-static void s_reset(s_connection *conn) {
+static void s_reset(s_connection *conn)
+{
     mdp_worker *worker = conn->worker;
     zmq_loop_close(&conn->socket, 0);
     conn->generation++;
@@ -136,7 +141,8 @@ static void s_reset(s_connection *conn) {
         conn->backoff_ms = s_backoff_initial(worker);
 }
 
-static void s_on_tick_close(uv_handle_t *handle) {
+static void s_on_tick_close(uv_handle_t *handle)
+{
     mdp_worker *worker = handle->data;
     for (mdp_worker_request *req = worker->requests; req; req = req->next)
         req->worker = NULL; /* answered later: freed by mdp_worker_reply, which returns -1 */
@@ -151,7 +157,8 @@ static void s_on_tick_close(uv_handle_t *handle) {
 
 /* During shutdown: every connection that is idle (or whose grace has run out) says DISCONNECT and
  * closes; once all are closed the worker is freed from the timer's close callback. */
-static void s_shutdown_progress(mdp_worker *worker) {
+static void s_shutdown_progress(mdp_worker *worker)
+{
     uint64_t now = uv_now(worker->loop);
     int open = 0;
     for (unsigned i = 0; i < worker->concurrency; i++) {
@@ -176,7 +183,8 @@ static void s_shutdown_progress(mdp_worker *worker) {
     }
 }
 
-static void s_on_tick(uv_timer_t *timer) {
+static void s_on_tick(uv_timer_t *timer)
+{
     mdp_worker *worker = timer->data;
     uint64_t now = uv_now(worker->loop);
     for (unsigned i = 0; i < worker->concurrency; i++) {
@@ -202,7 +210,8 @@ static void s_on_tick(uv_timer_t *timer) {
 }
 
 /* Joins body frames into one buffer: borrowed when there is one frame, else *owned (caller frees). */
-static const uint8_t *s_join(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned) {
+static const uint8_t *s_join(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned)
+{
     *owned = NULL;
     if (count - first == 1) {
         *len = zmq_msg_size(&frames[first]);
@@ -226,7 +235,8 @@ static const uint8_t *s_join(zmq_msg_t *frames, size_t first, size_t count, size
 }
 
 /* ["MDPW02"] [command] ... from the broker. Anything malformed is ignored. */
-static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud) {
+static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud)
+{
     (void)zl;
     s_connection *conn = ud;
     mdp_worker *worker = conn->worker;
@@ -274,7 +284,8 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
 }
 
 mdp_worker *mdp_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint, const char *service,
-                           unsigned concurrency, mdp_heartbeat heartbeat, mdp_worker_request_cb cb, void *ud) {
+                           unsigned concurrency, mdp_heartbeat heartbeat, mdp_worker_request_cb cb, void *ud)
+{
     size_t service_len = service ? strlen(service) : 0;
     if (!loop || !zmq_context || !broker_endpoint || !cb || service_len == 0 || service_len > MDP_SERVICE_NAME_MAX ||
         concurrency == 0 || concurrency > S_CONCURRENCY_MAX || heartbeat.interval_ms == 0 || heartbeat.liveness == 0) {
@@ -322,7 +333,8 @@ mdp_worker *mdp_worker_new(uv_loop_t *loop, void *zmq_context, const char *broke
     return worker;
 }
 
-int mdp_worker_reply(mdp_worker_request *req, const uint8_t *body, size_t len) {
+int mdp_worker_reply(mdp_worker_request *req, const uint8_t *body, size_t len)
+{
     if (!req)
         return -1;
     mdp_worker *worker = req->worker;
@@ -351,11 +363,13 @@ int mdp_worker_reply(mdp_worker_request *req, const uint8_t *body, size_t len) {
     return rc;
 }
 
-size_t mdp_worker_busy(const mdp_worker *worker) {
+size_t mdp_worker_busy(const mdp_worker *worker)
+{
     return worker ? worker->outstanding : 0;
 }
 
-void mdp_worker_shutdown(mdp_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud) {
+void mdp_worker_shutdown(mdp_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud)
+{
     if (!worker || worker->shutting_down)
         return;
     worker->shutting_down = 1;

@@ -19,8 +19,8 @@ typedef struct mdp_worker_request mdp_worker_request;
 
 /* A request arrived. body is borrowed for the duration of the call; req must be answered exactly
  * once with mdp_worker_reply(), now or later. */
-typedef void (*mdp_worker_request_cb)(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body,
-                                      size_t len, void *ud);
+typedef void (*mdp_worker_request_cb)(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body, size_t len,
+                                      void *ud);
 
 /* zmq_context is borrowed. Returns NULL (errno set) on failure. */
 mdp_worker *mdp_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint, const char *service,

@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_DEFAULT_MAX_DEPTH 32
+#define S_DEFAULT_MAX_DEPTH        32
 #define S_DEFAULT_MAX_STRING_BYTES 65536
-#define S_DEFAULT_MAX_ARRAY_ITEMS 10000
+#define S_DEFAULT_MAX_ARRAY_ITEMS  10000
 /* Encoding has no error channel except NULL; data deeper than this is a programmer's mistake. */
 #define S_ENCODE_MAX_DEPTH 100
 /* How much of a client's value is quoted back in an error message. */
@@ -34,11 +34,26 @@
 
 /* ---- small text helpers (ASCII only: no locale) ---- */
 
-static bool s_is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-static bool s_is_lower(char c) { return c >= 'a' && c <= 'z'; }
-static bool s_is_digit(char c) { return c >= '0' && c <= '9'; }
-static char s_to_upper(char c) { return s_is_lower(c) ? (char)(c - 'a' + 'A') : c; }
-static char s_to_lower(char c) { return s_is_upper(c) ? (char)(c - 'A' + 'a') : c; }
+static bool s_is_upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+static bool s_is_lower(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+static bool s_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+static char s_to_upper(char c)
+{
+    return s_is_lower(c) ? (char)(c - 'a' + 'A') : c;
+}
+static char s_to_lower(char c)
+{
+    return s_is_upper(c) ? (char)(c - 'A' + 'a') : c;
+}
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes available), 0 when invalid.
  * Strict: no overlong forms, no surrogates, nothing above U+10FFFF. */
@@ -511,8 +526,8 @@ typedef struct {
     pbjson_error *err;
     char path[sizeof(((pbjson_error *)0)->path)];
     size_t path_len;
-    size_t depth;    /* JSON containers entered so far */
-    bool from_text;  /* pbjson_set_from_text: numbers and booleans arrive as text */
+    size_t depth;   /* JSON containers entered so far */
+    bool from_text; /* pbjson_set_from_text: numbers and booleans arrive as text */
 } s_ctx;
 
 /* Copies at most max bytes of src (cut on a UTF-8 boundary) to dst of size dst_size. */
@@ -572,11 +587,13 @@ static void s_path_pop(s_ctx *ctx, size_t saved)
 
 static int s_fail_depth(s_ctx *ctx)
 {
-    return s_fail(ctx, "слишком глубокая вложенность JSON (допустимо не больше %zu уровней)",
-                  ctx->limits.max_depth);
+    return s_fail(ctx, "слишком глубокая вложенность JSON (допустимо не больше %zu уровней)", ctx->limits.max_depth);
 }
 
-static int s_fail_memory(s_ctx *ctx) { return s_fail(ctx, "недостаточно памяти"); }
+static int s_fail_memory(s_ctx *ctx)
+{
+    return s_fail(ctx, "недостаточно памяти");
+}
 
 /* A client's value for an error message: quoted, shortened, only when it is valid UTF-8. */
 static void s_quote(char *out, size_t size, const char *value, size_t len)
@@ -604,8 +621,7 @@ static bool s_parse_decimal_text(const char *text, size_t len, bool allow_minus)
 
 /* Signed integer in [min, max] from a JSON integer, or from a string of digits when strings are
  * allowed (64-bit fields, and every field in text mode). */
-static int s_get_signed(s_ctx *ctx, const json_t *value, bool allow_string, int64_t min, int64_t max,
-                        int64_t *out)
+static int s_get_signed(s_ctx *ctx, const json_t *value, bool allow_string, int64_t min, int64_t max, int64_t *out)
 {
     int64_t v;
     if (json_is_integer(value)) {
@@ -621,8 +637,7 @@ static int s_get_signed(s_ctx *ctx, const json_t *value, bool allow_string, int6
             return s_fail(ctx, "число вне допустимого диапазона: от %" PRId64 " до %" PRId64, min, max);
         v = (int64_t)parsed;
     } else {
-        return s_fail(ctx, allow_string ? "ожидается целое число (число или строка из цифр)"
-                                        : "ожидается целое число");
+        return s_fail(ctx, allow_string ? "ожидается целое число (число или строка из цифр)" : "ожидается целое число");
     }
     if (v < min || v > max)
         return s_fail(ctx, "число вне допустимого диапазона: от %" PRId64 " до %" PRId64, min, max);
@@ -649,8 +664,7 @@ static int s_get_unsigned(s_ctx *ctx, const json_t *value, bool allow_string, ui
             return s_fail(ctx, "число вне допустимого диапазона: от 0 до %" PRIu64, max);
         v = (uint64_t)parsed;
     } else {
-        return s_fail(ctx, allow_string ? "ожидается целое число (число или строка из цифр)"
-                                        : "ожидается целое число");
+        return s_fail(ctx, allow_string ? "ожидается целое число (число или строка из цифр)" : "ожидается целое число");
     }
     if (v > max)
         return s_fail(ctx, "число вне допустимого диапазона: от 0 до %" PRIu64, max);
@@ -747,8 +761,7 @@ static int s_get_enum(s_ctx *ctx, const ProtobufCEnumDescriptor *desc, const jso
 static int s_merge_message(s_ctx *ctx, ProtobufCMessage *msg, const json_t *object);
 
 /* Stores value into slot, a singular member or a fresh (zeroed) repeated element of field. */
-static int s_set_value(s_ctx *ctx, const ProtobufCFieldDescriptor *field, void *slot, const json_t *value,
-                       bool element)
+static int s_set_value(s_ctx *ctx, const ProtobufCFieldDescriptor *field, void *slot, const json_t *value, bool element)
 {
     switch (field->type) {
     case PROTOBUF_C_TYPE_INT32:
@@ -872,8 +885,7 @@ static int s_set_value(s_ctx *ctx, const ProtobufCFieldDescriptor *field, void *
     return s_fail(ctx, "неподдерживаемый тип поля");
 }
 
-static int s_set_field(s_ctx *ctx, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field,
-                       const json_t *value)
+static int s_set_field(s_ctx *ctx, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, const json_t *value)
 {
     if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
         return s_fail(ctx, "поля oneof не поддерживаются");
@@ -1293,8 +1305,7 @@ static json_t *s_field_to_json(const ProtobufCMessage *msg, const ProtobufCField
     }
     if (s_has_presence_flag(field) && !*(const protobuf_c_boolean *)s_member(msg, field->quantifier_offset))
         return json_null();
-    if (field->label == PROTOBUF_C_LABEL_OPTIONAL && field->type == PROTOBUF_C_TYPE_STRING &&
-        !*(char *const *)member)
+    if (field->label == PROTOBUF_C_LABEL_OPTIONAL && field->type == PROTOBUF_C_TYPE_STRING && !*(char *const *)member)
         return json_null();
     return s_value_to_json(field, member, depth);
 }
@@ -1416,8 +1427,7 @@ static int s_openapi_add(const ProtobufCMessageDescriptor *desc, json_t *schemas
     if (json_object_get(schemas, desc->short_name))
         return 0;
     json_t *properties = json_object();
-    json_t *schema = json_pack("{s:s,s:o,s:b}", "type", "object", "properties", properties,
-                               "additionalProperties", 0);
+    json_t *schema = json_pack("{s:s,s:o,s:b}", "type", "object", "properties", properties, "additionalProperties", 0);
     /* registered before the fields are walked, so a message that refers to itself stops here */
     if (!schema || json_object_set_new(schemas, desc->short_name, schema))
         return -1;

@@ -42,7 +42,7 @@ struct link_command {
     void *ud;
     char *buf; /* formatted RESP, owned */
     size_t len;
-    uint64_t deadline; /* uv_now() milliseconds */
+    uint64_t deadline;    /* uv_now() milliseconds */
     redis_script *script; /* EVALSHA: load and retry once on NOSCRIPT */
     bool retried;
     bool internal;     /* AUTH/PING/SCRIPT LOAD: not counted against the queue bound */
@@ -468,8 +468,8 @@ static void s_on_connect(const redisAsyncContext *ac, int status)
     char *buf = NULL;
     int len = link->username ? redisFormatCommand(&buf, "AUTH %s %s", link->username, link->password)
                              : redisFormatCommand(&buf, "AUTH %s", link->password);
-    link_command *cmd = len > 0 ? s_command_new(link, s_on_auth, link, buf, (size_t)len, s_deadline_from_now(link))
-                                : NULL;
+    link_command *cmd =
+        len > 0 ? s_command_new(link, s_on_auth, link, buf, (size_t)len, s_deadline_from_now(link)) : NULL;
     link->state = S_AUTHENTICATING;
     if (cmd) {
         cmd->internal = true;
@@ -519,8 +519,8 @@ static void s_schedule_reconnect(redis_link *link)
 
 static void s_connect(redis_link *link)
 {
-    redisAsyncContext *ac = link->unix_path ? redisAsyncConnectUnix(link->unix_path)
-                                            : redisAsyncConnect(link->host, link->options.port);
+    redisAsyncContext *ac =
+        link->unix_path ? redisAsyncConnectUnix(link->unix_path) : redisAsyncConnect(link->host, link->options.port);
     if (!ac) {
         snprintf(link->last_error, sizeof link->last_error, "out of memory");
         s_schedule_reconnect(link);

@@ -27,12 +27,12 @@ typedef struct redis_link redis_link;
 typedef struct redis_script redis_script;
 
 typedef struct {
-    const char *host;        /* default "127.0.0.1"; an IP address (a name would be resolved by a
+    const char *host;            /* default "127.0.0.1"; an IP address (a name would be resolved by a
                               * blocking lookup); ignored when unix_path is set */
-    int port;                /* default 6379 */
-    const char *unix_path;   /* NULL = TCP */
-    const char *username;    /* ACL user, NULL = default user */
-    const char *password;    /* NULL = no AUTH */
+    int port;                    /* default 6379 */
+    const char *unix_path;       /* NULL = TCP */
+    const char *username;        /* ACL user, NULL = default user */
+    const char *password;        /* NULL = no AUTH */
     uint32_t connect_timeout_ms; /* default 1000 */
     uint32_t command_timeout_ms; /* default 2000 */
     uint32_t ping_interval_ms;   /* default 1000 */

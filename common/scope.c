@@ -3,7 +3,10 @@
 
 #include <string.h>
 
-static bool s_eq(const char *a, const char *b) { return a && b && *a && strcmp(a, b) == 0; }
+static bool s_eq(const char *a, const char *b)
+{
+    return a && b && *a && strcmp(a, b) == 0;
+}
 
 static bool s_in(const char *id, const char *const *list, size_t n)
 {
@@ -15,7 +18,8 @@ static bool s_in(const char *id, const char *const *list, size_t n)
 
 bool scope_is_global(const Metodnet__Principal *caller)
 {
-    return caller && caller->role == METODNET__ROLE__ROLE_SYSTEM && caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_ALL;
+    return caller && caller->role == METODNET__ROLE__ROLE_SYSTEM &&
+           caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_ALL;
 }
 
 bool scope_allows(const Metodnet__Principal *caller, const scope_object *object, scope_access access)
@@ -46,7 +50,8 @@ bool scope_allows(const Metodnet__Principal *caller, const scope_object *object,
         if (is_region_object)
             return access == SCOPE_READ;
         if (is_municipality_object)
-            return access == SCOPE_READ && s_in(caller->municipality_id, object->municipality_ids, object->n_municipalities);
+            return access == SCOPE_READ &&
+                   s_in(caller->municipality_id, object->municipality_ids, object->n_municipalities);
         return s_in(caller->scope_id, object->organization_ids, object->n_organizations);
     case METODNET__SCOPE_KIND__SCOPE_KIND_SELF:
         return s_eq(caller->scope_id, object->person_id);

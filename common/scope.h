@@ -20,12 +20,12 @@
 typedef enum { SCOPE_READ, SCOPE_WRITE } scope_access;
 
 typedef struct {
-    const char *region_id;                  /* required */
-    const char *const *municipality_ids;    /* empty for a region object */
+    const char *region_id;               /* required */
+    const char *const *municipality_ids; /* empty for a region object */
     size_t n_municipalities;
-    const char *const *organization_ids;    /* empty for region/municipality objects */
+    const char *const *organization_ids; /* empty for region/municipality objects */
     size_t n_organizations;
-    const char *person_id;                  /* staff member id, for person objects */
+    const char *person_id; /* staff member id, for person objects */
 } scope_object;
 
 bool scope_allows(const Metodnet__Principal *caller, const scope_object *object, scope_access access);

@@ -30,7 +30,10 @@ static const Metodnet__Principal s_system = {
     (char *)"",
 };
 
-const Metodnet__Principal *service_client_system_principal(void) { return &s_system; }
+const Metodnet__Principal *service_client_system_principal(void)
+{
+    return &s_system;
+}
 
 service_client *service_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint)
 {
@@ -78,7 +81,8 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud)
     if (status->code != METODNET__STATUS_CODE__STATUS_CODE_OK) {
         p->cb(status, NULL, p->ud);
     } else {
-        ProtobufCMessage *response = protobuf_c_message_unpack(p->response, NULL, reply->payload.len, reply->payload.data);
+        ProtobufCMessage *response =
+            protobuf_c_message_unpack(p->response, NULL, reply->payload.len, reply->payload.data);
         if (response == NULL) {
             log_error(p->request_id, "вызов %s: тело ответа не разбирается", p->method);
             s_fail(p, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL, "Служба прислала неразборчивый ответ");
@@ -91,8 +95,7 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud)
     free(p);
 }
 
-int service_client_call(service_client *client, const service_client_request *request, service_client_cb cb,
-                        void *ud)
+int service_client_call(service_client *client, const service_client_request *request, service_client_cb cb, void *ud)
 {
     if (client == NULL || request == NULL || request->service == NULL || request->method == NULL ||
         request->request == NULL || request->response == NULL || cb == NULL)

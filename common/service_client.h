@@ -26,20 +26,19 @@ typedef void (*service_client_cb)(const Metodnet__Status *status, const Protobuf
 service_client *service_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint);
 
 typedef struct {
-    const char *service;                           /* "registry" */
-    const char *method;                            /* "GetOrganization" */
-    const ProtobufCMessage *request;               /* packed here; still owned by the caller */
-    const ProtobufCMessageDescriptor *response;    /* what the payload of an OK reply is */
-    const Metodnet__Principal *caller;             /* who asks (NULL = nobody, which services refuse) */
-    const char *request_id;                        /* for logs end to end; NULL = "" */
-    const char *client_address;                    /* NULL = "" */
-    uint32_t timeout_ms;                           /* 0 = 5000 */
+    const char *service;                        /* "registry" */
+    const char *method;                         /* "GetOrganization" */
+    const ProtobufCMessage *request;            /* packed here; still owned by the caller */
+    const ProtobufCMessageDescriptor *response; /* what the payload of an OK reply is */
+    const Metodnet__Principal *caller;          /* who asks (NULL = nobody, which services refuse) */
+    const char *request_id;                     /* for logs end to end; NULL = "" */
+    const char *client_address;                 /* NULL = "" */
+    uint32_t timeout_ms;                        /* 0 = 5000 */
 } service_client_request;
 
 /* Sends the request. cb is called exactly once, never from inside this call. Returns 0, or -1 with cb
  * not called when the arguments are invalid. All inputs are copied or packed before returning. */
-int service_client_call(service_client *client, const service_client_request *request, service_client_cb cb,
-                        void *ud);
+int service_client_call(service_client *client, const service_client_request *request, service_client_cb cb, void *ud);
 
 /* A principal that may do anything (ROLE_SYSTEM, SCOPE_KIND_ALL), for calls a service makes on its own
  * behalf after it has checked its caller itself. Borrowed, static. */

@@ -118,9 +118,18 @@ const Metodnet__Principal *service_call_caller(const service_call *call)
     return call->envelope->caller ? call->envelope->caller : &nobody;
 }
 
-const char *service_call_request_id(const service_call *call) { return call->envelope->request_id; }
-const Metodnet__Envelope *service_call_envelope(const service_call *call) { return call->envelope; }
-const service_method *service_call_method(const service_call *call) { return call->method; }
+const char *service_call_request_id(const service_call *call)
+{
+    return call->envelope->request_id;
+}
+const Metodnet__Envelope *service_call_envelope(const service_call *call)
+{
+    return call->envelope;
+}
+const service_method *service_call_method(const service_call *call)
+{
+    return call->method;
+}
 
 static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body, size_t len, void *ud)
 {
@@ -129,8 +138,8 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
     Metodnet__Envelope *envelope = metodnet__envelope__unpack(NULL, len, body);
     if (envelope == NULL) {
         log_warn(NULL, "%s: отброшен запрос с неразборчивым конвертом (%zu байт)", self->service_name, len);
-        s_send(req, NULL, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Неверный формат запроса к службе",
-               NULL, NULL);
+        s_send(req, NULL, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Неверный формат запроса к службе", NULL,
+               NULL);
         return;
     }
     const service_method *method = NULL;
@@ -150,8 +159,8 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
         metodnet__envelope__free_unpacked(envelope, NULL);
         return;
     }
-    ProtobufCMessage *request = protobuf_c_message_unpack(method->request, NULL, envelope->payload.len,
-                                                          envelope->payload.data);
+    ProtobufCMessage *request =
+        protobuf_c_message_unpack(method->request, NULL, envelope->payload.len, envelope->payload.data);
     if (request == NULL) {
         s_send(req, envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT,
                "Неверный формат тела запроса к службе", NULL, NULL);
@@ -181,8 +190,8 @@ service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const cha
     self->methods = methods;
     self->n_methods = n_methods;
     self->ud = ud;
-    self->worker = mdp_worker_new(loop, zmq_context, broker_endpoint, service_name, concurrency, heartbeat,
-                                  s_on_request, self);
+    self->worker =
+        mdp_worker_new(loop, zmq_context, broker_endpoint, service_name, concurrency, heartbeat, s_on_request, self);
     if (self->worker == NULL) {
         free(self);
         return NULL;

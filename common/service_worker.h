@@ -22,7 +22,7 @@ typedef struct service_call service_call;
 typedef void (*service_handler)(service_call *call, const ProtobufCMessage *request, void *ud);
 
 typedef struct {
-    const char *method;                          /* "CreateStaff" */
+    const char *method; /* "CreateStaff" */
     const ProtobufCMessageDescriptor *request;
     const ProtobufCMessageDescriptor *response;
     service_handler handler;

@@ -3,14 +3,17 @@
 
 #include <string.h>
 
-static uint32_t s_rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+static uint32_t s_rotl(uint32_t x, int n)
+{
+    return (x << n) | (x >> (32 - n));
+}
 
 static void s_compress(uint32_t state[5], const uint8_t block[64])
 {
     uint32_t w[80];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 |
-               (uint32_t)block[4 * i + 2] << 8 | (uint32_t)block[4 * i + 3];
+        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 | (uint32_t)block[4 * i + 2] << 8 |
+               (uint32_t)block[4 * i + 3];
     for (int i = 16; i < 80; i++)
         w[i] = s_rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
 

@@ -8,7 +8,7 @@
 
 typedef struct {
     uint32_t state[5];
-    uint64_t length;      /* bytes hashed so far */
+    uint64_t length; /* bytes hashed so far */
     uint8_t block[64];
     size_t block_used;
 } sha1_context;

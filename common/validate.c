@@ -7,7 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-void validation_init(validation *v) { memset(v, 0, sizeof *v); }
+void validation_init(validation *v)
+{
+    memset(v, 0, sizeof *v);
+}
 
 void validation_add(validation *v, const char *field, const char *format, ...)
 {
@@ -164,14 +167,19 @@ bool validate_date(validation *v, const char *field, const char *value, bool req
         return !required;
     }
     if (!date_parse(value, days)) {
-        validation_add(v, field, "Неверная дата «%.40s»: нужна существующая дата в формате ГГГГ-ММ-ДД "
-                                 "между 1900 и 2100 годом", value);
+        validation_add(v, field,
+                       "Неверная дата «%.40s»: нужна существующая дата в формате ГГГГ-ММ-ДД "
+                       "между 1900 и 2100 годом",
+                       value);
         return false;
     }
     return true;
 }
 
-int date_today(void) { return (int)(time(NULL) / 86400); }
+int date_today(void)
+{
+    return (int)(time(NULL) / 86400);
+}
 
 bool id_valid(const char *id)
 {
@@ -194,8 +202,9 @@ bool validate_id(validation *v, const char *field, const char *value, bool requi
         return !required;
     }
     if (!id_valid(value)) {
-        validation_add(v, field, "Неверный идентификатор: допускаются латинские буквы, цифры, «-» и «_», "
-                                 "не более 64 символов");
+        validation_add(v, field,
+                       "Неверный идентификатор: допускаются латинские буквы, цифры, «-» и «_», "
+                       "не более 64 символов");
         return false;
     }
     return true;

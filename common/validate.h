@@ -18,9 +18,11 @@ typedef struct validation {
 
 void validation_init(validation *v);
 /* Adds a violation; field is the JSON path ("staff.birthDate"), format is Russian. */
-void validation_add(validation *v, const char *field, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static inline bool validation_ok(const validation *v) { return v->n == 0; }
+void validation_add(validation *v, const char *field, const char *format, ...) __attribute__((format(printf, 3, 4)));
+static inline bool validation_ok(const validation *v)
+{
+    return v->n == 0;
+}
 void validation_free(validation *v);
 
 bool utf8_valid(const char *s, size_t len);

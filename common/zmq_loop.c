@@ -19,7 +19,8 @@ struct zmq_loop {
 
 /* Reads whole messages while ZMQ_EVENTS reports POLLIN and hands each to the callback. Never
  * re-entered; stops as soon as the callback closes the socket. */
-static void s_drain(zmq_loop *zl) {
+static void s_drain(zmq_loop *zl)
+{
     if (zl->draining || zl->closed)
         return;
     zl->draining = 1;
@@ -63,25 +64,29 @@ static void s_drain(zmq_loop *zl) {
     zl->draining = 0;
 }
 
-static void s_on_poll(uv_poll_t *handle, int status, int events) {
+static void s_on_poll(uv_poll_t *handle, int status, int events)
+{
     (void)status;
     (void)events;
     s_drain(handle->data);
 }
 
-static void s_on_idle(uv_idle_t *handle) {
+static void s_on_idle(uv_idle_t *handle)
+{
     zmq_loop *zl = handle->data;
     uv_idle_stop(&zl->idle);
     s_drain(zl);
 }
 
-static void s_on_close(uv_handle_t *handle) {
+static void s_on_close(uv_handle_t *handle)
+{
     zmq_loop *zl = handle->data;
     if (--zl->open_handles == 0)
         free(zl);
 }
 
-zmq_loop *zmq_loop_new(uv_loop_t *loop, void *socket, zmq_loop_message_cb cb, void *ud) {
+zmq_loop *zmq_loop_new(uv_loop_t *loop, void *socket, zmq_loop_message_cb cb, void *ud)
+{
     int fd = -1;
     size_t size = sizeof fd;
     if (zmq_getsockopt(socket, ZMQ_FD, &fd, &size) != 0) {
@@ -115,7 +120,8 @@ zmq_loop *zmq_loop_new(uv_loop_t *loop, void *socket, zmq_loop_message_cb cb, vo
     return zl;
 }
 
-int zmq_loop_send(zmq_loop *zl, const zmq_loop_frame *frames, size_t count) {
+int zmq_loop_send(zmq_loop *zl, const zmq_loop_frame *frames, size_t count)
+{
     if (zl->closed || count == 0) {
         errno = zl->closed ? ENOTSOCK : EINVAL;
         return -1;
@@ -137,15 +143,18 @@ int zmq_loop_send(zmq_loop *zl, const zmq_loop_frame *frames, size_t count) {
     return rc;
 }
 
-void *zmq_loop_socket(const zmq_loop *zl) {
+void *zmq_loop_socket(const zmq_loop *zl)
+{
     return zl->closed ? NULL : zl->socket;
 }
 
-uint64_t zmq_loop_dropped(const zmq_loop *zl) {
+uint64_t zmq_loop_dropped(const zmq_loop *zl)
+{
     return zl->dropped;
 }
 
-void zmq_loop_close(zmq_loop **zlp, int linger_ms) {
+void zmq_loop_close(zmq_loop **zlp, int linger_ms)
+{
     if (!zlp || !*zlp)
         return;
     zmq_loop *zl = *zlp;

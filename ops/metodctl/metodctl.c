@@ -109,7 +109,8 @@ static int s_http_failure(long status, const buffer *response)
     json_t *details = error ? json_object_get(error, "details") : NULL;
     size_t i;
     json_t *d;
-    json_array_foreach(details, i, d) {
+    json_array_foreach(details, i, d)
+    {
         fprintf(stderr, "  %s: %s\n", s_str(json_object_get(d, "field")), s_str(json_object_get(d, "description")));
     }
     json_decref(doc);
@@ -308,7 +309,8 @@ static int s_send_chunk(const char *kind, bool dry_run, csv_writer *w, const siz
     t->rejected += (long)json_integer_value(json_object_get(doc, "rejected"));
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(doc, "errors"), i, e) {
+    json_array_foreach(json_object_get(doc, "errors"), i, e)
+    {
         long row = (long)json_integer_value(json_object_get(e, "row"));
         /* the chunk's row r (header = 1) is the original file's rows_of[r - 2] */
         long original = row >= 2 && (size_t)(row - 2) < n ? (long)rows_of[row - 2] : row;
@@ -337,7 +339,8 @@ static int s_import(int argc, char **argv)
                    "Загружает CSV (UTF-8 или Windows-1251, «;» или «,»). Большой файл отправляется частями по\n"
                    "%d строк с заголовком; номера строк в ошибках — номера исходного файла. Испорченный файл\n"
                    "(например, незакрытая кавычка) не отправляется совсем. --dry-run: только проверка.\n"
-                   "Код выхода 2, если хотя бы одна строка отклонена или сервер отказал.\n", CHUNK_ROWS);
+                   "Код выхода 2, если хотя бы одна строка отклонена или сервер отказал.\n",
+                   CHUNK_ROWS);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             dry_run = true;
@@ -402,8 +405,10 @@ static int s_import(int argc, char **argv)
     for (;;) {
         rc = csv_reader_next(reader, &rec);
         if (rc < 0) {
-            fprintf(stderr, "\nmetodctl: файл изменился во время импорта: %s. Отправленные части уже загружены; "
-                    "исправьте файл и повторите импорт (повтор не создаёт дублей)\n", csv_reader_error(reader));
+            fprintf(stderr,
+                    "\nmetodctl: файл изменился во время импорта: %s. Отправленные части уже загружены; "
+                    "исправьте файл и повторите импорт (повтор не создаёт дублей)\n",
+                    csv_reader_error(reader));
             code = EXIT_USAGE;
             break;
         }
@@ -439,8 +444,8 @@ static int s_import(int argc, char **argv)
     free(header);
     free(rows_of);
     fprintf(stderr, "\n%s: строк %ld, создано %ld, обновлено %ld, без изменений %ld, отклонено %ld%s\n",
-            dry_run ? "Проверка (ничего не записано)" : "Импорт", t.rows, t.created, t.updated, t.unchanged,
-            t.rejected, t.errors_shown > 500 ? " (показаны первые 500 ошибок)" : "");
+            dry_run ? "Проверка (ничего не записано)" : "Импорт", t.rows, t.created, t.updated, t.unchanged, t.rejected,
+            t.errors_shown > 500 ? " (показаны первые 500 ошибок)" : "");
     if (code)
         return code;
     /* a refused file (an unknown column, say) has no rejected rows but an error */
@@ -537,7 +542,8 @@ static int s_users(int argc, char **argv)
         size_t i;
         json_t *u;
         printf("%-8s %-24s %-26s %-14s %s\n", "Код", "Логин", "Роль", "Область", "Имя");
-        json_array_foreach(json_object_get(doc, "items"), i, u) {
+        json_array_foreach(json_object_get(doc, "items"), i, u)
+        {
             json_t *scope = json_object_get(u, "scope");
             printf("%-8s %-24s %-26s %-14s %s%s\n", s_str(json_object_get(u, "id")), s_str(json_object_get(u, "login")),
                    s_str(json_object_get(u, "role")), s_str(json_object_get(scope, "id")),
@@ -554,12 +560,18 @@ static int s_users(int argc, char **argv)
     }
     const char *login = NULL, *role = NULL, *scope_kind = NULL, *scope_id = NULL, *full_name = "", *staff_id = "";
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--login") == 0) login = argv[i + 1];
-        else if (strcmp(argv[i], "--role") == 0) role = argv[i + 1];
-        else if (strcmp(argv[i], "--scope-kind") == 0) scope_kind = argv[i + 1];
-        else if (strcmp(argv[i], "--scope-id") == 0) scope_id = argv[i + 1];
-        else if (strcmp(argv[i], "--full-name") == 0) full_name = argv[i + 1];
-        else if (strcmp(argv[i], "--staff-id") == 0) staff_id = argv[i + 1];
+        if (strcmp(argv[i], "--login") == 0)
+            login = argv[i + 1];
+        else if (strcmp(argv[i], "--role") == 0)
+            role = argv[i + 1];
+        else if (strcmp(argv[i], "--scope-kind") == 0)
+            scope_kind = argv[i + 1];
+        else if (strcmp(argv[i], "--scope-id") == 0)
+            scope_id = argv[i + 1];
+        else if (strcmp(argv[i], "--full-name") == 0)
+            full_name = argv[i + 1];
+        else if (strcmp(argv[i], "--staff-id") == 0)
+            staff_id = argv[i + 1];
         else {
             fprintf(stderr, "metodctl users create: неизвестный параметр «%s»\n", argv[i]);
             return EXIT_USAGE;
@@ -571,9 +583,9 @@ static int s_users(int argc, char **argv)
     }
     char password[256];
     s_read_line("Пароль нового пользователя: ", password, sizeof password, true);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s}", "login", login, "password", password,
-                             "fullName", full_name, "role", role, "scope", "kind", scope_kind, "id", scope_id,
-                             "staffId", staff_id);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s}", "login", login, "password", password, "fullName",
+                  full_name, "role", role, "scope", "kind", scope_kind, "id", scope_id, "staffId", staff_id);
     memset(password, 0, sizeof password);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
@@ -626,8 +638,7 @@ static int s_demo_territory(const demo_options *o)
         free(response.data);
         size_t i;
         json_t *m;
-        json_array_foreach(json_object_get(doc, "items"), i, m)
-            json_array_append(known, json_object_get(m, "name"));
+        json_array_foreach(json_object_get(doc, "items"), i, m) json_array_append(known, json_object_get(m, "name"));
         const char *next = json_string_value(json_object_get(doc, "nextCursor"));
         snprintf(cursor, sizeof cursor, "%s", next ? next : "");
         json_decref(doc);
@@ -644,8 +655,8 @@ static int s_demo_territory(const demo_options *o)
         json_array_foreach(known, k, v) exists |= strcmp(s_str(v), name) == 0;
         if (exists)
             continue;
-        json_t *m = json_pack("{s:s, s:s, s:s}", "regionId", o->region_id, "name", name, "kind",
-                              demo_municipality_kind(o, i));
+        json_t *m =
+            json_pack("{s:s, s:s, s:s}", "regionId", o->region_id, "name", name, "kind", demo_municipality_kind(o, i));
         char *text = json_dumps(m, JSON_COMPACT);
         json_decref(m);
         response = (buffer){0};
@@ -700,7 +711,9 @@ static int s_demo(int argc, char **argv)
         fprintf(stderr, "Использование: metodctl demo district|region|national [--seed N] [--out префикс | --load]\n");
         return EXIT_USAGE;
     }
-    o.scale = strcmp(scale, "district") == 0 ? DEMO_DISTRICT : strcmp(scale, "region") == 0 ? DEMO_REGION : DEMO_NATIONAL;
+    o.scale = strcmp(scale, "district") == 0 ? DEMO_DISTRICT
+              : strcmp(scale, "region") == 0 ? DEMO_REGION
+                                             : DEMO_NATIONAL;
     char prefix[900], orgs[1000], staff[1000];
     snprintf(prefix, sizeof prefix, "%s", out ? out : scale);
     if (!out)

@@ -50,17 +50,16 @@ struct auth {
  * ARGV: packed principal, user id, created ms, idle ms, the user's version at verification,
  * absolute ms, session hash. Refuses (0) when the user changed (password reset, disabled) since the
  * password was checked. */
-static const char s_lua_session_create[] =
-    "local v = redis.call('HGET', KEYS[3], 'v')\n"
-    "if not v or v ~= ARGV[5] then return 0 end\n"
-    "local a = redis.call('HGET', KEYS[3], 'a') or ''\n"
-    "if not string.find(a, '|dis:false|', 1, true) then return 0 end\n"
-    "redis.call('HSET', KEYS[1], 'p', ARGV[1], 'u', ARGV[2], 'c', ARGV[3])\n"
-    "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
-    "redis.call('SADD', KEYS[2], ARGV[7])\n"
-    "redis.call('PEXPIRE', KEYS[2], ARGV[6])\n"
-    "redis.call('DEL', KEYS[4])\n"
-    "return 1\n";
+static const char s_lua_session_create[] = "local v = redis.call('HGET', KEYS[3], 'v')\n"
+                                           "if not v or v ~= ARGV[5] then return 0 end\n"
+                                           "local a = redis.call('HGET', KEYS[3], 'a') or ''\n"
+                                           "if not string.find(a, '|dis:false|', 1, true) then return 0 end\n"
+                                           "redis.call('HSET', KEYS[1], 'p', ARGV[1], 'u', ARGV[2], 'c', ARGV[3])\n"
+                                           "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+                                           "redis.call('SADD', KEYS[2], ARGV[7])\n"
+                                           "redis.call('PEXPIRE', KEYS[2], ARGV[6])\n"
+                                           "redis.call('DEL', KEYS[4])\n"
+                                           "return 1\n";
 
 /* KEYS: session. ARGV: idle ms, now ms, absolute ms. → {principal, user id, created} or nil. */
 static const char s_lua_session_touch[] =
@@ -72,38 +71,34 @@ static const char s_lua_session_touch[] =
     "return {s[1], s[2], s[3]}\n";
 
 /* KEYS: session. ARGV: user-sessions key prefix, session hash. → {principal, user id} or nil. */
-static const char s_lua_session_end[] =
-    "local s = redis.call('HMGET', KEYS[1], 'p', 'u')\n"
-    "if not s[1] then return false end\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('SREM', ARGV[1] .. s[2], ARGV[2])\n"
-    "return {s[1], s[2]}\n";
+static const char s_lua_session_end[] = "local s = redis.call('HMGET', KEYS[1], 'p', 'u')\n"
+                                        "if not s[1] then return false end\n"
+                                        "redis.call('DEL', KEYS[1])\n"
+                                        "redis.call('SREM', ARGV[1] .. s[2], ARGV[2])\n"
+                                        "return {s[1], s[2]}\n";
 
 /* KEYS: user-sessions set. ARGV: session key prefix. → number of sessions ended. */
-static const char s_lua_user_sessions_end[] =
-    "local hs = redis.call('SMEMBERS', KEYS[1])\n"
-    "for _, h in ipairs(hs) do redis.call('DEL', ARGV[1] .. h) end\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "return #hs\n";
+static const char s_lua_user_sessions_end[] = "local hs = redis.call('SMEMBERS', KEYS[1])\n"
+                                              "for _, h in ipairs(hs) do redis.call('DEL', ARGV[1] .. h) end\n"
+                                              "redis.call('DEL', KEYS[1])\n"
+                                              "return #hs\n";
 
 /* KEYS: failure counters. → {failures, last ms, ...} per key ("0" when absent). */
-static const char s_lua_rate_check[] =
-    "local out = {}\n"
-    "for i = 1, #KEYS do\n"
-    "  local h = redis.call('HMGET', KEYS[i], 'n', 'l')\n"
-    "  out[#out + 1] = h[1] or '0'\n"
-    "  out[#out + 1] = h[2] or '0'\n"
-    "end\n"
-    "return out\n";
+static const char s_lua_rate_check[] = "local out = {}\n"
+                                       "for i = 1, #KEYS do\n"
+                                       "  local h = redis.call('HMGET', KEYS[i], 'n', 'l')\n"
+                                       "  out[#out + 1] = h[1] or '0'\n"
+                                       "  out[#out + 1] = h[2] or '0'\n"
+                                       "end\n"
+                                       "return out\n";
 
 /* KEYS: failure counters. ARGV: now ms, window ms. */
-static const char s_lua_rate_fail[] =
-    "for i = 1, #KEYS do\n"
-    "  redis.call('HINCRBY', KEYS[i], 'n', 1)\n"
-    "  redis.call('HSET', KEYS[i], 'l', ARGV[1])\n"
-    "  redis.call('PEXPIRE', KEYS[i], ARGV[2])\n"
-    "end\n"
-    "return 1\n";
+static const char s_lua_rate_fail[] = "for i = 1, #KEYS do\n"
+                                      "  redis.call('HINCRBY', KEYS[i], 'n', 1)\n"
+                                      "  redis.call('HSET', KEYS[i], 'l', ARGV[1])\n"
+                                      "  redis.call('PEXPIRE', KEYS[i], ARGV[2])\n"
+                                      "end\n"
+                                      "return 1\n";
 
 /* KEYS: last-use key. ARGV: now ms, interval ms. */
 static const char s_lua_key_used[] =
@@ -143,12 +138,12 @@ typedef void (*op_step)(op *o);
 struct op {
     auth *a;
     service_call *call;
-    const ProtobufCMessage *request;   /* owned by the call */
-    Metodnet__StoredUser *stored;      /* loaded user */
-    Metodnet__User *next;              /* new state of a user */
+    const ProtobufCMessage *request; /* owned by the call */
+    Metodnet__StoredUser *stored;    /* loaded user */
+    Metodnet__User *next;            /* new state of a user */
     Metodnet__StoredApiKey *stored_key;
     Metodnet__ApiKey *next_key;
-    ProtobufCMessage *response;        /* what to reply after the audit entry, borrowed from the op */
+    ProtobufCMessage *response; /* what to reply after the audit entry, borrowed from the op */
     op_step after_load;
     char password_hash[AUTH_PASSWORD_HASH_MAX];
     char login[AUTH_LOGIN_MAX + 1];
@@ -158,7 +153,7 @@ struct op {
     char token_hash[AUTH_HASH_HEX];
     char fail_keys[2][AUTH_KEY_MAX];
     int n_fail_keys;
-    bool flag;                         /* SetUserDisabled: the wanted state */
+    bool flag; /* SetUserDisabled: the wanted state */
     char expires[40];
     Metodnet__LoginResponse login_response; /* borrows token, expires and the stored user */
     validation v;
@@ -216,7 +211,10 @@ static void s_unavailable(op *o, const char *what, const char *error)
     s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
 }
 
-static const Metodnet__Principal *s_caller(const op *o) { return service_call_caller(o->call); }
+static const Metodnet__Principal *s_caller(const op *o)
+{
+    return service_call_caller(o->call);
+}
 
 static bool s_is_system(const Metodnet__Principal *caller)
 {
@@ -232,7 +230,10 @@ static void *s_own(const ProtobufCMessage *msg)
     return copy;
 }
 
-static void s_now(char *buf, size_t size) { clock_rfc3339(clock_unix_ms(), buf, size); }
+static void s_now(char *buf, size_t size)
+{
+    clock_rfc3339(clock_unix_ms(), buf, size);
+}
 
 /* ---------- audit, then reply ---------- */
 
@@ -453,9 +454,9 @@ static void s_create_user_staff_checked(const Metodnet__Status *status, const Pr
     const Metodnet__StaffMember *staff = (const Metodnet__StaffMember *)response;
     /* The registry was asked as the system: a staff member the caller may not read is answered as
      * one that does not exist, so the existence of other municipalities' staff does not leak. */
-    scope_object territory = {staff->region_id,
-                              (const char *const *)staff->municipality_ids, staff->n_municipality_ids,
-                              (const char *const *)staff->organization_ids, staff->n_organization_ids, staff->id};
+    scope_object territory = {staff->region_id,          (const char *const *)staff->municipality_ids,
+                              staff->n_municipality_ids, (const char *const *)staff->organization_ids,
+                              staff->n_organization_ids, staff->id};
     if (!scope_allows(service_call_caller(o->call), &territory, SCOPE_READ)) {
         validation_add(&o->v, "staffId", "Сотрудник не найден");
         s_fail_validation(o);
@@ -597,9 +598,12 @@ static void s_create_user(service_call *call, const ProtobufCMessage *request, v
     o->next = s_own(&user.base);
 
     static const char *const methods[] = {"", "", "GetRegion", "GetMunicipality", "GetOrganization", "GetStaff"};
-    static const ProtobufCMessageDescriptor *const types[] = {
-        NULL, NULL, &metodnet__region__descriptor, &metodnet__municipality__descriptor,
-        &metodnet__organization__descriptor, &metodnet__staff_member__descriptor};
+    static const ProtobufCMessageDescriptor *const types[] = {NULL,
+                                                              NULL,
+                                                              &metodnet__region__descriptor,
+                                                              &metodnet__municipality__descriptor,
+                                                              &metodnet__organization__descriptor,
+                                                              &metodnet__staff_member__descriptor};
     s_registry_get(o, methods[scope.kind], scope_id, types[scope.kind], s_create_user_target);
 }
 
@@ -623,7 +627,10 @@ static void s_get_user(service_call *call, const ProtobufCMessage *request, void
     s_load_user(o, ((const Metodnet__GetRequest *)request)->id, s_get_user_loaded);
 }
 
-static void s_me_loaded(op *o) { s_reply(o, &o->stored->user->base); }
+static void s_me_loaded(op *o)
+{
+    s_reply(o, &o->stored->user->base);
+}
 
 static void s_me(service_call *call, const ProtobufCMessage *request, void *ud)
 {
@@ -990,7 +997,7 @@ static void s_login_verified(bool ok, void *ud)
     snprintf(version, sizeof version, "%lld", (long long)user->version);
     snprintf(absolute, sizeof absolute, "%" PRIu32, o->a->options.session_absolute_ms);
     const char *argv[] = {session_key, sessions_key, user_key, fail_key, (const char *)packed, user->id,
-                          created, idle, version, absolute, o->token_hash};
+                          created,     idle,         version,  absolute, o->token_hash};
     size_t argvlen[11];
     for (int i = 0; i < 11; i++)
         argvlen[i] = i == 4 ? principal_len : strlen(argv[i]);
@@ -1170,8 +1177,8 @@ static void s_session_touched(const redisReply *reply, const char *error, void *
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED, s_login_required_ru);
         return;
     }
-    Metodnet__Principal *principal = metodnet__principal__unpack(NULL, reply->element[0]->len,
-                                                                 (const uint8_t *)reply->element[0]->str);
+    Metodnet__Principal *principal =
+        metodnet__principal__unpack(NULL, reply->element[0]->len, (const uint8_t *)reply->element[0]->str);
     if (principal == NULL) {
         log_error(service_call_request_id(o->call), "сеанс повреждён: принципал не разбирается");
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED, s_login_required_ru);
@@ -1282,8 +1289,8 @@ static void s_session_ended(const redisReply *reply, const char *error, void *ud
         s_reply(o, o->response); /* no such session: logging out twice is fine */
         return;
     }
-    Metodnet__Principal *principal = metodnet__principal__unpack(NULL, reply->element[0]->len,
-                                                                 (const uint8_t *)reply->element[0]->str);
+    Metodnet__Principal *principal =
+        metodnet__principal__unpack(NULL, reply->element[0]->len, (const uint8_t *)reply->element[0]->str);
     audit_event e;
     audit_event_from_call(&e, o->call);
     e.action = "logout";
@@ -1399,7 +1406,8 @@ static void s_api_key_target(const Metodnet__Status *status, const ProtobufCMess
     op *o = ud;
     Metodnet__ApiKey *key = o->next_key;
     bool organization = key->scope->kind == METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION;
-    if (!s_registry_ok(o, status, "scope.id", organization ? "Организация не найдена" : "Муниципальное образование не найдено"))
+    if (!s_registry_ok(o, status, "scope.id",
+                       organization ? "Организация не найдена" : "Муниципальное образование не найдено"))
         return;
     if (organization) {
         const Metodnet__Organization *org = (const Metodnet__Organization *)response;
@@ -1412,7 +1420,8 @@ static void s_api_key_target(const Metodnet__Status *status, const ProtobufCMess
     }
     if (!s_key_allows(o, key, SCOPE_READ)) {
         /* outside what the caller may read: the answer for a target that does not exist */
-        validation_add(&o->v, "scope.id", "%s", organization ? "Организация не найдена" : "Муниципальное образование не найдено");
+        validation_add(&o->v, "scope.id", "%s",
+                       organization ? "Организация не найдена" : "Муниципальное образование не найдено");
         s_fail_validation(o);
         return;
     }
@@ -1478,7 +1487,8 @@ typedef struct {
 static void s_key_page_reply(key_page *page, const redisReply *used)
 {
     for (size_t i = 0; i < page->n; i++) {
-        if (used && used->type == REDIS_REPLY_ARRAY && i < used->elements && used->element[i]->type == REDIS_REPLY_STRING) {
+        if (used && used->type == REDIS_REPLY_ARRAY && i < used->elements &&
+            used->element[i]->type == REDIS_REPLY_STRING) {
             char at[40];
             clock_rfc3339(strtoll(used->element[i]->str, NULL, 10), at, sizeof at);
             s_set_text(&page->keys[i]->last_used_at, at);
@@ -1540,7 +1550,7 @@ static void s_api_keys_listed(entity_result result, const entity_blob *items, si
         return;
     }
     const char **argv = calloc(page->n + 1, sizeof *argv);
-    char (*keys)[AUTH_KEY_MAX] = calloc(page->n, sizeof *keys);
+    char(*keys)[AUTH_KEY_MAX] = calloc(page->n, sizeof *keys);
     if (argv == NULL || keys == NULL)
         abort();
     argv[0] = "MGET";
@@ -1603,8 +1613,8 @@ static void s_api_key_revoked(entity_result result, int64_t detail, const char *
     s_audit_reply(o, "revoke", "api_key", o->next_key->id, o->next_key->region_id);
 }
 
-static void s_api_key_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
-                             const char *error, void *ud)
+static void s_api_key_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                             void *ud)
 {
     (void)version;
     op *o = ud;
@@ -1723,7 +1733,10 @@ static void s_list_audit(service_call *call, const ProtobufCMessage *request, vo
 
 /* ---------- the method table ---------- */
 
-#define AUTH_METHOD(name, req, resp, handler) {name, &metodnet__##req##__descriptor, &metodnet__##resp##__descriptor, handler}
+#define AUTH_METHOD(name, req, resp, handler)                                                                          \
+    {                                                                                                                  \
+        name, &metodnet__##req##__descriptor, &metodnet__##resp##__descriptor, handler                                 \
+    }
 
 static const service_method s_methods[] = {
     AUTH_METHOD("CreateUser", create_user_request, user, s_create_user),
@@ -1832,7 +1845,11 @@ typedef struct {
 
 static const Metodnet__Principal s_bootstrap_actor = {
     PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
-    (char *)"bootstrap", METODNET__ROLE__ROLE_SYSTEM, METODNET__SCOPE_KIND__SCOPE_KIND_ALL, (char *)"", (char *)"",
+    (char *)"bootstrap",
+    METODNET__ROLE__ROLE_SYSTEM,
+    METODNET__SCOPE_KIND__SCOPE_KIND_ALL,
+    (char *)"",
+    (char *)"",
     (char *)"",
 };
 

@@ -32,14 +32,14 @@
 typedef struct auth auth;
 
 typedef struct {
-    uint32_t session_idle_ms;        /* 30 min: a session unused this long ends */
-    uint32_t session_absolute_ms;    /* 8 h: a session ends this long after login, used or not */
-    uint32_t authenticate_cache_ms;  /* 5 s: AuthenticateResponse.valid_until ≤ now + this */
-    uint32_t failure_window_ms;      /* 15 min: failure counters expire this long after the last failure */
-    uint32_t free_failures;          /* 5: from this many failures on, attempts are delayed */
-    uint32_t max_delay_ms;           /* 15 min: the longest delay */
-    uint32_t api_key_use_interval_ms;/* 60 s: last use of an API key is written at most this often */
-    uint32_t registry_timeout_ms;    /* 3 s: lookups of scope targets in the registry */
+    uint32_t session_idle_ms;         /* 30 min: a session unused this long ends */
+    uint32_t session_absolute_ms;     /* 8 h: a session ends this long after login, used or not */
+    uint32_t authenticate_cache_ms;   /* 5 s: AuthenticateResponse.valid_until ≤ now + this */
+    uint32_t failure_window_ms;       /* 15 min: failure counters expire this long after the last failure */
+    uint32_t free_failures;           /* 5: from this many failures on, attempts are delayed */
+    uint32_t max_delay_ms;            /* 15 min: the longest delay */
+    uint32_t api_key_use_interval_ms; /* 60 s: last use of an API key is written at most this often */
+    uint32_t registry_timeout_ms;     /* 3 s: lookups of scope targets in the registry */
 } auth_options;
 
 void auth_options_default(auth_options *options);
@@ -59,10 +59,10 @@ void auth_shutdown(auth *a, void (*done)(void *ud), void *ud);
 
 typedef enum {
     AUTH_BOOTSTRAP_CREATED = 0,
-    AUTH_BOOTSTRAP_EXISTS,       /* the region already has a region administrator */
-    AUTH_BOOTSTRAP_LOGIN_TAKEN,  /* another user has this login */
-    AUTH_BOOTSTRAP_INVALID,      /* bad region, login, password or name; message says which */
-    AUTH_BOOTSTRAP_FAILED,       /* Redis unreachable or hashing failed */
+    AUTH_BOOTSTRAP_EXISTS,      /* the region already has a region administrator */
+    AUTH_BOOTSTRAP_LOGIN_TAKEN, /* another user has this login */
+    AUTH_BOOTSTRAP_INVALID,     /* bad region, login, password or name; message says which */
+    AUTH_BOOTSTRAP_FAILED,      /* Redis unreachable or hashing failed */
 } auth_bootstrap_result;
 
 /* message is Russian, borrowed for the call; user_id set when CREATED. */

@@ -55,22 +55,32 @@ void auth_validate_password(validation *v, const char *field, const char *passwo
 int auth_role_rank(Metodnet__Role role)
 {
     switch (role) {
-    case METODNET__ROLE__ROLE_REGION_ADMIN: return 4;
-    case METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST: return 3;
-    case METODNET__ROLE__ROLE_SCHOOL_ADMIN: return 2;
-    case METODNET__ROLE__ROLE_TEACHER: return 1;
-    default: return 0;
+    case METODNET__ROLE__ROLE_REGION_ADMIN:
+        return 4;
+    case METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST:
+        return 3;
+    case METODNET__ROLE__ROLE_SCHOOL_ADMIN:
+        return 2;
+    case METODNET__ROLE__ROLE_TEACHER:
+        return 1;
+    default:
+        return 0;
     }
 }
 
 Metodnet__ScopeKind auth_role_scope_kind(Metodnet__Role role)
 {
     switch (role) {
-    case METODNET__ROLE__ROLE_REGION_ADMIN: return METODNET__SCOPE_KIND__SCOPE_KIND_REGION;
-    case METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST: return METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY;
-    case METODNET__ROLE__ROLE_SCHOOL_ADMIN: return METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION;
-    case METODNET__ROLE__ROLE_TEACHER: return METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
-    default: return METODNET__SCOPE_KIND__SCOPE_KIND_UNSPECIFIED;
+    case METODNET__ROLE__ROLE_REGION_ADMIN:
+        return METODNET__SCOPE_KIND__SCOPE_KIND_REGION;
+    case METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST:
+        return METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY;
+    case METODNET__ROLE__ROLE_SCHOOL_ADMIN:
+        return METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION;
+    case METODNET__ROLE__ROLE_TEACHER:
+        return METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
+    default:
+        return METODNET__SCOPE_KIND__SCOPE_KIND_UNSPECIFIED;
     }
 }
 
@@ -86,13 +96,20 @@ bool auth_may_manage_role(const Metodnet__Principal *caller, Metodnet__Role targ
 const char *auth_role_word(Metodnet__Role role)
 {
     switch (role) {
-    case METODNET__ROLE__ROLE_REGION_ADMIN: return "region_admin";
-    case METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST: return "municipal_methodologist";
-    case METODNET__ROLE__ROLE_SCHOOL_ADMIN: return "school_admin";
-    case METODNET__ROLE__ROLE_TEACHER: return "teacher";
-    case METODNET__ROLE__ROLE_SCHOOL_SYSTEM: return "school_system";
-    case METODNET__ROLE__ROLE_SYSTEM: return "system";
-    default: return "none";
+    case METODNET__ROLE__ROLE_REGION_ADMIN:
+        return "region_admin";
+    case METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST:
+        return "municipal_methodologist";
+    case METODNET__ROLE__ROLE_SCHOOL_ADMIN:
+        return "school_admin";
+    case METODNET__ROLE__ROLE_TEACHER:
+        return "teacher";
+    case METODNET__ROLE__ROLE_SCHOOL_SYSTEM:
+        return "school_system";
+    case METODNET__ROLE__ROLE_SYSTEM:
+        return "system";
+    default:
+        return "none";
     }
 }
 
@@ -253,7 +270,10 @@ bool auth_api_key_key(const char *id, char *out, size_t size)
     return true;
 }
 
-void auth_login_key(const char *login, char *out, size_t size) { snprintf(out, size, "auth:{g}:login:%s", login); }
+void auth_login_key(const char *login, char *out, size_t size)
+{
+    snprintf(out, size, "auth:{g}:login:%s", login);
+}
 
 void auth_region_admin_index(const char *region, char *out, size_t size)
 {
@@ -270,7 +290,10 @@ void auth_api_key_secret_key(const char *secret_hash, char *out, size_t size)
     snprintf(out, size, "auth:{g}:apikey-secret:%s", secret_hash);
 }
 
-void auth_api_key_used_key(const char *id, char *out, size_t size) { snprintf(out, size, "auth:{g}:apikey-used:%s", id); }
+void auth_api_key_used_key(const char *id, char *out, size_t size)
+{
+    snprintf(out, size, "auth:{g}:apikey-used:%s", id);
+}
 
 void auth_login_failure_key(const char *login, char *out, size_t size)
 {

@@ -35,25 +35,25 @@
 #include "scope.h"
 #include "validate.h"
 
-#define AUTH_KEY_MAX 200
-#define AUTH_MEMBER_MAX 320
-#define AUTH_MAX_INDEXES 16
+#define AUTH_KEY_MAX           200
+#define AUTH_MEMBER_MAX        320
+#define AUTH_MAX_INDEXES       16
 #define AUTH_MAX_ORGANIZATIONS 8
 
-#define AUTH_EVENTS "auth:{g}:events"
-#define AUTH_USER_PREFIX "auth:{g}:user:"
-#define AUTH_APIKEY_PREFIX "auth:{g}:apikey:"
-#define AUTH_SESSION_PREFIX "auth:{g}:session:"
-#define AUTH_USER_SEQUENCE "auth:{g}:seq:user"
+#define AUTH_EVENTS          "auth:{g}:events"
+#define AUTH_USER_PREFIX     "auth:{g}:user:"
+#define AUTH_APIKEY_PREFIX   "auth:{g}:apikey:"
+#define AUTH_SESSION_PREFIX  "auth:{g}:session:"
+#define AUTH_USER_SEQUENCE   "auth:{g}:seq:user"
 #define AUTH_APIKEY_SEQUENCE "auth:{g}:seq:apikey"
 
-#define AUTH_LOGIN_MIN 3
-#define AUTH_LOGIN_MAX 64
+#define AUTH_LOGIN_MIN    3
+#define AUTH_LOGIN_MAX    64
 #define AUTH_PASSWORD_MIN 10
 #define AUTH_PASSWORD_MAX 128
 
 /* Tokens: "mns_" (session) or "mnk_" (API key) + 32 lowercase hex digits (16 random bytes). */
-#define AUTH_TOKEN_LEN 36
+#define AUTH_TOKEN_LEN            36
 #define AUTH_SESSION_TOKEN_PREFIX "mns_"
 #define AUTH_API_KEY_TOKEN_PREFIX "mnk_"
 /* SHA-256 as 64 lowercase hex digits + NUL. */

@@ -15,9 +15,18 @@ _Static_assert(crypto_pwhash_STRBYTES <= AUTH_PASSWORD_HASH_MAX, "hash buffer to
 static const char s_dummy_hash[] =
     "$argon2id$v=19$m=65536,t=2,p=1$dizXDYomoX2JCc43HCPsOQ$dZeMjSOGDDxNsQNbyZSA0QPWWia+PmN0ub2asRByawE";
 
-unsigned long long auth_password_opslimit(void) { return crypto_pwhash_OPSLIMIT_INTERACTIVE; }
-size_t auth_password_memlimit(void) { return crypto_pwhash_MEMLIMIT_INTERACTIVE; }
-const char *auth_password_dummy_hash(void) { return s_dummy_hash; }
+unsigned long long auth_password_opslimit(void)
+{
+    return crypto_pwhash_OPSLIMIT_INTERACTIVE;
+}
+size_t auth_password_memlimit(void)
+{
+    return crypto_pwhash_MEMLIMIT_INTERACTIVE;
+}
+const char *auth_password_dummy_hash(void)
+{
+    return s_dummy_hash;
+}
 
 typedef struct {
     uv_work_t work;
@@ -97,8 +106,7 @@ int auth_password_hash(uv_loop_t *loop, const char *password, auth_password_hash
     return 0;
 }
 
-int auth_password_verify(uv_loop_t *loop, const char *hash, const char *password, auth_password_verify_cb cb,
-                         void *ud)
+int auth_password_verify(uv_loop_t *loop, const char *hash, const char *password, auth_password_verify_cb cb, void *ud)
 {
     if (cb == NULL)
         return -1;

@@ -30,8 +30,7 @@ int auth_password_hash(uv_loop_t *loop, const char *password, auth_password_hash
 
 /* Verifies password against hash (both copied; hash NULL or "" = a built-in dummy hash with the
  * same parameters, so an unknown login costs the same time and always fails). */
-int auth_password_verify(uv_loop_t *loop, const char *hash, const char *password, auth_password_verify_cb cb,
-                         void *ud);
+int auth_password_verify(uv_loop_t *loop, const char *hash, const char *password, auth_password_verify_cb cb, void *ud);
 
 /* The dummy hash (borrowed, static), for tests that check its parameters. */
 const char *auth_password_dummy_hash(void);

@@ -13,7 +13,7 @@
 typedef struct {
     const Metodnet__Principal *actor;
     const char *request_id;
-    const char *event_type;   /* "user.created", "user.disabled", "api_key.revoked", ... */
+    const char *event_type; /* "user.created", "user.disabled", "api_key.revoked", ... */
 } auth_store_meta;
 
 /* New user (version 1, id set). must_be_empty guards, in this order: when only_region_admin, the

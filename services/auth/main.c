@@ -24,14 +24,13 @@ enum {
 
 static void s_bootstrap_usage(void)
 {
-    fprintf(stderr,
-            "Использование: metodnet-auth bootstrap-admin --region <код> --login <логин> [--full-name <имя>]\n"
-            "               [параметры Redis, см. metodnet-auth --help]\n"
-            "Создаёт первого администратора региона, если в регионе его ещё нет. Пароль читается из\n"
-            "стандартного ввода (одна строка, от 10 до 128 символов) и нигде не печатается.\n"
-            "Коды выхода: 0 — создан; 1 — хранилище недоступно; 2 — неверные аргументы или пароль;\n"
-            "             3 — администратор региона уже есть («Администратор уже создан»);\n"
-            "             4 — логин занят другим пользователем.\n");
+    fprintf(stderr, "Использование: metodnet-auth bootstrap-admin --region <код> --login <логин> [--full-name <имя>]\n"
+                    "               [параметры Redis, см. metodnet-auth --help]\n"
+                    "Создаёт первого администратора региона, если в регионе его ещё нет. Пароль читается из\n"
+                    "стандартного ввода (одна строка, от 10 до 128 символов) и нигде не печатается.\n"
+                    "Коды выхода: 0 — создан; 1 — хранилище недоступно; 2 — неверные аргументы или пароль;\n"
+                    "             3 — администратор региона уже есть («Администратор уже создан»);\n"
+                    "             4 — логин занят другим пользователем.\n");
 }
 
 typedef struct {
@@ -169,7 +168,10 @@ static void *s_start(uv_loop_t *loop, void *zmq_context, const config *cfg, redi
     return auth_new(loop, zmq_context, cfg, link, &options);
 }
 
-static void s_stop(void *service, void (*done)(void *ud), void *ud) { auth_shutdown(service, done, ud); }
+static void s_stop(void *service, void (*done)(void *ud), void *ud)
+{
+    auth_shutdown(service, done, ud);
+}
 
 int main(int argc, char **argv)
 {

@@ -29,12 +29,12 @@
 #include "scope.h"
 #include "service_client.h"
 
-#define DIAG_KEY_MAX 192
-#define DIAG_MAX_INDEXES 8
-#define INSTRUMENT_CACHE 16
-#define CAMPAIGN_CACHE 16
+#define DIAG_KEY_MAX      192
+#define DIAG_MAX_INDEXES  8
+#define INSTRUMENT_CACHE  16
+#define CAMPAIGN_CACHE    16
 #define CAMPAIGN_CACHE_MS 1000 /* how long a process trusts an open campaign it read (window, status) */
-#define ASSIGN_WINDOW 32
+#define ASSIGN_WINDOW     32
 
 typedef struct {
     char key[DIAG_KEY_MAX];
@@ -95,7 +95,10 @@ static bool s_key(const char *kind, const char *id, const char *marker, char *ou
     return true;
 }
 
-static void s_stream(const char *region, char *out, size_t size) { snprintf(out, size, "diag:{r:%s}:events", region); }
+static void s_stream(const char *region, char *out, size_t size)
+{
+    snprintf(out, size, "diag:{r:%s}:events", region);
+}
 
 /* Index member "<folded text>\x1f<id>". */
 static void s_member(char *out, size_t size, const char *text, const char *id)
@@ -191,8 +194,8 @@ static void s_campaign_layout(const Metodnet__Campaign *c, diag_layout *l)
     s_token(l, "st", s_word(&metodnet__campaign_status__descriptor, c->status));
 }
 
-static void s_person_tokens(diag_layout *l, const char *staff_id, char *const *orgs, size_t n_orgs,
-                            char *const *muns, size_t n_muns)
+static void s_person_tokens(diag_layout *l, const char *staff_id, char *const *orgs, size_t n_orgs, char *const *muns,
+                            size_t n_muns)
 {
     s_token(l, "id", staff_id);
     for (size_t i = 0; i < n_orgs; i++)
@@ -337,7 +340,7 @@ struct op {
     Metodnet__Campaign *campaign;
     Metodnet__Instrument *instrument;
     Metodnet__CompetenceFramework *framework;
-    Metodnet__Attempt *latest;        /* latest completed attempt of a person */
+    Metodnet__Attempt *latest; /* latest completed attempt of a person */
     Metodnet__StaffMember *staff;
     validation v;
     /* a load in flight */
@@ -437,9 +440,15 @@ static void s_reply(op *o, const ProtobufCMessage *response)
     s_op_free(o);
 }
 
-static void s_now(char *out, size_t size) { clock_rfc3339(clock_unix_ms(), out, size); }
+static void s_now(char *out, size_t size)
+{
+    clock_rfc3339(clock_unix_ms(), out, size);
+}
 
-static void s_set(char **field, const char *value) { diag_set_string(field, value); }
+static void s_set(char **field, const char *value)
+{
+    diag_set_string(field, value);
+}
 
 /* Replaces a repeated string field with copies of src (pbfield_copy works within one message type
  * only; this copies between attempt, result and route). */
@@ -463,7 +472,8 @@ static void s_copy_strings(char ***dst, size_t *n_dst, char *const *src, size_t 
 
 /* ---------- loading ---------- */
 
-static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error, void *ud)
+static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                     void *ud)
 {
     (void)version;
     op *o = ud;
@@ -550,7 +560,7 @@ typedef struct {
     int64_t new_version;
     const diag_layout *old_layout; /* NULL on create */
     const diag_layout *new_layout;
-    const char *event_type;        /* NULL = no event */
+    const char *event_type; /* NULL = no event */
     const char *event_entity_id;
     const ProtobufCMessage *event_entity; /* NULL = entity */
     const char *const *must_exist;
@@ -633,7 +643,10 @@ static void s_stamp(ProtobufCMessage *m, int64_t version)
         pbfield_set_string(m, "created_at", now);
 }
 
-static void s_reply_next(op *o) { s_reply(o, o->next); }
+static void s_reply_next(op *o)
+{
+    s_reply(o, o->next);
+}
 
 static bool s_in_mask(char *const *mask, size_t n, const char *name)
 {
@@ -694,9 +707,13 @@ static void s_list_frameworks_done(op *o)
     Metodnet__CompetenceFramework *teacher = (Metodnet__CompetenceFramework *)o->current;
     Metodnet__CompetenceFramework *manager = (Metodnet__CompetenceFramework *)o->next;
     if (teacher == NULL)
-        o->current = &(teacher = diag_default_framework(o->region, METODNET__FRAMEWORK_CATEGORY__FRAMEWORK_CATEGORY_TEACHER))->base;
+        o->current =
+            &(teacher = diag_default_framework(o->region, METODNET__FRAMEWORK_CATEGORY__FRAMEWORK_CATEGORY_TEACHER))
+                 ->base;
     if (manager == NULL)
-        o->next = &(manager = diag_default_framework(o->region, METODNET__FRAMEWORK_CATEGORY__FRAMEWORK_CATEGORY_MANAGER))->base;
+        o->next =
+            &(manager = diag_default_framework(o->region, METODNET__FRAMEWORK_CATEGORY__FRAMEWORK_CATEGORY_MANAGER))
+                 ->base;
     Metodnet__CompetenceFramework *items[2] = {teacher, manager};
     Metodnet__ListFrameworksResponse response = METODNET__LIST_FRAMEWORKS_RESPONSE__INIT;
     response.items = items;
@@ -775,8 +792,11 @@ static void s_update_framework_loaded(op *o)
         return;
     }
     s_stamp(o->next, version + 1);
-    diag_write w = {.key = o->key, .entity = o->next, .expected_version = stored ? version : 0,
-                    .new_version = version + 1, .event_type = "framework.updated",
+    diag_write w = {.key = o->key,
+                    .entity = o->next,
+                    .expected_version = stored ? version : 0,
+                    .new_version = version + 1,
+                    .event_type = "framework.updated",
                     .event_entity_id = ((Metodnet__CompetenceFramework *)o->next)->id};
     diag_layout none = {0};
     w.new_layout = &none;
@@ -847,8 +867,13 @@ static void s_instrument_id_issued(entity_result result, int64_t value, const ch
     s_stamp(o->next, 1);
     diag_layout layout;
     s_instrument_layout(in, &layout);
-    diag_write w = {.key = o->key, .entity = o->next, .expected_version = 0, .new_version = 1,
-                    .new_layout = &layout, .event_type = "instrument.created", .event_entity_id = in->id};
+    diag_write w = {.key = o->key,
+                    .entity = o->next,
+                    .expected_version = 0,
+                    .new_version = 1,
+                    .new_layout = &layout,
+                    .event_type = "instrument.created",
+                    .event_entity_id = in->id};
     o->exists_ru = "Инструмент с таким идентификатором уже есть";
     s_audit(o->d, o->call, "create", "instrument", in->id, o->region);
     s_save(o, &w, s_reply_next);
@@ -870,9 +895,14 @@ static void s_instrument_write(op *o)
     diag_layout old_layout, new_layout;
     s_instrument_layout(cur, &old_layout);
     s_instrument_layout(in, &new_layout);
-    diag_write w = {.key = o->key, .entity = o->next, .expected_version = cur->version,
-                    .new_version = cur->version + 1, .old_layout = &old_layout, .new_layout = &new_layout,
-                    .event_type = "instrument.updated", .event_entity_id = in->id};
+    diag_write w = {.key = o->key,
+                    .entity = o->next,
+                    .expected_version = cur->version,
+                    .new_version = cur->version + 1,
+                    .old_layout = &old_layout,
+                    .new_layout = &new_layout,
+                    .event_type = "instrument.updated",
+                    .event_entity_id = in->id};
     s_audit(o->d, o->call, "update", "instrument", in->id, o->region);
     s_save(o, &w, s_reply_next);
 }
@@ -951,8 +981,8 @@ static void s_get_instrument(service_call *call, const ProtobufCMessage *request
     s_load(o, key, &metodnet__instrument__descriptor, &o->current, s_instrument_not_found_ru, s_get_instrument_loaded);
 }
 
-static const char *const s_instrument_scoring_fields[] = {"items", "thresholds", "category", "default_threshold_percent",
-                                                          "default_mastery_percent", NULL};
+static const char *const s_instrument_scoring_fields[] = {
+    "items", "thresholds", "category", "default_threshold_percent", "default_mastery_percent", NULL};
 
 static void s_update_instrument_checked(entity_result result, const entity_blob *items, size_t n,
                                         const char *next_member, const char *error, void *ud)
@@ -966,8 +996,9 @@ static void s_update_instrument_checked(entity_result result, const entity_blob 
         return;
     }
     if (n > 0) {
-        s_fail(o, CODE(CONFLICT), "Инструмент используется в открытой кампании: задания и пороги менять нельзя "
-                                  "до её закрытия");
+        s_fail(o, CODE(CONFLICT),
+               "Инструмент используется в открытой кампании: задания и пороги менять нельзя "
+               "до её закрытия");
         return;
     }
     Metodnet__Instrument *in = (Metodnet__Instrument *)o->next;
@@ -1003,8 +1034,14 @@ static void s_update_instrument_loaded(op *o)
     o->next = pbfield_clone(o->current);
     if (o->next == NULL)
         abort();
-    static const char *const allowed[] = {"title", "description", "items", "thresholds", "category",
-                                          "default_threshold_percent", "default_mastery_percent", NULL};
+    static const char *const allowed[] = {"title",
+                                          "description",
+                                          "items",
+                                          "thresholds",
+                                          "category",
+                                          "default_threshold_percent",
+                                          "default_mastery_percent",
+                                          NULL};
     s_apply_mask(o, o->next, &req->instrument->base, req->update_mask, req->n_update_mask, allowed, "instrument");
     if (!validation_ok(&o->v)) {
         s_fail_validation(o);
@@ -1021,8 +1058,12 @@ static void s_update_instrument_loaded(op *o)
     snprintf(index, sizeof index, "diag:{r:%s}:ix:campaign:instrument:%s", cur->region_id, cur->id);
     snprintf(prefix, sizeof prefix, "diag:{r:%s}:campaign:", cur->region_id);
     const char *tokens[] = {"|st:open|"};
-    entity_list_query q = {.index_key = index, .entity_key_prefix = prefix, .required_tokens = tokens,
-                           .n_required_tokens = 1, .limit = 1, .max_scan = 100000};
+    entity_list_query q = {.index_key = index,
+                           .entity_key_prefix = prefix,
+                           .required_tokens = tokens,
+                           .n_required_tokens = 1,
+                           .limit = 1,
+                           .max_scan = 100000};
     if (entity_store_list(o->d->store, &q, s_update_instrument_checked, o) != 0)
         s_fail(o, CODE(UNAVAILABLE), s_unavailable_ru);
 }
@@ -1088,7 +1129,8 @@ static void s_list_run(op *o, const char *index, const char *key_prefix, const c
                        const char *q_prefix)
 {
     int32_t limit = (int32_t)pbfield_int64(o->request, "limit");
-    const ProtobufCFieldDescriptor *lf = protobuf_c_message_descriptor_get_field_by_name(o->request->descriptor, "limit");
+    const ProtobufCFieldDescriptor *lf =
+        protobuf_c_message_descriptor_get_field_by_name(o->request->descriptor, "limit");
     if (lf)
         limit = *(const int32_t *)((const char *)o->request + lf->offset);
     if (limit == 0)
@@ -1104,9 +1146,13 @@ static void s_list_run(op *o, const char *index, const char *key_prefix, const c
         s_fail_validation(o);
         return;
     }
-    entity_list_query q = {.index_key = index, .after_member = has_cursor ? after : NULL,
-                           .prefix = q_prefix && *q_prefix ? q_prefix : NULL, .entity_key_prefix = key_prefix,
-                           .required_tokens = tokens, .n_required_tokens = n_tokens, .limit = (size_t)limit};
+    entity_list_query q = {.index_key = index,
+                           .after_member = has_cursor ? after : NULL,
+                           .prefix = q_prefix && *q_prefix ? q_prefix : NULL,
+                           .entity_key_prefix = key_prefix,
+                           .required_tokens = tokens,
+                           .n_required_tokens = n_tokens,
+                           .limit = (size_t)limit};
     if (entity_store_list(o->d->store, &q, s_listed, o) != 0)
         s_fail(o, CODE(UNAVAILABLE), s_unavailable_ru);
 }
@@ -1233,7 +1279,8 @@ static void s_campaign_validate(const Metodnet__Campaign *c, validation *v)
 {
     validate_text(v, "campaign.title", c->title, 300, true);
     char key[DIAG_KEY_MAX];
-    if (!s_key("instrument", c->instrument_id, "-i", key, sizeof key) || strncmp(c->instrument_id, c->region_id, 2) != 0)
+    if (!s_key("instrument", c->instrument_id, "-i", key, sizeof key) ||
+        strncmp(c->instrument_id, c->region_id, 2) != 0)
         validation_add(v, "campaign.instrumentId", "Укажите диагностический инструмент своего региона");
     if (c->kind == METODNET__CAMPAIGN_KIND__CAMPAIGN_KIND_UNSPECIFIED)
         validation_add(v, "campaign.kind", "Вид кампании: self (самодиагностика) или independent (независимая)");
@@ -1291,9 +1338,15 @@ static void s_campaign_id_issued(entity_result result, int64_t value, const char
     diag_layout layout;
     s_campaign_layout(c, &layout);
     const char *must_exist[] = {instrument_key};
-    diag_write w = {.key = o->key, .entity = o->next, .expected_version = 0, .new_version = 1,
-                    .new_layout = &layout, .event_type = "campaign.created", .event_entity_id = c->id,
-                    .must_exist = must_exist, .n_must_exist = 1};
+    diag_write w = {.key = o->key,
+                    .entity = o->next,
+                    .expected_version = 0,
+                    .new_version = 1,
+                    .new_layout = &layout,
+                    .event_type = "campaign.created",
+                    .event_entity_id = c->id,
+                    .must_exist = must_exist,
+                    .n_must_exist = 1};
     o->exists_ru = "Кампания с таким идентификатором уже есть";
     s_audit(o->d, o->call, "create", "campaign", c->id, o->region);
     s_save(o, &w, s_reply_next);
@@ -1314,7 +1367,8 @@ static void s_create_campaign(service_call *call, const ProtobufCMessage *reques
         return;
     }
     if (!s_region_writable(o->caller, o->region)) {
-        s_fail(o, CODE(PERMISSION_DENIED), "Диагностические кампании проводит региональный оператор (администратор региона)");
+        s_fail(o, CODE(PERMISSION_DENIED),
+               "Диагностические кампании проводит региональный оператор (администратор региона)");
         return;
     }
     o->next = pbfield_clone(&req->campaign->base);
@@ -1393,9 +1447,15 @@ static void s_campaign_save(op *o, const char *event_type, const char *action)
     char instrument_key[DIAG_KEY_MAX];
     s_key("instrument", next->instrument_id, "-i", instrument_key, sizeof instrument_key);
     const char *must_exist[] = {instrument_key};
-    diag_write w = {.key = o->key, .entity = o->next, .expected_version = cur->version,
-                    .new_version = cur->version + 1, .old_layout = &old_layout, .new_layout = &new_layout,
-                    .event_type = event_type, .event_entity_id = cur->id, .must_exist = must_exist,
+    diag_write w = {.key = o->key,
+                    .entity = o->next,
+                    .expected_version = cur->version,
+                    .new_version = cur->version + 1,
+                    .old_layout = &old_layout,
+                    .new_layout = &new_layout,
+                    .event_type = event_type,
+                    .event_entity_id = cur->id,
+                    .must_exist = must_exist,
                     .n_must_exist = 1};
     s_audit(o->d, o->call, action, "campaign", cur->id, o->region);
     s_save(o, &w, s_reply_next);
@@ -1602,10 +1662,13 @@ static void s_open_next_page(op *o)
     if (t && t->n_subjects == 1)
         req.subject = t->subjects[0];
     o->pages++;
-    service_client_request r = {.service = "registry", .method = "ListStaff", .request = &req.base,
+    service_client_request r = {.service = "registry",
+                                .method = "ListStaff",
+                                .request = &req.base,
                                 .response = &metodnet__list_staff_response__descriptor,
                                 .caller = service_client_system_principal(),
-                                .request_id = service_call_request_id(o->call), .timeout_ms = 5000};
+                                .request_id = service_call_request_id(o->call),
+                                .timeout_ms = 5000};
     if (service_client_call(o->d->registry, &r, s_open_staff_listed, o) != 0)
         s_fail(o, CODE(UNAVAILABLE), "Реестр кадров временно недоступен");
 }
@@ -1637,7 +1700,8 @@ static void s_open_issue(op *o)
     attempt.updated_at = now;
     diag_layout layout;
     s_attempt_layout(&attempt, &layout);
-    diag_write w = {.key = key, .entity = &attempt.base, .expected_version = 0, .new_version = 1, .new_layout = &layout};
+    diag_write w = {
+        .key = key, .entity = &attempt.base, .expected_version = 0, .new_version = 1, .new_layout = &layout};
     o->pending++;
     if (s_store(o->d, o->call, &w, s_open_assigned_one, o) != 0) {
         o->pending--;
@@ -1950,7 +2014,10 @@ static void s_reply_attempt(op *o, ProtobufCMessage *attempt)
     s_reply(o, attempt);
 }
 
-static void s_reply_next_attempt(op *o) { s_reply_attempt(o, o->next); }
+static void s_reply_next_attempt(op *o)
+{
+    s_reply_attempt(o, o->next);
+}
 
 static void s_attempt_written(entity_result result, int64_t detail, const char *error, void *ud)
 {
@@ -1976,9 +2043,15 @@ static void s_attempt_save_state(op *o, const char *event_type)
     diag_layout old_layout, new_layout;
     s_attempt_layout(cur, &old_layout);
     s_attempt_layout(next, &new_layout);
-    diag_write w = {.key = key, .entity = o->next, .expected_version = cur->version, .new_version = cur->version + 1,
-                    .old_layout = &old_layout, .new_layout = &new_layout, .event_type = event_type,
-                    .event_entity_id = cur->id, .event_entity = next->result ? &next->result->base : NULL};
+    diag_write w = {.key = key,
+                    .entity = o->next,
+                    .expected_version = cur->version,
+                    .new_version = cur->version + 1,
+                    .old_layout = &old_layout,
+                    .new_layout = &new_layout,
+                    .event_type = event_type,
+                    .event_entity_id = cur->id,
+                    .event_entity = next->result ? &next->result->base : NULL};
     if (s_store(o->d, o->call, &w, s_attempt_written, o) != 0)
         s_fail(o, CODE(UNAVAILABLE), s_unavailable_ru);
 }
@@ -2220,10 +2293,17 @@ static void s_scope_token(const Metodnet__Principal *caller, char *out, size_t s
     if (scope_is_global(caller))
         return;
     switch (caller->scope_kind) {
-    case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY: snprintf(out, size, "|mun:%s|", caller->scope_id); break;
-    case METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION: snprintf(out, size, "|org:%s|", caller->scope_id); break;
-    case METODNET__SCOPE_KIND__SCOPE_KIND_SELF: snprintf(out, size, "|id:%s|", caller->scope_id); break;
-    default: break;
+    case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY:
+        snprintf(out, size, "|mun:%s|", caller->scope_id);
+        break;
+    case METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION:
+        snprintf(out, size, "|org:%s|", caller->scope_id);
+        break;
+    case METODNET__SCOPE_KIND__SCOPE_KIND_SELF:
+        snprintf(out, size, "|id:%s|", caller->scope_id);
+        break;
+    default:
+        break;
     }
 }
 
@@ -2285,8 +2365,8 @@ static const char *const s_result_not_found_ru = "Результат диагн�
 static void s_get_result_loaded(op *o)
 {
     Metodnet__Attempt *a = (Metodnet__Attempt *)o->current;
-    if (!s_attempt_allows(o->caller, a, SCOPE_READ) || a->status != METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED ||
-        a->result == NULL) {
+    if (!s_attempt_allows(o->caller, a, SCOPE_READ) ||
+        a->status != METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED || a->result == NULL) {
         s_fail(o, CODE(NOT_FOUND), s_result_not_found_ru);
         return;
     }
@@ -2532,7 +2612,10 @@ static void s_get_route(service_call *call, const ProtobufCMessage *request, voi
 }
 
 /* Writes o->next (a route) over o->current (NULL: create); replies with the presented route. */
-static void s_route_after_write(op *o) { s_route_present(o); }
+static void s_route_after_write(op *o)
+{
+    s_route_present(o);
+}
 
 static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *event_entity)
 {
@@ -2550,9 +2633,15 @@ static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *
     if (cur)
         s_route_layout(cur, &old_layout);
     s_route_layout(next, &new_layout);
-    diag_write w = {.key = key, .entity = o->next, .expected_version = version, .new_version = version + 1,
-                    .old_layout = cur ? &old_layout : NULL, .new_layout = &new_layout, .event_type = event_type,
-                    .event_entity_id = next->id, .event_entity = event_entity};
+    diag_write w = {.key = key,
+                    .entity = o->next,
+                    .expected_version = version,
+                    .new_version = version + 1,
+                    .old_layout = cur ? &old_layout : NULL,
+                    .new_layout = &new_layout,
+                    .event_type = event_type,
+                    .event_entity_id = next->id,
+                    .event_entity = event_entity};
     o->exists_ru = "Маршрут уже составил кто-то другой: перечитайте его";
     s_audit(o->d, o->call, cur ? "update" : "create", "route", next->id, next->region_id);
     s_save(o, &w, s_route_after_write);
@@ -2615,8 +2704,8 @@ static void s_generate_call_failed(op *o, const Metodnet__Status *status, const 
     if (!o->failed) {
         o->failed = true;
         o->fail_code = status->code == CODE(DEADLINE_EXCEEDED) ? CODE(DEADLINE_EXCEEDED) : CODE(UNAVAILABLE);
-        snprintf(o->fail_message, sizeof o->fail_message, "%s временно недоступен: маршрут не составлен, повторите позже",
-                 what);
+        snprintf(o->fail_message, sizeof o->fail_message,
+                 "%s временно недоступен: маршрут не составлен, повторите позже", what);
     }
     log_error(service_call_request_id(o->call), "%s: %s", what, status->message ? status->message : "?");
 }
@@ -2691,10 +2780,13 @@ static void s_list_sites_page(op *o)
     req.region_id = o->region;
     req.site_kind = "internship";
     req.site_on = today;
-    service_client_request r = {.service = "registry", .method = "ListOrganizations", .request = &req.base,
+    service_client_request r = {.service = "registry",
+                                .method = "ListOrganizations",
+                                .request = &req.base,
                                 .response = &metodnet__list_organizations_response__descriptor,
                                 .caller = service_client_system_principal(),
-                                .request_id = service_call_request_id(o->call), .timeout_ms = 5000};
+                                .request_id = service_call_request_id(o->call),
+                                .timeout_ms = 5000};
     if (service_client_call(o->d->registry, &r, s_organizations_listed, o) != 0) {
         Metodnet__Status st = METODNET__STATUS__INIT;
         st.code = CODE(UNAVAILABLE);
@@ -2716,8 +2808,9 @@ static void s_generate_route_loaded(op *o)
             if (cur->status == METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED &&
                 (cur->items[i]->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_PLANNED ||
                  cur->items[i]->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS)) {
-                s_fail(o, CODE(CONFLICT), "Утверждённый маршрут ещё выполняется: завершите или отмените его пункты, "
-                                          "затем составьте новый");
+                s_fail(o, CODE(CONFLICT),
+                       "Утверждённый маршрут ещё выполняется: завершите или отмените его пункты, "
+                       "затем составьте новый");
                 return;
             }
     }
@@ -2728,10 +2821,13 @@ static void s_generate_route_loaded(op *o)
         lp.limit = 100;
         lp.region_id = o->region;
         lp.competence = result->deficits[i];
-        service_client_request r = {.service = "registry", .method = "ListProgrammes", .request = &lp.base,
+        service_client_request r = {.service = "registry",
+                                    .method = "ListProgrammes",
+                                    .request = &lp.base,
                                     .response = &metodnet__list_programmes_response__descriptor,
                                     .caller = service_client_system_principal(),
-                                    .request_id = service_call_request_id(o->call), .timeout_ms = 5000};
+                                    .request_id = service_call_request_id(o->call),
+                                    .timeout_ms = 5000};
         if (service_client_call(o->d->registry, &r, s_programmes_listed, o) != 0) {
             Metodnet__Status st = METODNET__STATUS__INIT;
             st.code = CODE(UNAVAILABLE);
@@ -2934,8 +3030,9 @@ static void s_record_created(const Metodnet__Status *status, const ProtobufCMess
         log_error(service_call_request_id(o->call), "реестр не принял запись о повышении квалификации: %s",
                   status->message ? status->message : "?");
         if (status->code == CODE(INVALID_ARGUMENT) || status->code == CODE(CONFLICT))
-            s_fail(o, status->code, status->message && *status->message ? status->message
-                                                                        : "Реестр отклонил запись о повышении квалификации");
+            s_fail(o, status->code,
+                   status->message && *status->message ? status->message
+                                                       : "Реестр отклонил запись о повышении квалификации");
         else
             s_fail(o, CODE(UNAVAILABLE), "Реестр временно недоступен: пункт не отмечен выполненным, повторите позже");
         return;
@@ -3009,16 +3106,19 @@ static void s_route_item_status(op *o)
     record.document_number = item->document_number;
     record.source = "route";
     record.route_item_id = item->id;
-    char *mask[] = {"staff_id", "programme_id", "programme_title", "completed_on", "hours", "document_number",
-                    "source", "route_item_id"};
+    char *mask[] = {"staff_id", "programme_id",    "programme_title", "completed_on",
+                    "hours",    "document_number", "source",          "route_item_id"};
     Metodnet__CreateQualificationRecordRequest create = METODNET__CREATE_QUALIFICATION_RECORD_REQUEST__INIT;
     create.record = &record;
     create.update_mask = mask;
     create.n_update_mask = sizeof mask / sizeof mask[0];
-    service_client_request r = {.service = "registry", .method = "CreateQualificationRecord", .request = &create.base,
+    service_client_request r = {.service = "registry",
+                                .method = "CreateQualificationRecord",
+                                .request = &create.base,
                                 .response = &metodnet__qualification_record__descriptor,
                                 .caller = service_client_system_principal(),
-                                .request_id = service_call_request_id(o->call), .timeout_ms = 5000};
+                                .request_id = service_call_request_id(o->call),
+                                .timeout_ms = 5000};
     if (service_client_call(o->d->registry, &r, s_record_created, o) != 0)
         s_fail(o, CODE(UNAVAILABLE), "Реестр временно недоступен");
 }
@@ -3031,9 +3131,10 @@ static void s_route_change_loaded(op *o)
         s_fail(o, CODE(NOT_FOUND), s_route_not_found_ru);
         return;
     }
-    if (!s_route_allows(o->caller, cur, SCOPE_WRITE) || (action != ROUTE_ITEM_STATUS && !s_may_build_routes(o->caller))) {
-        s_fail(o, CODE(PERMISSION_DENIED), action == ROUTE_ITEM_STATUS ? s_denied_ru
-                                                                       : "Маршрут составляет и утверждает методист");
+    if (!s_route_allows(o->caller, cur, SCOPE_WRITE) ||
+        (action != ROUTE_ITEM_STATUS && !s_may_build_routes(o->caller))) {
+        s_fail(o, CODE(PERMISSION_DENIED),
+               action == ROUTE_ITEM_STATUS ? s_denied_ru : "Маршрут составляет и утверждает методист");
         return;
     }
     int64_t expected = pbfield_int64(o->request, "expected_version");
@@ -3075,7 +3176,7 @@ static void s_route_change(service_call *call, const ProtobufCMessage *request, 
  * (create / complete an assignment / replace an earlier import / unchanged / refuse over a result
  * taken on the platform), one entity_store write per row with the result.completed event. */
 
-#define IMPORT_WINDOW 32
+#define IMPORT_WINDOW        32
 #define IMPORT_RESOLVE_BATCH 1000
 
 typedef struct {
@@ -3084,14 +3185,14 @@ typedef struct {
 } import_item;
 
 typedef struct {
-    op *o;                        /* call, caller, campaign (o->current), instrument */
+    op *o; /* call, caller, campaign (o->current), instrument */
     bool dry_run;
     diag_import_sheet sheet;
     Metodnet__StaffMember **staff; /* resolved, owned */
     size_t n_staff;
-    char **refs;                  /* distinct refs to resolve (borrowed from rows) */
+    char **refs; /* distinct refs to resolve (borrowed from rows) */
     size_t n_refs, next_ref;
-    import_item *items;           /* one per row */
+    import_item *items; /* one per row */
     size_t next_row, in_flight;
     int created, updated, unchanged, rejected;
     bool store_failed, pumping, finished;
@@ -3222,7 +3323,8 @@ static void s_import_attempt_loaded(entity_result result, const uint8_t *data, s
             return;
         }
     } else if (result != ENTITY_NOT_FOUND) {
-        log_error(service_call_request_id(o->call), "импорт результатов: попытка не прочитана: %s", error ? error : "?");
+        log_error(service_call_request_id(o->call), "импорт результатов: попытка не прочитана: %s",
+                  error ? error : "?");
         job->store_failed = true;
         diag_import_error_add(&job->sheet, row->row, "", "%s", s_unavailable_ru);
         s_import_reject(job, row);
@@ -3304,9 +3406,15 @@ static void s_import_attempt_loaded(entity_result result, const uint8_t *data, s
     if (cur)
         s_attempt_layout(cur, &old_layout);
     s_attempt_layout(next, &new_layout);
-    diag_write w = {.key = key, .entity = &next->base, .expected_version = cur ? cur->version : 0,
-                    .new_version = version, .old_layout = cur ? &old_layout : NULL, .new_layout = &new_layout,
-                    .event_type = "result.completed", .event_entity_id = next->id, .event_entity = &r->base};
+    diag_write w = {.key = key,
+                    .entity = &next->base,
+                    .expected_version = cur ? cur->version : 0,
+                    .new_version = version,
+                    .old_layout = cur ? &old_layout : NULL,
+                    .new_layout = &new_layout,
+                    .event_type = "result.completed",
+                    .event_entity_id = next->id,
+                    .event_entity = &r->base};
     if (s_store(o->d, o->call, &w, s_import_written, t) != 0)
         s_import_written(ENTITY_ERROR, 0, "запрос к Redis не отправлен", t);
 }
@@ -3480,10 +3588,13 @@ static void s_import_resolve_next(import_job *job)
     req.refs = job->refs + job->next_ref;
     req.n_refs = n;
     job->next_ref += n;
-    service_client_request r = {.service = "registry", .method = "ResolveStaff", .request = &req.base,
+    service_client_request r = {.service = "registry",
+                                .method = "ResolveStaff",
+                                .request = &req.base,
                                 .response = &metodnet__resolve_staff_response__descriptor,
                                 .caller = service_client_system_principal(),
-                                .request_id = service_call_request_id(job->o->call), .timeout_ms = 10000};
+                                .request_id = service_call_request_id(job->o->call),
+                                .timeout_ms = 10000};
     if (service_client_call(job->o->d->registry, &r, s_import_resolved, job) != 0) {
         service_call_fail(job->o->call, CODE(UNAVAILABLE), "Реестр кадров временно недоступен");
         s_import_job_free(job);
@@ -3633,7 +3744,10 @@ static void s_import_results_template(service_call *call, const ProtobufCMessage
 
 /* ---------- the method table ---------- */
 
-#define M(name, req, resp, handler) {name, &metodnet__##req##__descriptor, &metodnet__##resp##__descriptor, handler}
+#define M(name, req, resp, handler)                                                                                    \
+    {                                                                                                                  \
+        name, &metodnet__##req##__descriptor, &metodnet__##resp##__descriptor, handler                                 \
+    }
 
 static const service_method s_methods[] = {
     M("ListFrameworks", list_frameworks_request, list_frameworks_response, s_list_frameworks),

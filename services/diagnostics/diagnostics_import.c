@@ -21,7 +21,7 @@ typedef struct {
 } column;
 
 static const char *const s_staff_words[] = {"код сотрудника", "staffid", "staff_id", "сотрудник", NULL};
-static const char *const s_external_words[] = {"внешний идентификатор", "externalid", "external_id", "снилс",
+static const char *const s_external_words[] = {"внешний идентификатор",         "externalid", "external_id", "снилс",
                                                "внешний идентификатор (снилс)", NULL};
 static const char *const s_date_words[] = {"дата", "date", "дата диагностики", "completedon", NULL};
 static const char *const s_name_words[] = {"фио", "fullname", "фамилия, имя, отчество", NULL};
@@ -44,7 +44,10 @@ static bool s_one_of(const char *folded, const char *const *words)
     return false;
 }
 
-static char *s_dup(const char *s) { return diag_strdup(s ? s : ""); }
+static char *s_dup(const char *s)
+{
+    return diag_strdup(s ? s : "");
+}
 
 void diag_import_error_add(diag_import_sheet *sheet, size_t row, const char *column, const char *format, ...)
 {
@@ -99,7 +102,10 @@ void diag_import_sheet_free(diag_import_sheet *sheet)
     memset(sheet, 0, sizeof *sheet);
 }
 
-static int s_code_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static int s_code_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 size_t diag_import_competences(const Metodnet__Instrument *instrument, const char **codes, size_t max)
 {
@@ -181,8 +187,7 @@ static int s_parse_score(const char *value, diag_import_score *score, char *mess
         long points, max;
         if (!s_parse_fixed(buf, (size_t)(slash - buf), 0, 100000, &points) ||
             !s_parse_fixed(slash + 1, strlen(slash + 1), 0, 100000, &max) || max == 0) {
-            snprintf(message, size, "Баллы записываются как «набрано/максимум», например «17/20», а не «%.40s»",
-                     value);
+            snprintf(message, size, "Баллы записываются как «набрано/максимум», например «17/20», а не «%.40s»", value);
             return -1;
         }
         if (points > max) {
@@ -304,8 +309,11 @@ void diag_import_read(diag_import_sheet *sheet, const char *csv, size_t len, con
             date_col = (int)i;
             snprintf(sheet->date_header, sizeof sheet->date_header, "%s", c->header);
             break;
-        case COL_COMPETENCE: n_competence_columns++; break;
-        default: break;
+        case COL_COMPETENCE:
+            n_competence_columns++;
+            break;
+        default:
+            break;
         }
     }
     if (!sheet->file_rejected) {
@@ -318,8 +326,7 @@ void diag_import_read(diag_import_sheet *sheet, const char *csv, size_t len, con
             sheet->file_rejected = true;
         }
         if (n_competence_columns == 0) {
-            diag_import_error_add(sheet, 1, "",
-                                  "Нет ни одного столбца с кодом компетенции инструмента (например «%s»)",
+            diag_import_error_add(sheet, 1, "", "Нет ни одного столбца с кодом компетенции инструмента (например «%s»)",
                                   n_codes ? codes[0] : "t.subject.1");
             sheet->file_rejected = true;
         }

@@ -26,8 +26,8 @@
 #include "diagnostics.pb-c.h"
 #include "diagnostics_model.h"
 
-#define DIAG_IMPORT_MAX_ROWS 20000
-#define DIAG_IMPORT_MAX_ERRORS 1000
+#define DIAG_IMPORT_MAX_ROWS           20000
+#define DIAG_IMPORT_MAX_ERRORS         1000
 #define DIAG_IMPORT_PERCENT_MAX_POINTS 1000
 
 typedef struct {
@@ -37,10 +37,10 @@ typedef struct {
 } diag_import_score;
 
 typedef struct {
-    size_t row;           /* spreadsheet row (header = 1) */
-    char *staff_id;       /* as written ("" when the cell or column is absent); owned */
-    char *external_id;    /* owned */
-    int date;             /* days since 1970-01-01 */
+    size_t row;                /* spreadsheet row (header = 1) */
+    char *staff_id;            /* as written ("" when the cell or column is absent); owned */
+    char *external_id;         /* owned */
+    int date;                  /* days since 1970-01-01 */
     diag_import_score *scores; /* in the instrument's competence order (by code) */
     size_t n_scores;
     bool rejected;
@@ -58,8 +58,8 @@ typedef struct {
     diag_import_error *errors;
     size_t n_errors, cap_errors;
     bool errors_truncated;
-    bool file_rejected; /* nothing of the file can be taken: errors say why */
-    char staff_header[128];    /* headers as written, for error columns */
+    bool file_rejected;     /* nothing of the file can be taken: errors say why */
+    char staff_header[128]; /* headers as written, for error columns */
     char external_header[128];
     char date_header[128];
 } diag_import_sheet;

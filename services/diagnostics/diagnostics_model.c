@@ -72,46 +72,57 @@ typedef struct {
 } s_component_def;
 
 static const s_component_def s_teacher[] = {
-    {"subject", "Предметный компонент",
+    {"subject",
+     "Предметный компонент",
      {{"t.subject.1", "Знание содержания преподаваемого предмета"},
       {"t.subject.2", "Решение предметных задач повышенной сложности"},
       {"t.subject.3", "Владение требованиями ФГОС и ФОП по предмету"}}},
-    {"method", "Методический компонент",
+    {"method",
+     "Методический компонент",
      {{"t.method.1", "Проектирование урока и учебного занятия"},
       {"t.method.2", "Применение современных образовательных технологий"},
       {"t.method.3", "Организация проектной и исследовательской деятельности обучающихся"}}},
-    {"assessment", "Оценочный компонент",
+    {"assessment",
+     "Оценочный компонент",
      {{"t.assess.1", "Оценка образовательных результатов обучающихся"},
       {"t.assess.2", "Формирующее оценивание"},
       {"t.assess.3", "Анализ результатов оценочных процедур (ВПР, ОГЭ, ЕГЭ)"}}},
-    {"psychology", "Психолого-педагогический компонент",
+    {"psychology",
+     "Психолого-педагогический компонент",
      {{"t.psych.1", "Учёт возрастных и индивидуальных особенностей обучающихся"},
       {"t.psych.2", "Работа с обучающимися с ОВЗ и особыми образовательными потребностями"},
       {"t.psych.3", "Формирование мотивации к обучению"}}},
-    {"communication", "Коммуникативный компонент",
+    {"communication",
+     "Коммуникативный компонент",
      {{"t.comm.1", "Взаимодействие с обучающимися и родителями"},
       {"t.comm.2", "Профессиональное взаимодействие с коллегами"},
       {"t.comm.3", "Предупреждение и разрешение конфликтов"}}},
-    {"digital", "Цифровой компонент",
+    {"digital",
+     "Цифровой компонент",
      {{"t.digital.1", "Использование цифровых образовательных ресурсов и платформ"},
       {"t.digital.2", "Организация дистанционного и смешанного обучения"},
       {"t.digital.3", "Информационная безопасность и цифровая этика"}}},
 };
 
 static const s_component_def s_manager[] = {
-    {"strategy", "Стратегическое управление",
+    {"strategy",
+     "Стратегическое управление",
      {{"m.strategy.1", "Разработка программы развития образовательной организации"},
       {"m.strategy.2", "Управление изменениями и проектами"}}},
-    {"quality", "Управление качеством образования",
+    {"quality",
+     "Управление качеством образования",
      {{"m.quality.1", "Построение внутренней системы оценки качества образования"},
       {"m.quality.2", "Использование результатов оценочных процедур в управлении"}}},
-    {"staff", "Управление кадрами",
+    {"staff",
+     "Управление кадрами",
      {{"m.staff.1", "Организация методической работы и профессионального развития педагогов"},
       {"m.staff.2", "Организация наставничества"}}},
-    {"resources", "Управление ресурсами",
+    {"resources",
+     "Управление ресурсами",
      {{"m.resources.1", "Финансово-хозяйственная деятельность"},
       {"m.resources.2", "Нормативно-правовое обеспечение деятельности"}}},
-    {"communication", "Коммуникации и открытость",
+    {"communication",
+     "Коммуникации и открытость",
      {{"m.comm.1", "Взаимодействие с родителями, учредителем и социальными партнёрами"},
       {"m.comm.2", "Информационная открытость организации"}}},
 };
@@ -127,8 +138,8 @@ bool diag_framework_id(const char *region_id, Metodnet__FrameworkCategory catego
 
 bool diag_framework_parse_id(const char *id, char *region, size_t region_size, Metodnet__FrameworkCategory *category)
 {
-    if (id == NULL || strlen(id) < 4 || id[2] != '-' || region_size < 3 || id[0] < '0' || id[0] > '9' ||
-        id[1] < '0' || id[1] > '9')
+    if (id == NULL || strlen(id) < 4 || id[2] != '-' || region_size < 3 || id[0] < '0' || id[0] > '9' || id[1] < '0' ||
+        id[1] > '9')
         return false;
     int value;
     if (!pbjson_enum_parse(&metodnet__framework_category__descriptor, id + 3, &value))
@@ -259,7 +270,10 @@ int diag_item_max_points(const Metodnet__InstrumentItem *item)
     }
 }
 
-static bool s_percent_ok(int p) { return p >= 0 && p <= 100; }
+static bool s_percent_ok(int p)
+{
+    return p >= 0 && p <= 100;
+}
 
 void diag_instrument_validate(const Metodnet__Instrument *in, const Metodnet__CompetenceFramework *fw, validation *v)
 {
@@ -352,7 +366,8 @@ void diag_instrument_validate(const Metodnet__Instrument *in, const Metodnet__Co
         for (size_t j = 0; j < in->n_items && !used; j++)
             used = strcmp(in->items[j]->competence, t->competence ? t->competence : "") == 0;
         if (!used)
-            validation_add(v, path, "Ни одно задание не проверяет компетенцию «%.40s»", t->competence ? t->competence : "");
+            validation_add(v, path, "Ни одно задание не проверяет компетенцию «%.40s»",
+                           t->competence ? t->competence : "");
         for (size_t j = 0; j < i; j++)
             if (strcmp(in->thresholds[j]->competence, t->competence) == 0) {
                 validation_add(v, path, "Порог для компетенции задан дважды");
@@ -606,7 +621,8 @@ static const char *s_home;
 static int s_site_cmp(const void *a, const void *b)
 {
     const Metodnet__Organization *oa = *(Metodnet__Organization *const *)a, *ob = *(Metodnet__Organization *const *)b;
-    bool ha = s_home && strcmp(oa->municipality_id, s_home) == 0, hb = s_home && strcmp(ob->municipality_id, s_home) == 0;
+    bool ha = s_home && strcmp(oa->municipality_id, s_home) == 0,
+         hb = s_home && strcmp(ob->municipality_id, s_home) == 0;
     if (ha != hb)
         return ha ? -1 : 1;
     return s_id_cmp(oa->id, ob->id);
@@ -620,7 +636,10 @@ static bool s_has(char *const *list, size_t n, const char *value)
     return false;
 }
 
-static void s_free_item(Metodnet__RouteItem *item) { protobuf_c_message_free_unpacked(&item->base, NULL); }
+static void s_free_item(Metodnet__RouteItem *item)
+{
+    protobuf_c_message_free_unpacked(&item->base, NULL);
+}
 
 static Metodnet__RouteItem *s_add_item(Metodnet__Route *route, Metodnet__RouteItemKind kind, const char *competence,
                                        const char *title, int due_days)
@@ -728,8 +747,7 @@ void diag_route_generate(Metodnet__Route *route, const diag_route_input *in)
             diag_set_string(&item->organization_id, site->id);
         }
         s_add_item(route, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_SELF_EDUCATION, code,
-                   "Самообразование: изучение методических материалов и эффективных практик по компетенции",
-                   base + 60);
+                   "Самообразование: изучение методических материалов и эффективных практик по компетенции", base + 60);
     }
     for (size_t i = 0; i < n_codes; i++)
         free(codes[i]);

@@ -15,8 +15,8 @@
 #include "registry.pb-c.h"
 #include "validate.h"
 
-#define DIAG_CODE_MAX 32
-#define DIAG_MAX_ITEMS 500
+#define DIAG_CODE_MAX    32
+#define DIAG_MAX_ITEMS   500
 #define DIAG_MAX_OPTIONS 20
 
 /* [a-z0-9_.-], 1..32 characters. */
@@ -59,14 +59,14 @@ void diag_thresholds_of(const Metodnet__Instrument *instrument, const char *comp
 /* ---------- routes ---------- */
 
 typedef struct {
-    const Metodnet__Result *result;            /* the latest result: its deficits */
-    Metodnet__Programme *const *programmes;     /* any order; those of no deficit are ignored */
+    const Metodnet__Result *result;         /* the latest result: its deficits */
+    Metodnet__Programme *const *programmes; /* any order; those of no deficit are ignored */
     size_t n_programmes;
-    Metodnet__Organization *const *sites;       /* internship sites; any order */
+    Metodnet__Organization *const *sites; /* internship sites; any order */
     size_t n_sites;
-    const char *home_municipality;              /* sites of it come first; may be NULL */
-    const char *starts_on;                      /* YYYY-MM-DD base of due dates */
-    size_t programmes_per_deficit;              /* 0 = 2 */
+    const char *home_municipality; /* sites of it come first; may be NULL */
+    const char *starts_on;         /* YYYY-MM-DD base of due dates */
+    size_t programmes_per_deficit; /* 0 = 2 */
 } diag_route_input;
 
 /* Fills route->deficits and route->items (replacing them; ids continue route->next_item) and sets

@@ -8,7 +8,10 @@ static void *s_start(uv_loop_t *loop, void *zmq_context, const config *cfg, redi
     return diagnostics_new(loop, zmq_context, cfg, link);
 }
 
-static void s_stop(void *service, void (*done)(void *ud), void *ud) { diagnostics_shutdown(service, done, ud); }
+static void s_stop(void *service, void (*done)(void *ud), void *ud)
+{
+    diagnostics_shutdown(service, done, ud);
+}
 
 int main(int argc, char **argv)
 {

@@ -28,38 +28,50 @@ static const s_mapping s_map[] = {
     {METODNET__STATUS_CODE__STATUS_CODE_UNIMPLEMENTED, 501, "unimplemented"},
 };
 
-int api_error_http_status(int status_code, const char **code) {
+int api_error_http_status(int status_code, const char **code)
+{
     for (size_t i = 0; i < sizeof s_map / sizeof s_map[0]; i++) {
         if (s_map[i].status_code == status_code) {
-            if (code != NULL) *code = s_map[i].code;
+            if (code != NULL)
+                *code = s_map[i].code;
             return s_map[i].http_status;
         }
     }
-    if (code != NULL) *code = "internal";
+    if (code != NULL)
+        *code = "internal";
     return 500;
 }
 
-const char *api_error_code_for_http(int http_status) {
+const char *api_error_code_for_http(int http_status)
+{
     switch (http_status) {
-    case 405: return "method_not_allowed";
-    case 413: return "payload_too_large";
-    case 415: return "unsupported_media_type";
-    case 431: return "header_too_large";
-    default: break;
+    case 405:
+        return "method_not_allowed";
+    case 413:
+        return "payload_too_large";
+    case 415:
+        return "unsupported_media_type";
+    case 431:
+        return "header_too_large";
+    default:
+        break;
     }
     for (size_t i = 1; i < sizeof s_map / sizeof s_map[0]; i++)
-        if (s_map[i].http_status == http_status) return s_map[i].code;
+        if (s_map[i].http_status == http_status)
+            return s_map[i].code;
     return "internal";
 }
 
 /* A JSON string for text that may not be valid UTF-8 (e.g. a decoded query parameter name). */
-static json_t *s_text(const char *text) {
+static json_t *s_text(const char *text)
+{
     json_t *s = json_string(text ? text : "");
     return s ? s : json_string("(некорректный UTF-8)");
 }
 
 char *api_error_json(const char *code, const char *message, const api_error_detail *details, size_t n_details,
-                     const char *request_id, size_t *len) {
+                     const char *request_id, size_t *len)
+{
     json_t *list = json_array();
     for (size_t i = 0; list != NULL && i < n_details; i++) {
         json_array_append_new(list, json_pack("{s:o, s:o}", "field", s_text(details[i].field), "description",
@@ -67,9 +79,11 @@ char *api_error_json(const char *code, const char *message, const api_error_deta
     }
     json_t *doc = json_pack("{s:{s:o, s:o, s:o, s:o}}", "error", "code", s_text(code), "message", s_text(message),
                             "details", list, "requestId", s_text(request_id));
-    if (doc == NULL) return NULL;
+    if (doc == NULL)
+        return NULL;
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
-    if (text != NULL && len != NULL) *len = strlen(text);
+    if (text != NULL && len != NULL)
+        *len = strlen(text);
     return text;
 }

@@ -248,8 +248,8 @@ static void s_on_authenticated(int result, const uint8_t *body, size_t len, void
         metodnet__reply__free_unpacked(reply, NULL);
 }
 
-gateway_auth_wait *gateway_auth_check(gateway_auth *auth, const char *authorization, size_t len,
-                                      const char *request_id, gateway_auth_cb cb, void *ud)
+gateway_auth_wait *gateway_auth_check(gateway_auth *auth, const char *authorization, size_t len, const char *request_id,
+                                      gateway_auth_cb cb, void *ud)
 {
     const char *token;
     size_t token_len;

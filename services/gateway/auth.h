@@ -53,8 +53,8 @@ int gateway_auth_bearer(const char *authorization, size_t len, const char **toke
  * known at once (cached, missing header, rate limit) cb is called before returning and NULL is
  * returned; otherwise cb is called later, unless gateway_auth_cancel() is called first on the
  * returned handle. request_id is for the auth service's logs. */
-gateway_auth_wait *gateway_auth_check(gateway_auth *auth, const char *authorization, size_t len,
-                                      const char *request_id, gateway_auth_cb cb, void *ud);
+gateway_auth_wait *gateway_auth_check(gateway_auth *auth, const char *authorization, size_t len, const char *request_id,
+                                      gateway_auth_cb cb, void *ud);
 void gateway_auth_cancel(gateway_auth_wait *wait);
 
 /* Drops the cached answer for a token (after logout). */

@@ -28,13 +28,13 @@
 #include "pbjson.h"
 #include "routes.h"
 
-#define S_JSON "application/json; charset=utf-8"
+#define S_JSON                "application/json; charset=utf-8"
 #define S_UNAVAILABLE_MESSAGE "Служба временно недоступна, повторите запрос позже"
-#define S_GUARD_MS 1000
+#define S_GUARD_MS            1000
 /* h2o answers bodies above its own limit itself, in plain text; below it the handler answers the
  * API's JSON 413. 40 MiB leaves room for CSV imports, whose routes take larger bodies. */
 #define S_H2O_BODY_LIMIT (40u * 1024 * 1024)
-#define S_TICK_MS 250
+#define S_TICK_MS        250
 
 typedef struct s_call s_call;
 
@@ -87,43 +87,65 @@ struct s_call {
     size_t envelope_len;
     char *idempotency_key; /* Redis key, NULL when the request has none */
     char fingerprint[IDEMPOTENCY_FINGERPRINT_HEX];
-    int retry_after; /* from Status.retry_after_seconds, for the Retry-After header */
-    ProtobufCMessage *msg;         /* the request message, until the envelope is built */
-    gateway_auth_wait *auth_wait;  /* while the caller is being authenticated */
-    char *idem_value;              /* the Idempotency-Key header value, NULL when absent */
-    char *token;                   /* the bearer token, only for ROUTE_TOKEN routes */
+    int retry_after;              /* from Status.retry_after_seconds, for the Retry-After header */
+    ProtobufCMessage *msg;        /* the request message, until the envelope is built */
+    gateway_auth_wait *auth_wait; /* while the caller is being authenticated */
+    char *idem_value;             /* the Idempotency-Key header value, NULL when absent */
+    char *token;                  /* the bearer token, only for ROUTE_TOKEN routes */
     char client_address[128];
-    uint32_t timeout_ms;           /* the route's deadline for the service */
+    uint32_t timeout_ms; /* the route's deadline for the service */
 };
 
 /* ---- small helpers ---- */
 
-static const char *s_reason(int status) {
+static const char *s_reason(int status)
+{
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Error";
     }
 }
 
-static bool s_request_id_sane(const char *s, size_t len) {
-    if (len == 0 || len > 64) return false;
+static bool s_request_id_sane(const char *s, size_t len)
+{
+    if (len == 0 || len > 64)
+        return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -133,7 +155,8 @@ static bool s_request_id_sane(const char *s, size_t len) {
     return true;
 }
 
-static void s_request_id(h2o_req_t *req, char out[72]) {
+static void s_request_id(h2o_req_t *req, char out[72])
+{
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
     if (i != -1 && s_request_id_sane(req->headers.entries[i].value.base, req->headers.entries[i].value.len)) {
         memcpy(out, req->headers.entries[i].value.base, req->headers.entries[i].value.len);
@@ -146,25 +169,30 @@ static void s_request_id(h2o_req_t *req, char out[72]) {
 }
 
 /* Borrowed header value or NULL. */
-static const h2o_iovec_t *s_header(h2o_req_t *req, const h2o_token_t *token) {
+static const h2o_iovec_t *s_header(h2o_req_t *req, const h2o_token_t *token)
+{
     ssize_t i = h2o_find_header(&req->headers, token, -1);
     return i == -1 ? NULL : &req->headers.entries[i].value;
 }
 
-static double s_seconds_since(uint64_t started_ns) { return (double)(uv_hrtime() - started_ns) / 1e9; }
+static double s_seconds_since(uint64_t started_ns)
+{
+    return (double)(uv_hrtime() - started_ns) / 1e9;
+}
 
 typedef struct {
     const char *etag;
     const char *location;
     const char *allow;
     bool replayed;
-    int retry_after; /* seconds, 0 = no Retry-After */
+    int retry_after;                 /* seconds, 0 = no Retry-After */
     const char *content_disposition; /* CSV downloads */
 } s_extra;
 
 /* Sends one complete response (body copied into the request pool) and counts it. */
 static void s_send(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id, uint64_t started_ns,
-                   int status, const char *content_type, const char *body, size_t len, const s_extra *extra) {
+                   int status, const char *content_type, const char *body, size_t len, const s_extra *extra)
+{
     req->res.status = status;
     req->res.reason = s_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
@@ -199,17 +227,19 @@ static void s_send(gateway_http *http, h2o_req_t *req, const char *label, const 
                                   H2O_STRLIT("true"));
     }
     gateway_metrics_observe(http->metrics, label, status, s_seconds_since(started_ns));
-    if (status >= 500) log_warn(request_id, "%s → %d", label, status);
+    if (status >= 500)
+        log_warn(request_id, "%s → %d", label, status);
     req->res.content_length = len;
     h2o_send_inline(req, body, len);
 }
 
 static void s_send_error(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
                          uint64_t started_ns, int status, const char *code, const char *message,
-                         const api_error_detail *details, size_t n_details, const s_extra *extra) {
+                         const api_error_detail *details, size_t n_details, const s_extra *extra)
+{
     size_t len = 0;
-    char *body = api_error_json(code ? code : api_error_code_for_http(status), message, details, n_details,
-                                request_id, &len);
+    char *body =
+        api_error_json(code ? code : api_error_code_for_http(status), message, details, n_details, request_id, &len);
     if (body == NULL) {
         static const char fallback[] =
             "{\"error\":{\"code\":\"internal\",\"message\":\"Внутренняя ошибка\",\"details\":[],\"requestId\":\"\"}}";
@@ -222,18 +252,24 @@ static void s_send_error(gateway_http *http, h2o_req_t *req, const char *label, 
 
 /* ---- calls ---- */
 
-static void s_call_unlink(s_call *call) {
+static void s_call_unlink(s_call *call)
+{
     gateway_http *http = call->http;
-    if (call->prev != NULL) call->prev->next = call->next;
-    else if (http->calls == call) http->calls = call->next;
-    if (call->next != NULL) call->next->prev = call->prev;
+    if (call->prev != NULL)
+        call->prev->next = call->next;
+    else if (http->calls == call)
+        http->calls = call->next;
+    if (call->next != NULL)
+        call->next->prev = call->prev;
     call->prev = call->next = NULL;
 }
 
 /* Drops n references; the last one frees the call. */
-static void s_call_release(s_call *call, unsigned n) {
+static void s_call_release(s_call *call, unsigned n)
+{
     call->refs -= n;
-    if (call->refs > 0) return;
+    if (call->refs > 0)
+        return;
     free(call->path);
     free(call->envelope);
     free(call->idempotency_key);
@@ -242,13 +278,18 @@ static void s_call_release(s_call *call, unsigned n) {
         memset(call->token, 0, strlen(call->token));
         free(call->token);
     }
-    if (call->msg) protobuf_c_message_free_unpacked(call->msg, NULL);
+    if (call->msg)
+        protobuf_c_message_free_unpacked(call->msg, NULL);
     free(call);
 }
 
-static void s_call_unref(s_call *call) { s_call_release(call, 1); }
+static void s_call_unref(s_call *call)
+{
+    s_call_release(call, 1);
+}
 
-static void s_on_req_dispose(void *p) {
+static void s_on_req_dispose(void *p)
+{
     s_call *call = *(s_call **)p;
     unsigned released = 1; /* the request pool's own reference */
     call->req = NULL;
@@ -269,9 +310,11 @@ static void s_on_req_dispose(void *p) {
 }
 
 static s_call *s_call_new(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
-                          uint64_t started_ns) {
+                          uint64_t started_ns)
+{
     s_call *call = calloc(1, sizeof *call);
-    if (call == NULL) return NULL;
+    if (call == NULL)
+        return NULL;
     s_call **slot = h2o_mem_alloc_shared(&req->pool, sizeof *slot, s_on_req_dispose);
     *slot = call;
     call->http = http;
@@ -284,59 +327,79 @@ static s_call *s_call_new(gateway_http *http, h2o_req_t *req, const char *label,
 }
 
 static void s_call_error(s_call *call, int status, const char *code, const char *message,
-                         const api_error_detail *details, size_t n) {
-    if (call->req == NULL || call->responded) return;
+                         const api_error_detail *details, size_t n)
+{
+    if (call->req == NULL || call->responded)
+        return;
     call->responded = true;
     s_extra extra = {NULL, NULL, NULL, false, call->retry_after, NULL};
-    s_send_error(call->http, call->req, call->label, call->request_id, call->started_ns, status, code, message,
-                 details, n, &extra);
+    s_send_error(call->http, call->req, call->label, call->request_id, call->started_ns, status, code, message, details,
+                 n, &extra);
 }
 
 /* Ends the idempotency record of call with the outcome (stored or deleted). */
 static void s_idempotency_finish(s_call *call, int status, const char *body, size_t len, const char *etag,
-                                 const char *location) {
-    if (call->idempotency_key == NULL || call->http->idempotency == NULL) return;
+                                 const char *location)
+{
+    if (call->idempotency_key == NULL || call->http->idempotency == NULL)
+        return;
     idempotency_reply reply = {status, body, len, etag ? etag : "", location ? location : ""};
     idempotency_complete(call->http->idempotency, call->idempotency_key, call->fingerprint, &reply);
 }
 
 static void s_finish_error(s_call *call, int status, const char *code, const char *message,
-                           const api_error_detail *details, size_t n) {
+                           const api_error_detail *details, size_t n)
+{
     if (call->idempotency_key != NULL) {
         size_t len = 0;
-        char *body = api_error_json(code ? code : api_error_code_for_http(status), message, details, n,
-                                    call->request_id, &len);
+        char *body =
+            api_error_json(code ? code : api_error_code_for_http(status), message, details, n, call->request_id, &len);
         s_idempotency_finish(call, status, body, len, NULL, NULL);
         free(body);
     }
     s_call_error(call, status, code, message, details, n);
 }
 
-static const char *s_default_message(int http_status) {
+static const char *s_default_message(int http_status)
+{
     switch (http_status) {
-    case 400: return "Некорректный запрос";
-    case 401: return "Требуется аутентификация";
-    case 403: return "Недостаточно прав";
-    case 404: return "Объект не найден";
-    case 409: return "Конфликт с текущим состоянием";
-    case 412: return "Версия объекта изменилась; получите его заново";
-    case 422: return "Запрос не может быть выполнен";
-    case 429: return "Слишком много запросов, повторите позже";
-    case 501: return "Операция не поддерживается";
-    case 503: return S_UNAVAILABLE_MESSAGE;
-    case 504: return "Служба не ответила вовремя";
-    default: return "Внутренняя ошибка";
+    case 400:
+        return "Некорректный запрос";
+    case 401:
+        return "Требуется аутентификация";
+    case 403:
+        return "Недостаточно прав";
+    case 404:
+        return "Объект не найден";
+    case 409:
+        return "Конфликт с текущим состоянием";
+    case 412:
+        return "Версия объекта изменилась; получите его заново";
+    case 422:
+        return "Запрос не может быть выполнен";
+    case 429:
+        return "Слишком много запросов, повторите позже";
+    case 501:
+        return "Операция не поддерживается";
+    case 503:
+        return S_UNAVAILABLE_MESSAGE;
+    case 504:
+        return "Служба не ответила вовремя";
+    default:
+        return "Внутренняя ошибка";
     }
 }
 
 #define S_CSV "text/csv; charset=utf-8"
 
 /* ROUTE_CSV_OUT: the response's csv bytes are the body; response is freed. */
-static void s_send_csv(s_call *call, ProtobufCMessage *response) {
+static void s_send_csv(s_call *call, ProtobufCMessage *response)
+{
     const ProtobufCFieldDescriptor *f = response ? pbjson_find_field(response->descriptor, "csv") : NULL;
     if (f == NULL || f->type != PROTOBUF_C_TYPE_BYTES || f->label == PROTOBUF_C_LABEL_REPEATED) {
         log_error(call->request_id, "ответ %s без поля csv", call->route->rpc);
-        if (response) protobuf_c_message_free_unpacked(response, NULL);
+        if (response)
+            protobuf_c_message_free_unpacked(response, NULL);
         s_finish_error(call, 500, "internal", "Служба вернула некорректный ответ", NULL, 0);
         return;
     }
@@ -344,8 +407,8 @@ static void s_send_csv(s_call *call, ProtobufCMessage *response) {
     const char *filename = pbfield_string(response, "filename");
     char disposition[200] = "attachment";
     /* only a plain file name goes into the header */
-    if (filename != NULL && *filename && strspn(filename, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == strlen(filename) &&
-        strlen(filename) < 100)
+    if (filename != NULL && *filename &&
+        strspn(filename, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == strlen(filename) && strlen(filename) < 100)
         snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", filename);
     if (call->req != NULL && !call->responded) {
         call->responded = true;
@@ -357,7 +420,8 @@ static void s_send_csv(s_call *call, ProtobufCMessage *response) {
 }
 
 /* Turns the service's Reply into the HTTP response. */
-static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
+static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud)
+{
     s_call *call = ud;
     gateway_http *http = call->http;
     call->pending = NULL;
@@ -386,14 +450,16 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
         int status = api_error_http_status(code, &word);
         size_t n = reply->status->n_violations;
         api_error_detail *details = n ? calloc(n, sizeof *details) : NULL;
-        if (details == NULL) n = 0;
+        if (details == NULL)
+            n = 0;
         for (size_t i = 0; i < n; i++) {
             details[i].field = reply->status->violations[i] ? reply->status->violations[i]->field : "";
             details[i].description = reply->status->violations[i] ? reply->status->violations[i]->description : "";
         }
-        const char *message = reply->status->message && reply->status->message[0] ? reply->status->message
-                                                                                   : s_default_message(status);
-        if (reply->status->retry_after_seconds > 0) call->retry_after = reply->status->retry_after_seconds;
+        const char *message =
+            reply->status->message && reply->status->message[0] ? reply->status->message : s_default_message(status);
+        if (reply->status->retry_after_seconds > 0)
+            call->retry_after = reply->status->retry_after_seconds;
         s_finish_error(call, status, word, message, details, n);
         free(details);
         metodnet__reply__free_unpacked(reply, NULL);
@@ -412,7 +478,8 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
     char *json = response ? pbjson_encode(response, &json_len) : NULL;
     if (json == NULL) {
         log_error(call->request_id, "ответ %s не разбирается как %s", call->route->rpc, call->route->response->name);
-        if (response) protobuf_c_message_free_unpacked(response, NULL);
+        if (response)
+            protobuf_c_message_free_unpacked(response, NULL);
         s_finish_error(call, 500, "internal", "Служба вернула некорректный ответ", NULL, 0);
         s_call_unref(call);
         return;
@@ -423,7 +490,8 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
         snprintf(etag, sizeof etag, "\"%lld\"", (long long)pbfield_int64(response, "version"));
     if (call->route->flags & ROUTE_CREATE) {
         const char *id = pbfield_string(response, "id");
-        if (id != NULL && id[0] != '\0') snprintf(location, sizeof location, "%s/%s", call->path, id);
+        if (id != NULL && id[0] != '\0')
+            snprintf(location, sizeof location, "%s/%s", call->path, id);
     }
     protobuf_c_message_free_unpacked(response, NULL);
     int status = call->route->success_status;
@@ -438,7 +506,8 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud) {
     s_call_unref(call);
 }
 
-static void s_submit(s_call *call) {
+static void s_submit(s_call *call)
+{
     gateway_http *http = call->http;
     if (http->broker == NULL) {
         s_finish_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0);
@@ -453,20 +522,25 @@ static void s_submit(s_call *call) {
     call->refs++;
     call->guard_ns = uv_hrtime() + (uint64_t)(call->timeout_ms + S_GUARD_MS) * 1000000u;
     call->next = http->calls;
-    if (http->calls) http->calls->prev = call;
+    if (http->calls)
+        http->calls->prev = call;
     http->calls = call;
 }
 
-static void s_on_idempotency(idempotency_outcome outcome, const idempotency_reply *stored, void *ud) {
+static void s_on_idempotency(idempotency_outcome outcome, const idempotency_reply *stored, void *ud)
+{
     s_call *call = ud;
     if (call->req == NULL) {
         /* the client left before the key was checked: free the key we may have taken */
-        if (outcome == IDEMPOTENCY_PROCEED) s_idempotency_finish(call, 0, NULL, 0, NULL, NULL);
+        if (outcome == IDEMPOTENCY_PROCEED)
+            s_idempotency_finish(call, 0, NULL, 0, NULL, NULL);
         s_call_unref(call);
         return;
     }
     switch (outcome) {
-    case IDEMPOTENCY_PROCEED: s_submit(call); break;
+    case IDEMPOTENCY_PROCEED:
+        s_submit(call);
+        break;
     case IDEMPOTENCY_REPLAY:
         if (!call->responded) {
             call->responded = true;
@@ -490,7 +564,8 @@ static void s_on_idempotency(idempotency_outcome outcome, const idempotency_repl
 }
 
 /* The HTTP-side deadline guard. */
-static void s_on_tick(uv_timer_t *timer) {
+static void s_on_tick(uv_timer_t *timer)
+{
     gateway_http *http = timer->data;
     uint64_t now = uv_hrtime();
     s_call *call = http->calls;
@@ -500,8 +575,8 @@ static void s_on_tick(uv_timer_t *timer) {
             mdp_broker_cancel(call->pending);
             call->pending = NULL;
             s_call_unlink(call);
-            log_warn(call->request_id, "брокер не ответил за %u мс + %d мс; запрос отменён",
-                     call->timeout_ms, S_GUARD_MS);
+            log_warn(call->request_id, "брокер не ответил за %u мс + %d мс; запрос отменён", call->timeout_ms,
+                     S_GUARD_MS);
             s_finish_error(call, 504, "deadline_exceeded", "Служба не ответила вовремя", NULL, 0);
             s_call_unref(call);
         }
@@ -511,31 +586,42 @@ static void s_on_tick(uv_timer_t *timer) {
 
 /* ---- API requests ---- */
 
-static bool s_is_content_type(const h2o_iovec_t *ct, const char *want) {
+static bool s_is_content_type(const h2o_iovec_t *ct, const char *want)
+{
     size_t n = strlen(want);
-    if (ct == NULL || ct->len < n || !h2o_lcstris(ct->base, n, want, n)) return false;
+    if (ct == NULL || ct->len < n || !h2o_lcstris(ct->base, n, want, n))
+        return false;
     return ct->len == n || ct->base[n] == ';' || ct->base[n] == ' ' || ct->base[n] == '\t';
 }
 
-static bool s_is_json_content_type(const h2o_iovec_t *ct) { return s_is_content_type(ct, "application/json"); }
+static bool s_is_json_content_type(const h2o_iovec_t *ct)
+{
+    return s_is_content_type(ct, "application/json");
+}
 
-static void s_client_address(h2o_req_t *req, char *out, size_t size) {
+static void s_client_address(h2o_req_t *req, char *out, size_t size)
+{
     struct sockaddr_storage ss;
     char host[1025];
     out[0] = '\0';
-    if (req->conn == NULL || req->conn->callbacks == NULL || req->conn->callbacks->get_peername == NULL) return;
+    if (req->conn == NULL || req->conn->callbacks == NULL || req->conn->callbacks->get_peername == NULL)
+        return;
     socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (len == 0) return;
+    if (len == 0)
+        return;
     size_t n = h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host);
-    if (n != SIZE_MAX) snprintf(out, size, "%.*s", (int)n, host);
+    if (n != SIZE_MAX)
+        snprintf(out, size, "%.*s", (int)n, host);
 }
 
 /* Packs the Envelope around msg into call->envelope. */
 static int s_build_envelope(s_call *call, const Metodnet__Principal *principal, const ProtobufCMessage *msg,
-                            const char *idem_key, size_t idem_len) {
+                            const char *idem_key, size_t idem_len)
+{
     size_t payload_len = protobuf_c_message_get_packed_size(msg);
     uint8_t *payload = malloc(payload_len ? payload_len : 1);
-    if (payload == NULL) return -1;
+    if (payload == NULL)
+        return -1;
     protobuf_c_message_pack(msg, payload);
     char *key = NULL;
     if (idem_key != NULL) {
@@ -558,13 +644,15 @@ static int s_build_envelope(s_call *call, const Metodnet__Principal *principal, 
     env.client_address = call->client_address;
     call->envelope_len = metodnet__envelope__get_packed_size(&env);
     call->envelope = malloc(call->envelope_len ? call->envelope_len : 1);
-    if (call->envelope != NULL) metodnet__envelope__pack(&env, call->envelope);
+    if (call->envelope != NULL)
+        metodnet__envelope__pack(&env, call->envelope);
     free(payload);
     free(key);
     return call->envelope ? 0 : -1;
 }
 
-static size_t s_header_bytes(const h2o_req_t *req) {
+static size_t s_header_bytes(const h2o_req_t *req)
+{
     size_t total = req->input.path.len;
     for (size_t i = 0; i < req->headers.size; i++)
         total += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
@@ -572,7 +660,8 @@ static size_t s_header_bytes(const h2o_req_t *req) {
 }
 
 /* The caller is known: build the envelope, then (with an Idempotency-Key) check the key, or submit. */
-static void s_continue(s_call *call, const Metodnet__Principal *principal) {
+static void s_continue(s_call *call, const Metodnet__Principal *principal)
+{
     gateway_http *http = call->http;
     if (call->route->flags & ROUTE_TOKEN) {
         if (call->token == NULL) {
@@ -581,8 +670,8 @@ static void s_continue(s_call *call, const Metodnet__Principal *principal) {
         }
         pbfield_set_string(call->msg, "token", call->token);
     }
-    int rc = s_build_envelope(call, principal, call->msg, call->idem_value,
-                              call->idem_value ? strlen(call->idem_value) : 0);
+    int rc =
+        s_build_envelope(call, principal, call->msg, call->idem_value, call->idem_value ? strlen(call->idem_value) : 0);
     char *idempotency_key = NULL;
     if (rc == 0 && call->idem_value != NULL)
         idempotency_key = idempotency_redis_key(principal->user_id, call->idem_value, strlen(call->idem_value));
@@ -619,7 +708,8 @@ static void s_continue(s_call *call, const Metodnet__Principal *principal) {
 }
 
 static void s_on_authenticated(gateway_auth_result result, const Metodnet__Principal *principal,
-                               uint32_t retry_after_seconds, void *ud) {
+                               uint32_t retry_after_seconds, void *ud)
+{
     s_call *call = ud;
     call->auth_wait = NULL;
     if (call->req == NULL) {
@@ -627,7 +717,9 @@ static void s_on_authenticated(gateway_auth_result result, const Metodnet__Princ
         return;
     }
     switch (result) {
-    case GATEWAY_AUTH_OK: s_continue(call, principal); break;
+    case GATEWAY_AUTH_OK:
+        s_continue(call, principal);
+        break;
     case GATEWAY_AUTH_MISSING:
         s_call_error(call, 401, "unauthenticated",
                      "Требуется вход в систему: передайте токен в заголовке Authorization: Bearer <токен>", NULL, 0);
@@ -640,14 +732,16 @@ static void s_on_authenticated(gateway_auth_result result, const Metodnet__Princ
         call->retry_after = (int)retry_after_seconds;
         s_call_error(call, 429, "too_many_requests", "Слишком много запросов, повторите позже", NULL, 0);
         break;
-    default: s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0); break;
+    default:
+        s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0);
+        break;
     }
     s_call_unref(call);
 }
 
 static void s_handle_api(gateway_http *http, h2o_req_t *req, const route_match *m, const char *request_id,
-                         uint64_t started_ns, const char *path, size_t path_len, const char *query,
-                         size_t query_len) {
+                         uint64_t started_ns, const char *path, size_t path_len, const char *query, size_t query_len)
+{
     const route *r = m->route;
     char label[112];
     snprintf(label, sizeof label, "%s %s", r->method, r->path_template);
@@ -704,7 +798,8 @@ static void s_handle_api(gateway_http *http, h2o_req_t *req, const route_match *
     call->path = malloc(path_len + 1);
     if (call->path != NULL) {
         memcpy(call->path, path, path_len);
-        while (path_len > 1 && call->path[path_len - 1] == '/') path_len--;
+        while (path_len > 1 && call->path[path_len - 1] == '/')
+            path_len--;
         call->path[path_len] = '\0';
     }
     call->msg = msg;
@@ -735,15 +830,17 @@ static void s_handle_api(gateway_http *http, h2o_req_t *req, const route_match *
     }
     call->refs++;
     call->auth_wait = (gateway_auth_wait *)1; /* set before the call: the callback may run inside it */
-    gateway_auth_wait *wait = gateway_auth_check(http->auth, authorization ? authorization->base : NULL,
-                                                 authorization ? authorization->len : 0, request_id,
-                                                 s_on_authenticated, call);
-    if (call->auth_wait != NULL) call->auth_wait = wait;
+    gateway_auth_wait *wait =
+        gateway_auth_check(http->auth, authorization ? authorization->base : NULL,
+                           authorization ? authorization->len : 0, request_id, s_on_authenticated, call);
+    if (call->auth_wait != NULL)
+        call->auth_wait = wait;
 }
 
 /* ---- service endpoints ---- */
 
-static void s_on_ping(const redisReply *reply, const char *error, void *ud) {
+static void s_on_ping(const redisReply *reply, const char *error, void *ud)
+{
     (void)error;
     s_call *call = ud;
     gateway_http *http = call->http;
@@ -751,8 +848,8 @@ static void s_on_ping(const redisReply *reply, const char *error, void *ud) {
         api_error_detail details[16];
         char descriptions[16][160], names[16][MDP_SERVICE_NAME_MAX + 1];
         size_t n = 0;
-        bool redis_ok = reply != NULL && reply->type == REDIS_REPLY_STATUS && reply->str != NULL &&
-                        strcmp(reply->str, "PONG") == 0;
+        bool redis_ok =
+            reply != NULL && reply->type == REDIS_REPLY_STATUS && reply->str != NULL && strcmp(reply->str, "PONG") == 0;
         if (!redis_ok) {
             details[n].field = "redis";
             details[n].description = "Redis не отвечает на PING";
@@ -772,7 +869,8 @@ static void s_on_ping(const redisReply *reply, const char *error, void *ud) {
                 }
             }
             p += len;
-            if (*p == ',') p++;
+            if (*p == ',')
+                p++;
         }
         call->responded = true;
         if (n == 0) {
@@ -788,7 +886,8 @@ static void s_on_ping(const redisReply *reply, const char *error, void *ud) {
 }
 
 static void s_handle_readyz(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
-                            uint64_t started_ns) {
+                            uint64_t started_ns)
+{
     s_call *call = s_call_new(http, req, label, request_id, started_ns);
     if (call == NULL) {
         s_send_error(http, req, label, request_id, started_ns, 500, "internal", "Недостаточно памяти", NULL, 0, NULL);
@@ -801,7 +900,8 @@ static void s_handle_readyz(gateway_http *http, h2o_req_t *req, const char *labe
     }
 }
 
-static void s_write_broker_metrics(const char *service, size_t workers, size_t busy, size_t queued, void *ud) {
+static void s_write_broker_metrics(const char *service, size_t workers, size_t busy, size_t queued, void *ud)
+{
     FILE *out = ud;
     fprintf(out, "metodnet_broker_workers{service=\"%s\"} %zu\n", service, workers);
     fprintf(out, "metodnet_broker_busy_workers{service=\"%s\"} %zu\n", service, busy);
@@ -809,7 +909,8 @@ static void s_write_broker_metrics(const char *service, size_t workers, size_t b
 }
 
 static void s_handle_metrics(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
-                             uint64_t started_ns) {
+                             uint64_t started_ns)
+{
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
@@ -824,7 +925,8 @@ static void s_handle_metrics(gateway_http *http, h2o_req_t *req, const char *lab
           "# HELP metodnet_broker_queue_depth Requests waiting for a worker.\n"
           "# TYPE metodnet_broker_queue_depth gauge\n",
           out);
-    if (http->broker != NULL) mdp_broker_foreach_service(http->broker, s_write_broker_metrics, out);
+    if (http->broker != NULL)
+        mdp_broker_foreach_service(http->broker, s_write_broker_metrics, out);
     fprintf(out,
             "# HELP metodnet_broker_dropped_frames_total Malformed MDP frames dropped.\n"
             "# TYPE metodnet_broker_dropped_frames_total counter\n"
@@ -835,18 +937,22 @@ static void s_handle_metrics(gateway_http *http, h2o_req_t *req, const char *lab
     free(text);
 }
 
-static bool s_method_is(const h2o_req_t *req, const char *method) {
+static bool s_method_is(const h2o_req_t *req, const char *method)
+{
     return req->method.len == strlen(method) && memcmp(req->method.base, method, req->method.len) == 0;
 }
 
 /* /healthz, /readyz, /metrics, /api/v1/openapi.json; false when path is none of them. */
 static bool s_handle_service_path(gateway_http *http, h2o_req_t *req, const char *path, size_t path_len,
-                                  const char *request_id, uint64_t started_ns) {
+                                  const char *request_id, uint64_t started_ns)
+{
     static const char *const paths[] = {"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"};
     size_t which;
     for (which = 0; which < 4; which++)
-        if (strlen(paths[which]) == path_len && memcmp(paths[which], path, path_len) == 0) break;
-    if (which == 4) return false;
+        if (strlen(paths[which]) == path_len && memcmp(paths[which], path, path_len) == 0)
+            break;
+    if (which == 4)
+        return false;
     char label[64];
     snprintf(label, sizeof label, "GET %s", paths[which]);
     if (!s_method_is(req, "GET") && !s_method_is(req, "HEAD")) {
@@ -861,12 +967,16 @@ static bool s_handle_service_path(gateway_http *http, h2o_req_t *req, const char
         s_send(http, req, label, request_id, started_ns, 200, S_JSON, ok, sizeof ok - 1, NULL);
         break;
     }
-    case 1: s_handle_readyz(http, req, label, request_id, started_ns); break;
-    case 2: s_handle_metrics(http, req, label, request_id, started_ns); break;
+    case 1:
+        s_handle_readyz(http, req, label, request_id, started_ns);
+        break;
+    case 2:
+        s_handle_metrics(http, req, label, request_id, started_ns);
+        break;
     default:
         if (http->openapi == NULL)
-            s_send_error(http, req, label, request_id, started_ns, 500, "internal", "Документ OpenAPI недоступен",
-                         NULL, 0, NULL);
+            s_send_error(http, req, label, request_id, started_ns, 500, "internal", "Документ OpenAPI недоступен", NULL,
+                         0, NULL);
         else
             s_send(http, req, label, request_id, started_ns, 200, S_JSON, http->openapi, http->openapi_len, NULL);
         break;
@@ -874,7 +984,8 @@ static bool s_handle_service_path(gateway_http *http, h2o_req_t *req, const char
     return true;
 }
 
-static int s_on_req(h2o_handler_t *self, h2o_req_t *req) {
+static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
     gateway_http *http = ((s_handler *)self)->http;
     uint64_t started_ns = uv_hrtime();
     char request_id[72];
@@ -899,7 +1010,8 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req) {
                      "Шлюз останавливается, повторите запрос позже", NULL, 0, NULL);
         return 0;
     }
-    if (s_handle_service_path(http, req, path, path_len, request_id, started_ns)) return 0;
+    if (s_handle_service_path(http, req, path, path_len, request_id, started_ns))
+        return 0;
     route_match m;
     switch (routes_match(req->method.base, req->method.len, path, path_len, &m)) {
     case ROUTES_FOUND:
@@ -920,17 +1032,21 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req) {
 
 /* ---- listener and lifetime ---- */
 
-static void s_on_connection_closed(uv_handle_t *handle) {
+static void s_on_connection_closed(uv_handle_t *handle)
+{
     s_connection *conn = (s_connection *)handle;
     conn->http->connections--;
     free(conn);
 }
 
-static void s_on_accept(uv_stream_t *listener, int status) {
+static void s_on_accept(uv_stream_t *listener, int status)
+{
     gateway_http *http = listener->data;
-    if (status != 0) return;
+    if (status != 0)
+        return;
     s_connection *conn = calloc(1, sizeof *conn);
-    if (conn == NULL) return;
+    if (conn == NULL)
+        return;
     conn->http = http;
     uv_tcp_init(listener->loop, &conn->tcp);
     http->connections++;
@@ -942,7 +1058,8 @@ static void s_on_accept(uv_stream_t *listener, int status) {
     h2o_accept(&http->accept_ctx, sock);
 }
 
-void gateway_http_options_default(gateway_http_options *options) {
+void gateway_http_options_default(gateway_http_options *options)
+{
     memset(options, 0, sizeof *options);
     options->host = "127.0.0.1";
     options->port = 8080;
@@ -953,24 +1070,34 @@ void gateway_http_options_default(gateway_http_options *options) {
     options->rate_limit = 50;
 }
 
-static void s_free_handle(uv_handle_t *handle) { free(handle); }
+static void s_free_handle(uv_handle_t *handle)
+{
+    free(handle);
+}
 
 gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *options, mdp_broker *broker,
-                               redis_link *redis) {
-    if (sodium_init() < 0) return NULL;
+                               redis_link *redis)
+{
+    if (sodium_init() < 0)
+        return NULL;
     gateway_http *http = calloc(1, sizeof *http);
-    if (http == NULL) return NULL;
+    if (http == NULL)
+        return NULL;
     http->loop = loop;
     http->options = *options;
-    if (http->options.max_body_bytes == 0) http->options.max_body_bytes = 1024 * 1024;
-    if (http->options.max_header_bytes == 0) http->options.max_header_bytes = 16 * 1024;
-    if (http->options.request_timeout_ms == 0) http->options.request_timeout_ms = 5000;
+    if (http->options.max_body_bytes == 0)
+        http->options.max_body_bytes = 1024 * 1024;
+    if (http->options.max_header_bytes == 0)
+        http->options.max_header_bytes = 16 * 1024;
+    if (http->options.request_timeout_ms == 0)
+        http->options.request_timeout_ms = 5000;
     http->required_services = strdup(options->required_services ? options->required_services : "registry");
     http->broker = broker;
     http->redis = redis;
     http->metrics = gateway_metrics_new();
     http->openapi = gateway_openapi_text(&http->openapi_len);
-    if (redis != NULL) http->idempotency = gateway_idempotency_new(redis, http->options.request_timeout_ms);
+    if (redis != NULL)
+        http->idempotency = gateway_idempotency_new(redis, http->options.request_timeout_ms);
     if (broker != NULL) {
         gateway_auth_options auth_options;
         gateway_auth_options_default(&auth_options);
@@ -982,9 +1109,8 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     h2o_config_init(&http->config);
     /* h2o refuses bodies above this itself (plain-text 413); up to it, the handler answers a JSON 413 for
      * anything above max_body_bytes — so typical oversize bodies get the API's error shape. */
-    http->config.max_request_entity_size = S_H2O_BODY_LIMIT > http->options.max_body_bytes * 2
-                                               ? S_H2O_BODY_LIMIT
-                                               : http->options.max_body_bytes * 2;
+    http->config.max_request_entity_size =
+        S_H2O_BODY_LIMIT > http->options.max_body_bytes * 2 ? S_H2O_BODY_LIMIT : http->options.max_body_bytes * 2;
     /* routes that take files (import) raise it for themselves; the handler keeps every other route at
      * its own limit (h2o's limit is per host, not per path) */
     if (routes_max_body_bytes() + 64 * 1024 > http->config.max_request_entity_size)
@@ -1010,11 +1136,14 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     struct sockaddr_storage addr;
     const char *h = options->host && strcmp(options->host, "localhost") != 0 ? options->host : "127.0.0.1";
     int rc = uv_ip4_addr(h, options->port, (struct sockaddr_in *)&addr);
-    if (rc != 0) rc = uv_ip6_addr(h, options->port, (struct sockaddr_in6 *)&addr);
+    if (rc != 0)
+        rc = uv_ip6_addr(h, options->port, (struct sockaddr_in6 *)&addr);
     uv_tcp_init(loop, http->listener);
     http->listener->data = http;
-    if (rc == 0) rc = uv_tcp_bind(http->listener, (const struct sockaddr *)&addr, 0);
-    if (rc == 0) rc = uv_listen((uv_stream_t *)http->listener, 512, s_on_accept);
+    if (rc == 0)
+        rc = uv_tcp_bind(http->listener, (const struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)http->listener, 512, s_on_accept);
     if (rc != 0) {
         log_error(NULL, "не удалось открыть HTTP-порт %s:%d: %s", h, options->port, uv_strerror(rc));
         goto fail;
@@ -1023,23 +1152,33 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     int blen = sizeof bound;
     if (uv_tcp_getsockname(http->listener, (struct sockaddr *)&bound, &blen) == 0)
         http->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                        : ((struct sockaddr_in *)&bound)->sin_port);
+                                                       : ((struct sockaddr_in *)&bound)->sin_port);
     return http;
 fail:
     gateway_http_destroy(&http);
     return NULL;
 }
 
-int gateway_http_port(const gateway_http *http) { return http->port; }
+int gateway_http_port(const gateway_http *http)
+{
+    return http->port;
+}
 
-size_t gateway_http_connections(const gateway_http *http) { return http->connections; }
+size_t gateway_http_connections(const gateway_http *http)
+{
+    return http->connections;
+}
 
-void gateway_http_stop(gateway_http *http) {
-    if (http->stopping) return;
+void gateway_http_stop(gateway_http *http)
+{
+    if (http->stopping)
+        return;
     http->stopping = true;
     if (http->listener != NULL) {
-        if (http->listener->loop != NULL) uv_close((uv_handle_t *)http->listener, s_free_handle);
-        else free(http->listener); /* never initialised (failed start) */
+        if (http->listener->loop != NULL)
+            uv_close((uv_handle_t *)http->listener, s_free_handle);
+        else
+            free(http->listener); /* never initialised (failed start) */
         http->listener = NULL;
     }
     h2o_context_request_shutdown(&http->ctx);
@@ -1048,8 +1187,10 @@ void gateway_http_stop(gateway_http *http) {
     gateway_idempotency_destroy(&http->idempotency);
 }
 
-void gateway_http_destroy(gateway_http **httpp) {
-    if (httpp == NULL || *httpp == NULL) return;
+void gateway_http_destroy(gateway_http **httpp)
+{
+    if (httpp == NULL || *httpp == NULL)
+        return;
     gateway_http *http = *httpp;
     *httpp = NULL;
     gateway_http_stop(http);

@@ -17,8 +17,8 @@
 
 #include "redis_link.h"
 
-#define IDEMPOTENCY_KEY_PREFIX "gw:idem:"
-#define IDEMPOTENCY_TTL_MS (24u * 3600u * 1000u)
+#define IDEMPOTENCY_KEY_PREFIX      "gw:idem:"
+#define IDEMPOTENCY_TTL_MS          (24u * 3600u * 1000u)
 #define IDEMPOTENCY_FINGERPRINT_HEX 65
 
 typedef struct gateway_idempotency gateway_idempotency;
@@ -50,8 +50,8 @@ void gateway_idempotency_destroy(gateway_idempotency **idem);
 bool idempotency_key_valid(const char *key, size_t len);
 
 /* Hex SHA-256 of method, path (with query) and body into out (IDEMPOTENCY_FINGERPRINT_HEX bytes). */
-void idempotency_fingerprint(const char *method, size_t method_len, const char *path, size_t path_len,
-                             const char *body, size_t body_len, char out[IDEMPOTENCY_FINGERPRINT_HEX]);
+void idempotency_fingerprint(const char *method, size_t method_len, const char *path, size_t path_len, const char *body,
+                             size_t body_len, char out[IDEMPOTENCY_FINGERPRINT_HEX]);
 
 /* "gw:idem:<user_id>:<key>"; caller free()s. */
 char *idempotency_redis_key(const char *user_id, const char *key, size_t key_len);

@@ -14,7 +14,7 @@
 #include "redis_link.h"
 #include "shutdown.h"
 
-#define S_DRAIN_MS 3000
+#define S_DRAIN_MS      3000
 #define S_DRAIN_POLL_MS 50
 
 typedef struct {
@@ -26,19 +26,24 @@ typedef struct {
     uint64_t drain_started;
 } s_gateway;
 
-static void s_on_drain(uv_timer_t *timer) {
+static void s_on_drain(uv_timer_t *timer)
+{
     s_gateway *g = timer->data;
     size_t open = gateway_http_connections(g->http);
     bool late = uv_now(g->loop) - g->drain_started >= S_DRAIN_MS;
-    if (open > 0 && !late) return;
-    if (open > 0) log_warn(NULL, "остановка: %zu соединений не закрылись за %d мс, закрываются принудительно", open, S_DRAIN_MS);
+    if (open > 0 && !late)
+        return;
+    if (open > 0)
+        log_warn(NULL, "остановка: %zu соединений не закрылись за %d мс, закрываются принудительно", open, S_DRAIN_MS);
     uv_close((uv_handle_t *)&g->drain, NULL);
     gateway_http_destroy(&g->http);
     shutdown_unwatch();
-    if (open > 0) uv_stop(g->loop);
+    if (open > 0)
+        uv_stop(g->loop);
 }
 
-static void s_on_signal(void *ud) {
+static void s_on_signal(void *ud)
+{
     s_gateway *g = ud;
     log_info(NULL, "получен сигнал остановки: шлюз больше не принимает соединения");
     gateway_http_stop(g->http);
@@ -50,10 +55,12 @@ static void s_on_signal(void *ud) {
     uv_timer_start(&g->drain, s_on_drain, 0, S_DRAIN_POLL_MS);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     config cfg;
     int rc = config_load(&cfg, "gateway", argc, argv);
-    if (rc != 0) return rc < 0 ? 2 : 0;
+    if (rc != 0)
+        return rc < 0 ? 2 : 0;
     log_init("gateway");
 
     s_gateway g = {0};
@@ -92,7 +99,8 @@ int main(int argc, char **argv) {
              cfg.broker_endpoint);
     uv_run(g.loop, UV_RUN_DEFAULT);
     zmq_ctx_term(zmq);
-    if (uv_loop_close(g.loop) != 0) log_debug(NULL, "цикл событий закрыт с незакрытыми дескрипторами");
+    if (uv_loop_close(g.loop) != 0)
+        log_debug(NULL, "цикл событий закрыт с незакрытыми дескрипторами");
     log_info(NULL, "шлюз остановлен");
     return 0;
 }

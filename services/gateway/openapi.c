@@ -6,42 +6,51 @@
 #include "pbjson.h"
 #include "routes.h"
 
-static void s_lower(const char *in, char *out, size_t size) {
+static void s_lower(const char *in, char *out, size_t size)
+{
     size_t i = 0;
-    for (; in[i] && i + 1 < size; i++) out[i] = (char)((in[i] >= 'A' && in[i] <= 'Z') ? in[i] + 32 : in[i]);
+    for (; in[i] && i + 1 < size; i++)
+        out[i] = (char)((in[i] >= 'A' && in[i] <= 'Z') ? in[i] + 32 : in[i]);
     out[i] = '\0';
 }
 
-static json_t *s_scalar_schema(const ProtobufCFieldDescriptor *f) {
+static json_t *s_scalar_schema(const ProtobufCFieldDescriptor *f)
+{
     switch (f->type) {
-    case PROTOBUF_C_TYPE_BOOL: return json_pack("{s:s}", "type", "boolean");
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_pack("{s:s}", "type", "boolean");
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: return json_pack("{s:s, s:s}", "type", "integer", "format", "int32");
+    case PROTOBUF_C_TYPE_FIXED32:
+        return json_pack("{s:s, s:s}", "type", "integer", "format", "int32");
     case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_DOUBLE: return json_pack("{s:s}", "type", "number");
-    default: return json_pack("{s:s}", "type", "string");
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return json_pack("{s:s}", "type", "number");
+    default:
+        return json_pack("{s:s}", "type", "string");
     }
 }
 
-static json_t *s_error_response(const char *description) {
+static json_t *s_error_response(const char *description)
+{
     return json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", description, "content", "application/json", "schema",
                      "$ref", "#/components/schemas/Error");
 }
 
-static json_t *s_error_schema(void) {
-    return json_pack(
-        "{s:s, s:[s], s:{s:{s:s, s:[s,s,s,s], s:{s:{s:s, s:s}, s:{s:s}, s:{s:s, s:{s:s, s:{s:{s:s}, "
-        "s:{s:s}}}}, s:{s:s}}}}}",
-        "type", "object", "required", "error", "properties", "error", "type", "object", "required", "code",
-        "message", "details", "requestId", "properties", "code", "type", "string", "example", "not_found",
-        "message", "type", "string", "details", "type", "array", "items", "type", "object", "properties", "field",
-        "type", "string", "description", "type", "string", "requestId", "type", "string");
+static json_t *s_error_schema(void)
+{
+    return json_pack("{s:s, s:[s], s:{s:{s:s, s:[s,s,s,s], s:{s:{s:s, s:s}, s:{s:s}, s:{s:s, s:{s:s, s:{s:{s:s}, "
+                     "s:{s:s}}}}, s:{s:s}}}}}",
+                     "type", "object", "required", "error", "properties", "error", "type", "object", "required", "code",
+                     "message", "details", "requestId", "properties", "code", "type", "string", "example", "not_found",
+                     "message", "type", "string", "details", "type", "array", "items", "type", "object", "properties",
+                     "field", "type", "string", "description", "type", "string", "requestId", "type", "string");
 }
 
-static json_t *s_operation(const route *r, json_t *schemas) {
+static json_t *s_operation(const route *r, json_t *schemas)
+{
     json_t *op = json_object();
     json_t *params = json_array();
     char tag[64];
@@ -56,30 +65,31 @@ static json_t *s_operation(const route *r, json_t *schemas) {
     /* path parameters */
     for (const char *p = strchr(r->path_template, '{'); p != NULL; p = strchr(p + 1, '{')) {
         const char *close = strchr(p, '}');
-        if (close == NULL) break;
+        if (close == NULL)
+            break;
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(close - p - 1), p + 1);
-        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in", "path",
-                                                "required", 1, "schema", "type", "string"));
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in", "path", "required", 1,
+                                                "schema", "type", "string"));
     }
     if (r->flags & ROUTE_QUERY) {
         for (unsigned i = 0; i < r->request->n_fields; i++) {
             const ProtobufCFieldDescriptor *f = &r->request->fields[i];
-            if (f->type == PROTOBUF_C_TYPE_MESSAGE) continue;
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+                continue;
             char name[128];
             pbjson_json_name(f, name, sizeof name);
-            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:o}", "name", name, "in", "query",
-                                                    "required", 0, "schema", s_scalar_schema(f)));
+            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:o}", "name", name, "in", "query", "required", 0,
+                                                    "schema", s_scalar_schema(f)));
         }
     }
     if (r->flags & ROUTE_IF_MATCH)
-        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "If-Match", "in",
-                                                "header", "required", 0, "description",
-                                                "Ожидаемая версия объекта, например \"3\"", "schema", "type",
-                                                "string"));
+        json_array_append_new(
+            params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "If-Match", "in", "header", "required", 0,
+                              "description", "Ожидаемая версия объекта, например \"3\"", "schema", "type", "string"));
     if (strcmp(r->method, "POST") == 0)
-        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i, s:i}}", "name",
-                                                "Idempotency-Key", "in", "header", "required", 0, "description",
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i, s:i}}", "name", "Idempotency-Key",
+                                                "in", "header", "required", 0, "description",
                                                 "Ключ идемпотентности: повтор с тем же ключом вернёт сохранённый ответ",
                                                 "schema", "type", "string", "minLength", 1, "maxLength", 128));
     json_object_set_new(op, "parameters", params);
@@ -88,7 +98,8 @@ static json_t *s_operation(const route *r, json_t *schemas) {
         const ProtobufCMessageDescriptor *body = r->request;
         if (r->body_field != NULL) {
             const ProtobufCFieldDescriptor *f = pbjson_find_field(r->request, r->body_field);
-            if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) body = f->descriptor;
+            if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE)
+                body = f->descriptor;
         }
         json_object_set_new(op, "requestBody",
                             json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", "application/json", "schema",
@@ -110,10 +121,12 @@ static json_t *s_operation(const route *r, json_t *schemas) {
                                       "schema", "type", "string", "format", "binary"));
     else
         json_object_set_new(responses, status,
-                            json_pack("{s:s, s:{s:{s:o}}}", "description", r->success_status == 201 ? "Создано" : "Успешно",
-                                      "content", "application/json", "schema", pbjson_openapi_ref(r->response, schemas)));
+                            json_pack("{s:s, s:{s:{s:o}}}", "description",
+                                      r->success_status == 201 ? "Создано" : "Успешно", "content", "application/json",
+                                      "schema", pbjson_openapi_ref(r->response, schemas)));
     json_object_set_new(responses, "400", s_error_response("Некорректный запрос"));
-    if (strchr(r->path_template, '{') != NULL) json_object_set_new(responses, "404", s_error_response("Не найдено"));
+    if (strchr(r->path_template, '{') != NULL)
+        json_object_set_new(responses, "404", s_error_response("Не найдено"));
     if (r->flags & ROUTE_IF_MATCH)
         json_object_set_new(responses, "412", s_error_response("Версия объекта изменилась"));
     json_object_set_new(responses, "503", s_error_response("Служба временно недоступна"));
@@ -122,13 +135,15 @@ static json_t *s_operation(const route *r, json_t *schemas) {
     return op;
 }
 
-static json_t *s_plain_get(const char *summary, const char *media) {
-    return json_pack("{s:s, s:[s], s:{s:{s:s, s:{s:{s:{s:s}}}}}}", "summary", summary, "tags", "service",
-                     "responses", "200", "description", "Успешно", "content", media, "schema", "type",
+static json_t *s_plain_get(const char *summary, const char *media)
+{
+    return json_pack("{s:s, s:[s], s:{s:{s:s, s:{s:{s:{s:s}}}}}}", "summary", summary, "tags", "service", "responses",
+                     "200", "description", "Успешно", "content", media, "schema", "type",
                      strcmp(media, "application/json") == 0 ? "object" : "string");
 }
 
-json_t *gateway_openapi_build(void) {
+json_t *gateway_openapi_build(void)
+{
     json_t *schemas = json_object();
     json_t *paths = json_object();
     size_t n;
@@ -155,11 +170,14 @@ json_t *gateway_openapi_build(void) {
                      "servers", "url", "/", "paths", paths, "components", "schemas", schemas);
 }
 
-char *gateway_openapi_text(size_t *len) {
+char *gateway_openapi_text(size_t *len)
+{
     json_t *doc = gateway_openapi_build();
-    if (doc == NULL) return NULL;
+    if (doc == NULL)
+        return NULL;
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
-    if (text != NULL && len != NULL) *len = strlen(text);
+    if (text != NULL && len != NULL)
+        *len = strlen(text);
     return text;
 }

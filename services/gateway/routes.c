@@ -18,33 +18,70 @@
 #include "diagnostics.pb-c.h"
 #include "registry_import.pb-c.h"
 
-#define CRUD(plural, single_rpc, list_rpc, Single, ListReq, ListResp, entity_desc, field, what_gen, what_acc)     \
-    {"POST", "/api/v1/" plural, "registry", "Create" single_rpc, &metodnet__create_##Single##_request__descriptor,    \
-     &entity_desc, field, 201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать " what_acc, 0, 0},                                         \
-    {"GET", "/api/v1/" plural, "registry", "List" list_rpc, &ListReq, &ListResp, NULL, 200, ROUTE_QUERY,                \
-     "Список: " what_gen, 0, 0},                                                                                              \
-    {"GET", "/api/v1/" plural "/{id}", "registry", "Get" single_rpc, &metodnet__get_request__descriptor, &entity_desc,  \
-     NULL, 200, 0, "Получить " what_acc " по идентификатору", 0, 0},                                                          \
-    {"PATCH", "/api/v1/" plural "/{id}", "registry", "Update" single_rpc,                                                \
-     &metodnet__update_##Single##_request__descriptor, &entity_desc, field, 200,                                        \
-     ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, "Изменить " what_acc " (только переданные поля)", 0, 0},                      \
-    {"DELETE", "/api/v1/" plural "/{id}", "registry", "Delete" single_rpc, &metodnet__delete_request__descriptor,       \
-     &metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить " what_acc, 0, 0}
+#define CRUD(plural, single_rpc, list_rpc, Single, ListReq, ListResp, entity_desc, field, what_gen, what_acc)          \
+    {"POST",                                                                                                           \
+     "/api/v1/" plural,                                                                                                \
+     "registry",                                                                                                       \
+     "Create" single_rpc,                                                                                              \
+     &metodnet__create_##Single##_request__descriptor,                                                                 \
+     &entity_desc,                                                                                                     \
+     field,                                                                                                            \
+     201,                                                                                                              \
+     ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,                                                                           \
+     "Создать " what_acc,                                                                                              \
+     0,                                                                                                                \
+     0},                                                                                                               \
+        {"GET",       "/api/v1/" plural,   "registry", "List" list_rpc,                                                \
+         &ListReq,    &ListResp,           NULL,       200,                                                            \
+         ROUTE_QUERY, "Список: " what_gen, 0,          0},                                                             \
+        {"GET",                                                                                                        \
+         "/api/v1/" plural "/{id}",                                                                                    \
+         "registry",                                                                                                   \
+         "Get" single_rpc,                                                                                             \
+         &metodnet__get_request__descriptor,                                                                           \
+         &entity_desc,                                                                                                 \
+         NULL,                                                                                                         \
+         200,                                                                                                          \
+         0,                                                                                                            \
+         "Получить " what_acc " по идентификатору",                                                                    \
+         0,                                                                                                            \
+         0},                                                                                                           \
+        {"PATCH",                                                                                                      \
+         "/api/v1/" plural "/{id}",                                                                                    \
+         "registry",                                                                                                   \
+         "Update" single_rpc,                                                                                          \
+         &metodnet__update_##Single##_request__descriptor,                                                             \
+         &entity_desc,                                                                                                 \
+         field,                                                                                                        \
+         200,                                                                                                          \
+         ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,                                                                     \
+         "Изменить " what_acc " (только переданные поля)",                                                             \
+         0,                                                                                                            \
+         0},                                                                                                           \
+    {                                                                                                                  \
+        "DELETE", "/api/v1/" plural "/{id}", "registry", "Delete" single_rpc, &metodnet__delete_request__descriptor,   \
+            &metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить " what_acc, 0, 0               \
+    }
 
-#define REG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                     \
-    {method, path, "registry", rpc, &request, &response, body_field, status, flags, summary, 0, 0}
+#define REG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                            \
+    {                                                                                                                  \
+        method, path, "registry", rpc, &request, &response, body_field, status, flags, summary, 0, 0                   \
+    }
 
-#define AUTH_ROUTE(method, path, rpc, request, response, status, flags, summary)                                   \
-    {method, path, "auth", rpc, &request, &response, NULL, status, flags, summary, 0, 0}
+#define AUTH_ROUTE(method, path, rpc, request, response, status, flags, summary)                                       \
+    {                                                                                                                  \
+        method, path, "auth", rpc, &request, &response, NULL, status, flags, summary, 0, 0                             \
+    }
 
-#define IMPORT_MAX_BODY (32u * 1024 * 1024)
+#define IMPORT_MAX_BODY   (32u * 1024 * 1024)
 #define IMPORT_TIMEOUT_MS 300000u
 #define EXPORT_TIMEOUT_MS 120000u
 
-
-#define DIAG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                      \
-    {method, path, "diagnostics", rpc, &metodnet__##request##__descriptor, &metodnet__##response##__descriptor,     \
-     body_field, status, flags, summary, 0, 0}
+#define DIAG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                           \
+    {                                                                                                                  \
+        method, path, "diagnostics", rpc, &metodnet__##request##__descriptor, &metodnet__##response##__descriptor,     \
+            body_field, status, flags, summary, 0, 0                                                                   \
+    }
 
 static const route s_routes[] = {
     AUTH_ROUTE("POST", "/api/v1/auth/login", "Login", metodnet__login_request__descriptor,
@@ -62,7 +99,8 @@ static const route s_routes[] = {
     AUTH_ROUTE("GET", "/api/v1/users/{id}", "GetUser", metodnet__get_request__descriptor, metodnet__user__descriptor,
                200, 0, "Пользователь по идентификатору"),
     AUTH_ROUTE("POST", "/api/v1/users/{id}/status", "SetUserDisabled", metodnet__set_user_disabled_request__descriptor,
-               metodnet__user__descriptor, 200, ROUTE_BODY, "Отключить или снова включить пользователя ({\"disabled\":true})"),
+               metodnet__user__descriptor, 200, ROUTE_BODY,
+               "Отключить или снова включить пользователя ({\"disabled\":true})"),
     AUTH_ROUTE("POST", "/api/v1/users/{id}/password", "ResetPassword", metodnet__reset_password_request__descriptor,
                metodnet__user__descriptor, 200, ROUTE_BODY | ROUTE_SECRET, "Задать пользователю новый пароль"),
     AUTH_ROUTE("POST", "/api/v1/api-keys", "CreateApiKey", metodnet__create_api_key_request__descriptor,
@@ -76,12 +114,10 @@ static const route s_routes[] = {
                metodnet__list_audit_response__descriptor, 200, ROUTE_QUERY,
                "Журнал аудита (администратор региона): кто, что и когда читал и менял"),
     CRUD("regions", "Region", "Regions", region, metodnet__list_regions_request__descriptor,
-         metodnet__list_regions_response__descriptor, metodnet__region__descriptor, "region", "регионы",
-         "регион"),
+         metodnet__list_regions_response__descriptor, metodnet__region__descriptor, "region", "регионы", "регион"),
     CRUD("municipalities", "Municipality", "Municipalities", municipality,
          metodnet__list_municipalities_request__descriptor, metodnet__list_municipalities_response__descriptor,
-         metodnet__municipality__descriptor, "municipality", "муниципальные образования",
-         "муниципальное образование"),
+         metodnet__municipality__descriptor, "municipality", "муниципальные образования", "муниципальное образование"),
     CRUD("organizations", "Organization", "Organizations", organization,
          metodnet__list_organizations_request__descriptor, metodnet__list_organizations_response__descriptor,
          metodnet__organization__descriptor, "organization", "образовательные организации",
@@ -105,10 +141,10 @@ static const route s_routes[] = {
     DIAG_ROUTE("PATCH", "/api/v1/instruments/{id}", "UpdateInstrument", update_instrument_request, instrument,
                "instrument", 200, ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
                "Изменить инструмент (задания нельзя менять, пока идёт открытая кампания)"),
-    DIAG_ROUTE("POST", "/api/v1/diagnostics/campaigns", "CreateCampaign", create_campaign_request, campaign,
-               "campaign", 201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать диагностическую кампанию (черновик)"),
-    DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns", "ListCampaigns", list_campaigns_request,
-               list_campaigns_response, NULL, 200, ROUTE_QUERY, "Список диагностических кампаний"),
+    DIAG_ROUTE("POST", "/api/v1/diagnostics/campaigns", "CreateCampaign", create_campaign_request, campaign, "campaign",
+               201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать диагностическую кампанию (черновик)"),
+    DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns", "ListCampaigns", list_campaigns_request, list_campaigns_response,
+               NULL, 200, ROUTE_QUERY, "Список диагностических кампаний"),
     DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns/{id}", "GetCampaign", get_request, campaign, NULL, 200, 0,
                "Диагностическая кампания"),
     DIAG_ROUTE("PATCH", "/api/v1/diagnostics/campaigns/{id}", "UpdateCampaign", update_campaign_request, campaign,
@@ -129,7 +165,8 @@ static const route s_routes[] = {
     DIAG_ROUTE("PATCH", "/api/v1/diagnostics/attempts/{id}", "SaveAnswers", save_answers_request, attempt, NULL, 200,
                ROUTE_BODY | ROUTE_IF_MATCH, "Сохранить ответы (без сдачи)"),
     DIAG_ROUTE("POST", "/api/v1/diagnostics/attempts/{id}/submit", "SubmitAttempt", submit_attempt_request, attempt,
-               NULL, 200, ROUTE_BODY, "Сдать диагностику: оценивание на сервере; ответ — попытка с результатом, без ответов (они в GET); "
+               NULL, 200, ROUTE_BODY,
+               "Сдать диагностику: оценивание на сервере; ответ — попытка с результатом, без ответов (они в GET); "
                "повторная сдача ничего не меняет"),
     DIAG_ROUTE("GET", "/api/v1/diagnostics/results", "ListResults", list_results_request, list_results_response, NULL,
                200, ROUTE_QUERY, "Результаты диагностики в своей области (по сотруднику, кампании, дефициту)"),
@@ -159,16 +196,16 @@ static const route s_routes[] = {
               metodnet__list_memberships_request__descriptor, metodnet__list_memberships_response__descriptor, NULL,
               200, ROUTE_QUERY, "История членства в объединении (on — состав на дату, from/to — за период)"),
     REG_ROUTE("POST", "/api/v1/associations/{association_id}/members/{membership_id}/leave", "LeaveMembership",
-              metodnet__leave_membership_request__descriptor, metodnet__association_membership__descriptor, NULL,
-              200, ROUTE_BODY | ROUTE_IF_MATCH, "Отметить выход сотрудника из объединения (leftOn — первый день вне)"),
+              metodnet__leave_membership_request__descriptor, metodnet__association_membership__descriptor, NULL, 200,
+              ROUTE_BODY | ROUTE_IF_MATCH, "Отметить выход сотрудника из объединения (leftOn — первый день вне)"),
     REG_ROUTE("GET", "/api/v1/memberships/{id}", "GetMembership", metodnet__get_request__descriptor,
               metodnet__association_membership__descriptor, NULL, 200, 0, "Запись о членстве по идентификатору"),
     REG_ROUTE("GET", "/api/v1/staff/{staff_id}/memberships", "ListStaffMemberships",
               metodnet__list_memberships_request__descriptor, metodnet__list_memberships_response__descriptor, NULL,
               200, ROUTE_QUERY, "Членство сотрудника в объединениях (on — на дату, from/to — за период)"),
     CRUD("councils", "Council", "Councils", council, metodnet__list_councils_request__descriptor,
-         metodnet__list_councils_response__descriptor, metodnet__council__descriptor, "council",
-         "методические советы", "методический совет"),
+         metodnet__list_councils_response__descriptor, metodnet__council__descriptor, "council", "методические советы",
+         "методический совет"),
     REG_ROUTE("POST", "/api/v1/councils/{council_id}/meetings", "CreateCouncilMeeting",
               metodnet__create_council_meeting_request__descriptor, metodnet__council_meeting__descriptor, "meeting",
               201, ROUTE_BODY | ROUTE_MASK, "Записать заседание совета: дата, повестка, участники, решения"),
@@ -214,11 +251,13 @@ static const route s_routes[] = {
     {"POST", "/api/v1/import/organizations", "registry", "ImportOrganizations", &metodnet__import_request__descriptor,
      &metodnet__import_report__descriptor, NULL, 200, ROUTE_CSV_IN | ROUTE_QUERY,
      "Импорт организаций из CSV (UTF-8 или Windows-1251, «;» или «,»): создаёт и обновляет по внешнему "
-     "идентификатору; dryRun=true — только проверка", IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
+     "идентификатору; dryRun=true — только проверка",
+     IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
     {"POST", "/api/v1/import/staff", "registry", "ImportStaff", &metodnet__import_request__descriptor,
      &metodnet__import_report__descriptor, NULL, 200, ROUTE_CSV_IN | ROUTE_QUERY,
      "Импорт сотрудников из CSV: создаёт и обновляет по внешнему идентификатору (СНИЛС или код региона); "
-     "dryRun=true — только проверка", IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
+     "dryRun=true — только проверка",
+     IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
     {"GET", "/api/v1/import/templates/organizations.csv", "registry", "ImportTemplateOrganizations",
      &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200, ROUTE_CSV_OUT,
      "Шаблон CSV для импорта организаций", 0, 0},
@@ -243,40 +282,52 @@ static const route s_routes[] = {
      ROUTE_QUERY | ROUTE_CSV_OUT, "Шаблон CSV результатов для инструмента кампании (campaignId)", 0, 0},
 };
 
-size_t routes_max_body_bytes(void) {
+size_t routes_max_body_bytes(void)
+{
     size_t max = 0;
     for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++)
-        if (s_routes[i].max_body_bytes > max) max = s_routes[i].max_body_bytes;
+        if (s_routes[i].max_body_bytes > max)
+            max = s_routes[i].max_body_bytes;
     return max;
 }
 
-const route *routes_table(size_t *count) {
+const route *routes_table(size_t *count)
+{
     *count = sizeof s_routes / sizeof s_routes[0];
     return s_routes;
 }
 
-static int s_hex(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+static int s_hex(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
-int routes_percent_decode(const char *src, size_t len, char *dst, size_t size, bool plus_is_space) {
+int routes_percent_decode(const char *src, size_t len, char *dst, size_t size, bool plus_is_space)
+{
     size_t o = 0;
-    if (size == 0) return -1;
+    if (size == 0)
+        return -1;
     for (size_t i = 0; i < len; i++) {
         int c = (unsigned char)src[i];
         if (c == '%') {
-            if (i + 2 >= len) return -1;
+            if (i + 2 >= len)
+                return -1;
             int h = s_hex((unsigned char)src[i + 1]), l = s_hex((unsigned char)src[i + 2]);
-            if (h < 0 || l < 0) return -1;
+            if (h < 0 || l < 0)
+                return -1;
             c = h * 16 + l;
             i += 2;
         } else if (c == '+' && plus_is_space) {
             c = ' ';
         }
-        if (c == 0 || o + 1 >= size) return -1;
+        if (c == 0 || o + 1 >= size)
+            return -1;
         dst[o++] = (char)c;
     }
     dst[o] = '\0';
@@ -284,38 +335,49 @@ int routes_percent_decode(const char *src, size_t len, char *dst, size_t size, b
 }
 
 /* Next '/'-separated segment of [*p, end); false at the end. */
-static bool s_next_segment(const char **p, const char *end, const char **seg, size_t *seg_len) {
-    if (*p >= end) return false;
-    if (**p == '/') (*p)++;
+static bool s_next_segment(const char **p, const char *end, const char **seg, size_t *seg_len)
+{
+    if (*p >= end)
+        return false;
+    if (**p == '/')
+        (*p)++;
     const char *s = *p;
-    while (*p < end && **p != '/') (*p)++;
+    while (*p < end && **p != '/')
+        (*p)++;
     *seg = s;
     *seg_len = (size_t)(*p - s);
     return true;
 }
 
 /* Matches path against one template; fills params. */
-static bool s_template_matches(const char *tpl, const char *path, size_t path_len, route_match *out) {
+static bool s_template_matches(const char *tpl, const char *path, size_t path_len, route_match *out)
+{
     const char *tp = tpl, *tend = tpl + strlen(tpl);
     const char *pp = path, *pend = path + path_len;
     size_t n = 0;
-    if (path_len == 0 || path[0] != '/') return false;
+    if (path_len == 0 || path[0] != '/')
+        return false;
     /* one trailing slash is tolerated ("/api/v1/staff/") */
-    if (pend - pp > 1 && pend[-1] == '/') pend--;
+    if (pend - pp > 1 && pend[-1] == '/')
+        pend--;
     for (;;) {
         const char *ts = NULL, *ps = NULL;
         size_t tl = 0, pl = 0;
         bool th = s_next_segment(&tp, tend, &ts, &tl);
         bool ph = s_next_segment(&pp, pend, &ps, &pl);
         if (!th || !ph) {
-            if (th != ph) return false;
+            if (th != ph)
+                return false;
             break;
         }
         if (tl >= 2 && ts[0] == '{' && ts[tl - 1] == '}') {
-            if (pl == 0 || n >= ROUTES_MAX_PARAMS) return false;
+            if (pl == 0 || n >= ROUTES_MAX_PARAMS)
+                return false;
             route_param *param = &out->params[n];
-            if (routes_percent_decode(ps, pl, param->value, sizeof param->value, false) <= 0) return false;
-            if (strchr(param->value, '/') != NULL) return false;
+            if (routes_percent_decode(ps, pl, param->value, sizeof param->value, false) <= 0)
+                return false;
+            if (strchr(param->value, '/') != NULL)
+                return false;
             param->name = ts + 1;
             param->name_len = tl - 2;
             n++;
@@ -328,7 +390,8 @@ static bool s_template_matches(const char *tpl, const char *path, size_t path_le
 }
 
 routes_match_result routes_match(const char *method, size_t method_len, const char *path, size_t path_len,
-                                 route_match *out) {
+                                 route_match *out)
+{
     memset(out, 0, sizeof *out);
     bool path_known = false;
     size_t count;
@@ -336,7 +399,8 @@ routes_match_result routes_match(const char *method, size_t method_len, const ch
     route_match candidate;
     for (size_t i = 0; i < count; i++) {
         memset(&candidate, 0, sizeof candidate);
-        if (!s_template_matches(table[i].path_template, path, path_len, &candidate)) continue;
+        if (!s_template_matches(table[i].path_template, path, path_len, &candidate))
+            continue;
         if (strlen(table[i].method) == method_len && memcmp(table[i].method, method, method_len) == 0) {
             *out = candidate;
             out->route = &table[i];
@@ -351,42 +415,53 @@ routes_match_result routes_match(const char *method, size_t method_len, const ch
     return path_known ? ROUTES_METHOD_NOT_ALLOWED : ROUTES_NOT_FOUND;
 }
 
-int routes_parse_if_match(const char *value, size_t len, long long *version) {
+int routes_parse_if_match(const char *value, size_t len, long long *version)
+{
     const char *p = value, *end = value + len;
-    while (p < end && (*p == ' ' || *p == '\t')) p++;
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) end--;
-    if (end - p >= 2 && p[0] == 'W' && p[1] == '/') p += 2;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
+        p += 2;
     if (end - p >= 2 && *p == '"' && end[-1] == '"') {
         p++;
         end--;
     }
-    if (p == end || end - p > 18) return -1;
+    if (p == end || end - p > 18)
+        return -1;
     long long v = 0;
     for (; p < end; p++) {
-        if (*p < '0' || *p > '9') return -1;
+        if (*p < '0' || *p > '9')
+            return -1;
         v = v * 10 + (*p - '0');
     }
     *version = v;
     return 0;
 }
 
-static void s_error(routes_error *err, const char *field, const char *description) {
+static void s_error(routes_error *err, const char *field, const char *description)
+{
     snprintf(err->field, sizeof err->field, "%s", field);
     snprintf(err->description, sizeof err->description, "%s", description);
 }
 
-static void s_error_from_pbjson(routes_error *err, const pbjson_error *pe) {
+static void s_error_from_pbjson(routes_error *err, const pbjson_error *pe)
+{
     s_error(err, pe->path, pe->message);
 }
 
-static ProtobufCMessage *s_new_message(const ProtobufCMessageDescriptor *desc) {
+static ProtobufCMessage *s_new_message(const ProtobufCMessageDescriptor *desc)
+{
     ProtobufCMessage *m = malloc(desc->sizeof_message);
-    if (m != NULL) protobuf_c_message_init(desc, m);
+    if (m != NULL)
+        protobuf_c_message_init(desc, m);
     return m;
 }
 
 /* Sets request field from a path parameter. */
-static int s_apply_params(ProtobufCMessage *msg, const route_match *m, routes_error *err) {
+static int s_apply_params(ProtobufCMessage *msg, const route_match *m, routes_error *err)
+{
     for (size_t i = 0; i < m->n_params; i++) {
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)m->params[i].name_len, m->params[i].name);
@@ -399,15 +474,16 @@ static int s_apply_params(ProtobufCMessage *msg, const route_match *m, routes_er
     return 0;
 }
 
-static bool s_is_path_param(const route_match *m, const ProtobufCFieldDescriptor *f) {
+static bool s_is_path_param(const route_match *m, const ProtobufCFieldDescriptor *f)
+{
     for (size_t i = 0; i < m->n_params; i++)
         if (strlen(f->name) == m->params[i].name_len && memcmp(f->name, m->params[i].name, m->params[i].name_len) == 0)
             return true;
     return false;
 }
 
-static int s_apply_query(ProtobufCMessage *msg, const route_match *m, const char *query, size_t len,
-                         routes_error *err) {
+static int s_apply_query(ProtobufCMessage *msg, const route_match *m, const char *query, size_t len, routes_error *err)
+{
     const char *p = query, *end = query + len;
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
@@ -456,7 +532,8 @@ static int s_apply_query(ProtobufCMessage *msg, const route_match *m, const char
 
 /* update_mask = the body's top-level keys as proto names (keys were validated by the merge). */
 static int s_apply_mask(ProtobufCMessage *msg, const ProtobufCMessageDescriptor *sub_desc, json_t *body,
-                        routes_error *err) {
+                        routes_error *err)
+{
     const ProtobufCFieldDescriptor *mask = pbjson_find_field(msg->descriptor, "update_mask");
     if (mask == NULL || mask->label != PROTOBUF_C_LABEL_REPEATED || mask->type != PROTOBUF_C_TYPE_STRING) {
         s_error(err, "", "Внутренняя ошибка: у запроса нет поля update_mask");
@@ -474,7 +551,8 @@ static int s_apply_mask(ProtobufCMessage *msg, const ProtobufCMessageDescriptor 
     *count = 0;
     const char *key;
     json_t *value;
-    json_object_foreach(body, key, value) {
+    json_object_foreach(body, key, value)
+    {
         (void)value;
         const ProtobufCFieldDescriptor *f = pbjson_find_field(sub_desc, key);
         if (f == NULL) {
@@ -493,7 +571,8 @@ static int s_apply_mask(ProtobufCMessage *msg, const ProtobufCMessageDescriptor 
     return 0;
 }
 
-static int s_apply_body(ProtobufCMessage *msg, const route *r, const char *body, size_t len, routes_error *err) {
+static int s_apply_body(ProtobufCMessage *msg, const route *r, const char *body, size_t len, routes_error *err)
+{
     if (body == NULL || len == 0) {
         s_error(err, "", "Тело запроса пусто: ожидается объект JSON");
         return -1;
@@ -502,8 +581,7 @@ static int s_apply_body(ProtobufCMessage *msg, const route *r, const char *body,
     json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
         char text[512];
-        snprintf(text, sizeof text, "Некорректный JSON (строка %d, позиция %d): %s", jerr.line, jerr.column,
-                 jerr.text);
+        snprintf(text, sizeof text, "Некорректный JSON (строка %d, позиция %d): %s", jerr.line, jerr.column, jerr.text);
         s_error(err, "", text);
         return -1;
     }
@@ -530,15 +608,17 @@ static int s_apply_body(ProtobufCMessage *msg, const route *r, const char *body,
     }
     pbjson_error pe = {{0}, {0}};
     int rc = pbjson_merge_object(target, doc, "", NULL, &pe);
-    if (rc != 0) s_error_from_pbjson(err, &pe);
-    if (rc == 0 && (r->flags & ROUTE_MASK)) rc = s_apply_mask(msg, target->descriptor, doc, err);
+    if (rc != 0)
+        s_error_from_pbjson(err, &pe);
+    if (rc == 0 && (r->flags & ROUTE_MASK))
+        rc = s_apply_mask(msg, target->descriptor, doc, err);
     json_decref(doc);
     return rc;
 }
 
 ProtobufCMessage *routes_build_request(const route_match *m, const char *query, size_t query_len, const char *body,
-                                       size_t body_len, const char *if_match, size_t if_match_len,
-                                       routes_error *err) {
+                                       size_t body_len, const char *if_match, size_t if_match_len, routes_error *err)
+{
     const route *r = m->route;
     memset(err, 0, sizeof *err);
     ProtobufCMessage *msg = s_new_message(r->request);
@@ -546,7 +626,8 @@ ProtobufCMessage *routes_build_request(const route_match *m, const char *query, 
         s_error(err, "", "Недостаточно памяти");
         return NULL;
     }
-    if ((r->flags & ROUTE_BODY) && s_apply_body(msg, r, body, body_len, err) != 0) goto fail;
+    if ((r->flags & ROUTE_BODY) && s_apply_body(msg, r, body, body_len, err) != 0)
+        goto fail;
     if (r->flags & ROUTE_CSV_IN) {
         const ProtobufCFieldDescriptor *f = pbjson_find_field(msg->descriptor, "csv");
         if (f == NULL || f->type != PROTOBUF_C_TYPE_BYTES || f->label == PROTOBUF_C_LABEL_REPEATED) {
@@ -566,8 +647,10 @@ ProtobufCMessage *routes_build_request(const route_match *m, const char *query, 
         memcpy(bytes->data, body, body_len);
         bytes->len = body_len;
     }
-    if (query != NULL && query_len > 0 && s_apply_query(msg, m, query, query_len, err) != 0) goto fail;
-    if (s_apply_params(msg, m, err) != 0) goto fail;
+    if (query != NULL && query_len > 0 && s_apply_query(msg, m, query, query_len, err) != 0)
+        goto fail;
+    if (s_apply_params(msg, m, err) != 0)
+        goto fail;
     if (if_match != NULL && (r->flags & ROUTE_IF_MATCH)) {
         long long version;
         char text[32];

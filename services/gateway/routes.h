@@ -46,7 +46,7 @@ typedef struct {
     const char *body_field; /* NULL = the body is the whole request message */
     int success_status;     /* 201 for create, 200 otherwise */
     unsigned flags;
-    const char *summary; /* Russian, for the OpenAPI document */
+    const char *summary;   /* Russian, for the OpenAPI document */
     size_t max_body_bytes; /* 0 = the gateway's limit (gateway_http_options.max_body_bytes) */
     uint32_t timeout_ms;   /* 0 = the gateway's request timeout */
 } route;
@@ -58,7 +58,7 @@ size_t routes_max_body_bytes(void);
 const route *routes_table(size_t *count);
 
 #define ROUTES_MAX_PARAMS 4
-#define ROUTES_PARAM_MAX 256
+#define ROUTES_PARAM_MAX  256
 
 typedef struct {
     const char *name; /* borrowed from the template, not NUL-terminated: name_len */
@@ -96,8 +96,7 @@ typedef struct {
  * absent). Returns the new message (free with protobuf_c_message_free_unpacked(msg, NULL)), or NULL
  * with err filled (a body that is not JSON has field "" and says where it breaks). */
 ProtobufCMessage *routes_build_request(const route_match *m, const char *query, size_t query_len, const char *body,
-                                       size_t body_len, const char *if_match, size_t if_match_len,
-                                       routes_error *err);
+                                       size_t body_len, const char *if_match, size_t if_match_len, routes_error *err);
 
 /* Parses an If-Match value: "\"3\"", W/"3" or 3 (blanks around allowed). Returns 0 with *version
  * set, or -1 when it is not one version number (≥ 0, < 2^63). "*" is not a version: -1. */

@@ -7,7 +7,10 @@ static void *s_start(uv_loop_t *loop, void *zmq_context, const config *cfg, redi
     return registry_new(loop, zmq_context, cfg, link);
 }
 
-static void s_stop(void *service, void (*done)(void *ud), void *ud) { registry_shutdown(service, done, ud); }
+static void s_stop(void *service, void (*done)(void *ud), void *ud)
+{
+    registry_shutdown(service, done, ud);
+}
 
 int main(int argc, char **argv)
 {

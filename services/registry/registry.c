@@ -57,8 +57,8 @@ typedef struct op {
 /* Personal data (152-ФЗ): every read of a staff member's record and every change of any registry
  * record goes to the audit trail. The entry follows the successful operation; a Redis failure to
  * append it is logged by audit_record. */
-static void s_audit(registry *reg, service_call *call, const registry_kind *kind, const char *action,
-                    const char *id, const char *region)
+static void s_audit(registry *reg, service_call *call, const registry_kind *kind, const char *action, const char *id,
+                    const char *region)
 {
     audit_event e;
     audit_event_from_call(&e, call);
@@ -192,7 +192,10 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
     op *o = ud;
     switch (result) {
     case ENTITY_OK:
-        s_audit(o->reg, o->call, o->kind, o->what == OP_CREATE ? "create" : o->what == OP_DELETE ? "delete" : "update",
+        s_audit(o->reg, o->call, o->kind,
+                o->what == OP_CREATE   ? "create"
+                : o->what == OP_DELETE ? "delete"
+                                       : "update",
                 pbfield_string(o->what == OP_DELETE ? o->current : o->next, "id"), o->region);
         if (o->what == OP_DELETE) {
             Metodnet__DeleteResponse response = METODNET__DELETE_RESPONSE__INIT;
@@ -210,14 +213,17 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
         return;
     case ENTITY_VERSION_MISMATCH: {
         char message[200];
-        snprintf(message, sizeof message, "Запись уже изменил кто-то другой (текущая версия %lld): "
-                 "перечитайте её и повторите изменение", (long long)detail);
+        snprintf(message, sizeof message,
+                 "Запись уже изменил кто-то другой (текущая версия %lld): "
+                 "перечитайте её и повторите изменение",
+                 (long long)detail);
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH, message);
         return;
     }
     case ENTITY_MISSING_REFERENCE: {
         const registry_layout *layout = &o->new_layout;
-        const char *field = detail >= 0 && (size_t)detail < layout->n_must_exist ? layout->must_exist_field[detail] : "";
+        const char *field =
+            detail >= 0 && (size_t)detail < layout->n_must_exist ? layout->must_exist_field[detail] : "";
         validation_add(&o->v, field ? field : "", "Связанная запись не найдена");
         s_fail_validation(o);
         return;
@@ -614,8 +620,8 @@ static void s_existing_listed(entity_result result, const entity_blob *items, si
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
         return;
     }
-    ProtobufCMessage *existing = n ? protobuf_c_message_unpack(o->kind->descriptor, NULL, items[0].len, items[0].data)
-                                   : NULL;
+    ProtobufCMessage *existing =
+        n ? protobuf_c_message_unpack(o->kind->descriptor, NULL, items[0].len, items[0].data) : NULL;
     if (existing == NULL) { /* removed in between, or unreadable */
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
         return;
@@ -662,7 +668,7 @@ static bool s_region_of_new(const registry_kind *kind, const ProtobufCMessage *e
     }
     /* catalogue kinds: the home or the record referred to, else the region given */
     static const char *const fields[] = {"organization_id", "municipality_id", "association_id", "council_id",
-                                         "staff_id", "author_staff_id", "region_id"};
+                                         "staff_id",        "author_staff_id", "region_id"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         const char *value = pbfield_string(entity, fields[i]);
         if (value != NULL && *value != '\0')
@@ -721,7 +727,8 @@ static void s_create(service_call *call, const ProtobufCMessage *request, regist
 
 /* ---------- load (get, update, delete) ---------- */
 
-static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error, void *ud);
+static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                     void *ud);
 
 static void s_load_by(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
                       op_kind what, const char *id_field)
@@ -764,7 +771,8 @@ static bool s_parent_matches(const ProtobufCMessage *request, const ProtobufCMes
     return true;
 }
 
-static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error, void *ud)
+static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                     void *ud)
 {
     (void)version;
     op *o = ud;
@@ -807,8 +815,10 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
     int64_t stored = pbfield_int64(o->current, "version");
     if (o->expected_version > 0 && o->expected_version != stored) {
         char message[200];
-        snprintf(message, sizeof message, "Запись уже изменил кто-то другой (текущая версия %lld): "
-                 "перечитайте её и повторите изменение", (long long)stored);
+        snprintf(message, sizeof message,
+                 "Запись уже изменил кто-то другой (текущая версия %lld): "
+                 "перечитайте её и повторите изменение",
+                 (long long)stored);
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH, message);
         return;
     }
@@ -885,8 +895,9 @@ static void s_update_loaded(op *o)
         if (immutable)
             validation_add(&o->v, json, "Это поле нельзя изменить");
         else if (self_scope && !self_editable)
-            validation_add(&o->v, json, "Это поле в своём профиле изменить нельзя: обратитесь к администратору "
-                                        "организации");
+            validation_add(&o->v, json,
+                           "Это поле в своём профиле изменить нельзя: обратитесь к администратору "
+                           "организации");
         else if (pbfield_copy(o->next, patch, mask[i]) != 0)
             validation_add(&o->v, json, "Неизвестное поле");
     }
@@ -902,8 +913,8 @@ static void s_update_loaded(op *o)
 /* A list filter: request field → attribute token, checked by a fixed rule. FILTER_DATE checks the
  * value and adds no token (the kind's list_match applies it). */
 typedef struct {
-    const char *field;       /* proto name in the List request */
-    const char *token;       /* attribute name */
+    const char *field;                    /* proto name in the List request */
+    const char *token;                    /* attribute name */
     const ProtobufCEnumDescriptor *words; /* for FILTER_ENUM */
     enum { FILTER_ENUM, FILTER_BOOL, FILTER_SUBJECT, FILTER_ID, FILTER_CODE, FILTER_TEXT, FILTER_DATE } check;
 } list_filter;
@@ -1017,7 +1028,8 @@ static void s_export_page(list_op *l, const entity_blob *items, size_t n, const 
         if (l->kind->redact)
             l->kind->redact(entity, caller);
         if (l->kind == &registry_staff_kind)
-            s_audit(l->reg, l->call, l->kind, "export", pbfield_string(entity, "id"), pbfield_string(entity, "region_id"));
+            s_audit(l->reg, l->call, l->kind, "export", pbfield_string(entity, "id"),
+                    pbfield_string(entity, "region_id"));
         if (!registry_export_add(l->export, entity)) {
             char message[200];
             snprintf(message, sizeof message, "Больше %d записей: уточните фильтры выгрузки", REGISTRY_EXPORT_MAX_ROWS);
@@ -1084,7 +1096,8 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
         if (l->kind->redact)
             l->kind->redact(entity, caller);
         if (l->kind == &registry_staff_kind || l->kind->personal)
-            s_audit(l->reg, l->call, l->kind, "list", pbfield_string(entity, "id"), pbfield_string(entity, "region_id"));
+            s_audit(l->reg, l->call, l->kind, "list", pbfield_string(entity, "id"),
+                    pbfield_string(entity, "region_id"));
         list[kept++] = entity;
     }
     *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;
@@ -1108,7 +1121,8 @@ static const char *s_filter(const ProtobufCMessage *request, const char *name)
 static void s_list_index(const registry_kind *kind, const char *region, const ProtobufCMessage *request,
                          bool word_search, char *index, size_t size)
 {
-    const char *organization = s_filter(request, "organization_id"), *municipality = s_filter(request, "municipality_id");
+    const char *organization = s_filter(request, "organization_id"),
+               *municipality = s_filter(request, "municipality_id");
     registry_main_index(kind, region, index, size);
     if (word_search) {
         snprintf(index, size, "reg:{r:%s}:ix:%s:word", region, kind->name);
@@ -1121,7 +1135,8 @@ static void s_list_index(const registry_kind *kind, const char *region, const Pr
     } else if (kind == &registry_organization_kind && *municipality) {
         snprintf(index, size, "reg:{r:%s}:ix:org:mun:%s", region, municipality);
     } else if ((kind == &registry_association_kind || kind == &registry_council_kind ||
-                kind == &registry_practice_kind) && *organization) {
+                kind == &registry_practice_kind) &&
+               *organization) {
         snprintf(index, size, "reg:{r:%s}:ix:%s:org:%s", region, kind->name, organization);
     } else if ((kind == &registry_association_kind || kind == &registry_council_kind) && *municipality) {
         snprintf(index, size, "reg:{r:%s}:ix:%s:mun:%s", region, kind->name, municipality);
@@ -1164,7 +1179,7 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     char region[8] = "";
     const char *region_filter = pbfield_string(request, "region_id");
     static const char *const implying[] = {"organization_id", "municipality_id", "association_id", "council_id",
-                                           "staff_id", "author_staff_id", "programme_id"};
+                                           "staff_id",        "author_staff_id", "programme_id"};
     const char *implied_field = NULL, *implied = NULL;
     for (size_t i = 0; i < sizeof implying / sizeof implying[0] && implied == NULL; i++) {
         const char *value = pbfield_string(request, implying[i]);
@@ -1199,14 +1214,29 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
         int parsed;
         bool ok;
         switch (filters[i].check) {
-        case FILTER_ENUM: ok = pbjson_enum_parse(filters[i].words, value, &parsed); break;
-        case FILTER_BOOL: ok = strcmp(value, "true") == 0 || strcmp(value, "false") == 0; break;
-        case FILTER_SUBJECT: ok = dictionary_subject_known(value); break;
-        case FILTER_ID: ok = id_valid(value); break;
-        case FILTER_CODE: ok = registry_code_valid(value); break;
-        case FILTER_TEXT: ok = utf8_valid(value, strlen(value)) && strlen(value) <= 200 && !strchr(value, '|'); break;
-        case FILTER_DATE: ok = date_parse(value, &parsed); break;
-        default: ok = false;
+        case FILTER_ENUM:
+            ok = pbjson_enum_parse(filters[i].words, value, &parsed);
+            break;
+        case FILTER_BOOL:
+            ok = strcmp(value, "true") == 0 || strcmp(value, "false") == 0;
+            break;
+        case FILTER_SUBJECT:
+            ok = dictionary_subject_known(value);
+            break;
+        case FILTER_ID:
+            ok = id_valid(value);
+            break;
+        case FILTER_CODE:
+            ok = registry_code_valid(value);
+            break;
+        case FILTER_TEXT:
+            ok = utf8_valid(value, strlen(value)) && strlen(value) <= 200 && !strchr(value, '|');
+            break;
+        case FILTER_DATE:
+            ok = date_parse(value, &parsed);
+            break;
+        default:
+            ok = false;
         }
         if (!ok) {
             validation_add(&v, json, "Недопустимое значение «%.60s»", value);
@@ -1254,7 +1284,8 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
 
     char index[REGISTRY_KEY_MAX];
     s_list_index(kind, region, request, word_search, index, sizeof index);
-    const char *organization = s_filter(request, "organization_id"), *municipality = s_filter(request, "municipality_id");
+    const char *organization = s_filter(request, "organization_id"),
+               *municipality = s_filter(request, "municipality_id");
     if (kind == &registry_staff_kind && *organization && *municipality && n_tokens < LIST_MAX_TOKENS) {
         snprintf(token_text[n_tokens], sizeof token_text[0], "|mun:%s|", municipality);
         tokens[n_tokens] = token_text[n_tokens];
@@ -1265,7 +1296,9 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     if (!global && n_tokens < LIST_MAX_TOKENS && kind != &registry_region_kind && !kind->list_unnarrowed) {
         const char *scope_token = NULL, *scope_value = caller->scope_id;
         switch (caller->scope_kind) {
-        case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY: scope_token = "mun"; break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY:
+            scope_token = "mun";
+            break;
         case METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION:
             scope_token = kind == &registry_municipality_kind ? "mun" : "org";
             if (kind == &registry_municipality_kind)
@@ -1274,10 +1307,12 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
         case METODNET__SCOPE_KIND__SCOPE_KIND_SELF:
             scope_token = kind == &registry_staff_kind ? "id" : kind == &registry_qualification_kind ? "staff" : NULL;
             break;
-        default: break;
+        default:
+            break;
         }
         if (scope_token) {
-            snprintf(token_text[n_tokens], sizeof token_text[0], "|%s:%s|", scope_token, scope_value ? scope_value : "");
+            snprintf(token_text[n_tokens], sizeof token_text[0], "|%s:%s|", scope_token,
+                     scope_value ? scope_value : "");
             tokens[n_tokens] = token_text[n_tokens];
             n_tokens++;
         }
@@ -1325,26 +1360,26 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
 
 /* Handlers of one kind; a kind without some operation (memberships are never updated) leaves them
  * unused. */
-#define REGISTRY_HANDLERS(Kind, kind_var, ...)                                                             \
-    __attribute__((unused)) static void s_create_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
-    {                                                                                                      \
-        s_create(c, r, ud, &kind_var);                                                                     \
-    }                                                                                                      \
-    __attribute__((unused)) static void s_get_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
-    {                                                                                                      \
-        s_load(c, r, ud, &kind_var, OP_GET);                                                               \
-    }                                                                                                      \
-    __attribute__((unused)) static void s_update_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
-    {                                                                                                      \
-        s_load(c, r, ud, &kind_var, OP_UPDATE);                                                            \
-    }                                                                                                      \
-    __attribute__((unused)) static void s_delete_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
-    {                                                                                                      \
-        s_load(c, r, ud, &kind_var, OP_DELETE);                                                            \
-    }                                                                                                      \
-    __attribute__((unused)) static void s_list_##Kind(service_call *c, const ProtobufCMessage *r, void *ud) \
-    {                                                                                                      \
-        s_list(c, r, ud, &kind_var, false, __VA_ARGS__);                                                   \
+#define REGISTRY_HANDLERS(Kind, kind_var, ...)                                                                         \
+    __attribute__((unused)) static void s_create_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)          \
+    {                                                                                                                  \
+        s_create(c, r, ud, &kind_var);                                                                                 \
+    }                                                                                                                  \
+    __attribute__((unused)) static void s_get_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)             \
+    {                                                                                                                  \
+        s_load(c, r, ud, &kind_var, OP_GET);                                                                           \
+    }                                                                                                                  \
+    __attribute__((unused)) static void s_update_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)          \
+    {                                                                                                                  \
+        s_load(c, r, ud, &kind_var, OP_UPDATE);                                                                        \
+    }                                                                                                                  \
+    __attribute__((unused)) static void s_delete_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)          \
+    {                                                                                                                  \
+        s_load(c, r, ud, &kind_var, OP_DELETE);                                                                        \
+    }                                                                                                                  \
+    __attribute__((unused)) static void s_list_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)            \
+    {                                                                                                                  \
+        s_list(c, r, ud, &kind_var, false, __VA_ARGS__);                                                               \
     }
 
 REGISTRY_HANDLERS(region, registry_region_kind, NULL, 0)
@@ -1360,20 +1395,20 @@ REGISTRY_HANDLERS(qualification, registry_qualification_kind, FILTERS(s_qualific
 REGISTRY_HANDLERS(practice, registry_practice_kind, FILTERS(s_practice_filters))
 
 /* Import and export (registry_import.h). */
-#define REGISTRY_IMPORT_HANDLERS(Kind, kind_var, ...)                                                      \
-    static void s_import_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
-    {                                                                                                      \
-        registry *reg = ud;                                                                                \
-        registry_import_run(c, r, reg->store, reg->audit, &kind_var);                                      \
-    }                                                                                                      \
-    static void s_template_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                    \
-    {                                                                                                      \
-        (void)r, (void)ud;                                                                                 \
-        registry_import_template(c, &kind_var);                                                            \
-    }                                                                                                      \
-    static void s_export_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                      \
-    {                                                                                                      \
-        s_list(c, r, ud, &kind_var, true, __VA_ARGS__);                                                    \
+#define REGISTRY_IMPORT_HANDLERS(Kind, kind_var, ...)                                                                  \
+    static void s_import_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                  \
+    {                                                                                                                  \
+        registry *reg = ud;                                                                                            \
+        registry_import_run(c, r, reg->store, reg->audit, &kind_var);                                                  \
+    }                                                                                                                  \
+    static void s_template_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                \
+    {                                                                                                                  \
+        (void)r, (void)ud;                                                                                             \
+        registry_import_template(c, &kind_var);                                                                        \
+    }                                                                                                                  \
+    static void s_export_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                  \
+    {                                                                                                                  \
+        s_list(c, r, ud, &kind_var, true, __VA_ARGS__);                                                                \
     }
 
 REGISTRY_IMPORT_HANDLERS(organization, registry_organization_kind, FILTERS(s_organization_filters))
@@ -1394,27 +1429,31 @@ static void s_review_practice(service_call *c, const ProtobufCMessage *r, void *
     s_load_by(c, r, ud, &registry_practice_kind, OP_TRANSITION, "id");
 }
 
-#define REGISTRY_METHODS(Name, Plural, kind, entity_desc, create_req, update_req, list_req, list_resp)        \
-    {"Create" #Name, &create_req, &entity_desc, s_create_##kind},                                            \
-        {"Get" #Name, &metodnet__get_request__descriptor, &entity_desc, s_get_##kind},                       \
-        {"Update" #Name, &update_req, &entity_desc, s_update_##kind},                                        \
-        {"Delete" #Name, &metodnet__delete_request__descriptor, &metodnet__delete_response__descriptor,      \
-         s_delete_##kind},                                                                                   \
-        {"List" #Plural, &list_req, &list_resp, s_list_##kind}
+#define REGISTRY_METHODS(Name, Plural, kind, entity_desc, create_req, update_req, list_req, list_resp)                 \
+    {"Create" #Name, &create_req, &entity_desc, s_create_##kind},                                                      \
+        {"Get" #Name, &metodnet__get_request__descriptor, &entity_desc, s_get_##kind},                                 \
+        {"Update" #Name, &update_req, &entity_desc, s_update_##kind},                                                  \
+        {"Delete" #Name, &metodnet__delete_request__descriptor, &metodnet__delete_response__descriptor,                \
+         s_delete_##kind},                                                                                             \
+    {                                                                                                                  \
+        "List" #Plural, &list_req, &list_resp, s_list_##kind                                                           \
+    }
 
 static const service_method s_methods[] = {
     REGISTRY_METHODS(Region, Regions, region, metodnet__region__descriptor, metodnet__create_region_request__descriptor,
                      metodnet__update_region_request__descriptor, metodnet__list_regions_request__descriptor,
                      metodnet__list_regions_response__descriptor),
-    REGISTRY_METHODS(Municipality, Municipalities, municipality, metodnet__municipality__descriptor,
-                     metodnet__create_municipality_request__descriptor, metodnet__update_municipality_request__descriptor,
-                     metodnet__list_municipalities_request__descriptor, metodnet__list_municipalities_response__descriptor),
-    REGISTRY_METHODS(Organization, Organizations, organization, metodnet__organization__descriptor,
-                     metodnet__create_organization_request__descriptor, metodnet__update_organization_request__descriptor,
-                     metodnet__list_organizations_request__descriptor, metodnet__list_organizations_response__descriptor),
-    REGISTRY_METHODS(Staff, Staff, staff, metodnet__staff_member__descriptor, metodnet__create_staff_request__descriptor,
-                     metodnet__update_staff_request__descriptor, metodnet__list_staff_request__descriptor,
-                     metodnet__list_staff_response__descriptor),
+    REGISTRY_METHODS(
+        Municipality, Municipalities, municipality, metodnet__municipality__descriptor,
+        metodnet__create_municipality_request__descriptor, metodnet__update_municipality_request__descriptor,
+        metodnet__list_municipalities_request__descriptor, metodnet__list_municipalities_response__descriptor),
+    REGISTRY_METHODS(
+        Organization, Organizations, organization, metodnet__organization__descriptor,
+        metodnet__create_organization_request__descriptor, metodnet__update_organization_request__descriptor,
+        metodnet__list_organizations_request__descriptor, metodnet__list_organizations_response__descriptor),
+    REGISTRY_METHODS(Staff, Staff, staff, metodnet__staff_member__descriptor,
+                     metodnet__create_staff_request__descriptor, metodnet__update_staff_request__descriptor,
+                     metodnet__list_staff_request__descriptor, metodnet__list_staff_response__descriptor),
     REGISTRY_METHODS(Association, Associations, association, metodnet__association__descriptor,
                      metodnet__create_association_request__descriptor, metodnet__update_association_request__descriptor,
                      metodnet__list_associations_request__descriptor, metodnet__list_associations_response__descriptor),
@@ -1422,8 +1461,8 @@ static const service_method s_methods[] = {
      &metodnet__association_membership__descriptor, s_create_membership},
     {"GetMembership", &metodnet__get_request__descriptor, &metodnet__association_membership__descriptor,
      s_get_membership},
-    {"LeaveMembership", &metodnet__leave_membership_request__descriptor,
-     &metodnet__association_membership__descriptor, s_leave_membership},
+    {"LeaveMembership", &metodnet__leave_membership_request__descriptor, &metodnet__association_membership__descriptor,
+     s_leave_membership},
     {"ListMemberships", &metodnet__list_memberships_request__descriptor,
      &metodnet__list_memberships_response__descriptor, s_list_membership},
     {"ListStaffMemberships", &metodnet__list_memberships_request__descriptor,
@@ -1431,11 +1470,10 @@ static const service_method s_methods[] = {
     REGISTRY_METHODS(Council, Councils, council, metodnet__council__descriptor,
                      metodnet__create_council_request__descriptor, metodnet__update_council_request__descriptor,
                      metodnet__list_councils_request__descriptor, metodnet__list_councils_response__descriptor),
-    REGISTRY_METHODS(CouncilMeeting, CouncilMeetings, meeting, metodnet__council_meeting__descriptor,
-                     metodnet__create_council_meeting_request__descriptor,
-                     metodnet__update_council_meeting_request__descriptor,
-                     metodnet__list_council_meetings_request__descriptor,
-                     metodnet__list_council_meetings_response__descriptor),
+    REGISTRY_METHODS(
+        CouncilMeeting, CouncilMeetings, meeting, metodnet__council_meeting__descriptor,
+        metodnet__create_council_meeting_request__descriptor, metodnet__update_council_meeting_request__descriptor,
+        metodnet__list_council_meetings_request__descriptor, metodnet__list_council_meetings_response__descriptor),
     REGISTRY_METHODS(Programme, Programmes, programme, metodnet__programme__descriptor,
                      metodnet__create_programme_request__descriptor, metodnet__update_programme_request__descriptor,
                      metodnet__list_programmes_request__descriptor, metodnet__list_programmes_response__descriptor),

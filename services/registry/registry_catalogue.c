@@ -12,8 +12,14 @@
 
 /* ---------- shared helpers ---------- */
 
-static bool s_set(const char *s) { return s != NULL && *s != '\0'; }
-static bool s_eq(const char *a, const char *b) { return s_set(a) && s_set(b) && strcmp(a, b) == 0; }
+static bool s_set(const char *s)
+{
+    return s != NULL && *s != '\0';
+}
+static bool s_eq(const char *a, const char *b)
+{
+    return s_set(a) && s_set(b) && strcmp(a, b) == 0;
+}
 
 static const char *s_word(const ProtobufCEnumDescriptor *desc, int value)
 {
@@ -155,7 +161,10 @@ static size_t s_char_length(const unsigned char *p)
     return n;
 }
 
-static int s_compare_words(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+static int s_compare_words(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
 
 size_t registry_words(const char *text, char words[][64], size_t max)
 {
@@ -311,7 +320,8 @@ static void s_check_home(validation *v, Metodnet__HomeLevel level, const char *o
     case METODNET__HOME_LEVEL__HOME_LEVEL_MUNICIPAL:
         s_check_id(v, "municipalityId", municipality_id, &registry_municipality_kind, true, "07-m1");
         if (s_set(organization_id))
-            validation_add(v, "organizationId", "У муниципального уровня нет организации: укажите только municipalityId");
+            validation_add(v, "organizationId",
+                           "У муниципального уровня нет организации: укажите только municipalityId");
         break;
     case METODNET__HOME_LEVEL__HOME_LEVEL_REGIONAL:
         if (!regional_allowed) {
@@ -325,8 +335,9 @@ static void s_check_home(validation *v, Metodnet__HomeLevel level, const char *o
             validation_add(v, "regionId", "Укажите регион (regionId)");
         break;
     default:
-        validation_add(v, "level", regional_allowed ? "Укажите уровень: institutional, municipal или regional"
-                                                    : "Укажите уровень: institutional или municipal");
+        validation_add(v, "level",
+                       regional_allowed ? "Укажите уровень: institutional, municipal или regional"
+                                        : "Укажите уровень: institutional или municipal");
     }
 }
 
@@ -377,8 +388,8 @@ static void s_staff_must_exist(registry_layout *out, const char *region, const c
     out->n_must_exist = i + 1;
 }
 
-static size_t s_add_reference(registry_reference *out, size_t n, size_t max, const registry_kind *kind,
-                              const char *id, const char *field, bool visible)
+static size_t s_add_reference(registry_reference *out, size_t n, size_t max, const registry_kind *kind, const char *id,
+                              const char *field, bool visible)
 {
     if (!s_set(id) || n >= max)
         return n;
@@ -396,16 +407,17 @@ static home s_association_home(const Metodnet__Association *a)
     return (home){a->level, a->region_id, a->municipality_id, a->organization_id};
 }
 
-static const char *const s_association_immutable[] = {"id", "region_id", "level", "organization_id", "municipality_id",
-                                                      "version", "created_at", "updated_at", NULL};
+static const char *const s_association_immutable[] = {
+    "id", "region_id", "level", "organization_id", "municipality_id", "version", "created_at", "updated_at", NULL};
 
 static void s_association_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
     const Metodnet__Association *a = (const Metodnet__Association *)msg;
     validate_text(v, "name", a->name, 300, true);
     if (a->kind == METODNET__ASSOCIATION_KIND__ASSOCIATION_KIND_UNSPECIFIED)
-        validation_add(v, "kind", "Укажите вид: methodological_association, professional_community, "
-                                  "network_community, creative_group или project_group");
+        validation_add(v, "kind",
+                       "Укажите вид: methodological_association, professional_community, "
+                       "network_community, creative_group или project_group");
     s_check_home(v, a->level, a->organization_id, a->municipality_id, a->region_id, true, creating);
     s_check_subject(v, "subject", a->subject);
     validate_text(v, "theme", a->theme, 500, false);
@@ -497,9 +509,9 @@ static home s_membership_home(const Metodnet__AssociationMembership *m)
     return (home){m->level, m->region_id, m->municipality_id, m->organization_id};
 }
 
-static const char *const s_membership_immutable[] = {"id",    "region_id",       "association_id",  "staff_id",
-                                                     "level", "organization_id", "municipality_id", "version",
-                                                     "created_at", "updated_at", NULL};
+static const char *const s_membership_immutable[] = {
+    "id",      "region_id",  "association_id", "staff_id", "level", "organization_id", "municipality_id",
+    "version", "created_at", "updated_at",     NULL};
 
 static void s_membership_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
@@ -609,8 +621,8 @@ static bool s_membership_match(const ProtobufCMessage *msg, const ProtobufCMessa
 }
 
 static registry_transition_result s_membership_leave(const ProtobufCMessage *request, ProtobufCMessage *next,
-                                                     const Metodnet__Principal *caller, const char *now,
-                                                     validation *v, const char **conflict_ru)
+                                                     const Metodnet__Principal *caller, const char *now, validation *v,
+                                                     const char **conflict_ru)
 {
     (void)caller;
     (void)now;
@@ -659,8 +671,8 @@ static home s_council_home(const Metodnet__Council *c)
     return (home){c->level, c->region_id, c->municipality_id, c->organization_id};
 }
 
-static const char *const s_council_immutable[] = {"id",      "region_id",  "level",      "organization_id",
-                                                  "municipality_id", "version", "created_at", "updated_at", NULL};
+static const char *const s_council_immutable[] = {
+    "id", "region_id", "level", "organization_id", "municipality_id", "version", "created_at", "updated_at", NULL};
 
 #define COUNCIL_MAX_MEMBERS 100
 
@@ -775,11 +787,11 @@ static home s_meeting_home(const Metodnet__CouncilMeeting *m)
     return (home){m->level, m->region_id, m->municipality_id, m->organization_id};
 }
 
-static const char *const s_meeting_immutable[] = {"id",    "region_id",       "council_id",      "level",
-                                                  "organization_id", "municipality_id", "version", "created_at",
-                                                  "updated_at", NULL};
+static const char *const s_meeting_immutable[] = {
+    "id",      "region_id",  "council_id", "level", "organization_id", "municipality_id",
+    "version", "created_at", "updated_at", NULL};
 
-#define MEETING_MAX_AGENDA 40
+#define MEETING_MAX_AGENDA    40
 #define MEETING_MAX_ATTENDEES 150
 
 static void s_meeting_validate(const ProtobufCMessage *msg, bool creating, validation *v)
@@ -1026,9 +1038,9 @@ const registry_kind registry_programme_kind = {
 
 /* ---------- qualification record ---------- */
 
-static const char *const s_qualification_immutable[] = {"id", "region_id", "staff_id", "organization_ids",
-                                                        "municipality_ids", "route_item_id", "version",
-                                                        "created_at", "updated_at", NULL};
+static const char *const s_qualification_immutable[] = {
+    "id",         "region_id",  "staff_id", "organization_ids", "municipality_ids", "route_item_id", "version",
+    "created_at", "updated_at", NULL};
 
 static void s_qualification_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
@@ -1058,8 +1070,10 @@ static void s_qualification_territory(const ProtobufCMessage *msg, registry_terr
     const Metodnet__QualificationRecord *q = (const Metodnet__QualificationRecord *)msg;
     memset(out, 0, sizeof *out);
     out->object.region_id = q->region_id;
-    size_t n_orgs = q->n_organization_ids < REGISTRY_MAX_ORGANIZATIONS ? q->n_organization_ids : REGISTRY_MAX_ORGANIZATIONS;
-    size_t n_muns = q->n_municipality_ids < REGISTRY_MAX_ORGANIZATIONS ? q->n_municipality_ids : REGISTRY_MAX_ORGANIZATIONS;
+    size_t n_orgs =
+        q->n_organization_ids < REGISTRY_MAX_ORGANIZATIONS ? q->n_organization_ids : REGISTRY_MAX_ORGANIZATIONS;
+    size_t n_muns =
+        q->n_municipality_ids < REGISTRY_MAX_ORGANIZATIONS ? q->n_municipality_ids : REGISTRY_MAX_ORGANIZATIONS;
     for (size_t i = 0; i < n_orgs; i++)
         out->organizations[i] = q->organization_ids[i];
     for (size_t i = 0; i < n_muns; i++)
@@ -1073,8 +1087,7 @@ static void s_qualification_territory(const ProtobufCMessage *msg, registry_terr
 
 /* A person reads their own records; records are written by the school, the methodologists, the
  * region, or the diagnostics service (system). */
-static bool s_qualification_allows(const Metodnet__Principal *caller, const ProtobufCMessage *msg,
-                                   scope_access access)
+static bool s_qualification_allows(const Metodnet__Principal *caller, const ProtobufCMessage *msg, scope_access access)
 {
     registry_territory t;
     s_qualification_territory(msg, &t);
@@ -1173,12 +1186,12 @@ const registry_kind registry_qualification_kind = {
 
 /* ---------- practice ---------- */
 
-static const char *const s_practice_immutable[] = {"id",      "region_id",  "author_staff_id", "organization_id",
-                                                   "municipality_id", "status", "reviews", "published_at",
-                                                   "version", "created_at", "updated_at", NULL};
+static const char *const s_practice_immutable[] = {
+    "id",      "region_id",    "author_staff_id", "organization_id", "municipality_id", "status",
+    "reviews", "published_at", "version",         "created_at",      "updated_at",      NULL};
 
 #define PRACTICE_MAX_ATTACHMENTS 10
-#define PRACTICE_MAX_REVIEWS 100
+#define PRACTICE_MAX_REVIEWS     100
 
 static void s_practice_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
@@ -1287,7 +1300,8 @@ static void s_practice_apply(ProtobufCMessage *msg, size_t index, const Protobuf
             s_replace(&p->organization_id, s->organization_ids[0]);
             s_replace(&p->municipality_id, s->municipality_ids[0]);
         } else {
-            validation_add(v, "organizationId", "Автор работает в нескольких организациях: укажите организацию практики");
+            validation_add(v, "organizationId",
+                           "Автор работает в нескольких организациях: укажите организацию практики");
         }
         return;
     }
@@ -1324,11 +1338,16 @@ static const char *s_practice_update_conflict(const ProtobufCMessage *current)
 static const char *s_status_ru(Metodnet__PracticeStatus status)
 {
     switch (status) {
-    case METODNET__PRACTICE_STATUS__PRACTICE_STATUS_SUBMITTED: return "подана";
-    case METODNET__PRACTICE_STATUS__PRACTICE_STATUS_UNDER_REVIEW: return "на экспертизе";
-    case METODNET__PRACTICE_STATUS__PRACTICE_STATUS_PUBLISHED: return "опубликована";
-    case METODNET__PRACTICE_STATUS__PRACTICE_STATUS_REJECTED: return "отклонена";
-    default: return "неизвестно";
+    case METODNET__PRACTICE_STATUS__PRACTICE_STATUS_SUBMITTED:
+        return "подана";
+    case METODNET__PRACTICE_STATUS__PRACTICE_STATUS_UNDER_REVIEW:
+        return "на экспертизе";
+    case METODNET__PRACTICE_STATUS__PRACTICE_STATUS_PUBLISHED:
+        return "опубликована";
+    case METODNET__PRACTICE_STATUS__PRACTICE_STATUS_REJECTED:
+        return "отклонена";
+    default:
+        return "неизвестно";
     }
 }
 
@@ -1343,8 +1362,8 @@ static bool s_is_reviewer(const Metodnet__Principal *caller)
  * start/publish/reject: region administrators and municipal methodologists (the write check on the
  * practice already placed the caller in scope); resubmit: whoever may change the practice. */
 static registry_transition_result s_practice_review(const ProtobufCMessage *request, ProtobufCMessage *next,
-                                                    const Metodnet__Principal *caller, const char *now,
-                                                    validation *v, const char **conflict_ru)
+                                                    const Metodnet__Principal *caller, const char *now, validation *v,
+                                                    const char **conflict_ru)
 {
     const Metodnet__ReviewPracticeRequest *r = (const Metodnet__ReviewPracticeRequest *)request;
     Metodnet__Practice *p = (Metodnet__Practice *)next;
@@ -1416,8 +1435,8 @@ static bool s_practice_match(const ProtobufCMessage *msg, const ProtobufCMessage
 }
 
 /* The author keeps the content current while the practice is not under review or published. */
-static const char *const s_practice_self_editable[] = {"title", "subject", "competences", "description", "attachments",
-                                                       NULL};
+static const char *const s_practice_self_editable[] = {"title",       "subject",     "competences",
+                                                       "description", "attachments", NULL};
 
 const registry_kind registry_practice_kind = {
     .name = "practice",

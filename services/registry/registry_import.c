@@ -27,9 +27,9 @@
 #include "registry_import.pb-c.h"
 #include "validate.h"
 
-#define S_WINDOW 64           /* rows in flight */
-#define S_CLAIMS_BATCH 5000   /* values per HMGET */
-#define S_MAX_REFS 20         /* references in one cell */
+#define S_WINDOW       64   /* rows in flight */
+#define S_CLAIMS_BATCH 5000 /* values per HMGET */
+#define S_MAX_REFS     20   /* references in one cell */
 
 static const char *const s_unavailable_ru = "Хранилище временно недоступно, повторите импорт позже";
 
@@ -64,8 +64,7 @@ static const enum_words s_org_kinds[] = {
     {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_PRIMARY_SCHOOL_KINDERGARTEN,
      {"начальная школа – детский сад", "НШДС", "начальная школа - детский сад"}},
     {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_PRESCHOOL, {"детский сад", "ДОУ", "дошкольная"}},
-    {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_ADDITIONAL_EDUCATION,
-     {"дополнительное образование", "ДО", "УДО"}},
+    {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_ADDITIONAL_EDUCATION, {"дополнительное образование", "ДО", "УДО"}},
     {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_VOCATIONAL, {"СПО", "колледж", "техникум"}},
     {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_METHODOLOGICAL_CENTRE, {"методический центр", "ИМЦ", "ММС"}},
     {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_REGIONAL_CENTRE, {"региональный центр", "ЦНППМ", "ИРО"}},
@@ -78,7 +77,8 @@ static const enum_words s_positions[] = {
     {METODNET__POSITION__POSITION_SENIOR_EDUCATOR, {"старший воспитатель"}},
     {METODNET__POSITION__POSITION_ADDITIONAL_EDUCATION_TEACHER, {"педагог дополнительного образования", "педагог ДО"}},
     {METODNET__POSITION__POSITION_METHODOLOGIST, {"методист"}},
-    {METODNET__POSITION__POSITION_DEPUTY_DIRECTOR, {"заместитель директора", "замдиректора", "заместитель заведующего"}},
+    {METODNET__POSITION__POSITION_DEPUTY_DIRECTOR,
+     {"заместитель директора", "замдиректора", "заместитель заведующего"}},
     {METODNET__POSITION__POSITION_DIRECTOR, {"директор", "заведующий", "заведующая"}},
     {METODNET__POSITION__POSITION_PSYCHOLOGIST, {"педагог-психолог", "психолог"}},
     {METODNET__POSITION__POSITION_SPEECH_THERAPIST, {"учитель-логопед", "логопед"}},
@@ -105,38 +105,114 @@ static const enum_words s_qualifications[] = {
 };
 
 static const column s_organization_columns[] = {
-    {"external_id", "externalId", "Внешний идентификатор", {"externalId", "Внешний код", "Код"}, COL_TEXT, NULL, NULL,
-     true, "ОО-0701"},
-    {"municipality_id", "municipalityId", "Муниципальное образование", {"municipality", "municipalityId", "МО"},
-     COL_MUNICIPALITY, NULL, NULL, true, "Терский район"},
-    {"name", "name", "Полное наименование", {"name", "Наименование"}, COL_TEXT, NULL, NULL, true,
+    {"external_id",
+     "externalId",
+     "Внешний идентификатор",
+     {"externalId", "Внешний код", "Код"},
+     COL_TEXT,
+     NULL,
+     NULL,
+     true,
+     "ОО-0701"},
+    {"municipality_id",
+     "municipalityId",
+     "Муниципальное образование",
+     {"municipality", "municipalityId", "МО"},
+     COL_MUNICIPALITY,
+     NULL,
+     NULL,
+     true,
+     "Терский район"},
+    {"name",
+     "name",
+     "Полное наименование",
+     {"name", "Наименование"},
+     COL_TEXT,
+     NULL,
+     NULL,
+     true,
      "МКОУ «СОШ № 1 им. А. С. Пушкина» г. Терек"},
     {"short_name", "shortName", "Краткое наименование", {"shortName"}, COL_TEXT, NULL, NULL, false, "СОШ № 1 г. Терек"},
-    {"kind", "kind", "Вид организации", {"kind", "Тип", "Вид"}, COL_ENUM, &metodnet__organization_kind__descriptor,
-     s_org_kinds, true, "школа"},
+    {"kind",
+     "kind",
+     "Вид организации",
+     {"kind", "Тип", "Вид"},
+     COL_ENUM,
+     &metodnet__organization_kind__descriptor,
+     s_org_kinds,
+     true,
+     "школа"},
     {"low_results", "lowResults", "ШНОР", {"lowResults", "Низкие результаты"}, COL_BOOL, NULL, NULL, false, "нет"},
 };
 
 static const column s_staff_columns[] = {
-    {"external_id", "externalId", "Внешний идентификатор", {"externalId", "СНИЛС", "Код", "Внешний идентификатор (СНИЛС)"}, COL_TEXT, NULL,
-     NULL, true, "123-456-789 01"},
+    {"external_id",
+     "externalId",
+     "Внешний идентификатор",
+     {"externalId", "СНИЛС", "Код", "Внешний идентификатор (СНИЛС)"},
+     COL_TEXT,
+     NULL,
+     NULL,
+     true,
+     "123-456-789 01"},
     {"last_name", "lastName", "Фамилия", {"lastName"}, COL_TEXT, NULL, NULL, true, "Иванова"},
     {"first_name", "firstName", "Имя", {"firstName"}, COL_TEXT, NULL, NULL, true, "Мария"},
     {"middle_name", "middleName", "Отчество", {"middleName"}, COL_TEXT, NULL, NULL, false, "Петровна"},
     {"birth_date", "birthDate", "Дата рождения", {"birthDate"}, COL_DATE, NULL, NULL, true, "14.03.1991"},
-    {"profession_start_date", "professionStartDate", "Дата начала работы в профессии",
-     {"professionStartDate", "Педагогический стаж с"}, COL_DATE, NULL, NULL, false, "01.09.2013"},
-    {"position", "position", "Должность", {"position"}, COL_ENUM, &metodnet__position__descriptor, s_positions, true,
+    {"profession_start_date",
+     "professionStartDate",
+     "Дата начала работы в профессии",
+     {"professionStartDate", "Педагогический стаж с"},
+     COL_DATE,
+     NULL,
+     NULL,
+     false,
+     "01.09.2013"},
+    {"position",
+     "position",
+     "Должность",
+     {"position"},
+     COL_ENUM,
+     &metodnet__position__descriptor,
+     s_positions,
+     true,
      "учитель"},
-    {"category", "category", "Категория", {"category"}, COL_ENUM, &metodnet__staff_category__descriptor, s_categories,
-     true, "педагог"},
-    {"subjects", "subjects", "Предметы", {"subjects", "Учебные предметы"}, COL_SUBJECTS, NULL, NULL, false,
+    {"category",
+     "category",
+     "Категория",
+     {"category"},
+     COL_ENUM,
+     &metodnet__staff_category__descriptor,
+     s_categories,
+     true,
+     "педагог"},
+    {"subjects",
+     "subjects",
+     "Предметы",
+     {"subjects", "Учебные предметы"},
+     COL_SUBJECTS,
+     NULL,
+     NULL,
+     false,
      "Математика, Физика"},
-    {"organization_ids", "organizationIds", "Организация",
-     {"organizationExternalId", "organizationExternalIds", "Организации", "organizations"}, COL_ORGANIZATIONS, NULL,
-     NULL, true, "ОО-0701"},
-    {"qualification_category", "qualificationCategory", "Квалификационная категория", {"qualificationCategory"},
-     COL_ENUM, &metodnet__qualification_category__descriptor, s_qualifications, false, "первая"},
+    {"organization_ids",
+     "organizationIds",
+     "Организация",
+     {"organizationExternalId", "organizationExternalIds", "Организации", "organizations"},
+     COL_ORGANIZATIONS,
+     NULL,
+     NULL,
+     true,
+     "ОО-0701"},
+    {"qualification_category",
+     "qualificationCategory",
+     "Квалификационная категория",
+     {"qualificationCategory"},
+     COL_ENUM,
+     &metodnet__qualification_category__descriptor,
+     s_qualifications,
+     false,
+     "первая"},
     {"active", "active", "Работает", {"active", "Активен"}, COL_BOOL, NULL, NULL, false, "да"},
 };
 
@@ -358,15 +434,15 @@ typedef struct {
     ProtobufCMessage *draft;
     char *refs[S_MAX_REFS]; /* organizations (staff) or the municipality (organization) as written */
     size_t n_refs;
-    char *existing_id;      /* the entity holding this external id, if any */
+    char *existing_id; /* the entity holding this external id, if any */
     bool rejected;
     bool duplicate_reported;
 } import_row;
 
 typedef struct {
     char *ref;
-    char *id;               /* resolved entity id, NULL = not found */
-    char *municipality_id;  /* organizations: theirs */
+    char *id;              /* resolved entity id, NULL = not found */
+    char *municipality_id; /* organizations: theirs */
     bool visible;
 } import_ref;
 
@@ -566,7 +642,9 @@ static void s_read_row(import_job *job, const csv_record *rec)
         if (!text)
             abort();
         switch (col->type) {
-        case COL_TEXT: pbfield_set_string(row->draft, col->field, text); break;
+        case COL_TEXT:
+            pbfield_set_string(row->draft, col->field, text);
+            break;
         case COL_DATE:
             s_normalize_date(text, value, sizeof value);
             pbfield_set_string(row->draft, col->field, value);
@@ -903,8 +981,7 @@ static bool s_apply_references(import_job *job, import_row *row, ProtobufCMessag
             import_ref *ref = s_map_get(&job->ref_map, row->refs[i], &k) ? &job->refs[k] : NULL;
             if (ref == NULL || ref->id == NULL || !ref->visible) {
                 s_add_error(job, row->row, s_header_of(job, "organization_ids"),
-                            "Организация «%.80s» не найдена (ни по внешнему идентификатору, ни по коду)",
-                            row->refs[i]);
+                            "Организация «%.80s» не найдена (ни по внешнему идентификатору, ни по коду)", row->refs[i]);
                 ok = false;
                 continue;
             }
@@ -1393,8 +1470,10 @@ static int s_read_sheet(import_job *job, const uint8_t *data, size_t len)
     while ((rc = csv_reader_next(reader, &rec)) == 1) {
         if (job->n_rows >= REGISTRY_IMPORT_MAX_ROWS) {
             char text[200];
-            snprintf(text, sizeof text, "В файле больше %d строк: разбейте его на части (metodctl import делает это "
-                     "сам)", REGISTRY_IMPORT_MAX_ROWS);
+            snprintf(text, sizeof text,
+                     "В файле больше %d строк: разбейте его на части (metodctl import делает это "
+                     "сам)",
+                     REGISTRY_IMPORT_MAX_ROWS);
             s_file_error(job, rec.row, "", text);
             csv_reader_destroy(&reader);
             return -1;
@@ -1425,8 +1504,8 @@ static int s_read_sheet(import_job *job, const uint8_t *data, size_t len)
                         xid, a->row);
             if (!a->duplicate_reported) {
                 /* the first row is reported once, however often its id repeats */
-                s_add_error(job, a->row, header,
-                            "Внешний идентификатор «%.80s» повторяется в файле (также строка %zu)", xid, b->row);
+                s_add_error(job, a->row, header, "Внешний идентификатор «%.80s» повторяется в файле (также строка %zu)",
+                            xid, b->row);
                 a->duplicate_reported = true;
             }
             s_reject(job, a);
@@ -1472,7 +1551,8 @@ void registry_import_run(service_call *call, const ProtobufCMessage *request, en
     snprintf(job->region, sizeof job->region, "%s", parsed);
     /* a school system's key only reads, and a person (scope self) edits their own record through the API
      * with its field limits: neither imports (a row matched by external id would bypass those limits) */
-    if (caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM || caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF) {
+    if (caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM ||
+        caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF) {
         service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED,
                           "Импорт недоступен: нужны права администратора или методиста");
         s_job_free(job);
@@ -1569,9 +1649,15 @@ void registry_import_sheet_destroy(registry_import_sheet **sheet)
     *sheet = NULL;
 }
 
-bool registry_import_sheet_refused(const registry_import_sheet *sheet) { return sheet->job->file_refused; }
+bool registry_import_sheet_refused(const registry_import_sheet *sheet)
+{
+    return sheet->job->file_refused;
+}
 
-size_t registry_import_sheet_rows(const registry_import_sheet *sheet) { return sheet->job->n_rows; }
+size_t registry_import_sheet_rows(const registry_import_sheet *sheet)
+{
+    return sheet->job->n_rows;
+}
 
 const ProtobufCMessage *registry_import_sheet_row(const registry_import_sheet *sheet, size_t i, size_t *row,
                                                   bool *rejected)
@@ -1593,7 +1679,10 @@ const char *registry_import_sheet_ref(const registry_import_sheet *sheet, size_t
     return sheet->job->rows[i].refs[k];
 }
 
-size_t registry_import_sheet_errors(const registry_import_sheet *sheet) { return sheet->job->n_errors; }
+size_t registry_import_sheet_errors(const registry_import_sheet *sheet)
+{
+    return sheet->job->n_errors;
+}
 
 const Metodnet__ImportError *registry_import_sheet_error(const registry_import_sheet *sheet, size_t i)
 {
@@ -1721,11 +1810,21 @@ static void s_export_write(registry_export *e)
             const column *col = &columns[c];
             char cell[2048] = "";
             switch (col->type) {
-            case COL_TEXT: snprintf(cell, sizeof cell, "%s", pbfield_string(m, col->field)); break;
-            case COL_MUNICIPALITY: snprintf(cell, sizeof cell, "%s", pbfield_string(m, col->field)); break;
-            case COL_DATE: s_cell_date(pbfield_string(m, col->field), cell, sizeof cell); break;
-            case COL_BOOL: snprintf(cell, sizeof cell, "%s", s_get_enum(m, col->field) ? "да" : "нет"); break;
-            case COL_ENUM: snprintf(cell, sizeof cell, "%s", s_enum_word(col, s_get_enum(m, col->field))); break;
+            case COL_TEXT:
+                snprintf(cell, sizeof cell, "%s", pbfield_string(m, col->field));
+                break;
+            case COL_MUNICIPALITY:
+                snprintf(cell, sizeof cell, "%s", pbfield_string(m, col->field));
+                break;
+            case COL_DATE:
+                s_cell_date(pbfield_string(m, col->field), cell, sizeof cell);
+                break;
+            case COL_BOOL:
+                snprintf(cell, sizeof cell, "%s", s_get_enum(m, col->field) ? "да" : "нет");
+                break;
+            case COL_ENUM:
+                snprintf(cell, sizeof cell, "%s", s_enum_word(col, s_get_enum(m, col->field)));
+                break;
             case COL_SUBJECTS: {
                 const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)m;
                 for (size_t j = 0; j < s->n_subjects; j++) {

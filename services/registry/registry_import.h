@@ -24,9 +24,9 @@
 #include "registry_kinds.h"
 #include "service_worker.h"
 
-#define REGISTRY_IMPORT_MAX_ROWS 50000    /* per request; metodctl sends ~2000 a request */
+#define REGISTRY_IMPORT_MAX_ROWS   50000  /* per request; metodctl sends ~2000 a request */
 #define REGISTRY_IMPORT_MAX_ERRORS 1000   /* errors listed in one report */
-#define REGISTRY_EXPORT_MAX_ROWS 100000   /* per export; more asks for narrower filters */
+#define REGISTRY_EXPORT_MAX_ROWS   100000 /* per export; more asks for narrower filters */
 
 /* Runs an import of kind (organization or staff) for call; answers the call when done. store and
  * audit are borrowed and must outlive the call. */

@@ -23,9 +23,15 @@ bool registry_region_of(const char *id, char *out, size_t size)
     return true;
 }
 
-static bool s_is_region_kind(const registry_kind *kind) { return kind == &registry_region_kind; }
+static bool s_is_region_kind(const registry_kind *kind)
+{
+    return kind == &registry_region_kind;
+}
 
-static char s_letter(const registry_kind *kind) { return kind->id_letter ? kind->id_letter : kind->name[0]; }
+static char s_letter(const registry_kind *kind)
+{
+    return kind->id_letter ? kind->id_letter : kind->name[0];
+}
 
 bool registry_entity_key(const registry_kind *kind, const char *id, char *out, size_t size)
 {
@@ -84,7 +90,10 @@ void registry_main_index(const registry_kind *kind, const char *region, char *ou
         snprintf(out, size, "reg:{r:%s}:ix:%s", region, kind->name);
 }
 
-void registry_search_prefix(const char *q, char *out, size_t size) { text_fold(q, out, size); }
+void registry_search_prefix(const char *q, char *out, size_t size)
+{
+    text_fold(q, out, size);
+}
 
 void registry_claims_key(const registry_kind *kind, const char *region, char *out, size_t size)
 {
@@ -169,7 +178,10 @@ bool registry_allows(const registry_kind *kind, const Metodnet__Principal *calle
     return scope_allows(caller, &territory.object, access);
 }
 
-void registry_sort_member(char *out, size_t size, const char *text, const char *id) { s_member(out, size, text, id); }
+void registry_sort_member(char *out, size_t size, const char *text, const char *id)
+{
+    s_member(out, size, text, id);
+}
 
 static void s_add_index(registry_layout *out, const char *key, const char *member)
 {
@@ -188,8 +200,14 @@ static void s_add_token(registry_layout *out, const char *name, const char *valu
     snprintf(out->attributes + used, sizeof out->attributes - used, "%s:%s|", name, value ? value : "");
 }
 
-void registry_layout_index(registry_layout *out, const char *key, const char *member) { s_add_index(out, key, member); }
-void registry_layout_token(registry_layout *out, const char *name, const char *value) { s_add_token(out, name, value); }
+void registry_layout_index(registry_layout *out, const char *key, const char *member)
+{
+    s_add_index(out, key, member);
+}
+void registry_layout_token(registry_layout *out, const char *name, const char *value)
+{
+    s_add_token(out, name, value);
+}
 
 static const char *s_word(const ProtobufCEnumDescriptor *desc, int value)
 {
@@ -304,8 +322,8 @@ const registry_kind registry_municipality_kind = {
 
 /* ---------- organization ---------- */
 
-static const char *const s_organization_immutable[] = {"id", "region_id", "municipality_id", "version",
-                                                        "created_at", "updated_at", NULL};
+static const char *const s_organization_immutable[] = {
+    "id", "region_id", "municipality_id", "version", "created_at", "updated_at", NULL};
 
 static void s_organization_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
@@ -346,7 +364,8 @@ static void s_organization_validate(const ProtobufCMessage *msg, bool creating, 
         else if (o->id && strcmp(o->id, o->curator_organization_id) == 0)
             validation_add(v, "curatorOrganizationId", "Организация не может курировать сама себя");
         else if (registry_region_of(o->curator_organization_id, region, sizeof region) &&
-                 registry_region_of(o->municipality_id, own_region, sizeof own_region) && strcmp(region, own_region) != 0)
+                 registry_region_of(o->municipality_id, own_region, sizeof own_region) &&
+                 strcmp(region, own_region) != 0)
             validation_add(v, "curatorOrganizationId", "Курирующая организация должна быть в том же регионе");
     }
     if (!o->low_results && (has_curator || (o->low_results_support && *o->low_results_support)))
@@ -449,8 +468,8 @@ const registry_kind registry_organization_kind = {
 
 /* ---------- staff member ---------- */
 
-static const char *const s_staff_immutable[] = {"id", "region_id", "municipality_ids", "version",
-                                                 "created_at", "updated_at", NULL};
+static const char *const s_staff_immutable[] = {"id",         "region_id", "municipality_ids", "version", "created_at",
+                                                "updated_at", NULL};
 
 static void s_staff_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
@@ -517,8 +536,10 @@ static void s_staff_territory(const ProtobufCMessage *msg, registry_territory *o
     const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)msg;
     memset(out, 0, sizeof *out);
     out->object.region_id = s->region_id;
-    size_t n_orgs = s->n_organization_ids < REGISTRY_MAX_ORGANIZATIONS ? s->n_organization_ids : REGISTRY_MAX_ORGANIZATIONS;
-    size_t n_muns = s->n_municipality_ids < REGISTRY_MAX_ORGANIZATIONS ? s->n_municipality_ids : REGISTRY_MAX_ORGANIZATIONS;
+    size_t n_orgs =
+        s->n_organization_ids < REGISTRY_MAX_ORGANIZATIONS ? s->n_organization_ids : REGISTRY_MAX_ORGANIZATIONS;
+    size_t n_muns =
+        s->n_municipality_ids < REGISTRY_MAX_ORGANIZATIONS ? s->n_municipality_ids : REGISTRY_MAX_ORGANIZATIONS;
     for (size_t i = 0; i < n_orgs; i++)
         out->organizations[i] = s->organization_ids[i];
     for (size_t i = 0; i < n_muns; i++)

@@ -25,14 +25,14 @@
 #include "scope.h"
 #include "validate.h"
 
-#define REGISTRY_KEY_MAX 160
-#define REGISTRY_MEMBER_MAX 320
-#define REGISTRY_MAX_INDEXES 24
+#define REGISTRY_KEY_MAX           160
+#define REGISTRY_MEMBER_MAX        320
+#define REGISTRY_MAX_INDEXES       24
 #define REGISTRY_MAX_ORGANIZATIONS 5
-#define REGISTRY_MAX_MUST_EXIST 8
+#define REGISTRY_MAX_MUST_EXIST    8
 #define REGISTRY_MAX_MUST_BE_EMPTY 6
-#define REGISTRY_MAX_UNIQUE 2
-#define REGISTRY_MAX_REFERENCES 128
+#define REGISTRY_MAX_UNIQUE        2
+#define REGISTRY_MAX_REFERENCES    128
 
 typedef struct {
     char key[REGISTRY_KEY_MAX];
@@ -46,7 +46,7 @@ typedef struct {
     char attributes[4096];
     char must_exist[REGISTRY_MAX_MUST_EXIST][REGISTRY_KEY_MAX];
     size_t n_must_exist;
-    const char *must_exist_field[REGISTRY_MAX_MUST_EXIST]; /* JSON path for the violation */
+    const char *must_exist_field[REGISTRY_MAX_MUST_EXIST];            /* JSON path for the violation */
     char must_be_empty[REGISTRY_MAX_MUST_BE_EMPTY][REGISTRY_KEY_MAX]; /* delete guards */
     size_t n_must_be_empty;
     /* Index keys that must be empty when this state is created (uniqueness: one active membership of
@@ -72,29 +72,29 @@ typedef struct registry_kind registry_kind;
 typedef struct {
     const registry_kind *kind;
     char id[72];
-    char field[64];                 /* JSON path for the violation */
+    char field[64]; /* JSON path for the violation */
     bool visible;
 } registry_reference;
 
 /* What a transition (membership leave, practice review) decided. */
 typedef enum {
     REGISTRY_TRANSITION_OK = 0,
-    REGISTRY_TRANSITION_INVALID,    /* violations were added */
-    REGISTRY_TRANSITION_CONFLICT,   /* not allowed in the current state: 409 with the message */
-    REGISTRY_TRANSITION_DENIED,     /* this caller may not do it: 403 */
+    REGISTRY_TRANSITION_INVALID,  /* violations were added */
+    REGISTRY_TRANSITION_CONFLICT, /* not allowed in the current state: 409 with the message */
+    REGISTRY_TRANSITION_DENIED,   /* this caller may not do it: 403 */
 } registry_transition_result;
 
 struct registry_kind {
-    const char *name;               /* key segment and event prefix: "staff" */
-    char id_letter;                 /* id marker ("07-s12"); 0 = the first letter of name */
-    const char *json_field;         /* request field holding the entity: "staff" */
+    const char *name;       /* key segment and event prefix: "staff" */
+    char id_letter;         /* id marker ("07-s12"); 0 = the first letter of name */
+    const char *json_field; /* request field holding the entity: "staff" */
     const ProtobufCMessageDescriptor *descriptor;
     const char *not_found_ru;
     const char *exists_ru;
     const char *not_empty_ru;
-    const char *const *immutable;   /* proto names an update may not touch; NULL-terminated */
+    const char *const *immutable;     /* proto names an update may not touch; NULL-terminated */
     const char *const *self_editable; /* what a person may change in their own record; NULL-terminated */
-    bool needs_resolve;             /* staff: organizations are read to derive municipalities */
+    bool needs_resolve;               /* staff: organizations are read to derive municipalities */
     void (*validate)(const ProtobufCMessage *entity, bool creating, validation *v);
     void (*territory)(const ProtobufCMessage *entity, registry_territory *out);
     void (*layout)(const ProtobufCMessage *entity, registry_layout *out);

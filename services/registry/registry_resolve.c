@@ -17,7 +17,7 @@ typedef struct {
     service_call *call;
     entity_store *store;
     char region[8];
-    char **ids;      /* distinct staff ids to read, in the order of refs */
+    char **ids; /* distinct staff ids to read, in the order of refs */
     size_t n_ids;
     Metodnet__StaffMember **found; /* per id; NULL = absent or not visible */
     size_t next, pending;

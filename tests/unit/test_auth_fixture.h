@@ -41,7 +41,7 @@ typedef struct {
     Metodnet__StatusCode code;
     int32_t retry_after;
     char message[256];
-    char field[64];           /* first violation's field */
+    char field[64];             /* first violation's field */
     ProtobufCMessage *response; /* owned; NULL unless OK */
 } call_result;
 
@@ -93,7 +93,10 @@ static auth_fixture *auth_fixture_new(const auth_options *options)
     return f;
 }
 
-static void s_fixture_stopped(void *ud) { ((auth_fixture *)ud)->stopped++; }
+static void s_fixture_stopped(void *ud)
+{
+    ((auth_fixture *)ud)->stopped++;
+}
 
 static void auth_fixture_destroy(auth_fixture *f)
 {
@@ -134,8 +137,14 @@ static call_result auth_call(auth_fixture *f, const char *service, const char *m
 {
     call_result r = {0};
     service_client_request req = {
-        .service = service, .method = method, .request = request, .response = response,
-        .caller = caller, .request_id = "test", .client_address = address, .timeout_ms = 10000,
+        .service = service,
+        .method = method,
+        .request = request,
+        .response = response,
+        .caller = caller,
+        .request_id = "test",
+        .client_address = address,
+        .timeout_ms = 10000,
     };
     assert_int_equal(service_client_call(f->client, &req, s_called, &r), 0);
     while (!r.done)
@@ -234,9 +243,8 @@ static auth_bootstrap_result auth_fixture_bootstrap(auth_fixture *f, const char 
                                                     const char *password)
 {
     bootstrap_result r = {0};
-    assert_int_equal(auth_bootstrap_admin(&f->loop, f->link, region, login, "Администратор", password,
-                                          s_bootstrapped, &r),
-                     0);
+    assert_int_equal(
+        auth_bootstrap_admin(&f->loop, f->link, region, login, "Администратор", password, s_bootstrapped, &r), 0);
     while (!r.done)
         uv_run(&f->loop, UV_RUN_ONCE);
     return r.result;

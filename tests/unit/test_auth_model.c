@@ -46,10 +46,10 @@ static void test_password_policy(void **state)
 {
     (void)state;
     assert_int_equal(s_violations(""), 1);
-    assert_int_equal(s_violations("123456789"), 1);      /* 9 */
-    assert_int_equal(s_violations("1234567890"), 0);     /* 10 */
-    assert_int_equal(s_violations("пароль-123"), 0);     /* 10 characters, 16 bytes */
-    assert_int_equal(s_violations("пароль123"), 1);      /* 9 characters, 15 bytes */
+    assert_int_equal(s_violations("123456789"), 1);  /* 9 */
+    assert_int_equal(s_violations("1234567890"), 0); /* 10 */
+    assert_int_equal(s_violations("пароль-123"), 0); /* 10 characters, 16 bytes */
+    assert_int_equal(s_violations("пароль123"), 1);  /* 9 characters, 15 bytes */
     char p[200];
     memset(p, 'x', 128);
     p[128] = '\0';

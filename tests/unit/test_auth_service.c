@@ -152,9 +152,9 @@ static void test_argon2id_parameters(void **state)
     assert_null(strstr(hash, s_admin_password));
     assert_int_equal(crypto_pwhash_str_verify(hash, s_admin_password, strlen(s_admin_password)), 0);
     /* the dummy hash for unknown logins costs the same */
-    assert_int_equal(crypto_pwhash_str_needs_rehash(auth_password_dummy_hash(), auth_password_opslimit(),
-                                                    auth_password_memlimit()),
-                     0);
+    assert_int_equal(
+        crypto_pwhash_str_needs_rehash(auth_password_dummy_hash(), auth_password_opslimit(), auth_password_memlimit()),
+        0);
     assert_int_equal(crypto_pwhash_str_needs_rehash(hash, auth_password_opslimit(), auth_password_memlimit()), 0);
     metodnet__stored_user__free_unpacked(stored, NULL);
     /* the password is nowhere in Redis */
@@ -267,7 +267,7 @@ static void test_rank_and_scope_rules(void **state)
     dis.disabled = true;
     r = auth_call(f, "auth", "SetUserDisabled", &dis.base, &metodnet__user__descriptor, teacher_p, "");
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND); /* it cannot even see it */
-    dis.id = teacher_p->user_id; /* nor disable itself (same rank) */
+    dis.id = teacher_p->user_id;                                            /* nor disable itself (same rank) */
     r = auth_call(f, "auth", "SetUserDisabled", &dis.base, &metodnet__user__descriptor, teacher_p, "");
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
     r = auth_call(f, "auth", "SetUserDisabled", &dis.base, &metodnet__user__descriptor, school, "");
@@ -334,8 +334,8 @@ static void test_api_key_lifecycle(void **state)
     Metodnet__CreateApiKeyRequest create = METODNET__CREATE_API_KEY_REQUEST__INIT;
     create.name = "Электронный журнал МКОУ СОШ № 1";
     create.scope = &scope;
-    call_result r = auth_call(f, "auth", "CreateApiKey", &create.base, &metodnet__create_api_key_response__descriptor,
-                              admin, "");
+    call_result r =
+        auth_call(f, "auth", "CreateApiKey", &create.base, &metodnet__create_api_key_response__descriptor, admin, "");
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_OK);
     const Metodnet__CreateApiKeyResponse *created = (const Metodnet__CreateApiKeyResponse *)r.response;
     char secret[64], id[16];

@@ -90,17 +90,18 @@ static void test_text(void **state)
 static void test_cursor(void **state)
 {
     (void)state;
-    const char *member = "иванов иван\x1f" "07-s12";
+    const char *member = "иванов иван\x1f"
+                         "07-s12";
     char *token = cursor_encode(member);
     char back[CURSOR_MAX_MEMBER + 1];
     assert_true(cursor_decode(token, back, sizeof back));
     assert_string_equal(back, member);
     free(token);
     assert_false(cursor_decode("", back, sizeof back));
-    assert_false(cursor_decode("abc", back, sizeof back));   /* odd length */
-    assert_false(cursor_decode("zz", back, sizeof back));    /* not hex */
-    assert_false(cursor_decode("4100", back, sizeof back));  /* embedded NUL */
-    assert_false(cursor_decode("4A", back, sizeof back));    /* uppercase is not ours */
+    assert_false(cursor_decode("abc", back, sizeof back));  /* odd length */
+    assert_false(cursor_decode("zz", back, sizeof back));   /* not hex */
+    assert_false(cursor_decode("4100", back, sizeof back)); /* embedded NUL */
+    assert_false(cursor_decode("4A", back, sizeof back));   /* uppercase is not ours */
     char huge[2 * CURSOR_MAX_MEMBER + 3];
     memset(huge, '4', sizeof huge - 1);
     huge[sizeof huge - 1] = '\0';
@@ -188,8 +189,8 @@ static void test_dictionary(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),      cmocka_unit_test(test_text),       cmocka_unit_test(test_cursor),
-        cmocka_unit_test(test_pbfield),    cmocka_unit_test(test_dictionary),
+        cmocka_unit_test(test_dates),   cmocka_unit_test(test_text),       cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_pbfield), cmocka_unit_test(test_dictionary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

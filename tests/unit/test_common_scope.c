@@ -36,7 +36,8 @@ static const scope_object s_foreign_person = {"24", s_far_muns, 1, s_far_orgs, 1
 static void test_region_admin(void **state)
 {
     (void)state;
-    Metodnet__Principal p = s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION, "07", "07", "");
+    Metodnet__Principal p =
+        s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION, "07", "07", "");
     assert_true(scope_allows(&p, &s_person, SCOPE_WRITE));
     assert_true(scope_allows(&p, &s_region, SCOPE_WRITE));
     assert_false(scope_allows(&p, &s_foreign_person, SCOPE_READ));
@@ -61,16 +62,16 @@ static void test_methodologist(void **state)
 static void test_school_admin_and_system(void **state)
 {
     (void)state;
-    Metodnet__Principal admin = s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION,
-                                            "07-o1", "07", "07-m1");
+    Metodnet__Principal admin = s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN,
+                                            METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o1", "07", "07-m1");
     assert_true(scope_allows(&admin, &s_school, SCOPE_WRITE));
     assert_true(scope_allows(&admin, &s_person, SCOPE_WRITE));
     assert_true(scope_allows(&admin, &s_municipality, SCOPE_READ));
     assert_false(scope_allows(&admin, &s_municipality, SCOPE_WRITE));
     assert_false(scope_allows(&admin, &s_other_municipality, SCOPE_READ));
 
-    Metodnet__Principal system = s_principal(METODNET__ROLE__ROLE_SCHOOL_SYSTEM, METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION,
-                                             "07-o1", "07", "07-m1");
+    Metodnet__Principal system = s_principal(METODNET__ROLE__ROLE_SCHOOL_SYSTEM,
+                                             METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o1", "07", "07-m1");
     assert_true(scope_allows(&system, &s_person, SCOPE_READ));
     assert_false(scope_allows(&system, &s_person, SCOPE_WRITE)); /* API keys are read-only */
 }
@@ -78,21 +79,25 @@ static void test_school_admin_and_system(void **state)
 static void test_self_and_nobody(void **state)
 {
     (void)state;
-    Metodnet__Principal self = s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s5", "07", "07-m1");
+    Metodnet__Principal self =
+        s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s5", "07", "07-m1");
     assert_true(scope_allows(&self, &s_person, SCOPE_WRITE));
     assert_false(scope_allows(&self, &s_school, SCOPE_READ));
-    Metodnet__Principal other = s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s6", "07", "07-m1");
+    Metodnet__Principal other =
+        s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s6", "07", "07-m1");
     assert_false(scope_allows(&other, &s_person, SCOPE_READ));
 
     Metodnet__Principal nobody = METODNET__PRINCIPAL__INIT;
     assert_false(scope_allows(&nobody, &s_region, SCOPE_READ));
     assert_false(scope_allows(NULL, &s_region, SCOPE_READ));
 
-    Metodnet__Principal root = s_principal(METODNET__ROLE__ROLE_SYSTEM, METODNET__SCOPE_KIND__SCOPE_KIND_ALL, "", "", "");
+    Metodnet__Principal root =
+        s_principal(METODNET__ROLE__ROLE_SYSTEM, METODNET__SCOPE_KIND__SCOPE_KIND_ALL, "", "", "");
     assert_true(scope_is_global(&root));
     assert_true(scope_allows(&root, &s_foreign_person, SCOPE_WRITE));
     /* ALL scope is only for the system role */
-    Metodnet__Principal fake = s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_ALL, "", "", "");
+    Metodnet__Principal fake =
+        s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_ALL, "", "", "");
     assert_false(scope_allows(&fake, &s_region, SCOPE_READ));
 }
 

@@ -30,7 +30,8 @@ static void test_cp1251_semicolon(void **state)
 {
     (void)state;
     size_t len;
-    char *bytes = s_to_cp1251("Фамилия;Имя;Дата рождения\r\nИванова;Мария;01.02.1990\r\n\"Щукин; мл.\";Ёжик;\r\n", &len);
+    char *bytes =
+        s_to_cp1251("Фамилия;Имя;Дата рождения\r\nИванова;Мария;01.02.1990\r\n\"Щукин; мл.\";Ёжик;\r\n", &len);
     /* the first byte of «Фамилия» in cp1251 is 0xD4 — not valid UTF-8 */
     assert_int_equal((unsigned char)bytes[0], 0xD4);
     csv_reader *r = csv_reader_new_memory(bytes, len);
@@ -63,7 +64,8 @@ static void test_cp1251_semicolon(void **state)
 static void test_utf8_bom_comma(void **state)
 {
     (void)state;
-    const char text[] = "\xEF\xBB\xBF" "lastName,firstName,note\n"
+    const char text[] = "\xEF\xBB\xBF"
+                        "lastName,firstName,note\n"
                         "Петров,Пётр,\"a, b \"\"c\"\"\"\n"
                         "Сидорова,Анна,\n";
     csv_reader *r = csv_reader_new_memory(text, sizeof text - 1);
@@ -97,7 +99,7 @@ static void test_embedded_newlines_and_rows(void **state)
     (void)state;
     const char text[] = "a;b\r\n"
                         "\"first\r\nsecond\nthird\";x\r\n"
-                        "\r\n"               /* a blank row: counted, skipped */
+                        "\r\n" /* a blank row: counted, skipped */
                         "after;y\r\n";
     csv_reader *r = csv_reader_new_memory(text, sizeof text - 1);
     csv_record rec;
@@ -252,8 +254,8 @@ static void test_streaming_chunks(void **state)
 {
     (void)state;
     size_t len;
-    char *bytes = s_to_cp1251("Организация;Название\r\n\"ОО-1\";\"Школа \"\"Радуга\"\"\r\nвторая строка\"\r\nОО-2;Лицей\r\n",
-                              &len);
+    char *bytes = s_to_cp1251(
+        "Организация;Название\r\n\"ОО-1\";\"Школа \"\"Радуга\"\"\r\nвторая строка\"\r\nОО-2;Лицей\r\n", &len);
     for (size_t step = 1; step <= 7; step++) {
         s_source src = {bytes, len, 0, step};
         csv_reader *r = csv_reader_new(s_read_step, &src);

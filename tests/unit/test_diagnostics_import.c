@@ -76,7 +76,8 @@ static void test_header_and_rows_utf8(void **state)
 {
     (void)state;
     Metodnet__Instrument *in = s_instrument();
-    const char *csv = "\xEF\xBB\xBF" "t.method.1,ДАТА,staffId,ФИО,T.Assess.1,Внешний идентификатор\n"
+    const char *csv = "\xEF\xBB\xBF"
+                      "t.method.1,ДАТА,staffId,ФИО,T.Assess.1,Внешний идентификатор\n"
                       "72.5,14.03.2025,07-s12,\"Иванова, Мария\",17/20,\n"
                       "\"50,0 %\",2025-03-15,,Петрова,,123-456-789 01\n";
     diag_import_sheet sheet;
@@ -129,14 +130,14 @@ static void test_bad_cells_reject_the_row(void **state)
     (void)state;
     Metodnet__Instrument *in = s_instrument();
     const char *csv = "Код сотрудника;Дата;t.subject.1;t.method.1\n"
-                      "07-s1;01.03.2025;100,1;50\n"     /* over 100 % */
-                      "07-s2;01.03.2025;21/20;50\n"     /* over the maximum */
-                      "07-s3;01.03.2025;72,55;50\n"     /* two decimals */
-                      "07-s4;31.02.2025;50;50\n"        /* no such date */
-                      "07-s5;01.04.2025;50;50\n"        /* after the window */
-                      ";01.03.2025;50;50\n"             /* nobody */
-                      "07-s7;01.03.2025;;\n"            /* no score */
-                      "07-s8;01.03.2025;100;0/5\n";     /* edges are fine */
+                      "07-s1;01.03.2025;100,1;50\n" /* over 100 % */
+                      "07-s2;01.03.2025;21/20;50\n" /* over the maximum */
+                      "07-s3;01.03.2025;72,55;50\n" /* two decimals */
+                      "07-s4;31.02.2025;50;50\n"    /* no such date */
+                      "07-s5;01.04.2025;50;50\n"    /* after the window */
+                      ";01.03.2025;50;50\n"         /* nobody */
+                      "07-s7;01.03.2025;;\n"        /* no score */
+                      "07-s8;01.03.2025;100;0/5\n"; /* edges are fine */
     diag_import_sheet sheet;
     diag_import_read(&sheet, csv, strlen(csv), in, s_day("2025-03-01"), s_day("2025-03-31"));
     assert_false(sheet.file_rejected);
@@ -164,7 +165,7 @@ static void test_file_level_errors(void **state)
         "Код сотрудника;Дата;t.subject.1;T.SUBJECT.1\n07-s1;01.03.2025;50;50\n", /* repeated */
         "ФИО;Дата;t.subject.1\nИванова;01.03.2025;50\n",                         /* nobody column */
         "Код сотрудника;t.subject.1\n07-s1;50\n",                                /* no date */
-        "Код сотрудника;Дата\n07-s1;01.03.2025\n",                              /* no competence */
+        "Код сотрудника;Дата\n07-s1;01.03.2025\n",                               /* no competence */
         "Код сотрудника;Дата;t.subject.1\n07-s1;\"01.03.2025;50\n",              /* broken quotes */
         "",
     };
@@ -183,9 +184,9 @@ static void test_result_thresholds_exact(void **state)
     (void)state;
     Metodnet__Instrument *in = s_instrument();
     diag_import_score scores[] = {
-        {"t.assess.1", 600, 1000},  /* 60.0 % = its threshold: no deficit */
-        {"t.method.1", 499, 1000},  /* 49.9 % < 50: deficit */
-        {"t.subject.1", 17, 20},    /* 85 % = mastery: strength */
+        {"t.assess.1", 600, 1000}, /* 60.0 % = its threshold: no deficit */
+        {"t.method.1", 499, 1000}, /* 49.9 % < 50: deficit */
+        {"t.subject.1", 17, 20},   /* 85 % = mastery: strength */
     };
     diag_import_row row = {.row = 2, .date = s_day("2025-03-14"), .scores = scores, .n_scores = 3};
     Metodnet__Result *r = diag_import_result(in, &row);

@@ -118,7 +118,8 @@ static void test_instrument_valid_against_default_framework(void **state)
 {
     (void)state;
     Metodnet__Instrument *in = s_instrument();
-    Metodnet__CompetenceFramework *fw = diag_default_framework("07", METODNET__FRAMEWORK_CATEGORY__FRAMEWORK_CATEGORY_TEACHER);
+    Metodnet__CompetenceFramework *fw =
+        diag_default_framework("07", METODNET__FRAMEWORK_CATEGORY__FRAMEWORK_CATEGORY_TEACHER);
     assert_string_equal(fw->id, "07-teacher");
     assert_int_equal(fw->n_components, 6);
     validation v;
@@ -238,15 +239,15 @@ static void test_malformed_answers(void **state)
         Metodnet__Answer *answer;
         const char *field;
     } cases[] = {
-        {s_answer("q9", "a", NULL, 0), "answers[0].itemId"},           /* no such item */
-        {s_answer("q1", "a", "b", 0), "answers[0].optionIds"},         /* two options in single choice */
-        {s_answer("q1", "z", NULL, 0), "answers[0].optionIds[0]"},     /* no such option */
-        {s_answer("q2", "a", "a", 0), "answers[0].optionIds[1]"},      /* the same option twice */
-        {s_answer("q1", NULL, NULL, 1), "answers[0].value"},           /* a number for a choice */
-        {s_answer("q3", NULL, NULL, 6), "answers[0].value"},           /* outside the scale */
-        {s_answer("q3", NULL, NULL, 2.5), "answers[0].value"},         /* not an integer on the scale */
-        {s_answer("q4", NULL, NULL, 1.0 / 0.0), "answers[0].value"},   /* infinity */
-        {s_answer("q4", "a", NULL, 0), "answers[0].optionIds"},        /* options for a number */
+        {s_answer("q9", "a", NULL, 0), "answers[0].itemId"},         /* no such item */
+        {s_answer("q1", "a", "b", 0), "answers[0].optionIds"},       /* two options in single choice */
+        {s_answer("q1", "z", NULL, 0), "answers[0].optionIds[0]"},   /* no such option */
+        {s_answer("q2", "a", "a", 0), "answers[0].optionIds[1]"},    /* the same option twice */
+        {s_answer("q1", NULL, NULL, 1), "answers[0].value"},         /* a number for a choice */
+        {s_answer("q3", NULL, NULL, 6), "answers[0].value"},         /* outside the scale */
+        {s_answer("q3", NULL, NULL, 2.5), "answers[0].value"},       /* not an integer on the scale */
+        {s_answer("q4", NULL, NULL, 1.0 / 0.0), "answers[0].value"}, /* infinity */
+        {s_answer("q4", "a", NULL, 0), "answers[0].optionIds"},      /* options for a number */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         validation v;
@@ -301,8 +302,12 @@ static Metodnet__Route *s_generate(Metodnet__Programme **programmes, size_t n_pr
     Metodnet__Route *route = malloc(sizeof *route);
     metodnet__route__init(route);
     route->id = diag_strdup("07-s1");
-    diag_route_input in = {.result = result, .programmes = programmes, .n_programmes = n_programmes,
-                           .sites = sites, .n_sites = n_sites, .home_municipality = "07-m2",
+    diag_route_input in = {.result = result,
+                           .programmes = programmes,
+                           .n_programmes = n_programmes,
+                           .sites = sites,
+                           .n_sites = n_sites,
+                           .home_municipality = "07-m2",
                            .starts_on = "2026-09-01"};
     diag_route_generate(route, &in);
     return route;
@@ -317,9 +322,10 @@ static void test_route_generation_deterministic(void **state)
     result.deficits = deficits;
     result.n_deficits = 2;
     /* catalogue order scrambled; p10 is federal, p2 and p3 are not */
-    Metodnet__Programme *progs[] = {s_programme("07-p3", false, "t.method.2"), s_programme("07-p10", true, "t.method.2"),
-                                    s_programme("07-p2", false, "t.method.2"), s_programme("07-p7", false, "t.digital.1"),
-                                    s_programme("07-p5", true, "t.assess.1")};
+    Metodnet__Programme *progs[] = {
+        s_programme("07-p3", false, "t.method.2"), s_programme("07-p10", true, "t.method.2"),
+        s_programme("07-p2", false, "t.method.2"), s_programme("07-p7", false, "t.digital.1"),
+        s_programme("07-p5", true, "t.assess.1")};
     Metodnet__Organization *sites[] = {s_site("07-o9", "07-m1"), s_site("07-o4", "07-m2"), s_site("07-o2", "07-m1")};
     Metodnet__Route *a = s_generate(progs, 5, sites, 3, &result);
     /* reversed input order gives the same route */

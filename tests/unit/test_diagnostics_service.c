@@ -72,8 +72,13 @@ static call_result s_call(fixture *f, const char *service, const char *method, c
                           const ProtobufCMessageDescriptor *response, const Metodnet__Principal *caller)
 {
     call_result r = {0};
-    service_client_request req = {.service = service, .method = method, .request = request, .response = response,
-                                  .caller = caller, .request_id = "test", .timeout_ms = 10000};
+    service_client_request req = {.service = service,
+                                  .method = method,
+                                  .request = request,
+                                  .response = response,
+                                  .caller = caller,
+                                  .request_id = "test",
+                                  .timeout_ms = 10000};
     assert_int_equal(service_client_call(f->client, &req, s_called, &r), 0);
     while (!r.done)
         uv_run(&f->loop, UV_RUN_ONCE);
@@ -121,7 +126,10 @@ static fixture *s_fixture_new(void)
     return f;
 }
 
-static void s_stopped(void *ud) { ((fixture *)ud)->stopped++; }
+static void s_stopped(void *ud)
+{
+    ((fixture *)ud)->stopped++;
+}
 
 static void s_fixture_destroy(fixture *f)
 {
@@ -222,21 +230,41 @@ static void s_registry(fixture *f)
     }
 }
 
-static Metodnet__Principal s_admin = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-admin",
-                                      METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION, "07",
-                                      "07", ""};
-static Metodnet__Principal s_teacher1 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-t1",
-                                         METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s1",
-                                         "07", "07-m1"};
-static Metodnet__Principal s_teacher2 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-t2",
-                                         METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s2",
-                                         "07", "07-m2"};
-static Metodnet__Principal s_methodologist1 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-m1",
+static Metodnet__Principal s_admin = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
+                                      "u-admin",
+                                      METODNET__ROLE__ROLE_REGION_ADMIN,
+                                      METODNET__SCOPE_KIND__SCOPE_KIND_REGION,
+                                      "07",
+                                      "07",
+                                      ""};
+static Metodnet__Principal s_teacher1 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
+                                         "u-t1",
+                                         METODNET__ROLE__ROLE_TEACHER,
+                                         METODNET__SCOPE_KIND__SCOPE_KIND_SELF,
+                                         "07-s1",
+                                         "07",
+                                         "07-m1"};
+static Metodnet__Principal s_teacher2 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
+                                         "u-t2",
+                                         METODNET__ROLE__ROLE_TEACHER,
+                                         METODNET__SCOPE_KIND__SCOPE_KIND_SELF,
+                                         "07-s2",
+                                         "07",
+                                         "07-m2"};
+static Metodnet__Principal s_methodologist1 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
+                                               "u-m1",
                                                METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
-                                               METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1", "07", "07-m1"};
-static Metodnet__Principal s_other_region = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-x",
-                                             METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION,
-                                             "08", "08", ""};
+                                               METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY,
+                                               "07-m1",
+                                               "07",
+                                               "07-m1"};
+static Metodnet__Principal s_other_region = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
+                                             "u-x",
+                                             METODNET__ROLE__ROLE_REGION_ADMIN,
+                                             METODNET__SCOPE_KIND__SCOPE_KIND_REGION,
+                                             "08",
+                                             "08",
+                                             ""};
 
 /* Instrument: q1 single choice (t.method.1: a 0, b 2), q2 scale 0..4 (t.digital.1). Thresholds 50 %. */
 static void s_create_instrument(fixture *f)
@@ -270,7 +298,8 @@ static void s_create_instrument(fixture *f)
     Metodnet__CreateInstrumentRequest req = METODNET__CREATE_INSTRUMENT_REQUEST__INIT;
     req.instrument = &in;
     /* a teacher cannot publish instruments */
-    call_result r = s_call(f, "diagnostics", "CreateInstrument", &req.base, &metodnet__instrument__descriptor, &s_teacher1);
+    call_result r =
+        s_call(f, "diagnostics", "CreateInstrument", &req.base, &metodnet__instrument__descriptor, &s_teacher1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
     r = s_call(f, "diagnostics", "CreateInstrument", &req.base, &metodnet__instrument__descriptor, &s_admin);
     s_ok(&r, "CreateInstrument");
@@ -278,7 +307,8 @@ static void s_create_instrument(fixture *f)
     s_free(&r);
 }
 
-static call_result s_submit(fixture *f, const Metodnet__Principal *who, const char *id, const char *option, double scale)
+static call_result s_submit(fixture *f, const Metodnet__Principal *who, const char *id, const char *option,
+                            double scale)
 {
     char *opts[] = {(char *)option};
     Metodnet__Answer a1 = METODNET__ANSWER__INIT, a2 = METODNET__ANSWER__INIT;
@@ -671,7 +701,8 @@ static void test_route_end_to_end(void **state)
         call_result c = s_call(f, "diagnostics", "StartAttempt", &st.base, &metodnet__attempt__descriptor, &s_admin);
         s_ok(&c, "StartAttempt 07-s3");
         s_free(&c);
-        c = s_call(f, "diagnostics", "GetCampaignProgress", &g.base, &metodnet__campaign_progress__descriptor, &s_admin);
+        c = s_call(f, "diagnostics", "GetCampaignProgress", &g.base, &metodnet__campaign_progress__descriptor,
+                   &s_admin);
         s_ok(&c, "progress");
         Metodnet__CampaignProgress *p = (Metodnet__CampaignProgress *)c.response;
         assert_int_equal(p->assigned, 3);
@@ -694,9 +725,13 @@ static void test_route_end_to_end(void **state)
     gen.id = "07-s1";
     gen.starts_on = "2026-09-01";
     /* the methodologist of the other municipality does not see teacher 1 */
-    static Metodnet__Principal methodologist2 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor), "u-m2",
+    static Metodnet__Principal methodologist2 = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
+                                                 "u-m2",
                                                  METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
-                                                 METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m2", "07", "07-m2"};
+                                                 METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY,
+                                                 "07-m2",
+                                                 "07",
+                                                 "07-m2"};
     r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &methodologist2);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
     r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_methodologist1);
@@ -812,8 +847,7 @@ static void test_route_end_to_end(void **state)
     r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
     s_ok(&r, "in_progress");
     s_free(&r);
-    r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE,
-                      "772400012345");
+    r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE, "772400012345");
     s_ok(&r, "done");
     Metodnet__RouteItem *done = diag_route_item((Metodnet__Route *)r.response, "07-s1-i5");
     assert_int_equal(done->status, METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE);
@@ -906,8 +940,8 @@ static void test_frameworks(void **state)
     (void)state;
     fixture *f = s_fixture_new();
     Metodnet__ListFrameworksRequest req = METODNET__LIST_FRAMEWORKS_REQUEST__INIT;
-    call_result r = s_call(f, "diagnostics", "ListFrameworks", &req.base, &metodnet__list_frameworks_response__descriptor,
-                           &s_teacher1);
+    call_result r = s_call(f, "diagnostics", "ListFrameworks", &req.base,
+                           &metodnet__list_frameworks_response__descriptor, &s_teacher1);
     s_ok(&r, "ListFrameworks");
     Metodnet__ListFrameworksResponse *l = (Metodnet__ListFrameworksResponse *)r.response;
     assert_int_equal(l->n_items, 2);

@@ -46,7 +46,10 @@ static int s_teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-static uint64_t s_now_ms(void) { return uv_hrtime() / 1000000; }
+static uint64_t s_now_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
 
 static void s_run_until(const int *calls)
 {
@@ -149,7 +152,8 @@ static const uint8_t s_data_v2[] = {0x0a, 0x02, 0x00};
 static void test_create_update_versions(void **state)
 {
     (void)state;
-    entity_index_entry by_name = {"{r:24}:teacher:by_name", "ivanov\x1f" "1"};
+    entity_index_entry by_name = {"{r:24}:teacher:by_name", "ivanov\x1f"
+                                                            "1"};
     entity_write w = {
         .entity_key = "{r:24}:teacher:1",
         .expected_version = 0,
@@ -203,7 +207,8 @@ static void test_create_update_versions(void **state)
     assert_int_equal(s_integer("XLEN %s", "{r:24}:events"), 1);
 
     /* The right version: updated, with an index move. */
-    entity_index_entry new_name = {"{r:24}:teacher:by_name", "petrov\x1f" "1"};
+    entity_index_entry new_name = {"{r:24}:teacher:by_name", "petrov\x1f"
+                                                             "1"};
     w.expected_version = 1;
     w.new_version = 2;
     w.index_remove = &by_name;
@@ -217,7 +222,8 @@ static void test_create_update_versions(void **state)
     assert_memory_equal(g.data, s_data_v2, sizeof s_data_v2);
     redisReply *r = redisCommand(sync_redis, "ZRANGE %s 0 -1", "{r:24}:teacher:by_name");
     assert_int_equal(r->elements, 1);
-    assert_string_equal(r->element[0]->str, "petrov\x1f" "1");
+    assert_string_equal(r->element[0]->str, "petrov\x1f"
+                                            "1");
     freeReplyObject(r);
     assert_int_equal(s_integer("XLEN %s", "{r:24}:events"), 2);
 
@@ -260,7 +266,8 @@ static void test_references_and_guards(void **state)
     s_sync("HSET {r:24}:org:1 v 1 d x a |");
     s_sync("ZADD {r:24}:org:1:staff 0 someone");
     const char *refs[] = {"{r:24}:org:1", "{r:24}:org:2"};
-    entity_index_entry idx = {"{r:24}:teacher:by_org", "1\x1f" "5"};
+    entity_index_entry idx = {"{r:24}:teacher:by_org", "1\x1f"
+                                                       "5"};
     entity_write w = {
         .entity_key = "{r:24}:teacher:5",
         .expected_version = 0,
@@ -325,8 +332,11 @@ static void test_damaged_data(void **state)
     assert_non_null(strstr(g.error, "WRONGTYPE"));
 
     /* A stored version that is not a number, met by a versioned update. */
-    entity_write w = {.entity_key = "{r:1}:e:1", .expected_version = 3, .new_version = 4,
-                      .data = (const uint8_t *)"y", .data_len = 1};
+    entity_write w = {.entity_key = "{r:1}:e:1",
+                      .expected_version = 3,
+                      .new_version = 4,
+                      .data = (const uint8_t *)"y",
+                      .data_len = 1};
     write_outcome o = s_write(&w);
     assert_int_equal(o.result, ENTITY_ERROR);
 }
@@ -381,9 +391,14 @@ static void s_populate(int n)
         snprintf(data, sizeof data, "person-%d", i);
         snprintf(attributes, sizeof attributes, "|k:%d|mun:%d|", i % 3, i % 12);
         entity_index_entry idx = {"{r:7}:p:by_name", member};
-        entity_write w = {.entity_key = key, .expected_version = 0, .new_version = 1,
-                          .data = (const uint8_t *)data, .data_len = strlen(data), .attributes = attributes,
-                          .index_add = &idx, .n_index_add = 1};
+        entity_write w = {.entity_key = key,
+                          .expected_version = 0,
+                          .new_version = 1,
+                          .data = (const uint8_t *)data,
+                          .data_len = strlen(data),
+                          .attributes = attributes,
+                          .index_add = &idx,
+                          .n_index_add = 1};
         assert_int_equal(s_write(&w).result, ENTITY_OK);
     }
 }
@@ -422,8 +437,8 @@ static void test_list_prefix_and_tokens(void **state)
     (void)state;
     s_populate(30);
     /* Prefix "name01" matches name010..name019 only. */
-    entity_list_query q = {.index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:", .prefix = "name01",
-                           .limit = 100};
+    entity_list_query q = {
+        .index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:", .prefix = "name01", .limit = 100};
     list_outcome *o = s_list(&q);
     assert_int_equal(o->n, 10);
     assert_string_equal(o->items[0], "person-10");
@@ -431,12 +446,14 @@ static void test_list_prefix_and_tokens(void **state)
     assert_false(o->has_next);
 
     /* A cursor before the prefix still starts at the prefix; inside it continues from the cursor. */
-    q.after_member = "name005\x1f" "5";
+    q.after_member = "name005\x1f"
+                     "5";
     q.limit = 3;
     o = s_list(&q);
     assert_int_equal(o->n, 3);
     assert_string_equal(o->items[0], "person-10");
-    q.after_member = "name012\x1f" "12";
+    q.after_member = "name012\x1f"
+                     "12";
     q.limit = 100;
     o = s_list(&q);
     assert_int_equal(o->n, 7);
@@ -444,8 +461,11 @@ static void test_list_prefix_and_tokens(void **state)
 
     /* Tokens: |mun:1| must not match |mun:10| or |mun:11|. */
     const char *tokens[] = {"|mun:1|"};
-    entity_list_query t = {.index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:",
-                           .required_tokens = tokens, .n_required_tokens = 1, .limit = 100};
+    entity_list_query t = {.index_key = "{r:7}:p:by_name",
+                           .entity_key_prefix = "{r:7}:p:",
+                           .required_tokens = tokens,
+                           .n_required_tokens = 1,
+                           .limit = 100};
     o = s_list(&t);
     assert_int_equal(o->n, 3); /* 1, 13, 25 */
     assert_string_equal(o->items[0], "person-1");
@@ -467,8 +487,12 @@ static void test_list_max_scan(void **state)
     s_populate(50);
     /* "|k:1|mun:1|" as one token: i % 3 == 1 and i % 12 == 1, i.e. 1, 13, 25, 37, 49. */
     const char *tokens[] = {"|k:1|mun:1|"};
-    entity_list_query q = {.index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:",
-                           .required_tokens = tokens, .n_required_tokens = 1, .limit = 10, .max_scan = 10};
+    entity_list_query q = {.index_key = "{r:7}:p:by_name",
+                           .entity_key_prefix = "{r:7}:p:",
+                           .required_tokens = tokens,
+                           .n_required_tokens = 1,
+                           .limit = 10,
+                           .max_scan = 10};
     char cursor[128] = "";
     int found = 0, calls = 0;
     char found_items[10][32];
@@ -482,7 +506,8 @@ static void test_list_max_scan(void **state)
             break;
         if (calls == 1) {
             /* The bound stopped the scan after 10 members: the cursor is the 10th. */
-            assert_string_equal(o->next, "name009\x1f" "9");
+            assert_string_equal(o->next, "name009\x1f"
+                                         "9");
         }
         snprintf(cursor, sizeof cursor, "%s", o->next);
         assert_true(calls < 10);
@@ -556,7 +581,6 @@ static void test_unreachable_redis(void **state)
     assert_int_equal(uv_loop_close(&other), 0);
 }
 
-
 /* ---- unique claims (external ids) ---- */
 
 typedef struct {
@@ -592,16 +616,28 @@ static void test_unique_claims(void **state)
 {
     (void)state;
     entity_claim claim_a = {"x:{r:1}:xid", "СНИЛС 1", "1-s1"};
-    entity_write w = {.entity_key = "x:{r:1}:e:1-s1", .expected_version = 0, .new_version = 1,
-                      .data = s_data_v1, .data_len = sizeof s_data_v1, .claims = &claim_a, .n_claims = 1};
+    entity_write w = {.entity_key = "x:{r:1}:e:1-s1",
+                      .expected_version = 0,
+                      .new_version = 1,
+                      .data = s_data_v1,
+                      .data_len = sizeof s_data_v1,
+                      .claims = &claim_a,
+                      .n_claims = 1};
     assert_int_equal(s_write(&w).result, ENTITY_OK);
 
     /* another entity cannot take the same value, and nothing of its write happens */
     entity_claim claim_b = {"x:{r:1}:xid", "СНИЛС 1", "1-s2"};
-    entity_index_entry ix = {"x:{r:1}:ix", "b\x1f" "1-s2"};
-    entity_write w2 = {.entity_key = "x:{r:1}:e:1-s2", .expected_version = 0, .new_version = 1,
-                       .data = s_data_v1, .data_len = sizeof s_data_v1, .index_add = &ix, .n_index_add = 1,
-                       .claims = &claim_b, .n_claims = 1};
+    entity_index_entry ix = {"x:{r:1}:ix", "b\x1f"
+                                           "1-s2"};
+    entity_write w2 = {.entity_key = "x:{r:1}:e:1-s2",
+                       .expected_version = 0,
+                       .new_version = 1,
+                       .data = s_data_v1,
+                       .data_len = sizeof s_data_v1,
+                       .index_add = &ix,
+                       .n_index_add = 1,
+                       .claims = &claim_b,
+                       .n_claims = 1};
     write_outcome o = s_write(&w2);
     assert_int_equal(o.result, ENTITY_CLAIMED);
     assert_int_equal(o.detail, 0);
@@ -633,8 +669,13 @@ static void test_unique_claims(void **state)
     /* now the freed value can be taken; a release by a non-owner leaves the owner in place */
     assert_int_equal(s_write(&w2).result, ENTITY_OK);
     entity_claim foreign = {"x:{r:1}:xid", "СНИЛС 1", "1-s1"};
-    entity_write w3 = {.entity_key = "x:{r:1}:e:1-s1", .expected_version = 3, .new_version = 4,
-                       .data = s_data_v2, .data_len = sizeof s_data_v2, .releases = &foreign, .n_releases = 1};
+    entity_write w3 = {.entity_key = "x:{r:1}:e:1-s1",
+                       .expected_version = 3,
+                       .new_version = 4,
+                       .data = s_data_v2,
+                       .data_len = sizeof s_data_v2,
+                       .releases = &foreign,
+                       .n_releases = 1};
     assert_int_equal(s_write(&w3).result, ENTITY_OK);
     c = s_claim_owners(values, 1);
     assert_string_equal(c.owners[0], "1-s2");

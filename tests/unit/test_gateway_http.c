@@ -39,7 +39,8 @@ static int s_logins;
 static Metodnet__Envelope *s_last; /* last envelope seen, for assertions */
 
 static void s_reply(mdp_worker_request *req, int code, const char *message, int retry_after,
-                    const ProtobufCMessage *payload) {
+                    const ProtobufCMessage *payload)
+{
     Metodnet__Status status = METODNET__STATUS__INIT;
     Metodnet__Reply reply = METODNET__REPLY__INIT;
     status.code = code;
@@ -55,7 +56,8 @@ static void s_reply(mdp_worker_request *req, int code, const char *message, int 
     mdp_worker_reply(req, rbuf, len);
 }
 
-static void s_on_work(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body, size_t len, void *ud) {
+static void s_on_work(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body, size_t len, void *ud)
+{
     (void)worker;
     (void)ud;
     Metodnet__Envelope *env = metodnet__envelope__unpack(NULL, len, body);
@@ -83,7 +85,8 @@ static void s_on_work(mdp_worker *worker, mdp_worker_request *req, const uint8_t
         } else {
             s_reply(req, METODNET__STATUS_CODE__STATUS_CODE_UNAUTHENTICATED, "Требуется вход в систему", 0, NULL);
         }
-        if (a) metodnet__authenticate_request__free_unpacked(a, NULL);
+        if (a)
+            metodnet__authenticate_request__free_unpacked(a, NULL);
         metodnet__envelope__free_unpacked(env, NULL);
         return;
     }
@@ -93,7 +96,8 @@ static void s_on_work(mdp_worker *worker, mdp_worker_request *req, const uint8_t
         metodnet__envelope__free_unpacked(env, NULL);
         return;
     }
-    if (s_last) metodnet__envelope__free_unpacked(s_last, NULL);
+    if (s_last)
+        metodnet__envelope__free_unpacked(s_last, NULL);
     s_last = env;
     Metodnet__Region region = METODNET__REGION__INIT;
     if (strcmp(env->method, "CreateRegion") == 0) {
@@ -104,7 +108,8 @@ static void s_on_work(mdp_worker *worker, mdp_worker_request *req, const uint8_t
         region.name = r && r->region ? r->region->name : (char *)"";
         region.version = 1;
         s_reply(req, 0, "", 0, &region.base);
-        if (r) metodnet__create_region_request__free_unpacked(r, NULL);
+        if (r)
+            metodnet__create_region_request__free_unpacked(r, NULL);
     } else if (strcmp(env->method, "GetRegion") == 0) {
         Metodnet__GetRequest *g = metodnet__get_request__unpack(NULL, env->payload.len, env->payload.data);
         if (g == NULL || strcmp(g->id, "77") != 0) {
@@ -115,7 +120,8 @@ static void s_on_work(mdp_worker *worker, mdp_worker_request *req, const uint8_t
             region.version = 3;
             s_reply(req, 0, "", 0, &region.base);
         }
-        if (g) metodnet__get_request__free_unpacked(g, NULL);
+        if (g)
+            metodnet__get_request__free_unpacked(g, NULL);
     } else if (strcmp(env->method, "ListRegions") == 0) {
         s_reply(req, METODNET__STATUS_CODE__STATUS_CODE_TOO_MANY_REQUESTS, "Слишком часто", 7, NULL);
     } else {
@@ -133,7 +139,8 @@ typedef struct {
 
 static int s_port;
 
-static int s_http(const char *method, const char *path, const char *extra_headers, const char *body, s_response *out) {
+static int s_http(const char *method, const char *path, const char *extra_headers, const char *body, s_response *out)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
@@ -148,8 +155,8 @@ static int s_http(const char *method, const char *path, const char *extra_header
                             "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s"
                             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                             method, path, extra_headers ? extra_headers : "", strlen(body), body)
-                 : snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n",
-                            method, path, extra_headers ? extra_headers : "");
+                 : snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n", method,
+                            path, extra_headers ? extra_headers : "");
     if (write(fd, req, (size_t)n) != n) {
         close(fd);
         return -1;
@@ -157,26 +164,34 @@ static int s_http(const char *method, const char *path, const char *extra_header
     static char buf[65536];
     size_t got = 0;
     ssize_t r;
-    while ((r = read(fd, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)r;
+    while ((r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)r;
     close(fd);
     buf[got] = '\0';
     memset(out, 0, sizeof *out);
-    if (sscanf(buf, "HTTP/1.1 %d", &out->status) != 1) return -1;
+    if (sscanf(buf, "HTTP/1.1 %d", &out->status) != 1)
+        return -1;
     char *sep = strstr(buf, "\r\n\r\n");
-    if (sep == NULL) return -1;
+    if (sep == NULL)
+        return -1;
     snprintf(out->headers, sizeof out->headers, "%.*s", (int)(sep - buf), buf);
     for (char *p = out->headers; *p; p++)
-        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32); /* header names and values lowercased */
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p + 32); /* header names and values lowercased */
     snprintf(out->body, sizeof out->body, "%s", sep + 4);
     return 0;
 }
 
-static void s_sleep_ms(long ms) {
+static void s_sleep_ms(long ms)
+{
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static bool s_has_header(const s_response *r, const char *line) { return strstr(r->headers, line) != NULL; }
+static bool s_has_header(const s_response *r, const char *line)
+{
+    return strstr(r->headers, line) != NULL;
+}
 
 #define S_AUTH "Authorization: Bearer mns_good\r\n"
 
@@ -184,19 +199,21 @@ static int s_failures;
 #define CHECK(cond)                                                                                                    \
     do {                                                                                                               \
         if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                                  \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                                   \
             s_failures++;                                                                                              \
         }                                                                                                              \
     } while (0)
 
 static uv_async_t s_done;
 
-static void *s_client(void *arg) {
+static void *s_client(void *arg)
+{
     (void)arg;
     s_response r;
     /* wait for the worker to register */
     for (int i = 0; i < 100; i++) {
-        if (s_http("GET", "/readyz", NULL, NULL, &r) == 0 && r.status == 200) break;
+        if (s_http("GET", "/readyz", NULL, NULL, &r) == 0 && r.status == 200)
+            break;
         s_sleep_ms(50);
     }
     CHECK(r.status == 200);
@@ -215,7 +232,8 @@ static void *s_client(void *arg) {
     CHECK(strstr(r.body, "Неверный логин или пароль") != NULL);
 
     const char *create = "{\"id\":\"24\",\"name\":\"Красноярский край\"}";
-    CHECK(s_http("POST", "/api/v1/regions", S_AUTH "Idempotency-Key: key-1\r\nX-Request-Id: test.rid-1\r\n", create, &r) == 0);
+    CHECK(s_http("POST", "/api/v1/regions", S_AUTH "Idempotency-Key: key-1\r\nX-Request-Id: test.rid-1\r\n", create,
+                 &r) == 0);
     CHECK(r.status == 201);
     CHECK(s_has_header(&r, "location: /api/v1/regions/24"));
     CHECK(s_has_header(&r, "etag: \"1\""));
@@ -230,7 +248,8 @@ static void *s_client(void *arg) {
     CHECK(s_has_header(&r, "location: /api/v1/regions/24"));
     CHECK(strstr(r.body, "\"id\":\"24\"") != NULL);
     /* the same key with another body is refused */
-    CHECK(s_http("POST", "/api/v1/regions", S_AUTH "Idempotency-Key: key-1\r\n", "{\"id\":\"25\",\"name\":\"x\"}", &r) == 0);
+    CHECK(s_http("POST", "/api/v1/regions", S_AUTH "Idempotency-Key: key-1\r\n", "{\"id\":\"25\",\"name\":\"x\"}",
+                 &r) == 0);
     CHECK(r.status == 422);
     CHECK(strstr(r.body, "\"code\":\"unprocessable\"") != NULL);
     /* an invalid key */
@@ -273,18 +292,21 @@ static pid_t s_redis_pid;
 static char s_dir[] = "/tmp/gwtestXXXXXX";
 static char s_sock[128];
 
-static void s_start_redis(void) {
+static void s_start_redis(void)
+{
     assert_non_null(mkdtemp(s_dir));
     snprintf(s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
     s_redis_pid = fork();
     if (s_redis_pid == 0) {
-        if (freopen("/dev/null", "w", stdout) == NULL) _exit(127);
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(127);
         execl("/usr/bin/redis-server", "redis-server", "--port", "0", "--unixsocket", s_sock, "--save", "",
               "--appendonly", "no", "--dir", s_dir, "--loglevel", "warning", (char *)NULL);
         _exit(127);
     }
     struct stat st;
-    for (int i = 0; i < 100 && stat(s_sock, &st) != 0; i++) s_sleep_ms(20);
+    for (int i = 0; i < 100 && stat(s_sock, &st) != 0; i++)
+        s_sleep_ms(20);
     assert_int_equal(stat(s_sock, &st), 0);
 }
 
@@ -294,7 +316,8 @@ static mdp_worker *s_worker;
 static mdp_worker *s_auth_worker;
 static redis_link *s_redis;
 
-static void s_on_done(uv_async_t *async) {
+static void s_on_done(uv_async_t *async)
+{
     (void)async;
     gateway_http_stop(s_http_server);
     mdp_worker_shutdown(s_worker, 0, NULL, NULL);
@@ -305,7 +328,8 @@ static void s_on_done(uv_async_t *async) {
     uv_close((uv_handle_t *)&s_done, NULL);
 }
 
-static void test_http_flow(void **state) {
+static void test_http_flow(void **state)
+{
     (void)state;
     s_start_redis();
     uv_loop_t loop;
@@ -360,7 +384,8 @@ static void test_http_flow(void **state) {
     rmdir(s_dir);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_http_flow)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,12 +20,14 @@
 #include "registry_import.pb-c.h"
 #include "routes.h"
 
-static routes_match_result s_match(const char *method, const char *path, route_match *m) {
+static routes_match_result s_match(const char *method, const char *path, route_match *m)
+{
     return routes_match(method, strlen(method), path, strlen(path), m);
 }
 
 static ProtobufCMessage *s_build(const char *method, const char *path, const char *query, const char *body,
-                                 const char *if_match, routes_error *err) {
+                                 const char *if_match, routes_error *err)
+{
     route_match m;
     assert_int_equal(s_match(method, path, &m), ROUTES_FOUND);
     return routes_build_request(&m, query, query ? strlen(query) : 0, body, body ? strlen(body) : 0, if_match,
@@ -33,7 +35,8 @@ static ProtobufCMessage *s_build(const char *method, const char *path, const cha
 }
 
 /* Every row's descriptors have what its mapping needs. */
-static void test_table_fields(void **state) {
+static void test_table_fields(void **state)
+{
     (void)state;
     size_t n;
     const route *table = routes_table(&n);
@@ -50,7 +53,8 @@ static void test_table_fields(void **state) {
             assert_string_equal(r->rpc, "Login");
             assert_true(r->flags & ROUTE_SECRET);
         }
-        if (r->flags & ROUTE_TOKEN) assert_non_null(pbjson_find_field(r->request, "token"));
+        if (r->flags & ROUTE_TOKEN)
+            assert_non_null(pbjson_find_field(r->request, "token"));
         if (strstr(r->path_template, "{id}") != NULL) {
             const ProtobufCFieldDescriptor *f = pbjson_find_field(r->request, "id");
             assert_non_null(f);
@@ -73,7 +77,8 @@ static void test_table_fields(void **state) {
             assert_int_equal(f->type, PROTOBUF_C_TYPE_MESSAGE);
             assert_ptr_equal(f->descriptor, r->response); /* the body is the entity the route returns */
         }
-        if (r->flags & ROUTE_CREATE) assert_non_null(pbjson_find_field(r->response, "id"));
+        if (r->flags & ROUTE_CREATE)
+            assert_non_null(pbjson_find_field(r->response, "id"));
         if (r->flags & ROUTE_CSV_IN) {
             const ProtobufCFieldDescriptor *f = pbjson_find_field(r->request, "csv");
             assert_non_null(f);
@@ -86,7 +91,8 @@ static void test_table_fields(void **state) {
             assert_int_equal(f->type, PROTOBUF_C_TYPE_BYTES);
         }
         /* only file routes raise the body limit */
-        if (r->max_body_bytes != 0) assert_true(r->flags & ROUTE_CSV_IN);
+        if (r->max_body_bytes != 0)
+            assert_true(r->flags & ROUTE_CSV_IN);
         if (r->flags & ROUTE_QUERY) {
             for (unsigned k = 0; k < r->request->n_fields; k++)
                 assert_int_not_equal(r->request->fields[k].type, PROTOBUF_C_TYPE_MESSAGE);
@@ -98,7 +104,8 @@ static void test_table_fields(void **state) {
     }
 }
 
-static void test_match(void **state) {
+static void test_match(void **state)
+{
     (void)state;
     route_match m;
     assert_int_equal(s_match("GET", "/api/v1/staff/24-s5", &m), ROUTES_FOUND);
@@ -141,19 +148,22 @@ static void test_match(void **state) {
     assert_int_equal(s_match("get", "/api/v1/staff", &m), ROUTES_METHOD_NOT_ALLOWED);
 }
 
-static void test_query(void **state) {
+static void test_query(void **state)
+{
     (void)state;
     routes_error err;
-    ProtobufCMessage *msg = s_build("GET", "/api/v1/staff", "limit=10&regionId=24&active=true&q=%D0%98%D0%B2+%D0%B0&"
-                                                            "lowResults=x&position=teacher&cursor=abc",
+    ProtobufCMessage *msg = s_build("GET", "/api/v1/staff",
+                                    "limit=10&regionId=24&active=true&q=%D0%98%D0%B2+%D0%B0&"
+                                    "lowResults=x&position=teacher&cursor=abc",
                                     NULL, NULL, &err);
     /* lowResults is not a ListStaffRequest field */
     assert_null(msg);
     assert_string_equal(err.field, "lowResults");
     assert_non_null(strstr(err.description, "lowResults"));
 
-    msg = s_build("GET", "/api/v1/staff", "limit=10&regionId=24&active=true&q=%D0%98%D0%B2+%D0%B0&position=teacher&"
-                                         "cursor=abc&organizationId=24-o1&subject=math&category=teacher",
+    msg = s_build("GET", "/api/v1/staff",
+                  "limit=10&regionId=24&active=true&q=%D0%98%D0%B2+%D0%B0&position=teacher&"
+                  "cursor=abc&organizationId=24-o1&subject=math&category=teacher",
                   NULL, NULL, &err);
     assert_non_null(msg);
     Metodnet__ListStaffRequest *list = (Metodnet__ListStaffRequest *)msg;
@@ -168,8 +178,7 @@ static void test_query(void **state) {
     assert_string_equal(list->category, "teacher");
     protobuf_c_message_free_unpacked(msg, NULL);
 
-    msg = s_build("GET", "/api/v1/organizations", "lowResults=true&municipalityId=24-m2&kind=school", NULL, NULL,
-                  &err);
+    msg = s_build("GET", "/api/v1/organizations", "lowResults=true&municipalityId=24-m2&kind=school", NULL, NULL, &err);
     assert_non_null(msg);
     assert_string_equal(((Metodnet__ListOrganizationsRequest *)msg)->low_results, "true");
     assert_string_equal(((Metodnet__ListOrganizationsRequest *)msg)->municipality_id, "24-m2");
@@ -192,7 +201,8 @@ static void test_query(void **state) {
     protobuf_c_message_free_unpacked(msg, NULL);
 }
 
-static void test_create_body(void **state) {
+static void test_create_body(void **state)
+{
     (void)state;
     routes_error err;
     ProtobufCMessage *msg = s_build("POST", "/api/v1/staff", NULL,
@@ -224,7 +234,8 @@ static void test_create_body(void **state) {
     assert_string_equal(err.field, "subjects[1]");
 }
 
-static void test_patch(void **state) {
+static void test_patch(void **state)
+{
     (void)state;
     routes_error err;
     ProtobufCMessage *msg =
@@ -260,7 +271,8 @@ static void test_patch(void **state) {
     protobuf_c_message_free_unpacked(msg, NULL);
 }
 
-static void test_if_match(void **state) {
+static void test_if_match(void **state)
+{
     (void)state;
     long long v = -1;
     assert_int_equal(routes_parse_if_match("\"3\"", 3, &v), 0);
@@ -280,7 +292,8 @@ static void test_if_match(void **state) {
     assert_int_equal(routes_parse_if_match("1234567890123456789", 19, &v), -1);
 }
 
-static void test_error_json(void **state) {
+static void test_error_json(void **state)
+{
     (void)state;
     api_error_detail details[] = {{"staff.birthDate", "Некорректная дата"}, {"", "Ещё одна"}};
     size_t len = 0;
@@ -324,7 +337,8 @@ static void test_error_json(void **state) {
     assert_string_equal(api_error_code_for_http(412), "version_mismatch");
 }
 
-static void test_status_mapping(void **state) {
+static void test_status_mapping(void **state)
+{
     (void)state;
     static const struct {
         const char *name;
@@ -351,7 +365,8 @@ static void test_status_mapping(void **state) {
     for (unsigned i = 0; i < desc->n_values; i++) {
         size_t k;
         for (k = 0; k < sizeof want / sizeof want[0]; k++)
-            if (strcmp(want[k].name, desc->values[i].name) == 0) break;
+            if (strcmp(want[k].name, desc->values[i].name) == 0)
+                break;
         assert_true(k < sizeof want / sizeof want[0]);
         const char *code = NULL;
         assert_int_equal(api_error_http_status(desc->values[i].value, &code), want[k].http);
@@ -363,7 +378,8 @@ static void test_status_mapping(void **state) {
 }
 
 /* CSV routes: the body goes into `csv` as is, dryRun from the query; `csv` is no query parameter. */
-static void test_csv_import_mapping(void **state) {
+static void test_csv_import_mapping(void **state)
+{
     (void)state;
     routes_error err;
     const char body[] = "Фамилия;Имя\r\nИванова;Мария\r\n";
@@ -392,7 +408,8 @@ static void test_csv_import_mapping(void **state) {
     protobuf_c_message_free_unpacked(msg, NULL);
 }
 
-static void test_openapi(void **state) {
+static void test_openapi(void **state)
+{
     (void)state;
     json_t *doc = gateway_openapi_build();
     assert_non_null(doc);
@@ -406,7 +423,8 @@ static void test_openapi(void **state) {
     for (size_t i = 0; i < n; i++) {
         char method[16];
         size_t k;
-        for (k = 0; table[i].method[k] && k < sizeof method - 1; k++) method[k] = (char)(table[i].method[k] + 32);
+        for (k = 0; table[i].method[k] && k < sizeof method - 1; k++)
+            method[k] = (char)(table[i].method[k] + 32);
         method[k] = '\0';
         json_t *op = json_object_get(json_object_get(paths, table[i].path_template), method);
         assert_non_null(op);
@@ -420,14 +438,16 @@ static void test_openapi(void **state) {
             assert_non_null(json_object_get(json_object_get(ok, "content"), "text/csv"));
         } else {
             const char *ref = json_string_value(json_object_get(
-                json_object_get(json_object_get(json_object_get(ok, "content"), "application/json"), "schema"), "$ref"));
+                json_object_get(json_object_get(json_object_get(ok, "content"), "application/json"), "schema"),
+                "$ref"));
             assert_non_null(ref);
             assert_non_null(json_object_get(schemas, strrchr(ref, '/') + 1));
         }
         assert_int_equal(json_object_get(op, "requestBody") != NULL,
                          (table[i].flags & (ROUTE_BODY | ROUTE_CSV_IN)) != 0);
         if (table[i].flags & ROUTE_CSV_IN)
-            assert_non_null(json_object_get(json_object_get(json_object_get(op, "requestBody"), "content"), "text/csv"));
+            assert_non_null(
+                json_object_get(json_object_get(json_object_get(op, "requestBody"), "content"), "text/csv"));
         if (strstr(table[i].path_template, "{id}")) {
             json_t *p0 = json_array_get(json_object_get(op, "parameters"), 0);
             assert_string_equal(json_string_value(json_object_get(p0, "name")), "id");
@@ -439,8 +459,10 @@ static void test_openapi(void **state) {
     bool found = false;
     json_t *p;
     size_t idx;
-    json_array_foreach(json_object_get(list, "parameters"), idx, p) {
-        if (strcmp(json_string_value(json_object_get(p, "name")), "organizationId") == 0) found = true;
+    json_array_foreach(json_object_get(list, "parameters"), idx, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "name")), "organizationId") == 0)
+            found = true;
     }
     assert_true(found);
     json_decref(doc);
@@ -451,7 +473,8 @@ static void test_openapi(void **state) {
     free(text);
 }
 
-static void test_metrics(void **state) {
+static void test_metrics(void **state)
+{
     (void)state;
     gateway_metrics *m = gateway_metrics_new();
     gateway_metrics_observe(m, "GET /api/v1/staff/{id}", 200, 0.003);
@@ -464,25 +487,28 @@ static void test_metrics(void **state) {
     fclose(out);
     assert_non_null(strstr(text, "metodnet_http_requests_total{route=\"GET /api/v1/staff/{id}\",status=\"200\"} 2\n"));
     assert_non_null(strstr(text, "metodnet_http_requests_total{route=\"GET /api/v1/staff/{id}\",status=\"404\"} 1\n"));
-    assert_non_null(
-        strstr(text, "metodnet_http_request_duration_seconds_bucket{route=\"GET /api/v1/staff/{id}\",le=\"0.001\"} 0\n"));
-    assert_non_null(
-        strstr(text, "metodnet_http_request_duration_seconds_bucket{route=\"GET /api/v1/staff/{id}\",le=\"0.005\"} 1\n"));
+    assert_non_null(strstr(
+        text, "metodnet_http_request_duration_seconds_bucket{route=\"GET /api/v1/staff/{id}\",le=\"0.001\"} 0\n"));
+    assert_non_null(strstr(
+        text, "metodnet_http_request_duration_seconds_bucket{route=\"GET /api/v1/staff/{id}\",le=\"0.005\"} 1\n"));
     assert_non_null(
         strstr(text, "metodnet_http_request_duration_seconds_bucket{route=\"GET /api/v1/staff/{id}\",le=\"5\"} 2\n"));
-    assert_non_null(
-        strstr(text, "metodnet_http_request_duration_seconds_bucket{route=\"GET /api/v1/staff/{id}\",le=\"+Inf\"} 3\n"));
+    assert_non_null(strstr(
+        text, "metodnet_http_request_duration_seconds_bucket{route=\"GET /api/v1/staff/{id}\",le=\"+Inf\"} 3\n"));
     assert_non_null(strstr(text, "metodnet_http_request_duration_seconds_count{route=\"GET /api/v1/staff/{id}\"} 3\n"));
     free(text);
     gateway_metrics_destroy(&m);
     assert_null(m);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_fields), cmocka_unit_test(test_match),      cmocka_unit_test(test_query),
-        cmocka_unit_test(test_create_body),  cmocka_unit_test(test_patch),      cmocka_unit_test(test_if_match),
-        cmocka_unit_test(test_error_json),   cmocka_unit_test(test_status_mapping), cmocka_unit_test(test_openapi), cmocka_unit_test(test_csv_import_mapping),
+        cmocka_unit_test(test_table_fields), cmocka_unit_test(test_match),
+        cmocka_unit_test(test_query),        cmocka_unit_test(test_create_body),
+        cmocka_unit_test(test_patch),        cmocka_unit_test(test_if_match),
+        cmocka_unit_test(test_error_json),   cmocka_unit_test(test_status_mapping),
+        cmocka_unit_test(test_openapi),      cmocka_unit_test(test_csv_import_mapping),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,12 +30,14 @@ typedef struct {
 
 /* ---- loop helpers ---- */
 
-static void s_noop_timer(uv_timer_t *timer) {
+static void s_noop_timer(uv_timer_t *timer)
+{
     (void)timer;
 }
 
 /* Runs the loop until cond(ud) holds or timeout_ms passes; returns cond's last value. */
-static int s_run_until(fixture *f, int (*cond)(void *), void *ud, uint64_t timeout_ms) {
+static int s_run_until(fixture *f, int (*cond)(void *), void *ud, uint64_t timeout_ms)
+{
     uv_timer_t spin;
     uv_timer_init(&f->loop, &spin);
     uv_timer_start(&spin, s_noop_timer, 2, 2);
@@ -49,11 +51,13 @@ static int s_run_until(fixture *f, int (*cond)(void *), void *ud, uint64_t timeo
     return ok;
 }
 
-static void s_run_for(fixture *f, uint64_t ms) {
+static void s_run_for(fixture *f, uint64_t ms)
+{
     s_run_until(f, NULL, NULL, ms);
 }
 
-static int s_setup(void **state) {
+static int s_setup(void **state)
+{
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
@@ -68,7 +72,8 @@ static int s_setup(void **state) {
     return 0;
 }
 
-static int s_teardown(void **state) {
+static int s_teardown(void **state)
+{
     fixture *f = *state;
     mdp_broker_destroy(&f->broker);
     assert_null(f->broker);
@@ -103,24 +108,28 @@ typedef struct {
     uint8_t body[256];
 } delayed_reply;
 
-static void s_echo_answer(echo_service *service, mdp_worker_request *req, const uint8_t *body, size_t len) {
+static void s_echo_answer(echo_service *service, mdp_worker_request *req, const uint8_t *body, size_t len)
+{
     uint8_t reply[300];
     memcpy(reply, "echo:", 5);
     memcpy(reply + 5, body, len);
     service->reply_results += mdp_worker_reply(req, reply, len + 5);
 }
 
-static void s_delayed_close(uv_handle_t *handle) {
+static void s_delayed_close(uv_handle_t *handle)
+{
     free(handle->data);
 }
 
-static void s_delayed_fire(uv_timer_t *timer) {
+static void s_delayed_fire(uv_timer_t *timer)
+{
     delayed_reply *d = timer->data;
     s_echo_answer(d->service, d->req, d->body, d->len);
     uv_close((uv_handle_t *)&d->timer, s_delayed_close);
 }
 
-static void s_echo_request(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body, size_t len, void *ud) {
+static void s_echo_request(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body, size_t len, void *ud)
+{
     echo_service *service = ud;
     service->requests++;
     if (mdp_worker_busy(worker) > service->max_busy)
@@ -141,22 +150,26 @@ static void s_echo_request(mdp_worker *worker, mdp_worker_request *req, const ui
     uv_timer_start(&d->timer, s_delayed_fire, service->delay_ms, 0);
 }
 
-static void s_echo_start(fixture *f, echo_service *service, const char *name, unsigned concurrency) {
+static void s_echo_start(fixture *f, echo_service *service, const char *name, unsigned concurrency)
+{
     service->loop = &f->loop;
-    service->worker = mdp_worker_new(&f->loop, f->context, f->endpoint, name, concurrency, s_heartbeat,
-                                     s_echo_request, service);
+    service->worker =
+        mdp_worker_new(&f->loop, f->context, f->endpoint, name, concurrency, s_heartbeat, s_echo_request, service);
     assert_non_null(service->worker);
 }
 
-static void s_done(void *ud) {
+static void s_done(void *ud)
+{
     ((echo_service *)ud)->done = 1;
 }
 
-static int s_service_done(void *ud) {
+static int s_service_done(void *ud)
+{
     return ((echo_service *)ud)->done;
 }
 
-static void s_echo_stop(fixture *f, echo_service *service) {
+static void s_echo_stop(fixture *f, echo_service *service)
+{
     mdp_worker_shutdown(service->worker, 1000, s_done, service);
     assert_true(s_run_until(f, s_service_done, service, 3000));
 }
@@ -172,7 +185,8 @@ typedef struct {
     uv_loop_t *loop;
 } reply;
 
-static void s_reply_cb(int result, const uint8_t *body, size_t len, void *ud) {
+static void s_reply_cb(int result, const uint8_t *body, size_t len, void *ud)
+{
     reply *r = ud;
     r->calls++;
     r->result = result;
@@ -183,7 +197,8 @@ static void s_reply_cb(int result, const uint8_t *body, size_t len, void *ud) {
     r->at = r->loop ? uv_now(r->loop) : 0;
 }
 
-static int s_reply_arrived(void *ud) {
+static int s_reply_arrived(void *ud)
+{
     return ((reply *)ud)->calls > 0;
 }
 
@@ -193,19 +208,22 @@ typedef struct {
     size_t count;
 } worker_wait;
 
-static int s_workers_are(void *ud) {
+static int s_workers_are(void *ud)
+{
     worker_wait *w = ud;
     return mdp_broker_worker_count(w->f->broker, w->service) == w->count;
 }
 
-static void s_wait_workers(fixture *f, const char *service, size_t count) {
+static void s_wait_workers(fixture *f, const char *service, size_t count)
+{
     worker_wait w = {f, service, count};
     assert_true(s_run_until(f, s_workers_are, &w, 2000));
 }
 
 /* ---- raw ZeroMQ peers ---- */
 
-static void *s_raw_dealer(fixture *f) {
+static void *s_raw_dealer(fixture *f)
+{
     void *socket = zmq_socket(f->context, ZMQ_DEALER);
     assert_non_null(socket);
     int linger = 0;
@@ -215,7 +233,8 @@ static void *s_raw_dealer(fixture *f) {
 }
 
 /* Sends count frames given as (const char *data, size_t len) pairs. */
-static void s_raw_send(void *socket, int count, ...) {
+static void s_raw_send(void *socket, int count, ...)
+{
     va_list args;
     va_start(args, count);
     for (int i = 0; i < count; i++) {
@@ -233,7 +252,8 @@ typedef struct {
     char data[8][128];
 } raw_message;
 
-static int s_raw_poll(void *ud) {
+static int s_raw_poll(void *ud)
+{
     raw_message *m = ud;
     if (m->count)
         return 1;
@@ -261,7 +281,8 @@ static int s_raw_poll(void *ud) {
     return 1;
 }
 
-static void s_raw_expect(fixture *f, raw_message *m, void *socket, uint64_t timeout_ms) {
+static void s_raw_expect(fixture *f, raw_message *m, void *socket, uint64_t timeout_ms)
+{
     memset(m, 0, sizeof *m);
     m->socket = socket;
     assert_true(s_run_until(f, s_raw_poll, m, timeout_ms));
@@ -269,7 +290,8 @@ static void s_raw_expect(fixture *f, raw_message *m, void *socket, uint64_t time
 
 /* ---- tests ---- */
 
-static void test_heartbeat_from_env(void **state) {
+static void test_heartbeat_from_env(void **state)
+{
     (void)state;
     unsetenv("METODNET_HEARTBEAT_MS");
     unsetenv("METODNET_HEARTBEAT_LIVENESS");
@@ -296,7 +318,8 @@ typedef struct {
     int seen;
 } service_stat;
 
-static void s_stat_cb(const char *service, size_t workers, size_t busy, size_t queued, void *ud) {
+static void s_stat_cb(const char *service, size_t workers, size_t busy, size_t queued, void *ud)
+{
     service_stat *stat = ud;
     if (strcmp(service, stat->name) == 0) {
         stat->seen = 1;
@@ -306,7 +329,8 @@ static void s_stat_cb(const char *service, size_t workers, size_t busy, size_t q
     }
 }
 
-static void test_inprocess_echo(void **state) {
+static void test_inprocess_echo(void **state)
+{
     fixture *f = *state;
     echo_service echo = {0};
     s_echo_start(f, &echo, "echo", 1);
@@ -344,7 +368,8 @@ typedef struct {
     reply replies[SPREAD_N];
 } reply_set;
 
-static int s_all_replied(void *ud) {
+static int s_all_replied(void *ud)
+{
     reply_set *set = ud;
     for (int i = 0; i < SPREAD_N; i++)
         if (!set->replies[i].calls)
@@ -352,7 +377,8 @@ static int s_all_replied(void *ud) {
     return 1;
 }
 
-static void test_two_workers_share_load(void **state) {
+static void test_two_workers_share_load(void **state)
+{
     fixture *f = *state;
     echo_service a = {.delay_ms = 30}, b = {.delay_ms = 30};
     s_echo_start(f, &a, "spread", 1);
@@ -393,7 +419,8 @@ static void test_two_workers_share_load(void **state) {
     s_wait_workers(f, "spread", 0);
 }
 
-static void test_silent_worker_is_lost(void **state) {
+static void test_silent_worker_is_lost(void **state)
+{
     fixture *f = *state;
     void *raw = s_raw_dealer(f);
     s_raw_send(raw, 3, "MDPW02", (size_t)6, "\x01", (size_t)1, "slow", (size_t)4);
@@ -434,12 +461,14 @@ typedef struct {
     uint64_t count;
 } dropped_wait;
 
-static int s_dropped_reached(void *ud) {
+static int s_dropped_reached(void *ud)
+{
     dropped_wait *w = ud;
     return mdp_broker_dropped_frames(w->f->broker) >= w->count;
 }
 
-static void test_malformed_frames_dropped(void **state) {
+static void test_malformed_frames_dropped(void **state)
+{
     fixture *f = *state;
     echo_service echo = {0};
     s_echo_start(f, &echo, "echo", 1);
@@ -447,15 +476,15 @@ static void test_malformed_frames_dropped(void **state) {
     char long_name[MDP_SERVICE_NAME_MAX + 1];
     memset(long_name, 'a', sizeof long_name);
     void *raw = s_raw_dealer(f);
-    s_raw_send(raw, 1, "garbage", (size_t)7);                                              /* 1: too few */
-    s_raw_send(raw, 3, "MDPX02", (size_t)6, "\x01", (size_t)1, "echo", (size_t)4);          /* 2: header */
-    s_raw_send(raw, 2, "MDPW02", (size_t)6, "\x09", (size_t)1);                            /* 3: command */
+    s_raw_send(raw, 1, "garbage", (size_t)7);                                                  /* 1: too few */
+    s_raw_send(raw, 3, "MDPX02", (size_t)6, "\x01", (size_t)1, "echo", (size_t)4);             /* 2: header */
+    s_raw_send(raw, 2, "MDPW02", (size_t)6, "\x09", (size_t)1);                                /* 3: command */
     s_raw_send(raw, 4, "MDPC02", (size_t)6, "\x01", (size_t)1, "", (size_t)0, "b", (size_t)1); /* 4: empty */
     s_raw_send(raw, 4, "MDPC02", (size_t)6, "\x01", (size_t)1, long_name, sizeof long_name, "b", (size_t)1); /* 5 */
-    s_raw_send(raw, 3, "MDPC02", (size_t)6, "\x01", (size_t)1, "echo", (size_t)4);          /* 6: no body */
+    s_raw_send(raw, 3, "MDPC02", (size_t)6, "\x01", (size_t)1, "echo", (size_t)4);                 /* 6: no body */
     s_raw_send(raw, 4, "MDPC02", (size_t)6, "\x03", (size_t)1, "echo", (size_t)4, "b", (size_t)1); /* 7: FINAL */
-    s_raw_send(raw, 3, "MDPW02", (size_t)6, "\x01\x01", (size_t)2, "x", (size_t)1);         /* 8: cmd size */
-    s_raw_send(raw, 4, "MDPW02", (size_t)6, "\x05", (size_t)1, "x", (size_t)1, "y", (size_t)1); /* 9: count */
+    s_raw_send(raw, 3, "MDPW02", (size_t)6, "\x01\x01", (size_t)2, "x", (size_t)1);                /* 8: cmd size */
+    s_raw_send(raw, 4, "MDPW02", (size_t)6, "\x05", (size_t)1, "x", (size_t)1, "y", (size_t)1);    /* 9: count */
     /* 10: a registered worker sending FINAL while it holds no request */
     void *idle = s_raw_dealer(f);
     s_raw_send(idle, 3, "MDPW02", (size_t)6, "\x01", (size_t)1, "idle", (size_t)4);
@@ -488,7 +517,8 @@ static void test_malformed_frames_dropped(void **state) {
     zmq_close(idle);
 }
 
-static void test_unknown_worker_heartbeat_gets_disconnect(void **state) {
+static void test_unknown_worker_heartbeat_gets_disconnect(void **state)
+{
     fixture *f = *state;
     void *raw = s_raw_dealer(f);
     s_raw_send(raw, 2, "MDPW02", (size_t)6, "\x05", (size_t)1);
@@ -510,18 +540,18 @@ static void test_unknown_worker_heartbeat_gets_disconnect(void **state) {
     zmq_close(mmi);
 }
 
-static void s_client_expect(fixture *f, mdp_client *client, const char *service, const char *body,
-                            const char *expected) {
+static void s_client_expect(fixture *f, mdp_client *client, const char *service, const char *body, const char *expected)
+{
     reply r = {0};
-    assert_int_equal(mdp_client_request(client, service, (const uint8_t *)body, strlen(body), 2000, s_reply_cb, &r),
-                     0);
+    assert_int_equal(mdp_client_request(client, service, (const uint8_t *)body, strlen(body), 2000, s_reply_cb, &r), 0);
     assert_int_equal(r.calls, 0);
     assert_true(s_run_until(f, s_reply_arrived, &r, 2000));
     assert_int_equal(r.result, MDP_OK);
     assert_string_equal(r.body, expected);
 }
 
-static void test_mmi(void **state) {
+static void test_mmi(void **state)
+{
     fixture *f = *state;
     echo_service echo = {0};
     s_echo_start(f, &echo, "echo", 1);
@@ -569,7 +599,8 @@ static void test_mmi(void **state) {
     s_echo_stop(f, &echo);
 }
 
-static void test_deadline_without_workers(void **state) {
+static void test_deadline_without_workers(void **state)
+{
     fixture *f = *state;
     reply r = {.loop = &f->loop};
     uv_update_time(&f->loop);
@@ -583,7 +614,8 @@ static void test_deadline_without_workers(void **state) {
     assert_int_equal(mdp_broker_queue_depth(f->broker, "nobody"), 0);
 }
 
-static void test_cancel(void **state) {
+static void test_cancel(void **state)
+{
     fixture *f = *state;
     reply queued = {0};
     mdp_pending *pending = mdp_broker_request(f->broker, "nobody", (const uint8_t *)"x", 1, 100, s_reply_cb, &queued);
@@ -617,7 +649,8 @@ static void test_cancel(void **state) {
     s_echo_stop(f, &echo);
 }
 
-static void test_worker_shutdown_disconnects(void **state) {
+static void test_worker_shutdown_disconnects(void **state)
+{
     fixture *f = *state;
     echo_service echo = {.delay_ms = 80};
     s_echo_start(f, &echo, "echo", 2);
@@ -642,7 +675,8 @@ static void test_worker_shutdown_disconnects(void **state) {
     assert_true(uv_now(&f->loop) - start < 250);
 }
 
-static void test_client_timeout_then_late_reply(void **state) {
+static void test_client_timeout_then_late_reply(void **state)
+{
     fixture *f = *state;
     echo_service echo = {.delay_ms = 250};
     s_echo_start(f, &echo, "echo", 1);
@@ -672,7 +706,8 @@ static void test_client_timeout_then_late_reply(void **state) {
     s_echo_stop(f, &echo);
 }
 
-static void test_broker_destroy_fails_pending(void **state) {
+static void test_broker_destroy_fails_pending(void **state)
+{
     fixture *f = *state;
     reply r = {0};
     assert_non_null(mdp_broker_request(f->broker, "nobody", (const uint8_t *)"x", 1, 5000, s_reply_cb, &r));
@@ -693,7 +728,8 @@ static void test_broker_destroy_fails_pending(void **state) {
     zmq_close(raw);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heartbeat_from_env),
         cmocka_unit_test_setup_teardown(test_inprocess_echo, s_setup, s_teardown),

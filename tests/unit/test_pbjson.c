@@ -147,8 +147,8 @@ static void test_organization_with_sites_round_trip(void **state)
     char *text = s_encode(req);
     assert_non_null(strstr(text, "\"sites\":[{\"kind\":\"innovation\",\"startDate\":\"2024-09-01\",\"endDate\":\"\","
                                  "\"theme\":\"Читательская грамотность\"},{\"kind\":\"base\""));
-    Metodnet__CreateOrganizationRequest *back = (Metodnet__CreateOrganizationRequest *)s_decode(
-        &metodnet__create_organization_request__descriptor, text, &err);
+    Metodnet__CreateOrganizationRequest *back =
+        (Metodnet__CreateOrganizationRequest *)s_decode(&metodnet__create_organization_request__descriptor, text, &err);
     assert_non_null(back);
     char *again = s_encode(back);
     assert_string_equal(again, text);
@@ -222,7 +222,8 @@ static void test_int64(void **state)
     assert_non_null(req);
     assert_int_equal(req->expected_version, 42);
     protobuf_c_message_free_unpacked(&req->base, NULL);
-    req = (Metodnet__DeleteRequest *)s_decode(&metodnet__delete_request__descriptor, "{\"expectedVersion\":\"-12\"}", &err);
+    req = (Metodnet__DeleteRequest *)s_decode(&metodnet__delete_request__descriptor, "{\"expectedVersion\":\"-12\"}",
+                                              &err);
     assert_non_null(req);
     assert_int_equal(req->expected_version, -12);
     protobuf_c_message_free_unpacked(&req->base, NULL);
@@ -263,8 +264,7 @@ static void test_int32_range(void **state)
                    "вне допустимого диапазона");
     s_expect_error(&metodnet__list_regions_request__descriptor, "{\"limit\":-2147483649}", "limit",
                    "вне допустимого диапазона");
-    s_expect_error(&metodnet__list_regions_request__descriptor, "{\"limit\":\"10\"}", "limit",
-                   "ожидается целое число");
+    s_expect_error(&metodnet__list_regions_request__descriptor, "{\"limit\":\"10\"}", "limit", "ожидается целое число");
     s_expect_error(&metodnet__list_regions_request__descriptor, "{\"limit\":99999999999999999999999}", "",
                    "вне допустимого диапазона");
 }
@@ -299,7 +299,8 @@ static void test_enum_words(void **state)
     assert_non_null(req);
     assert_int_equal(req->staff->category, METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER);
     assert_int_equal(req->staff->position, 0);
-    assert_int_equal(req->staff->qualification_category, METODNET__QUALIFICATION_CATEGORY__QUALIFICATION_CATEGORY_HIGHEST);
+    assert_int_equal(req->staff->qualification_category,
+                     METODNET__QUALIFICATION_CATEGORY__QUALIFICATION_CATEGORY_HIGHEST);
     char *text = s_encode(req);
     assert_non_null(strstr(text, "\"position\":null,\"category\":\"teacher\""));
     assert_non_null(strstr(text, "\"qualificationCategory\":\"highest\""));
@@ -392,7 +393,8 @@ static void test_depth_limit(void **state)
 
     /* brackets inside strings do not count */
     msg = s_decode(&metodnet__staff_member__descriptor,
-                   "{\"lastName\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\"}", &err);
+                   "{\"lastName\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\"}",
+                   &err);
     assert_non_null(msg);
     protobuf_c_message_free_unpacked(msg, NULL);
 
@@ -435,7 +437,8 @@ static void test_string_limits_and_encoding(void **state)
     free(huge);
 
     /* bytes that are not UTF-8, inside a string and outside */
-    s_expect_error(&metodnet__staff_member__descriptor, "{\"lastName\":\"\xff\xfe\"}", "", "текст не в кодировке UTF-8");
+    s_expect_error(&metodnet__staff_member__descriptor, "{\"lastName\":\"\xff\xfe\"}", "",
+                   "текст не в кодировке UTF-8");
     s_expect_error(&metodnet__staff_member__descriptor, "{\"lastName\":\"\xd0\"}", "", "текст не в кодировке UTF-8");
     s_expect_error(&metodnet__staff_member__descriptor, "{\"lastName\":\"\xed\xa0\x80\"}", "",
                    "текст не в кодировке UTF-8");
@@ -511,10 +514,10 @@ static void test_merge_replaces_and_frees(void **state)
     assert_non_null(req);
     metodnet__create_organization_request__init(req);
     pbjson_error err;
-    json_t *first = json_loads("{\"organization\":{\"name\":\"A\",\"sites\":[{\"theme\":\"t1\"},{\"theme\":\"t2\"}]}}",
-                               0, NULL);
-    json_t *second = json_loads("{\"organization\":{\"name\":\"B\",\"sites\":[{\"theme\":\"t3\"}],\"id\":\"x\"}}",
-                                0, NULL);
+    json_t *first =
+        json_loads("{\"organization\":{\"name\":\"A\",\"sites\":[{\"theme\":\"t1\"},{\"theme\":\"t2\"}]}}", 0, NULL);
+    json_t *second =
+        json_loads("{\"organization\":{\"name\":\"B\",\"sites\":[{\"theme\":\"t3\"}],\"id\":\"x\"}}", 0, NULL);
     assert_int_equal(pbjson_merge_object(&req->base, first, "", NULL, &err), 0);
     assert_int_equal(pbjson_merge_object(&req->base, second, "", NULL, &err), 0);
     assert_string_equal(req->organization->name, "B");
@@ -676,7 +679,8 @@ static void test_openapi(void **state)
     json_t *all_of = json_object_get(json_object_get(create, "staff"), "allOf");
     assert_string_equal(json_string_value(json_object_get(json_array_get(all_of, 0), "$ref")),
                         "#/components/schemas/StaffMember");
-    json_t *items = json_object_get(json_object_get(json_object_get(schemas, "ListStaffResponse"), "properties"), "items");
+    json_t *items =
+        json_object_get(json_object_get(json_object_get(schemas, "ListStaffResponse"), "properties"), "items");
     assert_string_equal(json_string_value(json_object_get(json_object_get(items, "items"), "$ref")),
                         "#/components/schemas/StaffMember");
     json_t *sites = json_object_get(json_object_get(json_object_get(schemas, "Organization"), "properties"), "sites");
@@ -816,10 +820,21 @@ static void s_entry_init(ProtobufCMessage *m)
     e->key = (char *)protobuf_c_empty_string;
     e->value = (char *)protobuf_c_empty_string;
 }
-static const ProtobufCMessageDescriptor s_entry_descriptor = {
-    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, "test.Odd.TagsEntry", "TagsEntry", "Test__Odd__TagsEntry", "test",
-    sizeof(s_tags_entry), 2, s_entry_fields, s_entry_by_name, 1, s_entry_ranges,
-    (ProtobufCMessageInit)s_entry_init, NULL, NULL, NULL};
+static const ProtobufCMessageDescriptor s_entry_descriptor = {PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+                                                              "test.Odd.TagsEntry",
+                                                              "TagsEntry",
+                                                              "Test__Odd__TagsEntry",
+                                                              "test",
+                                                              sizeof(s_tags_entry),
+                                                              2,
+                                                              s_entry_fields,
+                                                              s_entry_by_name,
+                                                              1,
+                                                              s_entry_ranges,
+                                                              (ProtobufCMessageInit)s_entry_init,
+                                                              NULL,
+                                                              NULL,
+                                                              NULL};
 
 static const ProtobufCFieldDescriptor s_odd_fields[] = {
     {"text", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, offsetof(s_odd_message, choice_case),
@@ -838,9 +853,21 @@ static void s_odd_init(ProtobufCMessage *m)
     memset(o, 0, sizeof *o);
     o->base = (ProtobufCMessage){&s_odd_descriptor, 0, NULL};
 }
-static const ProtobufCMessageDescriptor s_odd_descriptor = {
-    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC, "test.Odd", "Odd", "Test__Odd", "test", sizeof(s_odd_message), 3,
-    s_odd_fields, s_odd_by_name, 1, s_odd_ranges, (ProtobufCMessageInit)s_odd_init, NULL, NULL, NULL};
+static const ProtobufCMessageDescriptor s_odd_descriptor = {PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+                                                            "test.Odd",
+                                                            "Odd",
+                                                            "Test__Odd",
+                                                            "test",
+                                                            sizeof(s_odd_message),
+                                                            3,
+                                                            s_odd_fields,
+                                                            s_odd_by_name,
+                                                            1,
+                                                            s_odd_ranges,
+                                                            (ProtobufCMessageInit)s_odd_init,
+                                                            NULL,
+                                                            NULL,
+                                                            NULL};
 
 static void test_oneof_and_map_refused(void **state)
 {

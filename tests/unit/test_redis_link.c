@@ -56,7 +56,10 @@ static int s_teardown(void **state)
     return 0;
 }
 
-static uint64_t s_now_ms(void) { return uv_hrtime() / 1000000; }
+static uint64_t s_now_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
 
 /* Runs the loop until *calls reaches want or timeout_ms passes. */
 static void s_run_until(uv_loop_t *loop, const int *calls, int want, uint64_t timeout_ms)
@@ -66,7 +69,10 @@ static void s_run_until(uv_loop_t *loop, const int *calls, int want, uint64_t ti
         uv_run(loop, UV_RUN_ONCE);
 }
 
-static void s_on_wake(uv_timer_t *timer) { (void)timer; }
+static void s_on_wake(uv_timer_t *timer)
+{
+    (void)timer;
+}
 
 /* Runs the loop for about ms (the link's own timers keep it turning). */
 static void s_run_for(uv_loop_t *loop, uint64_t ms)

@@ -105,7 +105,9 @@ static void test_association_layout(void **state)
     a.network = 1;
     static registry_layout l;
     registry_association_kind.layout(&a.base, &l);
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:assoc", "шмо учителей математики\x1f" "07-a4"));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:assoc",
+                            "шмо учителей математики\x1f"
+                            "07-a4"));
     assert_true(s_index_has(&l, "reg:{r:07}:ix:assoc:mun:07-m1", NULL));
     assert_true(s_index_has(&l, "reg:{r:07}:ix:assoc:org:07-o3", NULL));
     assert_non_null(strstr(l.attributes, "|level:institutional|"));
@@ -142,10 +144,10 @@ static void test_home_scope(void **state)
                                            METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1", "07-m1");
     Metodnet__Principal theirs = s_principal(METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
                                              METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m2", "07-m2");
-    Metodnet__Principal school = s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN,
-                                             METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o3", "07-m1");
-    Metodnet__Principal region = s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION,
-                                             "07", "");
+    Metodnet__Principal school =
+        s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o3", "07-m1");
+    Metodnet__Principal region =
+        s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION, "07", "");
     Metodnet__Principal system_key = s_principal(METODNET__ROLE__ROLE_SCHOOL_SYSTEM,
                                                  METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1", "07-m1");
     /* the municipality's own association: its methodologists write it (scope_allows alone would not) */
@@ -202,8 +204,12 @@ static void test_membership_layout_and_leave(void **state)
     init.municipality_id = "07-m1";
     static registry_layout l;
     registry_membership_kind.layout(&init.base, &l);
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:member:assoc:07-a4", "2023-09-01\x1f" "07-j5"));
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:member:staff:07-s9", "2023-09-01\x1f" "07-j5"));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:member:assoc:07-a4",
+                            "2023-09-01\x1f"
+                            "07-j5"));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:member:staff:07-s9",
+                            "2023-09-01\x1f"
+                            "07-j5"));
     /* while open, the membership holds the unique key of person × association */
     assert_int_equal(l.n_unique, 1);
     assert_string_equal(l.unique[0], "reg:{r:07}:ix:member:active:07-a4:07-s9");
@@ -211,8 +217,8 @@ static void test_membership_layout_and_leave(void **state)
 
     Metodnet__AssociationMembership *m = (Metodnet__AssociationMembership *)pbfield_clone(&init.base);
     Metodnet__LeaveMembershipRequest leave = METODNET__LEAVE_MEMBERSHIP_REQUEST__INIT;
-    Metodnet__Principal region = s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION,
-                                             "07", "");
+    Metodnet__Principal region =
+        s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION, "07", "");
     const char *conflict = NULL;
     validation v;
     validation_init(&v);
@@ -254,8 +260,8 @@ static void test_membership_layout_and_leave(void **state)
     assert_false(registry_membership_kind.list_match(&m->base, &q.base, NULL));
 
     /* a person reads their own memberships, but cannot write them */
-    Metodnet__Principal self = s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s9",
-                                           "07-m1");
+    Metodnet__Principal self =
+        s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s9", "07-m1");
     assert_true(registry_allows(&registry_membership_kind, &self, &m->base, SCOPE_READ));
     assert_false(registry_allows(&registry_membership_kind, &self, &m->base, SCOPE_WRITE));
     protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -296,10 +302,10 @@ static void test_practice_review_flow(void **state)
 
     Metodnet__Principal expert = s_principal(METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
                                              METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1", "07-m1");
-    Metodnet__Principal school = s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN,
-                                             METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o3", "07-m1");
-    Metodnet__Principal author = s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF,
-                                             "07-s9", "07-m1");
+    Metodnet__Principal school =
+        s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o3", "07-m1");
+    Metodnet__Principal author =
+        s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s9", "07-m1");
     const char *conflict;
     assert_int_equal(s_review(p, "publish", "", &expert, &conflict), REGISTRY_TRANSITION_CONFLICT);
     assert_non_null(strstr(conflict, "подана"));
@@ -327,8 +333,8 @@ static void test_practice_review_flow(void **state)
     assert_int_equal(s_review(p, "reject", "поздно", &expert, &conflict), REGISTRY_TRANSITION_CONFLICT);
 
     /* published: the whole region reads it; before that only the author's chain */
-    Metodnet__Principal elsewhere = s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF,
-                                                "07-s77", "07-m2");
+    Metodnet__Principal elsewhere =
+        s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s77", "07-m2");
     assert_true(registry_allows(&registry_practice_kind, &elsewhere, &p->base, SCOPE_READ));
     assert_false(registry_allows(&registry_practice_kind, &elsewhere, &p->base, SCOPE_WRITE));
     p->status = METODNET__PRACTICE_STATUS__PRACTICE_STATUS_SUBMITTED;
@@ -383,8 +389,12 @@ static void test_words_and_search(void **state)
     /* a title with two words of the prefix appears at its first word only */
     const char *title = "Качество и качественные методики";
     assert_true(registry_word_first_seen(title, "07-p2", "качеств", NULL));
-    assert_true(registry_word_first_seen(title, "07-p2", "качеств", "качественн\x1f" "07-p1"));
-    assert_false(registry_word_first_seen(title, "07-p2", "качеств", "качественные\x1f" "07-p2"));
+    assert_true(registry_word_first_seen(title, "07-p2", "качеств",
+                                         "качественн\x1f"
+                                         "07-p1"));
+    assert_false(registry_word_first_seen(title, "07-p2", "качеств",
+                                          "качественные\x1f"
+                                          "07-p2"));
     assert_false(registry_word_first_seen(title, "07-p2", "физик", NULL));
 
     Metodnet__Programme p = METODNET__PROGRAMME__INIT;
@@ -414,16 +424,20 @@ static void test_words_and_search(void **state)
     p.federal_registry = 1;
     static registry_layout l;
     registry_programme_kind.layout(&p.base, &l);
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:programme:word", "качеством\x1f" "07-p3"));
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:programme:word", "образования\x1f" "07-p3"));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:programme:word",
+                            "качеством\x1f"
+                            "07-p3"));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:programme:word",
+                            "образования\x1f"
+                            "07-p3"));
     assert_non_null(strstr(l.attributes, "|tag:управление качеством образования|"));
     assert_non_null(strstr(l.attributes, "|comp:management.quality|"));
     assert_non_null(strstr(l.attributes, "|fr:true|"));
     assert_string_equal(l.must_be_empty[0], "reg:{r:07}:ix:qual:prog:07-p3");
 
     /* the catalogue is read by every role of the region, written by the region */
-    Metodnet__Principal teacher = s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF,
-                                              "07-s9", "07-m1");
+    Metodnet__Principal teacher =
+        s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s9", "07-m1");
     Metodnet__Principal methodologist = s_principal(METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
                                                     METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1", "07-m1");
     Metodnet__Principal other_region = methodologist;
@@ -471,17 +485,19 @@ static void test_qualification_record(void **state)
     registry_qualification_kind.layout(&q.base, &l);
     assert_int_equal(l.n_unique, 1);
     assert_string_equal(l.unique[0], "reg:{r:07}:ix:qual:route:07-ri12");
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:qual:staff:07-s9", "2024-04-20\x1f" "07-q9"));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:qual:staff:07-s9",
+                            "2024-04-20\x1f"
+                            "07-q9"));
     assert_true(s_index_has(&l, "reg:{r:07}:ix:qual:prog:07-p3", NULL));
     assert_non_null(strstr(l.attributes, "|org:07-o3|"));
     assert_true(registry_qualification_kind.idempotent_unique);
 
-    Metodnet__Principal self = s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s9",
-                                           "07-m1");
-    Metodnet__Principal school = s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN,
-                                             METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o3", "07-m1");
-    Metodnet__Principal other_school = s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN,
-                                                   METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o4", "07-m1");
+    Metodnet__Principal self =
+        s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s9", "07-m1");
+    Metodnet__Principal school =
+        s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o3", "07-m1");
+    Metodnet__Principal other_school =
+        s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o4", "07-m1");
     assert_true(registry_allows(&registry_qualification_kind, &self, &q.base, SCOPE_READ));
     assert_false(registry_allows(&registry_qualification_kind, &self, &q.base, SCOPE_WRITE));
     assert_true(registry_allows(&registry_qualification_kind, &school, &q.base, SCOPE_WRITE));

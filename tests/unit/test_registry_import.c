@@ -138,10 +138,10 @@ static void test_header_problems_refuse_the_file(void **state)
         registry_import_sheet_destroy(&sheet);
     }
     /* broken CSV: refused with the row where the quote opened; an empty body too */
-    registry_import_sheet *sheet = s_read(&registry_staff_kind,
-                                          "Внешний идентификатор;Фамилия;Имя;Дата рождения;Должность;Категория;"
-                                          "Организация\r\n1;А;Б;01.01.1990;учитель;педагог;ОО-1\r\n"
-                                          "2;\"Б;В;01.01.1990;учитель;педагог;ОО-1\r\n");
+    registry_import_sheet *sheet =
+        s_read(&registry_staff_kind, "Внешний идентификатор;Фамилия;Имя;Дата рождения;Должность;Категория;"
+                                     "Организация\r\n1;А;Б;01.01.1990;учитель;педагог;ОО-1\r\n"
+                                     "2;\"Б;В;01.01.1990;учитель;педагог;ОО-1\r\n");
     assert_true(registry_import_sheet_refused(sheet));
     assert_int_equal(registry_import_sheet_errors(sheet), 1);
     assert_int_equal(registry_import_sheet_error(sheet, 0)->row, 3);
@@ -156,12 +156,12 @@ static void test_cell_errors_reject_rows(void **state)
 {
     (void)state;
     const char *csv = "externalId;lastName;firstName;birthDate;position;category;subjects;organizations;active\r\n"
-                      "1;Иванова;Мария;01.01.1990;космонавт;педагог;;ОО-1;да\r\n"       /* row 2: enum */
+                      "1;Иванова;Мария;01.01.1990;космонавт;педагог;;ОО-1;да\r\n"         /* row 2: enum */
                       "2;Иванова;Мария;01.01.1990;учитель;педагог;Астрология;ОО-1;да\r\n" /* row 3: subject */
-                      "3;Иванова;Мария;01.01.1990;учитель;педагог;;ОО-1;может быть\r\n"    /* row 4: yes/no */
-                      ";Иванова;Мария;01.01.1990;учитель;педагог;;ОО-1;да\r\n"             /* row 5: no id */
-                      "\r\n"                                                               /* row 6: blank */
-                      "7;Иванова;Мария;31.02.1990;учитель;педагог;;ОО-1;да\r\n";           /* row 7 */
+                      "3;Иванова;Мария;01.01.1990;учитель;педагог;;ОО-1;может быть\r\n"   /* row 4: yes/no */
+                      ";Иванова;Мария;01.01.1990;учитель;педагог;;ОО-1;да\r\n"            /* row 5: no id */
+                      "\r\n"                                                              /* row 6: blank */
+                      "7;Иванова;Мария;31.02.1990;учитель;педагог;;ОО-1;да\r\n";          /* row 7 */
     registry_import_sheet *sheet = s_read(&registry_staff_kind, csv);
     assert_false(registry_import_sheet_refused(sheet));
     assert_int_equal(registry_import_sheet_rows(sheet), 5);
@@ -255,10 +255,8 @@ static void test_organizations_cp1251(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_staff_headers_and_mapping),
-        cmocka_unit_test(test_header_problems_refuse_the_file),
-        cmocka_unit_test(test_cell_errors_reject_rows),
-        cmocka_unit_test(test_repeated_external_ids),
+        cmocka_unit_test(test_staff_headers_and_mapping), cmocka_unit_test(test_header_problems_refuse_the_file),
+        cmocka_unit_test(test_cell_errors_reject_rows),   cmocka_unit_test(test_repeated_external_ids),
         cmocka_unit_test(test_organizations_cp1251),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

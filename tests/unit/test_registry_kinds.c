@@ -65,7 +65,8 @@ static void test_staff_layout(void **state)
     registry_staff_kind.layout(&s.base, &layout);
     assert_int_equal(layout.n_indexes, 4); /* region, two organizations, one municipality */
     assert_string_equal(layout.indexes[0].key, "reg:{r:07}:ix:staff");
-    assert_string_equal(layout.indexes[0].member, "елкина марина хасановна\x1f" "07-s5");
+    assert_string_equal(layout.indexes[0].member, "елкина марина хасановна\x1f"
+                                                  "07-s5");
     assert_string_equal(layout.indexes[2].key, "reg:{r:07}:ix:staff:org:07-o9");
     assert_string_equal(layout.indexes[3].key, "reg:{r:07}:ix:staff:mun:07-m1");
     assert_non_null(strstr(layout.attributes, "|cat:teacher|"));
@@ -99,8 +100,8 @@ static void test_staff_validation(void **state)
     validation v;
     validation_init(&v);
     registry_staff_kind.validate(&s.base, true, &v);
-    const char *expected[] = {"lastName", "birthDate", "position", "category", "subjects[1]", "subjects[2]",
-                              "organizationIds[1]", "organizationIds[2]"};
+    const char *expected[] = {"lastName",    "birthDate",   "position",           "category",
+                              "subjects[1]", "subjects[2]", "organizationIds[1]", "organizationIds[2]"};
     for (size_t e = 0; e < sizeof expected / sizeof expected[0]; e++) {
         bool found = false;
         for (size_t i = 0; i < v.n; i++)
