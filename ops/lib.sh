@@ -7,7 +7,7 @@ MN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian 12 packages the project needs to build, run and test.
 MN_PACKAGES=(
-    build-essential cmake pkg-config python3 curl ca-certificates
+    build-essential cmake pkg-config python3 curl ca-certificates clang-format
     libuv1-dev libzmq3-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
     libjansson-dev libsodium-dev libcmocka-dev libh2o-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
     redis-server redis-tools wrk docker-compose
