@@ -85,10 +85,14 @@ static const struct {
     const char *message;
     const char *filename;
 } s_filenames[] = {
-    {"Municipality", "municipalities.csv"}, {"Association", "associations.csv"},
-    {"AssociationMembership", "memberships.csv"}, {"Council", "councils.csv"},
-    {"CouncilMeeting", "council-meetings.csv"}, {"Programme", "programmes.csv"},
-    {"QualificationRecord", "qualification-records.csv"}, {"Practice", "practices.csv"},
+    {"Municipality", "municipalities.csv"},
+    {"Association", "associations.csv"},
+    {"AssociationMembership", "memberships.csv"},
+    {"Council", "councils.csv"},
+    {"CouncilMeeting", "council-meetings.csv"},
+    {"Programme", "programmes.csv"},
+    {"QualificationRecord", "qualification-records.csv"},
+    {"Practice", "practices.csv"},
 };
 
 const char *registry_csv_title(const ProtobufCMessageDescriptor *desc, const char *field)
