@@ -454,15 +454,33 @@ static int s_import(int argc, char **argv)
 
 /* ---------- export ---------- */
 
+/* The lists the API exports: GET /api/v1/export/<kind>. */
+static const char *const s_export_kinds[] = {"organizations",         "staff",    "municipalities",   "associations",
+                                             "memberships",           "councils", "council-meetings", "programmes",
+                                             "qualification-records", "practices"};
+#define S_EXPORT_KINDS_RU                                                                                              \
+    "organizations|staff|municipalities|associations|memberships|councils|council-meetings|programmes|"                \
+    "qualification-records|practices"
+
+static bool s_export_kind_known(const char *kind)
+{
+    for (size_t i = 0; i < sizeof s_export_kinds / sizeof s_export_kinds[0]; i++)
+        if (strcmp(kind, s_export_kinds[i]) == 0)
+            return true;
+    return false;
+}
+
 static int s_export(int argc, char **argv)
 {
     const char *kind = NULL, *out = NULL;
     char query[1500] = "";
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("metodctl export organizations|staff [ПАРАМЕТР=ЗНАЧЕНИЕ ...] [-o ФАЙЛ.csv]\n"
+            printf("metodctl export ВИД [ПАРАМЕТР=ЗНАЧЕНИЕ ...] [-o ФАЙЛ.csv]\n"
+                   "ВИД: " S_EXPORT_KINDS_RU "\n"
                    "Выгрузка в CSV для Excel (UTF-8 с BOM, «;»). Фильтры — как у списков API, например\n"
-                   "municipalityId=07-m1 category=teacher subject=mathematics active=true.\n");
+                   "municipalityId=07-m1 category=teacher subject=mathematics active=true;\n"
+                   "членство — associationId=…, заседания — councilId=….\n");
             return EXIT_OK;
         } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
             out = argv[++i];
@@ -482,8 +500,8 @@ static int s_export(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (!kind || (strcmp(kind, "organizations") != 0 && strcmp(kind, "staff") != 0)) {
-        fprintf(stderr, "Использование: metodctl export organizations|staff [фильтры] [-o файл]\n");
+    if (!kind || !s_export_kind_known(kind)) {
+        fprintf(stderr, "Использование: metodctl export " S_EXPORT_KINDS_RU " [фильтры] [-o файл]\n");
         return EXIT_USAGE;
     }
     int code = s_need_token();

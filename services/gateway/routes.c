@@ -77,6 +77,13 @@
 #define IMPORT_TIMEOUT_MS 300000u
 #define EXPORT_TIMEOUT_MS 120000u
 
+/* GET /api/v1/export/<plural>: the list's query parameters, a CSV file for Excel */
+#define EXPORT_ROUTE(plural, rpc, request, summary)                                                                    \
+    {                                                                                                                  \
+        "GET", "/api/v1/export/" plural, "registry", rpc, &metodnet__##request##__descriptor,                          \
+            &metodnet__csv_file__descriptor, NULL, 200, ROUTE_QUERY | ROUTE_CSV_OUT, summary, 0, EXPORT_TIMEOUT_MS     \
+    }
+
 #define DIAG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                           \
     {                                                                                                                  \
         method, path, "diagnostics", rpc, &metodnet__##request##__descriptor, &metodnet__##response##__descriptor,     \
@@ -271,6 +278,22 @@ static const route s_routes[] = {
     {"GET", "/api/v1/export/staff", "registry", "ExportStaff", &metodnet__list_staff_request__descriptor,
      &metodnet__csv_file__descriptor, NULL, 200, ROUTE_QUERY | ROUTE_CSV_OUT,
      "Выгрузка сотрудников в CSV для Excel (те же фильтры, что у списка)", 0, EXPORT_TIMEOUT_MS},
+    EXPORT_ROUTE("municipalities", "ExportMunicipalities", list_municipalities_request,
+                 "Выгрузка муниципальных образований в CSV для Excel (те же фильтры, что у списка)"),
+    EXPORT_ROUTE("associations", "ExportAssociations", list_associations_request,
+                 "Выгрузка методических объединений и сообществ в CSV (те же фильтры, что у списка)"),
+    EXPORT_ROUTE("memberships", "ExportMemberships", list_memberships_request,
+                 "Выгрузка членства в объединениях в CSV (associationId или staffId, on, from/to — как у списков)"),
+    EXPORT_ROUTE("councils", "ExportCouncils", list_councils_request,
+                 "Выгрузка методических советов в CSV (те же фильтры, что у списка)"),
+    EXPORT_ROUTE("council-meetings", "ExportCouncilMeetings", list_council_meetings_request,
+                 "Выгрузка заседаний советов в CSV (councilId, from/to — как у списка)"),
+    EXPORT_ROUTE("programmes", "ExportProgrammes", list_programmes_request,
+                 "Выгрузка каталога программ в CSV (те же фильтры, что у списка)"),
+    EXPORT_ROUTE("qualification-records", "ExportQualificationRecords", list_qualification_records_request,
+                 "Выгрузка записей о повышении квалификации в CSV (те же фильтры, что у списка)"),
+    EXPORT_ROUTE("practices", "ExportPractices", list_practices_request,
+                 "Выгрузка банка практик в CSV (те же фильтры, что у списка)"),
     {"POST", "/api/v1/diagnostics/results/import", "diagnostics", "ImportResults",
      &metodnet__import_results_request__descriptor, &metodnet__import_report__descriptor, NULL, 200,
      ROUTE_CSV_IN | ROUTE_QUERY,

@@ -1014,6 +1014,12 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
 static void s_export_page(list_op *l, const entity_blob *items, size_t n, const char *next_member)
 {
     const Metodnet__Principal *caller = service_call_caller(l->call);
+    /* this page's rows (owned by the export): a word index holds one entry per title word, so an
+     * entity is written once — on the page of its first matching word, once on that page */
+    ProtobufCMessage **page = calloc(n ? n : 1, sizeof *page);
+    if (page == NULL)
+        abort();
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
         if (entity == NULL) {
@@ -1021,29 +1027,34 @@ static void s_export_page(list_op *l, const entity_blob *items, size_t n, const 
             continue;
         }
         if (!registry_allows(l->kind, caller, entity, SCOPE_READ) ||
-            (l->kind->list_match && !l->kind->list_match(entity, l->request, NULL))) {
+            (l->kind->list_match && !l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL)) ||
+            s_listed_before(page, kept, pbfield_string(entity, "id"))) {
             protobuf_c_message_free_unpacked(entity, NULL);
             continue;
         }
+        page[kept++] = entity;
         if (l->kind->redact)
             l->kind->redact(entity, caller);
-        if (l->kind == &registry_staff_kind)
+        if (l->kind == &registry_staff_kind || l->kind->personal)
             s_audit(l->reg, l->call, l->kind, "export", pbfield_string(entity, "id"),
                     pbfield_string(entity, "region_id"));
         if (!registry_export_add(l->export, entity)) {
             char message[200];
             snprintf(message, sizeof message, "Больше %d записей: уточните фильтры выгрузки", REGISTRY_EXPORT_MAX_ROWS);
             registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, message);
+            free(page);
             free(l);
             return;
         }
     }
+    free(page);
     if (next_member == NULL || strlen(next_member) >= sizeof l->after) {
         registry_export_finish(l->export);
         free(l);
         return;
     }
     snprintf(l->after, sizeof l->after, "%s", next_member);
+    l->has_after = true;
     l->query.after_member = l->after;
     if (entity_store_list(l->reg->store, &l->query, s_listed, l) != 0) {
         registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
@@ -1394,7 +1405,14 @@ REGISTRY_HANDLERS(programme, registry_programme_kind, FILTERS(s_programme_filter
 REGISTRY_HANDLERS(qualification, registry_qualification_kind, FILTERS(s_qualification_filters))
 REGISTRY_HANDLERS(practice, registry_practice_kind, FILTERS(s_practice_filters))
 
-/* Import and export (registry_import.h). */
+/* Import and export (registry_import.h). An export is the list's own walk (filters, scope, redaction,
+ * audit) over every page, into a CSV. */
+#define REGISTRY_EXPORT_HANDLER(Kind, kind_var, ...)                                                                   \
+    static void s_export_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                  \
+    {                                                                                                                  \
+        s_list(c, r, ud, &kind_var, true, __VA_ARGS__);                                                                \
+    }
+
 #define REGISTRY_IMPORT_HANDLERS(Kind, kind_var, ...)                                                                  \
     static void s_import_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                  \
     {                                                                                                                  \
@@ -1406,13 +1424,18 @@ REGISTRY_HANDLERS(practice, registry_practice_kind, FILTERS(s_practice_filters))
         (void)r, (void)ud;                                                                                             \
         registry_import_template(c, &kind_var);                                                                        \
     }                                                                                                                  \
-    static void s_export_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                  \
-    {                                                                                                                  \
-        s_list(c, r, ud, &kind_var, true, __VA_ARGS__);                                                                \
-    }
+    REGISTRY_EXPORT_HANDLER(Kind, kind_var, __VA_ARGS__)
 
 REGISTRY_IMPORT_HANDLERS(organization, registry_organization_kind, FILTERS(s_organization_filters))
 REGISTRY_IMPORT_HANDLERS(staff, registry_staff_kind, FILTERS(s_staff_filters))
+REGISTRY_EXPORT_HANDLER(municipality, registry_municipality_kind, FILTERS(s_municipality_filters))
+REGISTRY_EXPORT_HANDLER(association, registry_association_kind, FILTERS(s_association_filters))
+REGISTRY_EXPORT_HANDLER(membership, registry_membership_kind, FILTERS(s_membership_filters))
+REGISTRY_EXPORT_HANDLER(council, registry_council_kind, FILTERS(s_council_filters))
+REGISTRY_EXPORT_HANDLER(meeting, registry_meeting_kind, FILTERS(s_meeting_filters))
+REGISTRY_EXPORT_HANDLER(programme, registry_programme_kind, FILTERS(s_programme_filters))
+REGISTRY_EXPORT_HANDLER(qualification, registry_qualification_kind, FILTERS(s_qualification_filters))
+REGISTRY_EXPORT_HANDLER(practice, registry_practice_kind, FILTERS(s_practice_filters))
 
 static void s_resolve_staff(service_call *c, const ProtobufCMessage *r, void *ud)
 {
@@ -1502,6 +1525,21 @@ static const service_method s_methods[] = {
     {"ExportOrganizations", &metodnet__list_organizations_request__descriptor, &metodnet__csv_file__descriptor,
      s_export_organization},
     {"ExportStaff", &metodnet__list_staff_request__descriptor, &metodnet__csv_file__descriptor, s_export_staff},
+    {"ExportMunicipalities", &metodnet__list_municipalities_request__descriptor, &metodnet__csv_file__descriptor,
+     s_export_municipality},
+    {"ExportAssociations", &metodnet__list_associations_request__descriptor, &metodnet__csv_file__descriptor,
+     s_export_association},
+    {"ExportMemberships", &metodnet__list_memberships_request__descriptor, &metodnet__csv_file__descriptor,
+     s_export_membership},
+    {"ExportCouncils", &metodnet__list_councils_request__descriptor, &metodnet__csv_file__descriptor, s_export_council},
+    {"ExportCouncilMeetings", &metodnet__list_council_meetings_request__descriptor, &metodnet__csv_file__descriptor,
+     s_export_meeting},
+    {"ExportProgrammes", &metodnet__list_programmes_request__descriptor, &metodnet__csv_file__descriptor,
+     s_export_programme},
+    {"ExportQualificationRecords", &metodnet__list_qualification_records_request__descriptor,
+     &metodnet__csv_file__descriptor, s_export_qualification},
+    {"ExportPractices", &metodnet__list_practices_request__descriptor, &metodnet__csv_file__descriptor,
+     s_export_practice},
     {"ResolveStaff", &metodnet__resolve_staff_request__descriptor, &metodnet__resolve_staff_response__descriptor,
      s_resolve_staff},
 };

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "pbfield.h"
 #include "pbjson.h"
+#include "registry_csv.h"
 #include "registry.pb-c.h"
 #include "registry_import.pb-c.h"
 #include "validate.h"
@@ -1796,8 +1797,26 @@ void registry_export_fail(registry_export *e, Metodnet__StatusCode code, const c
     s_export_free(e);
 }
 
+/* Kinds without an import format: one column per field of the entity (registry_csv.h). */
+static void s_export_write_generic(registry_export *e)
+{
+    csv_writer *w = csv_writer_new();
+    if (!w)
+        abort();
+    registry_csv_header(w, e->kind->descriptor);
+    for (size_t i = 0; i < e->n; i++)
+        registry_csv_row(w, e->items[i]);
+    s_reply_csv(e->call, w, registry_csv_filename(e->kind->descriptor), (int)e->n);
+    csv_writer_destroy(&w);
+    s_export_free(e);
+}
+
 static void s_export_write(registry_export *e)
 {
+    if (e->kind != &registry_organization_kind && e->kind != &registry_staff_kind) {
+        s_export_write_generic(e);
+        return;
+    }
     size_t n_columns;
     const column *columns = s_columns(e->kind, &n_columns);
     csv_writer *w = csv_writer_new();

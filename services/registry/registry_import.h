@@ -8,9 +8,10 @@
  * entity_store write that claims the external id, so a rejected row changes nothing and two writers
  * never create the same external id twice. Dry run: the same checks, no write.
  *
- * Export (ExportOrganizations / ExportStaff): registry.c walks the list pages with the list's own
- * filters and scope and hands every visible entity to a registry_export, which writes the CSV in the
- * import format (so an export imports back unchanged).
+ * Export (ExportOrganizations / ExportStaff and Export<Plural> of every other list): registry.c walks
+ * the list pages with the list's own filters and scope and hands every visible entity to a
+ * registry_export, which writes organizations and staff in the import format (so an export imports
+ * back unchanged) and every other kind one column per field (registry_csv.h).
  */
 #ifndef METODNET_REGISTRY_IMPORT_H
 #define METODNET_REGISTRY_IMPORT_H

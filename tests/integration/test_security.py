@@ -163,6 +163,15 @@ MATRIX = {
                                                             "404 404 404 404 404 401"),
     "GET /api/v1/export/organizations": ("L L L H L 401", "L H H H H 401"),
     "GET /api/v1/export/staff": ("L L L L L 401", "L H H H H 401"),
+    # export of the other lists: the same cells as the list (L/H: the object's id starts a row of the file)
+    "GET /api/v1/export/municipalities": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/export/associations": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/export/memberships": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/export/councils": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/export/council-meetings": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/export/programmes": ("L L L L L 401", "H H H H H 401"),
+    "GET /api/v1/export/qualification-records": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/export/practices": ("L L L L L 401", "L H H H H 401"),
     # diagnostics: frameworks, instruments and campaigns are region objects (own = 07, other = 08)
     "GET /api/v1/competences": ("L L L L L 401", "H H H H H 401"),
     "GET /api/v1/competences/{id}": ("200 200 200 200 200 401", "404 404 404 404 404 401"),
@@ -604,11 +613,21 @@ class SecurityFixture:
         elif route.startswith("POST /api/v1/import/"):
             template += "?regionId=07"
             raw = self.csv(route, side)
-        elif route.startswith("GET /api/v1/export/"):
+        elif route in ("GET /api/v1/export/organizations", "GET /api/v1/export/staff"):
             # the file carries names, not ids
             template += "?regionId=07"
             listed = ("СОШ № 1 района " + ("А" if side == "own" else "Б")) if route.endswith("organizations") \
                 else ("Учителева" if side == "own" else "Чужая")
+        elif route.startswith("GET /api/v1/export/"):
+            # one column per field, the id first: the object is listed when a row starts with its id
+            what = route.split("/")[-1]
+            if what == "memberships":
+                template += f"?associationId={self.assoc[side]}"
+            elif what == "council-meetings":
+                template += f"?councilId={self.council[side]}"
+            else:
+                template += "?regionId=07"
+            listed = "\r\n" + ids[self.KINDS[what]] + ";"
         elif method == "GET" and template in ("/api/v1/associations", "/api/v1/councils", "/api/v1/programmes",
                                               "/api/v1/qualification-records", "/api/v1/practices",
                                               "/api/v1/competences", "/api/v1/instruments",

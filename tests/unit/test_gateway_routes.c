@@ -40,7 +40,7 @@ static void test_table_fields(void **state)
     (void)state;
     size_t n;
     const route *table = routes_table(&n);
-    assert_int_equal(n, 103); /* 62 registry + 12 auth + 29 diagnostics rows */
+    assert_int_equal(n, 111); /* 70 registry + 12 auth + 29 diagnostics rows */
     for (size_t i = 0; i < n; i++) {
         const route *r = &table[i];
         assert_non_null(r->request);
