@@ -216,6 +216,32 @@ static void s_worker_stopped(void *ud)
         done(done_ud);
 }
 
+typedef struct {
+    void (*release)(void *service);
+    void *service;
+    void (*done)(void *);
+    void *ud;
+} s_service_stop;
+
+static void s_service_stopped(void *ud)
+{
+    s_service_stop *stop = ud;
+    stop->release(stop->service);
+    if (stop->done)
+        stop->done(stop->ud);
+    free(stop);
+}
+
+void service_worker_stop_service(service_worker *worker, uint32_t grace_ms, void (*release)(void *service),
+                                 void *service, void (*done)(void *ud), void *ud)
+{
+    s_service_stop *stop = malloc(sizeof *stop);
+    if (stop == NULL)
+        abort();
+    *stop = (s_service_stop){release, service, done, ud};
+    service_worker_shutdown(worker, grace_ms, s_service_stopped, stop);
+}
+
 void service_worker_shutdown(service_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud)
 {
     s_shutdown_ctx *ctx = malloc(sizeof *ctx);

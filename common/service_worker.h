@@ -36,6 +36,11 @@ service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const cha
 /* Graceful stop (see mdp_worker_shutdown); frees the worker, then calls done. */
 void service_worker_shutdown(service_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud);
 
+/* The stop of a whole service built on one worker: stops the worker gracefully, then calls
+ * release(service) so the service frees its own parts, then done(ud) (done may be NULL). */
+void service_worker_stop_service(service_worker *worker, uint32_t grace_ms, void (*release)(void *service),
+                                 void *service, void (*done)(void *ud), void *ud);
+
 /* Borrowed from the call; valid until it is answered. */
 const Metodnet__Principal *service_call_caller(const service_call *call);
 const char *service_call_request_id(const service_call *call);

@@ -1807,28 +1807,14 @@ auth *auth_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link
     return a;
 }
 
-typedef struct {
-    auth *a;
-    void (*done)(void *);
-    void *ud;
-} stop_ctx;
-
-static void s_stopped(void *ud)
+static void s_release(void *service)
 {
-    stop_ctx *ctx = ud;
-    s_free(ctx->a);
-    if (ctx->done)
-        ctx->done(ctx->ud);
-    free(ctx);
+    s_free(service);
 }
 
 void auth_shutdown(auth *a, void (*done)(void *ud), void *ud)
 {
-    stop_ctx *ctx = malloc(sizeof *ctx);
-    if (ctx == NULL)
-        abort();
-    *ctx = (stop_ctx){a, done, ud};
-    service_worker_shutdown(a->worker, 3000, s_stopped, ctx);
+    service_worker_stop_service(a->worker, 3000, s_release, a, done, ud);
 }
 
 /* ---------- bootstrap ---------- */

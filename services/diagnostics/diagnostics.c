@@ -3822,26 +3822,12 @@ diagnostics *diagnostics_new(uv_loop_t *loop, void *zmq_context, const config *c
     return d;
 }
 
-typedef struct {
-    diagnostics *d;
-    void (*done)(void *);
-    void *ud;
-} stop_ctx;
-
-static void s_stopped(void *ud)
+static void s_release(void *service)
 {
-    stop_ctx *ctx = ud;
-    s_free_parts(ctx->d);
-    if (ctx->done)
-        ctx->done(ctx->ud);
-    free(ctx);
+    s_free_parts(service);
 }
 
 void diagnostics_shutdown(diagnostics *d, void (*done)(void *ud), void *ud)
 {
-    stop_ctx *ctx = malloc(sizeof *ctx);
-    if (ctx == NULL)
-        abort();
-    *ctx = (stop_ctx){d, done, ud};
-    service_worker_shutdown(d->worker, 3000, s_stopped, ctx);
+    service_worker_stop_service(d->worker, 3000, s_release, d, done, ud);
 }

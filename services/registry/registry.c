@@ -1576,28 +1576,16 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
     return reg;
 }
 
-typedef struct {
-    registry *reg;
-    void (*done)(void *);
-    void *ud;
-} stop_ctx;
-
-static void s_stopped(void *ud)
+/* Frees what the registry owns once its worker has stopped. */
+static void s_release(void *service)
 {
-    stop_ctx *ctx = ud;
-    entity_store_destroy(&ctx->reg->store);
-    audit_destroy(&ctx->reg->audit);
-    free(ctx->reg);
-    if (ctx->done)
-        ctx->done(ctx->ud);
-    free(ctx);
+    registry *reg = service;
+    entity_store_destroy(&reg->store);
+    audit_destroy(&reg->audit);
+    free(reg);
 }
 
 void registry_shutdown(registry *reg, void (*done)(void *ud), void *ud)
 {
-    stop_ctx *ctx = malloc(sizeof *ctx);
-    if (ctx == NULL)
-        abort();
-    *ctx = (stop_ctx){reg, done, ud};
-    service_worker_shutdown(reg->worker, 3000, s_stopped, ctx);
+    service_worker_stop_service(reg->worker, 3000, s_release, reg, done, ud);
 }
