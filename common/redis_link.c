@@ -15,7 +15,11 @@
  *    caller and freeing the struct are separate: a command that timed out while hiredis holds it
  *    stays allocated until hiredis calls back (with the late reply or NULL), then it is freed.
  *  - States: DISCONNECTED (reconnect timer armed) → CONNECTING (connect timer armed) →
- *    AUTHENTICATING (AUTH sent) → READY (waiting queue flushed, PING watchdog active).
+ *    AUTHENTICATING (AUTH sent) → PROBING (PING sent; repeated every S_PROBE_INTERVAL_MS while
+ *    Redis answers LOADING, BUSY or MASTERDOWN) → READY (waiting queue flushed, PING watchdog active).
+ *    A command answered with one of those errors did not run: it goes back into the waiting queue in
+ *    its issue order and the link returns to PROBING, so callers never see them as replies; a
+ *    command whose deadline passes meanwhile is answered "not ready: <Redis message>".
  *  - The link is freed only from a close callback, once every timer and connection is closed, so
  *    a callback may call redis_link_close at any point without pulling the link from under us.
  */
@@ -29,12 +33,13 @@
 
 #include "sha1.h"
 
-#define S_MAX_QUEUED 100000
+#define S_MAX_QUEUED        100000
+#define S_PROBE_INTERVAL_MS 100
 
 typedef struct link_command link_command;
 typedef struct link_connection link_connection;
 
-typedef enum { S_DISCONNECTED, S_CONNECTING, S_AUTHENTICATING, S_READY } link_state;
+typedef enum { S_DISCONNECTED, S_CONNECTING, S_AUTHENTICATING, S_PROBING, S_READY } link_state;
 
 struct link_command {
     redis_link *link;
@@ -43,6 +48,7 @@ struct link_command {
     char *buf; /* formatted RESP, owned */
     size_t len;
     uint64_t deadline;    /* uv_now() milliseconds */
+    uint64_t seq;         /* issue order, kept when a not-ready reply puts it back in the queue */
     redis_script *script; /* EVALSHA: load and retry once on NOSCRIPT */
     bool retried;
     bool internal;     /* AUTH/PING/SCRIPT LOAD: not counted against the queue bound */
@@ -76,7 +82,7 @@ struct redis_link {
     link_connection *conn; /* the current connection, NULL when disconnected */
     size_t n_connections;  /* allocated, including ones being torn down */
 
-    uv_timer_t reconnect_timer, connect_timer, sweep_timer, ping_timer;
+    uv_timer_t reconnect_timer, connect_timer, sweep_timer, ping_timer, probe_timer;
     int open_timers;
     bool closing;
 
@@ -85,6 +91,8 @@ struct redis_link {
     bool ping_outstanding;
     char auth_error[256];
     char last_error[256];
+    char not_ready[160]; /* Redis's LOADING/BUSY/MASTERDOWN message while PROBING, else "" */
+    uint64_t next_seq;
 
     link_command *dl_head, *dl_tail; /* every unanswered command, by deadline */
     link_command *q_head, *q_tail;   /* waiting to be sent, in issue order */
@@ -98,6 +106,19 @@ static void s_schedule_reconnect(redis_link *link);
 static void s_link_free(redis_link *link);
 
 /* ---- commands ---------------------------------------------------------------------------- */
+
+/* LOADING (the dataset is being loaded), BUSY (a script runs past busy-reply-threshold),
+ * MASTERDOWN (a replica lost its master): Redis did not run the command and will later. */
+static bool s_is_not_ready(const redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ERROR || !reply->str)
+        return false;
+    static const char *const prefixes[] = {"LOADING", "BUSY ", "MASTERDOWN"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(reply->str, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
 
 static void s_command_free(link_command *cmd)
 {
@@ -149,6 +170,27 @@ static void s_queue_push(redis_link *link, link_command *cmd)
     else
         link->q_head = cmd;
     link->q_tail = cmd;
+    cmd->queued = true;
+    if (!cmd->internal)
+        link->n_queued++;
+}
+
+/* Puts a command that was sent back into the waiting queue at its place in issue order. */
+static void s_queue_insert_ordered(redis_link *link, link_command *cmd)
+{
+    link_command *after = link->q_tail;
+    while (after && after->seq > cmd->seq)
+        after = after->q_prev;
+    cmd->q_prev = after;
+    cmd->q_next = after ? after->q_next : link->q_head;
+    if (cmd->q_next)
+        cmd->q_next->q_prev = cmd;
+    else
+        link->q_tail = cmd;
+    if (after)
+        after->q_next = cmd;
+    else
+        link->q_head = cmd;
     cmd->queued = true;
     if (!cmd->internal)
         link->n_queued++;
@@ -228,8 +270,10 @@ static void s_on_sweep(uv_timer_t *timer)
     redis_link *link = timer->data;
     uint64_t now = uv_now(link->loop);
     /* Callbacks may add, answer or close anything: re-read the head every time. */
+    char not_ready[sizeof link->not_ready + 16];
+    snprintf(not_ready, sizeof not_ready, "not ready: %s", link->not_ready);
     while (!link->closing && link->dl_head && link->dl_head->deadline <= now)
-        s_finish(link->dl_head, NULL, "timeout");
+        s_finish(link->dl_head, NULL, link->not_ready[0] ? not_ready : "timeout");
     s_arm_sweep(link);
 }
 
@@ -248,6 +292,7 @@ static link_command *s_command_new(redis_link *link, redis_link_reply_cb cb, voi
     cmd->buf = buf;
     cmd->len = len;
     cmd->deadline = deadline;
+    cmd->seq = link->next_seq++;
     link_command *old_head = link->dl_head;
     s_deadline_insert(link, cmd);
     /* The timer is armed for the head; a removed head only makes it fire early and re-arm. */
@@ -273,15 +318,18 @@ static void s_on_ignore(const redisReply *reply, const char *error, void *ud)
     (void)ud;
 }
 
+static void s_enter_probing(redis_link *link, const redisReply *reply);
+
 static void s_on_ping(const redisReply *reply, const char *error, void *ud)
 {
     redis_link *link = ud;
-    (void)reply;
     if (link->closing)
         return;
     link->ping_outstanding = false;
     if (error && strcmp(error, "timeout") == 0)
         s_drop(link, "PING watchdog: no answer");
+    else if (!error && link->state == S_READY && s_is_not_ready(reply))
+        s_enter_probing(link, reply);
 }
 
 static void s_flush_queue(redis_link *link)
@@ -309,10 +357,72 @@ static void s_flush_queue(redis_link *link)
 static void s_ready(redis_link *link)
 {
     link->state = S_READY;
+    link->not_ready[0] = '\0';
+    s_flush_queue(link);
+}
+
+static void s_on_probe_timer(uv_timer_t *timer);
+
+static void s_on_probe(const redisReply *reply, const char *error, void *ud)
+{
+    redis_link *link = ud;
+    if (link->closing || link->state != S_PROBING)
+        return;
+    if (error) {
+        if (strcmp(error, "timeout") == 0)
+            s_drop(link, "PING: no answer");
+        return; /* disconnected: the cleanup reconnects */
+    }
+    if (s_is_not_ready(reply)) {
+        s_enter_probing(link, reply);
+        return;
+    }
+    /* PONG, or any other answer (a PING refused by an ACL): Redis serves commands. */
+    s_ready(link);
+}
+
+/* PROBING: commands wait in the queue; a PING every S_PROBE_INTERVAL_MS (the first at once when
+ * reply is NULL, i.e. right after AUTH) finds out when Redis serves commands again. */
+static void s_enter_probing(redis_link *link, const redisReply *reply)
+{
+    link->state = S_PROBING;
+    if (reply) {
+        snprintf(link->not_ready, sizeof link->not_ready, "%s", reply->str ? reply->str : "LOADING");
+        snprintf(link->last_error, sizeof link->last_error, "%s", link->not_ready);
+    }
+    if (!uv_is_active((uv_handle_t *)&link->probe_timer))
+        uv_timer_start(&link->probe_timer, s_on_probe_timer, reply ? S_PROBE_INTERVAL_MS : 0, 0);
+}
+
+static void s_on_probe_timer(uv_timer_t *timer)
+{
+    redis_link *link = timer->data;
+    if (link->closing || link->state != S_PROBING)
+        return;
+    char *buf = NULL;
+    int len = redisFormatCommand(&buf, "PING");
+    link_command *cmd = NULL;
+    if (len > 0)
+        cmd = s_command_new(link, s_on_probe, link, buf, (size_t)len, s_deadline_from_now(link));
+    else
+        free(buf);
+    if (!cmd) {
+        uv_timer_start(&link->probe_timer, s_on_probe_timer, S_PROBE_INTERVAL_MS, 0);
+        return;
+    }
+    cmd->internal = true;
+    if (!s_send_now(link, cmd))
+        s_finish(cmd, NULL, "disconnected");
+}
+
+/* Connected and authenticated: from here on a slow start (Redis loading its AOF) is not a
+ * connect failure, so the connect timer stops and the backoff starts over. */
+static void s_authenticated(redis_link *link)
+{
     link->backoff_ms = link->options.backoff_min_ms;
     link->auth_error[0] = '\0';
     uv_timer_stop(&link->connect_timer);
-    s_flush_queue(link);
+    s_enter_probing(link, NULL);
 }
 
 static void s_on_auth(const redisReply *reply, const char *error, void *ud)
@@ -327,7 +437,7 @@ static void s_on_auth(const redisReply *reply, const char *error, void *ud)
         return;
     }
     if (reply->type == REDIS_REPLY_STATUS) {
-        s_ready(link);
+        s_authenticated(link);
         return;
     }
     snprintf(link->auth_error, sizeof link->auth_error, "auth failed: %s",
@@ -400,6 +510,8 @@ static void s_connection_lost(redis_link *link, const char *why)
     link->conn = NULL;
     link->state = S_DISCONNECTED;
     link->ping_outstanding = false;
+    link->not_ready[0] = '\0';
+    uv_timer_stop(&link->probe_timer);
     if (why && why != link->last_error)
         snprintf(link->last_error, sizeof link->last_error, "%s", why);
     if (!link->closing) {
@@ -462,7 +574,7 @@ static void s_on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     if (!link->password) {
-        s_ready(link);
+        s_authenticated(link);
         return;
     }
     char *buf = NULL;
@@ -605,6 +717,22 @@ static void s_on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
         s_finish(cmd, NULL, link->closing ? "closed" : "disconnected");
         return;
     }
+    if (s_is_not_ready(reply) && !cmd->internal && !link->closing) {
+        uv_update_time(link->loop);
+        if (cmd->deadline > uv_now(link->loop)) {
+            /* It did not run: wait for Redis in the queue, then resend in issue order (a script
+             * may meet NOSCRIPT again after a restart, and may load itself again). */
+            cmd->retried = false;
+            s_queue_insert_ordered(link, cmd);
+            if (link->state == S_READY)
+                s_enter_probing(link, reply);
+            return;
+        }
+        char error[sizeof link->not_ready + 16];
+        snprintf(error, sizeof error, "not ready: %.150s", reply->str);
+        s_finish(cmd, NULL, error);
+        return;
+    }
     if (cmd->script && !cmd->retried && s_is_noscript(reply) && !link->closing) {
         /* Pipeline SCRIPT LOAD then the same EVALSHA on this connection, within the deadline. */
         cmd->retried = true;
@@ -714,7 +842,8 @@ redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options)
     if (!link->random_state)
         link->random_state = 1;
 
-    uv_timer_t *timers[] = {&link->reconnect_timer, &link->connect_timer, &link->sweep_timer, &link->ping_timer};
+    uv_timer_t *timers[] = {&link->reconnect_timer, &link->connect_timer, &link->sweep_timer, &link->ping_timer,
+                            &link->probe_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
         uv_timer_init(loop, timers[i]);
         timers[i]->data = link;
@@ -836,6 +965,11 @@ bool redis_link_connected(const redis_link *link)
     return link && link->state == S_READY;
 }
 
+const char *redis_link_not_ready(const redis_link *link)
+{
+    return link && link->state == S_PROBING && link->not_ready[0] ? link->not_ready : NULL;
+}
+
 const char *redis_link_last_error(const redis_link *link)
 {
     return link && link->last_error[0] ? link->last_error : NULL;
@@ -860,7 +994,8 @@ void redis_link_close(redis_link **link_ptr)
     link->state = S_DISCONNECTED;
     if (conn && conn->ac)
         redisAsyncFree(conn->ac); /* deferred by hiredis when called from a reply callback */
-    uv_timer_t *timers[] = {&link->reconnect_timer, &link->connect_timer, &link->sweep_timer, &link->ping_timer};
+    uv_timer_t *timers[] = {&link->reconnect_timer, &link->connect_timer, &link->sweep_timer, &link->ping_timer,
+                            &link->probe_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
         uv_timer_stop(timers[i]);
         uv_close((uv_handle_t *)timers[i], s_on_timer_closed);

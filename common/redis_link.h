@@ -5,7 +5,11 @@
  *  - Every command has a deadline (options.command_timeout_ms). Its callback is called exactly once:
  *    with the reply, or with reply NULL and an error string: "timeout" (deadline passed),
  *    "disconnected" (the connection dropped after it was sent; it is not resent, it may or may not
- *    have run), "closed" (redis_link_close), "auth failed: <server message>" (AUTH was refused).
+ *    have run), "closed" (redis_link_close), "auth failed: <server message>" (AUTH was refused),
+ *    "not ready: <server message>" (the deadline passed while Redis answered LOADING, BUSY or
+ *    MASTERDOWN; the command did not run).
+ *  - LOADING, BUSY and MASTERDOWN are never replies: Redis did not run the command, so the link keeps
+ *    it, waits (a PING every 100 ms) and sends it again in issue order when Redis serves commands.
  *    A reply that arrives after its deadline is discarded.
  *  - Commands issued while disconnected wait for the reconnect, within their own deadline.
  *  - Reconnects use exponential backoff with jitter between backoff_min_ms and backoff_max_ms.
@@ -69,7 +73,12 @@ const char *redis_link_script_sha(const redis_script *script);
 int redis_link_evalsha(redis_link *link, redis_script *script, int numkeys, int argc, const char **argv,
                        const size_t *argvlen, redis_link_reply_cb cb, void *ud);
 
+/* True when Redis serves commands: connected, authenticated, and its last answer was not LOADING,
+ * BUSY or MASTERDOWN. */
 bool redis_link_connected(const redis_link *link);
+/* While Redis answers LOADING, BUSY or MASTERDOWN: its message ("LOADING Redis is loading the dataset
+ * in memory"), borrowed until the next call into the link; NULL otherwise. */
+const char *redis_link_not_ready(const redis_link *link);
 /* Why the last connection attempt or connection ended ("auth failed: ...", "Connection refused"),
  * for logs; borrowed until the next call into the link; NULL if nothing failed yet. */
 const char *redis_link_last_error(const redis_link *link);

@@ -84,7 +84,10 @@ mn_pid_of() {
     local pidfile="$MN_RUN_DIR/$1.pid" pid
     [[ -f "$pidfile" ]] || return 0
     pid="$(cat "$pidfile" 2>/dev/null || true)"
-    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    # A killed process whose parent is gone may stay a zombie where nothing reaps orphans (a
+    # container's init): kill -0 still succeeds on it, so its state is read too.
+    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+        [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
         echo "$pid"
     fi
 }
@@ -254,4 +257,159 @@ mn_wait_ready() {
         sleep 0.2
     done
     return 1
+}
+
+# mn_wait_redis: waits until this stack's Redis serves commands. A Redis that answers LOADING is
+# loading its AOF: progress is shown from INFO persistence (loading_loaded_perc) and the deadline
+# grows with the AOF on disk (30 s plus 10 s per 100 MB; METODNET_REDIS_LOAD_TIMEOUT overrides).
+# Dies with the log's tail when Redis exits or the deadline passes.
+mn_wait_redis() {
+    local aof_bytes timeout reply perc shown="" started=$SECONDS last_print=-10 pid
+    aof_bytes="$(du -sb "$METODNET_DATA_DIR/redis/appendonlydir" 2>/dev/null | cut -f1 || true)"
+    aof_bytes="${aof_bytes:-0}"
+    timeout="${METODNET_REDIS_LOAD_TIMEOUT:-$((30 + aof_bytes / 10000000))}"
+    while :; do
+        reply="$(mn_rcli ping 2>&1 || true)"
+        [[ "$reply" == PONG ]] && break
+        pid="$(mn_pid_of redis)"
+        if [[ -z "$pid" ]]; then
+            tail -n 20 "$MN_LOG_DIR/redis.log" >&2 || true
+            mn_die "Redis завершился при запуске (ответ: ${reply:-нет}), журнал: $MN_LOG_DIR/redis.log"
+        fi
+        if ((SECONDS - started > timeout)); then
+            tail -n 20 "$MN_LOG_DIR/redis.log" >&2 || true
+            mn_die "Redis не готов за $timeout с (последний ответ: ${reply:-нет}), журнал: $MN_LOG_DIR/redis.log"
+        fi
+        if [[ "$reply" == LOADING* ]] && ((SECONDS - last_print >= 1)); then
+            perc="$(mn_rcli info persistence 2>/dev/null | tr -d '\r' | awk -F: '$1 == "loading_loaded_perc" {print $2}')"
+            perc="${perc%%.*}"
+            if [[ "${perc:-0}" != "$shown" ]]; then
+                mn_say "Redis загружает данные: ${perc:-0} %… ($((aof_bytes / 1000000)) МБ AOF, жду до $timeout с)"
+                shown="${perc:-0}"
+                last_print=$SECONDS
+            fi
+        fi
+        sleep 0.1
+    done
+    if ((SECONDS - started >= 1)); then
+        mn_say "Redis готов (загрузка данных заняла $((SECONDS - started)) с)"
+    fi
+}
+
+# mn_start_redis: writes this stack's Redis configuration and ACL file, starts Redis (a running one
+# is left alone) and waits until it serves commands.
+mn_start_redis() {
+    mn_start redis redis-server "$(mn_redis_conf)"
+    mn_wait_redis
+}
+
+# mn_bootstrap_admin <build dir> <login> <full name> <password>: creates the first region-07
+# administrator straight in Redis. Returns the tool's code: 0 created, 3 already there.
+mn_bootstrap_admin() {
+    local build_dir="$1" login="$2" full_name="$3" password="$4" rc
+    set +e
+    (mn_redis_as auth && "$build_dir/services/auth/metodnet-auth" bootstrap-admin --region 07 --login "$login" \
+        --full-name "$full_name" <<<"$password" >>"$MN_LOG_DIR/bootstrap.log" 2>&1)
+    rc=$?
+    set -e
+    return "$rc"
+}
+
+# mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
+# as its own Redis ACL user (ops/redis-acl.conf): gateway and auth once, registry and diagnostics
+# <workers> times. A binary that is missing stops the start with a clear message.
+mn_start_services() {
+    local build_dir="$1" workers="$2" service bin w
+    shift 2
+    for service in "$@"; do
+        bin="$build_dir/services/$service/metodnet-$service"
+        [[ -x "$bin" ]] || mn_die "нет исполняемого файла службы $service: $bin (сборка: ./ops/up)"
+        case "$service" in
+        gateway | auth) (mn_redis_as "$service" && mn_start "$service" "$bin") ;;
+        *)
+            for ((w = 1; w <= workers; w++)); do
+                (mn_redis_as "$service" && mn_start "$service-$w" "$bin")
+            done
+            ;;
+        esac
+    done
+}
+
+# mn_live_names: names of the processes of this stack that are running now.
+mn_live_names() {
+    local name
+    while read -r name; do
+        [[ -n "$name" && -n "$(mn_pid_of "$name")" ]] && echo "$name"
+    done < <(mn_known_names)
+    return 0
+}
+
+# mn_stop_on_failure: from here on, a failing exit stops every process of the stack that this run
+# started (those running before it are left alone) and says so; the caller's error message names
+# the log to read.
+mn_stop_on_failure() {
+    MN_RUNNING_BEFORE="$(mn_live_names | tr '\n' ' ')"
+    trap mn_on_failed_exit EXIT
+}
+
+mn_on_failed_exit() {
+    local rc=$? name stopped=()
+    ((rc == 0)) && return 0
+    while read -r name; do
+        [[ -z "$name" || " $MN_RUNNING_BEFORE " == *" $name "* ]] && continue
+        mn_stop "$name" 10 >/dev/null 2>&1 || true
+        stopped+=("$name")
+    done < <(mn_live_names)
+    if ((${#stopped[@]})); then
+        mn_warn "Запуск не удался: остановлено запущенное в этот раз (${stopped[*]}); журналы: $MN_LOG_DIR/"
+    else
+        mn_warn "Запуск не удался; журналы: $MN_LOG_DIR/"
+    fi
+    exit "$rc"
+}
+
+# Body of a GET, or nothing when nothing answers (for error messages).
+mn_http_body() {
+    curl -s --max-time 3 "$1" 2>/dev/null | head -c 600 || true
+}
+
+# mn_private_stack <name>: the settings of a throw-away stack for a benchmark: data in a new temp dir,
+# free ports, the build in $1's build dir; on exit every process of it is stopped and the dir removed
+# (kept with BENCH_KEEP=1). Sets MN_PRIVATE_DIR.
+mn_private_stack() {
+    mn_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+    MN_PRIVATE_DIR="$(mktemp -d "/tmp/metodnet-$1.XXXXXX")"
+    export METODNET_DATA_DIR="$MN_PRIVATE_DIR"
+    export METODNET_HTTP_PORT="$(mn_free_port)"
+    export METODNET_REDIS_PORT="$(mn_free_port)"
+    export METODNET_BROKER="tcp://127.0.0.1:$(mn_free_port)"
+    export METODNET_LOG_LEVEL="${METODNET_LOG_LEVEL:-warn}"
+    # The per-token request budget protects a real deployment; a throughput measurement switches it off.
+    export METODNET_RATE_LIMIT="${METODNET_RATE_LIMIT:-0}"
+    mn_stack_env
+    trap mn_private_stack_cleanup EXIT
+}
+
+mn_private_stack_cleanup() {
+    local name
+    while read -r name; do
+        [[ -n "$name" ]] && mn_stop "$name" 10 2>/dev/null
+    done < <(mn_known_names)
+    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
+        echo "данные и журналы оставлены в $MN_PRIVATE_DIR" >&2
+    else
+        rm -rf "$MN_PRIVATE_DIR"
+    fi
+}
+
+# redis-benchmark against this stack's Redis as the operator's ACL user.
+mn_rbench() {
+    redis-benchmark -h 127.0.0.1 -p "$METODNET_REDIS_PORT" --user ops -a "$(mn_redis_password ops)" "$@"
+}
+
+# mn_rdel_matching <pattern>: deletes every key matching the pattern (SCAN, 500 keys a DEL).
+mn_rdel_matching() {
+    mn_rcli --scan --pattern "$1" | while mapfile -t -n 500 keys && ((${#keys[@]})); do
+        mn_rcli DEL "${keys[@]}" >/dev/null
+    done
 }

@@ -35,46 +35,18 @@ done
 build_dir="${METODNET_BENCH_BUILD_DIR:-$MN_ROOT/build-release}"
 mn_build "$build_dir" Release
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-work="$(mktemp -d /tmp/metodnet-bench.XXXXXX)"
-export METODNET_DATA_DIR="$work"
-export METODNET_HTTP_PORT="$(free_port)"
-export METODNET_REDIS_PORT="$(free_port)"
-export METODNET_BROKER="tcp://127.0.0.1:$(free_port)"
 export METODNET_BUILD_DIR="$build_dir"
-export METODNET_LOG_LEVEL="${METODNET_LOG_LEVEL:-warn}"
-# The per-token request budget protects a real deployment; a throughput measurement switches it off.
-export METODNET_RATE_LIMIT="${METODNET_RATE_LIMIT:-0}"
 # Only the registry is measured here; the gateway is ready without the diagnostics service.
 export METODNET_REQUIRED_SERVICES="${METODNET_REQUIRED_SERVICES:-registry,auth}"
-mn_stack_env
-
-cleanup() {
-    local name
-    while read -r name; do
-        [[ -n "$name" ]] && mn_stop "$name" 10 2>/dev/null
-    done < <(mn_known_names)
-    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
-        echo "данные и журналы оставлены в $work" >&2
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
+mn_private_stack bench
+work="$MN_PRIVATE_DIR"
 
 rcli() { mn_rcli "$@"; }
 
-mn_start redis redis-server "$(mn_redis_conf)"
-for ((i = 0; i < 50; i++)); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
+mn_start_redis
 password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
-(mn_redis_as auth && "$build_dir/services/auth/metodnet-auth" bootstrap-admin --region 07 --login bench \
-    --full-name "Замер" <<<"$password" >>"$MN_LOG_DIR/bootstrap.log" 2>&1) ||
-    mn_die "bootstrap-admin не удался: $MN_LOG_DIR/bootstrap.log"
-(mn_redis_as gateway && mn_start gateway "$build_dir/services/gateway/metodnet-gateway")
-(mn_redis_as auth && mn_start auth "$build_dir/services/auth/metodnet-auth")
-for ((w = 1; w <= workers; w++)); do
-    (mn_redis_as registry && mn_start "registry-$w" "$build_dir/services/registry/metodnet-registry")
-done
+mn_bootstrap_admin "$build_dir" bench "Замер" "$password" || mn_die "bootstrap-admin не удался: $MN_LOG_DIR/bootstrap.log"
+mn_start_services "$build_dir" "$workers" gateway auth registry
 mn_wait_ready 30 || mn_die "стек не готов за 30 с, журналы: $MN_LOG_DIR"
 
 TOKEN=""
@@ -108,21 +80,19 @@ export BENCH_ORG="$org" BENCH_STAFF="$staff"
 
 echo "== Redis: redis-benchmark GET (c=50, n=200000)" >&2
 # redis-benchmark measures Redis itself, as the operator's ACL user
-bench_auth=(--user ops -a "$(mn_redis_password ops)")
-get_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" "${bench_auth[@]}" -t get -c 50 -n 200000 -q 2>/dev/null | tr '\r' '\n' | grep -E '^GET' | tail -n 1)"
+get_line="$(mn_rbench -t get -c 50 -n 200000 -q 2>/dev/null | tr '\r' '\n' | grep -E '^GET' | tail -n 1)"
 redis_get="$(grep -oE '[0-9.]+ requests per second' <<<"$get_line" | grep -oE '^[0-9.]+')"
 echo "   $get_line" >&2
 
 echo "== Redis: EVALSHA записи сущности (HSET+ZADD+XADD, ~200 байт; c=50, n=100000)" >&2
 sha="$(rcli SCRIPT LOAD "$(cat "$BENCH_DIR/entity_write.lua")")"
 data="$(python3 -c 'print("x" * 200)')"
-eval_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" "${bench_auth[@]}" -c 50 -n 100000 -r 1000000 -q \
+eval_line="$(mn_rbench -c 50 -n 100000 -r 1000000 -q \
     EVALSHA "$sha" 3 "bench:{r:07}:staff:__rand_int__" "bench:{r:07}:idx:staff" "bench:{r:07}:events" \
     1 "$data" "|cat:teacher|mun:1|" "Тхагапсоев__rand_int__" 2>/dev/null | tr '\r' '\n' | grep -E 'requests per second' | tail -n 1)"
 redis_eval="$(grep -oE '[0-9.]+ requests per second' <<<"$eval_line" | grep -oE '^[0-9.]+')"
 echo "   $eval_line" >&2
-rcli --scan --pattern 'bench:*' | xargs -r -n 500 env REDISCLI_AUTH="$(mn_redis_password ops)" \
-    redis-cli --no-auth-warning --user ops -p "$METODNET_REDIS_PORT" DEL >/dev/null
+mn_rdel_matching 'bench:*'
 
 wrk_result() { grep -E '^RESULT' | tail -n 1; }
 field() { grep -oE "$1=[0-9.]+" <<<"$2" | cut -d= -f2; }

@@ -38,45 +38,19 @@ done
 build_dir="${METODNET_BENCH_BUILD_DIR:-$MN_ROOT/build-release}"
 mn_build "$build_dir" Release
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-work="$(mktemp -d /tmp/metodnet-diag-peak.XXXXXX)"
-export METODNET_DATA_DIR="$work"
-export METODNET_HTTP_PORT="$(free_port)"
-export METODNET_REDIS_PORT="$(free_port)"
-export METODNET_BROKER="tcp://127.0.0.1:$(free_port)"
 export METODNET_BUILD_DIR="$build_dir"
-export METODNET_LOG_LEVEL="${METODNET_LOG_LEVEL:-warn}"
-export METODNET_RATE_LIMIT="${METODNET_RATE_LIMIT:-0}"
 # opening a campaign of 5,000 assignments is one request that reads the registry's pages
 export METODNET_REQUEST_TIMEOUT_MS="${METODNET_REQUEST_TIMEOUT_MS:-30000}"
-mn_stack_env
+mn_private_stack diag-peak
+work="$MN_PRIVATE_DIR"
 
-cleanup() {
-    local name
-    while read -r name; do
-        [[ -n "$name" ]] && mn_stop "$name" 10 2>/dev/null
-    done < <(mn_known_names)
-    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
-        echo "данные и журналы оставлены в $work" >&2
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
+rcli() { mn_rcli "$@"; }
 
-rcli() { redis-cli -p "$METODNET_REDIS_PORT" "$@"; }
-
-mn_start redis redis-server "$(mn_redis_conf)"
-for ((i = 0; i < 50; i++)); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
+mn_start_redis
 password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
-"$build_dir/services/auth/metodnet-auth" bootstrap-admin --region 07 --login bench --full-name "Замер" \
-    <<<"$password" >>"$MN_LOG_DIR/bootstrap.log" 2>&1 || mn_die "bootstrap-admin не удался: $MN_LOG_DIR/bootstrap.log"
-mn_start gateway "$build_dir/services/gateway/metodnet-gateway"
-mn_start auth "$build_dir/services/auth/metodnet-auth"
-mn_start registry-1 "$build_dir/services/registry/metodnet-registry"
-for ((w = 1; w <= workers; w++)); do
-    mn_start "diagnostics-$w" "$build_dir/services/diagnostics/metodnet-diagnostics"
-done
+mn_bootstrap_admin "$build_dir" bench "Замер" "$password" || mn_die "bootstrap-admin не удался: $MN_LOG_DIR/bootstrap.log"
+mn_start_services "$build_dir" 1 gateway auth registry
+mn_start_services "$build_dir" "$workers" diagnostics
 mn_wait_ready 30 || mn_die "стек не готов за 30 с, журналы: $MN_LOG_DIR"
 
 login() {
@@ -125,13 +99,13 @@ echo "   завершено по ходу кампании: $completed из $tea
 echo "== Redis: EVALSHA записи сущности (HSET+ZADD+XADD, $attempt_bytes байт; c=50, n=100000)" >&2
 sha="$(rcli SCRIPT LOAD "$(cat "$BENCH_DIR/entity_write.lua")")"
 data="$(python3 -c "print('x' * int('$attempt_bytes' or 200))")"
-eval_line="$(redis-benchmark -p "$METODNET_REDIS_PORT" -c 50 -n 100000 -r 1000000 -q \
+eval_line="$(mn_rbench -c 50 -n 100000 -r 1000000 -q \
     EVALSHA "$sha" 3 "bench:{r:07}:attempt:__rand_int__" "bench:{r:07}:idx:result" "bench:{r:07}:events" \
     1 "$data" "|id:07-s1|org:07-o1|mun:07-m1|st:completed|" "9998236911999__rand_int__" 2>/dev/null |
     tr '\r' '\n' | grep -E 'requests per second' | tail -n 1)"
 redis_eval="$(grep -oE '[0-9.]+ requests per second' <<<"$eval_line" | grep -oE '^[0-9.]+')"
 echo "   ${eval_line##*: }" >&2
-rcli --scan --pattern 'bench:*' | xargs -r -n 500 redis-cli -p "$METODNET_REDIS_PORT" DEL >/dev/null
+mn_rdel_matching 'bench:*'
 
 verdicts="$(python3 - "$redis_eval" "$submit_res" "$completed" "$teachers" <<'EOF'
 import re, sys

@@ -199,6 +199,9 @@ static void s_send(gateway_http *http, h2o_req_t *req, const char *label, const 
     h2o_iovec_t rid = h2o_strdup(&req->pool, request_id, SIZE_MAX);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, rid.base, rid.len);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    /* Every 503 says when to come back (RFC 9110 §10.2.3): a restart or a reload takes seconds. */
+    if (status == 503 && (extra == NULL || extra->retry_after <= 0))
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
     if (extra != NULL) {
         if (extra->etag != NULL && extra->etag[0] != '\0') {
             h2o_iovec_t v = h2o_strdup(&req->pool, extra->etag, SIZE_MAX);
@@ -851,8 +854,12 @@ static void s_on_ping(const redisReply *reply, const char *error, void *ud)
         bool redis_ok =
             reply != NULL && reply->type == REDIS_REPLY_STATUS && reply->str != NULL && strcmp(reply->str, "PONG") == 0;
         if (!redis_ok) {
+            const char *not_ready = http->redis ? redis_link_not_ready(http->redis) : NULL;
             details[n].field = "redis";
-            details[n].description = "Redis не отвечает на PING";
+            details[n].description = not_ready == NULL                       ? "Redis не отвечает на PING"
+                                     : strncmp(not_ready, "LOADING", 7) == 0 ? "Redis загружает данные в память"
+                                     : strncmp(not_ready, "BUSY", 4) == 0 ? "Redis занят выполнением скрипта"
+                                                                          : "Redis-реплика потеряла связь с ведущим";
             n++;
         }
         const char *p = http->required_services;
@@ -894,7 +901,9 @@ static void s_handle_readyz(gateway_http *http, h2o_req_t *req, const char *labe
         return;
     }
     call->refs++;
-    if (http->redis == NULL || redis_link_commandf(http->redis, s_on_ping, call, "PING") != 0) {
+    /* Not connected or Redis still loading: answer now rather than after the PING's deadline. */
+    if (http->redis == NULL || !redis_link_connected(http->redis) ||
+        redis_link_commandf(http->redis, s_on_ping, call, "PING") != 0) {
         /* answer as if Redis said nothing */
         s_on_ping(NULL, "closed", call);
     }

@@ -314,7 +314,12 @@ class Stack:
             return t
 
     def wait_redis(self, timeout=10.0):
-        deadline = time.monotonic() + timeout
+        """Until Redis serves commands. A "-LOADING" answer means it is loading its AOF: the deadline
+        grows with the AOF on disk (as in ops/lib.sh mn_wait_redis: 10 s per 100 MB more)."""
+        aof_bytes = 0
+        for root, _, files in os.walk(os.path.join(self.redis_dir, "appendonlydir")):
+            aof_bytes += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+        deadline = time.monotonic() + timeout + aof_bytes / 10e6
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as s:
@@ -329,12 +334,13 @@ class Stack:
                         reply += chunk
                     if reply.startswith(b"+OK\r\n+PONG"):
                         return
+                    # "+OK\r\n-LOADING Redis is loading the dataset in memory": not ready yet
             except OSError:
                 pass
             if not self.procs["redis"].alive():
                 raise _EarlyExit(f"redis-server завершился при запуске (порт {self.redis_port} занят?)")
             time.sleep(0.05)
-        raise RuntimeError(f"redis-server не ответил за {timeout} с")
+        raise RuntimeError(f"redis-server не готов за {timeout + aof_bytes / 10e6:.0f} с")
 
     def wait_ready(self, timeout=60.0):
         deadline = time.monotonic() + timeout

@@ -1,6 +1,7 @@
 /* test_redis_link — redis_link against a real redis-server: round trips, deadlines on a refused
  * connection, reconnect after Redis is killed and restarted, the PING watchdog, EVALSHA reload on
- * NOSCRIPT, AUTH (password and ACL user), close from a callback; and SHA-1 test vectors. */
+ * NOSCRIPT, AUTH (password and ACL user), close from a callback, BUSY waited for (never a reply);
+ * and SHA-1 test vectors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -383,6 +384,75 @@ static void test_ping_watchdog(void **state)
     redis_test_server_destroy(&server);
 }
 
+/* Runs a Lua script on its own link that keeps Redis busy for busy_ms (BUSY to everyone else once
+ * busy-reply-threshold has passed). */
+static const char s_busy_lua[] = "local s = redis.call('TIME')\n"
+                                 "local start = s[1] * 1000000 + s[2]\n"
+                                 "while true do\n"
+                                 "  local t = redis.call('TIME')\n"
+                                 "  if t[1] * 1000000 + t[2] - start > tonumber(ARGV[1]) * 1000 then return 1 end\n"
+                                 "end\n";
+
+static void test_busy_redis_is_waited_for_not_answered(void **state)
+{
+    (void)state;
+    assert_int_equal(redis_test_server_start(&server), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    redis_link_options options = s_options(&server);
+    options.command_timeout_ms = 3000;
+    redis_link *busy = redis_link_new(&loop, &options);
+    redis_link *link = redis_link_new(&loop, &options);
+    outcome config = {0};
+    redis_link_commandf(link, s_record, &config, "CONFIG SET busy-reply-threshold 50");
+    s_run_until(&loop, &config.calls, 1, 3000);
+    assert_string_equal(config.text, "OK");
+
+    outcome script = {0}, set = {0}, get = {0};
+    redis_link_commandf(busy, s_record, &script, "EVAL %s 0 700", s_busy_lua);
+    s_run_for(&loop, 150); /* past the threshold: Redis now answers BUSY */
+    uint64_t sent = s_now_ms();
+    redis_link_commandf(link, s_record, &set, "SET k v");
+    redis_link_commandf(link, s_record, &get, "GET k");
+    s_run_until(&loop, &get.calls, 1, 5000);
+    /* Both waited for the script instead of getting BUSY back, and ran in issue order. */
+    assert_int_equal(set.calls, 1);
+    assert_string_equal(set.error, "");
+    assert_string_equal(set.text, "OK");
+    assert_string_equal(get.error, "");
+    assert_string_equal(get.text, "v");
+    assert_true(get.done_ms - sent >= 300);
+    assert_true(redis_link_connected(link));
+    assert_null(redis_link_not_ready(link));
+    s_run_until(&loop, &script.calls, 1, 3000);
+    assert_int_equal(script.integer, 1);
+
+    /* A deadline that passes while Redis is busy: answered "not ready", never a BUSY reply. */
+    options.command_timeout_ms = 200;
+    redis_link *impatient = redis_link_new(&loop, &options);
+    outcome ping = {0}, late = {0};
+    redis_link_commandf(impatient, s_record, &ping, "PING");
+    s_run_until(&loop, &ping.calls, 1, 3000);
+    assert_string_equal(ping.text, "PONG");
+    outcome script2 = {0};
+    redis_link_commandf(busy, s_record, &script2, "EVAL %s 0 700", s_busy_lua);
+    s_run_for(&loop, 150);
+    redis_link_commandf(impatient, s_record, &late, "GET k");
+    s_run_until(&loop, &late.calls, 1, 3000);
+    assert_int_equal(late.calls, 1);
+    assert_non_null(strstr(late.error, "not ready: BUSY"));
+    assert_false(redis_link_connected(impatient));
+    assert_non_null(redis_link_not_ready(impatient));
+    s_run_until(&loop, &script2.calls, 1, 3000);
+    s_run_for(&loop, 300); /* the probe finds Redis serving again */
+    assert_true(redis_link_connected(impatient));
+
+    redis_link_close(&impatient);
+    redis_link_close(&busy);
+    s_close_and_drain(&loop, &link);
+    redis_test_server_destroy(&server);
+}
+
 static void test_late_reply_discarded(void **state)
 {
     (void)state;
@@ -567,6 +637,7 @@ int main(void)
         cmocka_unit_test_teardown(test_expired_queued_command_is_never_sent, s_teardown),
         cmocka_unit_test_teardown(test_ping_watchdog, s_teardown),
         cmocka_unit_test_teardown(test_late_reply_discarded, s_teardown),
+        cmocka_unit_test_teardown(test_busy_redis_is_waited_for_not_answered, s_teardown),
         cmocka_unit_test_teardown(test_evalsha_reloads_on_noscript, s_teardown),
         cmocka_unit_test_teardown(test_auth, s_teardown),
         cmocka_unit_test_teardown(test_close_from_callback, s_teardown),
