@@ -84,9 +84,12 @@ static json_t *s_operation(const route *r, json_t *schemas)
         }
     }
     if (r->flags & ROUTE_IF_MATCH)
-        json_array_append_new(
-            params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "If-Match", "in", "header", "required", 0,
-                              "description", "Ожидаемая версия объекта, например \"3\"", "schema", "type", "string"));
+        json_array_append_new(params,
+                              json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "If-Match", "in", "header", "required",
+                                        0, "description",
+                                        "Ожидаемая версия объекта — его ETag, например \"3\" (сильное сравнение RFC "
+                                        "9110: W/\"3\" не совпадает; * — любая текущая версия; несовпадение — 412)",
+                                        "schema", "type", "string"));
     if (strcmp(r->method, "POST") == 0)
         json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i, s:i}}", "name", "Idempotency-Key",
                                                 "in", "header", "required", 0, "description",

@@ -438,28 +438,79 @@ routes_match_result routes_match(const char *method, size_t method_len, const ch
     return path_known ? ROUTES_METHOD_NOT_ALLOWED : ROUTES_NOT_FOUND;
 }
 
+/* One element of an If-Match list, blanks trimmed: 1 with *version for a strong tag that can be
+ * one of ours, 0 for a well-formed tag that matches none of them, 2 for "*", -1 when malformed. */
+static int s_if_match_element(const char *p, const char *end, long long *version)
+{
+    if (end - p == 1 && *p == '*')
+        return 2;
+    bool weak = false;
+    if (end - p >= 2 && p[0] == 'W' && p[1] == '/') {
+        weak = true;
+        p += 2;
+    }
+    bool quoted = end - p >= 2 && *p == '"' && end[-1] == '"';
+    if (quoted) {
+        p++;
+        end--;
+    } else if (weak || p == end) {
+        return -1; /* W/ needs a quoted tag; a bare version is accepted (older clients send 3) */
+    }
+    bool digits = p < end && end - p <= 18;
+    long long v = 0;
+    for (const char *c = p; c < end; c++) {
+        if (*c == '"' || (unsigned char)*c < 0x21 || *c == 0x7f)
+            return -1; /* not an etagc */
+        if (*c < '0' || *c > '9')
+            digits = false;
+        else if (digits)
+            v = v * 10 + (*c - '0');
+    }
+    if (!quoted && !digits)
+        return -1;
+    /* strong comparison: a weak tag never matches, nor a tag that is not a version ≥ 1 */
+    if (weak || !digits || v == 0)
+        return 0;
+    *version = v;
+    return 1;
+}
+
 int routes_parse_if_match(const char *value, size_t len, long long *version)
 {
     const char *p = value, *end = value + len;
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
-        p += 2;
-    if (end - p >= 2 && *p == '"' && end[-1] == '"') {
-        p++;
-        end--;
-    }
-    if (p == end || end - p > 18)
-        return -1;
-    long long v = 0;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9')
+    long long found = -1;
+    bool any = false, elements = false;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        if (p == end)
+            break;
+        const char *e = p;
+        bool in_quotes = false;
+        while (e < end && (in_quotes || *e != ',')) {
+            if (*e == '"')
+                in_quotes = !in_quotes;
+            e++;
+        }
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        long long v = 0;
+        int kind = s_if_match_element(p, t, &v);
+        if (kind < 0)
             return -1;
-        v = v * 10 + (*p - '0');
+        elements = true;
+        if (kind == 2)
+            any = true;
+        else if (kind == 1 && found != -1 && found != v)
+            return -2;
+        else if (kind == 1)
+            found = v;
+        p = e;
     }
-    *version = v;
+    if (!elements)
+        return -1;
+    *version = any ? 0 : found != -1 ? found : ROUTES_VERSION_NONE;
     return 0;
 }
 
@@ -677,8 +728,13 @@ ProtobufCMessage *routes_build_request(const route_match *m, const char *query, 
     if (if_match != NULL && (r->flags & ROUTE_IF_MATCH)) {
         long long version;
         char text[32];
-        if (routes_parse_if_match(if_match, if_match_len, &version) != 0) {
-            s_error(err, "If-Match", "Заголовок If-Match должен содержать номер версии, например \"3\"");
+        int parsed = routes_parse_if_match(if_match, if_match_len, &version);
+        if (parsed == -2) {
+            s_error(err, "If-Match", "Укажите в If-Match одну версию записи, например \"3\"");
+            goto fail;
+        }
+        if (parsed != 0) {
+            s_error(err, "If-Match", "Заголовок If-Match должен содержать версию записи, например \"3\", или *");
             goto fail;
         }
         snprintf(text, sizeof text, "%lld", version);

@@ -98,8 +98,15 @@ typedef struct {
 ProtobufCMessage *routes_build_request(const route_match *m, const char *query, size_t query_len, const char *body,
                                        size_t body_len, const char *if_match, size_t if_match_len, routes_error *err);
 
-/* Parses an If-Match value: "\"3\"", W/"3" or 3 (blanks around allowed). Returns 0 with *version
- * set, or -1 when it is not one version number (≥ 0, < 2^63). "*" is not a version: -1. */
+/* expected_version that no record has: a well-formed If-Match naming no current ETag → 412. */
+#define ROUTES_VERSION_NONE 0x7fffffffffffffffLL
+
+/* Parses If-Match (RFC 9110 §13.1.1) against our strong ETags "\"<version>\"" with the strong
+ * comparison: "*" → 0 (any current version: no check); "3" (or a bare 3) → 3; W/"3" (weak tags
+ * never match), "abc", "0" → ROUTES_VERSION_NONE (412 from the service, or 404 for a missing
+ * record, RFC 9110 §13.2.1); a list gives its one version ("1", W/"2" → 1). Returns 0 with *version
+ * set, -1 for a malformed value (400), -2 for a list naming two different versions (400: the services
+ * compare against one). */
 int routes_parse_if_match(const char *value, size_t len, long long *version);
 
 /* Percent-decodes src into dst (size bytes incl. NUL); plus_is_space for query strings. Returns the

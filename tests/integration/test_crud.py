@@ -235,6 +235,33 @@ class CrudTest(StackTestCase):
         self.assertTrue(r.json["lowResults"])
         self.assertEqual(r.json["name"], org["name"])
 
+    def test_if_match_follows_rfc_9110(self):
+        _, _, org = self.make_tree()
+        person = self.stack.post("/api/v1/staff", staff_body(org["id"])).json
+        path = f"/api/v1/staff/{person['id']}"
+        # "*": any current version
+        r = self.stack.patch(path, {"firstName": "Залина"}, headers={"If-Match": "*"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["version"], "2")
+        # strong comparison: the weak form of the current tag does not match; unknown tags are 412, not 400
+        for tag in ('W/"2"', '"abc"', '"0"', 'W/"1", W/"2"'):
+            r = self.stack.patch(path, {"firstName": "Фатима"}, headers={"If-Match": tag})
+            self.assertJsonError(r, 412, f"If-Match: {tag}")
+        # a list holding the current version matches
+        r = self.stack.patch(path, {"firstName": "Фатима"}, headers={"If-Match": 'W/"1", "2"'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["version"], "3")
+        # malformed: 400, nothing changed
+        for tag in ('"3', "abc", "W/3"):
+            r = self.stack.patch(path, {"firstName": "Мадина"}, headers={"If-Match": tag})
+            self.assertJsonError(r, 400, f"If-Match: {tag}")
+        r = self.stack.get(path)
+        self.assertEqual(r.json["firstName"], "Фатима")
+        self.assertEqual(r.json["version"], "3")
+        # a missing record is 404 whatever the precondition (RFC 9110 §13.2.1)
+        r = self.stack.delete("/api/v1/staff/07-s999999", headers={"If-Match": "*"})
+        self.assertJsonError(r, 404)
+
     def test_patch_validation_keeps_entity(self):
         _, _, org = self.make_tree()
         person = self.stack.post("/api/v1/staff", staff_body(org["id"])).json

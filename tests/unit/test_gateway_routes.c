@@ -241,7 +241,7 @@ static void test_patch(void **state)
     ProtobufCMessage *msg =
         s_build("PATCH", "/api/v1/staff/24-s5", NULL,
                 "{\"lastName\":\"Петрова\",\"organizationIds\":[\"24-o1\",\"24-o2\"],\"qualificationCategory\":null}",
-                "W/\"3\"", &err);
+                "\"3\"", &err);
     assert_non_null(msg);
     Metodnet__UpdateStaffRequest *update = (Metodnet__UpdateStaffRequest *)msg;
     assert_string_equal(update->id, "24-s5");
@@ -261,7 +261,7 @@ static void test_patch(void **state)
     assert_int_equal(((Metodnet__UpdateRegionRequest *)msg)->expected_version, 0);
     protobuf_c_message_free_unpacked(msg, NULL);
 
-    assert_null(s_build("PATCH", "/api/v1/regions/24", NULL, "{\"name\":\"x\"}", "\"abc\"", &err));
+    assert_null(s_build("PATCH", "/api/v1/regions/24", NULL, "{\"name\":\"x\"}", "abc", &err));
     assert_string_equal(err.field, "If-Match");
 
     msg = s_build("DELETE", "/api/v1/organizations/24-o1", NULL, NULL, "7", &err);
@@ -277,18 +277,37 @@ static void test_if_match(void **state)
     long long v = -1;
     assert_int_equal(routes_parse_if_match("\"3\"", 3, &v), 0);
     assert_int_equal(v, 3);
-    assert_int_equal(routes_parse_if_match("W/\"12\"", 6, &v), 0);
-    assert_int_equal(v, 12);
     assert_int_equal(routes_parse_if_match("3", 1, &v), 0);
     assert_int_equal(v, 3);
     assert_int_equal(routes_parse_if_match(" 42 ", 4, &v), 0);
     assert_int_equal(v, 42);
-    assert_int_equal(routes_parse_if_match("*", 1, &v), -1);
-    assert_int_equal(routes_parse_if_match("\"\"", 2, &v), -1);
+    /* RFC 9110: "*" is any current version (no check) */
+    assert_int_equal(routes_parse_if_match("*", 1, &v), 0);
+    assert_int_equal(v, 0);
+    /* strong comparison: a weak tag never matches; a well-formed unknown tag matches nothing (412) */
+    assert_int_equal(routes_parse_if_match("W/\"12\"", 6, &v), 0);
+    assert_int_equal(v, ROUTES_VERSION_NONE);
+    assert_int_equal(routes_parse_if_match("\"abc\"", 5, &v), 0);
+    assert_int_equal(v, ROUTES_VERSION_NONE);
+    assert_int_equal(routes_parse_if_match("\"\"", 2, &v), 0);
+    assert_int_equal(v, ROUTES_VERSION_NONE);
+    assert_int_equal(routes_parse_if_match("\"0\"", 3, &v), 0);
+    assert_int_equal(v, ROUTES_VERSION_NONE);
+    assert_int_equal(routes_parse_if_match("\"1234567890123456789\"", 21, &v), 0);
+    assert_int_equal(v, ROUTES_VERSION_NONE);
+    /* a list: its one strong version */
+    assert_int_equal(routes_parse_if_match("W/\"1\", \"2\"", 10, &v), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(routes_parse_if_match("\"2\", \"2\"", 8, &v), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(routes_parse_if_match("\"1\", \"2\"", 8, &v), -2);
+    /* malformed: 400 */
     assert_int_equal(routes_parse_if_match("", 0, &v), -1);
     assert_int_equal(routes_parse_if_match("-1", 2, &v), -1);
     assert_int_equal(routes_parse_if_match("\"3", 2, &v), -1);
-    assert_int_equal(routes_parse_if_match("\"1\", \"2\"", 8, &v), -1);
+    assert_int_equal(routes_parse_if_match("abc", 3, &v), -1);
+    assert_int_equal(routes_parse_if_match("W/3", 3, &v), -1);
+    assert_int_equal(routes_parse_if_match("\"a\"b\"", 5, &v), -1);
     assert_int_equal(routes_parse_if_match("1234567890123456789", 19, &v), -1);
 }
 
