@@ -31,8 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha1.h"
-
 #define S_MAX_QUEUED        100000
 #define S_PROBE_INTERVAL_MS 100
 
@@ -68,7 +66,9 @@ struct link_connection {
 
 struct redis_script {
     redis_script *next;
-    char sha[41];
+    redis_link *link;
+    char sha[41]; /* from SCRIPT LOAD's reply; "" until Redis has told it (EVAL is sent meanwhile) */
+    bool loading; /* a SCRIPT LOAD is in flight */
     char *source;
     size_t len;
 };
@@ -354,10 +354,15 @@ static void s_flush_queue(redis_link *link)
     }
 }
 
+static void s_load_script(redis_link *link, redis_script *script);
+
 static void s_ready(redis_link *link)
 {
     link->state = S_READY;
     link->not_ready[0] = '\0';
+    for (redis_script *script = link->scripts; script; script = script->next)
+        if (!script->sha[0] && !script->loading)
+            s_load_script(link, script);
     s_flush_queue(link);
 }
 
@@ -898,15 +903,44 @@ int redis_link_commandf(redis_link *link, redis_link_reply_cb cb, void *ud, cons
     return s_issue(link, cb, ud, buf, len, NULL);
 }
 
+static void s_on_script_loaded(const redisReply *reply, const char *error, void *ud)
+{
+    redis_script *script = ud;
+    script->loading = false;
+    if (error || !reply || reply->type != REDIS_REPLY_STRING || reply->len != 40)
+        return; /* tried again when the link is next ready; EVAL runs the script meanwhile */
+    for (size_t i = 0; i < 40; i++)
+        if (!((reply->str[i] >= '0' && reply->str[i] <= '9') || (reply->str[i] >= 'a' && reply->str[i] <= 'f')))
+            return;
+    memcpy(script->sha, reply->str, 40);
+    script->sha[40] = '\0';
+}
+
+/* SCRIPT LOAD: Redis compiles the script and tells its SHA1, so we need no hash of our own. */
+static void s_load_script(redis_link *link, redis_script *script)
+{
+    char *buf = NULL;
+    int len = redisFormatCommand(&buf, "SCRIPT LOAD %b", script->source, script->len);
+    link_command *cmd = NULL;
+    if (len > 0)
+        cmd = s_command_new(link, s_on_script_loaded, script, buf, (size_t)len, s_deadline_from_now(link));
+    else
+        free(buf);
+    if (!cmd)
+        return;
+    cmd->internal = true;
+    script->loading = true;
+    if (s_submit(link, cmd) != 0)
+        s_finish(cmd, NULL, "closed");
+}
+
 redis_script *redis_link_script(redis_link *link, const char *lua_source)
 {
     if (!link || !lua_source || link->closing)
         return NULL;
     size_t len = strlen(lua_source);
-    char sha[41];
-    sha1_hex(lua_source, len, sha);
     for (redis_script *s = link->scripts; s; s = s->next)
-        if (strcmp(s->sha, sha) == 0)
+        if (s->len == len && memcmp(s->source, lua_source, len) == 0)
             return s;
     redis_script *script = calloc(1, sizeof *script);
     if (!script)
@@ -918,9 +952,10 @@ redis_script *redis_link_script(redis_link *link, const char *lua_source)
     }
     memcpy(script->source, lua_source, len + 1);
     script->len = len;
-    memcpy(script->sha, sha, sizeof sha);
+    script->link = link;
     script->next = link->scripts;
     link->scripts = script;
+    s_load_script(link, script);
     return script;
 }
 
@@ -943,10 +978,11 @@ int redis_link_evalsha(redis_link *link, redis_script *script, int numkeys, int 
     }
     char numkeys_text[16];
     snprintf(numkeys_text, sizeof numkeys_text, "%d", numkeys);
-    full[0] = "EVALSHA";
-    full_len[0] = 7;
-    full[1] = script->sha;
-    full_len[1] = 40;
+    bool by_sha = script->sha[0] != '\0'; /* until SCRIPT LOAD has answered: EVAL with the source */
+    full[0] = by_sha ? "EVALSHA" : "EVAL";
+    full_len[0] = by_sha ? 7 : 4;
+    full[1] = by_sha ? script->sha : script->source;
+    full_len[1] = by_sha ? 40 : script->len;
     full[2] = numkeys_text;
     full_len[2] = strlen(numkeys_text);
     for (int i = 0; i < argc; i++) {

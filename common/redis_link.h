@@ -16,7 +16,8 @@
  *  - A PING watchdog every ping_interval_ms: no answer within command_timeout_ms drops the connection
  *    and reconnects (a half-open TCP connection is found out).
  *  - AUTH (username+password for ACL users, or password alone) is sent first on every connection.
- *  - Scripts are registered once and run by EVALSHA; NOSCRIPT loads the script and retries once.
+ *  - Scripts are registered once (SCRIPT LOAD) and run by EVALSHA; NOSCRIPT loads the script and
+ *    retries once.
  */
 #ifndef METODNET_REDIS_LINK_H
 #define METODNET_REDIS_LINK_H
@@ -63,10 +64,13 @@ int redis_link_command(redis_link *link, redis_link_reply_cb cb, void *ud, int a
 /* printf-style like redisAsyncCommand (%s, %b with pointer + size_t length, %d/%lld ...). */
 int redis_link_commandf(redis_link *link, redis_link_reply_cb cb, void *ud, const char *format, ...);
 
-/* Registers a Lua script; the link owns it. Its SHA1 is computed locally, so EVALSHA needs no round
- * trip first. Registering the same source twice returns the same script. NULL on failure. */
+/* Registers a Lua script; the link owns it. SCRIPT LOAD is sent at once (and again on a ready link
+ * while it has not answered): Redis tells the script's SHA1, so the link keeps no hash of its own.
+ * Until then redis_link_evalsha sends EVAL with the source. Registering the same source twice returns
+ * the same script. NULL on failure. */
 redis_script *redis_link_script(redis_link *link, const char *lua_source);
-/* The script's SHA1 as 40 lowercase hex digits (borrowed, lives as long as the link). */
+/* The script's SHA1 as 40 lowercase hex digits once SCRIPT LOAD has answered, "" before (borrowed,
+ * lives as long as the link). */
 const char *redis_link_script_sha(const redis_script *script);
 
 /* EVALSHA script numkeys key... arg...: argv holds the keys followed by the args (copied). */

@@ -1,7 +1,7 @@
 /* test_redis_link — redis_link against a real redis-server: round trips, deadlines on a refused
  * connection, reconnect after Redis is killed and restarted, the PING watchdog, EVALSHA reload on
- * NOSCRIPT, AUTH (password and ACL user), close from a callback, BUSY waited for (never a reply);
- * and SHA-1 test vectors. */
+ * NOSCRIPT (the SHA1 taken from SCRIPT LOAD), AUTH (password and ACL user), close from a callback,
+ * BUSY waited for (never a reply). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,6 @@
 
 #include "redis_link.h"
 #include "redis_test_server.h"
-#include "sha1.h"
 
 /* One command's outcome; calls counts how often the callback ran (must be exactly once). */
 typedef struct {
@@ -107,44 +106,6 @@ static redis_link_options s_options(const redis_test_server *server)
     options.backoff_min_ms = 20;
     options.backoff_max_ms = 200;
     return options;
-}
-
-static void test_sha1_vectors(void **state)
-{
-    (void)state;
-    char hex[41];
-    sha1_hex("", 0, hex);
-    assert_string_equal(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-    sha1_hex("abc", 3, hex);
-    assert_string_equal(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
-    const char *two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    sha1_hex(two_blocks, strlen(two_blocks), hex);
-    assert_string_equal(hex, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
-    /* One million 'a' fed in uneven pieces exercises block boundaries. */
-    sha1_context context;
-    sha1_init(&context);
-    char chunk[997];
-    memset(chunk, 'a', sizeof chunk);
-    size_t left = 1000000;
-    while (left > 0) {
-        size_t n = left < sizeof chunk ? left : sizeof chunk;
-        sha1_update(&context, chunk, n);
-        left -= n;
-    }
-    uint8_t digest[20];
-    sha1_final(&context, digest);
-    static const uint8_t million_a[20] = {0x34, 0xaa, 0x97, 0x3c, 0xd4, 0xc4, 0xda, 0xa4, 0xf6, 0x1e,
-                                          0xeb, 0x2b, 0xdb, 0xad, 0x27, 0x31, 0x65, 0x34, 0x01, 0x6f};
-    assert_memory_equal(digest, million_a, 20);
-    /* 55, 56 and 64 bytes: the padding edge cases (values from Python hashlib). */
-    char buf[64];
-    memset(buf, 'x', sizeof buf);
-    sha1_hex(buf, 55, hex);
-    assert_string_equal(hex, "cef734ba81a024479e09eb5a75b6ddae62e6abf1");
-    sha1_hex(buf, 56, hex);
-    assert_string_equal(hex, "901305367c259952f4e7af8323f480d59f81335b");
-    sha1_hex(buf, 64, hex);
-    assert_string_equal(hex, "bb2fa3ee7afb9f54c6dfb5d021f14b1ffe40c163");
 }
 
 static void test_round_trip(void **state)
@@ -492,10 +453,20 @@ static void test_evalsha_reloads_on_noscript(void **state)
     assert_non_null(script);
     assert_ptr_equal(redis_link_script(link, source), script);
 
-    /* Our local SHA1 is the one Redis computes. */
+    /* Run at once, before SCRIPT LOAD has answered: sent as EVAL with the source. */
+    redis_script *fresh = redis_link_script(link, "return 'fresh:' .. ARGV[1]");
+    assert_string_equal(redis_link_script_sha(fresh), "");
+    outcome early = {0};
+    assert_int_equal(redis_link_evalsha(link, fresh, 0, 1, (const char *[]){"x"}, NULL, s_record, &early), 0);
+    s_run_until(&loop, &early.calls, 1, 3000);
+    assert_string_equal(early.text, "fresh:x");
+    assert_int_equal(strlen(redis_link_script_sha(fresh)), 40);
+
+    /* The SHA1 is the one Redis answered to the link's own SCRIPT LOAD. */
     outcome load = {0};
     redis_link_commandf(link, s_record, &load, "SCRIPT LOAD %s", source);
     s_run_until(&loop, &load.calls, 1, 3000);
+    assert_int_equal(strlen(load.text), 40);
     assert_string_equal(load.text, redis_link_script_sha(script));
 
     for (int round = 0; round < 2; round++) {
@@ -629,7 +600,6 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_sha1_vectors, s_teardown),
         cmocka_unit_test_teardown(test_round_trip, s_teardown),
         cmocka_unit_test_teardown(test_refused_connection_times_out, s_teardown),
         cmocka_unit_test_teardown(test_waiting_queue_is_bounded, s_teardown),
