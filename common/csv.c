@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "validate.h"
 
 #define S_CHUNK (64 * 1024)
@@ -201,23 +202,6 @@ static bool s_append_cp1251(csv_reader *r, const char *in, size_t len)
     return true;
 }
 
-/* Valid UTF-8 except possibly a sequence cut at the very end. */
-static bool s_utf8_prefix_valid(const char *s, size_t len)
-{
-    size_t cut = 0;
-    /* find where the last (possibly incomplete) sequence starts */
-    for (size_t back = 1; back <= 3 && back <= len; back++) {
-        unsigned char c = (unsigned char)s[len - back];
-        if ((c & 0xC0) == 0x80)
-            continue;
-        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-        if (need > back)
-            cut = back;
-        break;
-    }
-    return utf8_valid(s, len - cut);
-}
-
 /* Reads the first CSV_DETECT_BYTES and decides the encoding. */
 static bool s_detect(csv_reader *r)
 {
@@ -241,7 +225,7 @@ static bool s_detect(csv_reader *r)
     if (have >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0) {
         r->encoding = CSV_ENCODING_UTF8_BOM;
         skip = 3;
-    } else if (s_utf8_prefix_valid(raw, have)) {
+    } else if (utf8_valid_but_cut(raw, have)) {
         r->encoding = CSV_ENCODING_UTF8;
     } else {
         r->encoding = CSV_ENCODING_CP1251;

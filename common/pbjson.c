@@ -24,6 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "utf8.h"
+
 #define S_DEFAULT_MAX_DEPTH        32
 #define S_DEFAULT_MAX_STRING_BYTES 65536
 #define S_DEFAULT_MAX_ARRAY_ITEMS  10000
@@ -55,130 +59,19 @@ static char s_to_lower(char c)
     return s_is_upper(c) ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes available), 0 when invalid.
- * Strict: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t s_utf8_sequence(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xE0 && s[1] < 0xA0)
-            return 0; /* overlong */
-        if (c == 0xED && s[1] >= 0xA0)
-            return 0; /* surrogate */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && s[1] < 0x90)
-            return 0; /* overlong */
-        if (c == 0xF4 && s[1] >= 0x90)
-            return 0; /* above U+10FFFF */
-        return 4;
-    }
-    return 0;
-}
-
-/* Offset of the first invalid byte, or len when the whole text is valid UTF-8. */
-static size_t s_utf8_invalid_at(const char *text, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
-    while (i < len) {
-        size_t step = s_utf8_sequence(s + i, len - i);
-        if (step == 0)
-            return i;
-        i += step;
-    }
-    return len;
-}
-
-/* Largest prefix length <= max that does not cut a UTF-8 sequence of valid text. */
-static size_t s_utf8_prefix(const char *text, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t cut = max;
-    while (cut > 0 && (((unsigned char)text[cut]) & 0xC0) == 0x80)
-        cut--;
-    return cut;
-}
-
-/* Copy of text with every invalid UTF-8 byte replaced by U+FFFD; caller frees. */
-static char *s_utf8_sanitize(const char *text, size_t len, size_t *out_len)
-{
-    if (len > (SIZE_MAX - 1) / 3)
-        return NULL;
-    char *out = malloc(len * 3 + 1);
-    if (!out)
-        return NULL;
-    const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0, o = 0;
-    while (i < len) {
-        size_t step = s_utf8_sequence(s + i, len - i);
-        if (step == 0) {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(out + o, text + i, step);
-            o += step;
-            i += step;
-        }
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return out;
-}
-
-/* ---- base64 (RFC 4648): standard alphabet with padding on output; standard or URL-safe, padding
- * optional, on input (as ProtoJSON parsers accept). ---- */
-
-static const char s_base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* ---- base64 (RFC 4648) through libsodium: standard alphabet with padding on output; standard or
+ * URL-safe, padding optional, on input (as ProtoJSON parsers accept). ---- */
 
 /* Returns a malloc'd NUL-terminated text, or NULL when out of memory. */
 static char *s_base64_encode(const uint8_t *data, size_t len, size_t *out_len)
 {
-    size_t n = (len + 2) / 3 * 4;
-    char *out = malloc(n + 1);
+    size_t size = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+    char *out = malloc(size);
     if (!out)
         return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t chunk = (uint32_t)data[i] << 16;
-        if (i + 1 < len)
-            chunk |= (uint32_t)data[i + 1] << 8;
-        if (i + 2 < len)
-            chunk |= data[i + 2];
-        out[o++] = s_base64_alphabet[(chunk >> 18) & 63];
-        out[o++] = s_base64_alphabet[(chunk >> 12) & 63];
-        out[o++] = i + 1 < len ? s_base64_alphabet[(chunk >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? s_base64_alphabet[chunk & 63] : '=';
-    }
-    out[o] = '\0';
-    *out_len = o;
+    sodium_bin2base64(out, size, len ? data : (const uint8_t *)"", len, sodium_base64_VARIANT_ORIGINAL);
+    *out_len = strlen(out);
     return out;
-}
-
-static int s_base64_value(char c)
-{
-    if (s_is_upper(c))
-        return c - 'A';
-    if (s_is_lower(c))
-        return c - 'a' + 26;
-    if (s_is_digit(c))
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
 }
 
 /* Decodes text into a malloc'd buffer (*out NULL for empty input). Returns 0, -1 when the text is
@@ -187,41 +80,28 @@ static int s_base64_decode(const char *text, size_t len, uint8_t **out, size_t *
 {
     *out = NULL;
     *out_len = 0;
-    size_t pad = 0;
-    if (len % 4 == 0 && len >= 4) {
-        if (text[len - 1] == '=')
-            pad++;
-        if (text[len - 2] == '=')
-            pad++;
-    }
-    size_t symbols = len - pad;
-    if (symbols % 4 == 1)
-        return -1;
-    size_t n = symbols / 4 * 3 + (symbols % 4 == 0 ? 0 : symbols % 4 - 1);
-    if (n == 0)
-        return symbols == 0 ? 0 : -1;
-    uint8_t *buf = malloc(n);
+    if (len == 0)
+        return 0;
+    bool url = memchr(text, '-', len) || memchr(text, '_', len);
+    bool padded = text[len - 1] == '=';
+    int variant = url ? (padded ? sodium_base64_VARIANT_URLSAFE : sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+                      : (padded ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    size_t max = len / 4 * 3 + 3;
+    uint8_t *buf = malloc(max);
     if (!buf)
         return -2;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < symbols; i++) {
-        int v = s_base64_value(text[i]);
-        if (v < 0) {
-            free(buf);
-            return -1;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
+    const char *end = NULL;
+    size_t n = 0;
+    if (sodium_base642bin(buf, max, text, len, NULL, &n, &end, variant) != 0 || end != text + len) {
+        free(buf);
+        return -1;
+    }
+    if (n == 0) {
+        free(buf);
+        return -1; /* "=" or "==" alone */
     }
     *out = buf;
-    *out_len = o;
+    *out_len = n;
     return 0;
 }
 
@@ -533,7 +413,7 @@ typedef struct {
 /* Copies at most max bytes of src (cut on a UTF-8 boundary) to dst of size dst_size. */
 static void s_copy_text(char *dst, size_t dst_size, const char *src, size_t src_len)
 {
-    size_t n = s_utf8_prefix(src, src_len, dst_size - 1);
+    size_t n = utf8_prefix(src, src_len, dst_size - 1);
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
@@ -598,11 +478,11 @@ static int s_fail_memory(s_ctx *ctx)
 /* A client's value for an error message: quoted, shortened, only when it is valid UTF-8. */
 static void s_quote(char *out, size_t size, const char *value, size_t len)
 {
-    if (s_utf8_invalid_at(value, len) != len || memchr(value, '\0', len)) {
+    if (utf8_invalid_at(value, len) != len || memchr(value, '\0', len)) {
         snprintf(out, size, "(не текст)");
         return;
     }
-    size_t n = s_utf8_prefix(value, len, S_QUOTE_MAX_BYTES);
+    size_t n = utf8_prefix(value, len, S_QUOTE_MAX_BYTES);
     snprintf(out, size, "«%.*s%s»", (int)n, value, n < len ? "…" : "");
 }
 
@@ -1112,7 +992,7 @@ ProtobufCMessage *pbjson_decode(const ProtobufCMessageDescriptor *desc, const ch
         s_fail(&ctx, "пустой документ: ожидается объект JSON");
         return NULL;
     }
-    size_t bad = s_utf8_invalid_at(json, len);
+    size_t bad = utf8_invalid_at(json, len);
     if (bad != len) {
         s_fail(&ctx, "текст не в кодировке UTF-8 (байт %zu)", bad);
         return NULL;
@@ -1163,7 +1043,7 @@ int pbjson_set_from_text(ProtobufCMessage *msg, const char *name, const char *te
     if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
         return s_fail(&ctx, "поля oneof не поддерживаются");
     size_t len = strlen(text);
-    if (s_utf8_invalid_at(text, len) != len)
+    if (utf8_invalid_at(text, len) != len)
         return s_fail(&ctx, "текст не в кодировке UTF-8");
     json_t *value = json_stringn_nocheck(text, len);
     if (!value)
@@ -1205,11 +1085,11 @@ static json_t *s_string_to_json(const char *text)
     if (!text)
         return json_string("");
     size_t len = strlen(text);
-    if (s_utf8_invalid_at(text, len) == len)
+    if (utf8_invalid_at(text, len) == len)
         return json_stringn_nocheck(text, len);
     /* stored text that is not UTF-8 (should not happen) is shown, not dropped */
     size_t clean_len;
-    char *clean = s_utf8_sanitize(text, len, &clean_len);
+    char *clean = utf8_sanitize(text, len, &clean_len);
     if (!clean)
         return NULL;
     json_t *value = json_stringn_nocheck(clean, clean_len);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "envelope.pb-c.h"
+#include "utf8.h"
 
 typedef struct validation {
     Metodnet__FieldViolation **items;
@@ -24,10 +25,6 @@ static inline bool validation_ok(const validation *v)
     return v->n == 0;
 }
 void validation_free(validation *v);
-
-bool utf8_valid(const char *s, size_t len);
-/* Characters (code points) in a valid UTF-8 string. */
-size_t utf8_length(const char *s);
 
 /* Required: non-empty after trimming blanks, valid UTF-8, at most max_chars characters. */
 bool validate_text(validation *v, const char *field, const char *value, size_t max_chars, bool required);
