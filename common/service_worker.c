@@ -3,6 +3,8 @@
  * worker honest (a worker that swallowed a request would look busy forever). */
 #include "service_worker.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +15,8 @@
 struct service_worker {
     mdp_worker *worker;
     const char *service_name;
-    const service_method *methods;
-    size_t n_methods;
+    const ProtobufCServiceDescriptor *descriptor;
+    service_handler *handlers; /* by method index of the descriptor */
     void *ud;
 };
 
@@ -22,7 +24,7 @@ struct service_call {
     service_worker *owner;
     mdp_worker_request *req;
     Metodnet__Envelope *envelope;
-    const service_method *method;
+    const ProtobufCMethodDescriptor *method;
     ProtobufCMessage *request;
     uint64_t started_ns;
 };
@@ -78,7 +80,7 @@ static void s_send(mdp_worker_request *req, const char *request_id, Metodnet__St
 static void s_finish(service_call *call, Metodnet__StatusCode code)
 {
     double ms = (double)(uv_hrtime() - call->started_ns) / 1e6;
-    log_info(call->envelope->request_id, "%s %s → %s за %.2f мс", call->owner->service_name, call->method->method,
+    log_info(call->envelope->request_id, "%s %s → %s за %.2f мс", call->owner->service_name, call->method->name,
              s_code_word(code), ms);
     if (call->request)
         protobuf_c_message_free_unpacked(call->request, NULL);
@@ -126,7 +128,7 @@ const Metodnet__Envelope *service_call_envelope(const service_call *call)
 {
     return call->envelope;
 }
-const service_method *service_call_method(const service_call *call)
+const ProtobufCMethodDescriptor *service_call_method(const service_call *call)
 {
     return call->method;
 }
@@ -142,10 +144,8 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
                NULL);
         return;
     }
-    const service_method *method = NULL;
-    for (size_t i = 0; i < self->n_methods; i++)
-        if (strcmp(self->methods[i].method, envelope->method) == 0)
-            method = &self->methods[i];
+    const ProtobufCMethodDescriptor *method =
+        protobuf_c_service_descriptor_get_method_by_name(self->descriptor, envelope->method);
     if (method == NULL) {
         char message[256];
         snprintf(message, sizeof message, "Служба «%s» не знает метода «%.64s»", self->service_name, envelope->method);
@@ -160,7 +160,7 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
         return;
     }
     ProtobufCMessage *request =
-        protobuf_c_message_unpack(method->request, NULL, envelope->payload.len, envelope->payload.data);
+        protobuf_c_message_unpack(method->input, NULL, envelope->payload.len, envelope->payload.data);
     if (request == NULL) {
         s_send(req, envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT,
                "Неверный формат тела запроса к службе", NULL, NULL);
@@ -176,23 +176,66 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
     call->method = method;
     call->request = request;
     call->started_ns = uv_hrtime();
-    method->handler(call, request, self->ud);
+    self->handlers[method - self->descriptor->methods](call, request, self->ud);
+}
+
+const char *service_methods_check(const service_methods *methods, char *buf, size_t size)
+{
+    const ProtobufCServiceDescriptor *d = methods->descriptor;
+    for (size_t i = 0; i < methods->n_handlers; i++) {
+        const service_handler_entry *h = &methods->handlers[i];
+        if (h->handler == NULL || protobuf_c_service_descriptor_get_method_by_name(d, h->rpc) == NULL) {
+            snprintf(buf, size, "обработчик %s: такого rpc нет в service %s", h->rpc, d->name);
+            return buf;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(methods->handlers[j].rpc, h->rpc) == 0) {
+                snprintf(buf, size, "два обработчика rpc %s.%s", d->name, h->rpc);
+                return buf;
+            }
+    }
+    for (unsigned m = 0; m < d->n_methods; m++) {
+        bool handled = false;
+        for (size_t i = 0; i < methods->n_handlers && !handled; i++)
+            handled = strcmp(methods->handlers[i].rpc, d->methods[m].name) == 0;
+        if (!handled) {
+            snprintf(buf, size, "у rpc %s.%s нет обработчика", d->name, d->methods[m].name);
+            return buf;
+        }
+    }
+    return NULL;
 }
 
 service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
                                    const char *service_name, unsigned concurrency, mdp_heartbeat heartbeat,
-                                   const service_method *methods, size_t n_methods, void *ud)
+                                   const service_methods *methods, void *ud)
 {
+    char problem[256];
+    if (service_methods_check(methods, problem, sizeof problem) != NULL) {
+        log_error(NULL, "%s: таблица методов не сходится с proto: %s", service_name, problem);
+        return NULL;
+    }
     service_worker *self = calloc(1, sizeof *self);
     if (self == NULL)
         return NULL;
     self->service_name = service_name;
-    self->methods = methods;
-    self->n_methods = n_methods;
+    self->descriptor = methods->descriptor;
+    self->handlers =
+        calloc(methods->descriptor->n_methods ? methods->descriptor->n_methods : 1, sizeof *self->handlers);
+    if (self->handlers == NULL) {
+        free(self);
+        return NULL;
+    }
+    for (size_t i = 0; i < methods->n_handlers; i++) {
+        const ProtobufCMethodDescriptor *m =
+            protobuf_c_service_descriptor_get_method_by_name(methods->descriptor, methods->handlers[i].rpc);
+        self->handlers[m - methods->descriptor->methods] = methods->handlers[i].handler;
+    }
     self->ud = ud;
     self->worker =
         mdp_worker_new(loop, zmq_context, broker_endpoint, service_name, concurrency, heartbeat, s_on_request, self);
     if (self->worker == NULL) {
+        free(self->handlers);
         free(self);
         return NULL;
     }
@@ -210,6 +253,7 @@ static void s_worker_stopped(void *ud)
     s_shutdown_ctx *ctx = ud;
     void (*done)(void *) = ctx->done;
     void *done_ud = ctx->ud;
+    free(ctx->self->handlers);
     free(ctx->self);
     free(ctx);
     if (done)

@@ -21,17 +21,30 @@ typedef struct service_call service_call;
 /* request is owned by the call and freed when the call is answered. */
 typedef void (*service_handler)(service_call *call, const ProtobufCMessage *request, void *ud);
 
+/* The handler of one rpc, by its name in the proto `service` block. */
 typedef struct {
-    const char *method; /* "CreateStaff" */
-    const ProtobufCMessageDescriptor *request;
-    const ProtobufCMessageDescriptor *response;
+    const char *rpc; /* "CreateStaff" */
     service_handler handler;
-} service_method;
+} service_handler_entry;
 
-/* methods is borrowed (normally a static table). ud is passed to every handler. */
+/* A service's methods: the rpcs (names, request and response types) come from its proto service
+ * descriptor (proto/<name>_service.proto), the handlers from the service; each rpc has exactly one. */
+typedef struct {
+    const ProtobufCServiceDescriptor *descriptor;
+    const service_handler_entry *handlers;
+    size_t n_handlers;
+} service_methods;
+
+/* NULL when every rpc of the descriptor has exactly one handler and every handler names an rpc, else
+ * what is wrong, written into buf. */
+const char *service_methods_check(const service_methods *methods, char *buf, size_t size);
+
+/* methods is borrowed (normally static). Dispatch is a binary search on the rpc name (the
+ * descriptor's method_indices_by_name). NULL when service_methods_check fails (logged) or the MDP
+ * worker cannot be made. ud is passed to every handler. */
 service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
                                    const char *service_name, unsigned concurrency, mdp_heartbeat heartbeat,
-                                   const service_method *methods, size_t n_methods, void *ud);
+                                   const service_methods *methods, void *ud);
 
 /* Graceful stop (see mdp_worker_shutdown); frees the worker, then calls done. */
 void service_worker_shutdown(service_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud);
@@ -45,7 +58,8 @@ void service_worker_stop_service(service_worker *worker, uint32_t grace_ms, void
 const Metodnet__Principal *service_call_caller(const service_call *call);
 const char *service_call_request_id(const service_call *call);
 const Metodnet__Envelope *service_call_envelope(const service_call *call);
-const service_method *service_call_method(const service_call *call);
+/* The rpc being answered: name, request (input) and response (output) types. */
+const ProtobufCMethodDescriptor *service_call_method(const service_call *call);
 
 /* Answers OK with response (packed here; still owned by the caller). Frees the call. */
 void service_call_reply(service_call *call, const ProtobufCMessage *response);

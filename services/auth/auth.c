@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "auth.pb-c.h"
+#include "auth_service.pb-c.h"
 #include "auth_model.h"
 #include "auth_password.h"
 #include "auth_store.h"
@@ -1733,31 +1734,28 @@ static void s_list_audit(service_call *call, const ProtobufCMessage *request, vo
 
 /* ---------- the method table ---------- */
 
-#define AUTH_METHOD(name, req, resp, handler)                                                                          \
-    {                                                                                                                  \
-        name, &metodnet__##req##__descriptor, &metodnet__##resp##__descriptor, handler                                 \
-    }
-
-static const service_method s_methods[] = {
-    AUTH_METHOD("CreateUser", create_user_request, user, s_create_user),
-    AUTH_METHOD("GetUser", get_request, user, s_get_user),
-    AUTH_METHOD("ListUsers", list_users_request, list_users_response, s_list_users),
-    AUTH_METHOD("SetUserDisabled", set_user_disabled_request, user, s_set_user_disabled),
-    AUTH_METHOD("ResetPassword", reset_password_request, user, s_reset_password),
-    AUTH_METHOD("Me", me_request, user, s_me),
-    AUTH_METHOD("Login", login_request, login_response, s_login),
-    AUTH_METHOD("Logout", logout_request, logout_response, s_logout),
-    AUTH_METHOD("Authenticate", authenticate_request, authenticate_response, s_authenticate),
-    AUTH_METHOD("CreateApiKey", create_api_key_request, create_api_key_response, s_create_api_key),
-    AUTH_METHOD("ListApiKeys", list_api_keys_request, list_api_keys_response, s_list_api_keys),
-    AUTH_METHOD("RevokeApiKey", revoke_api_key_request, api_key, s_revoke_api_key),
-    AUTH_METHOD("ListAudit", list_audit_request, list_audit_response, s_list_audit),
+static const service_handler_entry s_handlers[] = {
+    {"CreateUser", s_create_user},
+    {"GetUser", s_get_user},
+    {"ListUsers", s_list_users},
+    {"SetUserDisabled", s_set_user_disabled},
+    {"ResetPassword", s_reset_password},
+    {"Me", s_me},
+    {"Login", s_login},
+    {"Logout", s_logout},
+    {"Authenticate", s_authenticate},
+    {"CreateApiKey", s_create_api_key},
+    {"ListApiKeys", s_list_api_keys},
+    {"RevokeApiKey", s_revoke_api_key},
+    {"ListAudit", s_list_audit},
 };
 
-const service_method *auth_methods(size_t *n)
+static const service_methods s_service_methods = {&metodnet__auth__descriptor, s_handlers,
+                                                  sizeof s_handlers / sizeof s_handlers[0]};
+
+const service_methods *auth_methods(void)
 {
-    *n = sizeof s_methods / sizeof s_methods[0];
-    return s_methods;
+    return &s_service_methods;
 }
 
 static void s_free(auth *a)
@@ -1796,10 +1794,8 @@ auth *auth_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link
         s_free(a);
         return NULL;
     }
-    size_t n;
-    const service_method *methods = auth_methods(&n);
     a->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "auth", cfg->concurrency, cfg->heartbeat,
-                                   methods, n, a);
+                                   auth_methods(), a);
     if (a->worker == NULL) {
         s_free(a);
         return NULL;

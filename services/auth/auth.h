@@ -50,7 +50,7 @@ void auth_options_default(auth_options *options);
 auth *auth_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link, const auth_options *options);
 
 /* The method table (for tests and for the gateway's route check). */
-const service_method *auth_methods(size_t *n);
+const service_methods *auth_methods(void);
 
 /* Stops taking requests, lets running ones finish, frees the service, then calls done. */
 void auth_shutdown(auth *a, void (*done)(void *ud), void *ud);

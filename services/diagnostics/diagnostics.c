@@ -21,6 +21,7 @@
 #include "cursor.h"
 #include "diagnostics_import.h"
 #include "diagnostics_model.h"
+#include "diagnostics_service.pb-c.h"
 #include "entity_store.h"
 #include "log.h"
 #include "pbfield.h"
@@ -1094,7 +1095,7 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
         s_fail(o, CODE(UNAVAILABLE), s_unavailable_ru);
         return;
     }
-    const ProtobufCMessageDescriptor *desc = service_call_method(o->call)->response;
+    const ProtobufCMessageDescriptor *desc = service_call_method(o->call)->output;
     ProtobufCMessage *response = malloc(desc->sizeof_message);
     if (response == NULL)
         abort();
@@ -3744,47 +3745,44 @@ static void s_import_results_template(service_call *call, const ProtobufCMessage
 
 /* ---------- the method table ---------- */
 
-#define M(name, req, resp, handler)                                                                                    \
-    {                                                                                                                  \
-        name, &metodnet__##req##__descriptor, &metodnet__##resp##__descriptor, handler                                 \
-    }
-
-static const service_method s_methods[] = {
-    M("ListFrameworks", list_frameworks_request, list_frameworks_response, s_list_frameworks),
-    M("GetFramework", get_request, competence_framework, s_get_framework),
-    M("UpdateFramework", update_framework_request, competence_framework, s_update_framework),
-    M("CreateInstrument", create_instrument_request, instrument, s_create_instrument),
-    M("GetInstrument", get_request, instrument, s_get_instrument),
-    M("UpdateInstrument", update_instrument_request, instrument, s_update_instrument),
-    M("ListInstruments", list_instruments_request, list_instruments_response, s_list_instruments),
-    M("CreateCampaign", create_campaign_request, campaign, s_create_campaign),
-    M("GetCampaign", get_request, campaign, s_get_campaign),
-    M("UpdateCampaign", update_campaign_request, campaign, s_update_campaign),
-    M("ListCampaigns", list_campaigns_request, list_campaigns_response, s_list_campaigns),
-    M("OpenCampaign", campaign_action_request, campaign, s_open_campaign),
-    M("CloseCampaign", campaign_action_request, campaign, s_close_campaign),
-    M("GetCampaignProgress", get_request, campaign_progress, s_campaign_progress),
-    M("StartAttempt", start_attempt_request, attempt, s_start_attempt),
-    M("GetAttempt", get_request, attempt, s_get_attempt),
-    M("SaveAnswers", save_answers_request, attempt, s_save_answers),
-    M("SubmitAttempt", submit_attempt_request, attempt, s_submit_attempt),
-    M("ListAttempts", list_attempts_request, list_attempts_response, s_list_attempts),
-    M("GetResult", get_request, result, s_get_result),
-    M("ListResults", list_results_request, list_results_response, s_list_results),
-    M("GetCompetenceProfile", get_profile_request, competence_profile, s_get_profile),
-    M("GetRoute", get_route_request, route, s_get_route),
-    M("GenerateRoute", generate_route_request, route, s_generate_route),
-    M("UpdateRoute", update_route_request, route, s_route_change),
-    M("ApproveRoute", approve_route_request, route, s_route_change),
-    M("SetRouteItemStatus", set_route_item_status_request, route, s_route_change),
-    M("ImportResults", import_results_request, import_report, s_import_results),
-    M("ImportResultsTemplate", import_results_template_request, csv_file, s_import_results_template),
+static const service_handler_entry s_handlers[] = {
+    {"ListFrameworks", s_list_frameworks},
+    {"GetFramework", s_get_framework},
+    {"UpdateFramework", s_update_framework},
+    {"CreateInstrument", s_create_instrument},
+    {"GetInstrument", s_get_instrument},
+    {"UpdateInstrument", s_update_instrument},
+    {"ListInstruments", s_list_instruments},
+    {"CreateCampaign", s_create_campaign},
+    {"GetCampaign", s_get_campaign},
+    {"UpdateCampaign", s_update_campaign},
+    {"ListCampaigns", s_list_campaigns},
+    {"OpenCampaign", s_open_campaign},
+    {"CloseCampaign", s_close_campaign},
+    {"GetCampaignProgress", s_campaign_progress},
+    {"StartAttempt", s_start_attempt},
+    {"GetAttempt", s_get_attempt},
+    {"SaveAnswers", s_save_answers},
+    {"SubmitAttempt", s_submit_attempt},
+    {"ListAttempts", s_list_attempts},
+    {"GetResult", s_get_result},
+    {"ListResults", s_list_results},
+    {"GetCompetenceProfile", s_get_profile},
+    {"GetRoute", s_get_route},
+    {"GenerateRoute", s_generate_route},
+    {"UpdateRoute", s_route_change},
+    {"ApproveRoute", s_route_change},
+    {"SetRouteItemStatus", s_route_change},
+    {"ImportResults", s_import_results},
+    {"ImportResultsTemplate", s_import_results_template},
 };
 
-const service_method *diagnostics_methods(size_t *n)
+static const service_methods s_service_methods = {&metodnet__diagnostics__descriptor, s_handlers,
+                                                  sizeof s_handlers / sizeof s_handlers[0]};
+
+const service_methods *diagnostics_methods(void)
 {
-    *n = sizeof s_methods / sizeof s_methods[0];
-    return s_methods;
+    return &s_service_methods;
 }
 
 static void s_free_parts(diagnostics *d)
@@ -3811,10 +3809,8 @@ diagnostics *diagnostics_new(uv_loop_t *loop, void *zmq_context, const config *c
         s_free_parts(d);
         return NULL;
     }
-    size_t n;
-    const service_method *methods = diagnostics_methods(&n);
     d->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "diagnostics", cfg->concurrency,
-                                   cfg->heartbeat, methods, n, d);
+                                   cfg->heartbeat, diagnostics_methods(), d);
     if (d->worker == NULL) {
         s_free_parts(d);
         return NULL;

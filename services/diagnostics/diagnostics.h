@@ -42,7 +42,7 @@ typedef struct diagnostics diagnostics;
 diagnostics *diagnostics_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link);
 
 /* The method table (for tests and the gateway's route check). */
-const service_method *diagnostics_methods(size_t *n);
+const service_methods *diagnostics_methods(void);
 
 /* Stops taking requests, lets running ones finish, frees the service, then calls done. */
 void diagnostics_shutdown(diagnostics *d, void (*done)(void *ud), void *ud);

@@ -416,8 +416,8 @@ static void s_send_csv(s_call *call, ProtobufCMessage *response)
     if (call->req != NULL && !call->responded) {
         call->responded = true;
         s_extra extra = {NULL, NULL, NULL, false, 0, disposition};
-        s_send(call->http, call->req, call->label, call->request_id, call->started_ns, call->route->success_status,
-               S_CSV, (const char *)csv->data, csv->len, &extra);
+        s_send(call->http, call->req, call->label, call->request_id, call->started_ns,
+               route_success_status(call->route), S_CSV, (const char *)csv->data, csv->len, &extra);
     }
     protobuf_c_message_free_unpacked(response, NULL);
 }
@@ -470,7 +470,7 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud)
         return;
     }
     ProtobufCMessage *response =
-        protobuf_c_message_unpack(call->route->response, NULL, reply->payload.len, reply->payload.data);
+        protobuf_c_message_unpack(route_method(call->route)->output, NULL, reply->payload.len, reply->payload.data);
     metodnet__reply__free_unpacked(reply, NULL);
     if (call->route->flags & ROUTE_CSV_OUT) {
         s_send_csv(call, response);
@@ -480,7 +480,8 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud)
     size_t json_len = 0;
     char *json = response ? pbjson_encode(response, &json_len) : NULL;
     if (json == NULL) {
-        log_error(call->request_id, "ответ %s не разбирается как %s", call->route->rpc, call->route->response->name);
+        log_error(call->request_id, "ответ %s не разбирается как %s", call->route->rpc,
+                  route_method(call->route)->output->name);
         if (response)
             protobuf_c_message_free_unpacked(response, NULL);
         s_finish_error(call, 500, "internal", "Служба вернула некорректный ответ", NULL, 0);
@@ -488,7 +489,7 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud)
         return;
     }
     char etag[40] = "", location[512] = "";
-    const ProtobufCFieldDescriptor *vf = pbjson_find_field(call->route->response, "version");
+    const ProtobufCFieldDescriptor *vf = pbjson_find_field(route_method(call->route)->output, "version");
     if (vf != NULL && vf->type == PROTOBUF_C_TYPE_INT64 && vf->label != PROTOBUF_C_LABEL_REPEATED)
         snprintf(etag, sizeof etag, "\"%lld\"", (long long)pbfield_int64(response, "version"));
     if (call->route->flags & ROUTE_CREATE) {
@@ -497,7 +498,7 @@ static void s_on_reply(int result, const uint8_t *body, size_t len, void *ud)
             snprintf(location, sizeof location, "%s/%s", call->path, id);
     }
     protobuf_c_message_free_unpacked(response, NULL);
-    int status = call->route->success_status;
+    int status = route_success_status(call->route);
     s_idempotency_finish(call, status, json, json_len, etag, location);
     if (call->req != NULL && !call->responded) {
         call->responded = true;
@@ -1089,6 +1090,13 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
 {
     if (sodium_init() < 0)
         return NULL;
+    size_t n_routes;
+    const route *table = routes_table(&n_routes);
+    char problem[512];
+    if (routes_check(table, n_routes, problem, sizeof problem) != NULL) {
+        log_error(NULL, "таблица маршрутов не сходится с proto-описаниями служб: %s", problem);
+        return NULL;
+    }
     gateway_http *http = calloc(1, sizeof *http);
     if (http == NULL)
         return NULL;

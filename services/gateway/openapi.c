@@ -73,8 +73,8 @@ static json_t *s_operation(const route *r, json_t *schemas)
                                                 "schema", "type", "string"));
     }
     if (r->flags & ROUTE_QUERY) {
-        for (unsigned i = 0; i < r->request->n_fields; i++) {
-            const ProtobufCFieldDescriptor *f = &r->request->fields[i];
+        for (unsigned i = 0; i < route_method(r)->input->n_fields; i++) {
+            const ProtobufCFieldDescriptor *f = &route_method(r)->input->fields[i];
             if (f->type == PROTOBUF_C_TYPE_MESSAGE)
                 continue;
             char name[128];
@@ -98,9 +98,9 @@ static json_t *s_operation(const route *r, json_t *schemas)
     json_object_set_new(op, "parameters", params);
 
     if (r->flags & ROUTE_BODY) {
-        const ProtobufCMessageDescriptor *body = r->request;
+        const ProtobufCMessageDescriptor *body = route_method(r)->input;
         if (r->body_field != NULL) {
-            const ProtobufCFieldDescriptor *f = pbjson_find_field(r->request, r->body_field);
+            const ProtobufCFieldDescriptor *f = pbjson_find_field(route_method(r)->input, r->body_field);
             if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE)
                 body = f->descriptor;
         }
@@ -116,17 +116,17 @@ static json_t *s_operation(const route *r, json_t *schemas)
                                       "content", "text/csv", "schema", "type", "string", "format", "binary"));
     json_t *responses = json_object();
     char status[8];
-    snprintf(status, sizeof status, "%d", r->success_status);
+    snprintf(status, sizeof status, "%d", route_success_status(r));
     if (r->flags & ROUTE_CSV_OUT)
         json_object_set_new(responses, status,
                             json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description",
                                       "Файл CSV для Excel: UTF-8 с BOM, разделитель «;»", "content", "text/csv",
                                       "schema", "type", "string", "format", "binary"));
     else
-        json_object_set_new(responses, status,
-                            json_pack("{s:s, s:{s:{s:o}}}", "description",
-                                      r->success_status == 201 ? "Создано" : "Успешно", "content", "application/json",
-                                      "schema", pbjson_openapi_ref(r->response, schemas)));
+        json_object_set_new(
+            responses, status,
+            json_pack("{s:s, s:{s:{s:o}}}", "description", route_success_status(r) == 201 ? "Создано" : "Успешно",
+                      "content", "application/json", "schema", pbjson_openapi_ref(route_method(r)->output, schemas)));
     json_object_set_new(responses, "400", s_error_response("Некорректный запрос"));
     if (strchr(r->path_template, '{') != NULL)
         json_object_set_new(responses, "404", s_error_response("Не найдено"));

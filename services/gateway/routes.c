@@ -1,11 +1,13 @@
 /* routes — the route table and the generic HTTP → protobuf request mapping (see routes.h).
- * Invariant: every row's descriptors carry the fields its flags rely on (id for "{id}",
- * expected_version for ROUTE_IF_MATCH, update_mask for ROUTE_MASK, body_field a message field);
- * test_gateway_routes checks this for the whole table. */
+ * Invariant: every row names an rpc of its service's proto descriptor, and that rpc's types carry
+ * the fields the row's flags rely on (id for "{id}", expected_version for ROUTE_IF_MATCH, update_mask
+ * for ROUTE_MASK, body_field a message field); test_gateway_routes checks this for the whole table,
+ * and the gateway refuses to start otherwise (routes_check). */
 #include "routes.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,61 +18,49 @@
 #include "auth.pb-c.h"
 #include "registry.pb-c.h"
 #include "diagnostics.pb-c.h"
-#include "registry_import.pb-c.h"
+#include "auth_service.pb-c.h"
+#include "diagnostics_service.pb-c.h"
+#include "registry_service.pb-c.h"
 
-#define CRUD(plural, single_rpc, list_rpc, Single, ListReq, ListResp, entity_desc, field, what_gen, what_acc)          \
-    {"POST",                                                                                                           \
-     "/api/v1/" plural,                                                                                                \
-     "registry",                                                                                                       \
-     "Create" single_rpc,                                                                                              \
-     &metodnet__create_##Single##_request__descriptor,                                                                 \
-     &entity_desc,                                                                                                     \
-     field,                                                                                                            \
-     201,                                                                                                              \
-     ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,                                                                           \
-     "Создать " what_acc,                                                                                              \
-     0,                                                                                                                \
-     0},                                                                                                               \
-        {"GET",       "/api/v1/" plural,   "registry", "List" list_rpc,                                                \
-         &ListReq,    &ListResp,           NULL,       200,                                                            \
-         ROUTE_QUERY, "Список: " what_gen, 0,          0},                                                             \
-        {"GET",                                                                                                        \
-         "/api/v1/" plural "/{id}",                                                                                    \
-         "registry",                                                                                                   \
-         "Get" single_rpc,                                                                                             \
-         &metodnet__get_request__descriptor,                                                                           \
-         &entity_desc,                                                                                                 \
-         NULL,                                                                                                         \
-         200,                                                                                                          \
-         0,                                                                                                            \
-         "Получить " what_acc " по идентификатору",                                                                    \
-         0,                                                                                                            \
-         0},                                                                                                           \
-        {"PATCH",                                                                                                      \
-         "/api/v1/" plural "/{id}",                                                                                    \
-         "registry",                                                                                                   \
-         "Update" single_rpc,                                                                                          \
-         &metodnet__update_##Single##_request__descriptor,                                                             \
-         &entity_desc,                                                                                                 \
-         field,                                                                                                        \
-         200,                                                                                                          \
-         ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,                                                                     \
-         "Изменить " what_acc " (только переданные поля)",                                                             \
-         0,                                                                                                            \
-         0},                                                                                                           \
+/* One row: the MDP service and rpc, then what differs from the defaults (no body field, 200, no
+ * flags, the gateway's body limit and deadline) as designated initializers. The rpc's request and
+ * response types are the service's (proto/<service>_service.proto), never restated here. */
+#define ROUTE(svc, verb, path, rpc_name, ...)                                                                          \
     {                                                                                                                  \
-        "DELETE", "/api/v1/" plural "/{id}", "registry", "Delete" single_rpc, &metodnet__delete_request__descriptor,   \
-            &metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить " what_acc, 0, 0               \
+        .method = verb, .path_template = path, .service = svc, .rpc = rpc_name, __VA_ARGS__                            \
     }
 
-#define REG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                            \
+/* The five rows of a registry kind: create, list, get, update, delete. */
+#define CRUD(plural, single_rpc, list_rpc, field, what_gen, what_acc)                                                  \
+    {.method = "POST",                                                                                                 \
+     .path_template = "/api/v1/" plural,                                                                               \
+     .service = "registry",                                                                                            \
+     .rpc = "Create" single_rpc,                                                                                       \
+     .body_field = field,                                                                                              \
+     .success_status = 201,                                                                                            \
+     .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,                                                                  \
+     .summary = "Создать " what_acc},                                                                                  \
+        {.method = "GET",                                                                                              \
+         .path_template = "/api/v1/" plural,                                                                           \
+         .service = "registry",                                                                                        \
+         .rpc = "List" list_rpc,                                                                                       \
+         .flags = ROUTE_QUERY,                                                                                         \
+         .summary = "Список: " what_gen},                                                                              \
+        {.method = "GET",                                                                                              \
+         .path_template = "/api/v1/" plural "/{id}",                                                                   \
+         .service = "registry",                                                                                        \
+         .rpc = "Get" single_rpc,                                                                                      \
+         .summary = "Получить " what_acc " по идентификатору"},                                                        \
+        {.method = "PATCH",                                                                                            \
+         .path_template = "/api/v1/" plural "/{id}",                                                                   \
+         .service = "registry",                                                                                        \
+         .rpc = "Update" single_rpc,                                                                                   \
+         .body_field = field,                                                                                          \
+         .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,                                                            \
+         .summary = "Изменить " what_acc " (только переданные поля)"},                                                 \
     {                                                                                                                  \
-        method, path, "registry", rpc, &request, &response, body_field, status, flags, summary, 0, 0                   \
-    }
-
-#define AUTH_ROUTE(method, path, rpc, request, response, status, flags, summary)                                       \
-    {                                                                                                                  \
-        method, path, "auth", rpc, &request, &response, NULL, status, flags, summary, 0, 0                             \
+        .method = "DELETE", .path_template = "/api/v1/" plural "/{id}", .service = "registry",                         \
+        .rpc = "Delete" single_rpc, .flags = ROUTE_IF_MATCH, .summary = "Удалить " what_acc                            \
     }
 
 #define IMPORT_MAX_BODY   (32u * 1024 * 1024)
@@ -78,232 +68,287 @@
 #define EXPORT_TIMEOUT_MS 120000u
 
 /* GET /api/v1/export/<plural>: the list's query parameters, a CSV file for Excel */
-#define EXPORT_ROUTE(plural, rpc, request, summary)                                                                    \
+#define EXPORT_ROUTE(plural, rpc_name, what)                                                                           \
     {                                                                                                                  \
-        "GET", "/api/v1/export/" plural, "registry", rpc, &metodnet__##request##__descriptor,                          \
-            &metodnet__csv_file__descriptor, NULL, 200, ROUTE_QUERY | ROUTE_CSV_OUT, summary, 0, EXPORT_TIMEOUT_MS     \
-    }
-
-#define DIAG_ROUTE(method, path, rpc, request, response, body_field, status, flags, summary)                           \
-    {                                                                                                                  \
-        method, path, "diagnostics", rpc, &metodnet__##request##__descriptor, &metodnet__##response##__descriptor,     \
-            body_field, status, flags, summary, 0, 0                                                                   \
+        .method = "GET", .path_template = "/api/v1/export/" plural, .service = "registry", .rpc = rpc_name,            \
+        .flags = ROUTE_QUERY | ROUTE_CSV_OUT, .summary = what, .timeout_ms = EXPORT_TIMEOUT_MS                         \
     }
 
 static const route s_routes[] = {
-    AUTH_ROUTE("POST", "/api/v1/auth/login", "Login", metodnet__login_request__descriptor,
-               metodnet__login_response__descriptor, 200, ROUTE_BODY | ROUTE_PUBLIC | ROUTE_SECRET,
-               "Вход: логин и пароль → токен сеанса (30 мин без действий, не более 8 ч)"),
-    AUTH_ROUTE("POST", "/api/v1/auth/logout", "Logout", metodnet__logout_request__descriptor,
-               metodnet__logout_response__descriptor, 200, ROUTE_TOKEN, "Выход: токен сеанса перестаёт действовать"),
-    AUTH_ROUTE("GET", "/api/v1/me", "Me", metodnet__me_request__descriptor, metodnet__user__descriptor, 200, 0,
-               "Текущий пользователь"),
-    AUTH_ROUTE("POST", "/api/v1/users", "CreateUser", metodnet__create_user_request__descriptor,
-               metodnet__user__descriptor, 201, ROUTE_BODY | ROUTE_CREATE | ROUTE_SECRET,
-               "Создать пользователя в своей области и с ролью ниже своей"),
-    AUTH_ROUTE("GET", "/api/v1/users", "ListUsers", metodnet__list_users_request__descriptor,
-               metodnet__list_users_response__descriptor, 200, ROUTE_QUERY, "Список пользователей своей области"),
-    AUTH_ROUTE("GET", "/api/v1/users/{id}", "GetUser", metodnet__get_request__descriptor, metodnet__user__descriptor,
-               200, 0, "Пользователь по идентификатору"),
-    AUTH_ROUTE("POST", "/api/v1/users/{id}/status", "SetUserDisabled", metodnet__set_user_disabled_request__descriptor,
-               metodnet__user__descriptor, 200, ROUTE_BODY,
-               "Отключить или снова включить пользователя ({\"disabled\":true})"),
-    AUTH_ROUTE("POST", "/api/v1/users/{id}/password", "ResetPassword", metodnet__reset_password_request__descriptor,
-               metodnet__user__descriptor, 200, ROUTE_BODY | ROUTE_SECRET, "Задать пользователю новый пароль"),
-    AUTH_ROUTE("POST", "/api/v1/api-keys", "CreateApiKey", metodnet__create_api_key_request__descriptor,
-               metodnet__create_api_key_response__descriptor, 201, ROUTE_BODY | ROUTE_SECRET,
-               "Выдать API-ключ школьной информационной системе (показывается один раз)"),
-    AUTH_ROUTE("GET", "/api/v1/api-keys", "ListApiKeys", metodnet__list_api_keys_request__descriptor,
-               metodnet__list_api_keys_response__descriptor, 200, ROUTE_QUERY, "Список API-ключей своей области"),
-    AUTH_ROUTE("DELETE", "/api/v1/api-keys/{id}", "RevokeApiKey", metodnet__revoke_api_key_request__descriptor,
-               metodnet__api_key__descriptor, 200, 0, "Отозвать API-ключ"),
-    AUTH_ROUTE("GET", "/api/v1/audit", "ListAudit", metodnet__list_audit_request__descriptor,
-               metodnet__list_audit_response__descriptor, 200, ROUTE_QUERY,
-               "Журнал аудита (администратор региона): кто, что и когда читал и менял"),
-    CRUD("regions", "Region", "Regions", region, metodnet__list_regions_request__descriptor,
-         metodnet__list_regions_response__descriptor, metodnet__region__descriptor, "region", "регионы", "регион"),
-    CRUD("municipalities", "Municipality", "Municipalities", municipality,
-         metodnet__list_municipalities_request__descriptor, metodnet__list_municipalities_response__descriptor,
-         metodnet__municipality__descriptor, "municipality", "муниципальные образования", "муниципальное образование"),
-    CRUD("organizations", "Organization", "Organizations", organization,
-         metodnet__list_organizations_request__descriptor, metodnet__list_organizations_response__descriptor,
-         metodnet__organization__descriptor, "organization", "образовательные организации",
+    ROUTE("auth", "POST", "/api/v1/auth/login", "Login", .flags = ROUTE_BODY | ROUTE_PUBLIC | ROUTE_SECRET,
+          .summary = "Вход: логин и пароль → токен сеанса (30 мин без действий, не более 8 ч)"),
+    ROUTE("auth", "POST", "/api/v1/auth/logout", "Logout", .flags = ROUTE_TOKEN,
+          .summary = "Выход: токен сеанса перестаёт действовать"),
+    ROUTE("auth", "GET", "/api/v1/me", "Me", .summary = "Текущий пользователь"),
+    ROUTE("auth", "POST", "/api/v1/users", "CreateUser", .success_status = 201,
+          .flags = ROUTE_BODY | ROUTE_CREATE | ROUTE_SECRET,
+          .summary = "Создать пользователя в своей области и с ролью ниже своей"),
+    ROUTE("auth", "GET", "/api/v1/users", "ListUsers", .flags = ROUTE_QUERY,
+          .summary = "Список пользователей своей области"),
+    ROUTE("auth", "GET", "/api/v1/users/{id}", "GetUser", .summary = "Пользователь по идентификатору"),
+    ROUTE("auth", "POST", "/api/v1/users/{id}/status", "SetUserDisabled", .flags = ROUTE_BODY,
+          .summary = "Отключить или снова включить пользователя ({\"disabled\":true})"),
+    ROUTE("auth", "POST", "/api/v1/users/{id}/password", "ResetPassword", .flags = ROUTE_BODY | ROUTE_SECRET,
+          .summary = "Задать пользователю новый пароль"),
+    ROUTE("auth", "POST", "/api/v1/api-keys", "CreateApiKey", .success_status = 201, .flags = ROUTE_BODY | ROUTE_SECRET,
+          .summary = "Выдать API-ключ школьной информационной системе (показывается один раз)"),
+    ROUTE("auth", "GET", "/api/v1/api-keys", "ListApiKeys", .flags = ROUTE_QUERY,
+          .summary = "Список API-ключей своей области"),
+    ROUTE("auth", "DELETE", "/api/v1/api-keys/{id}", "RevokeApiKey", .summary = "Отозвать API-ключ"),
+    ROUTE("auth", "GET", "/api/v1/audit", "ListAudit", .flags = ROUTE_QUERY,
+          .summary = "Журнал аудита (администратор региона): кто, что и когда читал и менял"),
+    CRUD("regions", "Region", "Regions", "region", "регионы", "регион"),
+    CRUD("municipalities", "Municipality", "Municipalities", "municipality", "муниципальные образования",
+         "муниципальное образование"),
+    CRUD("organizations", "Organization", "Organizations", "organization", "образовательные организации",
          "образовательную организацию"),
-    CRUD("staff", "Staff", "Staff", staff, metodnet__list_staff_request__descriptor,
-         metodnet__list_staff_response__descriptor, metodnet__staff_member__descriptor, "staff",
-         "педагогические и управленческие кадры", "сотрудника"),
-    DIAG_ROUTE("GET", "/api/v1/competences", "ListFrameworks", list_frameworks_request, list_frameworks_response, NULL,
-               200, ROUTE_QUERY, "Рамки компетенций региона: педагогов и руководителей"),
-    DIAG_ROUTE("GET", "/api/v1/competences/{id}", "GetFramework", get_request, competence_framework, NULL, 200, 0,
-               "Рамка компетенций («07-teacher», «07-manager»)"),
-    DIAG_ROUTE("PATCH", "/api/v1/competences/{id}", "UpdateFramework", update_framework_request, competence_framework,
-               "framework", 200, ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
-               "Изменить рамку компетенций (администратор региона); версия растёт"),
-    DIAG_ROUTE("POST", "/api/v1/instruments", "CreateInstrument", create_instrument_request, instrument, "instrument",
-               201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать диагностический инструмент"),
-    DIAG_ROUTE("GET", "/api/v1/instruments", "ListInstruments", list_instruments_request, list_instruments_response,
-               NULL, 200, ROUTE_QUERY, "Список диагностических инструментов"),
-    DIAG_ROUTE("GET", "/api/v1/instruments/{id}", "GetInstrument", get_request, instrument, NULL, 200, 0,
-               "Диагностический инструмент (без ключей оценивания для проходящих диагностику)"),
-    DIAG_ROUTE("PATCH", "/api/v1/instruments/{id}", "UpdateInstrument", update_instrument_request, instrument,
-               "instrument", 200, ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
-               "Изменить инструмент (задания нельзя менять, пока идёт открытая кампания)"),
-    DIAG_ROUTE("POST", "/api/v1/diagnostics/campaigns", "CreateCampaign", create_campaign_request, campaign, "campaign",
-               201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, "Создать диагностическую кампанию (черновик)"),
-    DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns", "ListCampaigns", list_campaigns_request, list_campaigns_response,
-               NULL, 200, ROUTE_QUERY, "Список диагностических кампаний"),
-    DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns/{id}", "GetCampaign", get_request, campaign, NULL, 200, 0,
-               "Диагностическая кампания"),
-    DIAG_ROUTE("PATCH", "/api/v1/diagnostics/campaigns/{id}", "UpdateCampaign", update_campaign_request, campaign,
-               "campaign", 200, ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
-               "Изменить кампанию (открытую — только название и срок окончания)"),
-    DIAG_ROUTE("POST", "/api/v1/diagnostics/campaigns/{id}/open", "OpenCampaign", campaign_action_request, campaign,
-               NULL, 200, ROUTE_IF_MATCH, "Открыть кампанию: назначить диагностику всем адресатам из реестра"),
-    DIAG_ROUTE("POST", "/api/v1/diagnostics/campaigns/{id}/close", "CloseCampaign", campaign_action_request, campaign,
-               NULL, 200, ROUTE_IF_MATCH, "Закрыть кампанию: ответы больше не принимаются"),
-    DIAG_ROUTE("GET", "/api/v1/diagnostics/campaigns/{id}/progress", "GetCampaignProgress", get_request,
-               campaign_progress, NULL, 200, 0, "Ход кампании по организациям: назначено, начато, завершено"),
-    DIAG_ROUTE("POST", "/api/v1/diagnostics/attempts", "StartAttempt", start_attempt_request, attempt, NULL, 200,
-               ROUTE_BODY, "Начать диагностику ({\"campaignId\", \"staffId\"})"),
-    DIAG_ROUTE("GET", "/api/v1/diagnostics/attempts", "ListAttempts", list_attempts_request, list_attempts_response,
-               NULL, 200, ROUTE_QUERY, "Попытки кампании (campaignId) в своей области"),
-    DIAG_ROUTE("GET", "/api/v1/diagnostics/attempts/{id}", "GetAttempt", get_request, attempt, NULL, 200, 0,
-               "Попытка диагностики"),
-    DIAG_ROUTE("PATCH", "/api/v1/diagnostics/attempts/{id}", "SaveAnswers", save_answers_request, attempt, NULL, 200,
-               ROUTE_BODY | ROUTE_IF_MATCH, "Сохранить ответы (без сдачи)"),
-    DIAG_ROUTE("POST", "/api/v1/diagnostics/attempts/{id}/submit", "SubmitAttempt", submit_attempt_request, attempt,
-               NULL, 200, ROUTE_BODY,
-               "Сдать диагностику: оценивание на сервере; ответ — попытка с результатом, без ответов (они в GET); "
-               "повторная сдача ничего не меняет"),
-    DIAG_ROUTE("GET", "/api/v1/diagnostics/results", "ListResults", list_results_request, list_results_response, NULL,
-               200, ROUTE_QUERY, "Результаты диагностики в своей области (по сотруднику, кампании, дефициту)"),
-    DIAG_ROUTE("GET", "/api/v1/diagnostics/results/{id}", "GetResult", get_request, result, NULL, 200, 0,
-               "Результат диагностики: баллы по компетенциям, дефициты, сильные стороны"),
-    DIAG_ROUTE("GET", "/api/v1/staff/{id}/competence-profile", "GetCompetenceProfile", get_profile_request,
-               competence_profile, NULL, 200, 0, "Профиль компетенций сотрудника с историей результатов"),
-    DIAG_ROUTE("GET", "/api/v1/staff/{id}/route", "GetRoute", get_route_request, route, NULL, 200, 0,
-               "Индивидуальный образовательный маршрут (просроченные пункты, закрытые дефициты)"),
-    DIAG_ROUTE("POST", "/api/v1/staff/{id}/route", "GenerateRoute", generate_route_request, route, NULL, 200,
-               ROUTE_BODY | ROUTE_IF_MATCH, "Составить маршрут по дефицитам последнего результата (черновик)"),
-    DIAG_ROUTE("PATCH", "/api/v1/staff/{id}/route", "UpdateRoute", update_route_request, route, "route", 200,
-               ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, "Изменить пункты черновика маршрута"),
-    DIAG_ROUTE("POST", "/api/v1/staff/{id}/route/approve", "ApproveRoute", approve_route_request, route, NULL, 200,
-               ROUTE_IF_MATCH, "Утвердить маршрут"),
-    DIAG_ROUTE("POST", "/api/v1/staff/{id}/route/items/{item_id}/status", "SetRouteItemStatus",
-               set_route_item_status_request, route, NULL, 200, ROUTE_BODY | ROUTE_IF_MATCH,
-               "Сменить состояние пункта маршрута (выполненная программа → запись о повышении квалификации)"),
-    CRUD("associations", "Association", "Associations", association, metodnet__list_associations_request__descriptor,
-         metodnet__list_associations_response__descriptor, metodnet__association__descriptor, "association",
+    CRUD("staff", "Staff", "Staff", "staff", "педагогические и управленческие кадры", "сотрудника"),
+    ROUTE("diagnostics", "GET", "/api/v1/competences", "ListFrameworks", .flags = ROUTE_QUERY,
+          .summary = "Рамки компетенций региона: педагогов и руководителей"),
+    ROUTE("diagnostics", "GET", "/api/v1/competences/{id}", "GetFramework",
+          .summary = "Рамка компетенций («07-teacher», «07-manager»)"),
+    ROUTE("diagnostics", "PATCH", "/api/v1/competences/{id}", "UpdateFramework", .body_field = "framework",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+          .summary = "Изменить рамку компетенций (администратор региона); версия растёт"),
+    ROUTE("diagnostics", "POST", "/api/v1/instruments", "CreateInstrument", .body_field = "instrument",
+          .success_status = 201, .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
+          .summary = "Создать диагностический инструмент"),
+    ROUTE("diagnostics", "GET", "/api/v1/instruments", "ListInstruments", .flags = ROUTE_QUERY,
+          .summary = "Список диагностических инструментов"),
+    ROUTE("diagnostics", "GET", "/api/v1/instruments/{id}", "GetInstrument",
+          .summary = "Диагностический инструмент (без ключей оценивания для проходящих диагностику)"),
+    ROUTE("diagnostics", "PATCH", "/api/v1/instruments/{id}", "UpdateInstrument", .body_field = "instrument",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+          .summary = "Изменить инструмент (задания нельзя менять, пока идёт открытая кампания)"),
+    ROUTE("diagnostics", "POST", "/api/v1/diagnostics/campaigns", "CreateCampaign", .body_field = "campaign",
+          .success_status = 201, .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
+          .summary = "Создать диагностическую кампанию (черновик)"),
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/campaigns", "ListCampaigns", .flags = ROUTE_QUERY,
+          .summary = "Список диагностических кампаний"),
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/campaigns/{id}", "GetCampaign",
+          .summary = "Диагностическая кампания"),
+    ROUTE("diagnostics", "PATCH", "/api/v1/diagnostics/campaigns/{id}", "UpdateCampaign", .body_field = "campaign",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+          .summary = "Изменить кампанию (открытую — только название и срок окончания)"),
+    ROUTE("diagnostics", "POST", "/api/v1/diagnostics/campaigns/{id}/open", "OpenCampaign", .flags = ROUTE_IF_MATCH,
+          .summary = "Открыть кампанию: назначить диагностику всем адресатам из реестра"),
+    ROUTE("diagnostics", "POST", "/api/v1/diagnostics/campaigns/{id}/close", "CloseCampaign", .flags = ROUTE_IF_MATCH,
+          .summary = "Закрыть кампанию: ответы больше не принимаются"),
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/campaigns/{id}/progress", "GetCampaignProgress",
+          .summary = "Ход кампании по организациям: назначено, начато, завершено"),
+    ROUTE("diagnostics", "POST", "/api/v1/diagnostics/attempts", "StartAttempt", .flags = ROUTE_BODY,
+          .summary = "Начать диагностику ({\"campaignId\", \"staffId\"})"),
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/attempts", "ListAttempts", .flags = ROUTE_QUERY,
+          .summary = "Попытки кампании (campaignId) в своей области"),
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/attempts/{id}", "GetAttempt", .summary = "Попытка диагностики"),
+    ROUTE("diagnostics", "PATCH", "/api/v1/diagnostics/attempts/{id}", "SaveAnswers",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Сохранить ответы (без сдачи)"),
+    {.method = "POST",
+     .path_template = "/api/v1/diagnostics/attempts/{id}/submit",
+     .service = "diagnostics",
+     .rpc = "SubmitAttempt",
+     .flags = ROUTE_BODY,
+     .summary = "Сдать диагностику: оценивание на сервере; ответ — попытка с результатом, без ответов (они в GET); "
+                "повторная сдача ничего не меняет"},
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/results", "ListResults", .flags = ROUTE_QUERY,
+          .summary = "Результаты диагностики в своей области (по сотруднику, кампании, дефициту)"),
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/results/{id}", "GetResult",
+          .summary = "Результат диагностики: баллы по компетенциям, дефициты, сильные стороны"),
+    ROUTE("diagnostics", "GET", "/api/v1/staff/{id}/competence-profile", "GetCompetenceProfile",
+          .summary = "Профиль компетенций сотрудника с историей результатов"),
+    ROUTE("diagnostics", "GET", "/api/v1/staff/{id}/route", "GetRoute",
+          .summary = "Индивидуальный образовательный маршрут (просроченные пункты, закрытые дефициты)"),
+    ROUTE("diagnostics", "POST", "/api/v1/staff/{id}/route", "GenerateRoute", .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Составить маршрут по дефицитам последнего результата (черновик)"),
+    ROUTE("diagnostics", "PATCH", "/api/v1/staff/{id}/route", "UpdateRoute", .body_field = "route",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, .summary = "Изменить пункты черновика маршрута"),
+    ROUTE("diagnostics", "POST", "/api/v1/staff/{id}/route/approve", "ApproveRoute", .flags = ROUTE_IF_MATCH,
+          .summary = "Утвердить маршрут"),
+    ROUTE("diagnostics", "POST", "/api/v1/staff/{id}/route/items/{item_id}/status", "SetRouteItemStatus",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Сменить состояние пункта маршрута (выполненная программа → запись о повышении квалификации)"),
+    CRUD("associations", "Association", "Associations", "association",
          "методические объединения и профессиональные сообщества", "объединение"),
-    REG_ROUTE("POST", "/api/v1/associations/{association_id}/members", "CreateMembership",
-              metodnet__create_membership_request__descriptor, metodnet__association_membership__descriptor,
-              "membership", 201, ROUTE_BODY | ROUTE_MASK,
-              "Принять сотрудника в объединение (staffId, joinedOn); повторное вступление — новая запись"),
-    REG_ROUTE("GET", "/api/v1/associations/{association_id}/members", "ListMemberships",
-              metodnet__list_memberships_request__descriptor, metodnet__list_memberships_response__descriptor, NULL,
-              200, ROUTE_QUERY, "История членства в объединении (on — состав на дату, from/to — за период)"),
-    REG_ROUTE("POST", "/api/v1/associations/{association_id}/members/{membership_id}/leave", "LeaveMembership",
-              metodnet__leave_membership_request__descriptor, metodnet__association_membership__descriptor, NULL, 200,
-              ROUTE_BODY | ROUTE_IF_MATCH, "Отметить выход сотрудника из объединения (leftOn — первый день вне)"),
-    REG_ROUTE("GET", "/api/v1/memberships/{id}", "GetMembership", metodnet__get_request__descriptor,
-              metodnet__association_membership__descriptor, NULL, 200, 0, "Запись о членстве по идентификатору"),
-    REG_ROUTE("GET", "/api/v1/staff/{staff_id}/memberships", "ListStaffMemberships",
-              metodnet__list_memberships_request__descriptor, metodnet__list_memberships_response__descriptor, NULL,
-              200, ROUTE_QUERY, "Членство сотрудника в объединениях (on — на дату, from/to — за период)"),
-    CRUD("councils", "Council", "Councils", council, metodnet__list_councils_request__descriptor,
-         metodnet__list_councils_response__descriptor, metodnet__council__descriptor, "council", "методические советы",
-         "методический совет"),
-    REG_ROUTE("POST", "/api/v1/councils/{council_id}/meetings", "CreateCouncilMeeting",
-              metodnet__create_council_meeting_request__descriptor, metodnet__council_meeting__descriptor, "meeting",
-              201, ROUTE_BODY | ROUTE_MASK, "Записать заседание совета: дата, повестка, участники, решения"),
-    REG_ROUTE("GET", "/api/v1/councils/{council_id}/meetings", "ListCouncilMeetings",
-              metodnet__list_council_meetings_request__descriptor, metodnet__list_council_meetings_response__descriptor,
-              NULL, 200, ROUTE_QUERY, "Заседания совета по дате (from/to)"),
-    REG_ROUTE("GET", "/api/v1/council-meetings/{id}", "GetCouncilMeeting", metodnet__get_request__descriptor,
-              metodnet__council_meeting__descriptor, NULL, 200, 0, "Заседание совета по идентификатору"),
-    REG_ROUTE("PATCH", "/api/v1/council-meetings/{id}", "UpdateCouncilMeeting",
-              metodnet__update_council_meeting_request__descriptor, metodnet__council_meeting__descriptor, "meeting",
-              200, ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, "Изменить заседание совета (только переданные поля)"),
-    REG_ROUTE("DELETE", "/api/v1/council-meetings/{id}", "DeleteCouncilMeeting", metodnet__delete_request__descriptor,
-              metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH, "Удалить заседание совета"),
-    CRUD("programmes", "Programme", "Programmes", programme, metodnet__list_programmes_request__descriptor,
-         metodnet__list_programmes_response__descriptor, metodnet__programme__descriptor, "programme",
+    ROUTE("registry", "POST", "/api/v1/associations/{association_id}/members", "CreateMembership",
+          .body_field = "membership", .success_status = 201, .flags = ROUTE_BODY | ROUTE_MASK,
+          .summary = "Принять сотрудника в объединение (staffId, joinedOn); повторное вступление — новая запись"),
+    ROUTE("registry", "GET", "/api/v1/associations/{association_id}/members", "ListMemberships", .flags = ROUTE_QUERY,
+          .summary = "История членства в объединении (on — состав на дату, from/to — за период)"),
+    ROUTE("registry", "POST", "/api/v1/associations/{association_id}/members/{membership_id}/leave", "LeaveMembership",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Отметить выход сотрудника из объединения (leftOn — первый день вне)"),
+    ROUTE("registry", "GET", "/api/v1/memberships/{id}", "GetMembership",
+          .summary = "Запись о членстве по идентификатору"),
+    ROUTE("registry", "GET", "/api/v1/staff/{staff_id}/memberships", "ListStaffMemberships", .flags = ROUTE_QUERY,
+          .summary = "Членство сотрудника в объединениях (on — на дату, from/to — за период)"),
+    CRUD("councils", "Council", "Councils", "council", "методические советы", "методический совет"),
+    ROUTE("registry", "POST", "/api/v1/councils/{council_id}/meetings", "CreateCouncilMeeting", .body_field = "meeting",
+          .success_status = 201, .flags = ROUTE_BODY | ROUTE_MASK,
+          .summary = "Записать заседание совета: дата, повестка, участники, решения"),
+    ROUTE("registry", "GET", "/api/v1/councils/{council_id}/meetings", "ListCouncilMeetings", .flags = ROUTE_QUERY,
+          .summary = "Заседания совета по дате (from/to)"),
+    ROUTE("registry", "GET", "/api/v1/council-meetings/{id}", "GetCouncilMeeting",
+          .summary = "Заседание совета по идентификатору"),
+    ROUTE("registry", "PATCH", "/api/v1/council-meetings/{id}", "UpdateCouncilMeeting", .body_field = "meeting",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+          .summary = "Изменить заседание совета (только переданные поля)"),
+    ROUTE("registry", "DELETE", "/api/v1/council-meetings/{id}", "DeleteCouncilMeeting", .flags = ROUTE_IF_MATCH,
+          .summary = "Удалить заседание совета"),
+    CRUD("programmes", "Programme", "Programmes", "programme",
          "каталог программ повышения квалификации (q — слова названия, competence, tag, federalRegistry)",
          "программу повышения квалификации"),
-    REG_ROUTE("POST", "/api/v1/qualification-records", "CreateQualificationRecord",
-              metodnet__create_qualification_record_request__descriptor, metodnet__qualification_record__descriptor,
-              "record", 201, ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
-              "Записать пройденное обучение (повторная запись по тому же routeItemId возвращает существующую)"),
-    REG_ROUTE("GET", "/api/v1/qualification-records", "ListQualificationRecords",
-              metodnet__list_qualification_records_request__descriptor,
-              metodnet__list_qualification_records_response__descriptor, NULL, 200, ROUTE_QUERY,
-              "Записи о повышении квалификации"),
-    REG_ROUTE("GET", "/api/v1/qualification-records/{id}", "GetQualificationRecord", metodnet__get_request__descriptor,
-              metodnet__qualification_record__descriptor, NULL, 200, 0,
-              "Запись о повышении квалификации по идентификатору"),
-    REG_ROUTE("DELETE", "/api/v1/qualification-records/{id}", "DeleteQualificationRecord",
-              metodnet__delete_request__descriptor, metodnet__delete_response__descriptor, NULL, 200, ROUTE_IF_MATCH,
-              "Удалить запись о повышении квалификации"),
-    REG_ROUTE("GET", "/api/v1/staff/{staff_id}/qualification-records", "ListStaffQualificationRecords",
-              metodnet__list_qualification_records_request__descriptor,
-              metodnet__list_qualification_records_response__descriptor, NULL, 200, ROUTE_QUERY,
-              "Повышение квалификации сотрудника"),
-    CRUD("practices", "Practice", "Practices", practice, metodnet__list_practices_request__descriptor,
-         metodnet__list_practices_response__descriptor, metodnet__practice__descriptor, "practice",
+    ROUTE("registry", "POST", "/api/v1/qualification-records", "CreateQualificationRecord", .body_field = "record",
+          .success_status = 201, .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
+          .summary = "Записать пройденное обучение (повторная запись по тому же routeItemId возвращает существующую)"),
+    ROUTE("registry", "GET", "/api/v1/qualification-records", "ListQualificationRecords", .flags = ROUTE_QUERY,
+          .summary = "Записи о повышении квалификации"),
+    ROUTE("registry", "GET", "/api/v1/qualification-records/{id}", "GetQualificationRecord",
+          .summary = "Запись о повышении квалификации по идентификатору"),
+    ROUTE("registry", "DELETE", "/api/v1/qualification-records/{id}", "DeleteQualificationRecord",
+          .flags = ROUTE_IF_MATCH, .summary = "Удалить запись о повышении квалификации"),
+    ROUTE("registry", "GET", "/api/v1/staff/{staff_id}/qualification-records", "ListStaffQualificationRecords",
+          .flags = ROUTE_QUERY, .summary = "Повышение квалификации сотрудника"),
+    CRUD("practices", "Practice", "Practices", "practice",
          "банк эффективных практик (q — слова названия, subject, competence, status)", "практику"),
-    REG_ROUTE("POST", "/api/v1/practices/{id}/review", "ReviewPractice", metodnet__review_practice_request__descriptor,
-              metodnet__practice__descriptor, NULL, 200, ROUTE_BODY | ROUTE_IF_MATCH,
-              "Экспертиза практики: action = start | publish | reject (с comment) | resubmit"),
+    ROUTE("registry", "POST", "/api/v1/practices/{id}/review", "ReviewPractice", .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Экспертиза практики: action = start | publish | reject (с comment) | resubmit"),
     /* import and export (CSV in, CSV out): larger bodies and longer deadlines for these rows only */
-    {"POST", "/api/v1/import/organizations", "registry", "ImportOrganizations", &metodnet__import_request__descriptor,
-     &metodnet__import_report__descriptor, NULL, 200, ROUTE_CSV_IN | ROUTE_QUERY,
-     "Импорт организаций из CSV (UTF-8 или Windows-1251, «;» или «,»): создаёт и обновляет по внешнему "
-     "идентификатору; dryRun=true — только проверка",
-     IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
-    {"POST", "/api/v1/import/staff", "registry", "ImportStaff", &metodnet__import_request__descriptor,
-     &metodnet__import_report__descriptor, NULL, 200, ROUTE_CSV_IN | ROUTE_QUERY,
-     "Импорт сотрудников из CSV: создаёт и обновляет по внешнему идентификатору (СНИЛС или код региона); "
-     "dryRun=true — только проверка",
-     IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
-    {"GET", "/api/v1/import/templates/organizations.csv", "registry", "ImportTemplateOrganizations",
-     &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200, ROUTE_CSV_OUT,
-     "Шаблон CSV для импорта организаций", 0, 0},
-    {"GET", "/api/v1/import/templates/staff.csv", "registry", "ImportTemplateStaff",
-     &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200, ROUTE_CSV_OUT,
-     "Шаблон CSV для импорта сотрудников", 0, 0},
-    {"GET", "/api/v1/export/organizations", "registry", "ExportOrganizations",
-     &metodnet__list_organizations_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200,
-     ROUTE_QUERY | ROUTE_CSV_OUT, "Выгрузка организаций в CSV для Excel (те же фильтры, что у списка)", 0,
-     EXPORT_TIMEOUT_MS},
-    {"GET", "/api/v1/export/staff", "registry", "ExportStaff", &metodnet__list_staff_request__descriptor,
-     &metodnet__csv_file__descriptor, NULL, 200, ROUTE_QUERY | ROUTE_CSV_OUT,
-     "Выгрузка сотрудников в CSV для Excel (те же фильтры, что у списка)", 0, EXPORT_TIMEOUT_MS},
-    EXPORT_ROUTE("municipalities", "ExportMunicipalities", list_municipalities_request,
+    {.method = "POST",
+     .path_template = "/api/v1/import/organizations",
+     .service = "registry",
+     .rpc = "ImportOrganizations",
+     .flags = ROUTE_CSV_IN | ROUTE_QUERY,
+     .summary = "Импорт организаций из CSV (UTF-8 или Windows-1251, «;» или «,»): создаёт и обновляет по внешнему "
+                "идентификатору; dryRun=true — только проверка",
+     .max_body_bytes = IMPORT_MAX_BODY,
+     .timeout_ms = IMPORT_TIMEOUT_MS},
+    {.method = "POST",
+     .path_template = "/api/v1/import/staff",
+     .service = "registry",
+     .rpc = "ImportStaff",
+     .flags = ROUTE_CSV_IN | ROUTE_QUERY,
+     .summary = "Импорт сотрудников из CSV: создаёт и обновляет по внешнему идентификатору (СНИЛС или код региона); "
+                "dryRun=true — только проверка",
+     .max_body_bytes = IMPORT_MAX_BODY,
+     .timeout_ms = IMPORT_TIMEOUT_MS},
+    ROUTE("registry", "GET", "/api/v1/import/templates/organizations.csv", "ImportTemplateOrganizations",
+          .flags = ROUTE_CSV_OUT, .summary = "Шаблон CSV для импорта организаций"),
+    ROUTE("registry", "GET", "/api/v1/import/templates/staff.csv", "ImportTemplateStaff", .flags = ROUTE_CSV_OUT,
+          .summary = "Шаблон CSV для импорта сотрудников"),
+    ROUTE("registry", "GET", "/api/v1/export/organizations", "ExportOrganizations",
+          .flags = ROUTE_QUERY | ROUTE_CSV_OUT,
+          .summary = "Выгрузка организаций в CSV для Excel (те же фильтры, что у списка)",
+          .timeout_ms = EXPORT_TIMEOUT_MS),
+    ROUTE("registry", "GET", "/api/v1/export/staff", "ExportStaff", .flags = ROUTE_QUERY | ROUTE_CSV_OUT,
+          .summary = "Выгрузка сотрудников в CSV для Excel (те же фильтры, что у списка)",
+          .timeout_ms = EXPORT_TIMEOUT_MS),
+    EXPORT_ROUTE("municipalities", "ExportMunicipalities",
                  "Выгрузка муниципальных образований в CSV для Excel (те же фильтры, что у списка)"),
-    EXPORT_ROUTE("associations", "ExportAssociations", list_associations_request,
+    EXPORT_ROUTE("associations", "ExportAssociations",
                  "Выгрузка методических объединений и сообществ в CSV (те же фильтры, что у списка)"),
-    EXPORT_ROUTE("memberships", "ExportMemberships", list_memberships_request,
+    EXPORT_ROUTE("memberships", "ExportMemberships",
                  "Выгрузка членства в объединениях в CSV (associationId или staffId, on, from/to — как у списков)"),
-    EXPORT_ROUTE("councils", "ExportCouncils", list_councils_request,
-                 "Выгрузка методических советов в CSV (те же фильтры, что у списка)"),
-    EXPORT_ROUTE("council-meetings", "ExportCouncilMeetings", list_council_meetings_request,
+    EXPORT_ROUTE("councils", "ExportCouncils", "Выгрузка методических советов в CSV (те же фильтры, что у списка)"),
+    EXPORT_ROUTE("council-meetings", "ExportCouncilMeetings",
                  "Выгрузка заседаний советов в CSV (councilId, from/to — как у списка)"),
-    EXPORT_ROUTE("programmes", "ExportProgrammes", list_programmes_request,
-                 "Выгрузка каталога программ в CSV (те же фильтры, что у списка)"),
-    EXPORT_ROUTE("qualification-records", "ExportQualificationRecords", list_qualification_records_request,
+    EXPORT_ROUTE("programmes", "ExportProgrammes", "Выгрузка каталога программ в CSV (те же фильтры, что у списка)"),
+    EXPORT_ROUTE("qualification-records", "ExportQualificationRecords",
                  "Выгрузка записей о повышении квалификации в CSV (те же фильтры, что у списка)"),
-    EXPORT_ROUTE("practices", "ExportPractices", list_practices_request,
-                 "Выгрузка банка практик в CSV (те же фильтры, что у списка)"),
-    {"POST", "/api/v1/diagnostics/results/import", "diagnostics", "ImportResults",
-     &metodnet__import_results_request__descriptor, &metodnet__import_report__descriptor, NULL, 200,
-     ROUTE_CSV_IN | ROUTE_QUERY,
-     "Импорт результатов внешнего диагностического центра из CSV (campaignId — кампания независимой диагностики): "
-     "баллы по компетенциям на человека, повторный импорт не создаёт дублей; dryRun=true — только проверка",
-     IMPORT_MAX_BODY, IMPORT_TIMEOUT_MS},
-    {"GET", "/api/v1/diagnostics/results/import/template.csv", "diagnostics", "ImportResultsTemplate",
-     &metodnet__import_results_template_request__descriptor, &metodnet__csv_file__descriptor, NULL, 200,
-     ROUTE_QUERY | ROUTE_CSV_OUT, "Шаблон CSV результатов для инструмента кампании (campaignId)", 0, 0},
+    EXPORT_ROUTE("practices", "ExportPractices", "Выгрузка банка практик в CSV (те же фильтры, что у списка)"),
+    {.method = "POST",
+     .path_template = "/api/v1/diagnostics/results/import",
+     .service = "diagnostics",
+     .rpc = "ImportResults",
+     .flags = ROUTE_CSV_IN | ROUTE_QUERY,
+     .summary =
+         "Импорт результатов внешнего диагностического центра из CSV (campaignId — кампания независимой диагностики): "
+         "баллы по компетенциям на человека, повторный импорт не создаёт дублей; dryRun=true — только проверка",
+     .max_body_bytes = IMPORT_MAX_BODY,
+     .timeout_ms = IMPORT_TIMEOUT_MS},
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/results/import/template.csv", "ImportResultsTemplate",
+          .flags = ROUTE_QUERY | ROUTE_CSV_OUT,
+          .summary = "Шаблон CSV результатов для инструмента кампании (campaignId)"),
 };
+
+const ProtobufCServiceDescriptor *routes_service(const char *service)
+{
+    static const struct {
+        const char *name;
+        const ProtobufCServiceDescriptor *descriptor;
+    } services[] = {
+        {"auth", &metodnet__auth__descriptor},
+        {"registry", &metodnet__registry__descriptor},
+        {"diagnostics", &metodnet__diagnostics__descriptor},
+    };
+    for (size_t i = 0; service != NULL && i < sizeof services / sizeof services[0]; i++)
+        if (strcmp(services[i].name, service) == 0)
+            return services[i].descriptor;
+    return NULL;
+}
+
+const ProtobufCMethodDescriptor *route_method(const route *r)
+{
+    const ProtobufCServiceDescriptor *service = routes_service(r->service);
+    return service ? protobuf_c_service_descriptor_get_method_by_name(service, r->rpc) : NULL;
+}
+
+int route_success_status(const route *r)
+{
+    return r->success_status ? r->success_status : 200;
+}
+
+static const char *s_problem(char *buf, size_t size, const route *r, const char *what)
+{
+    snprintf(buf, size, "%s %s → %s.%s: %s", r->method, r->path_template, r->service, r->rpc, what);
+    return buf;
+}
+
+static bool s_field_is(const ProtobufCMessageDescriptor *d, const char *name, ProtobufCType type, bool repeated)
+{
+    const ProtobufCFieldDescriptor *f = pbjson_find_field(d, name);
+    return f != NULL && f->type == type && (f->label == PROTOBUF_C_LABEL_REPEATED) == repeated;
+}
+
+const char *routes_check(const route *rows, size_t n, char *buf, size_t size)
+{
+    for (size_t i = 0; i < n; i++) {
+        const route *r = &rows[i];
+        if (routes_service(r->service) == NULL)
+            return s_problem(buf, size, r, "неизвестная служба");
+        const ProtobufCMethodDescriptor *rpc = route_method(r);
+        if (rpc == NULL)
+            return s_problem(buf, size, r, "такого rpc нет в proto-описании службы");
+        const ProtobufCMessageDescriptor *in = rpc->input, *out = rpc->output;
+        if (strstr(r->path_template, "{id}") && !s_field_is(in, "id", PROTOBUF_C_TYPE_STRING, false))
+            return s_problem(buf, size, r, "у запроса нет строкового поля id для {id}");
+        if ((r->flags & ROUTE_IF_MATCH) && !s_field_is(in, "expected_version", PROTOBUF_C_TYPE_INT64, false))
+            return s_problem(buf, size, r, "If-Match без поля expected_version");
+        if ((r->flags & ROUTE_MASK) && !s_field_is(in, "update_mask", PROTOBUF_C_TYPE_STRING, true))
+            return s_problem(buf, size, r, "ROUTE_MASK без поля update_mask");
+        if ((r->flags & ROUTE_TOKEN) && !s_field_is(in, "token", PROTOBUF_C_TYPE_STRING, false))
+            return s_problem(buf, size, r, "ROUTE_TOKEN без поля token");
+        if (r->body_field != NULL) {
+            const ProtobufCFieldDescriptor *f = pbjson_find_field(in, r->body_field);
+            if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE || f->descriptor != out)
+                return s_problem(buf, size, r, "тело запроса — не та сущность, что возвращает rpc");
+        }
+        if ((r->flags & ROUTE_CREATE) && !s_field_is(out, "id", PROTOBUF_C_TYPE_STRING, false))
+            return s_problem(buf, size, r, "ROUTE_CREATE, а у ответа нет поля id");
+        if ((r->flags & ROUTE_CSV_IN) &&
+            (!s_field_is(in, "csv", PROTOBUF_C_TYPE_BYTES, false) || (r->flags & ROUTE_BODY)))
+            return s_problem(buf, size, r, "ROUTE_CSV_IN без байтового поля csv (или вместе с ROUTE_BODY)");
+        if ((r->flags & ROUTE_CSV_OUT) && !s_field_is(out, "csv", PROTOBUF_C_TYPE_BYTES, false))
+            return s_problem(buf, size, r, "ROUTE_CSV_OUT без байтового поля csv в ответе");
+        if (r->flags & ROUTE_QUERY)
+            for (unsigned k = 0; k < in->n_fields; k++)
+                if (in->fields[k].type == PROTOBUF_C_TYPE_MESSAGE)
+                    return s_problem(buf, size, r, "параметры запроса не задают вложенных сообщений");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(rows[j].method, r->method) == 0 && strcmp(rows[j].path_template, r->path_template) == 0)
+                return s_problem(buf, size, r, "два ряда с одним методом и путём");
+    }
+    return NULL;
+}
 
 size_t routes_max_body_bytes(void)
 {
@@ -695,7 +740,7 @@ ProtobufCMessage *routes_build_request(const route_match *m, const char *query, 
 {
     const route *r = m->route;
     memset(err, 0, sizeof *err);
-    ProtobufCMessage *msg = s_new_message(r->request);
+    ProtobufCMessage *msg = s_new_message(route_method(r)->input);
     if (msg == NULL) {
         s_error(err, "", "Недостаточно памяти");
         return NULL;

@@ -40,16 +40,28 @@ typedef struct {
     const char *method;        /* "GET", "POST", "PATCH", "DELETE" */
     const char *path_template; /* "/api/v1/staff/{id}" */
     const char *service;       /* MDP service, "registry" */
-    const char *rpc;           /* Envelope.method, "CreateStaff" */
-    const ProtobufCMessageDescriptor *request;
-    const ProtobufCMessageDescriptor *response;
-    const char *body_field; /* NULL = the body is the whole request message */
-    int success_status;     /* 201 for create, 200 otherwise */
+    const char *rpc;           /* Envelope.method, "CreateStaff": its types are the service's (route_method) */
+    const char *body_field;    /* NULL = the body is the whole request message */
+    int success_status;        /* 201 for create; 0 = 200 (route_success_status) */
     unsigned flags;
     const char *summary;   /* Russian, for the OpenAPI document */
     size_t max_body_bytes; /* 0 = the gateway's limit (gateway_http_options.max_body_bytes) */
     uint32_t timeout_ms;   /* 0 = the gateway's request timeout */
 } route;
+
+/* The proto service descriptor of an MDP service ("registry" → metodnet__registry__descriptor), NULL
+ * for a service the gateway does not route to. */
+const ProtobufCServiceDescriptor *routes_service(const char *service);
+/* The rpc a row names, from its service's descriptor: input is the request type, output the
+ * response type. NULL when the service has no such rpc (test_gateway_routes checks every row). */
+const ProtobufCMethodDescriptor *route_method(const route *r);
+/* 201 for rows that say so, else 200. */
+int route_success_status(const route *r);
+
+/* NULL when every row of rows names an rpc of its service and that rpc's types carry what the row's
+ * flags need (see routes.c), else the first problem, written into buf. The gateway checks its own
+ * table at start. */
+const char *routes_check(const route *rows, size_t n, char *buf, size_t size);
 
 /* The largest max_body_bytes of any row (0 when none raises the limit). */
 size_t routes_max_body_bytes(void);

@@ -24,6 +24,7 @@
 #include "registry_import.h"
 #include "registry_import.pb-c.h"
 #include "registry_kinds.h"
+#include "registry_service.pb-c.h"
 #include "registry_resolve.h"
 
 struct registry {
@@ -1079,7 +1080,7 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
         s_export_page(l, items, n, next_member);
         return;
     }
-    const ProtobufCMessageDescriptor *desc = service_call_method(l->call)->response;
+    const ProtobufCMessageDescriptor *desc = service_call_method(l->call)->output;
     ProtobufCMessage *response = malloc(desc->sizeof_message);
     if (response == NULL)
         abort();
@@ -1452,102 +1453,57 @@ static void s_review_practice(service_call *c, const ProtobufCMessage *r, void *
     s_load_by(c, r, ud, &registry_practice_kind, OP_TRANSITION, "id");
 }
 
-#define REGISTRY_METHODS(Name, Plural, kind, entity_desc, create_req, update_req, list_req, list_resp)                 \
-    {"Create" #Name, &create_req, &entity_desc, s_create_##kind},                                                      \
-        {"Get" #Name, &metodnet__get_request__descriptor, &entity_desc, s_get_##kind},                                 \
-        {"Update" #Name, &update_req, &entity_desc, s_update_##kind},                                                  \
-        {"Delete" #Name, &metodnet__delete_request__descriptor, &metodnet__delete_response__descriptor,                \
-         s_delete_##kind},                                                                                             \
+#define REGISTRY_HANDLERS_OF(Name, Plural, kind)                                                                       \
+    {"Create" #Name, s_create_##kind}, {"Get" #Name, s_get_##kind}, {"Update" #Name, s_update_##kind},                 \
+        {"Delete" #Name, s_delete_##kind},                                                                             \
     {                                                                                                                  \
-        "List" #Plural, &list_req, &list_resp, s_list_##kind                                                           \
+        "List" #Plural, s_list_##kind                                                                                  \
     }
 
-static const service_method s_methods[] = {
-    REGISTRY_METHODS(Region, Regions, region, metodnet__region__descriptor, metodnet__create_region_request__descriptor,
-                     metodnet__update_region_request__descriptor, metodnet__list_regions_request__descriptor,
-                     metodnet__list_regions_response__descriptor),
-    REGISTRY_METHODS(
-        Municipality, Municipalities, municipality, metodnet__municipality__descriptor,
-        metodnet__create_municipality_request__descriptor, metodnet__update_municipality_request__descriptor,
-        metodnet__list_municipalities_request__descriptor, metodnet__list_municipalities_response__descriptor),
-    REGISTRY_METHODS(
-        Organization, Organizations, organization, metodnet__organization__descriptor,
-        metodnet__create_organization_request__descriptor, metodnet__update_organization_request__descriptor,
-        metodnet__list_organizations_request__descriptor, metodnet__list_organizations_response__descriptor),
-    REGISTRY_METHODS(Staff, Staff, staff, metodnet__staff_member__descriptor,
-                     metodnet__create_staff_request__descriptor, metodnet__update_staff_request__descriptor,
-                     metodnet__list_staff_request__descriptor, metodnet__list_staff_response__descriptor),
-    REGISTRY_METHODS(Association, Associations, association, metodnet__association__descriptor,
-                     metodnet__create_association_request__descriptor, metodnet__update_association_request__descriptor,
-                     metodnet__list_associations_request__descriptor, metodnet__list_associations_response__descriptor),
-    {"CreateMembership", &metodnet__create_membership_request__descriptor,
-     &metodnet__association_membership__descriptor, s_create_membership},
-    {"GetMembership", &metodnet__get_request__descriptor, &metodnet__association_membership__descriptor,
-     s_get_membership},
-    {"LeaveMembership", &metodnet__leave_membership_request__descriptor, &metodnet__association_membership__descriptor,
-     s_leave_membership},
-    {"ListMemberships", &metodnet__list_memberships_request__descriptor,
-     &metodnet__list_memberships_response__descriptor, s_list_membership},
-    {"ListStaffMemberships", &metodnet__list_memberships_request__descriptor,
-     &metodnet__list_memberships_response__descriptor, s_list_membership},
-    REGISTRY_METHODS(Council, Councils, council, metodnet__council__descriptor,
-                     metodnet__create_council_request__descriptor, metodnet__update_council_request__descriptor,
-                     metodnet__list_councils_request__descriptor, metodnet__list_councils_response__descriptor),
-    REGISTRY_METHODS(
-        CouncilMeeting, CouncilMeetings, meeting, metodnet__council_meeting__descriptor,
-        metodnet__create_council_meeting_request__descriptor, metodnet__update_council_meeting_request__descriptor,
-        metodnet__list_council_meetings_request__descriptor, metodnet__list_council_meetings_response__descriptor),
-    REGISTRY_METHODS(Programme, Programmes, programme, metodnet__programme__descriptor,
-                     metodnet__create_programme_request__descriptor, metodnet__update_programme_request__descriptor,
-                     metodnet__list_programmes_request__descriptor, metodnet__list_programmes_response__descriptor),
-    {"CreateQualificationRecord", &metodnet__create_qualification_record_request__descriptor,
-     &metodnet__qualification_record__descriptor, s_create_qualification},
-    {"GetQualificationRecord", &metodnet__get_request__descriptor, &metodnet__qualification_record__descriptor,
-     s_get_qualification},
-    {"DeleteQualificationRecord", &metodnet__delete_request__descriptor, &metodnet__delete_response__descriptor,
-     s_delete_qualification},
-    {"ListQualificationRecords", &metodnet__list_qualification_records_request__descriptor,
-     &metodnet__list_qualification_records_response__descriptor, s_list_qualification},
-    {"ListStaffQualificationRecords", &metodnet__list_qualification_records_request__descriptor,
-     &metodnet__list_qualification_records_response__descriptor, s_list_qualification},
-    REGISTRY_METHODS(Practice, Practices, practice, metodnet__practice__descriptor,
-                     metodnet__create_practice_request__descriptor, metodnet__update_practice_request__descriptor,
-                     metodnet__list_practices_request__descriptor, metodnet__list_practices_response__descriptor),
-    {"ReviewPractice", &metodnet__review_practice_request__descriptor, &metodnet__practice__descriptor,
-     s_review_practice},
-    {"ImportOrganizations", &metodnet__import_request__descriptor, &metodnet__import_report__descriptor,
-     s_import_organization},
-    {"ImportStaff", &metodnet__import_request__descriptor, &metodnet__import_report__descriptor, s_import_staff},
-    {"ImportTemplateOrganizations", &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor,
-     s_template_organization},
-    {"ImportTemplateStaff", &metodnet__import_template_request__descriptor, &metodnet__csv_file__descriptor,
-     s_template_staff},
-    {"ExportOrganizations", &metodnet__list_organizations_request__descriptor, &metodnet__csv_file__descriptor,
-     s_export_organization},
-    {"ExportStaff", &metodnet__list_staff_request__descriptor, &metodnet__csv_file__descriptor, s_export_staff},
-    {"ExportMunicipalities", &metodnet__list_municipalities_request__descriptor, &metodnet__csv_file__descriptor,
-     s_export_municipality},
-    {"ExportAssociations", &metodnet__list_associations_request__descriptor, &metodnet__csv_file__descriptor,
-     s_export_association},
-    {"ExportMemberships", &metodnet__list_memberships_request__descriptor, &metodnet__csv_file__descriptor,
-     s_export_membership},
-    {"ExportCouncils", &metodnet__list_councils_request__descriptor, &metodnet__csv_file__descriptor, s_export_council},
-    {"ExportCouncilMeetings", &metodnet__list_council_meetings_request__descriptor, &metodnet__csv_file__descriptor,
-     s_export_meeting},
-    {"ExportProgrammes", &metodnet__list_programmes_request__descriptor, &metodnet__csv_file__descriptor,
-     s_export_programme},
-    {"ExportQualificationRecords", &metodnet__list_qualification_records_request__descriptor,
-     &metodnet__csv_file__descriptor, s_export_qualification},
-    {"ExportPractices", &metodnet__list_practices_request__descriptor, &metodnet__csv_file__descriptor,
-     s_export_practice},
-    {"ResolveStaff", &metodnet__resolve_staff_request__descriptor, &metodnet__resolve_staff_response__descriptor,
-     s_resolve_staff},
+static const service_handler_entry s_handlers[] = {
+    REGISTRY_HANDLERS_OF(Region, Regions, region),
+    REGISTRY_HANDLERS_OF(Municipality, Municipalities, municipality),
+    REGISTRY_HANDLERS_OF(Organization, Organizations, organization),
+    REGISTRY_HANDLERS_OF(Staff, Staff, staff),
+    REGISTRY_HANDLERS_OF(Association, Associations, association),
+    {"CreateMembership", s_create_membership},
+    {"GetMembership", s_get_membership},
+    {"LeaveMembership", s_leave_membership},
+    {"ListMemberships", s_list_membership},
+    {"ListStaffMemberships", s_list_membership},
+    REGISTRY_HANDLERS_OF(Council, Councils, council),
+    REGISTRY_HANDLERS_OF(CouncilMeeting, CouncilMeetings, meeting),
+    REGISTRY_HANDLERS_OF(Programme, Programmes, programme),
+    {"CreateQualificationRecord", s_create_qualification},
+    {"GetQualificationRecord", s_get_qualification},
+    {"DeleteQualificationRecord", s_delete_qualification},
+    {"ListQualificationRecords", s_list_qualification},
+    {"ListStaffQualificationRecords", s_list_qualification},
+    REGISTRY_HANDLERS_OF(Practice, Practices, practice),
+    {"ReviewPractice", s_review_practice},
+    {"ImportOrganizations", s_import_organization},
+    {"ImportStaff", s_import_staff},
+    {"ImportTemplateOrganizations", s_template_organization},
+    {"ImportTemplateStaff", s_template_staff},
+    {"ExportOrganizations", s_export_organization},
+    {"ExportStaff", s_export_staff},
+    {"ExportMunicipalities", s_export_municipality},
+    {"ExportAssociations", s_export_association},
+    {"ExportMemberships", s_export_membership},
+    {"ExportCouncils", s_export_council},
+    {"ExportCouncilMeetings", s_export_meeting},
+    {"ExportProgrammes", s_export_programme},
+    {"ExportQualificationRecords", s_export_qualification},
+    {"ExportPractices", s_export_practice},
+    {"ResolveStaff", s_resolve_staff},
 };
 
-const service_method *registry_methods(size_t *n)
+static const service_methods s_service_methods = {&metodnet__registry__descriptor, s_handlers,
+                                                  sizeof s_handlers / sizeof s_handlers[0]};
+
+const service_methods *registry_methods(void)
 {
-    *n = sizeof s_methods / sizeof s_methods[0];
-    return s_methods;
+    return &s_service_methods;
 }
 
 registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link)
@@ -1563,10 +1519,8 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
         free(reg);
         return NULL;
     }
-    size_t n;
-    const service_method *methods = registry_methods(&n);
     reg->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "registry", cfg->concurrency,
-                                     cfg->heartbeat, methods, n, reg);
+                                     cfg->heartbeat, registry_methods(), reg);
     if (reg->worker == NULL) {
         entity_store_destroy(&reg->store);
         audit_destroy(&reg->audit);

@@ -25,7 +25,7 @@ typedef struct registry registry;
 registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link);
 
 /* The method table (for tests and for the gateway's route check). */
-const service_method *registry_methods(size_t *n);
+const service_methods *registry_methods(void);
 
 /* Stops taking requests, lets running ones finish, frees the registry, then calls done. */
 void registry_shutdown(registry *reg, void (*done)(void *ud), void *ud);
