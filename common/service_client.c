@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "log.h"
+#include "request_envelope.h"
 
 struct service_client {
     mdp_client *mdp;
@@ -110,32 +110,22 @@ int service_client_call(service_client *client, const service_client_request *re
     snprintf(p->method, sizeof p->method, "%s.%s", request->service, request->method);
     snprintf(p->request_id, sizeof p->request_id, "%s", request->request_id ? request->request_id : "");
 
-    Metodnet__Envelope envelope = METODNET__ENVELOPE__INIT;
-    envelope.request_id = p->request_id;
-    envelope.method = (char *)request->method;
-    envelope.caller = (Metodnet__Principal *)request->caller;
-    envelope.deadline_unix_ms = clock_unix_ms() + timeout_ms;
-    envelope.client_address = (char *)(request->client_address ? request->client_address : "");
-    size_t payload_len = protobuf_c_message_get_packed_size(request->request);
-    uint8_t *payload = malloc(payload_len ? payload_len : 1);
-    if (payload == NULL) {
-        free(p);
-        return -1;
-    }
-    protobuf_c_message_pack(request->request, payload);
-    envelope.payload.data = payload;
-    envelope.payload.len = payload_len;
-    size_t len = metodnet__envelope__get_packed_size(&envelope);
-    uint8_t *body = malloc(len ? len : 1);
+    request_envelope envelope = {
+        .method = request->method,
+        .message = request->request,
+        .caller = request->caller,
+        .request_id = p->request_id,
+        .client_address = request->client_address,
+        .timeout_ms = timeout_ms,
+    };
+    size_t len = 0;
+    uint8_t *body = request_envelope_pack(&envelope, &len);
     if (body == NULL) {
-        free(payload);
         free(p);
         return -1;
     }
-    metodnet__envelope__pack(&envelope, body);
     int rc = mdp_client_request(client->mdp, request->service, body, len, timeout_ms, s_on_reply, p);
     free(body);
-    free(payload);
     if (rc != 0) {
         free(p);
         return -1;

@@ -16,6 +16,7 @@
 #include "auth.pb-c.h"
 #include "clock.h"
 #include "log.h"
+#include "request_envelope.h"
 
 #define S_PROBES 16
 
@@ -34,14 +35,23 @@ struct gateway_auth {
     gateway_auth_options options;
     s_entry *table;
     size_t capacity;
+    /* answers known at once wait here for the next loop turn: every callback is asynchronous */
+    uv_idle_t *idle; /* its own allocation: freed in the close callback, after the module */
+    gateway_auth_wait *ready_head, *ready_tail;
 };
 
 struct gateway_auth_wait {
     gateway_auth *auth;
-    mdp_pending *pending;
+    mdp_pending *pending; /* asking the auth service; NULL when the answer is ready */
     uint8_t hash[crypto_hash_sha256_BYTES];
     gateway_auth_cb cb;
     void *ud;
+    /* a ready answer */
+    gateway_auth_result result;
+    Metodnet__Principal *principal; /* own copy (the cache entry may change before delivery) */
+    uint32_t retry_after_seconds;
+    bool cancelled;
+    gateway_auth_wait *next;
 };
 
 void gateway_auth_options_default(gateway_auth_options *options)
@@ -61,13 +71,22 @@ const Metodnet__Principal *gateway_auth_gateway_principal(void)
     return &gateway;
 }
 
-gateway_auth *gateway_auth_new(mdp_broker *broker, const gateway_auth_options *options)
+static void s_deliver_ready(uv_idle_t *idle);
+
+gateway_auth *gateway_auth_new(uv_loop_t *loop, mdp_broker *broker, const gateway_auth_options *options)
 {
     if (sodium_init() < 0)
         return NULL;
     gateway_auth *auth = calloc(1, sizeof *auth);
     if (auth == NULL)
         return NULL;
+    auth->idle = malloc(sizeof *auth->idle);
+    if (auth->idle == NULL || uv_idle_init(loop, auth->idle) != 0) {
+        free(auth->idle);
+        free(auth);
+        return NULL;
+    }
+    auth->idle->data = auth;
     auth->broker = broker;
     if (options)
         auth->options = *options;
@@ -76,10 +95,72 @@ gateway_auth *gateway_auth_new(mdp_broker *broker, const gateway_auth_options *o
     auth->capacity = auth->options.max_tokens < 64 ? 64 : auth->options.max_tokens;
     auth->table = calloc(auth->capacity, sizeof *auth->table);
     if (auth->table == NULL) {
+        uv_close((uv_handle_t *)auth->idle, (uv_close_cb)free);
         free(auth);
         return NULL;
     }
     return auth;
+}
+
+static void s_wait_free(gateway_auth_wait *wait)
+{
+    if (wait->principal)
+        metodnet__principal__free_unpacked(wait->principal, NULL);
+    free(wait);
+}
+
+/* Calls back every ready answer (the list is taken first: callbacks may add to it). */
+static void s_deliver_ready(uv_idle_t *idle)
+{
+    gateway_auth *auth = idle->data;
+    gateway_auth_wait *wait = auth->ready_head;
+    auth->ready_head = auth->ready_tail = NULL;
+    uv_idle_stop(idle);
+    while (wait) {
+        gateway_auth_wait *next = wait->next;
+        if (!wait->cancelled)
+            wait->cb(wait->result, wait->principal, wait->retry_after_seconds, wait->ud);
+        s_wait_free(wait);
+        wait = next;
+    }
+}
+
+/* Copies a principal (NULL when out of memory). */
+static Metodnet__Principal *s_principal_copy(const Metodnet__Principal *principal)
+{
+    size_t len = metodnet__principal__get_packed_size(principal);
+    uint8_t stack[512], *packed = len <= sizeof stack ? stack : malloc(len);
+    if (packed == NULL)
+        return NULL;
+    metodnet__principal__pack(principal, packed);
+    Metodnet__Principal *copy = metodnet__principal__unpack(NULL, len, packed);
+    if (packed != stack)
+        free(packed);
+    return copy;
+}
+
+/* Queues an answer known now for the next loop turn; NULL (cb not called) when out of memory. */
+static gateway_auth_wait *s_ready(gateway_auth *auth, gateway_auth_result result, const Metodnet__Principal *principal,
+                                  uint32_t retry_after_seconds, gateway_auth_cb cb, void *ud)
+{
+    gateway_auth_wait *wait = calloc(1, sizeof *wait);
+    if (wait == NULL)
+        return NULL;
+    wait->auth = auth;
+    wait->cb = cb;
+    wait->ud = ud;
+    wait->result = result;
+    wait->retry_after_seconds = retry_after_seconds;
+    if (principal != NULL && (wait->principal = s_principal_copy(principal)) == NULL) {
+        wait->result = GATEWAY_AUTH_UNAVAILABLE;
+    }
+    if (auth->ready_tail)
+        auth->ready_tail->next = wait;
+    else
+        auth->ready_head = wait;
+    auth->ready_tail = wait;
+    uv_idle_start(auth->idle, s_deliver_ready);
+    return wait;
 }
 
 static void s_entry_clear_principal(s_entry *e)
@@ -95,6 +176,17 @@ void gateway_auth_destroy(gateway_auth **authp)
     gateway_auth *auth = *authp;
     if (auth == NULL)
         return;
+    /* answers not yet delivered: told now that the service is going away */
+    gateway_auth_wait *wait = auth->ready_head;
+    auth->ready_head = auth->ready_tail = NULL;
+    while (wait) {
+        gateway_auth_wait *next = wait->next;
+        if (!wait->cancelled)
+            wait->cb(GATEWAY_AUTH_UNAVAILABLE, NULL, 0, wait->ud);
+        s_wait_free(wait);
+        wait = next;
+    }
+    uv_close((uv_handle_t *)auth->idle, (uv_close_cb)free);
     for (size_t i = 0; i < auth->capacity; i++)
         s_entry_clear_principal(&auth->table[i]);
     free(auth->table);
@@ -253,69 +345,54 @@ gateway_auth_wait *gateway_auth_check(gateway_auth *auth, const char *authorizat
 {
     const char *token;
     size_t token_len;
-    if (gateway_auth_bearer(authorization, len, &token, &token_len) != 0) {
-        cb(GATEWAY_AUTH_MISSING, NULL, 0, ud);
-        return NULL;
-    }
+    if (gateway_auth_bearer(authorization, len, &token, &token_len) != 0)
+        return s_ready(auth, GATEWAY_AUTH_MISSING, NULL, 0, cb, ud);
     uint8_t hash[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(hash, (const unsigned char *)token, token_len);
     int64_t now = clock_unix_ms();
     s_entry *e = s_entry_for(auth, hash, now);
     uint32_t wait_s = s_take(auth, e, now);
-    if (wait_s > 0) {
-        cb(GATEWAY_AUTH_RATE_LIMITED, NULL, wait_s, ud);
-        return NULL;
-    }
-    if (e->principal != NULL && now < e->valid_until_ms) {
-        cb(GATEWAY_AUTH_OK, e->principal, 0, ud);
-        return NULL;
-    }
+    if (wait_s > 0)
+        return s_ready(auth, GATEWAY_AUTH_RATE_LIMITED, NULL, wait_s, cb, ud);
+    if (e->principal != NULL && now < e->valid_until_ms)
+        return s_ready(auth, GATEWAY_AUTH_OK, e->principal, 0, cb, ud);
     s_entry_clear_principal(e);
 
     Metodnet__AuthenticateRequest request = METODNET__AUTHENTICATE_REQUEST__INIT;
     char *token_copy = strndup(token, token_len);
     request.token = token_copy;
-    size_t payload_len = metodnet__authenticate_request__get_packed_size(&request);
-    uint8_t *payload = malloc(payload_len ? payload_len : 1);
     gateway_auth_wait *wait = calloc(1, sizeof *wait);
-    if (token_copy == NULL || payload == NULL || wait == NULL) {
-        free(token_copy);
-        free(payload);
-        free(wait);
-        cb(GATEWAY_AUTH_UNAVAILABLE, NULL, 0, ud);
-        return NULL;
+    size_t body_len = 0;
+    uint8_t *body = NULL;
+    if (token_copy != NULL && wait != NULL) {
+        request_envelope envelope = {
+            .method = "Authenticate",
+            .message = &request.base,
+            .caller = gateway_auth_gateway_principal(),
+            .request_id = request_id,
+            .timeout_ms = auth->options.timeout_ms,
+            .secret = 1, /* the payload holds the token */
+        };
+        body = request_envelope_pack(&envelope, &body_len);
     }
-    metodnet__authenticate_request__pack(&request, payload);
-    Metodnet__Envelope envelope = METODNET__ENVELOPE__INIT;
-    envelope.request_id = (char *)(request_id ? request_id : "");
-    envelope.method = (char *)"Authenticate";
-    envelope.caller = (Metodnet__Principal *)gateway_auth_gateway_principal();
-    envelope.deadline_unix_ms = now + auth->options.timeout_ms;
-    envelope.payload.data = payload;
-    envelope.payload.len = payload_len;
-    size_t body_len = metodnet__envelope__get_packed_size(&envelope);
-    uint8_t *body = malloc(body_len);
-    if (body != NULL)
-        metodnet__envelope__pack(&envelope, body);
-    sodium_memzero(token_copy, token_len);
-    sodium_memzero(payload, payload_len);
+    if (token_copy)
+        sodium_memzero(token_copy, token_len);
     free(token_copy);
-    free(payload);
+    if (body == NULL) {
+        free(wait);
+        return s_ready(auth, GATEWAY_AUTH_UNAVAILABLE, NULL, 0, cb, ud);
+    }
     wait->auth = auth;
     memcpy(wait->hash, hash, sizeof hash);
     wait->cb = cb;
     wait->ud = ud;
-    wait->pending = body ? mdp_broker_request(auth->broker, "auth", body, body_len, auth->options.timeout_ms,
-                                              s_on_authenticated, wait)
-                         : NULL;
-    if (body) {
-        sodium_memzero(body, body_len);
-        free(body);
-    }
+    wait->pending =
+        mdp_broker_request(auth->broker, "auth", body, body_len, auth->options.timeout_ms, s_on_authenticated, wait);
+    sodium_memzero(body, body_len);
+    free(body);
     if (wait->pending == NULL) {
         free(wait);
-        cb(GATEWAY_AUTH_UNAVAILABLE, NULL, 0, ud);
-        return NULL;
+        return s_ready(auth, GATEWAY_AUTH_UNAVAILABLE, NULL, 0, cb, ud);
     }
     return wait;
 }
@@ -324,6 +401,10 @@ void gateway_auth_cancel(gateway_auth_wait *wait)
 {
     if (wait == NULL)
         return;
+    if (wait->pending == NULL) {
+        wait->cancelled = true; /* in the ready list: freed there without a callback */
+        return;
+    }
     mdp_broker_cancel(wait->pending);
     free(wait);
 }

@@ -43,16 +43,19 @@ typedef void (*gateway_auth_cb)(gateway_auth_result result, const Metodnet__Prin
                                 uint32_t retry_after_seconds, void *ud);
 
 /* broker is borrowed and must outlive the module. */
-gateway_auth *gateway_auth_new(mdp_broker *broker, const gateway_auth_options *options);
+gateway_auth *gateway_auth_new(uv_loop_t *loop, mdp_broker *broker, const gateway_auth_options *options);
+/* Answers not yet delivered get GATEWAY_AUTH_UNAVAILABLE from inside this call; those waiting for
+ * the auth service were failed by mdp_broker_destroy. Run the loop afterwards (a handle closes). */
 void gateway_auth_destroy(gateway_auth **auth);
 
 /* Finds the bearer token in an Authorization header value; returns 0 and sets token/len, or -1. */
 int gateway_auth_bearer(const char *authorization, size_t len, const char **token, size_t *token_len);
 
-/* Decides the caller for `authorization` (the header value, NULL when absent). When the answer is
- * known at once (cached, missing header, rate limit) cb is called before returning and NULL is
- * returned; otherwise cb is called later, unless gateway_auth_cancel() is called first on the
- * returned handle. request_id is for the auth service's logs. */
+/* Decides the caller for `authorization` (the header value, NULL when absent). cb is always called
+ * later, never from inside this call (also when the answer is known at once: cached, missing header,
+ * rate limit — then on the next loop turn), exactly once unless gateway_auth_cancel() is called
+ * first on the returned handle. NULL only when out of memory, and then cb is not called.
+ * request_id is for the auth service's logs. */
 gateway_auth_wait *gateway_auth_check(gateway_auth *auth, const char *authorization, size_t len, const char *request_id,
                                       gateway_auth_cb cb, void *ud);
 void gateway_auth_cancel(gateway_auth_wait *wait);

@@ -26,6 +26,7 @@
 #include "openapi.h"
 #include "pbfield.h"
 #include "pbjson.h"
+#include "request_envelope.h"
 #include "routes.h"
 
 #define S_JSON                "application/json; charset=utf-8"
@@ -622,36 +623,17 @@ static void s_client_address(h2o_req_t *req, char *out, size_t size)
 static int s_build_envelope(s_call *call, const Metodnet__Principal *principal, const ProtobufCMessage *msg,
                             const char *idem_key, size_t idem_len)
 {
-    size_t payload_len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *payload = malloc(payload_len ? payload_len : 1);
-    if (payload == NULL)
-        return -1;
-    protobuf_c_message_pack(msg, payload);
-    char *key = NULL;
-    if (idem_key != NULL) {
-        key = malloc(idem_len + 1);
-        if (key == NULL) {
-            free(payload);
-            return -1;
-        }
-        memcpy(key, idem_key, idem_len);
-        key[idem_len] = '\0';
-    }
-    Metodnet__Envelope env = METODNET__ENVELOPE__INIT;
-    env.request_id = call->request_id;
-    env.method = (char *)call->route->rpc;
-    env.caller = (Metodnet__Principal *)principal;
-    env.deadline_unix_ms = clock_unix_ms() + call->timeout_ms;
-    env.idempotency_key = key ? key : (char *)"";
-    env.payload.data = payload;
-    env.payload.len = payload_len;
-    env.client_address = call->client_address;
-    call->envelope_len = metodnet__envelope__get_packed_size(&env);
-    call->envelope = malloc(call->envelope_len ? call->envelope_len : 1);
-    if (call->envelope != NULL)
-        metodnet__envelope__pack(&env, call->envelope);
-    free(payload);
-    free(key);
+    request_envelope request = {
+        .method = call->route->rpc,
+        .message = msg,
+        .caller = principal,
+        .request_id = call->request_id,
+        .client_address = call->client_address,
+        .idempotency_key = idem_key,
+        .idempotency_key_end = idem_key ? idem_key + idem_len : NULL,
+        .timeout_ms = call->timeout_ms,
+    };
+    call->envelope = request_envelope_pack(&request, &call->envelope_len);
     return call->envelope ? 0 : -1;
 }
 
@@ -832,13 +814,13 @@ static void s_handle_api(gateway_http *http, h2o_req_t *req, const route_match *
         s_call_error(call, 503, "unavailable", S_UNAVAILABLE_MESSAGE, NULL, 0);
         return;
     }
-    call->refs++;
-    call->auth_wait = (gateway_auth_wait *)1; /* set before the call: the callback may run inside it */
-    gateway_auth_wait *wait =
-        gateway_auth_check(http->auth, authorization ? authorization->base : NULL,
-                           authorization ? authorization->len : 0, request_id, s_on_authenticated, call);
-    if (call->auth_wait != NULL)
-        call->auth_wait = wait;
+    call->auth_wait = gateway_auth_check(http->auth, authorization ? authorization->base : NULL,
+                                         authorization ? authorization->len : 0, request_id, s_on_authenticated, call);
+    if (call->auth_wait == NULL) {
+        s_call_error(call, 500, "internal", "Недостаточно памяти", NULL, 0);
+        return;
+    }
+    call->refs++; /* the callback's, always later */
 }
 
 /* ---- service endpoints ---- */
@@ -1120,7 +1102,7 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
         gateway_auth_options_default(&auth_options);
         auth_options.requests_per_second = http->options.rate_limit;
         auth_options.burst = http->options.rate_limit * 4;
-        http->auth = gateway_auth_new(broker, &auth_options);
+        http->auth = gateway_auth_new(loop, broker, &auth_options);
     }
 
     h2o_config_init(&http->config);
@@ -1217,7 +1199,7 @@ void gateway_http_destroy(gateway_http **httpp)
         else
             free(http->tick);
     }
-    gateway_auth_destroy(&http->auth); /* its waits were failed by mdp_broker_destroy already */
+    gateway_auth_destroy(&http->auth); /* waits on the service were failed by mdp_broker_destroy, ready ones now */
     /* broker requests still on the list were failed by mdp_broker_destroy before we get here; any left
      * (none in a correct shutdown) are abandoned with their calls. */
     if (http->connections == 0) {
