@@ -1,4 +1,4 @@
-/* clock — wall-clock helpers: Unix milliseconds and RFC 3339 UTC timestamps. */
+/* clock — wall-clock helpers: Unix milliseconds and RFC 3339 UTC timestamps, written and read. */
 #include "clock.h"
 
 #include <stdio.h>
@@ -19,4 +19,75 @@ char *clock_rfc3339(int64_t unix_ms, char *buf, size_t size)
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
     return buf;
+}
+
+/* n decimal digits at s into *out; false when any is not a digit. */
+static bool s_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (H. Hinnant's days_from_civil). */
+static int64_t s_days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool s_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+bool clock_parse_rfc3339(const char *text, int64_t *unix_ms)
+{
+    int y, mo, d, h, mi, s, ms = 0;
+    if (text == NULL || !s_digits(text, 4, &y) || text[4] != '-' || !s_digits(text + 5, 2, &mo) || text[7] != '-' ||
+        !s_digits(text + 8, 2, &d) || (text[10] != 'T' && text[10] != 't') || !s_digits(text + 11, 2, &h) ||
+        text[13] != ':' || !s_digits(text + 14, 2, &mi) || text[16] != ':' || !s_digits(text + 17, 2, &s))
+        return false;
+    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] + (mo == 2 && s_leap(y)) || h > 23 || mi > 59 || s > 60)
+        return false;
+    const char *p = text + 19;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+        if (digits == 0)
+            return false;
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    int offset_minutes = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (!s_digits(p + 1, 2, &oh) || p[3] != ':' || !s_digits(p + 4, 2, &om) || oh > 23 || om > 59)
+            return false;
+        offset_minutes = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p != '\0')
+        return false;
+    if (s == 60)
+        s = 59; /* a leap second is read as the second before it */
+    int64_t seconds = ((s_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + s - (int64_t)offset_minutes * 60;
+    *unix_ms = seconds * 1000 + ms;
+    return true;
 }

@@ -205,18 +205,11 @@ static void s_person_tokens(diag_layout *l, const char *staff_id, char *const *o
         s_token(l, "mun", muns[i]);
 }
 
+/* Milliseconds of a stored timestamp (0 when unreadable: such results sort first). */
 static int64_t s_parse_time_ms(const char *rfc3339)
 {
-    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" as written by clock_rfc3339 */
-    int days, h = 0, m = 0, s = 0, ms = 0;
-    char date[11];
-    if (rfc3339 == NULL || strlen(rfc3339) < 19)
-        return 0;
-    memcpy(date, rfc3339, 10);
-    date[10] = '\0';
-    if (!date_parse(date, &days) || sscanf(rfc3339 + 11, "%2d:%2d:%2d.%3d", &h, &m, &s, &ms) < 3)
-        return 0;
-    return (((int64_t)days * 24 + h) * 60 + m) * 60000LL + s * 1000LL + ms;
+    int64_t ms = 0;
+    return clock_parse_rfc3339(rfc3339, &ms) ? ms : 0;
 }
 
 static void s_attempt_layout(const Metodnet__Attempt *a, diag_layout *l)

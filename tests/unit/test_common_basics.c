@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "clock.h"
 #include "cursor.h"
 #include "dictionary.h"
 #include "pbfield.h"
@@ -46,6 +47,38 @@ static void test_dates(void **state)
     assert_non_null(strstr(v.items[1]->description, "2020-02-30"));
     validation_free(&v);
     assert_int_equal(v.n, 0);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    char text[40];
+    /* what clock_rfc3339 writes reads back exactly */
+    for (int64_t t = 0; t < 4102444800000LL; t += 86399123LL * 97) {
+        assert_true(clock_parse_rfc3339(clock_rfc3339(t, text, sizeof text), &ms));
+        assert_int_equal(ms, t);
+    }
+    assert_true(clock_parse_rfc3339("1970-01-01T00:00:00Z", &ms));
+    assert_int_equal(ms, 0);
+    assert_true(clock_parse_rfc3339("2026-11-23T15:00:00+03:00", &ms));
+    int64_t utc = 0;
+    assert_true(clock_parse_rfc3339("2026-11-23T12:00:00Z", &utc));
+    assert_int_equal(ms, utc);
+    assert_true(clock_parse_rfc3339("2026-11-23T12:00:00.5Z", &ms));
+    assert_int_equal(ms, utc + 500);
+    assert_true(clock_parse_rfc3339("2026-11-23T12:00:00.123456789Z", &ms));
+    assert_int_equal(ms, utc + 123);
+    assert_true(clock_parse_rfc3339("2024-02-29T00:00:00Z", &ms));
+    assert_false(clock_parse_rfc3339("2023-02-29T00:00:00Z", &ms));
+    assert_false(clock_parse_rfc3339("2026-13-01T00:00:00Z", &ms));
+    assert_false(clock_parse_rfc3339("2026-11-23T24:00:00Z", &ms));
+    assert_false(clock_parse_rfc3339("2026-11-23T12:00:00", &ms)); /* no offset */
+    assert_false(clock_parse_rfc3339("2026-11-23 12:00:00Z", &ms));
+    assert_false(clock_parse_rfc3339("2026-11-23T12:00:00.Z", &ms));
+    assert_false(clock_parse_rfc3339("2026-11-23T12:00:00Zjunk", &ms));
+    assert_false(clock_parse_rfc3339("", &ms));
+    assert_false(clock_parse_rfc3339(NULL, &ms));
 }
 
 static void test_text(void **state)
@@ -189,8 +222,8 @@ static void test_dictionary(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),   cmocka_unit_test(test_text),       cmocka_unit_test(test_cursor),
-        cmocka_unit_test(test_pbfield), cmocka_unit_test(test_dictionary),
+        cmocka_unit_test(test_dates),  cmocka_unit_test(test_rfc3339), cmocka_unit_test(test_text),
+        cmocka_unit_test(test_cursor), cmocka_unit_test(test_pbfield), cmocka_unit_test(test_dictionary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
