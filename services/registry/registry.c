@@ -21,6 +21,7 @@
 #include "pbjson.h"
 #include "registry.pb-c.h"
 #include "registry_catalogue.h"
+#include "registry_claim_guard.h"
 #include "registry_import.h"
 #include "registry_import.pb-c.h"
 #include "registry_kinds.h"
@@ -30,6 +31,7 @@ struct registry {
     service_worker *worker;
     entity_store *store;
     audit *audit;
+    registry_claim_guard *claim_guard;
 };
 
 typedef enum { OP_CREATE, OP_GET, OP_UPDATE, OP_DELETE, OP_TRANSITION } op_kind;
@@ -52,6 +54,7 @@ typedef struct op {
     registry_layout new_layout;
     registry_reference references[REGISTRY_MAX_REFERENCES];
     size_t n_references;
+    bool claim_budget_checked; /* a write claiming an external id: the caller is under its limit */
 } op;
 
 /* Personal data (152-ФЗ): every read of a staff member's record and every change of any registry
@@ -184,6 +187,86 @@ static bool s_allowed(const op *o, const ProtobufCMessage *entity, scope_access 
 }
 
 static void s_create_existing(op *o);
+static void s_write(op *o);
+
+/* ---------- external ids held by another record (registry_claim_guard.h) ---------- */
+
+/* The one answer for a taken external id, whoever holds it. */
+static void s_claim_refusal_reply(op *o)
+{
+    validation_add(&o->v, "externalId", "%s", REGISTRY_EXTERNAL_ID_TAKEN_RU);
+    s_fail_validation(o);
+}
+
+static void s_claim_holder_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                                  const char *error, void *ud)
+{
+    (void)version;
+    (void)error;
+    op *o = ud;
+    if (result == ENTITY_OK) {
+        ProtobufCMessage *holder = protobuf_c_message_unpack(o->kind->descriptor, NULL, len, data);
+        if (holder != NULL && !registry_allows(o->kind, service_call_caller(o->call), holder, SCOPE_READ))
+            registry_claim_guard_refused(o->reg->claim_guard, o->call,
+                                         o->kind == &registry_staff_kind ? "staff" : "organization",
+                                         pbfield_string(holder, "id"), o->region);
+        if (holder != NULL)
+            protobuf_c_message_free_unpacked(holder, NULL);
+    }
+    s_claim_refusal_reply(o);
+}
+
+static void s_claim_holder_found(entity_result result, const char *const *owners, size_t n, const char *error, void *ud)
+{
+    (void)error;
+    op *o = ud;
+    char key[REGISTRY_KEY_MAX];
+    if (result != ENTITY_OK || n != 1 || owners[0] == NULL ||
+        !registry_entity_key(o->kind, owners[0], key, sizeof key) ||
+        entity_store_get(o->reg->store, key, s_claim_holder_loaded, o) != 0)
+        s_claim_refusal_reply(o);
+}
+
+/* The write found its external id taken: when a record outside the caller's scope holds it, the
+ * refusal is audited and counted; the answer is the same either way. */
+static void s_claim_refused(op *o)
+{
+    const char *values[] = {o->new_layout.claim_value};
+    if (!o->new_layout.claim_key[0] ||
+        entity_store_claim_owners(o->reg->store, o->new_layout.claim_key, values, 1, s_claim_holder_found, o) != 0)
+        s_claim_refusal_reply(o);
+}
+
+static void s_claim_budget(int status, int left, int32_t retry_after_seconds, void *ud)
+{
+    op *o = ud;
+    if (status != 0) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    if (left <= 0) {
+        service_call_fail_retry_after(o->call, REGISTRY_CLAIM_LIMIT_RU, retry_after_seconds);
+        s_op_free(o);
+        return;
+    }
+    o->claim_budget_checked = true;
+    s_write(o);
+}
+
+/* True when this write claims an external id the entity did not hold before. */
+static bool s_claims_external_id(op *o)
+{
+    if (o->what == OP_DELETE)
+        return false;
+    o->kind->layout(o->next, &o->new_layout);
+    if (!o->new_layout.claim_key[0])
+        return false;
+    if (o->what == OP_CREATE)
+        return true;
+    o->kind->layout(o->current, &o->old_layout);
+    return strcmp(o->old_layout.claim_key, o->new_layout.claim_key) != 0 ||
+           strcmp(o->old_layout.claim_value, o->new_layout.claim_value) != 0;
+}
 
 /* ---------- the write ---------- */
 
@@ -237,8 +320,7 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
                o->what == OP_CREATE ? o->kind->exists_ru : o->kind->not_empty_ru);
         return;
     case ENTITY_CLAIMED:
-        validation_add(&o->v, "externalId", "Этот внешний идентификатор уже у другой записи региона");
-        s_fail_validation(o);
+        s_claim_refused(o);
         return;
     case ENTITY_ERROR:
     default:
@@ -272,6 +354,12 @@ static size_t s_index_difference(const registry_layout *from, const registry_lay
 
 static void s_write(op *o)
 {
+    /* a caller over its limit of refused claims learns nothing of any external id, free or taken */
+    if (!o->claim_budget_checked && s_claims_external_id(o)) {
+        if (registry_claim_guard_budget(o->reg->claim_guard, o->call, s_claim_budget, o) != 0)
+            s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
     const char *types[] = {"created", "read", "updated", "deleted", "updated"};
     const ProtobufCMessage *entity = o->what == OP_DELETE ? o->current : o->next;
     const char *id = pbfield_string(entity, "id");
@@ -1417,7 +1505,7 @@ REGISTRY_HANDLERS(practice, registry_practice_kind, FILTERS(s_practice_filters))
     static void s_import_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                  \
     {                                                                                                                  \
         registry *reg = ud;                                                                                            \
-        registry_import_run(c, r, reg->store, reg->audit, &kind_var);                                                  \
+        registry_import_run(c, r, reg->store, reg->audit, reg->claim_guard, &kind_var);                                \
     }                                                                                                                  \
     static void s_template_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                \
     {                                                                                                                  \
@@ -1557,7 +1645,9 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
         return NULL;
     reg->store = entity_store_new(link);
     reg->audit = audit_new(link, "registry");
-    if (reg->store == NULL || reg->audit == NULL) {
+    reg->claim_guard = registry_claim_guard_new(link, reg->audit);
+    if (reg->store == NULL || reg->audit == NULL || reg->claim_guard == NULL) {
+        registry_claim_guard_destroy(&reg->claim_guard);
         entity_store_destroy(&reg->store);
         audit_destroy(&reg->audit);
         free(reg);
@@ -1568,6 +1658,7 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
     reg->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "registry", cfg->concurrency,
                                      cfg->heartbeat, methods, n, reg);
     if (reg->worker == NULL) {
+        registry_claim_guard_destroy(&reg->claim_guard);
         entity_store_destroy(&reg->store);
         audit_destroy(&reg->audit);
         free(reg);
@@ -1580,6 +1671,7 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
 static void s_release(void *service)
 {
     registry *reg = service;
+    registry_claim_guard_destroy(&reg->claim_guard);
     entity_store_destroy(&reg->store);
     audit_destroy(&reg->audit);
     free(reg);
