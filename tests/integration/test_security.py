@@ -71,8 +71,9 @@ MATRIX = {
     "POST /api/v1/users": ("201 201 201 403 403 401", "201 400 400 403 403 401"),
     "GET /api/v1/users": ("L L L L 403 401", "L H H H 403 401"),
     "GET /api/v1/users/{id}": ("200 200 200 200 404 401", "200 404 404 404 404 401"),
-    "POST /api/v1/users/{id}/status": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
-    "POST /api/v1/users/{id}/password": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    # a key sees no user accounts (issue 17: 404, as GET /users/{id} answers it)
+    "POST /api/v1/users/{id}/status": ("200 200 200 404 404 401", "200 404 404 404 404 401"),
+    "POST /api/v1/users/{id}/password": ("200 200 200 404 404 401", "200 404 404 404 404 401"),
     "POST /api/v1/api-keys": ("201 201 403 403 403 401", "201 400 403 403 403 401"),
     "GET /api/v1/api-keys": ("L L 403 403 403 401", "L H 403 403 403 401"),
     # a key is seen only by who may revoke it (issue 17): a school's own key is as unknown to it as a missing one
@@ -477,6 +478,11 @@ class SecurityFixture:
             template += "?regionId=07&dryRun=true"
             raw = ("externalId;lastName;firstName;birthDate;position;category;organizationExternalId\r\n"
                    f"{self.probe_xid};Импортова;Анна;1990-01-02;teacher;teacher;{self.org['own']}\r\n")
+        if route == "POST /api/v1/users/{id}/status":
+            body = {"disabled": True}
+        elif route == "POST /api/v1/users/{id}/password":
+            body = {"password": new_password()}
+            self.secrets.append(body["password"])
         if "{id}" in template:
             if obj is None:
                 obj = missing[template.split("/")[3]]
