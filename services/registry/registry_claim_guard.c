@@ -2,6 +2,7 @@
 #include "registry_claim_guard.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ static void s_budget_read(const redisReply *reply, const char *error, void *ud)
 {
     s_budget_ctx *ctx = ud;
     registry_claim_guard *guard = ctx->guard;
-    int status = 0, left = guard->limit;
+    int status = 0, left = ctx->immediate ? INT_MAX : guard->limit;
     int32_t retry = 0;
     if (!ctx->immediate) {
         if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {

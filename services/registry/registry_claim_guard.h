@@ -41,7 +41,7 @@ void registry_claim_guard_destroy(registry_claim_guard **guard);
 typedef void (*registry_claim_budget_cb)(int status, int left, int32_t retry_after_seconds, void *ud);
 
 /* Reads the budget of the call's caller. The system and global callers are never limited (left is
- * the limit). cb is called exactly once, never from inside this call. Returns 0, or -1 with cb not
+ * INT_MAX). cb is called exactly once, never from inside this call. Returns 0, or -1 with cb not
  * called. */
 int registry_claim_guard_budget(registry_claim_guard *guard, const service_call *call, registry_claim_budget_cb cb,
                                 void *ud);
