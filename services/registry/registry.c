@@ -1400,7 +1400,7 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
     ProtobufCMessage **list = calloc(n ? n : 1, sizeof *list);
     if (list == NULL)
         abort();
-    size_t kept = 0;
+    size_t kept = 0, others = 0;
     const Metodnet__Principal *caller = service_call_caller(l->call);
     for (size_t i = 0; i < n; i++) {
         ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
@@ -1409,10 +1409,14 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
             continue;
         }
         /* scope, the kind's own filter (dates, words), and one appearance per page (a word index may
-         * hold several words of one title) */
-        if (!s_list_visible(l, entity) ||
-            (l->kind->list_match && !l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL)) ||
-            s_listed_before(list, kept, pbfield_string(entity, "id"))) {
+         * hold several words of one title); a member of a visible association whose person the caller
+         * may not read is counted, not shown */
+        bool visible = s_list_visible(l, entity);
+        bool matches = !l->kind->list_match || l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL);
+        if (!visible && matches && l->kind == &registry_membership_kind &&
+            registry_allows(l->kind, caller, entity, SCOPE_READ))
+            others++;
+        if (!visible || !matches || s_listed_before(list, kept, pbfield_string(entity, "id"))) {
             protobuf_c_message_free_unpacked(entity, NULL);
             continue;
         }
@@ -1424,6 +1428,8 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
         list[kept++] = entity;
     }
     l->people = NULL;
+    if (desc == &metodnet__list_memberships_response__descriptor)
+        ((Metodnet__ListMembershipsResponse *)response)->others = (int32_t)others;
     *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;
     *(size_t *)((char *)response + items_field->quantifier_offset) = kept;
     char *cursor = next_member ? cursor_encode(next_member) : NULL;

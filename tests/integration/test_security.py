@@ -990,6 +990,31 @@ class MatrixTest(StackTestCase):
         r = self.as_role("municipal_methodologist", "POST", "/api/v1/staff", staff_body(f.org["own"], externalId=free))
         self.assertEqual(r.status, 201, r)
 
+    def test_school_sees_its_people_and_how_many_others_in_municipal_association(self):
+        """Issue 17, defect 2: a school reads its municipality's association, its own people in it, the leader in
+        the association record, and only the number of the other schools' members."""
+        f = self.f
+        path = f"/api/v1/associations/{f.assoc['own']}/members?limit=500"
+        r = self.as_role("school_admin", "GET", path)
+        self.assertEqual(r.status, 200, r)
+        ids = [m["id"] for m in r.json["items"]]
+        self.assertIn(f.member["own"], ids)  # the teacher of the school
+        self.assertNotIn(f.neighbour_member, ids)
+        self.assertTrue(all(m["staffId"] != f.neighbour for m in r.json["items"]), r.json)
+        self.assertGreaterEqual(r.json.get("others", 0), 1, r.json)
+        r = self.as_role("municipal_methodologist", "GET", path)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(f.neighbour_member, [m["id"] for m in r.json["items"]])
+        self.assertEqual(r.json.get("others", 0), 0, r.json)
+        # the other school's person is as unknown to the school as an id that does not exist
+        r = self.as_role("school_admin", "GET", f"/api/v1/memberships/{f.neighbour_member}")
+        missing = self.as_role("school_admin", "GET", "/api/v1/memberships/07-j999999")
+        self.assertEqual((r.status, r.json["error"]["message"]), (missing.status, missing.json["error"]["message"]))
+        r = self.as_role("school_admin", "GET", f"/api/v1/staff/{f.neighbour}/memberships")
+        missing = self.as_role("school_admin", "GET", "/api/v1/staff/07-s999999/memberships")
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual((r.status, r.json["error"]["message"]), (missing.status, missing.json["error"]["message"]))
+
     def test_region_admin_confined_to_region(self):
         f = self.f
         for path in (f"/api/v1/staff/{f.staff08}", f"/api/v1/organizations/{f.org08}",
