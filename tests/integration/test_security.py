@@ -990,6 +990,31 @@ class MatrixTest(StackTestCase):
         r = self.as_role("municipal_methodologist", "POST", "/api/v1/staff", staff_body(f.org["own"], externalId=free))
         self.assertEqual(r.status, 201, r)
 
+    def test_import_file_gets_no_answer_past_the_claim_limit(self):
+        """Issue 17, defect 3: a file probing more external ids than the limit (3 in this stack) gets the taken
+        answer for the first three and one same refusal for every row after, a free id included."""
+        f = self.f
+        _uid, login, password = f.user("municipal_methodologist", "municipality", f.mun["own"])
+        token = f.login(login, password)
+        taken = [f.probe_xid]
+        for _ in range(3):
+            xid = f"{next(_seq):03d}-{os.urandom(3).hex()}-Б"
+            f.staff(f.org["other"], lastName="Занятова", externalId=xid)
+            taken.append(xid)
+        free = f"{next(_seq):03d}-{os.urandom(3).hex()}-св"
+        xids = taken[:3] + [free, taken[3]]
+        csv = "externalId;lastName;firstName;birthDate;position;category;organizationExternalId\r\n" + "".join(
+            f"{xid};Пробова;Анна;1990-01-02;teacher;teacher;{f.org['own']}\r\n" for xid in xids)
+        r = self.stack.request("POST", "/api/v1/import/staff?regionId=07&dryRun=true", raw=csv.encode("utf-8"),
+                               headers={"Content-Type": "text/csv; charset=utf-8"}, token=token)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json.get("created", 0), r.json.get("rejected", 0)), (0, 5), r.json)
+        by_row = {e["row"]: e["message"] for e in r.json["errors"]}
+        self.assertEqual([by_row.get(row) for row in (2, 3, 4)], [EXTERNAL_ID_TAKEN] * 3, by_row)
+        self.assertEqual(by_row.get(5), by_row.get(6), by_row)
+        self.assertNotEqual(by_row.get(5), EXTERNAL_ID_TAKEN, by_row)
+        self.assertIn("Слишком много отказов", by_row.get(5, ""), by_row)
+
     def test_school_sees_its_people_and_how_many_others_in_municipal_association(self):
         """Issue 17, defect 2: a school reads its municipality's association, its own people in it, the leader in
         the association record, and only the number of the other schools' members."""
