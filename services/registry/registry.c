@@ -3,7 +3,11 @@
  * Every operation is a small state machine on the loop: load → check scope → (resolve references)
  * → validate → one atomic entity_store write (entity + indexes + domain event). Scope rules: an object
  * the caller may not read answers NOT_FOUND (its existence is not revealed); an object the caller may
- * read but not change answers PERMISSION_DENIED.
+ * read but not change answers PERMISSION_DENIED. Memberships are narrowed further: a member of an
+ * association enclosing the caller's scope is shown only when the caller may read the person, and a
+ * membership sub-list of a parent the caller may not read answers NOT_FOUND. A write that claims an
+ * external id goes through registry_claim_guard (one answer when taken, audit and a limit when a
+ * record outside the caller's scope holds it).
  */
 #include "registry.h"
 
@@ -1207,9 +1211,6 @@ static void s_member_people_done(member_people *p)
     s_member_people_free(p);
 }
 
-static void s_member_person_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
-                                   const char *error, void *ud);
-
 typedef struct {
     member_people *people;
     size_t index;
@@ -1709,22 +1710,20 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     };
     /* the export walks every page of the same query, and a parent is read before the first page: the
      * query's strings stay with the op */
-    {
-        snprintf(l->index, sizeof l->index, "%s", index);
-        snprintf(l->prefix, sizeof l->prefix, "%s", prefix);
-        snprintf(l->key_prefix, sizeof l->key_prefix, "%s", key_prefix);
-        for (size_t i = 0; i < n_tokens; i++) {
-            snprintf(l->token_text[i], sizeof l->token_text[i], "%s", tokens[i]);
-            l->tokens[i] = l->token_text[i];
-        }
-        query.index_key = l->index;
-        query.prefix = *l->prefix ? l->prefix : NULL;
-        query.entity_key_prefix = l->key_prefix;
-        query.required_tokens = l->tokens;
-        if (export)
-            query.limit = 500;
-        l->query = query;
+    snprintf(l->index, sizeof l->index, "%s", index);
+    snprintf(l->prefix, sizeof l->prefix, "%s", prefix);
+    snprintf(l->key_prefix, sizeof l->key_prefix, "%s", key_prefix);
+    for (size_t i = 0; i < n_tokens; i++) {
+        snprintf(l->token_text[i], sizeof l->token_text[i], "%s", tokens[i]);
+        l->tokens[i] = l->token_text[i];
     }
+    query.index_key = l->index;
+    query.prefix = *l->prefix ? l->prefix : NULL;
+    query.entity_key_prefix = l->key_prefix;
+    query.required_tokens = l->tokens;
+    if (export)
+        query.limit = 500;
+    l->query = query;
     /* a sub-list of memberships (…/associations/{id}/members, /staff/{id}/memberships, the export by
      * either) answers for a parent the caller may not read as for one that does not exist */
     const char *association = s_filter(request, "association_id"), *staff = s_filter(request, "staff_id");
