@@ -7,7 +7,8 @@
  * module has no field where anything else could go.
  *
  * Actions used so far: "read", "list", "create", "update", "delete", "disable", "enable",
- * "reset_password", "login", "login_failed", "logout", "revoke".
+ * "reset_password", "login", "login_failed", "logout", "revoke", "export", "claim_refused" (a create or
+ * import row refused because a record outside the caller's scope holds its external id).
  */
 #ifndef METODNET_AUDIT_H
 #define METODNET_AUDIT_H

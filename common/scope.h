@@ -7,7 +7,10 @@
  *    municipalities), or an ancestor territory of its scope (its own region or municipality);
  *  - write an object that lies in its scope, unless its role is read-only (school system);
  *  - with SCOPE_KIND_SELF, read and write only the person whose id is its scope id.
- * Role-specific rules on top (which fields, which kinds of object) belong to the services.
+ * Role-specific rules on top (which fields, which kinds of object) belong to the services. Reading an
+ * ancestor territory is right for the territory's record and wrong for what merely hangs off it: user
+ * accounts and API keys (auth: only below in rank, or oneself) and the people in an association
+ * (registry_membership_needs_person) are narrowed by their services.
  */
 #ifndef METODNET_SCOPE_H
 #define METODNET_SCOPE_H

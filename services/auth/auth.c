@@ -304,11 +304,29 @@ static bool s_user_allows(const op *o, const Metodnet__User *user, scope_access 
     return scope_allows(s_caller(o), &territory.object, access);
 }
 
-/* The caller may read the user, and change it when its rank is higher (or it is the system). */
+/* Users are seen only below in rank, or oneself (docs/security.md): a school administrator sees its
+ * teachers, not the municipality's methodologists or the region's administrators, although their
+ * records lie in territory enclosing the school (scope_allows lets a caller read the region and
+ * municipality it lives in, which is right for those records and wrong for the people scoped to
+ * them). School systems (API keys) see no user accounts, as ListUsers refuses them too. A user the
+ * caller may not see answers exactly as one that does not exist. */
+static bool s_user_visible(const op *o, const Metodnet__User *user)
+{
+    const Metodnet__Principal *caller = s_caller(o);
+    if (s_is_system(caller))
+        return true;
+    if (caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM || auth_role_rank(caller->role) == 0)
+        return false;
+    if (caller->user_id && *caller->user_id && user->id && strcmp(caller->user_id, user->id) == 0)
+        return true;
+    return auth_role_rank(caller->role) > auth_role_rank(user->role) && s_user_allows(o, user, SCOPE_READ);
+}
+
+/* The caller may see the user, and change it when its rank is higher (or it is the system). */
 static bool s_check_manage(op *o)
 {
     const Metodnet__User *user = o->stored->user;
-    if (!s_user_allows(o, user, SCOPE_READ)) {
+    if (!s_user_visible(o, user)) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, s_user_not_found_ru);
         return false;
     }
@@ -613,8 +631,7 @@ static void s_create_user(service_call *call, const ProtobufCMessage *request, v
 static void s_get_user_loaded(op *o)
 {
     const Metodnet__User *user = o->stored->user;
-    /* school systems (API keys) see no user accounts, as ListUsers refuses them too */
-    if (s_caller(o)->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM || !s_user_allows(o, user, SCOPE_READ)) {
+    if (!s_user_visible(o, user)) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, s_user_not_found_ru);
         return;
     }
@@ -811,7 +828,7 @@ static void s_users_listed(entity_result result, const entity_blob *items, size_
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         Metodnet__StoredUser *s = metodnet__stored_user__unpack(NULL, items[i].len, items[i].data);
-        if (s == NULL || s->user == NULL || !s_user_allows(o, s->user, SCOPE_READ)) {
+        if (s == NULL || s->user == NULL || !s_user_visible(o, s->user)) {
             if (s == NULL)
                 log_error(service_call_request_id(o->call), "пропущена повреждённая запись пользователя");
             if (s)
@@ -1357,6 +1374,15 @@ static bool s_key_allows(const op *o, const Metodnet__ApiKey *key, scope_access 
     return scope_allows(s_caller(o), &territory.object, access);
 }
 
+/* API keys are seen only by those who may issue and revoke them, and only where they may
+ * (docs/security.md): a methodologist sees the keys of its municipality's schools, not a key scoped
+ * to the municipality itself; a school administrator, a teacher or a key sees none. A key the caller
+ * may not see answers exactly as one that does not exist. */
+static bool s_key_visible(const op *o, const Metodnet__ApiKey *key)
+{
+    return s_may_hold_keys(s_caller(o)) && s_key_allows(o, key, SCOPE_WRITE);
+}
+
 static void s_api_key_created(entity_result result, int64_t detail, const char *error, void *ud)
 {
     (void)detail;
@@ -1536,7 +1562,7 @@ static void s_api_keys_listed(entity_result result, const entity_blob *items, si
         abort();
     for (size_t i = 0; i < n; i++) {
         Metodnet__StoredApiKey *s = metodnet__stored_api_key__unpack(NULL, items[i].len, items[i].data);
-        if (s == NULL || s->key == NULL || !s_key_allows(o, s->key, SCOPE_READ)) {
+        if (s == NULL || s->key == NULL || !s_key_visible(o, s->key)) {
             if (s)
                 metodnet__stored_api_key__free_unpacked(s, NULL);
             continue;
@@ -1633,12 +1659,8 @@ static void s_api_key_loaded(entity_result result, const uint8_t *data, size_t l
         return;
     }
     const Metodnet__ApiKey *key = o->stored_key->key;
-    if (!s_key_allows(o, key, SCOPE_READ)) {
+    if (!s_key_visible(o, key)) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, s_key_not_found_ru);
-        return;
-    }
-    if (!s_may_hold_keys(s_caller(o)) || !s_key_allows(o, key, SCOPE_WRITE)) {
-        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
         return;
     }
     if (key->revoked) {

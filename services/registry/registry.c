@@ -3,7 +3,11 @@
  * Every operation is a small state machine on the loop: load → check scope → (resolve references)
  * → validate → one atomic entity_store write (entity + indexes + domain event). Scope rules: an object
  * the caller may not read answers NOT_FOUND (its existence is not revealed); an object the caller may
- * read but not change answers PERMISSION_DENIED.
+ * read but not change answers PERMISSION_DENIED. Memberships are narrowed further: a member of an
+ * association enclosing the caller's scope is shown only when the caller may read the person, and a
+ * membership sub-list of a parent the caller may not read answers NOT_FOUND. A write that claims an
+ * external id goes through registry_claim_guard (one answer when taken, audit and a limit when a
+ * record outside the caller's scope holds it).
  */
 #include "registry.h"
 
@@ -21,6 +25,7 @@
 #include "pbjson.h"
 #include "registry.pb-c.h"
 #include "registry_catalogue.h"
+#include "registry_claim_guard.h"
 #include "registry_import.h"
 #include "registry_import.pb-c.h"
 #include "registry_kinds.h"
@@ -31,6 +36,7 @@ struct registry {
     service_worker *worker;
     entity_store *store;
     audit *audit;
+    registry_claim_guard *claim_guard;
 };
 
 typedef enum { OP_CREATE, OP_GET, OP_UPDATE, OP_DELETE, OP_TRANSITION } op_kind;
@@ -53,6 +59,7 @@ typedef struct op {
     registry_layout new_layout;
     registry_reference references[REGISTRY_MAX_REFERENCES];
     size_t n_references;
+    bool claim_budget_checked; /* a write claiming an external id: the caller is under its limit */
 } op;
 
 /* Personal data (152-ФЗ): every read of a staff member's record and every change of any registry
@@ -185,6 +192,86 @@ static bool s_allowed(const op *o, const ProtobufCMessage *entity, scope_access 
 }
 
 static void s_create_existing(op *o);
+static void s_write(op *o);
+
+/* ---------- external ids held by another record (registry_claim_guard.h) ---------- */
+
+/* The one answer for a taken external id, whoever holds it. */
+static void s_claim_refusal_reply(op *o)
+{
+    validation_add(&o->v, "externalId", "%s", REGISTRY_EXTERNAL_ID_TAKEN_RU);
+    s_fail_validation(o);
+}
+
+static void s_claim_holder_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                                  const char *error, void *ud)
+{
+    (void)version;
+    (void)error;
+    op *o = ud;
+    if (result == ENTITY_OK) {
+        ProtobufCMessage *holder = protobuf_c_message_unpack(o->kind->descriptor, NULL, len, data);
+        if (holder != NULL && !registry_allows(o->kind, service_call_caller(o->call), holder, SCOPE_READ))
+            registry_claim_guard_refused(o->reg->claim_guard, o->call,
+                                         o->kind == &registry_staff_kind ? "staff" : "organization",
+                                         pbfield_string(holder, "id"), o->region);
+        if (holder != NULL)
+            protobuf_c_message_free_unpacked(holder, NULL);
+    }
+    s_claim_refusal_reply(o);
+}
+
+static void s_claim_holder_found(entity_result result, const char *const *owners, size_t n, const char *error, void *ud)
+{
+    (void)error;
+    op *o = ud;
+    char key[REGISTRY_KEY_MAX];
+    if (result != ENTITY_OK || n != 1 || owners[0] == NULL ||
+        !registry_entity_key(o->kind, owners[0], key, sizeof key) ||
+        entity_store_get(o->reg->store, key, s_claim_holder_loaded, o) != 0)
+        s_claim_refusal_reply(o);
+}
+
+/* The write found its external id taken: when a record outside the caller's scope holds it, the
+ * refusal is audited and counted; the answer is the same either way. */
+static void s_claim_refused(op *o)
+{
+    const char *values[] = {o->new_layout.claim_value};
+    if (!o->new_layout.claim_key[0] ||
+        entity_store_claim_owners(o->reg->store, o->new_layout.claim_key, values, 1, s_claim_holder_found, o) != 0)
+        s_claim_refusal_reply(o);
+}
+
+static void s_claim_budget(int status, int left, int32_t retry_after_seconds, void *ud)
+{
+    op *o = ud;
+    if (status != 0) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    if (left <= 0) {
+        service_call_fail_retry_after(o->call, REGISTRY_CLAIM_LIMIT_RU, retry_after_seconds);
+        s_op_free(o);
+        return;
+    }
+    o->claim_budget_checked = true;
+    s_write(o);
+}
+
+/* True when this write claims an external id the entity did not hold before. */
+static bool s_claims_external_id(op *o)
+{
+    if (o->what == OP_DELETE)
+        return false;
+    o->kind->layout(o->next, &o->new_layout);
+    if (!o->new_layout.claim_key[0])
+        return false;
+    if (o->what == OP_CREATE)
+        return true;
+    o->kind->layout(o->current, &o->old_layout);
+    return strcmp(o->old_layout.claim_key, o->new_layout.claim_key) != 0 ||
+           strcmp(o->old_layout.claim_value, o->new_layout.claim_value) != 0;
+}
 
 /* ---------- the write ---------- */
 
@@ -238,8 +325,7 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
                o->what == OP_CREATE ? o->kind->exists_ru : o->kind->not_empty_ru);
         return;
     case ENTITY_CLAIMED:
-        validation_add(&o->v, "externalId", "Этот внешний идентификатор уже у другой записи региона");
-        s_fail_validation(o);
+        s_claim_refused(o);
         return;
     case ENTITY_ERROR:
     default:
@@ -273,6 +359,12 @@ static size_t s_index_difference(const registry_layout *from, const registry_lay
 
 static void s_write(op *o)
 {
+    /* a caller over its limit of refused claims learns nothing of any external id, free or taken */
+    if (!o->claim_budget_checked && s_claims_external_id(o)) {
+        if (registry_claim_guard_budget(o->reg->claim_guard, o->call, s_claim_budget, o) != 0)
+            s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
     const char *types[] = {"created", "read", "updated", "deleted", "updated"};
     const ProtobufCMessage *entity = o->what == OP_DELETE ? o->current : o->next;
     const char *id = pbfield_string(entity, "id");
@@ -772,6 +864,9 @@ static bool s_parent_matches(const ProtobufCMessage *request, const ProtobufCMes
     return true;
 }
 
+static void s_check_member(op *o);
+static void s_readable(op *o);
+
 static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
                      void *ud)
 {
@@ -796,6 +891,54 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
         return;
     }
+    if (o->kind == &registry_membership_kind &&
+        registry_membership_needs_person(service_call_caller(o->call), o->current)) {
+        s_check_member(o);
+        return;
+    }
+    s_readable(o);
+}
+
+/* A membership the caller reads only through an association enclosing its scope: shown when the
+ * caller may read the person, otherwise not found (registry_membership_needs_person). */
+static void s_member_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                            void *ud)
+{
+    (void)version;
+    op *o = ud;
+    if (result != ENTITY_OK && result != ENTITY_NOT_FOUND) {
+        log_error(service_call_request_id(o->call), "чтение из Redis не удалось: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    ProtobufCMessage *staff =
+        result == ENTITY_OK ? protobuf_c_message_unpack(registry_staff_kind.descriptor, NULL, len, data) : NULL;
+    bool visible =
+        staff != NULL && registry_allows(&registry_staff_kind, service_call_caller(o->call), staff, SCOPE_READ);
+    if (staff != NULL)
+        protobuf_c_message_free_unpacked(staff, NULL);
+    if (!visible) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    }
+    s_readable(o);
+}
+
+static void s_check_member(op *o)
+{
+    char key[REGISTRY_KEY_MAX];
+    const char *staff_id = pbfield_string(o->current, "staff_id");
+    if (staff_id == NULL || !registry_entity_key(&registry_staff_kind, staff_id, key, sizeof key)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    }
+    if (entity_store_get(o->reg->store, key, s_member_loaded, o) != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+/* The loaded record is one the caller may read: answer a read, or go on to the change. */
+static void s_readable(op *o)
+{
     if (o->what == OP_GET) {
         if (o->kind->redact)
             o->kind->redact(o->current, service_call_caller(o->call));
@@ -992,13 +1135,183 @@ typedef struct {
     char after[CURSOR_MAX_MEMBER + 1];
     /* export: every page of the same query goes to the CSV, so the query's strings live here */
     registry_export *export;
+    bool exporting;
     entity_list_query query;
     char index[REGISTRY_KEY_MAX];
     char prefix[REGISTRY_MEMBER_MAX];
     char key_prefix[REGISTRY_KEY_MAX];
     char token_text[LIST_MAX_TOKENS][300];
     const char *tokens[LIST_MAX_TOKENS];
+    /* memberships: the people of this page the caller may read, while the page is filtered */
+    const struct member_people *people;
+    /* memberships: the parent named by the request, checked before the first page */
+    const registry_kind *parent_kind;
+    char parent_key[REGISTRY_KEY_MAX];
 } list_op;
+
+/* ---------- memberships of a list page: whose people may the caller read? ---------- */
+
+/* A page of memberships with some the caller reads only through an association enclosing its scope
+ * (registry_membership_needs_person): the people's staff records are read first, then the page is
+ * filtered as any other. */
+typedef struct member_people {
+    list_op *l;
+    entity_blob *items; /* the page, copied */
+    size_t n;
+    char *next_member;
+    char **staff;  /* distinct staff ids to check */
+    bool *visible; /* per staff id */
+    size_t n_staff, pending;
+    bool failed;
+} member_people;
+
+static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                     const char *error, void *ud);
+
+static bool s_person_visible(const member_people *people, const char *staff_id)
+{
+    for (size_t i = 0; people && staff_id && i < people->n_staff; i++)
+        if (strcmp(people->staff[i], staff_id) == 0)
+            return people->visible[i];
+    return false;
+}
+
+/* The caller may see entity in a list: its scope, and for a membership also its person. */
+static bool s_list_visible(const list_op *l, const ProtobufCMessage *entity)
+{
+    const Metodnet__Principal *caller = service_call_caller(l->call);
+    if (!registry_allows(l->kind, caller, entity, SCOPE_READ))
+        return false;
+    if (l->kind == &registry_membership_kind && registry_membership_needs_person(caller, entity))
+        return s_person_visible(l->people, pbfield_string(entity, "staff_id"));
+    return true;
+}
+
+static void s_member_people_free(member_people *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free((void *)p->items[i].data);
+    free(p->items);
+    free(p->next_member);
+    for (size_t i = 0; i < p->n_staff; i++)
+        free(p->staff[i]);
+    free(p->staff);
+    free(p->visible);
+    free(p);
+}
+
+static void s_member_people_done(member_people *p)
+{
+    list_op *l = p->l;
+    if (p->failed) {
+        s_listed(ENTITY_ERROR, NULL, 0, NULL, "чтение сотрудников для списка членства не удалось", l);
+    } else {
+        l->people = p;
+        s_listed(ENTITY_OK, p->items, p->n, p->next_member, NULL, l); /* resets l->people; may free l */
+    }
+    s_member_people_free(p);
+}
+
+typedef struct {
+    member_people *people;
+    size_t index;
+} member_person_ctx;
+
+static void s_member_person_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                                   const char *error, void *ud)
+{
+    (void)version;
+    (void)error;
+    member_person_ctx *ctx = ud;
+    member_people *p = ctx->people;
+    if (result == ENTITY_OK) {
+        ProtobufCMessage *staff = protobuf_c_message_unpack(registry_staff_kind.descriptor, NULL, len, data);
+        p->visible[ctx->index] =
+            staff != NULL && registry_allows(&registry_staff_kind, service_call_caller(p->l->call), staff, SCOPE_READ);
+        if (staff != NULL)
+            protobuf_c_message_free_unpacked(staff, NULL);
+    } else if (result != ENTITY_NOT_FOUND) {
+        p->failed = true;
+    }
+    free(ctx);
+    if (--p->pending == 0)
+        s_member_people_done(p);
+}
+
+/* True when the page needs its people read first; the stage then calls s_listed again. */
+static bool s_member_people_start(list_op *l, const entity_blob *items, size_t n, const char *next_member)
+{
+    const Metodnet__Principal *caller = service_call_caller(l->call);
+    if (scope_is_global(caller) || n == 0)
+        return false;
+    member_people *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        abort();
+    p->l = l;
+    p->staff = calloc(n, sizeof *p->staff);
+    p->visible = calloc(n, sizeof *p->visible);
+    if (p->staff == NULL || p->visible == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        ProtobufCMessage *m = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
+        if (m == NULL)
+            continue;
+        const char *staff_id = pbfield_string(m, "staff_id");
+        bool needed = staff_id && *staff_id && registry_allows(l->kind, caller, m, SCOPE_READ) &&
+                      registry_membership_needs_person(caller, m);
+        bool seen = false;
+        for (size_t k = 0; needed && k < p->n_staff && !seen; k++)
+            seen = strcmp(p->staff[k], staff_id) == 0;
+        if (needed && !seen) {
+            p->staff[p->n_staff] = strdup(staff_id);
+            if (p->staff[p->n_staff] == NULL)
+                abort();
+            p->n_staff++;
+        }
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    if (p->n_staff == 0) {
+        s_member_people_free(p);
+        return false;
+    }
+    p->items = calloc(n, sizeof *p->items);
+    if (p->items == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *copy = malloc(items[i].len ? items[i].len : 1);
+        if (copy == NULL)
+            abort();
+        memcpy(copy, items[i].data, items[i].len);
+        p->items[i] = (entity_blob){copy, items[i].len};
+    }
+    p->n = n;
+    if (next_member) {
+        p->next_member = strdup(next_member);
+        if (p->next_member == NULL)
+            abort();
+    }
+    p->pending = p->n_staff + 1; /* + this call, so no callback finishes the stage while it starts */
+    for (size_t k = 0; k < p->n_staff; k++) {
+        char key[REGISTRY_KEY_MAX];
+        member_person_ctx *ctx = malloc(sizeof *ctx);
+        if (ctx == NULL)
+            abort();
+        *ctx = (member_person_ctx){p, k};
+        if (!registry_entity_key(&registry_staff_kind, p->staff[k], key, sizeof key)) {
+            free(ctx);
+            p->pending--;
+            continue;
+        }
+        if (entity_store_get(l->reg->store, key, s_member_person_loaded, ctx) != 0) {
+            free(ctx);
+            p->failed = true;
+            p->pending--;
+        }
+    }
+    if (--p->pending == 0)
+        s_member_people_done(p);
+    return true;
+}
 
 static bool s_listed_before(ProtobufCMessage *const *list, size_t kept, const char *id)
 {
@@ -1007,9 +1320,6 @@ static bool s_listed_before(ProtobufCMessage *const *list, size_t kept, const ch
             return true;
     return false;
 }
-
-static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
-                     const char *error, void *ud);
 
 /* Export: the visible entities of one page go to the CSV; the next page follows until the end. */
 static void s_export_page(list_op *l, const entity_blob *items, size_t n, const char *next_member)
@@ -1027,7 +1337,7 @@ static void s_export_page(list_op *l, const entity_blob *items, size_t n, const 
             log_error(service_call_request_id(l->call), "пропущена повреждённая запись в выгрузке");
             continue;
         }
-        if (!registry_allows(l->kind, caller, entity, SCOPE_READ) ||
+        if (!s_list_visible(l, entity) ||
             (l->kind->list_match && !l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL)) ||
             s_listed_before(page, kept, pbfield_string(entity, "id"))) {
             protobuf_c_message_free_unpacked(entity, NULL);
@@ -1049,6 +1359,7 @@ static void s_export_page(list_op *l, const entity_blob *items, size_t n, const 
         }
     }
     free(page);
+    l->people = NULL; /* this page's, freed by its stage */
     if (next_member == NULL || strlen(next_member) >= sizeof l->after) {
         registry_export_finish(l->export);
         free(l);
@@ -1076,6 +1387,8 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
         free(l);
         return;
     }
+    if (l->kind == &registry_membership_kind && l->people == NULL && s_member_people_start(l, items, n, next_member))
+        return;
     if (l->export) {
         s_export_page(l, items, n, next_member);
         return;
@@ -1089,7 +1402,7 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
     ProtobufCMessage **list = calloc(n ? n : 1, sizeof *list);
     if (list == NULL)
         abort();
-    size_t kept = 0;
+    size_t kept = 0, others = 0;
     const Metodnet__Principal *caller = service_call_caller(l->call);
     for (size_t i = 0; i < n; i++) {
         ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
@@ -1098,10 +1411,14 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
             continue;
         }
         /* scope, the kind's own filter (dates, words), and one appearance per page (a word index may
-         * hold several words of one title) */
-        if (!registry_allows(l->kind, caller, entity, SCOPE_READ) ||
-            (l->kind->list_match && !l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL)) ||
-            s_listed_before(list, kept, pbfield_string(entity, "id"))) {
+         * hold several words of one title); a member of a visible association whose person the caller
+         * may not read is counted, not shown */
+        bool visible = s_list_visible(l, entity);
+        bool matches = !l->kind->list_match || l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL);
+        if (!visible && matches && l->kind == &registry_membership_kind &&
+            registry_allows(l->kind, caller, entity, SCOPE_READ))
+            others++;
+        if (!visible || !matches || s_listed_before(list, kept, pbfield_string(entity, "id"))) {
             protobuf_c_message_free_unpacked(entity, NULL);
             continue;
         }
@@ -1112,6 +1429,9 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
                     pbfield_string(entity, "region_id"));
         list[kept++] = entity;
     }
+    l->people = NULL;
+    if (desc == &metodnet__list_memberships_response__descriptor)
+        ((Metodnet__ListMembershipsResponse *)response)->others = (int32_t)others;
     *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;
     *(size_t *)((char *)response + items_field->quantifier_offset) = kept;
     char *cursor = next_member ? cursor_encode(next_member) : NULL;
@@ -1167,6 +1487,44 @@ static void s_list_index(const registry_kind *kind, const char *region, const Pr
     }
 }
 
+/* The first page of l->query (an export's pages follow from s_export_page). */
+static void s_list_start(list_op *l)
+{
+    if (l->exporting)
+        l->export = registry_export_new(l->call, l->reg->store, l->kind);
+    if (entity_store_list(l->reg->store, &l->query, s_listed, l) != 0) {
+        if (l->export)
+            registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        else
+            service_call_fail(l->call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        free(l);
+    }
+}
+
+static void s_list_parent_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                                 const char *error, void *ud)
+{
+    (void)version;
+    list_op *l = ud;
+    if (result != ENTITY_OK && result != ENTITY_NOT_FOUND) {
+        log_error(service_call_request_id(l->call), "чтение из Redis не удалось: %s", error ? error : "?");
+        service_call_fail(l->call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        free(l);
+        return;
+    }
+    ProtobufCMessage *parent =
+        result == ENTITY_OK ? protobuf_c_message_unpack(l->parent_kind->descriptor, NULL, len, data) : NULL;
+    bool visible = parent != NULL && registry_allows(l->parent_kind, service_call_caller(l->call), parent, SCOPE_READ);
+    if (parent != NULL)
+        protobuf_c_message_free_unpacked(parent, NULL);
+    if (!visible) {
+        service_call_fail(l->call, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, l->parent_kind->not_found_ru);
+        free(l);
+        return;
+    }
+    s_list_start(l);
+}
+
 static void s_list(service_call *call, const ProtobufCMessage *request, registry *reg, const registry_kind *kind,
                    bool export, const list_filter *filters, size_t n_filters)
 {
@@ -1181,7 +1539,7 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     list_op *l = calloc(1, sizeof *l);
     if (l == NULL)
         abort();
-    *l = (list_op){.reg = reg, .call = call, .kind = kind, .request = request};
+    *l = (list_op){.reg = reg, .call = call, .kind = kind, .request = request, .exporting = export};
     const char *cursor = pbfield_string(request, "cursor");
     l->has_after = cursor && *cursor;
     if (l->has_after && !cursor_decode(cursor, l->after, sizeof l->after))
@@ -1287,6 +1645,15 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
     /* A scoped caller outside the asked region sees nothing (and learns nothing). */
     bool global = scope_is_global(caller);
     if (!global && kind != &registry_region_kind && strcmp(region, caller->region_id ? caller->region_id : "") != 0) {
+        if (kind == &registry_membership_kind &&
+            (*s_filter(request, "association_id") || *s_filter(request, "staff_id"))) {
+            /* the parent named lies in another region: not found, as everywhere below */
+            service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND,
+                              *s_filter(request, "association_id") ? registry_association_kind.not_found_ru
+                                                                   : registry_staff_kind.not_found_ru);
+            free(l);
+            return;
+        }
         entity_blob none = {NULL, 0};
         if (export)
             l->export = registry_export_new(call, reg->store, kind);
@@ -1342,30 +1709,40 @@ static void s_list(service_call *call, const ProtobufCMessage *request, registry
         .limit = (size_t)limit,
         .max_scan = 0,
     };
-    if (export) {
-        /* the export walks every page of the same query: its strings stay with the op */
-        l->export = registry_export_new(call, reg->store, kind);
-        snprintf(l->index, sizeof l->index, "%s", index);
-        snprintf(l->prefix, sizeof l->prefix, "%s", prefix);
-        snprintf(l->key_prefix, sizeof l->key_prefix, "%s", key_prefix);
-        for (size_t i = 0; i < n_tokens; i++) {
-            snprintf(l->token_text[i], sizeof l->token_text[i], "%s", tokens[i]);
-            l->tokens[i] = l->token_text[i];
-        }
-        query.index_key = l->index;
-        query.prefix = *l->prefix ? l->prefix : NULL;
-        query.entity_key_prefix = l->key_prefix;
-        query.required_tokens = l->tokens;
+    /* the export walks every page of the same query, and a parent is read before the first page: the
+     * query's strings stay with the op */
+    snprintf(l->index, sizeof l->index, "%s", index);
+    snprintf(l->prefix, sizeof l->prefix, "%s", prefix);
+    snprintf(l->key_prefix, sizeof l->key_prefix, "%s", key_prefix);
+    for (size_t i = 0; i < n_tokens; i++) {
+        snprintf(l->token_text[i], sizeof l->token_text[i], "%s", tokens[i]);
+        l->tokens[i] = l->token_text[i];
+    }
+    query.index_key = l->index;
+    query.prefix = *l->prefix ? l->prefix : NULL;
+    query.entity_key_prefix = l->key_prefix;
+    query.required_tokens = l->tokens;
+    if (export)
         query.limit = 500;
-        l->query = query;
-    }
-    if (entity_store_list(reg->store, &query, s_listed, l) != 0) {
-        if (l->export)
-            registry_export_fail(l->export, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
-        else
+    l->query = query;
+    /* a sub-list of memberships (…/associations/{id}/members, /staff/{id}/memberships, the export by
+     * either) answers for a parent the caller may not read as for one that does not exist */
+    const char *association = s_filter(request, "association_id"), *staff = s_filter(request, "staff_id");
+    if (kind == &registry_membership_kind && (*association || *staff)) {
+        l->parent_kind = *association ? &registry_association_kind : &registry_staff_kind;
+        if (!registry_entity_key(l->parent_kind, *association ? association : staff, l->parent_key,
+                                 sizeof l->parent_key)) {
+            service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, l->parent_kind->not_found_ru);
+            free(l);
+            return;
+        }
+        if (entity_store_get(reg->store, l->parent_key, s_list_parent_loaded, l) != 0) {
             service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
-        free(l);
+            free(l);
+        }
+        return;
     }
+    s_list_start(l);
 }
 
 /* ---------- the method table ---------- */
@@ -1418,7 +1795,7 @@ REGISTRY_HANDLERS(practice, registry_practice_kind, FILTERS(s_practice_filters))
     static void s_import_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                  \
     {                                                                                                                  \
         registry *reg = ud;                                                                                            \
-        registry_import_run(c, r, reg->store, reg->audit, &kind_var);                                                  \
+        registry_import_run(c, r, reg->store, reg->audit, reg->claim_guard, &kind_var);                                \
     }                                                                                                                  \
     static void s_template_##Kind(service_call *c, const ProtobufCMessage *r, void *ud)                                \
     {                                                                                                                  \
@@ -1513,7 +1890,9 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
         return NULL;
     reg->store = entity_store_new(link);
     reg->audit = audit_new(link, "registry");
-    if (reg->store == NULL || reg->audit == NULL) {
+    reg->claim_guard = registry_claim_guard_new(link, reg->audit);
+    if (reg->store == NULL || reg->audit == NULL || reg->claim_guard == NULL) {
+        registry_claim_guard_destroy(&reg->claim_guard);
         entity_store_destroy(&reg->store);
         audit_destroy(&reg->audit);
         free(reg);
@@ -1522,6 +1901,7 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
     reg->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "registry", cfg->concurrency,
                                      cfg->heartbeat, registry_methods(), reg);
     if (reg->worker == NULL) {
+        registry_claim_guard_destroy(&reg->claim_guard);
         entity_store_destroy(&reg->store);
         audit_destroy(&reg->audit);
         free(reg);
@@ -1534,6 +1914,7 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
 static void s_release(void *service)
 {
     registry *reg = service;
+    registry_claim_guard_destroy(&reg->claim_guard);
     entity_store_destroy(&reg->store);
     audit_destroy(&reg->audit);
     free(reg);

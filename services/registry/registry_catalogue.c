@@ -542,6 +542,35 @@ static bool s_membership_allows(const Metodnet__Principal *caller, const Protobu
            s_eq(caller->region_id, m->region_id) && s_eq(caller->scope_id, m->staff_id);
 }
 
+/* The caller's scope contains the home (not merely lies inside the territory of it). */
+static bool s_home_covered(const Metodnet__Principal *caller, const home *h)
+{
+    if (scope_is_global(caller))
+        return true;
+    if (caller == NULL || !s_eq(caller->region_id, h->region_id))
+        return false;
+    switch (caller->scope_kind) {
+    case METODNET__SCOPE_KIND__SCOPE_KIND_REGION:
+        return s_eq(caller->scope_id, h->region_id);
+    case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY:
+        return h->level != METODNET__HOME_LEVEL__HOME_LEVEL_REGIONAL && s_eq(caller->scope_id, h->municipality_id);
+    case METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION:
+        return h->level == METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL && s_eq(caller->scope_id, h->organization_id);
+    default:
+        return false;
+    }
+}
+
+bool registry_membership_needs_person(const Metodnet__Principal *caller, const ProtobufCMessage *msg)
+{
+    const Metodnet__AssociationMembership *m = (const Metodnet__AssociationMembership *)msg;
+    home h = s_membership_home(m);
+    if (s_home_covered(caller, &h))
+        return false;
+    return !(caller != NULL && caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF &&
+             s_eq(caller->scope_id, m->staff_id));
+}
+
 static void s_membership_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__AssociationMembership *m = (const Metodnet__AssociationMembership *)msg;

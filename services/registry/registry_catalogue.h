@@ -38,6 +38,14 @@ extern const registry_kind registry_programme_kind;
 extern const registry_kind registry_qualification_kind;
 extern const registry_kind registry_practice_kind;
 
+/* Memberships of an association whose home encloses the caller's scope without lying in it (a school
+ * reading a municipal or regional association, a methodologist reading a regional one) show the
+ * caller only the people it may read (docs/security.md): true when a membership the caller may read
+ * by its association (registry_allows) is shown only if the caller may also read the staff member
+ * (m is an AssociationMembership). False for the caller's own membership and for callers whose scope
+ * covers the association's home. */
+bool registry_membership_needs_person(const Metodnet__Principal *caller, const ProtobufCMessage *m);
+
 #define REGISTRY_MAX_WORDS 16
 
 /* Distinct folded words of text (Latin and Cyrillic letters and digits, ≥ 2 characters), at most REGISTRY_MAX_WORDS, sorted;

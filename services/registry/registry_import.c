@@ -479,6 +479,11 @@ typedef struct {
     bool pumping, finished, store_failed;
     bool file_refused; /* the file as a whole: a header problem, broken CSV, too many rows */
     size_t claims_done;
+    /* external ids held outside the caller's scope (registry_claim_guard.h): refusals this file may
+     * still answer, answered, and rows in flight that might become one */
+    registry_claim_guard *guard;
+    const Metodnet__ImportRequest *request; /* owned by the call */
+    int refusals_left, refused, refusals_reserved;
 } import_job;
 
 static void s_job_free(import_job *job)
@@ -787,6 +792,7 @@ typedef struct {
     ProtobufCMessage *next;
     registry_layout *old_layout;
     registry_layout *new_layout;
+    bool reserved; /* holds one of job->refusals_reserved */
 } row_task;
 
 static void s_pump(import_job *job);
@@ -800,6 +806,8 @@ static void s_row_done(row_task *t)
         protobuf_c_message_free_unpacked(t->next, NULL);
     free(t->old_layout);
     free(t->new_layout);
+    if (t->reserved)
+        job->refusals_reserved--;
     free(t);
     /* the draft is no longer needed: keep the job's memory flat on big files */
     job->in_flight--;
@@ -1113,8 +1121,11 @@ static void s_row_loaded(entity_result result, const uint8_t *data, size_t len, 
         return;
     }
     if (!s_allowed(job, t->current, SCOPE_READ)) {
-        s_add_error(job, t->row->row, s_header_of(job, "external_id"),
-                    "Этот внешний идентификатор уже у записи вне вашей области");
+        /* the answer of an id taken in the caller's own scope, word for word; audited and counted */
+        s_add_error(job, t->row->row, s_header_of(job, "external_id"), "%s", REGISTRY_EXTERNAL_ID_TAKEN_RU);
+        job->refused++;
+        registry_claim_guard_refused(job->guard, job->call, s_object_kind(job->kind), pbfield_string(t->current, "id"),
+                                     job->region);
         s_reject(job, t->row);
         s_row_done(t);
         return;
@@ -1149,7 +1160,16 @@ static void s_row_start(import_job *job, import_row *row)
         abort();
     t->job = job;
     t->row = row;
+    if (job->refused >= job->refusals_left) {
+        /* over the limit: every row gets the same answer, free id or taken */
+        s_add_error(job, row->row, s_header_of(job, "external_id"), "%s", REGISTRY_CLAIM_LIMIT_RU);
+        s_reject(job, row);
+        s_row_done(t);
+        return;
+    }
     if (row->existing_id) {
+        t->reserved = true;
+        job->refusals_reserved++;
         char key[REGISTRY_KEY_MAX];
         if (!registry_entity_key(job->kind, row->existing_id, key, sizeof key)) {
             s_written(ENTITY_NOT_FOUND, 0, NULL, t);
@@ -1177,7 +1197,11 @@ static void s_row_start(import_job *job, import_row *row)
 static void s_pump(import_job *job)
 {
     job->pumping = true;
-    while (job->in_flight < S_WINDOW && job->next_row < job->n_rows) {
+    /* A row whose id is taken may turn out to be held outside the caller's scope: no more such rows are
+     * in flight than refusals are left, and while they might use the last ones no row starts, so no
+     * answer (free or taken) is given past the limit. */
+    while (job->in_flight < S_WINDOW && job->next_row < job->n_rows &&
+           (job->refused >= job->refusals_left || job->refused + job->refusals_reserved < job->refusals_left)) {
         import_row *row = &job->rows[job->next_row++];
         if (row->rejected)
             continue;
@@ -1520,8 +1544,10 @@ static int s_read_sheet(import_job *job, const uint8_t *data, size_t len)
 
 /* ---------- the entry ---------- */
 
+static void s_import_budget(int status, int left, int32_t retry_after_seconds, void *ud);
+
 void registry_import_run(service_call *call, const ProtobufCMessage *request, entity_store *store, audit *audit,
-                         const registry_kind *kind)
+                         registry_claim_guard *guard, const registry_kind *kind)
 {
     const Metodnet__ImportRequest *req = (const Metodnet__ImportRequest *)request;
     const Metodnet__Principal *caller = service_call_caller(call);
@@ -1531,6 +1557,8 @@ void registry_import_run(service_call *call, const ProtobufCMessage *request, en
     job->call = call;
     job->store = store;
     job->audit = audit;
+    job->guard = guard;
+    job->request = req;
     job->kind = kind;
     job->dry_run = req->dry_run;
     job->columns = s_columns(kind, &job->n_columns);
@@ -1565,6 +1593,31 @@ void registry_import_run(service_call *call, const ProtobufCMessage *request, en
         s_job_free(job);
         return;
     }
+    /* every row names an external id: over the limit of refusals, the file is not looked at */
+    if (registry_claim_guard_budget(guard, call, s_import_budget, job) != 0) {
+        service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        s_job_free(job);
+    }
+}
+
+static void s_import_budget(int status, int left, int32_t retry_after_seconds, void *ud)
+{
+    import_job *job = ud;
+    service_call *call = job->call;
+    const Metodnet__ImportRequest *req = job->request;
+    const registry_kind *kind = job->kind;
+    entity_store *store = job->store;
+    if (status != 0) {
+        service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        s_job_free(job);
+        return;
+    }
+    if (left <= 0) {
+        service_call_fail_retry_after(call, REGISTRY_CLAIM_LIMIT_RU, retry_after_seconds);
+        s_job_free(job);
+        return;
+    }
+    job->refusals_left = left;
     if (s_read_sheet(job, req->csv.data, req->csv.len) != 0) {
         s_finish(job);
         return;

@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "registry_import.pb-c.h"
 #include "entity_store.h"
+#include "registry_claim_guard.h"
 #include "registry_kinds.h"
 #include "service_worker.h"
 
@@ -29,10 +30,13 @@
 #define REGISTRY_IMPORT_MAX_ERRORS 1000   /* errors listed in one report */
 #define REGISTRY_EXPORT_MAX_ROWS   100000 /* per export; more asks for narrower filters */
 
-/* Runs an import of kind (organization or staff) for call; answers the call when done. store and
- * audit are borrowed and must outlive the call. */
+/* Runs an import of kind (organization or staff) for call; answers the call when done. store, audit
+ * and guard are borrowed and must outlive the call. A row whose external id a record outside the
+ * caller's scope holds is refused with REGISTRY_EXTERNAL_ID_TAKEN_RU, audited and counted by guard; a
+ * caller over its limit is answered TOO_MANY_REQUESTS, and a file that reaches the limit gets
+ * REGISTRY_CLAIM_LIMIT_RU for each of its remaining rows. */
 void registry_import_run(service_call *call, const ProtobufCMessage *request, entity_store *store, audit *audit,
-                         const registry_kind *kind);
+                         registry_claim_guard *guard, const registry_kind *kind);
 
 /* The checks an import makes before it reads the store, on their own (tests, tools): the header against
  * the kind's columns (Russian or English, any case), every record into a draft entity (dates to

@@ -71,11 +71,13 @@ MATRIX = {
     "POST /api/v1/users": ("201 201 201 403 403 401", "201 400 400 403 403 401"),
     "GET /api/v1/users": ("L L L L 403 401", "L H H H 403 401"),
     "GET /api/v1/users/{id}": ("200 200 200 200 404 401", "200 404 404 404 404 401"),
-    "POST /api/v1/users/{id}/status": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
-    "POST /api/v1/users/{id}/password": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    # a key sees no user accounts (issue 17: 404, as GET /users/{id} answers it)
+    "POST /api/v1/users/{id}/status": ("200 200 200 404 404 401", "200 404 404 404 404 401"),
+    "POST /api/v1/users/{id}/password": ("200 200 200 404 404 401", "200 404 404 404 404 401"),
     "POST /api/v1/api-keys": ("201 201 403 403 403 401", "201 400 403 403 403 401"),
     "GET /api/v1/api-keys": ("L L 403 403 403 401", "L H 403 403 403 401"),
-    "DELETE /api/v1/api-keys/{id}": ("200 200 403 404 403 401", "200 404 404 404 404 401"),
+    # a key is seen only by who may revoke it (issue 17): a school's own key is as unknown to it as a missing one
+    "DELETE /api/v1/api-keys/{id}": ("200 200 404 404 404 401", "200 404 404 404 404 401"),
     "GET /api/v1/audit": ("200 403 403 403 403 401", "200 403 403 403 403 401"),
     # registry: regions (own = 07, other = 08)
     "POST /api/v1/regions": ("409 403 403 403 403 401", "403 403 403 403 403 401"),
@@ -110,11 +112,13 @@ MATRIX = {
     "DELETE /api/v1/associations/{id}": ("409 409 403 404 403 401", "409 404 404 404 404 401"),
     # memberships (own = the teacher's membership in A's association; a fresh member per create/leave)
     "POST /api/v1/associations/{association_id}/members": ("201 201 403 400 403 401", "201 400 400 400 400 401"),
-    "GET /api/v1/associations/{association_id}/members": ("L L L L L 401", "L H H H H 401"),
+    # a membership sub-list of a parent the caller cannot read answers 404, like a missing parent (issue 17): a
+    # person reads no association record, so reads their memberships through /staff/{self}/memberships
+    "GET /api/v1/associations/{association_id}/members": ("L L L 404 L 401", "L 404 404 404 404 401"),
     "POST /api/v1/associations/{association_id}/members/{membership_id}/leave": ("200 200 403 404 403 401",
                                                                                    "200 404 404 404 404 401"),
     "GET /api/v1/memberships/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
-    "GET /api/v1/staff/{staff_id}/memberships": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/staff/{staff_id}/memberships": ("L L L L L 401", "L 404 404 404 404 401"),
     # councils (own = the council of school A chaired by the teacher; other = of school B)
     "POST /api/v1/councils": ("201 201 201 400 403 401", "201 400 400 400 400 401"),
     "GET /api/v1/councils": ("L L L H L 401", "L H H H H 401"),
@@ -166,7 +170,7 @@ MATRIX = {
     # export of the other lists: the same cells as the list (L/H: the object's id starts a row of the file)
     "GET /api/v1/export/municipalities": ("L L L H L 401", "L H H H H 401"),
     "GET /api/v1/export/associations": ("L L L H L 401", "L H H H H 401"),
-    "GET /api/v1/export/memberships": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/export/memberships": ("L L L 404 L 401", "L 404 404 404 404 401"),
     "GET /api/v1/export/councils": ("L L L H L 401", "L H H H H 401"),
     "GET /api/v1/export/council-meetings": ("L L L H L 401", "L H H H H 401"),
     "GET /api/v1/export/programmes": ("L L L L L 401", "H H H H H 401"),
@@ -203,6 +207,37 @@ MATRIX = {
     "POST /api/v1/staff/{id}/route/approve": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
     "POST /api/v1/staff/{id}/route/items/{item_id}/status": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
 }
+
+# Issue 17: objects the two sides above do not reach. route → {case: six cells in the order of ROLES}.
+#   above     — a user not below the school's and methodologist's rank (another methodologist of A), a key
+#               scoped to municipality A itself: they lie in territory enclosing the caller, yet are not its to see
+#   admin     — the region administrator's own user record
+#   missing   — an id that does not exist: every object the caller may not see answers like it
+#   neighbour — a staff member of another school of municipality A, a member of A's municipal association: a
+#               school sees the association and its own people in it, not the other schools' people
+#   taken     — an external id held by a person of municipality B, in a dry-run import: U = 200 with the row
+#               updated, T = 200 with the row refused with the one answer for a taken id (the same words as for
+#               an id taken inside one's own scope)
+_404 = "404 404 404 404 404 401"
+CASES = {
+    "GET /api/v1/users/{id}": {"above": "200 404 404 404 404 401", "admin": "200 404 404 404 404 401",
+                               "missing": _404},
+    "POST /api/v1/users/{id}/status": {"above": "200 404 404 404 404 401", "missing": _404},
+    "POST /api/v1/users/{id}/password": {"above": "200 404 404 404 404 401", "admin": "403 404 404 404 404 401",
+                                         "missing": _404},
+    "GET /api/v1/users": {"above": "L H H H 403 401"},
+    "DELETE /api/v1/api-keys/{id}": {"above": "200 404 404 404 404 401", "missing": _404},
+    "GET /api/v1/api-keys": {"above": "L H 403 403 403 401"},
+    "GET /api/v1/staff/{staff_id}/memberships": {"neighbour": "L L 404 404 404 401", "missing": _404},
+    "GET /api/v1/associations/{association_id}/members": {"neighbour": "L L H 404 H 401", "missing": _404},
+    "GET /api/v1/memberships/{id}": {"neighbour": "200 200 404 404 404 401", "missing": _404},
+    "POST /api/v1/associations/{association_id}/members/{membership_id}/leave": {
+        "neighbour": "200 200 404 404 404 401", "missing": _404},
+    "GET /api/v1/export/memberships": {"neighbour": "L L H 404 H 401", "missing": _404},
+    "POST /api/v1/import/staff": {"taken": "U T T 403 403 401"},
+}
+# The one answer for an external id another record holds (registry_claim_guard.h).
+EXTERNAL_ID_TAKEN = "Этот внешний идентификатор уже у другой записи региона"
 
 
 def staff_body(org_id, **over):
@@ -318,6 +353,7 @@ class SecurityFixture:
                              "staff": self.other_staff, "user": ub, "apikey": key_other, "login": (ob_login, ob_pw)}
         self.build_catalogue()
         self.build_diagnostics()
+        self.build_cases()
 
 
     # ---- the registry catalogue and the diagnostics service ----
@@ -377,6 +413,81 @@ class SecurityFixture:
                                    "council": self.council[side], "meeting": self.meetings[side],
                                    "programme": self.programme[side], "qual": self.qual[side],
                                    "practice": self.practices[side]})
+
+    def build_cases(self):
+        """The objects of CASES."""
+        me = self.must(self.admin("GET", "/api/v1/me"), 200, "администратор региона")
+        self.admin_user = me["id"]
+        self.peer_methodologist = self.user("municipal_methodologist", "municipality", self.mun["own"])[0]
+        self.mun_key = self.municipality_key()
+        self.neighbour_org = self.must(self.admin("POST", "/api/v1/organizations", {
+            "municipalityId": self.mun["own"], "name": "Гимназия района А", "shortName": "Гимназия",
+            "kind": "school"}), 201, "соседняя школа")["id"]
+        self.neighbour = self.staff(self.neighbour_org, lastName="Соседова")
+        self.neighbour_member = self.membership("own", self.neighbour)
+        self.probe_xid = f"{next(_seq):03d}-{os.urandom(3).hex()}-Б"
+        self.probe_holder = self.staff(self.org["other"], lastName="Занятова", externalId=self.probe_xid)
+        self.own_xid = f"{next(_seq):03d}-{os.urandom(3).hex()}-А"
+        self.own_holder = self.staff(self.org["own"], lastName="Своя", externalId=self.own_xid)
+
+    def municipality_key(self):
+        r = self.must(self.admin("POST", "/api/v1/api-keys", {"name": f"Район {next(_seq)}",
+                                                              "scope": {"kind": "municipality", "id": self.mun["own"]}}),
+                      201, "API-ключ района")
+        self.secrets.append(r["secret"])
+        return r["key"]["id"]
+
+    def case_request(self, route, role, case):
+        """(method, path, body, token, id expected in a list or None, raw CSV) of a CASES cell."""
+        method, template = route.split(" ", 1)
+        token = self.tokens[role]
+        body = listed = raw = obj = None
+        missing = {"users": "u999999", "api-keys": "k999999", "staff": "07-s999999", "associations": "07-a999999",
+                   "memberships": "07-j999999"}
+        if route.startswith("GET /api/v1/users") and case == "above":
+            obj, listed = self.peer_methodologist, self.peer_methodologist
+        elif route.startswith("POST /api/v1/users/") and case == "above":
+            obj = self.user("municipal_methodologist", "municipality", self.mun["own"])[0]
+        elif route.startswith("POST /api/v1/users/") and case == "admin":
+            obj = self.admin_user
+        elif route == "GET /api/v1/users/{id}" and case == "admin":
+            obj = self.admin_user
+        elif route == "DELETE /api/v1/api-keys/{id}" and case == "above":
+            obj = self.municipality_key()
+        elif route == "GET /api/v1/api-keys":
+            listed = self.mun_key
+        elif route == "GET /api/v1/staff/{staff_id}/memberships":
+            staff = self.neighbour if case == "neighbour" else missing["staff"]
+            template = template.replace("{staff_id}", staff) + "?limit=500"
+            listed = self.neighbour_member
+        elif route == "GET /api/v1/associations/{association_id}/members":
+            assoc = self.assoc["own"] if case == "neighbour" else missing["associations"]
+            template = template.replace("{association_id}", assoc) + "?limit=500"
+            listed = self.neighbour_member
+        elif route == "GET /api/v1/memberships/{id}":
+            obj = self.neighbour_member if case == "neighbour" else missing["memberships"]
+        elif route.endswith("/leave"):
+            member = self.membership("own", self.staff(self.neighbour_org)) if case == "neighbour" \
+                else missing["memberships"]
+            template = template.replace("{association_id}", self.assoc["own"]).replace("{membership_id}", member)
+            body = {"leftOn": "2025-06-01"}
+        elif route == "GET /api/v1/export/memberships":
+            template += "?associationId=" + (self.assoc["own"] if case == "neighbour" else missing["associations"])
+            listed = "\r\n" + self.neighbour_member + ";"
+        elif route == "POST /api/v1/import/staff":
+            template += "?regionId=07&dryRun=true"
+            raw = ("externalId;lastName;firstName;birthDate;position;category;organizationExternalId\r\n"
+                   f"{self.probe_xid};Импортова;Анна;1990-01-02;teacher;teacher;{self.org['own']}\r\n")
+        if route == "POST /api/v1/users/{id}/status":
+            body = {"disabled": True}
+        elif route == "POST /api/v1/users/{id}/password":
+            body = {"password": new_password()}
+            self.secrets.append(body["password"])
+        if "{id}" in template:
+            if obj is None:
+                obj = missing[template.split("/")[3]]
+            template = template.replace("{id}", urllib.parse.quote(obj))
+        return method, template, body, token, listed, raw
 
     INSTRUMENT = {
         "title": "Диагностика для проверки прав", "category": "teacher",
@@ -681,7 +792,8 @@ def expected_cells(entry):
 class MatrixTest(StackTestCase):
     WORKERS = 2
     # each matrix caller sends requests back to back; the per-token request budget is tested elsewhere
-    EXTRA_ENV = {"METODNET_RATE_LIMIT": "0"}
+    # a small limit of refused external-id claims, so test_external_id_probes_audited_and_limited reaches it
+    EXTRA_ENV = {"METODNET_RATE_LIMIT": "0", "METODNET_CLAIM_REFUSAL_LIMIT": "3"}
 
     @classmethod
     def prepare(cls):
@@ -708,6 +820,37 @@ class MatrixTest(StackTestCase):
         stale = sorted(set(MATRIX) - routes)
         self.assertEqual(stale, [], "строки MATRIX для маршрутов, которых нет в OpenAPI: " + ", ".join(stale))
 
+    def check_cell(self, route, label, cell, request):
+        """Sends one cell's request; returns a failure line, or None when the answer is the cell's."""
+        method, path, body, token, listed, raw = request
+        r = self.stack.request(method, path, body, token=token or False, raw=raw and raw.encode("utf-8"),
+                               headers={"Content-Type": "text/csv; charset=utf-8"} if raw else None)
+        want = 200 if cell in ("L", "H", "C", "R", "U", "T") else int(cell)
+        got = str(r.status)
+        if r.status == 200 and cell in ("L", "H") and "csv" in r.header("content-type", ""):
+            got = "L" if listed in r.body.decode("utf-8") else "H"
+            ok = got == cell
+        elif r.status == 200 and cell in ("L", "H"):
+            ids = [item.get("id") for item in r.json.get("items", [])]
+            got = "L" if listed in ids else "H"
+            ok = got == cell
+        elif r.status == 200 and cell in ("C", "R", "U", "T"):
+            report = r.json
+            created, updated, rejected = (report.get(k, 0) for k in ("created", "updated", "rejected"))
+            messages = [e.get("message") for e in report.get("errors", [])]
+            got = ("C" if (created, updated, rejected) == (1, 0, 0) else
+                   "U" if (created, updated, rejected) == (0, 1, 0) else
+                   "T" if (created, updated, rejected) == (0, 0, 1) and messages == [EXTERNAL_ID_TAKEN] else
+                   "R" if (created, updated, rejected) == (0, 0, 1) else f"200 {report}")
+            ok = got == cell or (cell == "R" and got == "T")
+        else:
+            ok = r.status == want
+        if not ok:
+            return f"{route} [{label}] {method} {path}: ожидалось {cell}, получено {got}: {r.body[:160]!r}"
+        if r.status >= 400 and route not in ("GET /metrics",):
+            self.assertJsonError(r, r.status)
+        return None
+
     def test_matrix(self):
         routes = self.openapi_routes()
         failures = []
@@ -719,34 +862,30 @@ class MatrixTest(StackTestCase):
             if isinstance(entry, NOT_IN_HARNESS):
                 continue
             for (role, side), cell in expected_cells(entry).items():
-                method, path, body, token, listed, raw = self.f.cell_request(route, role, side)
-                r = self.stack.request(method, path, body, token=token or False, raw=raw and raw.encode("utf-8"),
-                                       headers={"Content-Type": "text/csv; charset=utf-8"} if raw else None)
+                failure = self.check_cell(route, f"{role}, {side}", cell, self.f.cell_request(route, role, side))
                 checked += 1
-                want = 200 if cell in ("L", "H", "C", "R") else int(cell)
-                got = str(r.status)
-                if r.status == 200 and cell in ("L", "H") and "csv" in r.header("content-type", ""):
-                    got = "L" if listed in r.body.decode("utf-8") else "H"
-                    ok = got == cell
-                elif r.status == 200 and cell in ("L", "H"):
-                    ids = [item.get("id") for item in r.json.get("items", [])]
-                    got = "L" if listed in ids else "H"
-                    ok = got == cell
-                elif r.status == 200 and cell in ("C", "R"):
-                    report = r.json
-                    got = "C" if report.get("created") == 1 and not report.get("rejected") else (
-                        "R" if report.get("rejected") == 1 and not report.get("created") else f"200 {report}")
-                    ok = got == cell
-                else:
-                    ok = r.status == want
-                if not ok:
-                    failures.append(f"{route} [{role}, {side}] {method} {path}: ожидалось {cell}, получено {got}: "
-                                    f"{r.body[:160]!r}")
-                elif r.status >= 400 and route not in ("GET /metrics",):
-                    self.assertJsonError(r, r.status)
+                if failure:
+                    failures.append(failure)
         self.assertEqual(failures, [], f"{len(failures)} из {checked} ячеек не совпали:\n" + "\n".join(failures))
         self.assertEqual(checked, 2 * len(ROLES) * len([e for e in MATRIX.values()
                                                          if not isinstance(e, NOT_IN_HARNESS)]))
+
+    def test_cases_beyond_own_and_other(self):
+        """Issue 17: enclosing scopes, other schools' people in a visible association, missing ids, taken
+        external ids (CASES)."""
+        self.assertEqual(sorted(set(CASES) - set(MATRIX)), [], "строки CASES для маршрутов без строки MATRIX")
+        failures = []
+        checked = 0
+        for route in sorted(CASES):
+            for case, row in sorted(CASES[route].items()):
+                cells = row.split()
+                self.assertEqual(len(cells), len(ROLES), (route, case))
+                for role, cell in zip(ROLES, cells):
+                    failure = self.check_cell(route, f"{role}, {case}", cell, self.f.case_request(route, role, case))
+                    checked += 1
+                    if failure:
+                        failures.append(failure)
+        self.assertEqual(failures, [], f"{len(failures)} из {checked} ячеек не совпали:\n" + "\n".join(failures))
 
     # ---- on the same fixture ----
 
@@ -803,6 +942,103 @@ class MatrixTest(StackTestCase):
         # the audit trail is not theirs to read
         r = self.as_role(mm, "GET", f"/api/v1/audit?objectId={f.teacher_staff}")
         self.assertEqual(r.status, 403, r)
+
+    def test_external_id_probes_audited_and_limited(self):
+        """Issue 17, defect 3: a taken external id reads the same whoever holds it; a refusal on one held
+        outside the caller's scope is audited; past the limit every create and import naming an external id
+        answers 429, free id or taken."""
+        f = self.f
+        uid, login, password = f.user("municipal_methodologist", "municipality", f.mun["own"])
+        token = f.login(login, password)
+
+        def create(xid):
+            return self.stack.request("POST", "/api/v1/staff", staff_body(f.org["own"], externalId=xid), token=token)
+
+        def dry_run(xid):
+            csv = ("externalId;lastName;firstName;birthDate;position;category;organizationExternalId\r\n"
+                   f"{xid};Пробова;Анна;1990-01-02;teacher;teacher;{f.org['own']}\r\n")
+            return self.stack.request("POST", "/api/v1/import/staff?regionId=07&dryRun=true", raw=csv.encode("utf-8"),
+                                      headers={"Content-Type": "text/csv; charset=utf-8"}, token=token)
+
+        elsewhere = create(f.probe_xid)
+        inside = create(f.own_xid)  # held in the caller's own scope: the same answer, not counted
+        self.assertEqual((elsewhere.status, inside.status), (400, 400), (elsewhere, inside))
+        self.assertEqual(elsewhere.json["error"]["details"], inside.json["error"]["details"])
+        self.assertEqual(elsewhere.json["error"]["details"], [{"field": "externalId", "description": EXTERNAL_ID_TAKEN}])
+        r = dry_run(f.probe_xid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([e["message"] for e in r.json["errors"]], [EXTERNAL_ID_TAKEN], r)
+        # every refusal on the id held outside is in the audit trail, with the holder
+        deadline = time.monotonic() + 5
+        while True:
+            a = self.stack.get(f"/api/v1/audit?userId={uid}&action=claim_refused&limit=100")
+            self.assertEqual(a.status, 200, a)
+            entries = a.json.get("items", [])
+            if len(entries) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(entries), 2, entries)
+        self.assertEqual({e.get("objectId") for e in entries}, {f.probe_holder}, entries)
+        # the third refusal reaches the limit (3 in this stack): then nothing about any id is answered
+        self.assertEqual(create(f.probe_xid).status, 400)
+        free = f"{next(_seq):03d}-{os.urandom(3).hex()}-св"
+        for r in (dry_run(free), dry_run(f.probe_xid), create(free)):
+            self.assertEqual(r.status, 429, r)
+            self.assertJsonError(r, 429)
+            self.assertGreaterEqual(int(r.header("retry-after", "0")), 1, r)
+        # other callers are not limited by it
+        r = self.as_role("municipal_methodologist", "POST", "/api/v1/staff", staff_body(f.org["own"], externalId=free))
+        self.assertEqual(r.status, 201, r)
+
+    def test_import_file_gets_no_answer_past_the_claim_limit(self):
+        """Issue 17, defect 3: a file probing more external ids than the limit (3 in this stack) gets the taken
+        answer for the first three and one same refusal for every row after, a free id included."""
+        f = self.f
+        _uid, login, password = f.user("municipal_methodologist", "municipality", f.mun["own"])
+        token = f.login(login, password)
+        taken = [f.probe_xid]
+        for _ in range(3):
+            xid = f"{next(_seq):03d}-{os.urandom(3).hex()}-Б"
+            f.staff(f.org["other"], lastName="Занятова", externalId=xid)
+            taken.append(xid)
+        free = f"{next(_seq):03d}-{os.urandom(3).hex()}-св"
+        xids = taken[:3] + [free, taken[3]]
+        csv = "externalId;lastName;firstName;birthDate;position;category;organizationExternalId\r\n" + "".join(
+            f"{xid};Пробова;Анна;1990-01-02;teacher;teacher;{f.org['own']}\r\n" for xid in xids)
+        r = self.stack.request("POST", "/api/v1/import/staff?regionId=07&dryRun=true", raw=csv.encode("utf-8"),
+                               headers={"Content-Type": "text/csv; charset=utf-8"}, token=token)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json.get("created", 0), r.json.get("rejected", 0)), (0, 5), r.json)
+        by_row = {e["row"]: e["message"] for e in r.json["errors"]}
+        self.assertEqual([by_row.get(row) for row in (2, 3, 4)], [EXTERNAL_ID_TAKEN] * 3, by_row)
+        self.assertEqual(by_row.get(5), by_row.get(6), by_row)
+        self.assertNotEqual(by_row.get(5), EXTERNAL_ID_TAKEN, by_row)
+        self.assertIn("Слишком много отказов", by_row.get(5, ""), by_row)
+
+    def test_school_sees_its_people_and_how_many_others_in_municipal_association(self):
+        """Issue 17, defect 2: a school reads its municipality's association, its own people in it, the leader in
+        the association record, and only the number of the other schools' members."""
+        f = self.f
+        path = f"/api/v1/associations/{f.assoc['own']}/members?limit=500"
+        r = self.as_role("school_admin", "GET", path)
+        self.assertEqual(r.status, 200, r)
+        ids = [m["id"] for m in r.json["items"]]
+        self.assertIn(f.member["own"], ids)  # the teacher of the school
+        self.assertNotIn(f.neighbour_member, ids)
+        self.assertTrue(all(m["staffId"] != f.neighbour for m in r.json["items"]), r.json)
+        self.assertGreaterEqual(r.json.get("others", 0), 1, r.json)
+        r = self.as_role("municipal_methodologist", "GET", path)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(f.neighbour_member, [m["id"] for m in r.json["items"]])
+        self.assertEqual(r.json.get("others", 0), 0, r.json)
+        # the other school's person is as unknown to the school as an id that does not exist
+        r = self.as_role("school_admin", "GET", f"/api/v1/memberships/{f.neighbour_member}")
+        missing = self.as_role("school_admin", "GET", "/api/v1/memberships/07-j999999")
+        self.assertEqual((r.status, r.json["error"]["message"]), (missing.status, missing.json["error"]["message"]))
+        r = self.as_role("school_admin", "GET", f"/api/v1/staff/{f.neighbour}/memberships")
+        missing = self.as_role("school_admin", "GET", "/api/v1/staff/07-s999999/memberships")
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual((r.status, r.json["error"]["message"]), (missing.status, missing.json["error"]["message"]))
 
     def test_region_admin_confined_to_region(self):
         f = self.f

@@ -281,6 +281,101 @@ static void test_rank_and_scope_rules(void **state)
     metodnet__principal__free_unpacked(teacher_p, NULL);
 }
 
+/* Issue 17: a user or key of a scope enclosing the caller's is not the caller's to see: every read and
+ * action answers exactly as for an id that does not exist. */
+static void test_users_and_keys_above_are_not_found(void **state)
+{
+    auth_fixture *f = *state;
+    Metodnet__Principal *admin = auth_principal(f, "admin07", s_admin_password, NULL, 0);
+    const char *pw = "Методист-пароль-2";
+    const Metodnet__StatusCode ok = METODNET__STATUS_CODE__STATUS_CODE_OK,
+                               not_found = METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND;
+    call_result r = auth_create_user(f, admin, "metod.a", pw, METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
+                                     METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1");
+    assert_int_equal(r.code, ok);
+    call_result_free(&r);
+    r = auth_create_user(f, admin, "metod.b", pw, METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
+                         METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1");
+    assert_int_equal(r.code, ok);
+    char peer[16];
+    snprintf(peer, sizeof peer, "%s", ((const Metodnet__User *)r.response)->id);
+    call_result_free(&r);
+    r = auth_create_user(f, admin, "school.a", pw, METODNET__ROLE__ROLE_SCHOOL_ADMIN,
+                         METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o1");
+    assert_int_equal(r.code, ok);
+    call_result_free(&r);
+    Metodnet__Principal *metod = auth_principal(f, "metod.a", pw, NULL, 0);
+    Metodnet__Principal *school = auth_principal(f, "school.a", pw, NULL, 0);
+
+    Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
+    get.id = "u999999";
+    call_result missing = auth_call(f, "auth", "GetUser", &get.base, &metodnet__user__descriptor, school, "");
+    assert_int_equal(missing.code, not_found);
+    const char *above[] = {admin->user_id, metod->user_id, peer};
+    for (size_t i = 0; i < 3; i++) {
+        get.id = (char *)above[i];
+        r = auth_call(f, "auth", "GetUser", &get.base, &metodnet__user__descriptor, school, "");
+        assert_int_equal(r.code, not_found);
+        assert_string_equal(r.message, missing.message);
+        call_result_free(&r);
+    }
+    call_result_free(&missing);
+    /* a methodologist: not its peer, nor the region administrator; itself, yes */
+    get.id = peer;
+    r = auth_call(f, "auth", "GetUser", &get.base, &metodnet__user__descriptor, metod, "");
+    assert_int_equal(r.code, not_found);
+    get.id = metod->user_id;
+    r = auth_call(f, "auth", "GetUser", &get.base, &metodnet__user__descriptor, metod, "");
+    assert_int_equal(r.code, ok);
+    call_result_free(&r);
+    Metodnet__ResetPasswordRequest reset = METODNET__RESET_PASSWORD_REQUEST__INIT;
+    reset.password = "Новый-пароль-длинный";
+    reset.id = admin->user_id;
+    r = auth_call(f, "auth", "ResetPassword", &reset.base, &metodnet__user__descriptor, metod, "");
+    assert_int_equal(r.code, not_found);
+    /* one's own record is seen but not managed here */
+    r = auth_call(f, "auth", "ResetPassword", &reset.base, &metodnet__user__descriptor, admin, "");
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    Metodnet__ListUsersRequest list = METODNET__LIST_USERS_REQUEST__INIT;
+    r = auth_call(f, "auth", "ListUsers", &list.base, &metodnet__list_users_response__descriptor, metod, "");
+    assert_int_equal(r.code, ok);
+    const Metodnet__ListUsersResponse *users = (const Metodnet__ListUsersResponse *)r.response;
+    for (size_t i = 0; i < users->n_items; i++)
+        assert_string_not_equal(users->items[i]->id, peer);
+    call_result_free(&r);
+
+    /* the municipality's own key: only the region administrator sees it */
+    Metodnet__ScopeRef scope = METODNET__SCOPE_REF__INIT;
+    scope.kind = METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY;
+    scope.id = "07-m1";
+    Metodnet__CreateApiKeyRequest create = METODNET__CREATE_API_KEY_REQUEST__INIT;
+    create.name = "Районная ИС";
+    create.scope = &scope;
+    r = auth_call(f, "auth", "CreateApiKey", &create.base, &metodnet__create_api_key_response__descriptor, admin, "");
+    assert_int_equal(r.code, ok);
+    char key[16];
+    snprintf(key, sizeof key, "%s", ((const Metodnet__CreateApiKeyResponse *)r.response)->key->id);
+    call_result_free(&r);
+    Metodnet__RevokeApiKeyRequest revoke = METODNET__REVOKE_API_KEY_REQUEST__INIT;
+    revoke.id = key;
+    r = auth_call(f, "auth", "RevokeApiKey", &revoke.base, &metodnet__api_key__descriptor, metod, "");
+    assert_int_equal(r.code, not_found);
+    r = auth_call(f, "auth", "RevokeApiKey", &revoke.base, &metodnet__api_key__descriptor, school, "");
+    assert_int_equal(r.code, not_found);
+    Metodnet__ListApiKeysRequest keys = METODNET__LIST_API_KEYS_REQUEST__INIT;
+    r = auth_call(f, "auth", "ListApiKeys", &keys.base, &metodnet__list_api_keys_response__descriptor, metod, "");
+    assert_int_equal(r.code, ok);
+    assert_int_equal(((const Metodnet__ListApiKeysResponse *)r.response)->n_items, 0);
+    call_result_free(&r);
+    r = auth_call(f, "auth", "RevokeApiKey", &revoke.base, &metodnet__api_key__descriptor, admin, "");
+    assert_int_equal(r.code, ok);
+    call_result_free(&r);
+
+    metodnet__principal__free_unpacked(admin, NULL);
+    metodnet__principal__free_unpacked(metod, NULL);
+    metodnet__principal__free_unpacked(school, NULL);
+}
+
 static void test_disable_and_reset_end_sessions(void **state)
 {
     auth_fixture *f = *state;
@@ -552,6 +647,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sixth_failure_is_refused_with_retry_after, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_argon2id_parameters, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rank_and_scope_rules, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_users_and_keys_above_are_not_found, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_disable_and_reset_end_sessions, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_api_key_lifecycle, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_audit_trail, s_setup, s_teardown),

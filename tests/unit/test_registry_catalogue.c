@@ -191,6 +191,51 @@ static void test_home_scope(void **state)
 
 /* ---------- memberships ---------- */
 
+/* Issue 17: who reads a membership only through an association enclosing its scope (and so sees only
+ * the people it may read as staff), and who sees every member. */
+static void test_membership_people_shown_by_scope(void **state)
+{
+    (void)state;
+    Metodnet__AssociationMembership m = METODNET__ASSOCIATION_MEMBERSHIP__INIT;
+    m.region_id = "07";
+    m.association_id = "07-a4";
+    m.staff_id = "07-s9";
+    m.level = METODNET__HOME_LEVEL__HOME_LEVEL_MUNICIPAL;
+    m.municipality_id = "07-m1";
+    Metodnet__Principal region =
+        s_principal(METODNET__ROLE__ROLE_REGION_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_REGION, "07", "");
+    Metodnet__Principal ours = s_principal(METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
+                                           METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY, "07-m1", "07-m1");
+    Metodnet__Principal school =
+        s_principal(METODNET__ROLE__ROLE_SCHOOL_ADMIN, METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o3", "07-m1");
+    Metodnet__Principal key = s_principal(METODNET__ROLE__ROLE_SCHOOL_SYSTEM,
+                                          METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION, "07-o3", "07-m1");
+    Metodnet__Principal person =
+        s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s9", "07-m1");
+    /* a municipal association: its municipality and region see every member; a school reads it, but
+     * its people only through their staff records */
+    assert_true(registry_allows(&registry_membership_kind, &school, &m.base, SCOPE_READ));
+    assert_false(registry_membership_needs_person(&region, &m.base));
+    assert_false(registry_membership_needs_person(&ours, &m.base));
+    assert_true(registry_membership_needs_person(&school, &m.base));
+    assert_true(registry_membership_needs_person(&key, &m.base));
+    assert_false(registry_membership_needs_person(&person, &m.base)); /* their own */
+    /* the school's own association: the school sees all its members */
+    m.level = METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL;
+    m.organization_id = "07-o3";
+    assert_false(registry_membership_needs_person(&school, &m.base));
+    m.organization_id = "07-o4";
+    assert_true(registry_membership_needs_person(&school, &m.base));
+    assert_false(registry_membership_needs_person(&ours, &m.base));
+    /* a regional association: a methodologist sees only the people of its municipality */
+    m.level = METODNET__HOME_LEVEL__HOME_LEVEL_REGIONAL;
+    m.organization_id = "";
+    m.municipality_id = "";
+    assert_true(registry_allows(&registry_membership_kind, &ours, &m.base, SCOPE_READ));
+    assert_true(registry_membership_needs_person(&ours, &m.base));
+    assert_false(registry_membership_needs_person(&region, &m.base));
+}
+
 static void test_membership_layout_and_leave(void **state)
 {
     (void)state;
@@ -587,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_association_home_validation),
         cmocka_unit_test(test_association_layout),
         cmocka_unit_test(test_home_scope),
+        cmocka_unit_test(test_membership_people_shown_by_scope),
         cmocka_unit_test(test_membership_layout_and_leave),
         cmocka_unit_test(test_practice_review_flow),
         cmocka_unit_test(test_words_and_search),
