@@ -106,6 +106,15 @@ static const char s_lua_key_used[] =
     "if tonumber(ARGV[1]) - old >= tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[1]) return 1 end\n"
     "return 0\n";
 
+const char *const *auth_lua_scripts(size_t *n)
+{
+    static const char *const scripts[] = {s_lua_session_create,    s_lua_session_touch, s_lua_session_end,
+                                          s_lua_user_sessions_end, s_lua_rate_check,    s_lua_rate_fail,
+                                          s_lua_key_used};
+    *n = sizeof scripts / sizeof scripts[0];
+    return scripts;
+}
+
 /* ---------- wording ---------- */
 
 static const char *const s_unavailable_ru = "Хранилище временно недоступно, повторите запрос позже";
