@@ -291,7 +291,7 @@ static void s_check_kind(check *ck, const registry_kind *kind, const char *regio
     }
 
 done:
-    for (size_t i = 0; i < n_claims; i++) {
+    for (size_t i = 0; claims && i < n_claims; i++) {
         free(claims[i].value);
         free(claims[i].owner);
         if (owner_xids)
