@@ -23,7 +23,10 @@
  *       then n_claims, n_releases, (value, owner) per claim, (value, owner) per release.
  * Returns {code, detail}: code is entity_result (6 = ENTITY_ERROR), detail a string (a version, an
  * index into a key list, or a message). Every check, key types included, runs before the first
- * write, so a refused write changes nothing. */
+ * write, so a refused write changes nothing: that includes the caller's Redis ACL, since Redis does not
+ * roll a script back when a command in it fails (NOPERM half-way would leave, say, an entity deleted and
+ * its claim kept). Each command the writes below will send is first put to redis.acl_check_cmd with
+ * its key; a missing grant returns ENTITY_ERROR naming the command. */
 static const char s_write_lua[] =
     "local expected = ARGV[1]\n"
     "local n_exist, n_empty = tonumber(ARGV[6]), tonumber(ARGV[7])\n"
@@ -72,6 +75,23 @@ static const char s_write_lua[] =
     "  local owner = redis.call('HGET', KEYS[ck + i], ARGV[c + 1 + 2 * i])\n"
     "  if owner and owner ~= ARGV[c + 2 + 2 * i] then return {7, tostring(i - 1)} end\n"
     "end\n"
+    "local function denied(...)\n"
+    "  if redis.acl_check_cmd(...) then return nil end\n"
+    "  local a = {...}\n"
+    "  return {6, 'ACL Redis не разрешает пользователю службы ' .. a[1] .. ' ' .. a[2] .. '; ничего не изменено'}\n"
+    "end\n"
+    "local refused\n"
+    "if ARGV[3] == '1' then refused = denied('DEL', KEYS[1]) else refused = denied('HSET', KEYS[1], 'v', ARGV[2]) end\n"
+    "for i = 1, n_remove do refused = refused or denied('ZREM', KEYS[k + i], ARGV[11 + i]) end\n"
+    "for i = 1, n_add do refused = refused or denied('ZADD', KEYS[k + n_remove + i], '0', ARGV[11 + n_remove + i]) "
+    "end\n"
+    "if with_stream then refused = refused or denied('XADD', KEYS[k + n_remove + n_add + 1], '*', 'event', 'e') end\n"
+    "for i = 1, n_releases do\n"
+    "  refused = refused or denied('HGET', KEYS[ck + n_claims + i], 'f') or denied('HDEL', KEYS[ck + n_claims + i], "
+    "'f')\n"
+    "end\n"
+    "for i = 1, n_claims do refused = refused or denied('HSET', KEYS[ck + i], 'f', 'o') end\n"
+    "if refused then return refused end\n"
     "if ARGV[3] == '1' then\n"
     "  redis.call('DEL', KEYS[1])\n"
     "else\n"
@@ -130,6 +150,13 @@ static const char s_list_lua[] =
     "end\n"
     "if last then out[1] = 1 out[2] = last end\n"
     "return out\n";
+
+const char *const *entity_store_lua_scripts(size_t *n)
+{
+    static const char *const scripts[] = {s_write_lua, s_list_lua};
+    *n = sizeof scripts / sizeof scripts[0];
+    return scripts;
+}
 
 struct entity_store {
     redis_link *link;

@@ -110,6 +110,9 @@ typedef void (*entity_claims_cb)(entity_result result, const char *const *owners
                                  void *ud);
 int entity_store_claim_owners(entity_store *store, const char *key, const char *const *values, size_t n,
                               entity_claims_cb cb, void *ud);
+/* The Lua sources of the store's scripts (n of them), for tests/unit/test_redis_acl.c: every command they
+ * can call must be granted to each service's Redis user that runs an entity store (ops/redis-acl.conf). */
+const char *const *entity_store_lua_scripts(size_t *n);
 /* INCR of a sequence key, for new ids. */
 int entity_store_next_id(entity_store *store, const char *sequence_key,
                          void (*cb)(entity_result result, int64_t value, const char *error, void *ud), void *ud);

@@ -412,4 +412,29 @@ mn_rdel_matching() {
     mn_rcli --scan --pattern "$1" | while mapfile -t -n 500 keys && ((${#keys[@]})); do
         mn_rcli DEL "${keys[@]}" >/dev/null
     done
+# mn_check_claims <registry binary>: `metodnet-registry check-claims --fix` as the operator's Redis user
+# (it reads whole claims hashes). Releases externalId claims of deleted or changed records and claims the
+# values of records that hold none; values held by several records are only reported (a warning: the
+# operator decides which record keeps the value). The report goes to <log dir>/check-claims.log.
+mn_check_claims() {
+    local log="$MN_LOG_DIR/check-claims.log" rc
+    date -u '+%F %T UTC' >>"$log"
+    set +e
+    (mn_redis_as ops && "$1" check-claims --fix >"$log.tmp" 2>&1)
+    rc=$?
+    set -e
+    cat "$log.tmp" >>"$log"
+    case "$rc" in
+    0) mn_say "Внешние идентификаторы реестра согласованы с записями (отчёт: $log)" ;;
+    3)
+        grep -E '^(дубль|устаревшее|не занято)' "$log.tmp" | head -n 20 >&2 || true
+        mn_warn "остались расхождения externalId (решает оператор), отчёт: $log"
+        ;;
+    *)
+        tail -n 20 "$log.tmp" >&2 || true
+        rm -f "$log.tmp"
+        mn_die "проверка externalId реестра не удалась (код $rc), журнал: $log"
+        ;;
+    esac
+    rm -f "$log.tmp"
 }

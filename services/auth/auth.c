@@ -50,17 +50,24 @@ struct auth {
 /* KEYS: session, user-sessions set, user entity, the login's failure counter.
  * ARGV: packed principal, user id, created ms, idle ms, the user's version at verification,
  * absolute ms, session hash. Refuses (0) when the user changed (password reset, disabled) since the
- * password was checked. */
-static const char s_lua_session_create[] = "local v = redis.call('HGET', KEYS[3], 'v')\n"
-                                           "if not v or v ~= ARGV[5] then return 0 end\n"
-                                           "local a = redis.call('HGET', KEYS[3], 'a') or ''\n"
-                                           "if not string.find(a, '|dis:false|', 1, true) then return 0 end\n"
-                                           "redis.call('HSET', KEYS[1], 'p', ARGV[1], 'u', ARGV[2], 'c', ARGV[3])\n"
-                                           "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
-                                           "redis.call('SADD', KEYS[2], ARGV[7])\n"
-                                           "redis.call('PEXPIRE', KEYS[2], ARGV[6])\n"
-                                           "redis.call('DEL', KEYS[4])\n"
-                                           "return 1\n";
+ * password was checked. Redis does not roll a script back, so the ACL is asked about every write first
+ * (a session without its expiry must never be left behind). */
+static const char s_lua_session_create[] =
+    "local v = redis.call('HGET', KEYS[3], 'v')\n"
+    "if not v or v ~= ARGV[5] then return 0 end\n"
+    "local a = redis.call('HGET', KEYS[3], 'a') or ''\n"
+    "if not string.find(a, '|dis:false|', 1, true) then return 0 end\n"
+    "if not (redis.acl_check_cmd('HSET', KEYS[1], 'p', '') and redis.acl_check_cmd('PEXPIRE', KEYS[1], '1') and\n"
+    "        redis.acl_check_cmd('SADD', KEYS[2], '') and redis.acl_check_cmd('PEXPIRE', KEYS[2], '1') and\n"
+    "        redis.acl_check_cmd('DEL', KEYS[4])) then\n"
+    "  return redis.error_reply('ACL Redis не разрешает службе создать сеанс; ничего не изменено')\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'p', ARGV[1], 'u', ARGV[2], 'c', ARGV[3])\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+    "redis.call('SADD', KEYS[2], ARGV[7])\n"
+    "redis.call('PEXPIRE', KEYS[2], ARGV[6])\n"
+    "redis.call('DEL', KEYS[4])\n"
+    "return 1\n";
 
 /* KEYS: session. ARGV: idle ms, now ms, absolute ms. → {principal, user id, created} or nil. */
 static const char s_lua_session_touch[] =
@@ -93,19 +100,36 @@ static const char s_lua_rate_check[] = "local out = {}\n"
                                        "end\n"
                                        "return out\n";
 
-/* KEYS: failure counters. ARGV: now ms, window ms. */
-static const char s_lua_rate_fail[] = "for i = 1, #KEYS do\n"
-                                      "  redis.call('HINCRBY', KEYS[i], 'n', 1)\n"
-                                      "  redis.call('HSET', KEYS[i], 'l', ARGV[1])\n"
-                                      "  redis.call('PEXPIRE', KEYS[i], ARGV[2])\n"
-                                      "end\n"
-                                      "return 1\n";
+/* KEYS: failure counters. ARGV: now ms, window ms. The ACL is asked first: no counter without expiry. */
+static const char s_lua_rate_fail[] =
+    "for i = 1, #KEYS do\n"
+    "  if not (redis.acl_check_cmd('HINCRBY', KEYS[i], 'n', '1') and\n"
+    "          redis.acl_check_cmd('HSET', KEYS[i], 'l', '') and\n"
+    "          redis.acl_check_cmd('PEXPIRE', KEYS[i], '1')) then\n"
+    "    return redis.error_reply('ACL Redis не разрешает службе учёт попыток входа')\n"
+    "  end\n"
+    "end\n"
+    "for i = 1, #KEYS do\n"
+    "  redis.call('HINCRBY', KEYS[i], 'n', 1)\n"
+    "  redis.call('HSET', KEYS[i], 'l', ARGV[1])\n"
+    "  redis.call('PEXPIRE', KEYS[i], ARGV[2])\n"
+    "end\n"
+    "return 1\n";
 
 /* KEYS: last-use key. ARGV: now ms, interval ms. */
 static const char s_lua_key_used[] =
     "local old = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
     "if tonumber(ARGV[1]) - old >= tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[1]) return 1 end\n"
     "return 0\n";
+
+const char *const *auth_lua_scripts(size_t *n)
+{
+    static const char *const scripts[] = {s_lua_session_create,    s_lua_session_touch, s_lua_session_end,
+                                          s_lua_user_sessions_end, s_lua_rate_check,    s_lua_rate_fail,
+                                          s_lua_key_used};
+    *n = sizeof scripts / sizeof scripts[0];
+    return scripts;
+}
 
 /* ---------- wording ---------- */
 

@@ -51,6 +51,9 @@ auth *auth_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link
 
 /* The method table (for tests and for the gateway's route check). */
 const service_methods *auth_methods(void);
+/* The Lua sources of the service's own scripts (n of them; the entity store's come on top), for
+ * tests/unit/test_redis_acl.c, which checks each command they call against ops/redis-acl.conf. */
+const char *const *auth_lua_scripts(size_t *n);
 
 /* Stops taking requests, lets running ones finish, frees the service, then calls done. */
 void auth_shutdown(auth *a, void (*done)(void *ud), void *ud);

@@ -19,6 +19,13 @@ struct gateway_idempotency {
     uint32_t pending_ttl_ms;
 };
 
+const char *const *gateway_idempotency_lua_scripts(size_t *n)
+{
+    static const char *const scripts[] = {s_begin_lua};
+    *n = sizeof scripts / sizeof scripts[0];
+    return scripts;
+}
+
 gateway_idempotency *gateway_idempotency_new(redis_link *link, uint32_t request_timeout_ms)
 {
     gateway_idempotency *idem = calloc(1, sizeof *idem);

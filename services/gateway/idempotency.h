@@ -44,6 +44,9 @@ typedef void (*idempotency_begin_cb)(idempotency_outcome outcome, const idempote
 
 /* link is borrowed and must outlive the object. */
 gateway_idempotency *gateway_idempotency_new(redis_link *link, uint32_t request_timeout_ms);
+/* The Lua sources of the idempotency scripts (n of them), for tests/unit/test_redis_acl.c, which checks
+ * each command they call against the gateway's user in ops/redis-acl.conf. */
+const char *const *gateway_idempotency_lua_scripts(size_t *n);
 void gateway_idempotency_destroy(gateway_idempotency **idem);
 
 /* 1..128 printable ASCII characters (0x20..0x7E). */

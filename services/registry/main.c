@@ -1,6 +1,81 @@
-/* metodnet-registry — the registry service process (territory, organizations, staff). */
+/* metodnet-registry — the registry service process (territory, organizations, staff).
+ * `metodnet-registry check-claims [--fix]` checks the externalId claims against the records instead
+ * (registry_claims_check.h) and exits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <hiredis/hiredis.h>
+
+#include "config.h"
 #include "registry.h"
+#include "registry_claims_check.h"
 #include "service_process.h"
+
+static void s_check_usage(void)
+{
+    fprintf(stderr,
+            "Использование: metodnet-registry check-claims [--fix] [параметры Redis, см. metodnet-registry --help]\n"
+            "Сверяет занятые внешние идентификаторы (externalId) организаций и работников с записями:\n"
+            "занятые удалёнными записями или записями, сменившими externalId, освобождает (--fix), значения\n"
+            "записей, за которыми они не заняты, занимает (--fix), одно значение у нескольких записей только\n"
+            "сообщает (решает оператор). Без --fix ничего не меняет. Запускать от пользователя Redis «ops».\n"
+            "Коды выхода: 0 — расхождений нет (или все исправлены); 1 — хранилище недоступно;\n"
+            "             2 — неверные аргументы; 3 — остались расхождения (дубли или запуск без --fix).\n");
+}
+
+static int s_check_claims(int argc, char **argv)
+{
+    bool fix = false;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (rest == NULL)
+        return REGISTRY_CLAIMS_FAILED;
+    int n_rest = 0;
+    rest[n_rest++] = argv[0];
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            s_check_usage();
+            free(rest);
+            return REGISTRY_CLAIMS_CLEAN;
+        }
+        if (strcmp(argv[i], "--fix") == 0)
+            fix = true;
+        else
+            rest[n_rest++] = argv[i];
+    }
+    config cfg;
+    int rc = config_load(&cfg, "registry", n_rest, rest);
+    free(rest);
+    if (rc != 0)
+        return rc > 0 ? REGISTRY_CLAIMS_CLEAN : REGISTRY_CLAIMS_USAGE;
+
+    struct timeval timeout = {5, 0};
+    redisContext *c = cfg.redis.unix_path ? redisConnectUnixWithTimeout(cfg.redis.unix_path, timeout)
+                                          : redisConnectWithTimeout(cfg.redis.host, cfg.redis.port, timeout);
+    if (c == NULL || c->err) {
+        fprintf(stderr, "Ошибка: нет связи с Redis: %s\n", c ? c->errstr : "нехватка памяти");
+        redisFree(c);
+        return REGISTRY_CLAIMS_FAILED;
+    }
+    redisSetTimeout(c, (struct timeval){30, 0});
+    if (cfg.redis.password != NULL) {
+        redisReply *r = cfg.redis.username ? redisCommand(c, "AUTH %s %s", cfg.redis.username, cfg.redis.password)
+                                           : redisCommand(c, "AUTH %s", cfg.redis.password);
+        bool ok = r && r->type == REDIS_REPLY_STATUS;
+        if (!ok)
+            fprintf(stderr, "Ошибка: Redis не принял пароль пользователя %s: %s\n",
+                    cfg.redis.username ? cfg.redis.username : "default",
+                    r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+        freeReplyObject(r);
+        if (!ok) {
+            redisFree(c);
+            return REGISTRY_CLAIMS_FAILED;
+        }
+    }
+    rc = registry_claims_check(c, fix, stdout, NULL);
+    redisFree(c);
+    return rc;
+}
 
 static void *s_start(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link)
 {
@@ -14,6 +89,10 @@ static void s_stop(void *service, void (*done)(void *ud), void *ud)
 
 int main(int argc, char **argv)
 {
-    static const service_process process = {"registry", "служба реестра", s_start, s_stop, NULL};
+    if (argc > 1 && strcmp(argv[1], "check-claims") == 0)
+        return s_check_claims(argc, argv);
+    static const service_process process = {"registry", "служба реестра", s_start, s_stop,
+                                            "  check-claims [--fix] — сверка занятых externalId с записями "
+                                            "(подробнее: metodnet-registry check-claims --help)\n"};
     return service_process_main(&process, argc, argv);
 }

@@ -27,6 +27,10 @@ import urllib.parse
 
 HEARTBEAT_MS = 200
 HEARTBEAT_LIVENESS = 3
+# A command refused by the production Redis ACL, from a script or directly (issue 17, item 4: a script
+# refused half-way is not rolled back). Every test runs under ops/redis-acl.conf; any of these in a
+# service's log fails the test class.
+ACL_REFUSAL_MARKERS = ("can't run this command", "NOPERM", "ACL Redis не разрешает")
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "SUMMARY: UndefinedBehaviorSanitizer", "SUMMARY: AddressSanitizer")
 
@@ -208,6 +212,9 @@ class Stack:
             env["METODNET_REDIS_USER"] = redis_user
             env["METODNET_REDIS_PASSWORD"] = self.redis_passwords[redis_user]
         env.update(self.extra_env)
+        if redis_user and (env.get("METODNET_REDIS_USER") != redis_user or "METODNET_REDIS_SOCKET" in env):
+            raise RuntimeError(f"процесс должен подключаться к Redis как {redis_user} (ops/redis-acl.conf), "
+                               "EXTRA_ENV не может это менять")
         return env
 
     def write_redis_acl(self):
@@ -395,6 +402,12 @@ class Stack:
                 if marker in text:
                     self.problems.append(f"{name}: в журнале отчёт санитайзера «{marker}»")
                     break
+            if name != "redis":
+                for marker in ACL_REFUSAL_MARKERS:
+                    if marker in text:
+                        self.problems.append(f"{name}: в журнале отказ ACL Redis «{marker}» — команда службы не "
+                                             f"разрешена её пользователю в ops/redis-acl.conf")
+                        break
 
     def dump_logs(self, tail_lines=80, stream=sys.stderr):
         for name, p in self.procs.items():

@@ -18,11 +18,12 @@ import itertools
 import json
 import os
 import re
+import subprocess
 import time
 import unittest
 import urllib.parse
 
-from harness import Stack, StackTestCase
+from harness import Stack, StackTestCase, bin_dir
 
 ROLES = ("region_admin", "municipal_methodologist", "school_admin", "teacher", "school_system", "anonymous")
 _seq = itertools.count(1)
@@ -1162,6 +1163,91 @@ class MatrixTest(StackTestCase):
         with socket.create_connection(("127.0.0.1", self.stack.redis_port), timeout=2) as s:
             s.sendall(b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n")
             self.assertTrue(s.recv(128).startswith(b"-NOAUTH"))
+
+    # ---- write scripts under the production Redis ACL (issue 17, item 4) ----
+    # Redis does not roll a Lua script back when a command in it fails: before HDEL was granted to the
+    # registry, a DELETE deleted the record and kept its externalId taken for ever (503), and a PATCH of
+    # externalId applied the change but reserved nothing (503), so a second record took the same value.
+
+    def claim_owner(self, region, value):
+        r = self.stack.redis_cli("HGET", f"reg:{{r:{region}}}:xid:staff", value)
+        self.assertEqual(r.returncode, 0, r)
+        return r.stdout.strip()
+
+    def test_acl_delete_of_staff_with_external_id_frees_it(self):
+        f = self.f
+        xid = f"СНИЛС-удал-{os.urandom(3).hex()}"
+        sid = f.staff(f.org["own"], externalId=xid)
+        self.assertEqual(self.claim_owner("07", xid), sid)
+        r = self.stack.delete(f"/api/v1/staff/{sid}")
+        self.assertIn(r.status, (200, 204), r)
+        self.assertEqual(self.stack.get(f"/api/v1/staff/{sid}").status, 404)
+        self.assertEqual(self.claim_owner("07", xid), "", "externalId удалённой записи остался занят")
+        # a new record may take the value
+        again = self.stack.post("/api/v1/staff", staff_body(f.org["own"], externalId=xid))
+        self.assertEqual(again.status, 201, again)
+        self.assertEqual(self.claim_owner("07", xid), again.json["id"])
+
+    def test_acl_patch_of_external_id_moves_the_claim(self):
+        f = self.f
+        x, y = f"СНИЛС-X-{os.urandom(3).hex()}", f"СНИЛС-Y-{os.urandom(3).hex()}"
+        sid = f.staff(f.org["own"], externalId=x)
+        r = self.stack.patch(f"/api/v1/staff/{sid}", {"externalId": y})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json.get("externalId"), y, r)
+        self.assertEqual(self.claim_owner("07", y), sid, "новый externalId не занят")
+        # a second record with Y is refused (400, externalId taken); X is free again
+        second = self.stack.post("/api/v1/staff", staff_body(f.org["own"], externalId=y))
+        err = self.assertJsonError(second, 400)  # the API's answer for a taken value: a field violation
+        self.assertEqual([d.get("field") for d in err["details"]], ["externalId"], second)
+        third = self.stack.post("/api/v1/staff", staff_body(f.org["own"], externalId=x))
+        self.assertEqual(third.status, 201, third)
+        self.assertEqual(self.claim_owner("07", x), third.json["id"])
+
+    def check_claims(self, *args):
+        registry = os.path.join(bin_dir(), "services", "registry", "metodnet-registry")
+        return subprocess.run([registry, "check-claims", *args], env=self.stack.env("ops"), capture_output=True,
+                              text=True, timeout=120)
+
+    def test_check_claims_repairs_a_damaged_store(self):
+        """A store damaged before the fix: a claim of a deleted record, a record whose value nobody holds,
+        two records with one value. check-claims reports them; --fix repairs the first two only."""
+        f, s = self.f, self.stack
+        token = f.admin08
+        key = "reg:{r:08}:xid:staff"
+        ghost, lost, dup = (f"СНИЛС-{w}-{os.urandom(3).hex()}" for w in ("призрак", "потерян", "дубль"))
+        gone = f.staff(f.org08, token=token, externalId=ghost)
+        self.assertIn(s.delete(f"/api/v1/staff/{gone}", token=token).status, (200, 204))
+        s.redis_cli("HSET", key, ghost, gone)  # the claim the old script left behind
+        keeper = f.staff(f.org08, token=token, externalId=lost)
+        s.redis_cli("HDEL", key, lost)
+        first = f.staff(f.org08, token=token, externalId=dup)
+        s.redis_cli("HDEL", key, dup)
+        second = f.staff(f.org08, token=token, externalId=dup)  # accepted: the value looked free
+
+        report = self.check_claims()
+        self.assertEqual(report.returncode, 3, report)
+        out = report.stdout
+        self.assertIn(f"«{ghost}» занято за {gone}, а такой записи нет", out)
+        self.assertIn(f"у записи {keeper} externalId «{lost}»", out)
+        self.assertRegex(out, rf"дубль: .*«{dup}» у записей {first}, {second}|дубль: .*«{dup}» у записей "
+                              rf"{second}, {first}")
+        self.assertIn("только отчёт", out)
+        self.assertEqual(self.claim_owner("08", ghost), gone, "без --fix ничего не меняется")
+
+        fixed = self.check_claims("--fix")
+        self.assertEqual(fixed.returncode, 3, fixed)  # the duplicate stays for an operator
+        self.assertIn("освобождено", fixed.stdout)
+        self.assertEqual(self.claim_owner("08", ghost), "")
+        self.assertEqual(self.claim_owner("08", lost), keeper)
+        self.assertEqual(self.claim_owner("08", dup), second)
+        self.assertRegex(fixed.stdout, r"значений у нескольких записей \(решает оператор\): [1-9]")
+        # the operator gives the first record another value; then everything is consistent
+        r = s.patch(f"/api/v1/staff/{first}", {"externalId": dup + "-2"}, token=token)
+        self.assertEqual(r.status, 200, r)
+        clean = self.check_claims("--fix")
+        self.assertNotIn(dup, clean.stdout, clean)
+        self.assertNotIn(ghost, clean.stdout, clean)
 
     # ---- after the run: no secret in any log ----
 

@@ -28,7 +28,8 @@ typedef struct {
     void *zmq;
     char endpoint[256];
     mdp_broker *broker;
-    redis_link *link;
+    redis_link *link;          /* the auth service's, as Redis user "auth" */
+    redis_link *registry_link; /* the registry's, as Redis user "registry" */
     registry *reg;
     auth *service;
     service_client *client;
@@ -61,6 +62,7 @@ static auth_fixture *auth_fixture_new(const auth_options *options)
 {
     auth_fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    f->redis.service_acl = true; /* each service writes under its production ACL user */
     assert_int_equal(redis_test_server_start(&f->redis), 0);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     f->zmq = zmq_ctx_new();
@@ -68,17 +70,20 @@ static auth_fixture *auth_fixture_new(const auth_options *options)
     f->broker = mdp_broker_new(&f->loop, f->zmq, f->endpoint, s_test_heartbeat);
     assert_non_null(f->broker);
     redis_link_options ro;
-    redis_link_options_default(&ro);
-    ro.unix_path = f->redis.socket_path;
+    char password[96];
+    redis_test_link_as(&f->redis, "auth", password, sizeof password, &ro);
     f->link = redis_link_new(&f->loop, &ro);
     assert_non_null(f->link);
+    redis_test_link_as(&f->redis, "registry", password, sizeof password, &ro);
+    f->registry_link = redis_link_new(&f->loop, &ro);
+    assert_non_null(f->registry_link);
     memset(&f->cfg, 0, sizeof f->cfg);
     f->cfg.service_name = "test";
     f->cfg.broker_endpoint = f->endpoint;
     f->cfg.concurrency = 4;
     f->cfg.heartbeat = s_test_heartbeat;
     f->cfg.request_timeout_ms = 5000;
-    f->reg = registry_new(&f->loop, f->zmq, &f->cfg, f->link);
+    f->reg = registry_new(&f->loop, f->zmq, &f->cfg, f->registry_link);
     assert_non_null(f->reg);
     f->service = auth_new(&f->loop, f->zmq, &f->cfg, f->link, options);
     assert_non_null(f->service);
@@ -108,6 +113,7 @@ static void auth_fixture_destroy(auth_fixture *f)
     assert_int_equal(f->stopped, 2);
     mdp_broker_destroy(&f->broker);
     redis_link_close(&f->link);
+    redis_link_close(&f->registry_link);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     zmq_ctx_term(f->zmq);

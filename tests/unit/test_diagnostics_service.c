@@ -29,7 +29,8 @@ typedef struct {
     void *zmq;
     char endpoint[256];
     mdp_broker *broker;
-    redis_link *link;
+    redis_link *link;          /* the diagnostics service's, as Redis user "diagnostics" */
+    redis_link *registry_link; /* the registry's, as Redis user "registry" */
     registry *reg;
     diagnostics *diag;
     service_client *client;
@@ -101,21 +102,24 @@ static void s_ok(call_result *r, const char *what)
 static fixture *s_fixture_new(void)
 {
     fixture *f = calloc(1, sizeof *f);
+    f->redis.service_acl = true; /* each service writes under its production ACL user */
     assert_int_equal(redis_test_server_start(&f->redis), 0);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     f->zmq = zmq_ctx_new();
     snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/broker", f->redis.dir);
     f->broker = mdp_broker_new(&f->loop, f->zmq, f->endpoint, s_heartbeat);
     redis_link_options ro;
-    redis_link_options_default(&ro);
-    ro.unix_path = f->redis.socket_path;
+    char password[96];
+    redis_test_link_as(&f->redis, "diagnostics", password, sizeof password, &ro);
     f->link = redis_link_new(&f->loop, &ro);
+    redis_test_link_as(&f->redis, "registry", password, sizeof password, &ro);
+    f->registry_link = redis_link_new(&f->loop, &ro);
     f->cfg.service_name = "test";
     f->cfg.broker_endpoint = f->endpoint;
     f->cfg.concurrency = 8;
     f->cfg.heartbeat = s_heartbeat;
     f->cfg.request_timeout_ms = 5000;
-    f->reg = registry_new(&f->loop, f->zmq, &f->cfg, f->link);
+    f->reg = registry_new(&f->loop, f->zmq, &f->cfg, f->registry_link);
     f->diag = diagnostics_new(&f->loop, f->zmq, &f->cfg, f->link);
     assert_non_null(f->diag);
     f->client = service_client_new(&f->loop, f->zmq, f->endpoint);
@@ -141,6 +145,7 @@ static void s_fixture_destroy(fixture *f)
     assert_int_equal(f->stopped, 2);
     mdp_broker_destroy(&f->broker);
     redis_link_close(&f->link);
+    redis_link_close(&f->registry_link);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     zmq_ctx_term(f->zmq);

@@ -15,6 +15,9 @@ static uv_loop_t loop;
 static redis_link *link_;
 static entity_store *store;
 static redisContext *sync_redis; /* blocking client to look at Redis directly */
+static redis_link *limited_link; /* a second link as a restricted ACL user (closed by s_teardown) */
+static entity_store *limited;
+static entity_store *saved_store; /* store while a test writes through limited */
 
 static int s_setup(void **state)
 {
@@ -35,6 +38,12 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     (void)state;
+    if (saved_store) { /* a failed test may leave limited in place of store */
+        store = saved_store;
+        saved_store = NULL;
+    }
+    entity_store_destroy(&limited);
+    redis_link_close(&limited_link);
     entity_store_destroy(&store);
     redis_link_close(&link_);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -693,6 +702,83 @@ static void test_unique_claims(void **state)
     assert_int_equal(s_get("x:{r:1}:e:1-s1").version, 4);
 }
 
+/* A write the caller's Redis ACL does not fully allow changes nothing: Redis does not roll a script back
+ * when a command in it fails, so the script asks redis.acl_check_cmd first (issue 17, item 4: without
+ * HDEL, a delete removed the entity but kept its claim, an update changed the value but reserved none). */
+static void test_acl_refusal_changes_nothing(void **state)
+{
+    (void)state;
+    entity_claim claim = {"x:{r:1}:xid", "СНИЛС 5", "1-s5"};
+    entity_write w = {.entity_key = "x:{r:1}:e:1-s5",
+                      .expected_version = 0,
+                      .new_version = 1,
+                      .data = s_data_v1,
+                      .data_len = sizeof s_data_v1,
+                      .claims = &claim,
+                      .n_claims = 1};
+    assert_int_equal(s_write(&w).result, ENTITY_OK);
+
+    /* a user with everything but HDEL (the registry's grants before the fix) */
+    s_sync("ACL SETUSER nohdel on >pw-nohdel ~x:* +@all -hdel");
+    redis_link_options options;
+    redis_link_options_default(&options);
+    options.unix_path = server.socket_path;
+    options.username = "nohdel";
+    options.password = "pw-nohdel";
+    limited_link = redis_link_new(&loop, &options);
+    limited = entity_store_new(limited_link);
+    assert_non_null(limited);
+    saved_store = store;
+    store = limited;
+
+    /* delete: refused, the entity and its claim stay */
+    entity_write del = {.entity_key = "x:{r:1}:e:1-s5", .expected_version = 1, .releases = &claim, .n_releases = 1};
+    write_outcome o = s_write(&del);
+    assert_int_equal(o.result, ENTITY_ERROR);
+    assert_non_null(strstr(o.error, "HDEL"));
+    assert_int_equal(s_get("x:{r:1}:e:1-s5").version, 1);
+    const char *values[] = {"СНИЛС 5", "СНИЛС 6"};
+    claims_outcome c = s_claim_owners(values, 2);
+    assert_true(c.present[0]);
+    assert_string_equal(c.owners[0], "1-s5");
+
+    /* update moving the value: refused, the old value kept, the new one not taken */
+    entity_claim moved = {"x:{r:1}:xid", "СНИЛС 6", "1-s5"};
+    entity_write upd = {.entity_key = "x:{r:1}:e:1-s5",
+                        .expected_version = 1,
+                        .new_version = 2,
+                        .data = s_data_v2,
+                        .data_len = sizeof s_data_v2,
+                        .claims = &moved,
+                        .n_claims = 1,
+                        .releases = &claim,
+                        .n_releases = 1};
+    assert_int_equal(s_write(&upd).result, ENTITY_ERROR);
+    assert_int_equal(s_get("x:{r:1}:e:1-s5").version, 1);
+    c = s_claim_owners(values, 2);
+    assert_string_equal(c.owners[0], "1-s5");
+    assert_false(c.present[1]);
+
+    /* a key outside the user's patterns is refused before any write too */
+    entity_index_entry ix = {"y:{r:1}:ix", "1-s7"};
+    entity_write outside = {.entity_key = "x:{r:1}:e:1-s7",
+                            .expected_version = 0,
+                            .new_version = 1,
+                            .data = s_data_v1,
+                            .data_len = sizeof s_data_v1,
+                            .index_add = &ix,
+                            .n_index_add = 1};
+    assert_int_equal(s_write(&outside).result, ENTITY_ERROR);
+    assert_int_equal(s_integer("EXISTS %s", "x:{r:1}:e:1-s7"), 0);
+
+    /* with HDEL granted the same delete goes through and frees the value */
+    store = saved_store;
+    saved_store = NULL;
+    assert_int_equal(s_write(&del).result, ENTITY_OK);
+    c = s_claim_owners(values, 1);
+    assert_false(c.present[0]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -706,6 +792,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_next_id, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_redis, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unique_claims, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_acl_refusal_changes_nothing, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,7 @@
 #include "mdp_broker.h"
 #include "mdp_worker.h"
 #include "redis_link.h"
+#include "redis_test_server.h"
 #include "auth.pb-c.h"
 #include "registry.pb-c.h"
 
@@ -296,12 +297,16 @@ static void s_start_redis(void)
 {
     assert_non_null(mkdtemp(s_dir));
     snprintf(s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
+    /* the users of ops/redis-acl.conf: the gateway's idempotency writes run as its production user */
+    char acl[sizeof s_dir + 16];
+    snprintf(acl, sizeof acl, "%s/users.acl", s_dir);
+    assert_int_equal(redis_test_write_acl(acl), 0);
     s_redis_pid = fork();
     if (s_redis_pid == 0) {
         if (freopen("/dev/null", "w", stdout) == NULL)
             _exit(127);
         execl("/usr/bin/redis-server", "redis-server", "--port", "0", "--unixsocket", s_sock, "--save", "",
-              "--appendonly", "no", "--dir", s_dir, "--loglevel", "warning", (char *)NULL);
+              "--appendonly", "no", "--dir", s_dir, "--loglevel", "warning", "--aclfile", acl, (char *)NULL);
         _exit(127);
     }
     struct stat st;
@@ -343,6 +348,9 @@ static void test_http_flow(void **state)
     redis_link_options ro;
     redis_link_options_default(&ro);
     ro.unix_path = s_sock;
+    char password[96];
+    ro.username = "gateway";
+    ro.password = redis_test_password("gateway", password, sizeof password);
     s_redis = redis_link_new(&loop, &ro);
     assert_non_null(s_redis);
     gateway_http_options o;
@@ -381,6 +389,9 @@ static void test_http_flow(void **state)
     kill(s_redis_pid, SIGTERM);
     waitpid(s_redis_pid, NULL, 0);
     unlink(s_sock);
+    char acl[sizeof s_dir + 16];
+    snprintf(acl, sizeof acl, "%s/users.acl", s_dir);
+    unlink(acl);
     rmdir(s_dir);
 }
 
