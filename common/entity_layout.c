@@ -160,7 +160,7 @@ void entity_layout_reference(entity_layout *layout, const char *field, const cha
     if (key == NULL || !s_grow(layout, (void **)&layout->references, layout->n_references, &layout->cap_references,
                                sizeof *layout->references, "ссылки"))
         return;
-    layout->references[layout->n_references++] = (entity_layout_reference){key, field ? field : ""};
+    layout->references[layout->n_references++] = (entity_reference_entry){key, field ? field : ""};
 }
 
 void entity_layout_guard(entity_layout *layout, const char *key_format, ...)
@@ -188,7 +188,7 @@ void entity_layout_claim(entity_layout *layout, const char *field, const char *v
         !s_grow(layout, (void **)&layout->claims, layout->n_claims, &layout->cap_claims, sizeof *layout->claims,
                 "уникальные значения"))
         return;
-    layout->claims[layout->n_claims++] = (entity_layout_claim){key, field ? field : "", kept};
+    layout->claims[layout->n_claims++] = (entity_claim_entry){key, field ? field : "", kept};
 }
 
 const char *entity_layout_error(const entity_layout *layout)
@@ -225,7 +225,7 @@ size_t entity_layout_index_difference(const entity_layout *from, const entity_la
     return n;
 }
 
-static bool s_holds_claim(const entity_layout *layout, const entity_layout_claim *claim)
+static bool s_holds_claim(const entity_layout *layout, const entity_claim_entry *claim)
 {
     for (size_t i = 0; layout && i < layout->n_claims; i++)
         if (strcmp(layout->claims[i].key, claim->key) == 0 && strcmp(layout->claims[i].value, claim->value) == 0)

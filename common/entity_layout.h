@@ -27,23 +27,23 @@ typedef struct entity_layout_block entity_layout_block;
 typedef struct {
     const char *key;
     const char *field; /* JSON path named in the violation when it is missing */
-} entity_layout_reference;
+} entity_reference_entry;
 
 typedef struct {
     const char *key;   /* the claims hash */
     const char *field; /* what is unique, for messages and audit ("externalId") */
     const char *value;
-} entity_layout_claim;
+} entity_claim_entry;
 
 typedef struct {
     entity_layout_block *blocks;
     entity_index_entry *indexes;
     size_t n_indexes, cap_indexes;
-    entity_layout_reference *references;
+    entity_reference_entry *references;
     size_t n_references, cap_references;
     const char **guards;
     size_t n_guards, cap_guards;
-    entity_layout_claim *claims;
+    entity_claim_entry *claims;
     size_t n_claims, cap_claims;
     char *attributes; /* "|name:value|…|", "" when none */
     size_t attributes_len, attributes_cap;

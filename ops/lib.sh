@@ -412,6 +412,8 @@ mn_rdel_matching() {
     mn_rcli --scan --pattern "$1" | while mapfile -t -n 500 keys && ((${#keys[@]})); do
         mn_rcli DEL "${keys[@]}" >/dev/null
     done
+}
+
 # mn_check_claims <registry binary>: `metodnet-registry check-claims --fix` as the operator's Redis user
 # (it reads whole claims hashes). Releases externalId claims of deleted or changed records and claims the
 # values of records that hold none; values held by several records are only reported (a warning: the

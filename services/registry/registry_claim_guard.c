@@ -33,6 +33,13 @@ static const char s_lua_refused[] = "local now, window = tonumber(ARGV[1]), tonu
                                     "redis.call('PEXPIRE', KEYS[1], string.format('%d', s + window - now))\n"
                                     "return n\n";
 
+const char *const *registry_claim_guard_lua_scripts(size_t *n)
+{
+    static const char *const scripts[] = {s_lua_refused};
+    *n = sizeof scripts / sizeof scripts[0];
+    return scripts;
+}
+
 static long long s_env(const char *name, long long fallback, long long min, long long max)
 {
     const char *text = getenv(name);

@@ -52,4 +52,7 @@ int registry_claim_guard_budget(registry_claim_guard *guard, const service_call 
 void registry_claim_guard_refused(registry_claim_guard *guard, const service_call *call, const char *holder_kind,
                                   const char *holder_id, const char *region);
 
+/* The Lua source of its script (the refusal counter), for tests/unit/test_redis_acl.c. */
+const char *const *registry_claim_guard_lua_scripts(size_t *n);
+
 #endif

@@ -23,6 +23,7 @@
 #include "../../services/auth/auth.h" /* not the gateway's auth.h, also on the include path */
 #include "entity_store.h"
 #include "idempotency.h"
+#include "registry_claim_guard.h"
 #include "registry_claims_check.h"
 
 #ifndef METODNET_SOURCE_DIR
@@ -42,7 +43,10 @@ static const script_module s_auth = {"services/auth/auth.c", auth_lua_scripts};
 static const script_module s_idempotency = {"services/gateway/idempotency.c", gateway_idempotency_lua_scripts};
 static const script_module s_claims_check = {"services/registry/registry_claims_check.c",
                                              registry_claims_check_lua_scripts};
-static const script_module *const s_modules[] = {&s_entity_store, &s_auth, &s_idempotency, &s_claims_check};
+static const script_module s_claim_guard = {"services/registry/registry_claim_guard.c",
+                                            registry_claim_guard_lua_scripts};
+static const script_module *const s_modules[] = {&s_entity_store, &s_auth, &s_idempotency, &s_claims_check,
+                                                 &s_claim_guard};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
@@ -50,13 +54,10 @@ typedef struct {
     const script_module *modules[4];
 } service_scripts;
 
-static const service_scripts
-    s_services
-        [] =
-            {
-                {"gateway", {&s_idempotency}},        {"registry", {&s_entity_store}},
-                {"auth", {&s_entity_store, &s_auth}}, {"diagnostics", {&s_entity_store}},
-                {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
+static const service_scripts s_services[] = {
+    {"gateway", {&s_idempotency}},        {"registry", {&s_entity_store, &s_claim_guard}},
+    {"auth", {&s_entity_store, &s_auth}}, {"diagnostics", {&s_entity_store}},
+    {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
 };
 
 /* ---- ops/redis-acl.conf ---- */
