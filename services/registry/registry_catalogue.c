@@ -362,30 +362,18 @@ static void s_home_layout(registry_layout *out, const char *segment, const home 
 /* The home must exist: organization, municipality or region. */
 static void s_home_must_exist(registry_layout *out, const home *h)
 {
-    size_t i = out->n_must_exist;
-    if (i >= REGISTRY_MAX_MUST_EXIST)
-        return;
-    if (h->level == METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL) {
-        snprintf(out->must_exist[i], REGISTRY_KEY_MAX, "reg:{r:%s}:org:%s", h->region_id, h->organization_id);
-        out->must_exist_field[i] = "organizationId";
-    } else if (h->level == METODNET__HOME_LEVEL__HOME_LEVEL_MUNICIPAL) {
-        snprintf(out->must_exist[i], REGISTRY_KEY_MAX, "reg:{r:%s}:mun:%s", h->region_id, h->municipality_id);
-        out->must_exist_field[i] = "municipalityId";
-    } else {
-        snprintf(out->must_exist[i], REGISTRY_KEY_MAX, "reg:{g}:region:%s", h->region_id);
-        out->must_exist_field[i] = "regionId";
-    }
-    out->n_must_exist = i + 1;
+    if (h->level == METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL)
+        entity_layout_reference(out, "organizationId", "reg:{r:%s}:org:%s", h->region_id, h->organization_id);
+    else if (h->level == METODNET__HOME_LEVEL__HOME_LEVEL_MUNICIPAL)
+        entity_layout_reference(out, "municipalityId", "reg:{r:%s}:mun:%s", h->region_id, h->municipality_id);
+    else
+        entity_layout_reference(out, "regionId", "reg:{g}:region:%s", h->region_id);
 }
 
 static void s_staff_must_exist(registry_layout *out, const char *region, const char *staff_id, const char *field)
 {
-    size_t i = out->n_must_exist;
-    if (!s_set(staff_id) || i >= REGISTRY_MAX_MUST_EXIST)
-        return;
-    snprintf(out->must_exist[i], REGISTRY_KEY_MAX, "reg:{r:%s}:staff:%s", region, staff_id);
-    out->must_exist_field[i] = field;
-    out->n_must_exist = i + 1;
+    if (s_set(staff_id))
+        entity_layout_reference(out, field, "reg:{r:%s}:staff:%s", region, staff_id);
 }
 
 static size_t s_add_reference(registry_reference *out, size_t n, size_t max, const registry_kind *kind, const char *id,
@@ -442,7 +430,6 @@ static bool s_association_allows(const Metodnet__Principal *caller, const Protob
 static void s_association_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__Association *a = (const Metodnet__Association *)msg;
-    memset(out, 0, sizeof *out);
     home h = s_association_home(a);
     char member[REGISTRY_MEMBER_MAX];
     registry_sort_member(member, sizeof member, a->name, a->id);
@@ -454,8 +441,7 @@ static void s_association_layout(const ProtobufCMessage *msg, registry_layout *o
     s_home_must_exist(out, &h);
     s_staff_must_exist(out, a->region_id, a->leader_staff_id, "leaderStaffId");
     /* the membership history keeps an association */
-    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:member:assoc:%s", a->region_id, a->id);
-    out->n_must_be_empty = 1;
+    entity_layout_guard(out, "reg:{r:%s}:ix:member:assoc:%s", a->region_id, a->id);
 }
 
 static size_t s_association_references(const ProtobufCMessage *msg, registry_reference *out, size_t max)
@@ -477,15 +463,45 @@ static void s_association_apply(ProtobufCMessage *msg, size_t index, const Proto
         s_replace(&a->municipality_id, ((const Metodnet__Organization *)loaded)->municipality_id);
 }
 
-static void s_association_on_create(ProtobufCMessage *msg)
+static void s_association_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
+    (void)request;
     Metodnet__Association *a = (Metodnet__Association *)msg;
     if (a->level == METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL)
         s_replace(&a->municipality_id, ""); /* derived from the organization */
 }
 
+/* ---------- what every catalogue kind shares ---------- */
+
+/* A new record's region: the home or the record referred to, else the region given. */
+static const char *const s_region_fields[] = {"organization_id", "municipality_id", "association_id", "council_id",
+                                              "staff_id",        "author_staff_id", "region_id",      NULL};
+/* Nested paths (…/associations/{association_id}/members, …/councils/{council_id}/meetings). */
+static const char *const s_path_parents[] = {"association_id", "council_id", NULL};
+
+#define FILTERS(table) .filters = table, .n_filters = sizeof table / sizeof table[0]
+#define INDEXES(table) .list_indexes = table, .n_list_indexes = sizeof table / sizeof table[0]
+#define CATALOGUE_KIND .prefix = "reg", .region_fields = s_region_fields, .path_parents = s_path_parents
+
+static const entity_filter s_association_filters[] = {
+    {.field = "level", .token = "level", .words = &metodnet__home_level__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "kind", .token = "kind", .words = &metodnet__association_kind__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "subject", .token = "subj", .check = ENTITY_FILTER_SUBJECT},
+    {.field = "network", .token = "net", .check = ENTITY_FILTER_BOOL},
+    {.field = "municipality_id", .token = "mun", .check = ENTITY_FILTER_ID},
+    {.field = "organization_id", .token = "org", .check = ENTITY_FILTER_ID},
+};
+static const entity_list_index s_association_indexes[] = {
+    {.field = "organization_id", .index = "assoc:org"},
+    {.field = "municipality_id", .index = "assoc:mun"},
+};
+
 const registry_kind registry_association_kind = {
+    CATALOGUE_KIND,
     .name = "assoc",
+    .audit_name = "association",
+    FILTERS(s_association_filters),
+    INDEXES(s_association_indexes),
     .json_field = "association",
     .descriptor = &metodnet__association__descriptor,
     .not_found_ru = "Объединение не найдено",
@@ -574,7 +590,6 @@ bool registry_membership_needs_person(const Metodnet__Principal *caller, const P
 static void s_membership_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__AssociationMembership *m = (const Metodnet__AssociationMembership *)msg;
-    memset(out, 0, sizeof *out);
     char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
     s_dated_member(member, sizeof member, m->joined_on, m->id);
     snprintf(key, sizeof key, "reg:{r:%s}:ix:member", m->region_id);
@@ -587,14 +602,12 @@ static void s_membership_layout(const ProtobufCMessage *msg, registry_layout *ou
     registry_layout_token(out, "staff", m->staff_id);
     registry_layout_token(out, "left", s_set(m->left_on) ? "true" : "false");
     if (!s_set(m->left_on)) { /* one open membership per person and association */
-        snprintf(key, sizeof key, "reg:{r:%s}:ix:member:active:%s:%s", m->region_id, m->association_id, m->staff_id);
-        registry_layout_index(out, key, m->id);
-        snprintf(out->unique[0], REGISTRY_KEY_MAX, "%s", key);
-        out->n_unique = 1;
+        char pair[160];
+        snprintf(pair, sizeof pair, "%s:%s", m->association_id, m->staff_id);
+        entity_layout_claim(out, REGISTRY_OPEN_MEMBERSHIP_CLAIM, pair, "reg:{r:%s}:claim:member:%s", m->region_id,
+                            REGISTRY_OPEN_MEMBERSHIP_CLAIM);
     }
-    snprintf(out->must_exist[0], REGISTRY_KEY_MAX, "reg:{r:%s}:assoc:%s", m->region_id, m->association_id);
-    out->must_exist_field[0] = "associationId";
-    out->n_must_exist = 1;
+    entity_layout_reference(out, "associationId", "reg:{r:%s}:assoc:%s", m->region_id, m->association_id);
     s_staff_must_exist(out, m->region_id, m->staff_id, "staffId");
 }
 
@@ -618,8 +631,9 @@ static void s_membership_apply(ProtobufCMessage *msg, size_t index, const Protob
     s_replace(&m->municipality_id, a->municipality_id);
 }
 
-static void s_membership_on_create(ProtobufCMessage *msg)
+static void s_membership_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
+    (void)request;
     Metodnet__AssociationMembership *m = (Metodnet__AssociationMembership *)msg;
     m->level = METODNET__HOME_LEVEL__HOME_LEVEL_UNSPECIFIED; /* copied from the association */
     s_replace(&m->organization_id, "");
@@ -672,8 +686,33 @@ static registry_transition_result s_membership_leave(const ProtobufCMessage *req
     return REGISTRY_TRANSITION_OK;
 }
 
+static const entity_filter s_membership_filters[] = {
+    {.field = "association_id", .token = "assoc", .check = ENTITY_FILTER_ID},
+    {.field = "staff_id", .token = "staff", .check = ENTITY_FILTER_ID},
+    {.field = "on", .check = ENTITY_FILTER_DATE},
+    {.field = "from", .check = ENTITY_FILTER_DATE},
+    {.field = "to", .check = ENTITY_FILTER_DATE},
+};
+static const entity_list_index s_membership_indexes[] = {
+    {.field = "association_id", .index = "member:assoc"},
+    {.field = "staff_id", .index = "member:staff"},
+};
+static const entity_list_parent s_membership_parents[] = {
+    {.field = "association_id", .kind = &registry_association_kind},
+    {.field = "staff_id", .kind = &registry_staff_kind},
+};
+
 const registry_kind registry_membership_kind = {
+    CATALOGUE_KIND,
     .name = "member",
+    .audit_name = "membership",
+    FILTERS(s_membership_filters),
+    INDEXES(s_membership_indexes),
+    .list_parents = s_membership_parents,
+    .n_list_parents = sizeof s_membership_parents / sizeof s_membership_parents[0],
+    .through_needed = registry_membership_needs_person,
+    .through_field = "staff_id",
+    .through_kind = &registry_staff_kind,
     .id_letter = 'j',
     .json_field = "membership",
     .descriptor = &metodnet__association_membership__descriptor,
@@ -745,7 +784,6 @@ static bool s_council_allows(const Metodnet__Principal *caller, const ProtobufCM
 static void s_council_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__Council *c = (const Metodnet__Council *)msg;
-    memset(out, 0, sizeof *out);
     home h = s_council_home(c);
     char member[REGISTRY_MEMBER_MAX];
     registry_sort_member(member, sizeof member, c->name, c->id);
@@ -754,8 +792,7 @@ static void s_council_layout(const ProtobufCMessage *msg, registry_layout *out)
     s_staff_must_exist(out, c->region_id, c->chair_staff_id, "chairStaffId");
     s_staff_must_exist(out, c->region_id, c->deputy_staff_id, "deputyStaffId");
     s_staff_must_exist(out, c->region_id, c->secretary_staff_id, "secretaryStaffId");
-    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:meeting:council:%s", c->region_id, c->id);
-    out->n_must_be_empty = 1;
+    entity_layout_guard(out, "reg:{r:%s}:ix:meeting:council:%s", c->region_id, c->id);
 }
 
 static size_t s_council_references(const ProtobufCMessage *msg, registry_reference *out, size_t max)
@@ -784,15 +821,29 @@ static void s_council_apply(ProtobufCMessage *msg, size_t index, const ProtobufC
         s_replace(&c->municipality_id, ((const Metodnet__Organization *)loaded)->municipality_id);
 }
 
-static void s_council_on_create(ProtobufCMessage *msg)
+static void s_council_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
+    (void)request;
     Metodnet__Council *c = (Metodnet__Council *)msg;
     if (c->level == METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL)
         s_replace(&c->municipality_id, "");
 }
 
+static const entity_filter s_council_filters[] = {
+    {.field = "level", .token = "level", .words = &metodnet__home_level__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "municipality_id", .token = "mun", .check = ENTITY_FILTER_ID},
+    {.field = "organization_id", .token = "org", .check = ENTITY_FILTER_ID},
+};
+static const entity_list_index s_council_indexes[] = {
+    {.field = "organization_id", .index = "council:org"},
+    {.field = "municipality_id", .index = "council:mun"},
+};
+
 const registry_kind registry_council_kind = {
+    CATALOGUE_KIND,
     .name = "council",
+    FILTERS(s_council_filters),
+    INDEXES(s_council_indexes),
     .json_field = "council",
     .descriptor = &metodnet__council__descriptor,
     .not_found_ru = "Методический совет не найден",
@@ -878,7 +929,6 @@ static bool s_meeting_allows(const Metodnet__Principal *caller, const ProtobufCM
 static void s_meeting_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__CouncilMeeting *m = (const Metodnet__CouncilMeeting *)msg;
-    memset(out, 0, sizeof *out);
     char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
     s_dated_member(member, sizeof member, m->held_on, m->id);
     snprintf(key, sizeof key, "reg:{r:%s}:ix:meeting", m->region_id);
@@ -890,9 +940,7 @@ static void s_meeting_layout(const ProtobufCMessage *msg, registry_layout *out)
         registry_layout_token(out, "mun", m->municipality_id);
     if (s_set(m->organization_id))
         registry_layout_token(out, "org", m->organization_id);
-    snprintf(out->must_exist[0], REGISTRY_KEY_MAX, "reg:{r:%s}:council:%s", m->region_id, m->council_id);
-    out->must_exist_field[0] = "councilId";
-    out->n_must_exist = 1;
+    entity_layout_reference(out, "councilId", "reg:{r:%s}:council:%s", m->region_id, m->council_id);
 }
 
 static size_t s_meeting_references(const ProtobufCMessage *msg, registry_reference *out, size_t max)
@@ -925,8 +973,9 @@ static void s_meeting_apply(ProtobufCMessage *msg, size_t index, const ProtobufC
     s_replace(&m->municipality_id, c->municipality_id);
 }
 
-static void s_meeting_on_create(ProtobufCMessage *msg)
+static void s_meeting_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
+    (void)request;
     Metodnet__CouncilMeeting *m = (Metodnet__CouncilMeeting *)msg;
     m->level = METODNET__HOME_LEVEL__HOME_LEVEL_UNSPECIFIED;
     s_replace(&m->organization_id, "");
@@ -945,8 +994,20 @@ static bool s_meeting_match(const ProtobufCMessage *msg, const ProtobufCMessage 
     return true;
 }
 
+static const entity_filter s_meeting_filters[] = {
+    {.field = "council_id", .token = "council", .check = ENTITY_FILTER_ID},
+    {.field = "from", .check = ENTITY_FILTER_DATE},
+    {.field = "to", .check = ENTITY_FILTER_DATE},
+};
+static const entity_list_index s_meeting_indexes[] = {
+    {.field = "council_id", .index = "meeting:council"},
+};
+
 const registry_kind registry_meeting_kind = {
+    CATALOGUE_KIND,
     .name = "meeting",
+    FILTERS(s_meeting_filters),
+    INDEXES(s_meeting_indexes),
     .id_letter = 'k',
     .json_field = "meeting",
     .descriptor = &metodnet__council_meeting__descriptor,
@@ -1015,7 +1076,6 @@ static bool s_programme_allows(const Metodnet__Principal *caller, const Protobuf
 static void s_programme_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__Programme *p = (const Metodnet__Programme *)msg;
-    memset(out, 0, sizeof *out);
     char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
     registry_sort_member(member, sizeof member, p->title, p->id);
     snprintf(key, sizeof key, "reg:{r:%s}:ix:programme", p->region_id);
@@ -1031,11 +1091,8 @@ static void s_programme_layout(const ProtobufCMessage *msg, registry_layout *out
         text_fold(p->tags[i], folded, sizeof folded);
         registry_layout_token(out, "tag", folded);
     }
-    snprintf(out->must_exist[0], REGISTRY_KEY_MAX, "reg:{g}:region:%s", p->region_id);
-    out->must_exist_field[0] = "regionId";
-    out->n_must_exist = 1;
-    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:qual:prog:%s", p->region_id, p->id);
-    out->n_must_be_empty = 1;
+    entity_layout_reference(out, "regionId", "reg:{g}:region:%s", p->region_id);
+    entity_layout_guard(out, "reg:{r:%s}:ix:qual:prog:%s", p->region_id, p->id);
 }
 
 static bool s_programme_match(const ProtobufCMessage *msg, const ProtobufCMessage *request, const char *after)
@@ -1049,8 +1106,17 @@ static bool s_programme_match(const ProtobufCMessage *msg, const ProtobufCMessag
     return registry_text_matches(p->title, q) && registry_word_first_seen(p->title, p->id, key, after);
 }
 
+static const entity_filter s_programme_filters[] = {
+    {.field = "competence", .token = "comp", .check = ENTITY_FILTER_CUSTOM, .valid = registry_code_valid},
+    {.field = "tag", .token = "tag", .check = ENTITY_FILTER_TEXT},
+    {.field = "federal_registry", .token = "fr", .check = ENTITY_FILTER_BOOL},
+};
+
 const registry_kind registry_programme_kind = {
+    CATALOGUE_KIND,
     .name = "programme",
+    FILTERS(s_programme_filters),
+    .word_key = registry_query_key,
     .json_field = "programme",
     .descriptor = &metodnet__programme__descriptor,
     .not_found_ru = "Программа не найдена",
@@ -1128,7 +1194,6 @@ static bool s_qualification_allows(const Metodnet__Principal *caller, const Prot
 static void s_qualification_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__QualificationRecord *q = (const Metodnet__QualificationRecord *)msg;
-    memset(out, 0, sizeof *out);
     char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
     s_dated_member(member, sizeof member, q->completed_on, q->id);
     snprintf(key, sizeof key, "reg:{r:%s}:ix:qual", q->region_id);
@@ -1146,17 +1211,11 @@ static void s_qualification_layout(const ProtobufCMessage *msg, registry_layout 
         snprintf(key, sizeof key, "reg:{r:%s}:ix:qual:prog:%s", q->region_id, q->programme_id);
         registry_layout_index(out, key, member);
         registry_layout_token(out, "prog", q->programme_id);
-        size_t i = out->n_must_exist;
-        snprintf(out->must_exist[i], REGISTRY_KEY_MAX, "reg:{r:%s}:programme:%s", q->region_id, q->programme_id);
-        out->must_exist_field[i] = "programmeId";
-        out->n_must_exist = i + 1;
+        entity_layout_reference(out, "programmeId", "reg:{r:%s}:programme:%s", q->region_id, q->programme_id);
     }
-    if (s_set(q->route_item_id)) { /* at most one record per route item */
-        snprintf(key, sizeof key, "reg:{r:%s}:ix:qual:route:%s", q->region_id, q->route_item_id);
-        registry_layout_index(out, key, q->id);
-        snprintf(out->unique[0], REGISTRY_KEY_MAX, "%s", key);
-        out->n_unique = 1;
-    }
+    /* at most one record per route item */
+    entity_layout_claim(out, REGISTRY_ROUTE_ITEM_CLAIM, q->route_item_id, "reg:{r:%s}:claim:qual:%s", q->region_id,
+                        REGISTRY_ROUTE_ITEM_CLAIM);
 }
 
 static size_t s_qualification_references(const ProtobufCMessage *msg, registry_reference *out, size_t max)
@@ -1185,8 +1244,9 @@ static void s_qualification_apply(ProtobufCMessage *msg, size_t index, const Pro
     }
 }
 
-static void s_qualification_on_create(ProtobufCMessage *msg)
+static void s_qualification_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
+    (void)request;
     Metodnet__QualificationRecord *q = (Metodnet__QualificationRecord *)msg;
     if (!s_set(q->source))
         s_replace(&q->source, "manual");
@@ -1194,8 +1254,22 @@ static void s_qualification_on_create(ProtobufCMessage *msg)
     s_free_strings(&q->municipality_ids, &q->n_municipality_ids);
 }
 
+static const entity_filter s_qualification_filters[] = {
+    {.field = "staff_id", .token = "staff", .check = ENTITY_FILTER_ID},
+    {.field = "programme_id", .token = "prog", .check = ENTITY_FILTER_ID},
+};
+static const entity_list_index s_qualification_indexes[] = {
+    {.field = "staff_id", .index = "qual:staff"},
+    {.field = "programme_id", .index = "qual:prog"},
+};
+
 const registry_kind registry_qualification_kind = {
+    CATALOGUE_KIND,
     .name = "qual",
+    .audit_name = "qualification_record",
+    FILTERS(s_qualification_filters),
+    INDEXES(s_qualification_indexes),
+    .self_token = "staff",
     .json_field = "record",
     .descriptor = &metodnet__qualification_record__descriptor,
     .not_found_ru = "Запись о повышении квалификации не найдена",
@@ -1208,7 +1282,7 @@ const registry_kind registry_qualification_kind = {
     .allows = s_qualification_allows,
     .references = s_qualification_references,
     .apply_reference = s_qualification_apply,
-    .idempotent_unique = true,
+    .idempotent_claim = REGISTRY_ROUTE_ITEM_CLAIM,
     .on_create = s_qualification_on_create,
     .personal = true,
 };
@@ -1274,7 +1348,6 @@ static bool s_practice_allows(const Metodnet__Principal *caller, const ProtobufC
 static void s_practice_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__Practice *p = (const Metodnet__Practice *)msg;
-    memset(out, 0, sizeof *out);
     char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
     registry_sort_member(member, sizeof member, p->title, p->id);
     snprintf(key, sizeof key, "reg:{r:%s}:ix:practice", p->region_id);
@@ -1298,10 +1371,7 @@ static void s_practice_layout(const ProtobufCMessage *msg, registry_layout *out)
         registry_layout_token(out, "comp", p->competences[i]);
     s_staff_must_exist(out, p->region_id, p->author_staff_id, "authorStaffId");
     if (s_set(p->organization_id)) {
-        size_t i = out->n_must_exist;
-        snprintf(out->must_exist[i], REGISTRY_KEY_MAX, "reg:{r:%s}:org:%s", p->region_id, p->organization_id);
-        out->must_exist_field[i] = "organizationId";
-        out->n_must_exist = i + 1;
+        entity_layout_reference(out, "organizationId", "reg:{r:%s}:org:%s", p->region_id, p->organization_id);
     }
 }
 
@@ -1341,8 +1411,9 @@ static void s_practice_apply(ProtobufCMessage *msg, size_t index, const Protobuf
         validation_add(v, "organizationId", "Автор практики не работает в этой организации");
 }
 
-static void s_practice_on_create(ProtobufCMessage *msg)
+static void s_practice_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
+    (void)request;
     Metodnet__Practice *p = (Metodnet__Practice *)msg;
     p->status = METODNET__PRACTICE_STATUS__PRACTICE_STATUS_SUBMITTED;
     for (size_t i = 0; i < p->n_reviews; i++)
@@ -1467,8 +1538,28 @@ static bool s_practice_match(const ProtobufCMessage *msg, const ProtobufCMessage
 static const char *const s_practice_self_editable[] = {"title",       "subject",     "competences",
                                                        "description", "attachments", NULL};
 
+static const entity_filter s_practice_filters[] = {
+    {.field = "status",
+     .token = "status",
+     .words = &metodnet__practice_status__descriptor,
+     .check = ENTITY_FILTER_ENUM},
+    {.field = "subject", .token = "subj", .check = ENTITY_FILTER_SUBJECT},
+    {.field = "competence", .token = "comp", .check = ENTITY_FILTER_CUSTOM, .valid = registry_code_valid},
+    {.field = "author_staff_id", .token = "author", .check = ENTITY_FILTER_ID},
+    {.field = "organization_id", .token = "org", .check = ENTITY_FILTER_ID},
+    {.field = "municipality_id", .token = "mun", .check = ENTITY_FILTER_ID},
+};
+static const entity_list_index s_practice_indexes[] = {
+    {.field = "organization_id", .index = "practice:org"},
+    {.field = "author_staff_id", .index = "practice:author"},
+};
+
 const registry_kind registry_practice_kind = {
+    CATALOGUE_KIND,
     .name = "practice",
+    FILTERS(s_practice_filters),
+    INDEXES(s_practice_indexes),
+    .word_key = registry_query_key,
     .self_editable = s_practice_self_editable,
     .id_letter = 'e',
     .json_field = "practice",

@@ -6,12 +6,12 @@
  * Key layout (R = region):
  *   reg:{r:R}:assoc:<id>        association "07-a3"   ix:assoc, ix:assoc:mun:<m>, ix:assoc:org:<o> (by name)
  *   reg:{r:R}:member:<id>       membership "07-j5"    ix:member, ix:member:assoc:<a>, ix:member:staff:<s> ("<joined_on>\x1f<id>"),
- *                                                      ix:member:active:<a>:<s> (unique while not left)
+ *                                                      claim:member:associationStaff "<a>:<s>" (while not left)
  *   reg:{r:R}:council:<id>      council "07-c2"       ix:council, ix:council:mun:<m>, ix:council:org:<o>
  *   reg:{r:R}:meeting:<id>      meeting "07-k4"       ix:meeting, ix:meeting:council:<c> ("<held_on>\x1f<id>")
  *   reg:{r:R}:programme:<id>    programme "07-p3"     ix:programme (title), ix:programme:word (title words)
  *   reg:{r:R}:qual:<id>         qualification "07-q9" ix:qual, ix:qual:staff:<s>, ix:qual:prog:<p> ("<completed_on>\x1f<id>"),
- *                                                      ix:qual:route:<route item> (unique: one record per route item)
+ *                                                      claim:qual:routeItemId <route item> (one record per item)
  *   reg:{r:R}:practice:<id>     practice "07-e6"      ix:practice (title), ix:practice:word, ix:practice:org:<o>,
  *                                                      ix:practice:author:<s>
  *
@@ -47,6 +47,12 @@ extern const registry_kind registry_practice_kind;
 bool registry_membership_needs_person(const Metodnet__Principal *caller, const ProtobufCMessage *m);
 
 #define REGISTRY_MAX_WORDS 16
+
+/* Claim fields of the catalogue (the claims hashes reg:{r:R}:claim:<kind>:<field>, value → owner id):
+ * one open membership per association and person ("<association>:<staff>"), one qualification
+ * record per route item. */
+#define REGISTRY_OPEN_MEMBERSHIP_CLAIM "associationStaff"
+#define REGISTRY_ROUTE_ITEM_CLAIM      "routeItemId"
 
 /* Distinct folded words of text (Latin and Cyrillic letters and digits, ≥ 2 characters), at most REGISTRY_MAX_WORDS, sorted;
  * each NUL-terminated in words[i] (64 bytes). Returns the count. */

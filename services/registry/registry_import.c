@@ -790,8 +790,6 @@ typedef struct {
     import_row *row;
     ProtobufCMessage *current;
     ProtobufCMessage *next;
-    registry_layout *old_layout;
-    registry_layout *new_layout;
     bool reserved; /* holds one of job->refusals_reserved */
 } row_task;
 
@@ -804,8 +802,6 @@ static void s_row_done(row_task *t)
         protobuf_c_message_free_unpacked(t->current, NULL);
     if (t->next)
         protobuf_c_message_free_unpacked(t->next, NULL);
-    free(t->old_layout);
-    free(t->new_layout);
     if (t->reserved)
         job->refusals_reserved--;
     free(t);
@@ -872,73 +868,7 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
 static void s_write_row(row_task *t)
 {
     import_job *job = t->job;
-    bool creating = t->current == NULL;
-    const char *id = pbfield_string(t->next, "id");
-    int64_t version = pbfield_int64(t->next, "version");
-    size_t data_len = protobuf_c_message_get_packed_size(t->next);
-    uint8_t *data = malloc(data_len ? data_len : 1);
-    if (!data)
-        abort();
-    protobuf_c_message_pack(t->next, data);
-
-    Metodnet__DomainEvent event = METODNET__DOMAIN_EVENT__INIT;
-    char type[64];
-    snprintf(type, sizeof type, "%s.%s", job->kind->name, creating ? "created" : "updated");
-    event.type = type;
-    event.entity_id = (char *)id;
-    event.version = version;
-    event.at_unix_ms = clock_unix_ms();
-    event.actor = (Metodnet__Principal *)service_call_caller(job->call);
-    event.request_id = (char *)service_call_request_id(job->call);
-    event.entity.data = data;
-    event.entity.len = data_len;
-    size_t event_len = metodnet__domain_event__get_packed_size(&event);
-    uint8_t *event_bytes = malloc(event_len ? event_len : 1);
-    if (!event_bytes)
-        abort();
-    metodnet__domain_event__pack(&event, event_bytes);
-
-    t->new_layout = malloc(sizeof *t->new_layout);
-    if (!t->new_layout)
-        abort();
-    job->kind->layout(t->next, t->new_layout);
-    if (!creating) {
-        t->old_layout = malloc(sizeof *t->old_layout);
-        if (!t->old_layout)
-            abort();
-        job->kind->layout(t->current, t->old_layout);
-    }
-    entity_index_entry removes[REGISTRY_MAX_INDEXES], adds[REGISTRY_MAX_INDEXES];
-    const char *must_exist[REGISTRY_MAX_ORGANIZATIONS + 1];
-    char key[REGISTRY_KEY_MAX], stream[REGISTRY_KEY_MAX];
-    registry_entity_key(job->kind, id, key, sizeof key);
-    registry_stream_key(job->kind, job->region, stream, sizeof stream);
-    entity_write w = {0};
-    w.entity_key = key;
-    w.expected_version = creating ? 0 : pbfield_int64(t->current, "version");
-    w.new_version = version;
-    w.data = data;
-    w.data_len = data_len;
-    w.attributes = t->new_layout->attributes;
-    w.n_index_remove = creating ? 0 : registry_layout_index_difference(t->old_layout, t->new_layout, removes);
-    w.n_index_add = registry_layout_index_difference(t->new_layout, t->old_layout, adds);
-    w.index_remove = removes;
-    w.index_add = adds;
-    for (size_t i = 0; i < t->new_layout->n_must_exist; i++)
-        must_exist[i] = t->new_layout->must_exist[i];
-    w.must_exist = must_exist;
-    w.n_must_exist = t->new_layout->n_must_exist;
-    w.stream_key = stream;
-    w.event = event_bytes;
-    w.event_len = event_len;
-    entity_claim claims[1], releases[1];
-    registry_layout_claims(t->old_layout, t->new_layout, id, claims, &w.n_claims, releases, &w.n_releases);
-    w.claims = claims;
-    w.releases = releases;
-    int rc = entity_store_write(job->store, &w, s_written, t);
-    free(data);
-    free(event_bytes);
-    if (rc != 0)
+    if (entity_kind_save(job->store, job->kind, job->call, t->current, t->next, s_written, t) != 0)
         s_written(ENTITY_ERROR, 0, "запрос к Redis не отправлен", t);
 }
 

@@ -2,136 +2,28 @@
 #include "registry_kinds.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dictionary.h"
 #include "pbfield.h"
 #include "pbjson.h"
 #include "registry.pb-c.h"
+#include "xalloc.h"
 
-/* ---------- ids and keys ---------- */
-
-bool registry_region_of(const char *id, char *out, size_t size)
-{
-    if (!id_valid(id))
-        return false;
-    size_t n = strcspn(id, "-");
-    if (n != 2 || n >= size || id[0] < '0' || id[0] > '9' || id[1] < '0' || id[1] > '9')
-        return false;
-    memcpy(out, id, n);
-    out[n] = '\0';
-    return true;
-}
-
-static bool s_is_region_kind(const registry_kind *kind)
-{
-    return kind == &registry_region_kind;
-}
-
-static char s_letter(const registry_kind *kind)
-{
-    return kind->id_letter ? kind->id_letter : kind->name[0];
-}
-
-bool registry_entity_key(const registry_kind *kind, const char *id, char *out, size_t size)
-{
-    char region[8];
-    if (!registry_region_of(id, region, sizeof region))
-        return false;
-    if (s_is_region_kind(kind)) {
-        if (strcmp(region, id) != 0)
-            return false;
-        snprintf(out, size, "reg:{g}:region:%s", id);
-        return true;
-    }
-    /* the id must be of this kind: "07-s12" for staff */
-    char marker[4];
-    snprintf(marker, sizeof marker, "-%c", s_letter(kind));
-    if (strncmp(id + 2, marker, 2) != 0 || id[4] == '\0')
-        return false;
-    for (const char *p = id + 4; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    snprintf(out, size, "reg:{r:%s}:%s:%s", region, kind->name, id);
-    return true;
-}
-
-void registry_sequence_key(const registry_kind *kind, const char *region, char *out, size_t size)
-{
-    snprintf(out, size, "reg:{r:%s}:seq:%s", region, kind->name);
-}
-
-void registry_stream_key(const registry_kind *kind, const char *region, char *out, size_t size)
-{
-    if (s_is_region_kind(kind))
-        snprintf(out, size, "reg:{g}:events");
-    else
-        snprintf(out, size, "reg:{r:%s}:events", region);
-}
-
-void registry_make_id(const registry_kind *kind, const char *region, long long sequence, char *out, size_t size)
-{
-    snprintf(out, size, "%s-%c%lld", region, s_letter(kind), sequence);
-}
-
-void registry_key_prefix(const registry_kind *kind, const char *region, char *out, size_t size)
-{
-    if (s_is_region_kind(kind))
-        snprintf(out, size, "reg:{g}:region:");
-    else
-        snprintf(out, size, "reg:{r:%s}:%s:", region, kind->name);
-}
-
-void registry_main_index(const registry_kind *kind, const char *region, char *out, size_t size)
-{
-    if (s_is_region_kind(kind))
-        snprintf(out, size, "reg:{g}:ix:regions");
-    else
-        snprintf(out, size, "reg:{r:%s}:ix:%s", region, kind->name);
-}
+/* ---------- shared ---------- */
 
 void registry_search_prefix(const char *q, char *out, size_t size)
 {
     text_fold(q, out, size);
 }
 
-void registry_claims_key(const registry_kind *kind, const char *region, char *out, size_t size)
+const char *registry_layout_external_id(const registry_layout *layout)
 {
-    snprintf(out, size, "reg:{r:%s}:xid:%s", region, kind->name);
-}
-
-void registry_layout_claims(const registry_layout *old_layout, const registry_layout *new_layout, const char *id,
-                            entity_claim *claims, size_t *n_claims, entity_claim *releases, size_t *n_releases)
-{
-    *n_claims = *n_releases = 0;
-    bool old_has = old_layout && old_layout->claim_key[0], new_has = new_layout && new_layout->claim_key[0];
-    if (new_has)
-        claims[(*n_claims)++] = (entity_claim){new_layout->claim_key, new_layout->claim_value, id};
-    if (old_has && !(new_has && strcmp(old_layout->claim_key, new_layout->claim_key) == 0 &&
-                     strcmp(old_layout->claim_value, new_layout->claim_value) == 0))
-        releases[(*n_releases)++] = (entity_claim){old_layout->claim_key, old_layout->claim_value, id};
-}
-
-static bool s_same_index(const registry_index *a, const registry_index *b)
-{
-    return strcmp(a->key, b->key) == 0 && strcmp(a->member, b->member) == 0;
-}
-
-size_t registry_layout_index_difference(const registry_layout *from, const registry_layout *than,
-                                        entity_index_entry *out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < from->n_indexes; i++) {
-        bool shared = false;
-        for (size_t j = 0; than && j < than->n_indexes && !shared; j++)
-            shared = s_same_index(&from->indexes[i], &than->indexes[j]);
-        if (!shared) {
-            out[n].key = from->indexes[i].key;
-            out[n].member = from->indexes[i].member;
-            n++;
-        }
-    }
-    return n;
+    for (size_t i = 0; i < layout->n_claims; i++)
+        if (strcmp(layout->claims[i].field, "externalId") == 0)
+            return layout->claims[i].value;
+    return NULL;
 }
 
 /* The external id: optional, at most 64 characters, no line breaks or control characters. */
@@ -150,63 +42,22 @@ static void s_validate_external_id(validation *v, const char *value)
 
 static void s_set_claim(registry_layout *out, const registry_kind *kind, const char *region, const char *value)
 {
-    if (value == NULL || *value == '\0')
-        return;
-    registry_claims_key(kind, region, out->claim_key, sizeof out->claim_key);
-    snprintf(out->claim_value, sizeof out->claim_value, "%s", value);
+    entity_layout_claim(out, "externalId", value, "reg:{r:%s}:xid:%s", region, kind->name);
 }
 
-/* "<folded name>\x1f<id>": lists come out in alphabetical order, and a name prefix is a range. */
 static void s_member(char *out, size_t size, const char *name, const char *id)
 {
-    char folded[200]; /* leaves room for the separator and a 64-character id */
-    text_fold(name, folded, sizeof folded);
-    /* the separator must not occur in the sort key */
-    for (char *p = folded; *p; p++)
-        if (*p == '\x1f')
-            *p = ' ';
-    snprintf(out, size, "%s\x1f%s", folded, id);
-}
-
-bool registry_allows(const registry_kind *kind, const Metodnet__Principal *caller, const ProtobufCMessage *entity,
-                     scope_access access)
-{
-    if (kind->allows)
-        return kind->allows(caller, entity, access);
-    registry_territory territory;
-    kind->territory(entity, &territory);
-    return scope_allows(caller, &territory.object, access);
-}
-
-void registry_sort_member(char *out, size_t size, const char *text, const char *id)
-{
-    s_member(out, size, text, id);
+    entity_layout_sort_member(out, size, name, id);
 }
 
 static void s_add_index(registry_layout *out, const char *key, const char *member)
 {
-    if (out->n_indexes >= REGISTRY_MAX_INDEXES)
-        return;
-    registry_index *ix = &out->indexes[out->n_indexes++];
-    snprintf(ix->key, sizeof ix->key, "%s", key);
-    snprintf(ix->member, sizeof ix->member, "%s", member);
+    entity_layout_index(out, member, "%s", key);
 }
 
 static void s_add_token(registry_layout *out, const char *name, const char *value)
 {
-    size_t used = strlen(out->attributes);
-    if (used == 0)
-        used = (size_t)snprintf(out->attributes, sizeof out->attributes, "|");
-    snprintf(out->attributes + used, sizeof out->attributes - used, "%s:%s|", name, value ? value : "");
-}
-
-void registry_layout_index(registry_layout *out, const char *key, const char *member)
-{
-    s_add_index(out, key, member);
-}
-void registry_layout_token(registry_layout *out, const char *name, const char *value)
-{
-    s_add_token(out, name, value);
+    entity_layout_token(out, name, value);
 }
 
 static const char *s_word(const ProtobufCEnumDescriptor *desc, int value)
@@ -241,18 +92,22 @@ static void s_region_territory(const ProtobufCMessage *msg, registry_territory *
 static void s_region_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__Region *r = (const Metodnet__Region *)msg;
-    memset(out, 0, sizeof *out);
     char member[REGISTRY_MEMBER_MAX];
     s_member(member, sizeof member, r->name, r->id);
     s_add_index(out, "reg:{g}:ix:regions", member);
     s_add_token(out, "id", r->id);
     /* Deleting a region needs it empty of municipalities. */
-    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:mun", r->id);
-    out->n_must_be_empty = 1;
+    entity_layout_guard(out, "reg:{r:%s}:ix:mun", r->id);
 }
 
+static const char *const s_region_fields[] = {"id", NULL};
+
 const registry_kind registry_region_kind = {
+    .prefix = "reg",
     .name = "region",
+    .index_name = "regions",
+    .global = true,
+    .region_fields = s_region_fields,
     .json_field = "region",
     .descriptor = &metodnet__region__descriptor,
     .not_found_ru = "Регион не найден",
@@ -293,22 +148,29 @@ static void s_municipality_territory(const ProtobufCMessage *msg, registry_terri
 static void s_municipality_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__Municipality *m = (const Metodnet__Municipality *)msg;
-    memset(out, 0, sizeof *out);
     char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
     s_member(member, sizeof member, m->name, m->id);
     snprintf(key, sizeof key, "reg:{r:%s}:ix:mun", m->region_id);
     s_add_index(out, key, member);
     s_add_token(out, "kind", s_word(&metodnet__municipality_kind__descriptor, m->kind));
     s_add_token(out, "mun", m->id);
-    snprintf(out->must_exist[0], REGISTRY_KEY_MAX, "reg:{g}:region:%s", m->region_id);
-    out->must_exist_field[0] = "regionId";
-    out->n_must_exist = 1;
-    snprintf(out->must_be_empty[0], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:org:mun:%s", m->region_id, m->id);
-    out->n_must_be_empty = 1;
+    entity_layout_reference(out, "regionId", "reg:{g}:region:%s", m->region_id);
+    entity_layout_guard(out, "reg:{r:%s}:ix:org:mun:%s", m->region_id, m->id);
 }
 
+static const char *const s_municipality_region_fields[] = {"region_id", NULL};
+static const entity_filter s_municipality_filters[] = {
+    {.field = "kind", .token = "kind", .words = &metodnet__municipality_kind__descriptor, .check = ENTITY_FILTER_ENUM},
+};
+
 const registry_kind registry_municipality_kind = {
+    .prefix = "reg",
     .name = "mun",
+    .audit_name = "municipality",
+    .region_fields = s_municipality_region_fields,
+    .filters = s_municipality_filters,
+    .n_filters = sizeof s_municipality_filters / sizeof s_municipality_filters[0],
+    .org_scope_by_municipality = true,
     .json_field = "municipality",
     .descriptor = &metodnet__municipality__descriptor,
     .not_found_ru = "Муниципальное образование не найдено",
@@ -390,7 +252,6 @@ static void s_organization_territory(const ProtobufCMessage *msg, registry_terri
 static void s_organization_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__Organization *o = (const Metodnet__Organization *)msg;
-    memset(out, 0, sizeof *out);
     char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX];
     s_member(member, sizeof member, o->name, o->id);
     snprintf(key, sizeof key, "reg:{r:%s}:ix:org", o->region_id);
@@ -403,22 +264,18 @@ static void s_organization_layout(const ProtobufCMessage *msg, registry_layout *
     s_add_token(out, "lowres", o->low_results ? "true" : "false");
     for (size_t i = 0; i < o->n_sites && i < 20; i++)
         s_add_token(out, "site", s_word(&metodnet__site_kind__descriptor, o->sites[i]->kind));
-    snprintf(out->must_exist[0], REGISTRY_KEY_MAX, "reg:{r:%s}:mun:%s", o->region_id, o->municipality_id);
-    out->must_exist_field[0] = "municipalityId";
-    out->n_must_exist = 1;
+    entity_layout_reference(out, "municipalityId", "reg:{r:%s}:mun:%s", o->region_id, o->municipality_id);
     if (o->curator_organization_id && *o->curator_organization_id) {
         s_add_token(out, "curator", o->curator_organization_id);
         snprintf(key, sizeof key, "reg:{r:%s}:ix:org:curator:%s", o->region_id, o->curator_organization_id);
         s_add_index(out, key, member);
-        snprintf(out->must_exist[1], REGISTRY_KEY_MAX, "reg:{r:%s}:org:%s", o->region_id, o->curator_organization_id);
-        out->must_exist_field[1] = "curatorOrganizationId";
-        out->n_must_exist = 2;
+        entity_layout_reference(out, "curatorOrganizationId", "reg:{r:%s}:org:%s", o->region_id,
+                                o->curator_organization_id);
     }
     /* Deleting an organization needs it empty of staff and of what lives in it. */
     const char *guards[] = {"staff:org", "org:curator", "assoc:org", "council:org", "practice:org"};
     for (size_t i = 0; i < sizeof guards / sizeof guards[0]; i++)
-        snprintf(out->must_be_empty[i], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:%s:%s", o->region_id, guards[i], o->id);
-    out->n_must_be_empty = sizeof guards / sizeof guards[0];
+        entity_layout_guard(out, "reg:{r:%s}:ix:%s:%s", o->region_id, guards[i], o->id);
     s_set_claim(out, &registry_organization_kind, o->region_id, o->external_id);
 }
 
@@ -451,8 +308,28 @@ static bool s_organization_match(const ProtobufCMessage *msg, const ProtobufCMes
     return false;
 }
 
+static const char *const s_organization_region_fields[] = {"municipality_id", NULL};
+static const entity_filter s_organization_filters[] = {
+    {.field = "kind", .token = "kind", .words = &metodnet__organization_kind__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "low_results", .token = "lowres", .check = ENTITY_FILTER_BOOL},
+    {.field = "site_kind", .token = "site", .words = &metodnet__site_kind__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "site_on", .check = ENTITY_FILTER_DATE},
+    {.field = "curator_organization_id", .token = "curator", .check = ENTITY_FILTER_ID},
+};
+static const entity_list_index s_organization_indexes[] = {
+    {.field = "curator_organization_id", .index = "org:curator"},
+    {.field = "municipality_id", .index = "org:mun"},
+};
+
 const registry_kind registry_organization_kind = {
+    .prefix = "reg",
     .name = "org",
+    .audit_name = "organization",
+    .region_fields = s_organization_region_fields,
+    .filters = s_organization_filters,
+    .n_filters = sizeof s_organization_filters / sizeof s_organization_filters[0],
+    .list_indexes = s_organization_indexes,
+    .n_list_indexes = sizeof s_organization_indexes / sizeof s_organization_indexes[0],
     .json_field = "organization",
     .descriptor = &metodnet__organization__descriptor,
     .not_found_ru = "Организация не найдена",
@@ -554,7 +431,6 @@ static void s_staff_territory(const ProtobufCMessage *msg, registry_territory *o
 static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
 {
     const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)msg;
-    memset(out, 0, sizeof *out);
     char key[REGISTRY_KEY_MAX], member[REGISTRY_MEMBER_MAX], name[400];
     snprintf(name, sizeof name, "%s %s %s", s->last_name, s->first_name, s->middle_name ? s->middle_name : "");
     s_member(member, sizeof member, name, s->id);
@@ -570,9 +446,7 @@ static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
         snprintf(key, sizeof key, "reg:{r:%s}:ix:staff:org:%s", s->region_id, s->organization_ids[i]);
         s_add_index(out, key, member);
         s_add_token(out, "org", s->organization_ids[i]);
-        snprintf(out->must_exist[i], REGISTRY_KEY_MAX, "reg:{r:%s}:org:%s", s->region_id, s->organization_ids[i]);
-        out->must_exist_field[i] = "organizationIds";
-        out->n_must_exist = i + 1;
+        entity_layout_reference(out, "organizationIds", "reg:{r:%s}:org:%s", s->region_id, s->organization_ids[i]);
     }
     for (size_t i = 0; i < s->n_municipality_ids && i < REGISTRY_MAX_ORGANIZATIONS; i++) {
         snprintf(key, sizeof key, "reg:{r:%s}:ix:staff:mun:%s", s->region_id, s->municipality_ids[i]);
@@ -582,8 +456,7 @@ static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
     /* A person with a history (qualification, memberships, practices) is made inactive, not deleted. */
     const char *guards[] = {"qual:staff", "member:staff", "practice:author"};
     for (size_t i = 0; i < sizeof guards / sizeof guards[0]; i++)
-        snprintf(out->must_be_empty[i], REGISTRY_KEY_MAX, "reg:{r:%s}:ix:%s:%s", s->region_id, guards[i], s->id);
-    out->n_must_be_empty = sizeof guards / sizeof guards[0];
+        entity_layout_guard(out, "reg:{r:%s}:ix:%s:%s", s->region_id, guards[i], s->id);
     s_set_claim(out, &registry_staff_kind, s->region_id, s->external_id);
 }
 
@@ -600,8 +473,76 @@ static void s_staff_redact(ProtobufCMessage *msg, const Metodnet__Principal *cal
  * qualification category are set by the school. */
 static const char *const s_staff_self_editable[] = {"last_name", "first_name", "middle_name", "subjects", NULL};
 
+/* Each organization must exist and, when newly named, be readable by the caller; the member's
+ * municipalities are those of its organizations. */
+static size_t s_staff_references(const ProtobufCMessage *msg, registry_reference *out, size_t max)
+{
+    const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)msg;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_organization_ids && n < max; i++, n++) {
+        out[n].kind = &registry_organization_kind;
+        snprintf(out[n].id, sizeof out[n].id, "%s", s->organization_ids[i]);
+        snprintf(out[n].field, sizeof out[n].field, "organizationIds[%zu]", i);
+        out[n].visible = true;
+    }
+    return n;
+}
+
+static void s_staff_prepare_references(ProtobufCMessage *msg)
+{
+    Metodnet__StaffMember *s = (Metodnet__StaffMember *)msg;
+    for (size_t i = 0; i < s->n_municipality_ids; i++)
+        free(s->municipality_ids[i]);
+    free(s->municipality_ids);
+    s->municipality_ids = NULL;
+    s->n_municipality_ids = 0;
+}
+
+static void s_staff_apply_reference(ProtobufCMessage *msg, size_t index, const ProtobufCMessage *loaded, validation *v)
+{
+    (void)index, (void)v;
+    Metodnet__StaffMember *s = (Metodnet__StaffMember *)msg;
+    const Metodnet__Organization *org = (const Metodnet__Organization *)loaded;
+    for (size_t i = 0; i < s->n_municipality_ids; i++)
+        if (strcmp(s->municipality_ids[i], org->municipality_id) == 0)
+            return;
+    s->municipality_ids = xrealloc(s->municipality_ids, (s->n_municipality_ids + 1) * sizeof *s->municipality_ids);
+    s->municipality_ids[s->n_municipality_ids++] = xstrdup(org->municipality_id);
+}
+
+/* A new staff member works unless told otherwise. */
+static void s_staff_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
+{
+    if (!entity_request_names(request, "active"))
+        ((Metodnet__StaffMember *)msg)->active = 1;
+}
+
+static const char *const s_staff_region_fields[] = {"organization_ids", NULL};
+static const entity_filter s_staff_filters[] = {
+    {.field = "category", .token = "cat", .words = &metodnet__staff_category__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "position", .token = "pos", .words = &metodnet__position__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "active", .token = "act", .check = ENTITY_FILTER_BOOL},
+    {.field = "subject", .token = "subj", .check = ENTITY_FILTER_SUBJECT},
+};
+static const entity_list_index s_staff_indexes[] = {
+    {.field = "organization_id", .index = "staff:org", .token = "org"},
+    {.field = "municipality_id", .index = "staff:mun", .token = "mun"},
+};
+
 const registry_kind registry_staff_kind = {
+    .prefix = "reg",
     .name = "staff",
+    .region_fields = s_staff_region_fields,
+    .filters = s_staff_filters,
+    .n_filters = sizeof s_staff_filters / sizeof s_staff_filters[0],
+    .list_indexes = s_staff_indexes,
+    .n_list_indexes = sizeof s_staff_indexes / sizeof s_staff_indexes[0],
+    .self_token = "id",
+    .personal = true,
+    .references = s_staff_references,
+    .prepare_references = s_staff_prepare_references,
+    .apply_reference = s_staff_apply_reference,
+    .on_create = s_staff_on_create,
     .json_field = "staff",
     .descriptor = &metodnet__staff_member__descriptor,
     .not_found_ru = "Сотрудник не найден",
@@ -610,7 +551,6 @@ const registry_kind registry_staff_kind = {
                     "вместо удаления отметьте его неактивным (active = false)",
     .immutable = s_staff_immutable,
     .self_editable = s_staff_self_editable,
-    .needs_resolve = true,
     .validate = s_staff_validate,
     .territory = s_staff_territory,
     .layout = s_staff_layout,

@@ -55,6 +55,7 @@ int main(int argc, char **argv)
     registry_layout *layout = calloc(1, sizeof *layout);
     if (!layout)
         abort();
+    entity_layout_init(layout);
     FILE *out = stdout;
     char id[64], external_id[64], key[REGISTRY_KEY_MAX], claims_key[REGISTRY_KEY_MAX], version[24];
     registry_claims_key(&registry_staff_kind, region, claims_key, sizeof claims_key);
@@ -101,10 +102,11 @@ int main(int argc, char **argv)
             const char *zadd[] = {"ZADD", layout->indexes[i].key, "0", layout->indexes[i].member};
             s_command(out, 4, zadd, NULL);
         }
-        if (layout->claim_key[0]) {
-            const char *claim[] = {"HSET", layout->claim_key, layout->claim_value, id};
+        for (size_t i = 0; i < layout->n_claims; i++) {
+            const char *claim[] = {"HSET", layout->claims[i].key, layout->claims[i].value, id};
             s_command(out, 4, claim, NULL);
         }
+        entity_layout_clear(layout);
     }
     /* New records made through the API take ids after the generated ones. */
     char sequence[24];

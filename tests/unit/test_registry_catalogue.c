@@ -113,10 +113,11 @@ static void test_association_layout(void **state)
     assert_non_null(strstr(l.attributes, "|level:institutional|"));
     assert_non_null(strstr(l.attributes, "|net:true|"));
     assert_non_null(strstr(l.attributes, "|subj:mathematics|"));
-    assert_int_equal(l.n_must_exist, 2);
-    assert_string_equal(l.must_exist[0], "reg:{r:07}:org:07-o3");
-    assert_string_equal(l.must_exist[1], "reg:{r:07}:staff:07-s9");
-    assert_string_equal(l.must_be_empty[0], "reg:{r:07}:ix:member:assoc:07-a4");
+    assert_int_equal(l.n_references, 2);
+    assert_string_equal(l.references[0].key, "reg:{r:07}:org:07-o3");
+    assert_string_equal(l.references[1].key, "reg:{r:07}:staff:07-s9");
+    assert_string_equal(l.guards[0], "reg:{r:07}:ix:member:assoc:07-a4");
+    entity_layout_clear(&l);
 
     char key[REGISTRY_KEY_MAX];
     assert_true(registry_entity_key(&registry_association_kind, "07-a4", key, sizeof key));
@@ -255,10 +256,11 @@ static void test_membership_layout_and_leave(void **state)
     assert_true(s_index_has(&l, "reg:{r:07}:ix:member:staff:07-s9",
                             "2023-09-01\x1f"
                             "07-j5"));
-    /* while open, the membership holds the unique key of person × association */
-    assert_int_equal(l.n_unique, 1);
-    assert_string_equal(l.unique[0], "reg:{r:07}:ix:member:active:07-a4:07-s9");
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:member:active:07-a4:07-s9", "07-j5"));
+    /* while open, the membership claims person × association */
+    assert_int_equal(l.n_claims, 1);
+    assert_string_equal(l.claims[0].key, "reg:{r:07}:claim:member:associationStaff");
+    assert_string_equal(l.claims[0].value, "07-a4:07-s9");
+    entity_layout_clear(&l);
 
     Metodnet__AssociationMembership *m = (Metodnet__AssociationMembership *)pbfield_clone(&init.base);
     Metodnet__LeaveMembershipRequest leave = METODNET__LEAVE_MEMBERSHIP_REQUEST__INIT;
@@ -281,10 +283,10 @@ static void test_membership_layout_and_leave(void **state)
                      REGISTRY_TRANSITION_CONFLICT);
     assert_non_null(conflict);
     validation_free(&v);
-    /* a closed membership frees the key: a re-join is a new record */
+    /* a closed membership gives the claim up: a re-join is a new record */
     registry_membership_kind.layout(&m->base, &l);
-    assert_int_equal(l.n_unique, 0);
-    assert_false(s_index_has(&l, "reg:{r:07}:ix:member:active:07-a4:07-s9", NULL));
+    assert_int_equal(l.n_claims, 0);
+    entity_layout_clear(&l);
 
     /* dates: left_on is the first day outside */
     Metodnet__ListMembershipsRequest q = METODNET__LIST_MEMBERSHIPS_REQUEST__INIT;
@@ -342,7 +344,7 @@ static void test_practice_review_flow(void **state)
     init.municipality_id = "07-m1";
     init.description = "Описание";
     Metodnet__Practice *p = (Metodnet__Practice *)pbfield_clone(&init.base);
-    registry_practice_kind.on_create(&p->base);
+    registry_practice_kind.on_create(&p->base, NULL);
     assert_int_equal(p->status, METODNET__PRACTICE_STATUS__PRACTICE_STATUS_SUBMITTED);
 
     Metodnet__Principal expert = s_principal(METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST,
@@ -478,7 +480,8 @@ static void test_words_and_search(void **state)
     assert_non_null(strstr(l.attributes, "|tag:управление качеством образования|"));
     assert_non_null(strstr(l.attributes, "|comp:management.quality|"));
     assert_non_null(strstr(l.attributes, "|fr:true|"));
-    assert_string_equal(l.must_be_empty[0], "reg:{r:07}:ix:qual:prog:07-p3");
+    assert_string_equal(l.guards[0], "reg:{r:07}:ix:qual:prog:07-p3");
+    entity_layout_clear(&l);
 
     /* the catalogue is read by every role of the region, written by the region */
     Metodnet__Principal teacher =
@@ -528,14 +531,16 @@ static void test_qualification_record(void **state)
     validation_free(&v);
     static registry_layout l;
     registry_qualification_kind.layout(&q.base, &l);
-    assert_int_equal(l.n_unique, 1);
-    assert_string_equal(l.unique[0], "reg:{r:07}:ix:qual:route:07-ri12");
+    assert_int_equal(l.n_claims, 1);
+    assert_string_equal(l.claims[0].key, "reg:{r:07}:claim:qual:routeItemId");
+    assert_string_equal(l.claims[0].value, "07-ri12");
     assert_true(s_index_has(&l, "reg:{r:07}:ix:qual:staff:07-s9",
                             "2024-04-20\x1f"
                             "07-q9"));
     assert_true(s_index_has(&l, "reg:{r:07}:ix:qual:prog:07-p3", NULL));
     assert_non_null(strstr(l.attributes, "|org:07-o3|"));
-    assert_true(registry_qualification_kind.idempotent_unique);
+    assert_string_equal(registry_qualification_kind.idempotent_claim, "routeItemId");
+    entity_layout_clear(&l);
 
     Metodnet__Principal self =
         s_principal(METODNET__ROLE__ROLE_TEACHER, METODNET__SCOPE_KIND__SCOPE_KIND_SELF, "07-s9", "07-m1");
@@ -609,7 +614,8 @@ static void test_organization_sites(void **state)
     assert_non_null(strstr(l.attributes, "|site:internship|"));
     assert_non_null(strstr(l.attributes, "|curator:07-o3|"));
     assert_true(s_index_has(&l, "reg:{r:07}:ix:org:curator:07-o3", NULL));
-    assert_string_equal(l.must_exist[1], "reg:{r:07}:org:07-o3");
+    assert_string_equal(l.references[1].key, "reg:{r:07}:org:07-o3");
+    entity_layout_clear(&l);
 
     Metodnet__ListOrganizationsRequest r = METODNET__LIST_ORGANIZATIONS_REQUEST__INIT;
     r.site_kind = "internship";

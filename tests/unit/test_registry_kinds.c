@@ -74,8 +74,9 @@ static void test_staff_layout(void **state)
     assert_non_null(strstr(layout.attributes, "|act:true|"));
     assert_non_null(strstr(layout.attributes, "|org:07-o9|"));
     assert_non_null(strstr(layout.attributes, "|mun:07-m1|"));
-    assert_int_equal(layout.n_must_exist, 2);
-    assert_string_equal(layout.must_exist[1], "reg:{r:07}:org:07-o9");
+    assert_int_equal(layout.n_references, 2);
+    assert_string_equal(layout.references[1].key, "reg:{r:07}:org:07-o9");
+    entity_layout_clear(&layout);
 
     registry_territory t;
     registry_staff_kind.territory(&s.base, &t);

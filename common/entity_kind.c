@@ -1,0 +1,1703 @@
+/* entity_kind — the one flow of get/create/update/delete/transition/list for every kind of record
+ * (contract in entity_kind.h).
+ *
+ * Every operation is a small state machine on the loop: load → check scope → (read the records it
+ * refers to) → validate → one atomic entity_store write (entity + indexes + claims + domain event).
+ * Scope rules: a record the caller may not read answers NOT_FOUND (its existence is not revealed); a
+ * record the caller may read but not change answers PERMISSION_DENIED. Memory per operation is the
+ * records' own and their layouts', which grow with the record.
+ */
+#include "entity_kind.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cursor.h"
+#include "dictionary.h"
+#include "log.h"
+#include "pbfield.h"
+#include "pbjson.h"
+#include "xalloc.h"
+
+static const char *const s_unavailable_ru = "Хранилище временно недоступно, повторите запрос позже";
+static const char *const s_denied_ru = "Недостаточно прав для этого действия с этой записью";
+static const char *const s_corrupt_ru = "Запись повреждена; сообщите администратору";
+
+/* ---------- keys and ids ---------- */
+
+bool entity_region_of(const char *id, char *out, size_t size)
+{
+    if (!id_valid(id))
+        return false;
+    size_t n = strcspn(id, "-");
+    if (n != 2 || n >= size || id[0] < '0' || id[0] > '9' || id[1] < '0' || id[1] > '9')
+        return false;
+    memcpy(out, id, n);
+    out[n] = '\0';
+    return true;
+}
+
+static char s_letter(const entity_kind *kind)
+{
+    return kind->id_letter ? kind->id_letter : kind->name[0];
+}
+
+bool entity_kind_key(const entity_kind *kind, const char *id, char *out, size_t size)
+{
+    char region[8];
+    if (!entity_region_of(id, region, sizeof region))
+        return false;
+    if (kind->global) {
+        if (strcmp(region, id) != 0)
+            return false;
+        snprintf(out, size, "%s:{g}:%s:%s", kind->prefix, kind->name, id);
+        return true;
+    }
+    /* the id must be of this kind: "07-s12" for staff */
+    if (id[2] != '-' || id[3] != s_letter(kind) || id[4] == '\0')
+        return false;
+    for (const char *p = id + 4; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    snprintf(out, size, "%s:{r:%s}:%s:%s", kind->prefix, region, kind->name, id);
+    return true;
+}
+
+void entity_kind_sequence_key(const entity_kind *kind, const char *region, char *out, size_t size)
+{
+    snprintf(out, size, "%s:{r:%s}:seq:%s", kind->prefix, region, kind->name);
+}
+
+void entity_kind_stream_key(const entity_kind *kind, const char *region, char *out, size_t size)
+{
+    if (kind->global)
+        snprintf(out, size, "%s:{g}:events", kind->prefix);
+    else
+        snprintf(out, size, "%s:{r:%s}:events", kind->prefix, region);
+}
+
+void entity_kind_make_id(const entity_kind *kind, const char *region, long long sequence, char *out, size_t size)
+{
+    snprintf(out, size, "%s-%c%lld", region, s_letter(kind), sequence);
+}
+
+void entity_kind_key_prefix(const entity_kind *kind, const char *region, char *out, size_t size)
+{
+    if (kind->global)
+        snprintf(out, size, "%s:{g}:%s:", kind->prefix, kind->name);
+    else
+        snprintf(out, size, "%s:{r:%s}:%s:", kind->prefix, region, kind->name);
+}
+
+void entity_kind_main_index(const entity_kind *kind, const char *region, char *out, size_t size)
+{
+    const char *name = kind->index_name ? kind->index_name : kind->name;
+    if (kind->global)
+        snprintf(out, size, "%s:{g}:ix:%s", kind->prefix, name);
+    else
+        snprintf(out, size, "%s:{r:%s}:ix:%s", kind->prefix, region, name);
+}
+
+void entity_kind_claims_key(const entity_kind *kind, const char *region, const char *field, char *out, size_t size)
+{
+    if (strcmp(field, "externalId") == 0)
+        snprintf(out, size, "%s:{r:%s}:xid:%s", kind->prefix, region, kind->name);
+    else
+        snprintf(out, size, "%s:{r:%s}:claim:%s:%s", kind->prefix, region, kind->name, field);
+}
+
+const char *entity_kind_audit_name(const entity_kind *kind)
+{
+    return kind->audit_name ? kind->audit_name : kind->name;
+}
+
+bool entity_kind_allows(const entity_kind *kind, const Metodnet__Principal *caller, const ProtobufCMessage *entity,
+                        scope_access access)
+{
+    if (kind->allows)
+        return kind->allows(caller, entity, access);
+    entity_territory territory;
+    memset(&territory, 0, sizeof territory);
+    kind->territory(entity, &territory);
+    return scope_allows(caller, &territory.object, access);
+}
+
+void entity_version_mismatch_ru(char *out, size_t size, long long stored)
+{
+    snprintf(out, size, "Запись уже изменил кто-то другой (текущая версия %lld): перечитайте её и повторите изменение",
+             stored);
+}
+
+uint8_t *entity_kind_event(const entity_kind *kind, const char *what, const ProtobufCMessage *entity,
+                           const uint8_t *data, size_t data_len, service_call *call, size_t *len)
+{
+    Metodnet__DomainEvent event = METODNET__DOMAIN_EVENT__INIT;
+    char type[64];
+    snprintf(type, sizeof type, "%s.%s", kind->name, what);
+    event.type = type;
+    event.entity_id = (char *)pbfield_string(entity, "id");
+    event.version = pbfield_int64(entity, "version");
+    event.at_unix_ms = clock_unix_ms();
+    event.actor = (Metodnet__Principal *)service_call_caller(call);
+    event.request_id = (char *)service_call_request_id(call);
+    event.entity.data = (uint8_t *)data;
+    event.entity.len = data_len;
+    *len = metodnet__domain_event__get_packed_size(&event);
+    uint8_t *bytes = xmalloc(*len);
+    metodnet__domain_event__pack(&event, bytes);
+    return bytes;
+}
+
+/* ---------- generic access to request fields ---------- */
+
+static const ProtobufCFieldDescriptor *s_field(const ProtobufCMessage *msg, const char *name)
+{
+    return protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+}
+
+static const ProtobufCMessage *s_submessage(const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field(msg, name);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return NULL;
+    return *(ProtobufCMessage *const *)((const char *)msg + f->offset);
+}
+
+static size_t s_strings(const ProtobufCMessage *msg, const char *name, char *const **items)
+{
+    const ProtobufCFieldDescriptor *f = s_field(msg, name);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label != PROTOBUF_C_LABEL_REPEATED) {
+        *items = NULL;
+        return 0;
+    }
+    *items = *(char *const *const *)((const char *)msg + f->offset);
+    return *(const size_t *)((const char *)msg + f->quantifier_offset);
+}
+
+static int32_t s_int32(const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field(msg, name);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_INT32)
+        return 0;
+    return *(const int32_t *)((const char *)msg + f->offset);
+}
+
+static const char *s_json_name(const ProtobufCMessageDescriptor *desc, const char *proto_name, char *buf, size_t size)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, proto_name);
+    if (f == NULL) {
+        snprintf(buf, size, "%s", proto_name);
+        return buf;
+    }
+    return pbjson_json_name(f, buf, size);
+}
+
+/* A string field's value, or the first item of a repeated one; NULL when absent or empty. */
+static const char *s_first_string(const ProtobufCMessage *msg, const char *name)
+{
+    char *const *items;
+    size_t n = s_strings(msg, name, &items);
+    if (n > 0)
+        return items[0] && *items[0] ? items[0] : NULL;
+    const char *value = pbfield_string(msg, name);
+    return value && *value ? value : NULL;
+}
+
+/* Value of an optional string field of the request ("" when absent). */
+static const char *s_text(const ProtobufCMessage *request, const char *name)
+{
+    const char *value = pbfield_string(request, name);
+    return value ? value : "";
+}
+
+/* ---------- op lifecycle ---------- */
+
+typedef enum { OP_CREATE, OP_GET, OP_UPDATE, OP_DELETE, OP_TRANSITION } op_kind;
+
+typedef struct op {
+    entity_engine engine;
+    service_call *call;
+    const entity_kind *kind;
+    op_kind what;
+    const ProtobufCMessage *request; /* owned by the call */
+    ProtobufCMessage *current;       /* stored state */
+    ProtobufCMessage *next;          /* state to store */
+    int64_t expected_version;
+    char region[8];
+    char key[ENTITY_KEY_MAX];
+    int pending;
+    bool store_failed;
+    bool claim_budget_checked; /* a write claiming a guarded value: the caller is under its limit */
+    const char *refused_field; /* the claim field of an ENTITY_CLAIMED refusal */
+    validation v;
+    entity_layout old_layout;
+    entity_layout new_layout;
+    entity_reference *references; /* ENTITY_MAX_REFERENCES, allocated when the kind has references */
+    size_t n_references;
+} op;
+
+static op *s_op_new(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
+                    const entity_kind *kind, op_kind what)
+{
+    op *o = xcalloc(1, sizeof *o);
+    o->engine = *engine;
+    o->call = call;
+    o->kind = kind;
+    o->what = what;
+    o->request = request;
+    validation_init(&o->v);
+    entity_layout_init(&o->old_layout);
+    entity_layout_init(&o->new_layout);
+    return o;
+}
+
+static void s_op_free(op *o)
+{
+    if (o->current)
+        protobuf_c_message_free_unpacked(o->current, NULL);
+    if (o->next)
+        protobuf_c_message_free_unpacked(o->next, NULL);
+    validation_free(&o->v);
+    entity_layout_clear(&o->old_layout);
+    entity_layout_clear(&o->new_layout);
+    free(o->references);
+    free(o);
+}
+
+static void s_fail(op *o, Metodnet__StatusCode code, const char *message)
+{
+    service_call_fail(o->call, code, message);
+    s_op_free(o);
+}
+
+static void s_fail_validation(op *o)
+{
+    service_call_fail_validation(o->call, &o->v);
+    s_op_free(o);
+}
+
+static void s_reply(op *o, const ProtobufCMessage *response)
+{
+    service_call_reply(o->call, response);
+    s_op_free(o);
+}
+
+static bool s_allowed(const op *o, const ProtobufCMessage *entity, scope_access access)
+{
+    return entity_kind_allows(o->kind, service_call_caller(o->call), entity, access);
+}
+
+/* A change is audited once, after it is stored; a read of personal data as it is answered. */
+static void s_audit(const entity_engine *engine, service_call *call, const entity_kind *kind, const char *action,
+                    const char *id, const char *region)
+{
+    if (engine->audit == NULL)
+        return;
+    audit_event e;
+    audit_event_from_call(&e, call);
+    e.action = action;
+    e.object_kind = entity_kind_audit_name(kind);
+    e.object_id = id;
+    e.region_id = region;
+    audit_record(engine->audit, &e, NULL, NULL);
+}
+
+/* Layouts of the states a write moves between (computed once). A layout past its limits refuses. */
+static bool s_layouts(op *o)
+{
+    if (o->what != OP_CREATE && o->old_layout.n_indexes == 0 && o->old_layout.attributes == NULL && o->current)
+        o->kind->layout(o->current, &o->old_layout);
+    if (o->what != OP_DELETE && o->new_layout.n_indexes == 0 && o->new_layout.attributes == NULL && o->next)
+        o->kind->layout(o->next, &o->new_layout);
+    const char *error = entity_layout_error(&o->old_layout);
+    if (error == NULL)
+        error = entity_layout_error(&o->new_layout);
+    if (error != NULL) {
+        log_error(service_call_request_id(o->call), "запись %s %s не записана: %s", o->kind->name,
+                  pbfield_string(o->next ? o->next : o->current, "id"), error);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL,
+               "Запись слишком велика для хранилища; сообщите администратору");
+        return false;
+    }
+    return true;
+}
+
+static void s_write(op *o);
+static void s_create_existing(op *o, const char *claim_value, const char *claims_key);
+
+/* ---------- claims held by another record (the service's claims policy) ---------- */
+
+static const entity_claim_entry *s_claim_of(const entity_layout *layout, const char *field)
+{
+    for (size_t i = 0; field && i < layout->n_claims; i++)
+        if (strcmp(layout->claims[i].field, field) == 0)
+            return &layout->claims[i];
+    return NULL;
+}
+
+/* The answer for a taken value: the policy's one message, or the kind's own. */
+static void s_claim_refusal_reply(op *o)
+{
+    const entity_claim_policy *policy = o->engine.claims;
+    if (policy && o->refused_field && strcmp(o->refused_field, policy->field) == 0) {
+        validation_add(&o->v, policy->field, "%s", policy->taken_ru);
+        s_fail_validation(o);
+        return;
+    }
+    /* any other unique value (one open membership of a person, a login): the record exists */
+    s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
+}
+
+static void s_claim_holder_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                                  const char *error, void *ud)
+{
+    (void)version, (void)error;
+    op *o = ud;
+    const entity_claim_policy *policy = o->engine.claims;
+    if (result == ENTITY_OK) {
+        ProtobufCMessage *holder = protobuf_c_message_unpack(o->kind->descriptor, NULL, len, data);
+        if (holder != NULL && !entity_kind_allows(o->kind, service_call_caller(o->call), holder, SCOPE_READ))
+            policy->refused(policy->ud, o->call, entity_kind_audit_name(o->kind), pbfield_string(holder, "id"),
+                            o->region);
+        if (holder != NULL)
+            protobuf_c_message_free_unpacked(holder, NULL);
+    }
+    s_claim_refusal_reply(o);
+}
+
+static void s_claim_holder_found(entity_result result, const char *const *owners, size_t n, const char *error, void *ud)
+{
+    (void)error;
+    op *o = ud;
+    char key[ENTITY_KEY_MAX];
+    if (result != ENTITY_OK || n != 1 || owners[0] == NULL || !entity_kind_key(o->kind, owners[0], key, sizeof key) ||
+        entity_store_get(o->engine.store, key, s_claim_holder_loaded, o) != 0)
+        s_claim_refusal_reply(o);
+}
+
+/* The write found a claimed value taken. An idempotent create answers the record holding it; a
+ * guarded value held outside the caller's scope is reported (the answer is the same either way). */
+static void s_claim_refused(op *o, int64_t index)
+{
+    const entity_layout *layout = &o->new_layout;
+    const entity_claim_entry *claim = index >= 0 && (size_t)index < layout->n_claims ? &layout->claims[index] : NULL;
+    o->refused_field = claim ? claim->field : NULL;
+    if (claim && o->what == OP_CREATE && o->kind->idempotent_claim &&
+        strcmp(claim->field, o->kind->idempotent_claim) == 0) {
+        s_create_existing(o, claim->value, claim->key);
+        return;
+    }
+    const entity_claim_policy *policy = o->engine.claims;
+    if (claim == NULL || policy == NULL || strcmp(claim->field, policy->field) != 0) {
+        s_claim_refusal_reply(o);
+        return;
+    }
+    const char *values[] = {claim->value};
+    if (entity_store_claim_owners(o->engine.store, claim->key, values, 1, s_claim_holder_found, o) != 0)
+        s_claim_refusal_reply(o);
+}
+
+static void s_claim_budget(int status, int left, int32_t retry_after_seconds, void *ud)
+{
+    op *o = ud;
+    if (status != 0) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    if (left <= 0) {
+        service_call_fail_retry_after(o->call, o->engine.claims->limit_ru, retry_after_seconds);
+        s_op_free(o);
+        return;
+    }
+    o->claim_budget_checked = true;
+    s_write(o);
+}
+
+/* True when this write claims a value of the guarded field that the record did not hold before. */
+static bool s_claims_guarded_value(const op *o)
+{
+    const entity_claim_policy *policy = o->engine.claims;
+    if (policy == NULL || o->what == OP_DELETE)
+        return false;
+    const entity_claim_entry *now = s_claim_of(&o->new_layout, policy->field);
+    if (now == NULL)
+        return false;
+    const entity_claim_entry *before = o->what == OP_CREATE ? NULL : s_claim_of(&o->old_layout, policy->field);
+    return before == NULL || strcmp(before->key, now->key) != 0 || strcmp(before->value, now->value) != 0;
+}
+
+/* ---------- the write ---------- */
+
+static void s_written(entity_result result, int64_t detail, const char *error, void *ud)
+{
+    op *o = ud;
+    switch (result) {
+    case ENTITY_OK:
+        s_audit(&o->engine, o->call, o->kind,
+                o->what == OP_CREATE   ? "create"
+                : o->what == OP_DELETE ? "delete"
+                                       : "update",
+                pbfield_string(o->what == OP_DELETE ? o->current : o->next, "id"), o->region);
+        if (o->what == OP_DELETE) {
+            Metodnet__DeleteResponse response = METODNET__DELETE_RESPONSE__INIT;
+            response.id = (char *)pbfield_string(o->current, "id");
+            s_reply(o, &response.base);
+        } else {
+            s_reply(o, o->next);
+        }
+        return;
+    case ENTITY_EXISTS:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
+        return;
+    case ENTITY_NOT_FOUND:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    case ENTITY_VERSION_MISMATCH: {
+        char message[200];
+        entity_version_mismatch_ru(message, sizeof message, (long long)detail);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH, message);
+        return;
+    }
+    case ENTITY_MISSING_REFERENCE: {
+        const entity_layout *layout = &o->new_layout;
+        const char *field =
+            detail >= 0 && (size_t)detail < layout->n_references ? layout->references[detail].field : "";
+        validation_add(&o->v, field, "Связанная запись не найдена");
+        s_fail_validation(o);
+        return;
+    }
+    case ENTITY_NOT_EMPTY:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->not_empty_ru);
+        return;
+    case ENTITY_CLAIMED:
+        s_claim_refused(o, detail);
+        return;
+    case ENTITY_ERROR:
+    default:
+        log_error(service_call_request_id(o->call), "запись в Redis не удалась: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+}
+
+/* One atomic write of kind's record from current (NULL: create) to next (NULL: delete): the entity,
+ * its index changes, references, delete guards, claims and the domain event "<name>.<type>". */
+static int s_store_write(entity_store *store, const entity_kind *kind, const char *region, const char *key,
+                         const char *type, const ProtobufCMessage *current, const ProtobufCMessage *next,
+                         const entity_layout *old_layout, const entity_layout *new_layout, service_call *call,
+                         entity_write_cb cb, void *ud)
+{
+    const ProtobufCMessage *entity = next ? next : current;
+    const char *id = pbfield_string(entity, "id");
+    int64_t version = pbfield_int64(entity, "version");
+    if (current == NULL)
+        old_layout = NULL;
+    if (next == NULL)
+        new_layout = NULL;
+
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    if (next) {
+        data_len = protobuf_c_message_get_packed_size(next);
+        data = xmalloc(data_len);
+        protobuf_c_message_pack(next, data);
+    }
+    size_t event_len = 0;
+    uint8_t *event = entity_kind_event(kind, type, entity, data, data_len, call, &event_len);
+
+    size_t n_old = old_layout ? old_layout->n_indexes : 0, n_new = new_layout ? new_layout->n_indexes : 0;
+    entity_index_entry *removes = xmalloc(sizeof *removes * (n_old ? n_old : 1));
+    entity_index_entry *adds = xmalloc(sizeof *adds * (n_new ? n_new : 1));
+    size_t n_refs = new_layout ? new_layout->n_references : 0;
+    const char **must_exist = xmalloc(sizeof *must_exist * (n_refs ? n_refs : 1));
+    size_t n_claims_max = new_layout ? new_layout->n_claims : 0, n_releases_max = old_layout ? old_layout->n_claims : 0;
+    entity_claim *claims = xmalloc(sizeof *claims * (n_claims_max ? n_claims_max : 1));
+    entity_claim *releases = xmalloc(sizeof *releases * (n_releases_max ? n_releases_max : 1));
+    char stream[ENTITY_KEY_MAX];
+    entity_kind_stream_key(kind, region, stream, sizeof stream);
+
+    entity_write w = {0};
+    w.entity_key = key;
+    w.stream_key = stream;
+    w.event = event;
+    w.event_len = event_len;
+    w.expected_version = current ? pbfield_int64(current, "version") : 0;
+    if (new_layout) {
+        w.n_index_remove = old_layout ? entity_layout_index_difference(old_layout, new_layout, removes) : 0;
+        w.n_index_add = entity_layout_index_difference(new_layout, old_layout, adds);
+        w.new_version = version;
+        w.data = data;
+        w.data_len = data_len;
+        w.attributes = new_layout->attributes;
+        for (size_t i = 0; i < n_refs; i++)
+            must_exist[i] = new_layout->references[i].key;
+        w.must_exist = must_exist;
+        w.n_must_exist = n_refs;
+    } else {
+        w.n_index_remove = entity_layout_index_difference(old_layout, NULL, removes);
+        w.must_be_empty = old_layout->guards;
+        w.n_must_be_empty = old_layout->n_guards;
+    }
+    w.index_remove = removes;
+    w.index_add = adds;
+    entity_layout_claims(old_layout, new_layout, id, claims, &w.n_claims, releases, &w.n_releases);
+    w.claims = claims;
+    w.releases = releases;
+    int rc = entity_store_write(store, &w, cb, ud);
+    free(data);
+    free(event);
+    free(removes);
+    free(adds);
+    free(must_exist);
+    free(claims);
+    free(releases);
+    return rc;
+}
+
+static void s_write(op *o)
+{
+    if (!s_layouts(o))
+        return;
+    /* a caller over its limit of refused claims learns nothing of any guarded value, free or taken */
+    if (!o->claim_budget_checked && s_claims_guarded_value(o)) {
+        const entity_claim_policy *policy = o->engine.claims;
+        if (policy->budget(policy->ud, o->call, s_claim_budget, o) != 0)
+            s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    static const char *const types[] = {"created", "read", "updated", "deleted", "updated"};
+    if (s_store_write(o->engine.store, o->kind, o->region, o->key, types[o->what],
+                      o->what == OP_CREATE ? NULL : o->current, o->what == OP_DELETE ? NULL : o->next, &o->old_layout,
+                      &o->new_layout, o->call, s_written, o) != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+/* ---------- the write for bespoke flows ---------- */
+
+typedef struct {
+    entity_layout old_layout, new_layout;
+    entity_write_cb cb;
+    void *ud;
+} save_op;
+
+static void s_saved(entity_result result, int64_t detail, const char *error, void *ud)
+{
+    save_op *s = ud;
+    entity_write_cb cb = s->cb;
+    void *cb_ud = s->ud;
+    entity_layout_clear(&s->old_layout);
+    entity_layout_clear(&s->new_layout);
+    free(s);
+    cb(result, detail, error, cb_ud);
+}
+
+int entity_kind_save(entity_store *store, const entity_kind *kind, service_call *call, const ProtobufCMessage *current,
+                     const ProtobufCMessage *next, entity_write_cb cb, void *ud)
+{
+    const ProtobufCMessage *entity = next ? next : current;
+    char key[ENTITY_KEY_MAX], region[8];
+    if (entity == NULL || !entity_kind_key(kind, pbfield_string(entity, "id"), key, sizeof key) ||
+        !entity_region_of(pbfield_string(entity, "id"), region, sizeof region))
+        return -1;
+    save_op *s = xcalloc(1, sizeof *s);
+    s->cb = cb;
+    s->ud = ud;
+    entity_layout_init(&s->old_layout);
+    entity_layout_init(&s->new_layout);
+    if (current)
+        kind->layout(current, &s->old_layout);
+    if (next)
+        kind->layout(next, &s->new_layout);
+    const char *error = entity_layout_error(&s->old_layout);
+    if (error == NULL)
+        error = entity_layout_error(&s->new_layout);
+    int rc = -1;
+    if (error != NULL)
+        log_error(service_call_request_id(call), "запись %s %s не записана: %s", kind->name,
+                  pbfield_string(entity, "id"), error);
+    else
+        rc = s_store_write(store, kind, region, key,
+                           current == NULL ? "created"
+                           : next == NULL  ? "deleted"
+                                           : "updated",
+                           current, next, &s->old_layout, &s->new_layout, call, s_saved, s);
+    if (rc != 0) {
+        entity_layout_clear(&s->old_layout);
+        entity_layout_clear(&s->new_layout);
+        free(s);
+    }
+    return rc;
+}
+
+static void s_stamp(op *o, int64_t version)
+{
+    char now[40];
+    clock_rfc3339(clock_unix_ms(), now, sizeof now);
+    pbfield_set_int64(o->next, "version", version);
+    pbfield_set_string(o->next, "updated_at", now);
+    if (version == 1)
+        pbfield_set_string(o->next, "created_at", now);
+}
+
+/* ---------- the records an entity refers to ---------- */
+
+static void s_after_id(entity_result result, int64_t value, const char *error, void *ud)
+{
+    op *o = ud;
+    if (result != ENTITY_OK) {
+        log_error(service_call_request_id(o->call), "не удалось выдать идентификатор: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    char id[64];
+    entity_kind_make_id(o->kind, o->region, (long long)value, id, sizeof id);
+    pbfield_set_string(o->next, "id", id);
+    entity_kind_key(o->kind, id, o->key, sizeof o->key);
+    s_stamp(o, 1);
+    s_write(o);
+}
+
+/* After references are known: the scope of the new state, then the write. */
+static void s_after_resolve(op *o)
+{
+    if (o->store_failed) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    if (!validation_ok(&o->v)) {
+        s_fail_validation(o);
+        return;
+    }
+    if (!s_allowed(o, o->next, SCOPE_WRITE)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    }
+    if (o->what == OP_UPDATE) {
+        s_stamp(o, pbfield_int64(o->current, "version") + 1);
+        s_write(o);
+    } else if (o->kind->global) {
+        entity_kind_key(o->kind, pbfield_string(o->next, "id"), o->key, sizeof o->key);
+        s_stamp(o, 1);
+        s_write(o);
+    } else {
+        char sequence[ENTITY_KEY_MAX];
+        entity_kind_sequence_key(o->kind, o->region, sequence, sizeof sequence);
+        if (entity_store_next_id(o->engine.store, sequence, s_after_id, o) != 0)
+            s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+    }
+}
+
+typedef struct {
+    op *o;
+    size_t index;
+} reference_ctx;
+
+/* True when the stored state of an updated entity refers to the same record already: such a reference
+ * is kept even when the caller cannot read it (a teacher editing their own profile, the author of a
+ * practice who does not read their school), only a new reference must be visible to the caller. */
+static bool s_reference_kept(const op *o, const entity_reference *ref)
+{
+    if (o->what != OP_UPDATE || o->current == NULL || o->kind->references == NULL)
+        return false;
+    entity_reference *stored = xmalloc(sizeof *stored * ENTITY_MAX_REFERENCES);
+    size_t n = o->kind->references(o->current, stored, ENTITY_MAX_REFERENCES);
+    bool kept = false;
+    for (size_t i = 0; i < n && !kept; i++)
+        kept = stored[i].kind == ref->kind && strcmp(stored[i].id, ref->id) == 0;
+    free(stored);
+    return kept;
+}
+
+static void s_reference_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                               const char *error, void *ud)
+{
+    (void)version;
+    reference_ctx *ctx = ud;
+    op *o = ctx->o;
+    const entity_reference *ref = &o->references[ctx->index];
+    if (result == ENTITY_OK) {
+        ProtobufCMessage *loaded = protobuf_c_message_unpack(ref->kind->descriptor, NULL, len, data);
+        if (loaded == NULL)
+            validation_add(&o->v, ref->field, "Связанная запись повреждена");
+        else if (ref->visible && !s_reference_kept(o, ref) &&
+                 !entity_kind_allows(ref->kind, service_call_caller(o->call), loaded, SCOPE_READ))
+            validation_add(&o->v, ref->field, "%s", ref->kind->not_found_ru);
+        else if (o->kind->apply_reference)
+            o->kind->apply_reference(o->next, ctx->index, loaded, &o->v);
+        if (loaded)
+            protobuf_c_message_free_unpacked(loaded, NULL);
+    } else if (result == ENTITY_NOT_FOUND) {
+        validation_add(&o->v, ref->field, "%s", ref->kind->not_found_ru);
+    } else {
+        log_error(service_call_request_id(o->call), "чтение связанной записи не удалось: %s", error ? error : "?");
+        o->store_failed = true;
+    }
+    free(ctx);
+    if (--o->pending == 0)
+        s_after_resolve(o);
+}
+
+/* Reads every record the entity refers to: each must exist (and be visible to the caller where the
+ * kind says so); apply_reference copies what the entity derives from them. */
+static void s_resolve_references(op *o)
+{
+    if (o->kind->prepare_references)
+        o->kind->prepare_references(o->next);
+    o->references = xmalloc(sizeof *o->references * ENTITY_MAX_REFERENCES);
+    o->n_references = o->kind->references(o->next, o->references, ENTITY_MAX_REFERENCES);
+    o->pending = (int)o->n_references + 1; /* +1 until every read is issued */
+    for (size_t i = 0; i < o->n_references; i++) {
+        char key[ENTITY_KEY_MAX];
+        if (!entity_kind_key(o->references[i].kind, o->references[i].id, key, sizeof key)) {
+            validation_add(&o->v, o->references[i].field, "%s", o->references[i].kind->not_found_ru);
+            o->pending--;
+            continue;
+        }
+        reference_ctx *ctx = xmalloc(sizeof *ctx);
+        ctx->o = o;
+        ctx->index = i;
+        if (entity_store_get(o->engine.store, key, s_reference_loaded, ctx) != 0) {
+            free(ctx);
+            o->store_failed = true;
+            o->pending--;
+        }
+    }
+    if (--o->pending == 0)
+        s_after_resolve(o);
+}
+
+static void s_validate_and_resolve(op *o)
+{
+    o->kind->validate(o->next, o->what == OP_CREATE, &o->v);
+    if (!validation_ok(&o->v)) {
+        s_fail_validation(o);
+        return;
+    }
+    if (o->kind->references)
+        s_resolve_references(o);
+    else
+        s_after_resolve(o);
+}
+
+/* ---------- idempotent create: the record that holds the claimed value ---------- */
+
+static void s_existing_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                              void *ud)
+{
+    (void)version;
+    op *o = ud;
+    if (result != ENTITY_OK && result != ENTITY_NOT_FOUND) {
+        log_error(service_call_request_id(o->call), "чтение существующей записи не удалось: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    ProtobufCMessage *existing =
+        result == ENTITY_OK ? protobuf_c_message_unpack(o->kind->descriptor, NULL, len, data) : NULL;
+    if (existing == NULL) { /* removed in between, or unreadable */
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
+        return;
+    }
+    const char *mine = pbfield_string(o->next, "staff_id"), *theirs = pbfield_string(existing, "staff_id");
+    bool same_person = mine == NULL || theirs == NULL || strcmp(mine, theirs) == 0;
+    if (!same_person || !s_allowed(o, existing, SCOPE_READ)) {
+        protobuf_c_message_free_unpacked(existing, NULL);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
+        return;
+    }
+    service_call_reply(o->call, existing);
+    protobuf_c_message_free_unpacked(existing, NULL);
+    s_op_free(o);
+}
+
+static void s_existing_found(entity_result result, const char *const *owners, size_t n, const char *error, void *ud)
+{
+    (void)error;
+    op *o = ud;
+    char key[ENTITY_KEY_MAX];
+    if (result != ENTITY_OK) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    if (n != 1 || owners[0] == NULL || !entity_kind_key(o->kind, owners[0], key, sizeof key)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, o->kind->exists_ru);
+        return;
+    }
+    if (entity_store_get(o->engine.store, key, s_existing_loaded, o) != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+static void s_create_existing(op *o, const char *claim_value, const char *claims_key)
+{
+    const char *values[] = {claim_value};
+    if (entity_store_claim_owners(o->engine.store, claims_key, values, 1, s_existing_found, o) != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+/* ---------- create ---------- */
+
+bool entity_request_names(const ProtobufCMessage *request, const char *name)
+{
+    char *const *mask;
+    size_t n = s_strings(request, "update_mask", &mask);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(mask[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The region a new record lives in, from the first region field given. */
+static bool s_region_of_new(const entity_kind *kind, const ProtobufCMessage *entity, char *out, size_t size)
+{
+    for (const char *const *f = kind->region_fields; f && *f; f++) {
+        const char *value = s_first_string(entity, *f);
+        if (value == NULL)
+            continue;
+        return entity_region_of(value, out, size) && (strcmp(*f, "region_id") != 0 || strcmp(out, value) == 0);
+    }
+    return false;
+}
+
+void entity_create(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
+                   const entity_kind *kind)
+{
+    op *o = s_op_new(engine, call, request, kind, OP_CREATE);
+    const ProtobufCMessage *given = s_submessage(request, kind->json_field);
+    if (given == NULL) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Нет данных записи в теле запроса");
+        return;
+    }
+    o->next = pbfield_clone(given);
+    if (o->next == NULL)
+        xalloc_failed(given->descriptor->sizeof_message);
+    /* Server-owned fields are never taken from the client. */
+    if (!kind->global)
+        pbfield_set_string(o->next, "id", "");
+    pbfield_set_int64(o->next, "version", 0);
+    pbfield_set_string(o->next, "created_at", "");
+    pbfield_set_string(o->next, "updated_at", "");
+    /* a nested create (…/associations/{association_id}/members): the path names the parent */
+    for (const char *const *p = kind->path_parents; p && *p; p++) {
+        const char *parent = pbfield_string(request, *p);
+        if (parent != NULL && pbfield_string(o->next, *p) != NULL)
+            pbfield_set_string(o->next, *p, parent);
+    }
+    if (kind->on_create)
+        kind->on_create(o->next, request);
+    /* a region-wide record of the caller's own region when none is named (not where the region is
+     * the record's own parent, as for a municipality) */
+    const Metodnet__Principal *caller = service_call_caller(call);
+    const char *region_id = pbfield_string(o->next, "region_id");
+    bool region_is_given =
+        kind->region_fields && kind->region_fields[0] && strcmp(kind->region_fields[0], "region_id") == 0;
+    if (region_id != NULL && *region_id == '\0' && caller->region_id && *caller->region_id && !region_is_given)
+        pbfield_set_string(o->next, "region_id", caller->region_id);
+
+    if (!s_region_of_new(kind, o->next, o->region, sizeof o->region)) {
+        kind->validate(o->next, true, &o->v);
+        if (validation_ok(&o->v))
+            validation_add(&o->v, "", "Не удалось определить регион записи");
+        s_fail_validation(o);
+        return;
+    }
+    if (!kind->global && pbfield_string(o->next, "region_id") != NULL)
+        pbfield_set_string(o->next, "region_id", o->region);
+    s_validate_and_resolve(o);
+}
+
+/* ---------- load (get, update, delete, transition) ---------- */
+
+static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                     void *ud);
+
+static void s_load(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
+                   const entity_kind *kind, op_kind what, const char *id_field)
+{
+    op *o = s_op_new(engine, call, request, kind, what);
+    const char *id = pbfield_string(request, id_field);
+    o->expected_version = pbfield_int64(request, "expected_version");
+    if (o->expected_version < 0) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Версия записи не может быть отрицательной");
+        return;
+    }
+    if (id == NULL || !entity_kind_key(kind, id, o->key, sizeof o->key) ||
+        !entity_region_of(id, o->region, sizeof o->region)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, kind->not_found_ru);
+        return;
+    }
+    if (entity_store_get(engine->store, o->key, s_loaded, o) != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+void entity_get(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
+                const entity_kind *kind, const char *id_field)
+{
+    s_load(engine, call, request, kind, OP_GET, id_field);
+}
+
+void entity_update(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
+                   const entity_kind *kind, const char *id_field)
+{
+    s_load(engine, call, request, kind, OP_UPDATE, id_field);
+}
+
+void entity_delete(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
+                   const entity_kind *kind, const char *id_field)
+{
+    s_load(engine, call, request, kind, OP_DELETE, id_field);
+}
+
+void entity_transition(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
+                       const entity_kind *kind, const char *id_field)
+{
+    s_load(engine, call, request, kind, OP_TRANSITION, id_field);
+}
+
+static void s_update_loaded(op *o);
+static void s_transition_loaded(op *o);
+static void s_readable(op *o);
+
+/* A nested path names the parent (…/associations/{association_id}/members/{membership_id}): a record
+ * of another parent is not found there. */
+static bool s_parent_matches(const entity_kind *kind, const ProtobufCMessage *request, const ProtobufCMessage *entity)
+{
+    for (const char *const *p = kind->path_parents; p && *p; p++) {
+        const char *asked = pbfield_string(request, *p), *actual = pbfield_string(entity, *p);
+        if (asked != NULL && *asked != '\0' && actual != NULL && strcmp(asked, actual) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* A record readable only through another (entity_kind.through_*): shown when the caller may read that
+ * one, otherwise not found. */
+static void s_through_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                             void *ud)
+{
+    (void)version;
+    op *o = ud;
+    if (result != ENTITY_OK && result != ENTITY_NOT_FOUND) {
+        log_error(service_call_request_id(o->call), "чтение из Redis не удалось: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    const entity_kind *through = o->kind->through_kind;
+    ProtobufCMessage *other =
+        result == ENTITY_OK ? protobuf_c_message_unpack(through->descriptor, NULL, len, data) : NULL;
+    bool visible = other != NULL && entity_kind_allows(through, service_call_caller(o->call), other, SCOPE_READ);
+    if (other != NULL)
+        protobuf_c_message_free_unpacked(other, NULL);
+    if (!visible) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    }
+    s_readable(o);
+}
+
+static void s_check_through(op *o)
+{
+    char key[ENTITY_KEY_MAX];
+    const char *id = pbfield_string(o->current, o->kind->through_field);
+    if (id == NULL || !entity_kind_key(o->kind->through_kind, id, key, sizeof key)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    }
+    if (entity_store_get(o->engine.store, key, s_through_loaded, o) != 0)
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+static void s_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                     void *ud)
+{
+    (void)version;
+    op *o = ud;
+    if (result == ENTITY_NOT_FOUND) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    }
+    if (result != ENTITY_OK) {
+        log_error(service_call_request_id(o->call), "чтение из Redis не удалось: %s", error ? error : "?");
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    o->current = protobuf_c_message_unpack(o->kind->descriptor, NULL, len, data);
+    if (o->current == NULL) {
+        log_error(service_call_request_id(o->call), "запись %s повреждена: не разбирается protobuf", o->key);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL, s_corrupt_ru);
+        return;
+    }
+    if (!s_parent_matches(o->kind, o->request, o->current) || !s_allowed(o, o->current, SCOPE_READ)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
+        return;
+    }
+    if (o->kind->through_needed && o->kind->through_needed(service_call_caller(o->call), o->current)) {
+        s_check_through(o);
+        return;
+    }
+    s_readable(o);
+}
+
+/* The loaded record is one the caller may read: answer a read, or go on to the change. */
+static void s_readable(op *o)
+{
+    if (o->what == OP_GET) {
+        if (o->kind->redact)
+            o->kind->redact(o->current, service_call_caller(o->call));
+        if (o->kind->personal)
+            s_audit(&o->engine, o->call, o->kind, "read", pbfield_string(o->current, "id"), o->region);
+        s_reply(o, o->current);
+        return;
+    }
+    if (!s_allowed(o, o->current, SCOPE_WRITE)) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    }
+    bool self_scope = service_call_caller(o->call)->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
+    if (self_scope && o->what == OP_DELETE) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    }
+    int64_t stored = pbfield_int64(o->current, "version");
+    if (o->expected_version > 0 && o->expected_version != stored) {
+        char message[200];
+        entity_version_mismatch_ru(message, sizeof message, (long long)stored);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH, message);
+        return;
+    }
+    if (o->what == OP_DELETE) {
+        s_write(o);
+    } else if (o->what == OP_TRANSITION) {
+        s_transition_loaded(o);
+    } else {
+        const char *conflict = o->kind->update_conflict ? o->kind->update_conflict(o->current) : NULL;
+        if (conflict != NULL) {
+            s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, conflict);
+            return;
+        }
+        s_update_loaded(o);
+    }
+}
+
+/* ---------- transitions ---------- */
+
+static void s_transition_loaded(op *o)
+{
+    o->next = pbfield_clone(o->current);
+    if (o->next == NULL)
+        xalloc_failed(o->current->descriptor->sizeof_message);
+    char now[40];
+    clock_rfc3339(clock_unix_ms(), now, sizeof now);
+    const char *conflict = NULL;
+    entity_transition_result result =
+        o->kind->transition(o->request, o->next, service_call_caller(o->call), now, &o->v, &conflict);
+    switch (result) {
+    case ENTITY_TRANSITION_OK:
+        s_stamp(o, pbfield_int64(o->current, "version") + 1);
+        s_write(o);
+        return;
+    case ENTITY_TRANSITION_CONFLICT:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT, conflict ? conflict : "Действие недопустимо сейчас");
+        return;
+    case ENTITY_TRANSITION_DENIED:
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, s_denied_ru);
+        return;
+    case ENTITY_TRANSITION_INVALID:
+    default:
+        if (validation_ok(&o->v))
+            validation_add(&o->v, "", "Недопустимые данные запроса");
+        s_fail_validation(o);
+        return;
+    }
+}
+
+/* ---------- update ---------- */
+
+static void s_update_loaded(op *o)
+{
+    const ProtobufCMessage *patch = s_submessage(o->request, o->kind->json_field);
+    char *const *mask;
+    size_t n_mask = s_strings(o->request, "update_mask", &mask);
+    if (patch == NULL || n_mask == 0) {
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Укажите поля, которые нужно изменить");
+        return;
+    }
+    o->next = pbfield_clone(o->current);
+    if (o->next == NULL)
+        xalloc_failed(o->current->descriptor->sizeof_message);
+    bool self_scope = service_call_caller(o->call)->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
+    for (size_t i = 0; i < n_mask; i++) {
+        char json[96];
+        s_json_name(o->kind->descriptor, mask[i], json, sizeof json);
+        bool immutable = false;
+        for (const char *const *p = o->kind->immutable; p && *p && !immutable; p++)
+            immutable = strcmp(*p, mask[i]) == 0;
+        bool self_editable = false;
+        for (const char *const *p = o->kind->self_editable; p && *p && !self_editable; p++)
+            self_editable = strcmp(*p, mask[i]) == 0;
+        if (immutable)
+            validation_add(&o->v, json, "Это поле нельзя изменить");
+        else if (self_scope && !self_editable)
+            validation_add(&o->v, json,
+                           "Это поле в своём профиле изменить нельзя: обратитесь к администратору "
+                           "организации");
+        else if (pbfield_copy(o->next, patch, mask[i]) != 0)
+            validation_add(&o->v, json, "Неизвестное поле");
+    }
+    if (!validation_ok(&o->v)) {
+        s_fail_validation(o);
+        return;
+    }
+    s_validate_and_resolve(o);
+}
+
+/* ---------- list ---------- */
+
+typedef struct list_op list_op;
+
+/* A page whose items are readable only through other records (entity_kind.through_*): those are read
+ * first, then the page is filtered as any other. */
+typedef struct {
+    list_op *l;
+    entity_blob *items; /* the page, copied */
+    size_t n;
+    char *next_member;
+    char **ids;    /* distinct ids of the records to check */
+    bool *visible; /* per id */
+    size_t n_ids, pending;
+    bool failed;
+} through_stage;
+
+struct list_op {
+    entity_engine engine;
+    service_call *call;
+    const entity_kind *kind;
+    const ProtobufCMessage *request; /* owned by the call */
+    bool has_after;
+    char after[CURSOR_MAX_MEMBER + 1];
+    /* export: every page of the same query goes to the sink, so the query's strings live here */
+    const entity_export_sink *export;
+    void *sink;
+    entity_list_query query;
+    char index[ENTITY_KEY_MAX];
+    char prefix[ENTITY_KEY_MAX];
+    char key_prefix[ENTITY_KEY_MAX];
+    char token_text[ENTITY_LIST_MAX_TOKENS][300];
+    const char *tokens[ENTITY_LIST_MAX_TOKENS];
+    const through_stage *through; /* this page's, while it is filtered */
+    const entity_list_parent *parent;
+    char parent_key[ENTITY_KEY_MAX];
+};
+
+static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                     const char *error, void *ud);
+
+static void s_list_free(list_op *l)
+{
+    free(l);
+}
+
+/* Ends a list that failed: the sink or the call is answered. */
+static void s_list_fail(list_op *l, Metodnet__StatusCode code, const char *message)
+{
+    if (l->sink)
+        l->export->fail(l->sink, code, message);
+    else
+        service_call_fail(l->call, code, message);
+    s_list_free(l);
+}
+
+static bool s_through_visible(const through_stage *stage, const char *id)
+{
+    for (size_t i = 0; stage && id && i < stage->n_ids; i++)
+        if (strcmp(stage->ids[i], id) == 0)
+            return stage->visible[i];
+    return false;
+}
+
+/* The caller may see entity in a list: its scope, and where the kind says so the record it is read
+ * through. */
+static bool s_list_visible(const list_op *l, const ProtobufCMessage *entity)
+{
+    const Metodnet__Principal *caller = service_call_caller(l->call);
+    if (!entity_kind_allows(l->kind, caller, entity, SCOPE_READ))
+        return false;
+    if (l->kind->through_needed && l->kind->through_needed(caller, entity))
+        return s_through_visible(l->through, pbfield_string(entity, l->kind->through_field));
+    return true;
+}
+
+static void s_through_free(through_stage *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free((void *)p->items[i].data);
+    free(p->items);
+    free(p->next_member);
+    for (size_t i = 0; i < p->n_ids; i++)
+        free(p->ids[i]);
+    free(p->ids);
+    free(p->visible);
+    free(p);
+}
+
+static void s_through_done(through_stage *p)
+{
+    list_op *l = p->l;
+    if (p->failed) {
+        s_listed(ENTITY_ERROR, NULL, 0, NULL, "чтение записей для проверки видимости не удалось", l);
+    } else {
+        l->through = p;
+        s_listed(ENTITY_OK, p->items, p->n, p->next_member, NULL, l); /* resets l->through; may free l */
+    }
+    s_through_free(p);
+}
+
+typedef struct {
+    through_stage *stage;
+    size_t index;
+} through_ctx;
+
+static void s_through_item_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                                  const char *error, void *ud)
+{
+    (void)version, (void)error;
+    through_ctx *ctx = ud;
+    through_stage *p = ctx->stage;
+    const entity_kind *through = p->l->kind->through_kind;
+    if (result == ENTITY_OK) {
+        ProtobufCMessage *other = protobuf_c_message_unpack(through->descriptor, NULL, len, data);
+        p->visible[ctx->index] =
+            other != NULL && entity_kind_allows(through, service_call_caller(p->l->call), other, SCOPE_READ);
+        if (other != NULL)
+            protobuf_c_message_free_unpacked(other, NULL);
+    } else if (result != ENTITY_NOT_FOUND) {
+        p->failed = true;
+    }
+    free(ctx);
+    if (--p->pending == 0)
+        s_through_done(p);
+}
+
+/* True when the page needs records read first; the stage then calls s_listed again. */
+static bool s_through_start(list_op *l, const entity_blob *items, size_t n, const char *next_member)
+{
+    const Metodnet__Principal *caller = service_call_caller(l->call);
+    if (scope_is_global(caller) || n == 0)
+        return false;
+    through_stage *p = xcalloc(1, sizeof *p);
+    p->l = l;
+    p->ids = xcalloc(n, sizeof *p->ids);
+    p->visible = xcalloc(n, sizeof *p->visible);
+    for (size_t i = 0; i < n; i++) {
+        ProtobufCMessage *m = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
+        if (m == NULL)
+            continue;
+        const char *id = pbfield_string(m, l->kind->through_field);
+        bool needed =
+            id && *id && entity_kind_allows(l->kind, caller, m, SCOPE_READ) && l->kind->through_needed(caller, m);
+        bool seen = false;
+        for (size_t k = 0; needed && k < p->n_ids && !seen; k++)
+            seen = strcmp(p->ids[k], id) == 0;
+        if (needed && !seen)
+            p->ids[p->n_ids++] = xstrdup(id);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    if (p->n_ids == 0) {
+        s_through_free(p);
+        return false;
+    }
+    p->items = xcalloc(n, sizeof *p->items);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *copy = xmalloc(items[i].len);
+        memcpy(copy, items[i].data, items[i].len);
+        p->items[i] = (entity_blob){copy, items[i].len};
+    }
+    p->n = n;
+    if (next_member)
+        p->next_member = xstrdup(next_member);
+    p->pending = p->n_ids + 1; /* + this call, so no callback finishes the stage while it starts */
+    for (size_t k = 0; k < p->n_ids; k++) {
+        char key[ENTITY_KEY_MAX];
+        through_ctx *ctx = xmalloc(sizeof *ctx);
+        *ctx = (through_ctx){p, k};
+        if (!entity_kind_key(l->kind->through_kind, p->ids[k], key, sizeof key)) {
+            free(ctx);
+            p->pending--;
+            continue;
+        }
+        if (entity_store_get(l->engine.store, key, s_through_item_loaded, ctx) != 0) {
+            free(ctx);
+            p->failed = true;
+            p->pending--;
+        }
+    }
+    if (--p->pending == 0)
+        s_through_done(p);
+    return true;
+}
+
+static bool s_listed_before(ProtobufCMessage *const *list, size_t kept, const char *id)
+{
+    for (size_t i = 0; i < kept; i++)
+        if (strcmp(pbfield_string(list[i], "id"), id) == 0)
+            return true;
+    return false;
+}
+
+/* Export: the visible entities of one page go to the sink; the next page follows until the end. */
+static void s_export_page(list_op *l, const entity_blob *items, size_t n, const char *next_member)
+{
+    const Metodnet__Principal *caller = service_call_caller(l->call);
+    /* this page's rows: a word index holds one entry per title word, so an entity is written once — on
+     * the page of its first matching word, once on that page */
+    ProtobufCMessage **page = xcalloc(n ? n : 1, sizeof *page);
+    size_t kept = 0;
+    bool full = false;
+    for (size_t i = 0; i < n && !full; i++) {
+        ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
+        if (entity == NULL) {
+            log_error(service_call_request_id(l->call), "пропущена повреждённая запись в выгрузке");
+            continue;
+        }
+        if (!s_list_visible(l, entity) ||
+            (l->kind->list_match && !l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL)) ||
+            s_listed_before(page, kept, pbfield_string(entity, "id"))) {
+            protobuf_c_message_free_unpacked(entity, NULL);
+            continue;
+        }
+        page[kept++] = entity;
+        if (l->kind->redact)
+            l->kind->redact(entity, caller);
+        if (l->kind->personal)
+            s_audit(&l->engine, l->call, l->kind, "export", pbfield_string(entity, "id"),
+                    pbfield_string(entity, "region_id"));
+        full = !l->export->add(l->sink, entity);
+    }
+    free(page);        /* the rows belong to the sink */
+    l->through = NULL; /* this page's, freed by its stage */
+    if (full) {
+        char message[200];
+        snprintf(message, sizeof message, "Больше %zu записей: уточните фильтры выгрузки", l->export->max_rows);
+        s_list_fail(l, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, message);
+        return;
+    }
+    if (next_member == NULL || strlen(next_member) >= sizeof l->after) {
+        l->export->finish(l->sink);
+        s_list_free(l);
+        return;
+    }
+    snprintf(l->after, sizeof l->after, "%s", next_member);
+    l->has_after = true;
+    l->query.after_member = l->after;
+    if (entity_store_list(l->engine.store, &l->query, s_listed, l) != 0)
+        s_list_fail(l, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+static void s_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                     const char *error, void *ud)
+{
+    list_op *l = ud;
+    if (result != ENTITY_OK) {
+        log_error(service_call_request_id(l->call), "список из Redis не получен: %s", error ? error : "?");
+        s_list_fail(l, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    if (l->kind->through_needed && l->through == NULL && s_through_start(l, items, n, next_member))
+        return;
+    if (l->sink) {
+        s_export_page(l, items, n, next_member);
+        return;
+    }
+    const ProtobufCMessageDescriptor *desc = service_call_method(l->call)->output;
+    ProtobufCMessage *response = xmalloc(desc->sizeof_message);
+    protobuf_c_message_init(desc, response);
+    const ProtobufCFieldDescriptor *items_field = protobuf_c_message_descriptor_get_field_by_name(desc, "items");
+    ProtobufCMessage **list = xcalloc(n ? n : 1, sizeof *list);
+    size_t kept = 0, others = 0;
+    const Metodnet__Principal *caller = service_call_caller(l->call);
+    for (size_t i = 0; i < n; i++) {
+        ProtobufCMessage *entity = protobuf_c_message_unpack(l->kind->descriptor, NULL, items[i].len, items[i].data);
+        if (entity == NULL) {
+            log_error(service_call_request_id(l->call), "пропущена повреждённая запись в списке");
+            continue;
+        }
+        /* scope, the kind's own filter (dates, words), and one appearance per page (a word index may
+         * hold several words of one title); a record readable only through another that the caller may
+         * not read is counted, not shown */
+        bool visible = s_list_visible(l, entity);
+        bool matches = !l->kind->list_match || l->kind->list_match(entity, l->request, l->has_after ? l->after : NULL);
+        if (!visible && matches && l->kind->through_needed && entity_kind_allows(l->kind, caller, entity, SCOPE_READ))
+            others++;
+        if (!visible || !matches || s_listed_before(list, kept, pbfield_string(entity, "id"))) {
+            protobuf_c_message_free_unpacked(entity, NULL);
+            continue;
+        }
+        if (l->kind->redact)
+            l->kind->redact(entity, caller);
+        if (l->kind->personal)
+            s_audit(&l->engine, l->call, l->kind, "list", pbfield_string(entity, "id"),
+                    pbfield_string(entity, "region_id"));
+        list[kept++] = entity;
+    }
+    l->through = NULL;
+    const ProtobufCFieldDescriptor *others_field = protobuf_c_message_descriptor_get_field_by_name(desc, "others");
+    if (others_field != NULL && others_field->type == PROTOBUF_C_TYPE_INT32 &&
+        others_field->label != PROTOBUF_C_LABEL_REPEATED)
+        *(int32_t *)((char *)response + others_field->offset) = (int32_t)others;
+    *(ProtobufCMessage ***)((char *)response + items_field->offset) = list;
+    *(size_t *)((char *)response + items_field->quantifier_offset) = kept;
+    char *cursor = next_member ? cursor_encode(next_member) : NULL;
+    pbfield_set_string(response, "next_cursor", cursor ? cursor : "");
+    free(cursor);
+    service_call_reply(l->call, response);
+    protobuf_c_message_free_unpacked(response, NULL);
+    s_list_free(l);
+}
+
+/* The first page of l->query (an export's pages follow from s_export_page). */
+static void s_list_start(list_op *l)
+{
+    if (l->export)
+        l->sink = l->export->open(l->call, l->engine.store, l->kind);
+    if (entity_store_list(l->engine.store, &l->query, s_listed, l) != 0)
+        s_list_fail(l, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+}
+
+static void s_list_parent_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
+                                 const char *error, void *ud)
+{
+    (void)version;
+    list_op *l = ud;
+    if (result != ENTITY_OK && result != ENTITY_NOT_FOUND) {
+        log_error(service_call_request_id(l->call), "чтение из Redis не удалось: %s", error ? error : "?");
+        s_list_fail(l, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        return;
+    }
+    const entity_kind *kind = l->parent->kind;
+    ProtobufCMessage *parent =
+        result == ENTITY_OK ? protobuf_c_message_unpack(kind->descriptor, NULL, len, data) : NULL;
+    bool visible = parent != NULL && entity_kind_allows(kind, service_call_caller(l->call), parent, SCOPE_READ);
+    if (parent != NULL)
+        protobuf_c_message_free_unpacked(parent, NULL);
+    if (!visible) {
+        s_list_fail(l, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, kind->not_found_ru);
+        return;
+    }
+    s_list_start(l);
+}
+
+/* A filter's value checked by its rule. */
+static bool s_filter_valid(const entity_filter *filter, const char *value)
+{
+    int parsed;
+    switch (filter->check) {
+    case ENTITY_FILTER_ENUM:
+        return pbjson_enum_parse(filter->words, value, &parsed);
+    case ENTITY_FILTER_BOOL:
+        return strcmp(value, "true") == 0 || strcmp(value, "false") == 0;
+    case ENTITY_FILTER_SUBJECT:
+        return dictionary_subject_known(value);
+    case ENTITY_FILTER_ID:
+        return id_valid(value);
+    case ENTITY_FILTER_TEXT:
+        return utf8_valid(value, strlen(value)) && strlen(value) <= 200 && !strchr(value, '|');
+    case ENTITY_FILTER_DATE:
+        return date_parse(value, &parsed);
+    case ENTITY_FILTER_CUSTOM:
+        return filter->valid != NULL && filter->valid(value);
+    }
+    return false;
+}
+
+static void s_add_token(list_op *l, size_t *n, const char *name, const char *value)
+{
+    if (*n >= ENTITY_LIST_MAX_TOKENS)
+        return;
+    snprintf(l->token_text[*n], sizeof l->token_text[0], "|%s:%s|", name, value ? value : "");
+    l->tokens[*n] = l->token_text[*n];
+    (*n)++;
+}
+
+void entity_list(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
+                 const entity_kind *kind, const entity_export_sink *export)
+{
+    const Metodnet__Principal *caller = service_call_caller(call);
+    validation v;
+    validation_init(&v);
+    int32_t limit = s_int32(request, "limit");
+    if (limit == 0)
+        limit = ENTITY_LIST_DEFAULT_SIZE;
+    if (limit < 1 || limit > ENTITY_LIST_MAX_LIMIT)
+        validation_add(&v, "limit", "Размер страницы — от 1 до %d", ENTITY_LIST_MAX_LIMIT);
+    list_op *l = xcalloc(1, sizeof *l);
+    l->engine = *engine;
+    l->call = call;
+    l->kind = kind;
+    l->request = request;
+    l->export = export;
+    const char *cursor = pbfield_string(request, "cursor");
+    l->has_after = cursor && *cursor;
+    if (l->has_after && !cursor_decode(cursor, l->after, sizeof l->after))
+        validation_add(&v, "cursor", "Неверный курсор: возьмите nextCursor из предыдущего ответа");
+
+    /* The region: asked for, implied by a filter naming a record (ids carry their region), or the
+     * caller's own. */
+    char region[8] = "";
+    const char *region_filter = pbfield_string(request, "region_id");
+    const char *implied_field = NULL, *implied = NULL;
+    for (unsigned i = 0; i < request->descriptor->n_fields && implied == NULL; i++) {
+        const ProtobufCFieldDescriptor *f = &request->descriptor->fields[i];
+        size_t name_len = strlen(f->name);
+        if (f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED || name_len < 3 ||
+            strcmp(f->name + name_len - 3, "_id") != 0 || strcmp(f->name, "region_id") == 0)
+            continue;
+        const char *value = pbfield_string(request, f->name);
+        if (value && *value) {
+            implied_field = f->name;
+            implied = value;
+        }
+    }
+    if (region_filter && *region_filter) {
+        if (!entity_region_of(region_filter, region, sizeof region) || strcmp(region, region_filter) != 0)
+            validation_add(&v, "regionId", "Код региона — две цифры, например «07»");
+    } else if (implied) {
+        char json[64];
+        s_json_name(request->descriptor, implied_field, json, sizeof json);
+        if (!entity_region_of(implied, region, sizeof region))
+            validation_add(&v, json, "Неверный идентификатор");
+    } else if (caller->region_id && *caller->region_id) {
+        snprintf(region, sizeof region, "%s", caller->region_id);
+    } else if (!kind->global) {
+        validation_add(&v, "regionId", "Укажите регион (regionId)");
+    }
+
+    size_t n_tokens = 0;
+    for (size_t i = 0; i < kind->n_filters; i++) {
+        const entity_filter *filter = &kind->filters[i];
+        const char *value = pbfield_string(request, filter->field);
+        if (value == NULL || *value == '\0')
+            continue;
+        char json[64], folded[256];
+        s_json_name(request->descriptor, filter->field, json, sizeof json);
+        if (!s_filter_valid(filter, value)) {
+            validation_add(&v, json, "Недопустимое значение «%.60s»", value);
+            continue;
+        }
+        if (filter->token == NULL)
+            continue;
+        if (filter->check == ENTITY_FILTER_TEXT)
+            value = text_fold(value, folded, sizeof folded);
+        s_add_token(l, &n_tokens, filter->token, value);
+    }
+    /* Name search: a prefix of the sort key, or of a word of the title. */
+    const char *q = pbfield_string(request, "q");
+    char prefix[ENTITY_KEY_MAX] = "";
+    if (q && *q && validate_text(&v, "q", q, 100, false)) {
+        if (kind->word_key) {
+            kind->word_key(q, prefix, sizeof prefix);
+            if (!*prefix)
+                validation_add(&v, "q", "В запросе нет ни одного слова из двух и более букв или цифр");
+        } else {
+            text_fold(q, prefix, sizeof prefix);
+        }
+    }
+    bool word_search = kind->word_key && *prefix;
+    if (!validation_ok(&v)) {
+        service_call_fail_validation(call, &v);
+        validation_free(&v);
+        s_list_free(l);
+        return;
+    }
+    validation_free(&v);
+
+    /* A list naming a parent answers for a parent the caller may not read as for a missing one. */
+    for (size_t i = 0; i < kind->n_list_parents && l->parent == NULL; i++)
+        if (*s_text(request, kind->list_parents[i].field))
+            l->parent = &kind->list_parents[i];
+
+    /* A scoped caller outside the asked region sees nothing (and learns nothing). */
+    bool global = scope_is_global(caller);
+    if (!global && !kind->global && strcmp(region, caller->region_id ? caller->region_id : "") != 0) {
+        if (l->parent) {
+            /* the parent named lies in another region: not found, as everywhere below */
+            service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, l->parent->kind->not_found_ru);
+            s_list_free(l);
+            return;
+        }
+        entity_blob none = {NULL, 0};
+        if (export)
+            l->sink = export->open(call, engine->store, kind);
+        s_listed(ENTITY_OK, &none, 0, NULL, NULL, l);
+        return;
+    }
+
+    /* The index: the narrowest the filters allow (every index is ordered by its sort key); the other
+     * narrower indexes given become tokens. */
+    const char *index_name = kind->index_name ? kind->index_name : kind->name;
+    entity_kind_main_index(kind, region, l->index, sizeof l->index);
+    const entity_list_index *chosen = NULL;
+    if (word_search) {
+        snprintf(l->index, sizeof l->index, "%s:{r:%s}:ix:%s:word", kind->prefix, region, index_name);
+    } else {
+        for (size_t i = 0; i < kind->n_list_indexes; i++) {
+            const char *value = s_text(request, kind->list_indexes[i].field);
+            if (!*value)
+                continue;
+            if (chosen == NULL) {
+                chosen = &kind->list_indexes[i];
+                snprintf(l->index, sizeof l->index, "%s:{r:%s}:ix:%s:%s", kind->prefix, region, chosen->index, value);
+            } else if (kind->list_indexes[i].token) {
+                s_add_token(l, &n_tokens, kind->list_indexes[i].token, value);
+            }
+        }
+    }
+    /* The caller's scope narrows every list, except of the kinds readable region-wide (their items are
+     * still checked one by one). */
+    if (!global && !kind->global && !kind->list_unnarrowed) {
+        switch (caller->scope_kind) {
+        case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY:
+            s_add_token(l, &n_tokens, "mun", caller->scope_id);
+            break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION:
+            if (kind->org_scope_by_municipality)
+                s_add_token(l, &n_tokens, "mun", caller->municipality_id);
+            else
+                s_add_token(l, &n_tokens, "org", caller->scope_id);
+            break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_SELF:
+            if (kind->self_token)
+                s_add_token(l, &n_tokens, kind->self_token, caller->scope_id);
+            break;
+        default:
+            break;
+        }
+    }
+
+    snprintf(l->prefix, sizeof l->prefix, "%s", prefix);
+    entity_kind_key_prefix(kind, region, l->key_prefix, sizeof l->key_prefix);
+    l->query = (entity_list_query){
+        .index_key = l->index,
+        .after_member = l->has_after ? l->after : NULL,
+        .prefix = *l->prefix ? l->prefix : NULL,
+        .entity_key_prefix = l->key_prefix,
+        .required_tokens = l->tokens,
+        .n_required_tokens = n_tokens,
+        .limit = export ? ENTITY_LIST_MAX_LIMIT : (size_t)limit,
+        .max_scan = 0,
+    };
+    if (l->parent) {
+        const char *parent_id = s_text(request, l->parent->field);
+        if (!entity_kind_key(l->parent->kind, parent_id, l->parent_key, sizeof l->parent_key)) {
+            service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, l->parent->kind->not_found_ru);
+            s_list_free(l);
+            return;
+        }
+        if (entity_store_get(engine->store, l->parent_key, s_list_parent_loaded, l) != 0) {
+            service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+            s_list_free(l);
+        }
+        return;
+    }
+    s_list_start(l);
+}
