@@ -440,3 +440,19 @@ mn_check_claims() {
     esac
     rm -f "$log.tmp"
 }
+
+# mn_migrate_claims: one-off migrations of a store written by an older version, as the operator's Redis
+# user, before the services start: the registry's unique indexes become claims
+# (ops/migrate/unique_to_claims.lua). Idempotent; says what it moved.
+mn_migrate_claims() {
+    local out memberships items
+    out="$(mn_rcli EVAL "$(cat "$MN_ROOT/ops/migrate/unique_to_claims.lua")" 0 2>&1)" ||
+        mn_die "миграция уникальных значений реестра не удалась: $out"
+    memberships="$(sed -n 1p <<<"$out")"
+    items="$(sed -n 2p <<<"$out")"
+    [[ "$memberships" =~ ^[0-9]+$ && "$items" =~ ^[0-9]+$ ]] ||
+        mn_die "миграция уникальных значений реестра: неожиданный ответ Redis: $out"
+    if ((memberships + items > 0)); then
+        mn_say "Перенесены уникальные значения реестра в claims: членство $memberships, пункты маршрутов $items"
+    fi
+}

@@ -8,7 +8,7 @@ import os
 import unittest
 import urllib.parse
 
-from harness import StackTestCase
+from harness import source_dir, StackTestCase
 
 REGION = "07"
 _n = itertools.count(1)
@@ -116,6 +116,51 @@ class CatalogueTest(StackTestCase):
         # network associations are listed by the flag
         self.assertIn(a["id"], self.ids(self.stack.get("/api/v1/associations?network=true&limit=500")))
         self.assertNotIn(other["id"], self.ids(self.stack.get("/api/v1/associations?network=true&limit=500")))
+
+    def test_unique_values_of_an_older_store_become_claims(self):
+        """A store written before the service kit kept one open membership per person and one record per
+        route item as single-member sorted sets; ops/migrate/unique_to_claims.lua (run by ./ops/up) turns
+        them into claims, and the rules hold on the migrated records."""
+        a = self.make_association()
+        members = f"/api/v1/associations/{a['id']}/members"
+        person = self.staff_a[0]["id"]
+        joined = self.stack.post(members, {"staffId": person, "joinedOn": "2023-09-01"})
+        self.assertEqual(joined.status, 201, joined)
+        prog = self.stack.post("/api/v1/programmes", {"title": "Миграция хранилища", "provider": "ЦНППМ",
+                                                      "hours": 36, "format": "distance"})
+        item = f"07-ri{next(_n)}"
+        record = self.stack.post("/api/v1/qualification-records", {
+            "staffId": person, "programmeId": prog.json["id"], "completedOn": "2024-04-20", "source": "route",
+            "routeItemId": item})
+        self.assertEqual(record.status, 201, record)
+        # the previous layout: no claims, a one-member index per unique value
+        pair = f"{a['id']}:{person}"
+        self.stack.redis_cli("HDEL", "reg:{r:07}:claim:member:associationStaff", pair)
+        self.stack.redis_cli("HDEL", "reg:{r:07}:claim:qual:routeItemId", item)
+        self.stack.redis_cli("ZADD", f"reg:{{r:07}}:ix:member:active:{pair}", "0", joined.json["id"])
+        self.stack.redis_cli("ZADD", f"reg:{{r:07}}:ix:qual:route:{item}", "0", record.json["id"])
+        with open(os.path.join(source_dir(), "ops", "migrate", "unique_to_claims.lua"), encoding="utf-8") as f:
+            script = f.read()
+        moved = self.stack.redis_cli("EVAL", script, "0")
+        self.assertEqual(moved.returncode, 0, moved.stderr)
+        self.assertEqual(moved.stdout.split(), ["1", "1"])
+        self.assertEqual(self.stack.redis_cli("EXISTS", f"reg:{{r:07}}:ix:member:active:{pair}").stdout.strip(), "0")
+        self.assertEqual(self.stack.redis_cli("HGET", "reg:{r:07}:claim:member:associationStaff", pair).stdout.strip(),
+                         joined.json["id"])
+        again = self.stack.redis_cli("EVAL", script, "0")  # idempotent
+        self.assertEqual(again.stdout.split(), ["0", "0"])
+        # the migrated values hold: a second open membership is refused, the same route item answers its record
+        self.assertJsonError(self.stack.post(members, {"staffId": person, "joinedOn": "2023-10-01"}), 409)
+        same = self.stack.post("/api/v1/qualification-records", {
+            "staffId": person, "programmeId": prog.json["id"], "completedOn": "2024-04-20", "source": "route",
+            "routeItemId": item})
+        self.assertEqual(same.json.get("id"), record.json["id"], same)
+        # and leaving frees the migrated claim: a re-join is a new record
+        left = self.stack.post(f"{members}/{joined.json['id']}/leave", {"leftOn": "2024-05-31"})
+        self.assertEqual(left.status, 200, left)
+        self.assertEqual(self.stack.redis_cli("HGET", "reg:{r:07}:claim:member:associationStaff", pair).stdout.strip(),
+                         "")
+        self.assertEqual(self.stack.post(members, {"staffId": person, "joinedOn": "2024-09-01"}).status, 201)
 
     def test_association_home_is_consistent(self):
         r = self.stack.post("/api/v1/associations", {"name": "ШМО", "kind": "methodological_association",

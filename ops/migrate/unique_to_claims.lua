@@ -1,0 +1,40 @@
+-- ops/migrate/unique_to_claims.lua — one-off migration of a store written before the service kit:
+-- the registry kept two unique values as single-member sorted sets ("unique indexes"); they are claims
+-- now (a hash field per value naming the owner, as external ids always were):
+--   reg:{r:R}:ix:member:active:<association>:<staff>  → reg:{r:R}:claim:member:associationStaff "<a>:<s>"
+--   reg:{r:R}:ix:qual:route:<route item>               → reg:{r:R}:claim:qual:routeItemId "<item>"
+-- Each old key becomes a claim (kept when one is there already) and is deleted. Idempotent: a store
+-- without old keys is left as it is. Run by ops/up as the "ops" Redis user:
+--   redis-cli EVAL "$(cat ops/migrate/unique_to_claims.lua)" 0
+-- Returns {memberships moved, route items moved}.
+local function migrate(pattern, parse, claims_key)
+  local moved, cursor = 0, '0'
+  repeat
+    local page = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = page[1]
+    for _, key in ipairs(page[2]) do
+      local region, value = parse(key)
+      if region and redis.call('TYPE', key)['ok'] == 'zset' then
+        local owners = redis.call('ZRANGE', key, 0, 0)
+        if owners[1] then
+          redis.call('HSETNX', claims_key(region), value, owners[1])
+          moved = moved + 1
+        end
+        redis.call('DEL', key)
+      end
+    end
+  until cursor == '0'
+  return moved
+end
+
+local memberships = migrate('reg:{r:*}:ix:member:active:*', function(key)
+  local region, association, staff = string.match(key, '^reg:{r:([^}]+)}:ix:member:active:([^:]+):(.+)$')
+  if not region then return nil end
+  return region, association .. ':' .. staff
+end, function(region) return 'reg:{r:' .. region .. '}:claim:member:associationStaff' end)
+
+local route_items = migrate('reg:{r:*}:ix:qual:route:*', function(key)
+  return string.match(key, '^reg:{r:([^}]+)}:ix:qual:route:(.+)$')
+end, function(region) return 'reg:{r:' .. region .. '}:claim:qual:routeItemId' end)
+
+return {memberships, route_items}
