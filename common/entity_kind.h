@@ -275,6 +275,15 @@ bool entity_kind_allows(const entity_kind *kind, const Metodnet__Principal *call
 uint8_t *entity_kind_event(const entity_kind *kind, const char *what, const ProtobufCMessage *entity,
                            const uint8_t *data, size_t data_len, service_call *call, size_t *len);
 
+/* The one audit policy (docs/security.md): a change is audited once, after it is stored; a read of
+ * personal data as it is answered; never waited for (a failure to append is logged by audit_record).
+ * No-op without an audit trail. */
+void entity_kind_audit(const entity_engine *engine, service_call *call, const entity_kind *kind, const char *action,
+                       const char *id, const char *region);
+
+/* The JSON name of a field of desc (its proto name when there is no such field), into buf. */
+const char *entity_json_name(const ProtobufCMessageDescriptor *desc, const char *proto_name, char *buf, size_t size);
+
 /* Whether a Create/Update request's update_mask names the field (the client sent it). */
 bool entity_request_names(const ProtobufCMessage *request, const char *field);
 
