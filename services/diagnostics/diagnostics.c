@@ -325,6 +325,9 @@ typedef struct {
 struct op {
     diagnostics *d;
     service_call *call;
+    /* the audit entry of the change being written: recorded once it is stored (a refused change is
+     * not a change), "" when none */
+    char audit_action[16], audit_kind[32], audit_id[72], audit_region[8];
     const ProtobufCMessage *request;
     const Metodnet__Principal *caller;
     char region[4];
@@ -512,11 +515,24 @@ static void s_load(op *o, const char *key, const ProtobufCMessageDescriptor *des
 
 /* ---------- writing ---------- */
 
+/* The change o is about to write is audited when it is stored (docs/security.md: one audit policy). */
+static void s_audit_when_stored(op *o, const char *action, const char *kind, const char *id, const char *region)
+{
+    snprintf(o->audit_action, sizeof o->audit_action, "%s", action);
+    snprintf(o->audit_kind, sizeof o->audit_kind, "%s", kind);
+    snprintf(o->audit_id, sizeof o->audit_id, "%s", id ? id : "");
+    snprintf(o->audit_region, sizeof o->audit_region, "%s", region ? region : "");
+}
+
 static void s_written(entity_result result, int64_t detail, const char *error, void *ud)
 {
     op *o = ud;
     switch (result) {
     case ENTITY_OK:
+        if (o->audit_action[0]) {
+            s_audit(o->d, o->call, o->audit_action, o->audit_kind, o->audit_id, o->audit_region);
+            o->audit_action[0] = '\0';
+        }
         o->then(o);
         return;
     case ENTITY_EXISTS:
@@ -795,7 +811,7 @@ static void s_update_framework_loaded(op *o)
     diag_layout none = {0};
     w.new_layout = &none;
     o->exists_ru = "Рамку уже изменил кто-то другой: перечитайте её и повторите изменение";
-    s_audit(o->d, o->call, "update", "framework", req->id, o->region);
+    s_audit_when_stored(o, "update", "framework", req->id, o->region);
     s_save(o, &w, s_reply_next);
 }
 
@@ -869,7 +885,7 @@ static void s_instrument_id_issued(entity_result result, int64_t value, const ch
                     .event_type = "instrument.created",
                     .event_entity_id = in->id};
     o->exists_ru = "Инструмент с таким идентификатором уже есть";
-    s_audit(o->d, o->call, "create", "instrument", in->id, o->region);
+    s_audit_when_stored(o, "create", "instrument", in->id, o->region);
     s_save(o, &w, s_reply_next);
 }
 
@@ -897,7 +913,7 @@ static void s_instrument_write(op *o)
                     .new_layout = &new_layout,
                     .event_type = "instrument.updated",
                     .event_entity_id = in->id};
-    s_audit(o->d, o->call, "update", "instrument", in->id, o->region);
+    s_audit_when_stored(o, "update", "instrument", in->id, o->region);
     s_save(o, &w, s_reply_next);
 }
 
@@ -1342,7 +1358,7 @@ static void s_campaign_id_issued(entity_result result, int64_t value, const char
                     .must_exist = must_exist,
                     .n_must_exist = 1};
     o->exists_ru = "Кампания с таким идентификатором уже есть";
-    s_audit(o->d, o->call, "create", "campaign", c->id, o->region);
+    s_audit_when_stored(o, "create", "campaign", c->id, o->region);
     s_save(o, &w, s_reply_next);
 }
 
@@ -1451,7 +1467,7 @@ static void s_campaign_save(op *o, const char *event_type, const char *action)
                     .event_entity_id = cur->id,
                     .must_exist = must_exist,
                     .n_must_exist = 1};
-    s_audit(o->d, o->call, action, "campaign", cur->id, o->region);
+    s_audit_when_stored(o, action, "campaign", cur->id, o->region);
     s_save(o, &w, s_reply_next);
 }
 
@@ -2144,7 +2160,7 @@ static void s_attempt_decide(op *o)
     next->result = result;
     next->status = METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
     s_set(&next->submitted_at, now);
-    s_audit(o->d, o->call, "create", "result", next->id, next->region_id);
+    s_audit_when_stored(o, "create", "result", next->id, next->region_id);
     s_attempt_save_state(o, "result.completed");
 }
 
@@ -2637,7 +2653,7 @@ static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *
                     .event_entity_id = next->id,
                     .event_entity = event_entity};
     o->exists_ru = "Маршрут уже составил кто-то другой: перечитайте его";
-    s_audit(o->d, o->call, cur ? "update" : "create", "route", next->id, next->region_id);
+    s_audit_when_stored(o, cur ? "update" : "create", "route", next->id, next->region_id);
     s_save(o, &w, s_route_after_write);
 }
 
