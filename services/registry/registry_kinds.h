@@ -1,6 +1,7 @@
 /* registry_kinds — what differs between the registry's entities (region, municipality,
- * organization, staff member): their Redis keys, ids, indexes, attribute tokens, scope, validation
- * and Russian wording. The one CRUD flow in registry.c is driven by these descriptions.
+ * organization, staff member): their Redis keys, ids, indexes, attribute tokens, scope, validation,
+ * list filters and Russian wording, as entity_kind descriptors (common/entity_kind.h), whose one
+ * flow serves them.
  *
  * Key layout (R = region id, the hash tag keeps one region's keys in one Cluster slot):
  *   reg:{g}:region:<R>                 region entity      reg:{g}:ix:regions      regions by name
