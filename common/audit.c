@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "xalloc.h"
 
 struct audit {
     redis_link *link;
@@ -155,9 +156,7 @@ static void s_listed(const redisReply *reply, const char *error, void *ud)
         s_list_free(ctx);
         return;
     }
-    Metodnet__AuditEntry **entries = calloc(ctx->limit, sizeof *entries);
-    if (entries == NULL)
-        abort();
+    Metodnet__AuditEntry **entries = xcalloc(ctx->limit, sizeof *entries);
     size_t n = 0;
     const char *next_id = NULL;
     for (size_t i = 0; i < reply->elements; i++) {
@@ -185,9 +184,7 @@ static void s_listed(const redisReply *reply, const char *error, void *ud)
         }
         if (entry->id != protobuf_c_empty_string)
             free(entry->id);
-        entry->id = strdup(id);
-        if (entry->id == NULL)
-            abort();
+        entry->id = xstrdup(id);
         entries[n++] = entry;
         if (n == ctx->limit) {
             /* more may follow only if this was not the last entry read */
@@ -212,9 +209,7 @@ static char *s_dup_or_null(const char *s)
 {
     if (s == NULL || *s == '\0')
         return NULL;
-    char *copy = strdup(s);
-    if (copy == NULL)
-        abort();
+    char *copy = xstrdup(s);
     return copy;
 }
 

@@ -1,5 +1,6 @@
 /* cursor — opaque hex list cursors (see cursor.h); the hex itself is libsodium's. */
 #include "cursor.h"
+#include "xalloc.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -8,9 +9,7 @@
 char *cursor_encode(const char *member)
 {
     size_t len = strlen(member);
-    char *token = malloc(len * 2 + 1);
-    if (token == NULL)
-        abort();
+    char *token = xmalloc(len * 2 + 1);
     sodium_bin2hex(token, len * 2 + 1, (const unsigned char *)member, len);
     return token;
 }

@@ -1,5 +1,6 @@
 /* pbfield — generic field access by proto name for protobuf-c messages (see pbfield.h). */
 #include "pbfield.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,7 @@ int pbfield_set_string(ProtobufCMessage *msg, const char *name, const char *valu
     if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
         return -1;
     char **slot = s_at(msg, f);
-    char *copy = strdup(value ? value : "");
-    if (copy == NULL)
-        abort();
+    char *copy = xstrdup(value ? value : "");
     s_free_string(slot, f);
     *slot = copy;
     return 0;
@@ -126,9 +125,7 @@ static void s_copy_element(const ProtobufCFieldDescriptor *f, void *dst, const v
 {
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         const char *s = *(char *const *)src;
-        char *copy = strdup(s ? s : "");
-        if (copy == NULL)
-            abort();
+        char *copy = xstrdup(s ? s : "");
         *(char **)dst = copy;
     } else if (f->type == PROTOBUF_C_TYPE_BYTES) {
         const ProtobufCBinaryData *s = src;
@@ -136,9 +133,7 @@ static void s_copy_element(const ProtobufCFieldDescriptor *f, void *dst, const v
         d->len = s->len;
         d->data = NULL;
         if (s->len) {
-            d->data = malloc(s->len);
-            if (d->data == NULL)
-                abort();
+            d->data = xmalloc(s->len);
             memcpy(d->data, s->data, s->len);
         }
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
@@ -174,9 +169,7 @@ int pbfield_copy(ProtobufCMessage *dst, const ProtobufCMessage *src, const char 
         *dst_items = NULL;
         *dst_n = 0;
         if (src_n) {
-            *dst_items = calloc(src_n, size);
-            if (*dst_items == NULL)
-                abort();
+            *dst_items = xcalloc(src_n, size);
             for (size_t i = 0; i < src_n; i++)
                 s_copy_element(f, (char *)*dst_items + i * size, (const char *)*src_items + i * size);
             *dst_n = src_n;

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "log.h"
 #include "mdp_worker.h"
+#include "xalloc.h"
 
 struct service_worker {
     mdp_worker *worker;
@@ -54,16 +55,12 @@ static void s_send_status(mdp_worker_request *req, const char *request_id, Metod
     uint8_t *payload = NULL;
     if (response) {
         reply.payload.len = protobuf_c_message_get_packed_size(response);
-        payload = malloc(reply.payload.len ? reply.payload.len : 1);
-        if (payload == NULL)
-            abort();
+        payload = xmalloc(reply.payload.len ? reply.payload.len : 1);
         protobuf_c_message_pack(response, payload);
         reply.payload.data = payload;
     }
     size_t len = metodnet__reply__get_packed_size(&reply);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (buf == NULL)
-        abort();
+    uint8_t *buf = xmalloc(len ? len : 1);
     metodnet__reply__pack(&reply, buf);
     if (mdp_worker_reply(req, buf, len) != 0)
         log_warn(request_id, "ответ не доставлен: соединение с брокером было сброшено");
@@ -167,9 +164,7 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
         metodnet__envelope__free_unpacked(envelope, NULL);
         return;
     }
-    service_call *call = calloc(1, sizeof *call);
-    if (call == NULL)
-        abort();
+    service_call *call = xcalloc(1, sizeof *call);
     call->owner = self;
     call->req = req;
     call->envelope = envelope;
@@ -279,18 +274,14 @@ static void s_service_stopped(void *ud)
 void service_worker_stop_service(service_worker *worker, uint32_t grace_ms, void (*release)(void *service),
                                  void *service, void (*done)(void *ud), void *ud)
 {
-    s_service_stop *stop = malloc(sizeof *stop);
-    if (stop == NULL)
-        abort();
+    s_service_stop *stop = xmalloc(sizeof *stop);
     *stop = (s_service_stop){release, service, done, ud};
     service_worker_shutdown(worker, grace_ms, s_service_stopped, stop);
 }
 
 void service_worker_shutdown(service_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud)
 {
-    s_shutdown_ctx *ctx = malloc(sizeof *ctx);
-    if (ctx == NULL)
-        abort();
+    s_shutdown_ctx *ctx = xmalloc(sizeof *ctx);
     ctx->self = worker;
     ctx->done = done;
     ctx->ud = ud;

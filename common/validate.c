@@ -1,5 +1,6 @@
 /* validate — input checks with Russian field violations, and search-key folding (see validate.h). */
 #include "validate.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,25 +17,19 @@ void validation_add(validation *v, const char *field, const char *format, ...)
 {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 8;
-        Metodnet__FieldViolation **items = realloc(v->items, cap * sizeof *items);
-        if (items == NULL)
-            abort();
+        Metodnet__FieldViolation **items = xrealloc(v->items, cap * sizeof *items);
         v->items = items;
         v->cap = cap;
     }
-    Metodnet__FieldViolation *item = malloc(sizeof *item);
-    if (item == NULL)
-        abort();
+    Metodnet__FieldViolation *item = xmalloc(sizeof *item);
     metodnet__field_violation__init(item);
     char text[512];
     va_list args;
     va_start(args, format);
     vsnprintf(text, sizeof text, format, args);
     va_end(args);
-    item->field = strdup(field ? field : "");
-    item->description = strdup(text);
-    if (item->field == NULL || item->description == NULL)
-        abort();
+    item->field = xstrdup(field ? field : "");
+    item->description = xstrdup(text);
     v->items[v->n++] = item;
 }
 

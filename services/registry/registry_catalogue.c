@@ -9,6 +9,7 @@
 #include "pbfield.h"
 #include "pbjson.h"
 #include "registry.pb-c.h"
+#include "xalloc.h"
 
 /* ---------- shared helpers ---------- */
 
@@ -29,9 +30,7 @@ static const char *s_word(const ProtobufCEnumDescriptor *desc, int value)
 
 static void s_replace(char **slot, const char *value)
 {
-    char *copy = strdup(value ? value : "");
-    if (copy == NULL)
-        abort();
+    char *copy = xstrdup(value ? value : "");
     if (*slot != NULL && *slot != protobuf_c_empty_string)
         free(*slot);
     *slot = copy;
@@ -51,13 +50,9 @@ static void s_copy_strings(char ***dst, size_t *n_dst, char *const *src, size_t 
     s_free_strings(dst, n_dst);
     if (n_src == 0)
         return;
-    *dst = calloc(n_src, sizeof **dst);
-    if (*dst == NULL)
-        abort();
+    *dst = xcalloc(n_src, sizeof **dst);
     for (size_t i = 0; i < n_src; i++) {
-        (*dst)[i] = strdup(src[i]);
-        if ((*dst)[i] == NULL)
-            abort();
+        (*dst)[i] = xstrdup(src[i]);
     }
     *n_dst = n_src;
 }
@@ -1503,17 +1498,13 @@ static registry_transition_result s_practice_review(const ProtobufCMessage *requ
         *conflict_ru = "У практики слишком много шагов экспертизы";
         return REGISTRY_TRANSITION_CONFLICT;
     }
-    Metodnet__PracticeReview *review = malloc(sizeof *review);
-    Metodnet__PracticeReview **grown = realloc(p->reviews, (p->n_reviews + 1) * sizeof *grown);
-    if (review == NULL || grown == NULL)
-        abort();
+    Metodnet__PracticeReview *review = xmalloc(sizeof *review);
+    Metodnet__PracticeReview **grown = xrealloc(p->reviews, (p->n_reviews + 1) * sizeof *grown);
     metodnet__practice_review__init(review);
-    review->action = strdup(action);
-    review->comment = strdup(r->comment ? r->comment : "");
-    review->reviewer_user_id = strdup(caller->user_id ? caller->user_id : "");
-    review->at = strdup(now);
-    if (!review->action || !review->comment || !review->reviewer_user_id || !review->at)
-        abort();
+    review->action = xstrdup(action);
+    review->comment = xstrdup(r->comment ? r->comment : "");
+    review->reviewer_user_id = xstrdup(caller->user_id ? caller->user_id : "");
+    review->at = xstrdup(now);
     review->status = to;
     p->reviews = grown;
     p->reviews[p->n_reviews++] = review;

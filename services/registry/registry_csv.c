@@ -10,6 +10,7 @@
 
 #include "dictionary.h"
 #include "pbjson.h"
+#include "xalloc.h"
 
 typedef struct {
     const char *message; /* short name of the entity message; NULL = any entity */
@@ -134,9 +135,7 @@ static void s_put(s_cell *c, const char *text)
     size_t n = strlen(text);
     if (c->len + n + 1 > c->cap) {
         c->cap = (c->len + n + 1) * 2;
-        c->data = realloc(c->data, c->cap);
-        if (c->data == NULL)
-            abort();
+        c->data = xrealloc(c->data, c->cap);
     }
     memcpy(c->data + c->len, text, n + 1);
     c->len += n;

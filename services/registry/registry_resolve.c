@@ -10,6 +10,7 @@
 #include "log.h"
 #include "registry.pb-c.h"
 #include "registry_kinds.h"
+#include "xalloc.h"
 
 #define S_WINDOW 32
 
@@ -46,9 +47,7 @@ static void s_add_id(resolve_job *job, const char *id)
     for (size_t i = 0; i < job->n_ids; i++)
         if (strcmp(job->ids[i], id) == 0)
             return;
-    job->ids[job->n_ids] = strdup(id);
-    if (job->ids[job->n_ids] == NULL)
-        abort();
+    job->ids[job->n_ids] = xstrdup(id);
     job->n_ids++;
 }
 
@@ -61,9 +60,7 @@ static void s_finish(resolve_job *job)
         return;
     }
     Metodnet__ResolveStaffResponse response = METODNET__RESOLVE_STAFF_RESPONSE__INIT;
-    Metodnet__StaffMember **items = calloc(job->n_ids ? job->n_ids : 1, sizeof *items);
-    if (items == NULL)
-        abort();
+    Metodnet__StaffMember **items = xcalloc(job->n_ids ? job->n_ids : 1, sizeof *items);
     for (size_t i = 0; i < job->n_ids; i++)
         if (job->found[i])
             items[response.n_items++] = job->found[i];
@@ -103,9 +100,7 @@ static void s_pump(resolve_job *job)
         char key[REGISTRY_KEY_MAX];
         if (!registry_entity_key(&registry_staff_kind, job->ids[i], key, sizeof key))
             continue;
-        resolve_read *r = malloc(sizeof *r);
-        if (r == NULL)
-            abort();
+        resolve_read *r = xmalloc(sizeof *r);
         r->job = job;
         r->index = i;
         job->pending++;
@@ -156,9 +151,7 @@ void registry_resolve_staff(service_call *call, const ProtobufCMessage *request,
                           "Не более 1000 сотрудников в одном запросе");
         return;
     }
-    resolve_job *job = calloc(1, sizeof *job);
-    if (job == NULL)
-        abort();
+    resolve_job *job = xcalloc(1, sizeof *job);
     job->call = call;
     job->store = store;
     if (region == NULL || !registry_region_of(region, job->region, sizeof job->region) ||
@@ -167,10 +160,8 @@ void registry_resolve_staff(service_call *call, const ProtobufCMessage *request,
         return;
     }
     /* every ref may add its own id and the owner of it as an external id */
-    job->ids = calloc(2 * req->n_refs + 1, sizeof *job->ids);
-    job->found = calloc(2 * req->n_refs + 1, sizeof *job->found);
-    if (job->ids == NULL || job->found == NULL)
-        abort();
+    job->ids = xcalloc(2 * req->n_refs + 1, sizeof *job->ids);
+    job->found = xcalloc(2 * req->n_refs + 1, sizeof *job->found);
     for (size_t i = 0; i < req->n_refs; i++)
         if (s_is_staff_id(req->refs[i], job->region))
             s_add_id(job, req->refs[i]);
