@@ -129,24 +129,31 @@ void entity_version_mismatch_ru(char *out, size_t size, long long stored)
              stored);
 }
 
-uint8_t *entity_kind_event(const entity_kind *kind, const char *what, const ProtobufCMessage *entity,
-                           const uint8_t *data, size_t data_len, service_call *call, size_t *len)
+uint8_t *entity_event_pack(const char *type, const char *entity_id, int64_t version, const uint8_t *data,
+                           size_t data_len, const Metodnet__Principal *actor, const char *request_id, size_t *len)
 {
     Metodnet__DomainEvent event = METODNET__DOMAIN_EVENT__INIT;
-    char type[64];
-    snprintf(type, sizeof type, "%s.%s", kind->name, what);
-    event.type = type;
-    event.entity_id = (char *)pbfield_string(entity, "id");
-    event.version = pbfield_int64(entity, "version");
+    event.type = (char *)type;
+    event.entity_id = (char *)(entity_id ? entity_id : "");
+    event.version = version;
     event.at_unix_ms = clock_unix_ms();
-    event.actor = (Metodnet__Principal *)service_call_caller(call);
-    event.request_id = (char *)service_call_request_id(call);
+    event.actor = (Metodnet__Principal *)actor;
+    event.request_id = (char *)(request_id ? request_id : "");
     event.entity.data = (uint8_t *)data;
-    event.entity.len = data_len;
+    event.entity.len = data ? data_len : 0;
     *len = metodnet__domain_event__get_packed_size(&event);
     uint8_t *bytes = xmalloc(*len);
     metodnet__domain_event__pack(&event, bytes);
     return bytes;
+}
+
+uint8_t *entity_kind_event(const entity_kind *kind, const char *what, const ProtobufCMessage *entity,
+                           const uint8_t *data, size_t data_len, service_call *call, size_t *len)
+{
+    char type[64];
+    snprintf(type, sizeof type, "%s.%s", kind->name, what);
+    return entity_event_pack(type, pbfield_string(entity, "id"), pbfield_int64(entity, "version"), data, data_len,
+                             service_call_caller(call), service_call_request_id(call), len);
 }
 
 /* ---------- generic access to request fields ---------- */

@@ -271,6 +271,10 @@ const char *entity_kind_audit_name(const entity_kind *kind);
 bool entity_kind_allows(const entity_kind *kind, const Metodnet__Principal *caller, const ProtobufCMessage *entity,
                         scope_access access);
 
+/* The DomainEvent of a change packed into a malloc'd buffer (*len its size): its type ("staff.created"),
+ * the entity's id and version, the entity's packed bytes (NULL = none), who and which request. */
+uint8_t *entity_event_pack(const char *type, const char *entity_id, int64_t version, const uint8_t *data,
+                           size_t data_len, const Metodnet__Principal *actor, const char *request_id, size_t *len);
 /* The DomainEvent "<name>.<what>" of a write of entity, packed into a malloc'd buffer (*len its size). */
 uint8_t *entity_kind_event(const entity_kind *kind, const char *what, const ProtobufCMessage *entity,
                            const uint8_t *data, size_t data_len, service_call *call, size_t *len);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "auth_model.h"
-#include "clock.h"
+#include "entity_kind.h"
 
 static uint8_t *s_pack(const ProtobufCMessage *msg, size_t *len)
 {
@@ -22,16 +22,8 @@ static uint8_t *s_event(const ProtobufCMessage *entity, const char *id, int64_t 
 {
     size_t entity_len;
     uint8_t *entity_bytes = s_pack(entity, &entity_len);
-    Metodnet__DomainEvent event = METODNET__DOMAIN_EVENT__INIT;
-    event.type = (char *)meta->event_type;
-    event.entity_id = (char *)id;
-    event.version = version;
-    event.at_unix_ms = clock_unix_ms();
-    event.actor = (Metodnet__Principal *)meta->actor;
-    event.request_id = (char *)(meta->request_id ? meta->request_id : "");
-    event.entity.data = entity_bytes;
-    event.entity.len = entity_len;
-    uint8_t *bytes = s_pack(&event.base, len);
+    uint8_t *bytes =
+        entity_event_pack(meta->event_type, id, version, entity_bytes, entity_len, meta->actor, meta->request_id, len);
     free(entity_bytes);
     return bytes;
 }
