@@ -146,25 +146,16 @@ void auth_user_principal(const Metodnet__User *user, Metodnet__Principal *out)
 
 static void s_add_index(auth_layout *out, const char *key, const char *member)
 {
-    if (out->n_indexes >= AUTH_MAX_INDEXES)
-        return;
-    auth_index *ix = &out->indexes[out->n_indexes++];
-    snprintf(ix->key, sizeof ix->key, "%s", key);
-    snprintf(ix->member, sizeof ix->member, "%s", member);
+    entity_layout_index(out, member, "%s", key);
 }
 
 static void s_add_token(auth_layout *out, const char *name, const char *value)
 {
-    size_t used = strlen(out->attributes);
-    if (used == 0)
-        used = (size_t)snprintf(out->attributes, sizeof out->attributes, "|");
-    if (used < sizeof out->attributes)
-        snprintf(out->attributes + used, sizeof out->attributes - used, "%s:%s|", name, value ? value : "");
+    entity_layout_token(out, name, value);
 }
 
 void auth_user_layout(const Metodnet__User *user, auth_layout *out)
 {
-    memset(out, 0, sizeof *out);
     char key[AUTH_KEY_MAX], member[AUTH_MEMBER_MAX];
     snprintf(member, sizeof member, "%s\x1f%s", user->login, user->id);
     s_add_index(out, "auth:{g}:ix:users", member);
@@ -198,7 +189,6 @@ void auth_user_layout(const Metodnet__User *user, auth_layout *out)
 
 void auth_api_key_layout(const Metodnet__ApiKey *key, const char *secret_hash, auth_layout *out)
 {
-    memset(out, 0, sizeof *out);
     char index[AUTH_KEY_MAX], member[AUTH_MEMBER_MAX], folded[256];
     text_fold(key->name ? key->name : "", folded, 200);
     for (char *p = folded; *p; p++)
@@ -223,23 +213,6 @@ void auth_api_key_layout(const Metodnet__ApiKey *key, const char *secret_hash, a
     if (key->scope && key->scope->kind == METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION)
         s_add_token(out, "org", key->scope->id);
     s_add_token(out, "rev", key->revoked ? "true" : "false");
-}
-
-size_t auth_layout_difference(const auth_layout *from, const auth_layout *than, entity_index_entry *out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < from->n_indexes; i++) {
-        bool shared = false;
-        for (size_t j = 0; than && j < than->n_indexes && !shared; j++)
-            shared = strcmp(from->indexes[i].key, than->indexes[j].key) == 0 &&
-                     strcmp(from->indexes[i].member, than->indexes[j].member) == 0;
-        if (!shared) {
-            out[n].key = from->indexes[i].key;
-            out[n].member = from->indexes[i].member;
-            n++;
-        }
-    }
-    return n;
 }
 
 /* ---------- keys ---------- */

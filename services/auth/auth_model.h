@@ -31,13 +31,13 @@
 #include <stdint.h>
 
 #include "auth.pb-c.h"
+#include "entity_layout.h"
 #include "entity_store.h"
 #include "scope.h"
 #include "validate.h"
 
 #define AUTH_KEY_MAX           200
 #define AUTH_MEMBER_MAX        320
-#define AUTH_MAX_INDEXES       16
 #define AUTH_MAX_ORGANIZATIONS 8
 
 #define AUTH_EVENTS          "auth:{g}:events"
@@ -92,21 +92,11 @@ void auth_user_territory(const Metodnet__User *user, auth_territory *out);
 /* The principal a session of this user carries. Strings borrow from user. */
 void auth_user_principal(const Metodnet__User *user, Metodnet__Principal *out);
 
-typedef struct {
-    char key[AUTH_KEY_MAX];
-    char member[AUTH_MEMBER_MAX];
-} auth_index;
-
-typedef struct {
-    auth_index indexes[AUTH_MAX_INDEXES];
-    size_t n_indexes;
-    char attributes[1024];
-} auth_layout;
+/* Layouts are entity_layout (common/entity_layout.h): indexes, attribute tokens. */
+typedef entity_layout auth_layout;
 
 void auth_user_layout(const Metodnet__User *user, auth_layout *out);
 void auth_api_key_layout(const Metodnet__ApiKey *key, const char *secret_hash, auth_layout *out);
-/* Index entries of from that than lacks (than may be NULL), as entity_index_entry borrowing from from. */
-size_t auth_layout_difference(const auth_layout *from, const auth_layout *than, entity_index_entry *out);
 
 /* Keys; false for an id of the wrong shape ("u12", "k7"). */
 bool auth_user_key(const char *id, char *out, size_t size);

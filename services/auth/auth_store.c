@@ -6,6 +6,7 @@
 
 #include "auth_model.h"
 #include "entity_kind.h"
+#include "xalloc.h"
 
 static uint8_t *s_pack(const ProtobufCMessage *msg, size_t *len)
 {
@@ -42,13 +43,14 @@ static int s_write_user(entity_store *store, const Metodnet__User *old_user, con
     uint8_t *data = s_pack(&stored.base, &data_len);
     uint8_t *event = s_event(&user->base, user->id, user->version, meta, &event_len);
 
-    auth_layout *layouts = calloc(2, sizeof *layouts);
-    if (layouts == NULL)
-        abort();
+    auth_layout layouts[2];
+    entity_layout_init(&layouts[0]);
+    entity_layout_init(&layouts[1]);
     auth_user_layout(user, &layouts[0]);
     if (old_user)
         auth_user_layout(old_user, &layouts[1]);
-    entity_index_entry adds[AUTH_MAX_INDEXES], removes[AUTH_MAX_INDEXES];
+    entity_index_entry *adds = xcalloc(layouts[0].n_indexes + 1, sizeof *adds);
+    entity_index_entry *removes = xcalloc(layouts[1].n_indexes + 1, sizeof *removes);
     char guard[2][AUTH_KEY_MAX];
     const char *must_be_empty[2];
     size_t n_empty = 0;
@@ -60,10 +62,10 @@ static int s_write_user(entity_store *store, const Metodnet__User *old_user, con
     w.data = data;
     w.data_len = data_len;
     w.attributes = layouts[0].attributes;
-    w.n_index_add = auth_layout_difference(&layouts[0], old_user ? &layouts[1] : NULL, adds);
+    w.n_index_add = entity_layout_index_difference(&layouts[0], old_user ? &layouts[1] : NULL, adds);
     w.index_add = adds;
     if (old_user) {
-        w.n_index_remove = auth_layout_difference(&layouts[1], &layouts[0], removes);
+        w.n_index_remove = entity_layout_index_difference(&layouts[1], &layouts[0], removes);
         w.index_remove = removes;
     } else {
         if (only_region_admin) {
@@ -81,7 +83,10 @@ static int s_write_user(entity_store *store, const Metodnet__User *old_user, con
     w.event = event;
     w.event_len = event_len;
     int rc = entity_store_write(store, &w, cb, ud);
-    free(layouts);
+    entity_layout_clear(&layouts[0]);
+    entity_layout_clear(&layouts[1]);
+    free(adds);
+    free(removes);
     free(event);
     free(data);
     return rc;
@@ -111,13 +116,14 @@ int auth_store_api_key_write(entity_store *store, const Metodnet__ApiKey *old_ke
     size_t data_len, event_len;
     uint8_t *data = s_pack(&stored.base, &data_len);
     uint8_t *event = s_event(&new_key->base, new_key->id, new_key->version, meta, &event_len);
-    auth_layout *layouts = calloc(2, sizeof *layouts);
-    if (layouts == NULL)
-        abort();
+    auth_layout layouts[2];
+    entity_layout_init(&layouts[0]);
+    entity_layout_init(&layouts[1]);
     auth_api_key_layout(new_key, secret_hash, &layouts[0]);
     if (old_key)
         auth_api_key_layout(old_key, secret_hash, &layouts[1]);
-    entity_index_entry adds[AUTH_MAX_INDEXES], removes[AUTH_MAX_INDEXES];
+    entity_index_entry *adds = xcalloc(layouts[0].n_indexes + 1, sizeof *adds);
+    entity_index_entry *removes = xcalloc(layouts[1].n_indexes + 1, sizeof *removes);
     entity_write w = {0};
     w.entity_key = key;
     w.expected_version = old_key ? old_key->version : 0;
@@ -125,17 +131,20 @@ int auth_store_api_key_write(entity_store *store, const Metodnet__ApiKey *old_ke
     w.data = data;
     w.data_len = data_len;
     w.attributes = layouts[0].attributes;
-    w.n_index_add = auth_layout_difference(&layouts[0], old_key ? &layouts[1] : NULL, adds);
+    w.n_index_add = entity_layout_index_difference(&layouts[0], old_key ? &layouts[1] : NULL, adds);
     w.index_add = adds;
     if (old_key) {
-        w.n_index_remove = auth_layout_difference(&layouts[1], &layouts[0], removes);
+        w.n_index_remove = entity_layout_index_difference(&layouts[1], &layouts[0], removes);
         w.index_remove = removes;
     }
     w.stream_key = AUTH_EVENTS;
     w.event = event;
     w.event_len = event_len;
     int rc = entity_store_write(store, &w, cb, ud);
-    free(layouts);
+    entity_layout_clear(&layouts[0]);
+    entity_layout_clear(&layouts[1]);
+    free(adds);
+    free(removes);
     free(event);
     free(data);
     return rc;

@@ -119,6 +119,7 @@ static void test_teacher_territory_and_layout(void **state)
     assert_true(scope_allows(&self, &t.object, SCOPE_READ));
 
     auth_layout layout;
+    entity_layout_init(&layout);
     auth_user_layout(&user, &layout);
     assert_string_equal(layout.attributes, "|id:u12|role:teacher|reg:07|mun:07-m1|org:07-o3|staff:07-s5|dis:false|");
     bool login_key = false, org_index = false, admin_index = false;
@@ -131,6 +132,7 @@ static void test_teacher_territory_and_layout(void **state)
     }
     assert_true(login_key && org_index);
     assert_false(admin_index);
+    entity_layout_clear(&layout);
 }
 
 static void test_tokens(void **state)
