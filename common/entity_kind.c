@@ -221,6 +221,7 @@ typedef struct op {
     int pending;
     bool store_failed;
     bool claim_budget_checked; /* a write claiming a guarded value: the caller is under its limit */
+    bool layouts_ready;        /* old_layout/new_layout computed (once, for the states of this write) */
     const char *refused_field; /* the claim field of an ENTITY_CLAIMED refusal */
     validation v;
     entity_layout old_layout;
@@ -297,10 +298,13 @@ void entity_kind_audit(const entity_engine *engine, service_call *call, const en
 /* Layouts of the states a write moves between (computed once). A layout past its limits refuses. */
 static bool s_layouts(op *o)
 {
-    if (o->what != OP_CREATE && o->old_layout.n_indexes == 0 && o->old_layout.attributes == NULL && o->current)
-        o->kind->layout(o->current, &o->old_layout);
-    if (o->what != OP_DELETE && o->new_layout.n_indexes == 0 && o->new_layout.attributes == NULL && o->next)
-        o->kind->layout(o->next, &o->new_layout);
+    if (!o->layouts_ready) {
+        if (o->what != OP_CREATE && o->current)
+            o->kind->layout(o->current, &o->old_layout);
+        if (o->what != OP_DELETE && o->next)
+            o->kind->layout(o->next, &o->new_layout);
+        o->layouts_ready = true;
+    }
     const char *error = entity_layout_error(&o->old_layout);
     if (error == NULL)
         error = entity_layout_error(&o->new_layout);
