@@ -10,6 +10,9 @@
 # needed, stops everything it started. Bounded: about 2 minutes.
 #
 #   ./ops/bench/bench.sh [--duration SECONDS] [--connections N] [--workers N] [--creates N] [--memory-only]
+#                        [--index-experiment BYTES]
+# --index-experiment: after the memory run, how much each staff index would take with its sort key cut
+# to BYTES bytes (a copy measured and deleted; the store is not changed).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 BENCH_DIR="$MN_ROOT/ops/bench"
@@ -20,6 +23,7 @@ connections=50
 workers=2
 creates=40000
 memory_only=0
+index_cut=""
 while (($#)); do
     case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -27,7 +31,8 @@ while (($#)); do
     --workers) workers="$2"; shift 2 ;;
     --creates) creates="$2"; shift 2 ;;
     --memory-only) memory_only=1; shift ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --index-experiment) index_cut="$2"; shift 2 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) mn_die "неизвестный аргумент: $1" ;;
     esac
 done
@@ -145,6 +150,17 @@ created="$(field ok "$mem_res")"
 echo "   $mem_res; used_memory $before → $after; потоки $streams_before → $streams_after" >&2
 sample_key="reg:{r:07}:staff:$staff" # one staff member as an example: its type, encoding and size
 echo "   пример: $sample_key — $(rcli TYPE "$sample_key") $(rcli OBJECT ENCODING "$sample_key"), MEMORY USAGE $(rcli MEMORY USAGE "$sample_key") байт" >&2
+if [[ -n "$index_cut" ]]; then
+    echo "== Индексы работников: члены с ключом сортировки до $index_cut байт (копия, замер, удаление)" >&2
+    saved=0
+    for index in "reg:{r:07}:ix:staff" "reg:{r:07}:ix:staff:org:$org" "reg:{r:07}:ix:staff:mun:$mun"; do
+        mapfile -t r < <(rcli EVAL "$(cat "$BENCH_DIR/index_members.lua")" 2 "$index" "bench:{r:07}:ix-scratch" "$index_cut")
+        ((r[0] > 0)) || continue
+        echo "   $index: ${r[0]} членов; сейчас $((r[1] / r[0])) Б/член (средняя длина ${r[2]} Б), укороченные $((r[3] / r[0])) Б/член (${r[4]} Б)" >&2
+        saved=$((saved + (r[1] - r[3]) / r[0]))
+    done
+    echo "   укороченные члены сэкономили бы ~$saved Б на работника" >&2
+fi
 
 # ---- verdicts ----
 verdicts="$(python3 - "$memory_only" "$redis_get" "$redis_eval" "$get_res" "$post_res" "$before" "$after" "$created" \
