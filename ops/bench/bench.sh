@@ -32,7 +32,7 @@ while (($#)); do
     --creates) creates="$2"; shift 2 ;;
     --memory-only) memory_only=1; shift ;;
     --index-experiment) index_cut="$2"; shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) mn_die "неизвестный аргумент: $1" ;;
     esac
 done
