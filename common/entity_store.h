@@ -6,6 +6,12 @@
  * Index members are "<sort key>\x1f<id>" (or just "<id>"); the id is what follows the last \x1f and
  * the entity key is entity_key_prefix + id. The attribute string is "|token|token|...|" and lets a
  * list filter by tokens (e.g. "|cat:teacher|", "|mun:24-m3|") without decoding protobuf in Lua.
+ *
+ * Memory: Redis keeps such a hash compact (listpack, ~390 bytes for a staff member) while each value
+ * is ≤ hash-max-listpack-value, which ops/lib.sh raises to 1024 (the default 64 makes every entity
+ * with a ~200-byte protobuf a hashtable, ~550 bytes). The layout stays {v,d,a} because other code
+ * reads the hash fields directly (auth's session script HGET v/a, `metodnet-registry check-claims`
+ * HGET d); docs/performance.md has the measurements.
  */
 #ifndef METODNET_ENTITY_STORE_H
 #define METODNET_ENTITY_STORE_H

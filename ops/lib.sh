@@ -238,6 +238,11 @@ logfile ""
 appendonly yes
 appendfsync ${METODNET_REDIS_APPENDFSYNC:-everysec}
 save ""
+# Entity hashes {v,d,a} (common/entity_store.c) stay listpack-encoded while each value fits: the
+# protobuf d of a staff member is ~200 bytes, over the default 64 that makes every entity a
+# hashtable (~220 bytes more per entity; docs/performance.md). Records written under the old limit
+# become listpack when Redis loads its AOF at the start that brings this line.
+hash-max-listpack-value 1024
 EOF
     )
     echo "$conf"

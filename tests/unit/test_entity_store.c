@@ -1,7 +1,8 @@
 /* test_entity_store — entity_store against a real redis-server: the write checks (exists, version,
  * not found, references, empty guards) and that a refused write changes nothing; index maintenance;
  * events only on success; get; list pagination, prefix search, token filters and the scan bound;
- * next_id; damaged data and an unreachable Redis reported as ENTITY_ERROR. */
+ * next_id; damaged data and an unreachable Redis reported as ENTITY_ERROR; entities under both hash
+ * encodings (hashtable from before ops/lib.sh raised hash-max-listpack-value, listpack after). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -418,7 +419,7 @@ static void test_list_pagination(void **state)
     s_populate(25);
     entity_list_query q = {.index_key = "{r:7}:p:by_name", .entity_key_prefix = "{r:7}:p:", .limit = 10};
     int seen = 0;
-    char cursor[128] = "";
+    char cursor[sizeof((list_outcome *)0)->next] = "";
     for (int page = 0; page < 3; page++) {
         q.after_member = cursor[0] ? cursor : NULL;
         list_outcome *o = s_list(&q);
@@ -429,7 +430,7 @@ static void test_list_pagination(void **state)
             assert_string_equal(o->items[i], want);
         }
         assert_int_equal(o->has_next, page < 2);
-        snprintf(cursor, sizeof cursor, "%s", o->next);
+        memcpy(cursor, o->next, sizeof cursor); /* same size, o->next terminated */
     }
     assert_int_equal(seen, 25);
 
@@ -502,7 +503,7 @@ static void test_list_max_scan(void **state)
                            .n_required_tokens = 1,
                            .limit = 10,
                            .max_scan = 10};
-    char cursor[128] = "";
+    char cursor[sizeof((list_outcome *)0)->next] = "";
     int found = 0, calls = 0;
     char found_items[10][32];
     for (;;) {
@@ -518,7 +519,7 @@ static void test_list_max_scan(void **state)
             assert_string_equal(o->next, "name009\x1f"
                                          "9");
         }
-        snprintf(cursor, sizeof cursor, "%s", o->next);
+        memcpy(cursor, o->next, sizeof cursor); /* same size, o->next terminated */
         assert_true(calls < 10);
     }
     /* 50 members, 10 per call: the fifth call stops on the bound exactly at the last member, so it
@@ -779,6 +780,108 @@ static void test_acl_refusal_changes_nothing(void **state)
     assert_false(c.present[0]);
 }
 
+/* ---- compact encoding (ops/lib.sh: hash-max-listpack-value 1024) ---- */
+
+static void s_encoding_is(const char *key, const char *encoding)
+{
+    redisReply *r = redisCommand(sync_redis, "OBJECT ENCODING %s", key);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, encoding);
+    freeReplyObject(r);
+}
+
+typedef struct {
+    int calls;
+    entity_result result;
+    size_t n;
+    size_t len[4];
+} sized_list_outcome;
+
+static void s_on_sized_list(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+                            const char *error, void *ud)
+{
+    (void)next_member;
+    (void)error;
+    sized_list_outcome *o = ud;
+    o->calls++;
+    o->result = result;
+    o->n = n;
+    for (size_t i = 0; i < n && i < 4; i++)
+        o->len[i] = items[i].len;
+}
+
+/* An entity with a staff-sized protobuf (200 bytes) written under Redis's default limit is a hashtable
+ * (a store from before the setting); under the setting new entities are listpack hashes and stay so
+ * when updated. Both kinds are read, listed, updated and deleted alike. */
+static void test_compact_encoding(void **state)
+{
+    (void)state;
+    uint8_t data[200];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    entity_index_entry old_idx = {"{r:3}:s:by_name", "a\x1f"
+                                                     "1"};
+    entity_index_entry new_idx = {"{r:3}:s:by_name", "b\x1f"
+                                                     "2"};
+    entity_write w = {.entity_key = "{r:3}:s:2",
+                      .expected_version = 0,
+                      .new_version = 1,
+                      .data = data,
+                      .data_len = sizeof data,
+                      .attributes = "|cat:teacher|",
+                      .index_add = &new_idx,
+                      .n_index_add = 1};
+    /* The old record straight into Redis, as a store written before the setting (or gen_staff) has it. */
+    s_sync("CONFIG SET hash-max-listpack-value 64");
+    s_sync("HSET {r:3}:s:1 v 1 d %b a |cat:teacher|", data, sizeof data);
+    s_sync("ZADD {r:3}:s:by_name 0 %s", old_idx.member);
+    s_encoding_is("{r:3}:s:1", "hashtable");
+
+    s_sync("CONFIG SET hash-max-listpack-value 1024");
+    assert_int_equal(s_write(&w).result, ENTITY_OK);
+    s_encoding_is("{r:3}:s:2", "listpack");
+
+    const char *const teacher[] = {"|cat:teacher|"};
+    entity_list_query q = {.index_key = "{r:3}:s:by_name",
+                           .entity_key_prefix = "{r:3}:s:",
+                           .required_tokens = teacher,
+                           .n_required_tokens = 1,
+                           .limit = 10};
+    sized_list_outcome l = {0};
+    assert_int_equal(entity_store_list(store, &q, s_on_sized_list, &l), 0);
+    s_run_until(&l.calls);
+    assert_int_equal(l.result, ENTITY_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.len[0], sizeof data);
+    assert_int_equal(l.len[1], sizeof data);
+
+    data[0] = 0xff;
+    for (int id = 1; id <= 2; id++) {
+        char key[32];
+        snprintf(key, sizeof key, "{r:3}:s:%d", id);
+        entity_write u = {.entity_key = key,
+                          .expected_version = 1,
+                          .new_version = 2,
+                          .data = data,
+                          .data_len = sizeof data,
+                          .attributes = "|cat:teacher|"};
+        assert_int_equal(s_write(&u).result, ENTITY_OK);
+        get_outcome g = s_get(key);
+        assert_int_equal(g.result, ENTITY_OK);
+        assert_int_equal(g.version, 2);
+        assert_int_equal(g.len, sizeof data);
+        assert_memory_equal(g.data, data, sizeof data);
+    }
+    s_encoding_is("{r:3}:s:2", "listpack");
+
+    entity_write del = {
+        .entity_key = "{r:3}:s:1", .expected_version = 2, .index_remove = &old_idx, .n_index_remove = 1};
+    assert_int_equal(s_write(&del).result, ENTITY_OK);
+    assert_int_equal(s_get("{r:3}:s:1").result, ENTITY_NOT_FOUND);
+    s_sync("CONFIG SET hash-max-listpack-value 64");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -793,6 +896,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unreachable_redis, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unique_claims, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_acl_refusal_changes_nothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_compact_encoding, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
