@@ -271,7 +271,9 @@ class Stack:
         acl = self.write_redis_acl()
         self._add("redis", [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1",
                             "--protected-mode", "yes", "--aclfile", acl, "--daemonize", "no", "--dir", self.redis_dir,
-                            "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", ""])
+                            "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "",
+                            # as ops/lib.sh: entities stay listpack-encoded hashes (docs/performance.md)
+                            "--hash-max-listpack-value", "1024"])
         self.procs["redis"].start()
         self.wait_redis()
         b = bin_dir()
