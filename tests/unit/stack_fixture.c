@@ -155,6 +155,7 @@ void stack_fixture_destroy(stack_fixture **fp)
     if (f->gateway)
         gateway_http_stop(f->gateway);
     mdp_broker_destroy(&f->broker);
+    assert_null(f->broker); /* x_destroy(&x) nulls x (test_mdp relies on it) */
     redis_link_close(&f->registry_link);
     redis_link_close(&f->auth_link);
     redis_link_close(&f->diagnostics_link);
