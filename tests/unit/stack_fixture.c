@@ -294,25 +294,32 @@ void stack_fixture_seed_registry(stack_fixture *f)
         s_registry_create(f, "CreateOrganization", &co.base, &metodnet__organization__descriptor, id);
     }
     for (int i = 0; i < 2; i++) {
-        Metodnet__StaffMember s = METODNET__STAFF_MEMBER__INIT;
         char organization[16], id[16];
         snprintf(organization, sizeof organization, "07-o%d", i + 1);
         snprintf(id, sizeof id, "07-s%d", i + 1);
-        char *organization_ids[] = {organization};
-        char *subjects[] = {"mathematics"};
-        s.last_name = "Кодзоков";
-        s.first_name = "Аслан";
-        s.birth_date = "1985-04-12";
-        s.position = METODNET__POSITION__POSITION_TEACHER;
-        s.category = METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER;
-        s.organization_ids = organization_ids;
-        s.n_organization_ids = 1;
-        s.subjects = subjects;
-        s.n_subjects = 1;
-        Metodnet__CreateStaffRequest cs = METODNET__CREATE_STAFF_REQUEST__INIT;
-        cs.staff = &s;
-        s_registry_create(f, "CreateStaff", &cs.base, &metodnet__staff_member__descriptor, id);
+        const char *organization_ids[] = {organization};
+        stack_fixture_create_teacher(f, "Кодзоков", "Аслан", "1985-04-12", organization_ids, 1, id);
     }
+}
+
+void stack_fixture_create_teacher(stack_fixture *f, const char *last_name, const char *first_name,
+                                  const char *birth_date, const char *const *organization_ids,
+                                  size_t n_organization_ids, const char *expect_id)
+{
+    Metodnet__StaffMember s = METODNET__STAFF_MEMBER__INIT;
+    char *subjects[] = {"mathematics"};
+    s.last_name = (char *)last_name;
+    s.first_name = (char *)first_name;
+    s.birth_date = (char *)birth_date;
+    s.position = METODNET__POSITION__POSITION_TEACHER;
+    s.category = METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER;
+    s.organization_ids = (char **)organization_ids;
+    s.n_organization_ids = n_organization_ids;
+    s.subjects = subjects;
+    s.n_subjects = 1;
+    Metodnet__CreateStaffRequest cs = METODNET__CREATE_STAFF_REQUEST__INIT;
+    cs.staff = &s;
+    s_registry_create(f, "CreateStaff", &cs.base, &metodnet__staff_member__descriptor, expect_id);
 }
 
 /* ---------- the test's own look into Redis ---------- */

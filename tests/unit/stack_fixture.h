@@ -116,6 +116,11 @@ void stack_call_ok(const stack_call_result *r, const char *what);
  * region 07; municipalities 07-m1, 07-m2; schools 07-o1 (in m1) and 07-o2 (in m2); teachers of
  * mathematics 07-s1 (in o1) and 07-s2 (in o2). Needs STACK_REGISTRY. */
 void stack_fixture_seed_registry(stack_fixture *f);
+/* Creates a teacher of mathematics in the given organizations through the registry (as the system
+ * principal) and checks that the registry gave it expect_id. Needs STACK_REGISTRY. */
+void stack_fixture_create_teacher(stack_fixture *f, const char *last_name, const char *first_name,
+                                  const char *birth_date, const char *const *organization_ids,
+                                  size_t n_organization_ids, const char *expect_id);
 
 /* A blocking command to the test Redis as the default user (caller frees the reply). */
 redisReply *stack_fixture_redis(stack_fixture *f, const char *format, ...);

@@ -474,25 +474,8 @@ static void test_route_end_to_end(void **state)
 
     /* 07-s3 teaches in both schools */
     {
-        Metodnet__StaffMember st = METODNET__STAFF_MEMBER__INIT;
-        char *orgs[] = {"07-o2", "07-o1"};
-        char *subjects[] = {"mathematics"};
-        st.last_name = "Шогенова";
-        st.first_name = "Марина";
-        st.birth_date = "1990-02-03";
-        st.position = METODNET__POSITION__POSITION_TEACHER;
-        st.category = METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER;
-        st.organization_ids = orgs;
-        st.n_organization_ids = 2;
-        st.subjects = subjects;
-        st.n_subjects = 1;
-        Metodnet__CreateStaffRequest cs = METODNET__CREATE_STAFF_REQUEST__INIT;
-        cs.staff = &st;
-        stack_call_result c = s_call(f, "registry", "CreateStaff", &cs.base, &metodnet__staff_member__descriptor,
-                                     service_client_system_principal());
-        stack_call_ok(&c, "CreateStaff (two schools)");
-        assert_string_equal(pbfield_string(c.response, "id"), "07-s3");
-        stack_call_result_free(&c);
+        const char *organization_ids[] = {"07-o2", "07-o1"};
+        stack_fixture_create_teacher(f, "Шогенова", "Марина", "1990-02-03", organization_ids, 2, "07-s3");
     }
     s_open_campaign(f, "Диагностика учителей математики, весна", "07-c1");
     /* progress: the teacher of two schools counts under each school and once in the totals */
