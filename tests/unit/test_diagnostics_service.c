@@ -1,5 +1,5 @@
 /* test_diagnostics_service — the diagnostics service in-process against a private redis-server, an
- * in-process MDP broker and the real registry: a campaign opened for the registry's teachers,
+ * in-process MDP broker and the real registry (the shared stack, stack_fixture.h): a campaign opened for the registry's teachers,
  * attempts refused when malformed (nothing stored), scored on submit, a second submit changing
  * nothing, late submits refused, items locked while the campaign is open, and scope rules (a teacher
  * sees only their own results, a methodologist only their municipality's). */
@@ -8,231 +8,28 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <zmq.h>
 
-#include "config.h"
-#include "diagnostics.h"
 #include "diagnostics.pb-c.h"
 #include "diagnostics_model.h"
-#include "mdp_broker.h"
 #include "pbfield.h"
-#include "redis_link.h"
-#include "redis_test_server.h"
-#include "registry.h"
 #include "registry.pb-c.h"
-#include "service_client.h"
+#include "stack_fixture.h"
 #include "validate.h"
 
-typedef struct {
-    redis_test_server redis;
-    uv_loop_t loop;
-    void *zmq;
-    char endpoint[256];
-    mdp_broker *broker;
-    redis_link *link;          /* the diagnostics service's, as Redis user "diagnostics" */
-    redis_link *registry_link; /* the registry's, as Redis user "registry" */
-    registry *reg;
-    diagnostics *diag;
-    service_client *client;
-    config cfg;
-    int stopped;
-} fixture;
-
-typedef struct {
-    bool done;
-    Metodnet__StatusCode code;
-    char message[256];
-    char field[96];
-    ProtobufCMessage *response;
-} call_result;
-
-static const mdp_heartbeat s_heartbeat = {100, 3};
-
-static void s_run_ms(fixture *f, uint64_t ms)
+/* The registry and diagnostics services on the shared stack, eight requests at a time each. */
+static stack_fixture *s_fixture_new(void)
 {
-    uint64_t until = uv_now(&f->loop) + ms;
-    while (uv_now(&f->loop) < until) {
-        uv_run(&f->loop, UV_RUN_NOWAIT);
-        redis_test_sleep_ms(2);
-        uv_update_time(&f->loop);
-    }
+    stack_fixture_options options;
+    stack_fixture_options_default(&options, STACK_REGISTRY | STACK_DIAGNOSTICS);
+    options.concurrency = 8;
+    return stack_fixture_new_with(&options);
 }
 
-static void s_called(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+static stack_call_result s_call(stack_fixture *f, const char *service, const char *method,
+                                const ProtobufCMessage *request, const ProtobufCMessageDescriptor *response,
+                                const Metodnet__Principal *caller)
 {
-    call_result *r = ud;
-    r->done = true;
-    r->code = status->code;
-    snprintf(r->message, sizeof r->message, "%s", status->message ? status->message : "");
-    if (status->n_violations > 0)
-        snprintf(r->field, sizeof r->field, "%s", status->violations[0]->field);
-    r->response = response ? pbfield_clone(response) : NULL;
-}
-
-static call_result s_call(fixture *f, const char *service, const char *method, const ProtobufCMessage *request,
-                          const ProtobufCMessageDescriptor *response, const Metodnet__Principal *caller)
-{
-    call_result r = {0};
-    service_client_request req = {.service = service,
-                                  .method = method,
-                                  .request = request,
-                                  .response = response,
-                                  .caller = caller,
-                                  .request_id = "test",
-                                  .timeout_ms = 10000};
-    assert_int_equal(service_client_call(f->client, &req, s_called, &r), 0);
-    while (!r.done)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    return r;
-}
-
-static void s_free(call_result *r)
-{
-    if (r->response)
-        protobuf_c_message_free_unpacked(r->response, NULL);
-    r->response = NULL;
-}
-
-static void s_ok(call_result *r, const char *what)
-{
-    if (r->code != METODNET__STATUS_CODE__STATUS_CODE_OK)
-        fail_msg("%s: %d %s (%s)", what, r->code, r->message, r->field);
-}
-
-static fixture *s_fixture_new(void)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->redis.service_acl = true; /* each service writes under its production ACL user */
-    assert_int_equal(redis_test_server_start(&f->redis), 0);
-    assert_int_equal(uv_loop_init(&f->loop), 0);
-    f->zmq = zmq_ctx_new();
-    snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/broker", f->redis.dir);
-    f->broker = mdp_broker_new(&f->loop, f->zmq, f->endpoint, s_heartbeat);
-    redis_link_options ro;
-    char password[96];
-    redis_test_link_as(&f->redis, "diagnostics", password, sizeof password, &ro);
-    f->link = redis_link_new(&f->loop, &ro);
-    redis_test_link_as(&f->redis, "registry", password, sizeof password, &ro);
-    f->registry_link = redis_link_new(&f->loop, &ro);
-    f->cfg.service_name = "test";
-    f->cfg.broker_endpoint = f->endpoint;
-    f->cfg.concurrency = 8;
-    f->cfg.heartbeat = s_heartbeat;
-    f->cfg.request_timeout_ms = 5000;
-    f->reg = registry_new(&f->loop, f->zmq, &f->cfg, f->registry_link);
-    f->diag = diagnostics_new(&f->loop, f->zmq, &f->cfg, f->link);
-    assert_non_null(f->diag);
-    f->client = service_client_new(&f->loop, f->zmq, f->endpoint);
-    for (int i = 0; i < 500 && (mdp_broker_worker_count(f->broker, "diagnostics") == 0 ||
-                                mdp_broker_worker_count(f->broker, "registry") == 0);
-         i++)
-        s_run_ms(f, 10);
-    return f;
-}
-
-static void s_stopped(void *ud)
-{
-    ((fixture *)ud)->stopped++;
-}
-
-static void s_fixture_destroy(fixture *f)
-{
-    service_client_destroy(&f->client);
-    diagnostics_shutdown(f->diag, s_stopped, f);
-    registry_shutdown(f->reg, s_stopped, f);
-    for (int i = 0; i < 1000 && f->stopped < 2; i++)
-        s_run_ms(f, 5);
-    assert_int_equal(f->stopped, 2);
-    mdp_broker_destroy(&f->broker);
-    redis_link_close(&f->link);
-    redis_link_close(&f->registry_link);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    zmq_ctx_term(f->zmq);
-    char path[300];
-    snprintf(path, sizeof path, "%s/broker", f->redis.dir);
-    unlink(path);
-    redis_test_server_destroy(&f->redis);
-    free(f);
-}
-
-static redisReply *s_redis(fixture *f, const char *format, ...)
-{
-    redisContext *c = redisConnectUnix(f->redis.socket_path);
-    va_list ap;
-    va_start(ap, format);
-    redisReply *r = redisvCommand(c, format, ap);
-    va_end(ap);
-    redisFree(c);
-    assert_non_null(r);
-    return r;
-}
-
-static long long s_redis_int(fixture *f, const char *format, const char *arg)
-{
-    redisReply *r = s_redis(f, format, arg);
-    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
-    freeReplyObject(r);
-    return v;
-}
-
-/* Region 07; municipalities 07-m1, 07-m2; schools 07-o1 (m1), 07-o2 (m2); teachers of mathematics
- * 07-s1 (o1) and 07-s2 (o2). */
-static void s_registry(fixture *f)
-{
-    const Metodnet__Principal *sys = service_client_system_principal();
-    Metodnet__Region region = METODNET__REGION__INIT;
-    region.id = "07";
-    region.name = "Кабардино-Балкарская Республика";
-    Metodnet__CreateRegionRequest cr = METODNET__CREATE_REGION_REQUEST__INIT;
-    cr.region = &region;
-    call_result r = s_call(f, "registry", "CreateRegion", &cr.base, &metodnet__region__descriptor, sys);
-    s_ok(&r, "CreateRegion");
-    s_free(&r);
-    for (int i = 0; i < 2; i++) {
-        Metodnet__Municipality m = METODNET__MUNICIPALITY__INIT;
-        m.region_id = "07";
-        m.name = i == 0 ? "Терский район" : "Баксанский район";
-        m.kind = METODNET__MUNICIPALITY_KIND__MUNICIPALITY_KIND_DISTRICT;
-        Metodnet__CreateMunicipalityRequest cm = METODNET__CREATE_MUNICIPALITY_REQUEST__INIT;
-        cm.municipality = &m;
-        r = s_call(f, "registry", "CreateMunicipality", &cm.base, &metodnet__municipality__descriptor, sys);
-        s_ok(&r, "CreateMunicipality");
-        s_free(&r);
-    }
-    for (int i = 0; i < 2; i++) {
-        Metodnet__Organization o = METODNET__ORGANIZATION__INIT;
-        o.municipality_id = i == 0 ? "07-m1" : "07-m2";
-        o.name = i == 0 ? "МКОУ СОШ № 1 г.п. Терек" : "МКОУ СОШ № 2 г. Баксан";
-        o.kind = METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_SCHOOL;
-        Metodnet__CreateOrganizationRequest co = METODNET__CREATE_ORGANIZATION_REQUEST__INIT;
-        co.organization = &o;
-        r = s_call(f, "registry", "CreateOrganization", &co.base, &metodnet__organization__descriptor, sys);
-        s_ok(&r, "CreateOrganization");
-        s_free(&r);
-    }
-    for (int i = 0; i < 2; i++) {
-        Metodnet__StaffMember s = METODNET__STAFF_MEMBER__INIT;
-        char *orgs[] = {i == 0 ? "07-o1" : "07-o2"};
-        char *subjects[] = {"mathematics"};
-        s.last_name = "Кодзоков";
-        s.first_name = "Аслан";
-        s.birth_date = "1985-04-12";
-        s.position = METODNET__POSITION__POSITION_TEACHER;
-        s.category = METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER;
-        s.organization_ids = orgs;
-        s.n_organization_ids = 1;
-        s.subjects = subjects;
-        s.n_subjects = 1;
-        Metodnet__CreateStaffRequest cs = METODNET__CREATE_STAFF_REQUEST__INIT;
-        cs.staff = &s;
-        char *mask[] = {"active"};
-        cs.update_mask = mask;
-        cs.n_update_mask = 0;
-        r = s_call(f, "registry", "CreateStaff", &cs.base, &metodnet__staff_member__descriptor, sys);
-        s_ok(&r, "CreateStaff");
-        s_free(&r);
-    }
+    return stack_fixture_call(f, service, method, request, response, caller, NULL);
 }
 
 static Metodnet__Principal s_admin = {PROTOBUF_C_MESSAGE_INIT(&metodnet__principal__descriptor),
@@ -272,7 +69,7 @@ static Metodnet__Principal s_other_region = {PROTOBUF_C_MESSAGE_INIT(&metodnet__
                                              ""};
 
 /* Instrument: q1 single choice (t.method.1: a 0, b 2), q2 scale 0..4 (t.digital.1). Thresholds 50 %. */
-static void s_create_instrument(fixture *f)
+static void s_create_instrument(stack_fixture *f)
 {
     Metodnet__ItemOption a = METODNET__ITEM_OPTION__INIT, b = METODNET__ITEM_OPTION__INIT;
     a.id = "a";
@@ -303,17 +100,17 @@ static void s_create_instrument(fixture *f)
     Metodnet__CreateInstrumentRequest req = METODNET__CREATE_INSTRUMENT_REQUEST__INIT;
     req.instrument = &in;
     /* a teacher cannot publish instruments */
-    call_result r =
+    stack_call_result r =
         s_call(f, "diagnostics", "CreateInstrument", &req.base, &metodnet__instrument__descriptor, &s_teacher1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
     r = s_call(f, "diagnostics", "CreateInstrument", &req.base, &metodnet__instrument__descriptor, &s_admin);
-    s_ok(&r, "CreateInstrument");
+    stack_call_ok(&r, "CreateInstrument");
     assert_string_equal(pbfield_string(r.response, "id"), "07-i1");
-    s_free(&r);
+    stack_call_result_free(&r);
 }
 
-static call_result s_submit(fixture *f, const Metodnet__Principal *who, const char *id, const char *option,
-                            double scale)
+static stack_call_result s_submit(stack_fixture *f, const Metodnet__Principal *who, const char *id, const char *option,
+                                  double scale)
 {
     char *opts[] = {(char *)option};
     Metodnet__Answer a1 = METODNET__ANSWER__INIT, a2 = METODNET__ANSWER__INIT;
@@ -333,8 +130,8 @@ static call_result s_submit(fixture *f, const Metodnet__Principal *who, const ch
 static void test_campaign_attempts_results_scope(void **state)
 {
     (void)state;
-    fixture *f = s_fixture_new();
-    s_registry(f);
+    stack_fixture *f = s_fixture_new();
+    stack_fixture_seed_registry(f);
     s_create_instrument(f);
 
     char today[16];
@@ -355,18 +152,19 @@ static void test_campaign_attempts_results_scope(void **state)
     c.ends_on = "2099-12-31";
     Metodnet__CreateCampaignRequest cc = METODNET__CREATE_CAMPAIGN_REQUEST__INIT;
     cc.campaign = &c;
-    call_result r = s_call(f, "diagnostics", "CreateCampaign", &cc.base, &metodnet__campaign__descriptor, &s_admin);
-    s_ok(&r, "CreateCampaign");
+    stack_call_result r =
+        s_call(f, "diagnostics", "CreateCampaign", &cc.base, &metodnet__campaign__descriptor, &s_admin);
+    stack_call_ok(&r, "CreateCampaign");
     assert_string_equal(pbfield_string(r.response, "id"), "07-c1");
-    s_free(&r);
+    stack_call_result_free(&r);
 
     Metodnet__CampaignActionRequest open = METODNET__CAMPAIGN_ACTION_REQUEST__INIT;
     open.id = "07-c1";
     r = s_call(f, "diagnostics", "OpenCampaign", &open.base, &metodnet__campaign__descriptor, &s_admin);
-    s_ok(&r, "OpenCampaign");
+    stack_call_ok(&r, "OpenCampaign");
     assert_int_equal(((Metodnet__Campaign *)r.response)->assigned, 2);
     assert_int_equal(((Metodnet__Campaign *)r.response)->instrument_version, 1);
-    s_free(&r);
+    stack_call_result_free(&r);
 
     /* items of an instrument used by an open campaign cannot change */
     Metodnet__Instrument patch = METODNET__INSTRUMENT__INIT;
@@ -378,7 +176,7 @@ static void test_campaign_attempts_results_scope(void **state)
     ui.n_update_mask = 1;
     r = s_call(f, "diagnostics", "UpdateInstrument", &ui.base, &metodnet__instrument__descriptor, &s_admin);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
-    s_free(&r);
+    stack_call_result_free(&r);
 
     /* a teacher starts their own attempt, not someone else's */
     Metodnet__StartAttemptRequest start = METODNET__START_ATTEMPT_REQUEST__INIT;
@@ -388,11 +186,11 @@ static void test_campaign_attempts_results_scope(void **state)
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
     start.staff_id = "";
     r = s_call(f, "diagnostics", "StartAttempt", &start.base, &metodnet__attempt__descriptor, &s_teacher1);
-    s_ok(&r, "StartAttempt");
+    stack_call_ok(&r, "StartAttempt");
     assert_string_equal(pbfield_string(r.response, "id"), "07-c1-s1");
     assert_int_equal(((Metodnet__Attempt *)r.response)->status, METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_STARTED);
-    s_free(&r);
-    long long version_before = s_redis_int(f, "HGET %s v", "diag:{r:07}:attempt:07-c1-s1");
+    stack_call_result_free(&r);
+    long long version_before = stack_fixture_redis_integer(f, "HGET %s v", "diag:{r:07}:attempt:07-c1-s1");
 
     /* malformed answers: refused, nothing stored */
     r = s_submit(f, &s_teacher1, "07-c1-s1", "z", 2);
@@ -401,12 +199,12 @@ static void test_campaign_attempts_results_scope(void **state)
     r = s_submit(f, &s_teacher1, "07-c1-s1", "b", 5);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
     assert_string_equal(r.field, "answers[1].value");
-    assert_int_equal(s_redis_int(f, "HGET %s v", "diag:{r:07}:attempt:07-c1-s1"), version_before);
-    assert_int_equal(s_redis_int(f, "ZCARD %s", "diag:{r:07}:ix:result"), 0);
+    assert_int_equal(stack_fixture_redis_integer(f, "HGET %s v", "diag:{r:07}:attempt:07-c1-s1"), version_before);
+    assert_int_equal(stack_fixture_redis_integer(f, "ZCARD %s", "diag:{r:07}:ix:result"), 0);
 
     /* a valid submit is scored on the server: q1 a → 0/2 (deficit), scale 4 → 4/4 (strength) */
     r = s_submit(f, &s_teacher1, "07-c1-s1", "a", 4);
-    s_ok(&r, "SubmitAttempt");
+    stack_call_ok(&r, "SubmitAttempt");
     Metodnet__Attempt *done = (Metodnet__Attempt *)r.response;
     assert_int_equal(done->status, METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED);
     assert_int_equal(done->result->n_deficits, 1);
@@ -414,42 +212,42 @@ static void test_campaign_attempts_results_scope(void **state)
     assert_string_equal(done->result->strengths[0], "t.digital.1");
     assert_int_equal(done->result->instrument_version, 1);
     assert_int_equal(done->n_answers, 0); /* the reply leaves the answers out; the stored attempt keeps them */
-    assert_true(s_redis_int(f, "HSTRLEN %s d", "diag:{r:07}:attempt:07-c1-s1") >
+    assert_true(stack_fixture_redis_integer(f, "HSTRLEN %s d", "diag:{r:07}:attempt:07-c1-s1") >
                 (long long)metodnet__attempt__get_packed_size(done));
     int64_t version_done = done->version;
-    s_free(&r);
+    stack_call_result_free(&r);
     /* the event went to the stream in the same write */
-    redisReply *events = s_redis(f, "XLEN %s", "diag:{r:07}:events");
+    redisReply *events = stack_fixture_redis(f, "XLEN %s", "diag:{r:07}:events");
     assert_true(events->integer >= 1);
     freeReplyObject(events);
 
     /* a second submit (with other answers) changes nothing */
     r = s_submit(f, &s_teacher1, "07-c1-s1", "b", 0);
-    s_ok(&r, "second SubmitAttempt");
+    stack_call_ok(&r, "second SubmitAttempt");
     assert_int_equal(((Metodnet__Attempt *)r.response)->version, version_done);
     assert_string_equal(((Metodnet__Attempt *)r.response)->result->deficits[0], "t.method.1");
-    s_free(&r);
+    stack_call_result_free(&r);
 
     /* teacher 2 submits too: q1 b (strength), scale 1 → 25 % (deficit) */
     r = s_submit(f, &s_teacher2, "07-c1-s2", "b", 1);
-    s_ok(&r, "SubmitAttempt 2");
-    s_free(&r);
+    stack_call_ok(&r, "SubmitAttempt 2");
+    stack_call_result_free(&r);
 
     /* scope: teacher 1 reads own result, not teacher 2's; the methodologist of m1 likewise;
      * the region administrator both; another region nothing */
     Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
     get.id = "07-c1-s1";
     r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_teacher1);
-    s_ok(&r, "own result");
-    s_free(&r);
+    stack_call_ok(&r, "own result");
+    stack_call_result_free(&r);
     get.id = "07-c1-s2";
     r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_teacher1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
     r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_methodologist1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
     r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_admin);
-    s_ok(&r, "admin result");
-    s_free(&r);
+    stack_call_ok(&r, "admin result");
+    stack_call_result_free(&r);
     r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_other_region);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
 
@@ -459,44 +257,44 @@ static void test_campaign_attempts_results_scope(void **state)
     const size_t expect[] = {1, 1, 2};
     for (int i = 0; i < 3; i++) {
         r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, who[i]);
-        s_ok(&r, "ListResults");
+        stack_call_ok(&r, "ListResults");
         Metodnet__ListResultsResponse *lr = (Metodnet__ListResultsResponse *)r.response;
         assert_int_equal(lr->n_items, expect[i]);
         if (i < 2)
             assert_string_equal(lr->items[0]->staff_id, "07-s1");
-        s_free(&r);
+        stack_call_result_free(&r);
     }
     /* a person's results in one campaign: both filters hold */
     list.staff_id = "07-s1";
     r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
-    s_ok(&r, "ListResults by staff and campaign");
+    stack_call_ok(&r, "ListResults by staff and campaign");
     assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 1);
     assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c1-s1");
-    s_free(&r);
+    stack_call_result_free(&r);
     list.campaign_id = "07-c9";
     r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
-    s_ok(&r, "ListResults by staff and another campaign");
+    stack_call_ok(&r, "ListResults by staff and another campaign");
     assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 0);
-    s_free(&r);
+    stack_call_result_free(&r);
     list.staff_id = "";
     list.campaign_id = "07-c1";
     /* filter by deficit */
     list.deficit = "t.digital.1";
     r = s_call(f, "diagnostics", "ListResults", &list.base, &metodnet__list_results_response__descriptor, &s_admin);
-    s_ok(&r, "ListResults by deficit");
+    stack_call_ok(&r, "ListResults by deficit");
     assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 1);
     assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->staff_id, "07-s2");
-    s_free(&r);
+    stack_call_result_free(&r);
 
     /* competence profile: own yes, someone else's no */
     Metodnet__GetProfileRequest profile = METODNET__GET_PROFILE_REQUEST__INIT;
     profile.id = "07-s1";
     r = s_call(f, "diagnostics", "GetCompetenceProfile", &profile.base, &metodnet__competence_profile__descriptor,
                &s_teacher1);
-    s_ok(&r, "profile");
+    stack_call_ok(&r, "profile");
     assert_int_equal(((Metodnet__CompetenceProfile *)r.response)->n_history, 1);
     assert_string_equal(((Metodnet__CompetenceProfile *)r.response)->deficits[0], "t.method.1");
-    s_free(&r);
+    stack_call_result_free(&r);
     profile.id = "07-s1";
     r = s_call(f, "diagnostics", "GetCompetenceProfile", &profile.base, &metodnet__competence_profile__descriptor,
                &s_teacher2);
@@ -505,13 +303,13 @@ static void test_campaign_attempts_results_scope(void **state)
     /* progress by organization */
     get.id = "07-c1";
     r = s_call(f, "diagnostics", "GetCampaignProgress", &get.base, &metodnet__campaign_progress__descriptor, &s_admin);
-    s_ok(&r, "progress");
+    stack_call_ok(&r, "progress");
     Metodnet__CampaignProgress *p = (Metodnet__CampaignProgress *)r.response;
     assert_int_equal(p->assigned, 2);
     assert_int_equal(p->completed, 2);
     assert_int_equal(p->n_organizations, 2);
     assert_string_equal(p->organizations[0]->organization_id, "07-o1");
-    s_free(&r);
+    stack_call_result_free(&r);
 
     /* a teacher cannot generate a route; closing refuses late work */
     Metodnet__GenerateRouteRequest gen = METODNET__GENERATE_ROUTE_REQUEST__INIT;
@@ -519,8 +317,8 @@ static void test_campaign_attempts_results_scope(void **state)
     r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_teacher1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
     r = s_call(f, "diagnostics", "CloseCampaign", &open.base, &metodnet__campaign__descriptor, &s_admin);
-    s_ok(&r, "CloseCampaign");
-    s_free(&r);
+    stack_call_ok(&r, "CloseCampaign");
+    stack_call_result_free(&r);
     start.campaign_id = "07-c1";
     start.staff_id = "07-s2";
     Metodnet__SaveAnswersRequest save = METODNET__SAVE_ANSWERS_REQUEST__INIT;
@@ -534,20 +332,20 @@ static void test_campaign_attempts_results_scope(void **state)
     ui.instrument = &title;
     ui.update_mask = title_mask;
     r = s_call(f, "diagnostics", "UpdateInstrument", &ui.base, &metodnet__instrument__descriptor, &s_admin);
-    s_ok(&r, "UpdateInstrument");
+    stack_call_ok(&r, "UpdateInstrument");
     assert_int_equal(((Metodnet__Instrument *)r.response)->version, 2);
-    s_free(&r);
+    stack_call_result_free(&r);
     /* results keep the version they were taken on */
     get.id = "07-c1-s1";
     r = s_call(f, "diagnostics", "GetResult", &get.base, &metodnet__result__descriptor, &s_admin);
     assert_int_equal(((Metodnet__Result *)r.response)->instrument_version, 1);
-    s_free(&r);
-    s_fixture_destroy(f);
+    stack_call_result_free(&r);
+    stack_fixture_destroy(&f);
 }
 
 /* Creates and opens a campaign of instrument 07-i1 for the mathematics teachers; returns nothing,
  * the id is "07-c<n>". */
-static void s_open_campaign(fixture *f, const char *title, const char *expect_id)
+static void s_open_campaign(stack_fixture *f, const char *title, const char *expect_id)
 {
     char today[16];
     diag_days_to_date(date_today(), today, sizeof today);
@@ -567,18 +365,19 @@ static void s_open_campaign(fixture *f, const char *title, const char *expect_id
     c.ends_on = "2099-12-31";
     Metodnet__CreateCampaignRequest cc = METODNET__CREATE_CAMPAIGN_REQUEST__INIT;
     cc.campaign = &c;
-    call_result r = s_call(f, "diagnostics", "CreateCampaign", &cc.base, &metodnet__campaign__descriptor, &s_admin);
-    s_ok(&r, "CreateCampaign");
+    stack_call_result r =
+        s_call(f, "diagnostics", "CreateCampaign", &cc.base, &metodnet__campaign__descriptor, &s_admin);
+    stack_call_ok(&r, "CreateCampaign");
     assert_string_equal(pbfield_string(r.response, "id"), expect_id);
-    s_free(&r);
+    stack_call_result_free(&r);
     Metodnet__CampaignActionRequest open = METODNET__CAMPAIGN_ACTION_REQUEST__INIT;
     open.id = (char *)expect_id;
     r = s_call(f, "diagnostics", "OpenCampaign", &open.base, &metodnet__campaign__descriptor, &s_admin);
-    s_ok(&r, "OpenCampaign");
-    s_free(&r);
+    stack_call_ok(&r, "OpenCampaign");
+    stack_call_result_free(&r);
 }
 
-static void s_programme(fixture *f, const char *title, bool federal, const char *competence, int hours)
+static void s_programme(stack_fixture *f, const char *title, bool federal, const char *competence, int hours)
 {
     char *competences[] = {(char *)competence};
     Metodnet__Programme p = METODNET__PROGRAMME__INIT;
@@ -592,13 +391,13 @@ static void s_programme(fixture *f, const char *title, bool federal, const char 
     p.n_competences = 1;
     Metodnet__CreateProgrammeRequest req = METODNET__CREATE_PROGRAMME_REQUEST__INIT;
     req.programme = &p;
-    call_result r = s_call(f, "registry", "CreateProgramme", &req.base, &metodnet__programme__descriptor,
-                           service_client_system_principal());
-    s_ok(&r, "CreateProgramme");
-    s_free(&r);
+    stack_call_result r = s_call(f, "registry", "CreateProgramme", &req.base, &metodnet__programme__descriptor,
+                                 service_client_system_principal());
+    stack_call_ok(&r, "CreateProgramme");
+    stack_call_result_free(&r);
 }
 
-static void s_site(fixture *f, const char *municipality, const char *name, const char *start, const char *end)
+static void s_site(stack_fixture *f, const char *municipality, const char *name, const char *start, const char *end)
 {
     Metodnet__SiteDesignation site = METODNET__SITE_DESIGNATION__INIT;
     site.kind = METODNET__SITE_KIND__SITE_KIND_INTERNSHIP;
@@ -614,14 +413,14 @@ static void s_site(fixture *f, const char *municipality, const char *name, const
     o.n_sites = 1;
     Metodnet__CreateOrganizationRequest co = METODNET__CREATE_ORGANIZATION_REQUEST__INIT;
     co.organization = &o;
-    call_result r = s_call(f, "registry", "CreateOrganization", &co.base, &metodnet__organization__descriptor,
-                           service_client_system_principal());
-    s_ok(&r, "CreateOrganization (site)");
-    s_free(&r);
+    stack_call_result r = s_call(f, "registry", "CreateOrganization", &co.base, &metodnet__organization__descriptor,
+                                 service_client_system_principal());
+    stack_call_ok(&r, "CreateOrganization (site)");
+    stack_call_result_free(&r);
 }
 
-static call_result s_item_status(fixture *f, const Metodnet__Principal *who, const char *item,
-                                 Metodnet__RouteItemStatus status, const char *document)
+static stack_call_result s_item_status(stack_fixture *f, const Metodnet__Principal *who, const char *item,
+                                       Metodnet__RouteItemStatus status, const char *document)
 {
     Metodnet__SetRouteItemStatusRequest req = METODNET__SET_ROUTE_ITEM_STATUS_REQUEST__INIT;
     req.id = "07-s1";
@@ -656,8 +455,8 @@ static void s_assert_same_items(const Metodnet__Route *a, const Metodnet__Route 
 static void test_route_end_to_end(void **state)
 {
     (void)state;
-    fixture *f = s_fixture_new();
-    s_registry(f);
+    stack_fixture *f = s_fixture_new();
+    stack_fixture_seed_registry(f);
     s_create_instrument(f);
     /* catalogue: 07-p1 not in ФР ДПП, 07-p2 and 07-p3 in it, 07-p4 for another competence */
     s_programme(f, "Современный урок математики", false, "t.method.1", 36);
@@ -675,25 +474,8 @@ static void test_route_end_to_end(void **state)
 
     /* 07-s3 teaches in both schools */
     {
-        Metodnet__StaffMember st = METODNET__STAFF_MEMBER__INIT;
-        char *orgs[] = {"07-o2", "07-o1"};
-        char *subjects[] = {"mathematics"};
-        st.last_name = "Шогенова";
-        st.first_name = "Марина";
-        st.birth_date = "1990-02-03";
-        st.position = METODNET__POSITION__POSITION_TEACHER;
-        st.category = METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER;
-        st.organization_ids = orgs;
-        st.n_organization_ids = 2;
-        st.subjects = subjects;
-        st.n_subjects = 1;
-        Metodnet__CreateStaffRequest cs = METODNET__CREATE_STAFF_REQUEST__INIT;
-        cs.staff = &st;
-        call_result c = s_call(f, "registry", "CreateStaff", &cs.base, &metodnet__staff_member__descriptor,
-                               service_client_system_principal());
-        s_ok(&c, "CreateStaff (two schools)");
-        assert_string_equal(pbfield_string(c.response, "id"), "07-s3");
-        s_free(&c);
+        const char *organization_ids[] = {"07-o2", "07-o1"};
+        stack_fixture_create_teacher(f, "Шогенова", "Марина", "1990-02-03", organization_ids, 2, "07-s3");
     }
     s_open_campaign(f, "Диагностика учителей математики, весна", "07-c1");
     /* progress: the teacher of two schools counts under each school and once in the totals */
@@ -703,12 +485,13 @@ static void test_route_end_to_end(void **state)
         Metodnet__StartAttemptRequest st = METODNET__START_ATTEMPT_REQUEST__INIT;
         st.campaign_id = "07-c1";
         st.staff_id = "07-s3";
-        call_result c = s_call(f, "diagnostics", "StartAttempt", &st.base, &metodnet__attempt__descriptor, &s_admin);
-        s_ok(&c, "StartAttempt 07-s3");
-        s_free(&c);
+        stack_call_result c =
+            s_call(f, "diagnostics", "StartAttempt", &st.base, &metodnet__attempt__descriptor, &s_admin);
+        stack_call_ok(&c, "StartAttempt 07-s3");
+        stack_call_result_free(&c);
         c = s_call(f, "diagnostics", "GetCampaignProgress", &g.base, &metodnet__campaign_progress__descriptor,
                    &s_admin);
-        s_ok(&c, "progress");
+        stack_call_ok(&c, "progress");
         Metodnet__CampaignProgress *p = (Metodnet__CampaignProgress *)c.response;
         assert_int_equal(p->assigned, 3);
         assert_int_equal(p->started, 1);
@@ -719,12 +502,12 @@ static void test_route_end_to_end(void **state)
         assert_string_equal(p->organizations[1]->organization_id, "07-o2");
         assert_int_equal(p->organizations[1]->assigned, 2);
         assert_int_equal(p->organizations[1]->started, 1);
-        s_free(&c);
+        stack_call_result_free(&c);
     }
     /* teacher 1: q1 a → t.method.1 deficit; q2 4 → t.digital.1 strength */
-    call_result r = s_submit(f, &s_teacher1, "07-c1-s1", "a", 4);
-    s_ok(&r, "SubmitAttempt");
-    s_free(&r);
+    stack_call_result r = s_submit(f, &s_teacher1, "07-c1-s1", "a", 4);
+    stack_call_ok(&r, "SubmitAttempt");
+    stack_call_result_free(&r);
 
     Metodnet__GenerateRouteRequest gen = METODNET__GENERATE_ROUTE_REQUEST__INIT;
     gen.id = "07-s1";
@@ -740,7 +523,7 @@ static void test_route_end_to_end(void **state)
     r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &methodologist2);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
     r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_methodologist1);
-    s_ok(&r, "GenerateRoute");
+    stack_call_ok(&r, "GenerateRoute");
     Metodnet__Route *first = (Metodnet__Route *)r.response;
     r.response = NULL;
     assert_int_equal(first->status, METODNET__ROUTE_STATUS__ROUTE_STATUS_DRAFT);
@@ -770,20 +553,20 @@ static void test_route_end_to_end(void **state)
     /* the same inputs give the same items; ids continue */
     gen.expected_version = first->version;
     r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_methodologist1);
-    s_ok(&r, "GenerateRoute again");
+    stack_call_ok(&r, "GenerateRoute again");
     Metodnet__Route *second = (Metodnet__Route *)r.response;
     s_assert_same_items(first, second);
     assert_string_equal(second->items[0]->id, "07-s1-i5");
     int64_t version = second->version;
     protobuf_c_message_free_unpacked(&first->base, NULL);
-    s_free(&r);
+    stack_call_result_free(&r);
 
     /* the teacher cannot edit or approve; the methodologist edits: keeps the first programme and the
      * internship, adds an event item (for the events service) */
     Metodnet__GetRouteRequest get = METODNET__GET_ROUTE_REQUEST__INIT;
     get.id = "07-s1";
     r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_teacher1);
-    s_ok(&r, "GetRoute (teacher)");
+    stack_call_ok(&r, "GetRoute (teacher)");
     Metodnet__Route *current = (Metodnet__Route *)r.response;
     r.response = NULL;
     r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_teacher2);
@@ -791,8 +574,8 @@ static void test_route_end_to_end(void **state)
     r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &methodologist2);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
     r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_methodologist1);
-    s_ok(&r, "GetRoute (methodologist)");
-    s_free(&r);
+    stack_call_ok(&r, "GetRoute (methodologist)");
+    stack_call_result_free(&r);
     Metodnet__RouteItem event = METODNET__ROUTE_ITEM__INIT;
     event.kind = METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT;
     event.competence = "t.method.1";
@@ -812,7 +595,7 @@ static void test_route_end_to_end(void **state)
     r = s_call(f, "diagnostics", "UpdateRoute", &up.base, &metodnet__route__descriptor, &s_teacher1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
     r = s_call(f, "diagnostics", "UpdateRoute", &up.base, &metodnet__route__descriptor, &s_methodologist1);
-    s_ok(&r, "UpdateRoute");
+    stack_call_ok(&r, "UpdateRoute");
     Metodnet__Route *edited = (Metodnet__Route *)r.response;
     assert_int_equal(edited->n_items, 3);
     assert_string_equal(edited->items[0]->id, "07-s1-i5");
@@ -820,7 +603,7 @@ static void test_route_end_to_end(void **state)
     assert_int_equal(edited->items[2]->kind, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT);
     assert_int_equal(edited->items[2]->status, METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_PLANNED);
     version = edited->version;
-    s_free(&r);
+    stack_call_result_free(&r);
 
     /* items of a draft do not move; the teacher cannot approve; the methodologist does */
     r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
@@ -831,10 +614,10 @@ static void test_route_end_to_end(void **state)
     r = s_call(f, "diagnostics", "ApproveRoute", &approve.base, &metodnet__route__descriptor, &s_teacher1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
     r = s_call(f, "diagnostics", "ApproveRoute", &approve.base, &metodnet__route__descriptor, &s_methodologist1);
-    s_ok(&r, "ApproveRoute");
+    stack_call_ok(&r, "ApproveRoute");
     assert_int_equal(((Metodnet__Route *)r.response)->status, METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED);
     assert_string_equal(((Metodnet__Route *)r.response)->approved_by, "u-m1");
-    s_free(&r);
+    stack_call_result_free(&r);
     r = s_call(f, "diagnostics", "UpdateRoute", &up.base, &metodnet__route__descriptor, &s_methodologist1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH);
     up.expected_version = 0;
@@ -850,17 +633,17 @@ static void test_route_end_to_end(void **state)
     r = s_item_status(f, &s_teacher2, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND);
     r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
-    s_ok(&r, "in_progress");
-    s_free(&r);
+    stack_call_ok(&r, "in_progress");
+    stack_call_result_free(&r);
     r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE, "772400012345");
-    s_ok(&r, "done");
+    stack_call_ok(&r, "done");
     Metodnet__RouteItem *done = diag_route_item((Metodnet__Route *)r.response, "07-s1-i5");
     assert_int_equal(done->status, METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE);
     assert_string_equal(done->completed_on, today);
     assert_true(*done->qualification_record_id != '\0');
     char record_id[64];
     snprintf(record_id, sizeof record_id, "%s", done->qualification_record_id);
-    s_free(&r);
+    stack_call_result_free(&r);
     /* done is final */
     r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
@@ -869,7 +652,7 @@ static void test_route_end_to_end(void **state)
     lq.staff_id = "07-s1";
     r = s_call(f, "registry", "ListQualificationRecords", &lq.base,
                &metodnet__list_qualification_records_response__descriptor, &s_admin);
-    s_ok(&r, "ListQualificationRecords");
+    stack_call_ok(&r, "ListQualificationRecords");
     Metodnet__ListQualificationRecordsResponse *records = (Metodnet__ListQualificationRecordsResponse *)r.response;
     assert_int_equal(records->n_items, 1);
     assert_string_equal(records->items[0]->id, record_id);
@@ -879,9 +662,9 @@ static void test_route_end_to_end(void **state)
     assert_int_equal(records->items[0]->hours, 72);
     assert_string_equal(records->items[0]->document_number, "772400012345");
     assert_string_equal(records->items[0]->completed_on, today);
-    s_free(&r);
+    stack_call_result_free(&r);
     /* the domain event of the done item went to the diagnostics stream */
-    redisReply *events = s_redis(f, "XREVRANGE %s + - COUNT 1", "diag:{r:07}:events");
+    redisReply *events = stack_fixture_redis(f, "XREVRANGE %s + - COUNT 1", "diag:{r:07}:events");
     assert_int_equal(events->type, REDIS_REPLY_ARRAY);
     assert_int_equal(events->elements, 1);
     redisReply *fields = events->element[0]->element[1];
@@ -902,57 +685,57 @@ static void test_route_end_to_end(void **state)
 
     /* the internship and the event: cancelled and done (no record for them) */
     r = s_item_status(f, &s_teacher1, "07-s1-i7", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_CANCELLED, "");
-    s_ok(&r, "cancelled");
-    s_free(&r);
+    stack_call_ok(&r, "cancelled");
+    stack_call_result_free(&r);
     r = s_item_status(f, &s_teacher1, "07-s1-i9", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE, "");
-    s_ok(&r, "event done");
+    stack_call_ok(&r, "event done");
     assert_string_equal(diag_route_item((Metodnet__Route *)r.response, "07-s1-i9")->qualification_record_id, "");
-    s_free(&r);
+    stack_call_result_free(&r);
 
     /* a later diagnostic: q1 b → t.method.1 no longer a deficit: the route's deficit shows closed */
     s_open_campaign(f, "Диагностика учителей математики, осень", "07-c2");
     r = s_submit(f, &s_teacher1, "07-c2-s1", "b", 4);
-    s_ok(&r, "SubmitAttempt 2");
-    s_free(&r);
+    stack_call_ok(&r, "SubmitAttempt 2");
+    stack_call_result_free(&r);
     Metodnet__ListResultsRequest lr = METODNET__LIST_RESULTS_REQUEST__INIT;
     lr.staff_id = "07-s1";
     r = s_call(f, "diagnostics", "ListResults", &lr.base, &metodnet__list_results_response__descriptor, &s_teacher1);
-    s_ok(&r, "ListResults by staff");
+    stack_call_ok(&r, "ListResults by staff");
     assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 2);
     assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c2-s1");
-    s_free(&r);
+    stack_call_result_free(&r);
     lr.campaign_id = "07-c1";
     r = s_call(f, "diagnostics", "ListResults", &lr.base, &metodnet__list_results_response__descriptor, &s_teacher1);
-    s_ok(&r, "ListResults by staff and campaign");
+    stack_call_ok(&r, "ListResults by staff and campaign");
     assert_int_equal(((Metodnet__ListResultsResponse *)r.response)->n_items, 1);
     assert_string_equal(((Metodnet__ListResultsResponse *)r.response)->items[0]->id, "07-c1-s1");
-    s_free(&r);
+    stack_call_result_free(&r);
     r = s_call(f, "diagnostics", "GetRoute", &get.base, &metodnet__route__descriptor, &s_teacher1);
-    s_ok(&r, "GetRoute after the newer result");
+    stack_call_ok(&r, "GetRoute after the newer result");
     Metodnet__Route *after = (Metodnet__Route *)r.response;
     assert_true(after->deficits[0]->closed);
     assert_string_equal(after->deficits[0]->checked_result_id, "07-c2-s1");
     assert_string_equal(after->result_id, "07-c1-s1");
-    s_free(&r);
+    stack_call_result_free(&r);
     /* every item finished: a new route may be generated, but there is no deficit to build it from */
     r = s_call(f, "diagnostics", "GenerateRoute", &gen.base, &metodnet__route__descriptor, &s_methodologist1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_CONFLICT);
-    s_fixture_destroy(f);
+    stack_fixture_destroy(&f);
 }
 
 static void test_frameworks(void **state)
 {
     (void)state;
-    fixture *f = s_fixture_new();
+    stack_fixture *f = s_fixture_new();
     Metodnet__ListFrameworksRequest req = METODNET__LIST_FRAMEWORKS_REQUEST__INIT;
-    call_result r = s_call(f, "diagnostics", "ListFrameworks", &req.base,
-                           &metodnet__list_frameworks_response__descriptor, &s_teacher1);
-    s_ok(&r, "ListFrameworks");
+    stack_call_result r = s_call(f, "diagnostics", "ListFrameworks", &req.base,
+                                 &metodnet__list_frameworks_response__descriptor, &s_teacher1);
+    stack_call_ok(&r, "ListFrameworks");
     Metodnet__ListFrameworksResponse *l = (Metodnet__ListFrameworksResponse *)r.response;
     assert_int_equal(l->n_items, 2);
     assert_int_equal(l->items[0]->n_components, 6);
     assert_int_equal(l->items[0]->version, 0);
-    s_free(&r);
+    stack_call_result_free(&r);
     Metodnet__CompetenceFramework fw = METODNET__COMPETENCE_FRAMEWORK__INIT;
     fw.title = "Рамка КБР";
     char *mask[] = {"title"};
@@ -965,14 +748,14 @@ static void test_frameworks(void **state)
                &s_methodologist1);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
     r = s_call(f, "diagnostics", "UpdateFramework", &up.base, &metodnet__competence_framework__descriptor, &s_admin);
-    s_ok(&r, "UpdateFramework");
+    stack_call_ok(&r, "UpdateFramework");
     assert_int_equal(((Metodnet__CompetenceFramework *)r.response)->version, 1);
     assert_int_equal(((Metodnet__CompetenceFramework *)r.response)->n_components, 6);
-    s_free(&r);
+    stack_call_result_free(&r);
     up.expected_version = 5;
     r = s_call(f, "diagnostics", "UpdateFramework", &up.base, &metodnet__competence_framework__descriptor, &s_admin);
     assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH);
-    s_fixture_destroy(f);
+    stack_fixture_destroy(&f);
 }
 
 int main(void)

@@ -1,4 +1,5 @@
-/* test_entity_store — entity_store against a real redis-server: the write checks (exists, version,
+/* test_entity_store — entity_store against a real redis-server (the shared stack's Redis alone,
+ * stack_fixture.h, written to as the unrestricted default user): the write checks (exists, version,
  * not found, references, empty guards) and that a refused write changes nothing; index maintenance;
  * events only on success; get; list pagination, prefix search, token filters and the scan bound;
  * next_id; damaged data and an unreachable Redis reported as ENTITY_ERROR; entities under both hash
@@ -9,10 +10,9 @@
 #include <cmocka.h>
 
 #include "entity_store.h"
-#include "redis_test_server.h"
+#include "stack_fixture.h"
 
-static redis_test_server server;
-static uv_loop_t loop;
+static stack_fixture *stack; /* Redis alone (STACK_REDIS); its loop runs the store */
 static redis_link *link_;
 static entity_store *store;
 static redisContext *sync_redis; /* blocking client to look at Redis directly */
@@ -23,19 +23,17 @@ static entity_store *saved_store; /* store while a test writes through limited *
 static int s_setup(void **state)
 {
     (void)state;
-    memset(&server, 0, sizeof server);
-    if (redis_test_server_start(&server) != 0)
-        return -1;
-    uv_loop_init(&loop);
+    stack = stack_fixture_new(STACK_REDIS);
     redis_link_options options;
     redis_link_options_default(&options);
-    options.unix_path = server.socket_path;
-    link_ = redis_link_new(&loop, &options);
+    options.unix_path = stack->redis.socket_path;
+    link_ = redis_link_new(&stack->loop, &options);
     store = entity_store_new(link_);
-    sync_redis = redisConnectUnix(server.socket_path);
+    sync_redis = redisConnectUnix(stack->redis.socket_path);
     return link_ && store && sync_redis && !sync_redis->err ? 0 : -1;
 }
 
+/* Fails the test unless every handle of the store's links closes. */
 static int s_teardown(void **state)
 {
     (void)state;
@@ -47,13 +45,11 @@ static int s_teardown(void **state)
     redis_link_close(&limited_link);
     entity_store_destroy(&store);
     redis_link_close(&link_);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    int rc = uv_loop_close(&loop);
     if (sync_redis)
         redisFree(sync_redis);
     sync_redis = NULL;
-    redis_test_server_destroy(&server);
-    return rc == 0 ? 0 : -1;
+    stack_fixture_destroy(&stack);
+    return 0;
 }
 
 static uint64_t s_now_ms(void)
@@ -65,7 +61,7 @@ static void s_run_until(const int *calls)
 {
     uint64_t end = s_now_ms() + 5000;
     while (*calls == 0 && s_now_ms() < end)
-        uv_run(&loop, UV_RUN_ONCE);
+        uv_run(&stack->loop, UV_RUN_ONCE);
     assert_int_equal(*calls, 1);
 }
 
@@ -723,10 +719,10 @@ static void test_acl_refusal_changes_nothing(void **state)
     s_sync("ACL SETUSER nohdel on >pw-nohdel ~x:* +@all -hdel");
     redis_link_options options;
     redis_link_options_default(&options);
-    options.unix_path = server.socket_path;
+    options.unix_path = stack->redis.socket_path;
     options.username = "nohdel";
     options.password = "pw-nohdel";
-    limited_link = redis_link_new(&loop, &options);
+    limited_link = redis_link_new(&stack->loop, &options);
     limited = entity_store_new(limited_link);
     assert_non_null(limited);
     saved_store = store;

@@ -1,36 +1,28 @@
 /* test_gateway_http — the gateway's HTTP front over real parts: h2o on the loop, the in-process MDP
- * broker, a real redis-server (private unix socket) for Idempotency-Key, and an MDP worker for
- * "registry" whose answers the test scripts (so each reply status can be exercised). A client thread
- * speaks plain HTTP/1.1 over a socket while the loop runs on the main thread. */
-#include <errno.h>
+ * broker and a real redis-server (private unix socket) for Idempotency-Key, both from the shared
+ * stack (stack_fixture.h), and MDP workers for "registry" and "auth" whose answers the test scripts
+ * (so each reply status can be exercised). A client thread speaks plain HTTP/1.1 over a socket while
+ * the loop runs on the main thread. */
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <cmocka.h>
-#include <zmq.h>
 
+#include "auth.pb-c.h"
 #include "clock.h"
 #include "envelope.pb-c.h"
-#include "http.h"
-#include "mdp_broker.h"
 #include "mdp_worker.h"
-#include "redis_link.h"
-#include "redis_test_server.h"
-#include "auth.pb-c.h"
 #include "registry.pb-c.h"
+#include "stack_fixture.h"
 
 /* ---- the scripted registry worker (loop thread) ---- */
 
@@ -183,12 +175,6 @@ static int s_http(const char *method, const char *path, const char *extra_header
     return 0;
 }
 
-static void s_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static bool s_has_header(const s_response *r, const char *line)
 {
     return strstr(r->headers, line) != NULL;
@@ -215,7 +201,7 @@ static void *s_client(void *arg)
     for (int i = 0; i < 100; i++) {
         if (s_http("GET", "/readyz", NULL, NULL, &r) == 0 && r.status == 200)
             break;
-        s_sleep_ms(50);
+        redis_test_sleep_ms(50);
     }
     CHECK(r.status == 200);
 
@@ -287,89 +273,53 @@ static void *s_client(void *arg)
     return NULL;
 }
 
-/* ---- redis-server and wiring ---- */
+/* ---- wiring: the shared stack (Redis, broker, the gateway's HTTP front) and the scripted workers ---- */
 
-static pid_t s_redis_pid;
-static char s_dir[] = "/tmp/gwtestXXXXXX";
-static char s_sock[128];
-
-static void s_start_redis(void)
-{
-    assert_non_null(mkdtemp(s_dir));
-    snprintf(s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
-    /* the users of ops/redis-acl.conf: the gateway's idempotency writes run as its production user */
-    char acl[sizeof s_dir + 16];
-    snprintf(acl, sizeof acl, "%s/users.acl", s_dir);
-    assert_int_equal(redis_test_write_acl(acl), 0);
-    s_redis_pid = fork();
-    if (s_redis_pid == 0) {
-        if (freopen("/dev/null", "w", stdout) == NULL)
-            _exit(127);
-        execl("/usr/bin/redis-server", "redis-server", "--port", "0", "--unixsocket", s_sock, "--save", "",
-              "--appendonly", "no", "--dir", s_dir, "--loglevel", "warning", "--aclfile", acl, (char *)NULL);
-        _exit(127);
-    }
-    struct stat st;
-    for (int i = 0; i < 100 && stat(s_sock, &st) != 0; i++)
-        s_sleep_ms(20);
-    assert_int_equal(stat(s_sock, &st), 0);
-}
-
-static gateway_http *s_http_server;
-static mdp_broker *s_broker;
-static mdp_worker *s_worker;
-static mdp_worker *s_auth_worker;
-static redis_link *s_redis;
+static bool s_client_done;
 
 static void s_on_done(uv_async_t *async)
 {
     (void)async;
-    gateway_http_stop(s_http_server);
-    mdp_worker_shutdown(s_worker, 0, NULL, NULL);
-    mdp_worker_shutdown(s_auth_worker, 0, NULL, NULL);
-    mdp_broker_destroy(&s_broker);
-    redis_link_close(&s_redis);
-    gateway_http_destroy(&s_http_server);
-    uv_close((uv_handle_t *)&s_done, NULL);
+    s_client_done = true;
+}
+
+static bool s_client_finished(void *ud)
+{
+    (void)ud;
+    return s_client_done;
 }
 
 static void test_http_flow(void **state)
 {
     (void)state;
-    s_start_redis();
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    void *zmq = zmq_ctx_new();
-    char endpoint[160];
-    snprintf(endpoint, sizeof endpoint, "ipc://%s/broker", s_dir);
-    mdp_heartbeat hb = {200, 3};
-    s_broker = mdp_broker_new(&loop, zmq, endpoint, hb);
-    assert_non_null(s_broker);
-    redis_link_options ro;
-    redis_link_options_default(&ro);
-    ro.unix_path = s_sock;
-    char password[96];
-    ro.username = "gateway";
-    ro.password = redis_test_password("gateway", password, sizeof password);
-    s_redis = redis_link_new(&loop, &ro);
-    assert_non_null(s_redis);
-    gateway_http_options o;
-    gateway_http_options_default(&o);
-    o.port = 0;
-    o.request_timeout_ms = 2000;
-    s_http_server = gateway_http_new(&loop, &o, s_broker, s_redis);
-    assert_non_null(s_http_server);
-    s_port = gateway_http_port(s_http_server);
+    gateway_http_options gateway;
+    gateway_http_options_default(&gateway);
+    gateway.port = 0;
+    gateway.request_timeout_ms = 2000;
+    stack_fixture_options options;
+    /* the users of ops/redis-acl.conf: the gateway's idempotency writes run as its production user */
+    stack_fixture_options_default(&options, STACK_GATEWAY_HTTP);
+    options.heartbeat = (mdp_heartbeat){200, 3};
+    options.gateway = &gateway;
+    stack_fixture *f = stack_fixture_new_with(&options);
+    s_port = gateway_http_port(f->gateway);
     assert_true(s_port > 0);
-    s_worker = mdp_worker_new(&loop, zmq, endpoint, "registry", 2, hb, s_on_work, NULL);
-    assert_non_null(s_worker);
-    s_auth_worker = mdp_worker_new(&loop, zmq, endpoint, "auth", 2, hb, s_on_work, NULL);
-    assert_non_null(s_auth_worker);
-    uv_async_init(&loop, &s_done, s_on_done);
+    mdp_worker *worker =
+        mdp_worker_new(&f->loop, f->zmq, f->endpoint, "registry", 2, options.heartbeat, s_on_work, NULL);
+    assert_non_null(worker);
+    mdp_worker *auth_worker =
+        mdp_worker_new(&f->loop, f->zmq, f->endpoint, "auth", 2, options.heartbeat, s_on_work, NULL);
+    assert_non_null(auth_worker);
+    uv_async_init(&f->loop, &s_done, s_on_done);
     pthread_t client;
     pthread_create(&client, NULL, s_client, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    bool finished = stack_fixture_run_until(f, s_client_finished, NULL, 60000);
     pthread_join(client, NULL);
+    uv_close((uv_handle_t *)&s_done, NULL);
+    mdp_worker_shutdown(worker, 0, NULL, NULL);
+    mdp_worker_shutdown(auth_worker, 0, NULL, NULL);
+    stack_fixture_destroy(&f);
+    assert_true(finished);
     assert_int_equal(s_failures, 0);
     assert_int_equal(s_creates, 1);
     /* the envelope carried what the service relies on */
@@ -384,15 +334,6 @@ static void test_http_flow(void **state)
     assert_true(s_last->deadline_unix_ms > clock_unix_ms() - 60000);
     assert_string_equal(s_last->client_address, "127.0.0.1");
     metodnet__envelope__free_unpacked(s_last, NULL);
-    uv_loop_close(&loop);
-    zmq_ctx_term(zmq);
-    kill(s_redis_pid, SIGTERM);
-    waitpid(s_redis_pid, NULL, 0);
-    unlink(s_sock);
-    char acl[sizeof s_dir + 16];
-    snprintf(acl, sizeof acl, "%s/users.acl", s_dir);
-    unlink(acl);
-    rmdir(s_dir);
 }
 
 int main(void)

@@ -1,5 +1,6 @@
 /* test_mdp — MDP/0.2 broker, worker and client against each other and against raw ZeroMQ peers
- * speaking the RFC 18 frames by hand, over ipc:// in a temp dir, all on one libuv loop. */
+ * speaking the RFC 18 frames by hand, over ipc:// in a temp dir, all on one libuv loop (the broker of
+ * the shared stack, stack_fixture.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,74 +18,27 @@
 #include "mdp_broker.h"
 #include "mdp_client.h"
 #include "mdp_worker.h"
+#include "stack_fixture.h"
 
 static const mdp_heartbeat s_heartbeat = {100, 3};
 
-typedef struct {
-    uv_loop_t loop;
-    void *context;
-    char dir[64];
-    char endpoint[128];
-    mdp_broker *broker;
-} fixture;
-
-/* ---- loop helpers ---- */
-
-static void s_noop_timer(uv_timer_t *timer)
-{
-    (void)timer;
-}
-
-/* Runs the loop until cond(ud) holds or timeout_ms passes; returns cond's last value. */
-static int s_run_until(fixture *f, int (*cond)(void *), void *ud, uint64_t timeout_ms)
-{
-    uv_timer_t spin;
-    uv_timer_init(&f->loop, &spin);
-    uv_timer_start(&spin, s_noop_timer, 2, 2);
-    uv_update_time(&f->loop);
-    uint64_t end = uv_now(&f->loop) + timeout_ms;
-    int ok;
-    while (!(ok = cond ? cond(ud) : 0) && uv_now(&f->loop) < end)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&spin, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    return ok;
-}
-
-static void s_run_for(fixture *f, uint64_t ms)
-{
-    s_run_until(f, NULL, NULL, ms);
-}
+/* ---- the broker alone, from the shared stack (stack_fixture.h) ---- */
 
 static int s_setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    assert_int_equal(uv_loop_init(&f->loop), 0);
-    f->context = zmq_ctx_new();
-    assert_non_null(f->context);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_mdp_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/broker", f->dir);
-    f->broker = mdp_broker_new(&f->loop, f->context, f->endpoint, s_heartbeat);
-    assert_non_null(f->broker);
-    *state = f;
+    stack_fixture_options options;
+    stack_fixture_options_default(&options, STACK_BROKER);
+    options.heartbeat = s_heartbeat;
+    *state = stack_fixture_new_with(&options);
     return 0;
 }
 
+/* Fails the test unless every handle closes (nothing may keep the loop alive) and the ZeroMQ context
+ * terminates (every socket closed). */
 static int s_teardown(void **state)
 {
-    fixture *f = *state;
-    mdp_broker_destroy(&f->broker);
-    assert_null(f->broker);
-    uv_run(&f->loop, UV_RUN_DEFAULT); /* every handle closes; nothing may keep the loop alive */
-    assert_int_equal(uv_loop_close(&f->loop), 0);
-    assert_int_equal(zmq_ctx_term(f->context), 0);
-    char path[160];
-    snprintf(path, sizeof path, "%s/broker", f->dir);
-    unlink(path);
-    rmdir(f->dir);
-    free(f);
+    stack_fixture *f = *state;
+    stack_fixture_destroy(&f);
     return 0;
 }
 
@@ -150,11 +104,11 @@ static void s_echo_request(mdp_worker *worker, mdp_worker_request *req, const ui
     uv_timer_start(&d->timer, s_delayed_fire, service->delay_ms, 0);
 }
 
-static void s_echo_start(fixture *f, echo_service *service, const char *name, unsigned concurrency)
+static void s_echo_start(stack_fixture *f, echo_service *service, const char *name, unsigned concurrency)
 {
     service->loop = &f->loop;
     service->worker =
-        mdp_worker_new(&f->loop, f->context, f->endpoint, name, concurrency, s_heartbeat, s_echo_request, service);
+        mdp_worker_new(&f->loop, f->zmq, f->endpoint, name, concurrency, s_heartbeat, s_echo_request, service);
     assert_non_null(service->worker);
 }
 
@@ -163,15 +117,15 @@ static void s_done(void *ud)
     ((echo_service *)ud)->done = 1;
 }
 
-static int s_service_done(void *ud)
+static bool s_service_done(void *ud)
 {
     return ((echo_service *)ud)->done;
 }
 
-static void s_echo_stop(fixture *f, echo_service *service)
+static void s_echo_stop(stack_fixture *f, echo_service *service)
 {
     mdp_worker_shutdown(service->worker, 1000, s_done, service);
-    assert_true(s_run_until(f, s_service_done, service, 3000));
+    assert_true(stack_fixture_run_until(f, s_service_done, service, 3000));
 }
 
 /* ---- reply capture ---- */
@@ -197,34 +151,34 @@ static void s_reply_cb(int result, const uint8_t *body, size_t len, void *ud)
     r->at = r->loop ? uv_now(r->loop) : 0;
 }
 
-static int s_reply_arrived(void *ud)
+static bool s_reply_arrived(void *ud)
 {
     return ((reply *)ud)->calls > 0;
 }
 
 typedef struct {
-    fixture *f;
+    stack_fixture *f;
     const char *service;
     size_t count;
 } worker_wait;
 
-static int s_workers_are(void *ud)
+static bool s_workers_are(void *ud)
 {
     worker_wait *w = ud;
     return mdp_broker_worker_count(w->f->broker, w->service) == w->count;
 }
 
-static void s_wait_workers(fixture *f, const char *service, size_t count)
+static void s_wait_workers(stack_fixture *f, const char *service, size_t count)
 {
     worker_wait w = {f, service, count};
-    assert_true(s_run_until(f, s_workers_are, &w, 2000));
+    assert_true(stack_fixture_run_until(f, s_workers_are, &w, 2000));
 }
 
 /* ---- raw ZeroMQ peers ---- */
 
-static void *s_raw_dealer(fixture *f)
+static void *s_raw_dealer(stack_fixture *f)
 {
-    void *socket = zmq_socket(f->context, ZMQ_DEALER);
+    void *socket = zmq_socket(f->zmq, ZMQ_DEALER);
     assert_non_null(socket);
     int linger = 0;
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
@@ -252,7 +206,7 @@ typedef struct {
     char data[8][128];
 } raw_message;
 
-static int s_raw_poll(void *ud)
+static bool s_raw_poll(void *ud)
 {
     raw_message *m = ud;
     if (m->count)
@@ -281,11 +235,11 @@ static int s_raw_poll(void *ud)
     return 1;
 }
 
-static void s_raw_expect(fixture *f, raw_message *m, void *socket, uint64_t timeout_ms)
+static void s_raw_expect(stack_fixture *f, raw_message *m, void *socket, uint64_t timeout_ms)
 {
     memset(m, 0, sizeof *m);
     m->socket = socket;
-    assert_true(s_run_until(f, s_raw_poll, m, timeout_ms));
+    assert_true(stack_fixture_run_until(f, s_raw_poll, m, timeout_ms));
 }
 
 /* ---- tests ---- */
@@ -331,7 +285,7 @@ static void s_stat_cb(const char *service, size_t workers, size_t busy, size_t q
 
 static void test_inprocess_echo(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     echo_service echo = {0};
     s_echo_start(f, &echo, "echo", 1);
     reply r = {.loop = &f->loop};
@@ -339,7 +293,7 @@ static void test_inprocess_echo(void **state)
     mdp_pending *pending = mdp_broker_request(f->broker, "echo", (const uint8_t *)"hello", 5, 2000, s_reply_cb, &r);
     assert_non_null(pending);
     assert_int_equal(r.calls, 0);
-    assert_true(s_run_until(f, s_reply_arrived, &r, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r, 2000));
     assert_int_equal(r.calls, 1);
     assert_int_equal(r.result, MDP_OK);
     assert_string_equal(r.body, "echo:hello");
@@ -357,7 +311,7 @@ static void test_inprocess_echo(void **state)
     long_name[sizeof long_name - 1] = '\0';
     assert_null(mdp_broker_request(f->broker, "", NULL, 0, 100, s_reply_cb, &r));
     assert_null(mdp_broker_request(f->broker, long_name, NULL, 0, 100, s_reply_cb, &r));
-    s_run_for(f, 50);
+    stack_fixture_run_for(f, 50);
     assert_int_equal(r.calls, 1);
     s_echo_stop(f, &echo);
 }
@@ -368,7 +322,7 @@ typedef struct {
     reply replies[SPREAD_N];
 } reply_set;
 
-static int s_all_replied(void *ud)
+static bool s_all_replied(void *ud)
 {
     reply_set *set = ud;
     for (int i = 0; i < SPREAD_N; i++)
@@ -379,7 +333,7 @@ static int s_all_replied(void *ud)
 
 static void test_two_workers_share_load(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     echo_service a = {.delay_ms = 30}, b = {.delay_ms = 30};
     s_echo_start(f, &a, "spread", 1);
     s_echo_start(f, &b, "spread", 1);
@@ -393,7 +347,7 @@ static void test_two_workers_share_load(void **state)
                                            s_reply_cb, &set.replies[i]));
     }
     assert_int_equal(mdp_broker_queue_depth(f->broker, "spread"), SPREAD_N - 2);
-    assert_true(s_run_until(f, s_all_replied, &set, 3000));
+    assert_true(stack_fixture_run_until(f, s_all_replied, &set, 3000));
     for (int i = 0; i < SPREAD_N; i++) {
         char expected[96];
         snprintf(expected, sizeof expected, "echo:%s", body[i]);
@@ -410,8 +364,8 @@ static void test_two_workers_share_load(void **state)
     reply r1 = {0}, r2 = {0};
     mdp_broker_request(f->broker, "pair", (const uint8_t *)"x", 1, 2000, s_reply_cb, &r1);
     mdp_broker_request(f->broker, "pair", (const uint8_t *)"y", 1, 2000, s_reply_cb, &r2);
-    assert_true(s_run_until(f, s_reply_arrived, &r2, 2000));
-    assert_true(s_run_until(f, s_reply_arrived, &r1, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r2, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r1, 2000));
     assert_int_equal(c.max_busy, 2);
     s_echo_stop(f, &a);
     s_echo_stop(f, &b);
@@ -421,7 +375,7 @@ static void test_two_workers_share_load(void **state)
 
 static void test_silent_worker_is_lost(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     void *raw = s_raw_dealer(f);
     s_raw_send(raw, 3, "MDPW02", (size_t)6, "\x01", (size_t)1, "slow", (size_t)4);
     s_wait_workers(f, "slow", 1);
@@ -438,7 +392,7 @@ static void test_silent_worker_is_lost(void **state)
     assert_int_equal(m.len[3], 0);
     assert_string_equal(m.data[4], "job");
     /* the raw worker now says nothing at all */
-    assert_true(s_run_until(f, s_reply_arrived, &r, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r, 2000));
     assert_int_equal(r.result, MDP_ERR_WORKER_LOST);
     uint64_t elapsed = r.at - taken;
     assert_true(elapsed >= 250);
@@ -449,7 +403,7 @@ static void test_silent_worker_is_lost(void **state)
     s_echo_start(f, &echo, "slow", 1);
     reply r2 = {0};
     assert_non_null(mdp_broker_request(f->broker, "slow", (const uint8_t *)"again", 5, 2000, s_reply_cb, &r2));
-    assert_true(s_run_until(f, s_reply_arrived, &r2, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r2, 2000));
     assert_int_equal(r2.result, MDP_OK);
     assert_string_equal(r2.body, "echo:again");
     s_echo_stop(f, &echo);
@@ -457,11 +411,11 @@ static void test_silent_worker_is_lost(void **state)
 }
 
 typedef struct {
-    fixture *f;
+    stack_fixture *f;
     uint64_t count;
 } dropped_wait;
 
-static int s_dropped_reached(void *ud)
+static bool s_dropped_reached(void *ud)
 {
     dropped_wait *w = ud;
     return mdp_broker_dropped_frames(w->f->broker) >= w->count;
@@ -469,7 +423,7 @@ static int s_dropped_reached(void *ud)
 
 static void test_malformed_frames_dropped(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     echo_service echo = {0};
     s_echo_start(f, &echo, "echo", 1);
     s_wait_workers(f, "echo", 1);
@@ -491,14 +445,14 @@ static void test_malformed_frames_dropped(void **state)
     s_wait_workers(f, "idle", 1);
     s_raw_send(idle, 5, "MDPW02", (size_t)6, "\x04", (size_t)1, "client", (size_t)6, "", (size_t)0, "r", (size_t)1);
     dropped_wait w = {f, 10};
-    assert_true(s_run_until(f, s_dropped_reached, &w, 2000));
-    s_run_for(f, 50);
+    assert_true(stack_fixture_run_until(f, s_dropped_reached, &w, 2000));
+    stack_fixture_run_for(f, 50);
     assert_int_equal(mdp_broker_dropped_frames(f->broker), 10);
     assert_int_equal(mdp_broker_worker_count(f->broker, "idle"), 1);
     /* the broker keeps serving */
     reply r = {0};
     assert_non_null(mdp_broker_request(f->broker, "echo", (const uint8_t *)"ok", 2, 2000, s_reply_cb, &r));
-    assert_true(s_run_until(f, s_reply_arrived, &r, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r, 2000));
     assert_int_equal(r.result, MDP_OK);
     assert_string_equal(r.body, "echo:ok");
     /* and a second READY from a known worker is a protocol error: DISCONNECT, removed */
@@ -519,7 +473,7 @@ static void test_malformed_frames_dropped(void **state)
 
 static void test_unknown_worker_heartbeat_gets_disconnect(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     void *raw = s_raw_dealer(f);
     s_raw_send(raw, 2, "MDPW02", (size_t)6, "\x05", (size_t)1);
     raw_message m;
@@ -540,23 +494,24 @@ static void test_unknown_worker_heartbeat_gets_disconnect(void **state)
     zmq_close(mmi);
 }
 
-static void s_client_expect(fixture *f, mdp_client *client, const char *service, const char *body, const char *expected)
+static void s_client_expect(stack_fixture *f, mdp_client *client, const char *service, const char *body,
+                            const char *expected)
 {
     reply r = {0};
     assert_int_equal(mdp_client_request(client, service, (const uint8_t *)body, strlen(body), 2000, s_reply_cb, &r), 0);
     assert_int_equal(r.calls, 0);
-    assert_true(s_run_until(f, s_reply_arrived, &r, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r, 2000));
     assert_int_equal(r.result, MDP_OK);
     assert_string_equal(r.body, expected);
 }
 
 static void test_mmi(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     echo_service echo = {0};
     s_echo_start(f, &echo, "echo", 1);
     s_wait_workers(f, "echo", 1);
-    mdp_client *client = mdp_client_new(&f->loop, f->context, f->endpoint);
+    mdp_client *client = mdp_client_new(&f->loop, f->zmq, f->endpoint);
     assert_non_null(client);
     s_client_expect(f, client, "mmi.service", "echo", "200");
     s_client_expect(f, client, "mmi.service", "nobody", "404");
@@ -567,7 +522,7 @@ static void test_mmi(void **state)
     reply r = {0};
     assert_non_null(mdp_broker_request(f->broker, "mmi.service", (const uint8_t *)"echo", 4, 1000, s_reply_cb, &r));
     assert_int_equal(r.calls, 0);
-    assert_true(s_run_until(f, s_reply_arrived, &r, 1000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r, 1000));
     assert_string_equal(r.body, "200");
     /* interop: a raw DEALER speaking MDPC02 */
     void *raw = s_raw_dealer(f);
@@ -601,13 +556,13 @@ static void test_mmi(void **state)
 
 static void test_deadline_without_workers(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     reply r = {.loop = &f->loop};
     uv_update_time(&f->loop);
     uint64_t start = uv_now(&f->loop);
     assert_non_null(mdp_broker_request(f->broker, "nobody", (const uint8_t *)"x", 1, 200, s_reply_cb, &r));
     assert_int_equal(mdp_broker_queue_depth(f->broker, "nobody"), 1);
-    assert_true(s_run_until(f, s_reply_arrived, &r, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r, 2000));
     assert_int_equal(r.result, MDP_ERR_TIMEOUT);
     assert_true(r.at - start >= 195);
     assert_true(r.at - start <= 400);
@@ -616,7 +571,7 @@ static void test_deadline_without_workers(void **state)
 
 static void test_cancel(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     reply queued = {0};
     mdp_pending *pending = mdp_broker_request(f->broker, "nobody", (const uint8_t *)"x", 1, 100, s_reply_cb, &queued);
     assert_non_null(pending);
@@ -629,44 +584,44 @@ static void test_cancel(void **state)
     reply flying = {0};
     pending = mdp_broker_request(f->broker, "echo", (const uint8_t *)"y", 1, 1000, s_reply_cb, &flying);
     assert_non_null(pending);
-    s_run_for(f, 30);
+    stack_fixture_run_for(f, 30);
     assert_int_equal(echo.requests, 1);
     mdp_broker_cancel(pending);
-    s_run_for(f, 300);
+    stack_fixture_run_for(f, 300);
     assert_int_equal(queued.calls, 0);
     assert_int_equal(flying.calls, 0);
     assert_int_equal(echo.reply_results, 0);
     reply next = {0};
     assert_non_null(mdp_broker_request(f->broker, "echo", (const uint8_t *)"z", 1, 1000, s_reply_cb, &next));
-    assert_true(s_run_until(f, s_reply_arrived, &next, 1000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &next, 1000));
     assert_string_equal(next.body, "echo:z");
     /* cancelling a deferred MMI answer */
     reply mmi = {0};
     pending = mdp_broker_request(f->broker, "mmi.service", (const uint8_t *)"echo", 4, 100, s_reply_cb, &mmi);
     mdp_broker_cancel(pending);
-    s_run_for(f, 50);
+    stack_fixture_run_for(f, 50);
     assert_int_equal(mmi.calls, 0);
     s_echo_stop(f, &echo);
 }
 
 static void test_worker_shutdown_disconnects(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     echo_service echo = {.delay_ms = 80};
     s_echo_start(f, &echo, "echo", 2);
     s_wait_workers(f, "echo", 2);
     reply r = {0};
     assert_non_null(mdp_broker_request(f->broker, "echo", (const uint8_t *)"last", 4, 2000, s_reply_cb, &r));
-    s_run_for(f, 20);
+    stack_fixture_run_for(f, 20);
     assert_int_equal(mdp_worker_busy(echo.worker), 1);
     uv_update_time(&f->loop);
     uint64_t start = uv_now(&f->loop);
     mdp_worker_shutdown(echo.worker, 1000, s_done, &echo);
     /* the idle connection says DISCONNECT at once, the busy one after its reply */
     s_wait_workers(f, "echo", 1);
-    assert_true(s_run_until(f, s_service_done, &echo, 2000));
+    assert_true(stack_fixture_run_until(f, s_service_done, &echo, 2000));
     assert_int_equal(echo.reply_results, 0); /* the FINAL went out before the DISCONNECT */
-    assert_true(s_run_until(f, s_reply_arrived, &r, 1000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &r, 1000));
     assert_int_equal(r.calls, 1);
     assert_int_equal(r.result, MDP_OK);
     assert_string_equal(r.body, "echo:last");
@@ -677,24 +632,24 @@ static void test_worker_shutdown_disconnects(void **state)
 
 static void test_client_timeout_then_late_reply(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     echo_service echo = {.delay_ms = 250};
     s_echo_start(f, &echo, "echo", 1);
     s_wait_workers(f, "echo", 1);
-    mdp_client *client = mdp_client_new(&f->loop, f->context, f->endpoint);
+    mdp_client *client = mdp_client_new(&f->loop, f->zmq, f->endpoint);
     assert_non_null(client);
     reply first = {0};
     assert_int_equal(mdp_client_request(client, "echo", (const uint8_t *)"first", 5, 100, s_reply_cb, &first), 0);
-    assert_true(s_run_until(f, s_reply_arrived, &first, 1000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &first, 1000));
     assert_int_equal(first.result, MDP_ERR_TIMEOUT);
     /* the second waits for the worker, which first finishes (and answers) the timed-out one */
     reply second = {0};
     assert_int_equal(mdp_client_request(client, "echo", (const uint8_t *)"second", 6, 2000, s_reply_cb, &second), 0);
-    assert_true(s_run_until(f, s_reply_arrived, &second, 2000));
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &second, 2000));
     assert_int_equal(second.result, MDP_OK);
     assert_string_equal(second.body, "echo:second");
     assert_int_equal(echo.requests, 2);
-    s_run_for(f, 50);
+    stack_fixture_run_for(f, 50);
     assert_int_equal(first.calls, 1);
     assert_int_equal(second.calls, 1);
     /* destroy with one pending: MDP_ERR_SHUTDOWN */
@@ -708,7 +663,7 @@ static void test_client_timeout_then_late_reply(void **state)
 
 static void test_broker_destroy_fails_pending(void **state)
 {
-    fixture *f = *state;
+    stack_fixture *f = *state;
     reply r = {0};
     assert_non_null(mdp_broker_request(f->broker, "nobody", (const uint8_t *)"x", 1, 5000, s_reply_cb, &r));
     void *raw = s_raw_dealer(f);
