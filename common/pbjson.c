@@ -10,8 +10,12 @@
  * Depth is counted in JSON containers ({ and [), the document's object being depth 1. The text is
  * scanned for depth before jansson parses it, and the walk checks depth again for objects given to
  * pbjson_merge_object() directly.
+ *
+ * Encoding (pbjson_to_json, pbjson_encode) is in pbjson_encode.c, the OpenAPI schemas of messages
+ * (pbjson_openapi_ref) in pbjson_openapi.c.
  */
 #include "pbjson.h"
+#include "pbjson_internal.h"
 
 #include <errno.h>
 #include <float.h>
@@ -31,8 +35,6 @@
 #define S_DEFAULT_MAX_DEPTH        32
 #define S_DEFAULT_MAX_STRING_BYTES 65536
 #define S_DEFAULT_MAX_ARRAY_ITEMS  10000
-/* Encoding has no error channel except NULL; data deeper than this is a programmer's mistake. */
-#define S_ENCODE_MAX_DEPTH 100
 /* How much of a client's value is quoted back in an error message. */
 #define S_QUOTE_MAX_BYTES 64
 
@@ -63,7 +65,7 @@ static char s_to_lower(char c)
  * URL-safe, padding optional, on input (as ProtoJSON parsers accept). ---- */
 
 /* Returns a malloc'd NUL-terminated text, or NULL when out of memory. */
-static char *s_base64_encode(const uint8_t *data, size_t len, size_t *out_len)
+char *pbjson_base64_encode(const uint8_t *data, size_t len, size_t *out_len)
 {
     size_t size = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
     char *out = malloc(size);
@@ -274,7 +276,7 @@ bool pbjson_enum_parse(const ProtobufCEnumDescriptor *desc, const char *word, in
 
 /* ---- field storage ---- */
 
-static size_t s_value_size(ProtobufCType type)
+size_t pbjson_value_size(ProtobufCType type)
 {
     switch (type) {
     case PROTOBUF_C_TYPE_INT32:
@@ -307,13 +309,13 @@ static size_t s_value_size(ProtobufCType type)
     return 0;
 }
 
-static void *s_member(const ProtobufCMessage *msg, unsigned offset)
+void *pbjson_member(const ProtobufCMessage *msg, unsigned offset)
 {
     return (char *)msg + offset;
 }
 
 /* OPTIONAL/REQUIRED scalars and bytes carry a has_ flag (proto2, proto3 `optional`). */
-static bool s_has_presence_flag(const ProtobufCFieldDescriptor *field)
+bool pbjson_has_presence_flag(const ProtobufCFieldDescriptor *field)
 {
     if (field->label != PROTOBUF_C_LABEL_OPTIONAL && field->label != PROTOBUF_C_LABEL_REQUIRED)
         return false;
@@ -373,11 +375,11 @@ static void s_free_value(const ProtobufCFieldDescriptor *field, void *slot, bool
 /* Frees the field's current value and puts back what protobuf_c_message_init() puts there. */
 static int s_reset_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
-    void *member = s_member(msg, field->offset);
+    void *member = pbjson_member(msg, field->offset);
     if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-        size_t *count = s_member(msg, field->quantifier_offset);
+        size_t *count = pbjson_member(msg, field->quantifier_offset);
         char *array = *(char **)member;
-        size_t size = s_value_size(field->type);
+        size_t size = pbjson_value_size(field->type);
         if (array)
             for (size_t i = 0; i < *count; i++)
                 s_free_value(field, array + i * size, true);
@@ -391,9 +393,9 @@ static int s_reset_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *
     if (!fresh)
         return -1;
     protobuf_c_message_init(msg->descriptor, fresh);
-    memcpy(member, (char *)fresh + field->offset, s_value_size(field->type));
-    if (s_has_presence_flag(field))
-        memcpy(s_member(msg, field->quantifier_offset), (char *)fresh + field->quantifier_offset,
+    memcpy(member, (char *)fresh + field->offset, pbjson_value_size(field->type));
+    if (pbjson_has_presence_flag(field))
+        memcpy(pbjson_member(msg, field->quantifier_offset), (char *)fresh + field->quantifier_offset,
                sizeof(protobuf_c_boolean));
     free(fresh); /* holds only static defaults: nothing inside to free */
     return 0;
@@ -599,9 +601,7 @@ static int s_get_string(s_ctx *ctx, const json_t *value, const char **text, size
     return 0;
 }
 
-/* Is w (the word of value i) listed for the first time at i? False for value 0 (no word) and for
- * aliases (allow_alias) that repeat an earlier value. */
-static bool s_enum_word_is_first(const ProtobufCEnumDescriptor *desc, unsigned i, const char *w)
+bool pbjson_enum_word_is_first(const ProtobufCEnumDescriptor *desc, unsigned i, const char *w)
 {
     if (!w)
         return false;
@@ -624,7 +624,7 @@ static int s_get_enum(s_ctx *ctx, const ProtobufCEnumDescriptor *desc, const jso
     allowed[0] = '\0';
     for (unsigned i = 0; i < desc->n_values; i++) {
         const char *w = pbjson_enum_word(desc, desc->values[i].value);
-        if (!s_enum_word_is_first(desc, i, w))
+        if (!pbjson_enum_word_is_first(desc, i, w))
             continue;
         int n = snprintf(allowed + used, sizeof allowed - used, "%s%s", used ? ", " : "", w);
         if (n < 0 || (size_t)n >= sizeof allowed - used) {
@@ -773,12 +773,12 @@ static int s_set_field(s_ctx *ctx, ProtobufCMessage *msg, const ProtobufCFieldDe
         return s_fail(ctx, "поля map не поддерживаются");
     if (json_is_null(value))
         return s_reset_field(msg, field) ? s_fail_memory(ctx) : 0;
-    void *member = s_member(msg, field->offset);
+    void *member = pbjson_member(msg, field->offset);
     if (field->label != PROTOBUF_C_LABEL_REPEATED) {
         if (s_set_value(ctx, field, member, value, false))
             return -1;
-        if (s_has_presence_flag(field))
-            *(protobuf_c_boolean *)s_member(msg, field->quantifier_offset) = 1;
+        if (pbjson_has_presence_flag(field))
+            *(protobuf_c_boolean *)pbjson_member(msg, field->quantifier_offset) = 1;
         return 0;
     }
     if (!json_is_array(value))
@@ -791,11 +791,11 @@ static int s_set_field(s_ctx *ctx, ProtobufCMessage *msg, const ProtobufCFieldDe
     s_reset_field(msg, field); /* repeated: frees, never allocates */
     if (n == 0)
         return 0;
-    size_t size = s_value_size(field->type);
+    size_t size = pbjson_value_size(field->type);
     char *array = calloc(n, size);
     if (!array)
         return s_fail_memory(ctx);
-    size_t *count = s_member(msg, field->quantifier_offset);
+    size_t *count = pbjson_member(msg, field->quantifier_offset);
     *(void **)member = array;
     ctx->depth++;
     int rc = 0;
@@ -1050,13 +1050,13 @@ int pbjson_set_from_text(ProtobufCMessage *msg, const char *name, const char *te
         return s_fail_memory(&ctx);
     int rc;
     if (field->label != PROTOBUF_C_LABEL_REPEATED) {
-        rc = s_set_value(&ctx, field, s_member(msg, field->offset), value, false);
-        if (rc == 0 && s_has_presence_flag(field))
-            *(protobuf_c_boolean *)s_member(msg, field->quantifier_offset) = 1;
+        rc = s_set_value(&ctx, field, pbjson_member(msg, field->offset), value, false);
+        if (rc == 0 && pbjson_has_presence_flag(field))
+            *(protobuf_c_boolean *)pbjson_member(msg, field->quantifier_offset) = 1;
     } else {
-        size_t *count = s_member(msg, field->quantifier_offset);
-        void **member = s_member(msg, field->offset);
-        size_t size = s_value_size(field->type);
+        size_t *count = pbjson_member(msg, field->quantifier_offset);
+        void **member = pbjson_member(msg, field->offset);
+        size_t size = pbjson_value_size(field->type);
         if (*count + 1 > ctx.limits.max_array_items) {
             rc = s_fail(&ctx, "в массиве больше %zu элементов", ctx.limits.max_array_items);
         } else {
@@ -1074,262 +1074,4 @@ int pbjson_set_from_text(ProtobufCMessage *msg, const char *name, const char *te
     }
     json_decref(value);
     return rc ? -1 : 0;
-}
-
-/* ---- encoding ---- */
-
-static json_t *s_message_to_json(const ProtobufCMessage *msg, int depth);
-
-static json_t *s_string_to_json(const char *text)
-{
-    if (!text)
-        return json_string("");
-    size_t len = strlen(text);
-    if (utf8_invalid_at(text, len) == len)
-        return json_stringn_nocheck(text, len);
-    /* stored text that is not UTF-8 (should not happen) is shown, not dropped */
-    size_t clean_len;
-    char *clean = utf8_sanitize(text, len, &clean_len);
-    if (!clean)
-        return NULL;
-    json_t *value = json_stringn_nocheck(clean, clean_len);
-    free(clean);
-    return value;
-}
-
-static json_t *s_double_to_json(double v)
-{
-    if (isnan(v))
-        return json_string("NaN");
-    if (isinf(v))
-        return json_string(v > 0 ? "Infinity" : "-Infinity");
-    return json_real(v);
-}
-
-static json_t *s_value_to_json(const ProtobufCFieldDescriptor *field, const void *slot, int depth)
-{
-    char number[32];
-    switch (field->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return json_integer(*(const int32_t *)slot);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return json_integer(*(const uint32_t *)slot);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        snprintf(number, sizeof number, "%" PRId64, *(const int64_t *)slot);
-        return json_string(number);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        snprintf(number, sizeof number, "%" PRIu64, *(const uint64_t *)slot);
-        return json_string(number);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return s_double_to_json(*(const float *)slot);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return s_double_to_json(*(const double *)slot);
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_boolean(*(const protobuf_c_boolean *)slot);
-    case PROTOBUF_C_TYPE_ENUM: {
-        int v = *(const int *)slot;
-        if (v == 0)
-            return json_null();
-        const char *word = pbjson_enum_word(field->descriptor, v);
-        /* a value this build does not know is kept as its number rather than lost */
-        return word ? json_string(word) : json_integer(v);
-    }
-    case PROTOBUF_C_TYPE_STRING:
-        return s_string_to_json(*(char *const *)slot);
-    case PROTOBUF_C_TYPE_BYTES: {
-        const ProtobufCBinaryData *b = slot;
-        size_t len;
-        char *text = s_base64_encode(b->data, b->data ? b->len : 0, &len);
-        if (!text)
-            return NULL;
-        json_t *value = json_stringn_nocheck(text, len);
-        free(text);
-        return value;
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)slot;
-        return sub ? s_message_to_json(sub, depth + 1) : json_null();
-    }
-    }
-    return NULL;
-}
-
-static json_t *s_field_to_json(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, int depth)
-{
-    const void *member = s_member(msg, field->offset);
-    if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-        if (*(const uint32_t *)s_member(msg, field->quantifier_offset) != field->id)
-            return json_null();
-        return s_value_to_json(field, member, depth);
-    }
-    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-        size_t count = *(const size_t *)s_member(msg, field->quantifier_offset);
-        const char *array = *(char *const *)member;
-        size_t size = s_value_size(field->type);
-        json_t *list = json_array();
-        if (!list)
-            return NULL;
-        for (size_t i = 0; array && i < count; i++) {
-            if (json_array_append_new(list, s_value_to_json(field, array + i * size, depth))) {
-                json_decref(list);
-                return NULL;
-            }
-        }
-        return list;
-    }
-    if (s_has_presence_flag(field) && !*(const protobuf_c_boolean *)s_member(msg, field->quantifier_offset))
-        return json_null();
-    if (field->label == PROTOBUF_C_LABEL_OPTIONAL && field->type == PROTOBUF_C_TYPE_STRING && !*(char *const *)member)
-        return json_null();
-    return s_value_to_json(field, member, depth);
-}
-
-static json_t *s_message_to_json(const ProtobufCMessage *msg, int depth)
-{
-    if (depth > S_ENCODE_MAX_DEPTH)
-        return NULL;
-    const ProtobufCMessageDescriptor *desc = msg->descriptor;
-    json_t *object = json_object();
-    if (!object)
-        return NULL;
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &desc->fields[i];
-        char name[256];
-        pbjson_json_name(field, name, sizeof name);
-        if (json_object_set_new(object, name, s_field_to_json(msg, field, depth))) {
-            json_decref(object);
-            return NULL;
-        }
-    }
-    return object;
-}
-
-json_t *pbjson_to_json(const ProtobufCMessage *msg)
-{
-    if (!msg || !msg->descriptor)
-        return NULL;
-    return s_message_to_json(msg, 1);
-}
-
-char *pbjson_encode(const ProtobufCMessage *msg, size_t *len)
-{
-    json_t *object = pbjson_to_json(msg);
-    if (!object)
-        return NULL;
-    char *text = json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(object);
-    if (text && len)
-        *len = strlen(text);
-    return text;
-}
-
-/* ---- OpenAPI ---- */
-
-static int s_openapi_add(const ProtobufCMessageDescriptor *desc, json_t *schemas);
-
-static json_t *s_ref(const ProtobufCMessageDescriptor *desc)
-{
-    char ref[512];
-    snprintf(ref, sizeof ref, "#/components/schemas/%s", desc->short_name);
-    return json_pack("{s:s}", "$ref", ref);
-}
-
-/* Schema of one value of field (an array element for repeated fields). */
-static json_t *s_openapi_value(const ProtobufCFieldDescriptor *field, bool element, json_t *schemas)
-{
-    switch (field->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return json_pack("{s:s,s:s}", "type", "integer", "format", "int32");
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return json_pack("{s:s,s:i,s:I}", "type", "integer", "minimum", 0, "maximum", (json_int_t)UINT32_MAX);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return json_pack("{s:s,s:s,s:s}", "type", "string", "format", "int64", "pattern", "^-?[0-9]+$");
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return json_pack("{s:s,s:s,s:s}", "type", "string", "format", "uint64", "pattern", "^[0-9]+$");
-    case PROTOBUF_C_TYPE_FLOAT:
-        return json_pack("{s:s,s:s}", "type", "number", "format", "float");
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return json_pack("{s:s,s:s}", "type", "number", "format", "double");
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_pack("{s:s}", "type", "boolean");
-    case PROTOBUF_C_TYPE_STRING:
-        return json_pack("{s:s}", "type", "string");
-    case PROTOBUF_C_TYPE_BYTES:
-        return json_pack("{s:s,s:s}", "type", "string", "format", "byte");
-    case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumDescriptor *desc = field->descriptor;
-        json_t *words = json_array();
-        if (!words)
-            return NULL;
-        for (unsigned i = 0; i < desc->n_values; i++) {
-            const char *w = pbjson_enum_word(desc, desc->values[i].value);
-            if (s_enum_word_is_first(desc, i, w) && json_array_append_new(words, json_string(w))) {
-                json_decref(words);
-                return NULL;
-            }
-        }
-        if (element) /* inside an array a value is never null */
-            return json_pack("{s:s,s:o}", "type", "string", "enum", words);
-        /* OpenAPI 3.0.3: a nullable enum lists null among its values */
-        if (json_array_append_new(words, json_null())) {
-            json_decref(words);
-            return NULL;
-        }
-        return json_pack("{s:s,s:o,s:b}", "type", "string", "enum", words, "nullable", 1);
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        if (s_openapi_add(field->descriptor, schemas))
-            return NULL;
-        json_t *ref = s_ref(field->descriptor);
-        if (!ref || element)
-            return ref;
-        /* a sibling of $ref is ignored in OpenAPI 3.0, so an absent (null) message needs allOf */
-        return json_pack("{s:[o],s:b}", "allOf", ref, "nullable", 1);
-    }
-    }
-    return NULL;
-}
-
-static int s_openapi_add(const ProtobufCMessageDescriptor *desc, json_t *schemas)
-{
-    if (json_object_get(schemas, desc->short_name))
-        return 0;
-    json_t *properties = json_object();
-    json_t *schema = json_pack("{s:s,s:o,s:b}", "type", "object", "properties", properties, "additionalProperties", 0);
-    /* registered before the fields are walked, so a message that refers to itself stops here */
-    if (!schema || json_object_set_new(schemas, desc->short_name, schema))
-        return -1;
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &desc->fields[i];
-        bool repeated = field->label == PROTOBUF_C_LABEL_REPEATED;
-        json_t *value = s_openapi_value(field, repeated, schemas);
-        if (value && repeated)
-            value = json_pack("{s:s,s:o}", "type", "array", "items", value);
-        char name[256];
-        pbjson_json_name(field, name, sizeof name);
-        if (!value || json_object_set_new(properties, name, value))
-            return -1;
-    }
-    return 0;
-}
-
-json_t *pbjson_openapi_ref(const ProtobufCMessageDescriptor *desc, json_t *components_schemas)
-{
-    if (!desc || !json_is_object(components_schemas))
-        return NULL;
-    if (s_openapi_add(desc, components_schemas))
-        return NULL;
-    return s_ref(desc);
 }

@@ -1,7 +1,7 @@
 /* diagnostics_import — the file side of importing results from an external diagnostic centre
  * (docs/import.md, «Результаты диагностики»): reading the CSV into rows of per-competence scores,
  * the template, and turning a row into a Result classified with the instrument's own thresholds.
- * No I/O: the service (diagnostics.c) resolves people through the registry, checks scope and stores.
+ * No I/O: the service (diagnostics_results_import.c) resolves people through the registry, checks scope and stores.
  *
  * Columns (headers case-insensitive, Russian or the API word):
  *   «Код сотрудника» / staffId       the platform's id, "07-s12"     } at least one of the two

@@ -1,0 +1,603 @@
+/* diagnostics_routes — individual educational routes (ИОМ): get, generate (from the latest result,
+ * programmes and internship sites from the registry), edit, approve, item status. */
+#include "diagnostics_internal.h"
+
+/* ---------- routes (ИОМ) ---------- */
+
+static const char *const s_route_not_found_ru = "Индивидуальный образовательный маршрут ещё не составлен";
+
+static bool s_route_key(const char *staff_id, char *region, char *key, size_t size)
+{
+    if (!diag_staff_id_ok(staff_id, region))
+        return false;
+    snprintf(key, size, "diag:{r:%s}:route:%s", region, staff_id);
+    return true;
+}
+
+static void s_route_present(op *o)
+{
+    Metodnet__Route *r = (Metodnet__Route *)(o->next ? o->next : o->current);
+    if (o->latest)
+        diag_route_check_deficits(r, o->latest->result);
+    diag_route_flag_overdue(r, date_today());
+    diag_reply(o, &r->base);
+}
+
+static void s_get_route_loaded(op *o)
+{
+    Metodnet__Route *r = (Metodnet__Route *)o->current;
+    if (!diag_route_allows(o->caller, r, SCOPE_READ)) {
+        diag_fail(o, CODE(NOT_FOUND), s_route_not_found_ru);
+        return;
+    }
+    diag_audit(o->d, o->call, "read", "route", r->id, r->region_id);
+    diag_latest_result(o, r->staff_id, s_route_present);
+}
+
+void diag_get_route(service_call *call, const ProtobufCMessage *request, void *ud)
+{
+    const Metodnet__GetRouteRequest *req = (const Metodnet__GetRouteRequest *)request;
+    op *o = diag_op_new(ud, call, request);
+    char key[DIAG_KEY_MAX];
+    if (!s_route_key(req->id, o->region, key, sizeof key)) {
+        diag_fail(o, CODE(NOT_FOUND), s_route_not_found_ru);
+        return;
+    }
+    diag_load(o, key, &metodnet__route__descriptor, &o->current, s_route_not_found_ru, s_get_route_loaded);
+}
+
+/* Writes o->next (a route) over o->current (NULL: create); replies with the presented route. */
+static void s_route_after_write(op *o)
+{
+    s_route_present(o);
+}
+
+static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *event_entity)
+{
+    Metodnet__Route *cur = (Metodnet__Route *)o->current, *next = (Metodnet__Route *)o->next;
+    char key[DIAG_KEY_MAX];
+    snprintf(key, sizeof key, "diag:{r:%s}:route:%s", next->region_id, next->staff_id);
+    int64_t version = cur ? cur->version : 0;
+    diag_stamp(o->next, version + 1);
+    if (cur)
+        diag_set(&next->created_at, cur->created_at);
+    /* overdue and closed are derived on read, never stored */
+    for (size_t i = 0; i < next->n_items; i++)
+        next->items[i]->overdue = false;
+    diag_layout old_layout, new_layout;
+    if (cur)
+        diag_route_layout(cur, &old_layout);
+    diag_route_layout(next, &new_layout);
+    diag_write w = {.key = key,
+                    .entity = o->next,
+                    .expected_version = version,
+                    .new_version = version + 1,
+                    .old_layout = cur ? &old_layout : NULL,
+                    .new_layout = &new_layout,
+                    .event_type = event_type,
+                    .event_entity_id = next->id,
+                    .event_entity = event_entity};
+    o->exists_ru = "Маршрут уже составил кто-то другой: перечитайте его";
+    diag_audit_when_stored(o, cur ? "update" : "create", "route", next->id, next->region_id);
+    diag_save(o, &w, s_route_after_write);
+}
+
+/* ----- generation ----- */
+
+static void s_generate_compose(op *o)
+{
+    const Metodnet__GenerateRouteRequest *req = (const Metodnet__GenerateRouteRequest *)o->request;
+    if (o->failed) {
+        diag_fail(o, o->fail_code, o->fail_message);
+        return;
+    }
+    const Metodnet__Result *result = o->latest->result;
+    Metodnet__Route *route;
+    if (o->current) {
+        o->next = pbfield_clone(o->current);
+        if (o->next == NULL)
+            abort();
+        route = (Metodnet__Route *)o->next;
+    } else {
+        route = malloc(sizeof *route);
+        if (route == NULL)
+            abort();
+        metodnet__route__init(route);
+        route->id = diag_strdup(result->staff_id);
+        route->region_id = diag_strdup(result->region_id);
+        route->staff_id = diag_strdup(result->staff_id);
+        o->next = &route->base;
+    }
+    /* the route's scope: the person's organizations and municipalities as the result recorded them */
+    diag_copy_strings(&route->organization_ids, &route->n_organization_ids, result->organization_ids,
+                      result->n_organization_ids);
+    diag_copy_strings(&route->municipality_ids, &route->n_municipality_ids, result->municipality_ids,
+                      result->n_municipality_ids);
+    char today[16];
+    diag_days_to_date(date_today(), today, sizeof today);
+    diag_route_input input = {
+        .result = result,
+        .programmes = o->programmes,
+        .n_programmes = o->n_programmes,
+        .sites = o->sites,
+        .n_sites = o->n_sites,
+        .home_municipality = result->n_municipality_ids ? result->municipality_ids[0] : NULL,
+        .starts_on = *req->starts_on ? req->starts_on : today,
+    };
+    diag_route_generate(route, &input);
+    s_route_save(o, "route.generated", NULL);
+}
+
+static void s_generate_step_done(op *o)
+{
+    if (--o->pending == 0)
+        s_generate_compose(o);
+}
+
+static void s_generate_call_failed(op *o, const Metodnet__Status *status, const char *what)
+{
+    if (!o->failed) {
+        o->failed = true;
+        o->fail_code = status->code == CODE(DEADLINE_EXCEEDED) ? CODE(DEADLINE_EXCEEDED) : CODE(UNAVAILABLE);
+        snprintf(o->fail_message, sizeof o->fail_message,
+                 "%s временно недоступен: маршрут не составлен, повторите позже", what);
+    }
+    log_error(service_call_request_id(o->call), "%s: %s", what, status->message ? status->message : "?");
+}
+
+static void s_programmes_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    op *o = ud;
+    if (status->code != CODE(OK)) {
+        s_generate_call_failed(o, status, "Каталог программ ДПП");
+    } else {
+        const Metodnet__ListProgrammesResponse *list = (const Metodnet__ListProgrammesResponse *)response;
+        for (size_t i = 0; i < list->n_items; i++) {
+            bool seen = false;
+            for (size_t j = 0; j < o->n_programmes && !seen; j++)
+                seen = strcmp(o->programmes[j]->id, list->items[i]->id) == 0;
+            if (seen)
+                continue;
+            Metodnet__Programme **grown = realloc(o->programmes, (o->n_programmes + 1) * sizeof *grown);
+            if (grown == NULL)
+                abort();
+            o->programmes = grown;
+            o->programmes[o->n_programmes] = (Metodnet__Programme *)pbfield_clone(&list->items[i]->base);
+            if (o->programmes[o->n_programmes] == NULL)
+                abort();
+            o->n_programmes++;
+        }
+    }
+    s_generate_step_done(o);
+}
+
+static void s_list_sites_page(op *o);
+
+static void s_organizations_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    op *o = ud;
+    if (status->code != CODE(OK)) {
+        s_generate_call_failed(o, status, "Реестр организаций");
+        s_generate_step_done(o);
+        return;
+    }
+    const Metodnet__ListOrganizationsResponse *list = (const Metodnet__ListOrganizationsResponse *)response;
+    int today = date_today();
+    for (size_t i = 0; i < list->n_items; i++) {
+        if (!diag_organization_is_internship_site(list->items[i], today))
+            continue;
+        Metodnet__Organization **grown = realloc(o->sites, (o->n_sites + 1) * sizeof *grown);
+        if (grown == NULL)
+            abort();
+        o->sites = grown;
+        o->sites[o->n_sites] = (Metodnet__Organization *)pbfield_clone(&list->items[i]->base);
+        if (o->sites[o->n_sites] == NULL)
+            abort();
+        o->n_sites++;
+    }
+    /* the registry post-filters pages of the region's ~1,500 organizations: at most 8 pages of 500 */
+    if (list->next_cursor && *list->next_cursor && strlen(list->next_cursor) < sizeof o->cursor && ++o->pages < 8) {
+        snprintf(o->cursor, sizeof o->cursor, "%s", list->next_cursor);
+        s_list_sites_page(o);
+        return;
+    }
+    s_generate_step_done(o);
+}
+
+static void s_list_sites_page(op *o)
+{
+    /* the registry filters by an internship site valid today: only the region's sites travel */
+    char today[16];
+    diag_days_to_date(date_today(), today, sizeof today);
+    Metodnet__ListOrganizationsRequest req = METODNET__LIST_ORGANIZATIONS_REQUEST__INIT;
+    req.limit = 500;
+    req.cursor = o->cursor;
+    req.region_id = o->region;
+    req.site_kind = "internship";
+    req.site_on = today;
+    service_client_request r = {.service = "registry",
+                                .method = "ListOrganizations",
+                                .request = &req.base,
+                                .response = &metodnet__list_organizations_response__descriptor,
+                                .caller = service_client_system_principal(),
+                                .request_id = service_call_request_id(o->call),
+                                .timeout_ms = 5000};
+    if (service_client_call(o->d->registry, &r, s_organizations_listed, o) != 0) {
+        Metodnet__Status st = METODNET__STATUS__INIT;
+        st.code = CODE(UNAVAILABLE);
+        s_generate_call_failed(o, &st, "Реестр организаций");
+        s_generate_step_done(o);
+    }
+}
+
+static void s_generate_route_loaded(op *o)
+{
+    const Metodnet__GenerateRouteRequest *req = (const Metodnet__GenerateRouteRequest *)o->request;
+    Metodnet__Route *cur = (Metodnet__Route *)o->current;
+    if (cur) {
+        if (req->expected_version > 0 && req->expected_version != cur->version) {
+            diag_fail(o, CODE(VERSION_MISMATCH), "Маршрут уже изменил кто-то другой: перечитайте его");
+            return;
+        }
+        for (size_t i = 0; i < cur->n_items; i++)
+            if (cur->status == METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED &&
+                (cur->items[i]->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_PLANNED ||
+                 cur->items[i]->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS)) {
+                diag_fail(o, CODE(CONFLICT),
+                          "Утверждённый маршрут ещё выполняется: завершите или отмените его пункты, "
+                          "затем составьте новый");
+                return;
+            }
+    }
+    const Metodnet__Result *result = o->latest->result;
+    o->pending = 1 + (int)result->n_deficits + 1; /* +1 until every call is issued */
+    for (size_t i = 0; i < result->n_deficits; i++) {
+        Metodnet__ListProgrammesRequest lp = METODNET__LIST_PROGRAMMES_REQUEST__INIT;
+        lp.limit = 100;
+        lp.region_id = o->region;
+        lp.competence = result->deficits[i];
+        service_client_request r = {.service = "registry",
+                                    .method = "ListProgrammes",
+                                    .request = &lp.base,
+                                    .response = &metodnet__list_programmes_response__descriptor,
+                                    .caller = service_client_system_principal(),
+                                    .request_id = service_call_request_id(o->call),
+                                    .timeout_ms = 5000};
+        if (service_client_call(o->d->registry, &r, s_programmes_listed, o) != 0) {
+            Metodnet__Status st = METODNET__STATUS__INIT;
+            st.code = CODE(UNAVAILABLE);
+            s_generate_call_failed(o, &st, "Каталог программ ДПП");
+            o->pending--;
+        }
+    }
+    o->pages = 0;
+    o->cursor[0] = '\0';
+    s_list_sites_page(o);
+    s_generate_step_done(o);
+}
+
+static void s_generate_latest_loaded(op *o)
+{
+    const Metodnet__GenerateRouteRequest *req = (const Metodnet__GenerateRouteRequest *)o->request;
+    if (o->latest == NULL || !diag_attempt_allows(o->caller, o->latest, SCOPE_READ)) {
+        diag_fail(o, CODE(NOT_FOUND), "Результатов диагностики у этого сотрудника нет: маршрут строится по дефицитам");
+        return;
+    }
+    if (!diag_attempt_allows(o->caller, o->latest, SCOPE_WRITE) || !diag_may_build_routes(o->caller)) {
+        diag_fail(o, CODE(PERMISSION_DENIED), "Маршрут составляет методист или региональный оператор");
+        return;
+    }
+    if (o->latest->result->n_deficits == 0) {
+        diag_fail(o, CODE(CONFLICT), "По последнему результату дефицитов нет: маршрут не нужен");
+        return;
+    }
+    char key[DIAG_KEY_MAX];
+    s_route_key(req->id, o->region, key, sizeof key);
+    diag_load(o, key, &metodnet__route__descriptor, &o->current, NULL, s_generate_route_loaded);
+}
+
+void diag_generate_route(service_call *call, const ProtobufCMessage *request, void *ud)
+{
+    const Metodnet__GenerateRouteRequest *req = (const Metodnet__GenerateRouteRequest *)request;
+    op *o = diag_op_new(ud, call, request);
+    char key[DIAG_KEY_MAX];
+    if (!s_route_key(req->id, o->region, key, sizeof key) || !diag_region_readable(o->caller, o->region)) {
+        diag_fail(o, CODE(NOT_FOUND), "Сотрудник не найден");
+        return;
+    }
+    if (*req->starts_on && !validate_date(&o->v, "startsOn", req->starts_on, false, NULL)) {
+        diag_fail_validation(o);
+        return;
+    }
+    diag_latest_result(o, req->id, s_generate_latest_loaded);
+}
+
+/* ----- edit, approve, item status ----- */
+
+typedef enum { ROUTE_EDIT, ROUTE_APPROVE, ROUTE_ITEM_STATUS } route_action;
+
+static route_action s_route_action(const op *o)
+{
+    if (o->request->descriptor == &metodnet__update_route_request__descriptor)
+        return ROUTE_EDIT;
+    if (o->request->descriptor == &metodnet__approve_route_request__descriptor)
+        return ROUTE_APPROVE;
+    return ROUTE_ITEM_STATUS;
+}
+
+static void s_validate_route_item(op *o, const Metodnet__RouteItem *item, size_t i)
+{
+    char path[96];
+    snprintf(path, sizeof path, "route.items[%zu].kind", i);
+    if (item->kind == METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_UNSPECIFIED)
+        validation_add(&o->v, path, "Вид пункта: programme, internship, self_education, event или mentoring");
+    snprintf(path, sizeof path, "route.items[%zu].competence", i);
+    if (!diag_competence_code_valid(item->competence))
+        validation_add(&o->v, path, "Код компетенции — от 1 до 32 символов [a-z0-9_.-]");
+    snprintf(path, sizeof path, "route.items[%zu].title", i);
+    validate_text(&o->v, path, item->title, 400, true);
+    snprintf(path, sizeof path, "route.items[%zu].dueOn", i);
+    validate_date(&o->v, path, item->due_on, true, NULL);
+    snprintf(path, sizeof path, "route.items[%zu].programmeId", i);
+    if (item->kind == METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_PROGRAMME && *item->programme_id &&
+        !id_valid(item->programme_id))
+        validation_add(&o->v, path, "Неверный идентификатор программы");
+    snprintf(path, sizeof path, "route.items[%zu].organizationId", i);
+    if (*item->organization_id && !id_valid(item->organization_id))
+        validation_add(&o->v, path, "Неверный идентификатор организации");
+    snprintf(path, sizeof path, "route.items[%zu].referenceId", i);
+    if (*item->reference_id && !id_valid(item->reference_id))
+        validation_add(&o->v, path, "Неверный идентификатор");
+}
+
+/* The methodologist's edit of a draft: items given replace the list; a known id keeps its status,
+ * evidence and record; an item without id is new and planned. */
+static void s_route_edit(op *o)
+{
+    const Metodnet__UpdateRouteRequest *req = (const Metodnet__UpdateRouteRequest *)o->request;
+    Metodnet__Route *cur = (Metodnet__Route *)o->current;
+    if (req->route == NULL || req->n_update_mask == 0) {
+        diag_fail(o, CODE(INVALID_ARGUMENT), "Укажите поля, которые нужно изменить");
+        return;
+    }
+    for (size_t i = 0; i < req->n_update_mask; i++)
+        if (strcmp(req->update_mask[i], "items") != 0)
+            validation_add(&o->v, "route", "Изменить можно только пункты маршрута (items)");
+    if (req->route->n_items > 200)
+        validation_add(&o->v, "route.items", "Не больше 200 пунктов");
+    if (!validation_ok(&o->v)) {
+        diag_fail_validation(o);
+        return;
+    }
+    if (cur->status != METODNET__ROUTE_STATUS__ROUTE_STATUS_DRAFT) {
+        diag_fail(o, CODE(CONFLICT), "Утверждённый маршрут не редактируется: статусы пунктов меняются отдельно");
+        return;
+    }
+    o->next = pbfield_clone(o->current);
+    if (o->next == NULL)
+        abort();
+    Metodnet__Route *next = (Metodnet__Route *)o->next;
+    Metodnet__RouteItem **items = calloc(req->route->n_items + 1, sizeof *items);
+    if (items == NULL)
+        abort();
+    for (size_t i = 0; i < req->route->n_items; i++) {
+        const Metodnet__RouteItem *given = req->route->items[i];
+        s_validate_route_item(o, given, i);
+        Metodnet__RouteItem *item = (Metodnet__RouteItem *)pbfield_clone(&given->base);
+        if (item == NULL)
+            abort();
+        items[i] = item;
+        if (*given->id) {
+            Metodnet__RouteItem *known = diag_route_item(cur, given->id);
+            bool repeated = false;
+            for (size_t j = 0; j < i && !repeated; j++)
+                repeated = strcmp(items[j]->id, given->id) == 0;
+            if (known == NULL || repeated) {
+                char path[64];
+                snprintf(path, sizeof path, "route.items[%zu].id", i);
+                validation_add(&o->v, path, known ? "Пункт указан дважды" : "Такого пункта в маршруте нет");
+                continue;
+            }
+            item->status = known->status;
+            diag_set(&item->evidence, known->evidence);
+            diag_set(&item->completed_on, known->completed_on);
+            diag_set(&item->document_number, known->document_number);
+            diag_set(&item->qualification_record_id, known->qualification_record_id);
+        } else {
+            char id[96];
+            snprintf(id, sizeof id, "%s-i%d", next->id, ++next->next_item);
+            diag_set(&item->id, id);
+            item->status = METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_PLANNED;
+            diag_set(&item->evidence, "");
+            diag_set(&item->completed_on, "");
+            diag_set(&item->document_number, "");
+            diag_set(&item->qualification_record_id, "");
+        }
+        item->overdue = false;
+    }
+    for (size_t i = 0; i < next->n_items; i++)
+        diag_free_message(next->items[i]);
+    free(next->items);
+    next->items = items;
+    next->n_items = req->route->n_items;
+    if (!validation_ok(&o->v)) {
+        diag_fail_validation(o);
+        return;
+    }
+    s_route_save(o, "route.updated", NULL);
+}
+
+static void s_route_approve(op *o)
+{
+    Metodnet__Route *cur = (Metodnet__Route *)o->current;
+    if (cur->status != METODNET__ROUTE_STATUS__ROUTE_STATUS_DRAFT) {
+        diag_fail(o, CODE(CONFLICT), "Маршрут уже утверждён");
+        return;
+    }
+    if (cur->n_items == 0) {
+        diag_fail(o, CODE(CONFLICT), "В маршруте нет ни одного пункта");
+        return;
+    }
+    o->next = pbfield_clone(o->current);
+    if (o->next == NULL)
+        abort();
+    Metodnet__Route *next = (Metodnet__Route *)o->next;
+    char now[40];
+    diag_now(now, sizeof now);
+    next->status = METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED;
+    diag_set(&next->approved_by, o->caller->user_id);
+    diag_set(&next->approved_at, now);
+    s_route_save(o, "route.approved", NULL);
+}
+
+static void s_item_status_store(op *o)
+{
+    const Metodnet__SetRouteItemStatusRequest *req = (const Metodnet__SetRouteItemStatusRequest *)o->request;
+    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, req->item_id);
+    bool done = item->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
+    s_route_save(o, done ? "route_item.done" : "route_item.updated", done ? &item->base : NULL);
+}
+
+static void s_record_created(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    op *o = ud;
+    if (status->code != CODE(OK)) {
+        log_error(service_call_request_id(o->call), "реестр не принял запись о повышении квалификации: %s",
+                  status->message ? status->message : "?");
+        if (status->code == CODE(INVALID_ARGUMENT) || status->code == CODE(CONFLICT))
+            diag_fail(o, status->code,
+                      status->message && *status->message ? status->message
+                                                          : "Реестр отклонил запись о повышении квалификации");
+        else
+            diag_fail(o, CODE(UNAVAILABLE),
+                      "Реестр временно недоступен: пункт не отмечен выполненным, повторите позже");
+        return;
+    }
+    const Metodnet__SetRouteItemStatusRequest *req = (const Metodnet__SetRouteItemStatusRequest *)o->request;
+    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, req->item_id);
+    diag_set(&item->qualification_record_id, ((const Metodnet__QualificationRecord *)response)->id);
+    s_item_status_store(o);
+}
+
+static void s_route_item_status(op *o)
+{
+    const Metodnet__SetRouteItemStatusRequest *req = (const Metodnet__SetRouteItemStatusRequest *)o->request;
+    Metodnet__Route *cur = (Metodnet__Route *)o->current;
+    if (cur->status != METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED) {
+        diag_fail(o, CODE(CONFLICT), "Маршрут ещё не утверждён методистом");
+        return;
+    }
+    Metodnet__RouteItem *known = diag_route_item(cur, req->item_id);
+    if (known == NULL) {
+        diag_fail(o, CODE(NOT_FOUND), "Такого пункта в маршруте нет");
+        return;
+    }
+    validate_text(&o->v, "evidence", req->evidence, 2000, false);
+    validate_text(&o->v, "documentNumber", req->document_number, 100, false);
+    int completed = 0;
+    if (*req->completed_on && validate_date(&o->v, "completedOn", req->completed_on, false, &completed) &&
+        completed > date_today())
+        validation_add(&o->v, "completedOn", "Дата завершения не может быть в будущем");
+    if (req->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_UNSPECIFIED)
+        validation_add(&o->v, "status", "Укажите новое состояние: in_progress, done или cancelled");
+    if (!validation_ok(&o->v)) {
+        diag_fail_validation(o);
+        return;
+    }
+    if (!diag_route_transition_allowed(known->status, req->status)) {
+        char message[200];
+        snprintf(message, sizeof message, "Переход пункта из состояния «%s» в «%s» невозможен",
+                 diag_word(&metodnet__route_item_status__descriptor, known->status),
+                 diag_word(&metodnet__route_item_status__descriptor, req->status));
+        diag_fail(o, CODE(CONFLICT), message);
+        return;
+    }
+    o->next = pbfield_clone(o->current);
+    if (o->next == NULL)
+        abort();
+    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, req->item_id);
+    item->status = req->status;
+    if (*req->evidence)
+        diag_set(&item->evidence, req->evidence);
+    if (*req->document_number)
+        diag_set(&item->document_number, req->document_number);
+    bool done = req->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
+    if (done) {
+        char today[16];
+        diag_days_to_date(date_today(), today, sizeof today);
+        diag_set(&item->completed_on, *req->completed_on ? req->completed_on : today);
+    }
+    if (!done || item->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_PROGRAMME || *item->qualification_record_id) {
+        s_item_status_store(o);
+        return;
+    }
+    /* a completed programme becomes a qualification record in the registry (idempotent by item id) */
+    Metodnet__QualificationRecord record = METODNET__QUALIFICATION_RECORD__INIT;
+    record.region_id = cur->region_id;
+    record.staff_id = cur->staff_id;
+    record.programme_id = item->programme_id;
+    record.programme_title = item->title;
+    record.completed_on = item->completed_on;
+    record.hours = item->hours;
+    record.document_number = item->document_number;
+    record.source = "route";
+    record.route_item_id = item->id;
+    char *mask[] = {"staff_id", "programme_id",    "programme_title", "completed_on",
+                    "hours",    "document_number", "source",          "route_item_id"};
+    Metodnet__CreateQualificationRecordRequest create = METODNET__CREATE_QUALIFICATION_RECORD_REQUEST__INIT;
+    create.record = &record;
+    create.update_mask = mask;
+    create.n_update_mask = sizeof mask / sizeof mask[0];
+    service_client_request r = {.service = "registry",
+                                .method = "CreateQualificationRecord",
+                                .request = &create.base,
+                                .response = &metodnet__qualification_record__descriptor,
+                                .caller = service_client_system_principal(),
+                                .request_id = service_call_request_id(o->call),
+                                .timeout_ms = 5000};
+    if (service_client_call(o->d->registry, &r, s_record_created, o) != 0)
+        diag_fail(o, CODE(UNAVAILABLE), "Реестр временно недоступен");
+}
+
+static void s_route_change_loaded(op *o)
+{
+    Metodnet__Route *cur = (Metodnet__Route *)o->current;
+    route_action action = s_route_action(o);
+    if (!diag_route_allows(o->caller, cur, SCOPE_READ)) {
+        diag_fail(o, CODE(NOT_FOUND), s_route_not_found_ru);
+        return;
+    }
+    if (!diag_route_allows(o->caller, cur, SCOPE_WRITE) ||
+        (action != ROUTE_ITEM_STATUS && !diag_may_build_routes(o->caller))) {
+        diag_fail(o, CODE(PERMISSION_DENIED),
+                  action == ROUTE_ITEM_STATUS ? diag_denied_ru : "Маршрут составляет и утверждает методист");
+        return;
+    }
+    int64_t expected = pbfield_int64(o->request, "expected_version");
+    if (expected > 0 && expected != cur->version) {
+        char message[200];
+        snprintf(message, sizeof message,
+                 "Маршрут уже изменил кто-то другой (текущая версия %lld): перечитайте его и повторите",
+                 (long long)cur->version);
+        diag_fail(o, CODE(VERSION_MISMATCH), message);
+        return;
+    }
+    snprintf(o->region, sizeof o->region, "%s", cur->region_id);
+    if (action == ROUTE_EDIT)
+        s_route_edit(o);
+    else if (action == ROUTE_APPROVE)
+        s_route_approve(o);
+    else
+        s_route_item_status(o);
+}
+
+void diag_route_change(service_call *call, const ProtobufCMessage *request, void *ud)
+{
+    op *o = diag_op_new(ud, call, request);
+    char key[DIAG_KEY_MAX];
+    if (!s_route_key(pbfield_string(request, "id"), o->region, key, sizeof key)) {
+        diag_fail(o, CODE(NOT_FOUND), s_route_not_found_ru);
+        return;
+    }
+    diag_load(o, key, &metodnet__route__descriptor, &o->current, s_route_not_found_ru, s_route_change_loaded);
+}
