@@ -863,8 +863,6 @@ void entity_create(const entity_engine *engine, service_call *call, const Protob
         return;
     }
     o->next = pbfield_clone(given);
-    if (o->next == NULL)
-        xalloc_failed(given->descriptor->sizeof_message);
     /* Server-owned fields are never taken from the client. */
     if (!kind->global)
         pbfield_set_string(o->next, "id", "");
@@ -1078,8 +1076,6 @@ static void s_readable(op *o)
 static void s_transition_loaded(op *o)
 {
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        xalloc_failed(o->current->descriptor->sizeof_message);
     char now[40];
     clock_rfc3339(clock_unix_ms(), now, sizeof now);
     const char *conflict = NULL;
@@ -1117,8 +1113,6 @@ static void s_update_loaded(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        xalloc_failed(o->current->descriptor->sizeof_message);
     bool self_scope = service_call_caller(o->call)->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF;
     for (size_t i = 0; i < n_mask; i++) {
         char json[96];

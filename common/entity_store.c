@@ -151,9 +151,16 @@ static const char s_list_lua[] =
     "if last then out[1] = 1 out[2] = last end\n"
     "return out\n";
 
+/* KEYS[1]: a claims hash. ARGV: [1] the value, [2] the owners' entity key prefix. The owner's {v, d}
+ * (as HMGET), or nil when the value is not claimed. The entity key is not declared in KEYS: it carries
+ * the claims hash's hash tag (a service's claims and entities of one region share it). */
+static const char s_get_by_claim_lua[] = "local owner = redis.call('HGET', KEYS[1], ARGV[1])\n"
+                                         "if not owner then return false end\n"
+                                         "return redis.call('HMGET', ARGV[2] .. owner, 'v', 'd')\n";
+
 const char *const *entity_store_lua_scripts(size_t *n)
 {
-    static const char *const scripts[] = {s_write_lua, s_list_lua};
+    static const char *const scripts[] = {s_write_lua, s_list_lua, s_get_by_claim_lua};
     *n = sizeof scripts / sizeof scripts[0];
     return scripts;
 }
@@ -162,6 +169,7 @@ struct entity_store {
     redis_link *link;
     redis_script *write_script;
     redis_script *list_script;
+    redis_script *get_by_claim_script;
 };
 
 typedef struct {
@@ -224,7 +232,8 @@ entity_store *entity_store_new(redis_link *link)
     store->link = link;
     store->write_script = redis_link_script(link, s_write_lua);
     store->list_script = redis_link_script(link, s_list_lua);
-    if (!store->write_script || !store->list_script) {
+    store->get_by_claim_script = redis_link_script(link, s_get_by_claim_lua);
+    if (!store->write_script || !store->list_script || !store->get_by_claim_script) {
         free(store);
         return NULL;
     }
@@ -496,6 +505,34 @@ int entity_store_get(entity_store *store, const char *entity_key, entity_get_cb 
     op->cb.get = cb;
     const char *argv[] = {"HMGET", entity_key, "v", "d"};
     if (redis_link_command(store->link, s_on_get, op, 4, argv, NULL) != 0) {
+        free(op);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_on_get_by_claim(const redisReply *reply, const char *error, void *ud)
+{
+    store_op *op = ud;
+    if (!error && reply && reply->type == REDIS_REPLY_NIL) { /* the value is not claimed */
+        op->cb.get(ENTITY_NOT_FOUND, NULL, 0, 0, NULL, op->ud);
+        free(op);
+        return;
+    }
+    s_on_get(reply, error, ud);
+}
+
+int entity_store_get_by_claim(entity_store *store, const char *claims_key, const char *value,
+                              const char *entity_key_prefix, entity_get_cb cb, void *ud)
+{
+    if (!store || !claims_key || !value || !entity_key_prefix || !cb)
+        return -1;
+    store_op *op = s_op_new(ud);
+    if (!op)
+        return -1;
+    op->cb.get = cb;
+    const char *argv[] = {claims_key, value, entity_key_prefix};
+    if (redis_link_evalsha(store->link, store->get_by_claim_script, 1, 3, argv, NULL, s_on_get_by_claim, op) != 0) {
         free(op);
         return -1;
     }

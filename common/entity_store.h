@@ -109,6 +109,11 @@ void entity_store_destroy(entity_store **store);
 /* All inputs are copied; cb is called exactly once, never from inside the call. Returns 0 or -1. */
 int entity_store_write(entity_store *store, const entity_write *write, entity_write_cb cb, void *ud);
 int entity_store_get(entity_store *store, const char *entity_key, entity_get_cb cb, void *ud);
+/* The record that claims value in the claims hash (a login, an external id): its entity key is
+ * entity_key_prefix + owner id. One round trip; ENTITY_NOT_FOUND when the value is unclaimed or its
+ * owner is gone. Callback as entity_store_get's. */
+int entity_store_get_by_claim(entity_store *store, const char *claims_key, const char *value,
+                              const char *entity_key_prefix, entity_get_cb cb, void *ud);
 int entity_store_list(entity_store *store, const entity_list_query *query, entity_list_cb cb, void *ud);
 /* Owners of n values in the claims hash key: cb gets owners[i] (borrowed for the call; NULL when value i
  * is unclaimed). n ≤ 100000. */

@@ -58,12 +58,12 @@ int pbfield_set_int64(ProtobufCMessage *msg, const char *name, int64_t value)
 ProtobufCMessage *pbfield_clone(const ProtobufCMessage *msg)
 {
     size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (buf == NULL)
-        return NULL;
+    uint8_t *buf = xmalloc(len);
     protobuf_c_message_pack(msg, buf);
     ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, NULL, len, buf);
     free(buf);
+    if (copy == NULL) /* what we packed ourselves unpacks unless memory ran out */
+        xalloc_failed(msg->descriptor->sizeof_message + len);
     return copy;
 }
 
@@ -141,8 +141,6 @@ static void s_copy_element(const ProtobufCFieldDescriptor *f, void *dst, const v
         ProtobufCMessage *copy = NULL;
         if (s) {
             copy = pbfield_clone(s);
-            if (copy == NULL)
-                abort();
         }
         *(ProtobufCMessage **)dst = copy;
     } else {

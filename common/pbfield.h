@@ -25,6 +25,7 @@ int pbfield_set_int64(ProtobufCMessage *msg, const char *name, int64_t value);
 int pbfield_copy(ProtobufCMessage *dst, const ProtobufCMessage *src, const char *name);
 
 /* Deep copy of a whole message (pack + unpack); NULL on allocation failure. */
+/* A deep copy (caller frees with protobuf_c_message_free_unpacked); never NULL (xalloc.h's policy). */
 ProtobufCMessage *pbfield_clone(const ProtobufCMessage *msg);
 
 #endif

@@ -447,17 +447,18 @@ mn_check_claims() {
 }
 
 # mn_migrate_claims: one-off migrations of a store written by an older version, as the operator's Redis
-# user, before the services start: the registry's unique indexes become claims
+# user, before the services start: the registry's unique indexes and auth's login index become claims
 # (ops/migrate/unique_to_claims.lua). Idempotent; says what it moved.
 mn_migrate_claims() {
-    local out memberships items
+    local out memberships items logins
     out="$(mn_rcli EVAL "$(cat "$MN_ROOT/ops/migrate/unique_to_claims.lua")" 0 2>&1)" ||
         mn_die "миграция уникальных значений реестра не удалась: $out"
     memberships="$(sed -n 1p <<<"$out")"
     items="$(sed -n 2p <<<"$out")"
-    [[ "$memberships" =~ ^[0-9]+$ && "$items" =~ ^[0-9]+$ ]] ||
-        mn_die "миграция уникальных значений реестра: неожиданный ответ Redis: $out"
-    if ((memberships + items > 0)); then
-        mn_say "Перенесены уникальные значения реестра в claims: членство $memberships, пункты маршрутов $items"
+    logins="$(sed -n 3p <<<"$out")"
+    [[ "$memberships" =~ ^[0-9]+$ && "$items" =~ ^[0-9]+$ && "$logins" =~ ^[0-9]+$ ]] ||
+        mn_die "миграция уникальных значений: неожиданный ответ Redis: $out"
+    if ((memberships + items + logins > 0)); then
+        mn_say "Перенесены уникальные значения в claims: членство $memberships, пункты маршрутов $items, логины $logins"
     fi
 }

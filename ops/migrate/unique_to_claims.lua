@@ -3,10 +3,11 @@
 -- now (a hash field per value naming the owner, as external ids always were):
 --   reg:{r:R}:ix:member:active:<association>:<staff>  → reg:{r:R}:claim:member:associationStaff "<a>:<s>"
 --   reg:{r:R}:ix:qual:route:<route item>               → reg:{r:R}:claim:qual:routeItemId "<item>"
+--   auth:{g}:login:<login>                              → auth:{g}:claim:user:login "<login>" (auth's logins)
 -- Each old key becomes a claim (kept when one is there already) and is deleted. Idempotent: a store
 -- without old keys is left as it is. Run by ops/up as the "ops" Redis user:
 --   redis-cli EVAL "$(cat ops/migrate/unique_to_claims.lua)" 0
--- Returns {memberships moved, route items moved}.
+-- Returns {memberships moved, route items moved, logins moved}.
 local function migrate(pattern, parse, claims_key)
   local moved, cursor = 0, '0'
   repeat
@@ -37,4 +38,10 @@ local route_items = migrate('reg:{r:*}:ix:qual:route:*', function(key)
   return string.match(key, '^reg:{r:([^}]+)}:ix:qual:route:(.+)$')
 end, function(region) return 'reg:{r:' .. region .. '}:claim:qual:routeItemId' end)
 
-return {memberships, route_items}
+local logins = migrate('auth:{g}:login:*', function(key)
+  local login = string.match(key, '^auth:{g}:login:(.+)$')
+  if not login then return nil end
+  return 'g', login
+end, function() return 'auth:{g}:claim:user:login' end)
+
+return {memberships, route_items, logins}

@@ -13,6 +13,7 @@
  * they share.
  */
 #include "auth_internal.h"
+#include "xalloc.h"
 
 /* ---------- Lua scripts (every key shares the {g} tag, so each script stays in one slot) ---------- */
 
@@ -128,9 +129,7 @@ void auth_options_default(auth_options *options)
 
 op *auth_op_new(auth *a, service_call *call, const ProtobufCMessage *request)
 {
-    op *o = calloc(1, sizeof *o);
-    if (o == NULL)
-        abort();
+    op *o = xcalloc(1, sizeof *o);
     o->a = a;
     o->call = call;
     o->request = request;
@@ -192,8 +191,6 @@ bool auth_is_system(const Metodnet__Principal *caller)
 void *auth_own(const ProtobufCMessage *msg)
 {
     ProtobufCMessage *copy = pbfield_clone(msg);
-    if (copy == NULL)
-        abort();
     return copy;
 }
 
@@ -343,9 +340,7 @@ void auth_set_text(char **field, const char *value)
 {
     if (*field != protobuf_c_empty_string)
         free(*field);
-    *field = strdup(value ? value : "");
-    if (*field == NULL)
-        abort();
+    *field = xstrdup(value ? value : "");
 }
 
 void auth_set_organizations(Metodnet__User *user, char *const *ids, size_t n)
@@ -355,13 +350,9 @@ void auth_set_organizations(Metodnet__User *user, char *const *ids, size_t n)
     free(user->organization_ids);
     if (n > AUTH_MAX_ORGANIZATIONS)
         n = AUTH_MAX_ORGANIZATIONS;
-    user->organization_ids = calloc(n ? n : 1, sizeof *user->organization_ids);
-    if (user->organization_ids == NULL)
-        abort();
+    user->organization_ids = xcalloc(n ? n : 1, sizeof *user->organization_ids);
     for (size_t i = 0; i < n; i++) {
-        user->organization_ids[i] = strdup(ids[i]);
-        if (user->organization_ids[i] == NULL)
-            abort();
+        user->organization_ids[i] = xstrdup(ids[i]);
     }
     user->n_organization_ids = n;
 }

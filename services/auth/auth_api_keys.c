@@ -1,6 +1,7 @@
 /* auth_api_keys — API keys of school systems: CreateApiKey, ListApiKeys (with their last use),
  * RevokeApiKey. */
 #include "auth_internal.h"
+#include "xalloc.h"
 
 /* ---------- API keys ---------- */
 
@@ -211,9 +212,7 @@ static void s_api_keys_listed(entity_result result, const entity_blob *items, si
         auth_unavailable(o, "список ключей API не получен", error);
         return;
     }
-    key_page *page = calloc(1, sizeof *page);
-    if (page == NULL)
-        abort();
+    key_page *page = xcalloc(1, sizeof *page);
     page->o = o;
     page->stored = calloc(n ? n : 1, sizeof *page->stored);
     page->keys = calloc(n ? n : 1, sizeof *page->keys);

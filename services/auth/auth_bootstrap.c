@@ -42,6 +42,7 @@ static void s_bootstrap_audited(int status, void *ud)
 
 static void s_bootstrap_written(entity_result result, int64_t detail, const char *error, void *ud)
 {
+    (void)detail;
     bootstrap *b = ud;
     if (result == ENTITY_OK) {
         audit_event e = {0};
@@ -53,11 +54,10 @@ static void s_bootstrap_written(entity_result result, int64_t detail, const char
         e.region_id = b->user->region_id;
         if (audit_record(b->audit, &e, s_bootstrap_audited, b) != 0)
             s_bootstrap_audited(-1, b);
-    } else if (result == ENTITY_NOT_EMPTY) {
-        if (detail == 0)
-            s_bootstrap_finish(b, AUTH_BOOTSTRAP_EXISTS, "Администратор уже создан");
-        else
-            s_bootstrap_finish(b, AUTH_BOOTSTRAP_LOGIN_TAKEN, "Этот логин уже занят другим пользователем");
+    } else if (result == ENTITY_NOT_EMPTY) { /* the region has its administrator */
+        s_bootstrap_finish(b, AUTH_BOOTSTRAP_EXISTS, "Администратор уже создан");
+    } else if (result == ENTITY_CLAIMED) { /* the login is a claim */
+        s_bootstrap_finish(b, AUTH_BOOTSTRAP_LOGIN_TAKEN, "Этот логин уже занят другим пользователем");
     } else {
         log_error(NULL, "запись администратора не удалась: %s", error ? error : "?");
         s_bootstrap_finish(b, AUTH_BOOTSTRAP_FAILED, "Хранилище недоступно: администратор не создан");

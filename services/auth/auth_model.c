@@ -169,8 +169,7 @@ void auth_user_layout(const Metodnet__User *user, auth_layout *out)
         snprintf(key, sizeof key, "auth:{g}:ix:users:o:%s", user->organization_ids[i]);
         s_add_index(out, key, member);
     }
-    auth_login_key(user->login, key, sizeof key);
-    s_add_index(out, key, user->id);
+    entity_layout_claim(out, "login", user->login, "%s", AUTH_LOGIN_CLAIMS);
     if (user->role == METODNET__ROLE__ROLE_REGION_ADMIN) {
         auth_region_admin_index(user->region_id, key, sizeof key);
         s_add_index(out, key, user->id);
@@ -241,11 +240,6 @@ bool auth_api_key_key(const char *id, char *out, size_t size)
         return false;
     snprintf(out, size, AUTH_APIKEY_PREFIX "%s", id);
     return true;
-}
-
-void auth_login_key(const char *login, char *out, size_t size)
-{
-    snprintf(out, size, "auth:{g}:login:%s", login);
 }
 
 void auth_region_admin_index(const char *region, char *out, size_t size)

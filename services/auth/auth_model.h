@@ -6,7 +6,7 @@
  * Key layout (one hash tag, {g}: users and keys are looked up by login or token before the region is
  * known):
  *   auth:{g}:user:<u12>               user entity (entity_store hash v/d/a; d = packed StoredUser)
- *   auth:{g}:login:<login>            zset {"<u12>"}: the login's owner (uniqueness + lookup)
+ *   auth:{g}:claim:user:login         hash login → "<u12>": the login's owner (uniqueness + lookup)
  *   auth:{g}:ix:users                 zset "<login>\x1f<u12>", every user (global callers)
  *   auth:{g}:ix:users:r:<R>           … users of region R; :m:<M> of municipality M; :o:<O> of org O
  *   auth:{g}:ix:region-admin:<R>      zset {"<u12>"}: region administrators of R (bootstrap guard)
@@ -40,8 +40,10 @@
 #define AUTH_MEMBER_MAX        320
 #define AUTH_MAX_ORGANIZATIONS 8
 
-#define AUTH_EVENTS          "auth:{g}:events"
-#define AUTH_USER_PREFIX     "auth:{g}:user:"
+#define AUTH_EVENTS      "auth:{g}:events"
+#define AUTH_USER_PREFIX "auth:{g}:user:"
+/* Logins are unique: a claim each (login → user id), which is also how a login finds its user. */
+#define AUTH_LOGIN_CLAIMS    "auth:{g}:claim:user:login"
 #define AUTH_APIKEY_PREFIX   "auth:{g}:apikey:"
 #define AUTH_SESSION_PREFIX  "auth:{g}:session:"
 #define AUTH_USER_SEQUENCE   "auth:{g}:seq:user"
@@ -101,7 +103,6 @@ void auth_api_key_layout(const Metodnet__ApiKey *key, const char *secret_hash, a
 /* Keys; false for an id of the wrong shape ("u12", "k7"). */
 bool auth_user_key(const char *id, char *out, size_t size);
 bool auth_api_key_key(const char *id, char *out, size_t size);
-void auth_login_key(const char *login, char *out, size_t size);
 void auth_region_admin_index(const char *region, char *out, size_t size);
 void auth_user_sessions_key(const char *user_id, char *out, size_t size);
 void auth_api_key_secret_key(const char *secret_hash, char *out, size_t size);

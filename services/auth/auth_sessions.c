@@ -1,6 +1,7 @@
 /* auth_sessions — sessions: Me, Login (with its failure rate limit), Authenticate (a session
  * token or an API key, as the gateway asks), Logout. */
 #include "auth_internal.h"
+#include "xalloc.h"
 
 static void s_me_loaded(op *o)
 {
@@ -72,9 +73,7 @@ static void s_login_verified(bool ok, void *ud)
     Metodnet__Principal principal;
     auth_user_principal(user, &principal);
     size_t principal_len = metodnet__principal__get_packed_size(&principal);
-    uint8_t *packed = malloc(principal_len ? principal_len : 1);
-    if (packed == NULL)
-        abort();
+    uint8_t *packed = xmalloc(principal_len ? principal_len : 1);
     metodnet__principal__pack(&principal, packed);
 
     char session_key[AUTH_KEY_MAX], sessions_key[AUTH_KEY_MAX], user_key[AUTH_KEY_MAX], fail_key[AUTH_KEY_MAX];
@@ -141,17 +140,17 @@ static void s_login_failed(op *o)
         s_login_failure_recorded(NULL, "запрос не поставлен в очередь", o);
 }
 
-static void s_login_user_found(entity_result result, const entity_blob *items, size_t n, const char *next_member,
+static void s_login_user_found(entity_result result, const uint8_t *data, size_t len, int64_t version,
                                const char *error, void *ud)
 {
-    (void)next_member;
+    (void)version;
     op *o = ud;
-    if (result != ENTITY_OK) {
+    if (result != ENTITY_OK && result != ENTITY_NOT_FOUND) {
         auth_unavailable(o, "поиск пользователя по логину не удался", error);
         return;
     }
-    if (n > 0) {
-        o->stored = metodnet__stored_user__unpack(NULL, items[0].len, items[0].data);
+    if (result == ENTITY_OK) {
+        o->stored = metodnet__stored_user__unpack(NULL, len, data);
         if (o->stored && (o->stored->user == NULL || o->stored->user->scope == NULL)) {
             metodnet__stored_user__free_unpacked(o->stored, NULL);
             o->stored = NULL;
@@ -164,20 +163,15 @@ static void s_login_user_found(entity_result result, const entity_blob *items, s
         auth_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL, "Не удалось обработать пароль");
 }
 
+/* The user who claims the login (one round trip; auth_model.h: logins are claims). */
 static void s_login_find_user(op *o)
 {
     if (!o->login_valid) {
-        s_login_user_found(ENTITY_OK, NULL, 0, NULL, NULL, o);
+        s_login_user_found(ENTITY_NOT_FOUND, NULL, 0, 0, NULL, o);
         return;
     }
-    char index[AUTH_KEY_MAX];
-    auth_login_key(o->login, index, sizeof index);
-    entity_list_query query = {
-        .index_key = index,
-        .entity_key_prefix = AUTH_USER_PREFIX,
-        .limit = 1,
-    };
-    if (entity_store_list(o->a->store, &query, s_login_user_found, o) != 0)
+    if (entity_store_get_by_claim(o->a->store, AUTH_LOGIN_CLAIMS, o->login, AUTH_USER_PREFIX, s_login_user_found, o) !=
+        0)
         auth_unavailable(o, "поиск пользователя не поставлен в очередь", NULL);
 }
 

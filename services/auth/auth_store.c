@@ -11,9 +11,7 @@
 static uint8_t *s_pack(const ProtobufCMessage *msg, size_t *len)
 {
     *len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *data = malloc(*len ? *len : 1);
-    if (data == NULL)
-        abort();
+    uint8_t *data = xmalloc(*len ? *len : 1);
     protobuf_c_message_pack(msg, data);
     return data;
 }
@@ -51,8 +49,8 @@ static int s_write_user(entity_store *store, const Metodnet__User *old_user, con
         auth_user_layout(old_user, &layouts[1]);
     entity_index_entry *adds = xcalloc(layouts[0].n_indexes + 1, sizeof *adds);
     entity_index_entry *removes = xcalloc(layouts[1].n_indexes + 1, sizeof *removes);
-    char guard[2][AUTH_KEY_MAX];
-    const char *must_be_empty[2];
+    char guard[1][AUTH_KEY_MAX];
+    const char *must_be_empty[1];
     size_t n_empty = 0;
 
     entity_write w = {0};
@@ -73,18 +71,24 @@ static int s_write_user(entity_store *store, const Metodnet__User *old_user, con
             must_be_empty[n_empty] = guard[n_empty];
             n_empty++;
         }
-        auth_login_key(user->login, guard[n_empty], AUTH_KEY_MAX);
-        must_be_empty[n_empty] = guard[n_empty];
-        n_empty++;
         w.must_be_empty = must_be_empty;
         w.n_must_be_empty = n_empty;
     }
     w.stream_key = AUTH_EVENTS;
     w.event = event;
     w.event_len = event_len;
+    /* the login is a claim: unique, and how a login finds its user */
+    entity_claim *claims = xcalloc(layouts[0].n_claims + 1, sizeof *claims);
+    entity_claim *releases = xcalloc(layouts[1].n_claims + 1, sizeof *releases);
+    entity_layout_claims(old_user ? &layouts[1] : NULL, &layouts[0], user->id, claims, &w.n_claims, releases,
+                         &w.n_releases);
+    w.claims = claims;
+    w.releases = releases;
     int rc = entity_store_write(store, &w, cb, ud);
     entity_layout_clear(&layouts[0]);
     entity_layout_clear(&layouts[1]);
+    free(claims);
+    free(releases);
     free(adds);
     free(removes);
     free(event);

@@ -114,7 +114,7 @@ static void s_create_user_written(entity_result result, int64_t detail, const ch
         o->response = &o->next->base;
         auth_audit_reply(o, "create", "user", o->next->id, o->next->region_id);
         return;
-    case ENTITY_NOT_EMPTY: {
+    case ENTITY_CLAIMED: {
         validation_add(&o->v, "login", "Логин «%s» уже занят", o->next->login);
         auth_fail_validation(o);
         return;

@@ -14,6 +14,8 @@
  * declares what they share.
  */
 #include "diagnostics_internal.h"
+#include "entity_kind.h"
+#include "xalloc.h"
 
 const char *const diag_unavailable_ru = "Хранилище временно недоступно, повторите запрос позже";
 const char *const diag_denied_ru = "Недостаточно прав для этого действия с этой записью";
@@ -69,40 +71,17 @@ static void s_time_member(char *out, size_t size, int64_t unix_ms, const char *i
 static void s_index(diag_layout *l, const char *member, const char *format, ...) __attribute__((format(printf, 3, 4)));
 static void s_index(diag_layout *l, const char *member, const char *format, ...)
 {
-    if (l->n >= DIAG_MAX_INDEXES)
-        return;
+    char key[DIAG_KEY_MAX];
     va_list ap;
     va_start(ap, format);
-    vsnprintf(l->indexes[l->n].key, sizeof l->indexes[0].key, format, ap);
+    vsnprintf(key, sizeof key, format, ap);
     va_end(ap);
-    snprintf(l->indexes[l->n].member, sizeof l->indexes[0].member, "%s", member);
-    l->n++;
+    entity_layout_index(l, member, "%s", key);
 }
 
 static void s_token(diag_layout *l, const char *name, const char *value)
 {
-    size_t used = strlen(l->attributes);
-    if (used == 0)
-        used = (size_t)snprintf(l->attributes, sizeof l->attributes, "|");
-    if (used < sizeof l->attributes)
-        snprintf(l->attributes + used, sizeof l->attributes - used, "%s:%s|", name, value ? value : "");
-}
-
-static size_t s_index_difference(const diag_layout *from, const diag_layout *than, entity_index_entry *out)
-{
-    size_t n = 0;
-    for (size_t i = 0; from && i < from->n; i++) {
-        bool shared = false;
-        for (size_t j = 0; than && j < than->n && !shared; j++)
-            shared = strcmp(from->indexes[i].key, than->indexes[j].key) == 0 &&
-                     strcmp(from->indexes[i].member, than->indexes[j].member) == 0;
-        if (!shared) {
-            out[n].key = from->indexes[i].key;
-            out[n].member = from->indexes[i].member;
-            n++;
-        }
-    }
-    return n;
+    entity_layout_token(l, name, value);
 }
 
 /* ---------- layouts of the stored kinds ---------- */
@@ -115,7 +94,6 @@ const char *diag_word(const ProtobufCEnumDescriptor *desc, int value)
 
 void diag_instrument_layout(const Metodnet__Instrument *in, diag_layout *l)
 {
-    memset(l, 0, sizeof *l);
     char member[160];
     s_member(member, sizeof member, in->title, in->id);
     s_index(l, member, "diag:{r:%s}:ix:instrument", in->region_id);
@@ -124,7 +102,6 @@ void diag_instrument_layout(const Metodnet__Instrument *in, diag_layout *l)
 
 void diag_campaign_layout(const Metodnet__Campaign *c, diag_layout *l)
 {
-    memset(l, 0, sizeof *l);
     char member[160];
     s_member(member, sizeof member, c->title, c->id);
     s_index(l, member, "diag:{r:%s}:ix:campaign", c->region_id);
@@ -151,7 +128,6 @@ static int64_t s_parse_time_ms(const char *rfc3339)
 
 void diag_attempt_layout(const Metodnet__Attempt *a, diag_layout *l)
 {
-    memset(l, 0, sizeof *l);
     char member[160];
     s_member(member, sizeof member, a->n_organization_ids ? a->organization_ids[0] : "", a->id);
     s_index(l, member, "diag:{r:%s}:ix:attempt:campaign:%s", a->region_id, a->campaign_id);
@@ -171,7 +147,6 @@ void diag_attempt_layout(const Metodnet__Attempt *a, diag_layout *l)
 
 void diag_route_layout(const Metodnet__Route *r, diag_layout *l)
 {
-    memset(l, 0, sizeof *l);
     s_index(l, r->id, "diag:{r:%s}:ix:route", r->region_id);
     s_person_tokens(l, r->staff_id, r->organization_ids, r->n_organization_ids, r->municipality_ids,
                     r->n_municipality_ids);
@@ -250,9 +225,7 @@ void diag_audit(diagnostics *d, service_call *call, const char *action, const ch
 
 op *diag_op_new(diagnostics *d, service_call *call, const ProtobufCMessage *request)
 {
-    op *o = calloc(1, sizeof *o);
-    if (o == NULL)
-        abort();
+    op *o = xcalloc(1, sizeof *o);
     o->d = d;
     o->call = call;
     o->request = request;
@@ -334,9 +307,7 @@ void diag_copy_strings(char ***dst, size_t *n_dst, char *const *src, size_t n_sr
     *n_dst = 0;
     if (n_src == 0)
         return;
-    *dst = calloc(n_src, sizeof **dst);
-    if (*dst == NULL)
-        abort();
+    *dst = xcalloc(n_src, sizeof **dst);
     for (size_t i = 0; i < n_src; i++)
         (*dst)[i] = diag_strdup(src[i]);
     *n_dst = n_src;
@@ -441,9 +412,7 @@ void diag_written(entity_result result, int64_t detail, const char *error, void 
 int diag_store(diagnostics *d, service_call *call, const diag_write *dw, entity_write_cb cb, void *ud)
 {
     size_t data_len = protobuf_c_message_get_packed_size(dw->entity);
-    uint8_t *data = malloc(data_len ? data_len : 1);
-    if (data == NULL)
-        abort();
+    uint8_t *data = xmalloc(data_len ? data_len : 1);
     protobuf_c_message_pack(dw->entity, data);
     uint8_t *event_bytes = NULL;
     size_t event_len = 0;
@@ -451,39 +420,28 @@ int diag_store(diagnostics *d, service_call *call, const diag_write *dw, entity_
     if (dw->event_type) {
         const ProtobufCMessage *payload = dw->event_entity ? dw->event_entity : dw->entity;
         size_t payload_len = protobuf_c_message_get_packed_size(payload);
-        uint8_t *payload_bytes = malloc(payload_len ? payload_len : 1);
-        if (payload_bytes == NULL)
-            abort();
+        uint8_t *payload_bytes = xmalloc(payload_len ? payload_len : 1);
         protobuf_c_message_pack(payload, payload_bytes);
-        Metodnet__DomainEvent event = METODNET__DOMAIN_EVENT__INIT;
-        event.type = (char *)dw->event_type;
-        event.entity_id = (char *)dw->event_entity_id;
-        event.version = dw->new_version;
-        event.at_unix_ms = clock_unix_ms();
-        event.actor = call ? (Metodnet__Principal *)service_call_caller(call) : NULL;
-        event.request_id = call ? (char *)service_call_request_id(call) : "";
-        event.entity.data = payload_bytes;
-        event.entity.len = payload_len;
-        event_len = metodnet__domain_event__get_packed_size(&event);
-        event_bytes = malloc(event_len ? event_len : 1);
-        if (event_bytes == NULL)
-            abort();
-        metodnet__domain_event__pack(&event, event_bytes);
+        event_bytes = entity_event_pack(dw->event_type, dw->event_entity_id, dw->new_version, payload_bytes,
+                                        payload_len, call ? service_call_caller(call) : NULL,
+                                        call ? service_call_request_id(call) : "", &event_len);
         free(payload_bytes);
         char region[4] = "00";
         diag_region_of(dw->event_entity_id, region);
         s_stream(region, stream, sizeof stream);
     }
-    entity_index_entry removes[DIAG_MAX_INDEXES], adds[DIAG_MAX_INDEXES];
+    size_t n_old = dw->old_layout ? dw->old_layout->n_indexes : 0,
+           n_new = dw->new_layout ? dw->new_layout->n_indexes : 0;
+    entity_index_entry *removes = xcalloc(n_old + 1, sizeof *removes), *adds = xcalloc(n_new + 1, sizeof *adds);
     entity_write w = {0};
     w.entity_key = dw->key;
     w.expected_version = dw->expected_version;
     w.new_version = dw->new_version;
     w.data = data;
     w.data_len = data_len;
-    w.attributes = dw->new_layout ? dw->new_layout->attributes : "";
-    w.n_index_remove = s_index_difference(dw->old_layout, dw->new_layout, removes);
-    w.n_index_add = s_index_difference(dw->new_layout, dw->old_layout, adds);
+    w.attributes = dw->new_layout && dw->new_layout->attributes ? dw->new_layout->attributes : "";
+    w.n_index_remove = dw->old_layout ? entity_layout_index_difference(dw->old_layout, dw->new_layout, removes) : 0;
+    w.n_index_add = dw->new_layout ? entity_layout_index_difference(dw->new_layout, dw->old_layout, adds) : 0;
     w.index_remove = removes;
     w.index_add = adds;
     w.must_exist = dw->must_exist;
@@ -494,6 +452,12 @@ int diag_store(diagnostics *d, service_call *call, const diag_write *dw, entity_
     int rc = entity_store_write(d->store, &w, cb, ud);
     free(data);
     free(event_bytes);
+    free(removes);
+    free(adds);
+    if (dw->old_layout)
+        entity_layout_clear(dw->old_layout);
+    if (dw->new_layout)
+        entity_layout_clear(dw->new_layout);
     return rc;
 }
 
@@ -563,14 +527,10 @@ static void s_listed(entity_result result, const entity_blob *items, size_t n, c
         return;
     }
     const ProtobufCMessageDescriptor *desc = service_call_method(o->call)->output;
-    ProtobufCMessage *response = malloc(desc->sizeof_message);
-    if (response == NULL)
-        abort();
+    ProtobufCMessage *response = xmalloc(desc->sizeof_message);
     protobuf_c_message_init(desc, response);
     const ProtobufCFieldDescriptor *items_field = protobuf_c_message_descriptor_get_field_by_name(desc, "items");
-    ProtobufCMessage **list = calloc(n ? n : 1, sizeof *list);
-    if (list == NULL)
-        abort();
+    ProtobufCMessage **list = xcalloc(n ? n : 1, sizeof *list);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         ProtobufCMessage *entity = protobuf_c_message_unpack(o->list_desc, NULL, items[i].len, items[i].data);

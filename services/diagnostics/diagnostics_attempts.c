@@ -1,6 +1,7 @@
 /* diagnostics_attempts — attempts (start, save answers, submit, get, list), results (get, list) and
  * competence profiles; the instrument cache (diag_instrument_at) and the latest result of a person. */
 #include "diagnostics_internal.h"
+#include "xalloc.h"
 
 /* ---------- attempts ---------- */
 
@@ -26,8 +27,6 @@ static void s_instrument_cached_loaded(op *o)
     }
     diag_free_message(slot->instrument);
     slot->instrument = (Metodnet__Instrument *)pbfield_clone(&o->instrument->base);
-    if (slot->instrument == NULL)
-        abort();
     snprintf(slot->key, sizeof slot->key, "%s", o->key);
     slot->version = o->instrument->version;
     slot->used = ++d->tick;
@@ -48,8 +47,6 @@ void diag_instrument_at(op *o, const char *id, int64_t version, op_step then)
             c->used = ++d->tick;
             diag_free_message(o->instrument);
             o->instrument = (Metodnet__Instrument *)pbfield_clone(&c->instrument->base);
-            if (o->instrument == NULL)
-                abort();
             then(o);
             return;
         }
@@ -124,7 +121,7 @@ static void s_attempt_save_state(op *o, const char *event_type)
     char key[DIAG_KEY_MAX];
     diag_key("attempt", cur->id, "-c", key, sizeof key);
     diag_stamp(o->next, cur->version + 1);
-    diag_layout old_layout, new_layout;
+    diag_layout old_layout = {0}, new_layout = {0};
     diag_attempt_layout(cur, &old_layout);
     diag_attempt_layout(next, &new_layout);
     diag_write w = {.key = key,
@@ -145,8 +142,6 @@ static void s_merge_answers(Metodnet__Attempt *next, Metodnet__Answer *const *gi
 {
     for (size_t i = 0; i < n_given; i++) {
         Metodnet__Answer *copy = (Metodnet__Answer *)pbfield_clone(&given[i]->base);
-        if (copy == NULL)
-            abort();
         bool replaced = false;
         for (size_t j = 0; j < next->n_answers && !replaced; j++)
             if (strcmp(next->answers[j]->item_id, copy->item_id) == 0) {
@@ -155,9 +150,7 @@ static void s_merge_answers(Metodnet__Attempt *next, Metodnet__Answer *const *gi
                 replaced = true;
             }
         if (!replaced) {
-            Metodnet__Answer **grown = realloc(next->answers, (next->n_answers + 1) * sizeof *grown);
-            if (grown == NULL)
-                abort();
+            Metodnet__Answer **grown = xrealloc(next->answers, (next->n_answers + 1) * sizeof *grown);
             next->answers = grown;
             next->answers[next->n_answers++] = copy;
         }
@@ -186,8 +179,6 @@ static void s_attempt_decide(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        abort();
     Metodnet__Attempt *next = (Metodnet__Attempt *)o->next;
     char now[40];
     diag_now(now, sizeof now);

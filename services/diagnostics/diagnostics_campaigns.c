@@ -2,6 +2,7 @@
  * registry lists to the campaign, ASSIGN_WINDOW writes in flight); progress by organization; the
  * process cache of open campaigns (diag_campaign_cached). */
 #include "diagnostics_internal.h"
+#include "xalloc.h"
 
 /* ---------- campaigns ---------- */
 
@@ -27,8 +28,6 @@ Metodnet__Campaign *diag_campaign_cached(diagnostics *d, const char *key)
                 return NULL;
             c->used = ++d->tick;
             Metodnet__Campaign *copy = (Metodnet__Campaign *)pbfield_clone(&c->campaign->base);
-            if (copy == NULL)
-                abort();
             return copy;
         }
     }
@@ -51,8 +50,6 @@ void diag_campaign_remember(diagnostics *d, const char *key, const Metodnet__Cam
     }
     diag_free_message(slot->campaign);
     slot->campaign = (Metodnet__Campaign *)pbfield_clone(&campaign->base);
-    if (slot->campaign == NULL)
-        abort();
     snprintf(slot->key, sizeof slot->key, "%s", key);
     slot->loaded_ms = clock_unix_ms();
     slot->used = ++d->tick;
@@ -118,7 +115,7 @@ static void s_campaign_id_issued(entity_result result, int64_t value, const char
     diag_key("campaign", id, "-c", o->key, sizeof o->key);
     diag_key("instrument", c->instrument_id, "-i", instrument_key, sizeof instrument_key);
     diag_stamp(o->next, 1);
-    diag_layout layout;
+    diag_layout layout = {0};
     diag_campaign_layout(c, &layout);
     const char *must_exist[] = {instrument_key};
     diag_write w = {.key = o->key,
@@ -155,8 +152,6 @@ void diag_create_campaign(service_call *call, const ProtobufCMessage *request, v
         return;
     }
     o->next = pbfield_clone(&req->campaign->base);
-    if (o->next == NULL)
-        abort();
     Metodnet__Campaign *c = (Metodnet__Campaign *)o->next;
     diag_set(&c->region_id, o->region);
     c->status = METODNET__CAMPAIGN_STATUS__CAMPAIGN_STATUS_DRAFT;
@@ -224,7 +219,7 @@ static void s_campaign_save(op *o, const char *event_type, const char *action)
     diag_key("campaign", cur->id, "-c", o->key, sizeof o->key);
     s_campaign_forget(o->d, o->key);
     diag_stamp(o->next, cur->version + 1);
-    diag_layout old_layout, new_layout;
+    diag_layout old_layout = {0}, new_layout = {0};
     diag_campaign_layout(cur, &old_layout);
     diag_campaign_layout(next, &new_layout);
     char instrument_key[DIAG_KEY_MAX];
@@ -262,8 +257,6 @@ static void s_update_campaign_loaded(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        abort();
     static const char *const allowed[] = {"title", "instrument_id", "kind", "target", "starts_on", "ends_on", NULL};
     diag_apply_mask(o, o->next, &req->campaign->base, req->update_mask, req->n_update_mask, allowed, "campaign");
     if (validation_ok(&o->v))
@@ -334,8 +327,6 @@ static void s_close_campaign_loaded(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        abort();
     ((Metodnet__Campaign *)o->next)->status = METODNET__CAMPAIGN_STATUS__CAMPAIGN_STATUS_CLOSED;
     s_campaign_save(o, "campaign.closed", "update");
 }
@@ -401,9 +392,7 @@ static void s_open_staff_listed(const Metodnet__Status *status, const ProtobufCM
             seen = strcmp(o->assignees[j].id, s->id) == 0;
         if (seen)
             continue;
-        assignee *grown = realloc(o->assignees, (o->n_assignees + 1) * sizeof *grown);
-        if (grown == NULL)
-            abort();
+        assignee *grown = xrealloc(o->assignees, (o->n_assignees + 1) * sizeof *grown);
         o->assignees = grown;
         assignee *a = &o->assignees[o->n_assignees++];
         memset(a, 0, sizeof *a);
@@ -483,7 +472,7 @@ static void s_open_issue(op *o)
     attempt.version = 1;
     attempt.created_at = now;
     attempt.updated_at = now;
-    diag_layout layout;
+    diag_layout layout = {0};
     diag_attempt_layout(&attempt, &layout);
     diag_write w = {
         .key = key, .entity = &attempt.base, .expected_version = 0, .new_version = 1, .new_layout = &layout};
@@ -531,8 +520,6 @@ static void s_open_finish(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        abort();
     Metodnet__Campaign *next = (Metodnet__Campaign *)o->next;
     next->status = METODNET__CAMPAIGN_STATUS__CAMPAIGN_STATUS_OPEN;
     next->assigned = (int32_t)o->n_assignees;
@@ -601,14 +588,10 @@ static Metodnet__OrganizationProgress *s_progress_row(Metodnet__CampaignProgress
             break;
         }
     }
-    Metodnet__OrganizationProgress **grown = realloc(p->organizations, (p->n_organizations + 1) * sizeof *grown);
-    if (grown == NULL)
-        abort();
+    Metodnet__OrganizationProgress **grown = xrealloc(p->organizations, (p->n_organizations + 1) * sizeof *grown);
     p->organizations = grown;
     memmove(&p->organizations[at + 1], &p->organizations[at], (p->n_organizations - at) * sizeof *grown);
-    row = malloc(sizeof *row);
-    if (row == NULL)
-        abort();
+    row = xmalloc(sizeof *row);
     metodnet__organization_progress__init(row);
     row->organization_id = diag_strdup(org);
     p->organizations[at] = row;
@@ -683,9 +666,7 @@ static void s_progress_loaded(op *o)
         diag_fail(o, CODE(NOT_FOUND), diag_campaign_not_found_ru);
         return;
     }
-    o->progress = malloc(sizeof *o->progress);
-    if (o->progress == NULL)
-        abort();
+    o->progress = xmalloc(sizeof *o->progress);
     metodnet__campaign_progress__init(o->progress);
     o->progress->campaign_id = diag_strdup(c->id);
     s_progress_page(o, NULL);

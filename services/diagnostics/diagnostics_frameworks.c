@@ -106,8 +106,6 @@ static void s_update_framework_loaded(op *o)
         return;
     }
     o->next = pbfield_clone(&o->framework->base);
-    if (o->next == NULL)
-        abort();
     static const char *const allowed[] = {"title", "components", NULL};
     diag_apply_mask(o, o->next, &req->framework->base, req->update_mask, req->n_update_mask, allowed, "framework");
     if (validation_ok(&o->v))
@@ -190,7 +188,7 @@ static void s_instrument_id_issued(entity_result result, int64_t value, const ch
     diag_set(&in->id, id);
     diag_key("instrument", id, "-i", o->key, sizeof o->key);
     diag_stamp(o->next, 1);
-    diag_layout layout;
+    diag_layout layout = {0};
     diag_instrument_layout(in, &layout);
     diag_write w = {.key = o->key,
                     .entity = o->next,
@@ -217,7 +215,7 @@ static void s_instrument_write(op *o)
     Metodnet__Instrument *cur = (Metodnet__Instrument *)o->current;
     diag_key("instrument", cur->id, "-i", o->key, sizeof o->key);
     diag_stamp(o->next, cur->version + 1);
-    diag_layout old_layout, new_layout;
+    diag_layout old_layout = {0}, new_layout = {0};
     diag_instrument_layout(cur, &old_layout);
     diag_instrument_layout(in, &new_layout);
     diag_write w = {.key = o->key,
@@ -266,8 +264,6 @@ void diag_create_instrument(service_call *call, const ProtobufCMessage *request,
         return;
     }
     o->next = pbfield_clone(&req->instrument->base);
-    if (o->next == NULL)
-        abort();
     Metodnet__Instrument *in = (Metodnet__Instrument *)o->next;
     diag_set(&in->id, "");
     diag_set(&in->region_id, o->region);
@@ -358,8 +354,6 @@ static void s_update_instrument_loaded(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        abort();
     static const char *const allowed[] = {"title",
                                           "description",
                                           "items",

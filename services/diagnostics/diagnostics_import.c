@@ -9,6 +9,7 @@
 
 #include "csv.h"
 #include "validate.h"
+#include "xalloc.h"
 
 #define S_MAX_COMPETENCES 200
 
@@ -57,9 +58,7 @@ void diag_import_error_add(diag_import_sheet *sheet, size_t row, const char *col
     }
     if (sheet->n_errors == sheet->cap_errors) {
         sheet->cap_errors = sheet->cap_errors ? sheet->cap_errors * 2 : 32;
-        sheet->errors = realloc(sheet->errors, sheet->cap_errors * sizeof *sheet->errors);
-        if (sheet->errors == NULL)
-            abort();
+        sheet->errors = xrealloc(sheet->errors, sheet->cap_errors * sizeof *sheet->errors);
     }
     char text[600];
     va_list ap;
@@ -224,9 +223,7 @@ static char *s_trimmed(const char *s)
     size_t len = strlen(s);
     while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
         len--;
-    char *out = malloc(len + 1);
-    if (out == NULL)
-        abort();
+    char *out = xmalloc(len + 1);
     memcpy(out, s, len);
     out[len] = '\0';
     return out;
@@ -350,18 +347,14 @@ void diag_import_read(diag_import_sheet *sheet, const char *csv, size_t len, con
         }
         if (sheet->n_rows == cap) {
             cap = cap ? cap * 2 : 64;
-            sheet->rows = realloc(sheet->rows, cap * sizeof *sheet->rows);
-            if (sheet->rows == NULL)
-                abort();
+            sheet->rows = xrealloc(sheet->rows, cap * sizeof *sheet->rows);
         }
         diag_import_row *row = &sheet->rows[sheet->n_rows++];
         memset(row, 0, sizeof *row);
         row->row = rec.row;
         row->staff_id = s_trimmed(s_cell(&rec, staff_col));
         row->external_id = s_trimmed(s_cell(&rec, external_col));
-        row->scores = calloc(n_codes ? n_codes : 1, sizeof *row->scores);
-        if (row->scores == NULL)
-            abort();
+        row->scores = xcalloc(n_codes ? n_codes : 1, sizeof *row->scores);
         if (rec.n > n_columns) {
             diag_import_error_add(sheet, row->row, "", "В строке %zu ячеек, а столбцов в заголовке %zu", rec.n,
                                   n_columns);
@@ -416,17 +409,11 @@ void diag_import_read(diag_import_sheet *sheet, const char *csv, size_t len, con
 
 Metodnet__Result *diag_import_result(const Metodnet__Instrument *instrument, const diag_import_row *row)
 {
-    Metodnet__Result *r = malloc(sizeof *r);
-    if (r == NULL)
-        abort();
+    Metodnet__Result *r = xmalloc(sizeof *r);
     metodnet__result__init(r);
-    r->scores = calloc(row->n_scores ? row->n_scores : 1, sizeof *r->scores);
-    if (r->scores == NULL)
-        abort();
+    r->scores = xcalloc(row->n_scores ? row->n_scores : 1, sizeof *r->scores);
     for (size_t i = 0; i < row->n_scores; i++) {
-        Metodnet__CompetenceScore *s = malloc(sizeof *s);
-        if (s == NULL)
-            abort();
+        Metodnet__CompetenceScore *s = xmalloc(sizeof *s);
         metodnet__competence_score__init(s);
         s->competence = diag_strdup(row->scores[i].competence);
         s->points = row->scores[i].points;
@@ -488,9 +475,7 @@ char *diag_import_template(const Metodnet__Instrument *instrument, size_t *len)
     csv_writer_end_row(w);
     size_t size;
     const char *data = csv_writer_data(w, &size);
-    char *out = malloc(size + 1);
-    if (out == NULL)
-        abort();
+    char *out = xmalloc(size + 1);
     memcpy(out, data, size);
     out[size] = '\0';
     *len = size;

@@ -24,6 +24,7 @@
 #include "diagnostics_import.h"
 #include "diagnostics_model.h"
 #include "diagnostics_service.pb-c.h"
+#include "entity_layout.h"
 #include "entity_store.h"
 #include "log.h"
 #include "pbfield.h"
@@ -33,7 +34,6 @@
 #include "service_client.h"
 
 #define DIAG_KEY_MAX      192
-#define DIAG_MAX_INDEXES  8
 #define INSTRUMENT_CACHE  16
 #define CAMPAIGN_CACHE    16
 #define CAMPAIGN_CACHE_MS 1000 /* how long a process trusts an open campaign it read (window, status) */
@@ -69,17 +69,9 @@ struct diagnostics {
 
 #define CODE(x) METODNET__STATUS_CODE__STATUS_CODE_##x
 
-/* The indexes and attributes of one stored entity (entity_layout). */
-typedef struct {
-    char key[DIAG_KEY_MAX];
-    char member[160];
-} diag_index;
-
-typedef struct {
-    diag_index indexes[DIAG_MAX_INDEXES];
-    size_t n;
-    char attributes[1024];
-} diag_layout;
+/* The indexes and attributes of one stored entity: an entity_layout (zero-initialised = empty); a
+ * write (diag_store) clears the layouts it is given. */
+typedef entity_layout diag_layout;
 
 /* One request in flight: a small state machine on the loop; each step ends by answering the call
  * (which frees the op) or by starting the next load or write. */
@@ -151,9 +143,9 @@ typedef struct {
     const ProtobufCMessage *entity;
     int64_t expected_version; /* 0 = create */
     int64_t new_version;
-    const diag_layout *old_layout; /* NULL on create */
-    const diag_layout *new_layout;
-    const char *event_type; /* NULL = no event */
+    diag_layout *old_layout; /* NULL on create; cleared by the write */
+    diag_layout *new_layout; /* cleared by the write */
+    const char *event_type;  /* NULL = no event */
     const char *event_entity_id;
     const ProtobufCMessage *event_entity; /* NULL = entity */
     const char *const *must_exist;

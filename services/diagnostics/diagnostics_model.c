@@ -9,12 +9,11 @@
 #include <string.h>
 
 #include "pbjson.h"
+#include "xalloc.h"
 
 char *diag_strdup(const char *s)
 {
-    char *copy = strdup(s ? s : "");
-    if (copy == NULL)
-        abort();
+    char *copy = xstrdup(s ? s : "");
     return copy;
 }
 
@@ -27,9 +26,7 @@ void diag_set_string(char **field, const char *value)
 
 static void *s_grow(void *array, size_t n, size_t element)
 {
-    void *grown = realloc(array, (n + 1) * element);
-    if (grown == NULL)
-        abort();
+    void *grown = xrealloc(array, (n + 1) * element);
     return grown;
 }
 
@@ -163,9 +160,7 @@ Metodnet__CompetenceFramework *diag_default_framework(const char *region_id, Met
     } else {
         return NULL;
     }
-    Metodnet__CompetenceFramework *fw = malloc(sizeof *fw);
-    if (fw == NULL)
-        abort();
+    Metodnet__CompetenceFramework *fw = xmalloc(sizeof *fw);
     metodnet__competence_framework__init(fw);
     char id[40];
     diag_framework_id(region_id, category, id, sizeof id);
@@ -177,21 +172,15 @@ Metodnet__CompetenceFramework *diag_default_framework(const char *region_id, Met
                                 : "Рамка управленческих компетенций руководителей образовательных организаций");
     fw->created_at = diag_strdup("");
     fw->updated_at = diag_strdup("");
-    fw->components = calloc(n, sizeof *fw->components);
-    if (fw->components == NULL)
-        abort();
+    fw->components = xcalloc(n, sizeof *fw->components);
     fw->n_components = n;
     for (size_t i = 0; i < n; i++) {
-        Metodnet__CompetenceComponent *c = malloc(sizeof *c);
-        if (c == NULL)
-            abort();
+        Metodnet__CompetenceComponent *c = xmalloc(sizeof *c);
         metodnet__competence_component__init(c);
         c->code = diag_strdup(defs[i].code);
         c->name = diag_strdup(defs[i].name);
         for (size_t j = 0; j < 4 && defs[i].competences[j][0]; j++) {
-            Metodnet__Competence *k = malloc(sizeof *k);
-            if (k == NULL)
-                abort();
+            Metodnet__Competence *k = xmalloc(sizeof *k);
             metodnet__competence__init(k);
             k->code = diag_strdup(defs[i].competences[j][0]);
             k->name = diag_strdup(defs[i].competences[j][1]);
@@ -546,9 +535,7 @@ static int s_score_cmp(const void *a, const void *b)
 
 Metodnet__Result *diag_score(const Metodnet__Instrument *in, Metodnet__Answer *const *answers, size_t n)
 {
-    Metodnet__Result *r = malloc(sizeof *r);
-    if (r == NULL)
-        abort();
+    Metodnet__Result *r = xmalloc(sizeof *r);
     metodnet__result__init(r);
     for (size_t i = 0; i < in->n_items; i++) {
         const Metodnet__InstrumentItem *item = in->items[i];
@@ -561,9 +548,7 @@ Metodnet__Result *diag_score(const Metodnet__Instrument *in, Metodnet__Answer *c
             if (strcmp(r->scores[j]->competence, item->competence) == 0)
                 score = r->scores[j];
         if (score == NULL) {
-            score = malloc(sizeof *score);
-            if (score == NULL)
-                abort();
+            score = xmalloc(sizeof *score);
             metodnet__competence_score__init(score);
             score->competence = diag_strdup(item->competence);
             int threshold, mastery;
@@ -644,9 +629,7 @@ static void s_free_item(Metodnet__RouteItem *item)
 static Metodnet__RouteItem *s_add_item(Metodnet__Route *route, Metodnet__RouteItemKind kind, const char *competence,
                                        const char *title, int due_days)
 {
-    Metodnet__RouteItem *item = malloc(sizeof *item);
-    if (item == NULL)
-        abort();
+    Metodnet__RouteItem *item = xmalloc(sizeof *item);
     metodnet__route_item__init(item);
     char id[96];
     snprintf(id, sizeof id, "%s-i%d", route->id, ++route->next_item);
@@ -712,9 +695,7 @@ void diag_route_generate(Metodnet__Route *route, const diag_route_input *in)
 
     for (size_t d = 0; d < n_codes; d++) {
         const char *code = codes[d];
-        Metodnet__RouteDeficit *deficit = malloc(sizeof *deficit);
-        if (deficit == NULL)
-            abort();
+        Metodnet__RouteDeficit *deficit = xmalloc(sizeof *deficit);
         metodnet__route_deficit__init(deficit);
         deficit->competence = diag_strdup(code);
         deficit->checked_result_id = diag_strdup("");

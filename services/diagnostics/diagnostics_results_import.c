@@ -2,6 +2,7 @@
  * people through the registry and writes one attempt per row (the file itself is read by
  * diagnostics_import). */
 #include "diagnostics_internal.h"
+#include "xalloc.h"
 
 /* ---------- import of results from an external diagnostic centre (docs/import.md) ----------
  *
@@ -207,12 +208,8 @@ static void s_import_attempt_loaded(entity_result result, const uint8_t *data, s
     diag_now(now, sizeof now);
     if (cur) {
         t->next = (Metodnet__Attempt *)pbfield_clone(&cur->base);
-        if (t->next == NULL)
-            abort();
     } else {
-        t->next = malloc(sizeof *t->next);
-        if (t->next == NULL)
-            abort();
+        t->next = xmalloc(sizeof *t->next);
         metodnet__attempt__init(t->next);
         diag_set(&t->next->id, attempt_id);
         diag_set(&t->next->region_id, campaign->region_id);
@@ -239,7 +236,7 @@ static void s_import_attempt_loaded(entity_result result, const uint8_t *data, s
     next->result = r;
     int64_t version = cur ? cur->version + 1 : 1;
     diag_stamp(&next->base, version);
-    diag_layout old_layout, new_layout;
+    diag_layout old_layout = {0}, new_layout = {0};
     if (cur)
         diag_attempt_layout(cur, &old_layout);
     diag_attempt_layout(next, &new_layout);
@@ -271,9 +268,7 @@ static void s_import_pump(import_job *job)
             s_import_reject(job, item->row);
             continue;
         }
-        import_task *t = calloc(1, sizeof *t);
-        if (t == NULL)
-            abort();
+        import_task *t = xcalloc(1, sizeof *t);
         t->job = job;
         t->item = item;
         job->in_flight++;
@@ -395,17 +390,13 @@ static void s_import_resolved(const Metodnet__Status *status, const ProtobufCMes
         return;
     }
     const Metodnet__ResolveStaffResponse *list = (const Metodnet__ResolveStaffResponse *)response;
-    Metodnet__StaffMember **grown = realloc(job->staff, (job->n_staff + list->n_items + 1) * sizeof *grown);
-    if (grown == NULL)
-        abort();
+    Metodnet__StaffMember **grown = xrealloc(job->staff, (job->n_staff + list->n_items + 1) * sizeof *grown);
     job->staff = grown;
     for (size_t i = 0; i < list->n_items; i++) {
         if (list->items[i]->region_id == NULL || strcmp(list->items[i]->region_id, job->o->region) != 0 ||
             s_import_find(job, list->items[i]->id, false))
             continue;
         job->staff[job->n_staff] = (Metodnet__StaffMember *)pbfield_clone(&list->items[i]->base);
-        if (job->staff[job->n_staff] == NULL)
-            abort();
         job->n_staff++;
     }
     s_import_resolve_next(job);
@@ -457,9 +448,7 @@ static void s_import_instrument_ready(op *o)
     date_parse(c->ends_on, &last);
     if (last > date_today())
         last = date_today();
-    import_job *job = calloc(1, sizeof *job);
-    if (job == NULL)
-        abort();
+    import_job *job = xcalloc(1, sizeof *job);
     job->o = o;
     job->dry_run = req->dry_run;
     diag_import_read(&job->sheet, (const char *)req->csv.data, req->csv.len, o->instrument, first, last);

@@ -1,6 +1,7 @@
 /* diagnostics_routes — individual educational routes (ИОМ): get, generate (from the latest result,
  * programmes and internship sites from the registry), edit, approve, item status. */
 #include "diagnostics_internal.h"
+#include "xalloc.h"
 
 /* ---------- routes (ИОМ) ---------- */
 
@@ -64,7 +65,7 @@ static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *
     /* overdue and closed are derived on read, never stored */
     for (size_t i = 0; i < next->n_items; i++)
         next->items[i]->overdue = false;
-    diag_layout old_layout, new_layout;
+    diag_layout old_layout = {0}, new_layout = {0};
     if (cur)
         diag_route_layout(cur, &old_layout);
     diag_route_layout(next, &new_layout);
@@ -95,13 +96,9 @@ static void s_generate_compose(op *o)
     Metodnet__Route *route;
     if (o->current) {
         o->next = pbfield_clone(o->current);
-        if (o->next == NULL)
-            abort();
         route = (Metodnet__Route *)o->next;
     } else {
-        route = malloc(sizeof *route);
-        if (route == NULL)
-            abort();
+        route = xmalloc(sizeof *route);
         metodnet__route__init(route);
         route->id = diag_strdup(result->staff_id);
         route->region_id = diag_strdup(result->region_id);
@@ -158,13 +155,9 @@ static void s_programmes_listed(const Metodnet__Status *status, const ProtobufCM
                 seen = strcmp(o->programmes[j]->id, list->items[i]->id) == 0;
             if (seen)
                 continue;
-            Metodnet__Programme **grown = realloc(o->programmes, (o->n_programmes + 1) * sizeof *grown);
-            if (grown == NULL)
-                abort();
+            Metodnet__Programme **grown = xrealloc(o->programmes, (o->n_programmes + 1) * sizeof *grown);
             o->programmes = grown;
             o->programmes[o->n_programmes] = (Metodnet__Programme *)pbfield_clone(&list->items[i]->base);
-            if (o->programmes[o->n_programmes] == NULL)
-                abort();
             o->n_programmes++;
         }
     }
@@ -186,13 +179,9 @@ static void s_organizations_listed(const Metodnet__Status *status, const Protobu
     for (size_t i = 0; i < list->n_items; i++) {
         if (!diag_organization_is_internship_site(list->items[i], today))
             continue;
-        Metodnet__Organization **grown = realloc(o->sites, (o->n_sites + 1) * sizeof *grown);
-        if (grown == NULL)
-            abort();
+        Metodnet__Organization **grown = xrealloc(o->sites, (o->n_sites + 1) * sizeof *grown);
         o->sites = grown;
         o->sites[o->n_sites] = (Metodnet__Organization *)pbfield_clone(&list->items[i]->base);
-        if (o->sites[o->n_sites] == NULL)
-            abort();
         o->n_sites++;
     }
     /* the registry post-filters pages of the region's ~1,500 organizations: at most 8 pages of 500 */
@@ -374,18 +363,12 @@ static void s_route_edit(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        abort();
     Metodnet__Route *next = (Metodnet__Route *)o->next;
-    Metodnet__RouteItem **items = calloc(req->route->n_items + 1, sizeof *items);
-    if (items == NULL)
-        abort();
+    Metodnet__RouteItem **items = xcalloc(req->route->n_items + 1, sizeof *items);
     for (size_t i = 0; i < req->route->n_items; i++) {
         const Metodnet__RouteItem *given = req->route->items[i];
         s_validate_route_item(o, given, i);
         Metodnet__RouteItem *item = (Metodnet__RouteItem *)pbfield_clone(&given->base);
-        if (item == NULL)
-            abort();
         items[i] = item;
         if (*given->id) {
             Metodnet__RouteItem *known = diag_route_item(cur, given->id);
@@ -439,8 +422,6 @@ static void s_route_approve(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        abort();
     Metodnet__Route *next = (Metodnet__Route *)o->next;
     char now[40];
     diag_now(now, sizeof now);
@@ -513,8 +494,6 @@ static void s_route_item_status(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    if (o->next == NULL)
-        abort();
     Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, req->item_id);
     item->status = req->status;
     if (*req->evidence)

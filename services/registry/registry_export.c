@@ -2,6 +2,7 @@
  * in registry_import.h), organizations and staff in the import format so an export imports back
  * unchanged, every other kind one column per field (registry_csv.h). */
 #include "registry_import_internal.h"
+#include "xalloc.h"
 
 /* ---------- CSV of entities (template, export) ---------- */
 
@@ -64,9 +65,7 @@ struct registry_export {
 
 registry_export *registry_export_new(service_call *call, entity_store *store, const registry_kind *kind)
 {
-    registry_export *e = calloc(1, sizeof *e);
-    if (!e)
-        abort();
+    registry_export *e = xcalloc(1, sizeof *e);
     e->call = call;
     e->store = store;
     e->kind = kind;
@@ -81,9 +80,7 @@ bool registry_export_add(registry_export *e, ProtobufCMessage *entity)
     }
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 256;
-        e->items = realloc(e->items, e->cap * sizeof *e->items);
-        if (!e->items)
-            abort();
+        e->items = xrealloc(e->items, e->cap * sizeof *e->items);
     }
     e->items[e->n++] = entity;
     return true;
@@ -224,9 +221,7 @@ static void s_export_next_org(registry_export *e)
         char key[REGISTRY_KEY_MAX];
         if (!registry_entity_key(&registry_organization_kind, e->org_ids[i], key, sizeof key))
             continue;
-        export_ctx *ctx = malloc(sizeof *ctx);
-        if (!ctx)
-            abort();
+        export_ctx *ctx = xmalloc(sizeof *ctx);
         *ctx = (export_ctx){e, i};
         e->pending++;
         if (entity_store_get(e->store, key, s_export_org_loaded, ctx) != 0) {

@@ -14,6 +14,7 @@
  * declares what they share.
  */
 #include "registry_import_internal.h"
+#include "xalloc.h"
 
 const char *const registry_import_unavailable_ru = "Хранилище временно недоступно, повторите импорт позже";
 
@@ -63,13 +64,9 @@ void registry_import_add_error(import_job *job, size_t row, const char *column, 
     }
     if (job->n_errors == job->cap_errors) {
         job->cap_errors = job->cap_errors ? job->cap_errors * 2 : 32;
-        job->errors = realloc(job->errors, job->cap_errors * sizeof *job->errors);
-        if (!job->errors)
-            abort();
+        job->errors = xrealloc(job->errors, job->cap_errors * sizeof *job->errors);
     }
-    Metodnet__ImportError *e = malloc(sizeof *e);
-    if (!e)
-        abort();
+    Metodnet__ImportError *e = xmalloc(sizeof *e);
     metodnet__import_error__init(e);
     e->row = (int32_t)row;
     e->column = strdup(column ? column : "");
@@ -149,16 +146,12 @@ static void s_read_row(import_job *job, const csv_record *rec)
 {
     if (job->n_rows == job->cap_rows) {
         job->cap_rows = job->cap_rows ? job->cap_rows * 2 : 256;
-        job->rows = realloc(job->rows, job->cap_rows * sizeof *job->rows);
-        if (!job->rows)
-            abort();
+        job->rows = xrealloc(job->rows, job->cap_rows * sizeof *job->rows);
     }
     import_row *row = &job->rows[job->n_rows++];
     memset(row, 0, sizeof *row);
     row->row = rec->row;
-    row->draft = malloc(job->kind->descriptor->sizeof_message);
-    if (!row->draft)
-        abort();
+    row->draft = xmalloc(job->kind->descriptor->sizeof_message);
     protobuf_c_message_init(job->kind->descriptor, row->draft);
     for (size_t c = 0; c < job->n_columns; c++) {
         if (job->col_index[c] < 0)
@@ -175,9 +168,7 @@ static void s_read_row(import_job *job, const csv_record *rec)
         size_t len = strlen(s);
         while (len > 0 && registry_import_blank(s[len - 1]))
             len--;
-        char *text = strndup(s, len);
-        if (!text)
-            abort();
+        char *text = xstrndup(s, len);
         switch (col->type) {
         case COL_TEXT:
             pbfield_set_string(row->draft, col->field, text);
@@ -219,9 +210,7 @@ static void s_read_row(import_job *job, const csv_record *rec)
                 break;
             }
             Metodnet__StaffMember *staff = (Metodnet__StaffMember *)row->draft;
-            staff->subjects = calloc((size_t)n + 1, sizeof *staff->subjects);
-            if (!staff->subjects)
-                abort();
+            staff->subjects = xcalloc((size_t)n + 1, sizeof *staff->subjects);
             for (int i = 0; i < n; i++) {
                 const char *code = registry_import_subject_code(parts[i]);
                 if (!code) {
@@ -436,9 +425,7 @@ void registry_import_run(service_call *call, const ProtobufCMessage *request, en
 {
     const Metodnet__ImportRequest *req = (const Metodnet__ImportRequest *)request;
     const Metodnet__Principal *caller = service_call_caller(call);
-    import_job *job = calloc(1, sizeof *job);
-    if (!job)
-        abort();
+    import_job *job = xcalloc(1, sizeof *job);
     job->call = call;
     job->store = store;
     job->audit = audit;
@@ -523,9 +510,7 @@ static void s_import_budget(int status, int left, int32_t retry_after_seconds, v
                 continue;
             if (job->n_refs == job->cap_refs) {
                 job->cap_refs = job->cap_refs ? job->cap_refs * 2 : 64;
-                job->refs = realloc(job->refs, job->cap_refs * sizeof *job->refs);
-                if (!job->refs)
-                    abort();
+                job->refs = xrealloc(job->refs, job->cap_refs * sizeof *job->refs);
             }
             import_ref *ref = &job->refs[job->n_refs];
             memset(ref, 0, sizeof *ref);
@@ -539,9 +524,7 @@ static void s_import_budget(int status, int left, int32_t retry_after_seconds, v
         registry_import_claims_batch(job);
         return;
     }
-    const char **values = malloc(job->n_refs * sizeof *values);
-    if (!values)
-        abort();
+    const char **values = xmalloc(job->n_refs * sizeof *values);
     for (size_t i = 0; i < job->n_refs; i++)
         values[i] = job->refs[i].ref;
     char key[REGISTRY_KEY_MAX];

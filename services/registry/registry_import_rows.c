@@ -3,6 +3,7 @@
  * which external ids the region already has, and resolving references (organizations of staff rows,
  * municipalities of organization rows). */
 #include "registry_import_internal.h"
+#include "xalloc.h"
 
 /* ---------- processing rows ---------- */
 
@@ -295,8 +296,6 @@ static void s_row_loaded(entity_result result, const uint8_t *data, size_t len, 
         return;
     }
     t->next = pbfield_clone(t->current);
-    if (!t->next)
-        abort();
     for (size_t c = 0; c < job->n_columns; c++) {
         const column *col = &job->columns[c];
         if (job->col_index[c] < 0 || col->type == COL_ORGANIZATIONS || col->type == COL_MUNICIPALITY)
@@ -313,9 +312,7 @@ static void s_row_loaded(entity_result result, const uint8_t *data, size_t len, 
 
 static void s_row_start(import_job *job, import_row *row)
 {
-    row_task *t = calloc(1, sizeof *t);
-    if (!t)
-        abort();
+    row_task *t = xcalloc(1, sizeof *t);
     t->job = job;
     t->row = row;
     if (job->refused >= job->refusals_left) {
@@ -339,8 +336,6 @@ static void s_row_start(import_job *job, import_row *row)
         return;
     }
     t->next = pbfield_clone(row->draft);
-    if (!t->next)
-        abort();
     pbfield_set_string(t->next, "id", "");
     pbfield_set_string(t->next, "region_id", job->region);
     if (job->kind == &registry_staff_kind && !registry_import_present(job, "active"))
@@ -471,9 +466,7 @@ static void s_ref_next(import_job *job)
             ref->id = NULL;
             continue;
         }
-        ref_ctx *ctx = malloc(sizeof *ctx);
-        if (!ctx)
-            abort();
+        ref_ctx *ctx = xmalloc(sizeof *ctx);
         *ctx = (ref_ctx){job, i};
         job->stage_pending++;
         if (entity_store_get(job->store, key, s_org_loaded, ctx) != 0) {

@@ -141,14 +141,22 @@ class CatalogueTest(StackTestCase):
         self.stack.redis_cli("ZADD", f"reg:{{r:07}}:ix:qual:route:{item}", "0", record.json["id"])
         with open(os.path.join(source_dir(), "ops", "migrate", "unique_to_claims.lua"), encoding="utf-8") as f:
             script = f.read()
+        # and auth's login index (the administrator's login as an older store kept it)
+        login = self.stack.admin_login
+        owner = self.stack.redis_cli("HGET", "auth:{g}:claim:user:login", login).stdout.strip()
+        self.assertTrue(owner, "the login is a claim")
+        self.stack.redis_cli("HDEL", "auth:{g}:claim:user:login", login)
+        self.stack.redis_cli("ZADD", f"auth:{{g}}:login:{login}", "0", owner)
         moved = self.stack.redis_cli("EVAL", script, "0")
         self.assertEqual(moved.returncode, 0, moved.stderr)
-        self.assertEqual(moved.stdout.split(), ["1", "1"])
+        self.assertEqual(moved.stdout.split(), ["1", "1", "1"])
+        self.assertEqual(self.stack.redis_cli("HGET", "auth:{g}:claim:user:login", login).stdout.strip(), owner)
+        self.stack.login(login, self.stack.admin_password)  # the migrated login finds its user
         self.assertEqual(self.stack.redis_cli("EXISTS", f"reg:{{r:07}}:ix:member:active:{pair}").stdout.strip(), "0")
         self.assertEqual(self.stack.redis_cli("HGET", "reg:{r:07}:claim:member:associationStaff", pair).stdout.strip(),
                          joined.json["id"])
         again = self.stack.redis_cli("EVAL", script, "0")  # idempotent
-        self.assertEqual(again.stdout.split(), ["0", "0"])
+        self.assertEqual(again.stdout.split(), ["0", "0", "0"])
         # the migrated values hold: a second open membership is refused, the same route item answers its record
         self.assertJsonError(self.stack.post(members, {"staffId": person, "joinedOn": "2023-10-01"}), 409)
         same = self.stack.post("/api/v1/qualification-records", {

@@ -124,12 +124,14 @@ static void test_teacher_territory_and_layout(void **state)
     assert_string_equal(layout.attributes, "|id:u12|role:teacher|reg:07|mun:07-m1|org:07-o3|staff:07-s5|dis:false|");
     bool login_key = false, org_index = false, admin_index = false;
     for (size_t i = 0; i < layout.n_indexes; i++) {
-        login_key |= strcmp(layout.indexes[i].key, "auth:{g}:login:teacher.one") == 0 &&
-                     strcmp(layout.indexes[i].member, "u12") == 0;
+
         org_index |= strcmp(layout.indexes[i].key, "auth:{g}:ix:users:o:07-o3") == 0 &&
                      strcmp(layout.indexes[i].member, "teacher.one\x1fu12") == 0;
         admin_index |= strncmp(layout.indexes[i].key, "auth:{g}:ix:region-admin:", 25) == 0;
     }
+    /* the login is a claim: unique, and how a login finds its user */
+    login_key = layout.n_claims == 1 && strcmp(layout.claims[0].key, "auth:{g}:claim:user:login") == 0 &&
+                strcmp(layout.claims[0].value, "teacher.one") == 0;
     assert_true(login_key && org_index);
     assert_false(admin_index);
     entity_layout_clear(&layout);
