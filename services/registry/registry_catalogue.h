@@ -1,7 +1,8 @@
 /* registry_catalogue — the registry's catalogue kinds: associations and their memberships,
  * methodological councils and their meetings, the programme catalogue (ДПП), qualification records and
- * the bank of effective practices. Described with the same registry_kind as the territory kinds, so the
- * one CRUD flow of registry.c serves them.
+ * the bank of effective practices. Described as entity_kind descriptors like the territory kinds, so the
+ * one flow of common/entity_kind.c serves them (the kinds live in registry_associations.c,
+ * registry_councils.c, registry_programmes.c and registry_practices.c).
  *
  * Key layout (R = region):
  *   reg:{r:R}:assoc:<id>        association "07-a3"   ix:assoc, ix:assoc:mun:<m>, ix:assoc:org:<o> (by name)
