@@ -2,7 +2,10 @@
 #include "clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+
+#include "validate.h"
 
 int64_t clock_unix_ms(void)
 {
@@ -34,31 +37,18 @@ static bool s_digits(const char *s, int n, int *out)
     return true;
 }
 
-/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (H. Hinnant's days_from_civil). */
-static int64_t s_days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static bool s_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 bool clock_parse_rfc3339(const char *text, int64_t *unix_ms)
 {
-    int y, mo, d, h, mi, s, ms = 0;
-    if (text == NULL || !s_digits(text, 4, &y) || text[4] != '-' || !s_digits(text + 5, 2, &mo) || text[7] != '-' ||
-        !s_digits(text + 8, 2, &d) || (text[10] != 'T' && text[10] != 't') || !s_digits(text + 11, 2, &h) ||
-        text[13] != ':' || !s_digits(text + 14, 2, &mi) || text[16] != ':' || !s_digits(text + 17, 2, &s))
+    /* the calendar date is validate.h's date_parse: one rule for real dates in the tree */
+    char date[11];
+    int days, h, mi, s, ms = 0;
+    if (text == NULL || strnlen(text, 10) < 10)
         return false;
-    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] + (mo == 2 && s_leap(y)) || h > 23 || mi > 59 || s > 60)
+    memcpy(date, text, 10);
+    date[10] = '\0';
+    if (!date_parse(date, &days) || (text[10] != 'T' && text[10] != 't') || !s_digits(text + 11, 2, &h) ||
+        text[13] != ':' || !s_digits(text + 14, 2, &mi) || text[16] != ':' || !s_digits(text + 17, 2, &s) || h > 23 ||
+        mi > 59 || s > 60)
         return false;
     const char *p = text + 19;
     if (*p == '.') {
@@ -87,7 +77,7 @@ bool clock_parse_rfc3339(const char *text, int64_t *unix_ms)
         return false;
     if (s == 60)
         s = 59; /* a leap second is read as the second before it */
-    int64_t seconds = ((s_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + s - (int64_t)offset_minutes * 60;
+    int64_t seconds = (((int64_t)days * 24 + h) * 60 + mi) * 60 + s - (int64_t)offset_minutes * 60;
     *unix_ms = seconds * 1000 + ms;
     return true;
 }

@@ -222,12 +222,15 @@ typedef struct op {
     bool store_failed;
     bool claim_budget_checked; /* a write claiming a guarded value: the caller is under its limit */
     bool layouts_ready;        /* old_layout/new_layout computed (once, for the states of this write) */
+    bool layouts_fit;          /* and within their limits */
     const char *refused_field; /* the claim field of an ENTITY_CLAIMED refusal */
     validation v;
     entity_layout old_layout;
     entity_layout new_layout;
     entity_reference *references; /* ENTITY_MAX_REFERENCES, allocated when the kind has references */
     size_t n_references;
+    entity_reference *stored_references; /* those of the stored state (an update), read once */
+    size_t n_stored_references;
 } op;
 
 static op *s_op_new(const entity_engine *engine, service_call *call, const ProtobufCMessage *request,
@@ -255,6 +258,7 @@ static void s_op_free(op *o)
     entity_layout_clear(&o->old_layout);
     entity_layout_clear(&o->new_layout);
     free(o->references);
+    free(o->stored_references);
     free(o);
 }
 
@@ -295,22 +299,33 @@ void entity_kind_audit(const entity_engine *engine, service_call *call, const en
     audit_record(engine->audit, &e, NULL, NULL);
 }
 
-/* Layouts of the states a write moves between (computed once). A layout past its limits refuses. */
+/* The layouts of the states a write moves between (current NULL: create; next NULL: delete) into
+ * old_layout and new_layout; false, logged, when one is past its limits (nothing may be written). */
+static bool s_lay_out(const entity_kind *kind, service_call *call, const ProtobufCMessage *current,
+                      const ProtobufCMessage *next, entity_layout *old_layout, entity_layout *new_layout)
+{
+    if (current)
+        kind->layout(current, old_layout);
+    if (next)
+        kind->layout(next, new_layout);
+    const char *error = entity_layout_error(old_layout);
+    if (error == NULL)
+        error = entity_layout_error(new_layout);
+    if (error != NULL)
+        log_error(service_call_request_id(call), "запись %s %s не записана: %s", kind->name,
+                  pbfield_string(next ? next : current, "id"), error);
+    return error == NULL;
+}
+
+/* Layouts of the states this write moves between, computed once. A layout past its limits refuses. */
 static bool s_layouts(op *o)
 {
     if (!o->layouts_ready) {
-        if (o->what != OP_CREATE && o->current)
-            o->kind->layout(o->current, &o->old_layout);
-        if (o->what != OP_DELETE && o->next)
-            o->kind->layout(o->next, &o->new_layout);
         o->layouts_ready = true;
+        o->layouts_fit = s_lay_out(o->kind, o->call, o->what == OP_CREATE ? NULL : o->current,
+                                   o->what == OP_DELETE ? NULL : o->next, &o->old_layout, &o->new_layout);
     }
-    const char *error = entity_layout_error(&o->old_layout);
-    if (error == NULL)
-        error = entity_layout_error(&o->new_layout);
-    if (error != NULL) {
-        log_error(service_call_request_id(o->call), "запись %s %s не записана: %s", o->kind->name,
-                  pbfield_string(o->next ? o->next : o->current, "id"), error);
+    if (!o->layouts_fit) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL,
                "Запись слишком велика для хранилища; сообщите администратору");
         return false;
@@ -600,18 +615,8 @@ int entity_kind_save(entity_store *store, const entity_kind *kind, service_call 
     s->ud = ud;
     entity_layout_init(&s->old_layout);
     entity_layout_init(&s->new_layout);
-    if (current)
-        kind->layout(current, &s->old_layout);
-    if (next)
-        kind->layout(next, &s->new_layout);
-    const char *error = entity_layout_error(&s->old_layout);
-    if (error == NULL)
-        error = entity_layout_error(&s->new_layout);
     int rc = -1;
-    if (error != NULL)
-        log_error(service_call_request_id(call), "запись %s %s не записана: %s", kind->name,
-                  pbfield_string(entity, "id"), error);
-    else
+    if (s_lay_out(kind, call, current, next, &s->old_layout, &s->new_layout))
         rc = s_store_write(store, kind, region, key,
                            current == NULL ? "created"
                            : next == NULL  ? "deleted"
@@ -693,15 +698,10 @@ typedef struct {
  * practice who does not read their school), only a new reference must be visible to the caller. */
 static bool s_reference_kept(const op *o, const entity_reference *ref)
 {
-    if (o->what != OP_UPDATE || o->current == NULL || o->kind->references == NULL)
-        return false;
-    entity_reference *stored = xmalloc(sizeof *stored * ENTITY_MAX_REFERENCES);
-    size_t n = o->kind->references(o->current, stored, ENTITY_MAX_REFERENCES);
-    bool kept = false;
-    for (size_t i = 0; i < n && !kept; i++)
-        kept = stored[i].kind == ref->kind && strcmp(stored[i].id, ref->id) == 0;
-    free(stored);
-    return kept;
+    for (size_t i = 0; i < o->n_stored_references; i++)
+        if (o->stored_references[i].kind == ref->kind && strcmp(o->stored_references[i].id, ref->id) == 0)
+            return true;
+    return false;
 }
 
 static void s_reference_loaded(entity_result result, const uint8_t *data, size_t len, int64_t version,
@@ -741,6 +741,10 @@ static void s_resolve_references(op *o)
         o->kind->prepare_references(o->next);
     o->references = xmalloc(sizeof *o->references * ENTITY_MAX_REFERENCES);
     o->n_references = o->kind->references(o->next, o->references, ENTITY_MAX_REFERENCES);
+    if (o->what == OP_UPDATE && o->current != NULL) {
+        o->stored_references = xmalloc(sizeof *o->stored_references * ENTITY_MAX_REFERENCES);
+        o->n_stored_references = o->kind->references(o->current, o->stored_references, ENTITY_MAX_REFERENCES);
+    }
     o->pending = (int)o->n_references + 1; /* +1 until every read is issued */
     for (size_t i = 0; i < o->n_references; i++) {
         char key[ENTITY_KEY_MAX];

@@ -66,7 +66,6 @@ struct link_connection {
 
 struct redis_script {
     redis_script *next;
-    redis_link *link;
     char sha[41]; /* from SCRIPT LOAD's reply; "" until Redis has told it (EVAL is sent meanwhile) */
     bool loading; /* a SCRIPT LOAD is in flight */
     char *source;
@@ -310,13 +309,6 @@ static uint64_t s_deadline_from_now(redis_link *link)
 /* ---- internal commands ------------------------------------------------------------------- */
 
 static void s_drop(redis_link *link, const char *why);
-
-static void s_on_ignore(const redisReply *reply, const char *error, void *ud)
-{
-    (void)reply;
-    (void)error;
-    (void)ud;
-}
 
 static void s_enter_probing(redis_link *link, const redisReply *reply);
 
@@ -739,20 +731,11 @@ static void s_on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
         return;
     }
     if (cmd->script && !cmd->retried && s_is_noscript(reply) && !link->closing) {
-        /* Pipeline SCRIPT LOAD then the same EVALSHA on this connection, within the deadline. */
+        /* Redis lost the script (a restart): SCRIPT LOAD, then the same EVALSHA on this connection. */
         cmd->retried = true;
-        char *buf = NULL;
-        int len = redisFormatCommand(&buf, "SCRIPT LOAD %b", cmd->script->source, cmd->script->len);
-        link_command *load = len > 0 ? s_command_new(link, s_on_ignore, NULL, buf, (size_t)len, cmd->deadline) : NULL;
-        if (load) {
-            load->internal = true;
-            if (s_submit(link, load) == 0 && s_submit(link, cmd) == 0)
-                return;
-            if (!load->queued && !load->with_hiredis)
-                s_finish(load, NULL, "closed");
-        } else if (len <= 0) {
-            free(buf);
-        }
+        s_load_script(link, cmd->script);
+        if (s_submit(link, cmd) == 0)
+            return;
     }
     s_finish(cmd, reply, NULL);
 }
@@ -952,7 +935,6 @@ redis_script *redis_link_script(redis_link *link, const char *lua_source)
     }
     memcpy(script->source, lua_source, len + 1);
     script->len = len;
-    script->link = link;
     script->next = link->scripts;
     link->scripts = script;
     s_load_script(link, script);

@@ -16,6 +16,7 @@
 #include "auth.pb-c.h"
 #include "clock.h"
 #include "log.h"
+#include "pbfield.h"
 #include "request_envelope.h"
 
 #define S_PROBES 16
@@ -125,20 +126,6 @@ static void s_deliver_ready(uv_idle_t *idle)
     }
 }
 
-/* Copies a principal (NULL when out of memory). */
-static Metodnet__Principal *s_principal_copy(const Metodnet__Principal *principal)
-{
-    size_t len = metodnet__principal__get_packed_size(principal);
-    uint8_t stack[512], *packed = len <= sizeof stack ? stack : malloc(len);
-    if (packed == NULL)
-        return NULL;
-    metodnet__principal__pack(principal, packed);
-    Metodnet__Principal *copy = metodnet__principal__unpack(NULL, len, packed);
-    if (packed != stack)
-        free(packed);
-    return copy;
-}
-
 /* Queues an answer known now for the next loop turn; NULL (cb not called) when out of memory. */
 static gateway_auth_wait *s_ready(gateway_auth *auth, gateway_auth_result result, const Metodnet__Principal *principal,
                                   uint32_t retry_after_seconds, gateway_auth_cb cb, void *ud)
@@ -151,9 +138,8 @@ static gateway_auth_wait *s_ready(gateway_auth *auth, gateway_auth_result result
     wait->ud = ud;
     wait->result = result;
     wait->retry_after_seconds = retry_after_seconds;
-    if (principal != NULL && (wait->principal = s_principal_copy(principal)) == NULL) {
-        wait->result = GATEWAY_AUTH_UNAVAILABLE;
-    }
+    if (principal != NULL) /* own copy: the cache entry may change before delivery */
+        wait->principal = (Metodnet__Principal *)pbfield_clone(&principal->base);
     if (auth->ready_tail)
         auth->ready_tail->next = wait;
     else
