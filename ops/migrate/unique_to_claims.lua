@@ -5,9 +5,13 @@
 --   reg:{r:R}:ix:qual:route:<route item>               → reg:{r:R}:claim:qual:routeItemId "<item>"
 --   auth:{g}:login:<login>                              → auth:{g}:claim:user:login "<login>" (auth's logins)
 -- Each old key becomes a claim (kept when one is there already) and is deleted. Idempotent: a store
--- without old keys is left as it is. Run by ops/up as the "ops" Redis user:
+-- without old keys is left as it is, and once done the store is marked (ops:{g}:migrated:unique_to_claims),
+-- so later starts do not walk the keyspace again. Run by ops/up as the "ops" Redis user:
 --   redis-cli EVAL "$(cat ops/migrate/unique_to_claims.lua)" 0
 -- Returns {memberships moved, route items moved, logins moved}.
+local marker = 'ops:{g}:migrated:unique_to_claims'
+if redis.call('EXISTS', marker) == 1 then return {0, 0, 0} end
+
 local function migrate(pattern, parse, claims_key)
   local moved, cursor = 0, '0'
   repeat
@@ -44,4 +48,5 @@ local logins = migrate('auth:{g}:login:*', function(key)
   return 'g', login
 end, function() return 'auth:{g}:claim:user:login' end)
 
+redis.call('SET', marker, '1')
 return {memberships, route_items, logins}

@@ -155,8 +155,9 @@ class CatalogueTest(StackTestCase):
         self.assertEqual(self.stack.redis_cli("EXISTS", f"reg:{{r:07}}:ix:member:active:{pair}").stdout.strip(), "0")
         self.assertEqual(self.stack.redis_cli("HGET", "reg:{r:07}:claim:member:associationStaff", pair).stdout.strip(),
                          joined.json["id"])
-        again = self.stack.redis_cli("EVAL", script, "0")  # idempotent
+        again = self.stack.redis_cli("EVAL", script, "0")  # done once: the store is marked
         self.assertEqual(again.stdout.split(), ["0", "0", "0"])
+        self.assertEqual(self.stack.redis_cli("EXISTS", "ops:{g}:migrated:unique_to_claims").stdout.strip(), "1")
         # the migrated values hold: a second open membership is refused, the same route item answers its record
         self.assertJsonError(self.stack.post(members, {"staffId": person, "joinedOn": "2023-10-01"}), 409)
         same = self.stack.post("/api/v1/qualification-records", {
