@@ -524,6 +524,10 @@ static void s_register_event(entity_result result, const uint8_t *data, size_t l
         s_register_fail(o, EVENTS_CODE(NOT_FOUND), events_event_kind.not_found_ru);
         return;
     }
+    if (caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM) { /* read-only */
+        s_register_fail(o, EVENTS_CODE(PERMISSION_DENIED), events_denied_ru);
+        return;
+    }
     if (o->event->status != METODNET__EVENT_STATUS__EVENT_STATUS_PUBLISHED) {
         s_register_fail(o, EVENTS_CODE(CONFLICT), "Запись открыта только на опубликованные мероприятия");
         return;
