@@ -261,11 +261,17 @@ static entity_transition_result s_plan_approve(const ProtobufCMessage *request, 
     return ENTITY_TRANSITION_OK;
 }
 
+/* Every write of a plan is "eventPlan.<what>": created, updated (a draft), approved, changed (after
+ * approval), deleted. */
 static const char *s_plan_event_type(const ProtobufCMessage *current, const ProtobufCMessage *next)
 {
     const Metodnet__EventPlan *cur = (const Metodnet__EventPlan *)current, *nxt = (const Metodnet__EventPlan *)next;
-    if (cur == NULL || nxt == NULL || nxt->status != METODNET__PLAN_STATUS__PLAN_STATUS_APPROVED)
-        return NULL;
+    if (cur == NULL)
+        return "eventPlan.created";
+    if (nxt == NULL)
+        return "eventPlan.deleted";
+    if (nxt->status != METODNET__PLAN_STATUS__PLAN_STATUS_APPROVED)
+        return "eventPlan.updated";
     return cur->status == METODNET__PLAN_STATUS__PLAN_STATUS_APPROVED ? "eventPlan.changed" : "eventPlan.approved";
 }
 

@@ -387,6 +387,51 @@ class EventsTest(StackTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertIn("Вебинар «Цифровые инструменты»", r.body.decode("utf-8-sig"))
 
+    def test_attendance_marks_the_route_item_of_kind_event_done(self):
+        """A person's approved route has an item of kind event naming the event; the registration names the
+        item; the organizer's attendance mark closes it in diagnostics through the broker."""
+        s = self.stack
+        person = self.staff_a[45]
+        instrument = self._created(s.post("/api/v1/instruments", {
+            "title": "Диагностика для маршрута", "category": "teacher",
+            "items": [{"id": "q1", "competence": "t.method.1", "kind": "single_choice", "text": "С чего начинается урок?",
+                       "options": [{"id": "a", "text": "С проверки домашнего задания", "points": 0},
+                                   {"id": "b", "text": "С мотивации", "points": 2}]}]}))
+        today = datetime.date.today().isoformat()
+        campaign = self._created(s.post("/api/v1/diagnostics/campaigns", {
+            "title": "Диагностика перед семинаром", "instrumentId": instrument["id"], "kind": "self",
+            "startsOn": today, "endsOn": "2099-12-31",
+            "target": {"organizationIds": [self.org[0]["id"]], "categories": ["teacher"]}}))
+        self.assertEqual(s.post(f"/api/v1/diagnostics/campaigns/{campaign['id']}/open").status, 200)
+        attempt = self._created(s.post("/api/v1/diagnostics/attempts", {"campaignId": campaign["id"],
+                                                                         "staffId": person["id"]}))
+        self._created(s.post(f"/api/v1/diagnostics/attempts/{attempt['id']}/submit",
+                             {"answers": [{"itemId": "q1", "optionIds": ["a"]}]}))
+        m = self.methodologist()
+        e = self.published(m, title="Семинар «Мотивация на уроке»", startsAt=self.started, endsAt=self.tomorrow,
+                           competences=["t.method.1"])
+        route = self._created(s.post(f"/api/v1/staff/{person['id']}/route", {"startsOn": today}))
+        items = route["items"] + [{"kind": "event", "competence": "t.method.1", "title": e["title"],
+                                   "referenceId": e["id"], "dueOn": "2099-06-01"}]
+        route = self._created(s.patch(f"/api/v1/staff/{person['id']}/route", {"items": items}))
+        self._created(s.post(f"/api/v1/staff/{person['id']}/route/approve"))
+        item = next(i for i in route["items"] if i["kind"] == "event")
+        # the item must be the person's own
+        r = s.post(f"/api/v1/events/{e['id']}/registrations", {"staffId": self.staff_a[46]["id"],
+                                                                "routeItemId": item["id"]}, token=m)
+        self.assertJsonError(r, 400)
+        g = self._created(s.post(f"/api/v1/events/{e['id']}/registrations",
+                                 {"staffId": person["id"], "routeItemId": item["id"]}, token=m))
+        self.assertEqual(g["routeItemId"], item["id"])
+        r = s.post(f"/api/v1/events/{e['id']}/attendance", {"marks": [{"registrationId": g["id"], "attended": True}]},
+                   token=m)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json.get("routeItemsDone"), 1, r.json)
+        after = s.get(f"/api/v1/staff/{person['id']}/route").json
+        done = next(i for i in after["items"] if i["id"] == item["id"])
+        self.assertEqual(done["status"], "done")
+        self.assertIn(e["id"], done["evidence"])
+
     def test_lists_filter(self):
         m = self.methodologist()
         e = self.published(m, title="Круглый стол по функциональной грамотности", type="round_table",
