@@ -409,13 +409,22 @@ class EventsTest(StackTestCase):
                              {"answers": [{"itemId": "q1", "optionIds": ["a"]}]}))
         m = self.methodologist()
         e = self.published(m, title="Семинар «Мотивация на уроке»", startsAt=self.started, endsAt=self.tomorrow,
-                           competences=["t.method.1"])
+                           competences=["t.other.1"])
+        # the generator proposes a published event for the deficit and the person's subject, not another subject's
+        for_math = self.published(m, title="Мастер-класс «Урок открытия нового знания»", type="master_class",
+                                  competences=["t.method.1"], audience={"subjects": ["mathematics"]})
+        for_russian = self.published(m, title="Семинар для учителей русского языка", competences=["t.method.1"],
+                                     audience={"subjects": ["russian_language"]})
         route = self._created(s.post(f"/api/v1/staff/{person['id']}/route", {"startsOn": today}))
+        proposed = [i for i in route["items"] if i["kind"] == "event"]
+        self.assertEqual([i["referenceId"] for i in proposed], [for_math["id"]], route["items"])
+        self.assertEqual((proposed[0]["competence"], proposed[0]["dueOn"]), ("t.method.1", for_math["startsAt"][:10]))
+        self.assertNotIn(for_russian["id"], {i.get("referenceId") for i in route["items"]})
         items = route["items"] + [{"kind": "event", "competence": "t.method.1", "title": e["title"],
                                    "referenceId": e["id"], "dueOn": "2099-06-01"}]
         route = self._created(s.patch(f"/api/v1/staff/{person['id']}/route", {"items": items}))
         self._created(s.post(f"/api/v1/staff/{person['id']}/route/approve"))
-        item = next(i for i in route["items"] if i["kind"] == "event")
+        item = next(i for i in route["items"] if i["kind"] == "event" and i["referenceId"] == e["id"])
         # the item must be the person's own
         r = s.post(f"/api/v1/events/{e['id']}/registrations", {"staffId": self.staff_a[46]["id"],
                                                                 "routeItemId": item["id"]}, token=m)
