@@ -453,6 +453,9 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
             Metodnet__DeleteResponse response = METODNET__DELETE_RESPONSE__INIT;
             response.id = (char *)pbfield_string(o->current, "id");
             s_reply(o, &response.base);
+        } else if (o->kind->stored) {
+            o->kind->stored(o->engine.ud, o->call, o->what == OP_CREATE ? NULL : o->current, o->next);
+            s_op_free(o);
         } else {
             s_reply(o, o->next);
         }

@@ -192,6 +192,10 @@ struct entity_kind {
      * change itself derives (a revision of an approved plan); may add violations. */
     void (*on_update)(const ProtobufCMessage *current, ProtobufCMessage *next, const Metodnet__Principal *caller,
                       const char *now, validation *v);
+    /* A create, update or transition stored (and audited): the hook answers the call itself (a follow-up
+     * before the answer: an event given more seats promotes its waitlist). current is NULL for a create;
+     * both are borrowed for the call. ud is the engine's. NULL = the engine answers with next. */
+    void (*stored)(void *ud, service_call *call, const ProtobufCMessage *current, const ProtobufCMessage *next);
 };
 
 /* A service's claims policy: a write that claims a new value of the guarded claim field first asks
@@ -225,6 +229,7 @@ typedef struct {
     entity_store *store;
     audit *audit;
     const entity_claim_policy *claims;
+    void *ud; /* the service, for the kinds' stored hooks (may be NULL) */
 } entity_engine;
 
 /* ---- the generic handlers ---- */

@@ -77,6 +77,9 @@ bool events_audience_admits(const Metodnet__Event *e, const Metodnet__StaffMembe
 void events_register(events_service *svc, service_call *call, const ProtobufCMessage *request);
 void events_cancel_registration(events_service *svc, service_call *call, const ProtobufCMessage *request);
 void events_mark_attendance(events_service *svc, service_call *call, const ProtobufCMessage *request);
+/* The stored hook of events (entity_kind.stored): an update giving a published event more seats (capacity,
+ * a quota) promotes its waitlist in the cancel script's fill, then answers with the event as it is now. */
+void events_event_stored(void *ud, service_call *call, const ProtobufCMessage *current, const ProtobufCMessage *next);
 /* Registers the registration scripts on the link; 0 or -1. */
 int events_scripts_load(events_service *svc);
 

@@ -679,6 +679,7 @@ const entity_kind events_event_kind = {
     .on_create = s_event_on_create,
     .update_conflict = s_event_update_conflict,
     .event_type = s_event_event_type,
+    .stored = events_event_stored,
 };
 
 /* ---------- audience ---------- */

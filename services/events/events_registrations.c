@@ -159,14 +159,66 @@ static const char s_register_lua[] =
            "redis.call('XADD', KEYS[6], '*', 'event', domain_event(ARGV[5], ARGV[6], 1, d))\n"
            "return {0, status, position, reg, wait}\n";
 
-/* KEYS: [1] registration, [2] event, [3] seats, [4] waitlist, [5] claims, [6] stream.
- * ARGV: [1] expected version ("0" = any), [2] now (RFC 3339), [3] DomainEvent prefix of the
- * cancellation, [4] of a promotion, [5] the registrations' key prefix.
- * Returns {0, promoted id or "", the cancelled registration's bytes} or {code, detail}: 1 no
- * registration, 3 version mismatch (detail: stored), 6 unreadable, 12 cancelled already, 13 attendance
- * marked, 14 the event is over. */
+/* KEYS: [1] registration (fill: the event again, untouched), [2] event, [3] seats, [4] waitlist, [5] claims,
+ * [6] stream. ARGV: [1] expected version ("0" = any), [2] now (RFC 3339), [3] DomainEvent prefix of the
+ * cancellation, [4] of a promotion, [5] the registrations' key prefix, [6] "cancel" or "fill".
+ * cancel: the registration cancelled, its seat (or place in line) freed, then the fill. fill (after an event
+ * got more seats): the waitlisted promoted, first in line first, while they fit (capacity, their
+ * municipality's quota). Returns {0, promoted count, the cancelled registration's bytes or ""} or
+ * {code, detail}: 1 no registration (no event), 3 version mismatch (detail: stored), 6 unreadable, 12
+ * cancelled already, 13 attendance marked, 14 the event is over. */
 static const char s_cancel_lua[] =
-    PB_LUA "local cur = redis.call('HMGET', KEYS[1], 'v', 'd', 'a')\n"
+    PB_LUA "local prefix, now = ARGV[5], ARGV[2]\n"
+           "local function fill(e, reg, wait)\n"
+           "  if (e[20] or 0) ~= 2 then return reg, wait, 0 end\n"
+           "  local cap, quotas, n = e[17] or 0, quotas_of(e), 0\n"
+           "  for _, wid in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do\n"
+           "    if cap ~= 0 and reg >= cap then break end\n"
+           "    local w = redis.call('HMGET', prefix .. wid, 'v', 'd', 'a')\n"
+           "    local wf = w[2] and fields(w[2])\n"
+           "    if wf then\n"
+           "      local wmun = last(wf, 6)\n"
+           "      local used = tonumber(redis.call('HGET', KEYS[3], 'm:' .. wmun) or '0')\n"
+           "      if quotas[wmun] == nil or used < quotas[wmun] then\n"
+           "        local wv = tonumber(w[1]) + 1\n"
+           "        local wd = reg_set(w[2], 1, 0, wv, now)\n"
+           "        redis.call('HSET', prefix .. wid, 'v', wv, 'd', wd, 'a', (string.gsub(w[3] or '', '|st:[a-z]+|', "
+           "'|st:registered|', 1)))\n"
+           "        redis.call('ZREM', KEYS[4], wid)\n"
+           "        redis.call('HINCRBY', KEYS[3], 'm:' .. wmun, 1)\n"
+           "        reg, wait, n = reg + 1, wait - 1, n + 1\n"
+           "        redis.call('XADD', KEYS[6], '*', 'event', domain_event(ARGV[4], wid, wv, wd))\n"
+           "      end\n"
+           "    end\n"
+           "  end\n"
+           "  return reg, wait, n\n"
+           "end\n"
+           "local function renumber()\n"
+           "  for i, wid in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do\n"
+           "    local w = redis.call('HMGET', prefix .. wid, 'v', 'd')\n"
+           "    local wf = w[2] and fields(w[2])\n"
+           "    if wf and (wf[8] or 0) ~= i then\n"
+           "      local wv = tonumber(w[1]) + 1\n"
+           "      redis.call('HSET', prefix .. wid, 'v', wv, 'd', reg_set(w[2], 2, i, wv, now))\n"
+           "    end\n"
+           "  end\n"
+           "end\n"
+           "local function save_event(ev, reg, wait)\n"
+           "  local v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0') + 1\n"
+           "  redis.call('HSET', KEYS[2], 'v', v, 'd', event_set(ev, reg, wait, v))\n"
+           "end\n"
+           "if ARGV[6] == 'fill' then\n"
+           "  local ev = redis.call('HGET', KEYS[2], 'd')\n"
+           "  local e = ev and fields(ev)\n"
+           "  if not e then return {1, ''} end\n"
+           "  local reg, wait, n = fill(e, e[22] or 0, e[23] or 0)\n"
+           "  if n > 0 then\n"
+           "    renumber()\n"
+           "    save_event(ev, reg, wait)\n"
+           "  end\n"
+           "  return {0, n, ''}\n"
+           "end\n"
+           "local cur = redis.call('HMGET', KEYS[1], 'v', 'd', 'a')\n"
            "if not cur[2] then return {1, ''} end\n"
            "if ARGV[1] ~= '0' and cur[1] ~= ARGV[1] then return {3, cur[1] or ''} end\n"
            "local g = fields(cur[2])\n"
@@ -178,57 +230,27 @@ static const char s_cancel_lua[] =
            "local e = ev and fields(ev)\n"
            "if not e then return {6, 'event unreadable'} end\n"
            "if (e[20] or 0) == 4 then return {14, ''} end\n"
-           "local cap, reg, wait = e[17] or 0, e[22] or 0, e[23] or 0\n"
-           "local quotas = quotas_of(e)\n"
+           "local reg, wait = e[22] or 0, e[23] or 0\n"
            "local id, mun = last(g, 1), last(g, 6)\n"
            "local version = tonumber(cur[1]) + 1\n"
-           "local d = reg_set(cur[2], 3, 0, version, ARGV[2])\n"
+           "local d = reg_set(cur[2], 3, 0, version, now)\n"
            "redis.call('HSET', KEYS[1], 'v', version, 'd', d, 'a', (string.gsub(cur[3] or '', '|st:[a-z]+|', "
            "'|st:cancelled|', 1)))\n"
            "local claim = last(g, 3) .. ':' .. last(g, 4)\n"
            "if redis.call('HGET', KEYS[5], claim) == id then redis.call('HDEL', KEYS[5], claim) end\n"
            "redis.call('XADD', KEYS[6], '*', 'event', domain_event(ARGV[3], id, version, d))\n"
-           "local promoted = ''\n"
+           "local n = 0\n"
            "if st == 2 then\n"
            "  redis.call('ZREM', KEYS[4], id)\n"
            "  wait = wait - 1\n"
            "else\n"
            "  reg = reg - 1\n"
            "  redis.call('HINCRBY', KEYS[3], 'm:' .. mun, -1)\n"
-           "  local queue = (e[20] or 0) == 2 and redis.call('ZRANGE', KEYS[4], 0, -1) or {}\n"
-           "  for _, wid in ipairs(queue) do\n"
-           "    local w = redis.call('HMGET', ARGV[5] .. wid, 'v', 'd', 'a')\n"
-           "    local wf = w[2] and fields(w[2])\n"
-           "    if wf then\n"
-           "      local wmun = last(wf, 6)\n"
-           "      local used = tonumber(redis.call('HGET', KEYS[3], 'm:' .. wmun) or '0')\n"
-           "      if (cap == 0 or reg < cap) and (quotas[wmun] == nil or used < quotas[wmun]) then\n"
-           "        local wv = tonumber(w[1]) + 1\n"
-           "        local wd = reg_set(w[2], 1, 0, wv, ARGV[2])\n"
-           "        redis.call('HSET', ARGV[5] .. wid, 'v', wv, 'd', wd, 'a', (string.gsub(w[3] or '', '|st:[a-z]+|', "
-           "'|st:registered|', 1)))\n"
-           "        redis.call('ZREM', KEYS[4], wid)\n"
-           "        redis.call('HINCRBY', KEYS[3], 'm:' .. wmun, 1)\n"
-           "        reg, wait = reg + 1, wait - 1\n"
-           "        redis.call('XADD', KEYS[6], '*', 'event', domain_event(ARGV[4], wid, wv, wd))\n"
-           "        promoted = wid\n"
-           "        break\n"
-           "      end\n"
-           "    end\n"
-           "  end\n"
+           "  reg, wait, n = fill(e, reg, wait)\n"
            "end\n"
-           "local queue = redis.call('ZRANGE', KEYS[4], 0, -1)\n"
-           "for i, wid in ipairs(queue) do\n"
-           "  local w = redis.call('HMGET', ARGV[5] .. wid, 'v', 'd')\n"
-           "  local wf = w[2] and fields(w[2])\n"
-           "  if wf and (wf[8] or 0) ~= i then\n"
-           "    local wv = tonumber(w[1]) + 1\n"
-           "    redis.call('HSET', ARGV[5] .. wid, 'v', wv, 'd', reg_set(w[2], 2, i, wv, ARGV[2]))\n"
-           "  end\n"
-           "end\n"
-           "local ev_v = tonumber(redis.call('HGET', KEYS[2], 'v') or '0') + 1\n"
-           "redis.call('HSET', KEYS[2], 'v', ev_v, 'd', event_set(ev, reg, wait, ev_v))\n"
-           "return {0, promoted, d}\n";
+           "renumber()\n"
+           "save_event(ev, reg, wait)\n"
+           "return {0, n, d}\n";
 
 const char *const *events_lua_scripts(size_t *n)
 {
@@ -607,6 +629,48 @@ void events_register(events_service *svc, service_call *call, const ProtobufCMes
 
 /* ---------- cancel ---------- */
 
+/* The cancel script in mode "cancel" (registration_id) or "fill" (registration_id NULL). */
+static int s_cancel_script(events_service *svc, service_call *call, const char *region, const char *registration_id,
+                           const char *event_id, int64_t expected_version, const char *mode, redis_link_reply_cb cb,
+                           void *ud)
+{
+    char keys[6][EVENTS_KEY_MAX], expected[24], now[40], key_prefix[EVENTS_KEY_MAX];
+    if (registration_id)
+        s_key(keys[0], sizeof keys[0], region, "registration", registration_id);
+    else
+        s_key(keys[0], sizeof keys[0], region, "event", event_id);
+    s_key(keys[1], sizeof keys[1], region, "event", event_id);
+    s_key(keys[2], sizeof keys[2], region, "seats", event_id);
+    s_key(keys[3], sizeof keys[3], region, "wait", event_id);
+    entity_kind_claims_key(&events_registration_kind, region, EVENTS_ONCE_CLAIM, keys[4], sizeof keys[4]);
+    entity_kind_stream_key(&events_registration_kind, region, keys[5], sizeof keys[5]);
+    snprintf(expected, sizeof expected, "%lld", (long long)expected_version);
+    clock_rfc3339(clock_unix_ms(), now, sizeof now);
+    entity_kind_key_prefix(&events_registration_kind, region, key_prefix, sizeof key_prefix);
+    size_t cancel_len = 0, promote_len = 0;
+    uint8_t *cancel_prefix = s_event_prefix("registration.cancelled", call, &cancel_len);
+    uint8_t *promote_prefix = s_event_prefix("registration.promoted", call, &promote_len);
+    const char *argv[12] = {keys[0],
+                            keys[1],
+                            keys[2],
+                            keys[3],
+                            keys[4],
+                            keys[5],
+                            expected,
+                            now,
+                            (const char *)cancel_prefix,
+                            (const char *)promote_prefix,
+                            key_prefix,
+                            mode};
+    size_t argvlen[12];
+    for (int i = 0; i < 12; i++)
+        argvlen[i] = i == 8 ? cancel_len : i == 9 ? promote_len : strlen(argv[i]);
+    int rc = redis_link_evalsha(svc->link, svc->cancel_script, 6, 12, argv, argvlen, cb, ud);
+    free(cancel_prefix);
+    free(promote_prefix);
+    return rc;
+}
+
 typedef struct {
     events_service *svc;
     service_call *call;
@@ -705,37 +769,8 @@ static void s_cancel_loaded(entity_result result, const uint8_t *data, size_t le
         s_cancel_fail(o, EVENTS_CODE(PERMISSION_DENIED), events_denied_ru);
         return;
     }
-    char keys[6][EVENTS_KEY_MAX], expected[24], now[40], key_prefix[EVENTS_KEY_MAX];
-    s_key(keys[0], sizeof keys[0], o->region, "registration", o->current->id);
-    s_key(keys[1], sizeof keys[1], o->region, "event", o->current->event_id);
-    s_key(keys[2], sizeof keys[2], o->region, "seats", o->current->event_id);
-    s_key(keys[3], sizeof keys[3], o->region, "wait", o->current->event_id);
-    entity_kind_claims_key(&events_registration_kind, o->region, EVENTS_ONCE_CLAIM, keys[4], sizeof keys[4]);
-    entity_kind_stream_key(&events_registration_kind, o->region, keys[5], sizeof keys[5]);
-    snprintf(expected, sizeof expected, "%lld", (long long)o->req->expected_version);
-    clock_rfc3339(clock_unix_ms(), now, sizeof now);
-    entity_kind_key_prefix(&events_registration_kind, o->region, key_prefix, sizeof key_prefix);
-    size_t cancel_len = 0, promote_len = 0;
-    uint8_t *cancel_prefix = s_event_prefix("registration.cancelled", o->call, &cancel_len);
-    uint8_t *promote_prefix = s_event_prefix("registration.promoted", o->call, &promote_len);
-    const char *argv[11] = {keys[0],
-                            keys[1],
-                            keys[2],
-                            keys[3],
-                            keys[4],
-                            keys[5],
-                            expected,
-                            now,
-                            (const char *)cancel_prefix,
-                            (const char *)promote_prefix,
-                            key_prefix};
-    size_t argvlen[11];
-    for (int i = 0; i < 11; i++)
-        argvlen[i] = i == 8 ? cancel_len : i == 9 ? promote_len : strlen(argv[i]);
-    int rc = redis_link_evalsha(o->svc->link, o->svc->cancel_script, 6, 11, argv, argvlen, s_cancelled, o);
-    free(cancel_prefix);
-    free(promote_prefix);
-    if (rc != 0)
+    if (s_cancel_script(o->svc, o->call, o->region, o->current->id, o->current->event_id, o->req->expected_version,
+                        "cancel", s_cancelled, o) != 0)
         s_cancel_fail(o, EVENTS_CODE(UNAVAILABLE), events_unavailable_ru);
 }
 
@@ -1034,4 +1069,92 @@ void events_mark_attendance(events_service *svc, service_call *call, const Proto
     validation_free(&v);
     if (entity_store_get(svc->store, key, s_attendance_event, o) != 0)
         s_attendance_fail(o, EVENTS_CODE(UNAVAILABLE), events_unavailable_ru);
+}
+
+/* ---------- more seats: the waitlist promoted ---------- */
+
+typedef struct {
+    events_service *svc;
+    service_call *call;
+    Metodnet__Event *event; /* as stored by the update */
+    char region[8];
+} fill_op;
+
+static void s_fill_free(fill_op *o)
+{
+    protobuf_c_message_free_unpacked(&o->event->base, NULL);
+    free(o);
+}
+
+static void s_filled_reread(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
+                            void *ud)
+{
+    (void)version, (void)error;
+    fill_op *o = ud;
+    Metodnet__Event *now = result == ENTITY_OK ? metodnet__event__unpack(NULL, len, data) : NULL;
+    service_call_reply(o->call, now ? &now->base : &o->event->base);
+    if (now)
+        metodnet__event__free_unpacked(now, NULL);
+    s_fill_free(o);
+}
+
+static void s_filled(const redisReply *reply, const char *error, void *ud)
+{
+    fill_op *o = ud;
+    long long code = -1;
+    char key[EVENTS_KEY_MAX];
+    if (error != NULL || !s_script_code(reply, &code) || code != 0) {
+        /* the update is stored; the waitlist waits for the next cancellation */
+        log_error(service_call_request_id(o->call), "лист ожидания %s не продвинут: %s", o->event->id,
+                  error                                       ? error
+                  : reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                              : "неожиданный ответ");
+        service_call_reply(o->call, &o->event->base);
+        s_fill_free(o);
+        return;
+    }
+    /* promoted: the answer is the event with its new counts and version */
+    if (s_reply_int(reply, 1) > 0 && entity_kind_key(&events_event_kind, o->event->id, key, sizeof key) &&
+        entity_store_get(o->svc->store, key, s_filled_reread, o) == 0)
+        return;
+    service_call_reply(o->call, &o->event->base);
+    s_fill_free(o);
+}
+
+static bool s_more_seats(const Metodnet__Event *cur, const Metodnet__Event *next)
+{
+    if (next->status != METODNET__EVENT_STATUS__EVENT_STATUS_PUBLISHED || next->waitlisted_count == 0)
+        return false;
+    if ((cur->capacity != 0 && next->capacity == 0) || next->capacity > cur->capacity)
+        return true;
+    /* a quota raised, or dropped (that municipality is then bound by the capacity only) */
+    for (size_t j = 0; j < cur->n_quotas; j++) {
+        const Metodnet__MunicipalityQuota *now = NULL;
+        for (size_t i = 0; i < next->n_quotas && now == NULL; i++)
+            if (events_eq(cur->quotas[j]->municipality_id, next->quotas[i]->municipality_id))
+                now = next->quotas[i];
+        if (now == NULL || now->seats > cur->quotas[j]->seats)
+            return true;
+    }
+    return false;
+}
+
+void events_event_stored(void *ud, service_call *call, const ProtobufCMessage *current, const ProtobufCMessage *next)
+{
+    events_service *svc = ud;
+    const Metodnet__Event *cur = (const Metodnet__Event *)current, *nxt = (const Metodnet__Event *)next;
+    char region[8];
+    if (svc == NULL || cur == NULL || !s_more_seats(cur, nxt) || !entity_region_of(nxt->id, region, sizeof region)) {
+        service_call_reply(call, next);
+        return;
+    }
+    fill_op *o = xcalloc(1, sizeof *o);
+    o->svc = svc;
+    o->call = call;
+    o->event = (Metodnet__Event *)pbfield_clone(next);
+    snprintf(o->region, sizeof o->region, "%s", region);
+    if (s_cancel_script(svc, call, region, NULL, nxt->id, 0, "fill", s_filled, o) != 0) {
+        service_call_reply(call, next);
+        s_fill_free(o);
+    }
 }

@@ -290,10 +290,20 @@ class EventsTest(StackTestCase):
         self.assertEqual((ev["registeredCount"], ev["waitlistedCount"]), (10, 38))
         r = self.stack.post(f"/api/v1/registrations/{victim['id']}/cancel", {}, token=m)
         self.assertJsonError(r, 409)
+        # more seats: the first in line are promoted at once, the line closes up
+        before = self.stack.get(f"/api/v1/events/{e['id']}", token=m).json
+        r = self.stack.patch(f"/api/v1/events/{e['id']}", {"capacity": 12}, token=m)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["registeredCount"], r.json["waitlistedCount"]), (12, 36))
+        self.assertEqual(r.header("ETag"), '"%s"' % r.json["version"])
+        self.assertGreater(int(r.json["version"]), int(before["version"]) + 1)
+        line = [self.stack.get(f"/api/v1/registrations/{g['id']}", token=m).json for g in still]
+        self.assertEqual([g["status"] for g in line[:2]], ["registered", "registered"])
+        self.assertEqual([g["waitlistPosition"] for g in line[2:]], list(range(1, 37)))
         # the one who cancelled may register again: at the end of the line
         r = register(people[[p["id"] for p in people].index(victim["staffId"])])
         self.assertEqual(r.status, 201, r)
-        self.assertEqual((r.json["status"], r.json["waitlistPosition"]), ("waitlisted", 39))
+        self.assertEqual((r.json["status"], r.json["waitlistPosition"]), ("waitlisted", 37))
         # the teacher themself: sees their own, cancels their own; not someone else's
         me = self.staff_a[55]
         tok = self.teacher(me)
