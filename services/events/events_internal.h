@@ -80,8 +80,22 @@ void events_mark_attendance(events_service *svc, service_call *call, const Proto
 /* The stored hook of events (entity_kind.stored): an update giving a published event more seats (capacity,
  * a quota) promotes its waitlist in the cancel script's fill, then answers with the event as it is now. */
 void events_event_stored(void *ud, service_call *call, const ProtobufCMessage *current, const ProtobufCMessage *next);
-/* Registers the registration scripts on the link; 0 or -1. */
+/* The scripts (events_scripts.c): registers them on the link, 0 or -1. */
 int events_scripts_load(events_service *svc);
+/* "ev:{r:<region>}:<what>:<id>". */
+void events_key(char *out, size_t size, const char *region, const char *what, const char *id);
+/* A script's answer {code, …}: its code; false for anything else. */
+bool events_script_code(const redisReply *reply, long long *code);
+/* Element i of a script's answer as text ("" when not one) or integer (0). */
+const char *events_reply_text(const redisReply *reply, size_t i);
+long long events_reply_int(const redisReply *reply, size_t i);
+/* The DomainEvent of type by the call's caller, without the entity (the script appends it). */
+uint8_t *events_event_prefix(const char *type, service_call *call, size_t *len);
+/* The register script's arguments are the flow's own; the cancel script in mode "cancel" (registration_id)
+ * or "fill" (registration_id NULL): 0, or -1 with cb not called. */
+int events_cancel_script(events_service *svc, service_call *call, const char *region, const char *registration_id,
+                         const char *event_id, int64_t expected_version, const char *mode, redis_link_reply_cb cb,
+                         void *ud);
 
 /* The CSV export sink (events_csv.c); bind gives it the service whose broker client names the people. */
 extern const entity_export_sink events_csv_export;

@@ -46,7 +46,7 @@ static const script_module s_claims_check = {"services/registry/registry_claims_
                                              registry_claims_check_lua_scripts};
 static const script_module s_claim_guard = {"services/registry/registry_claim_guard.c",
                                             registry_claim_guard_lua_scripts};
-static const script_module s_events = {"services/events/events_registrations.c", events_lua_scripts};
+static const script_module s_events = {"services/events/events_scripts.c", events_lua_scripts};
 static const script_module *const s_modules[] = {&s_entity_store, &s_auth,        &s_idempotency,
                                                  &s_claims_check, &s_claim_guard, &s_events};
 
