@@ -27,6 +27,7 @@ typedef struct {
     Metodnet__Event *event;
     size_t next;                               /* the mark being done */
     Metodnet__Registration *current, *updated; /* of that mark */
+    bool unchanged;                            /* that mark was made so before */
     Metodnet__MarkAttendanceResponse response;
 } attendance_op;
 
@@ -89,6 +90,10 @@ static void s_route_item_done(const Metodnet__Status *status, const ProtobufCMes
         s_mark_done(o);
         return;
     }
+    if (o->unchanged && status->code == EVENTS_CODE(CONFLICT)) { /* a repeated mark: the item is closed */
+        s_mark_done(o);
+        return;
+    }
     /* the attendance is stored; the route item stays as it was */
     char message[400];
     snprintf(message, sizeof message, "Посещение отмечено, но пункт маршрута %s не закрыт: %s",
@@ -98,6 +103,8 @@ static void s_route_item_done(const Metodnet__Status *status, const ProtobufCMes
     o->updated = NULL;
     s_mark_failed(o, message);
 }
+
+static void s_close_route_item(attendance_op *o);
 
 static void s_mark_saved(entity_result result, int64_t detail, const char *error, void *ud)
 {
@@ -116,6 +123,12 @@ static void s_mark_saved(entity_result result, int64_t detail, const char *error
     }
     entity_engine engine = o->svc->engine;
     entity_kind_audit(&engine, o->call, &events_registration_kind, "update", o->updated->id, o->region);
+    s_close_route_item(o);
+}
+
+/* An attended registration naming a route item: the item done in diagnostics. */
+static void s_close_route_item(attendance_op *o)
+{
     if (o->updated->status != METODNET__REGISTRATION_STATUS__REGISTRATION_STATUS_ATTENDED ||
         !events_set(o->updated->route_item_id)) {
         s_mark_done(o);
@@ -181,7 +194,16 @@ static void s_mark_loaded(entity_result result, const uint8_t *data, size_t len,
                              : "Запись отменена: посещение не отмечается");
         return;
     }
+    Metodnet__RegistrationStatus wanted = mark->attended ? METODNET__REGISTRATION_STATUS__REGISTRATION_STATUS_ATTENDED
+                                                         : METODNET__REGISTRATION_STATUS__REGISTRATION_STATUS_ABSENT;
     o->updated = (Metodnet__Registration *)pbfield_clone(&o->current->base);
+    o->unchanged = st == wanted;
+    if (o->unchanged) { /* marked so already (a repeated request): nothing to store, the route item again */
+        protobuf_c_message_free_unpacked(&o->current->base, NULL);
+        o->current = NULL;
+        s_close_route_item(o);
+        return;
+    }
     o->updated->status = mark->attended ? METODNET__REGISTRATION_STATUS__REGISTRATION_STATUS_ATTENDED
                                         : METODNET__REGISTRATION_STATUS__REGISTRATION_STATUS_ABSENT;
     o->updated->version = o->current->version + 1;

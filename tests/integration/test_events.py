@@ -450,6 +450,12 @@ class EventsTest(StackTestCase):
         done = next(i for i in after["items"] if i["id"] == item["id"])
         self.assertEqual(done["status"], "done")
         self.assertIn(e["id"], done["evidence"])
+        # a repeated request (after a lost answer) changes nothing and reports no failure
+        r = s.post(f"/api/v1/events/{e['id']}/attendance", {"marks": [{"registrationId": g["id"], "attended": True}]},
+                   token=m)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json.get("failures", []), r.json.get("routeItemsDone", 0)), ([], 0), r.json)
+        self.assertEqual(s.get(f"/api/v1/registrations/{g['id']}", token=m).json["version"], r.json["items"][0]["version"])
 
     def test_lists_filter(self):
         m = self.methodologist()
