@@ -24,7 +24,7 @@
 #include "service_worker.h"
 
 #define EVENTS_KEY_MAX      200
-#define EVENTS_MAX_WAITLIST 1000
+#define EVENTS_MAX_WAITLIST 500
 #define EVENTS_MAX_MARKS    500
 #define EVENTS_ONCE_CLAIM   "once"
 
