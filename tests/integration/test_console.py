@@ -105,6 +105,9 @@ def load_demo(stack):
             {"itemId": "q1", "optionIds": ["a"]}, {"itemId": "q2", "optionIds": ["a", "c"]},
             {"itemId": "q3", "value": 2}]}, token=token))
         taken.append(staff_id)
+    # the demo teacher's route, built and approved by the methodologist's API, for «Мой кабинет»
+    route = _ok(s.post(f"/api/v1/staff/{me['staffId']}/route", {"startsOn": today}))
+    _ok(s.post(f"/api/v1/staff/{me['staffId']}/route/approve", headers={"If-Match": f'"{route["version"]}"'}))
     return {"base": base, "users": users, "municipality": mun, "organization": org, "campaign": campaign,
             "instrument": instrument, "teacher": me["staffId"], "other_teacher": taken[1]}
 

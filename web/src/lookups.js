@@ -17,7 +17,7 @@ export function municipalities() {
 export function competences() {
   return once('comp', async () => {
     const out = new Map();
-    for (const f of (await api('GET', '/competences', { query: { limit: 50 } })).items || []) {
+    for (const f of (await api('GET', '/competences')).items || []) {
       for (const c of f.competences || []) out.set(c.code, c.name);
     }
     return out;

@@ -7,6 +7,11 @@ import { api, setUnauthorizedHandler } from './api.js';
 import { html, ErrorBox, Input, Link, navigate, useAction } from './ui.js';
 import { ROLES } from './labels.js';
 import { menuFor, resolve } from './nav.js';
+import { forget } from './lookups.js';
+
+// The session cookie is HttpOnly: the page only remembers that it has logged in, so a first visit shows the
+// login form without asking the API (and without a 401 in the browser's console).
+const SESSION_MARK = 'metodnet.session';
 
 function Login({ onLogin }) {
   const [login, setLogin] = useState('');
@@ -16,6 +21,7 @@ function Login({ onLogin }) {
     e.preventDefault();
     act.run(async () => {
       const r = await api('POST', '/auth/login', { body: { login, password }, quiet401: true });
+      localStorage.setItem(SESSION_MARK, '1');
       onLogin(r.user);
     });
   };
@@ -86,12 +92,23 @@ function Shell({ me, onLogout }) {
 function App() {
   const [me, setMe] = useState(undefined);
   useEffect(() => {
-    setUnauthorizedHandler(() => setMe(null));
-    api('GET', '/me', { quiet401: true }).then(setMe, () => setMe(null));
+    const ended = () => {
+      localStorage.removeItem(SESSION_MARK);
+      forget();
+      setMe(null);
+    };
+    setUnauthorizedHandler(ended);
+    if (!localStorage.getItem(SESSION_MARK)) setMe(null);
+    else api('GET', '/me', { quiet401: true }).then(setMe, ended);
   }, []);
   if (me === undefined) return html`<p class="boot">Загрузка консоли…</p>`;
   if (me === null) return html`<${Login} onLogin=${(u) => { setMe(u); navigate(location.pathname); }} />`;
-  return html`<${Shell} me=${me} onLogout=${() => { setMe(null); history.replaceState(null, '', '/'); }} />`;
+  return html`<${Shell} me=${me} onLogout=${() => {
+    localStorage.removeItem(SESSION_MARK);
+    forget();
+    setMe(null);
+    history.replaceState(null, '', '/');
+  }} />`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

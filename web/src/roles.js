@@ -10,7 +10,7 @@ export const can = {
   editStaff: (me) => ADMINS.includes(me.role),
   importData: (me) => ADMINS.includes(me.role),
   importResults: (me) => BUILDERS.includes(me.role),
-  manageCampaigns: (me) => BUILDERS.includes(me.role),
+  manageCampaigns: (me) => me.role === 'region_admin', // «кампании проводит региональный оператор»
   seeCampaigns: (me) => ADMINS.includes(me.role),
   buildRoutes: (me) => BUILDERS.includes(me.role),
   setItemStatus: (me, staffId) => BUILDERS.includes(me.role) || (me.role === 'teacher' && me.staffId === staffId),

@@ -93,9 +93,15 @@ export function useList(path, query, { limit = 25, enabled = true } = {}) {
     if (!enabled || !path) return;
     setState((s) => ({ ...s, loading: true, error: null }));
     try {
-      const page = await api('GET', path, { query: { ...query, limit, cursor } });
+      // a page may come back empty with a cursor (what the caller's scope hides): follow it a little
+      let page = await api('GET', path, { query: { ...query, limit, cursor } });
+      const items = [...(page.items || [])];
+      for (let i = 0; i < 20 && items.length === 0 && page.nextCursor; i++) {
+        page = await api('GET', path, { query: { ...query, limit, cursor: page.nextCursor } });
+        items.push(...(page.items || []));
+      }
       setState((s) => ({
-        items: append ? [...(s.items || []), ...(page.items || [])] : page.items || [],
+        items: append ? [...(s.items || []), ...items] : items,
         next: page.nextCursor || '', loading: false, error: null,
       }));
     } catch (e) {
