@@ -40,8 +40,10 @@ export function ChartBox({ title, type = 'bar', labels, datasets, unit = '', sta
         scales: type === 'radar'
           ? { r: { min: 0, max: max ?? 100, ticks: { callback: (v) => fmtNum(v) } } }
           : {
-            x: { stacked, ticks: horizontal ? { callback: (v) => fmtNum(v) } : { autoSkip: false, maxRotation: 60 } },
-            y: { stacked, beginAtZero: true, max, ticks: horizontal ? {} : { callback: (v) => fmtNum(v) } },
+            x: { stacked, beginAtZero: true, max: horizontal ? max : undefined,
+              ticks: horizontal ? { callback: (v) => fmtNum(v) } : { autoSkip: false, maxRotation: 60 } },
+            y: { stacked, beginAtZero: true, max: horizontal ? undefined : max,
+              ticks: horizontal ? { autoSkip: false } : { callback: (v) => fmtNum(v) } },
           },
       },
     });

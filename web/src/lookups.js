@@ -18,7 +18,7 @@ export function competences() {
   return once('comp', async () => {
     const out = new Map();
     for (const f of (await api('GET', '/competences')).items || []) {
-      for (const c of f.competences || []) out.set(c.code, c.name);
+      for (const part of f.components || []) for (const c of part.competences || []) out.set(c.code, c.name);
     }
     return out;
   });
