@@ -14,6 +14,8 @@ const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const tag = Date.now().toString(36);
 const report = { screenshots: [], firstPaintMs: null };
 const problems = [];
+const DOC_SHOTS = ['methodologist-dashboard', 'methodologist-teacher-card', 'methodologist-campaign-progress',
+  'school-admin-import', 'teacher-cabinet', 'teacher-phone-menu'];
 
 const browser = await chromium.launch({
   executablePath: fx.chromium,
@@ -71,6 +73,11 @@ async function check(page, role, name) {
   });
   for (const v of result) problems.push(`${role}/${name}: доступность: ${v}`);
   const file = `${role}-${name}.png`;
+  // the docs' pictures (docs/console/): the visible part of a few screens, when asked
+  if (process.env.METODNET_CONSOLE_DOCS && DOC_SHOTS.includes(`${role}-${name}`)) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(process.env.METODNET_CONSOLE_DOCS, file) });
+  }
   await page.screenshot({ path: join(fx.screenshots, file), fullPage: true });
   report.screenshots.push(file);
   log(`  ${role}: ${name} ✓`);

@@ -3,12 +3,12 @@
 // side by side (region), and the day's shortcuts. Indicators against targets, recommendations and
 // this month's events join here as the indicators and events services land.
 import { api, listAll } from '../api.js';
-import { html, Page, ErrorBox, Link, Table } from '../ui.js';
+import { html, Page, ErrorBox, Link } from '../ui.js';
 import { ChartBox } from '../charts.js';
 import { fmtNum } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { can } from '../roles.js';
-import { ROLES } from '../labels.js';
+import { ROLES, ORGANIZATION_KINDS, label } from '../labels.js';
 import { ProgressBySchool } from './diagnostics.js';
 
 function Municipalities() {
@@ -25,6 +25,20 @@ function Municipalities() {
   return html`<section class="card wide"><h2>Муниципалитеты рядом</h2>
     <${ChartBox} title="Организаций в муниципалитете" labels=${rows.map((m) => m.name)} horizontal=${true}
       datasets=${[{ label: 'Всего', data: rows.map((m) => m.orgs) }, { label: 'ШНОР', data: rows.map((m) => m.low), color: '#c0392b' }]} />
+  </section>`;
+}
+
+function Registry() {
+  const orgs = useLoad(() => listAll('/organizations'), []);
+  if (orgs.error) return html`<${ErrorBox} error=${orgs.error} />`;
+  if (!orgs.data) return html`<p class="loading" role="status">Загрузка…</p>`;
+  const byKind = new Map();
+  for (const o of orgs.data) byKind.set(o.kind, (byKind.get(o.kind) || 0) + 1);
+  const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]);
+  return html`<section class="card wide"><h2>Организации</h2>
+    <p>${`Всего ${fmtNum(orgs.data.length)}, из них школ с низкими результатами (ШНОР): ${fmtNum(orgs.data.filter((o) => o.lowResults).length)}. `}<${Link} href="/organizations">Список</${Link}></p>
+    <${ChartBox} title="Организации по видам" horizontal=${true} labels=${kinds.map(([k]) => label(ORGANIZATION_KINDS, k))}
+      datasets=${[{ label: 'Организаций', data: kinds.map(([, n]) => n) }]} />
   </section>`;
 }
 
@@ -55,8 +69,7 @@ export function Dashboard({ me }) {
     <div class="grid">
       ${can.seeCampaigns(me) ? html`<${OpenCampaigns} me=${me} />` : null}
       ${me.role === 'region_admin' ? html`<${Municipalities} />` : null}
+      ${me.role !== 'school_admin' ? html`<${Registry} />` : null}
     </div>
   </${Page}>`;
 }
-
-export { Table, fmtNum };

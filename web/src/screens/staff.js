@@ -116,9 +116,9 @@ export function RoutePanel({ me, staffId }) {
     <${ErrorBox} error=${missing ? null : route.error} />
     <${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
     ${!r ? html`<p class="empty">Индивидуального образовательного маршрута ещё нет.</p>` : html`
-      <p>Состояние: <strong class=${`status ${r.status}`}>${label(ROUTE_STATUSES, r.status)}</strong>
-        ${r.approvedAt ? html` · утверждён ${fmtDate(r.approvedAt)}` : null}
-        · дефициты: ${(r.deficits || []).map((d) => `${name(d.competence)}${d.closed ? ' (закрыт)' : ''}`).join(', ') || 'нет'}</p>
+      <p>Состояние: <strong class=${`status ${r.status}`}>${label(ROUTE_STATUSES, r.status)}</strong>${
+        `${r.approvedAt ? ` · утверждён ${fmtDate(r.approvedAt)}` : ''} · дефициты: ${
+          (r.deficits || []).map((d) => `${name(d.competence)}${d.closed ? ' (закрыт)' : ''}`).join(', ') || 'нет'}`}</p>
       <${Table} caption="Пункты маршрута" columns=${[
         { title: 'Пункт', render: (i) => html`${i.title}${i.overdue ? html` <span class="tag deficit">просрочен</span>` : null}` },
         { title: 'Вид', render: (i) => label(ITEM_KINDS, i.kind) },
