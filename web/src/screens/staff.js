@@ -82,16 +82,21 @@ export function CompetenceProfile({ staffId }) {
 
 function ItemStatus({ item, route, staffId, onChanged }) {
   const [status, setStatus] = useState(item.status || 'planned');
+  const [documentNumber, setDocumentNumber] = useState(item.documentNumber || '');
   const act = useAction();
   const save = () => act.run(async () => {
     const body = { status };
     if (status === 'done') body.completedOn = todayIso();
+    if (status === 'done' && documentNumber) body.documentNumber = documentNumber;
     const r = await api('POST', `/staff/${staffId}/route/items/${item.id}/status`, { body, ifMatch: route.version });
     onChanged(r);
   });
   return html`<div class="inline-form">
     <${Select} label=${`Состояние пункта «${item.title}»`} value=${status} onChange=${setStatus}
       options=${Object.entries(ITEM_STATUSES)} />
+    ${status === 'done' && item.kind === 'programme' && item.status !== 'done' ? html`<${Input}
+      label=${`Номер удостоверения для «${item.title}»`} value=${documentNumber} onInput=${setDocumentNumber}
+      placeholder="номер удостоверения" />` : null}
     <button type="button" class="secondary" onClick=${save} disabled=${act.busy || status === item.status}>Сохранить</button>
     <${ErrorBox} error=${act.error} />
   </div>`;
