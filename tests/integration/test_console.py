@@ -276,8 +276,13 @@ class ConsoleBrowserTest(StackTestCase):
 
 
 def serve():
-    """Starts the stack with the demo and keeps it up (Ctrl-C stops it)."""
+    """Starts the stack with the demo and keeps it up (Ctrl-C or SIGTERM stops it)."""
+    import signal
     from harness import Stack
+
+    def on_term(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
     stack = Stack(workers=2, name="console-dev", extra_env={"METODNET_WEB_DIR": DIST})
     try:
         stack.start()

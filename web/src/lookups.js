@@ -14,6 +14,9 @@ export function organizations() {
 export function municipalities() {
   return once('muns', async () => new Map((await listAll('/municipalities')).map((m) => [m.id, m])));
 }
+export function associations() {
+  return once('assoc', async () => new Map((await listAll('/associations')).map((a) => [a.id, a])));
+}
 export function competences() {
   return once('comp', async () => {
     const out = new Map();

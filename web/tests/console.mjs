@@ -32,7 +32,7 @@ function log(msg) {
 // browser logs the status; those and only those are expected.
 const EXPECTED_404 = /\/api\/v1\/staff\/[^/]+\/(route|competence-profile)$/;
 
-async function session(role, login, viewport = { width: 1280, height: 900 }) {
+async function session(role, login, viewport = { width: 1280, height: 900 }, keyboard = false) {
   const context = await browser.newContext({ viewport, locale: 'ru-RU', timezoneId: 'Europe/Moscow' });
   const page = await context.newPage();
   page.on('console', (m) => {
@@ -47,9 +47,22 @@ async function session(role, login, viewport = { width: 1280, height: 900 }) {
   page.on('pageerror', (e) => problems.push(`${role}: исключение на странице: ${e.message}`));
   page.setDefaultTimeout(15000);
   await page.goto(`${fx.base}/`);
-  await page.getByLabel('Логин').fill(login);
-  await page.getByLabel('Пароль').fill(fx.users[login]);
-  await page.getByRole('button', { name: 'Войти' }).click();
+  if (keyboard) {
+    // the login form by keyboard alone: Tab from the page's start to the field, Tab on, Enter
+    await page.getByLabel('Логин').waitFor();
+    await page.keyboard.press('Tab');
+    if (!(await page.getByLabel('Логин').evaluate((el) => el === document.activeElement))) {
+      problems.push(`${role}: Tab не ведёт в поле «Логин»`);
+    }
+    await page.keyboard.type(login);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(fx.users[login]);
+    await page.keyboard.press('Enter');
+  } else {
+    await page.getByLabel('Логин').fill(login);
+    await page.getByLabel('Пароль').fill(fx.users[login]);
+    await page.getByRole('button', { name: 'Войти' }).click();
+  }
   await page.getByRole('button', { name: 'Выйти' }).waitFor();
   return { context, page };
 }
@@ -182,11 +195,28 @@ async function step(role, name, fn) {
   await context.close();
 }
 
+// ---- a wrong password: the API's Russian message on the form ----
+{
+  const context = await browser.newContext({ locale: 'ru-RU' });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`вход: исключение на странице: ${e.message}`));
+  await step('login', 'wrong-password', async () => {
+    await page.goto(`${fx.base}/`);
+    await page.getByLabel('Логин').fill('uchitel.sosh1');
+    await page.getByLabel('Пароль').fill('неверный-пароль');
+    await page.getByRole('button', { name: 'Войти' }).click();
+    const text = await page.getByRole('alert').innerText();
+    if (!/[а-яё]/i.test(text)) problems.push(`вход: ошибка не по-русски: ${text}`);
+    log(`  вход с неверным паролем: «${text.trim()}» ✓`);
+  });
+  await context.close();
+}
+
 // ---- педагог ----
 {
   const role = 'teacher';
   log('педагог:');
-  const { context, page } = await session(role, 'uchitel.sosh1');
+  const { context, page } = await session(role, 'uchitel.sosh1', undefined, true);
   await step(role, 'cabinet', async () => {
     await page.getByRole('heading', { name: 'Мой кабинет', level: 1 }).waitFor();
     await page.getByRole('heading', { name: 'Мои компетенции' }).waitFor();

@@ -7,7 +7,7 @@ import { html, Page, Table, Pager, useList, ErrorBox, Notice, Input, Select, use
 import { ChartBox } from '../charts.js';
 import { fmtDate, fmtNum, fmtPercent, personName, todayIso } from '../format.js';
 import { useLoad, useLookup } from '../hooks.js';
-import { organizations, competences } from '../lookups.js';
+import { organizations, competences, associations } from '../lookups.js';
 import {
   CATEGORIES, POSITIONS, QUALIFICATION, SUBJECTS, ITEM_KINDS, ITEM_STATUSES, ROUTE_STATUSES, label,
 } from '../labels.js';
@@ -167,8 +167,9 @@ export function Person({ s, orgs }) {
 
 function Memberships({ staffId }) {
   const list = useList(`/staff/${staffId}/memberships`, {});
+  const names = useLookup(associations);
   return html`<${Table} caption="Членство в объединениях" empty="Не состоит в объединениях" columns=${[
-    { title: 'Объединение', key: 'associationId' },
+    { title: 'Объединение', render: (m) => (names && names.get(m.associationId)?.name) || m.associationId },
     { title: 'С', render: (m) => fmtDate(m.joinedOn) },
     { title: 'По', render: (m) => (m.leftOn ? fmtDate(m.leftOn) : 'состоит') },
   ]} rows=${list.items} />`;
