@@ -105,10 +105,17 @@ def load_demo(stack):
             {"itemId": "q1", "optionIds": ["a"]}, {"itemId": "q2", "optionIds": ["a", "c"]},
             {"itemId": "q3", "value": 2}]}, token=token))
         taken.append(staff_id)
+    # a second open campaign the demo teacher takes in the browser
+    second = _ok(s.post("/api/v1/diagnostics/campaigns", {
+        "title": "Повторная самодиагностика педагогов СОШ № 1", "instrumentId": instrument["id"], "kind": "self",
+        "startsOn": today, "endsOn": "2099-12-31",
+        "target": {"organizationIds": [org["id"]], "categories": ["teacher"]}}))
+    second = _ok(s.post(f"/api/v1/diagnostics/campaigns/{second['id']}/open"))
     # the demo teacher's route, built and approved by the methodologist's API, for «Мой кабинет»
     route = _ok(s.post(f"/api/v1/staff/{me['staffId']}/route", {"startsOn": today}))
     _ok(s.post(f"/api/v1/staff/{me['staffId']}/route/approve", headers={"If-Match": f'"{route["version"]}"'}))
     return {"base": base, "users": users, "municipality": mun, "organization": org, "campaign": campaign,
+            "second_campaign": second,
             "instrument": instrument, "teacher": me["staffId"], "other_teacher": taken[1]}
 
 
@@ -267,6 +274,11 @@ class ConsoleBrowserTest(StackTestCase):
         self.assertEqual(route["status"], "approved", route)
         mine = s.get(f"/api/v1/staff/{fx['teacher']}/route").json
         self.assertIn("in_progress", [i.get("status") for i in mine["items"]], mine)
+        taken = s.get("/api/v1/diagnostics/results?" + urllib.parse.urlencode(
+            {"staffId": fx["teacher"], "campaignId": fx["second_campaign"]["id"]})).json.get("items", [])
+        self.assertEqual(len(taken), 1, "педагог прошёл диагностику в браузере")
+        self.assertEqual({sc["competence"]: sc.get("points", 0) for sc in taken[0]["scores"]},
+                         {"t.method.1": 2, "t.assess.1": 2, "t.digital.1": 3})
         logins = [u["login"] for u in s.list_all("users")[0]]
         self.assertIn(report["createdUser"], logins)
         keys = [k["name"] for k in s.list_all("api-keys")[0]]

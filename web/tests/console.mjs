@@ -228,6 +228,19 @@ async function step(role, name, fn) {
       && s.closest('.inline-form').querySelector('button').disabled));
     await check(page, role, 'cabinet');
   });
+  await step(role, 'take-diagnostics', async () => {
+    // the second open campaign: b (2 of 2), a+b (2 of 2), 4 on the 1..5 scale (3 of 4)
+    const row = page.getByRole('row').filter({ hasText: fx.second_campaign.title });
+    await row.getByRole('link', { name: 'Пройти' }).click();
+    await page.getByRole('button', { name: 'Сдать диагностику' }).waitFor();
+    await page.getByLabel('С мотивации и актуализации').check();
+    await page.getByLabel('Обратная связь по критериям').check();
+    await page.getByLabel('Самооценка по рубрике').check();
+    await page.getByRole('group', { name: /ФГИС/ }).getByLabel('4', { exact: true }).check();
+    await check(page, role, 'take-diagnostics');
+    await page.getByRole('button', { name: 'Сдать диагностику' }).click();
+    await page.getByRole('heading', { name: 'Мой кабинет', level: 1 }).waitFor();
+  });
   await step(role, 'programmes', async () => {
     await go(page, 'Программы ДПП');
     await page.getByLabel('Слова названия').fill('урок');
