@@ -279,6 +279,8 @@ class ConsoleBrowserTest(StackTestCase):
         self.assertEqual(len(taken), 1, "педагог прошёл диагностику в браузере")
         self.assertEqual({sc["competence"]: sc.get("points", 0) for sc in taken[0]["scores"]},
                          {"t.method.1": 2, "t.assess.1": 2, "t.digital.1": 3})
+        records = s.list_all(f"staff/{fx['teacher']}/qualification-records")[0]
+        self.assertIn(report["qualificationDocument"], [r.get("documentNumber") for r in records])
         logins = [u["login"] for u in s.list_all("users")[0]]
         self.assertIn(report["createdUser"], logins)
         keys = [k["name"] for k in s.list_all("api-keys")[0]]

@@ -192,6 +192,23 @@ async function step(role, name, fn) {
     await page.getByRole('table').getByRole('link').first().waitFor();
     await check(page, role, 'staff');
   });
+  await step(role, 'qualification', async () => {
+    await page.goto(`${fx.base}/staff/${fx.teacher}`);
+    await page.getByRole('heading', { name: 'Добавить запись' }).waitFor();
+    await page.getByLabel('Название программы').fill('Обучение по программе вне каталога');
+    await page.getByLabel('Часов').fill('16');
+    await page.getByLabel('Номер удостоверения').fill(`УД-${tag}`);
+    await page.getByRole('button', { name: 'Добавить запись' }).click();
+    await expectNotice(page, 'Запись о повышении квалификации добавлена');
+    await page.getByRole('cell', { name: `УД-${tag}` }).waitFor();
+    report.qualificationDocument = `УД-${tag}`;
+    await check(page, role, 'qualification');
+  });
+  await step(role, 'dashboard', async () => {
+    await go(page, 'Обзор');
+    await page.getByRole('link', { name: 'Кадры школы' }).waitFor();
+    await check(page, role, 'dashboard');
+  });
   await context.close();
 }
 

@@ -42,6 +42,23 @@ function Registry() {
   </section>`;
 }
 
+function MySchool({ me }) {
+  const data = useLoad(async () => {
+    const [org, staff] = await Promise.all([api('GET', `/organizations/${me.scope.id}`),
+      listAll('/staff', { organizationId: me.scope.id, active: 'true' })]);
+    return { org, staff };
+  }, [me.scope.id]);
+  if (data.error) return html`<${ErrorBox} error=${data.error} />`;
+  if (!data.data) return html`<p class="loading" role="status">Загрузка…</p>`;
+  const { org, staff } = data.data;
+  const teachers = staff.filter((s) => s.category === 'teacher').length;
+  return html`<section class="card wide"><h2>${org.name}</h2>
+    <p>${`Работают ${fmtNum(staff.length)}: педагогов ${fmtNum(teachers)}, руководителей ${fmtNum(staff.length - teachers)}. `}
+      <${Link} href="/staff">Кадры школы</${Link}></p>
+    ${org.lowResults ? html`<p class="tag deficit">Школа с низкими результатами (ШНОР)</p>` : null}
+  </section>`;
+}
+
 function OpenCampaigns({ me }) {
   const campaigns = useLoad(() => api('GET', '/diagnostics/campaigns', { query: { status: 'open', limit: 5 } }), []);
   if (campaigns.error) return html`<${ErrorBox} error=${campaigns.error} />`;
@@ -69,7 +86,7 @@ export function Dashboard({ me }) {
     <div class="grid">
       ${can.seeCampaigns(me) ? html`<${OpenCampaigns} me=${me} />` : null}
       ${me.role === 'region_admin' ? html`<${Municipalities} />` : null}
-      ${me.role !== 'school_admin' ? html`<${Registry} />` : null}
+      ${me.role !== 'school_admin' ? html`<${Registry} />` : html`<${MySchool} me=${me} />`}
     </div>
   </${Page}>`;
 }

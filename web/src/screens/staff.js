@@ -2,7 +2,7 @@
 // memberships, the competence profile as a chart, and the route (ИОМ) with its items' states; building,
 // approving and working through the route for the roles that may.
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, listAll } from '../api.js';
 import { html, Page, Table, Pager, useList, ErrorBox, Notice, Input, Select, useAction, Link } from '../ui.js';
 import { ChartBox } from '../charts.js';
 import { fmtDate, fmtNum, fmtPercent, personName, todayIso } from '../format.js';
@@ -142,7 +142,40 @@ export function RoutePanel({ me, staffId }) {
   </div>`;
 }
 
-export function Qualification({ staffId }) {
+function NewQualification({ staffId, onCreated }) {
+  const programmes = useLookup(() => listAll('/programmes'));
+  const [form, setForm] = useState({ programmeId: '', programmeTitle: '', completedOn: todayIso(), hours: '', documentNumber: '' });
+  const act = useAction();
+  const set = (k) => (v) => setForm({ ...form, [k]: v });
+  const submit = (e) => {
+    e.preventDefault();
+    act.run(async () => {
+      const record = { staffId, completedOn: form.completedOn, source: 'manual' };
+      if (form.programmeId) record.programmeId = form.programmeId;
+      if (form.programmeTitle) record.programmeTitle = form.programmeTitle;
+      if (form.hours) record.hours = Number(form.hours);
+      if (form.documentNumber) record.documentNumber = form.documentNumber;
+      const r = await api('POST', '/qualification-records', { body: record });
+      setForm({ ...form, programmeTitle: '', documentNumber: '', hours: '' });
+      onCreated();
+      return r;
+    }, 'Запись о повышении квалификации добавлена');
+  };
+  return html`<form class="form sub" onSubmit=${submit}>
+    <h3>Добавить запись</h3>
+    <${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
+    <${Select} label="Программа из каталога" value=${form.programmeId} onChange=${set('programmeId')}
+      empty="вне каталога" options=${(programmes || []).map((p) => [p.id, `${p.title} (${fmtNum(p.hours)} ч)`])} />
+    ${form.programmeId ? null : html`<${Input} label="Название программы" value=${form.programmeTitle} onInput=${set('programmeTitle')} required />`}
+    <${Input} label="Дата окончания" type="date" value=${form.completedOn} onInput=${set('completedOn')} required />
+    <${Input} label="Часов" type="number" min="1" max="3000" value=${form.hours} onInput=${set('hours')}
+      required=${!form.programmeId} hint=${form.programmeId ? 'по умолчанию — объём программы' : undefined} />
+    <${Input} label="Номер удостоверения" value=${form.documentNumber} onInput=${set('documentNumber')} />
+    <button type="submit" disabled=${act.busy}>Добавить запись</button>
+  </form>`;
+}
+
+export function Qualification({ staffId, canAdd }) {
   const list = useList(`/staff/${staffId}/qualification-records`, {});
   return html`<${ErrorBox} error=${list.error} />
     <${Table} caption="История повышения квалификации" empty="Записей о повышении квалификации нет" columns=${[
@@ -151,7 +184,8 @@ export function Qualification({ staffId }) {
       { title: 'Часов', num: true, render: (q) => fmtNum(q.hours) },
       { title: 'Удостоверение', render: (q) => q.documentNumber || '—' },
     ]} rows=${list.items} />
-    <${Pager} list=${list} />`;
+    <${Pager} list=${list} />
+    ${canAdd ? html`<${NewQualification} staffId=${staffId} onCreated=${list.reload} />` : null}`;
 }
 
 export function Person({ s, orgs }) {
@@ -186,7 +220,7 @@ export function StaffCard({ me, params }) {
       <section class="card"><h2>Сведения</h2><${Person} s=${s} orgs=${orgs} /></section>
       <section class="card"><h2>Профиль компетенций</h2><${CompetenceProfile} staffId=${id} /></section>
       <section class="card"><h2>Индивидуальный образовательный маршрут</h2><${RoutePanel} me=${me} staffId=${id} /></section>
-      <section class="card"><h2>Повышение квалификации</h2><${Qualification} staffId=${id} /></section>
+      <section class="card"><h2>Повышение квалификации</h2><${Qualification} staffId=${id} canAdd=${can.editStaff(me)} /></section>
       <section class="card"><h2>Объединения</h2><${Memberships} staffId=${id} /></section>` : null}
   </${Page}>`;
 }
