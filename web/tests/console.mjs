@@ -125,13 +125,18 @@ async function step(role, name, fn) {
   });
   await step(role, 'organizations', async () => {
     await go(page, 'Организации');
-    const name = `МКОУ СОШ № 99 с. Проверочное ${tag}`;
+    // markup in a value is shown as text, never parsed
+    const name = `МКОУ СОШ № 99 с. Проверочное <i>${tag}</i>`;
     await page.getByLabel('Полное название').fill(name);
     await page.getByLabel('Краткое название').fill(`СОШ № 99 ${tag}`);
     await page.getByLabel('Муниципалитет').selectOption(fx.municipality.id);
     await page.getByRole('button', { name: 'Создать организацию' }).click();
     await expectNotice(page, 'Организация создана');
     report.createdOrganization = name;
+    await page.getByLabel('Название содержит').fill('Проверочное');
+    await page.getByRole('button', { name: 'Найти' }).click();
+    await page.getByRole('cell', { name }).waitFor();
+    if (await page.locator('td i').count()) problems.push(`${role}: разметка из данных попала в страницу`);
     await check(page, role, 'organizations');
   });
   await step(role, 'staff', async () => {
@@ -139,6 +144,12 @@ async function step(role, name, fn) {
     await page.getByRole('table').waitFor();
     await page.getByLabel('Категория').selectOption('teacher');
     await page.getByRole('table').getByRole('link').first().waitFor();
+    // the next page by the API's cursor
+    const rows = page.getByRole('table').locator('tbody tr');
+    const first = await rows.count();
+    await page.getByRole('button', { name: 'Показать ещё' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('table tbody tr').length > n, first);
+    await page.getByText(`Показано: ${first * 2}`).waitFor();
     await check(page, role, 'staff');
   });
   await step(role, 'teacher-card', async () => {
