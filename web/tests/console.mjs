@@ -100,6 +100,20 @@ async function expectNotice(page, text) {
   await page.getByRole('status').filter({ hasText: text }).first().waitFor();
 }
 
+// Every screen of the role's menu opens without an error from the API (the response listener catches
+// any HTTP error; an alert on the screen is one too).
+async function walkMenu(page, role) {
+  const nav = page.getByRole('navigation', { name: 'Разделы' });
+  const labels = await nav.getByRole('link').allInnerTexts();
+  for (const label of labels) {
+    await nav.getByRole('link', { name: label, exact: true }).click();
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await settle(page);
+    if (await page.getByRole('alert').count()) problems.push(`${role}: экран «${label}» показывает ошибку`);
+  }
+  log(`  ${role}: все экраны меню (${labels.length}) открываются`);
+}
+
 async function step(role, name, fn) {
   try {
     await fn();
@@ -173,6 +187,7 @@ async function step(role, name, fn) {
     await page.getByRole('table').filter({ hasText: 'По организациям' }).waitFor();
     await check(page, role, 'campaign-progress');
   });
+  await step(role, 'menu', () => walkMenu(page, role));
   await context.close();
 }
 
@@ -220,6 +235,7 @@ async function step(role, name, fn) {
     await page.getByRole('link', { name: 'Кадры школы' }).waitFor();
     await check(page, role, 'dashboard');
   });
+  await step(role, 'menu', () => walkMenu(page, role));
   await context.close();
 }
 
@@ -269,12 +285,23 @@ async function step(role, name, fn) {
     await page.getByRole('button', { name: 'Сдать диагностику' }).click();
     await page.getByRole('heading', { name: 'Мой кабинет', level: 1 }).waitFor();
   });
+  await step(role, 'associations', async () => {
+    // every screen of the teacher's menu opens without an error from the API
+    await go(page, 'Объединения');
+    await page.getByRole('heading', { name: 'Методические объединения и сообщества' }).waitFor();
+    await settle(page);
+    await go(page, 'Банк практик');
+    await page.getByRole('heading', { name: 'Банк эффективных практик' }).waitFor();
+    await settle(page);
+    if (await page.getByRole('alert').count()) problems.push(`${role}: экран меню показывает ошибку API`);
+  });
   await step(role, 'programmes', async () => {
     await go(page, 'Программы ДПП');
     await page.getByLabel('Слова названия').fill('урок');
     await page.getByRole('button', { name: 'Найти' }).click();
     await check(page, role, 'programmes');
   });
+  await step(role, 'menu', () => walkMenu(page, role));
   await context.close();
   // phone width: the menu folds behind a button
   const phone = await session(role, 'uchitel.sosh1', { width: 390, height: 844 });
@@ -338,6 +365,7 @@ async function step(role, name, fn) {
     await page.getByRole('table').waitFor();
     await check(page, role, 'municipalities');
   });
+  await step(role, 'menu', () => walkMenu(page, role));
   await step(role, 'logout', async () => {
     await page.getByRole('button', { name: 'Выйти' }).click();
     await page.getByRole('button', { name: 'Войти' }).waitFor();
