@@ -46,6 +46,7 @@ async function session(role, login, viewport = { width: 1280, height: 900 }, key
   });
   page.on('pageerror', (e) => problems.push(`${role}: исключение на странице: ${e.message}`));
   page.setDefaultTimeout(15000);
+  currentPage = page;
   await page.goto(`${fx.base}/`);
   if (keyboard) {
     // the login form by keyboard alone: Tab from the page's start to the field, Tab on, Enter
@@ -76,15 +77,19 @@ async function settle(page) {
   await page.waitForFunction(() => !document.querySelector('.loading'), null, { timeout: 15000 });
 }
 
-async function check(page, role, name) {
-  await settle(page);
-  await page.evaluate(axeSource);
+async function axeCheck(page, role, name) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
   const result = await page.evaluate(async () => {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`);
   });
   for (const v of result) problems.push(`${role}/${name}: доступность: ${v}`);
+}
+
+async function check(page, role, name) {
+  await settle(page);
+  await axeCheck(page, role, name);
   const file = `${role}-${name}.png`;
   // the docs' pictures (docs/console/): the visible part of a few screens, when asked
   if (process.env.METODNET_CONSOLE_DOCS && DOC_SHOTS.includes(`${role}-${name}`)) {
@@ -110,15 +115,22 @@ async function walkMenu(page, role) {
     await page.getByRole('heading', { level: 1 }).waitFor();
     await settle(page);
     if (await page.getByRole('alert').count()) problems.push(`${role}: экран «${label}» показывает ошибку`);
+    await axeCheck(page, role, `меню «${label}»`);
   }
-  log(`  ${role}: все экраны меню (${labels.length}) открываются`);
+  log(`  ${role}: все экраны меню (${labels.length}) открываются, axe без серьёзных нарушений`);
 }
+
+let currentPage = null; // the page of the latest session, for a screenshot of a failed step
 
 async function step(role, name, fn) {
   try {
     await fn();
   } catch (e) {
     problems.push(`${role}/${name}: ${e.message.split('\n')[0]}`);
+    if (currentPage) {
+      await currentPage.screenshot({ path: join(fx.screenshots, `FAILED-${role}-${name}.png`), fullPage: true })
+        .catch(() => {});
+    }
   }
 }
 
@@ -147,7 +159,7 @@ async function step(role, name, fn) {
     await page.getByRole('button', { name: 'Создать организацию' }).click();
     await expectNotice(page, 'Организация создана');
     report.createdOrganization = name;
-    await page.getByLabel('Название содержит').fill('Проверочное');
+    await page.getByLabel('Начало названия').fill('МКОУ СОШ № 99 с. Проверочное');
     await page.getByRole('button', { name: 'Найти' }).click();
     await page.getByRole('cell', { name }).waitFor();
     if (await page.locator('td i').count()) problems.push(`${role}: разметка из данных попала в страницу`);

@@ -79,7 +79,7 @@ export function Organizations({ me }) {
   const munOptions = muns ? [...muns.values()].map((m) => [m.id, m.name]) : [];
   return html`<${Page} title="Образовательные организации" actions=${html`<${ExportLink} kind="organizations" query=${query} />`}>
     <div class="filter-row">
-      <${SearchBox} value=${q} onSearch=${setQ} label="Название содержит" />
+      <${SearchBox} value=${q} onSearch=${setQ} label="Начало названия" />
       <${Select} label="Вид" value=${kind} onChange=${setKind} empty="все виды" options=${Object.entries(ORGANIZATION_KINDS)} />
     </div>
     <${ErrorBox} error=${list.error} />

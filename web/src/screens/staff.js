@@ -25,7 +25,7 @@ export function StaffSearch({ me }) {
   const orgOptions = orgs ? [...orgs.values()].map((o) => [o.id, o.shortName || o.name]) : [];
   return html`<${Page} title="Кадры" actions=${html`<${ExportLink} kind="staff" query=${query} />`}>
     <form class="filter-row" role="search" onSubmit=${(e) => { e.preventDefault(); setQ(draft); }}>
-      <${Input} label="Фамилия, имя или СНИЛС" value=${draft} onInput=${setDraft} type="search" />
+      <${Input} label="Начало фамилии" hint="например «Кажар»" value=${draft} onInput=${setDraft} type="search" />
       <${Select} label="Организация" value=${org} onChange=${setOrg} empty="все организации" options=${orgOptions} />
       <${Select} label="Категория" value=${category} onChange=${setCategory} empty="все" options=${Object.entries(CATEGORIES)} />
       <button type="submit">Найти</button>
