@@ -27,7 +27,10 @@ static void s_call_release(http_call *call, unsigned n)
     free(call->envelope);
     free(call->idempotency_key);
     free(call->idem_value);
-    free(call->set_cookie);
+    if (call->set_cookie) { /* a login's holds the session token */
+        sodium_memzero(call->set_cookie, strlen(call->set_cookie));
+        free(call->set_cookie);
+    }
     if (call->token) {
         memset(call->token, 0, strlen(call->token));
         free(call->token);
