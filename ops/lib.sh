@@ -148,6 +148,9 @@ mn_known_names() {
     for f in "$MN_RUN_DIR"/diagnostics-*.pid; do
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
     done
+    for f in "$MN_RUN_DIR"/mentoring-*.pid; do
+        [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
+    done
     [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
     [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
     [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)

@@ -57,7 +57,8 @@ typedef struct {
 static const service_scripts s_services[] = {
     {"gateway", {&s_idempotency}},        {"registry", {&s_entity_store, &s_claim_guard}},
     {"auth", {&s_entity_store, &s_auth}}, {"diagnostics", {&s_entity_store}},
-    {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
+    {"mentoring", {&s_entity_store}}, /* the entity store's scripts only */
+    {"ops", {&s_claims_check}},       /* metodnet-registry check-claims runs as the operator's user */
 };
 
 /* ---- ops/redis-acl.conf ---- */
