@@ -315,6 +315,12 @@ static const route s_routes[] = {
           .summary = "Выгрузка пар наставничества в CSV (фильтры списка)", .timeout_ms = EXPORT_TIMEOUT_MS),
     ROUTE("mentoring", "GET", "/api/v1/staff/{staff_id}/mentoring", "ListStaffPairs", .flags = ROUTE_QUERY,
           .summary = "Пары сотрудника (наставник или наставляемый)"),
+    ROUTE("mentoring", "GET", "/api/v1/mentoring/matches", "Match", .flags = ROUTE_QUERY, .timeout_ms = 30000,
+          .summary = "Подбор наставников для наставляемого по дефицитам последней диагностики (menteeId, programmeId, "
+                     "limit): баллы по составляющим и объяснение"),
+    ROUTE("mentoring", "POST", "/api/v1/mentoring/assignments", "Assign", .flags = ROUTE_BODY, .timeout_ms = 60000,
+          .summary = "Распределение наставляемых по наставникам с наибольшим суммарным соответствием (programmeId; "
+                     "menteeIds, municipalityId или regionId; dryRun — только предложение)"),
 };
 
 const ProtobufCServiceDescriptor *routes_service(const char *service)

@@ -232,6 +232,8 @@ static const service_handler_entry s_handlers[] = {
     {"ListPairs", s_list_pairs},
     {"ListStaffPairs", s_list_pairs},
     {"ExportPairs", s_export_pairs},
+    {"Match", mnt_match},
+    {"Assign", mnt_assign},
 };
 
 static const service_methods s_service_methods = {&metodnet__mentoring__descriptor, s_handlers,

@@ -245,3 +245,99 @@ class MentoringTest(StackTestCase):
         rest = [m for m in mentees if m["id"] not in {r.json["menteeStaffId"] for r in created}]
         self.assertEqual(self.pair(mentor, rest[0]).status, 201)
         self.assertEqual(self.pair(mentor, rest[1]).status, 409)
+
+    # ---- matching ----
+
+    def match(self, mentee, token=True, **q):
+        q = {"menteeId": mentee["id"], "limit": 50, **q}
+        return self.stack.get("/api/v1/mentoring/matches?" + urllib.parse.urlencode(q), token=token)
+
+    def test_4_matching(self):
+        s = self.stack
+        r = self.match(self.mentee, programmeId=self.programme["id"])
+        self.assertEqual(r.status, 200, r)
+        m = r.json
+        self.assertEqual(m["deficits"], ["t.assess.1"])
+        ids = [c["staffId"] for c in m["items"]]
+        self.assertNotIn(self.mentee["id"], ids)
+        rank = {sid: i for i, sid in enumerate(ids)}
+        # strong in the deficit outranks one who is not (even from the same school)
+        self.assertLess(rank[self.strong_same["id"]], rank[self.weak_same_school["id"]])
+        # the same school outranks another municipality
+        self.assertLess(rank[self.strong_same_school["id"]], rank[self.strong_other_mun["id"]])
+        # certified first between otherwise equal candidates
+        self.assertLess(rank[self.twin_b["id"]], rank[self.twin_a["id"]])
+        by_id = {c["staffId"]: c for c in m["items"]}
+        best = by_id[self.strong_same_school["id"]]
+        self.assertEqual(best["coveredDeficits"], ["t.assess.1"])
+        self.assertIn("где у наставляемого дефицит", best["explanation"])
+        self.assertIn("тот же предмет", best["explanation"])
+        self.assertIn("та же школа", best["explanation"])
+        self.assertIn("свободно 2 места из 2", best["explanation"])
+        self.assertIn("сертифицированный наставник", by_id[self.twin_b["id"]]["explanation"])
+        parts = {p["name"]: p for p in best["parts"]}
+        self.assertEqual(set(parts), {"deficit", "subject", "proximity", "certified", "capacity", "experience"})
+        self.assertAlmostEqual(sum(p["points"] for p in parts.values()), best["score"], places=1)
+        scores = [c["score"] for c in m["items"]]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        # deterministic: the same answer again
+        self.assertEqual([c["staffId"] for c in self.match(self.mentee).json["items"]], ids)
+        # a full mentor is left out
+        full = [c for c in m["items"] if c["fullName"].startswith("Нагрузкина")]
+        self.assertEqual(full, [])
+        # scope: a methodologist of the mentee's municipality sees no one of the other; another
+        # municipality's methodologist does not find the mentee; a teacher may not ask
+        mm = self.user_token("municipal_methodologist", "municipality", self.mun[0]["id"])
+        r = self.match(self.mentee, token=mm)
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn(self.strong_other_mun["id"], [c["staffId"] for c in r.json["items"]])
+        self.assertIn(self.strong_same["id"], [c["staffId"] for c in r.json["items"]])
+        sa = self.user_token("school_admin", "organization", self.org[0]["id"])
+        r = self.match(self.mentee, token=sa)
+        self.assertEqual({c["staffId"] for c in r.json["items"]} & {self.strong_same["id"], self.twin_b["id"]}, set())
+        other = self.user_token("municipal_methodologist", "municipality", self.mun[1]["id"])
+        self.assertEqual(self.match(self.mentee, token=other).status, 404)
+        teacher = self.user_token("teacher", "self", self.mentee["id"], self.mentee["id"])
+        self.assertEqual(self.match(self.mentee, token=teacher).status, 403)
+        self.assertEqual(s.get("/api/v1/mentoring/matches?menteeId=x").status, 400)
+        self.assertEqual(self.match(self.mentee, programmeId=REGION + "-g99999").status, 404)
+
+    def test_5_assignment(self):
+        s = self.stack
+        prog = self._created(s.post("/api/v1/support-programmes", {
+            "kind": "young_support", "level": "municipal", "municipalityId": self.mun[0]["id"],
+            "title": "Поддержка молодых педагогов", "startsOn": self.today}))
+        body = {"programmeId": prog["id"], "menteeIds": [self.mentee["id"], self.mentee2["id"]], "dryRun": True}
+        r = s.post("/api/v1/mentoring/assignments", body)
+        self.assertEqual(r.status, 200, r)
+        a = r.json
+        self.assertEqual(len(a["assignments"]), 2, a)
+        self.assertGreaterEqual(a["totalScore"], a["greedyTotalScore"])
+        self.assertEqual(s.get("/api/v1/mentoring-pairs?programmeId=" + prog["id"]).json.get("items", []), [])
+        body["dryRun"] = False
+        r = s.post("/api/v1/mentoring/assignments", body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["created"], 2, r.json)
+        pairs = s.get("/api/v1/mentoring-pairs?programmeId=" + prog["id"]).json["items"]
+        self.assertEqual(sorted(p["menteeStaffId"] for p in pairs), sorted([self.mentee["id"], self.mentee2["id"]]))
+        self.assertEqual({p["status"] for p in pairs}, {"proposed"})
+        # again: both already have a pair in the programme
+        r = s.post("/api/v1/mentoring/assignments", body)
+        self.assertEqual(r.json.get("created", 0), 0)
+        self.assertEqual(len(r.json["unmatched"]), 2)
+        self.assertIn("Уже есть пара", r.json["unmatched"][0]["reason"])
+        # every young teacher of the municipality, dry run; every mentor within its places
+        r = s.post("/api/v1/mentoring/assignments", {"programmeId": prog["id"], "municipalityId": self.mun[0]["id"],
+                                                    "dryRun": True})
+        self.assertEqual(r.status, 200, r)
+        load = {}
+        for x in r.json.get("assignments", []):
+            load[x["mentorId"]] = load.get(x["mentorId"], 0) + 1
+        for mentor_id, n in load.items():
+            m = s.get(f"/api/v1/mentors/{mentor_id}")
+            limit = m.json["maxMentees"] if m.status == 200 else 2
+            self.assertLessEqual(n, limit)
+        self.assertGreaterEqual(r.json["totalScore"], r.json["greedyTotalScore"])
+        self.assertEqual(s.post("/api/v1/mentoring/assignments", {"programmeId": prog["id"]}).status, 400)
+        teacher = self.user_token("teacher", "self", self.mentee["id"], self.mentee["id"])
+        self.assertEqual(s.post("/api/v1/mentoring/assignments", body, token=teacher).status, 403)

@@ -231,6 +231,8 @@ MATRIX = {
     "POST /api/v1/mentoring-pairs/{id}/meetings": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
     "GET /api/v1/export/mentoring-pairs": ("L L L L L 401", "L H H H H 401"),
     "GET /api/v1/staff/{staff_id}/mentoring": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/mentoring/matches": ("200 200 200 403 403 401", "200 404 404 403 403 401"),
+    "POST /api/v1/mentoring/assignments": ("200 200 200 403 403 401", "200 200 200 403 403 401"),
 }
 
 def is_mentoring_route(route):
@@ -504,6 +506,12 @@ class SecurityFixture:
         elif route in ("GET /api/v1/mentoring-pairs", "GET /api/v1/export/mentoring-pairs"):
             listed = self.mnt_pairs[side] if "export" not in route else "\r\n" + self.mnt_pairs[side] + ";"
             template += "?limit=500"
+        elif route == "GET /api/v1/mentoring/matches":
+            template += "?menteeId=" + self.staff(self.org[side], birthDate="2000-01-01",
+                                                  professionStartDate="2023-09-01")
+        elif route == "POST /api/v1/mentoring/assignments":
+            body = {"programmeId": self.mnt_prog[side], "dryRun": True,
+                    "menteeIds": [self.staff(self.org[side], birthDate="2000-01-01", professionStartDate="2023-09-01")]}
         elif route == "GET /api/v1/staff/{staff_id}/mentoring":
             template = template.replace("{staff_id}", self.mnt_mentor[side]) + "?limit=500"
             listed = self.mnt_pairs[side]
