@@ -4,9 +4,10 @@
  * unmatched and why; without dryRun the pairs are created as proposed, each written with its mentor's
  * place claim (a place taken meanwhile makes that one pair fail, reported, never a mentor overloaded).
  *
- * The edges: each mentee's top MNT_TOP_K candidates by score (docs/mentoring.md). Candidates: people of
- * the pool who are not mentees, are available with a free place, and have a mentor profile or are not
- * young themselves and strong in something by their latest diagnostic.
+ * The edges: each mentee's top MNT_TOP_K candidates by score (docs/mentoring.md) among those strong in
+ * one of its deficits or working in its municipality. Candidates: people of the pool who are not
+ * mentees, are available with a free place, and have a mentor profile or are not young themselves and
+ * strong in something by their latest diagnostic.
  */
 #include <math.h>
 #include <stdio.h>
@@ -256,6 +257,40 @@ static void s_assign_done(pool *p)
         capacity[n_mentors] = x->max_places - x->load;
         n_mentors++;
     }
+    /* who may be scored for a mentee: strong in one of its deficits, or of its municipality (lists of
+     * candidate numbers by competence and by municipality) */
+    int n_muns = (int)p->muns.n;
+    int *by_comp_start = xcalloc(MS_MAX_COMPETENCES + 1, sizeof *by_comp_start);
+    int *by_mun_start = xcalloc((size_t)n_muns + 2, sizeof *by_mun_start);
+    for (int j = 0; j < n_mentors; j++) {
+        const ms_person *t = &p->people[pool_of[j]];
+        for (uint64_t bits = t->strong; bits; bits &= bits - 1)
+            by_comp_start[__builtin_ctzll(bits) + 1]++;
+        for (int m = 0; m < t->n_muns; m++)
+            by_mun_start[t->muns[m] + 1]++;
+    }
+    for (int c = 0; c < MS_MAX_COMPETENCES; c++)
+        by_comp_start[c + 1] += by_comp_start[c];
+    for (int m = 0; m < n_muns; m++)
+        by_mun_start[m + 1] += by_mun_start[m];
+    int *by_comp = xcalloc((size_t)by_comp_start[MS_MAX_COMPETENCES] + 1, sizeof *by_comp);
+    int *by_mun = xcalloc((size_t)by_mun_start[n_muns] + 1, sizeof *by_mun);
+    {
+        int *fill_c = xcalloc(MS_MAX_COMPETENCES + 1, sizeof *fill_c),
+            *fill_m = xcalloc((size_t)n_muns + 1, sizeof *fill_m);
+        memcpy(fill_c, by_comp_start, MS_MAX_COMPETENCES * sizeof *fill_c);
+        memcpy(fill_m, by_mun_start, (size_t)n_muns * sizeof *fill_m);
+        for (int j = 0; j < n_mentors; j++) {
+            const ms_person *t = &p->people[pool_of[j]];
+            for (uint64_t bits = t->strong; bits; bits &= bits - 1)
+                by_comp[fill_c[__builtin_ctzll(bits)]++] = j;
+            for (int m = 0; m < t->n_muns; m++)
+                by_mun[fill_m[t->muns[m]]++] = j;
+        }
+        free(fill_c);
+        free(fill_m);
+    }
+    int *seen = xcalloc((size_t)n_mentors + 1, sizeof *seen);
     /* the edges: each mentee's top K */
     ms_weights w;
     ms_weights_default(&w);
@@ -265,13 +300,26 @@ static void s_assign_done(pool *p)
     for (int k = 0; k < n_mentees; k++) {
         const ms_person *e = &p->people[mentees[k]];
         int n_top = 0;
-        for (int j = 0; j < n_mentors; j++) {
-            const ms_person *t = &p->people[pool_of[j]];
-            if (t->manager != e->manager)
-                continue;
-            double score = ms_score(&w, e, t, NULL);
-            s_top_add(top, &n_top, MNT_TOP_K, j, score);
+#define CONSIDER(j)                                                                                                    \
+    do {                                                                                                               \
+        int cand = (j);                                                                                                \
+        if (seen[cand] == k + 1)                                                                                       \
+            break;                                                                                                     \
+        seen[cand] = k + 1;                                                                                            \
+        const ms_person *t = &p->people[pool_of[cand]];                                                                \
+        if (t->manager != e->manager)                                                                                  \
+            break;                                                                                                     \
+        s_top_add(top, &n_top, MNT_TOP_K, cand, ms_score(&w, e, t, NULL));                                             \
+    } while (0)
+        for (uint64_t bits = e->deficit; bits; bits &= bits - 1) {
+            int c = __builtin_ctzll(bits);
+            for (int q = by_comp_start[c]; q < by_comp_start[c + 1]; q++)
+                CONSIDER(by_comp[q]);
         }
+        for (int m = 0; m < e->n_muns; m++)
+            for (int q = by_mun_start[e->muns[m]]; q < by_mun_start[e->muns[m] + 1]; q++)
+                CONSIDER(by_mun[q]);
+#undef CONSIDER
         for (int t = 0; t < n_top; t++) {
             int32_t hundredths = (int32_t)lround(top[t].score * 100);
             edges[n_edges++] = (ma_edge){k, top[t].mentor, hundredths > 0 ? hundredths : 1};
@@ -283,6 +331,7 @@ static void s_assign_done(pool *p)
     long long total = ma_solve(&problem, assign);
     long long greedy_total = ma_greedy(&problem, greedy);
     if (total < 0) {
+        free(by_comp_start), free(by_mun_start), free(by_comp), free(by_mun), free(seen);
         free(is_mentee), free(mentees), free(mentor_of), free(pool_of), free(capacity), free(edges), free(assign),
             free(greedy);
         for (size_t i = 0; i < b->n_unmatched; i++)
@@ -331,6 +380,11 @@ static void s_assign_done(pool *p)
         b->assignments[b->n_assignments++] = a;
     }
     free(has_edge);
+    free(by_comp_start);
+    free(by_mun_start);
+    free(by_comp);
+    free(by_mun);
+    free(seen);
     free(is_mentee);
     free(mentees);
     free(mentor_of);
