@@ -257,6 +257,7 @@ mentoring *mentoring_new(uv_loop_t *loop, void *zmq_context, const config *cfg, 
     mentoring *m = calloc(1, sizeof *m);
     if (m == NULL)
         return NULL;
+    m->loop = loop;
     m->store = entity_store_new(link);
     m->audit = audit_new(link, "mentoring");
     m->client = service_client_new(loop, zmq_context, cfg->broker_endpoint);

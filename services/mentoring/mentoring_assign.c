@@ -1,5 +1,5 @@
-/* mentoring_assign — the optimal bulk assignment (see mentoring_assign.h): shortest augmenting paths on
- * the capacity-expanded matrix with column potentials, and the greedy baseline. */
+/* mentoring_assign — the optimal bulk assignment (see mentoring_assign.h): successive shortest paths
+ * with node potentials, and the greedy baseline. */
 #include "mentoring_assign.h"
 
 #include <stdbool.h>
@@ -65,6 +65,148 @@ static heap_item s_pop(heap *h)
 
 #define INF (1LL << 60)
 
+/* Nodes: mentees 0..n-1, mentors n..n+m-1, the sink n+m. A mentee's target: a mentor, or UNMATCHED
+ * (its own edge to the sink, cost C), or NONE before it is added. */
+#define NONE      (-1)
+#define UNMATCHED (-2)
+
+typedef struct {
+    int n, m, sink;
+    long long C;
+    size_t *row_start;
+    ma_edge *by_row;
+    int *target;     /* per mentee */
+    int *slot_start; /* per mentor: its assigned mentees in slots[slot_start[j] .. + used[j]) */
+    int *slots;
+    int *used;
+    const int *capacity;
+    long long *pi, *d;
+    int *pred;
+    char *settled;
+    int *touched;
+    size_t n_touched;
+    heap h;
+} flow;
+
+static long long s_edge_cost(const flow *f, int mentee, int mentor)
+{
+    for (size_t e = f->row_start[mentee]; e < f->row_start[mentee + 1]; e++)
+        if (f->by_row[e].mentor == mentor)
+            return f->C - f->by_row[e].score;
+    return INF;
+}
+
+static bool s_relax(flow *f, int v, long long nd, int from)
+{
+    if (f->settled[v] || nd >= f->d[v])
+        return true;
+    if (f->d[v] == INF)
+        f->touched[f->n_touched++] = v;
+    f->d[v] = nd;
+    f->pred[v] = from;
+    return s_push(&f->h, nd, v);
+}
+
+static void s_unassign(flow *f, int mentee, int mentor)
+{
+    int *list = &f->slots[f->slot_start[mentor]];
+    for (int k = 0; k < f->used[mentor]; k++)
+        if (list[k] == mentee) {
+            list[k] = list[--f->used[mentor]];
+            return;
+        }
+}
+
+/* Adds mentee i: Dijkstra on reduced costs from i to the sink, the potentials, the augmenting path. */
+static bool s_add_row(flow *f, int i)
+{
+    /* a potential that makes i's edges' reduced costs non-negative */
+    long long best = f->pi[f->sink] - f->C;
+    for (size_t e = f->row_start[i]; e < f->row_start[i + 1]; e++) {
+        long long x = f->pi[f->n + f->by_row[e].mentor] - (f->C - f->by_row[e].score);
+        if (x > best)
+            best = x;
+    }
+    f->pi[i] = best;
+    f->h.n = 0;
+    f->n_touched = 0;
+    f->d[i] = 0;
+    f->touched[f->n_touched++] = i;
+    f->pred[i] = -1;
+    if (!s_push(&f->h, 0, i))
+        return false;
+    long long d_sink = INF;
+    while (f->h.n > 0) {
+        heap_item top = s_pop(&f->h);
+        int v = top.col;
+        if (f->settled[v] || top.key != f->d[v])
+            continue;
+        f->settled[v] = 1;
+        if (v == f->sink) {
+            d_sink = f->d[v];
+            break;
+        }
+        long long dv = f->d[v];
+        if (v < f->n) { /* a mentee: its edges it does not use, and its own way out */
+            for (size_t e = f->row_start[v]; e < f->row_start[v + 1]; e++) {
+                int j = f->by_row[e].mentor;
+                if (f->target[v] == j)
+                    continue;
+                int t = f->n + j;
+                if (!s_relax(f, t, dv + (f->C - f->by_row[e].score) + f->pi[v] - f->pi[t], v))
+                    return false;
+            }
+            if (f->target[v] != UNMATCHED && !s_relax(f, f->sink, dv + f->C + f->pi[v] - f->pi[f->sink], v))
+                return false;
+        } else { /* a mentor: a free place to the sink, back along the edges of its mentees */
+            int j = v - f->n;
+            if (f->used[j] < f->capacity[j] && !s_relax(f, f->sink, dv + f->pi[v] - f->pi[f->sink], v))
+                return false;
+            const int *list = &f->slots[f->slot_start[j]];
+            for (int k = 0; k < f->used[j]; k++) {
+                int r = list[k];
+                if (!s_relax(f, r, dv - s_edge_cost(f, r, j) + f->pi[v] - f->pi[r], v))
+                    return false;
+            }
+        }
+    }
+    if (d_sink == INF)
+        return false; /* cannot happen: i's own way out is always there */
+    for (size_t t = 0; t < f->n_touched; t++) {
+        int v = f->touched[t];
+        if (f->settled[v])
+            f->pi[v] += f->d[v] - d_sink;
+    }
+    /* the path back from the sink: each mentee on it takes a new target */
+    int x = f->pred[f->sink];
+    int mentee, new_target;
+    if (x < f->n) {
+        mentee = x;
+        new_target = UNMATCHED;
+    } else {
+        new_target = x - f->n;
+        mentee = f->pred[x];
+    }
+    for (;;) {
+        int old = f->target[mentee];
+        if (old >= 0)
+            s_unassign(f, mentee, old);
+        f->target[mentee] = new_target;
+        if (new_target >= 0)
+            f->slots[f->slot_start[new_target] + f->used[new_target]++] = mentee;
+        if (mentee == i)
+            break;
+        /* mentee was reached back from its old mentor, which takes the mentee before it */
+        new_target = old;
+        mentee = f->pred[f->n + old];
+    }
+    for (size_t t = 0; t < f->n_touched; t++) {
+        f->d[f->touched[t]] = INF;
+        f->settled[f->touched[t]] = 0;
+    }
+    return true;
+}
+
 long long ma_solve(const ma_problem *p, int *assign)
 {
     int n = p->n_mentees, m = p->n_mentors;
@@ -80,163 +222,66 @@ long long ma_solve(const ma_problem *p, int *assign)
         if (x->score > max_score)
             max_score = x->score;
     }
-    const long long C = max_score + 1; /* cost of an edge C − score ≥ 1; of "unmatched" C */
-    /* columns: the places of each mentor, then one "unmatched" column per mentee */
-    int *col_base = calloc((size_t)m + 1, sizeof *col_base);
-    if (!col_base)
-        return -1;
-    for (int j = 0; j < m; j++)
-        col_base[j + 1] = col_base[j] + (p->capacity[j] > 0 ? p->capacity[j] : 0);
-    int n_places = col_base[m];
-    int n_cols = n_places + n;
-    /* the edges of each mentee (CSR) */
-    size_t *row_start = calloc((size_t)n + 1, sizeof *row_start);
-    ma_edge *by_row = malloc((p->n_edges ? p->n_edges : 1) * sizeof *by_row);
-    long long *v = calloc((size_t)n_cols, sizeof *v);
-    long long *d = malloc((size_t)n_cols * sizeof *d);
-    int *pred = malloc((size_t)n_cols * sizeof *pred);
-    int *match_col = malloc((size_t)n_cols * sizeof *match_col);
-    int *match_row = malloc((size_t)n * sizeof *match_row);
-    long long *match_cost = malloc((size_t)n * sizeof *match_cost);
-    char *settled = calloc((size_t)n_cols, 1);
-    int *touched = malloc((size_t)n_cols * sizeof *touched);
-    int *col_mentor = malloc((size_t)(n_places ? n_places : 1) * sizeof *col_mentor);
-    heap h = {0};
+    flow f = {.n = n, .m = m, .sink = n + m, .C = max_score + 1, .capacity = p->capacity};
+    size_t nodes = (size_t)n + (size_t)m + 1;
+    f.row_start = calloc((size_t)n + 1, sizeof *f.row_start);
+    f.by_row = malloc((p->n_edges ? p->n_edges : 1) * sizeof *f.by_row);
+    f.target = malloc((size_t)n * sizeof *f.target);
+    f.slot_start = calloc((size_t)m + 1, sizeof *f.slot_start);
+    f.used = calloc((size_t)m + 1, sizeof *f.used);
+    f.pi = calloc(nodes, sizeof *f.pi);
+    f.d = malloc(nodes * sizeof *f.d);
+    f.pred = malloc(nodes * sizeof *f.pred);
+    f.settled = calloc(nodes, 1);
+    f.touched = malloc(nodes * sizeof *f.touched);
     long long total = -1;
-    if (!row_start || !by_row || !v || !d || !pred || !match_col || !match_row || !match_cost || !settled || !touched ||
-        !col_mentor)
+    size_t *fill = NULL;
+    if (!f.row_start || !f.by_row || !f.target || !f.slot_start || !f.used || !f.pi || !f.d || !f.pred || !f.settled ||
+        !f.touched)
         goto done;
-    for (size_t e = 0; e < p->n_edges; e++)
-        row_start[p->edges[e].mentee + 1]++;
-    for (int i = 0; i < n; i++)
-        row_start[i + 1] += row_start[i];
-    {
-        size_t *fill = malloc(((size_t)n + 1) * sizeof *fill);
-        if (!fill)
-            goto done;
-        memcpy(fill, row_start, ((size_t)n + 1) * sizeof *fill);
-        for (size_t e = 0; e < p->n_edges; e++)
-            by_row[fill[p->edges[e].mentee]++] = p->edges[e];
-        free(fill);
-    }
     for (int j = 0; j < m; j++)
-        for (int k = col_base[j]; k < col_base[j + 1]; k++)
-            col_mentor[k] = j;
-    for (int k = 0; k < n_cols; k++) {
-        d[k] = INF;
-        match_col[k] = -1;
-    }
-    for (int i = 0; i < n; i++) {
-        /* Dijkstra from row i on reduced costs, to the first free column */
-        size_t n_touched = 0;
-        h.n = 0;
-        int row = i;
-        long long base = 0; /* d of the column through which row was reached, minus its reduced offset */
-        int found = -1;
-        long long d_found = 0;
-        for (;;) {
-            /* relax the columns of row: its places, and its own "unmatched" column */
-            for (size_t e = row_start[row]; e < row_start[row + 1]; e++) {
-                const ma_edge *x = &by_row[e];
-                long long cost = C - x->score;
-                for (int k = col_base[x->mentor]; k < col_base[x->mentor + 1]; k++) {
-                    if (settled[k])
-                        continue;
-                    long long cand = base + cost - v[k];
-                    if (cand < d[k]) {
-                        if (d[k] == INF)
-                            touched[n_touched++] = k;
-                        d[k] = cand;
-                        pred[k] = row;
-                        if (!s_push(&h, cand, k))
-                            goto done;
-                    }
-                }
-            }
-            int dummy = n_places + row;
-            if (!settled[dummy]) {
-                long long cand = base + C - v[dummy];
-                if (cand < d[dummy]) {
-                    if (d[dummy] == INF)
-                        touched[n_touched++] = dummy;
-                    d[dummy] = cand;
-                    pred[dummy] = row;
-                    if (!s_push(&h, cand, dummy))
-                        goto done;
-                }
-            }
-            /* the nearest column not yet settled */
-            int k = -1;
-            while (h.n > 0) {
-                heap_item top = s_pop(&h);
-                if (!settled[top.col] && top.key == d[top.col]) {
-                    k = top.col;
-                    break;
-                }
-            }
-            if (k < 0)
-                goto done; /* cannot happen: row i's own column is always free */
-            settled[k] = 1;
-            if (match_col[k] < 0) {
-                found = k;
-                d_found = d[k];
-                break;
-            }
-            row = match_col[k];
-            /* reduced cost of row's matched edge is 0: continue from there */
-            base = d[k] - (match_cost[row] - v[k]);
-        }
-        /* potentials of the settled columns; then the augmenting path */
-        for (size_t t = 0; t < n_touched; t++) {
-            int k = touched[t];
-            if (settled[k])
-                v[k] += d[k] - d_found;
-        }
-        int k = found;
-        for (;;) {
-            int r = pred[k];
-            int previous = r == i ? -1 : match_row[r];
-            match_col[k] = r;
-            match_row[r] = k;
-            match_cost[r] = C; /* "unmatched", or the edge's cost below */
-            if (k < n_places) {
-                for (size_t e = row_start[r]; e < row_start[r + 1]; e++)
-                    if (by_row[e].mentor == col_mentor[k]) {
-                        match_cost[r] = C - by_row[e].score;
-                        break;
-                    }
-            }
-            if (r == i)
-                break;
-            k = previous;
-        }
-        for (size_t t = 0; t < n_touched; t++) {
-            d[touched[t]] = INF;
-            settled[touched[t]] = 0;
-        }
-    }
+        f.slot_start[j + 1] = f.slot_start[j] + (p->capacity[j] > 0 ? p->capacity[j] : 0);
+    f.slots = malloc(((size_t)f.slot_start[m] + 1) * sizeof *f.slots);
+    fill = malloc(((size_t)n + 1) * sizeof *fill);
+    if (!f.slots || !fill)
+        goto done;
+    /* the edges by mentee (CSR); a mentor without places gives no edge */
+    for (size_t e = 0; e < p->n_edges; e++)
+        if (p->capacity[p->edges[e].mentor] > 0)
+            f.row_start[p->edges[e].mentee + 1]++;
+    for (int i = 0; i < n; i++)
+        f.row_start[i + 1] += f.row_start[i];
+    memcpy(fill, f.row_start, ((size_t)n + 1) * sizeof *fill);
+    for (size_t e = 0; e < p->n_edges; e++)
+        if (p->capacity[p->edges[e].mentor] > 0)
+            f.by_row[fill[p->edges[e].mentee]++] = p->edges[e];
+    for (size_t v = 0; v < nodes; v++)
+        f.d[v] = INF;
+    for (int i = 0; i < n; i++)
+        f.target[i] = NONE;
+    for (int i = 0; i < n; i++)
+        if (!s_add_row(&f, i))
+            goto done;
     total = 0;
-    for (int i = 0; i < n; i++) {
-        int k = match_row[i];
-        if (k < n_places) {
-            assign[i] = col_mentor[k];
-            total += C - match_cost[i];
+    for (int i = 0; i < n; i++)
+        if (f.target[i] >= 0) {
+            assign[i] = f.target[i];
+            total += f.C - s_edge_cost(&f, i, f.target[i]);
         }
-    }
 done:
-    free(h.items);
-    free(col_base);
-    free(row_start);
-    free(by_row);
-    free(v);
-    free(d);
-    free(pred);
-    free(match_col);
-    free(match_row);
-    free(match_cost);
-    free(settled);
-    free(touched);
-    free(col_mentor);
+    free(fill);
+    free(f.h.items);
+    free(f.row_start);
+    free(f.by_row);
+    free(f.target);
+    free(f.slot_start);
+    free(f.slots);
+    free(f.used);
+    free(f.pi);
+    free(f.d);
+    free(f.pred);
+    free(f.settled);
+    free(f.touched);
     if (total < 0)
         for (int i = 0; i < n; i++)
             assign[i] = -1;

@@ -2,11 +2,12 @@
  *
  * Each mentee takes at most one mentor, each mentor at most capacity[j] mentees, and the total score of
  * the assigned edges is the largest possible (a mentee may stay unmatched, which scores 0). Solved
- * exactly as an assignment on the capacity-expanded matrix — mentor j as capacity[j] identical columns,
- * and one "unmatched" column per mentee — by the shortest augmenting path method (Hungarian method /
- * successive shortest paths with potentials, Jonker–Volgenant style): rows are added one at a time,
- * each by one Dijkstra run on reduced costs that stops at the first free column; the potentials keep
- * every reduced cost non-negative, so after each row the assignment of the rows so far is optimal.
+ * exactly as a min-cost flow — mentee → mentor (cost C − score), mentor → sink (capacity[j] units),
+ * mentee → sink ("unmatched", cost C) — by successive shortest paths with node potentials, mentees
+ * added one at a time (the Hungarian method on the capacity-expanded matrix, with a mentor's places
+ * as one node): one Dijkstra run on reduced costs from the new mentee, stopped at the sink; the
+ * potentials keep every reduced cost non-negative, so after each mentee the flow of those so far is
+ * optimal.
  * The graph is sparse: only the edges given (the flows keep each mentee's top K candidates by score).
  * Costs are integers (scores in hundredths), so the optimum is exact.
  */

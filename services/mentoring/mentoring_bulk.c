@@ -4,8 +4,8 @@
  * unmatched and why; without dryRun the pairs are created as proposed, each written with its mentor's
  * place claim (a place taken meanwhile makes that one pair fail, reported, never a mentor overloaded).
  *
- * The edges: each mentee's top MNT_TOP_K candidates by score (docs/mentoring.md) among those strong in
- * one of its deficits or working in its municipality. Candidates: people of the pool who are not
+ * The edges: each mentee's top MNT_TOP_K candidates by score (docs/mentoring.md) among those of its
+ * subject strong in one of its deficits and those working in its municipality. Candidates: people of the pool who are not
  * mentees, are available with a free place, and have a mentor profile or are not young themselves and
  * strong in something by their latest diagnostic.
  */
@@ -23,6 +23,9 @@
 #define MNT_TOP_K      30
 #define MNT_ASSIGN_MAX 5000
 #define YOUNG_DAYS     (35 * 36525 / 100)
+#define ANY_SUBJECT    64
+#define BUCKET(c, s)   ((c) * (ANY_SUBJECT + 1) + (s))
+#define BUCKETS        (MS_MAX_COMPETENCES * (ANY_SUBJECT + 1))
 
 typedef struct {
     pool *p;
@@ -116,7 +119,7 @@ static void s_create_next(bulk *b)
     mnt_set(&pair->mentee_name, a->mentee_name);
     ms_parts parts;
     ms_weights w;
-    ms_weights_default(&w);
+    mnt_weights(p->region, &w);
     ms_score(&w, &p->people[mentee], &p->people[mentor], &parts);
     mnt_pool_codes(p, parts.covered ? parts.covered : p->people[mentee].deficit, &pair->competences,
                    &pair->n_competences);
@@ -177,22 +180,39 @@ typedef struct {
     double score;
 } top_entry;
 
-/* Keeps the best k (score, then the lower index) in top[0..*n). */
-static void s_top_add(top_entry *top, int *n, int k, int mentor, double score)
+/* The best k candidates of a mentee (score, then the lower number), with the worst of them known. */
+typedef struct {
+    top_entry items[MNT_TOP_K];
+    int n, worst;
+} top_k;
+
+static bool s_worse(const top_entry *a, const top_entry *b)
 {
-    if (*n < k) {
-        top[(*n)++] = (top_entry){mentor, score};
-        return;
-    }
-    int worst = 0;
-    for (int i = 1; i < k; i++)
-        if (top[i].score < top[worst].score || (top[i].score == top[worst].score && top[i].mentor > top[worst].mentor))
-            worst = i;
-    if (score > top[worst].score || (score == top[worst].score && mentor < top[worst].mentor))
-        top[worst] = (top_entry){mentor, score};
+    return a->score < b->score || (a->score == b->score && a->mentor > b->mentor);
 }
 
-static void s_assign_done(pool *p)
+static void s_top_add(top_k *t, int mentor, double score)
+{
+    top_entry x = {mentor, score};
+    if (t->n < MNT_TOP_K) {
+        t->items[t->n] = x;
+        if (t->n == 0 || s_worse(&x, &t->items[t->worst]))
+            t->worst = t->n;
+        t->n++;
+        return;
+    }
+    if (!s_worse(&t->items[t->worst], &x))
+        return;
+    t->items[t->worst] = x;
+    t->worst = 0;
+    for (int i = 1; i < t->n; i++)
+        if (s_worse(&t->items[i], &t->items[t->worst]))
+            t->worst = i;
+}
+
+/* The assignment of the pool (pure: run on a thread of the loop's pool, so the worker's heartbeats go
+ * on); NULL when out of memory. */
+static bulk *s_assign_compute(pool *p)
 {
     const Metodnet__AssignmentsRequest *req = (const Metodnet__AssignmentsRequest *)p->request;
     bulk *b = xcalloc(1, sizeof *b);
@@ -257,49 +277,66 @@ static void s_assign_done(pool *p)
         capacity[n_mentors] = x->max_places - x->load;
         n_mentors++;
     }
-    /* who may be scored for a mentee: strong in one of its deficits, or of its municipality (lists of
-     * candidate numbers by competence and by municipality) */
+    /* who may be scored for a mentee: of its subject and strong in one of its deficits, or of its
+     * municipality (lists of candidate numbers by competence and subject — ANY_SUBJECT for a mentee
+     * without one — and by municipality) */
     int n_muns = (int)p->muns.n;
-    int *by_comp_start = xcalloc(MS_MAX_COMPETENCES + 1, sizeof *by_comp_start);
+    int *by_comp = NULL, *by_mun = NULL;
+    int *by_comp_start = xcalloc(BUCKETS + 1, sizeof *by_comp_start);
     int *by_mun_start = xcalloc((size_t)n_muns + 2, sizeof *by_mun_start);
-    for (int j = 0; j < n_mentors; j++) {
-        const ms_person *t = &p->people[pool_of[j]];
-        for (uint64_t bits = t->strong; bits; bits &= bits - 1)
-            by_comp_start[__builtin_ctzll(bits) + 1]++;
-        for (int m = 0; m < t->n_muns; m++)
-            by_mun_start[t->muns[m] + 1]++;
-    }
-    for (int c = 0; c < MS_MAX_COMPETENCES; c++)
-        by_comp_start[c + 1] += by_comp_start[c];
-    for (int m = 0; m < n_muns; m++)
-        by_mun_start[m + 1] += by_mun_start[m];
-    int *by_comp = xcalloc((size_t)by_comp_start[MS_MAX_COMPETENCES] + 1, sizeof *by_comp);
-    int *by_mun = xcalloc((size_t)by_mun_start[n_muns] + 1, sizeof *by_mun);
-    {
-        int *fill_c = xcalloc(MS_MAX_COMPETENCES + 1, sizeof *fill_c),
-            *fill_m = xcalloc((size_t)n_muns + 1, sizeof *fill_m);
-        memcpy(fill_c, by_comp_start, MS_MAX_COMPETENCES * sizeof *fill_c);
-        memcpy(fill_m, by_mun_start, (size_t)n_muns * sizeof *fill_m);
+    for (int pass = 0; pass < 2; pass++) {
+        int *fill_c = pass ? xcalloc(BUCKETS + 1, sizeof *fill_c) : NULL;
+        int *fill_m = pass ? xcalloc((size_t)n_muns + 1, sizeof *fill_m) : NULL;
+        if (pass) {
+            memcpy(fill_c, by_comp_start, BUCKETS * sizeof *fill_c);
+            memcpy(fill_m, by_mun_start, (size_t)n_muns * sizeof *fill_m);
+        }
         for (int j = 0; j < n_mentors; j++) {
             const ms_person *t = &p->people[pool_of[j]];
-            for (uint64_t bits = t->strong; bits; bits &= bits - 1)
-                by_comp[fill_c[__builtin_ctzll(bits)]++] = j;
-            for (int m = 0; m < t->n_muns; m++)
-                by_mun[fill_m[t->muns[m]]++] = j;
+            for (uint64_t bits = t->strong; bits; bits &= bits - 1) {
+                int c = __builtin_ctzll(bits);
+                for (uint64_t subjects = t->subjects; subjects; subjects &= subjects - 1) {
+                    int b = BUCKET(c, __builtin_ctzll(subjects));
+                    if (pass)
+                        by_comp[fill_c[b]++] = j;
+                    else
+                        by_comp_start[b + 1]++;
+                }
+                if (pass)
+                    by_comp[fill_c[BUCKET(c, ANY_SUBJECT)]++] = j;
+                else
+                    by_comp_start[BUCKET(c, ANY_SUBJECT) + 1]++;
+            }
+            for (int m = 0; m < t->n_muns; m++) {
+                if (pass)
+                    by_mun[fill_m[t->muns[m]]++] = j;
+                else
+                    by_mun_start[t->muns[m] + 1]++;
+            }
         }
-        free(fill_c);
-        free(fill_m);
+        if (pass) {
+            free(fill_c);
+            free(fill_m);
+            break;
+        }
+        for (int b = 0; b < BUCKETS; b++)
+            by_comp_start[b + 1] += by_comp_start[b];
+        for (int m = 0; m < n_muns; m++)
+            by_mun_start[m + 1] += by_mun_start[m];
+        by_comp = xcalloc((size_t)by_comp_start[BUCKETS] + 1, sizeof *by_comp);
+        by_mun = xcalloc((size_t)by_mun_start[n_muns] + 1, sizeof *by_mun);
     }
     int *seen = xcalloc((size_t)n_mentors + 1, sizeof *seen);
     /* the edges: each mentee's top K */
     ms_weights w;
-    ms_weights_default(&w);
+    mnt_weights(p->region, &w);
     ma_edge *edges = xcalloc((size_t)n_mentees * MNT_TOP_K + 1, sizeof *edges);
     size_t n_edges = 0;
-    top_entry top[MNT_TOP_K];
+    top_k top;
     for (int k = 0; k < n_mentees; k++) {
         const ms_person *e = &p->people[mentees[k]];
-        int n_top = 0;
+        top.n = 0;
+        top.worst = 0;
 #define CONSIDER(j)                                                                                                    \
     do {                                                                                                               \
         int cand = (j);                                                                                                \
@@ -309,20 +346,25 @@ static void s_assign_done(pool *p)
         const ms_person *t = &p->people[pool_of[cand]];                                                                \
         if (t->manager != e->manager)                                                                                  \
             break;                                                                                                     \
-        s_top_add(top, &n_top, MNT_TOP_K, cand, ms_score(&w, e, t, NULL));                                             \
+        s_top_add(&top, cand, ms_score(&w, e, t, NULL));                                                               \
     } while (0)
         for (uint64_t bits = e->deficit; bits; bits &= bits - 1) {
             int c = __builtin_ctzll(bits);
-            for (int q = by_comp_start[c]; q < by_comp_start[c + 1]; q++)
-                CONSIDER(by_comp[q]);
+            uint64_t subjects = e->subjects;
+            do {
+                int b = subjects ? BUCKET(c, __builtin_ctzll(subjects)) : BUCKET(c, ANY_SUBJECT);
+                for (int q = by_comp_start[b]; q < by_comp_start[b + 1]; q++)
+                    CONSIDER(by_comp[q]);
+                subjects &= subjects - 1;
+            } while (subjects);
         }
         for (int m = 0; m < e->n_muns; m++)
             for (int q = by_mun_start[e->muns[m]]; q < by_mun_start[e->muns[m] + 1]; q++)
                 CONSIDER(by_mun[q]);
 #undef CONSIDER
-        for (int t = 0; t < n_top; t++) {
-            int32_t hundredths = (int32_t)lround(top[t].score * 100);
-            edges[n_edges++] = (ma_edge){k, top[t].mentor, hundredths > 0 ? hundredths : 1};
+        for (int t = 0; t < top.n; t++) {
+            int32_t hundredths = (int32_t)lround(top.items[t].score * 100);
+            edges[n_edges++] = (ma_edge){k, top.items[t].mentor, hundredths > 0 ? hundredths : 1};
         }
     }
     ma_problem problem = {n_mentees, n_mentors, capacity, edges, n_edges};
@@ -338,8 +380,7 @@ static void s_assign_done(pool *p)
             protobuf_c_message_free_unpacked(&b->unmatched[i]->base, NULL);
         free(b->unmatched);
         free(b);
-        mnt_pool_fail(p, MNT_CODE(INTERNAL), "Распределение не выполнено: не хватило памяти");
-        return;
+        return NULL;
     }
     b->response.total_score = total / 100.0;
     b->response.greedy_total_score = greedy_total / 100.0;
@@ -393,6 +434,32 @@ static void s_assign_done(pool *p)
     free(edges);
     free(assign);
     free(greedy);
+    return b;
+}
+
+typedef struct {
+    uv_work_t work;
+    pool *p;
+    bulk *b;
+} assign_job;
+
+static void s_assign_work(uv_work_t *work)
+{
+    assign_job *job = work->data;
+    job->b = s_assign_compute(job->p);
+}
+
+static void s_assign_after(uv_work_t *work, int status)
+{
+    assign_job *job = work->data;
+    pool *p = job->p;
+    bulk *b = job->b;
+    free(job);
+    if (status != 0 || b == NULL) {
+        mnt_pool_fail(p, MNT_CODE(INTERNAL), "Распределение не выполнено: не хватило памяти");
+        return;
+    }
+    const Metodnet__AssignmentsRequest *req = (const Metodnet__AssignmentsRequest *)p->request;
     entity_kind_audit(&p->m->engine, p->call, &mnt_pair_kind, req->dry_run ? "assign_dry_run" : "assign",
                       p->programme->id, p->region);
     if (req->dry_run) {
@@ -400,6 +467,17 @@ static void s_assign_done(pool *p)
         return;
     }
     s_create_next(b);
+}
+
+static void s_assign_done(pool *p)
+{
+    assign_job *job = xcalloc(1, sizeof *job);
+    job->p = p;
+    job->work.data = job;
+    if (uv_queue_work(p->m->loop, &job->work, s_assign_work, s_assign_after) != 0) {
+        free(job);
+        mnt_pool_fail(p, MNT_CODE(INTERNAL), "Распределение не выполнено");
+    }
 }
 
 /* ----- the open pairs of the programme, then the pool ----- */

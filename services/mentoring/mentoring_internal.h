@@ -24,6 +24,7 @@
 #define MNT_CODE(x)             METODNET__STATUS_CODE__STATUS_CODE_##x
 
 struct mentoring {
+    uv_loop_t *loop; /* the bulk assignment is computed on its thread pool */
     service_worker *worker;
     entity_store *store;
     audit *audit;
@@ -87,6 +88,7 @@ int mnt_resolve_staff(mentoring *m, service_call *call, const char *region, cons
                       service_client_cb cb, void *ud);
 
 /* ---- matching, mentoring_match.c ---- */
+
 void mnt_match(service_call *call, const ProtobufCMessage *request, void *ud);
 void mnt_assign(service_call *call, const ProtobufCMessage *request, void *ud);
 

@@ -28,6 +28,8 @@
 #define MNT_MATCH_LIMIT  50
 #define RESULTS_PER_CALL 1000
 #define CLAIMS_PER_CALL  20000
+#define MAX_CHAINS       4 /* registry staff chains at once */
+#define MAX_RESULT_CALLS 4 /* diagnostics calls at once */
 
 static uint64_t s_hash(const char *s)
 {
@@ -100,12 +102,23 @@ void mnt_pool_free(pool *p)
         if (p->profiles && p->profiles[i])
             protobuf_c_message_free_unpacked(&p->profiles[i]->base, NULL);
     }
+    for (size_t i = 0; i < p->n_got_results; i++)
+        if (p->got_results[i])
+            protobuf_c_message_free_unpacked(&p->got_results[i]->base, NULL);
+    free(p->got_results);
+    for (size_t i = 0; i < p->n_got_profiles; i++)
+        if (p->got_profiles[i])
+            protobuf_c_message_free_unpacked(&p->got_profiles[i]->base, NULL);
+    free(p->got_profiles);
+    for (size_t i = 0; i < p->n_mun_queue; i++)
+        free(p->mun_queue[i]);
+    free(p->mun_queue);
+    free(p->result_ranges);
     free(p->staff);
     free(p->results);
     free(p->profiles);
     free(p->load);
     free(p->people);
-    free(p->cursor);
     free(p->profile_cursor);
     free(p->pair_cursor);
     if (p->programme)
@@ -223,7 +236,48 @@ static void s_pool_claims(pool *p)
     }
 }
 
-/* ----- mentor profiles ----- */
+/* ----- gathering: staff pages (by municipality, all at once), the results of each page as it comes,
+ * the mentor profiles; then everything attached by id ----- */
+
+static void s_gathered(pool *p)
+{
+    if (--p->gathering > 0)
+        return;
+    if (p->failed) {
+        mnt_pool_fail(p, p->fail_code, p->fail_message);
+        return;
+    }
+    /* one entry per person (a person of two municipalities came twice) */
+    size_t kept = 0;
+    for (size_t i = 0; i < p->n_staff; i++) {
+        int *slot = mnt_map_slot(&p->index, p->staff[i]->id, true);
+        if (*slot >= 0) {
+            protobuf_c_message_free_unpacked(&p->staff[i]->base, NULL);
+            continue;
+        }
+        *slot = (int)kept;
+        p->staff[kept++] = p->staff[i];
+    }
+    p->n_staff = kept;
+    p->results = xcalloc(p->n_staff + 1, sizeof *p->results);
+    p->profiles = xcalloc(p->n_staff + 1, sizeof *p->profiles);
+    p->load = xcalloc(p->n_staff + 1, sizeof *p->load);
+    for (size_t i = 0; i < p->n_got_results; i++) {
+        int *slot = mnt_map_slot(&p->index, p->got_results[i]->staff_id, false);
+        if (slot && *slot >= 0 && p->results[*slot] == NULL) {
+            p->results[*slot] = p->got_results[i];
+            p->got_results[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < p->n_got_profiles; i++) {
+        int *slot = mnt_map_slot(&p->index, p->got_profiles[i]->staff_id, false);
+        if (slot && *slot >= 0 && p->profiles[*slot] == NULL) {
+            p->profiles[*slot] = p->got_profiles[i];
+            p->got_profiles[i] = NULL;
+        }
+    }
+    s_pool_claims(p);
+}
 
 static void s_profiles_page(pool *p);
 
@@ -233,25 +287,22 @@ static void s_profiles_listed(entity_result result, const entity_blob *items, si
     pool *p = ud;
     if (result != ENTITY_OK) {
         log_error(service_call_request_id(p->call), "профили наставников не прочитаны: %s", error ? error : "?");
-        mnt_pool_fail(p, MNT_CODE(UNAVAILABLE), mnt_unavailable_ru);
+        s_note_failure(p, MNT_CODE(UNAVAILABLE), mnt_unavailable_ru);
+        s_gathered(p);
         return;
     }
+    p->got_profiles = xrealloc(p->got_profiles, (p->n_got_profiles + n + 1) * sizeof *p->got_profiles);
     for (size_t i = 0; i < n; i++) {
         Metodnet__MentorProfile *profile = metodnet__mentor_profile__unpack(NULL, items[i].len, items[i].data);
-        if (!profile)
-            continue;
-        int *slot = mnt_map_slot(&p->index, profile->staff_id, false);
-        if (slot && *slot >= 0 && p->profiles[*slot] == NULL)
-            p->profiles[*slot] = profile;
-        else
-            protobuf_c_message_free_unpacked(&profile->base, NULL);
+        if (profile)
+            p->got_profiles[p->n_got_profiles++] = profile;
     }
     free(p->profile_cursor);
     p->profile_cursor = next_member ? xstrdup(next_member) : NULL;
-    if (p->profile_cursor)
+    if (p->profile_cursor && !p->failed)
         s_profiles_page(p);
     else
-        s_pool_claims(p);
+        s_gathered(p);
 }
 
 static void s_profiles_page(pool *p)
@@ -264,11 +315,13 @@ static void s_profiles_page(pool *p)
     entity_kind_key_prefix(&mnt_mentor_kind, p->region, prefix, sizeof prefix);
     entity_list_query q = {
         .index_key = index, .after_member = p->profile_cursor, .entity_key_prefix = prefix, .limit = 500};
-    if (entity_store_list(p->m->store, &q, s_profiles_listed, p) != 0)
-        mnt_pool_fail(p, MNT_CODE(UNAVAILABLE), mnt_unavailable_ru);
+    if (entity_store_list(p->m->store, &q, s_profiles_listed, p) != 0) {
+        s_note_failure(p, MNT_CODE(UNAVAILABLE), mnt_unavailable_ru);
+        s_gathered(p);
+    }
 }
 
-/* ----- results from diagnostics ----- */
+static void s_pump_results(pool *p);
 
 static void s_results_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
 {
@@ -280,38 +333,52 @@ static void s_results_listed(const Metodnet__Status *status, const ProtobufCMess
                        "Служба диагностики временно недоступна: подбор не выполнен, повторите позже");
     } else {
         const Metodnet__ListLatestResultsResponse *r = (const Metodnet__ListLatestResultsResponse *)response;
-        for (size_t i = 0; i < r->n_items; i++) {
-            int *slot = mnt_map_slot(&p->index, r->items[i]->staff_id, false);
-            if (slot && *slot >= 0 && p->results[*slot] == NULL)
-                p->results[*slot] = (Metodnet__Result *)pbfield_clone(&r->items[i]->base);
-        }
+        p->got_results = xrealloc(p->got_results, (p->n_got_results + r->n_items + 1) * sizeof *p->got_results);
+        for (size_t i = 0; i < r->n_items; i++)
+            p->got_results[p->n_got_results++] = (Metodnet__Result *)pbfield_clone(&r->items[i]->base);
     }
-    if (--p->pending == 0) {
-        if (p->failed) {
-            mnt_pool_fail(p, p->fail_code, p->fail_message);
-            return;
-        }
-        s_profiles_page(p);
-    }
+    s_pump_results(p);
+    s_gathered(p);
 }
 
-static void s_pool_results(pool *p)
+/* The latest results of staff[from..to): queued, asked a few calls at a time. */
+static void s_ask_results(pool *p, size_t from, size_t to)
 {
-    p->results = xcalloc(p->n_staff + 1, sizeof *p->results);
-    p->profiles = xcalloc(p->n_staff + 1, sizeof *p->profiles);
-    p->load = xcalloc(p->n_staff + 1, sizeof *p->load);
-    for (size_t i = 0; i < p->n_staff; i++)
-        *mnt_map_slot(&p->index, p->staff[i]->id, true) = (int)i;
-    p->pending = 1;
-    for (size_t from = 0; from < p->n_staff; from += RESULTS_PER_CALL) {
-        size_t n = p->n_staff - from < RESULTS_PER_CALL ? p->n_staff - from : RESULTS_PER_CALL;
-        char **ids = xcalloc(n, sizeof *ids);
-        for (size_t i = 0; i < n; i++)
-            ids[i] = p->staff[from + i]->id;
+    if (to <= from)
+        return;
+    p->result_ranges = xrealloc(p->result_ranges, (p->n_result_ranges + 1) * 2 * sizeof *p->result_ranges);
+    p->result_ranges[2 * p->n_result_ranges] = from;
+    p->result_ranges[2 * p->n_result_ranges + 1] = to;
+    p->n_result_ranges++;
+    p->gathering++;
+    s_pump_results(p);
+}
+
+static void s_results_done(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    pool *p = ud;
+    p->results_running--;
+    s_results_listed(status, response, ud); /* counts the call done */
+}
+
+static void s_pump_results(pool *p)
+{
+    /* the caller holds a unit of gathering, so the pool outlives this */
+    while (p->results_running < MAX_RESULT_CALLS && p->next_range < p->n_result_ranges) {
+        if (p->failed) { /* the queued calls will not be made */
+            p->gathering -= (int)(p->n_result_ranges - p->next_range);
+            p->next_range = p->n_result_ranges;
+            return;
+        }
+        size_t from = p->result_ranges[2 * p->next_range], to = p->result_ranges[2 * p->next_range + 1];
+        p->next_range++;
+        char **ids = xcalloc(to - from, sizeof *ids);
+        for (size_t i = from; i < to; i++)
+            ids[i - from] = p->staff[i]->id;
         Metodnet__ListLatestResultsRequest req = METODNET__LIST_LATEST_RESULTS_REQUEST__INIT;
         req.region_id = p->region;
         req.staff_ids = ids;
-        req.n_staff_ids = n;
+        req.n_staff_ids = to - from;
         service_client_request r = {.service = "diagnostics",
                                     .method = "ListLatestResults",
                                     .request = &req.base,
@@ -319,35 +386,41 @@ static void s_pool_results(pool *p)
                                     .caller = service_client_system_principal(),
                                     .request_id = service_call_request_id(p->call),
                                     .timeout_ms = 20000};
-        p->pending++;
-        if (service_client_call(p->m->client, &r, s_results_listed, p) != 0) {
-            p->pending--;
-            s_note_failure(p, MNT_CODE(UNAVAILABLE), "Служба диагностики временно недоступна");
-        }
+        p->results_running++;
+        int rc = service_client_call(p->m->client, &r, s_results_done, p);
         free(ids);
-    }
-    if (--p->pending == 0) {
-        if (p->failed)
-            mnt_pool_fail(p, p->fail_code, p->fail_message);
-        else
-            s_profiles_page(p);
+        if (rc != 0) {
+            p->results_running--;
+            s_note_failure(p, MNT_CODE(UNAVAILABLE), "Служба диагностики временно недоступна");
+            p->gathering--;
+        }
     }
 }
 
-/* ----- staff from the registry ----- */
+typedef struct {
+    pool *p;
+    char municipality[72];
+    char *cursor;
+} staff_chain;
 
-static void s_staff_page(pool *p);
+static void s_staff_page(staff_chain *c);
+static void s_next_chain(pool *p);
 
 static void s_staff_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
 {
-    pool *p = ud;
+    staff_chain *c = ud;
+    pool *p = c->p;
     if (status->code != MNT_CODE(OK)) {
         log_error(service_call_request_id(p->call), "список сотрудников не получен: %s",
                   status->message ? status->message : "?");
-        mnt_pool_fail(p, s_remote_code(status), "Реестр временно недоступен: подбор не выполнен, повторите позже");
+        s_note_failure(p, s_remote_code(status), "Реестр временно недоступен: подбор не выполнен, повторите позже");
+        free(c->cursor);
+        free(c);
+        s_gathered(p);
         return;
     }
     const Metodnet__ListStaffResponse *list = (const Metodnet__ListStaffResponse *)response;
+    size_t from = p->n_staff;
     for (size_t i = 0; i < list->n_items; i++) {
         const Metodnet__StaffMember *s = list->items[i];
         if (!s->active || !mnt_staff_readable(p->caller, s))
@@ -358,21 +431,27 @@ static void s_staff_listed(const Metodnet__Status *status, const ProtobufCMessag
         }
         p->staff[p->n_staff++] = (Metodnet__StaffMember *)pbfield_clone(&s->base);
     }
-    free(p->cursor);
-    p->cursor = list->next_cursor && *list->next_cursor ? xstrdup(list->next_cursor) : NULL;
-    if (p->cursor)
-        s_staff_page(p);
-    else
-        s_pool_results(p);
+    s_ask_results(p, from, p->n_staff);
+    free(c->cursor);
+    c->cursor = list->next_cursor && *list->next_cursor ? xstrdup(list->next_cursor) : NULL;
+    if (c->cursor && !p->failed) {
+        s_staff_page(c);
+        return;
+    }
+    free(c->cursor);
+    free(c);
+    s_next_chain(p);
+    s_gathered(p);
 }
 
-static void s_staff_page(pool *p)
+static void s_staff_page(staff_chain *c)
 {
+    pool *p = c->p;
     Metodnet__ListStaffRequest req = METODNET__LIST_STAFF_REQUEST__INIT;
     req.limit = 500;
-    req.cursor = p->cursor ? p->cursor : "";
+    req.cursor = c->cursor ? c->cursor : "";
     req.region_id = p->region;
-    req.municipality_id = p->municipality;
+    req.municipality_id = c->municipality;
     req.organization_id = p->organization;
     req.active = "true";
     service_client_request r = {.service = "registry",
@@ -382,8 +461,88 @@ static void s_staff_page(pool *p)
                                 .caller = service_client_system_principal(),
                                 .request_id = service_call_request_id(p->call),
                                 .timeout_ms = 20000};
-    if (service_client_call(p->m->client, &r, s_staff_listed, p) != 0)
-        mnt_pool_fail(p, MNT_CODE(UNAVAILABLE), "Реестр временно недоступен");
+    if (service_client_call(p->m->client, &r, s_staff_listed, c) != 0) {
+        s_note_failure(p, MNT_CODE(UNAVAILABLE), "Реестр временно недоступен");
+        free(c->cursor);
+        free(c);
+        s_gathered(p);
+    }
+}
+
+/* A chain of staff pages (counted in gathering by the caller). */
+static void s_run_chain(pool *p, const char *municipality)
+{
+    staff_chain *c = xcalloc(1, sizeof *c);
+    c->p = p;
+    snprintf(c->municipality, sizeof c->municipality, "%s", municipality ? municipality : "");
+    s_staff_page(c);
+}
+
+static void s_start_chain(pool *p, const char *municipality)
+{
+    p->gathering++;
+    s_run_chain(p, municipality);
+}
+
+/* The next queued municipality's chain, when one is queued and nothing failed. */
+static void s_next_chain(pool *p)
+{
+    if (p->next_mun >= p->n_mun_queue)
+        return;
+    if (p->failed) { /* the queued chains will not run (the caller's own unit keeps the pool) */
+        p->gathering -= (int)(p->n_mun_queue - p->next_mun);
+        p->next_mun = p->n_mun_queue;
+        return;
+    }
+    s_run_chain(p, p->mun_queue[p->next_mun++]);
+}
+
+/* A region's pool: one chain of staff pages per municipality, all at once. */
+static void s_municipalities_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    pool *p = ud;
+    if (status->code != MNT_CODE(OK)) {
+        s_note_failure(p, s_remote_code(status), "Реестр временно недоступен: подбор не выполнен, повторите позже");
+        s_gathered(p);
+        return;
+    }
+    const Metodnet__ListMunicipalitiesResponse *list = (const Metodnet__ListMunicipalitiesResponse *)response;
+    if (list->next_cursor && *list->next_cursor) {
+        s_start_chain(p, ""); /* more than a page of municipalities: the region's list in one chain */
+    } else {
+        p->mun_queue = xcalloc(list->n_items + 1, sizeof *p->mun_queue);
+        for (size_t i = 0; i < list->n_items; i++)
+            p->mun_queue[p->n_mun_queue++] = xstrdup(list->items[i]->id);
+        p->gathering += (int)p->n_mun_queue;
+        for (int k = 0; k < MAX_CHAINS; k++)
+            s_next_chain(p);
+    }
+    s_gathered(p);
+}
+
+static void s_pool_gather(pool *p)
+{
+    p->gathering = 2; /* the staff, the profiles */
+    s_profiles_page(p);
+    if (*p->municipality || *p->organization) {
+        p->gathering--;
+        s_start_chain(p, p->municipality);
+        return;
+    }
+    Metodnet__ListMunicipalitiesRequest req = METODNET__LIST_MUNICIPALITIES_REQUEST__INIT;
+    req.limit = 500;
+    req.region_id = p->region;
+    service_client_request r = {.service = "registry",
+                                .method = "ListMunicipalities",
+                                .request = &req.base,
+                                .response = &metodnet__list_municipalities_response__descriptor,
+                                .caller = service_client_system_principal(),
+                                .request_id = service_call_request_id(p->call),
+                                .timeout_ms = 20000};
+    if (service_client_call(p->m->client, &r, s_municipalities_listed, p) != 0) {
+        s_note_failure(p, MNT_CODE(UNAVAILABLE), "Реестр временно недоступен");
+        s_gathered(p);
+    }
 }
 
 /* ----- the people for scoring ----- */
@@ -466,7 +625,7 @@ void mnt_pool_start(pool *p, const char *region, pool_step done)
     else if (c->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION)
         snprintf(p->organization, sizeof p->organization, "%s", c->scope_id);
     p->done = done;
-    s_staff_page(p);
+    s_pool_gather(p);
 }
 
 /* Who may ask for matches: methodologists, school administrators and the region (no person, no system
@@ -553,6 +712,17 @@ static void s_parts_of(const ms_parts *x, const ms_weights *w, Metodnet__MatchPa
     *n = 6;
 }
 
+void mnt_weights(const char *region, ms_weights *w)
+{
+    ms_weights_default(w);
+    char name[64];
+    snprintf(name, sizeof name, "METODNET_MENTORING_WEIGHTS_%s", region);
+    const char *text = getenv(name);
+    if (text && *text && !ms_weights_parse(text, w))
+        log_warn(NULL, "%s: не разобрано «%s» (нужно deficit=45,subject=15,…, от 0 до 100): веса по умолчанию", name,
+                 text);
+}
+
 /* ---------- Match ---------- */
 
 static void s_match_done(pool *p)
@@ -565,7 +735,7 @@ static void s_match_done(pool *p)
     }
     int mentee = *slot;
     ms_weights w;
-    ms_weights_default(&w);
+    mnt_weights(p->region, &w);
     mnt_ranked *all = xcalloc(p->n_staff + 1, sizeof *all);
     size_t n = 0;
     for (size_t i = 0; i < p->n_staff; i++) {

@@ -34,7 +34,6 @@ struct pool {
     char region[4];
     char municipality[72]; /* the staff list's narrowing by the caller's scope ("" = none) */
     char organization[72];
-    char *cursor;
     Metodnet__StaffMember **staff;
     size_t n_staff, cap_staff;
     strmap index; /* staff id → index */
@@ -45,6 +44,18 @@ struct pool {
     strmap orgs, muns, subjects, competences;
     const char *competence_codes[MS_MAX_COMPETENCES];
     char *profile_cursor;
+    /* gathered before they are attached to the staff by id */
+    Metodnet__Result **got_results;
+    size_t n_got_results;
+    Metodnet__MentorProfile **got_profiles;
+    size_t n_got_profiles;
+    int gathering; /* chains and calls still running or queued */
+    /* at most a few registry chains and diagnostics calls at once (Redis serves every service) */
+    char **mun_queue;
+    size_t n_mun_queue, next_mun;
+    size_t *result_ranges; /* from, to pairs of staff indexes */
+    size_t n_result_ranges, next_range;
+    int results_running;
     int pending;
     bool failed;
     Metodnet__StatusCode fail_code;
@@ -83,5 +94,8 @@ int mnt_rank_cmp(const void *a, const void *b);
 /* Methodologists, school administrators and the region ask for matches. */
 bool mnt_may_match(const Metodnet__Principal *c);
 extern const char *const mnt_match_denied_ru;
+/* The weights of region: METODNET_MENTORING_WEIGHTS_<region> ("deficit=50,subject=10", docs/mentoring.md)
+ * over the defaults; a malformed setting is logged and the defaults used. */
+void mnt_weights(const char *region, ms_weights *w);
 
 #endif

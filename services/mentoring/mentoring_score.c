@@ -9,6 +9,38 @@ void ms_weights_default(ms_weights *w)
     *w = (ms_weights){.deficit = 45, .subject = 15, .proximity = 15, .certified = 10, .capacity = 5, .experience = 10};
 }
 
+bool ms_weights_parse(const char *text, ms_weights *w)
+{
+    ms_weights next = *w;
+    const char *at = text;
+    while (at && *at) {
+        char name[32];
+        double value;
+        int used = 0;
+        if (sscanf(at, " %31[a-z] = %lf%n", name, &value, &used) != 2 || value < 0 || value > 100)
+            return false;
+        double *slot = strcmp(name, "deficit") == 0      ? &next.deficit
+                       : strcmp(name, "subject") == 0    ? &next.subject
+                       : strcmp(name, "proximity") == 0  ? &next.proximity
+                       : strcmp(name, "certified") == 0  ? &next.certified
+                       : strcmp(name, "capacity") == 0   ? &next.capacity
+                       : strcmp(name, "experience") == 0 ? &next.experience
+                                                         : NULL;
+        if (!slot)
+            return false;
+        *slot = value;
+        at += used;
+        while (*at == ' ')
+            at++;
+        if (*at == ',')
+            at++;
+        else if (*at != '\0')
+            return false;
+    }
+    *w = next;
+    return true;
+}
+
 bool ms_eligible(const ms_person *mentee, const ms_person *mentor)
 {
     return mentee != mentor && mentor->available && mentor->load < mentor->max_places &&

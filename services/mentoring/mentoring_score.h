@@ -53,6 +53,10 @@ typedef struct {
 
 void ms_weights_default(ms_weights *w);
 
+/* Weights from text "deficit=50,subject=10,…" over the defaults (names not given keep theirs); false,
+ * w unchanged, for an unknown name or a value outside 0..100. */
+bool ms_weights_parse(const char *text, ms_weights *w);
+
 /* Whether mentor may take mentee at all: another person, available, a free place, the same category. */
 bool ms_eligible(const ms_person *mentee, const ms_person *mentor);
 

@@ -183,6 +183,20 @@ static void test_score_edges(void **state)
                               "предмет; тот же муниципалитет; сертифицированный наставник; свободно 2 места из 2");
 }
 
+static void test_weights_parse(void **state)
+{
+    (void)state;
+    ms_weights w;
+    ms_weights_default(&w);
+    assert_true(ms_weights_parse("deficit=60, certified=0", &w));
+    assert_true(w.deficit == 60 && w.certified == 0 && w.subject == 15);
+    ms_weights before = w;
+    assert_false(ms_weights_parse("deficit=60,speed=3", &w));
+    assert_false(ms_weights_parse("deficit=101", &w));
+    assert_false(ms_weights_parse("deficit", &w));
+    assert_memory_equal(&w, &before, sizeof w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_greedy_is_not_optimal_here),
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_score_edges),
+        cmocka_unit_test(test_weights_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
