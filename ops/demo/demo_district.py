@@ -35,6 +35,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from demo_mentoring import load_mentoring  # noqa: E402 — the mentoring part, a file of its own
+
 REFERENCE_DATE = datetime.date(2025, 9, 1)  # "today" of the generated data: ages are as of this day
 
 REGION = {"id": "07", "name": "Кабардино-Балкарская Республика"}
@@ -678,6 +680,7 @@ def load(data, api, workers, progress=sys.stderr):
         ids.append(staff_ids[key])
     result = {"municipalityId": mun_id, "organizationIds": org_ids}
     result.update(load_catalogue(data["catalogue"], api, mun_id, org_ids, ids, say))
+    result.update(load_mentoring(data, api, _create, mun_id, ids, say))  # ops/demo/demo_mentoring.py
     say("Демонстрационный район загружен")
     return result
 

@@ -234,7 +234,38 @@ MATRIX = {
     "GET /api/v1/registrations/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
     "POST /api/v1/registrations/{id}/cancel": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
     "GET /api/v1/staff/{staff_id}/registrations": ("L L L L L 401", "L H H H H 401"),
+    # mentoring (services/mentoring): support programmes of municipality A / B; mentor profiles and pairs
+    # of people of school A (the teacher tA is the own mentor) / school B. Changing cells act on a fresh
+    # pair each (proposed, or active for complete and meetings); the teacher's own cells on a pair it mentors.
+    "POST /api/v1/support-programmes": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
+    "GET /api/v1/support-programmes": ("L L L L L 401", "L L L L L 401"),
+    "GET /api/v1/support-programmes/{id}": ("200 200 200 200 200 401", "200 200 200 200 200 401"),
+    "PATCH /api/v1/support-programmes/{id}": ("200 200 403 403 403 401", "200 403 403 403 403 401"),
+    "DELETE /api/v1/support-programmes/{id}": ("409 409 403 403 403 401", "409 403 403 403 403 401"),
+    "GET /api/v1/export/support-programmes": ("L L L L L 401", "L L L L L 401"),
+    "POST /api/v1/mentors": ("201 201 201 400 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/mentors": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/mentors/{staff_id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/mentors/{staff_id}": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/mentors": ("L L L L L 401", "L H H H H 401"),
+    "POST /api/v1/mentoring-pairs": ("201 201 201 400 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/mentoring-pairs": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/mentoring-pairs/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/mentoring-pairs/{id}": ("200 200 200 403 403 401", "200 404 404 403 404 401"),
+    "POST /api/v1/mentoring-pairs/{id}/activate": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/mentoring-pairs/{id}/complete": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/mentoring-pairs/{id}/cancel": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/mentoring-pairs/{id}/meetings": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/mentoring-pairs": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/staff/{staff_id}/mentoring": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/mentoring/matches": ("200 200 200 403 403 401", "200 404 404 403 403 401"),
+    "POST /api/v1/mentoring/assignments": ("200 200 200 403 403 401", "200 200 200 403 403 401"),
 }
+
+def is_mentoring_route(route):
+    """The rows of the mentoring service (SecurityFixture.mentoring_request builds their requests)."""
+    return any(part in route for part in ("/support-programmes", "/mentors", "mentoring"))
+
 
 # Issue 17: objects the two sides above do not reach. route → {case: six cells in the order of ROLES}.
 #   above     — a user not below the school's and methodologist's rank (another methodologist of A), a key
@@ -382,6 +413,7 @@ class SecurityFixture:
         self.build_catalogue()
         self.build_diagnostics()
         self.build_events()
+        self.build_mentoring()
         self.build_cases()
 
 
@@ -442,6 +474,89 @@ class SecurityFixture:
                                    "council": self.council[side], "meeting": self.meetings[side],
                                    "programme": self.programme[side], "qual": self.qual[side],
                                    "practice": self.practices[side]})
+
+    # ---- the mentoring service ----
+
+    def mnt_programme(self, side):
+        return self.created(self.admin("POST", "/api/v1/support-programmes", {
+            "kind": "mentoring", "level": "municipal", "municipalityId": self.mun[side],
+            "title": f"Программа наставничества {next(_seq)}", "startsOn": "2025-09-01"}), "программа поддержки")["id"]
+
+    def mnt_pair(self, side, mentor=None, active=False):
+        mentor = mentor or self.staff(self.org[side], birthDate="1970-01-01")
+        mentee = self.staff(self.org[side], birthDate="2000-01-01", professionStartDate="2023-09-01")
+        pair = self.created(self.admin("POST", "/api/v1/mentoring-pairs", {
+            "programmeId": self.mnt_prog[side], "form": "young_specialist", "mentorStaffId": mentor,
+            "menteeStaffId": mentee, "startsOn": "2025-09-01"}), "пара наставничества")["id"]
+        if active:
+            self.created(self.admin("POST", f"/api/v1/mentoring-pairs/{pair}/activate", {}), "начало пары")
+        return pair
+
+    def build_mentoring(self):
+        self.mnt_prog = {side: self.mnt_programme(side) for side in ("own", "other")}
+        self.mnt_mentor = {"own": self.teacher_staff, "other": self.other_staff}
+        for side in ("own", "other"):
+            self.created(self.admin("POST", "/api/v1/mentors", {"staffId": self.mnt_mentor[side], "maxMentees": 10}),
+                         "профиль наставника")
+        self.mnt_pairs = {side: self.mnt_pair(side, self.mnt_mentor[side]) for side in ("own", "other")}
+
+    def mentoring_request(self, route, role, side):
+        """(method, path, body, token, listed, raw) of a mentoring cell of MATRIX."""
+        method, template = route.split(" ", 1)
+        token = self.tokens[role]
+        body = listed = None
+        obj = None
+        own_mentor = self.teacher_staff if (side == "own" and role == "teacher") else None
+        if route == "POST /api/v1/support-programmes":
+            body = {"kind": "young_support", "level": "municipal", "municipalityId": self.mun[side],
+                    "title": f"Школа молодого педагога {next(_seq)}", "startsOn": "2025-09-01"}
+        elif route in ("GET /api/v1/support-programmes", "GET /api/v1/export/support-programmes"):
+            listed = self.mnt_prog[side] if "export" not in route else "\r\n" + self.mnt_prog[side] + ";"
+            template += "?limit=500"
+        elif route.startswith("PATCH /api/v1/support-programmes"):
+            obj, body = self.mnt_prog[side], {"description": f"Изменено {next(_seq)}"}
+        elif route.startswith("GET /api/v1/support-programmes/") or route.startswith("DELETE"):
+            obj = self.mnt_prog[side]
+        elif route == "POST /api/v1/mentors":
+            body = {"staffId": self.staff(self.org[side]), "maxMentees": 2}
+        elif route in ("GET /api/v1/mentors", "GET /api/v1/export/mentors"):
+            mentor_id = "07-m" + self.mnt_mentor[side].split("-s")[1]
+            listed = mentor_id if "export" not in route else "\r\n" + mentor_id + ";"
+            template += "?limit=500"
+        elif route.startswith("GET /api/v1/mentors/") or route.startswith("PATCH /api/v1/mentors/"):
+            template = template.replace("{staff_id}", self.mnt_mentor[side])
+            if method == "PATCH":
+                body = {"availabilityNote": f"Изменено {next(_seq)}"}
+        elif route == "POST /api/v1/mentoring-pairs":
+            body = {"programmeId": self.mnt_prog[side], "form": "peer", "startsOn": "2025-09-01",
+                    "mentorStaffId": self.staff(self.org[side], birthDate="1970-01-01"),
+                    "menteeStaffId": self.staff(self.org[side], birthDate="2000-01-01", professionStartDate="2023-09-01")}
+        elif route in ("GET /api/v1/mentoring-pairs", "GET /api/v1/export/mentoring-pairs"):
+            listed = self.mnt_pairs[side] if "export" not in route else "\r\n" + self.mnt_pairs[side] + ";"
+            template += "?limit=500"
+        elif route == "GET /api/v1/mentoring/matches":
+            template += "?menteeId=" + self.staff(self.org[side], birthDate="2000-01-01",
+                                                  professionStartDate="2023-09-01")
+        elif route == "POST /api/v1/mentoring/assignments":
+            body = {"programmeId": self.mnt_prog[side], "dryRun": True,
+                    "menteeIds": [self.staff(self.org[side], birthDate="2000-01-01", professionStartDate="2023-09-01")]}
+        elif route == "GET /api/v1/staff/{staff_id}/mentoring":
+            template = template.replace("{staff_id}", self.mnt_mentor[side]) + "?limit=500"
+            listed = self.mnt_pairs[side]
+        elif route in ("GET /api/v1/mentoring-pairs/{id}", "PATCH /api/v1/mentoring-pairs/{id}"):
+            obj = self.mnt_pairs[side]
+            if method == "PATCH":
+                body = {"plannedEndOn": f"2099-06-{next(_seq) % 28 + 1:02d}"}
+        else:
+            action = route.rsplit("/", 1)[1]
+            obj = self.mnt_pair(side, own_mentor, active=action in ("complete", "meetings"))
+            body = {"activate": {}, "cancel": {"reason": "Проверка прав"},
+                    "complete": {"outcome": {"result": "Дефицит закрыт"}},
+                    "meetings": {"meeting": {"heldOn": "2025-10-01", "topic": "Анализ урока",
+                                             "durationMinutes": 45}}}[action]
+        if obj is not None:
+            template = template.replace("{id}", urllib.parse.quote(obj))
+        return method, template, body, token, listed, None
 
     def build_cases(self):
         """The objects of CASES."""
@@ -730,6 +845,8 @@ class SecurityFixture:
         kind = template.split("/")[3] if template.startswith("/api/v1/") else ""
         obj = None
         raw = None
+        if is_mentoring_route(route):
+            return self.mentoring_request(route, role, side)
         if route == "POST /api/v1/auth/login":
             login, password = ids["login"]
             body = {"login": login, "password": password}
