@@ -158,6 +158,22 @@ def _date(d):
 
 
 # ---- the district's methodological life (associations, council, programmes, practices) ----
+
+# (staff index, topic, urgency, competences): requests for methodological help of the district's teachers
+HELP_REQUESTS = [
+    (3, "Формирующее оценивание на уроках математики", "high", ["assessment"]),
+    (41, "Подготовка к аттестации на первую категорию", "normal", []),
+    (97, "Работа с детьми с ОВЗ в общеобразовательном классе", "normal", ["psychology"]),
+]
+# the journal of consultations: the first answers the first request
+CONSULTATIONS = [
+    {"staff": 3, "asker": "teacher", "topic": "Формирующее оценивание: приёмы и листы самооценки", "form": "in_person",
+     "consultantName": "Кумыкова Мадина Хасановна", "heldOn": "2025-10-14", "durationMinutes": 45,
+     "competences": ["assessment"], "answers": True,
+     "summary": "Разобраны приёмы «светофор», «лестница успеха»; рекомендован курс ЦНППМ"},
+    {"asker": "parent", "askerName": "Шомахова Лиана Руслановна", "topic": "Выбор профиля обучения в 10 классе",
+     "form": "phone", "consultantName": "Кумыкова Мадина Хасановна", "heldOn": "2025-11-05", "durationMinutes": 20},
+]
 # References to what is created earlier are placeholders resolved at load time:
 # {"$staff": i} → the id of data["staff"][i], {"$org": i} → of data["organizations"][i], {"$mun": 0} → the
 # municipality's id.
@@ -762,8 +778,37 @@ def load_catalogue(cat, api, mun_id, org_ids, staff_ids, say):
         practice_ids.append(practice["id"])
     say(f"Практик в банке: {len(practice_ids)} (опубликовано "
         f"{sum(1 for p in cat['practices'] if p['status'] == 'published')})")
+
+    # requests for methodological help and the journal of consultations (000 §3.3 п.3; 004 §3.4)
+    known = {h["topic"]: h for h in api.list_all("/api/v1/help-requests", municipalityId=mun_id)}
+    help_ids = []
+    for staff_index, topic, urgency, competences in HELP_REQUESTS:
+        body = {"staffId": staff_ids[staff_index], "topic": topic, "urgency": urgency, "competences": competences}
+        help_ids.append((known.get(topic) or _create(api, "/api/v1/help-requests", "help", body))["id"])
+    logged = {c["topic"]: c for c in api.list_all("/api/v1/consultations", municipalityId=mun_id)}
+    consultation_ids = []
+    for i, c in enumerate(CONSULTATIONS):
+        body = dict(c)
+        if "staff" in body:
+            body["askerStaffId"] = staff_ids[body.pop("staff")]
+        else:
+            body["municipalityId"] = mun_id
+        if body.pop("answers", False):
+            body["helpRequestId"] = help_ids[0]
+        consultation = logged.get(body["topic"]) or _create(api, "/api/v1/consultations", f"consultation-{i}", body)
+        consultation_ids.append(consultation["id"])
+    first = api.request("GET", f"/api/v1/help-requests/{help_ids[0]}")[1]
+    if first and first.get("status") == "open":
+        answer = {"action": "answer", "kind": "consultation", "refId": consultation_ids[0],
+                  "note": "Проведена индивидуальная консультация, рекомендованы материалы ЦНППМ"}
+        status, payload = api.request("POST", f"/api/v1/help-requests/{help_ids[0]}/status", answer,
+                                      idempotency_key=_key("help-answer", {"id": help_ids[0]}))
+        if status != 200:
+            raise ApiError(f"ответ на запрос {help_ids[0]}: HTTP {status}: {_message(payload)}")
+    say(f"Запросов на методическую помощь: {len(help_ids)}, консультаций в журнале: {len(consultation_ids)}")
     return {"associationIds": association_ids, "councilId": council_id, "meetingIds": meeting_ids,
-            "programmeIds": programme_ids, "practiceIds": practice_ids}
+            "programmeIds": programme_ids, "practiceIds": practice_ids, "helpRequestIds": help_ids,
+            "consultationIds": consultation_ids}
 
 
 def summary(data):

@@ -177,6 +177,23 @@ MATRIX = {
     "GET /api/v1/export/programmes": ("L L L L L 401", "H H H H H 401"),
     "GET /api/v1/export/qualification-records": ("L L L L L 401", "L H H H H 401"),
     "GET /api/v1/export/practices": ("L L L L L 401", "L H H H H 401"),
+    # requests for methodological help (own = filed by the teacher tA of school A; other = by a teacher of
+    # school B): a teacher files and edits their own, a school its people's; only methodologists answer
+    "POST /api/v1/help-requests": ("201 201 201 201 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/help-requests": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/help-requests/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/help-requests/{id}": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/help-requests/{id}": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/help-requests/{id}/status": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/help-requests": ("L L L L L 401", "L H H H H 401"),
+    # the journal of consultations (own = school A's, asked by tA; other = school B's): the methodological
+    # service keeps it; the school reads what concerns it, the teacher what they asked; a key reads nothing
+    "POST /api/v1/consultations": ("201 201 403 400 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/consultations": ("L L L L H 401", "L H H H H 401"),
+    "GET /api/v1/consultations/{id}": ("200 200 200 200 404 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/consultations/{id}": ("200 200 403 403 404 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/consultations/{id}": ("200 200 403 403 404 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/consultations": ("L L L L H 401", "L H H H H 401"),
     # diagnostics: frameworks, instruments and campaigns are region objects (own = 07, other = 08)
     "GET /api/v1/competences": ("L L L L L 401", "H H H H H 401"),
     "GET /api/v1/competences/{id}": ("200 200 200 200 200 401", "404 404 404 404 404 401"),
@@ -448,6 +465,20 @@ class SecurityFixture:
             "title": f"Смысловое чтение {next(_seq)}", "authorStaffId": self.person[side],
             "description": "Приёмы работы с текстом задачи"}), "практика")["id"]
 
+    def help_request(self, side):
+        return self.created(self.admin("POST", "/api/v1/help-requests", {
+            "staffId": self.person[side], "topic": f"Формирующее оценивание {next(_seq)}", "urgency": "normal"}),
+            "запрос на методическую помощь")["id"]
+
+    def consultation(self, side):
+        return self.created(self.admin("POST", "/api/v1/consultations", self.consultation_body(side)),
+                            "консультация")["id"]
+
+    def consultation_body(self, side):
+        return {"organizationId": self.org[side], "asker": "teacher", "askerStaffId": self.person[side],
+                "topic": f"Рабочая программа {next(_seq)}", "form": "in_person", "consultantName": "Методистова А. А.",
+                "heldOn": "2025-10-01"}
+
     def build_catalogue(self):
         self.person = {"own": self.teacher_staff, "other": self.other_staff}
         self.assoc = {side: self.association(side) for side in ("own", "other")}
@@ -469,11 +500,14 @@ class SecurityFixture:
             "staffId": self.teacher_staff, "programmeId": self.programme["own"], "completedOn": "2024-04-20"}),
             "запись по программе")
         self.practices = {side: self.practice(side) for side in ("own", "other")}
+        self.helps = {side: self.help_request(side) for side in ("own", "other")}
+        self.consultations = {side: self.consultation(side) for side in ("own", "other")}
         for side in ("own", "other"):
             self.ids[side].update({"association": self.assoc[side], "membership": self.member[side],
                                    "council": self.council[side], "meeting": self.meetings[side],
                                    "programme": self.programme[side], "qual": self.qual[side],
-                                   "practice": self.practices[side]})
+                                   "practice": self.practices[side], "help": self.helps[side],
+                                   "consultation": self.consultations[side]})
 
     # ---- the mentoring service ----
 
@@ -938,6 +972,16 @@ class SecurityFixture:
             obj = self.practice(side)
             if route.endswith("review"):
                 body = {"action": "start"}
+        elif route == "POST /api/v1/help-requests":
+            body = {"staffId": self.person[side], "topic": f"Новый запрос {next(_seq)}", "urgency": "high"}
+        elif route in ("DELETE /api/v1/help-requests/{id}", "POST /api/v1/help-requests/{id}/status"):
+            obj = self.help_request(side)
+            if route.endswith("status"):
+                body = {"action": "answer", "kind": "other", "note": "Рекомендована литература"}
+        elif route == "POST /api/v1/consultations":
+            body = self.consultation_body(side)
+        elif route == "DELETE /api/v1/consultations/{id}":
+            obj = self.consultation(side)
         elif route == "POST /api/v1/instruments":
             body = dict(self.INSTRUMENT, regionId="07" if side == "own" else "08")
         elif route == "POST /api/v1/diagnostics/campaigns":
@@ -990,6 +1034,7 @@ class SecurityFixture:
             listed = "\r\n" + ids[self.KINDS[what]] + ";"
         elif method == "GET" and template in ("/api/v1/associations", "/api/v1/councils", "/api/v1/programmes",
                                               "/api/v1/qualification-records", "/api/v1/practices",
+                                              "/api/v1/help-requests", "/api/v1/consultations",
                                               "/api/v1/competences", "/api/v1/instruments",
                                               "/api/v1/diagnostics/campaigns"):
             listed = ids[self.KINDS[template.split("/")[-1]]]
@@ -1008,6 +1053,8 @@ class SecurityFixture:
                 body = {"shortName": "Изменено"}
             elif kind in ("programmes", "practices", "competences", "instruments", "diagnostics"):
                 body = {"title": f"Переименовано {next(_seq)}"}
+            elif kind in ("help-requests", "consultations"):
+                body = {"topic": f"Уточнено {next(_seq)}"}
             elif kind == "council-meetings":
                 body = {"decisions": f"Решение {next(_seq)}"}
             else:
@@ -1023,7 +1070,7 @@ class SecurityFixture:
              "organizations": "organization", "staff": "staff", "associations": "association",
              "memberships": "membership", "councils": "council", "council-meetings": "meeting",
              "programmes": "programme", "qualification-records": "qual", "practices": "practice",
-             "competences": "framework", "instruments": "instrument", "campaigns": "campaign",
+             "help-requests": "help", "consultations": "consultation", "competences": "framework", "instruments": "instrument", "campaigns": "campaign",
              "attempts": "attempt", "results": "result"}
 
 
