@@ -403,6 +403,55 @@ class CatalogueTest(StackTestCase):
         self.assertEqual(sites(curatorOrganizationId=self.org_a["id"]), [org.json["id"]])
         self.assertJsonError(self.stack.delete(f"/api/v1/organizations/{self.org_a['id']}"), 409)
 
+    def test_municipal_programmes_and_qualification_kinds(self):
+        # 000 §3.3 п.2: a municipality writes its own programmes into the region's catalogue
+        mine = self.user_token("municipal_methodologist", "municipality", self.mun_a["id"])
+        theirs = self.user_token("municipal_methodologist", "municipality", self.mun_b["id"])
+        body = {"municipalityId": self.mun_a["id"], "title": f"Школа молодого педагога {next(_n)}",
+                "provider": "ИМЦ Терского района", "hours": 18, "format": "in_person"}
+        own = self.stack.post("/api/v1/programmes", body, token=mine)
+        self.assertEqual(own.status, 201, own)
+        self.assertEqual(own.json["regionId"], REGION)  # from the municipality
+        self.assertJsonError(self.stack.post("/api/v1/programmes", dict(body, municipalityId=self.mun_b["id"]),
+                                             token=mine), 403)
+        self.assertJsonError(self.stack.post("/api/v1/programmes", {"regionId": REGION, "title": "Региональная",
+                                                                    "provider": "ЦНППМ", "hours": 36,
+                                                                    "format": "distance"}, token=mine), 403)
+        self.assertEqual(self.stack.get(f"/api/v1/programmes/{own.json['id']}", token=theirs).status, 200)
+        self.assertJsonError(self.stack.patch(f"/api/v1/programmes/{own.json['id']}", {"hours": 20},
+                                              token=theirs), 403)
+        r = self.stack.patch(f"/api/v1/programmes/{own.json['id']}", {"hours": 24}, token=mine)
+        self.assertEqual(r.status, 200, r)
+        listed = self.ids(self.stack.get(f"/api/v1/programmes?municipalityId={self.mun_a['id']}&limit=500"))
+        self.assertEqual(listed, [own.json["id"]])
+        # 002 разд.7: kinds of qualification records, provider and start of a programme outside the catalogue
+        person = self.staff_a[1]["id"]
+        rec = lambda **f: self.stack.post("/api/v1/qualification-records", {"staffId": person, **f})
+        plain = rec(programmeTitle="Цифровая образовательная среда", hours=36, completedOn="2025-03-01")
+        self.assertEqual(plain.status, 201, plain)
+        self.assertEqual(plain.json["kind"], "advanced_training")  # the default
+        retraining = rec(kind="retraining", programmeTitle="Педагогическое образование: учитель информатики",
+                         provider="КБГУ", startedOn="2024-09-01", completedOn="2025-05-30", hours=520,
+                         documentNumber="072400012345")
+        self.assertEqual(retraining.status, 201, retraining)
+        self.assertEqual(retraining.json["provider"], "КБГУ")
+        degree = rec(kind="higher_education", programmeTitle="Магистратура «Менеджмент в образовании»",
+                     provider="КБГУ", completedOn="2024-07-01")
+        self.assertEqual(degree.status, 201, degree)  # a degree needs no hours
+        catalogue = rec(programmeId=own.json["id"], completedOn="2025-04-01")
+        self.assertEqual(catalogue.json["provider"], "ИМЦ Терского района", catalogue)  # from the catalogue
+        for bad, field in ((dict(kind="retraining", programmeTitle="Коротко", hours=72, completedOn="2025-01-01"),
+                            "hours"),
+                           (dict(programmeTitle="Курс", hours=36, startedOn="2025-02-01", completedOn="2025-01-01"),
+                            "startedOn"),
+                           (dict(kind="doctorate", programmeTitle="Курс", hours=36, completedOn="2025-01-01"),
+                            "kind")):
+            r = rec(**bad)
+            self.assertJsonError(r, 400)
+            self.assertIn(field, str(r.json), r)
+        by_kind = self.ids(self.stack.get(f"/api/v1/staff/{person}/qualification-records?kind=retraining"))
+        self.assertEqual(by_kind, [retraining.json["id"]])
+
     def test_founder_flags_and_site_acts(self):
         # 003 §2.2: two flags; I1 counts municipal organizations, so every organization has a founder
         made = self.stack.post("/api/v1/organizations", {
