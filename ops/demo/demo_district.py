@@ -463,6 +463,18 @@ def generate(seed):
             "qualificationCategory": gen.qualification(years),
             "active": rng.random() > 0.01,
         })
+        # attestation dates, appointments and the reserve from a stream of their own, so that the names and
+        # dates above stay what they were before these fields existed
+        extra = random.Random(seed * 7919 + len(staff))
+        person = staff[-1]
+        if person["qualificationCategory"] in ("first", "highest"):
+            set_on = REFERENCE_DATE - datetime.timedelta(days=extra.randrange(30, 5 * 365 - 30))
+            person["qualificationCategoryDate"] = _date(max(set_on, start))
+        if category == "manager":
+            person["appointedOn"] = _date(max(start, REFERENCE_DATE - datetime.timedelta(
+                days=extra.randrange(200, 12 * 365))))
+        elif years >= 8 and extra.random() < 0.04:
+            person["personnelReserve"] = True
 
     subject_sets = [s for s, _w in SUBJECT_SETS]
     subject_weights = [w for _s, w in SUBJECT_SETS]

@@ -452,6 +452,54 @@ class CatalogueTest(StackTestCase):
         by_kind = self.ids(self.stack.get(f"/api/v1/staff/{person}/qualification-records?kind=retraining"))
         self.assertEqual(by_kind, [retraining.json["id"]])
 
+    def test_staff_attestation_history_and_reserve(self):
+        base = dict(self._staff(self.org_a["id"], 70), qualificationCategory="first",
+                    qualificationCategoryDate="2022-12-20",
+                    employment=[{"organizationId": self.org_b["id"], "position": "teacher", "from": "2007-09-01",
+                                 "to": "2015-08-31"},
+                                {"organizationId": self.org_a["id"], "position": "teacher", "from": "2015-09-01"}])
+        made = self.stack.post("/api/v1/staff", base)
+        self.assertEqual(made.status, 201, made)
+        self.assertEqual(made.json["nextAttestationDue"], "2027-12-20")  # a category is set for five years
+        self.assertEqual(len(made.json["employment"]), 2)
+        self.assertEqual(made.json["employment"][1]["to"], "")
+        head = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 71), category="manager",
+                                                     position="director", appointedOn="2024-08-15",
+                                                     personnelReserve=False))
+        self.assertEqual(head.status, 201, head)
+        reserve = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 72), personnelReserve=True))
+        self.assertEqual(reserve.status, 201, reserve)
+        listed = lambda **f: self.ids(self.stack.get("/api/v1/staff?" + urllib.parse.urlencode(
+            {"limit": 500, "organizationId": self.org_a["id"], **f})))
+        self.assertIn(reserve.json["id"], listed(personnelReserve="true"))
+        self.assertNotIn(head.json["id"], listed(personnelReserve="true"))
+        self.assertIn(head.json["id"], listed(personnelReserve="false"))
+        self.assertIn(made.json["id"], listed(attestationDueBefore="2027-12-31"))
+        self.assertNotIn(made.json["id"], listed(attestationDueBefore="2027-12-19"))
+        self.assertNotIn(reserve.json["id"], listed(attestationDueBefore="2099-01-01"))  # no category date
+        self.assertJsonError(self.stack.get("/api/v1/staff?attestationDueBefore=2027-13-45"), 400)
+        # the category changes: the due date follows
+        r = self.stack.patch(f"/api/v1/staff/{made.json['id']}", {"qualificationCategory": "highest",
+                                                                  "qualificationCategoryDate": "2024-02-29"},
+                             headers={"If-Match": f'"{made.json["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["nextAttestationDue"], "2029-02-28")
+        for bad, field in (({"qualificationCategory": "none", "qualificationCategoryDate": "2022-01-01"},
+                            "qualificationCategoryDate"),
+                           ({"appointedOn": "2020-01-01"}, "appointedOn"),
+                           ({"employment": [{"organizationId": self.org_a["id"], "position": "teacher",
+                                             "from": "2020-01-01", "to": "2019-01-01"}]}, "employment[0].to"),
+                           ({"employment": [{"organizationId": "школа", "position": "teacher",
+                                             "from": "2020-01-01"}]}, "employment[0].organizationId"),
+                           ({"employment": [{"organizationId": self.org_a["id"], "from": "2020-01-01"}]},
+                            "employment[0].position")):
+            bad_r = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 73), **bad))
+            self.assertJsonError(bad_r, 400)
+            self.assertIn(field, str(bad_r.json), bad_r)
+        # nextAttestationDue is the system's: a client's value is ignored
+        r = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 74), nextAttestationDue="2030-01-01"))
+        self.assertEqual(r.json["nextAttestationDue"], "", r)
+
     def test_founder_flags_and_site_acts(self):
         # 003 §2.2: two flags; I1 counts municipal organizations, so every organization has a founder
         made = self.stack.post("/api/v1/organizations", {
