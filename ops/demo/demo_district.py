@@ -301,7 +301,7 @@ def catalogue(seed, organizations, staff):
              < 35 * 365]
     leader = leader_of(with_subject("russian_language"))
     associations.append({
-        "body": {"name": "Сетевое сообщество «Функциональная грамотность»", "kind": "network_community",
+        "body": {"name": "Сетевое сообщество «Функциональная грамотность»", "kind": "professional_community",
                  "level": "municipal", "municipalityId": MUN, "theme": "Формирование функциональной грамотности",
                  "leaderStaffId": {"$staff": leader}, "network": True,
                  "description": "Онлайн-сообщество педагогов района: открытые уроки, банк заданий"},

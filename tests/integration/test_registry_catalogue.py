@@ -500,6 +500,44 @@ class CatalogueTest(StackTestCase):
         r = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 74), nextAttestationDue="2030-01-01"))
         self.assertEqual(r.json["nextAttestationDue"], "", r)
 
+    def test_association_life(self):
+        # the seeds' kinds, several subjects, the founding decision, the closing date, plans and reports,
+        # members from outside the registry; "network" said one way
+        lab = self.make_association(kind="research_laboratory", name=f"Лаборатория {next(_n)}", subject="",
+                                    subjects=["mathematics", "physics"], foundedOrder="Приказ № 112-ОД",
+                                    foundedOn="2023-09-01",
+                                    years=[{"year": 2024, "plan": "План на 2024/25", "report": "Отчёт за 2024/25"}],
+                                    externalMembers=[{"fullName": "Шогенов Аслан Мухамедович",
+                                                      "affiliation": "КБГУ", "role": "научный руководитель"}])
+        self.assertEqual(lab["subject"], "mathematics")  # the first of subjects, for older clients
+        self.assertEqual(lab["subjects"], ["mathematics", "physics"])
+        self.assertEqual(lab["externalMembers"][0]["affiliation"], "КБГУ")
+        by_subject = lambda s: self.ids(self.stack.get(f"/api/v1/associations?subject={s}&limit=500"))
+        self.assertIn(lab["id"], by_subject("physics"))
+        legacy = self.make_association(kind="network_community", network=False, name=f"Сеть {next(_n)}")
+        self.assertEqual((legacy["kind"], legacy["network"]), ("professional_community", True))
+        # an older client changes subject: subjects follow
+        r = self.stack.patch(f"/api/v1/associations/{legacy['id']}", {"subject": "chemistry"},
+                             headers={"If-Match": f'"{legacy["version"]}"'})
+        self.assertEqual((r.json["subject"], r.json["subjects"]), ("chemistry", ["chemistry"]), r)
+        r = self.stack.patch(f"/api/v1/associations/{lab['id']}", {"closedOn": "2025-06-01"},
+                             headers={"If-Match": f'"{lab["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        active = lambda day: self.ids(self.stack.get(f"/api/v1/associations?activeOn={day}&limit=500"))
+        self.assertIn(lab["id"], active("2024-10-01"))
+        self.assertNotIn(lab["id"], active("2023-08-31"))  # not founded yet
+        self.assertNotIn(lab["id"], active("2025-06-01"))  # closed: the first day it no longer works
+        for bad, field in (({"closedOn": "2023-01-01"}, "closedOn"),
+                           ({"years": [{"year": 1990}]}, "years[0].year"),
+                           ({"years": [{"year": 2024}, {"year": 2024}]}, "years[1].year"),
+                           ({"externalMembers": [{"affiliation": "КБГУ"}]}, "externalMembers[0].fullName"),
+                           ({"subjects": ["mathematics", "mathematics"]}, "subjects[1]"),
+                           ({"subjects": ["astrology"]}, "subjects[0]")):
+            r2 = self.stack.patch(f"/api/v1/associations/{lab['id']}", bad,
+                                  headers={"If-Match": f'"{r.json["version"]}"'})
+            self.assertJsonError(r2, 400)
+            self.assertIn(field, str(r2.json), r2)
+
     def test_founder_flags_and_site_acts(self):
         # 003 §2.2: two flags; I1 counts municipal organizations, so every organization has a founder
         made = self.stack.post("/api/v1/organizations", {
