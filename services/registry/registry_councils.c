@@ -28,7 +28,7 @@ static void s_council_validate(const ProtobufCMessage *msg, bool creating, valid
 {
     const Metodnet__Council *c = (const Metodnet__Council *)msg;
     validate_text(v, "name", c->name, 300, true);
-    catalogue_check_home(v, c->level, c->organization_id, c->municipality_id, c->region_id, false, creating);
+    catalogue_check_home(v, c->level, c->organization_id, c->municipality_id, c->region_id, true, creating);
     catalogue_check_id(v, "chairStaffId", c->chair_staff_id, &registry_staff_kind, true, "07-s12");
     catalogue_check_id(v, "deputyStaffId", c->deputy_staff_id, &registry_staff_kind, false, "07-s12");
     catalogue_check_id(v, "secretaryStaffId", c->secretary_staff_id, &registry_staff_kind, false, "07-s12");
@@ -48,6 +48,22 @@ static void s_council_validate(const ProtobufCMessage *msg, bool creating, valid
                 validation_add(v, field, "Сотрудник указан дважды");
     }
     validate_text(v, "approvedBy", c->approved_by, 500, false);
+    catalogue_check_external_members(v, "externalMembers", c->external_members, c->n_external_members);
+    if (c->n_years > 30)
+        validation_add(v, "years", "Не более 30 лет планов работы");
+    for (size_t i = 0; i < c->n_years && i < 30; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "years[%zu].year", i);
+        if (c->years[i]->year < 2000 || c->years[i]->year > 2100)
+            validation_add(v, field, "Учебный год — его первый год, от 2000 до 2100 (2025 = 2025/26)");
+        for (size_t j = 0; j < i; j++)
+            if (c->years[i]->year == c->years[j]->year)
+                validation_add(v, field, "Этот учебный год уже есть");
+        snprintf(field, sizeof field, "years[%zu].plan", i);
+        validate_text(v, field, c->years[i]->plan, 10000, false);
+        snprintf(field, sizeof field, "years[%zu].report", i);
+        validate_text(v, field, c->years[i]->report, 10000, false);
+    }
 }
 
 static void s_council_territory(const ProtobufCMessage *msg, registry_territory *out)
@@ -161,7 +177,23 @@ static void s_meeting_validate(const ProtobufCMessage *msg, bool creating, valid
     (void)creating;
     const Metodnet__CouncilMeeting *m = (const Metodnet__CouncilMeeting *)msg;
     catalogue_check_id(v, "councilId", m->council_id, &registry_council_kind, true, "07-c2");
-    validate_date(v, "heldOn", m->held_on, true, NULL);
+    int day = 0;
+    bool held = m->status != METODNET__MEETING_STATUS__MEETING_STATUS_PLANNED;
+    if (validate_date(v, "heldOn", m->held_on, true, &day) && held && day > date_today())
+        validation_add(v, "heldOn", "Заседание ещё не проведено: дата в будущем (запланируйте его: status = planned)");
+    if (!held && (catalogue_set(m->minutes_number) || catalogue_set(m->decisions)))
+        validation_add(v, catalogue_set(m->minutes_number) ? "minutesNumber" : "decisions",
+                       "Протокол и решения — у проведённого заседания (status = held)");
+    if (m->n_documents > 30)
+        validation_add(v, "documents", "Не более 30 документов");
+    for (size_t i = 0; i < m->n_documents && i < 30; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "documents[%zu].title", i);
+        validate_text(v, field, m->documents[i]->title, 300, true);
+        snprintf(field, sizeof field, "documents[%zu].url", i);
+        if (catalogue_set(m->documents[i]->url) && !registry_url_valid(m->documents[i]->url, 2000))
+            validation_add(v, field, "Ссылка должна начинаться с http:// или https:// и не содержать пробелов");
+    }
     if (m->n_agenda == 0)
         validation_add(v, "agenda", "Укажите повестку: хотя бы один вопрос");
     if (m->n_agenda > MEETING_MAX_AGENDA)
@@ -174,6 +206,17 @@ static void s_meeting_validate(const ProtobufCMessage *msg, bool creating, valid
         catalogue_check_id(v, field, m->agenda[i]->speaker_staff_id, &registry_staff_kind, false, "07-s12");
         snprintf(field, sizeof field, "agenda[%zu].decision", i);
         validate_text(v, field, m->agenda[i]->decision, 4000, false);
+        const Metodnet__AgendaItem *a = m->agenda[i];
+        int votes = a->votes_for + a->votes_against + a->votes_abstained;
+        snprintf(field, sizeof field, "agenda[%zu].votesFor", i);
+        if (a->votes_for < 0 || a->votes_against < 0 || a->votes_abstained < 0)
+            validation_add(v, field, "Число голосов не может быть отрицательным");
+        else if (votes > 0 && !held)
+            validation_add(v, field, "Голосуют на проведённом заседании (status = held)");
+        else if (votes > 0 && !catalogue_set(a->decision))
+            validation_add(v, field, "Голосуют по решению: укажите решение (decision)");
+        else if (votes > (int)m->n_attendee_staff_ids)
+            validation_add(v, field, "Голосов больше, чем присутствовало членов совета");
     }
     if (m->n_attendee_staff_ids > MEETING_MAX_ATTENDEES)
         validation_add(v, "attendeeStaffIds", "Не более %d участников", MEETING_MAX_ATTENDEES);
@@ -223,6 +266,11 @@ static void s_meeting_layout(const ProtobufCMessage *msg, registry_layout *out)
     if (catalogue_set(m->organization_id))
         registry_layout_token(out, "org", m->organization_id);
     entity_layout_reference(out, "councilId", "reg:{r:%s}:council:%s", m->region_id, m->council_id);
+    registry_layout_token(out, "status",
+                          m->status == METODNET__MEETING_STATUS__MEETING_STATUS_PLANNED ? "planned" : "held");
+    /* one minutes number per council */
+    entity_layout_claim(out, "minutesNumber", m->minutes_number, "reg:{r:%s}:claim:minutes:%s", m->region_id,
+                        m->council_id);
 }
 
 static size_t s_meeting_references(const ProtobufCMessage *msg, registry_reference *out, size_t max)
@@ -251,6 +299,30 @@ static void s_meeting_apply(ProtobufCMessage *msg, size_t index, const ProtobufC
         return;
     const Metodnet__Council *c = (const Metodnet__Council *)loaded;
     m->level = c->level;
+    /* the quorum: council members among the attendees, more than half of the composition */
+    const char *composition[COUNCIL_MAX_MEMBERS + 3];
+    size_t total = 0;
+    const char *officers[] = {c->chair_staff_id, c->deputy_staff_id, c->secretary_staff_id};
+    for (size_t i = 0; i < 3; i++)
+        if (catalogue_set(officers[i]))
+            composition[total++] = officers[i];
+    for (size_t i = 0; i < c->n_member_staff_ids && i < COUNCIL_MAX_MEMBERS; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < total && !seen; j++)
+            seen = strcmp(composition[j], c->member_staff_ids[i]) == 0;
+        if (!seen)
+            composition[total++] = c->member_staff_ids[i];
+    }
+    int present = 0;
+    for (size_t i = 0; i < m->n_attendee_staff_ids; i++)
+        for (size_t j = 0; j < total; j++)
+            if (strcmp(m->attendee_staff_ids[i], composition[j]) == 0) {
+                present++;
+                break;
+            }
+    m->members_present = present;
+    m->members_total = (int32_t)total;
+    m->quorum = total > 0 && 2 * (size_t)present > total;
     catalogue_replace(&m->organization_id, c->organization_id);
     catalogue_replace(&m->municipality_id, c->municipality_id);
 }
@@ -259,9 +331,28 @@ static void s_meeting_on_create(ProtobufCMessage *msg, const ProtobufCMessage *r
 {
     (void)request;
     Metodnet__CouncilMeeting *m = (Metodnet__CouncilMeeting *)msg;
+    int day = 0;
+    if (m->status == METODNET__MEETING_STATUS__MEETING_STATUS_UNSPECIFIED)
+        m->status = m->held_on && date_parse(m->held_on, &day) && day > date_today()
+                        ? METODNET__MEETING_STATUS__MEETING_STATUS_PLANNED
+                        : METODNET__MEETING_STATUS__MEETING_STATUS_HELD;
     m->level = METODNET__HOME_LEVEL__HOME_LEVEL_UNSPECIFIED;
     catalogue_replace(&m->organization_id, "");
     catalogue_replace(&m->municipality_id, "");
+}
+
+/* A held meeting stays held: its minutes are a record of what happened. */
+static void s_meeting_on_update(const ProtobufCMessage *current, ProtobufCMessage *next,
+                                const Metodnet__Principal *caller, const char *now, validation *v)
+{
+    (void)caller, (void)now;
+    const Metodnet__CouncilMeeting *was = (const Metodnet__CouncilMeeting *)current;
+    Metodnet__CouncilMeeting *m = (Metodnet__CouncilMeeting *)next;
+    bool was_held = was->status != METODNET__MEETING_STATUS__MEETING_STATUS_PLANNED;
+    if (was_held && m->status == METODNET__MEETING_STATUS__MEETING_STATUS_PLANNED)
+        validation_add(v, "status", "Проведённое заседание нельзя снова сделать запланированным");
+    if (m->status == METODNET__MEETING_STATUS__MEETING_STATUS_UNSPECIFIED)
+        m->status = METODNET__MEETING_STATUS__MEETING_STATUS_HELD;
 }
 
 static bool s_meeting_match(const ProtobufCMessage *msg, const ProtobufCMessage *request, const char *after)
@@ -280,6 +371,7 @@ static const entity_filter s_meeting_filters[] = {
     {.field = "council_id", .token = "council", .check = ENTITY_FILTER_ID},
     {.field = "from", .check = ENTITY_FILTER_DATE},
     {.field = "to", .check = ENTITY_FILTER_DATE},
+    {.field = "status", .token = "status", .words = &metodnet__meeting_status__descriptor, .check = ENTITY_FILTER_ENUM},
 };
 static const entity_list_index s_meeting_indexes[] = {
     {.field = "council_id", .index = "meeting:council"},
@@ -294,7 +386,7 @@ const registry_kind registry_meeting_kind = {
     .json_field = "meeting",
     .descriptor = &metodnet__council_meeting__descriptor,
     .not_found_ru = "Заседание не найдено",
-    .exists_ru = "Заседание уже существует",
+    .exists_ru = "Протокол с этим номером у совета уже есть",
     .not_empty_ru = "",
     .immutable = s_meeting_immutable,
     .validate = s_meeting_validate,
@@ -306,4 +398,5 @@ const registry_kind registry_meeting_kind = {
     .apply_reference = s_meeting_apply,
     .list_match = s_meeting_match,
     .on_create = s_meeting_on_create,
+    .on_update = s_meeting_on_update,
 };

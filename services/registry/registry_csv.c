@@ -22,6 +22,29 @@ static const s_title s_titles[] = {
     /* associations */
     {"Association", "leader_staff_id", "Руководитель"},
     {"Association", "network", "Сетевое сообщество"},
+    {"Association", "subjects", "Предметы"},
+    {"Association", "founded_order", "Решение о создании"},
+    {"Association", "founded_on", "Дата создания"},
+    {"Association", "closed_on", "Дата закрытия"},
+    {"Association", "years", "Планы и отчёты"},
+    {NULL, "external_members", "Внешние участники"},
+    /* help requests and consultations */
+    {"HelpRequest", "topic", "Тема запроса"},
+    {"HelpRequest", "urgency", "Срочность"},
+    {"HelpRequest", "status", "Статус"},
+    {"HelpRequest", "answers", "Ответы"},
+    {"HelpRequest", "closed_at", "Закрыт"},
+    {"Consultation", "asker", "Кто обратился"},
+    {"Consultation", "asker_staff_id", "Обратившийся работник"},
+    {"Consultation", "asker_name", "Обратившийся"},
+    {"Consultation", "topic", "Тема"},
+    {"Consultation", "form", "Форма"},
+    {"Consultation", "consultant_staff_id", "Консультант (работник)"},
+    {"Consultation", "consultant_name", "Консультант"},
+    {"Consultation", "held_on", "Дата"},
+    {"Consultation", "duration_minutes", "Минут"},
+    {"Consultation", "summary", "Итог"},
+    {"Consultation", "help_request_id", "Запрос"},
     /* memberships */
     {"AssociationMembership", "association_id", "Объединение"},
     {"AssociationMembership", "joined_on", "Дата вступления"},
@@ -32,6 +55,7 @@ static const s_title s_titles[] = {
     {"Council", "secretary_staff_id", "Секретарь"},
     {"Council", "member_staff_ids", "Члены совета"},
     {"Council", "approved_by", "Состав утверждён"},
+    {"Council", "years", "Планы работы"},
     /* council meetings */
     {"CouncilMeeting", "council_id", "Совет"},
     {"CouncilMeeting", "held_on", "Дата заседания"},
@@ -40,6 +64,11 @@ static const s_title s_titles[] = {
     {"CouncilMeeting", "invited", "Приглашённые"},
     {"CouncilMeeting", "decisions", "Решения"},
     {"CouncilMeeting", "minutes_number", "Номер протокола"},
+    {"CouncilMeeting", "status", "Состояние"},
+    {"CouncilMeeting", "documents", "Документы"},
+    {"CouncilMeeting", "members_present", "Присутствовало членов"},
+    {"CouncilMeeting", "members_total", "Состав совета"},
+    {"CouncilMeeting", "quorum", "Кворум"},
     /* programmes */
     {"Programme", "title", "Название программы"},
     {"Programme", "provider", "Организатор обучения"},
@@ -54,6 +83,8 @@ static const s_title s_titles[] = {
     {"QualificationRecord", "document_number", "Номер удостоверения"},
     {"QualificationRecord", "source", "Источник"},
     {"QualificationRecord", "route_item_id", "Пункт маршрута"},
+    {"QualificationRecord", "provider", "Организатор обучения"},
+    {"QualificationRecord", "started_on", "Дата начала"},
     /* practices */
     {"Practice", "title", "Название практики"},
     {"Practice", "author_staff_id", "Автор"},
@@ -93,6 +124,8 @@ static const struct {
     {"CouncilMeeting", "council-meetings.csv"},
     {"Programme", "programmes.csv"},
     {"QualificationRecord", "qualification-records.csv"},
+    {"HelpRequest", "help-requests.csv"},
+    {"Consultation", "consultations.csv"},
     {"Practice", "practices.csv"},
 };
 

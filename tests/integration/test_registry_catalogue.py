@@ -219,9 +219,14 @@ class CatalogueTest(StackTestCase):
             "secretaryStaffId": self.staff_a[2]["id"], "memberStaffIds": [self.staff_a[1]["id"]],
             "approvedBy": "постановление администрации № 12"})
         self.assertEqual(council.status, 201, council)
-        bad = self.stack.post("/api/v1/councils", {
-            "name": "Совет", "level": "regional", "chairStaffId": self.staff_a[0]["id"]})
-        self.assertJsonError(bad, 400)
+        # 001 п.10: a council of every level, the region's too
+        regional = self.stack.post("/api/v1/councils", {
+            "name": "Региональный методический совет", "level": "regional", "regionId": REGION,
+            "chairStaffId": self.staff_a[0]["id"],
+            "externalMembers": [{"fullName": "Кочесокова Зарема Хасановна", "affiliation": "КБГУ",
+                                 "role": "эксперт"}]})
+        self.assertEqual(regional.status, 201, regional)
+        self.assertEqual(regional.json["externalMembers"][0]["fullName"], "Кочесокова Зарема Хасановна")
         same = self.stack.post("/api/v1/councils", {
             "name": "Совет", "level": "municipal", "municipalityId": self.mun_a["id"],
             "chairStaffId": self.staff_a[0]["id"], "secretaryStaffId": self.staff_a[0]["id"]})
@@ -537,6 +542,46 @@ class CatalogueTest(StackTestCase):
                                   headers={"If-Match": f'"{r.json["version"]}"'})
             self.assertJsonError(r2, 400)
             self.assertIn(field, str(r2.json), r2)
+
+    def test_meeting_planned_then_held_with_quorum_and_votes(self):
+        a0, a1, a2 = (s["id"] for s in self.staff_a)
+        council = self._created(self.stack.post("/api/v1/councils", {
+            "name": f"Методический совет школы {next(_n)}", "level": "institutional",
+            "organizationId": self.org_a["id"], "chairStaffId": a0, "secretaryStaffId": a1, "memberStaffIds": [a2],
+            "years": [{"year": 2025, "plan": "Август: анализ; ноябрь: диагностика; март: итоги"}]}))
+        meetings = f"/api/v1/councils/{council['id']}/meetings"
+        # 004 §2.5: the secretary prepares the agenda and the documents of a planned meeting
+        planned = self.stack.post(meetings, {"heldOn": "2099-03-20", "agenda": [{"title": "Итоги диагностики"}],
+                                             "documents": [{"title": "Справка по итогам диагностики",
+                                                            "url": "https://imc.example.ru/spravka.pdf"}]})
+        self.assertEqual(planned.status, 201, planned)
+        self.assertEqual(planned.json["status"], "planned")  # a day ahead: planned
+        for bad, field in (({"minutesNumber": "1"}, "minutesNumber"),
+                           ({"agenda": [{"title": "Итоги", "decision": "Принять", "votesFor": 2}]}, "votesFor"),
+                           ({"status": "held"}, "heldOn")):
+            r = self.stack.patch(f"/api/v1/council-meetings/{planned.json['id']}", bad,
+                                 headers={"If-Match": f'"{planned.json["version"]}"'})
+            self.assertJsonError(r, 400)
+            self.assertIn(field, str(r.json), r)
+        self.assertIn(planned.json["id"], self.ids(self.stack.get(f"{meetings}?status=planned")))
+        held = self._created(self.stack.post(meetings, {
+            "heldOn": "2025-03-20", "status": "held", "minutesNumber": "3", "attendeeStaffIds": [a0, a1],
+            "agenda": [{"title": "Итоги диагностики", "decision": "Утвердить план", "votesFor": 2}]}))
+        self.assertEqual((held["membersPresent"], held["membersTotal"], held["quorum"]), (2, 3, True))
+        thin = self._created(self.stack.post(meetings, {"heldOn": "2025-04-20", "minutesNumber": "4",
+                                                       "attendeeStaffIds": [a2], "agenda": [{"title": "Разное"}]}))
+        self.assertEqual((thin["status"], thin["quorum"]), ("held", False))
+        # numbered minutes: a number once per council
+        dup = self.stack.post(meetings, {"heldOn": "2025-05-20", "minutesNumber": "3", "agenda": [{"title": "Х"}]})
+        self.assertJsonError(dup, 409)
+        self.assertIn("номером", dup.json["error"]["message"])
+        too_many = self.stack.patch(f"/api/v1/council-meetings/{held['id']}", {
+            "agenda": [{"title": "Итоги", "decision": "Принять", "votesFor": 2, "votesAgainst": 1}]},
+            headers={"If-Match": f'"{held["version"]}"'})
+        self.assertJsonError(too_many, 400)
+        back = self.stack.patch(f"/api/v1/council-meetings/{held['id']}", {"status": "planned"},
+                                headers={"If-Match": f'"{held["version"]}"'})
+        self.assertJsonError(back, 400)
 
     def test_founder_flags_and_site_acts(self):
         # 003 §2.2: two flags; I1 counts municipal organizations, so every organization has a founder

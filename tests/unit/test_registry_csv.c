@@ -35,7 +35,7 @@ static void test_header_titles_and_json_names(void **state)
     char *text = s_text(w);
     assert_string_equal(text, "Идентификатор;Регион;Совет;Дата заседания;Повестка;Присутствовали;Приглашённые;"
                               "Решения;Номер протокола;Уровень;Организация;Муниципалитет;Версия;Создано;"
-                              "Изменено\r\n");
+                              "Изменено;Состояние;Документы;Присутствовало членов;Состав совета;Кворум\r\n");
     free(text);
     csv_writer_destroy(&w);
     /* a field without a title keeps its JSON name */
@@ -43,7 +43,7 @@ static void test_header_titles_and_json_names(void **state)
     w = csv_writer_new();
     registry_csv_header(w, &metodnet__agenda_item__descriptor);
     text = s_text(w);
-    assert_string_equal(text, "title;speakerStaffId;decision\r\n");
+    assert_string_equal(text, "title;speakerStaffId;decision;votesFor;votesAgainst;votesAbstained\r\n");
     free(text);
     csv_writer_destroy(&w);
 }
@@ -77,9 +77,10 @@ static void test_meeting_row(void **state)
     char *text = s_text(w);
     assert_string_equal(text, "07-k4;07;07-c2;15.10.2024;"
                               "\"[{\"\"title\"\":\"\"Итоги \\\"\"диагностики\\\"\"\"\",\"\"speakerStaffId\"\":\"\"\"\","
-                              "\"\"decision\"\":\"\"Принять\"\"}]\";"
+                              "\"\"decision\"\":\"\"Принять\"\",\"\"votesFor\"\":0,\"\"votesAgainst\"\":0,"
+                              "\"\"votesAbstained\"\":0}]\";"
                               "07-s1, 07-s2;'=ИРО, проректор;\"Принять план; утвердить\";;institutional;;;3;"
-                              "2024-10-15T08:00:00Z;\r\n");
+                              "2024-10-15T08:00:00Z;;;;0;0;нет\r\n");
     free(text);
     csv_writer_destroy(&w);
 }
