@@ -15,11 +15,14 @@
 /* ---------- practice ---------- */
 
 static const char *const s_practice_immutable[] = {
-    "id",      "region_id",    "author_staff_id", "organization_id", "municipality_id", "status",
-    "reviews", "published_at", "version",         "created_at",      "updated_at",      NULL};
+    "id",           "region_id", "author_staff_id", "organization_id", "municipality_id", "status", "reviews",
+    "published_at", "version",   "created_at",      "updated_at",      "expert_scores",   NULL};
 
 #define PRACTICE_MAX_ATTACHMENTS 10
 #define PRACTICE_MAX_REVIEWS     100
+#define PRACTICE_MAX_COAUTHORS   10
+#define PRACTICE_MAX_UPTAKES     100
+#define PRACTICE_MAX_SCORES      200
 
 static void s_practice_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
@@ -38,6 +41,37 @@ static void s_practice_validate(const ProtobufCMessage *msg, bool creating, vali
         snprintf(field, sizeof field, "attachments[%zu]", i);
         if (!registry_url_valid(p->attachments[i], 2000))
             validation_add(v, field, "Ссылка должна начинаться с http:// или https:// и не содержать пробелов");
+    }
+    if (p->n_co_author_staff_ids > PRACTICE_MAX_COAUTHORS)
+        validation_add(v, "coAuthorStaffIds", "Не более %d соавторов", PRACTICE_MAX_COAUTHORS);
+    for (size_t i = 0; i < p->n_co_author_staff_ids && i < PRACTICE_MAX_COAUTHORS; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "coAuthorStaffIds[%zu]", i);
+        catalogue_check_id(v, field, p->co_author_staff_ids[i], &registry_staff_kind, true, "07-s12");
+        if (catalogue_eq(p->co_author_staff_ids[i], p->author_staff_id))
+            validation_add(v, field, "Автор уже указан в authorStaffId");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->co_author_staff_ids[i], p->co_author_staff_ids[j]) == 0)
+                validation_add(v, field, "Соавтор указан дважды");
+    }
+    validate_text(v, "collective", p->collective, 300, false);
+    if (p->n_uptakes > PRACTICE_MAX_UPTAKES)
+        validation_add(v, "uptakes", "Не более %d записей о внедрении", PRACTICE_MAX_UPTAKES);
+    for (size_t i = 0; i < p->n_uptakes && i < PRACTICE_MAX_UPTAKES; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "uptakes[%zu].organizationId", i);
+        catalogue_check_id(v, field, p->uptakes[i]->organization_id, &registry_organization_kind, true, "07-o12");
+        if (catalogue_eq(p->uptakes[i]->organization_id, p->organization_id))
+            validation_add(v, field, "Внедрение — в другой школе, не в школе автора");
+        for (size_t j = 0; j < i; j++)
+            if (catalogue_eq(p->uptakes[i]->organization_id, p->uptakes[j]->organization_id))
+                validation_add(v, field, "Эта школа уже указана");
+        int since = 0;
+        snprintf(field, sizeof field, "uptakes[%zu].since", i);
+        if (validate_date(v, field, p->uptakes[i]->since, true, &since) && since > date_today())
+            validation_add(v, field, "Дата внедрения не может быть в будущем");
+        snprintf(field, sizeof field, "uptakes[%zu].note", i);
+        validate_text(v, field, p->uptakes[i]->note, 2000, false);
     }
 }
 
@@ -95,6 +129,20 @@ static void s_practice_layout(const ProtobufCMessage *msg, registry_layout *out)
     for (size_t i = 0; i < p->n_competences; i++)
         registry_layout_token(out, "comp", p->competences[i]);
     catalogue_staff_must_exist(out, p->region_id, p->author_staff_id, "authorStaffId");
+    for (size_t i = 0; i < p->n_co_author_staff_ids && i < PRACTICE_MAX_COAUTHORS; i++) {
+        /* a co-author lists it as an author does (and keeps the staff record from deletion) */
+        snprintf(key, sizeof key, "reg:{r:%s}:ix:practice:author:%s", p->region_id, p->co_author_staff_ids[i]);
+        registry_layout_index(out, key, member);
+        registry_layout_token(out, "author", p->co_author_staff_ids[i]);
+        catalogue_staff_must_exist(out, p->region_id, p->co_author_staff_ids[i], "coAuthorStaffIds");
+    }
+    for (size_t i = 0; i < p->n_uptakes && i < PRACTICE_MAX_UPTAKES; i++) {
+        registry_layout_token(out, "uptake", p->uptakes[i]->organization_id);
+        entity_layout_reference(out, "uptakes.organizationId", "reg:{r:%s}:org:%s", p->region_id,
+                                p->uptakes[i]->organization_id);
+    }
+    registry_layout_token(out, "kind", catalogue_word(&metodnet__practice_kind__descriptor, p->kind));
+    registry_layout_token(out, "level", catalogue_word(&metodnet__home_level__descriptor, p->level));
     if (catalogue_set(p->organization_id)) {
         entity_layout_reference(out, "organizationId", "reg:{r:%s}:org:%s", p->region_id, p->organization_id);
     }
@@ -149,6 +197,15 @@ static void s_practice_on_create(ProtobufCMessage *msg, const ProtobufCMessage *
     p->n_reviews = 0;
     catalogue_replace(&p->published_at, "");
     catalogue_replace(&p->municipality_id, "");
+    for (size_t i = 0; i < p->n_expert_scores; i++)
+        protobuf_c_message_free_unpacked(&p->expert_scores[i]->base, NULL);
+    free(p->expert_scores);
+    p->expert_scores = NULL;
+    p->n_expert_scores = 0;
+    if (p->kind == METODNET__PRACTICE_KIND__PRACTICE_KIND_UNSPECIFIED)
+        p->kind = METODNET__PRACTICE_KIND__PRACTICE_KIND_PEDAGOGICAL;
+    if (p->level == METODNET__HOME_LEVEL__HOME_LEVEL_UNSPECIFIED)
+        p->level = METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL;
 }
 
 static const char *s_practice_update_conflict(const ProtobufCMessage *current)
@@ -183,6 +240,52 @@ static bool s_is_reviewer(const Metodnet__Principal *caller)
            caller->role == METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST || caller->role == METODNET__ROLE__ROLE_SYSTEM;
 }
 
+/* The expert panel scores a practice under review, one criterion at a time; a later score of the same
+ * expert and criterion replaces the earlier one. */
+static registry_transition_result s_practice_score(const Metodnet__ReviewPracticeRequest *r, Metodnet__Practice *p,
+                                                   const Metodnet__Principal *caller, const char *now, validation *v,
+                                                   const char **conflict_ru)
+{
+    validate_text(v, "expertName", r->expert_name, 200, true);
+    validate_text(v, "criterion", r->criterion, 200, true);
+    if (r->max_score < 1 || r->max_score > 100)
+        validation_add(v, "maxScore", "Наибольший балл критерия — от 1 до 100");
+    else if (r->score < 0 || r->score > r->max_score)
+        validation_add(v, "score", "Балл — от 0 до наибольшего балла критерия (%d)", r->max_score);
+    validate_text(v, "comment", r->comment, 4000, false);
+    if (!validation_ok(v))
+        return REGISTRY_TRANSITION_INVALID;
+    if (!s_is_reviewer(caller))
+        return REGISTRY_TRANSITION_DENIED;
+    if (p->status != METODNET__PRACTICE_STATUS__PRACTICE_STATUS_UNDER_REVIEW) {
+        *conflict_ru = "Оценивают практику на экспертизе (сначала action = start)";
+        return REGISTRY_TRANSITION_CONFLICT;
+    }
+    Metodnet__PracticeExpertScore *s = NULL;
+    for (size_t i = 0; i < p->n_expert_scores && !s; i++)
+        if (catalogue_eq(p->expert_scores[i]->expert_name, r->expert_name) &&
+            catalogue_eq(p->expert_scores[i]->criterion, r->criterion))
+            s = p->expert_scores[i];
+    if (s == NULL) {
+        if (p->n_expert_scores >= PRACTICE_MAX_SCORES) {
+            *conflict_ru = "У практики слишком много оценок";
+            return REGISTRY_TRANSITION_CONFLICT;
+        }
+        s = xmalloc(sizeof *s);
+        metodnet__practice_expert_score__init(s);
+        p->expert_scores = xrealloc(p->expert_scores, (p->n_expert_scores + 1) * sizeof *p->expert_scores);
+        p->expert_scores[p->n_expert_scores++] = s;
+        catalogue_replace(&s->expert_name, r->expert_name);
+        catalogue_replace(&s->criterion, r->criterion);
+    }
+    catalogue_replace(&s->expert_user_id, caller->user_id ? caller->user_id : "");
+    catalogue_replace(&s->comment, r->comment ? r->comment : "");
+    catalogue_replace(&s->at, now);
+    s->score = r->score;
+    s->max_score = r->max_score;
+    return REGISTRY_TRANSITION_OK;
+}
+
 /* submitted --start--> under_review --publish--> published
  *                                   --reject---> rejected --resubmit--> submitted
  * start/publish/reject: region administrators and municipal methodologists (the write check on the
@@ -206,12 +309,14 @@ static registry_transition_result s_practice_review(const ProtobufCMessage *requ
     } else if (strcmp(action, "reject") == 0) {
         from = METODNET__PRACTICE_STATUS__PRACTICE_STATUS_UNDER_REVIEW;
         to = METODNET__PRACTICE_STATUS__PRACTICE_STATUS_REJECTED;
+    } else if (strcmp(action, "score") == 0) {
+        return s_practice_score(r, p, caller, now, v, conflict_ru);
     } else if (strcmp(action, "resubmit") == 0) {
         from = METODNET__PRACTICE_STATUS__PRACTICE_STATUS_REJECTED;
         to = METODNET__PRACTICE_STATUS__PRACTICE_STATUS_SUBMITTED;
         expert = false;
     } else {
-        validation_add(v, "action", "Действие: start, publish, reject или resubmit");
+        validation_add(v, "action", "Действие: start, score, publish, reject или resubmit");
         return REGISTRY_TRANSITION_INVALID;
     }
     validate_text(v, "comment", r->comment, 4000, to == METODNET__PRACTICE_STATUS__PRACTICE_STATUS_REJECTED);
@@ -257,8 +362,8 @@ static bool s_practice_match(const ProtobufCMessage *msg, const ProtobufCMessage
 }
 
 /* The author keeps the content current while the practice is not under review or published. */
-static const char *const s_practice_self_editable[] = {"title",       "subject",     "competences",
-                                                       "description", "attachments", NULL};
+static const char *const s_practice_self_editable[] = {
+    "title", "subject", "competences", "description", "attachments", "co_author_staff_ids", "collective", NULL};
 
 static const entity_filter s_practice_filters[] = {
     {.field = "status",
@@ -270,6 +375,9 @@ static const entity_filter s_practice_filters[] = {
     {.field = "author_staff_id", .token = "author", .check = ENTITY_FILTER_ID},
     {.field = "organization_id", .token = "org", .check = ENTITY_FILTER_ID},
     {.field = "municipality_id", .token = "mun", .check = ENTITY_FILTER_ID},
+    {.field = "kind", .token = "kind", .words = &metodnet__practice_kind__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "level", .token = "level", .words = &metodnet__home_level__descriptor, .check = ENTITY_FILTER_ENUM},
+    {.field = "uptake_organization_id", .token = "uptake", .check = ENTITY_FILTER_ID},
 };
 static const entity_list_index s_practice_indexes[] = {
     {.field = "organization_id", .index = "practice:org"},

@@ -583,6 +583,58 @@ class CatalogueTest(StackTestCase):
                                 headers={"If-Match": f'"{held["version"]}"'})
         self.assertJsonError(back, 400)
 
+    def test_practice_authors_panel_and_uptake(self):
+        a0, a1, a2 = (s["id"] for s in self.staff_a)
+        p = self.stack.post("/api/v1/practices", {
+            "title": f"Управленческая практика {next(_n)}", "authorStaffId": a0, "coAuthorStaffIds": [a1, a2],
+            "collective": "Администрация школы", "kind": "managerial", "level": "municipal",
+            "description": "Внутришкольная система оценки качества"})
+        self.assertEqual(p.status, 201, p)
+        self.assertEqual((p.json["kind"], p.json["level"]), ("managerial", "municipal"))
+        plain = self._created(self.stack.post("/api/v1/practices", {
+            "title": f"Практика {next(_n)}", "authorStaffId": a0, "description": "Описание"}))
+        self.assertEqual((plain["kind"], plain["level"]), ("pedagogical", "institutional"))  # the defaults
+        self.assertIn(p.json["id"], self.ids(self.stack.get(f"/api/v1/practices?authorStaffId={a2}&limit=500")))
+        self.assertEqual(self.ids(self.stack.get("/api/v1/practices?kind=managerial&limit=500")), [p.json["id"]])
+        for bad, field in (({"coAuthorStaffIds": [a0]}, "coAuthorStaffIds[0]"),
+                           ({"coAuthorStaffIds": [a1, a1]}, "coAuthorStaffIds[1]")):
+            r = self.stack.post("/api/v1/practices", {"title": "Х", "authorStaffId": a0, "description": "О", **bad})
+            self.assertJsonError(r, 400)
+            self.assertIn(field, str(r.json), r)
+        review = f"/api/v1/practices/{p.json['id']}/review"
+        score = {"action": "score", "expertName": "Гуашева Л. А.", "criterion": "результативность", "score": 4,
+                 "maxScore": 5}
+        self.assertJsonError(self.stack.post(review, score), 409)  # not under review yet
+        self.assertEqual(self.stack.post(review, {"action": "start"}).status, 200)
+        r = self.stack.post(review, score)
+        self.assertEqual(r.status, 200, r)
+        r = self.stack.post(review, dict(score, score=5))  # the same expert and criterion: replaced
+        self.assertEqual([(s["criterion"], s["score"]) for s in r.json["expertScores"]], [("результативность", 5)])
+        r = self.stack.post(review, dict(score, criterion="тиражируемость", score=3))
+        self.assertEqual(len(r.json["expertScores"]), 2)
+        for bad, field in ((dict(score, score=6), "score"), (dict(score, maxScore=0), "maxScore"),
+                           (dict(score, expertName=""), "expertName")):
+            r2 = self.stack.post(review, bad)
+            self.assertJsonError(r2, 400)
+            self.assertIn(field, str(r2.json), r2)
+        teacher = self.user_token("school_admin", "organization", self.org_a["id"])
+        self.assertJsonError(self.stack.post(review, score, token=teacher), 403)
+        # the scores are the panel's: an update cannot write them
+        r = self.stack.patch(f"/api/v1/practices/{plain['id']}", {"expertScores": [{"criterion": "x", "score": 1}]},
+                             headers={"If-Match": f'"{plain["version"]}"'})
+        self.assertJsonError(r, 400)
+        # uptake by another school
+        r = self.stack.patch(f"/api/v1/practices/{plain['id']}", {"uptakes": [
+            {"organizationId": self.org_b["id"], "since": "2025-02-01", "note": "Внедрено в 5–6 классах"}]},
+            headers={"If-Match": f'"{plain["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(plain["id"], self.ids(self.stack.get(
+            f"/api/v1/practices?uptakeOrganizationId={self.org_b['id']}&limit=500")))
+        r = self.stack.patch(f"/api/v1/practices/{plain['id']}", {"uptakes": [
+            {"organizationId": self.org_a["id"], "since": "2025-02-01"}]},
+            headers={"If-Match": f'"{r.json["version"]}"'})
+        self.assertJsonError(r, 400)
+
     def test_founder_flags_and_site_acts(self):
         # 003 §2.2: two flags; I1 counts municipal organizations, so every organization has a founder
         made = self.stack.post("/api/v1/organizations", {
