@@ -430,6 +430,27 @@ static void s_add_unique(char ***list, size_t *n, char *const *src, size_t n_src
     }
 }
 
+static void s_pair_write(pair_ctx *c)
+{
+    Metodnet__MentoringPair *pair = c->pair;
+    c->pair = NULL;
+    mnt_save_new_pair(c->m, c->call, pair, c->max_places, s_pair_saved, c);
+}
+
+/* A pair made from a route item: the item is the mentee's, of kind mentoring, still open. */
+static void s_pair_route_checked(Metodnet__StatusCode code, const char *message_ru, void *ud)
+{
+    pair_ctx *c = ud;
+    if (code == MNT_CODE(OK)) {
+        s_pair_write(c);
+    } else if (code == MNT_CODE(INVALID_ARGUMENT)) {
+        s_fail_field(c->call, "pair.routeItemId", message_ru);
+        s_pair_ctx_free(c);
+    } else {
+        s_pair_fail(c, code, message_ru);
+    }
+}
+
 static void s_pair_people(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
 {
     pair_ctx *c = ud;
@@ -483,9 +504,11 @@ static void s_pair_people(const Metodnet__Status *status, const ProtobufCMessage
         s_pair_fail(c, MNT_CODE(PERMISSION_DENIED), "Пары формирует методист или администратор организации");
         return;
     }
-    Metodnet__MentoringPair *pair = c->pair;
-    c->pair = NULL;
-    mnt_save_new_pair(c->m, c->call, pair, c->max_places, s_pair_saved, c);
+    if (*p->route_item_id) {
+        mnt_check_route_item(c->m, c->call, p, s_pair_route_checked, c);
+        return;
+    }
+    s_pair_write(c);
 }
 
 static void s_pair_profile(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
@@ -598,6 +621,7 @@ void mnt_create_pair(service_call *call, const ProtobufCMessage *request, void *
     c->pair = (Metodnet__MentoringPair *)pbfield_clone(&req->pair->base);
     mnt_set(&c->pair->region_id, "");
     c->pair->score = 0;
+    mnt_set(&c->pair->route_item_note, "");
     mnt_pair_reset_new(c->pair, service_call_caller(call), "");
     validation v;
     validation_init(&v);
