@@ -500,6 +500,14 @@ static void s_validate_route_item(op *o, const Metodnet__RouteItem *item, size_t
     snprintf(path, sizeof path, "route.items[%zu].referenceId", i);
     if (*item->reference_id && !id_valid(item->reference_id))
         validation_add(&o->v, path, "Неверный идентификатор");
+    snprintf(path, sizeof path, "route.items[%zu].mentorStaffId", i);
+    if (*item->mentor_staff_id &&
+        (item->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING || !id_valid(item->mentor_staff_id)))
+        validation_add(&o->v, path, "Наставник — идентификатор сотрудника, только у пункта вида mentoring");
+    snprintf(path, sizeof path, "route.items[%zu].mentorName", i);
+    validate_text(&o->v, path, item->mentor_name, 300, false);
+    snprintf(path, sizeof path, "route.items[%zu].explanation", i);
+    validate_text(&o->v, path, item->explanation, 1000, false);
 }
 
 /* The methodologist's edit of a draft: items given replace the list; a known id keeps its status,
@@ -638,6 +646,11 @@ static void s_route_item_status(op *o)
     }
     validate_text(&o->v, "evidence", req->evidence, 2000, false);
     validate_text(&o->v, "documentNumber", req->document_number, 100, false);
+    if (*req->reference_id &&
+        (!id_valid(req->reference_id) || (known->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING &&
+                                          known->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT)))
+        validation_add(&o->v, "referenceId",
+                       "Мероприятие или пара наставничества — только у пунктов event и mentoring");
     int completed = 0;
     if (*req->completed_on && validate_date(&o->v, "completedOn", req->completed_on, false, &completed) &&
         completed > date_today())
@@ -663,6 +676,8 @@ static void s_route_item_status(op *o)
         diag_set(&item->evidence, req->evidence);
     if (*req->document_number)
         diag_set(&item->document_number, req->document_number);
+    if (*req->reference_id)
+        diag_set(&item->reference_id, req->reference_id);
     bool done = req->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
     if (done) {
         char today[16];

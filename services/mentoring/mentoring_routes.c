@@ -142,6 +142,7 @@ void mnt_pair_stored(void *ud, service_call *call, const ProtobufCMessage *curre
     set.status = METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
     set.evidence = evidence;
     set.completed_on = now;
+    set.reference_id = p->id; /* the item names the pair that closed it */
     service_client_request r = {.service = "diagnostics",
                                 .method = "SetRouteItemStatus",
                                 .request = &set.base,

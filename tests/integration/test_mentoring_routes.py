@@ -150,6 +150,7 @@ class MentoringRoutesTest(StackTestCase):
         self.assertEqual(done["status"], "done")
         self.assertEqual(done["completedOn"], datetime.datetime.now(datetime.timezone.utc).date().isoformat())
         self.assertIn(p["id"], done["evidence"])
+        self.assertEqual(done["referenceId"], p["id"])  # the item names the pair that closed it
         # the note is the answer's, not stored
         self.assertEqual(s.get(f"/api/v1/mentoring-pairs/{p['id']}").json.get("routeItemNote", ""), "")
         # a done item cannot be linked again
@@ -181,6 +182,11 @@ class MentoringRoutesTest(StackTestCase):
         self.assertIn("не закрыт", r.json["routeItemNote"])
         self.assertIn("не утверждён", r.json["routeItemNote"])
         self.assertEqual(self.item(self.lonely, item["id"])["status"], "planned")
+        # a mentor named on an item of another kind, a bad mentor id: refused
+        for bad in ({**items[0], "mentorStaffId": self.ordinary["id"]}, {**items[-1], "mentorStaffId": "x y"}):
+            r = s.patch(f"/api/v1/staff/{self.lonely['id']}/route", {"items": [bad]})
+            self.assertEqual(r.status, 400, r)
+            self.assertIn("Наставник", str(r.json))
         # the mentoring service down: the route is still generated, without a mentoring item
         s.kill9("mentoring")
         try:
