@@ -43,6 +43,7 @@ static void s_route_read(const Metodnet__Status *status, const ProtobufCMessage 
     check_ctx *c = ud;
     Metodnet__StatusCode code = MNT_CODE(OK);
     const char *message = NULL;
+    const Metodnet__RouteItem *item = NULL;
     if (status->code == MNT_CODE(NOT_FOUND) || status->code == MNT_CODE(PERMISSION_DENIED)) {
         code = MNT_CODE(INVALID_ARGUMENT);
         message = "У наставляемого нет составленного маршрута (ИОМ) с этим пунктом";
@@ -51,7 +52,6 @@ static void s_route_read(const Metodnet__Status *status, const ProtobufCMessage 
         message = "Служба диагностики временно недоступна: пункт маршрута не проверен, пара не создана";
     } else {
         const Metodnet__Route *route = (const Metodnet__Route *)response;
-        const Metodnet__RouteItem *item = NULL;
         for (size_t i = 0; i < route->n_items && item == NULL; i++)
             if (strcmp(route->items[i]->id, c->item_id) == 0)
                 item = route->items[i];
@@ -66,7 +66,7 @@ static void s_route_read(const Metodnet__Status *status, const ProtobufCMessage 
         else
             code = MNT_CODE(OK);
     }
-    c->cb(code, message, c->ud);
+    c->cb(code, message, code == MNT_CODE(OK) ? item : NULL, c->ud);
     free(c);
 }
 

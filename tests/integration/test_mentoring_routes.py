@@ -134,8 +134,13 @@ class MentoringRoutesTest(StackTestCase):
         r = self.pair(item["id"], mentee=self.lonely)  # an item of another person's route
         self.assertEqual(r.status, 400, r)
         self.assertEqual(s.count("mentoring-pairs"), before)
-        p = self._created(self.pair(item["id"]))
+        # a pair from the proposed item: the item's mentor and competence are taken
+        p = self._created(s.post("/api/v1/mentoring-pairs", {
+            "programmeId": self.programme["id"], "form": "young_specialist", "menteeStaffId": self.mentee["id"],
+            "startsOn": self.today, "routeItemId": item["id"]}))
         self.assertEqual(p["routeItemId"], item["id"])
+        self.assertEqual(p["mentorStaffId"], self.strong["id"])
+        self.assertEqual(p["competences"], ["t.assess.1"])
         self.assertEqual(p.get("routeItemNote", ""), "")
         r = s.patch(f"/api/v1/mentoring-pairs/{p['id']}", {"routeItemId": f"{self.mentee['id']}-i1"})
         self.assertEqual(r.status, 400, r)  # the link is not changed afterwards
