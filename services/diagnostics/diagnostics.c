@@ -259,6 +259,7 @@ void diag_op_free(op *o)
     for (size_t i = 0; i < o->n_events; i++)
         diag_free_message(o->events[i]);
     free(o->events);
+    diag_free_message(o->matches);
     for (size_t i = 0; i < o->n_assignees; i++) {
         for (size_t j = 0; j < o->assignees[i].n_orgs; j++)
             free(o->assignees[i].orgs[j]);

@@ -25,6 +25,7 @@
 #include "diagnostics_model.h"
 #include "diagnostics_service.pb-c.h"
 #include "events.pb-c.h"
+#include "mentoring.pb-c.h"
 #include "entity_layout.h"
 #include "entity_store.h"
 #include "log.h"
@@ -124,6 +125,7 @@ struct op {
     size_t n_sites;
     Metodnet__Event **events; /* published events addressing a deficit (route generation) */
     size_t n_events;
+    Metodnet__MatchResponse *matches; /* the mentoring service's best mentors for the person (route generation) */
     assignee *assignees;
     size_t n_assignees;
     size_t next_assignee;

@@ -737,6 +737,69 @@ void diag_route_generate(Metodnet__Route *route, const diag_route_input *in)
     free(sites);
 }
 
+/* Text from another service's answer: UTF-8, no control characters, at most max characters. */
+static bool s_text_ok(const char *value, size_t max, bool required)
+{
+    validation v;
+    validation_init(&v);
+    bool ok = validate_text(&v, "", value, max, required);
+    validation_free(&v);
+    return ok;
+}
+
+static bool s_closer_item(const Metodnet__Route *route, const char *code)
+{
+    for (size_t i = 0; i < route->n_items; i++) {
+        const Metodnet__RouteItem *item = route->items[i];
+        if (strcmp(item->competence, code) == 0 &&
+            (item->kind == METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_PROGRAMME ||
+             item->kind == METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_INTERNSHIP ||
+             item->kind == METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT))
+            return true;
+    }
+    return false;
+}
+
+Metodnet__RouteItem *diag_route_propose_mentor(Metodnet__Route *route, Metodnet__MatchCandidate *const *candidates,
+                                               size_t n, const char *starts_on)
+{
+    for (size_t i = 0; i < route->n_items; i++)
+        if (route->items[i]->kind == METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING)
+            return NULL;
+    int base = 0;
+    if (!date_parse(starts_on, &base))
+        return NULL;
+    for (size_t c = 0; c < n; c++) {
+        const Metodnet__MatchCandidate *m = candidates[c];
+        if (m == NULL || !id_valid(m->staff_id) || strcmp(m->staff_id, route->staff_id) == 0)
+            continue;
+        const char *chosen = NULL;
+        for (size_t d = 0; d < route->n_deficits; d++) {
+            const char *code = route->deficits[d]->competence;
+            if (!s_has(m->covered_deficits, m->n_covered_deficits, code))
+                continue;
+            if (!s_closer_item(route, code)) {
+                chosen = code;
+                break;
+            }
+            if (chosen == NULL)
+                chosen = code;
+        }
+        if (chosen == NULL)
+            continue;
+        char title[1400], name[1300];
+        snprintf(name, sizeof name, "%s", s_text_ok(m->full_name, 300, true) ? m->full_name : m->staff_id);
+        snprintf(title, sizeof title, "Наставничество: наставник %s", name);
+        Metodnet__RouteItem *item =
+            s_add_item(route, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING, chosen, title, base + 180);
+        diag_set_string(&item->mentor_staff_id, m->staff_id);
+        diag_set_string(&item->mentor_name, name);
+        diag_set_string(&item->explanation, s_text_ok(m->explanation, 1000, false) ? m->explanation : "");
+        return item;
+    }
+    return NULL;
+}
+
 bool diag_route_transition_allowed(Metodnet__RouteItemStatus from, Metodnet__RouteItemStatus to)
 {
     switch (from) {

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "diagnostics.pb-c.h"
+#include "mentoring.pb-c.h"
 #include "registry.pb-c.h"
 #include "validate.h"
 
@@ -72,6 +73,13 @@ typedef struct {
 /* Fills route->deficits and route->items (replacing them; ids continue route->next_item) and sets
  * status draft, result_id, starts_on. Deterministic: the same input gives the same route. */
 void diag_route_generate(Metodnet__Route *route, const diag_route_input *input);
+/* The mentoring item of a route from the mentoring service's match (candidates best first): the first
+ * candidate strong in one of the route's deficits is proposed as mentor for the first such deficit that
+ * has no programme, internship or event item (else for the first deficit it covers), due 180 days after
+ * starts_on. Nothing is added when no candidate covers a deficit or the route has a mentoring item.
+ * Returns the item added or NULL. */
+Metodnet__RouteItem *diag_route_propose_mentor(Metodnet__Route *route, Metodnet__MatchCandidate *const *candidates,
+                                               size_t n, const char *starts_on);
 /* planned → in_progress → done | cancelled; planned → done | cancelled as well. */
 bool diag_route_transition_allowed(Metodnet__RouteItemStatus from, Metodnet__RouteItemStatus to);
 /* overdue = not done/cancelled and due before today (days since 1970-01-01). */

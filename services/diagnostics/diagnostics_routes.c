@@ -2,6 +2,7 @@
  * programmes and internship sites from the registry), edit, approve, item status. */
 #include "diagnostics_internal.h"
 #include "events_service.pb-c.h"
+#include "mentoring_service.pb-c.h"
 #include "registry_service.pb-c.h"
 #include "xalloc.h"
 
@@ -182,6 +183,8 @@ static void s_generate_compose(op *o)
     };
     diag_route_generate(route, &input);
     s_propose_events(o, route);
+    if (o->matches)
+        diag_route_propose_mentor(route, o->matches->items, o->matches->n_items, input.starts_on);
     s_route_save(o, "route.generated", NULL);
 }
 
@@ -246,6 +249,36 @@ static void s_events_listed(const Metodnet__Status *status, const ProtobufCMessa
         }
     }
     s_generate_step_done(o);
+}
+
+/* The mentoring service is optional as well: without an answer the route has no mentoring item. */
+static void s_matches_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    op *o = ud;
+    if (status->code != CODE(OK))
+        log_warn(service_call_request_id(o->call), "наставники для маршрута не подобраны: %s",
+                 status->message ? status->message : "?");
+    else
+        o->matches = (Metodnet__MatchResponse *)pbfield_clone(response);
+    s_generate_step_done(o);
+}
+
+/* The best mentors for the person, asked as the caller (only colleagues they may see are proposed). */
+static void s_ask_matches(op *o)
+{
+    Metodnet__MatchRequest mr = METODNET__MATCH_REQUEST__INIT;
+    mr.mentee_id = (char *)o->latest->result->staff_id;
+    mr.limit = 5;
+    service_client_request r = {.service = "mentoring",
+                                .method = "Match",
+                                .request = &mr.base,
+                                .response = &metodnet__match_response__descriptor,
+                                .caller = service_call_caller(o->call),
+                                .request_id = service_call_request_id(o->call),
+                                .timeout_ms = 4000};
+    o->pending++;
+    if (service_client_call(o->d->registry, &r, s_matches_listed, o) != 0)
+        o->pending--;
 }
 
 /* The person (subjects, municipality) from the registry, then the events for each deficit. */
@@ -388,6 +421,7 @@ static void s_generate_route_loaded(op *o)
             o->pending--;
         }
     }
+    s_ask_matches(o);
     o->pages = 0;
     o->cursor[0] = '\0';
     s_list_sites_page(o);
@@ -466,6 +500,14 @@ static void s_validate_route_item(op *o, const Metodnet__RouteItem *item, size_t
     snprintf(path, sizeof path, "route.items[%zu].referenceId", i);
     if (*item->reference_id && !id_valid(item->reference_id))
         validation_add(&o->v, path, "Неверный идентификатор");
+    snprintf(path, sizeof path, "route.items[%zu].mentorStaffId", i);
+    if (*item->mentor_staff_id &&
+        (item->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING || !id_valid(item->mentor_staff_id)))
+        validation_add(&o->v, path, "Наставник — идентификатор сотрудника, только у пункта вида mentoring");
+    snprintf(path, sizeof path, "route.items[%zu].mentorName", i);
+    validate_text(&o->v, path, item->mentor_name, 300, false);
+    snprintf(path, sizeof path, "route.items[%zu].explanation", i);
+    validate_text(&o->v, path, item->explanation, 1000, false);
 }
 
 /* The methodologist's edit of a draft: items given replace the list; a known id keeps its status,
@@ -604,6 +646,11 @@ static void s_route_item_status(op *o)
     }
     validate_text(&o->v, "evidence", req->evidence, 2000, false);
     validate_text(&o->v, "documentNumber", req->document_number, 100, false);
+    if (*req->reference_id &&
+        (!id_valid(req->reference_id) || (known->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING &&
+                                          known->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT)))
+        validation_add(&o->v, "referenceId",
+                       "Мероприятие или пара наставничества — только у пунктов event и mentoring");
     int completed = 0;
     if (*req->completed_on && validate_date(&o->v, "completedOn", req->completed_on, false, &completed) &&
         completed > date_today())
@@ -629,6 +676,8 @@ static void s_route_item_status(op *o)
         diag_set(&item->evidence, req->evidence);
     if (*req->document_number)
         diag_set(&item->document_number, req->document_number);
+    if (*req->reference_id)
+        diag_set(&item->reference_id, req->reference_id);
     bool done = req->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
     if (done) {
         char today[16];

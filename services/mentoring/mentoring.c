@@ -261,7 +261,7 @@ mentoring *mentoring_new(uv_loop_t *loop, void *zmq_context, const config *cfg, 
     m->store = entity_store_new(link);
     m->audit = audit_new(link, "mentoring");
     m->client = service_client_new(loop, zmq_context, cfg->broker_endpoint);
-    m->engine = (entity_engine){.store = m->store, .audit = m->audit, .claims = NULL};
+    m->engine = (entity_engine){.store = m->store, .audit = m->audit, .claims = NULL, .ud = m};
     if (m->store == NULL || m->audit == NULL || m->client == NULL) {
         s_free(m);
         return NULL;

@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "entity_kind.h"
+#include "diagnostics.pb-c.h"
 #include "entity_store.h"
 #include "mentoring.pb-c.h"
 #include "mentoring_service.pb-c.h"
@@ -86,6 +87,21 @@ void mnt_pair_reset_new(Metodnet__MentoringPair *p, const Metodnet__Principal *c
 /* ResolveStaff of the registry (as the system: the caller's scope is checked on the answer). */
 int mnt_resolve_staff(mentoring *m, service_call *call, const char *region, const char *const *ids, size_t n,
                       service_client_cb cb, void *ud);
+
+/* ---- the link to the mentee's route (ИОМ), mentoring_routes.c ---- */
+
+/* Whether item_id names an item of the route of mentee_staff_id: "<mentee>-i<n>". */
+bool mnt_route_item_id_valid(const char *item_id, const char *mentee_staff_id);
+/* The pair's route_item_id checked in the diagnostics service (as the caller): cb(OK, NULL, the item —
+ * borrowed for the call), or INVALID_ARGUMENT with why the item is not linkable (for the field
+ * pair.routeItemId), or UNAVAILABLE (item NULL). */
+typedef void (*mnt_route_item_cb)(Metodnet__StatusCode code, const char *message_ru, const Metodnet__RouteItem *item,
+                                  void *ud);
+void mnt_check_route_item(mentoring *m, service_call *call, const Metodnet__MentoringPair *pair, mnt_route_item_cb cb,
+                          void *ud);
+/* The pair kind's stored hook: a pair just completed marks its route item done (the answer says how in
+ * route_item_note); anything else is answered as stored. */
+void mnt_pair_stored(void *ud, service_call *call, const ProtobufCMessage *current, const ProtobufCMessage *next);
 
 /* ---- matching, mentoring_match.c ---- */
 

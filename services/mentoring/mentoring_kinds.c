@@ -395,25 +395,10 @@ const entity_kind mnt_mentor_kind = {
 
 /* ---------- pair ---------- */
 
-static const char *const s_pair_immutable[] = {"id",
-                                               "region_id",
-                                               "programme_id",
-                                               "mentor_staff_id",
-                                               "mentee_staff_id",
-                                               "mentor_name",
-                                               "mentee_name",
-                                               "status",
-                                               "history",
-                                               "meetings",
-                                               "outcome",
-                                               "load_slot",
-                                               "organization_ids",
-                                               "municipality_ids",
-                                               "score",
-                                               "version",
-                                               "created_at",
-                                               "updated_at",
-                                               NULL};
+static const char *const s_pair_immutable[] = {
+    "id",     "region_id", "programme_id", "mentor_staff_id", "mentee_staff_id", "mentor_name",      "mentee_name",
+    "status", "history",   "meetings",     "outcome",         "load_slot",       "organization_ids", "municipality_ids",
+    "score",  "version",   "created_at",   "updated_at",      "route_item_id",   "route_item_note",  NULL};
 
 static void s_plan_validate(const Metodnet__MentoringPair *p, validation *v)
 {
@@ -453,6 +438,8 @@ static void s_pair_validate(const ProtobufCMessage *msg, bool creating, validati
         to <= from)
         validation_add(v, "plannedEndOn", "Плановое окончание должно быть позже начала");
     s_plan_validate(p, v);
+    if (s_set(p->route_item_id) && mentee_ok && !mnt_route_item_id_valid(p->route_item_id, p->mentee_staff_id))
+        validation_add(v, "routeItemId", "Пункт маршрута наставляемого, например «%s-i3»", p->mentee_staff_id);
 }
 
 static void s_pair_territory(const ProtobufCMessage *msg, entity_territory *out)
@@ -662,4 +649,5 @@ const entity_kind mnt_pair_kind = {
     .allows = s_pair_allows,
     .transition = s_pair_transition,
     .update_conflict = s_pair_update_conflict,
+    .stored = mnt_pair_stored,
 };

@@ -389,6 +389,7 @@ typedef struct {
     Metodnet__MentoringPair *pair;
     Metodnet__SupportProgramme *programme;
     int max_places;
+    bool route_checked; /* the route item was read first (the mentor or competences taken from it) */
 } pair_ctx;
 
 static void s_pair_ctx_free(pair_ctx *c)
@@ -427,6 +428,29 @@ static void s_add_unique(char ***list, size_t *n, char *const *src, size_t n_src
             continue;
         *list = xrealloc(*list, (*n + 1) * sizeof **list);
         (*list)[(*n)++] = xstrdup(src[i]);
+    }
+}
+
+static void s_pair_write(pair_ctx *c)
+{
+    Metodnet__MentoringPair *pair = c->pair;
+    c->pair = NULL;
+    mnt_save_new_pair(c->m, c->call, pair, c->max_places, s_pair_saved, c);
+}
+
+/* A pair made from a route item: the item is the mentee's, of kind mentoring, still open. */
+static void s_pair_route_checked(Metodnet__StatusCode code, const char *message_ru, const Metodnet__RouteItem *item,
+                                 void *ud)
+{
+    (void)item;
+    pair_ctx *c = ud;
+    if (code == MNT_CODE(OK)) {
+        s_pair_write(c);
+    } else if (code == MNT_CODE(INVALID_ARGUMENT)) {
+        s_fail_field(c->call, "pair.routeItemId", message_ru);
+        s_pair_ctx_free(c);
+    } else {
+        s_pair_fail(c, code, message_ru);
     }
 }
 
@@ -483,9 +507,11 @@ static void s_pair_people(const Metodnet__Status *status, const ProtobufCMessage
         s_pair_fail(c, MNT_CODE(PERMISSION_DENIED), "Пары формирует методист или администратор организации");
         return;
     }
-    Metodnet__MentoringPair *pair = c->pair;
-    c->pair = NULL;
-    mnt_save_new_pair(c->m, c->call, pair, c->max_places, s_pair_saved, c);
+    if (*p->route_item_id && !c->route_checked) {
+        mnt_check_route_item(c->m, c->call, p, s_pair_route_checked, c);
+        return;
+    }
+    s_pair_write(c);
 }
 
 static void s_pair_profile(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,
@@ -584,21 +610,9 @@ void mnt_pair_reset_new(Metodnet__MentoringPair *p, const Metodnet__Principal *c
     }
 }
 
-void mnt_create_pair(service_call *call, const ProtobufCMessage *request, void *ud)
+static void s_pair_start(pair_ctx *c)
 {
-    mentoring *m = ud;
-    const Metodnet__CreatePairRequest *req = (const Metodnet__CreatePairRequest *)request;
-    if (req->pair == NULL) {
-        service_call_fail(call, MNT_CODE(INVALID_ARGUMENT), "Нет данных записи в теле запроса");
-        return;
-    }
-    pair_ctx *c = xcalloc(1, sizeof *c);
-    c->m = m;
-    c->call = call;
-    c->pair = (Metodnet__MentoringPair *)pbfield_clone(&req->pair->base);
-    mnt_set(&c->pair->region_id, "");
-    c->pair->score = 0;
-    mnt_pair_reset_new(c->pair, service_call_caller(call), "");
+    service_call *call = c->call;
     validation v;
     validation_init(&v);
     mnt_pair_kind.validate(&c->pair->base, true, &v);
@@ -621,8 +635,59 @@ void mnt_create_pair(service_call *call, const ProtobufCMessage *request, void *
         s_pair_ctx_free(c);
         return;
     }
-    if (entity_store_get(m->store, key, s_pair_programme, c) != 0)
+    if (entity_store_get(c->m->store, key, s_pair_programme, c) != 0)
         s_pair_fail(c, MNT_CODE(UNAVAILABLE), mnt_unavailable_ru);
+}
+
+/* A pair from a proposed route item without its mentor or competences: the item's are taken. */
+static void s_pair_item_read(Metodnet__StatusCode code, const char *message_ru, const Metodnet__RouteItem *item,
+                             void *ud)
+{
+    pair_ctx *c = ud;
+    if (code != MNT_CODE(OK)) {
+        s_pair_route_checked(code, message_ru, item, ud);
+        return;
+    }
+    c->route_checked = true;
+    Metodnet__MentoringPair *p = c->pair;
+    if (!*p->mentor_staff_id) {
+        if (!*item->mentor_staff_id) {
+            s_fail_field(c->call, "pair.mentorStaffId", "В пункте маршрута наставник не предложен: укажите его");
+            s_pair_ctx_free(c);
+            return;
+        }
+        mnt_set(&p->mentor_staff_id, item->mentor_staff_id);
+    }
+    if (p->n_competences == 0 && mnt_competence_valid(item->competence)) {
+        char *one = item->competence;
+        mnt_copy_strings(&p->competences, &p->n_competences, &one, 1);
+    }
+    s_pair_start(c);
+}
+
+void mnt_create_pair(service_call *call, const ProtobufCMessage *request, void *ud)
+{
+    mentoring *m = ud;
+    const Metodnet__CreatePairRequest *req = (const Metodnet__CreatePairRequest *)request;
+    if (req->pair == NULL) {
+        service_call_fail(call, MNT_CODE(INVALID_ARGUMENT), "Нет данных записи в теле запроса");
+        return;
+    }
+    pair_ctx *c = xcalloc(1, sizeof *c);
+    c->m = m;
+    c->call = call;
+    c->pair = (Metodnet__MentoringPair *)pbfield_clone(&req->pair->base);
+    mnt_set(&c->pair->region_id, "");
+    c->pair->score = 0;
+    mnt_set(&c->pair->route_item_note, "");
+    mnt_pair_reset_new(c->pair, service_call_caller(call), "");
+    Metodnet__MentoringPair *p = c->pair;
+    if (*p->route_item_id && mnt_route_item_id_valid(p->route_item_id, p->mentee_staff_id) &&
+        id_valid(p->mentee_staff_id) && (!*p->mentor_staff_id || p->n_competences == 0)) {
+        mnt_check_route_item(m, call, p, s_pair_item_read, c);
+        return;
+    }
+    s_pair_start(c);
 }
 
 void mnt_update_pair(service_call *call, const ProtobufCMessage *request, void *ud)

@@ -1,5 +1,6 @@
 /* test_diagnostics_model — the rules of diagnostics without I/O: scoring exactness and the threshold
- * edges, answer validation, default frameworks, route generation determinism and item transitions. */
+ * edges, answer validation, default frameworks, route generation determinism, the mentoring item proposed
+ * from a match, and item transitions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -369,6 +370,87 @@ static void test_route_generation_deterministic(void **state)
         protobuf_c_message_free_unpacked(&sites[i]->base, NULL);
 }
 
+static Metodnet__MatchCandidate *s_candidate(const char *id, const char *name, const char *covered)
+{
+    Metodnet__MatchCandidate *c = malloc(sizeof *c);
+    metodnet__match_candidate__init(c);
+    c->staff_id = diag_strdup(id);
+    c->full_name = diag_strdup(name);
+    c->explanation = diag_strdup("сильная сторона в оценочной компетенции, где у наставляемого дефицит");
+    if (covered) {
+        c->covered_deficits = malloc(sizeof *c->covered_deficits);
+        c->covered_deficits[0] = diag_strdup(covered);
+        c->n_covered_deficits = 1;
+    }
+    return c;
+}
+
+/* The mentoring item: the best candidate strong in a deficit, for a deficit without a programme,
+ * internship or event item first; none without such a candidate; one per route. */
+static void test_route_mentor_proposal(void **state)
+{
+    (void)state;
+    Metodnet__Result result = METODNET__RESULT__INIT;
+    char *deficits[] = {"t.method.2", "t.assess.1"};
+    result.id = "07-c1-s1";
+    result.deficits = deficits;
+    result.n_deficits = 2;
+    Metodnet__Programme *progs[] = {s_programme("07-p5", true, "t.assess.1")};
+    Metodnet__Route *route = s_generate(progs, 1, NULL, 0, &result);
+    route->staff_id = diag_strdup("07-s1");
+    size_t before = route->n_items;
+    /* nobody covers a deficit (the first covers none, the second is the mentee, the third a bad id) */
+    Metodnet__MatchCandidate *none[] = {s_candidate("07-s5", "Иванова Анна", NULL),
+                                        s_candidate("07-s1", "Сам Себе", "t.assess.1"),
+                                        s_candidate("07 s9", "Плохой Идентификатор", "t.assess.1")};
+    assert_null(diag_route_propose_mentor(route, none, 3, "2026-09-01"));
+    assert_int_equal(route->n_items, before);
+    /* the best covering candidate; t.assess.1 has a programme, so t.method.2 (which the second covers)
+     * would be preferred — but the first covering candidate wins, for its first open deficit */
+    Metodnet__MatchCandidate *some[] = {s_candidate("07-s5", "Иванова Анна", NULL),
+                                        s_candidate("07-s7", "Петрова Мария", "t.assess.1"),
+                                        s_candidate("07-s8", "Сидорова Ольга", "t.method.2")};
+    Metodnet__RouteItem *item = diag_route_propose_mentor(route, some, 3, "2026-09-01");
+    assert_non_null(item);
+    assert_int_equal(route->n_items, before + 1);
+    assert_int_equal(item->kind, METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING);
+    assert_string_equal(item->mentor_staff_id, "07-s7");
+    assert_string_equal(item->mentor_name, "Петрова Мария");
+    assert_string_equal(item->competence, "t.assess.1");
+    assert_string_equal(item->title, "Наставничество: наставник Петрова Мария");
+    assert_string_equal(item->due_on, "2027-02-28"); /* + 180 days */
+    assert_int_equal(item->status, METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_PLANNED);
+    assert_non_null(strstr(item->explanation, "дефицит"));
+    /* one mentoring item per route */
+    assert_null(diag_route_propose_mentor(route, some + 2, 1, "2026-09-01"));
+    protobuf_c_message_free_unpacked(&route->base, NULL);
+    /* a deficit without a closer item comes first among those the mentor covers */
+    route = s_generate(progs, 1, NULL, 0, &result);
+    route->staff_id = diag_strdup("07-s1");
+    Metodnet__MatchCandidate *both = s_candidate("07-s9", "Кузнецова Ирина", "t.assess.1");
+    both->covered_deficits = realloc(both->covered_deficits, 2 * sizeof *both->covered_deficits);
+    both->covered_deficits[1] = diag_strdup("t.method.2");
+    both->n_covered_deficits = 2;
+    item = diag_route_propose_mentor(route, &both, 1, "2026-09-01");
+    assert_non_null(item);
+    assert_string_equal(item->competence, "t.method.2");
+    /* an unreadable name (control characters) is not copied: the id stands for it */
+    protobuf_c_message_free_unpacked(&route->base, NULL);
+    route = s_generate(progs, 1, NULL, 0, &result);
+    route->staff_id = diag_strdup("07-s1");
+    Metodnet__MatchCandidate *odd = s_candidate("07-s4", "Имя\x01", "t.assess.1");
+    item = diag_route_propose_mentor(route, &odd, 1, "2026-09-01");
+    assert_string_equal(item->mentor_name, "07-s4");
+    protobuf_c_message_free_unpacked(&route->base, NULL);
+    protobuf_c_message_free_unpacked(&odd->base, NULL);
+    protobuf_c_message_free_unpacked(&both->base, NULL);
+    for (size_t i = 0; i < 3; i++) {
+        protobuf_c_message_free_unpacked(&none[i]->base, NULL);
+        protobuf_c_message_free_unpacked(&some[i]->base, NULL);
+    }
+    protobuf_c_message_free_unpacked(&progs[0]->base, NULL);
+}
+
 static void test_route_transitions_overdue_closed(void **state)
 {
     (void)state;
@@ -445,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_scoring_exact_and_edges),
         cmocka_unit_test(test_malformed_answers),
         cmocka_unit_test(test_route_generation_deterministic),
+        cmocka_unit_test(test_route_mentor_proposal),
         cmocka_unit_test(test_route_transitions_overdue_closed),
         cmocka_unit_test(test_attempt_ids),
     };
