@@ -96,9 +96,18 @@ static void s_resolve(ind_scope_op *s, const char *kind, const char *id, const c
     }
     if (!s_set(kind) && !s_set(id)) {
         switch (p->scope_kind) {
-        case METODNET__SCOPE_KIND__SCOPE_KIND_REGION: kind = "region"; id = p->scope_id; break;
-        case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY: kind = "municipality"; id = p->scope_id; break;
-        case METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION: kind = "organization"; id = p->scope_id; break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_REGION:
+            kind = "region";
+            id = p->scope_id;
+            break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY:
+            kind = "municipality";
+            id = p->scope_id;
+            break;
+        case METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION:
+            kind = "organization";
+            id = p->scope_id;
+            break;
         default:
             if (s_set(region_hint)) {
                 kind = "region";
@@ -109,7 +118,8 @@ static void s_resolve(ind_scope_op *s, const char *kind, const char *id, const c
         kind = "region";
     validation v;
     validation_init(&v);
-    if (!kind || (strcmp(kind, "region") != 0 && strcmp(kind, "municipality") != 0 && strcmp(kind, "organization") != 0))
+    if (!kind ||
+        (strcmp(kind, "region") != 0 && strcmp(kind, "municipality") != 0 && strcmp(kind, "organization") != 0))
         validation_add(&v, "scopeKind", "Вид территории: region, municipality или organization");
     if (!s_id_ok(id, 40))
         validation_add(&v, "scopeId", "Укажите территорию (идентификатор региона, муниципалитета или организации)");
@@ -235,7 +245,10 @@ static void s_list_indicators(service_call *call, const ProtobufCMessage *r, voi
     const Metodnet__ListIndicatorsRequest *req = (const Metodnet__ListIndicatorsRequest *)r;
     char region[16];
     if (!s_caller_region(call, req->region_id, region)) {
-        service_call_fail(call, IND_CODE(INVALID_ARGUMENT), "Укажите регион (regionId)");
+        if (s_set(req->region_id) && !scope_is_global(service_call_caller(call)))
+            service_call_fail(call, IND_CODE(PERMISSION_DENIED), s_denied_ru);
+        else
+            service_call_fail(call, IND_CODE(INVALID_ARGUMENT), "Укажите регион (regionId)");
         return;
     }
     catalogue_op *o = xcalloc(1, sizeof *o);
@@ -304,6 +317,7 @@ static void s_get_values(service_call *call, const ProtobufCMessage *r, void *ud
 /* ---------- targets ---------- */
 
 typedef struct {
+    indicators_service *svc;
     service_call *call;
     Metodnet__IndicatorTarget t;
     char region[16], indicator[8], at[40];
@@ -322,13 +336,24 @@ static void s_target_set(const redisReply *reply, const char *error, void *ud)
     free(o);
 }
 
+static void s_target_written(const redisReply *reply, const char *error, void *ud)
+{
+    target_op *o = ud;
+    if (error || !reply || reply->type != REDIS_REPLY_INTEGER ||
+        redis_link_commandf(o->svc->link, s_target_set, o, "HINCRBY ind:{r:%s}:targetver %s 1", o->region,
+                            o->indicator) != 0) {
+        service_call_fail(o->call, IND_CODE(UNAVAILABLE), s_unavailable_ru);
+        free(o);
+    }
+}
+
 static void s_set_target(service_call *call, const ProtobufCMessage *r, void *ud)
 {
     indicators_service *svc = ud;
     const Metodnet__SetIndicatorTargetRequest *req = (const Metodnet__SetIndicatorTargetRequest *)r;
     const Metodnet__Principal *p = service_call_caller(call);
-    if (!scope_is_global(p) && !(p->role == METODNET__ROLE__ROLE_REGION_ADMIN &&
-                                 p->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_REGION)) {
+    if (!scope_is_global(p) &&
+        !(p->role == METODNET__ROLE__ROLE_REGION_ADMIN && p->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_REGION)) {
         service_call_fail(call, IND_CODE(PERMISSION_DENIED), "Цели показателей задаёт администратор региона");
         return;
     }
@@ -338,8 +363,15 @@ static void s_set_target(service_call *call, const ProtobufCMessage *r, void *ud
     validation_init(&v);
     if (!d)
         validation_add(&v, "indicator", "Нет такого показателя (I1…I13)");
-    if (!s_caller_region(call, req->region_id, region))
+    if (!s_caller_region(call, req->region_id, region)) {
+        if (s_set(req->region_id) && !scope_is_global(p)) {
+            validation_free(&v);
+            service_call_fail(call, IND_CODE(PERMISSION_DENIED),
+                              "Цели показателей задаёт администратор своего региона");
+            return;
+        }
         validation_add(&v, "regionId", "Укажите регион");
+    }
     if (d && d->share && !(req->target >= 0 && req->target <= 100))
         validation_add(&v, "target", "Цель доли — от 0 до 100 %%");
     if (d && !d->share && !(req->target >= 0 && req->target <= 1000000))
@@ -351,6 +383,7 @@ static void s_set_target(service_call *call, const ProtobufCMessage *r, void *ud
     }
     validation_free(&v);
     target_op *o = xcalloc(1, sizeof *o);
+    o->svc = svc;
     o->call = call;
     metodnet__indicator_target__init(&o->t);
     snprintf(o->region, sizeof o->region, "%s", region);
@@ -363,12 +396,75 @@ static void s_set_target(service_call *call, const ProtobufCMessage *r, void *ud
     o->t.updated_by = p->user_id ? p->user_id : (char *)"";
     char value[32];
     snprintf(value, sizeof value, "%.1f", o->t.target);
-    /* the target and a version counter in one MULTI-free step: HSET then HINCRBY of its version */
-    if (redis_link_commandf(svc->link, NULL, NULL, "HSET ind:{r:%s}:targets %s %s", region, d->code, value) != 0 ||
-        redis_link_commandf(svc->link, s_target_set, o, "HINCRBY ind:{r:%s}:targetver %s 1", region, d->code) != 0) {
+    /* the target, then its version counter */
+    if (redis_link_commandf(svc->link, s_target_written, o, "HSET ind:{r:%s}:targets %s %s", region, d->code, value) !=
+        0) {
         service_call_fail(call, IND_CODE(UNAVAILABLE), s_unavailable_ru);
         free(o);
     }
+}
+
+/* ---------- snapshots, recommendations ---------- */
+
+static void s_snapshot_scoped(ind_scope_op *s)
+{
+    const Metodnet__Principal *p = service_call_caller(s->call);
+    bool may = scope_is_global(p) || p->role == METODNET__ROLE__ROLE_REGION_ADMIN ||
+               p->role == METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST;
+    if (!may) {
+        service_call_fail(s->call, IND_CODE(PERMISSION_DENIED),
+                          "Снимок показателей делает региональный оператор или муниципальная служба");
+        free(s);
+        return;
+    }
+    ind_snapshot_create(s->svc, s->call, s->region, s->kind, s->id,
+                        (const Metodnet__CreateSnapshotRequest *)s->request);
+    free(s);
+}
+
+static void s_create_snapshot(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    const Metodnet__CreateSnapshotRequest *req = (const Metodnet__CreateSnapshotRequest *)r;
+    s_resolve(s_scope_new(ud, call, r, s_snapshot_scoped), req->scope_kind, req->scope_id, req->region_id);
+}
+
+static void s_list_snapshots(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    const Metodnet__ListSnapshotsRequest *req = (const Metodnet__ListSnapshotsRequest *)r;
+    const Metodnet__Principal *p = service_call_caller(call);
+    char region[16];
+    if (p->role == METODNET__ROLE__ROLE_TEACHER || p->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_SELF) {
+        service_call_fail(call, IND_CODE(PERMISSION_DENIED), "Педагогу показатели территорий недоступны");
+        return;
+    }
+    if (!s_caller_region(call, req->region_id, region)) {
+        service_call_fail(call, IND_CODE(PERMISSION_DENIED), s_denied_ru);
+        return;
+    }
+    ind_snapshot_list(ud, call, region, req);
+}
+
+static void s_get_snapshot(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    ind_snapshot_get(ud, call, ((const Metodnet__GetRequest *)r)->id);
+}
+
+static void s_recommendations_scoped(ind_scope_op *s)
+{
+    ind_recommendations_list(s->svc, s->call, s->region, s->kind, s->id,
+                             (const Metodnet__ListRecommendationsRequest *)s->request);
+    free(s);
+}
+
+static void s_list_recommendations(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    const Metodnet__ListRecommendationsRequest *req = (const Metodnet__ListRecommendationsRequest *)r;
+    s_resolve(s_scope_new(ud, call, r, s_recommendations_scoped), req->scope_kind, req->scope_id, req->region_id);
+}
+
+static void s_set_recommendation_status(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    ind_recommendation_status(ud, call, (const Metodnet__SetRecommendationStatusRequest *)r);
 }
 
 /* ---------- not yet ---------- */
@@ -384,11 +480,11 @@ static const service_handler_entry s_handlers[] = {
     {"ListIndicators", s_list_indicators},
     {"GetIndicatorValues", s_get_values},
     {"SetIndicatorTarget", s_set_target},
-    {"CreateSnapshot", s_unimplemented},
-    {"ListSnapshots", s_unimplemented},
-    {"GetSnapshot", s_unimplemented},
-    {"ListRecommendations", s_unimplemented},
-    {"SetRecommendationStatus", s_unimplemented},
+    {"CreateSnapshot", s_create_snapshot},
+    {"ListSnapshots", s_list_snapshots},
+    {"GetSnapshot", s_get_snapshot},
+    {"ListRecommendations", s_list_recommendations},
+    {"SetRecommendationStatus", s_set_recommendation_status},
     {"Recompute", s_unimplemented},
 };
 

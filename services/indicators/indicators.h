@@ -33,12 +33,12 @@ const char *const *indicators_lua_dead(size_t *n);
 #define INDICATORS_COUNT 13
 
 typedef struct {
-    const char *code;        /* "I1" */
-    const char *name_ru;     /* as in the catalogue */
-    bool share;              /* a share in percent; else a count */
+    const char *code;    /* "I1" */
+    const char *name_ru; /* as in the catalogue */
+    bool share;          /* a share in percent; else a count */
     const char *numerator_ru;
     const char *denominator_ru; /* NULL for a count */
-    const char *action_ru;   /* what a recommendation asks for the people not yet counted */
+    const char *action_ru;      /* what a recommendation asks for the people not yet counted */
 } indicator_def;
 
 const indicator_def *indicators_catalogue(void); /* INDICATORS_COUNT entries, I1…I13 in order */

@@ -21,12 +21,12 @@
 #include "registry_service.pb-c.h"
 #include "xalloc.h"
 
-#define IND_STREAMS         3
-#define IND_READ_COUNT      256
-#define IND_BLOCK_MS        50
-#define IND_CLAIM_IDLE_MS   1000
-#define IND_MAINT_EVERY_MS  500
-#define IND_TRIM_EVERY_MS   5000
+#define IND_STREAMS          3
+#define IND_READ_COUNT       256
+#define IND_BLOCK_MS         50
+#define IND_CLAIM_IDLE_MS    1000
+#define IND_MAINT_EVERY_MS   500
+#define IND_TRIM_EVERY_MS    5000
 #define IND_REGIONS_EVERY_MS 10000
 
 static const char *const s_prefixes[IND_STREAMS] = {"reg", "diag", "ev"};
@@ -106,14 +106,14 @@ static void s_dead(ind_consumer *c, const char *region, const char *stream, cons
     char dead[64], count[24];
     snprintf(dead, sizeof dead, "ind:{r:%s}:dead", region);
     snprintf(count, sizeof count, "%lld", deliveries);
-    const char *argv[] = {stream, dead, IND_GROUP, entry, count, event ? event->str : "", why};
-    size_t lens[] = {strlen(stream), strlen(dead), strlen(IND_GROUP), strlen(entry), strlen(count),
-                     event ? event->len : 0, strlen(why)};
+    const char *argv[] = {dead, stream, IND_GROUP, entry, count, event ? event->str : "", why};
+    size_t lens[] = {strlen(dead),  strlen(stream),         strlen(IND_GROUP), strlen(entry),
+                     strlen(count), event ? event->len : 0, strlen(why)};
     apply_op *op = xcalloc(1, sizeof *op);
     op->c = c;
     snprintf(op->entry, sizeof op->entry, "%s", entry);
     c->pending++;
-    if (redis_link_evalsha(c->link, c->svc->dead_script, 2, 7, argv, lens, s_applied, op) != 0) {
+    if (redis_link_evalsha(c->link, c->svc->dead_script, 1, 7, argv, lens, s_applied, op) != 0) {
         free(op);
         c->pending--;
     }
@@ -125,8 +125,8 @@ int ind_apply(indicators_service *svc, redis_link *link, const char *stream, con
 {
     size_t argc = 7 + f->n;
     const char **argv = xcalloc(argc, sizeof *argv);
-    argv[0] = stream;
-    argv[1] = applied_key;
+    argv[0] = applied_key;
+    argv[1] = stream;
     argv[2] = IND_GROUP;
     argv[3] = entry;
     argv[4] = state_prefix;
@@ -134,14 +134,14 @@ int ind_apply(indicators_service *svc, redis_link *link, const char *stream, con
     argv[6] = f->op;
     for (size_t i = 0; i < f->n; i++)
         argv[7 + i] = f->args[i];
-    int rc = redis_link_evalsha(link, svc->apply_script, 2, (int)argc, argv, NULL, cb, ud);
+    int rc = redis_link_evalsha(link, svc->apply_script, 1, (int)argc, argv, NULL, cb, ud);
     free(argv);
     return rc;
 }
 
 /* one entry [id, [field, value, …]] of stream; deliveries: how often it was delivered (0 = first) */
-static void s_entry(ind_consumer *c, const char *region, const char *prefix, const char *stream,
-                    const redisReply *e, long long deliveries)
+static void s_entry(ind_consumer *c, const char *region, const char *prefix, const char *stream, const redisReply *e,
+                    long long deliveries)
 {
     if (!e || e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING)
         return;
@@ -240,7 +240,7 @@ static void s_create_groups(ind_consumer *c, size_t region)
 static void s_read(ind_consumer *c, size_t region)
 {
     char keys[IND_STREAMS][64];
-    const char *argv[8 + 2 * IND_STREAMS];
+    const char *argv[9 + 2 * IND_STREAMS];
     int argc = 0;
     char count[16], block[16];
     snprintf(count, sizeof count, "%d", IND_READ_COUNT);

@@ -100,7 +100,7 @@ static void s_org(ind_fact *f, const char *id, const Metodnet__Organization *o)
     s_arg(f, "%s", s_educational(o->kind) ? "1" : "0");
     s_arg(f, "%s", o->founder == METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_MUNICIPAL ? "1" : "0");
     s_arg(f, "%s", s(o->municipality_id));
-    s_arg(f, "%s", s(o->short_name) [0] ? o->short_name : s(o->name));
+    s_arg(f, "%s", s(o->short_name)[0] ? o->short_name : s(o->name));
     s_arg(f, "%s", (o->low_results || o->difficult_conditions) ? "1" : "0");
     s_arg(f, "%s", s(o->region_id));
 }
@@ -225,7 +225,7 @@ static void s_route(ind_fact *f, const Metodnet__Route *r)
         const Metodnet__RouteItem *it = r->items[i];
         const char *status = it->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE          ? "done"
                              : it->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS ? "in_progress"
-                                                                                                       : "";
+                                                                                                        : "";
         if (!status[0])
             continue;
         const char *day = it->completed_on && it->completed_on[0] ? it->completed_on : s(r->updated_at);

@@ -19,10 +19,10 @@
 #include "indicators_service.pb-c.h"
 #include "service_client.h"
 
-#define IND_CODE(x) METODNET__STATUS_CODE__STATUS_CODE_##x
-#define IND_GROUP "indicators"
+#define IND_CODE(x)     METODNET__STATUS_CODE__STATUS_CODE_##x
+#define IND_GROUP       "indicators"
 #define IND_MAX_REGIONS 64
-#define IND_DEAD_AFTER 3 /* deliveries before an entry goes to the dead-letter stream */
+#define IND_DEAD_AFTER  3 /* deliveries before an entry goes to the dead-letter stream */
 
 typedef struct ind_consumer ind_consumer;
 
@@ -71,11 +71,23 @@ extern const char ind_lua_snapshot[];
 /* Values (indicators_values.c): computes the values of a request into resp; cb(status, ud). */
 typedef void (*ind_values_cb)(Metodnet__StatusCode code, const char *message_ru,
                               Metodnet__GetIndicatorValuesResponse *resp, void *ud);
-void ind_values_compute(indicators_service *svc, const char *state_prefix, const char *region,
-                        const char *scope_kind, const char *scope_id, const char *period, const char *indicator,
-                        const char *by, ind_values_cb cb, void *ud);
+void ind_values_compute(indicators_service *svc, const char *state_prefix, const char *region, const char *scope_kind,
+                        const char *scope_id, const char *period, const char *indicator, const char *by,
+                        ind_values_cb cb, void *ud);
 void ind_values_free(Metodnet__GetIndicatorValuesResponse *resp);
 
 void ind_recompute(indicators_service *svc, service_call *call, const Metodnet__RecomputeRequest *req);
+
+/* indicators_snapshots.c: the scope is resolved and checked by the caller */
+void ind_snapshot_create(indicators_service *svc, service_call *call, const char *region, const char *kind,
+                         const char *scope, const Metodnet__CreateSnapshotRequest *req);
+void ind_snapshot_list(indicators_service *svc, service_call *call, const char *region,
+                       const Metodnet__ListSnapshotsRequest *req);
+void ind_snapshot_get(indicators_service *svc, service_call *call, const char *id);
+/* indicators_recommendations.c */
+void ind_recommendations_list(indicators_service *svc, service_call *call, const char *region, const char *kind,
+                              const char *scope, const Metodnet__ListRecommendationsRequest *req);
+void ind_recommendation_status(indicators_service *svc, service_call *call,
+                               const Metodnet__SetRecommendationStatusRequest *req);
 
 #endif

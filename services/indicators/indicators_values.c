@@ -148,17 +148,17 @@ static void s_targets(const redisReply *reply, const char *error, void *ud)
     char ppl[256];
     snprintf(ppl, sizeof ppl, "%sppl:%s", o->prefix, o->scope);
     const char *young = getenv("METODNET_INDICATORS_YOUNG_AGE");
-    const char *argv[] = {ppl, o->prefix, o->kind, o->scope, o->region, o->start, o->end, o->by,
-                          young && atoi(young) > 0 ? young : "35"};
+    const char *argv[] = {
+        ppl, o->prefix, o->kind, o->scope, o->region, o->start, o->end, o->by, young && atoi(young) > 0 ? young : "35"};
     if (redis_link_evalsha(o->svc->link, o->svc->values_script, 1, 9, argv, NULL, s_counted, o) != 0) {
         o->cb(IND_CODE(UNAVAILABLE), "Показатели временно недоступны, повторите запрос позже", NULL, o->ud);
         free(o);
     }
 }
 
-void ind_values_compute(indicators_service *svc, const char *state_prefix, const char *region,
-                        const char *scope_kind, const char *scope_id, const char *period, const char *indicator,
-                        const char *by, ind_values_cb cb, void *ud)
+void ind_values_compute(indicators_service *svc, const char *state_prefix, const char *region, const char *scope_kind,
+                        const char *scope_id, const char *period, const char *indicator, const char *by,
+                        ind_values_cb cb, void *ud)
 {
     values_op *o = xcalloc(1, sizeof *o);
     o->svc = svc;

@@ -1,12 +1,15 @@
 -- apply.lua — one stream entry of another service applied to the indicators' own state, idempotently,
--- and acknowledged in the same step. KEYS[1] the source stream, KEYS[2] ind:{r:R}:applied (entity →
--- the last stream entry id applied). ARGV: group, entry id, prefix "ind:{r:R}:", entity key, op, op args.
+-- and acknowledged in the same step. KEYS[1] ind:{r:R}:applied (entity → the last stream entry id
+-- applied). ARGV: the source stream, group, entry id, prefix "ind:{r:R}:", entity key, op, op args.
+-- The source stream is an ARGV, not a KEY: EVALSHA's declared keys must all be the service's own (its ACL
+-- user reaches the other prefixes' streams only through the consumer-group commands of its selector,
+-- ops/redis-acl.conf); it shares the hash tag {r:R} with the state, so the script stays in one slot.
 -- An entry at or below the entity's last applied id changes nothing (a redelivery after a crash), the
 -- XACK is sent either way. The state's keys share the stream's hash tag {r:R}.
-local stream, applied_key = KEYS[1], KEYS[2]
-local group, entry, P, ent, op = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local applied_key = KEYS[1]
+local stream, group, entry, P, ent, op = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local a = {}
-for i = 6, #ARGV do a[#a + 1] = ARGV[i] end
+for i = 7, #ARGV do a[#a + 1] = ARGV[i] end
 
 local function id_parts(s)
   local ms, seq = string.match(s, '^(%d+)-(%d+)$')
@@ -20,7 +23,7 @@ local function newer(x, y)
 end
 local function split(s)
   local out = {}
-  if s == nil or s == '' then return out end
+  if not s or s == '' then return out end
   for part in string.gmatch(s, '[^,]+') do out[#out + 1] = part end
   return out
 end
