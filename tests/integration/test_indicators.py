@@ -279,6 +279,76 @@ class IndicatorsTest(StackTestCase):
                          "done")
         self.assertJsonError(self.stack.post("/api/v1/recommendations/07-r1/status", {"status": "done"}), 404)
 
+    def subject_count(self, subject):
+        r = self.values(by="subject")
+        return self.table(r, "breakdown").get((REGION, "I1", subject), (0, 0))[1]
+
+    def test_10_kill9_mid_stream(self):
+        """kill -9 of the consumer while creates and updates stream in: after the restart every person is
+        counted once, in the subject of their last change (a replayed older entry changes nothing)."""
+        import threading
+        done = []
+
+        def writer():
+            for i in range(30):
+                r = self.stack.post("/api/v1/staff", {
+                    "lastName": f"Жерукова{i}", "firstName": "Алла", "birthDate": "1980-01-01",
+                    "professionStartDate": "2005-09-01", "position": "teacher", "category": "teacher",
+                    "subjects": ["chemistry"], "organizationIds": [self.o4["id"]]})
+                assert r.status == 201, r
+                u = self.stack.request("PATCH", f"/api/v1/staff/{r.json['id']}", {"subjects": ["biology"]},
+                                       headers={"If-Match": '"1"'})
+                assert u.status == 200, u
+                done.append(r.json["id"])
+
+        t = threading.Thread(target=writer)
+        t.start()
+        while len(done) < 10:
+            time.sleep(0.01)
+        self.stack.kill9("indicators")
+        t.join()
+        self.stack.restart("indicators")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.subject_count("biology") == 30 and self.subject_count("chemistry") == 0:
+                break
+            time.sleep(0.2)
+        self.assertEqual(self.subject_count("biology"), 30)
+        self.assertEqual(self.subject_count("chemistry"), 0)
+        # nothing left pending for the group
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pending = self.stack.redis_cli("XPENDING", "reg:{r:07}:events", "indicators").stdout.split()
+            if pending and pending[0] == "0":
+                break
+            time.sleep(0.2)
+        self.assertEqual(pending[0], "0", pending)
+
+    def test_11_poison_entry(self):
+        """an entry that is no DomainEvent goes to ind:{r:07}:dead after 3 deliveries; the rest goes on."""
+        bad = self.stack.redis_cli("XADD", "reg:{r:07}:events", "*", "event", "\xff\xfe-не-protobuf").stdout.strip()
+        self.assertRegex(bad, r"^\d+-\d+$")
+        before = self.subject_count("geography")
+        self._ok(self.stack.post("/api/v1/staff", {
+            "lastName": "Тхагапсоева", "firstName": "Рита", "birthDate": "1980-01-01",
+            "professionStartDate": "2005-09-01", "position": "teacher", "category": "teacher",
+            "subjects": ["geography"], "organizationIds": [self.o4["id"]]}))
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and self.subject_count("geography") != before + 1:
+            time.sleep(0.05)
+        self.assertEqual(self.subject_count("geography"), before + 1, "запись после отравленной не применена")
+        deadline = time.monotonic() + 15
+        dead = ""
+        while time.monotonic() < deadline:
+            dead = self.stack.redis_cli("XRANGE", "ind:{r:07}:dead", "-", "+").stdout
+            if bad in dead:
+                break
+            time.sleep(0.2)
+        self.assertIn(bad, dead)
+        self.assertIn("reg:{r:07}:events", dead)
+        pending = self.stack.redis_cli("XPENDING", "reg:{r:07}:events", "indicators").stdout.split()
+        self.assertEqual(pending[0], "0", pending)
+
     def _user(self, role, kind, scope_id, staff_id=None):
         login = f"ind{os.urandom(4).hex()}"
         password = "Пароль-для-теста-" + os.urandom(4).hex()
