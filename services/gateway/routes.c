@@ -319,6 +319,9 @@ static const route s_routes[] = {
     /* indicators: I1–I13 per scope and period, the region's targets, snapshots, recommendations */
     ROUTE("indicators", "GET", "/api/v1/indicators", "ListIndicators", .flags = ROUTE_QUERY,
           .summary = "Каталог показателей I1–I13 с целями региона"),
+    ROUTE("indicators", "POST", "/api/v1/indicators/recompute", "Recompute", .flags = ROUTE_BODY,
+          .timeout_ms = EXPORT_TIMEOUT_MS,
+          .summary = "Полный пересчёт из служб-источников и сверка с текущими значениями (check: только сверка)"),
     ROUTE("indicators", "GET", "/api/v1/indicator-values", "GetIndicatorValues", .flags = ROUTE_QUERY,
           .summary = "Значения показателей территории за период (scopeKind, scopeId, period: 2026, 2025/26 или "
                      "2026-01-01..2026-03-31; indicator; by: municipality, organization, subject)"),

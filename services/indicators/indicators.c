@@ -467,13 +467,9 @@ static void s_set_recommendation_status(service_call *call, const ProtobufCMessa
     ind_recommendation_status(ud, call, (const Metodnet__SetRecommendationStatusRequest *)r);
 }
 
-/* ---------- not yet ---------- */
-
-static void s_unimplemented(service_call *call, const ProtobufCMessage *r, void *ud)
+static void s_recompute(service_call *call, const ProtobufCMessage *r, void *ud)
 {
-    (void)r;
-    (void)ud;
-    service_call_fail(call, IND_CODE(UNIMPLEMENTED), "Эта функция показателей ещё не готова");
+    ind_recompute(ud, call, (const Metodnet__RecomputeRequest *)r);
 }
 
 static const service_handler_entry s_handlers[] = {
@@ -485,7 +481,7 @@ static const service_handler_entry s_handlers[] = {
     {"GetSnapshot", s_get_snapshot},
     {"ListRecommendations", s_list_recommendations},
     {"SetRecommendationStatus", s_set_recommendation_status},
-    {"Recompute", s_unimplemented},
+    {"Recompute", s_recompute},
 };
 
 static const service_methods s_service_methods = {&metodnet__indicators__descriptor, s_handlers,
@@ -506,6 +502,7 @@ const service_methods *indicators_methods(void)
 IND_LUA_LIST(indicators_lua_apply, ind_lua_apply)
 IND_LUA_LIST(indicators_lua_values, ind_lua_values)
 IND_LUA_LIST(indicators_lua_dead, ind_lua_dead)
+IND_LUA_LIST(indicators_lua_drop, ind_lua_drop)
 
 /* ---------- lifecycle ---------- */
 
@@ -527,7 +524,8 @@ indicators_service *indicators_new(uv_loop_t *loop, void *zmq_context, const con
     svc->apply_script = redis_link_script(link, ind_lua_apply);
     svc->values_script = redis_link_script(link, ind_lua_values);
     svc->dead_script = redis_link_script(link, ind_lua_dead);
-    if (!svc->broker || !svc->apply_script || !svc->values_script || !svc->dead_script) {
+    svc->drop_script = redis_link_script(link, ind_lua_drop);
+    if (!svc->broker || !svc->apply_script || !svc->values_script || !svc->dead_script || !svc->drop_script) {
         s_free_parts(svc);
         return NULL;
     }

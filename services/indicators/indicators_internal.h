@@ -34,7 +34,7 @@ struct indicators_service {
     struct redis_script *apply_script;
     struct redis_script *values_script;
     struct redis_script *dead_script;
-    struct redis_script *snapshot_script;
+    struct redis_script *drop_script;
     uv_loop_t *loop;
 };
 
@@ -66,7 +66,7 @@ void ind_consumer_destroy(ind_consumer **c);
 extern const char ind_lua_apply[];
 extern const char ind_lua_values[];
 extern const char ind_lua_dead[];
-extern const char ind_lua_snapshot[];
+extern const char ind_lua_drop[];
 
 /* Values (indicators_values.c): computes the values of a request into resp; cb(status, ud). */
 typedef void (*ind_values_cb)(Metodnet__StatusCode code, const char *message_ru,

@@ -279,6 +279,42 @@ class IndicatorsTest(StackTestCase):
                          "done")
         self.assertJsonError(self.stack.post("/api/v1/recommendations/07-r1/status", {"status": "done"}), 404)
 
+    def tearDown(self):
+        """after every scenario the full recompute from the source services agrees with the incremental
+        state (metodctl indicators recompute --check exits 0)"""
+        super().tearDown()
+        if getattr(self, "_outcome", None) is not None and not getattr(self._outcome, "success", True):
+            return
+        self.assert_recompute_agrees()
+
+    def assert_recompute_agrees(self, timeout=15.0):
+        from harness import bin_dir
+        binary = os.path.join(bin_dir(), "ops", "metodctl", "metodctl")
+        env = dict(os.environ, METODNET_URL=f"http://127.0.0.1:{self.stack.http_port}",
+                   METODNET_TOKEN=self.stack.tokens[0])
+        deadline = time.monotonic() + timeout
+        while True:  # the stream may still be catching up with the last writes of the scenario
+            p = subprocess.run([binary, "indicators", "recompute", "--check"], env=env, capture_output=True,
+                               text=True, timeout=60)
+            if p.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("расхождений с инкрементальным состоянием: 0", p.stdout)
+
+    def test_12_recompute_finds_a_difference(self):
+        """a change behind the consumer's back (the incremental state edited directly) is found"""
+        self.stack.redis_cli("SREM", "ind:{r:07}:ppl:07", self.t2["id"])
+        from harness import bin_dir
+        binary = os.path.join(bin_dir(), "ops", "metodctl", "metodctl")
+        env = dict(os.environ, METODNET_URL=f"http://127.0.0.1:{self.stack.http_port}",
+                   METODNET_TOKEN=self.stack.tokens[0])
+        p = subprocess.run([binary, "indicators", "recompute", "--check"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("I1 07", p.stdout)
+        self.stack.redis_cli("SADD", "ind:{r:07}:ppl:07", self.t2["id"])
+
     def subject_count(self, subject):
         r = self.values(by="subject")
         return self.table(r, "breakdown").get((REGION, "I1", subject), (0, 0))[1]

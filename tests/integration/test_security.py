@@ -238,6 +238,7 @@ MATRIX = {
     # snapshots and recommendations of A's and B's scope (a recommendation addressed to school A or B)
     "GET /api/v1/indicators": ("200 200 200 200 200 401", "403 403 403 403 403 401"),
     "GET /api/v1/indicator-values": ("200 200 403 403 403 401", "200 403 403 403 403 401"),
+    "POST /api/v1/indicators/recompute": ("200 403 403 403 403 401", "403 403 403 403 403 401"),
     "PUT /api/v1/indicator-targets/{indicator}": ("200 403 403 403 403 401", "403 403 403 403 403 401"),
     "POST /api/v1/indicator-snapshots": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
     "GET /api/v1/indicator-snapshots": ("L L H 403 H 401", "L H H 403 H 401"),
@@ -762,6 +763,8 @@ class SecurityFixture:
         mun = self.mun[side]
         if route == "GET /api/v1/indicators":
             template += "" if side == "own" else "?regionId=08"
+        elif route == "POST /api/v1/indicators/recompute":
+            body = {"regionId": "07" if side == "own" else "08", "check": True}
         elif route == "GET /api/v1/indicator-values":
             template += f"?scopeKind=municipality&scopeId={mun}&period=2026&by=organization"
         elif route.startswith("PUT /api/v1/indicator-targets"):

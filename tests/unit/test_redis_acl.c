@@ -52,9 +52,10 @@ static const script_module s_events = {"services/events/events_scripts.c", event
 static const script_module s_ind_apply = {"services/indicators/lua/apply.lua", indicators_lua_apply};
 static const script_module s_ind_values = {"services/indicators/lua/values.lua", indicators_lua_values};
 static const script_module s_ind_dead = {"services/indicators/lua/dead.lua", indicators_lua_dead};
-static const script_module *const s_modules[] = {&s_entity_store, &s_auth,        &s_idempotency,
-                                                 &s_claims_check, &s_claim_guard, &s_events,
-                                                 &s_ind_apply,    &s_ind_values,  &s_ind_dead};
+static const script_module s_ind_drop = {"services/indicators/lua/drop.lua", indicators_lua_drop};
+static const script_module *const s_modules[] = {&s_entity_store, &s_auth,    &s_idempotency, &s_claims_check,
+                                                 &s_claim_guard,  &s_events,  &s_ind_apply,   &s_ind_values,
+                                                 &s_ind_dead,     &s_ind_drop};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
@@ -69,7 +70,7 @@ static const service_scripts s_services[] = {
     {"diagnostics", {&s_entity_store}},
     {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
     {"events", {&s_entity_store, &s_events}},
-    {"indicators", {&s_ind_apply, &s_ind_values, &s_ind_dead}},
+    {"indicators", {&s_ind_apply, &s_ind_values, &s_ind_dead, &s_ind_drop}},
 };
 
 /* ---- ops/redis-acl.conf ---- */

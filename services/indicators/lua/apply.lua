@@ -11,6 +11,18 @@ local stream, group, entry, P, ent, op = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARG
 local a = {}
 for i = 7, #ARGV do a[#a + 1] = ARGV[i] end
 
+-- A recompute's shadow state (prefix "ind:{r:R}:chk:") records every key it writes in P..'keys', so
+-- drop.lua can remove it afterwards.
+local track = string.find(P, ':chk:', 1, true) ~= nil
+local function seen(key)
+  if track then redis.call('SADD', P .. 'keys', key) end
+end
+local function hset(key, ...) seen(key) return redis.call('HSET', key, ...) end
+local function hdel(key, ...) seen(key) return redis.call('HDEL', key, ...) end
+local function sadd(key, ...) seen(key) return redis.call('SADD', key, ...) end
+local function srem(key, ...) seen(key) return redis.call('SREM', key, ...) end
+local function del(key) seen(key) return redis.call('DEL', key) end
+
 local function id_parts(s)
   local ms, seq = string.match(s, '^(%d+)-(%d+)$')
   return tonumber(ms) or 0, tonumber(seq) or 0
@@ -31,7 +43,7 @@ end
 -- the person of a record whose delete event carries no entity
 local function owner(staff, id)
   if staff ~= nil and staff ~= '' then
-    redis.call('HSET', P .. 'owner', id, staff)
+    hset(P .. 'owner', id, staff)
     return staff
   end
   return redis.call('HGET', P .. 'owner', id) or ''
@@ -48,18 +60,18 @@ if op == 'staff' then
   local id, deleted, active = a[1], a[2] == '1', a[3] == '1'
   local pk = P .. 'p:' .. id
   local old = redis.call('HMGET', pk, 'orgs', 'muns', 'region')
-  for _, o in ipairs(split(old[1])) do redis.call('SREM', P .. 'ppl:' .. o, id) end
-  for _, m in ipairs(split(old[2])) do redis.call('SREM', P .. 'ppl:' .. m, id) end
-  if old[3] then redis.call('SREM', P .. 'ppl:' .. old[3], id) end
+  for _, o in ipairs(split(old[1])) do srem(P .. 'ppl:' .. o, id) end
+  for _, m in ipairs(split(old[2])) do srem(P .. 'ppl:' .. m, id) end
+  if old[3] then srem(P .. 'ppl:' .. old[3], id) end
   if deleted then
-    redis.call('DEL', pk)
+    del(pk)
   else
-    redis.call('HSET', pk, 'active', a[3], 'cat', a[4], 'birth', a[5], 'start', a[6], 'subj', a[7],
+    hset(pk, 'active', a[3], 'cat', a[4], 'birth', a[5], 'start', a[6], 'subj', a[7],
       'orgs', a[8], 'muns', a[9], 'region', a[10])
     if active then
-      for _, o in ipairs(split(a[8])) do redis.call('SADD', P .. 'ppl:' .. o, id) end
-      for _, m in ipairs(split(a[9])) do redis.call('SADD', P .. 'ppl:' .. m, id) end
-      redis.call('SADD', P .. 'ppl:' .. a[10], id)
+      for _, o in ipairs(split(a[8])) do sadd(P .. 'ppl:' .. o, id) end
+      for _, m in ipairs(split(a[9])) do sadd(P .. 'ppl:' .. m, id) end
+      sadd(P .. 'ppl:' .. a[10], id)
     end
   end
 elseif op == 'org' then
@@ -67,70 +79,70 @@ elseif op == 'org' then
   local id, deleted = a[1], a[2] == '1'
   local ok = P .. 'o:' .. id
   local old = redis.call('HMGET', ok, 'mun', 'region')
-  if old[1] then redis.call('SREM', P .. 'orgs:' .. old[1], id) end
-  if old[2] then redis.call('SREM', P .. 'orgs:' .. old[2], id) end
+  if old[1] then srem(P .. 'orgs:' .. old[1], id) end
+  if old[2] then srem(P .. 'orgs:' .. old[2], id) end
   if deleted then
-    redis.call('DEL', ok)
+    del(ok)
   else
-    redis.call('HSET', ok, 'edu', a[3], 'muni', a[4], 'mun', a[5], 'name', a[6], 'shnor', a[7], 'region', a[8])
-    redis.call('SADD', P .. 'orgs:' .. a[5], id)
-    redis.call('SADD', P .. 'orgs:' .. a[8], id)
+    hset(ok, 'edu', a[3], 'muni', a[4], 'mun', a[5], 'name', a[6], 'shnor', a[7], 'region', a[8])
+    sadd(P .. 'orgs:' .. a[5], id)
+    sadd(P .. 'orgs:' .. a[8], id)
   end
 elseif op == 'mun' then
   -- id, deleted, name
   if a[2] == '1' then
-    redis.call('SREM', P .. 'muns', a[1])
-    redis.call('DEL', P .. 'm:' .. a[1])
+    srem(P .. 'muns', a[1])
+    del(P .. 'm:' .. a[1])
   else
-    redis.call('SADD', P .. 'muns', a[1])
-    redis.call('HSET', P .. 'm:' .. a[1], 'name', a[3])
+    sadd(P .. 'muns', a[1])
+    hset(P .. 'm:' .. a[1], 'name', a[3])
   end
 elseif op == 'campaign' then
   -- id, independent
-  redis.call('HSET', P .. 'camp', a[1], a[2])
+  hset(P .. 'camp', a[1], a[2])
 elseif op == 'result' then
   -- staff, id, campaign, date, deficits
-  redis.call('HSET', P .. 'res:' .. a[1], a[2], a[3] .. '|' .. a[4] .. '|' .. a[5])
+  hset(P .. 'res:' .. a[1], a[2], a[3] .. '|' .. a[4] .. '|' .. a[5])
 elseif op == 'programme' then
   -- id, deleted, federal registry, competences, quality-management tag
-  if a[2] == '1' then redis.call('DEL', P .. 'prog:' .. a[1])
-  else redis.call('HSET', P .. 'prog:' .. a[1], 'fr', a[3], 'comps', a[4], 'quality', a[5]) end
+  if a[2] == '1' then del(P .. 'prog:' .. a[1])
+  else hset(P .. 'prog:' .. a[1], 'fr', a[3], 'comps', a[4], 'quality', a[5]) end
 elseif op == 'qual' then
   -- staff, id, deleted, programme, completed on, confirmed
   a[1] = owner(a[1], a[2])
-  if a[3] == '1' or a[6] ~= '1' then redis.call('HDEL', P .. 'q:' .. a[1], a[2])
-  else redis.call('HSET', P .. 'q:' .. a[1], a[2], a[4] .. '|' .. a[5]) end
+  if a[3] == '1' or a[6] ~= '1' then hdel(P .. 'q:' .. a[1], a[2])
+  else hset(P .. 'q:' .. a[1], a[2], a[4] .. '|' .. a[5]) end
 elseif op == 'assoc' then
   -- id, deleted, network, created on, home scopes (comma list: org, municipality, region)
   local id, deleted = a[1], a[2] == '1'
   local ak = P .. 'a:' .. id
   local old = redis.call('HGET', ak, 'homes')
-  for _, s in ipairs(split(old)) do redis.call('SREM', P .. 'assocs:' .. s, id) end
-  if deleted then redis.call('DEL', ak)
+  for _, s in ipairs(split(old)) do srem(P .. 'assocs:' .. s, id) end
+  if deleted then del(ak)
   else
-    redis.call('HSET', ak, 'net', a[3], 'created', a[4], 'homes', a[5])
-    for _, s in ipairs(split(a[5])) do redis.call('SADD', P .. 'assocs:' .. s, id) end
+    hset(ak, 'net', a[3], 'created', a[4], 'homes', a[5])
+    for _, s in ipairs(split(a[5])) do sadd(P .. 'assocs:' .. s, id) end
   end
 elseif op == 'member' then
   -- staff, id, deleted, association, joined on, left on
   a[1] = owner(a[1], a[2])
-  if a[3] == '1' then redis.call('HDEL', P .. 'mem:' .. a[1], a[2])
-  else redis.call('HSET', P .. 'mem:' .. a[1], a[2], a[4] .. '|' .. a[5] .. '|' .. a[6]) end
+  if a[3] == '1' then hdel(P .. 'mem:' .. a[1], a[2])
+  else hset(P .. 'mem:' .. a[1], a[2], a[4] .. '|' .. a[5] .. '|' .. a[6]) end
 elseif op == 'event' then
   -- id, deleted, date, support programme
-  if a[2] == '1' then redis.call('DEL', P .. 'ev:' .. a[1])
-  else redis.call('HSET', P .. 'ev:' .. a[1], 'date', a[3], 'sp', a[4]) end
+  if a[2] == '1' then del(P .. 'ev:' .. a[1])
+  else hset(P .. 'ev:' .. a[1], 'date', a[3], 'sp', a[4]) end
 elseif op == 'registration' then
   -- staff, id, event, attended
-  if a[4] == '1' then redis.call('HSET', P .. 'att:' .. a[1], a[2], a[3])
-  else redis.call('HDEL', P .. 'att:' .. a[1], a[2]) end
+  if a[4] == '1' then hset(P .. 'att:' .. a[1], a[2], a[3])
+  else hdel(P .. 'att:' .. a[1], a[2]) end
 elseif op == 'route' then
   -- staff, then per item: status|date (date: completed on, or the route's update day)
   local rk = P .. 'route:' .. a[1]
-  redis.call('DEL', rk)
-  for i = 2, #a do redis.call('HSET', rk, tostring(i - 1), a[i]) end
+  del(rk)
+  for i = 2, #a do hset(rk, tostring(i - 1), a[i]) end
 end
 
-redis.call('HSET', applied_key, ent, entry)
+hset(applied_key, ent, entry)
 redis.call('XACK', stream, group, entry)
 return 1
