@@ -527,7 +527,7 @@ static void s_step(ind_consumer *c)
         s_ask_regions(c);
     }
     if (c->n_regions == 0) {
-        s_schedule(c, 200);
+        s_schedule(c, 500);
         return;
     }
     c->pending = 1;
