@@ -94,19 +94,28 @@ static bool s_digits(const char *s, size_t n)
     return true;
 }
 
+/* out (11 bytes) = the year (1900..2999, checked by the callers) and "-MM-DD" */
+static void s_ymd(char out[11], int year, const char *month_day)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%04d%s", year % 10000, month_day);
+    memcpy(out, buf, 10);
+    out[10] = '\0';
+}
+
 int indicators_period_parse(const char *text, int today_year, char start[11], char end[11], char *canonical,
                             size_t canonical_size, char *error, size_t error_size)
 {
     size_t len = text ? strlen(text) : 0;
     if (len == 0) {
-        snprintf(start, 11, "%04d-01-01", today_year);
-        snprintf(end, 11, "%04d-12-31", today_year);
+        s_ymd(start, today_year, "-01-01");
+        s_ymd(end, today_year, "-12-31");
         snprintf(canonical, canonical_size, "%04d", today_year);
         return 0;
     }
     if (len == 4 && s_digits(text, 4) && atoi(text) >= 1900 && atoi(text) <= 2999) {
-        snprintf(start, 11, "%.4s-01-01", text);
-        snprintf(end, 11, "%.4s-12-31", text);
+        s_ymd(start, atoi(text), "-01-01");
+        s_ymd(end, atoi(text), "-12-31");
         snprintf(canonical, canonical_size, "%.4s", text);
         return 0;
     }
@@ -116,8 +125,8 @@ int indicators_period_parse(const char *text, int today_year, char start[11], ch
             snprintf(error, error_size, "Учебный год записывается как 2025/26: второй год — следующий за первым");
             return -1;
         }
-        snprintf(start, 11, "%04d-09-01", y);
-        snprintf(end, 11, "%04d-08-31", y + 1);
+        s_ymd(start, y, "-09-01");
+        s_ymd(end, y + 1, "-08-31");
         snprintf(canonical, canonical_size, "%04d/%02d", y, next);
         return 0;
     }
