@@ -143,6 +143,12 @@ elseif op == 'route' then
   for i = 2, #a do hset(rk, tostring(i - 1), a[i]) end
 end
 
+-- the people with any result, completion, membership, attendance or route item: values.lua reads
+-- those records only for them
+if (op == 'result' or op == 'qual' or op == 'member' or op == 'registration' or op == 'route') and
+    a[1] ~= nil and a[1] ~= '' then
+  sadd(P .. 'facts', a[1])
+end
 hset(applied_key, ent, entry)
 redis.call('XACK', stream, group, entry)
 return 1

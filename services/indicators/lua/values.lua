@@ -106,7 +106,17 @@ local function add(c, ind, n, d)
 end
 bucket('', '')
 
--- the people of the scope
+-- the people of the scope; only those in P..'facts' have records beyond their own (apply.lua)
+local has_facts = {}
+for _, id in ipairs(redis.call('SMEMBERS', P .. 'facts')) do has_facts[id] = true end
+local function hgetall(key, pid)
+  if not has_facts[pid] then return {} end
+  return redis.call('HGETALL', key)
+end
+local function hvals(key, pid)
+  if not has_facts[pid] then return {} end
+  return redis.call('HVALS', key)
+end
 local people = redis.call('SMEMBERS', KEYS[1])
 for _, pid in ipairs(people) do
   local h = redis.call('HMGET', P .. 'p:' .. pid, 'active', 'cat', 'birth', 'start', 'subj', 'orgs')
@@ -121,7 +131,7 @@ for _, pid in ipairs(people) do
     if #mine > 0 and (teacher or manager) then
       -- facts of the person
       local diag, indep_before = false, {}
-      local res = redis.call('HGETALL', P .. 'res:' .. pid)
+      local res = hgetall(P .. 'res:' .. pid, pid)
       for i = 1, #res, 2 do
         local f = fields(res[i + 1])
         if camp[f[1]] then
@@ -132,7 +142,7 @@ for _, pid in ipairs(people) do
       local young = age_below(h[3], young_age)
       local early = (h[4] or '') ~= '' and h[4] > minus3 and h[4] <= pend
       local att_any, att_young = false, false
-      local att = redis.call('HGETALL', P .. 'att:' .. pid)
+      local att = hgetall(P .. 'att:' .. pid, pid)
       for i = 1, #att, 2 do
         local e = event(att[i + 1])
         if in_p(e.date) then
@@ -141,7 +151,7 @@ for _, pid in ipairs(people) do
         end
       end
       local net, member_p = false, false
-      local mem = redis.call('HGETALL', P .. 'mem:' .. pid)
+      local mem = hgetall(P .. 'mem:' .. pid, pid)
       for i = 1, #mem, 2 do
         local f = fields(mem[i + 1])
         local joined, left = f[2], f[3]
@@ -150,7 +160,7 @@ for _, pid in ipairs(people) do
       end
       -- pairs (mentoring service): role|programme|from|to|mentor certified during the pair
       local pair_m, pair_cert, pair_young, mentee_p = false, false, false, false
-      local pairs_ = redis.call('HVALS', P .. 'pair:' .. pid)
+      local pairs_ = hvals(P .. 'pair:' .. pid, pid)
       for _, v in ipairs(pairs_) do
         local f = fields(v)
         if f[3] ~= '' and f[3] <= pend and (f[4] == '' or f[4] >= pstart) then
@@ -168,7 +178,7 @@ for _, pid in ipairs(people) do
       local i11 = false
       local route_p = false
       if teacher then
-        local q = redis.call('HGETALL', P .. 'q:' .. pid)
+        local q = hgetall(P .. 'q:' .. pid, pid)
         for i = 1, #q, 2 do
           local f = fields(q[i + 1])
           if f[1] ~= '' and in_p(f[2]) then
@@ -184,7 +194,7 @@ for _, pid in ipairs(people) do
             end
           end
         end
-        local route = redis.call('HVALS', P .. 'route:' .. pid)
+        local route = hvals(P .. 'route:' .. pid, pid)
         for _, v in ipairs(route) do
           local f = fields(v)
           if (f[1] == 'in_progress' or f[1] == 'done') and in_p(f[2]) then route_p = true end
@@ -247,7 +257,7 @@ for _, oid in ipairs(orgs) do
       if h[1] == '1' and h[2] == 'manager' then
         managers = managers + 1
         local ok = false
-        local q = redis.call('HVALS', P .. 'q:' .. pid)
+        local q = hvals(P .. 'q:' .. pid, pid)
         for _, v in ipairs(q) do
           local f = fields(v)
           if f[1] ~= '' and f[2] > minus3 and f[2] <= pend and prog(f[1]).quality then ok = true end
