@@ -123,6 +123,11 @@ static void s_resolve(ind_scope_op *s, const char *kind, const char *id, const c
         validation_add(&v, "scopeKind", "Вид территории: region, municipality или organization");
     if (!s_id_ok(id, 40))
         validation_add(&v, "scopeId", "Укажите территорию (идентификатор региона, муниципалитета или организации)");
+    else if (kind && strcmp(kind, "region") == 0 && strchr(id, '-'))
+        validation_add(&v, "scopeId", "Код региона пишется без дефиса, например 07");
+    else if (kind && strcmp(kind, "region") != 0 && !strchr(id, '-'))
+        validation_add(&v, "scopeId",
+                       "Идентификатор муниципалитета или организации начинается с кода региона: 07-m1, 07-o3");
     if (v.n > 0) {
         service_call_fail_validation(s->call, &v);
         validation_free(&v);

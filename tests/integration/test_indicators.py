@@ -178,6 +178,10 @@ class IndicatorsTest(StackTestCase):
         self.assertJsonError(bad, 400)
         bad = self.stack.get(f"/api/v1/indicator-values?scopeKind=region&scopeId={REGION}&indicator=I99")
         self.assertJsonError(bad, 400)
+        bad = self.stack.get(f"/api/v1/indicator-values?scopeKind=region&scopeId={self.m1['id']}")
+        self.assertJsonError(bad, 400)
+        bad = self.stack.get("/api/v1/indicator-values?scopeKind=municipality&scopeId=07")
+        self.assertJsonError(bad, 400)
 
     def test_05_targets_and_catalogue(self):
         r = self.stack.request("PUT", "/api/v1/indicator-targets/I9", {"target": 20})
