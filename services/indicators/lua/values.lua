@@ -106,6 +106,8 @@ local function add(c, ind, n, d)
 end
 bucket('', '')
 
+-- managers and trained managers per educational organization of the scope (I12)
+local mgr, trained_n = {}, {}
 -- the people of the scope; only those in P..'facts' have records beyond their own (apply.lua)
 local has_facts = {}
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'facts')) do has_facts[id] = true end
@@ -200,6 +202,19 @@ for _, pid in ipairs(people) do
           if (f[1] == 'in_progress' or f[1] == 'done') and in_p(f[2]) then route_p = true end
         end
       end
+      if manager then
+        local trained = false
+        for _, v in ipairs(hvals(P .. 'q:' .. pid, pid)) do
+          local f = fields(v)
+          if f[1] ~= '' and f[2] > minus3 and f[2] <= pend and prog(f[1]).quality then trained = true end
+        end
+        for _, m in ipairs(mine) do
+          if m.o.edu then
+            mgr[m.id] = (mgr[m.id] or 0) + 1
+            if trained then trained_n[m.id] = (trained_n[m.id] or 0) + 1 end
+          end
+        end
+      end
       -- buckets of this person: the scope, and the children asked for
       local bs = {{b = '', orgs = mine}}
       if by == 'municipality' then
@@ -245,33 +260,17 @@ for _, pid in ipairs(people) do
 end
 
 -- I12: organizations (educational kinds) of the scope with ≥1 manager, all of them trained in quality
--- management within the 3 years ending on the reference date.
-local orgs
-if kind == 'organization' then orgs = {sid} else orgs = redis.call('SMEMBERS', P .. 'orgs:' .. sid) end
-for _, oid in ipairs(orgs) do
+-- management within the 3 years ending on the reference date (managers and trained counted per organization
+-- in the people loop above: every manager of an organization of the scope is a person of the scope).
+local i12_orgs = {}
+for oid, _ in pairs(mgr) do i12_orgs[#i12_orgs + 1] = oid end
+table.sort(i12_orgs)
+for _, oid in ipairs(i12_orgs) do
   local o = org(oid)
-  if o.edu then
-    local managers, trained = 0, 0
-    for _, pid in ipairs(redis.call('SMEMBERS', P .. 'ppl:' .. oid)) do
-      local h = redis.call('HMGET', P .. 'p:' .. pid, 'active', 'cat')
-      if h[1] == '1' and h[2] == 'manager' then
-        managers = managers + 1
-        local ok = false
-        local q = hvals(P .. 'q:' .. pid, pid)
-        for _, v in ipairs(q) do
-          local f = fields(v)
-          if f[1] ~= '' and f[2] > minus3 and f[2] <= pend and prog(f[1]).quality then ok = true end
-        end
-        if ok then trained = trained + 1 end
-      end
-    end
-    if managers > 0 then
-      local n = (trained == managers) and 1 or 0
-      add(counters[''], 'I12', n, 1)
-      if by == 'municipality' then add(bucket(o.mun), 'I12', n, 1) end
-      if by == 'organization' then add(bucket(oid, o.name), 'I12', n, 1) end
-    end
-  end
+  local n = (trained_n[oid] or 0) == mgr[oid] and 1 or 0
+  add(counters[''], 'I12', n, 1)
+  if by == 'municipality' then add(bucket(o.mun), 'I12', n, 1) end
+  if by == 'organization' then add(bucket(oid, o.name), 'I12', n, 1) end
 end
 
 -- I10: associations whose home lies in the scope, active on the reference date.
