@@ -766,6 +766,65 @@ static int s_demo(int argc, char **argv)
     return s_import(2, import_staff);
 }
 
+/* ---------- indicators ---------- */
+
+/* metodctl indicators recompute [--check] [--region R]: the indicators service lists every source record
+ * from its service through the broker, applies it to a shadow state and compares the values with the
+ * incremental state; --check exits 2 on any difference. */
+static int s_indicators(int argc, char **argv)
+{
+    bool check = false;
+    const char *region = "";
+    if (argc == 0 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "recompute") != 0) {
+        printf("metodctl indicators recompute [--check] [--region КОД]\n"
+               "Полный пересчёт показателей I1–I13 из служб-источников (через брокер) и сравнение с\n"
+               "инкрементальным состоянием; --check — код выхода 2 при любом расхождении.\n");
+        return argc > 0 && strcmp(argv[0], "--help") == 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--check") == 0)
+            check = true;
+        else if (strcmp(argv[i], "--region") == 0 && i + 1 < argc)
+            region = argv[++i];
+        else {
+            fprintf(stderr, "metodctl indicators recompute: непонятный аргумент «%s»\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    int code = s_need_token();
+    if (code)
+        return code;
+    json_t *body = json_pack("{s:s, s:b}", "regionId", region, "check", check);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    buffer response = {0};
+    long status = s_request("POST", "/api/v1/indicators/recompute", "application/json", text, strlen(text), &response);
+    free(text);
+    if (status != 200) {
+        code = s_http_failure(status, &response);
+        free(response.data);
+        return code;
+    }
+    json_t *doc = json_loads(response.data, 0, NULL);
+    free(response.data);
+    long long total = json_integer_value(json_object_get(doc, "differencesTotal"));
+    const char *t = json_string_value(json_object_get(doc, "differencesTotal"));
+    if (t)
+        total = atoll(t);
+    const char *people = json_string_value(json_object_get(doc, "people"));
+    const char *orgs = json_string_value(json_object_get(doc, "organizations"));
+    printf("Пересчитано: сотрудников %s, организаций %s; расхождений с инкрементальным состоянием: %lld\n",
+           people ? people : "0", orgs ? orgs : "0", total);
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(doc, "differences"), i, d)
+    {
+        printf("  %s\n", s_str(json_object_get(d, "key")));
+    }
+    json_decref(doc);
+    return check && total > 0 ? EXIT_REFUSED : EXIT_OK;
+}
+
 /* ---------- main ---------- */
 
 static void s_usage(FILE *to)
@@ -776,7 +835,8 @@ static void s_usage(FILE *to)
                 "  import <вид> <файл>       загрузка CSV (вид: organizations или staff), --dry-run — проверка\n"
                 "  export <вид> [фильтры]    выгрузка в CSV для Excel (-o файл)\n"
                 "  users list|create         пользователи своей области\n"
-                "  demo district|region|national  демонстрационные данные (--seed, --out, --load)\n\n"
+                "  demo district|region|national  демонстрационные данные (--seed, --out, --load)\n"
+                "  indicators recompute [--check]  полный пересчёт показателей и сверка с текущими\n\n"
                 "Общие параметры: --server URL (или METODNET_URL; по умолчанию http://127.0.0.1:8080).\n"
                 "«metodctl <команда> --help» — справка по команде.\n\n"
                 "Коды выхода: 0 — успешно; 1 — неверный вызов или ошибка локального файла;\n"
@@ -821,6 +881,8 @@ int main(int argc, char **argv)
         code = s_users(rest, args);
     else if (strcmp(command, "demo") == 0)
         code = s_demo(rest, args);
+    else if (strcmp(command, "indicators") == 0)
+        code = s_indicators(rest, args);
     else {
         fprintf(stderr, "metodctl: неизвестная команда «%s»\n", command);
         s_usage(stderr);

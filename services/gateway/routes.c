@@ -24,6 +24,8 @@
 #include "events_service.pb-c.h"
 #include "mentoring.pb-c.h"
 #include "mentoring_service.pb-c.h"
+#include "indicators.pb-c.h"
+#include "indicators_service.pb-c.h"
 #include "registry_service.pb-c.h"
 
 /* One row: the MDP service and rpc, then what differs from the defaults (no body field, 200, no
@@ -327,6 +329,27 @@ static const route s_routes[] = {
           .summary = "Отменить запись; первый подходящий из листа ожидания записывается автоматически"),
     ROUTE("events", "GET", "/api/v1/staff/{staff_id}/registrations", "ListStaffRegistrations", .flags = ROUTE_QUERY,
           .summary = "Записи сотрудника на мероприятия"),
+    /* indicators: I1–I13 per scope and period, the region's targets, snapshots, recommendations */
+    ROUTE("indicators", "GET", "/api/v1/indicators", "ListIndicators", .flags = ROUTE_QUERY,
+          .summary = "Каталог показателей I1–I13 с целями региона"),
+    ROUTE("indicators", "POST", "/api/v1/indicators/recompute", "Recompute", .flags = ROUTE_BODY,
+          .timeout_ms = EXPORT_TIMEOUT_MS,
+          .summary = "Полный пересчёт из служб-источников и сверка с текущими значениями (check: только сверка)"),
+    ROUTE("indicators", "GET", "/api/v1/indicator-values", "GetIndicatorValues", .flags = ROUTE_QUERY,
+          .summary = "Значения показателей территории за период (scopeKind, scopeId, period: 2026, 2025/26 или "
+                     "2026-01-01..2026-03-31; indicator; by: municipality, organization, subject)"),
+    ROUTE("indicators", "PUT", "/api/v1/indicator-targets/{indicator}", "SetIndicatorTarget", .flags = ROUTE_BODY,
+          .summary = "Цель показателя для региона ({\"target\": 80})"),
+    ROUTE("indicators", "POST", "/api/v1/indicator-snapshots", "CreateSnapshot", .flags = ROUTE_BODY,
+          .success_status = 201,
+          .summary = "Заморозить значения территории за период (новая версия снимка; так же закрывается мониторинг)"),
+    ROUTE("indicators", "GET", "/api/v1/indicator-snapshots", "ListSnapshots", .flags = ROUTE_QUERY,
+          .summary = "Снимки значений за период (закрытие мониторинга)"),
+    ROUTE("indicators", "GET", "/api/v1/indicator-snapshots/{id}", "GetSnapshot", .summary = "Снимок значений"),
+    ROUTE("indicators", "GET", "/api/v1/recommendations", "ListRecommendations", .flags = ROUTE_QUERY,
+          .summary = "Адресные рекомендации по показателям ниже цели (создаются при запросе)"),
+    ROUTE("indicators", "POST", "/api/v1/recommendations/{id}/status", "SetRecommendationStatus",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Состояние рекомендации: sent → accepted → done"),
     {.method = "POST",
      .path_template = "/api/v1/diagnostics/results/import",
      .service = "diagnostics",
@@ -404,6 +427,7 @@ const ProtobufCServiceDescriptor *routes_service(const char *service)
         {"diagnostics", &metodnet__diagnostics__descriptor},
         {"events", &metodnet__events__descriptor},
         {"mentoring", &metodnet__mentoring__descriptor},
+        {"indicators", &metodnet__indicators__descriptor},
     };
     for (size_t i = 0; service != NULL && i < sizeof services / sizeof services[0]; i++)
         if (strcmp(services[i].name, service) == 0)

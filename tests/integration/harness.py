@@ -56,7 +56,7 @@ def redis_acl_rules():
 
 # The Redis ACL user each process of the stack connects as (by process name prefix).
 REDIS_USER_OF = {"gateway": "gateway", "auth": "auth", "registry": "registry", "diagnostics": "diagnostics",
-                 "events": "events", "mentoring": "mentoring"}
+                 "events": "events", "mentoring": "mentoring", "indicators": "indicators"}
 
 
 def bin_dir():
@@ -284,7 +284,8 @@ class Stack:
         diagnostics = os.path.join(b, "services", "diagnostics", "metodnet-diagnostics")
         events = os.path.join(b, "services", "events", "metodnet-events")
         mentoring = os.path.join(b, "services", "mentoring", "metodnet-mentoring")
-        for path in (gateway, registry, auth, diagnostics, events, mentoring):
+        indicators = os.path.join(b, "services", "indicators", "metodnet-indicators")
+        for path in (gateway, registry, auth, diagnostics, events, mentoring, indicators):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
@@ -297,6 +298,7 @@ class Stack:
         self._add("diagnostics", [diagnostics]).start()
         self._add("events", [events]).start()
         self._add("mentoring", [mentoring]).start()
+        self._add("indicators", [indicators]).start()
         self.wait_ready(ready_timeout)
         if self.admin_region:
             self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
@@ -390,7 +392,7 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
-        order += [n for n in ("mentoring", "events", "diagnostics", "auth") if n in self.procs]
+        order += [n for n in ("indicators", "mentoring", "events", "diagnostics", "auth") if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]

@@ -277,6 +277,17 @@ MATRIX = {
     "GET /api/v1/staff/{staff_id}/mentoring": ("L L L L L 401", "L H H H H 401"),
     "GET /api/v1/mentoring/matches": ("200 200 200 403 403 401", "200 404 404 403 403 401"),
     "POST /api/v1/mentoring/assignments": ("200 200 200 403 403 401", "200 200 200 403 403 401"),
+    # indicators: values of municipality A (own) or B (other); targets of region 07 (own) or 08 (other);
+    # snapshots and recommendations of A's and B's scope (a recommendation addressed to school A or B)
+    "GET /api/v1/indicators": ("200 200 200 200 200 401", "403 403 403 403 403 401"),
+    "GET /api/v1/indicator-values": ("200 200 403 403 403 401", "200 403 403 403 403 401"),
+    "POST /api/v1/indicators/recompute": ("200 403 403 403 403 401", "403 403 403 403 403 401"),
+    "PUT /api/v1/indicator-targets/{indicator}": ("200 403 403 403 403 401", "403 403 403 403 403 401"),
+    "POST /api/v1/indicator-snapshots": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
+    "GET /api/v1/indicator-snapshots": ("L L H 403 H 401", "L H H 403 H 401"),
+    "GET /api/v1/indicator-snapshots/{id}": ("200 200 404 404 404 401", "200 404 404 404 404 401"),
+    "GET /api/v1/recommendations": ("L L 403 403 403 401", "L 403 403 403 403 401"),
+    "POST /api/v1/recommendations/{id}/status": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
 }
 
 def is_mentoring_route(route):
@@ -432,6 +443,7 @@ class SecurityFixture:
         self.build_events()
         self.build_mentoring()
         self.build_cases()
+        self.build_indicators()
 
 
     # ---- the registry catalogue and the diagnostics service ----
@@ -867,8 +879,68 @@ class SecurityFixture:
             return None
         return self.login(*self.role_users[role])
 
+    # ---- the indicators service ----
+
+    def build_indicators(self):
+        """Targets of 100 % for I6, I7, I9 (nobody counted: every school below them), so each municipality
+        has recommendations addressed to its schools; a snapshot of each municipality."""
+        for code in ("I6", "I7", "I9"):
+            self.must(self.admin("PUT", f"/api/v1/indicator-targets/{code}", {"target": 100}), 200, "цель")
+        self.snapshot = {side: self.created(self.admin("POST", "/api/v1/indicator-snapshots", {
+            "scopeKind": "municipality", "scopeId": self.mun[side], "period": "2026"}), "снимок")["id"]
+            for side in ("own", "other")}
+        self.rec = {}
+        deadline = time.monotonic() + 15
+        for side in ("own", "other"):
+            for code in ("I6", "I7", "I9"):
+                while True:
+                    r = self.must(self.admin("GET", f"/api/v1/recommendations?scopeKind=municipality"
+                                                    f"&scopeId={self.mun[side]}&period=2026&indicator={code}"),
+                                  200, "рекомендации")
+                    got = [x["id"] for x in r["items"] if x["addresseeId"] == self.org[side]]
+                    if got or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+                if not got:
+                    raise AssertionError(f"подготовка: нет рекомендации {code} школе {self.org[side]}: {r}")
+                self.rec[(side, code)] = got[0]
+
+    def indicators_request(self, route, role, side):
+        method, template = route.split(" ", 1)
+        token = self.tokens[role]
+        body = listed = None
+        mun = self.mun[side]
+        if route == "GET /api/v1/indicators":
+            template += "" if side == "own" else "?regionId=08"
+        elif route == "POST /api/v1/indicators/recompute":
+            body = {"regionId": "07" if side == "own" else "08", "check": True}
+        elif route == "GET /api/v1/indicator-values":
+            template += f"?scopeKind=municipality&scopeId={mun}&period=2026&by=organization"
+        elif route.startswith("PUT /api/v1/indicator-targets"):
+            template = template.replace("{indicator}", "I1")
+            body = {"target": 50} if side == "own" else {"target": 50, "regionId": "08"}
+        elif route == "POST /api/v1/indicator-snapshots":
+            body = {"scopeKind": "municipality", "scopeId": mun, "period": "2026"}
+        elif route == "GET /api/v1/indicator-snapshots":
+            template += "?limit=500"
+            listed = self.snapshot[side]
+        elif route == "GET /api/v1/indicator-snapshots/{id}":
+            template = template.replace("{id}", self.snapshot[side])
+        elif route == "GET /api/v1/recommendations":
+            template += f"?scopeKind=municipality&scopeId={mun}&period=2026&indicator=I9"
+            listed = self.rec[(side, "I9")]
+        elif route == "POST /api/v1/recommendations/{id}/status":
+            code = {"region_admin": "I9", "municipal_methodologist": "I6", "school_admin": "I7"}.get(role, "I6")
+            if side == "other" and role != "region_admin":
+                code = "I6"
+            template = template.replace("{id}", self.rec[(side, code)])
+            body = {"status": "accepted"}
+        return method, template, body, token, listed, None
+
     def cell_request(self, route, role, side):
         """(method, path, body, token, id expected in a list or None)."""
+        if "/indicator" in route or "/recommendations" in route:
+            return self.indicators_request(route, role, side)
         if any(p in route for p in ("/event-plans", "/events", "/registrations")):
             return self.events_request(route, role, side)
         method, template = route.split(" ", 1)

@@ -24,6 +24,7 @@
 #include "entity_store.h"
 #include "events.h"
 #include "idempotency.h"
+#include "indicators.h"
 #include "registry_claim_guard.h"
 #include "registry_claims_check.h"
 
@@ -47,8 +48,14 @@ static const script_module s_claims_check = {"services/registry/registry_claims_
 static const script_module s_claim_guard = {"services/registry/registry_claim_guard.c",
                                             registry_claim_guard_lua_scripts};
 static const script_module s_events = {"services/events/events_scripts.c", events_lua_scripts};
-static const script_module *const s_modules[] = {&s_entity_store, &s_auth,        &s_idempotency,
-                                                 &s_claims_check, &s_claim_guard, &s_events};
+/* the indicators service keeps its scripts as .lua files (embedded by CMake): one module per file */
+static const script_module s_ind_apply = {"services/indicators/lua/apply.lua", indicators_lua_apply};
+static const script_module s_ind_values = {"services/indicators/lua/values.lua", indicators_lua_values};
+static const script_module s_ind_dead = {"services/indicators/lua/dead.lua", indicators_lua_dead};
+static const script_module s_ind_drop = {"services/indicators/lua/drop.lua", indicators_lua_drop};
+static const script_module *const s_modules[] = {&s_entity_store, &s_auth,    &s_idempotency, &s_claims_check,
+                                                 &s_claim_guard,  &s_events,  &s_ind_apply,   &s_ind_values,
+                                                 &s_ind_dead,     &s_ind_drop};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
@@ -64,6 +71,7 @@ static const service_scripts s_services[] = {
     {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
     {"events", {&s_entity_store, &s_events}},
     {"mentoring", {&s_entity_store}}, /* the entity store's scripts only */
+    {"indicators", {&s_ind_apply, &s_ind_values, &s_ind_dead, &s_ind_drop}},
 };
 
 /* ---- ops/redis-acl.conf ---- */
@@ -310,7 +318,8 @@ static void s_walk(const char *dir, char *problems, size_t size, size_t *files_w
             continue;
         }
         size_t len = strlen(e->d_name);
-        if (len < 3 || (strcmp(e->d_name + len - 2, ".c") != 0 && strcmp(e->d_name + len - 2, ".h") != 0))
+        if (len < 3 || (strcmp(e->d_name + len - 2, ".c") != 0 && strcmp(e->d_name + len - 2, ".h") != 0 &&
+                        (len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0)))
             continue;
         char *text = s_read_file(full);
         assert_non_null(text);

@@ -1,0 +1,10 @@
+# embed_lua.cmake — writes indicators_lua.c from indicators_lua.c.in and lua/*.lua (cmake -P, at build time):
+# each script becomes a C string literal. -DSRC_DIR=<this dir> -DOUT=<the .c to write>.
+foreach(script apply values dead drop)
+  file(READ ${SRC_DIR}/lua/${script}.lua lua_src)
+  string(REPLACE "\\" "\\\\" lua_src "${lua_src}")
+  string(REPLACE "\"" "\\\"" lua_src "${lua_src}")
+  string(REPLACE "\n" "\\n\"\n    \"" lua_src "${lua_src}")
+  set(LUA_${script} "\"${lua_src}\"")
+endforeach()
+configure_file(${SRC_DIR}/indicators_lua.c.in ${OUT} @ONLY)

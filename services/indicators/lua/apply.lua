@@ -1,0 +1,154 @@
+-- apply.lua — one stream entry of another service applied to the indicators' own state, idempotently,
+-- and acknowledged in the same step. KEYS[1] ind:{r:R}:applied (entity → the last stream entry id
+-- applied). ARGV: the source stream, group, entry id, prefix "ind:{r:R}:", entity key, op, op args.
+-- The source stream is an ARGV, not a KEY: EVALSHA's declared keys must all be the service's own (its ACL
+-- user reaches the other prefixes' streams only through the consumer-group commands of its selector,
+-- ops/redis-acl.conf); it shares the hash tag {r:R} with the state, so the script stays in one slot.
+-- An entry at or below the entity's last applied id changes nothing (a redelivery after a crash), the
+-- XACK is sent either way. The state's keys share the stream's hash tag {r:R}.
+local applied_key = KEYS[1]
+local stream, group, entry, P, ent, op = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local a = {}
+for i = 7, #ARGV do a[#a + 1] = ARGV[i] end
+
+-- A recompute's shadow state (prefix "ind:{r:R}:chk:") records every key it writes in P..'keys', so
+-- drop.lua can remove it afterwards.
+local track = string.find(P, ':chk:', 1, true) ~= nil
+local function seen(key)
+  if track then redis.call('SADD', P .. 'keys', key) end
+end
+local function hset(key, ...) seen(key) return redis.call('HSET', key, ...) end
+local function hdel(key, ...) seen(key) return redis.call('HDEL', key, ...) end
+local function sadd(key, ...) seen(key) return redis.call('SADD', key, ...) end
+local function srem(key, ...) seen(key) return redis.call('SREM', key, ...) end
+local function del(key) seen(key) return redis.call('DEL', key) end
+
+local function id_parts(s)
+  local ms, seq = string.match(s, '^(%d+)-(%d+)$')
+  return tonumber(ms) or 0, tonumber(seq) or 0
+end
+local function newer(x, y)
+  local xm, xs = id_parts(x)
+  local ym, ys = id_parts(y)
+  if xm ~= ym then return xm > ym end
+  return xs > ys
+end
+local function split(s)
+  local out = {}
+  if not s or s == '' then return out end
+  for part in string.gmatch(s, '[^,]+') do out[#out + 1] = part end
+  return out
+end
+
+-- the person of a record whose delete event carries no entity
+local function owner(staff, id)
+  if staff ~= nil and staff ~= '' then
+    hset(P .. 'owner', id, staff)
+    return staff
+  end
+  return redis.call('HGET', P .. 'owner', id) or ''
+end
+
+local last = redis.call('HGET', applied_key, ent)
+if last and not newer(entry, last) then
+  redis.call('XACK', stream, group, entry)
+  return 0
+end
+
+if op == 'staff' then
+  -- id, deleted, active, category, birth, start, subjects, orgs, muns, region
+  local id, deleted, active = a[1], a[2] == '1', a[3] == '1'
+  local pk = P .. 'p:' .. id
+  local old = redis.call('HMGET', pk, 'orgs', 'muns', 'region')
+  for _, o in ipairs(split(old[1])) do srem(P .. 'ppl:' .. o, id) end
+  for _, m in ipairs(split(old[2])) do srem(P .. 'ppl:' .. m, id) end
+  if old[3] then srem(P .. 'ppl:' .. old[3], id) end
+  if deleted then
+    del(pk)
+  else
+    hset(pk, 'active', a[3], 'cat', a[4], 'birth', a[5], 'start', a[6], 'subj', a[7],
+      'orgs', a[8], 'muns', a[9], 'region', a[10])
+    if active then
+      for _, o in ipairs(split(a[8])) do sadd(P .. 'ppl:' .. o, id) end
+      for _, m in ipairs(split(a[9])) do sadd(P .. 'ppl:' .. m, id) end
+      sadd(P .. 'ppl:' .. a[10], id)
+    end
+  end
+elseif op == 'org' then
+  -- id, deleted, educational, municipal founder, municipality, name, shnor, region
+  local id, deleted = a[1], a[2] == '1'
+  local ok = P .. 'o:' .. id
+  local old = redis.call('HMGET', ok, 'mun', 'region')
+  if old[1] then srem(P .. 'orgs:' .. old[1], id) end
+  if old[2] then srem(P .. 'orgs:' .. old[2], id) end
+  if deleted then
+    del(ok)
+  else
+    hset(ok, 'edu', a[3], 'muni', a[4], 'mun', a[5], 'name', a[6], 'shnor', a[7], 'region', a[8])
+    sadd(P .. 'orgs:' .. a[5], id)
+    sadd(P .. 'orgs:' .. a[8], id)
+  end
+elseif op == 'mun' then
+  -- id, deleted, name
+  if a[2] == '1' then
+    srem(P .. 'muns', a[1])
+    del(P .. 'm:' .. a[1])
+  else
+    sadd(P .. 'muns', a[1])
+    hset(P .. 'm:' .. a[1], 'name', a[3])
+  end
+elseif op == 'campaign' then
+  -- id, independent
+  hset(P .. 'camp', a[1], a[2])
+elseif op == 'result' then
+  -- staff, id, campaign, date, deficits
+  hset(P .. 'res:' .. a[1], a[2], a[3] .. '|' .. a[4] .. '|' .. a[5])
+elseif op == 'programme' then
+  -- id, deleted, federal registry, competences, quality-management tag
+  if a[2] == '1' then del(P .. 'prog:' .. a[1])
+  else hset(P .. 'prog:' .. a[1], 'fr', a[3], 'comps', a[4], 'quality', a[5]) end
+elseif op == 'qual' then
+  -- staff, id, deleted, programme, completed on, confirmed
+  a[1] = owner(a[1], a[2])
+  if a[3] == '1' or a[6] ~= '1' then hdel(P .. 'q:' .. a[1], a[2])
+  else hset(P .. 'q:' .. a[1], a[2], a[4] .. '|' .. a[5]) end
+elseif op == 'assoc' then
+  -- id, deleted, network, created on, home scopes (comma list: org, municipality, region)
+  local id, deleted = a[1], a[2] == '1'
+  local ak = P .. 'a:' .. id
+  local old = redis.call('HGET', ak, 'homes')
+  for _, s in ipairs(split(old)) do srem(P .. 'assocs:' .. s, id) end
+  if deleted then del(ak)
+  else
+    hset(ak, 'net', a[3], 'created', a[4], 'homes', a[5])
+    for _, s in ipairs(split(a[5])) do sadd(P .. 'assocs:' .. s, id) end
+  end
+elseif op == 'member' then
+  -- staff, id, deleted, association, joined on, left on
+  a[1] = owner(a[1], a[2])
+  if a[3] == '1' then hdel(P .. 'mem:' .. a[1], a[2])
+  else hset(P .. 'mem:' .. a[1], a[2], a[4] .. '|' .. a[5] .. '|' .. a[6]) end
+elseif op == 'event' then
+  -- id, deleted, date, support programme
+  if a[2] == '1' then del(P .. 'ev:' .. a[1])
+  else hset(P .. 'ev:' .. a[1], 'date', a[3], 'sp', a[4]) end
+elseif op == 'registration' then
+  -- staff, id, event, attended
+  if a[4] == '1' then hset(P .. 'att:' .. a[1], a[2], a[3])
+  else hdel(P .. 'att:' .. a[1], a[2]) end
+elseif op == 'route' then
+  -- staff, then per item: status|date (date: completed on, or the route's update day)
+  local rk = P .. 'route:' .. a[1]
+  del(rk)
+  for i = 2, #a do hset(rk, tostring(i - 1), a[i]) end
+end
+
+-- the people with any result, completion, membership, attendance or route item: values.lua reads
+-- those records only for them
+if (op == 'result' or op == 'qual' or op == 'member' or op == 'registration' or op == 'route') and
+    a[1] ~= nil and a[1] ~= '' then
+  sadd(P .. 'facts', a[1])
+end
+hset(applied_key, ent, entry)
+redis.call('XACK', stream, group, entry)
+return 1
