@@ -173,6 +173,9 @@ mn_known_names() {
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
     done
     [[ -e "$MN_RUN_DIR/events.pid" ]] && names+=(events)
+    for f in "$MN_RUN_DIR"/monitoring-*.pid; do
+        [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
+    done
     [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
     [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
     [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)
@@ -346,7 +349,7 @@ mn_bootstrap_admin() {
 }
 
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
-# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth and events once, registry and diagnostics
+# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth and events once, registry, diagnostics and monitoring
 # <workers> times. A binary that is missing stops the start with a clear message.
 mn_start_services() {
     local build_dir="$1" workers="$2" service bin w

@@ -56,7 +56,7 @@ def redis_acl_rules():
 
 # The Redis ACL user each process of the stack connects as (by process name prefix).
 REDIS_USER_OF = {"gateway": "gateway", "auth": "auth", "registry": "registry", "diagnostics": "diagnostics",
-                 "events": "events"}
+                 "events": "events", "monitoring": "monitoring"}
 
 
 def bin_dir():
@@ -283,7 +283,8 @@ class Stack:
         auth = os.path.join(b, "services", "auth", "metodnet-auth")
         diagnostics = os.path.join(b, "services", "diagnostics", "metodnet-diagnostics")
         events = os.path.join(b, "services", "events", "metodnet-events")
-        for path in (gateway, registry, auth, diagnostics, events):
+        monitoring = os.path.join(b, "services", "monitoring", "metodnet-monitoring")
+        for path in (gateway, registry, auth, diagnostics, events, monitoring):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
@@ -295,6 +296,7 @@ class Stack:
             self._add(f"registry-{i}", [registry]).start()
         self._add("diagnostics", [diagnostics]).start()
         self._add("events", [events]).start()
+        self._add("monitoring", [monitoring]).start()
         self.wait_ready(ready_timeout)
         if self.admin_region:
             self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
@@ -388,7 +390,7 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
-        order += [n for n in ("events", "diagnostics", "auth") if n in self.procs]
+        order += [n for n in ("monitoring", "events", "diagnostics", "auth") if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]
