@@ -122,7 +122,7 @@ static void s_check_field(validation *v, size_t i, const Metodnet__FormField *f)
             validation_add(v, path, "Экспертная оценка: maxScore от 1 до 10");
         break;
     default:
-        validation_add(v, path, "Тип поля: number, share, text, choice или expertScore");
+        validation_add(v, path, "Тип поля: number, share, text, choice или expert_score");
     }
 }
 

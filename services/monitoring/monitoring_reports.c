@@ -121,7 +121,7 @@ static Metodnet__MonitoringReport *s_report_of(const redisReply *r, size_t from,
     if (r == NULL)
         return rep;
     const char *s = s_pair(r, from, "s"), *v = s_pair(r, from, "v"), *x = s_pair(r, from, "x");
-    rep->status = s ? (Metodnet__ReportStatus)atoi(s) : METODNET__REPORT_STATUS__REPORT_STATUS_UNSPECIFIED;
+    rep->status = s ? (Metodnet__ReportStatus)atoi(s) : METODNET__REPORT_STATUS__REPORT_STATUS_NOT_STARTED;
     rep->version = v ? atoll(v) : 0;
     s_set(&rep->municipality_id, s_pair(r, from, "m"));
     s_set(&rep->updated_at, s_pair(r, from, "u"));
@@ -744,13 +744,13 @@ static void s_overview(monitoring_service *svc, service_call *call, const char *
         snprintf(o->municipality, sizeof o->municipality, "%s", municipality);
     }
     if (mon_set(status)) {
-        static const char *const words[] = {"notStarted", "draft", "submitted", "approved", "returned"};
+        static const char *const words[] = {"not_started", "draft", "submitted", "approved", "returned"};
         for (int i = 0; i < 5; i++)
             if (strcmp(words[i], status) == 0)
                 o->status = i;
         if (o->status < 0) {
             service_call_fail(call, MON_CODE(INVALID_ARGUMENT),
-                              "status: notStarted, draft, submitted, approved или returned");
+                              "status: not_started, draft, submitted, approved или returned");
             free(o);
             return;
         }
