@@ -214,7 +214,11 @@ static void s_got_scope(const redisReply *reply, const char *error, void *ud)
         return;
     }
     const Metodnet__Principal *caller = service_call_caller(o->call);
-    if (reply->type == REDIS_REPLY_NIL || (!monitoring_reports_for(caller, o->region, o->organization) &&
+    /* the school's own key reads its report too (read-only) */
+    bool own_key = caller && caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM &&
+                   caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_ORGANIZATION &&
+                   mon_eq(caller->region_id, o->region) && mon_eq(caller->scope_id, o->organization);
+    if (reply->type == REDIS_REPLY_NIL || (!own_key && !monitoring_reports_for(caller, o->region, o->organization) &&
                                            !monitoring_reviews(caller, o->region, reply->str))) {
         s_fail(o, MON_CODE(NOT_FOUND), "Отчёт не найден: организация не входит в охват кампании или недоступна вам");
         return;
