@@ -452,6 +452,23 @@ static void s_layout(const ProtobufCMessage *msg, entity_layout *out)
     entity_layout_token(out, "ro", c->reopened ? "1" : "0");
 }
 
+/* The deadline as clock_rfc3339 writes it ("…T23:59:59.000Z"): the report scripts compare it with "now"
+ * in the same fixed-width UTC form as text. Unreadable: left for the validation to name. */
+static void s_normalize_deadline(char **deadline)
+{
+    int64_t ms = 0;
+    char buf[40];
+    if (clock_parse_rfc3339(*deadline, &ms))
+        mon_replace(deadline, clock_rfc3339(ms, buf, sizeof buf));
+}
+
+static void s_on_update(const ProtobufCMessage *current, ProtobufCMessage *next, const Metodnet__Principal *caller,
+                        const char *now, validation *v)
+{
+    (void)current, (void)caller, (void)now, (void)v;
+    s_normalize_deadline(&((Metodnet__MonitoringCampaign *)next)->deadline);
+}
+
 static void s_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
     (void)request;
@@ -462,6 +479,7 @@ static void s_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
     c->snapshot_version = 0;
     mon_replace(&c->opened_at, "");
     mon_replace(&c->closed_at, "");
+    s_normalize_deadline(&c->deadline);
     if (mon_set(c->template_) && c->n_fields == 0)
         monitoring_apply_template(c, c->template_);
 }
@@ -522,6 +540,7 @@ static entity_transition_result s_transition(const ProtobufCMessage *request, Pr
                 return ENTITY_TRANSITION_INVALID;
             }
             mon_replace(&c->deadline, r->deadline);
+            s_normalize_deadline(&c->deadline);
         }
         c->status = METODNET__MONITORING_CAMPAIGN_STATUS__MONITORING_CAMPAIGN_STATUS_OPEN;
         c->reopened = true;
@@ -579,6 +598,7 @@ const entity_kind monitoring_campaign_kind = {
     .transition = s_transition,
     .on_create = s_on_create,
     .update_conflict = s_update_conflict,
+    .on_update = s_on_update,
     .event_type = s_event_type,
     .stored = monitoring_campaign_stored,
 };

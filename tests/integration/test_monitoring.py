@@ -106,7 +106,8 @@ class MonitoringTest(StackTestCase):
         self.assertEqual({f["source"] for f in heads}, {"004 §3.1"})
         self.assertEqual(len(codes["methodical-work"]["fields"]), 7)
         m = self.methodologist()
-        c = self.campaign(m)
+        c = self.campaign(m, deadline="2030-05-31T23:59:59+03:00")
+        self.assertEqual(c["deadline"], "2030-05-31T20:59:59.000Z")  # kept in UTC, compared as text by the scripts
         self.assertEqual(c["status"], "draft")
         self.assertRegex(c["id"], r"^07-c\d+$")
         self.assertEqual([f["code"] for f in c["fields"]], [f["code"] for f in heads])
