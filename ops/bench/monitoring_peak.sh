@@ -42,6 +42,8 @@ mn_build "$build_dir" Release
 export METODNET_BUILD_DIR="$build_dir"
 # opening a campaign of 1,500 schools reads the registry's pages in one request
 export METODNET_REQUEST_TIMEOUT_MS="${METODNET_REQUEST_TIMEOUT_MS:-30000}"
+# /readyz of this stack: the services it runs (no diagnostics here)
+export METODNET_REQUIRED_SERVICES="registry,auth,monitoring"
 mn_private_stack mon-peak
 work="$MN_PRIVATE_DIR"
 
