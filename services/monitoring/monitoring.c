@@ -3,7 +3,8 @@
  * and fixed in mon:{r:R}:req:<campaign> before the transition), the close (the campaign kind's stored
  * hook freezes the approved values as snapshot version N, then asks the indicators service for its
  * snapshot of the period; unavailable → the campaign's snapshot stands and the indicator part is
- * recorded as "pending"), the snapshots' reads and the service's lifecycle.
+ * recorded as "pending" and asked again at each read of that snapshot), the snapshots' reads and the
+ * service's lifecycle.
  */
 #include "monitoring.h"
 
@@ -175,12 +176,22 @@ typedef struct {
     monitoring_service *svc;
     service_call *call;
     Metodnet__MonitoringCampaign *campaign; /* a copy of the stored state */
+    int64_t version;                        /* the snapshot's */
     char snap_key[MON_KEY_MAX];
+    /* a retry on read (GetSnapshot of a pending one): the answer, its mark updated; NULL at a close */
+    Metodnet__CampaignSnapshot *answer;
+    char mark[120];
 } close_op;
 
 static void s_close_done(close_op *o)
 {
-    service_call_reply(o->call, &o->campaign->base);
+    if (o->answer) {
+        mon_replace(&o->answer->indicator_snapshot, o->mark);
+        service_call_reply(o->call, &o->answer->base);
+        protobuf_c_message_free_unpacked(&o->answer->base, NULL);
+    } else {
+        service_call_reply(o->call, &o->campaign->base);
+    }
     protobuf_c_message_free_unpacked(&o->campaign->base, NULL);
     free(o);
 }
@@ -199,20 +210,21 @@ static void s_ind_recorded(const redisReply *reply, const char *error, void *ud)
 static void s_indicators_answered(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
 {
     close_op *o = ud;
-    char mark[120];
+    char *mark = o->mark;
+    size_t mark_size = sizeof o->mark;
     if (status->code == MON_CODE(OK) && response != NULL) {
         const Metodnet__IndicatorsSnapshotAnswer *a = (const Metodnet__IndicatorsSnapshotAnswer *)response;
-        snprintf(mark, sizeof mark, "created:%s", a->id ? a->id : "");
+        snprintf(mark, mark_size, "created:%s", a->id ? a->id : "");
     } else {
         log_error(service_call_request_id(o->call),
                   "служба показателей не сделала снимок периода %s кампании %s (%s): снимок кампании сохранён, "
                   "снимок показателей отложен (pending)",
                   o->campaign->period, o->campaign->id, status->message ? status->message : "");
-        snprintf(mark, sizeof mark, "pending");
+        snprintf(mark, mark_size, "pending");
     }
     char pending[MON_KEY_MAX], member[160];
     mon_key(pending, sizeof pending, o->campaign->region_id, "ind", "pending");
-    snprintf(member, sizeof member, "%s:%lld", o->campaign->id, (long long)o->campaign->snapshot_version);
+    snprintf(member, sizeof member, "%s:%lld", o->campaign->id, (long long)o->version);
     int rc = strcmp(mark, "pending") == 0
                  ? redis_link_commandf(o->svc->link, s_ind_recorded, o, "SADD %s %s", pending, member)
                  : redis_link_commandf(o->svc->link, s_ind_recorded, o, "HSET %s @ind %s", o->snap_key, mark);
@@ -225,8 +237,7 @@ static void s_ask_indicators(close_op *o)
     const Metodnet__MonitoringCampaign *c = o->campaign;
     Metodnet__IndicatorsSnapshotCall req = METODNET__INDICATORS_SNAPSHOT_CALL__INIT;
     char reason[160];
-    snprintf(reason, sizeof reason, "закрытие кампании мониторинга %s (снимок %lld)", c->id,
-             (long long)c->snapshot_version);
+    snprintf(reason, sizeof reason, "закрытие кампании мониторинга %s (снимок %lld)", c->id, (long long)o->version);
     req.region_id = c->region_id;
     req.scope_kind = mon_set(c->municipality_id) ? "municipality" : "region";
     req.scope_id = mon_set(c->municipality_id) ? c->municipality_id : c->region_id;
@@ -292,6 +303,7 @@ void monitoring_campaign_stored(void *ud, service_call *call, const ProtobufCMes
         return;
     }
     const Metodnet__MonitoringCampaign *c = o->campaign;
+    o->version = c->snapshot_version;
     char id[120], rs[MON_KEY_MAX], req[MON_KEY_MAX], prefix[MON_KEY_MAX], now[40], required[16];
     snprintf(id, sizeof id, "%s:%lld", c->id, (long long)c->snapshot_version);
     mon_key(o->snap_key, sizeof o->snap_key, c->region_id, "snap", id);
@@ -383,6 +395,49 @@ static Metodnet__CampaignSnapshot *s_snapshot_of(const redisReply *r, const Meto
 
 static void s_snap_next(snap_op *o);
 
+/* A snapshot whose indicator part is pending: whoever takes its member off the pending set (SREM
+ * answered 1) asks the indicators service again, so two readers never ask twice; a failure puts it back. */
+typedef struct {
+    close_op *close;
+    snap_op *snap;
+} retry_op;
+
+static void s_retry_claimed(const redisReply *reply, const char *error, void *ud)
+{
+    retry_op *r = ud;
+    close_op *c = r->close;
+    s_snap_free(r->snap); /* its campaign moved into c */
+    free(r);
+    if (error == NULL && reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        s_ask_indicators(c);
+        return;
+    }
+    snprintf(c->mark, sizeof c->mark, "pending");
+    s_close_done(c);
+}
+
+static void s_retry_indicators(snap_op *o, Metodnet__CampaignSnapshot *s)
+{
+    close_op *c = xcalloc(1, sizeof *c);
+    c->svc = o->svc;
+    c->call = o->call;
+    c->campaign = o->campaign;
+    o->campaign = NULL;
+    c->version = o->version;
+    c->answer = s;
+    snprintf(c->mark, sizeof c->mark, "pending");
+    char id[120], pending[MON_KEY_MAX], member[160];
+    snprintf(id, sizeof id, "%s:%lld", c->campaign->id, (long long)c->version);
+    mon_key(c->snap_key, sizeof c->snap_key, c->campaign->region_id, "snap", id);
+    mon_key(pending, sizeof pending, c->campaign->region_id, "ind", "pending");
+    snprintf(member, sizeof member, "%s:%lld", c->campaign->id, (long long)c->version);
+    retry_op *r = xcalloc(1, sizeof *r);
+    r->close = c;
+    r->snap = o;
+    if (redis_link_commandf(o->svc->link, s_retry_claimed, r, "SREM %s %s", pending, member) != 0)
+        s_retry_claimed(NULL, "Redis недоступен", r);
+}
+
 static void s_snap_read(const redisReply *reply, const char *error, void *ud)
 {
     snap_op *o = ud;
@@ -398,6 +453,10 @@ static void s_snap_read(const redisReply *reply, const char *error, void *ud)
             return;
         }
         Metodnet__CampaignSnapshot *s = s_snapshot_of(reply, o->campaign, o->version, true);
+        if (strcmp(s->indicator_snapshot, "pending") == 0) {
+            s_retry_indicators(o, s);
+            return;
+        }
         service_call_reply(o->call, &s->base);
         protobuf_c_message_free_unpacked(&s->base, NULL);
         s_snap_free(o);

@@ -323,7 +323,14 @@ class MonitoringTest(StackTestCase):
         self.assertEqual(snap1.json["required"], 3)
         # no indicators service on this stack's broker: the campaign's snapshot stands, the other is pending
         self.assertEqual(snap1.json["indicatorSnapshot"], "pending")
-        self.assertIn("07-c", self.stack.redis_cli("SMEMBERS", "mon:{r:07}:ind:pending").stdout)
+        # each read of a pending one asks the indicators service again (whoever takes it off the pending set);
+        # still unavailable → back on the set, still pending
+        member = f"{c['id']}:1"
+        self.assertIn(member, self.stack.redis_cli("SMEMBERS", "mon:{r:07}:ind:pending").stdout.split())
+        self.assertEqual(self.stack.get(f"{BASE}/{c['id']}/snapshots/1", token=m).json["indicatorSnapshot"], "pending")
+        asked = self.stack.procs["monitoring"].log_text().count(f"кампании {c['id']} (")
+        self.assertEqual(asked, 3, "the close and each of the two reads asked the indicators service")
+        self.assertIn(member, self.stack.redis_cli("SMEMBERS", "mon:{r:07}:ind:pending").stdout.split())
         # reopen, return s0, s0 resubmits other values, approve s0 and s1, close again
         self.assertEqual(self.stack.post(f"{BASE}/{c['id']}/reopen", {}, token=m).status, 200)
         self.assertEqual(self.stack.post(self.report_path(c, s1) + "/approve", {}, token=m).status, 200)

@@ -49,8 +49,8 @@ static const script_module s_claim_guard = {"services/registry/registry_claim_gu
                                             registry_claim_guard_lua_scripts};
 static const script_module s_events = {"services/events/events_scripts.c", events_lua_scripts};
 static const script_module s_monitoring = {"services/monitoring/monitoring_scripts.c", monitoring_lua_scripts};
-static const script_module *const s_modules[] = {&s_entity_store, &s_auth,        &s_idempotency,
-                                                 &s_claims_check, &s_claim_guard, &s_events, &s_monitoring};
+static const script_module *const s_modules[] = {&s_entity_store, &s_auth,   &s_idempotency, &s_claims_check,
+                                                 &s_claim_guard,  &s_events, &s_monitoring};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
