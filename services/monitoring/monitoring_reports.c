@@ -305,7 +305,12 @@ static void s_saved(const redisReply *reply, const char *error, void *ud)
     case 7: {
         validation v;
         validation_init(&v);
-        validation_add(&v, "values", "Заполните обязательные поля формы: %s", detail);
+        if (detail[0])
+            validation_add(&v, "values", "Заполните обязательные поля формы: %s", detail);
+        else
+            validation_add(&v, "values",
+                           "Отчёт ещё не заполнен: сохраните значения формы или отправьте их вместе "
+                           "с отчётом (values)");
         service_call_fail_validation(b->call, &v);
         validation_free(&v);
         free(o);

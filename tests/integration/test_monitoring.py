@@ -146,6 +146,9 @@ class MonitoringTest(StackTestCase):
         r = self.stack.get(path, token=sa)
         self.assertEqual(r.status, 200, r)
         self.assertIsNone(r.json["status"])  # not started (the zero of ReportStatus)
+        r = self.stack.post(path + "/submit", {}, token=sa)
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("Отчёт ещё не заполнен", violations(r)["values"])
         draft = self.full_values(c)[:2]
         r = self.stack.request("PUT", path, {"values": draft}, token=sa)
         self.assertEqual(r.status, 200, r)
