@@ -13,7 +13,9 @@
     monitoring_peak.py submit --base-url URL --campaign ID --tokens FILE --schools-file F --fields F
             --concurrency C
         every school submits its whole form (POST …/reports/{org}/submit with values) once, with its own
-        token, C at a time; prints one RESULT line (count, seconds, rps, p50/p99/max ms, statuses).
+        token, at most C at a time; --window W spreads the starts evenly over W seconds (latency counted from
+        each school's due moment, so a late start is not hidden), 0 sends them at once; prints one RESULT
+        line (count, seconds, rps, p50/p99/max ms, statuses).
 """
 
 import argparse
@@ -63,20 +65,23 @@ def setup(a):
         if not cursor:
             break
     deadline = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-    c = post("/api/v1/monitoring/campaigns", {"regionId": "07", "title": "Мониторинг эффективности руководителей",
-                                              "period": "2025/26", "deadline": deadline, "template": "school-heads",
-                                              "organizationKind": "school"})
-    c = post(f"/api/v1/monitoring/campaigns/{c['id']}/open", {})
-    if c["requiredCount"] != a.schools:
-        raise SystemExit(f"в охвате {c['requiredCount']} организаций, а не {a.schools}")
     os.makedirs(a.out, exist_ok=True)
+    ids = []
+    for title in ("Мониторинг эффективности руководителей", "Мониторинг (залп)"):
+        c = post("/api/v1/monitoring/campaigns", {"regionId": "07", "title": title, "period": "2025/26",
+                                                  "deadline": deadline, "template": "school-heads",
+                                                  "organizationKind": "school"})
+        c = post(f"/api/v1/monitoring/campaigns/{c['id']}/open", {})
+        if c["requiredCount"] != a.schools:
+            raise SystemExit(f"в охвате {c['requiredCount']} организаций, а не {a.schools}")
+        ids.append(c["id"])
     with open(os.path.join(a.out, "campaign"), "w") as f:
-        f.write(c["id"] + "\n")
+        f.write(" ".join(ids) + "\n")
     with open(os.path.join(a.out, "schools"), "w") as f:
         f.writelines(f"{o} {m}\n" for o, m in schools)
     with open(os.path.join(a.out, "fields"), "w") as f:
         json.dump([x["code"] for x in c["fields"]], f)
-    print(c["id"])
+    print(" ".join(ids))
 
 
 def pb_string(num, s):
@@ -108,7 +113,7 @@ def sessions(a):
 
 
 def submit(a):
-    campaign = open(a.campaign).read().strip() if os.path.exists(a.campaign) else a.campaign
+    campaign = a.campaign
     tokens = [t.strip() for t in open(a.tokens)]
     schools = [line.split()[0] for line in open(a.schools_file)]
     codes = json.load(open(a.fields))
@@ -128,10 +133,14 @@ def submit(a):
             if i >= len(jobs):
                 break
             org, token = jobs[i]
+            due = start + i * step  # paced: school i starts at its moment of the window
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
             values = [{"code": c, "value": str((i + k) % 4), "evidence": f"Приказ № {i + 1}-{k} от 01.09.2025"}
                       for k, c in enumerate(codes)]
             body = json.dumps({"values": values}, ensure_ascii=False).encode()
-            t0 = time.perf_counter()
+            t0 = min(time.perf_counter(), due) if step else time.perf_counter()  # late start counts as latency
             try:
                 conn.request("POST", f"/api/v1/monitoring/campaigns/{campaign}/reports/{org}/submit", body=body,
                              headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
@@ -146,6 +155,7 @@ def submit(a):
         conn.close()
 
     start = time.perf_counter()
+    step = a.window / len(jobs) if a.window > 0 else 0.0
     threads = [threading.Thread(target=worker) for _ in range(a.concurrency)]
     for t in threads:
         t.start()
@@ -182,6 +192,7 @@ def main():
     s.add_argument("--schools-file", required=True)
     s.add_argument("--fields", required=True)
     s.add_argument("--concurrency", type=int, default=32)
+    s.add_argument("--window", type=float, default=0.0, help="spread the submits over this many seconds (0: at once)")
     a = p.parse_args()
     {"setup": setup, "sessions": sessions, "submit": submit}[a.cmd](a)
 
