@@ -177,6 +177,9 @@ mn_known_names() {
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
     done
     [[ -e "$MN_RUN_DIR/indicators.pid" ]] && names+=(indicators)
+    for f in "$MN_RUN_DIR"/monitoring-*.pid; do
+        [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
+    done
     [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
     [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
     [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)
@@ -350,8 +353,8 @@ mn_bootstrap_admin() {
 }
 
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
-# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events and indicators once, registry, diagnostics
-# and mentoring
+# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events and indicators once, registry, diagnostics,
+# mentoring and monitoring
 # <workers> times. A binary that is missing stops the start with a clear message.
 mn_start_services() {
     local build_dir="$1" workers="$2" service bin w

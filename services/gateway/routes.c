@@ -26,6 +26,8 @@
 #include "mentoring_service.pb-c.h"
 #include "indicators.pb-c.h"
 #include "indicators_service.pb-c.h"
+#include "monitoring.pb-c.h"
+#include "monitoring_service.pb-c.h"
 #include "registry_service.pb-c.h"
 
 /* One row: the MDP service and rpc, then what differs from the defaults (no body field, 200, no
@@ -414,6 +416,45 @@ static const route s_routes[] = {
     ROUTE("mentoring", "POST", "/api/v1/mentoring/assignments", "Assign", .flags = ROUTE_BODY, .timeout_ms = 60000,
           .summary = "Распределение наставляемых по наставникам с наибольшим суммарным соответствием (programmeId; "
                      "menteeIds, municipalityId или regionId; dryRun — только предложение)"),
+    /* monitoring: campaigns of a period's monitoring, the schools' reports, progress, snapshots */
+    ROUTE("monitoring", "POST", "/api/v1/monitoring/campaigns", "CreateCampaign", .body_field = "campaign",
+          .success_status = 201, .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
+          .summary = "Создать кампанию мониторинга (форма, охват, период, срок; template — начать с шаблона формы)"),
+    ROUTE("monitoring", "GET", "/api/v1/monitoring/campaigns", "ListCampaigns", .flags = ROUTE_QUERY,
+          .summary = "Список кампаний мониторинга"),
+    ROUTE("monitoring", "GET", "/api/v1/monitoring/campaigns/{id}", "GetCampaign", .summary = "Кампания мониторинга"),
+    ROUTE("monitoring", "PATCH", "/api/v1/monitoring/campaigns/{id}", "UpdateCampaign", .body_field = "campaign",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, .summary = "Изменить черновик кампании мониторинга"),
+    ROUTE("monitoring", "POST", "/api/v1/monitoring/campaigns/{id}/open", "OpenCampaign",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Открыть кампанию: охват фиксируется по реестру"),
+    ROUTE("monitoring", "POST", "/api/v1/monitoring/campaigns/{id}/close", "CloseCampaign",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Закрыть кампанию: снимок утверждённых значений (новая версия) и снимок показателей периода"),
+    ROUTE("monitoring", "POST", "/api/v1/monitoring/campaigns/{id}/reopen", "ReopenCampaign",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Открыть закрытую кампанию повторно (deadline — новый срок): отчёты принимаются и после срока"),
+    ROUTE("monitoring", "GET", "/api/v1/monitoring/form-templates", "ListFormTemplates", .flags = ROUTE_QUERY,
+          .summary = "Шаблоны формы мониторинга (качественные критерии положений, экспертная оценка)"),
+    ROUTE("monitoring", "GET", "/api/v1/monitoring/campaigns/{campaign_id}/reports", "ListReports",
+          .flags = ROUTE_QUERY, .summary = "Отчёты организаций кампании (статусы; municipalityId, status)"),
+    ROUTE("monitoring", "GET", "/api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}", "GetReport",
+          .summary = "Отчёт организации в кампании"),
+    ROUTE("monitoring", "PUT", "/api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}", "SaveReport",
+          .body_field = "report", .flags = ROUTE_BODY,
+          .summary = "Сохранить черновик отчёта (администратор организации)"),
+    ROUTE("monitoring", "POST", "/api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}/submit",
+          "SubmitReport", .flags = ROUTE_BODY,
+          .summary = "Отправить отчёт на проверку (values — заполнить и отправить одним запросом)"),
+    ROUTE("monitoring", "POST", "/api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}/approve",
+          "ApproveReport", .flags = ROUTE_BODY, .summary = "Утвердить отчёт (методист муниципалитета)"),
+    ROUTE("monitoring", "POST", "/api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}/return",
+          "ReturnReport", .flags = ROUTE_BODY, .summary = "Вернуть отчёт на доработку с комментарием"),
+    ROUTE("monitoring", "GET", "/api/v1/monitoring/campaigns/{id}/progress", "GetProgress",
+          .summary = "Ход кампании по муниципалитетам и опаздывающие организации"),
+    ROUTE("monitoring", "GET", "/api/v1/monitoring/campaigns/{id}/snapshots", "ListSnapshots",
+          .summary = "Снимки кампании (версия на каждое закрытие)"),
+    ROUTE("monitoring", "GET", "/api/v1/monitoring/campaigns/{id}/snapshots/{version}", "GetSnapshot",
+          .summary = "Снимок кампании: утверждённые значения на момент закрытия"),
 };
 
 const ProtobufCServiceDescriptor *routes_service(const char *service)
@@ -428,6 +469,7 @@ const ProtobufCServiceDescriptor *routes_service(const char *service)
         {"events", &metodnet__events__descriptor},
         {"mentoring", &metodnet__mentoring__descriptor},
         {"indicators", &metodnet__indicators__descriptor},
+        {"monitoring", &metodnet__monitoring__descriptor},
     };
     for (size_t i = 0; service != NULL && i < sizeof services / sizeof services[0]; i++)
         if (strcmp(services[i].name, service) == 0)

@@ -453,7 +453,7 @@ static void s_validate_career(const Metodnet__StaffMember *s, int birth, int tod
 void registry_staff_derive(Metodnet__StaffMember *s)
 {
     int y, m, d;
-    char due[16] = "";
+    char due[48] = "";
     if (s->qualification_category_date && sscanf(s->qualification_category_date, "%4d-%2d-%2d", &y, &m, &d) == 3 &&
         (s->qualification_category == METODNET__QUALIFICATION_CATEGORY__QUALIFICATION_CATEGORY_FIRST ||
          s->qualification_category == METODNET__QUALIFICATION_CATEGORY__QUALIFICATION_CATEGORY_HIGHEST)) {

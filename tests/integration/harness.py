@@ -56,7 +56,7 @@ def redis_acl_rules():
 
 # The Redis ACL user each process of the stack connects as (by process name prefix).
 REDIS_USER_OF = {"gateway": "gateway", "auth": "auth", "registry": "registry", "diagnostics": "diagnostics",
-                 "events": "events", "mentoring": "mentoring", "indicators": "indicators"}
+                 "events": "events", "mentoring": "mentoring", "indicators": "indicators", "monitoring": "monitoring"}
 
 
 def bin_dir():
@@ -285,7 +285,8 @@ class Stack:
         events = os.path.join(b, "services", "events", "metodnet-events")
         mentoring = os.path.join(b, "services", "mentoring", "metodnet-mentoring")
         indicators = os.path.join(b, "services", "indicators", "metodnet-indicators")
-        for path in (gateway, registry, auth, diagnostics, events, mentoring, indicators):
+        monitoring = os.path.join(b, "services", "monitoring", "metodnet-monitoring")
+        for path in (gateway, registry, auth, diagnostics, events, mentoring, indicators, monitoring):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
@@ -299,6 +300,7 @@ class Stack:
         self._add("events", [events]).start()
         self._add("mentoring", [mentoring]).start()
         self._add("indicators", [indicators]).start()
+        self._add("monitoring", [monitoring]).start()
         self.wait_ready(ready_timeout)
         if self.admin_region:
             self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
@@ -392,7 +394,8 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
-        order += [n for n in ("indicators", "mentoring", "events", "diagnostics", "auth") if n in self.procs]
+        order += [n for n in ("monitoring", "indicators", "mentoring", "events", "diagnostics", "auth")
+                  if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]

@@ -288,6 +288,36 @@ MATRIX = {
     "GET /api/v1/indicator-snapshots/{id}": ("200 200 404 404 404 401", "200 404 404 404 404 401"),
     "GET /api/v1/recommendations": ("L L 403 403 403 401", "L 403 403 403 403 401"),
     "POST /api/v1/recommendations/{id}/status": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    # monitoring (own = municipality A's campaign and school A's report; other = municipality B's): the region
+    # and the municipality's methodologists run campaigns; a school reads its municipality's campaigns, fills in
+    # only its own report (nobody else writes it, the region included) and sees neither the others' reports nor
+    # the progress; a methodologist reviews only its municipality's schools (403 for another's: the review is
+    # refused by the report's municipality); teachers have no part in it; a school's key reads its campaign and
+    # its own report
+    "POST /api/v1/monitoring/campaigns": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
+    "GET /api/v1/monitoring/campaigns": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/monitoring/campaigns/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/monitoring/campaigns/{id}": ("200 200 403 404 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/monitoring/campaigns/{id}/open": ("200 200 403 404 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/monitoring/campaigns/{id}/close": ("200 200 403 404 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/monitoring/campaigns/{id}/reopen": ("200 200 403 404 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/monitoring/form-templates": ("200 200 200 200 200 401", "200 200 200 200 200 401"),
+    "GET /api/v1/monitoring/campaigns/{campaign_id}/reports": ("200 200 403 404 403 401",
+                                                               "200 404 404 404 404 401"),
+    "GET /api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}": ("200 200 200 404 200 401",
+                                                                                 "200 404 404 404 404 401"),
+    "PUT /api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}": ("403 403 200 403 403 401",
+                                                                                 "403 403 403 403 403 401"),
+    "POST /api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}/submit": (
+        "403 403 200 403 403 401", "403 403 403 403 403 401"),
+    "POST /api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}/approve": (
+        "200 200 403 403 403 401", "200 403 403 403 403 401"),
+    "POST /api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}/return": (
+        "200 200 403 403 403 401", "200 403 403 403 403 401"),
+    "GET /api/v1/monitoring/campaigns/{id}/progress": ("200 200 403 404 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/monitoring/campaigns/{id}/snapshots": ("200 200 404 404 404 401", "200 404 404 404 404 401"),
+    "GET /api/v1/monitoring/campaigns/{id}/snapshots/{version}": ("200 200 404 404 404 401",
+                                                                  "200 404 404 404 404 401"),
 }
 
 def is_mentoring_route(route):
@@ -442,6 +472,7 @@ class SecurityFixture:
         self.build_diagnostics()
         self.build_events()
         self.build_mentoring()
+        self.build_monitoring()
         self.build_cases()
         self.build_indicators()
 
@@ -859,6 +890,70 @@ class SecurityFixture:
             template = template.replace("{id}", urllib.parse.quote(obj or ids[kind]))
         return method, template, body, token, listed, None
 
+    # ---- the monitoring service ----
+
+    def mon_campaign(self, side, state="open"):
+        """A campaign of the side's municipality (template school-heads), in state draft, open or closed."""
+        c = self.created(self.admin("POST", "/api/v1/monitoring/campaigns", {
+            "municipalityId": self.mun[side], "title": f"Мониторинг {next(_seq)}", "period": "2025/26",
+            "deadline": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400)),
+            "template": "school-heads"}), "кампания мониторинга")
+        if state != "draft":
+            c = self.created(self.admin("POST", f"/api/v1/monitoring/campaigns/{c['id']}/open", {}), "открытие")
+            self.mon_fields = c["fields"]
+        if state == "closed":
+            self.created(self.admin("POST", f"/api/v1/monitoring/campaigns/{c['id']}/close", {}), "закрытие")
+        return c["id"]
+
+    def mon_values(self):
+        return [{"code": f["code"], "value": "2", "evidence": "Приказ № 1"} for f in self.mon_fields]
+
+    def mon_submitted(self, side):
+        """An open campaign with the side's school's report submitted (by that school's administrator)."""
+        c = self.mon_campaign(side)
+        self.created(self.stack.request("POST", f"/api/v1/monitoring/campaigns/{c}/reports/{self.org[side]}/submit",
+                                        {"values": self.mon_values()}, token=self.mon_school[side]), "отправка отчёта")
+        return c
+
+    def build_monitoring(self):
+        self.mon_school = {"own": self.tokens["school_admin"],
+                           "other": self.login(*self.user_logins[self.ids["other"]["user"]])}
+        self.mon = {side: self.mon_campaign(side) for side in ("own", "other")}
+        self.mon_closed = {side: self.mon_campaign(side, "closed") for side in ("own", "other")}
+
+    def monitoring_request(self, route, role, side):
+        """(method, path, body, token, id expected in a list or None, raw) of a monitoring cell."""
+        method, template = route.split(" ", 1)
+        token = self.tokens[role]
+        body = listed = None
+        camp = self.mon[side]
+        if route == "POST /api/v1/monitoring/campaigns":
+            body = {"municipalityId": self.mun[side], "title": "Новый мониторинг", "period": "2026",
+                    "deadline": "2030-05-31T23:59:59Z", "template": "methodical-work"}
+        elif route == "GET /api/v1/monitoring/campaigns":
+            template += "?limit=500"
+            listed = camp
+        elif route == "PATCH /api/v1/monitoring/campaigns/{id}":
+            camp, body = self.mon_campaign(side, "draft"), {"title": f"Мониторинг, ред. {next(_seq)}"}
+        elif route == "POST /api/v1/monitoring/campaigns/{id}/open":
+            camp, body = self.mon_campaign(side, "draft"), {}
+        elif route == "POST /api/v1/monitoring/campaigns/{id}/close":
+            camp, body = self.mon_campaign(side), {}
+        elif route == "POST /api/v1/monitoring/campaigns/{id}/reopen":
+            camp, body = self.mon_campaign(side, "closed"), {}
+        elif route.startswith("GET /api/v1/monitoring/campaigns/{id}/snapshots"):
+            camp = self.mon_closed[side]
+            template = template.replace("{version}", "1")
+        elif route == "PUT /api/v1/monitoring/campaigns/{campaign_id}/reports/{organization_id}":
+            body = {"values": self.mon_values()[:1]}
+        elif route.endswith("/submit"):
+            camp, body = self.mon_campaign(side), {"values": self.mon_values()}
+        elif route.endswith("/approve") or route.endswith("/return"):
+            camp, body = self.mon_submitted(side), {"comment": "Уточните подтверждения"}
+        template = (template.replace("{id}", camp).replace("{campaign_id}", camp)
+                    .replace("{organization_id}", self.org[side]))
+        return method, template, body, token, listed, None
+
     def csv(self, route, side):
         n = next(_seq)
         if route.endswith("organizations"):
@@ -941,6 +1036,8 @@ class SecurityFixture:
         """(method, path, body, token, id expected in a list or None)."""
         if "/indicator" in route or "/recommendations" in route:
             return self.indicators_request(route, role, side)
+        if "/monitoring/" in route:
+            return self.monitoring_request(route, role, side)
         if any(p in route for p in ("/event-plans", "/events", "/registrations")):
             return self.events_request(route, role, side)
         method, template = route.split(" ", 1)

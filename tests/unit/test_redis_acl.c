@@ -23,6 +23,7 @@
 #include "../../services/auth/auth.h" /* not the gateway's auth.h, also on the include path */
 #include "entity_store.h"
 #include "events.h"
+#include "monitoring.h"
 #include "idempotency.h"
 #include "indicators.h"
 #include "registry_claim_guard.h"
@@ -53,9 +54,10 @@ static const script_module s_ind_apply = {"services/indicators/lua/apply.lua", i
 static const script_module s_ind_values = {"services/indicators/lua/values.lua", indicators_lua_values};
 static const script_module s_ind_dead = {"services/indicators/lua/dead.lua", indicators_lua_dead};
 static const script_module s_ind_drop = {"services/indicators/lua/drop.lua", indicators_lua_drop};
-static const script_module *const s_modules[] = {&s_entity_store, &s_auth,    &s_idempotency, &s_claims_check,
-                                                 &s_claim_guard,  &s_events,  &s_ind_apply,   &s_ind_values,
-                                                 &s_ind_dead,     &s_ind_drop};
+static const script_module s_monitoring = {"services/monitoring/monitoring_scripts.c", monitoring_lua_scripts};
+static const script_module *const s_modules[] = {&s_entity_store, &s_auth,     &s_idempotency, &s_claims_check,
+                                                 &s_claim_guard,  &s_events,   &s_ind_apply,   &s_ind_values,
+                                                 &s_ind_dead,     &s_ind_drop, &s_monitoring};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
@@ -72,6 +74,7 @@ static const service_scripts s_services[] = {
     {"events", {&s_entity_store, &s_events}},
     {"mentoring", {&s_entity_store}}, /* the entity store's scripts only */
     {"indicators", {&s_ind_apply, &s_ind_values, &s_ind_dead, &s_ind_drop}},
+    {"monitoring", {&s_entity_store, &s_monitoring}},
 };
 
 /* ---- ops/redis-acl.conf ---- */

@@ -14,6 +14,7 @@
 #include "events.h"
 #include "mentoring.h"
 #include "indicators.h"
+#include "monitoring.h"
 #include "registry.h"
 #include "service_worker.h"
 
@@ -35,6 +36,7 @@ static void test_every_service_handles_exactly_its_rpcs(void **state)
     s_expect_matching(events_methods());
     s_expect_matching(mentoring_methods());
     s_expect_matching(indicators_methods());
+    s_expect_matching(monitoring_methods());
 }
 
 static void s_handler(service_call *call, const ProtobufCMessage *request, void *ud)
