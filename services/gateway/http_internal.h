@@ -27,6 +27,7 @@
 #include "pbjson.h"
 #include "request_envelope.h"
 #include "routes.h"
+#include "sse.h"
 
 #define HTTP_JSON                "application/json; charset=utf-8"
 #define HTTP_UNAVAILABLE_MESSAGE "Служба временно недоступна, повторите запрос позже"
@@ -58,6 +59,7 @@ struct gateway_http {
     size_t connections;
     bool stopping;
     http_call *calls; /* waiting for the broker */
+    gateway_sse *sse; /* the open notification streams (sse.c) */
 };
 
 /* One API request on its way to a service and back (see the invariants in http.c). */

@@ -40,7 +40,7 @@ static void test_table_fields(void **state)
     (void)state;
     size_t n;
     const route *table = routes_table(&n);
-    assert_int_equal(n, 111); /* 70 registry + 12 auth + 29 diagnostics rows */
+    assert_int_equal(n, 120); /* 70 registry + 12 auth + 29 diagnostics + 9 notify rows */
     char problem[512];
     const char *found = routes_check(table, n, problem, sizeof problem);
     if (found)
@@ -450,7 +450,9 @@ static void test_openapi(void **state)
         snprintf(status, sizeof status, "%d", route_success_status(&table[i]));
         json_t *ok = json_object_get(json_object_get(op, "responses"), status);
         assert_non_null(ok);
-        if (table[i].flags & ROUTE_CSV_OUT) {
+        if (table[i].flags & ROUTE_SSE) {
+            assert_non_null(json_object_get(json_object_get(ok, "content"), "text/event-stream"));
+        } else if (table[i].flags & ROUTE_CSV_OUT) {
             assert_non_null(json_object_get(json_object_get(ok, "content"), "text/csv"));
         } else {
             const char *ref = json_string_value(json_object_get(
