@@ -148,6 +148,7 @@ mn_known_names() {
     for f in "$MN_RUN_DIR"/diagnostics-*.pid; do
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
     done
+    [[ -e "$MN_RUN_DIR/notify.pid" ]] && names+=(notify)
     [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
     [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
     [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)
@@ -321,7 +322,8 @@ mn_bootstrap_admin() {
 }
 
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
-# as its own Redis ACL user (ops/redis-acl.conf): gateway and auth once, registry and diagnostics
+# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth and notify (one consumer of the events
+# streams) once, registry and diagnostics
 # <workers> times. A binary that is missing stops the start with a clear message.
 mn_start_services() {
     local build_dir="$1" workers="$2" service bin w
@@ -330,7 +332,7 @@ mn_start_services() {
         bin="$build_dir/services/$service/metodnet-$service"
         [[ -x "$bin" ]] || mn_die "нет исполняемого файла службы $service: $bin (сборка: ./ops/up)"
         case "$service" in
-        gateway | auth) (mn_redis_as "$service" && mn_start "$service" "$bin") ;;
+        gateway | auth | notify) (mn_redis_as "$service" && mn_start "$service" "$bin") ;;
         *)
             for ((w = 1; w <= workers; w++)); do
                 (mn_redis_as "$service" && mn_start "$service-$w" "$bin")

@@ -47,14 +47,6 @@ const service_methods *notify_methods(void)
     return &s_methods;
 }
 
-const char *const *notify_lua_scripts(size_t *n)
-{
-    static const char *const scripts[] = {notify_record_lua, notify_claim_lua, notify_complete_lua, notify_retry_lua,
-                                          notify_deliveries_lua};
-    *n = sizeof scripts / sizeof scripts[0];
-    return scripts;
-}
-
 notify_region *notify_region_find(notify *n, const char *region)
 {
     for (size_t i = 0; region && i < n->n_regions; i++)

@@ -378,32 +378,6 @@ void notify_consumer_tick(notify *n)
     }
 }
 
-const char notify_record_lua[] =
-    "if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {0} end\n"
-    "local now = tonumber(ARGV[2])\n"
-    "local keep = now - 691200000\n"
-    "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', keep)\n"
-    "local fid = redis.call('XADD', KEYS[2], 'MINID', '~', tostring(keep) .. '-0', '*', 'n', ARGV[3])\n"
-    "local seen = {}\n"
-    "local count = 0\n"
-    "for i = 8, #ARGV do\n"
-    "  local subs = redis.call('ZRANGE', ARGV[i], 0, -1)\n"
-    "  for _, w in ipairs(subs) do\n"
-    "    if not seen[w] then\n"
-    "      seen[w] = true\n"
-    "      local k = redis.call('INCR', KEYS[4])\n"
-    "      local d = ARGV[7] .. '-d' .. k\n"
-    "      redis.call('HSET', ARGV[6] .. 'dlv:' .. d, 'w', w, 'n', ARGV[4], 'f', fid, 't', ARGV[5], 's', 'pending',\n"
-    "                 'a', 0, 'na', now, 'c', now, 'u', now)\n"
-    "      redis.call('ZADD', KEYS[3], now, d)\n"
-    "      redis.call('ZADD', ARGV[6] .. 'ix:dlv:' .. w, k, d)\n"
-    "      count = count + 1\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "return {1, fid, count}\n";
-
 /* ---------- the feed: ListNotifications, GetNotificationHeads ---------- */
 
 typedef struct {

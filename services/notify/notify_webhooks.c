@@ -610,22 +610,3 @@ void notify_retry_delivery(service_call *call, const ProtobufCMessage *request, 
 {
     s_start(ud, call, OP_RETRY, request, ((const Metodnet__RetryDeliveryRequest *)request)->id, NULL);
 }
-
-/* ---------- scripts ---------- */
-
-const char notify_deliveries_lua[] =
-    "local max = '+inf'\n"
-    "if ARGV[1] ~= '' then max = '(' .. ARGV[1] end\n"
-    "local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))\n"
-    "local out = {}\n"
-    "for i = 1, #ids, 2 do\n"
-    "  local d = ids[i]\n"
-    "  out[#out + 1] = {d, ids[i + 1], redis.call('HGETALL', ARGV[3] .. 'dlv:' .. d),\n"
-    "                   redis.call('LRANGE', ARGV[3] .. 'dlvlog:' .. d, 0, 19)}\n"
-    "end\n"
-    "return out\n";
-
-const char notify_retry_lua[] = "if redis.call('HGET', KEYS[1], 'w') ~= ARGV[1] then return {} end\n"
-                                "redis.call('HSET', KEYS[1], 's', 'pending', 'na', ARGV[2], 'u', ARGV[2])\n"
-                                "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
-                                "return {redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[3], 0, 19)}\n";

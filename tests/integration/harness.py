@@ -56,6 +56,9 @@ def redis_acl_rules():
 
 # The Redis ACL user each process of the stack connects as (by process name prefix).
 REDIS_USER_OF = {"gateway": "gateway", "auth": "auth", "registry": "registry", "diagnostics": "diagnostics"}
+REDIS_USER_OF["notify"] = "notify"
+# The notify service of a test stack: webhooks to the tests' sinks on loopback, regions picked up fast.
+NOTIFY_ENV = {"METODNET_WEBHOOK_ALLOW_PRIVATE": "1", "METODNET_NOTIFY_REGIONS_MS": "500"}
 
 
 def bin_dir():
@@ -281,7 +284,8 @@ class Stack:
         registry = os.path.join(b, "services", "registry", "metodnet-registry")
         auth = os.path.join(b, "services", "auth", "metodnet-auth")
         diagnostics = os.path.join(b, "services", "diagnostics", "metodnet-diagnostics")
-        for path in (gateway, registry, auth, diagnostics):
+        notify = os.path.join(b, "services", "notify", "metodnet-notify")
+        for path in (gateway, registry, auth, diagnostics, notify):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
@@ -292,6 +296,9 @@ class Stack:
         for i in range(1, self.workers + 1):
             self._add(f"registry-{i}", [registry]).start()
         self._add("diagnostics", [diagnostics]).start()
+        self._add("notify", [notify])
+        self.procs["notify"].env = {**NOTIFY_ENV, **self.procs["notify"].env}
+        self.procs["notify"].start()
         self.wait_ready(ready_timeout)
         if self.admin_region:
             self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
@@ -385,7 +392,7 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
-        order += [n for n in ("diagnostics", "auth") if n in self.procs]
+        order += [n for n in ("notify", "diagnostics", "auth") if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]

@@ -23,6 +23,7 @@
 #include "../../services/auth/auth.h" /* not the gateway's auth.h, also on the include path */
 #include "entity_store.h"
 #include "idempotency.h"
+#include "notify.h"
 #include "registry_claim_guard.h"
 #include "registry_claims_check.h"
 
@@ -45,8 +46,9 @@ static const script_module s_claims_check = {"services/registry/registry_claims_
                                              registry_claims_check_lua_scripts};
 static const script_module s_claim_guard = {"services/registry/registry_claim_guard.c",
                                             registry_claim_guard_lua_scripts};
-static const script_module *const s_modules[] = {&s_entity_store, &s_auth, &s_idempotency, &s_claims_check,
-                                                 &s_claim_guard};
+static const script_module s_notify = {"services/notify/notify_scripts.c", notify_lua_scripts};
+static const script_module *const s_modules[] = {&s_entity_store, &s_auth,        &s_idempotency,
+                                                 &s_claims_check, &s_claim_guard, &s_notify};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
@@ -55,8 +57,11 @@ typedef struct {
 } service_scripts;
 
 static const service_scripts s_services[] = {
-    {"gateway", {&s_idempotency}},        {"registry", {&s_entity_store, &s_claim_guard}},
-    {"auth", {&s_entity_store, &s_auth}}, {"diagnostics", {&s_entity_store}},
+    {"gateway", {&s_idempotency}},
+    {"registry", {&s_entity_store, &s_claim_guard}},
+    {"auth", {&s_entity_store, &s_auth}},
+    {"diagnostics", {&s_entity_store}},
+    {"notify", {&s_entity_store, &s_notify}},
     {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
 };
 
