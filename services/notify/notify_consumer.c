@@ -437,7 +437,8 @@ static void s_list_scanned(const redisReply *reply, const char *error, void *ud)
             metodnet__notification__free_unpacked(note, NULL);
             continue;
         }
-        free(note->cursor);
+        if (note->cursor != protobuf_c_empty_string)
+            free(note->cursor);
         note->cursor = xstrdup(id);
         l->resp.items[l->resp.n_items++] = note;
         if (l->resp.n_items == l->limit) {

@@ -119,6 +119,10 @@ static void s_on_answer(const notify_http_result *r, void *ud)
     s_attempt *a = ud;
     notify *n = a->n;
     int attempt_no = a->attempts + 1;
+    if (r->aborted) { /* stopping: the claim's lease brings the delivery back */
+        free(a);
+        return;
+    }
     if (r->status >= 200 && r->status < 300) {
         s_complete(a, "succeeded", 0, r->status, r->duration_ms, NULL, r->excerpt, true);
         return;
@@ -185,7 +189,8 @@ static void s_attempt_start(notify *n, const char *region, const redisReply *ite
         s_complete(a, "failed", 0, 0, 0, "Уведомление больше не хранится", NULL, false);
         return;
     }
-    free(note->cursor);
+    if (note->cursor != protobuf_c_empty_string)
+        free(note->cursor);
     note->cursor = xstrdup(feed_id);
     json_t *body = json_object();
     json_object_set_new(body, "type", json_string(note->type ? note->type : ""));

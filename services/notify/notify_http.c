@@ -179,7 +179,9 @@ static void s_check_done(notify_http *http)
         long code = 0;
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
         r.duration_ms = (int64_t)((uv_hrtime() - t->started_ns) / 1000000u);
-        r.excerpt = t->excerpt;
+        char excerpt[NOTIFY_HTTP_EXCERPT + 1];
+        memcpy(excerpt, t->excerpt, sizeof excerpt);
+        r.excerpt = excerpt; /* t is freed before cb */
         r.retry_after_s = t->retry_after_s;
         char error[400];
         if (msg->data.result == CURLE_OK && code > 0) {
@@ -342,8 +344,14 @@ void notify_http_destroy(notify_http **httpp)
     notify_http *http = *httpp;
     *httpp = NULL;
     http->closing = true;
-    while (http->transfers)
-        s_transfer_free(http->transfers);
+    while (http->transfers) {
+        s_transfer *t = http->transfers;
+        notify_http_cb cb = t->cb;
+        void *ud = t->ud;
+        s_transfer_free(t);
+        notify_http_result r = {.aborted = true, .error = "Служба останавливается", .excerpt = ""};
+        cb(&r, ud);
+    }
     /* closes the cached connections: their sockets come back as CURL_POLL_REMOVE and are uv_close()d */
     curl_multi_cleanup(http->multi);
     http->multi = NULL;

@@ -22,6 +22,7 @@ typedef struct {
     const char *error;   /* Russian, when status is 0 (borrowed) */
     const char *excerpt; /* the first bytes of the answer (borrowed, NUL-terminated, may be cut) */
     int retry_after_s;   /* Retry-After in seconds (0 = none or unreadable) */
+    bool aborted;        /* notify_http_destroy ended the transfer: no outcome */
 } notify_http_result;
 
 typedef void (*notify_http_cb)(const notify_http_result *result, void *ud);
@@ -33,7 +34,7 @@ int notify_http_post(notify_http *http, const char *url, const char *const *head
                      size_t body_len, notify_http_cb cb, void *ud);
 /* Transfers in flight. */
 size_t notify_http_in_flight(const notify_http *http);
-/* Aborts the transfers (their callbacks are not called), closes the handles; frees once they are
+/* Aborts the transfers (their callbacks get aborted = true), closes the handles; frees once they are
  * closed (run the loop). */
 void notify_http_destroy(notify_http **http);
 

@@ -198,6 +198,8 @@ void notify_create_webhook(service_call *call, const ProtobufCMessage *request, 
     snprintf(mun, sizeof mun, "%s", given_mun ? given_mun : "");
     snprintf(org, sizeof org, "%s", given_org ? given_org : "");
     bool global = scope_is_global(caller);
+    bool school =
+        caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM || caller->role == METODNET__ROLE__ROLE_SCHOOL_ADMIN;
     if (!global) {
         switch (caller->role) {
         case METODNET__ROLE__ROLE_SCHOOL_SYSTEM:
@@ -223,6 +225,14 @@ void notify_create_webhook(service_call *call, const ProtobufCMessage *request, 
             service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED, notify_denied_ru);
             return;
         }
+    }
+    /* a school's key or administrator subscribes for its own school only */
+    if (!global && school &&
+        ((s_set(given_mun) && strcmp(given_mun, mun) != 0) || (s_set(given_org) && strcmp(given_org, org) != 0))) {
+        service_call_fail(call, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED,
+                          "Школа подписывается только на уведомления своей области: не указывайте другое "
+                          "муниципальное образование или организацию");
+        return;
     }
     if (!global)
         snprintf(region, sizeof region, "%s", caller->region_id ? caller->region_id : "");
