@@ -134,3 +134,20 @@ class SseStream:
 
     def close(self):
         self.conn.close()
+
+
+def publish_event(stack, kind, event_id, level, municipality, organizer, title, status="published",
+                  stream="ev:{r:07}:events"):
+    """Writes a domain event exactly as the events service writes it (tests/tools/event_pack.c packs a
+    DomainEvent with its Event) into its stream, as the operator's Redis user."""
+    import os
+    import subprocess
+    from harness import bin_dir
+    packed = subprocess.run([os.path.join(bin_dir(), "tests", "metodnet-event-pack"), kind, event_id, level,
+                             municipality, organizer, title, status], capture_output=True, check=True).stdout
+    r = subprocess.run(["redis-cli", "--no-auth-warning", "--user", "ops", "-h", "127.0.0.1", "-p",
+                        str(stack.redis_port), "-x", "XADD", stream, "*", "event"], input=packed,
+                       env=dict(os.environ, REDISCLI_AUTH=stack.redis_passwords["ops"]), capture_output=True,
+                       timeout=10)
+    if r.returncode != 0:
+        raise AssertionError(f"XADD {stream}: {r.stderr!r}")
