@@ -118,7 +118,7 @@ def main():
         t0 = time.time()
         subprocess.run(["curl", "-s", "--parallel", "--parallel-max", str(args.parallel), "--parallel-immediate",
                         "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@" + body_file,
-                        "-K", config], check=True)
+                        "-K", config], check=True, stderr=subprocess.DEVNULL)
         base_s = time.time() - t0
         base_got = len(sink.records) - before
     base_rate = base_got / base_s if base_s else 0

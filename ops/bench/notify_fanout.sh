@@ -31,7 +31,7 @@ build_dir="${METODNET_BENCH_BUILD_DIR:-$MN_ROOT/build-release}"
 mn_build "$build_dir" Release
 export METODNET_BUILD_DIR="$build_dir"
 mn_private_stack notify-fanout
-export METODNET_WEBHOOK_ALLOW_PRIVATE=1 METODNET_NOTIFY_REGIONS_MS=300
+export METODNET_WEBHOOK_ALLOW_PRIVATE=1 METODNET_NOTIFY_REGIONS_MS=300 METODNET_REQUIRED_SERVICES=registry,auth,notify
 
 mn_start_redis
 password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
