@@ -28,7 +28,9 @@ REGION = "07"
 STREAM = "ev:{r:07}:events"
 
 
-class NotifyTest(StackTestCase):
+class NotifyCase(StackTestCase):
+    """The stack, the sink, two schools with their keys, and the helpers of both test classes."""
+
     WORKERS = 1
     APPENDFSYNC = "always"  # kill -9 of Redis between attempts must lose nothing
     EXTRA_ENV = {"METODNET_RATE_LIMIT": "0", "METODNET_WEBHOOK_RETRY_SCHEDULE": "1.5",
@@ -131,6 +133,8 @@ class NotifyTest(StackTestCase):
             self.assertLess(abs(int(headers["webhook-timestamp"]) - time.time()), 300)
             self.assertEqual(headers["content-type"], "application/json")
 
+
+class NotifyTest(NotifyCase):
     # ---- webhooks ----
 
     def test_sink_failing_twice_gets_it_signed_once_per_id(self):
@@ -373,6 +377,68 @@ class NotifyTest(StackTestCase):
         finally:
             for s in streams:
                 s.close()
+
+
+@unittest.skipUnless(os.path.exists(os.path.join(bin_dir(), "services", "events", "metodnet-events")),
+                     "служба мероприятий (services/events) ещё не собрана в этой ветке")
+class NotifyEventsServiceTest(NotifyCase):
+    """The same contract with the real events service: events created, published, changed and cancelled
+    over HTTP reach a school's webhook, feed and stream; kill -9 of the events service and of notify
+    between attempts loses nothing."""
+
+    def http_event(self, mun_side, title):
+        import datetime
+        start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(days=7)
+        body = {"type": "seminar", "level": "municipal", "municipalityId": self.mun[mun_side], "title": title,
+                "startsAt": start.isoformat().replace("+00:00", "Z"),
+                "endsAt": (start + datetime.timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+                "venue": "МКОУ СОШ № 1, актовый зал", "capacity": 0}
+        r = self.stack.post("/api/v1/events", body)
+        self.assertEqual(r.status, 201, r)
+        return r.json["id"]
+
+    def test_real_events_reach_the_school_on_every_channel(self):
+        hook = self.subscribe("/a/real", "A", types=["event.published", "event.changed", "event.cancelled"],
+                              fail_first=1)
+        other = self.subscribe("/b/real", "B", types=["event.published", "event.changed", "event.cancelled"])
+        stream = SseStream(self.stack.http_port, self.key["A"])
+        try:
+            event_id = self.http_event("A", "Мастер-класс «Смысловое чтение»")
+            r = self.stack.post(f"/api/v1/events/{event_id}/publish", {})
+            self.assertEqual(r.status, 200, r)
+            self.sink.wait("/a/real", 1, timeout=15)  # the first attempt fails
+            self.stack.kill9("events")
+            self.stack.kill9("notify")
+            self.stack.restart("events")
+            self.stack.restart("notify")
+            self.stack.wait_ready()
+            r = self.stack.patch(f"/api/v1/events/{event_id}", {"venue": "МКОУ СОШ № 1, кабинет 12"})
+            self.assertEqual(r.status, 200, r)
+            r = self.stack.post(f"/api/v1/events/{event_id}/cancel", {"reason": "Карантин в школе"})
+            self.assertEqual(r.status, 200, r)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                done = [d for d in self.deliveries(hook) if d["status"] == "succeeded"]
+                if len(done) == 3:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(len(done), 3, self.deliveries(hook))
+            got = self.sink.requests("/a/real")
+            self.check_signed(hook, got)
+            types = {json.loads(b)["type"] for _, b, _ in got}
+            self.assertEqual(types, {"event.published", "event.changed", "event.cancelled"})
+            feed = [n for n in self.feed_all(self.key["A"], limit=500) if n["data"]["event"]["id"] == event_id]
+            self.assertEqual([n["type"] for n in feed], ["event.published", "event.changed", "event.cancelled"])
+            self.assertEqual(feed[1]["data"]["event"]["venue"], "МКОУ СОШ № 1, кабинет 12")
+            self.assertEqual(feed[2]["data"]["event"]["status"], "cancelled")
+            streamed = [e for e in stream.events(10, timeout=5) if e["data"]["data"]["event"]["id"] == event_id]
+            self.assertEqual([e["data"] for e in streamed], feed)
+            self.assertEqual(self.sink.requests("/b/real"), [], "школа района Б не получает мероприятия района А")
+            feed_b = [n for n in self.feed_all(self.key["B"]) if n["data"]["event"]["id"] == event_id]
+            self.assertEqual(feed_b, [])
+            self.assertTrue(other["id"])
+        finally:
+            stream.close()
 
 
 if __name__ == "__main__":
