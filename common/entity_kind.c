@@ -453,6 +453,9 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
             Metodnet__DeleteResponse response = METODNET__DELETE_RESPONSE__INIT;
             response.id = (char *)pbfield_string(o->current, "id");
             s_reply(o, &response.base);
+        } else if (o->kind->stored) {
+            o->kind->stored(o->engine.ud, o->call, o->what == OP_CREATE ? NULL : o->current, o->next);
+            s_op_free(o);
         } else {
             s_reply(o, o->next);
         }
@@ -514,7 +517,10 @@ static int s_store_write(entity_store *store, const entity_kind *kind, const cha
         protobuf_c_message_pack(next, data);
     }
     size_t event_len = 0;
-    uint8_t *event = entity_kind_event(kind, type, entity, data, data_len, call, &event_len);
+    const char *own_type = kind->event_type ? kind->event_type(current, next) : NULL;
+    uint8_t *event = own_type ? entity_event_pack(own_type, id, version, data, data_len, service_call_caller(call),
+                                                  service_call_request_id(call), &event_len)
+                              : entity_kind_event(kind, type, entity, data, data_len, call, &event_len);
 
     size_t n_old = old_layout ? old_layout->n_indexes : 0, n_new = new_layout ? new_layout->n_indexes : 0;
     entity_index_entry *removes = xmalloc(sizeof *removes * (n_old ? n_old : 1));
@@ -1135,6 +1141,11 @@ static void s_update_loaded(op *o)
                            "организации");
         else if (pbfield_copy(o->next, patch, mask[i]) != 0)
             validation_add(&o->v, json, "Неизвестное поле");
+    }
+    if (validation_ok(&o->v) && o->kind->on_update) {
+        char now[40];
+        clock_rfc3339(clock_unix_ms(), now, sizeof now);
+        o->kind->on_update(o->current, o->next, service_call_caller(o->call), now, &o->v);
     }
     if (!validation_ok(&o->v)) {
         s_fail_validation(o);

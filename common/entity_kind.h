@@ -185,6 +185,17 @@ struct entity_kind {
     bool (*through_needed)(const Metodnet__Principal *caller, const ProtobufCMessage *entity);
     const char *through_field;
     const entity_kind *through_kind;
+    /* The DomainEvent type of a write from current (NULL: create) to next (NULL: delete); NULL = the
+     * default "<name>.created|updated|deleted" (an event published, a plan approved). */
+    const char *(*event_type)(const ProtobufCMessage *current, const ProtobufCMessage *next);
+    /* An update once the patch is applied to next (a copy of current), before validation: what the
+     * change itself derives (a revision of an approved plan); may add violations. */
+    void (*on_update)(const ProtobufCMessage *current, ProtobufCMessage *next, const Metodnet__Principal *caller,
+                      const char *now, validation *v);
+    /* A create, update or transition stored (and audited): the hook answers the call itself (a follow-up
+     * before the answer: an event given more seats promotes its waitlist). current is NULL for a create;
+     * both are borrowed for the call. ud is the engine's. NULL = the engine answers with next. */
+    void (*stored)(void *ud, service_call *call, const ProtobufCMessage *current, const ProtobufCMessage *next);
 };
 
 /* A service's claims policy: a write that claims a new value of the guarded claim field first asks
@@ -218,6 +229,7 @@ typedef struct {
     entity_store *store;
     audit *audit;
     const entity_claim_policy *claims;
+    void *ud; /* the service, for the kinds' stored hooks (may be NULL) */
 } entity_engine;
 
 /* ---- the generic handlers ---- */

@@ -11,6 +11,7 @@ MN_PACKAGES=(
     libuv1-dev libzmq3-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
     libjansson-dev libsodium-dev libcmocka-dev libh2o-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
     redis-server redis-tools wrk docker-compose
+    nodejs chromium
 )
 
 mn_say() { printf '==> %s\n' "$*" >&2; }
@@ -58,6 +59,29 @@ mn_build() {
         tail -n 80 "$dir/ops-build.log" >&2
         mn_die "сборка не удалась, полный журнал: $dir/ops-build.log"
     }
+}
+
+# mn_web_build: the web console (web/, served by the gateway at /): its npm packages from the committed
+# package-lock.json (npm ci, only when the lockfile changed since the last install), then the esbuild
+# build into web/dist. No browser is downloaded: the browser tests use Debian's chromium.
+mn_web_build() {
+    local web="$MN_ROOT/web" stamp="$MN_ROOT/web/node_modules/.metodnet-package-lock.json" log
+    command -v npm >/dev/null || mn_ensure_packages npm
+    log="$(mktemp /tmp/metodnet-npm.XXXXXX)"
+    if ! cmp -s "$web/package-lock.json" "$stamp"; then
+        mn_say "Устанавливаю пакеты веб-консоли (npm ci в web/)"
+        (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1 || {
+            tail -n 30 "$log" >&2
+            mn_die "npm ci в web/ не удался"
+        }
+        cp "$web/package-lock.json" "$stamp"
+    fi
+    (cd "$web" && node build.mjs) >"$log" 2>&1 || {
+        tail -n 30 "$log" >&2
+        mn_die "сборка веб-консоли (web/build.mjs) не удалась"
+    }
+    mn_say "Веб-консоль собрана: $(tail -n 1 "$log")"
+    rm -f "$log"
 }
 
 # Settings of one stack. Two stacks side by side differ in METODNET_HTTP_PORT, METODNET_REDIS_PORT
@@ -149,6 +173,7 @@ mn_known_names() {
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
     done
     [[ -e "$MN_RUN_DIR/notify.pid" ]] && names+=(notify)
+    [[ -e "$MN_RUN_DIR/events.pid" ]] && names+=(events)
     [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
     [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
     [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)
@@ -322,8 +347,8 @@ mn_bootstrap_admin() {
 }
 
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
-# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth and notify (one consumer of the events
-# streams) once, registry and diagnostics
+# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events and notify (one consumer of the
+# events streams) once, registry and diagnostics
 # <workers> times. A binary that is missing stops the start with a clear message.
 mn_start_services() {
     local build_dir="$1" workers="$2" service bin w
@@ -332,7 +357,7 @@ mn_start_services() {
         bin="$build_dir/services/$service/metodnet-$service"
         [[ -x "$bin" ]] || mn_die "нет исполняемого файла службы $service: $bin (сборка: ./ops/up)"
         case "$service" in
-        gateway | auth | notify) (mn_redis_as "$service" && mn_start "$service" "$bin") ;;
+        gateway | auth | events | notify) (mn_redis_as "$service" && mn_start "$service" "$bin") ;;
         *)
             for ((w = 1; w <= workers; w++)); do
                 (mn_redis_as "$service" && mn_start "$service-$w" "$bin")

@@ -44,7 +44,11 @@ MUNICIPALITY_NAME = "Терский муниципальный район"
 _SUPPORT = [{"kind": "support", "startDate": "2021-09-20", "endDate": "2023-08-31",
              "theme": "Методическое сопровождение школ с низкими образовательными результатами"}]
 _INNOVATION = [{"kind": "innovation", "startDate": "2021-09-01", "endDate": "",
-                "theme": "Формирование функциональной грамотности обучающихся"}]
+                "theme": "Формирование функциональной грамотности обучающихся",
+                "orderNumber": "312-ОД", "orderDate": "2021-08-25",
+                "report": "Отчёт инновационной площадки за 2024/25 учебный год принят методическим советом"}]
+# 003 §2.2: schools in difficult social conditions (a flag of its own, beside low results)
+_DIFFICULT = {"МКОУ СОШ с.п. Новая Балкария", "МКОУ СОШ с.п. Урожайное", "МКОУ СОШ с.п. Джулат"}
 _BASE = [{"kind": "base", "startDate": "2022-01-10", "endDate": "2024-12-31",
           "theme": "Преемственность дошкольного и начального общего образования"}]
 ORGANIZATIONS = [
@@ -424,6 +428,7 @@ def generate(seed):
     organizations = []
     for name, short, kind, low, _t, _e, _d, sites in ORGANIZATIONS:
         organizations.append({"name": name, "shortName": short, "kind": kind, "lowResults": low,
+                              "difficultConditions": name in _DIFFICULT, "founder": "municipal",
                               "sites": [dict(s) for s in sites]})
 
     staff = []

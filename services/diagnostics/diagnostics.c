@@ -256,6 +256,9 @@ void diag_op_free(op *o)
     for (size_t i = 0; i < o->n_sites; i++)
         diag_free_message(o->sites[i]);
     free(o->sites);
+    for (size_t i = 0; i < o->n_events; i++)
+        diag_free_message(o->events[i]);
+    free(o->events);
     for (size_t i = 0; i < o->n_assignees; i++) {
         for (size_t j = 0; j < o->assignees[i].n_orgs; j++)
             free(o->assignees[i].orgs[j]);

@@ -24,6 +24,7 @@
 #include "diagnostics_import.h"
 #include "diagnostics_model.h"
 #include "diagnostics_service.pb-c.h"
+#include "events.pb-c.h"
 #include "entity_layout.h"
 #include "entity_store.h"
 #include "log.h"
@@ -121,6 +122,8 @@ struct op {
     size_t n_programmes;
     Metodnet__Organization **sites;
     size_t n_sites;
+    Metodnet__Event **events; /* published events addressing a deficit (route generation) */
+    size_t n_events;
     assignee *assignees;
     size_t n_assignees;
     size_t next_assignee;

@@ -1,6 +1,8 @@
 /* diagnostics_routes — individual educational routes (ИОМ): get, generate (from the latest result,
  * programmes and internship sites from the registry), edit, approve, item status. */
 #include "diagnostics_internal.h"
+#include "events_service.pb-c.h"
+#include "registry_service.pb-c.h"
 #include "xalloc.h"
 
 /* ---------- routes (ИОМ) ---------- */
@@ -85,6 +87,63 @@ static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *
 
 /* ----- generation ----- */
 
+static bool s_listed(char *const *items, size_t n, const char *value)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i], value) == 0)
+            return true;
+    return false;
+}
+
+static int s_event_cmp(const void *a, const void *b)
+{
+    const Metodnet__Event *x = *(Metodnet__Event *const *)a, *y = *(Metodnet__Event *const *)b;
+    int c = strcmp(x->starts_at, y->starts_at);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+/* Published events of the events service that address a deficit and are for the person's subject (or
+ * for anyone): the earliest one per deficit, each event once, as items of kind event (reference_id the
+ * event, due on its start date). */
+static void s_propose_events(op *o, Metodnet__Route *route)
+{
+    if (o->n_events == 0 || o->staff == NULL)
+        return;
+    qsort(o->events, o->n_events, sizeof *o->events, s_event_cmp);
+    bool *used = xcalloc(o->n_events, sizeof *used);
+    for (size_t d = 0; d < route->n_deficits; d++) {
+        const char *code = route->deficits[d]->competence;
+        for (size_t i = 0; i < o->n_events; i++) {
+            const Metodnet__Event *e = o->events[i];
+            const Metodnet__EventAudience *a = e->audience;
+            bool subject = a == NULL || a->n_subjects == 0;
+            for (size_t k = 0; !subject && k < o->staff->n_subjects; k++)
+                subject = s_listed(a->subjects, a->n_subjects, o->staff->subjects[k]);
+            if (used[i] || !subject || !s_listed(e->competences, e->n_competences, code))
+                continue;
+            used[i] = true;
+            Metodnet__RouteItem *item = xmalloc(sizeof *item);
+            metodnet__route_item__init(item);
+            char id[96], title[400], due[11] = "";
+            snprintf(id, sizeof id, "%s-i%d", route->id, ++route->next_item);
+            snprintf(title, sizeof title, "Мероприятие «%.300s»", e->title);
+            if (strlen(e->starts_at) >= 10)
+                memcpy(due, e->starts_at, 10);
+            item->id = diag_strdup(id);
+            item->kind = METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT;
+            item->competence = diag_strdup(code);
+            item->title = diag_strdup(title);
+            item->reference_id = diag_strdup(e->id);
+            item->due_on = diag_strdup(due);
+            item->status = METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_PLANNED;
+            route->items = xrealloc(route->items, (route->n_items + 1) * sizeof *route->items);
+            route->items[route->n_items++] = item;
+            break;
+        }
+    }
+    free(used);
+}
+
 static void s_generate_compose(op *o)
 {
     const Metodnet__GenerateRouteRequest *req = (const Metodnet__GenerateRouteRequest *)o->request;
@@ -122,6 +181,7 @@ static void s_generate_compose(op *o)
         .starts_on = *req->starts_on ? req->starts_on : today,
     };
     diag_route_generate(route, &input);
+    s_propose_events(o, route);
     s_route_save(o, "route.generated", NULL);
 }
 
@@ -165,6 +225,64 @@ static void s_programmes_listed(const Metodnet__Status *status, const ProtobufCM
 }
 
 static void s_list_sites_page(op *o);
+
+/* The events service is optional for a route: a failure or a timeout leaves the route without events. */
+static void s_events_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    op *o = ud;
+    if (status->code != CODE(OK)) {
+        log_warn(service_call_request_id(o->call), "мероприятия для маршрута не получены: %s",
+                 status->message ? status->message : "?");
+    } else {
+        const Metodnet__ListEventsResponse *list = (const Metodnet__ListEventsResponse *)response;
+        for (size_t i = 0; i < list->n_items && o->n_events < 200; i++) {
+            bool seen = false;
+            for (size_t j = 0; j < o->n_events && !seen; j++)
+                seen = strcmp(o->events[j]->id, list->items[i]->id) == 0;
+            if (seen)
+                continue;
+            o->events = xrealloc(o->events, (o->n_events + 1) * sizeof *o->events);
+            o->events[o->n_events++] = (Metodnet__Event *)pbfield_clone(&list->items[i]->base);
+        }
+    }
+    s_generate_step_done(o);
+}
+
+/* The person (subjects, municipality) from the registry, then the events for each deficit. */
+static void s_route_person_loaded(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    op *o = ud;
+    const Metodnet__Result *result = o->latest->result;
+    if (status->code != CODE(OK)) {
+        log_warn(service_call_request_id(o->call), "сотрудник для мероприятий маршрута не получен: %s",
+                 status->message ? status->message : "?");
+        s_generate_step_done(o);
+        return;
+    }
+    o->staff = (Metodnet__StaffMember *)pbfield_clone(response);
+    char today[16];
+    diag_days_to_date(date_today(), today, sizeof today);
+    for (size_t i = 0; i < result->n_deficits && i < 30; i++) {
+        Metodnet__ListEventsRequest le = METODNET__LIST_EVENTS_REQUEST__INIT;
+        le.limit = 100;
+        le.region_id = o->region;
+        le.competence = result->deficits[i];
+        le.status = "published";
+        le.from = today;
+        le.municipality_id = o->staff->n_municipality_ids ? o->staff->municipality_ids[0] : "";
+        service_client_request r = {.service = "events",
+                                    .method = "ListEvents",
+                                    .request = &le.base,
+                                    .response = &metodnet__list_events_response__descriptor,
+                                    .caller = service_client_system_principal(),
+                                    .request_id = service_call_request_id(o->call),
+                                    .timeout_ms = 1500};
+        o->pending++;
+        if (service_client_call(o->d->registry, &r, s_events_listed, o) != 0)
+            o->pending--;
+    }
+    s_generate_step_done(o);
+}
 
 static void s_organizations_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
 {
@@ -239,7 +357,18 @@ static void s_generate_route_loaded(op *o)
             }
     }
     const Metodnet__Result *result = o->latest->result;
-    o->pending = 1 + (int)result->n_deficits + 1; /* +1 until every call is issued */
+    o->pending = 1 + (int)result->n_deficits + 1 + 1; /* +1 until every call is issued */
+    Metodnet__GetRequest person = METODNET__GET_REQUEST__INIT;
+    person.id = (char *)result->staff_id;
+    service_client_request pr = {.service = "registry",
+                                 .method = "GetStaff",
+                                 .request = &person.base,
+                                 .response = &metodnet__staff_member__descriptor,
+                                 .caller = service_client_system_principal(),
+                                 .request_id = service_call_request_id(o->call),
+                                 .timeout_ms = 5000};
+    if (service_client_call(o->d->registry, &pr, s_route_person_loaded, o) != 0)
+        o->pending--;
     for (size_t i = 0; i < result->n_deficits; i++) {
         Metodnet__ListProgrammesRequest lp = METODNET__LIST_PROGRAMMES_REQUEST__INIT;
         lp.limit = 100;

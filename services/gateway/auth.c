@@ -180,6 +180,17 @@ void gateway_auth_destroy(gateway_auth **authp)
     *authp = NULL;
 }
 
+/* The token alphabet and length of gateway_auth_bearer. */
+static bool s_token_ok(const char *t, size_t n)
+{
+    if (n == 0 || n > 256)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)t[i]) && t[i] != '_' && t[i] != '-' && t[i] != '.')
+            return false;
+    return true;
+}
+
 int gateway_auth_bearer(const char *authorization, size_t len, const char **token, size_t *token_len)
 {
     static const char scheme[] = "bearer ";
@@ -196,14 +207,54 @@ int gateway_auth_bearer(const char *authorization, size_t len, const char **toke
     }
     while (n > 0 && t[n - 1] == ' ')
         n--;
-    if (n == 0 || n > 256)
+    if (!s_token_ok(t, n))
         return -1;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)t[i]) && t[i] != '_' && t[i] != '-' && t[i] != '.')
-            return -1;
     *token = t;
     *token_len = n;
     return 0;
+}
+
+int gateway_auth_cookie(const char *cookie, size_t len, const char **token, size_t *token_len)
+{
+    static const char name[] = GATEWAY_AUTH_COOKIE "=";
+    size_t i = 0;
+    while (cookie != NULL && i < len) {
+        while (i < len && (cookie[i] == ' ' || cookie[i] == ';' || cookie[i] == '\t'))
+            i++;
+        size_t start = i;
+        while (i < len && cookie[i] != ';')
+            i++;
+        size_t n = i - start;
+        while (n > 0 && (cookie[start + n - 1] == ' ' || cookie[start + n - 1] == '\t'))
+            n--;
+        if (n > sizeof name - 1 && memcmp(cookie + start, name, sizeof name - 1) == 0) {
+            const char *t = cookie + start + sizeof name - 1;
+            size_t tn = n - (sizeof name - 1);
+            if (!s_token_ok(t, tn))
+                return -1;
+            *token = t;
+            *token_len = tn;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+size_t gateway_auth_set_cookie(char *out, size_t size, const char *token, size_t token_len)
+{
+    int n;
+    if (token != NULL)
+        n = snprintf(out, size, GATEWAY_AUTH_COOKIE "=%.*s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict",
+                     (int)token_len, token, GATEWAY_AUTH_COOKIE_MAX_AGE);
+    else
+        n = snprintf(out, size, GATEWAY_AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+bool gateway_auth_method_is_safe(const char *method, size_t len)
+{
+    return (len == 3 && memcmp(method, "GET", 3) == 0) || (len == 4 && memcmp(method, "HEAD", 4) == 0) ||
+           (len == 7 && memcmp(method, "OPTIONS", 7) == 0);
 }
 
 static size_t s_slot(const gateway_auth *auth, const uint8_t *hash)

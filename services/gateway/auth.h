@@ -11,6 +11,7 @@
 #ifndef METODNET_GATEWAY_AUTH_H
 #define METODNET_GATEWAY_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -50,6 +51,29 @@ void gateway_auth_destroy(gateway_auth **auth);
 
 /* Finds the bearer token in an Authorization header value; returns 0 and sets token/len, or -1. */
 int gateway_auth_bearer(const char *authorization, size_t len, const char **token, size_t *token_len);
+
+/* ---- the browser session (the web console) ----
+ * A browser logs in with the header X-Metodnet-CSRF: the gateway then answers with the session token in
+ * an HttpOnly, SameSite=Strict cookie (GATEWAY_AUTH_COOKIE) instead of in the body, and the cookie stands
+ * for `Authorization: Bearer` on later requests that carry no Authorization header. A request
+ * authenticated by the cookie with an unsafe method (anything but GET, HEAD, OPTIONS) must carry
+ * X-Metodnet-CSRF too — another site can neither send this header without the gateway's consent (CORS)
+ * nor the cookie (SameSite=Strict). Logout clears the cookie. A request with Authorization is decided by
+ * that header alone, as before. */
+#define GATEWAY_AUTH_COOKIE         "metodnet_session"
+#define GATEWAY_AUTH_CSRF_HEADER    "x-metodnet-csrf"
+#define GATEWAY_AUTH_COOKIE_MAX_AGE 28800 /* s: a session lasts at most 8 h */
+
+/* Finds the session token in a Cookie header value ("a=1; metodnet_session=<token>"); returns 0 and
+ * sets token/len, or -1 when there is none or it is malformed (same alphabet and length as a bearer token). */
+int gateway_auth_cookie(const char *cookie, size_t len, const char **token, size_t *token_len);
+
+/* The Set-Cookie value that starts (token != NULL) or ends (token NULL) the browser session; the length
+ * written, or 0 when it does not fit. */
+size_t gateway_auth_set_cookie(char *out, size_t size, const char *token, size_t token_len);
+
+/* true for the methods a cookie-authenticated request may use without X-Metodnet-CSRF. */
+bool gateway_auth_method_is_safe(const char *method, size_t len);
 
 /* Decides the caller for `authorization` (the header value, NULL when absent). cb is always called
  * later, never from inside this call (also when the answer is known at once: cached, missing header,

@@ -151,7 +151,7 @@ static bool s_handle_service_path(gateway_http *http, h2o_req_t *req, const char
     char label[64];
     snprintf(label, sizeof label, "GET %s", paths[which]);
     if (!s_method_is(req, "GET") && !s_method_is(req, "HEAD")) {
-        http_extra extra = {NULL, NULL, "GET, HEAD", false, 0, NULL};
+        http_extra extra = {NULL, NULL, "GET, HEAD", false, 0, NULL, NULL};
         gateway_http_send_error(http, req, label, request_id, started_ns, 405, NULL,
                                 "Метод не поддерживается для этого пути", NULL, 0, &extra);
         return true;
@@ -208,6 +208,8 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (s_handle_service_path(http, req, path, path_len, request_id, started_ns))
         return 0;
+    if (gateway_static_serve(http->web, http->metrics, req, path, path_len, request_id, started_ns))
+        return 0; /* the web console */
     route_match m;
     switch (routes_match(req->method.base, req->method.len, path, path_len, &m)) {
     case ROUTES_FOUND:
@@ -218,7 +220,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
         gateway_http_handle_api(http, req, &m, request_id, started_ns, path, path_len, query, query_len);
         break;
     case ROUTES_METHOD_NOT_ALLOWED: {
-        http_extra extra = {NULL, NULL, m.allow, false, 0, NULL};
+        http_extra extra = {NULL, NULL, m.allow, false, 0, NULL, NULL};
         gateway_http_send_error(http, req, "other", request_id, started_ns, 405, NULL,
                                 "Метод не поддерживается для этого пути", NULL, 0, &extra);
         break;
@@ -304,6 +306,7 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     http->redis = redis;
     http->metrics = gateway_metrics_new();
     http->openapi = gateway_openapi_text(&http->openapi_len);
+    http->web = gateway_static_new(options->web_dir);
     if (redis != NULL)
         http->idempotency = gateway_idempotency_new(redis, http->options.request_timeout_ms);
     if (broker != NULL) {
@@ -335,8 +338,8 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     http->sse = gateway_sse_new(http);
     http->tick = calloc(1, sizeof *http->tick);
     http->listener = calloc(1, sizeof *http->listener);
-    if (http->required_services == NULL || http->metrics == NULL || http->sse == NULL || http->tick == NULL ||
-        http->listener == NULL || (redis != NULL && http->idempotency == NULL) ||
+    if (http->required_services == NULL || http->metrics == NULL || http->sse == NULL || http->web == NULL ||
+        http->tick == NULL || http->listener == NULL || (redis != NULL && http->idempotency == NULL) ||
         (broker != NULL && http->auth == NULL))
         goto fail;
     uv_timer_init(loop, http->tick);
@@ -423,6 +426,7 @@ void gateway_http_destroy(gateway_http **httpp)
         h2o_context_dispose(&http->ctx);
         h2o_config_dispose(&http->config);
         gateway_metrics_destroy(&http->metrics);
+        gateway_static_destroy(&http->web);
         free(http->openapi);
         free(http->required_services);
         free(http);

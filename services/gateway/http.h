@@ -28,6 +28,7 @@ typedef struct {
     uint32_t request_timeout_ms;   /* default 5000 */
     const char *required_services; /* comma-separated, for /readyz; default "registry" */
     double rate_limit;             /* requests per second per token; 0 = no limit; default 50 */
+    const char *web_dir;           /* the web console's built files (web/dist); NULL = none (static.h) */
 } gateway_http_options;
 
 void gateway_http_options_default(gateway_http_options *options);

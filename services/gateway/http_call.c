@@ -27,6 +27,10 @@ static void s_call_release(http_call *call, unsigned n)
     free(call->envelope);
     free(call->idempotency_key);
     free(call->idem_value);
+    if (call->set_cookie) { /* a login's holds the session token */
+        sodium_memzero(call->set_cookie, strlen(call->set_cookie));
+        free(call->set_cookie);
+    }
     if (call->token) {
         memset(call->token, 0, strlen(call->token));
         free(call->token);
@@ -85,7 +89,7 @@ static void s_call_error(http_call *call, int status, const char *code, const ch
     if (call->req == NULL || call->responded)
         return;
     call->responded = true;
-    http_extra extra = {NULL, NULL, NULL, false, call->retry_after, NULL};
+    http_extra extra = {NULL, NULL, NULL, false, call->retry_after, NULL, call->set_cookie};
     gateway_http_send_error(call->http, call->req, call->label, call->request_id, call->started_ns, status, code,
                             message, details, n, &extra);
 }
@@ -150,7 +154,7 @@ static void s_on_idempotency(idempotency_outcome outcome, const idempotency_repl
     case IDEMPOTENCY_REPLAY:
         if (!call->responded) {
             call->responded = true;
-            http_extra extra = {stored->etag, stored->location, NULL, true, 0, NULL};
+            http_extra extra = {stored->etag, stored->location, NULL, true, 0, NULL, NULL};
             gateway_http_send(call->http, call->req, call->label, call->request_id, call->started_ns, stored->status,
                               HTTP_JSON, stored->body, stored->body_len, &extra);
         }
@@ -294,6 +298,59 @@ static void s_continue(http_call *call, const Metodnet__Principal *principal)
     }
 }
 
+/* The Set-Cookie value (auth.h) as an owned string, NULL when out of memory. */
+static char *s_cookie(const char *token, size_t len)
+{
+    char buf[400];
+    return gateway_auth_set_cookie(buf, sizeof buf, token, len) ? strdup(buf) : NULL;
+}
+
+void gateway_http_session_cookie(http_call *call, ProtobufCMessage *response)
+{
+    const char *token = pbfield_string(response, "token");
+    if (token == NULL || token[0] == '\0')
+        return;
+    free(call->set_cookie);
+    call->set_cookie = s_cookie(token, strlen(token));
+    if (call->set_cookie != NULL)
+        pbfield_set_string(response, "token", ""); /* the page's script never sees the token */
+}
+
+/* The browser session (auth.h): without Authorization the session cookie stands for the bearer token,
+ * unsafe methods only with X-Metodnet-CSRF; a public route (login) with that header answers the token
+ * as a cookie; logout by the cookie clears it. -1 when the request was refused (and answered). */
+static int s_browser_session(http_call *call, h2o_req_t *req, const h2o_iovec_t **authorization,
+                             h2o_iovec_t *from_cookie)
+{
+    const route *r = call->route;
+    bool csrf = h2o_find_header_by_str(&req->headers, H2O_STRLIT(GATEWAY_AUTH_CSRF_HEADER), -1) != -1;
+    if (r->flags & ROUTE_PUBLIC) {
+        call->session_start = csrf;
+        return 0;
+    }
+    const h2o_iovec_t *cookie = gateway_http_header(req, H2O_TOKEN_COOKIE);
+    const char *token;
+    size_t len;
+    if (*authorization != NULL || cookie == NULL || gateway_auth_cookie(cookie->base, cookie->len, &token, &len) != 0)
+        return 0; /* Authorization decides alone, as for every API client */
+    if (!csrf && !gateway_auth_method_is_safe(req->method.base, req->method.len)) {
+        api_error_detail d = {"X-Metodnet-CSRF", "Обязателен при входе через cookie для POST, PATCH и DELETE"};
+        s_call_error(call, 403, "permission_denied",
+                     "Запрос с cookie сеанса без заголовка X-Metodnet-CSRF отклонён (защита от подделки запросов)", &d,
+                     1);
+        return -1;
+    }
+    char *bearer = h2o_mem_alloc_pool(&req->pool, len + 7);
+    memcpy(bearer, "Bearer ", 7);
+    memcpy(bearer + 7, token, len);
+    *from_cookie = h2o_iovec_init(bearer, len + 7);
+    *authorization = from_cookie;
+    call->by_cookie = true;
+    if (r->flags & ROUTE_TOKEN)
+        call->set_cookie = s_cookie(NULL, 0); /* logout */
+    return 0;
+}
+
 static void s_on_authenticated(gateway_auth_result result, const Metodnet__Principal *principal,
                                uint32_t retry_after_seconds, void *ud)
 {
@@ -312,6 +369,8 @@ static void s_on_authenticated(gateway_auth_result result, const Metodnet__Princ
                      "Требуется вход в систему: передайте токен в заголовке Authorization: Bearer <токен>", NULL, 0);
         break;
     case GATEWAY_AUTH_INVALID:
+        if (call->by_cookie && call->set_cookie == NULL)
+            call->set_cookie = s_cookie(NULL, 0); /* the browser forgets the ended session */
         s_call_error(call, 401, "unauthenticated", "Сеанс истёк или ключ недействителен: войдите в систему заново",
                      NULL, 0);
         break;
@@ -406,6 +465,9 @@ void gateway_http_handle_api(gateway_http *http, h2o_req_t *req, const route_mat
                                 body_len, call->fingerprint);
     }
     const h2o_iovec_t *authorization = gateway_http_header(req, H2O_TOKEN_AUTHORIZATION);
+    h2o_iovec_t from_cookie;
+    if (s_browser_session(call, req, &authorization, &from_cookie) != 0)
+        return;
     if (r->flags & ROUTE_TOKEN) {
         const char *token;
         size_t token_len;

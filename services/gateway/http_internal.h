@@ -28,6 +28,7 @@
 #include "request_envelope.h"
 #include "routes.h"
 #include "sse.h"
+#include "static.h"
 
 #define HTTP_JSON                "application/json; charset=utf-8"
 #define HTTP_UNAVAILABLE_MESSAGE "Служба временно недоступна, повторите запрос позже"
@@ -50,6 +51,7 @@ struct gateway_http {
     gateway_metrics *metrics;
     char *openapi;
     size_t openapi_len;
+    gateway_static *web; /* the web console at / (static.c) */
     h2o_globalconf_t config;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
@@ -87,6 +89,10 @@ struct http_call {
     char *token;                  /* the bearer token, only for ROUTE_TOKEN routes */
     char client_address[128];
     uint32_t timeout_ms; /* the route's deadline for the service */
+    /* the browser session (auth.h): authenticated by the cookie; the Set-Cookie of the answer */
+    bool by_cookie;
+    bool session_start; /* a public route (login) asked for the cookie with X-Metodnet-CSRF */
+    char *set_cookie;
 };
 
 /* What a response carries besides status, type and body. */
@@ -97,6 +103,7 @@ typedef struct {
     bool replayed;
     int retry_after;                 /* seconds, 0 = no Retry-After */
     const char *content_disposition; /* CSV downloads */
+    const char *set_cookie;          /* the browser session's cookie (auth.h) */
 } http_extra;
 
 /* ---------- http_reply.c: responses ---------- */
@@ -147,6 +154,10 @@ size_t gateway_http_header_bytes(const h2o_req_t *req);
 /* Ends the idempotency record of call with the outcome (stored or deleted). */
 void gateway_http_idempotency_finish(http_call *call, int status, const char *body, size_t len, const char *etag,
                                      const char *location);
+
+/* Login of a browser (X-Metodnet-CSRF): the response's token goes into call->set_cookie and is blanked
+ * in the response (auth.h). */
+void gateway_http_session_cookie(http_call *call, ProtobufCMessage *response);
 
 /* The HTTP-side deadline guard. */
 void gateway_http_on_tick(uv_timer_t *timer);

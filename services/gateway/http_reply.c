@@ -98,6 +98,8 @@ void gateway_http_send(gateway_http *http, h2o_req_t *req, const char *label, co
     h2o_iovec_t rid = h2o_strdup(&req->pool, request_id, SIZE_MAX);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, rid.base, rid.len);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
     /* Every 503 says when to come back (RFC 9110 §10.2.3): a restart or a reload takes seconds. */
     if (status == 503 && (extra == NULL || extra->retry_after <= 0))
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
@@ -123,6 +125,10 @@ void gateway_http_send(gateway_http *http, h2o_req_t *req, const char *label, co
         if (extra->content_disposition != NULL) {
             h2o_iovec_t v = h2o_strdup(&req->pool, extra->content_disposition, SIZE_MAX);
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL, v.base, v.len);
+        }
+        if (extra->set_cookie != NULL) {
+            h2o_iovec_t v = h2o_strdup(&req->pool, extra->set_cookie, SIZE_MAX);
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, v.base, v.len);
         }
         if (extra->replayed)
             h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("idempotent-replayed"), 0, NULL,
@@ -205,7 +211,7 @@ static void s_send_csv(http_call *call, ProtobufCMessage *response)
         snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", filename);
     if (call->req != NULL && !call->responded) {
         call->responded = true;
-        http_extra extra = {NULL, NULL, NULL, false, 0, disposition};
+        http_extra extra = {NULL, NULL, NULL, false, 0, disposition, NULL};
         gateway_http_send(call->http, call->req, call->label, call->request_id, call->started_ns,
                           route_success_status(call->route), HTTP_CSV, (const char *)csv->data, csv->len, &extra);
     }
@@ -267,6 +273,8 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
         gateway_http_call_unref(call);
         return;
     }
+    if (response != NULL && call->session_start)
+        gateway_http_session_cookie(call, response);
     size_t json_len = 0;
     char *json = response ? pbjson_encode(response, &json_len) : NULL;
     if (json == NULL) {
@@ -289,10 +297,12 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
     }
     protobuf_c_message_free_unpacked(response, NULL);
     int status = route_success_status(call->route);
+    if (call->session_start && call->set_cookie == NULL)
+        log_warn(call->request_id, "%s: ответ без токена, cookie сеанса не выдана", call->route->rpc);
     gateway_http_idempotency_finish(call, status, json, json_len, etag, location);
     if (call->req != NULL && !call->responded) {
         call->responded = true;
-        http_extra extra = {etag, location, NULL, false, 0, NULL};
+        http_extra extra = {etag, location, NULL, false, 0, NULL, call->set_cookie};
         gateway_http_send(http, call->req, call->label, call->request_id, call->started_ns, status, HTTP_JSON, json,
                           json_len, &extra);
     }

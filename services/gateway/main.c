@@ -85,6 +85,8 @@ int main(int argc, char **argv)
     options.max_body_bytes = cfg.max_body_bytes;
     options.required_services = cfg.required_services;
     options.rate_limit = cfg.rate_limit;
+    /* the web console (static.c): METODNET_WEB_DIR, else the checkout's web/dist */
+    options.web_dir = getenv("METODNET_WEB_DIR") ? getenv("METODNET_WEB_DIR") : METODNET_WEB_DIR_DEFAULT;
     g.http = g.redis ? gateway_http_new(g.loop, &options, g.broker, g.redis) : NULL;
     if (g.http == NULL || shutdown_watch(g.loop, s_on_signal, &g) != 0) {
         log_error(NULL, "шлюз не запущен");

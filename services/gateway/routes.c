@@ -20,6 +20,8 @@
 #include "diagnostics.pb-c.h"
 #include "auth_service.pb-c.h"
 #include "diagnostics_service.pb-c.h"
+#include "events.pb-c.h"
+#include "events_service.pb-c.h"
 #include "registry_service.pb-c.h"
 #include "notify_service.pb-c.h"
 
@@ -72,6 +74,13 @@
 #define EXPORT_ROUTE(plural, rpc_name, what)                                                                           \
     {                                                                                                                  \
         .method = "GET", .path_template = "/api/v1/export/" plural, .service = "registry", .rpc = rpc_name,            \
+        .flags = ROUTE_QUERY | ROUTE_CSV_OUT, .summary = what, .timeout_ms = EXPORT_TIMEOUT_MS                         \
+    }
+
+/* GET /api/v1/export/<plural> of the events service */
+#define EVENTS_EXPORT_ROUTE(plural, rpc_name, what)                                                                    \
+    {                                                                                                                  \
+        .method = "GET", .path_template = "/api/v1/export/" plural, .service = "events", .rpc = rpc_name,              \
         .flags = ROUTE_QUERY | ROUTE_CSV_OUT, .summary = what, .timeout_ms = EXPORT_TIMEOUT_MS                         \
     }
 
@@ -256,6 +265,56 @@ static const route s_routes[] = {
     EXPORT_ROUTE("qualification-records", "ExportQualificationRecords",
                  "Выгрузка записей о повышении квалификации в CSV (те же фильтры, что у списка)"),
     EXPORT_ROUTE("practices", "ExportPractices", "Выгрузка банка практик в CSV (те же фильтры, что у списка)"),
+    /* events: the yearly plans of events, events, registrations with the waitlist, attendance */
+    ROUTE("events", "POST", "/api/v1/event-plans", "CreateEventPlan", .body_field = "plan", .success_status = 201,
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
+          .summary = "Создать план мероприятий (уровень, муниципалитет или организация, учебный год)"),
+    ROUTE("events", "GET", "/api/v1/event-plans", "ListEventPlans", .flags = ROUTE_QUERY,
+          .summary = "Планы мероприятий (level, status, year, municipalityId, organizationId)"),
+    ROUTE("events", "GET", "/api/v1/event-plans/{id}", "GetEventPlan", .summary = "План мероприятий"),
+    ROUTE("events", "PATCH", "/api/v1/event-plans/{id}", "UpdateEventPlan", .body_field = "plan",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+          .summary = "Изменить план (утверждённый — с причиной changeReason: новая версия плана)"),
+    ROUTE("events", "DELETE", "/api/v1/event-plans/{id}", "DeleteEventPlan", .flags = ROUTE_IF_MATCH,
+          .summary = "Удалить план без мероприятий"),
+    ROUTE("events", "POST", "/api/v1/event-plans/{id}/approve", "ApproveEventPlan",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Утвердить план приказом (orderNumber, orderDate)"),
+    EVENTS_EXPORT_ROUTE("event-plans", "ExportEventPlans",
+                        "Выгрузка планов мероприятий в CSV (те же фильтры, что у списка)"),
+    ROUTE("events", "POST", "/api/v1/events", "CreateEvent", .body_field = "event", .success_status = 201,
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE, .summary = "Создать мероприятие (черновик)"),
+    ROUTE("events", "GET", "/api/v1/events", "ListEvents", .flags = ROUTE_QUERY,
+          .summary = "Мероприятия по дате начала (municipalityId, organizationId, type, level, status, competence, "
+                     "subject, from/to, planId)"),
+    ROUTE("events", "GET", "/api/v1/events/{id}", "GetEvent", .summary = "Мероприятие"),
+    ROUTE("events", "PATCH", "/api/v1/events/{id}", "UpdateEvent", .body_field = "event",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH,
+          .summary = "Изменить мероприятие (опубликованное — уведомление event.changed)"),
+    ROUTE("events", "DELETE", "/api/v1/events/{id}", "DeleteEvent", .flags = ROUTE_IF_MATCH,
+          .summary = "Удалить черновик мероприятия"),
+    ROUTE("events", "POST", "/api/v1/events/{id}/publish", "PublishEvent", .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Опубликовать мероприятие: открыть запись"),
+    ROUTE("events", "POST", "/api/v1/events/{id}/cancel", "CancelEvent", .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Отменить мероприятие (reason)"),
+    ROUTE("events", "POST", "/api/v1/events/{id}/finish", "FinishEvent", .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Завершить мероприятие"),
+    ROUTE("events", "POST", "/api/v1/events/{id}/registrations", "CreateRegistration", .flags = ROUTE_BODY,
+          .success_status = 201,
+          .summary = "Записаться (педагог — себя) или записать сотрудника (staffId); мест нет — лист ожидания"),
+    ROUTE("events", "GET", "/api/v1/events/{event_id}/registrations", "ListEventRegistrations", .flags = ROUTE_QUERY,
+          .summary = "Участники мероприятия (status, organizationId, municipalityId)"),
+    ROUTE("events", "GET", "/api/v1/events/{event_id}/registrations.csv", "ExportEventRegistrations",
+          .flags = ROUTE_QUERY | ROUTE_CSV_OUT, .timeout_ms = EXPORT_TIMEOUT_MS,
+          .summary = "Список участников и сертификатов в CSV"),
+    ROUTE("events", "POST", "/api/v1/events/{id}/attendance", "MarkAttendance", .flags = ROUTE_BODY,
+          .summary = "Отметить посещение (marks: registrationId, attended); посещение закрывает пункт маршрута"),
+    EVENTS_EXPORT_ROUTE("events", "ExportEvents", "Выгрузка мероприятий в CSV (те же фильтры, что у списка)"),
+    ROUTE("events", "GET", "/api/v1/registrations/{id}", "GetRegistration", .summary = "Запись на мероприятие"),
+    ROUTE("events", "POST", "/api/v1/registrations/{id}/cancel", "CancelRegistration",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Отменить запись; первый подходящий из листа ожидания записывается автоматически"),
+    ROUTE("events", "GET", "/api/v1/staff/{staff_id}/registrations", "ListStaffRegistrations", .flags = ROUTE_QUERY,
+          .summary = "Записи сотрудника на мероприятия"),
     {.method = "POST",
      .path_template = "/api/v1/diagnostics/results/import",
      .service = "diagnostics",
@@ -301,6 +360,7 @@ const ProtobufCServiceDescriptor *routes_service(const char *service)
         {"registry", &metodnet__registry__descriptor},
         {"diagnostics", &metodnet__diagnostics__descriptor},
         {"notify", &metodnet__notify__descriptor},
+        {"events", &metodnet__events__descriptor},
     };
     for (size_t i = 0; service != NULL && i < sizeof services / sizeof services[0]; i++)
         if (strcmp(services[i].name, service) == 0)

@@ -354,7 +354,7 @@ static void s_on_authenticated(gateway_auth_result result, const Metodnet__Princ
     const char *label = "GET /api/v1/notifications/stream";
     if (result != GATEWAY_AUTH_OK) {
         int status = result == GATEWAY_AUTH_RATE_LIMITED ? 429 : result == GATEWAY_AUTH_UNAVAILABLE ? 503 : 401;
-        http_extra extra = {NULL, NULL, NULL, false, (int)retry_after_seconds, NULL};
+        http_extra extra = {.retry_after = (int)retry_after_seconds};
         gateway_http_send_error(http, req, label, s->request_id, s->started_ns, status, NULL,
                                 status == 401 ? "Требуется вход в систему или API-ключ: заголовок Authorization"
                                 : status == 429 ? "Слишком много запросов, повторите позже"

@@ -17,6 +17,17 @@ static const enum_words s_org_kinds[] = {
     {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_VOCATIONAL, {"СПО", "колледж", "техникум"}},
     {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_METHODOLOGICAL_CENTRE, {"методический центр", "ИМЦ", "ММС"}},
     {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_REGIONAL_CENTRE, {"региональный центр", "ЦНППМ", "ИРО"}},
+    {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_EDUCATION_AUTHORITY,
+     {"управление образования", "отдел образования", "орган управления образованием"}},
+    {METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_PPMS_CENTRE, {"ЦПМиСП", "ППМС-центр", "центр ППМС-помощи"}},
+    {0, {NULL}},
+};
+
+static const enum_words s_founders[] = {
+    {METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_MUNICIPAL, {"муниципальная", "муниципальный", "МО"}},
+    {METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_REGIONAL, {"региональная", "региональный", "субъект РФ"}},
+    {METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_FEDERAL, {"федеральная", "федеральный"}},
+    {METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_PRIVATE, {"частная", "частный", "негосударственная"}},
     {0, {NULL}},
 };
 
@@ -92,6 +103,24 @@ static const column s_organization_columns[] = {
      true,
      "школа"},
     {"low_results", "lowResults", "ШНОР", {"lowResults", "Низкие результаты"}, COL_BOOL, NULL, NULL, false, "нет"},
+    {"difficult_conditions",
+     "difficultConditions",
+     "Сложные социальные условия",
+     {"difficultConditions", "ССУ"},
+     COL_BOOL,
+     NULL,
+     NULL,
+     false,
+     "нет"},
+    {"founder",
+     "founder",
+     "Учредитель",
+     {"founder"},
+     COL_ENUM,
+     &metodnet__organization_founder__descriptor,
+     s_founders,
+     false,
+     "муниципальная"},
 };
 
 static const column s_staff_columns[] = {

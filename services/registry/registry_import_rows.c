@@ -340,6 +340,8 @@ static void s_row_start(import_job *job, import_row *row)
     pbfield_set_string(t->next, "region_id", job->region);
     if (job->kind == &registry_staff_kind && !registry_import_present(job, "active"))
         ((Metodnet__StaffMember *)t->next)->active = 1; /* a new staff member works unless told otherwise */
+    if (job->kind == &registry_organization_kind)       /* the founder a new record gets through the API too */
+        registry_organization_default_founder((Metodnet__Organization *)t->next);
     if (!s_apply_references(job, row, t->next, true)) {
         registry_import_reject(job, row);
         s_row_done(t);

@@ -216,7 +216,23 @@ static void s_organization_validate(const ProtobufCMessage *msg, bool creating, 
             validation_add(v, field, "Дата окончания раньше даты начала");
         snprintf(field, sizeof field, "sites[%zu].theme", i);
         validate_text(v, field, s->theme, 500, false);
+        snprintf(field, sizeof field, "sites[%zu].orderNumber", i);
+        validate_text(v, field, s->order_number, 100, false);
+        snprintf(field, sizeof field, "sites[%zu].orderDate", i);
+        int order_day = 0;
+        if (validate_date(v, field, s->order_date, false, &order_day) && s->order_date && *s->order_date && start_ok &&
+            order_day > start)
+            validation_add(v, field, "Приказ о присвоении статуса не может быть позже начала работы площадки");
+        snprintf(field, sizeof field, "sites[%zu].curatorStaffId", i);
+        if (s->curator_staff_id && *s->curator_staff_id) {
+            char key[REGISTRY_KEY_MAX];
+            if (!registry_entity_key(&registry_staff_kind, s->curator_staff_id, key, sizeof key))
+                validation_add(v, field, "Это не идентификатор работника (вида «07-s12»)");
+        }
+        snprintf(field, sizeof field, "sites[%zu].report", i);
+        validate_text(v, field, s->report, 4000, false);
     }
+
     validate_text(v, "lowResultsSupport", o->low_results_support, 2000, false);
     bool has_curator = o->curator_organization_id && *o->curator_organization_id;
     if (has_curator) {
@@ -230,10 +246,32 @@ static void s_organization_validate(const ProtobufCMessage *msg, bool creating, 
                  strcmp(region, own_region) != 0)
             validation_add(v, "curatorOrganizationId", "Курирующая организация должна быть в том же регионе");
     }
-    if (!o->low_results && (has_curator || (o->low_results_support && *o->low_results_support)))
+    if (!o->low_results && !o->difficult_conditions &&
+        (has_curator || (o->low_results_support && *o->low_results_support)))
         validation_add(v, has_curator ? "curatorOrganizationId" : "lowResultsSupport",
-                       "Сопровождение назначается только школе с признаком ШНОР (lowResults)");
+                       "Сопровождение назначается только школе с низкими результатами (lowResults) или в сложных "
+                       "социальных условиях (difficultConditions)");
     s_validate_external_id(v, o->external_id);
+}
+
+/* The founder a new organization gets when none is given (an import row without the column, a client
+ * written before founders were kept): a regional centre and a college are the region's, the rest of a
+ * municipality's network the municipality's. Stated in docs/import.md; the record shows it and any
+ * update may correct it. */
+void registry_organization_default_founder(Metodnet__Organization *o)
+{
+    if (o->founder != METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_UNSPECIFIED)
+        return;
+    bool regional = o->kind == METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_REGIONAL_CENTRE ||
+                    o->kind == METODNET__ORGANIZATION_KIND__ORGANIZATION_KIND_VOCATIONAL;
+    o->founder = regional ? METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_REGIONAL
+                          : METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_MUNICIPAL;
+}
+
+static void s_organization_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
+{
+    (void)request;
+    registry_organization_default_founder((Metodnet__Organization *)msg);
 }
 
 static void s_organization_territory(const ProtobufCMessage *msg, registry_territory *out)
@@ -262,8 +300,15 @@ static void s_organization_layout(const ProtobufCMessage *msg, registry_layout *
     s_add_token(out, "mun", o->municipality_id);
     s_add_token(out, "org", o->id);
     s_add_token(out, "lowres", o->low_results ? "true" : "false");
-    for (size_t i = 0; i < o->n_sites && i < 20; i++)
+    s_add_token(out, "hard", o->difficult_conditions ? "true" : "false");
+    if (o->founder != METODNET__ORGANIZATION_FOUNDER__ORGANIZATION_FOUNDER_UNSPECIFIED)
+        s_add_token(out, "founder", s_word(&metodnet__organization_founder__descriptor, o->founder));
+    for (size_t i = 0; i < o->n_sites && i < 20; i++) {
         s_add_token(out, "site", s_word(&metodnet__site_kind__descriptor, o->sites[i]->kind));
+        const char *curator = o->sites[i]->curator_staff_id;
+        if (curator && *curator)
+            entity_layout_reference(out, "sites.curatorStaffId", "reg:{r:%s}:staff:%s", o->region_id, curator);
+    }
     entity_layout_reference(out, "municipalityId", "reg:{r:%s}:mun:%s", o->region_id, o->municipality_id);
     if (o->curator_organization_id && *o->curator_organization_id) {
         s_add_token(out, "curator", o->curator_organization_id);
@@ -312,6 +357,11 @@ static const char *const s_organization_region_fields[] = {"municipality_id", NU
 static const entity_filter s_organization_filters[] = {
     {.field = "kind", .token = "kind", .words = &metodnet__organization_kind__descriptor, .check = ENTITY_FILTER_ENUM},
     {.field = "low_results", .token = "lowres", .check = ENTITY_FILTER_BOOL},
+    {.field = "difficult_conditions", .token = "hard", .check = ENTITY_FILTER_BOOL},
+    {.field = "founder",
+     .token = "founder",
+     .words = &metodnet__organization_founder__descriptor,
+     .check = ENTITY_FILTER_ENUM},
     {.field = "site_kind", .token = "site", .words = &metodnet__site_kind__descriptor, .check = ENTITY_FILTER_ENUM},
     {.field = "site_on", .check = ENTITY_FILTER_DATE},
     {.field = "curator_organization_id", .token = "curator", .check = ENTITY_FILTER_ID},
@@ -338,6 +388,7 @@ const registry_kind registry_organization_kind = {
                     "сначала удалите их или переведите в другую организацию",
     .immutable = s_organization_immutable,
     .validate = s_organization_validate,
+    .on_create = s_organization_on_create,
     .territory = s_organization_territory,
     .layout = s_organization_layout,
     .list_match = s_organization_match,

@@ -24,6 +24,7 @@
 #include "entity_kind.h"
 #include "entity_store.h"
 #include "envelope.pb-c.h"
+#include "registry.pb-c.h"
 #include "scope.h"
 #include "validate.h"
 
@@ -46,6 +47,9 @@ typedef entity_transition_result registry_transition_result;
 extern const registry_kind registry_region_kind;
 extern const registry_kind registry_municipality_kind;
 extern const registry_kind registry_organization_kind;
+/* Sets the founder of a new organization that has none (a municipality's, or the region's for a
+ * regional centre or a college). */
+void registry_organization_default_founder(Metodnet__Organization *o);
 extern const registry_kind registry_staff_kind;
 
 /* Region part of an id ("07-s12" → "07") into out; false for an id that is not ours. */

@@ -16,6 +16,7 @@ from harness import StackTestCase, source_dir
 
 sys.path.insert(0, os.path.join(source_dir(), "ops", "demo"))
 import demo_district  # noqa: E402
+import demo_events  # noqa: E402
 
 
 def framework_competence_codes():
@@ -225,6 +226,22 @@ class DemoLoadTest(StackTestCase):
         self.assertIn("осталось 0", log.getvalue())
         self.assertEqual(self.catalogue_counts(mun_id), counts)
         self.assertIn("записей о членстве создано сейчас 0, выходов 0", log.getvalue())
+
+        # the district's events (ops/demo/demo_events.py): an approved plan, published events, registrations
+        # with a waitlist, attendance of the event on now; a second run creates nothing
+        events = demo_events.load(api, say=lambda m: log.write(m + "\n"))
+        plan = self.stack.get(f"/api/v1/event-plans/{events['planId']}").json
+        self.assertEqual((plan["status"], plan["orderNumber"]), ("approved", "214-о"))
+        self.assertEqual(len(events["eventIds"]), len(demo_events.EVENTS) + 1)
+        master = self.stack.get(f"/api/v1/events/{events['eventIds'][1]}").json
+        self.assertEqual((master["registeredCount"], master["waitlistedCount"]), (8, 3))
+        webinar = events["eventIds"][3]
+        self.assertGreater(self.stack.count(f"events/{webinar}/registrations", status="attended"), 0)
+        registrations = sum(self.stack.count(f"events/{e}/registrations") for e in events["eventIds"])
+        self.assertEqual(demo_events.load(api, say=lambda m: log.write(m + "\n")), events)
+        self.assertIn("записей создано сейчас 0", log.getvalue())
+        self.assertEqual(sum(self.stack.count(f"events/{e}/registrations") for e in events["eventIds"]),
+                         registrations)
 
     def catalogue_counts(self, mun_id):
         memberships = []

@@ -379,8 +379,6 @@ class NotifyTest(NotifyCase):
                 s.close()
 
 
-@unittest.skipUnless(os.path.exists(os.path.join(bin_dir(), "services", "events", "metodnet-events")),
-                     "служба мероприятий (services/events) ещё не собрана в этой ветке")
 class NotifyEventsServiceTest(NotifyCase):
     """The same contract with the real events service: events created, published, changed and cancelled
     over HTTP reach a school's webhook, feed and stream; kill -9 of the events service and of notify

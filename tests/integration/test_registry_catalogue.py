@@ -403,6 +403,56 @@ class CatalogueTest(StackTestCase):
         self.assertEqual(sites(curatorOrganizationId=self.org_a["id"]), [org.json["id"]])
         self.assertJsonError(self.stack.delete(f"/api/v1/organizations/{self.org_a['id']}"), 409)
 
+    def test_founder_flags_and_site_acts(self):
+        # 003 §2.2: two flags; I1 counts municipal organizations, so every organization has a founder
+        made = self.stack.post("/api/v1/organizations", {
+            "municipalityId": self.mun_a["id"], "name": f"МКОУ СОШ № {next(_n)} с. Псыгансу", "kind": "school",
+            "difficultConditions": True, "lowResultsSupport": "Адресная программа поддержки"})
+        self.assertEqual(made.status, 201, made)
+        self.assertEqual(made.json["founder"], "municipal")  # the default of a municipal school
+        self.assertTrue(made.json["difficultConditions"])
+        self.assertFalse(made.json["lowResults"])
+        college = self.stack.post("/api/v1/organizations", {
+            "municipalityId": self.mun_a["id"], "name": f"Колледж № {next(_n)}", "kind": "vocational"})
+        self.assertEqual(college.json["founder"], "regional", college)
+        authority = self.stack.post("/api/v1/organizations", {
+            "municipalityId": self.mun_a["id"], "name": f"Управление образования № {next(_n)}",
+            "kind": "education_authority", "founder": "municipal"})
+        self.assertEqual(authority.status, 201, authority)
+        private = self.stack.post("/api/v1/organizations", {
+            "municipalityId": self.mun_a["id"], "name": f"Частная школа № {next(_n)}", "kind": "school",
+            "founder": "private"})
+        self.assertEqual(private.json["founder"], "private", private)
+        listed = lambda **f: self.ids(self.stack.get("/api/v1/organizations?" + urllib.parse.urlencode(
+            {"limit": 500, "municipalityId": self.mun_a["id"], **f})))
+        self.assertIn(made.json["id"], listed(difficultConditions="true"))
+        self.assertNotIn(made.json["id"], listed(lowResults="true"))
+        self.assertIn(private.json["id"], listed(founder="private"))
+        self.assertNotIn(made.json["id"], listed(founder="private"))
+        self.assertJsonError(self.stack.get("/api/v1/organizations?founder=state"), 400)
+        self.assertJsonError(self.stack.post("/api/v1/organizations", {
+            "municipalityId": self.mun_a["id"], "name": "Школа", "kind": "school", "founder": "state"}), 400)
+        # a site's act, curator and report (001 п.8)
+        site = {"kind": "innovation", "startDate": "2025-09-01", "theme": "Функциональная грамотность",
+                "orderNumber": "245-ОД", "orderDate": "2025-08-20", "curatorStaffId": self.staff_a[0]["id"],
+                "report": "Отчёт за 2025/26 учебный год: https://example.org/report.pdf"}
+        r = self.stack.patch(f"/api/v1/organizations/{made.json['id']}", {"sites": [site]},
+                             headers={"If-Match": f'"{made.json["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["sites"][0]["curatorStaffId"], self.staff_a[0]["id"])
+        self.assertEqual(r.json["sites"][0]["orderNumber"], "245-ОД")
+        for bad_site, field in (({**site, "orderDate": "2025-09-20"}, "sites[0].orderDate"),
+                                ({**site, "curatorStaffId": "кто-то"}, "sites[0].curatorStaffId"),
+                                ({**site, "curatorStaffId": "07-s999999"}, None),
+                                ({**site, "report": "я" * 4001}, "sites[0].report")):
+            bad = self.stack.patch(f"/api/v1/organizations/{made.json['id']}", {"sites": [bad_site]},
+                                   headers={"If-Match": f'"{r.json["version"]}"'})
+            self.assertIn(bad.status, (400, 422), bad)
+            if field:
+                self.assertIn(field, str(bad.json), bad)
+        self.assertEqual(self.stack.get(f"/api/v1/organizations/{made.json['id']}").json["version"],
+                         r.json["version"])  # a refused change changes nothing
+
     def test_openapi_lists_catalogue_routes(self):
         doc = self.stack.get("/api/v1/openapi.json")
         if doc.status == 404:

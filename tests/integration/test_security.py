@@ -221,6 +221,33 @@ MATRIX = {
                                                                    "200 404 404 404 404 401"),
     "GET /api/v1/notifications": ("L L L L L 401", "L H H H H 401"),
     "GET /api/v1/notifications/stream": ("L L L L L 401", "L H H H H 401"),
+    # events (own = municipality A's approved plan, published event, the teacher's registration; other = of
+    # municipality B): organizers write (the region, the municipality's methodologists), a draft is read only by
+    # them, a published event or approved plan by everybody of its municipality; a person registers themself,
+    # the school its people; the school system reads
+    "POST /api/v1/event-plans": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
+    "GET /api/v1/event-plans": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/event-plans/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/event-plans/{id}": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/event-plans/{id}": ("409 409 403 403 403 401", "409 404 404 404 404 401"),
+    "POST /api/v1/event-plans/{id}/approve": ("200 200 404 404 404 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/event-plans": ("L L L L L 401", "L H H H H 401"),
+    "POST /api/v1/events": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
+    "GET /api/v1/events": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/events/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/events/{id}": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/events/{id}": ("409 409 403 403 403 401", "409 404 404 404 404 401"),
+    "POST /api/v1/events/{id}/publish": ("200 200 404 404 404 401", "200 404 404 404 404 401"),
+    "POST /api/v1/events/{id}/cancel": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/events/{id}/finish": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/events/{id}/registrations": ("201 201 201 201 403 401", "201 404 404 404 404 401"),
+    "GET /api/v1/events/{event_id}/registrations": ("L L L L L 401", "L 404 404 404 404 401"),
+    "GET /api/v1/events/{event_id}/registrations.csv": ("L L L L L 401", "L 404 404 404 404 401"),
+    "POST /api/v1/events/{id}/attendance": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/events": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/registrations/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "POST /api/v1/registrations/{id}/cancel": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/staff/{staff_id}/registrations": ("L L L L L 401", "L H H H H 401"),
 }
 
 # Issue 17: objects the two sides above do not reach. route → {case: six cells in the order of ROLES}.
@@ -368,6 +395,7 @@ class SecurityFixture:
                              "staff": self.other_staff, "user": ub, "apikey": key_other, "login": (ob_login, ob_pw)}
         self.build_catalogue()
         self.build_diagnostics()
+        self.build_events()
         self.build_cases()
         self.build_notify()
 
@@ -614,6 +642,107 @@ class SecurityFixture:
                                    "instrument": self.instrument[side], "campaign": self.camp[side],
                                    "attempt": self.attempt[side], "result": self.attempt[side]})
 
+    # ---- the events service ----
+
+    EVENT_TIMES = {"future": (10, 10.125), "started": (-1 / 24, 1)}
+
+    def event_plan(self, side, approve):
+        p = self.created(self.admin("POST", "/api/v1/event-plans", {
+            "level": "municipal", "municipalityId": self.mun[side], "year": 2026,
+            "title": f"План мероприятий {next(_seq)}"}), "план мероприятий")["id"]
+        if approve:
+            self.created(self.admin("POST", f"/api/v1/event-plans/{p}/approve",
+                                    {"orderNumber": "12-о", "orderDate": "2025-08-29"}), "утверждение плана")
+        return p
+
+    def event_body(self, side, when="future", **over):
+        now = time.time()
+        start, end = self.EVENT_TIMES[when]
+        body = {"type": "seminar", "level": "municipal", "municipalityId": self.mun[side],
+                "title": f"Семинар {next(_seq)}", "venue": "Актовый зал",
+                "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + start * 86400)),
+                "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + end * 86400))}
+        body.update(over)
+        return body
+
+    def event(self, side, publish=True, when="future", **over):
+        e = self.created(self.admin("POST", "/api/v1/events", self.event_body(side, when, **over)), "мероприятие")["id"]
+        if publish:
+            self.created(self.admin("POST", f"/api/v1/events/{e}/publish", {}), "публикация")
+        return e
+
+    def registration(self, event, staff):
+        return self.created(self.admin("POST", f"/api/v1/events/{event}/registrations", {"staffId": staff}),
+                            "запись на мероприятие")["id"]
+
+    def build_events(self):
+        self.plan = {side: self.event_plan(side, approve=True) for side in ("own", "other")}
+        self.ev = {side: self.event(side, planId=self.plan[side]) for side in ("own", "other")}
+        self.reg = {side: self.registration(self.ev[side], self.person[side]) for side in ("own", "other")}
+        self.reg_event = {side: self.event(side) for side in ("own", "other")}
+        self.cancel_event = {side: self.event(side) for side in ("own", "other")}
+        self.attendance_event = {side: self.event(side, when="started") for side in ("own", "other")}
+        self.attendance_reg = {side: self.registration(self.attendance_event[side], self.person[side])
+                               for side in ("own", "other")}
+        for side in ("own", "other"):
+            self.ids[side].update({"event-plans": self.plan[side], "events": self.ev[side],
+                                   "registrations": self.reg[side]})
+
+    def events_request(self, route, role, side):
+        """(method, path, body, token, id expected in a list or None, raw) of an events cell."""
+        method, template = route.split(" ", 1)
+        ids = self.ids[side]
+        token = self.tokens[role]
+        body = listed = obj = None
+        kind = template.split("/")[3]
+        if route == "POST /api/v1/event-plans":
+            body = {"level": "municipal", "municipalityId": self.mun[side], "year": 2027, "title": "Новый план"}
+        elif route == "POST /api/v1/events":
+            body = self.event_body(side)
+        elif route == "PATCH /api/v1/event-plans/{id}":
+            body = {"title": f"План, ред. {next(_seq)}", "changeReason": "Перенос сроков"}
+        elif route == "PATCH /api/v1/events/{id}":
+            body = {"title": f"Семинар, ред. {next(_seq)}"}
+        elif route == "POST /api/v1/event-plans/{id}/approve":
+            obj = self.event_plan(side, approve=False)
+            body = {"orderNumber": "77-о", "orderDate": "2025-09-01"}
+        elif route == "POST /api/v1/events/{id}/publish":
+            obj, body = self.event(side, publish=False), {}
+        elif route == "POST /api/v1/events/{id}/cancel":
+            obj, body = self.event(side), {"reason": "Перенос по приказу"}
+        elif route == "POST /api/v1/events/{id}/finish":
+            obj, body = self.event(side, when="started"), {}
+        elif route == "POST /api/v1/events/{id}/registrations":
+            obj = self.reg_event[side]
+            body = {} if role == "teacher" else {"staffId": self.staff(self.org[side], lastName="Участникова")}
+        elif route == "POST /api/v1/events/{id}/attendance":
+            obj = self.attendance_event[side]
+            body = {"marks": [{"registrationId": self.attendance_reg[side], "attended": True}]}
+        elif route == "POST /api/v1/registrations/{id}/cancel":
+            staff = self.person[side] if role == "teacher" and side == "own" else self.staff(self.org[side])
+            obj, body = self.registration(self.cancel_event[side], staff), {}
+            if role == "teacher" and side == "own":
+                self.cancel_event[side] = self.event(side)  # the teacher registers once per event
+        elif route in ("GET /api/v1/events/{event_id}/registrations",
+                       "GET /api/v1/events/{event_id}/registrations.csv"):
+            template = template.replace("{event_id}", self.ev[side]) + "?limit=500"
+            listed = ids["registrations"]
+            if route.endswith(".csv"):
+                template = template.replace("?limit=500", "")
+                listed = "\r\n" + listed + ";"
+        elif route == "GET /api/v1/staff/{staff_id}/registrations":
+            template = template.replace("{staff_id}", ids["staff"]) + "?limit=500"
+            listed = ids["registrations"]
+        elif route in ("GET /api/v1/export/event-plans", "GET /api/v1/export/events"):
+            template += "?regionId=07"
+            listed = "\r\n" + ids[route.split("/")[-1]] + ";"
+        elif method == "GET" and template in ("/api/v1/event-plans", "/api/v1/events"):
+            template += "?limit=500"
+            listed = ids[kind]
+        if "{id}" in template:
+            template = template.replace("{id}", urllib.parse.quote(obj or ids[kind]))
+        return method, template, body, token, listed, None
+
     def csv(self, route, side):
         n = next(_seq)
         if route.endswith("organizations"):
@@ -636,6 +765,8 @@ class SecurityFixture:
 
     def cell_request(self, route, role, side):
         """(method, path, body, token, id expected in a list or None)."""
+        if any(p in route for p in ("/event-plans", "/events", "/registrations")):
+            return self.events_request(route, role, side)
         method, template = route.split(" ", 1)
         ids = self.ids[side]
         token = self.tokens[role]

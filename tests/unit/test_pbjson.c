@@ -146,7 +146,8 @@ static void test_organization_with_sites_round_trip(void **state)
 
     char *text = s_encode(req);
     assert_non_null(strstr(text, "\"sites\":[{\"kind\":\"innovation\",\"startDate\":\"2024-09-01\",\"endDate\":\"\","
-                                 "\"theme\":\"Читательская грамотность\"},{\"kind\":\"base\""));
+                                 "\"theme\":\"Читательская грамотность\",\"orderNumber\":\"\",\"orderDate\":\"\","
+                                 "\"curatorStaffId\":\"\",\"report\":\"\"},{\"kind\":\"base\""));
     Metodnet__CreateOrganizationRequest *back =
         (Metodnet__CreateOrganizationRequest *)s_decode(&metodnet__create_organization_request__descriptor, text, &err);
     assert_non_null(back);

@@ -22,6 +22,7 @@
 
 #include "../../services/auth/auth.h" /* not the gateway's auth.h, also on the include path */
 #include "entity_store.h"
+#include "events.h"
 #include "idempotency.h"
 #include "notify.h"
 #include "registry_claim_guard.h"
@@ -47,8 +48,9 @@ static const script_module s_claims_check = {"services/registry/registry_claims_
 static const script_module s_claim_guard = {"services/registry/registry_claim_guard.c",
                                             registry_claim_guard_lua_scripts};
 static const script_module s_notify = {"services/notify/notify_scripts.c", notify_lua_scripts};
-static const script_module *const s_modules[] = {&s_entity_store, &s_auth,        &s_idempotency,
-                                                 &s_claims_check, &s_claim_guard, &s_notify};
+static const script_module s_events = {"services/events/events_scripts.c", events_lua_scripts};
+static const script_module *const s_modules[] = {&s_entity_store, &s_auth,   &s_idempotency, &s_claims_check,
+                                                 &s_claim_guard,  &s_events, &s_notify};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
@@ -63,6 +65,7 @@ static const service_scripts s_services[] = {
     {"diagnostics", {&s_entity_store}},
     {"notify", {&s_entity_store, &s_notify}},
     {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
+    {"events", {&s_entity_store, &s_events}},
 };
 
 /* ---- ops/redis-acl.conf ---- */

@@ -12,6 +12,7 @@
 #include "auth_service.pb-c.h"
 #include "diagnostics.h"
 #include "notify.h"
+#include "events.h"
 #include "registry.h"
 #include "service_worker.h"
 
@@ -31,6 +32,7 @@ static void test_every_service_handles_exactly_its_rpcs(void **state)
     s_expect_matching(auth_methods());
     s_expect_matching(diagnostics_methods());
     s_expect_matching(notify_methods());
+    s_expect_matching(events_methods());
 }
 
 static void s_handler(service_call *call, const ProtobufCMessage *request, void *ud)

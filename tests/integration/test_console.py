@@ -1,0 +1,320 @@
+"""test_console — the web console (issue 13) against a real stack with the demo district:
+
+- ConsoleHttpTest: the gateway serves web/dist at / (index.html for a screen's path, hashed assets cached
+  for a year, ETag → 304, gzip, strict CSP and the other security headers), and the browser session: login
+  with X-Metodnet-CSRF answers the token only as an HttpOnly SameSite=Strict cookie, the cookie stands for
+  Bearer, an unsafe method with the cookie but without X-Metodnet-CSRF is refused (403, nothing changes),
+  logout clears the cookie and ends the session, a Bearer caller is unaffected by a cookie.
+- ConsoleBrowserTest: Debian's chromium driven by playwright-core (web/tests/console.mjs): each demo role
+  logs in, walks its screens, performs one real action per screen, which this test then checks through the
+  API; no console errors; axe-core finds no serious violations; screenshots go to
+  <build dir>/console-screenshots/.
+
+`python3 test_console.py --serve` starts the same stack and keeps it running for working on the console.
+"""
+
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+from harness import StackTestCase, bin_dir, source_dir
+
+sys.path.insert(0, os.path.join(source_dir(), "ops", "demo"))
+import demo_district  # noqa: E402
+import demo_users  # noqa: E402
+
+WEB = os.path.join(source_dir(), "web")
+DIST = os.path.join(WEB, "dist")
+CHROMIUM = os.environ.get("METODNET_CHROMIUM", "/usr/bin/chromium")
+
+INSTRUMENT = {
+    "title": "Самодиагностика учителей: методика и оценивание",
+    "category": "teacher",
+    "items": [
+        {"id": "q1", "competence": "t.method.1", "kind": "single_choice",
+         "text": "С чего начинается урок открытия нового знания?",
+         "options": [{"id": "a", "text": "С проверки домашнего задания", "points": 0},
+                     {"id": "b", "text": "С мотивации и актуализации", "points": 2}]},
+        {"id": "q2", "competence": "t.assess.1", "kind": "multiple_choice",
+         "text": "Что относится к формирующему оцениванию?", "maxPoints": 2,
+         "options": [{"id": "a", "text": "Обратная связь по критериям", "points": 1},
+                     {"id": "b", "text": "Самооценка по рубрике", "points": 1},
+                     {"id": "c", "text": "Итоговая отметка за четверть", "points": -1}]},
+        {"id": "q3", "competence": "t.digital.1", "kind": "scale",
+         "text": "Насколько уверенно вы работаете в ФГИС «Моя школа»?", "scaleMin": 1, "scaleMax": 5},
+    ],
+}
+
+
+def web_built():
+    return os.path.isfile(os.path.join(DIST, "index.html"))
+
+
+def load_demo(stack):
+    """The demo district, its demo users and one diagnostics campaign with results for two teachers of the
+    demo school (so the teacher's card has a competence profile and a route). Returns the fixture."""
+    base = f"http://127.0.0.1:{stack.http_port}"
+    api = demo_district.Api(base, timeout=60, tokens=stack.tokens)
+    with open(os.devnull, "w") as quiet:
+        demo_district.load(demo_district.generate(2021), api, workers=6, progress=quiet)
+    creds = os.path.join(stack.dir, "credentials")
+    with open(creds, "w", encoding="utf-8") as f:
+        f.write(f"{stack.admin_login}:{stack.admin_password}\n")
+    os.chmod(creds, 0o600)
+    rc = demo_users.main(["--base-url", base, "--credentials", creds, "--admin-login", stack.admin_login])
+    if rc != 0:
+        raise RuntimeError("демо-пользователи не созданы")
+    users = dict(demo_users.read_credentials(creds))
+    s = stack
+    mun = next(m for m in s.get("/api/v1/municipalities?limit=500").json["items"]
+               if m["name"] == demo_users.MUNICIPALITY_NAME)
+    org = next(o for o in s.list_all("organizations", municipalityId=mun["id"])[0]
+               if o["name"] == demo_users.SCHOOL_NAME)
+    teachers = s.get("/api/v1/staff?" + urllib.parse.urlencode(
+        {"organizationId": org["id"], "category": "teacher", "limit": "3"})).json["items"]
+    instrument = _ok(s.post("/api/v1/instruments", INSTRUMENT))
+    today = datetime.date.today().isoformat()
+    campaign = _ok(s.post("/api/v1/diagnostics/campaigns", {
+        "title": "Самодиагностика педагогов Терского района", "instrumentId": instrument["id"], "kind": "self",
+        "startsOn": today, "endsOn": "2099-12-31",
+        "target": {"organizationIds": [org["id"]], "categories": ["teacher"]}}))
+    campaign = _ok(s.post(f"/api/v1/diagnostics/campaigns/{campaign['id']}/open"))
+    # the demo teacher (uchitel.sosh1 is the first teacher by name) and one more take it through the API
+    teacher_token = s.login("uchitel.sosh1", users["uchitel.sosh1"])
+    me = s.get("/api/v1/me", token=teacher_token).json
+    taken = []
+    for staff_id, token in ((me["staffId"], teacher_token), (teachers[1]["id"] if teachers[1]["id"] != me["staffId"]
+                                                            else teachers[2]["id"], None)):
+        if token is None:
+            login = "uchitel.test" + os.urandom(2).hex()
+            password = "Пароль-учителя-" + os.urandom(4).hex()
+            _ok(s.post("/api/v1/users", {"login": login, "password": password, "fullName": "Учитель для теста",
+                                         "role": "teacher", "scope": {"kind": "self", "id": staff_id},
+                                         "staffId": staff_id}))
+            token = s.login(login, password)
+        attempt = _ok(s.post("/api/v1/diagnostics/attempts", {"campaignId": campaign["id"]}, token=token))
+        _ok(s.post(f"/api/v1/diagnostics/attempts/{attempt['id']}/submit", {"answers": [
+            {"itemId": "q1", "optionIds": ["a"]}, {"itemId": "q2", "optionIds": ["a", "c"]},
+            {"itemId": "q3", "value": 2}]}, token=token))
+        taken.append(staff_id)
+    # a second open campaign the demo teacher takes in the browser
+    second = _ok(s.post("/api/v1/diagnostics/campaigns", {
+        "title": "Повторная самодиагностика педагогов СОШ № 1", "instrumentId": instrument["id"], "kind": "self",
+        "startsOn": today, "endsOn": "2099-12-31",
+        "target": {"organizationIds": [org["id"]], "categories": ["teacher"]}}))
+    second = _ok(s.post(f"/api/v1/diagnostics/campaigns/{second['id']}/open"))
+    # the demo teacher's route, built and approved by the methodologist's API, for «Мой кабинет»
+    route = _ok(s.post(f"/api/v1/staff/{me['staffId']}/route", {"startsOn": today}))
+    _ok(s.post(f"/api/v1/staff/{me['staffId']}/route/approve", headers={"If-Match": f'"{route["version"]}"'}))
+    return {"base": base, "users": users, "municipality": mun, "organization": org, "campaign": campaign,
+            "second_campaign": second,
+            "instrument": instrument, "teacher": me["staffId"], "other_teacher": taken[1]}
+
+
+def _ok(r):
+    if r.status not in (200, 201):
+        raise AssertionError(repr(r))
+    return r.json
+
+
+def _cookie(set_cookie):
+    m = re.match(r"metodnet_session=([^;]*)", set_cookie or "")
+    return m.group(1) if m else None
+
+
+@unittest.skipUnless(web_built(), "web/dist не собран (npm run build в web/: ./ops/test делает это сам)")
+class ConsoleHttpTest(StackTestCase):
+    WORKERS = 1
+    EXTRA_ENV = {"METODNET_WEB_DIR": DIST}
+
+    @classmethod
+    def prepare(cls):
+        _ok(cls.stack.post("/api/v1/regions", {"id": "07", "name": "Кабардино-Балкарская Республика"}))
+
+    def test_static_files(self):
+        s = self.stack
+        for path in ("/", "/staff/07-s1", "/diagnostics"):
+            r = s.request("GET", path, token=False, headers={"Accept": "text/html"})
+            self.assertEqual(r.status, 200, path)
+            self.assertTrue(r.header("content-type").startswith("text/html"), r.headers)
+            self.assertEqual(r.header("cache-control"), "no-cache")
+            csp = r.header("content-security-policy")
+            self.assertIn("script-src 'self'", csp)
+            self.assertNotIn("unsafe-inline", csp)
+            self.assertEqual(r.header("x-content-type-options"), "nosniff")
+            self.assertEqual(r.header("referrer-policy"), "no-referrer")
+            self.assertIn(b'<div id="app"', r.body)
+            self.assertNotIn(b"<script>", r.body, "no inline script")
+        html = s.request("GET", "/", token=False).body.decode()
+        assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', html)
+        self.assertTrue(any(a.endswith(".js") for a in assets), html)
+        for a in assets:
+            r = s.request("GET", a, token=False)
+            self.assertEqual(r.status, 200, a)
+            self.assertEqual(r.header("cache-control"), "public, max-age=31536000, immutable")
+            etag = r.header("etag")
+            self.assertRegex(etag, r'^"[0-9a-f]{32}"$')
+            again = s.request("GET", a, token=False, headers={"If-None-Match": etag})
+            self.assertEqual(again.status, 304)
+            self.assertEqual(again.body, b"")
+            gz = s.request("GET", a, token=False, headers={"Accept-Encoding": "gzip"})
+            if len(r.body) > 2048:
+                self.assertEqual(gz.header("content-encoding"), "gzip", a)
+                import gzip
+                self.assertEqual(gzip.decompress(gz.body), r.body)
+        # a missing file is the API's JSON 404; the API itself is unchanged
+        self.assertJsonError(s.request("GET", "/assets/nope-123.js", token=False), 404)
+        self.assertJsonError(s.request("GET", "/api/v1/nope", token=False), (401, 404))
+        self.assertJsonError(s.request("POST", "/", token=False), (404, 405))
+        r = s.request("GET", "/api/v1/me")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("x-content-type-options"), "nosniff")
+        self.assertIsNone(r.header("set-cookie"))
+
+    def test_browser_session(self):
+        s = self.stack
+        creds = {"login": s.admin_login, "password": s.admin_password}
+        # a plain API login is unchanged: the token in the body, no cookie
+        r = s.request("POST", "/api/v1/auth/login", creds, token=False)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.json["token"])
+        self.assertIsNone(r.header("set-cookie"))
+        # the console's login: only the cookie carries the token
+        r = s.request("POST", "/api/v1/auth/login", creds, token=False, headers={"X-Metodnet-CSRF": "1"})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json.get("token"), "the token must not reach the page's script")
+        self.assertEqual(r.json["user"]["login"], s.admin_login)
+        set_cookie = r.header("set-cookie")
+        for attr in ("HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"):
+            self.assertIn(attr, set_cookie)
+        token = _cookie(set_cookie)
+        self.assertTrue(token)
+        jar = {"Cookie": f"theme=dark; metodnet_session={token}"}
+        me = s.request("GET", "/api/v1/me", token=False, headers=jar)
+        self.assertEqual(me.status, 200, me)
+        self.assertEqual(me.json["login"], s.admin_login)
+        # an unsafe method by the cookie without the CSRF header: refused, nothing created
+        body = {"regionId": "07", "name": "Муниципалитет CSRF-проверки", "kind": "district"}
+        r = s.request("POST", "/api/v1/municipalities", body, token=False, headers=jar)
+        err = self.assertJsonError(r, 403)
+        self.assertIn("X-Metodnet-CSRF", err["message"])
+        names = [m["name"] for m in s.list_all("municipalities")[0]]
+        self.assertNotIn(body["name"], names)
+        # with it: done
+        r = s.request("POST", "/api/v1/municipalities", body, token=False, headers=dict(jar, **{"X-Metodnet-CSRF": "1"}))
+        self.assertEqual(r.status, 201, r)
+        # a Bearer caller is decided by Authorization alone: a stray cookie neither helps nor hurts
+        r = s.request("POST", "/api/v1/municipalities", dict(body, name="Муниципалитет по Bearer"),
+                      headers={"Cookie": "metodnet_session=nonsense"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(s.request("GET", "/api/v1/me", token="bad-token", headers=jar).status, 401)
+        # a malformed cookie is no session
+        self.assertEqual(s.request("GET", "/api/v1/me", token=False,
+                                   headers={"Cookie": "metodnet_session=a b;"}).status, 401)
+        # logout needs the header too, then clears the cookie and ends the session
+        self.assertJsonError(s.request("POST", "/api/v1/auth/logout", token=False, headers=jar), 403)
+        r = s.request("POST", "/api/v1/auth/logout", token=False, headers=dict(jar, **{"X-Metodnet-CSRF": "1"}))
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("Max-Age=0", r.header("set-cookie"))
+        self.assertEqual(_cookie(r.header("set-cookie")), "")
+        r = s.request("GET", "/api/v1/me", token=False, headers=jar)
+        self.assertJsonError(r, 401)
+        self.assertIn("Max-Age=0", r.header("set-cookie") or "", "an ended session's cookie is cleared")
+
+
+@unittest.skipUnless(web_built() and os.access(CHROMIUM, os.X_OK) and
+                     os.path.isdir(os.path.join(WEB, "node_modules", "playwright-core")),
+                     "нужны web/dist, web/node_modules (npm ci) и /usr/bin/chromium (./ops/test ставит их)")
+class ConsoleBrowserTest(StackTestCase):
+    WORKERS = 2
+    EXTRA_ENV = {"METODNET_WEB_DIR": DIST}
+
+    @classmethod
+    def prepare(cls):
+        cls.fx = load_demo(cls.stack)
+
+    def test_roles_walk_their_screens(self):
+        out = os.path.join(bin_dir(), "console-screenshots")
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out, exist_ok=True)
+        fx = dict(self.fx, screenshots=out, chromium=CHROMIUM)
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
+            json.dump(fx, f, ensure_ascii=False)
+            fixture = f.name
+        started = time.monotonic()
+        try:
+            p = subprocess.run(["node", os.path.join(WEB, "tests", "console.mjs"), fixture], cwd=WEB,
+                               capture_output=True, text=True, timeout=300)
+        finally:
+            os.unlink(fixture)
+        print(p.stdout[-6000:], file=sys.stderr)
+        print(p.stderr[-6000:], file=sys.stderr)
+        self.assertEqual(p.returncode, 0, "браузерный тест консоли не прошёл (вывод выше)")
+        report = json.loads(p.stdout.strip().splitlines()[-1])
+        print(f"браузерный тест: {time.monotonic() - started:.1f} с, первая отрисовка {report['firstPaintMs']} мс",
+              file=sys.stderr)
+        self.assertLessEqual(report["firstPaintMs"], 1000)
+        s = self.stack
+        # every action the roles performed in the browser, checked through the API
+        names = [o["name"] for o in s.list_all("organizations", municipalityId=fx["municipality"]["id"])[0]]
+        self.assertIn(report["createdOrganization"], names)
+        imported = s.list_all("staff", organizationId=fx["organization"]["id"], q=report["importedLastName"])[0]
+        self.assertEqual(len(imported), 1, imported)
+        campaigns = [c["title"] for c in s.list_all("diagnostics/campaigns")[0]]
+        self.assertIn(report["createdCampaign"], campaigns)
+        route = s.get(f"/api/v1/staff/{fx['other_teacher']}/route").json
+        self.assertEqual(route["status"], "approved", route)
+        mine = s.get(f"/api/v1/staff/{fx['teacher']}/route").json
+        self.assertIn("in_progress", [i.get("status") for i in mine["items"]], mine)
+        taken = s.get("/api/v1/diagnostics/results?" + urllib.parse.urlencode(
+            {"staffId": fx["teacher"], "campaignId": fx["second_campaign"]["id"]})).json.get("items", [])
+        self.assertEqual(len(taken), 1, "педагог прошёл диагностику в браузере")
+        self.assertEqual({sc["competence"]: sc.get("points", 0) for sc in taken[0]["scores"]},
+                         {"t.method.1": 2, "t.assess.1": 2, "t.digital.1": 3})
+        records = s.list_all(f"staff/{fx['teacher']}/qualification-records")[0]
+        self.assertIn(report["qualificationDocument"], [r.get("documentNumber") for r in records])
+        logins = [u["login"] for u in s.list_all("users")[0]]
+        self.assertIn(report["createdUser"], logins)
+        keys = [k["name"] for k in s.list_all("api-keys")[0]]
+        self.assertIn(report["createdApiKey"], keys)
+        for shot in report["screenshots"]:
+            self.assertTrue(os.path.getsize(os.path.join(out, shot)) > 1000, shot)
+
+
+def serve():
+    """Starts the stack with the demo and keeps it up (Ctrl-C or SIGTERM stops it)."""
+    import signal
+    from harness import Stack
+
+    def on_term(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    stack = Stack(workers=2, name="console-dev", extra_env={"METODNET_WEB_DIR": DIST})
+    try:
+        stack.start()
+        fx = load_demo(stack)
+        print(json.dumps(fx, ensure_ascii=False, indent=1))
+        print(f"\nОткройте {fx['base']}/  (стек: {stack.dir})", flush=True)
+        with open(os.path.join(tempfile.gettempdir(), "metodnet-console-dev.json"), "w", encoding="utf-8") as f:
+            json.dump(fx, f, ensure_ascii=False)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    if "--serve" in sys.argv:
+        serve()
+    else:
+        unittest.main()

@@ -1,0 +1,27 @@
+// roles.js — what each role may do, as the services decide it (common/scope.c, the services' checks):
+// the console never offers an action the API would refuse to that role.
+const ADMINS = ['region_admin', 'municipal_methodologist', 'school_admin'];
+const BUILDERS = ['region_admin', 'municipal_methodologist'];
+
+export const can = {
+  seeRegistry: (me) => ADMINS.includes(me.role),
+  createMunicipality: (me) => me.role === 'region_admin',
+  createOrganization: (me) => BUILDERS.includes(me.role),
+  editStaff: (me) => ADMINS.includes(me.role),
+  importData: (me) => ADMINS.includes(me.role),
+  importResults: (me) => BUILDERS.includes(me.role),
+  manageCampaigns: (me) => me.role === 'region_admin', // «кампании проводит региональный оператор»
+  seeCampaigns: (me) => ADMINS.includes(me.role),
+  buildRoutes: (me) => BUILDERS.includes(me.role),
+  setItemStatus: (me, staffId) => BUILDERS.includes(me.role) || (me.role === 'teacher' && me.staffId === staffId),
+  manageUsers: (me) => ADMINS.includes(me.role),
+  manageApiKeys: (me) => BUILDERS.includes(me.role),
+  seeAudit: (me) => me.role === 'region_admin',
+  takeDiagnostics: (me) => Boolean(me.staffId),
+};
+
+// Roles a user may create: strictly below their own (auth service).
+export function lowerRoles(me) {
+  const order = ['region_admin', 'municipal_methodologist', 'school_admin', 'teacher'];
+  return order.slice(order.indexOf(me.role) + 1);
+}
