@@ -203,6 +203,7 @@ static void s_close_timer(uv_timer_t **t)
 
 static void s_free_parts(notify *n)
 {
+    n->freeing = true;
     s_close_timer(&n->regions_timer);
     s_close_timer(&n->read_timer);
     s_close_timer(&n->due_timer);
@@ -251,9 +252,26 @@ notify *notify_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_
     return n;
 }
 
+void notify_ref(notify *n)
+{
+    n->refs++;
+}
+
+void notify_unref(notify *n)
+{
+    if (--n->refs == 0 && n->released && !n->freeing)
+        s_free_parts(n);
+}
+
+/* The worker has answered its last request; background work may still wait for Redis (its replies come,
+ * or fail with "closed" when the process closes the link): the last of it frees the service. */
 static void s_release(void *service)
 {
-    s_free_parts(service);
+    notify *n = service;
+    notify_ref(n); /* the aborted attempts below drop theirs */
+    n->released = true;
+    notify_http_destroy(&n->http); /* attempts in flight end (their deliveries come due again) */
+    notify_unref(n);
 }
 
 void notify_shutdown(notify *n, void (*done)(void *ud), void *ud)

@@ -68,10 +68,12 @@ static void s_next_entry(s_batch *b);
 
 static void s_batch_free(s_batch *b)
 {
+    notify *n = b->n;
     for (size_t i = 0; i < b->count; i++)
         free(b->entries[i].data);
     free(b->entries);
     free(b);
+    notify_unref(n);
 }
 
 static void s_stream_key(const char *region, char *out, size_t size)
@@ -359,6 +361,7 @@ void notify_consumer_tick(notify *n)
             continue;
         s_batch *b = xcalloc(1, sizeof *b);
         b->n = n;
+        notify_ref(n);
         memcpy(b->region_id, r->id, sizeof b->region_id);
         char key[NOTIFY_KEY_MAX];
         s_stream_key(r->id, key, sizeof key);
@@ -371,7 +374,7 @@ void notify_consumer_tick(notify *n)
                                      n->consumer, S_READ_COUNT, key, b->from_pending ? "0" : ">");
         }
         if (rc != 0) {
-            free(b);
+            s_batch_free(b);
             continue;
         }
         r->reading = true;

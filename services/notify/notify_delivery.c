@@ -35,6 +35,13 @@ typedef struct {
 
 static void s_on_completed(const redisReply *reply, const char *error, void *ud);
 
+static void s_attempt_free(s_attempt *a)
+{
+    notify *n = a->n;
+    free(a);
+    notify_unref(n);
+}
+
 /* Records the outcome of an attempt (packed_attempt NULL: no attempt was made). */
 static void s_complete(s_attempt *a, const char *outcome, int64_t next_at, int code, int64_t duration_ms,
                        const char *error, const char *excerpt, bool attempted)
@@ -84,7 +91,7 @@ static void s_complete(s_attempt *a, const char *outcome, int64_t next_at, int c
         argvlen[i] = i == 11 ? packed_len : strlen(argv[i]);
     if (redis_link_evalsha(n->link, n->complete_script, 4, 13, argv, argvlen, s_on_completed, a) != 0) {
         log_error(NULL, "исход доставки %s не записан: Redis недоступен (доставка будет повторена)", a->id);
-        free(a);
+        s_attempt_free(a);
     }
     free(packed);
 }
@@ -102,7 +109,7 @@ static void s_on_completed(const redisReply *reply, const char *error, void *ud)
                                "Получатель не принимал уведомления весь срок повторов (более 72 часов): подписка "
                                "отключена; проверьте адрес и включите её снова");
     }
-    free(a);
+    s_attempt_free(a);
 }
 
 static int64_t s_next_attempt(const notify *n, int attempt_no, int retry_after_s)
@@ -120,7 +127,7 @@ static void s_on_answer(const notify_http_result *r, void *ud)
     notify *n = a->n;
     int attempt_no = a->attempts + 1;
     if (r->aborted) { /* stopping: the claim's lease brings the delivery back */
-        free(a);
+        s_attempt_free(a);
         return;
     }
     if (r->status >= 200 && r->status < 300) {
@@ -161,6 +168,7 @@ static void s_attempt_start(notify *n, const char *region, const redisReply *ite
 {
     s_attempt *a = xcalloc(1, sizeof *a);
     a->n = n;
+    notify_ref(n);
     memcpy(a->region, region, sizeof a->region);
     snprintf(a->id, sizeof a->id, "%s", s_str(item->element[0]));
     snprintf(a->webhook, sizeof a->webhook, "%s", s_str(item->element[1]));
@@ -218,7 +226,7 @@ static void s_attempt_start(notify *n, const char *region, const redisReply *ite
     if (rc != 0) {
         /* could not even start: the lease brings it back */
         log_error(NULL, "доставка %s не начата", a->id);
-        free(a);
+        s_attempt_free(a);
     }
 }
 
@@ -226,6 +234,13 @@ typedef struct {
     notify *n;
     char region[8];
 } s_claim;
+
+static void s_claim_free(s_claim *c)
+{
+    notify *n = c->n;
+    free(c);
+    notify_unref(n);
+}
 
 static void s_on_claimed(const redisReply *reply, const char *error, void *ud)
 {
@@ -238,7 +253,7 @@ static void s_on_claimed(const redisReply *reply, const char *error, void *ud)
         if (reply && reply->type == REDIS_REPLY_ERROR)
             log_error(NULL, "доставки региона %s не взяты: %s", c->region, reply->str ? reply->str : "?");
         (void)error;
-        free(c);
+        s_claim_free(c);
         return;
     }
     for (size_t i = 0; i < reply->elements && !n->stopping; i++) {
@@ -246,7 +261,7 @@ static void s_on_claimed(const redisReply *reply, const char *error, void *ud)
         if (item->type == REDIS_REPLY_ARRAY && item->elements == 9)
             s_attempt_start(n, c->region, item);
     }
-    free(c);
+    s_claim_free(c);
 }
 
 void notify_delivery_tick(notify *n)
@@ -269,11 +284,12 @@ void notify_delivery_tick(notify *n)
         snprintf(max, sizeof max, "%zu", room < S_CLAIM_MAX ? room : (size_t)S_CLAIM_MAX);
         s_claim *c = xcalloc(1, sizeof *c);
         c->n = n;
+        notify_ref(n);
         memcpy(c->region, r->id, sizeof c->region);
         const char *argv[] = {due, now, lease, max, prefix};
         if (redis_link_evalsha(n->link, n->claim_script, 1, 5, argv, NULL, s_on_claimed, c) == 0)
             r->claiming = true;
         else
-            free(c);
+            s_claim_free(c);
     }
 }

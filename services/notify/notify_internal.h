@@ -49,6 +49,8 @@ struct notify {
     size_t n_regions;
     uv_timer_t *regions_timer, *read_timer, *due_timer;
     bool regions_asking;
+    unsigned refs; /* background work in flight (reads, claims, attempts, disables): freed after the last */
+    bool released, freeing;
     bool due_kick; /* a notification was recorded: claim due deliveries at the next tick */
     bool stopping;
     /* settings (environment) */
@@ -64,6 +66,9 @@ struct notify {
 extern const entity_kind notify_webhook_kind;
 
 /* ---- notify.c ---- */
+/* Background work holds the service: after the stop, the last notify_unref frees it. */
+void notify_ref(notify *n);
+void notify_unref(notify *n);
 notify_region *notify_region_find(notify *n, const char *region);
 /* The region of the caller for feed and webhooks: its own; a system caller names it. */
 bool notify_caller_region(const Metodnet__Principal *caller, const char *given, char out[8]);

@@ -288,11 +288,13 @@ typedef struct {
 
 static void s_op_free(op *o)
 {
+    notify *n = o->n;
     if (o->current)
         metodnet__webhook__free_unpacked(o->current, NULL);
     if (o->next)
         protobuf_c_message_free_unpacked(&o->next->base, NULL);
     free(o);
+    notify_unref(n);
 }
 
 static void s_fail(op *o, Metodnet__StatusCode code, const char *message)
@@ -338,6 +340,7 @@ static void s_start(notify *n, service_call *call, op_what what, const ProtobufC
                     const char *reason)
 {
     op *o = xcalloc(1, sizeof *o);
+    notify_ref(n);
     snprintf(o->reason, sizeof o->reason, "%s", reason ? reason : "");
     o->n = n;
     o->call = call;
