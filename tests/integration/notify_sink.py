@@ -29,8 +29,9 @@ def verify_signature(secret, headers, body):
 
 
 class Sink:
-    """A webhook receiver. behave(path, fail_first=0, status=500, gone=False): the first fail_first
-    requests to path get `status`, the rest 200 (410 for gone). received[path] = [(headers, body, time)]."""
+    """A webhook receiver. behave(path, fail_first=0, status=500, gone=False, retry_after=None): the first
+    fail_first requests to path get `status` (with Retry-After when given), the rest 200 (410 for gone).
+    received[path] = [(headers, body, time)]."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -50,12 +51,14 @@ class Sink:
                     n = sink.counts.get(self.path, 0)
                     sink.counts[self.path] = n + 1
                     sink.received.setdefault(self.path, []).append((headers, body, time.time()))
-                    fail_first, status, gone = sink.rules.get(self.path, (0, 500, False))
+                    fail_first, status, gone, retry_after = sink.rules.get(self.path, (0, 500, False, None))
                 code = 410 if gone else (status if n < fail_first else 200)
                 answer = b'{"ok":true}' if code == 200 else ("ошибка получателя %d" % code).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "text/plain; charset=utf-8")
                 self.send_header("Content-Length", str(len(answer)))
+                if retry_after is not None and code != 200:
+                    self.send_header("Retry-After", str(retry_after))
                 self.end_headers()
                 self.wfile.write(answer)
 
@@ -71,9 +74,9 @@ class Sink:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def behave(self, path, fail_first=0, status=500, gone=False):
+    def behave(self, path, fail_first=0, status=500, gone=False, retry_after=None):
         with self.lock:
-            self.rules[path] = (fail_first, status, gone)
+            self.rules[path] = (fail_first, status, gone, retry_after)
 
     def requests(self, path):
         with self.lock:

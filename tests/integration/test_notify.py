@@ -96,7 +96,8 @@ class NotifyCase(StackTestCase):
         return event_id
 
     def subscribe(self, path, key_side, types=None, **body):
-        self.sink.behave(path, **{k: body.pop(k) for k in ("fail_first", "status", "gone") if k in body})
+        self.sink.behave(path, **{k: body.pop(k) for k in ("fail_first", "status", "gone", "retry_after")
+                                  if k in body})
         r = self.stack.post("/api/v1/webhooks", {"url": self.sink.url(path),
                                                  "eventTypes": types or ["event.published"], **body},
                             token=self.key[key_side] if key_side else True)
@@ -237,6 +238,29 @@ class NotifyTest(NotifyCase):
         self.sink.behave("/a/gone")
         self.publish("event.published", "A")
         self.sink.wait("/a/gone", 2, timeout=15)
+
+    def test_retry_after_is_honoured(self):
+        self.subscribe("/a/later", "A", fail_first=1, status=429, retry_after=4)
+        self.publish("event.published", "A")
+        got = self.sink.wait("/a/later", 2, timeout=20)
+        self.assertGreaterEqual(got[1][2] - got[0][2], 3.9, "не раньше Retry-After (4 с), а не через 1,5 с")
+
+    def test_failing_the_whole_window_disables_with_the_reason(self):
+        hook = self.subscribe("/a/down", "A", fail_first=1000, status=503)
+        self.publish("event.published", "A")
+        got = self.sink.wait("/a/down", 10, timeout=40)  # the first attempt and 9 retries
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            w = self.stack.get(f"/api/v1/webhooks/{hook['id']}", token=self.key["A"]).json
+            if w["status"] == "disabled":
+                break
+            time.sleep(0.1)
+        self.assertEqual(w["status"], "disabled", w)
+        self.assertIn("72 часов", w["disabledReason"])
+        d = self.deliveries(hook, token=self.key["A"])[0]
+        self.assertEqual((d["status"], d["attempts"], d["lastResponseCode"]), ("failed", 10, 503))
+        time.sleep(2)
+        self.assertEqual(len(self.sink.requests("/a/down")), len(got), "после отключения попыток нет")
 
     def test_school_key_manages_only_its_own_subscriptions(self):
         a = self.subscribe("/a/own", "A")
