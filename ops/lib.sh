@@ -174,6 +174,9 @@ mn_known_names() {
     done
     [[ -e "$MN_RUN_DIR/notify.pid" ]] && names+=(notify)
     [[ -e "$MN_RUN_DIR/events.pid" ]] && names+=(events)
+    for f in "$MN_RUN_DIR"/mentoring-*.pid; do
+        [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
+    done
     [[ -e "$MN_RUN_DIR/auth.pid" ]] && names+=(auth)
     [[ -e "$MN_RUN_DIR/gateway.pid" ]] && names+=(gateway)
     [[ -e "$MN_RUN_DIR/redis.pid" ]] && names+=(redis)
@@ -348,7 +351,7 @@ mn_bootstrap_admin() {
 
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
 # as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events and notify (one consumer of the
-# events streams) once, registry and diagnostics
+# events streams) once, registry, diagnostics and mentoring
 # <workers> times. A binary that is missing stops the start with a clear message.
 mn_start_services() {
     local build_dir="$1" workers="$2" service bin w

@@ -35,6 +35,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from demo_mentoring import load_mentoring  # noqa: E402 — the mentoring part, a file of its own
+
 REFERENCE_DATE = datetime.date(2025, 9, 1)  # "today" of the generated data: ages are as of this day
 
 REGION = {"id": "07", "name": "Кабардино-Балкарская Республика"}
@@ -156,6 +158,22 @@ def _date(d):
 
 
 # ---- the district's methodological life (associations, council, programmes, practices) ----
+
+# (staff index, topic, urgency, competences): requests for methodological help of the district's teachers
+HELP_REQUESTS = [
+    (3, "Формирующее оценивание на уроках математики", "high", ["assessment"]),
+    (41, "Подготовка к аттестации на первую категорию", "normal", []),
+    (97, "Работа с детьми с ОВЗ в общеобразовательном классе", "normal", ["psychology"]),
+]
+# the journal of consultations: the first answers the first request
+CONSULTATIONS = [
+    {"staff": 3, "asker": "teacher", "topic": "Формирующее оценивание: приёмы и листы самооценки", "form": "in_person",
+     "consultantName": "Кумыкова Мадина Хасановна", "heldOn": "2025-10-14", "durationMinutes": 45,
+     "competences": ["assessment"], "answers": True,
+     "summary": "Разобраны приёмы «светофор», «лестница успеха»; рекомендован курс ЦНППМ"},
+    {"asker": "parent", "askerName": "Шомахова Лиана Руслановна", "topic": "Выбор профиля обучения в 10 классе",
+     "form": "phone", "consultantName": "Кумыкова Мадина Хасановна", "heldOn": "2025-11-05", "durationMinutes": 20},
+]
 # References to what is created earlier are placeholders resolved at load time:
 # {"$staff": i} → the id of data["staff"][i], {"$org": i} → of data["organizations"][i], {"$mun": 0} → the
 # municipality's id.
@@ -283,7 +301,7 @@ def catalogue(seed, organizations, staff):
              < 35 * 365]
     leader = leader_of(with_subject("russian_language"))
     associations.append({
-        "body": {"name": "Сетевое сообщество «Функциональная грамотность»", "kind": "network_community",
+        "body": {"name": "Сетевое сообщество «Функциональная грамотность»", "kind": "professional_community",
                  "level": "municipal", "municipalityId": MUN, "theme": "Формирование функциональной грамотности",
                  "leaderStaffId": {"$staff": leader}, "network": True,
                  "description": "Онлайн-сообщество педагогов района: открытые уроки, банк заданий"},
@@ -445,6 +463,18 @@ def generate(seed):
             "qualificationCategory": gen.qualification(years),
             "active": rng.random() > 0.01,
         })
+        # attestation dates, appointments and the reserve from a stream of their own, so that the names and
+        # dates above stay what they were before these fields existed
+        extra = random.Random(seed * 7919 + len(staff))
+        person = staff[-1]
+        if person["qualificationCategory"] in ("first", "highest"):
+            set_on = REFERENCE_DATE - datetime.timedelta(days=extra.randrange(30, 5 * 365 - 30))
+            person["qualificationCategoryDate"] = _date(max(set_on, start))
+        if category == "manager":
+            person["appointedOn"] = _date(max(start, REFERENCE_DATE - datetime.timedelta(
+                days=extra.randrange(200, 12 * 365))))
+        elif years >= 8 and extra.random() < 0.04:
+            person["personnelReserve"] = True
 
     subject_sets = [s for s, _w in SUBJECT_SETS]
     subject_weights = [w for _s, w in SUBJECT_SETS]
@@ -678,6 +708,7 @@ def load(data, api, workers, progress=sys.stderr):
         ids.append(staff_ids[key])
     result = {"municipalityId": mun_id, "organizationIds": org_ids}
     result.update(load_catalogue(data["catalogue"], api, mun_id, org_ids, ids, say))
+    result.update(load_mentoring(data, api, _create, mun_id, ids, say))  # ops/demo/demo_mentoring.py
     say("Демонстрационный район загружен")
     return result
 
@@ -759,8 +790,37 @@ def load_catalogue(cat, api, mun_id, org_ids, staff_ids, say):
         practice_ids.append(practice["id"])
     say(f"Практик в банке: {len(practice_ids)} (опубликовано "
         f"{sum(1 for p in cat['practices'] if p['status'] == 'published')})")
+
+    # requests for methodological help and the journal of consultations (000 §3.3 п.3; 004 §3.4)
+    known = {h["topic"]: h for h in api.list_all("/api/v1/help-requests", municipalityId=mun_id)}
+    help_ids = []
+    for staff_index, topic, urgency, competences in HELP_REQUESTS:
+        body = {"staffId": staff_ids[staff_index], "topic": topic, "urgency": urgency, "competences": competences}
+        help_ids.append((known.get(topic) or _create(api, "/api/v1/help-requests", "help", body))["id"])
+    logged = {c["topic"]: c for c in api.list_all("/api/v1/consultations", municipalityId=mun_id)}
+    consultation_ids = []
+    for i, c in enumerate(CONSULTATIONS):
+        body = dict(c)
+        if "staff" in body:
+            body["askerStaffId"] = staff_ids[body.pop("staff")]
+        else:
+            body["municipalityId"] = mun_id
+        if body.pop("answers", False):
+            body["helpRequestId"] = help_ids[0]
+        consultation = logged.get(body["topic"]) or _create(api, "/api/v1/consultations", f"consultation-{i}", body)
+        consultation_ids.append(consultation["id"])
+    first = api.request("GET", f"/api/v1/help-requests/{help_ids[0]}")[1]
+    if first and first.get("status") == "open":
+        answer = {"action": "answer", "kind": "consultation", "refId": consultation_ids[0],
+                  "note": "Проведена индивидуальная консультация, рекомендованы материалы ЦНППМ"}
+        status, payload = api.request("POST", f"/api/v1/help-requests/{help_ids[0]}/status", answer,
+                                      idempotency_key=_key("help-answer", {"id": help_ids[0]}))
+        if status != 200:
+            raise ApiError(f"ответ на запрос {help_ids[0]}: HTTP {status}: {_message(payload)}")
+    say(f"Запросов на методическую помощь: {len(help_ids)}, консультаций в журнале: {len(consultation_ids)}")
     return {"associationIds": association_ids, "councilId": council_id, "meetingIds": meeting_ids,
-            "programmeIds": programme_ids, "practiceIds": practice_ids}
+            "programmeIds": programme_ids, "practiceIds": practice_ids, "helpRequestIds": help_ids,
+            "consultationIds": consultation_ids}
 
 
 def summary(data):

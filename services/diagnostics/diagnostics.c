@@ -653,7 +653,10 @@ static void s_list_instruments(service_call *call, const ProtobufCMessage *reque
 
 /* ---------- the method table ---------- */
 
+void diag_list_latest_results(service_call *call, const ProtobufCMessage *request,
+                              void *ud); /* diagnostics_profiles.c */
 static const service_handler_entry s_handlers[] = {
+    {"ListLatestResults", diag_list_latest_results},
     {"ListFrameworks", diag_list_frameworks},
     {"GetFramework", diag_get_framework},
     {"UpdateFramework", diag_update_framework},

@@ -22,6 +22,8 @@
 #include "diagnostics_service.pb-c.h"
 #include "events.pb-c.h"
 #include "events_service.pb-c.h"
+#include "mentoring.pb-c.h"
+#include "mentoring_service.pb-c.h"
 #include "registry_service.pb-c.h"
 #include "notify_service.pb-c.h"
 
@@ -222,6 +224,15 @@ static const route s_routes[] = {
          "банк эффективных практик (q — слова названия, subject, competence, status)", "практику"),
     ROUTE("registry", "POST", "/api/v1/practices/{id}/review", "ReviewPractice", .flags = ROUTE_BODY | ROUTE_IF_MATCH,
           .summary = "Экспертиза практики: action = start | publish | reject (с comment) | resubmit"),
+    CRUD("help-requests", "HelpRequest", "HelpRequests", "help_request",
+         "запросы на методическую помощь (status, urgency, competence, municipalityId, organizationId, staffId, q)",
+         "запрос на методическую помощь"),
+    ROUTE("registry", "POST", "/api/v1/help-requests/{id}/status", "ActOnHelpRequest",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Ответ на запрос: action = answer (kind, refId, note) | close | reopen"),
+    CRUD("consultations", "Consultation", "Consultations", "consultation",
+         "журнал консультаций (asker, form, from/to, municipalityId, organizationId, helpRequestId)",
+         "запись о консультации"),
     /* import and export (CSV in, CSV out): larger bodies and longer deadlines for these rows only */
     {.method = "POST",
      .path_template = "/api/v1/import/organizations",
@@ -265,6 +276,8 @@ static const route s_routes[] = {
     EXPORT_ROUTE("qualification-records", "ExportQualificationRecords",
                  "Выгрузка записей о повышении квалификации в CSV (те же фильтры, что у списка)"),
     EXPORT_ROUTE("practices", "ExportPractices", "Выгрузка банка практик в CSV (те же фильтры, что у списка)"),
+    EXPORT_ROUTE("help-requests", "ExportHelpRequests", "Выгрузка запросов на методическую помощь в CSV"),
+    EXPORT_ROUTE("consultations", "ExportConsultations", "Выгрузка журнала консультаций в CSV"),
     /* events: the yearly plans of events, events, registrations with the waitlist, attendance */
     ROUTE("events", "POST", "/api/v1/event-plans", "CreateEventPlan", .body_field = "plan", .success_status = 201,
           .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
@@ -348,6 +361,57 @@ static const route s_routes[] = {
     ROUTE("notify", "GET", "/api/v1/notifications/stream", "ListNotifications", .flags = ROUTE_QUERY | ROUTE_SSE,
           .summary = "Поток уведомлений (text/event-stream, SSE): id — курсор ленты, Last-Event-ID продолжает без "
                      "потерь, комментарий keep-alive каждые 15 с"),
+    /* mentoring (services/mentoring): support programmes, mentors, pairs, matching */
+    ROUTE("mentoring", "POST", "/api/v1/support-programmes", "CreateSupportProgramme", .body_field = "programme",
+          .success_status = 201, .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
+          .summary = "Создать программу поддержки (наставничество, поддержка молодых педагогов, объединений)"),
+    ROUTE("mentoring", "GET", "/api/v1/support-programmes", "ListSupportProgrammes", .flags = ROUTE_QUERY,
+          .summary = "Список программ поддержки (kind, level, status, municipalityId, organizationId)"),
+    ROUTE("mentoring", "GET", "/api/v1/support-programmes/{id}", "GetSupportProgramme",
+          .summary = "Программа поддержки"),
+    ROUTE("mentoring", "PATCH", "/api/v1/support-programmes/{id}", "UpdateSupportProgramme", .body_field = "programme",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, .summary = "Изменить программу поддержки"),
+    ROUTE("mentoring", "DELETE", "/api/v1/support-programmes/{id}", "DeleteSupportProgramme", .flags = ROUTE_IF_MATCH,
+          .summary = "Удалить программу поддержки без пар"),
+    ROUTE("mentoring", "GET", "/api/v1/export/support-programmes", "ExportSupportProgrammes",
+          .flags = ROUTE_QUERY | ROUTE_CSV_OUT, .summary = "Выгрузка программ поддержки в CSV (фильтры списка)",
+          .timeout_ms = EXPORT_TIMEOUT_MS),
+    ROUTE("mentoring", "POST", "/api/v1/mentors", "CreateMentor", .body_field = "mentor", .success_status = 201,
+          .flags = ROUTE_BODY | ROUTE_MASK,
+          .summary = "Профиль наставника сотрудника: сертификация, предельная нагрузка, компетенции"),
+    ROUTE("mentoring", "GET", "/api/v1/mentors", "ListMentors", .flags = ROUTE_QUERY,
+          .summary = "Список наставников (municipalityId, organizationId, certified, available, subject, competence)"),
+    ROUTE("mentoring", "GET", "/api/v1/mentors/{staff_id}", "GetMentor", .summary = "Профиль наставника сотрудника"),
+    ROUTE("mentoring", "PATCH", "/api/v1/mentors/{staff_id}", "UpdateMentor", .body_field = "mentor",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, .summary = "Изменить профиль наставника"),
+    ROUTE("mentoring", "GET", "/api/v1/export/mentors", "ExportMentors", .flags = ROUTE_QUERY | ROUTE_CSV_OUT,
+          .summary = "Выгрузка наставников в CSV (фильтры списка)", .timeout_ms = EXPORT_TIMEOUT_MS),
+    ROUTE("mentoring", "POST", "/api/v1/mentoring-pairs", "CreatePair", .body_field = "pair", .success_status = 201,
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
+          .summary = "Создать пару наставничества (proposed); нагрузка наставника проверяется атомарно"),
+    ROUTE("mentoring", "GET", "/api/v1/mentoring-pairs", "ListPairs", .flags = ROUTE_QUERY,
+          .summary = "Список пар (programmeId, status, form, mentorStaffId, menteeStaffId, municipalityId)"),
+    ROUTE("mentoring", "GET", "/api/v1/mentoring-pairs/{id}", "GetPair", .summary = "Пара наставничества"),
+    ROUTE("mentoring", "PATCH", "/api/v1/mentoring-pairs/{id}", "UpdatePair", .body_field = "pair",
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_IF_MATCH, .summary = "Изменить план, компетенции, сроки пары"),
+    ROUTE("mentoring", "POST", "/api/v1/mentoring-pairs/{id}/activate", "ActivatePair",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Начать наставничество (proposed → active)"),
+    ROUTE("mentoring", "POST", "/api/v1/mentoring-pairs/{id}/complete", "CompletePair",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Завершить с результатом (active → completed)"),
+    ROUTE("mentoring", "POST", "/api/v1/mentoring-pairs/{id}/cancel", "CancelPair",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Отменить пару с причиной"),
+    ROUTE("mentoring", "POST", "/api/v1/mentoring-pairs/{id}/meetings", "LogMeeting",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Записать встречу в журнал пары"),
+    ROUTE("mentoring", "GET", "/api/v1/export/mentoring-pairs", "ExportPairs", .flags = ROUTE_QUERY | ROUTE_CSV_OUT,
+          .summary = "Выгрузка пар наставничества в CSV (фильтры списка)", .timeout_ms = EXPORT_TIMEOUT_MS),
+    ROUTE("mentoring", "GET", "/api/v1/staff/{staff_id}/mentoring", "ListStaffPairs", .flags = ROUTE_QUERY,
+          .summary = "Пары сотрудника (наставник или наставляемый)"),
+    ROUTE("mentoring", "GET", "/api/v1/mentoring/matches", "Match", .flags = ROUTE_QUERY, .timeout_ms = 30000,
+          .summary = "Подбор наставников для наставляемого по дефицитам последней диагностики (menteeId, programmeId, "
+                     "limit): баллы по составляющим и объяснение"),
+    ROUTE("mentoring", "POST", "/api/v1/mentoring/assignments", "Assign", .flags = ROUTE_BODY, .timeout_ms = 60000,
+          .summary = "Распределение наставляемых по наставникам с наибольшим суммарным соответствием (programmeId; "
+                     "menteeIds, municipalityId или regionId; dryRun — только предложение)"),
 };
 
 const ProtobufCServiceDescriptor *routes_service(const char *service)
@@ -361,6 +425,7 @@ const ProtobufCServiceDescriptor *routes_service(const char *service)
         {"diagnostics", &metodnet__diagnostics__descriptor},
         {"notify", &metodnet__notify__descriptor},
         {"events", &metodnet__events__descriptor},
+        {"mentoring", &metodnet__mentoring__descriptor},
     };
     for (size_t i = 0; service != NULL && i < sizeof services / sizeof services[0]; i++)
         if (strcmp(services[i].name, service) == 0)

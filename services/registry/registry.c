@@ -115,6 +115,8 @@ REGISTRY_HANDLERS(meeting, registry_meeting_kind)
 REGISTRY_HANDLERS(programme, registry_programme_kind)
 REGISTRY_HANDLERS(qualification, registry_qualification_kind)
 REGISTRY_HANDLERS(practice, registry_practice_kind)
+REGISTRY_HANDLERS(help_request, registry_help_request_kind)
+REGISTRY_HANDLERS(consultation, registry_consultation_kind)
 
 /* Import (registry_import.h): CSV rows written through entity_kind_save. */
 #define REGISTRY_IMPORT_HANDLERS(Kind, kind_var)                                                                       \
@@ -146,6 +148,10 @@ static void s_review_practice(service_call *c, const ProtobufCMessage *r, void *
 {
     entity_transition(&((registry *)ud)->engine, c, r, &registry_practice_kind, "id");
 }
+static void s_act_on_help_request(service_call *c, const ProtobufCMessage *r, void *ud)
+{
+    entity_transition(&((registry *)ud)->engine, c, r, &registry_help_request_kind, "id");
+}
 
 #define REGISTRY_HANDLERS_OF(Name, Plural, kind)                                                                       \
     {"Create" #Name, s_create_##kind}, {"Get" #Name, s_get_##kind}, {"Update" #Name, s_update_##kind},                 \
@@ -175,6 +181,9 @@ static const service_handler_entry s_handlers[] = {
     {"ListStaffQualificationRecords", s_list_qualification},
     REGISTRY_HANDLERS_OF(Practice, Practices, practice),
     {"ReviewPractice", s_review_practice},
+    REGISTRY_HANDLERS_OF(HelpRequest, HelpRequests, help_request),
+    {"ActOnHelpRequest", s_act_on_help_request},
+    REGISTRY_HANDLERS_OF(Consultation, Consultations, consultation),
     {"ImportOrganizations", s_import_organization},
     {"ImportStaff", s_import_staff},
     {"ImportTemplateOrganizations", s_template_organization},
@@ -189,6 +198,8 @@ static const service_handler_entry s_handlers[] = {
     {"ExportProgrammes", s_export_programme},
     {"ExportQualificationRecords", s_export_qualification},
     {"ExportPractices", s_export_practice},
+    {"ExportHelpRequests", s_export_help_request},
+    {"ExportConsultations", s_export_consultation},
     {"ResolveStaff", s_resolve_staff},
 };
 

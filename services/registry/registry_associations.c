@@ -19,6 +19,9 @@ static home s_association_home(const Metodnet__Association *a)
     return (home){a->level, a->region_id, a->municipality_id, a->organization_id};
 }
 
+#define ASSOCIATION_MAX_SUBJECTS 12
+#define ASSOCIATION_MAX_YEARS    30
+
 static const char *const s_association_immutable[] = {
     "id", "region_id", "level", "organization_id", "municipality_id", "version", "created_at", "updated_at", NULL};
 
@@ -32,11 +35,45 @@ static void s_association_validate(const ProtobufCMessage *msg, bool creating, v
                        "network_community, creative_group или project_group");
     catalogue_check_home(v, a->level, a->organization_id, a->municipality_id, a->region_id, true, creating);
     catalogue_check_subject(v, "subject", a->subject);
+    if (a->n_subjects > ASSOCIATION_MAX_SUBJECTS)
+        validation_add(v, "subjects", "Не более %d учебных предметов", ASSOCIATION_MAX_SUBJECTS);
+    for (size_t i = 0; i < a->n_subjects && i < ASSOCIATION_MAX_SUBJECTS; i++) {
+        char field[32];
+        snprintf(field, sizeof field, "subjects[%zu]", i);
+        catalogue_check_subject(v, field, a->subjects[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(a->subjects[i], a->subjects[j]) == 0)
+                validation_add(v, field, "Предмет указан дважды");
+    }
     validate_text(v, "theme", a->theme, 500, false);
-    if (!catalogue_set(a->subject) && !catalogue_set(a->theme))
-        validation_add(v, "theme", "Укажите учебный предмет (subject) или тему (theme)");
+    if (!catalogue_set(a->subject) && a->n_subjects == 0 && !catalogue_set(a->theme))
+        validation_add(v, "theme", "Укажите учебный предмет (subject, subjects) или тему (theme)");
     catalogue_check_id(v, "leaderStaffId", a->leader_staff_id, &registry_staff_kind, false, "07-s12");
     validate_text(v, "description", a->description, 4000, false);
+    validate_text(v, "foundedOrder", a->founded_order, 100, false);
+    int founded = 0, closed = 0;
+    bool founded_ok = validate_date(v, "foundedOn", a->founded_on, false, &founded) && catalogue_set(a->founded_on);
+    if (founded_ok && founded > date_today())
+        validation_add(v, "foundedOn", "Дата решения о создании не может быть в будущем");
+    if (validate_date(v, "closedOn", a->closed_on, false, &closed) && catalogue_set(a->closed_on) && founded_ok &&
+        closed <= founded)
+        validation_add(v, "closedOn", "Объединение закрыто не позже, чем создано");
+    if (a->n_years > ASSOCIATION_MAX_YEARS)
+        validation_add(v, "years", "Не более %d лет планов и отчётов", ASSOCIATION_MAX_YEARS);
+    for (size_t i = 0; i < a->n_years && i < ASSOCIATION_MAX_YEARS; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "years[%zu].year", i);
+        if (a->years[i]->year < 2000 || a->years[i]->year > 2100)
+            validation_add(v, field, "Учебный год — его первый год, от 2000 до 2100 (2025 = 2025/26)");
+        for (size_t j = 0; j < i; j++)
+            if (a->years[i]->year == a->years[j]->year)
+                validation_add(v, field, "Этот учебный год уже есть");
+        snprintf(field, sizeof field, "years[%zu].plan", i);
+        validate_text(v, field, a->years[i]->plan, 10000, false);
+        snprintf(field, sizeof field, "years[%zu].report", i);
+        validate_text(v, field, a->years[i]->report, 10000, false);
+    }
+    catalogue_check_external_members(v, "externalMembers", a->external_members, a->n_external_members);
 }
 
 static void s_association_territory(const ProtobufCMessage *msg, registry_territory *out)
@@ -60,7 +97,9 @@ static void s_association_layout(const ProtobufCMessage *msg, registry_layout *o
     catalogue_home_layout(out, "assoc", &h, member);
     registry_layout_token(out, "kind", catalogue_word(&metodnet__association_kind__descriptor, a->kind));
     registry_layout_token(out, "net", a->network ? "true" : "false");
-    if (catalogue_set(a->subject))
+    for (size_t i = 0; i < a->n_subjects; i++)
+        registry_layout_token(out, "subj", a->subjects[i]);
+    if (a->n_subjects == 0 && catalogue_set(a->subject)) /* a record written before subjects were kept */
         registry_layout_token(out, "subj", a->subject);
     catalogue_home_must_exist(out, &h);
     catalogue_staff_must_exist(out, a->region_id, a->leader_staff_id, "leaderStaffId");
@@ -88,10 +127,73 @@ static void s_association_apply(ProtobufCMessage *msg, size_t index, const Proto
         catalogue_replace(&a->municipality_id, ((const Metodnet__Organization *)loaded)->municipality_id);
 }
 
+/* One way to say "network": the flag (the legacy kind becomes a community with it). */
+static void s_association_network(Metodnet__Association *a)
+{
+    if (a->kind == METODNET__ASSOCIATION_KIND__ASSOCIATION_KIND_NETWORK_COMMUNITY) {
+        a->kind = METODNET__ASSOCIATION_KIND__ASSOCIATION_KIND_PROFESSIONAL_COMMUNITY;
+        a->network = 1;
+    }
+}
+
+/* subjects is the list; subject, as older clients know it, its first entry. */
+static void s_subjects_from_subject(Metodnet__Association *a)
+{
+    catalogue_free_strings(&a->subjects, &a->n_subjects);
+    if (catalogue_set(a->subject)) {
+        a->subjects = xmalloc(sizeof *a->subjects);
+        a->subjects[0] = xstrdup(a->subject);
+        a->n_subjects = 1;
+    }
+}
+
+static bool s_same_strings(char *const *a, size_t n_a, char *const *b, size_t n_b)
+{
+    if (n_a != n_b)
+        return false;
+    for (size_t i = 0; i < n_a; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+/* An update: whichever of subject and subjects the client changed leads; the other follows. */
+static void s_association_on_update(const ProtobufCMessage *current_msg, ProtobufCMessage *next_msg,
+                                    const Metodnet__Principal *caller, const char *now, validation *v)
+{
+    (void)caller, (void)now, (void)v;
+    const Metodnet__Association *current = (const Metodnet__Association *)current_msg;
+    Metodnet__Association *a = (Metodnet__Association *)next_msg;
+    s_association_network(a);
+    if (!s_same_strings(a->subjects, a->n_subjects, current->subjects, current->n_subjects))
+        catalogue_replace(&a->subject, a->n_subjects ? a->subjects[0] : "");
+    else if (!catalogue_eq(a->subject, current->subject) &&
+             (catalogue_set(a->subject) || catalogue_set(current->subject)))
+        s_subjects_from_subject(a);
+}
+
+/* Active on a day: founded by then (or no date kept) and not closed yet. */
+static bool s_association_match(const ProtobufCMessage *msg, const ProtobufCMessage *request, const char *after)
+{
+    (void)after;
+    const Metodnet__Association *a = (const Metodnet__Association *)msg;
+    const char *day = ((const Metodnet__ListAssociationsRequest *)request)->active_on;
+    if (!catalogue_set(day))
+        return true;
+    if (catalogue_set(a->founded_on) && strcmp(a->founded_on, day) > 0)
+        return false;
+    return !(catalogue_set(a->closed_on) && strcmp(a->closed_on, day) <= 0);
+}
+
 static void s_association_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
     (void)request;
     Metodnet__Association *a = (Metodnet__Association *)msg;
+    s_association_network(a);
+    if (a->n_subjects > 0)
+        catalogue_replace(&a->subject, a->subjects[0]);
+    else
+        s_subjects_from_subject(a);
     if (a->level == METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL)
         catalogue_replace(&a->municipality_id, ""); /* derived from the organization */
 }
@@ -103,6 +205,7 @@ static const entity_filter s_association_filters[] = {
     {.field = "network", .token = "net", .check = ENTITY_FILTER_BOOL},
     {.field = "municipality_id", .token = "mun", .check = ENTITY_FILTER_ID},
     {.field = "organization_id", .token = "org", .check = ENTITY_FILTER_ID},
+    {.field = "active_on", .check = ENTITY_FILTER_DATE},
 };
 static const entity_list_index s_association_indexes[] = {
     {.field = "organization_id", .index = "assoc:org"},
@@ -127,7 +230,9 @@ const registry_kind registry_association_kind = {
     .allows = s_association_allows,
     .list_unnarrowed = true,
     .references = s_association_references,
+    .on_update = s_association_on_update,
     .apply_reference = s_association_apply,
+    .list_match = s_association_match,
     .on_create = s_association_on_create,
 };
 

@@ -107,6 +107,22 @@ void catalogue_check_competences(validation *v, const char *field, char *const *
     }
 }
 
+void catalogue_check_external_members(validation *v, const char *field, Metodnet__ExternalMember *const *members,
+                                      size_t n)
+{
+    if (n > 50)
+        validation_add(v, field, "Не более 50 внешних участников");
+    for (size_t i = 0; i < n && i < 50; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s[%zu].fullName", field, i);
+        validate_text(v, name, members[i]->full_name, 200, true);
+        snprintf(name, sizeof name, "%s[%zu].affiliation", field, i);
+        validate_text(v, name, members[i]->affiliation, 300, false);
+        snprintf(name, sizeof name, "%s[%zu].role", field, i);
+        validate_text(v, name, members[i]->role, 200, false);
+    }
+}
+
 void catalogue_check_subject(validation *v, const char *field, const char *subject)
 {
     if (catalogue_set(subject) && !dictionary_subject_known(subject))

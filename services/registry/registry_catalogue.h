@@ -38,6 +38,8 @@ extern const registry_kind registry_meeting_kind;
 extern const registry_kind registry_programme_kind;
 extern const registry_kind registry_qualification_kind;
 extern const registry_kind registry_practice_kind;
+extern const registry_kind registry_help_request_kind; /* registry_help.c */
+extern const registry_kind registry_consultation_kind;
 
 /* Memberships of an association whose home encloses the caller's scope without lying in it (a school
  * reading a municipal or regional association, a methodologist reading a regional one) show the

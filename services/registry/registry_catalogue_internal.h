@@ -37,6 +37,9 @@ bool catalogue_check_id(validation *v, const char *field, const char *id, const 
                         const char *example);
 /* Competence codes of the diagnostics framework, at most max, no repeats. */
 void catalogue_check_competences(validation *v, const char *field, char *const *codes, size_t n, size_t max);
+/* Named members from outside the registry (associations, councils): at most 50, each with a name. */
+void catalogue_check_external_members(validation *v, const char *field, Metodnet__ExternalMember *const *members,
+                                      size_t n);
 /* A subject of the national list, when given. */
 void catalogue_check_subject(validation *v, const char *field, const char *subject);
 /* One index entry per word of text (title search), members "<word>\x1f<id>". */

@@ -206,6 +206,8 @@ static void s_check_and_write(row_task *t)
     bool creating = t->current == NULL;
     validation v;
     validation_init(&v);
+    if (job->kind == &registry_staff_kind) /* as an API write derives it */
+        registry_staff_derive((Metodnet__StaffMember *)t->next);
     job->kind->validate(t->next, creating, &v);
     if (!validation_ok(&v)) {
         registry_import_reject_validation(job, t->row, &v);

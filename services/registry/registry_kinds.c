@@ -399,6 +399,71 @@ const registry_kind registry_organization_kind = {
 static const char *const s_staff_immutable[] = {"id",         "region_id", "municipality_ids", "version", "created_at",
                                                 "updated_at", NULL};
 
+#define STAFF_MAX_EMPLOYMENT 50
+
+/* Attestation, the history of posts, a manager's appointment and the personnel reserve. */
+static void s_validate_career(const Metodnet__StaffMember *s, int birth, int today, validation *v)
+{
+    int category_day = 0;
+    if (validate_date(v, "qualificationCategoryDate", s->qualification_category_date, false, &category_day) &&
+        s->qualification_category_date && *s->qualification_category_date) {
+        if (category_day > today)
+            validation_add(v, "qualificationCategoryDate", "Дата присвоения категории не может быть в будущем");
+        bool has_category =
+            s->qualification_category == METODNET__QUALIFICATION_CATEGORY__QUALIFICATION_CATEGORY_FIRST ||
+            s->qualification_category == METODNET__QUALIFICATION_CATEGORY__QUALIFICATION_CATEGORY_HIGHEST;
+        if (!has_category)
+            validation_add(v, "qualificationCategoryDate",
+                           "Дата присвоения указывается для первой или высшей квалификационной категории");
+    }
+    int appointed = 0;
+    if (validate_date(v, "appointedOn", s->appointed_on, false, &appointed) && s->appointed_on && *s->appointed_on) {
+        if (s->category != METODNET__STAFF_CATEGORY__STAFF_CATEGORY_MANAGER)
+            validation_add(v, "appointedOn",
+                           "Дата назначения на должность руководителя — только у управленческих кадров");
+        else if (appointed > today)
+            validation_add(v, "appointedOn", "Дата назначения не может быть в будущем");
+    }
+    if (s->n_employment > STAFF_MAX_EMPLOYMENT)
+        validation_add(v, "employment", "Не более %d периодов работы", STAFF_MAX_EMPLOYMENT);
+    for (size_t i = 0; i < s->n_employment && i < STAFF_MAX_EMPLOYMENT; i++) {
+        const Metodnet__Employment *e = s->employment[i];
+        char field[64], key[REGISTRY_KEY_MAX];
+        snprintf(field, sizeof field, "employment[%zu].organizationId", i);
+        if (!e->organization_id ||
+            !registry_entity_key(&registry_organization_kind, e->organization_id, key, sizeof key))
+            validation_add(v, field, "Это не идентификатор организации (вида «07-o12»)");
+        else if (s->n_organization_ids && strncmp(e->organization_id, s->organization_ids[0], 2) != 0)
+            validation_add(v, field, "Организация другого региона");
+        snprintf(field, sizeof field, "employment[%zu].position", i);
+        if (e->position == METODNET__POSITION__POSITION_UNSPECIFIED)
+            validation_add(v, field, "Укажите должность в этот период");
+        int from = 0, to = 0;
+        snprintf(field, sizeof field, "employment[%zu].from", i);
+        bool from_ok = validate_date(v, field, e->from, true, &from);
+        if (from_ok && (from > today || (birth && from < birth + 14 * 365)))
+            validation_add(v, field, "Начало периода в будущем или раньше 14 лет от рождения");
+        snprintf(field, sizeof field, "employment[%zu].to", i);
+        if (validate_date(v, field, e->to, false, &to) && e->to && *e->to && from_ok && to < from)
+            validation_add(v, field, "Конец периода раньше его начала");
+    }
+}
+
+/* Derived on every write: a category is set for five years (the day before the fifth anniversary is its last). */
+void registry_staff_derive(Metodnet__StaffMember *s)
+{
+    int y, m, d;
+    char due[16] = "";
+    if (s->qualification_category_date && sscanf(s->qualification_category_date, "%4d-%2d-%2d", &y, &m, &d) == 3 &&
+        (s->qualification_category == METODNET__QUALIFICATION_CATEGORY__QUALIFICATION_CATEGORY_FIRST ||
+         s->qualification_category == METODNET__QUALIFICATION_CATEGORY__QUALIFICATION_CATEGORY_HIGHEST)) {
+        if (m == 2 && d == 29)
+            d = 28; /* 29 February + 5 years is not a date */
+        snprintf(due, sizeof due, "%04d-%02d-%02d", y + 5, m, d);
+    }
+    pbfield_set_string(&s->base, "next_attestation_due", due);
+}
+
 static void s_staff_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
     (void)creating;
@@ -421,6 +486,7 @@ static void s_staff_validate(const ProtobufCMessage *msg, bool creating, validat
     }
     if (s->position == METODNET__POSITION__POSITION_UNSPECIFIED)
         validation_add(v, "position", "Укажите должность, например teacher, educator, director");
+    s_validate_career(s, birth, today, v);
     if (s->category == METODNET__STAFF_CATEGORY__STAFF_CATEGORY_UNSPECIFIED)
         validation_add(v, "category", "Укажите категорию: teacher (педагог) или manager (управленческий кадр)");
     if (s->n_subjects > 20)
@@ -542,6 +608,7 @@ static size_t s_staff_references(const ProtobufCMessage *msg, registry_reference
 static void s_staff_prepare_references(ProtobufCMessage *msg)
 {
     Metodnet__StaffMember *s = (Metodnet__StaffMember *)msg;
+    registry_staff_derive(s);
     for (size_t i = 0; i < s->n_municipality_ids; i++)
         free(s->municipality_ids[i]);
     free(s->municipality_ids);
@@ -568,12 +635,30 @@ static void s_staff_on_create(ProtobufCMessage *msg, const ProtobufCMessage *req
         ((Metodnet__StaffMember *)msg)->active = 1;
 }
 
+/* The personnel reserve and the attestation due by a date (YYYY-MM-DD compares as text). */
+static bool s_staff_match(const ProtobufCMessage *msg, const ProtobufCMessage *request, const char *after)
+{
+    (void)after;
+    const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)msg;
+    const Metodnet__ListStaffRequest *r = (const Metodnet__ListStaffRequest *)request;
+    if (r->personnel_reserve && *r->personnel_reserve &&
+        (strcmp(r->personnel_reserve, "true") == 0) != (s->personnel_reserve != 0))
+        return false;
+    if (r->attestation_due_before && *r->attestation_due_before &&
+        (!s->next_attestation_due || !*s->next_attestation_due ||
+         strcmp(s->next_attestation_due, r->attestation_due_before) > 0))
+        return false;
+    return true;
+}
+
 static const char *const s_staff_region_fields[] = {"organization_ids", NULL};
 static const entity_filter s_staff_filters[] = {
     {.field = "category", .token = "cat", .words = &metodnet__staff_category__descriptor, .check = ENTITY_FILTER_ENUM},
     {.field = "position", .token = "pos", .words = &metodnet__position__descriptor, .check = ENTITY_FILTER_ENUM},
     {.field = "active", .token = "act", .check = ENTITY_FILTER_BOOL},
     {.field = "subject", .token = "subj", .check = ENTITY_FILTER_SUBJECT},
+    {.field = "personnel_reserve", .check = ENTITY_FILTER_BOOL}, /* by s_staff_match: no token per person */
+    {.field = "attestation_due_before", .check = ENTITY_FILTER_DATE},
 };
 static const entity_list_index s_staff_indexes[] = {
     {.field = "organization_id", .index = "staff:org", .token = "org"},
@@ -594,6 +679,7 @@ const registry_kind registry_staff_kind = {
     .prepare_references = s_staff_prepare_references,
     .apply_reference = s_staff_apply_reference,
     .on_create = s_staff_on_create,
+    .list_match = s_staff_match,
     .json_field = "staff",
     .descriptor = &metodnet__staff_member__descriptor,
     .not_found_ru = "Сотрудник не найден",

@@ -50,6 +50,8 @@ extern const registry_kind registry_organization_kind;
 /* Sets the founder of a new organization that has none (a municipality's, or the region's for a
  * regional centre or a college). */
 void registry_organization_default_founder(Metodnet__Organization *o);
+/* Sets what a staff member's record derives from its other fields (the next attestation's due date). */
+void registry_staff_derive(Metodnet__StaffMember *s);
 extern const registry_kind registry_staff_kind;
 
 /* Region part of an id ("07-s12" → "07") into out; false for an id that is not ours. */

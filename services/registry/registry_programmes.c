@@ -14,7 +14,8 @@
 
 /* ---------- programme ---------- */
 
-static const char *const s_programme_immutable[] = {"id", "region_id", "version", "created_at", "updated_at", NULL};
+static const char *const s_programme_immutable[] = {
+    "id", "region_id", "municipality_id", "version", "created_at", "updated_at", NULL};
 
 static void s_programme_validate(const ProtobufCMessage *msg, bool creating, validation *v)
 {
@@ -39,24 +40,41 @@ static void s_programme_validate(const ProtobufCMessage *msg, bool creating, val
                 validation_add(v, field, "Тег указан дважды");
     }
     validate_text(v, "description", p->description, 10000, false);
+    catalogue_check_id(v, "municipalityId", p->municipality_id, &registry_municipality_kind, false, "07-m1");
+    char region[8];
+    if (catalogue_set(p->municipality_id) && catalogue_set(p->region_id) &&
+        registry_region_of(p->municipality_id, region, sizeof region) && strcmp(region, p->region_id) != 0)
+        validation_add(v, "municipalityId", "Муниципальное образование другого региона");
     if (catalogue_set(p->url) && !registry_url_valid(p->url, 2000))
         validation_add(v, "url", "Ссылка должна начинаться с http:// или https:// и не содержать пробелов");
 }
 
 static void s_programme_territory(const ProtobufCMessage *msg, registry_territory *out)
 {
+    const Metodnet__Programme *p = (const Metodnet__Programme *)msg;
     memset(out, 0, sizeof *out);
-    out->object.region_id = ((const Metodnet__Programme *)msg)->region_id;
+    out->object.region_id = p->region_id;
+    if (catalogue_set(p->municipality_id)) {
+        out->municipalities[0] = p->municipality_id;
+        out->object.municipality_ids = out->municipalities;
+        out->object.n_municipalities = 1;
+    }
 }
 
+/* The catalogue is read by the whole region. The region's programmes are written by its administrators; a
+ * municipality's own programmes (000 §3.3 п.2) by the region and that municipality's methodologists. */
 static bool s_programme_allows(const Metodnet__Principal *caller, const ProtobufCMessage *msg, scope_access access)
 {
     const Metodnet__Programme *p = (const Metodnet__Programme *)msg;
     if (access == SCOPE_READ)
         return catalogue_region_reader(caller, p->region_id);
-    registry_territory t;
-    s_programme_territory(msg, &t);
-    return scope_allows(caller, &t.object, SCOPE_WRITE); /* the region's administrators */
+    if (catalogue_set(p->municipality_id) && caller != NULL &&
+        caller->role == METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST &&
+        caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY &&
+        catalogue_eq(caller->region_id, p->region_id) && catalogue_eq(caller->scope_id, p->municipality_id))
+        return true;
+    scope_object region = {.region_id = p->region_id};
+    return scope_allows(caller, &region, SCOPE_WRITE); /* the region's administrators */
 }
 
 static void s_programme_layout(const ProtobufCMessage *msg, registry_layout *out)
@@ -77,7 +95,10 @@ static void s_programme_layout(const ProtobufCMessage *msg, registry_layout *out
         text_fold(p->tags[i], folded, sizeof folded);
         registry_layout_token(out, "tag", folded);
     }
+    registry_layout_token(out, "mun", catalogue_set(p->municipality_id) ? p->municipality_id : "none");
     entity_layout_reference(out, "regionId", "reg:{g}:region:%s", p->region_id);
+    if (catalogue_set(p->municipality_id))
+        entity_layout_reference(out, "municipalityId", "reg:{r:%s}:mun:%s", p->region_id, p->municipality_id);
     entity_layout_guard(out, "reg:{r:%s}:ix:qual:prog:%s", p->region_id, p->id);
 }
 
@@ -96,6 +117,7 @@ static const entity_filter s_programme_filters[] = {
     {.field = "competence", .token = "comp", .check = ENTITY_FILTER_CUSTOM, .valid = registry_code_valid},
     {.field = "tag", .token = "tag", .check = ENTITY_FILTER_TEXT},
     {.field = "federal_registry", .token = "fr", .check = ENTITY_FILTER_BOOL},
+    {.field = "municipality_id", .token = "mun", .check = ENTITY_FILTER_ID},
 };
 
 const registry_kind registry_programme_kind = {
@@ -133,9 +155,17 @@ static void s_qualification_validate(const ProtobufCMessage *msg, bool creating,
     int done = 0;
     if (validate_date(v, "completedOn", q->completed_on, true, &done) && done > date_today())
         validation_add(v, "completedOn", "Дата окончания обучения не может быть в будущем");
-    if (q->hours < 0 || q->hours > 3000 || (q->hours == 0 && !catalogue_set(q->programme_id)))
+    bool degree = q->kind == METODNET__QUALIFICATION_KIND__QUALIFICATION_KIND_HIGHER_EDUCATION;
+    if (q->hours < 0 || q->hours > 3000 || (q->hours == 0 && !catalogue_set(q->programme_id) && !degree))
         validation_add(v, "hours", "Объём обучения — от 1 до 3000 часов");
     validate_text(v, "documentNumber", q->document_number, 64, false);
+    validate_text(v, "provider", q->provider, 300, false);
+    int started = 0;
+    if (validate_date(v, "startedOn", q->started_on, false, &started) && catalogue_set(q->started_on) && done &&
+        started > done)
+        validation_add(v, "startedOn", "Начало обучения позже его окончания");
+    if (q->kind == METODNET__QUALIFICATION_KIND__QUALIFICATION_KIND_RETRAINING && q->hours != 0 && q->hours < 250)
+        validation_add(v, "hours", "Профессиональная переподготовка — не менее 250 часов");
     const char *source = catalogue_set(q->source) ? q->source : "manual";
     bool route = strcmp(source, "route") == 0;
     if (!route && strcmp(source, "manual") != 0 && strcmp(source, "import") != 0)
@@ -188,6 +218,7 @@ static void s_qualification_layout(const ProtobufCMessage *msg, registry_layout 
     registry_layout_index(out, key, member);
     registry_layout_token(out, "staff", q->staff_id);
     registry_layout_token(out, "src", catalogue_set(q->source) ? q->source : "manual");
+    registry_layout_token(out, "kind", catalogue_word(&metodnet__qualification_kind__descriptor, q->kind));
     for (size_t i = 0; i < q->n_organization_ids && i < REGISTRY_MAX_ORGANIZATIONS; i++)
         registry_layout_token(out, "org", q->organization_ids[i]);
     for (size_t i = 0; i < q->n_municipality_ids && i < REGISTRY_MAX_ORGANIZATIONS; i++)
@@ -225,6 +256,8 @@ static void s_qualification_apply(ProtobufCMessage *msg, size_t index, const Pro
         const Metodnet__Programme *p = (const Metodnet__Programme *)loaded;
         if (!catalogue_set(q->programme_title))
             catalogue_replace(&q->programme_title, p->title);
+        if (!catalogue_set(q->provider))
+            catalogue_replace(&q->provider, p->provider);
         if (q->hours == 0)
             q->hours = p->hours;
         if (q->hours == 0)
@@ -238,6 +271,8 @@ static void s_qualification_on_create(ProtobufCMessage *msg, const ProtobufCMess
     Metodnet__QualificationRecord *q = (Metodnet__QualificationRecord *)msg;
     if (!catalogue_set(q->source))
         catalogue_replace(&q->source, "manual");
+    if (q->kind == METODNET__QUALIFICATION_KIND__QUALIFICATION_KIND_UNSPECIFIED)
+        q->kind = METODNET__QUALIFICATION_KIND__QUALIFICATION_KIND_ADVANCED_TRAINING;
     catalogue_free_strings(&q->organization_ids, &q->n_organization_ids);
     catalogue_free_strings(&q->municipality_ids, &q->n_municipality_ids);
 }
@@ -245,6 +280,7 @@ static void s_qualification_on_create(ProtobufCMessage *msg, const ProtobufCMess
 static const entity_filter s_qualification_filters[] = {
     {.field = "staff_id", .token = "staff", .check = ENTITY_FILTER_ID},
     {.field = "programme_id", .token = "prog", .check = ENTITY_FILTER_ID},
+    {.field = "kind", .token = "kind", .words = &metodnet__qualification_kind__descriptor, .check = ENTITY_FILTER_ENUM},
 };
 static const entity_list_index s_qualification_indexes[] = {
     {.field = "staff_id", .index = "qual:staff"},

@@ -58,7 +58,7 @@ def redis_acl_rules():
 # The notify service of a test stack: webhooks to the tests' sinks on loopback, regions picked up fast.
 NOTIFY_ENV = {"METODNET_WEBHOOK_ALLOW_PRIVATE": "1", "METODNET_NOTIFY_REGIONS_MS": "500"}
 REDIS_USER_OF = {"gateway": "gateway", "auth": "auth", "registry": "registry", "diagnostics": "diagnostics",
-                 "events": "events"}
+                 "events": "events", "mentoring": "mentoring"}
 REDIS_USER_OF["notify"] = "notify"
 
 
@@ -287,7 +287,8 @@ class Stack:
         diagnostics = os.path.join(b, "services", "diagnostics", "metodnet-diagnostics")
         notify = os.path.join(b, "services", "notify", "metodnet-notify")
         events = os.path.join(b, "services", "events", "metodnet-events")
-        for path in (gateway, registry, auth, diagnostics, events, notify):
+        mentoring = os.path.join(b, "services", "mentoring", "metodnet-mentoring")
+        for path in (gateway, registry, auth, diagnostics, events, mentoring, notify):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
@@ -302,6 +303,7 @@ class Stack:
         self.procs["notify"].env = {**NOTIFY_ENV, **self.procs["notify"].env}
         self.procs["notify"].start()
         self._add("events", [events]).start()
+        self._add("mentoring", [mentoring]).start()
         self.wait_ready(ready_timeout)
         if self.admin_region:
             self.tokens = [self.login(self.admin_login, self.admin_password) for _ in range(self.sessions)]
@@ -395,7 +397,7 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
-        order += [n for n in ("notify", "events", "diagnostics", "auth") if n in self.procs]
+        order += [n for n in ("notify", "mentoring", "events", "diagnostics", "auth") if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:
             p = self.procs[name]

@@ -103,7 +103,7 @@ class DemoDataTest(unittest.TestCase):
         kinds = [a["body"]["kind"] for a in cat["associations"]]
         levels = [a["body"]["level"] for a in cat["associations"]]
         self.assertGreaterEqual(kinds.count("methodological_association"), 8)
-        self.assertIn("network_community", kinds)
+        self.assertIn("professional_community", kinds)  # a network community: the flag network
         self.assertTrue(any(a["body"]["network"] for a in cat["associations"]))
         self.assertIn("institutional", levels)
         self.assertIn("municipal", levels)

@@ -23,6 +23,7 @@ STAFF_HEADER = ["Внешний идентификатор", "Фамилия", "
 ORG_HEADER = ["Внешний идентификатор", "Муниципальное образование", "Полное наименование", "Краткое наименование",
               "Вид организации", "ШНОР"]
 ORG_TEMPLATE = ORG_HEADER + ["Сложные социальные условия", "Учредитель"]
+STAFF_TEMPLATE = STAFF_HEADER + ["Дата присвоения категории", "Дата назначения руководителем", "Кадровый резерв"]
 
 
 def has_cyrillic(text):
@@ -324,7 +325,7 @@ class ImportTest(StackTestCase):
             self.assertIn(";", first_line)
             header, rows = parse_export(r.body)
             self.assertEqual(header[0], first)
-            self.assertEqual(header, STAFF_HEADER if kind == "staff" else ORG_TEMPLATE)
+            self.assertEqual(header, STAFF_TEMPLATE if kind == "staff" else ORG_TEMPLATE)
             self.assertEqual(len(rows), 1, "шаблон: заголовок и строка-пример")
         # the template's example row of organizations imports (dry run) with a real municipality name
         r = self.stack.get("/api/v1/import/templates/organizations.csv")

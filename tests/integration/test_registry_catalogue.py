@@ -403,6 +403,141 @@ class CatalogueTest(StackTestCase):
         self.assertEqual(sites(curatorOrganizationId=self.org_a["id"]), [org.json["id"]])
         self.assertJsonError(self.stack.delete(f"/api/v1/organizations/{self.org_a['id']}"), 409)
 
+    def test_municipal_programmes_and_qualification_kinds(self):
+        # 000 §3.3 п.2: a municipality writes its own programmes into the region's catalogue
+        mine = self.user_token("municipal_methodologist", "municipality", self.mun_a["id"])
+        theirs = self.user_token("municipal_methodologist", "municipality", self.mun_b["id"])
+        body = {"municipalityId": self.mun_a["id"], "title": f"Школа молодого педагога {next(_n)}",
+                "provider": "ИМЦ Терского района", "hours": 18, "format": "in_person"}
+        own = self.stack.post("/api/v1/programmes", body, token=mine)
+        self.assertEqual(own.status, 201, own)
+        self.assertEqual(own.json["regionId"], REGION)  # from the municipality
+        self.assertJsonError(self.stack.post("/api/v1/programmes", dict(body, municipalityId=self.mun_b["id"]),
+                                             token=mine), 403)
+        self.assertJsonError(self.stack.post("/api/v1/programmes", {"regionId": REGION, "title": "Региональная",
+                                                                    "provider": "ЦНППМ", "hours": 36,
+                                                                    "format": "distance"}, token=mine), 403)
+        self.assertEqual(self.stack.get(f"/api/v1/programmes/{own.json['id']}", token=theirs).status, 200)
+        self.assertJsonError(self.stack.patch(f"/api/v1/programmes/{own.json['id']}", {"hours": 20},
+                                              token=theirs), 403)
+        r = self.stack.patch(f"/api/v1/programmes/{own.json['id']}", {"hours": 24}, token=mine)
+        self.assertEqual(r.status, 200, r)
+        listed = self.ids(self.stack.get(f"/api/v1/programmes?municipalityId={self.mun_a['id']}&limit=500"))
+        self.assertEqual(listed, [own.json["id"]])
+        # 002 разд.7: kinds of qualification records, provider and start of a programme outside the catalogue
+        person = self.staff_a[1]["id"]
+        rec = lambda **f: self.stack.post("/api/v1/qualification-records", {"staffId": person, **f})
+        plain = rec(programmeTitle="Цифровая образовательная среда", hours=36, completedOn="2025-03-01")
+        self.assertEqual(plain.status, 201, plain)
+        self.assertEqual(plain.json["kind"], "advanced_training")  # the default
+        retraining = rec(kind="retraining", programmeTitle="Педагогическое образование: учитель информатики",
+                         provider="КБГУ", startedOn="2024-09-01", completedOn="2025-05-30", hours=520,
+                         documentNumber="072400012345")
+        self.assertEqual(retraining.status, 201, retraining)
+        self.assertEqual(retraining.json["provider"], "КБГУ")
+        degree = rec(kind="higher_education", programmeTitle="Магистратура «Менеджмент в образовании»",
+                     provider="КБГУ", completedOn="2024-07-01")
+        self.assertEqual(degree.status, 201, degree)  # a degree needs no hours
+        catalogue = rec(programmeId=own.json["id"], completedOn="2025-04-01")
+        self.assertEqual(catalogue.json["provider"], "ИМЦ Терского района", catalogue)  # from the catalogue
+        for bad, field in ((dict(kind="retraining", programmeTitle="Коротко", hours=72, completedOn="2025-01-01"),
+                            "hours"),
+                           (dict(programmeTitle="Курс", hours=36, startedOn="2025-02-01", completedOn="2025-01-01"),
+                            "startedOn"),
+                           (dict(kind="doctorate", programmeTitle="Курс", hours=36, completedOn="2025-01-01"),
+                            "kind")):
+            r = rec(**bad)
+            self.assertJsonError(r, 400)
+            self.assertIn(field, str(r.json), r)
+        by_kind = self.ids(self.stack.get(f"/api/v1/staff/{person}/qualification-records?kind=retraining"))
+        self.assertEqual(by_kind, [retraining.json["id"]])
+
+    def test_staff_attestation_history_and_reserve(self):
+        base = dict(self._staff(self.org_a["id"], 70), qualificationCategory="first",
+                    qualificationCategoryDate="2022-12-20",
+                    employment=[{"organizationId": self.org_b["id"], "position": "teacher", "from": "2007-09-01",
+                                 "to": "2015-08-31"},
+                                {"organizationId": self.org_a["id"], "position": "teacher", "from": "2015-09-01"}])
+        made = self.stack.post("/api/v1/staff", base)
+        self.assertEqual(made.status, 201, made)
+        self.assertEqual(made.json["nextAttestationDue"], "2027-12-20")  # a category is set for five years
+        self.assertEqual(len(made.json["employment"]), 2)
+        self.assertEqual(made.json["employment"][1]["to"], "")
+        head = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 71), category="manager",
+                                                     position="director", appointedOn="2024-08-15",
+                                                     personnelReserve=False))
+        self.assertEqual(head.status, 201, head)
+        reserve = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 72), personnelReserve=True))
+        self.assertEqual(reserve.status, 201, reserve)
+        listed = lambda **f: self.ids(self.stack.get("/api/v1/staff?" + urllib.parse.urlencode(
+            {"limit": 500, "organizationId": self.org_a["id"], **f})))
+        self.assertIn(reserve.json["id"], listed(personnelReserve="true"))
+        self.assertNotIn(head.json["id"], listed(personnelReserve="true"))
+        self.assertIn(head.json["id"], listed(personnelReserve="false"))
+        self.assertIn(made.json["id"], listed(attestationDueBefore="2027-12-31"))
+        self.assertNotIn(made.json["id"], listed(attestationDueBefore="2027-12-19"))
+        self.assertNotIn(reserve.json["id"], listed(attestationDueBefore="2099-01-01"))  # no category date
+        self.assertJsonError(self.stack.get("/api/v1/staff?attestationDueBefore=2027-13-45"), 400)
+        # the category changes: the due date follows
+        r = self.stack.patch(f"/api/v1/staff/{made.json['id']}", {"qualificationCategory": "highest",
+                                                                  "qualificationCategoryDate": "2024-02-29"},
+                             headers={"If-Match": f'"{made.json["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["nextAttestationDue"], "2029-02-28")
+        for bad, field in (({"qualificationCategory": "none", "qualificationCategoryDate": "2022-01-01"},
+                            "qualificationCategoryDate"),
+                           ({"appointedOn": "2020-01-01"}, "appointedOn"),
+                           ({"employment": [{"organizationId": self.org_a["id"], "position": "teacher",
+                                             "from": "2020-01-01", "to": "2019-01-01"}]}, "employment[0].to"),
+                           ({"employment": [{"organizationId": "школа", "position": "teacher",
+                                             "from": "2020-01-01"}]}, "employment[0].organizationId"),
+                           ({"employment": [{"organizationId": self.org_a["id"], "from": "2020-01-01"}]},
+                            "employment[0].position")):
+            bad_r = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 73), **bad))
+            self.assertJsonError(bad_r, 400)
+            self.assertIn(field, str(bad_r.json), bad_r)
+        # nextAttestationDue is the system's: a client's value is ignored
+        r = self.stack.post("/api/v1/staff", dict(self._staff(self.org_a["id"], 74), nextAttestationDue="2030-01-01"))
+        self.assertEqual(r.json["nextAttestationDue"], "", r)
+
+    def test_association_life(self):
+        # the seeds' kinds, several subjects, the founding decision, the closing date, plans and reports,
+        # members from outside the registry; "network" said one way
+        lab = self.make_association(kind="research_laboratory", name=f"Лаборатория {next(_n)}", subject="",
+                                    subjects=["mathematics", "physics"], foundedOrder="Приказ № 112-ОД",
+                                    foundedOn="2023-09-01",
+                                    years=[{"year": 2024, "plan": "План на 2024/25", "report": "Отчёт за 2024/25"}],
+                                    externalMembers=[{"fullName": "Шогенов Аслан Мухамедович",
+                                                      "affiliation": "КБГУ", "role": "научный руководитель"}])
+        self.assertEqual(lab["subject"], "mathematics")  # the first of subjects, for older clients
+        self.assertEqual(lab["subjects"], ["mathematics", "physics"])
+        self.assertEqual(lab["externalMembers"][0]["affiliation"], "КБГУ")
+        by_subject = lambda s: self.ids(self.stack.get(f"/api/v1/associations?subject={s}&limit=500"))
+        self.assertIn(lab["id"], by_subject("physics"))
+        legacy = self.make_association(kind="network_community", network=False, name=f"Сеть {next(_n)}")
+        self.assertEqual((legacy["kind"], legacy["network"]), ("professional_community", True))
+        # an older client changes subject: subjects follow
+        r = self.stack.patch(f"/api/v1/associations/{legacy['id']}", {"subject": "chemistry"},
+                             headers={"If-Match": f'"{legacy["version"]}"'})
+        self.assertEqual((r.json["subject"], r.json["subjects"]), ("chemistry", ["chemistry"]), r)
+        r = self.stack.patch(f"/api/v1/associations/{lab['id']}", {"closedOn": "2025-06-01"},
+                             headers={"If-Match": f'"{lab["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        active = lambda day: self.ids(self.stack.get(f"/api/v1/associations?activeOn={day}&limit=500"))
+        self.assertIn(lab["id"], active("2024-10-01"))
+        self.assertNotIn(lab["id"], active("2023-08-31"))  # not founded yet
+        self.assertNotIn(lab["id"], active("2025-06-01"))  # closed: the first day it no longer works
+        for bad, field in (({"closedOn": "2023-01-01"}, "closedOn"),
+                           ({"years": [{"year": 1990}]}, "years[0].year"),
+                           ({"years": [{"year": 2024}, {"year": 2024}]}, "years[1].year"),
+                           ({"externalMembers": [{"affiliation": "КБГУ"}]}, "externalMembers[0].fullName"),
+                           ({"subjects": ["mathematics", "mathematics"]}, "subjects[1]"),
+                           ({"subjects": ["astrology"]}, "subjects[0]")):
+            r2 = self.stack.patch(f"/api/v1/associations/{lab['id']}", bad,
+                                  headers={"If-Match": f'"{r.json["version"]}"'})
+            self.assertJsonError(r2, 400)
+            self.assertIn(field, str(r2.json), r2)
+
     def test_founder_flags_and_site_acts(self):
         # 003 §2.2: two flags; I1 counts municipal organizations, so every organization has a founder
         made = self.stack.post("/api/v1/organizations", {

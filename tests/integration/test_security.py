@@ -178,6 +178,23 @@ MATRIX = {
     "GET /api/v1/export/programmes": ("L L L L L 401", "H H H H H 401"),
     "GET /api/v1/export/qualification-records": ("L L L L L 401", "L H H H H 401"),
     "GET /api/v1/export/practices": ("L L L L L 401", "L H H H H 401"),
+    # requests for methodological help (own = filed by the teacher tA of school A; other = by a teacher of
+    # school B): a teacher files and edits their own, a school its people's; only methodologists answer
+    "POST /api/v1/help-requests": ("201 201 201 201 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/help-requests": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/help-requests/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/help-requests/{id}": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/help-requests/{id}": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/help-requests/{id}/status": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/help-requests": ("L L L L L 401", "L H H H H 401"),
+    # the journal of consultations (own = school A's, asked by tA; other = school B's): the methodological
+    # service keeps it; the school reads what concerns it, the teacher what they asked; a key reads nothing
+    "POST /api/v1/consultations": ("201 201 403 400 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/consultations": ("L L L L H 401", "L H H H H 401"),
+    "GET /api/v1/consultations/{id}": ("200 200 200 200 404 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/consultations/{id}": ("200 200 403 403 404 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/consultations/{id}": ("200 200 403 403 404 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/consultations": ("L L L L H 401", "L H H H H 401"),
     # diagnostics: frameworks, instruments and campaigns are region objects (own = 07, other = 08)
     "GET /api/v1/competences": ("L L L L L 401", "H H H H H 401"),
     "GET /api/v1/competences/{id}": ("200 200 200 200 200 401", "404 404 404 404 404 401"),
@@ -248,7 +265,38 @@ MATRIX = {
     "GET /api/v1/registrations/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
     "POST /api/v1/registrations/{id}/cancel": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
     "GET /api/v1/staff/{staff_id}/registrations": ("L L L L L 401", "L H H H H 401"),
+    # mentoring (services/mentoring): support programmes of municipality A / B; mentor profiles and pairs
+    # of people of school A (the teacher tA is the own mentor) / school B. Changing cells act on a fresh
+    # pair each (proposed, or active for complete and meetings); the teacher's own cells on a pair it mentors.
+    "POST /api/v1/support-programmes": ("201 201 403 403 403 401", "201 403 403 403 403 401"),
+    "GET /api/v1/support-programmes": ("L L L L L 401", "L L L L L 401"),
+    "GET /api/v1/support-programmes/{id}": ("200 200 200 200 200 401", "200 200 200 200 200 401"),
+    "PATCH /api/v1/support-programmes/{id}": ("200 200 403 403 403 401", "200 403 403 403 403 401"),
+    "DELETE /api/v1/support-programmes/{id}": ("409 409 403 403 403 401", "409 403 403 403 403 401"),
+    "GET /api/v1/export/support-programmes": ("L L L L L 401", "L L L L L 401"),
+    "POST /api/v1/mentors": ("201 201 201 400 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/mentors": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/mentors/{staff_id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/mentors/{staff_id}": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/mentors": ("L L L L L 401", "L H H H H 401"),
+    "POST /api/v1/mentoring-pairs": ("201 201 201 400 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/mentoring-pairs": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/mentoring-pairs/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/mentoring-pairs/{id}": ("200 200 200 403 403 401", "200 404 404 403 404 401"),
+    "POST /api/v1/mentoring-pairs/{id}/activate": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/mentoring-pairs/{id}/complete": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/mentoring-pairs/{id}/cancel": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/mentoring-pairs/{id}/meetings": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/mentoring-pairs": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/staff/{staff_id}/mentoring": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/mentoring/matches": ("200 200 200 403 403 401", "200 404 404 403 403 401"),
+    "POST /api/v1/mentoring/assignments": ("200 200 200 403 403 401", "200 200 200 403 403 401"),
 }
+
+def is_mentoring_route(route):
+    """The rows of the mentoring service (SecurityFixture.mentoring_request builds their requests)."""
+    return any(part in route for part in ("/support-programmes", "/mentors", "mentoring"))
+
 
 # Issue 17: objects the two sides above do not reach. route → {case: six cells in the order of ROLES}.
 #   above     — a user not below the school's and methodologist's rank (another methodologist of A), a key
@@ -396,6 +444,7 @@ class SecurityFixture:
         self.build_catalogue()
         self.build_diagnostics()
         self.build_events()
+        self.build_mentoring()
         self.build_cases()
         self.build_notify()
 
@@ -461,6 +510,20 @@ class SecurityFixture:
             "title": f"Смысловое чтение {next(_seq)}", "authorStaffId": self.person[side],
             "description": "Приёмы работы с текстом задачи"}), "практика")["id"]
 
+    def help_request(self, side):
+        return self.created(self.admin("POST", "/api/v1/help-requests", {
+            "staffId": self.person[side], "topic": f"Формирующее оценивание {next(_seq)}", "urgency": "normal"}),
+            "запрос на методическую помощь")["id"]
+
+    def consultation(self, side):
+        return self.created(self.admin("POST", "/api/v1/consultations", self.consultation_body(side)),
+                            "консультация")["id"]
+
+    def consultation_body(self, side):
+        return {"organizationId": self.org[side], "asker": "teacher", "askerStaffId": self.person[side],
+                "topic": f"Рабочая программа {next(_seq)}", "form": "in_person", "consultantName": "Методистова А. А.",
+                "heldOn": "2025-10-01"}
+
     def build_catalogue(self):
         self.person = {"own": self.teacher_staff, "other": self.other_staff}
         self.assoc = {side: self.association(side) for side in ("own", "other")}
@@ -482,11 +545,97 @@ class SecurityFixture:
             "staffId": self.teacher_staff, "programmeId": self.programme["own"], "completedOn": "2024-04-20"}),
             "запись по программе")
         self.practices = {side: self.practice(side) for side in ("own", "other")}
+        self.helps = {side: self.help_request(side) for side in ("own", "other")}
+        self.consultations = {side: self.consultation(side) for side in ("own", "other")}
         for side in ("own", "other"):
             self.ids[side].update({"association": self.assoc[side], "membership": self.member[side],
                                    "council": self.council[side], "meeting": self.meetings[side],
                                    "programme": self.programme[side], "qual": self.qual[side],
-                                   "practice": self.practices[side]})
+                                   "practice": self.practices[side], "help": self.helps[side],
+                                   "consultation": self.consultations[side]})
+
+    # ---- the mentoring service ----
+
+    def mnt_programme(self, side):
+        return self.created(self.admin("POST", "/api/v1/support-programmes", {
+            "kind": "mentoring", "level": "municipal", "municipalityId": self.mun[side],
+            "title": f"Программа наставничества {next(_seq)}", "startsOn": "2025-09-01"}), "программа поддержки")["id"]
+
+    def mnt_pair(self, side, mentor=None, active=False):
+        mentor = mentor or self.staff(self.org[side], birthDate="1970-01-01")
+        mentee = self.staff(self.org[side], birthDate="2000-01-01", professionStartDate="2023-09-01")
+        pair = self.created(self.admin("POST", "/api/v1/mentoring-pairs", {
+            "programmeId": self.mnt_prog[side], "form": "young_specialist", "mentorStaffId": mentor,
+            "menteeStaffId": mentee, "startsOn": "2025-09-01"}), "пара наставничества")["id"]
+        if active:
+            self.created(self.admin("POST", f"/api/v1/mentoring-pairs/{pair}/activate", {}), "начало пары")
+        return pair
+
+    def build_mentoring(self):
+        self.mnt_prog = {side: self.mnt_programme(side) for side in ("own", "other")}
+        self.mnt_mentor = {"own": self.teacher_staff, "other": self.other_staff}
+        for side in ("own", "other"):
+            self.created(self.admin("POST", "/api/v1/mentors", {"staffId": self.mnt_mentor[side], "maxMentees": 10}),
+                         "профиль наставника")
+        self.mnt_pairs = {side: self.mnt_pair(side, self.mnt_mentor[side]) for side in ("own", "other")}
+
+    def mentoring_request(self, route, role, side):
+        """(method, path, body, token, listed, raw) of a mentoring cell of MATRIX."""
+        method, template = route.split(" ", 1)
+        token = self.tokens[role]
+        body = listed = None
+        obj = None
+        own_mentor = self.teacher_staff if (side == "own" and role == "teacher") else None
+        if route == "POST /api/v1/support-programmes":
+            body = {"kind": "young_support", "level": "municipal", "municipalityId": self.mun[side],
+                    "title": f"Школа молодого педагога {next(_seq)}", "startsOn": "2025-09-01"}
+        elif route in ("GET /api/v1/support-programmes", "GET /api/v1/export/support-programmes"):
+            listed = self.mnt_prog[side] if "export" not in route else "\r\n" + self.mnt_prog[side] + ";"
+            template += "?limit=500"
+        elif route.startswith("PATCH /api/v1/support-programmes"):
+            obj, body = self.mnt_prog[side], {"description": f"Изменено {next(_seq)}"}
+        elif route.startswith("GET /api/v1/support-programmes/") or route.startswith("DELETE"):
+            obj = self.mnt_prog[side]
+        elif route == "POST /api/v1/mentors":
+            body = {"staffId": self.staff(self.org[side]), "maxMentees": 2}
+        elif route in ("GET /api/v1/mentors", "GET /api/v1/export/mentors"):
+            mentor_id = "07-m" + self.mnt_mentor[side].split("-s")[1]
+            listed = mentor_id if "export" not in route else "\r\n" + mentor_id + ";"
+            template += "?limit=500"
+        elif route.startswith("GET /api/v1/mentors/") or route.startswith("PATCH /api/v1/mentors/"):
+            template = template.replace("{staff_id}", self.mnt_mentor[side])
+            if method == "PATCH":
+                body = {"availabilityNote": f"Изменено {next(_seq)}"}
+        elif route == "POST /api/v1/mentoring-pairs":
+            body = {"programmeId": self.mnt_prog[side], "form": "peer", "startsOn": "2025-09-01",
+                    "mentorStaffId": self.staff(self.org[side], birthDate="1970-01-01"),
+                    "menteeStaffId": self.staff(self.org[side], birthDate="2000-01-01", professionStartDate="2023-09-01")}
+        elif route in ("GET /api/v1/mentoring-pairs", "GET /api/v1/export/mentoring-pairs"):
+            listed = self.mnt_pairs[side] if "export" not in route else "\r\n" + self.mnt_pairs[side] + ";"
+            template += "?limit=500"
+        elif route == "GET /api/v1/mentoring/matches":
+            template += "?menteeId=" + self.staff(self.org[side], birthDate="2000-01-01",
+                                                  professionStartDate="2023-09-01")
+        elif route == "POST /api/v1/mentoring/assignments":
+            body = {"programmeId": self.mnt_prog[side], "dryRun": True,
+                    "menteeIds": [self.staff(self.org[side], birthDate="2000-01-01", professionStartDate="2023-09-01")]}
+        elif route == "GET /api/v1/staff/{staff_id}/mentoring":
+            template = template.replace("{staff_id}", self.mnt_mentor[side]) + "?limit=500"
+            listed = self.mnt_pairs[side]
+        elif route in ("GET /api/v1/mentoring-pairs/{id}", "PATCH /api/v1/mentoring-pairs/{id}"):
+            obj = self.mnt_pairs[side]
+            if method == "PATCH":
+                body = {"plannedEndOn": f"2099-06-{next(_seq) % 28 + 1:02d}"}
+        else:
+            action = route.rsplit("/", 1)[1]
+            obj = self.mnt_pair(side, own_mentor, active=action in ("complete", "meetings"))
+            body = {"activate": {}, "cancel": {"reason": "Проверка прав"},
+                    "complete": {"outcome": {"result": "Дефицит закрыт"}},
+                    "meetings": {"meeting": {"heldOn": "2025-10-01", "topic": "Анализ урока",
+                                             "durationMinutes": 45}}}[action]
+        if obj is not None:
+            template = template.replace("{id}", urllib.parse.quote(obj))
+        return method, template, body, token, listed, None
 
     def build_cases(self):
         """The objects of CASES."""
@@ -775,6 +924,8 @@ class SecurityFixture:
         kind = template.split("/")[3] if template.startswith("/api/v1/") else ""
         obj = None
         raw = None
+        if is_mentoring_route(route):
+            return self.mentoring_request(route, role, side)
         if route == "POST /api/v1/auth/login":
             login, password = ids["login"]
             body = {"login": login, "password": password}
@@ -880,6 +1031,16 @@ class SecurityFixture:
             obj = self.practice(side)
             if route.endswith("review"):
                 body = {"action": "start"}
+        elif route == "POST /api/v1/help-requests":
+            body = {"staffId": self.person[side], "topic": f"Новый запрос {next(_seq)}", "urgency": "high"}
+        elif route in ("DELETE /api/v1/help-requests/{id}", "POST /api/v1/help-requests/{id}/status"):
+            obj = self.help_request(side)
+            if route.endswith("status"):
+                body = {"action": "answer", "kind": "other", "note": "Рекомендована литература"}
+        elif route == "POST /api/v1/consultations":
+            body = self.consultation_body(side)
+        elif route == "DELETE /api/v1/consultations/{id}":
+            obj = self.consultation(side)
         elif route == "POST /api/v1/instruments":
             body = dict(self.INSTRUMENT, regionId="07" if side == "own" else "08")
         elif route == "POST /api/v1/diagnostics/campaigns":
@@ -932,6 +1093,7 @@ class SecurityFixture:
             listed = "\r\n" + ids[self.KINDS[what]] + ";"
         elif method == "GET" and template in ("/api/v1/associations", "/api/v1/councils", "/api/v1/programmes",
                                               "/api/v1/qualification-records", "/api/v1/practices",
+                                              "/api/v1/help-requests", "/api/v1/consultations",
                                               "/api/v1/competences", "/api/v1/instruments",
                                               "/api/v1/diagnostics/campaigns"):
             listed = ids[self.KINDS[template.split("/")[-1]]]
@@ -950,6 +1112,8 @@ class SecurityFixture:
                 body = {"shortName": "Изменено"}
             elif kind in ("programmes", "practices", "competences", "instruments", "diagnostics"):
                 body = {"title": f"Переименовано {next(_seq)}"}
+            elif kind in ("help-requests", "consultations"):
+                body = {"topic": f"Уточнено {next(_seq)}"}
             elif kind == "council-meetings":
                 body = {"decisions": f"Решение {next(_seq)}"}
             else:
@@ -965,7 +1129,7 @@ class SecurityFixture:
              "organizations": "organization", "staff": "staff", "associations": "association",
              "memberships": "membership", "councils": "council", "council-meetings": "meeting",
              "programmes": "programme", "qualification-records": "qual", "practices": "practice",
-             "competences": "framework", "instruments": "instrument", "campaigns": "campaign",
+             "help-requests": "help", "consultations": "consultation", "competences": "framework", "instruments": "instrument", "campaigns": "campaign",
              "attempts": "attempt", "results": "result", "webhooks": "webhook"}
 
 

@@ -40,7 +40,7 @@ static void test_table_fields(void **state)
     (void)state;
     size_t n;
     const route *table = routes_table(&n);
-    assert_int_equal(n, 143); /* 70 registry + 12 auth + 29 diagnostics + 23 events + 9 notify rows */
+    assert_int_equal(n, 179); /* 83 registry + 12 auth + 29 diagnostics + 23 events + 23 mentoring + 9 notify */
     char problem[512];
     const char *found = routes_check(table, n, problem, sizeof problem);
     if (found)

@@ -66,6 +66,7 @@ static const service_scripts s_services[] = {
     {"notify", {&s_entity_store, &s_notify}},
     {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
     {"events", {&s_entity_store, &s_events}},
+    {"mentoring", {&s_entity_store}}, /* the entity store's scripts only */
 };
 
 /* ---- ops/redis-acl.conf ---- */

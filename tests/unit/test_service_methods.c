@@ -13,6 +13,7 @@
 #include "diagnostics.h"
 #include "notify.h"
 #include "events.h"
+#include "mentoring.h"
 #include "registry.h"
 #include "service_worker.h"
 
@@ -33,6 +34,7 @@ static void test_every_service_handles_exactly_its_rpcs(void **state)
     s_expect_matching(diagnostics_methods());
     s_expect_matching(notify_methods());
     s_expect_matching(events_methods());
+    s_expect_matching(mentoring_methods());
 }
 
 static void s_handler(service_call *call, const ProtobufCMessage *request, void *ud)
