@@ -153,7 +153,7 @@ uint8_t *entity_kind_event(const entity_kind *kind, const char *what, const Prot
     char type[64];
     snprintf(type, sizeof type, "%s.%s", kind->name, what);
     return entity_event_pack(type, pbfield_string(entity, "id"), pbfield_int64(entity, "version"), data, data_len,
-                             service_call_caller(call), service_call_request_id(call), len);
+                             call ? service_call_caller(call) : NULL, call ? service_call_request_id(call) : "", len);
 }
 
 /* ---------- generic access to request fields ---------- */
@@ -312,7 +312,7 @@ static bool s_lay_out(const entity_kind *kind, service_call *call, const Protobu
     if (error == NULL)
         error = entity_layout_error(new_layout);
     if (error != NULL)
-        log_error(service_call_request_id(call), "запись %s %s не записана: %s", kind->name,
+        log_error(call ? service_call_request_id(call) : NULL, "запись %s %s не записана: %s", kind->name,
                   pbfield_string(next ? next : current, "id"), error);
     return error == NULL;
 }

@@ -256,7 +256,8 @@ void entity_list(const entity_engine *engine, service_call *call, const Protobuf
  * index changes, references that must exist, delete guards, claims and the domain event — for flows
  * that are not one of the generic handlers (an import). versions and timestamps are the caller's.
  * cb as entity_store_write's (ENTITY_CLAIMED's detail indexes the new layout's claims). Returns 0, or
- * -1 with cb not called (an id that is not of this kind, a layout past its limits, Redis refused). */
+ * -1 with cb not called (an id that is not of this kind, a layout past its limits, Redis refused). call may be
+ * NULL for a service's own change (no caller: the domain event has no actor). */
 int entity_kind_save(entity_store *store, const entity_kind *kind, service_call *call, const ProtobufCMessage *current,
                      const ProtobufCMessage *next, entity_write_cb cb, void *ud);
 

@@ -172,6 +172,7 @@ mn_known_names() {
     for f in "$MN_RUN_DIR"/diagnostics-*.pid; do
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
     done
+    [[ -e "$MN_RUN_DIR/notify.pid" ]] && names+=(notify)
     [[ -e "$MN_RUN_DIR/events.pid" ]] && names+=(events)
     for f in "$MN_RUN_DIR"/mentoring-*.pid; do
         [[ -e "$f" ]] && names+=("$(basename "$f" .pid)")
@@ -353,8 +354,8 @@ mn_bootstrap_admin() {
 }
 
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
-# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events and indicators once, registry, diagnostics,
-# mentoring and monitoring
+# as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events, indicators and notify (each one consumer
+# of the streams) once, registry, diagnostics, mentoring and monitoring
 # <workers> times. A binary that is missing stops the start with a clear message.
 mn_start_services() {
     local build_dir="$1" workers="$2" service bin w
@@ -363,7 +364,7 @@ mn_start_services() {
         bin="$build_dir/services/$service/metodnet-$service"
         [[ -x "$bin" ]] || mn_die "нет исполняемого файла службы $service: $bin (сборка: ./ops/up)"
         case "$service" in
-        gateway | auth | events | indicators) (mn_redis_as "$service" && mn_start "$service" "$bin") ;;
+        gateway | auth | events | indicators | notify) (mn_redis_as "$service" && mn_start "$service" "$bin") ;;
         *)
             for ((w = 1; w <= workers; w++)); do
                 (mn_redis_as "$service" && mn_start "$service-$w" "$bin")

@@ -213,6 +213,10 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     route_match m;
     switch (routes_match(req->method.base, req->method.len, path, path_len, &m)) {
     case ROUTES_FOUND:
+        if (m.route->flags & ROUTE_SSE) {
+            gateway_sse_handle(http->sse, req, &m, request_id, started_ns, query, query_len);
+            break;
+        }
         gateway_http_handle_api(http, req, &m, request_id, started_ns, path, path_len, query, query_len);
         break;
     case ROUTES_METHOD_NOT_ALLOWED: {
@@ -331,10 +335,11 @@ gateway_http *gateway_http_new(uv_loop_t *loop, const gateway_http_options *opti
     http->accept_ctx.ctx = &http->ctx;
     http->accept_ctx.hosts = http->config.hosts;
 
+    http->sse = gateway_sse_new(http);
     http->tick = calloc(1, sizeof *http->tick);
     http->listener = calloc(1, sizeof *http->listener);
-    if (http->required_services == NULL || http->metrics == NULL || http->web == NULL || http->tick == NULL ||
-        http->listener == NULL || (redis != NULL && http->idempotency == NULL) ||
+    if (http->required_services == NULL || http->metrics == NULL || http->sse == NULL || http->web == NULL ||
+        http->tick == NULL || http->listener == NULL || (redis != NULL && http->idempotency == NULL) ||
         (broker != NULL && http->auth == NULL))
         goto fail;
     uv_timer_init(loop, http->tick);
@@ -389,6 +394,7 @@ void gateway_http_stop(gateway_http *http)
             free(http->listener); /* never initialised (failed start) */
         http->listener = NULL;
     }
+    gateway_sse_stop(http->sse);
     h2o_context_request_shutdown(&http->ctx);
     http->broker = NULL;
     http->redis = NULL;
@@ -408,6 +414,7 @@ void gateway_http_destroy(gateway_http **httpp)
         else
             free(http->tick);
     }
+    gateway_sse_destroy(&http->sse);
     gateway_auth_destroy(&http->auth); /* waits on the service were failed by mdp_broker_destroy, ready ones now */
     /* broker requests still on the list were failed by mdp_broker_destroy before we get here; any left
      * (none in a correct shutdown) are abandoned with their calls. */

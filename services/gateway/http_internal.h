@@ -27,6 +27,7 @@
 #include "pbjson.h"
 #include "request_envelope.h"
 #include "routes.h"
+#include "sse.h"
 #include "static.h"
 
 #define HTTP_JSON                "application/json; charset=utf-8"
@@ -60,6 +61,7 @@ struct gateway_http {
     size_t connections;
     bool stopping;
     http_call *calls; /* waiting for the broker */
+    gateway_sse *sse; /* the open notification streams (sse.c) */
 };
 
 /* One API request on its way to a service and back (see the invariants in http.c). */

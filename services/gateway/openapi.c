@@ -117,7 +117,12 @@ static json_t *s_operation(const route *r, json_t *schemas)
     json_t *responses = json_object();
     char status[8];
     snprintf(status, sizeof status, "%d", route_success_status(r));
-    if (r->flags & ROUTE_CSV_OUT)
+    if (r->flags & ROUTE_SSE)
+        json_object_set_new(responses, status,
+                            json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+                                      "Поток событий: «id: <курсор>», «event: <тип>», «data: <уведомление JSON>»",
+                                      "content", "text/event-stream", "schema", "type", "string"));
+    else if (r->flags & ROUTE_CSV_OUT)
         json_object_set_new(responses, status,
                             json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description",
                                       "Файл CSV для Excel: UTF-8 с BOM, разделитель «;»", "content", "text/csv",

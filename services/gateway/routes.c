@@ -29,6 +29,7 @@
 #include "monitoring.pb-c.h"
 #include "monitoring_service.pb-c.h"
 #include "registry_service.pb-c.h"
+#include "notify_service.pb-c.h"
 
 /* One row: the MDP service and rpc, then what differs from the defaults (no body field, 200, no
  * flags, the gateway's body limit and deadline) as designated initializers. The rpc's request and
@@ -365,6 +366,26 @@ static const route s_routes[] = {
     ROUTE("diagnostics", "GET", "/api/v1/diagnostics/results/import/template.csv", "ImportResultsTemplate",
           .flags = ROUTE_QUERY | ROUTE_CSV_OUT,
           .summary = "Шаблон CSV результатов для инструмента кампании (campaignId)"),
+    /* notifications to school systems (services/notify, docs/notifications.md) */
+    ROUTE("notify", "POST", "/api/v1/webhooks", "CreateWebhook", .body_field = "webhook", .success_status = 201,
+          .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE | ROUTE_SECRET,
+          .summary = "Подписаться на уведомления (url, eventTypes): секрет whsec_… показывается один раз"),
+    ROUTE("notify", "GET", "/api/v1/webhooks", "ListWebhooks", .flags = ROUTE_QUERY,
+          .summary = "Подписки, которыми вызывающий может управлять (ключ школьной ИС — только свои)"),
+    ROUTE("notify", "GET", "/api/v1/webhooks/{id}", "GetWebhook", .summary = "Подписка (без секрета)"),
+    ROUTE("notify", "DELETE", "/api/v1/webhooks/{id}", "DeleteWebhook", .flags = ROUTE_IF_MATCH,
+          .summary = "Удалить подписку: недоставленное больше не отправляется"),
+    ROUTE("notify", "POST", "/api/v1/webhooks/{id}/enable", "EnableWebhook", .flags = ROUTE_IF_MATCH,
+          .summary = "Снова включить подписку, отключённую после отказов получателя"),
+    ROUTE("notify", "GET", "/api/v1/webhooks/{id}/deliveries", "ListDeliveries", .flags = ROUTE_QUERY,
+          .summary = "Журнал доставок подписки: состояние, попытки, код и начало ответа получателя"),
+    ROUTE("notify", "POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "RetryDelivery",
+          .summary = "Повторить доставку сейчас"),
+    ROUTE("notify", "GET", "/api/v1/notifications", "ListNotifications", .flags = ROUTE_QUERY,
+          .summary = "Лента уведомлений своей области: after — курсор последнего полученного, limit — размер страницы"),
+    ROUTE("notify", "GET", "/api/v1/notifications/stream", "ListNotifications", .flags = ROUTE_QUERY | ROUTE_SSE,
+          .summary = "Поток уведомлений (text/event-stream, SSE): id — курсор ленты, Last-Event-ID продолжает без "
+                     "потерь, комментарий keep-alive каждые 15 с"),
     /* mentoring (services/mentoring): support programmes, mentors, pairs, matching */
     ROUTE("mentoring", "POST", "/api/v1/support-programmes", "CreateSupportProgramme", .body_field = "programme",
           .success_status = 201, .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,
@@ -466,6 +487,7 @@ const ProtobufCServiceDescriptor *routes_service(const char *service)
         {"auth", &metodnet__auth__descriptor},
         {"registry", &metodnet__registry__descriptor},
         {"diagnostics", &metodnet__diagnostics__descriptor},
+        {"notify", &metodnet__notify__descriptor},
         {"events", &metodnet__events__descriptor},
         {"mentoring", &metodnet__mentoring__descriptor},
         {"indicators", &metodnet__indicators__descriptor},

@@ -34,6 +34,7 @@ enum {
     ROUTE_SECRET = 1u << 7,   /* the reply holds a secret: never stored for Idempotency-Key replay */
     ROUTE_CSV_IN = 1u << 8,   /* the body is CSV (text/csv) → request field `csv` (bytes) */
     ROUTE_CSV_OUT = 1u << 9,  /* response field `csv` (bytes) → a text/csv body */
+    ROUTE_SSE = 1u << 10,     /* a text/event-stream of the rpc's pages (sse.c), not one JSON answer */
 };
 
 typedef struct {

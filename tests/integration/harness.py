@@ -55,8 +55,11 @@ def redis_acl_rules():
 
 
 # The Redis ACL user each process of the stack connects as (by process name prefix).
+# The notify service of a test stack: webhooks to the tests' sinks on loopback, regions picked up fast.
+NOTIFY_ENV = {"METODNET_WEBHOOK_ALLOW_PRIVATE": "1", "METODNET_NOTIFY_REGIONS_MS": "500"}
 REDIS_USER_OF = {"gateway": "gateway", "auth": "auth", "registry": "registry", "diagnostics": "diagnostics",
-                 "events": "events", "mentoring": "mentoring", "indicators": "indicators", "monitoring": "monitoring"}
+                 "events": "events", "mentoring": "mentoring", "indicators": "indicators", "monitoring": "monitoring",
+                 "notify": "notify"}
 
 
 def bin_dir():
@@ -282,11 +285,12 @@ class Stack:
         registry = os.path.join(b, "services", "registry", "metodnet-registry")
         auth = os.path.join(b, "services", "auth", "metodnet-auth")
         diagnostics = os.path.join(b, "services", "diagnostics", "metodnet-diagnostics")
+        notify = os.path.join(b, "services", "notify", "metodnet-notify")
         events = os.path.join(b, "services", "events", "metodnet-events")
         mentoring = os.path.join(b, "services", "mentoring", "metodnet-mentoring")
         indicators = os.path.join(b, "services", "indicators", "metodnet-indicators")
         monitoring = os.path.join(b, "services", "monitoring", "metodnet-monitoring")
-        for path in (gateway, registry, auth, diagnostics, events, mentoring, indicators, monitoring):
+        for path in (gateway, registry, auth, diagnostics, events, mentoring, indicators, monitoring, notify):
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
@@ -297,6 +301,9 @@ class Stack:
         for i in range(1, self.workers + 1):
             self._add(f"registry-{i}", [registry]).start()
         self._add("diagnostics", [diagnostics]).start()
+        self._add("notify", [notify])
+        self.procs["notify"].env = {**NOTIFY_ENV, **self.procs["notify"].env}
+        self.procs["notify"].start()
         self._add("events", [events]).start()
         self._add("mentoring", [mentoring]).start()
         self._add("indicators", [indicators]).start()
@@ -394,7 +401,7 @@ class Stack:
             return
         self.stopped = True
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
-        order += [n for n in ("monitoring", "indicators", "mentoring", "events", "diagnostics", "auth")
+        order += [n for n in ("notify", "monitoring", "indicators", "mentoring", "events", "diagnostics", "auth")
                   if n in self.procs]
         order += [n for n in ("gateway", "redis") if n in self.procs]
         for name in order:

@@ -24,6 +24,7 @@ import unittest
 import urllib.parse
 
 from harness import Stack, StackTestCase, bin_dir
+from notify_sink import SseStream, publish_event
 
 ROLES = ("region_admin", "municipal_methodologist", "school_admin", "teacher", "school_system", "anonymous")
 _seq = itertools.count(1)
@@ -224,6 +225,19 @@ MATRIX = {
     "PATCH /api/v1/staff/{id}/route": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
     "POST /api/v1/staff/{id}/route/approve": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
     "POST /api/v1/staff/{id}/route/items/{item_id}/status": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
+    # notifications (services/notify): own = the subscription school A's key made (its owner), a notification of
+    # municipality A; other = a subscription for school B made by the region administrator, a notification of
+    # municipality B. A school's key manages only its own; people within their scope; teachers none.
+    "POST /api/v1/webhooks": ("201 201 201 403 201 401", "201 403 403 403 403 401"),
+    "GET /api/v1/webhooks": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/webhooks/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/webhooks/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "POST /api/v1/webhooks/{id}/enable": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "GET /api/v1/webhooks/{id}/deliveries": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/retry": ("200 200 200 404 200 401",
+                                                                   "200 404 404 404 404 401"),
+    "GET /api/v1/notifications": ("L L L L L 401", "L H H H H 401"),
+    "GET /api/v1/notifications/stream": ("L L L L L 401", "L H H H H 401"),
     # events (own = municipality A's approved plan, published event, the teacher's registration; other = of
     # municipality B): organizers write (the region, the municipality's methodologists), a draft is read only by
     # them, a published event or approved plan by everybody of its municipality; a person registers themself,
@@ -475,6 +489,37 @@ class SecurityFixture:
         self.build_monitoring()
         self.build_cases()
         self.build_indicators()
+        self.build_notify()
+
+    # ---- notifications ----
+
+    HOOK_URL = "http://127.0.0.1:9/metodnet"  # nobody listens: deliveries stay pending
+
+    def webhook(self, side):
+        if side == "own":
+            r = self.admin("POST", "/api/v1/webhooks", {"url": self.HOOK_URL}, token=self.tokens["school_system"])
+        else:
+            r = self.admin("POST", "/api/v1/webhooks", {"url": self.HOOK_URL, "municipalityId": self.mun["other"],
+                                                        "organizationId": self.org["other"]})
+        return self.must(r, 201, "подписка")["id"]
+
+    def build_notify(self):
+        hooks = {side: self.webhook(side) for side in ("own", "other")}
+        for side in ("own", "other"):
+            publish_event(self.stack, "event.published", f"07-e{800 + len(side)}", "municipal", self.mun[side],
+                          self.org[side], f"Семинар {side}")
+        for side in ("own", "other"):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                items = self.must(self.admin("GET", f"/api/v1/webhooks/{hooks[side]}/deliveries"), 200,
+                                  "журнал доставок")["items"]
+                if items:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError("подготовка: доставка не появилась")
+            self.ids[side].update({"webhook": hooks[side], "delivery": items[0]["id"],
+                                   "notification": items[0]["notificationId"]})
 
 
     # ---- the registry catalogue and the diagnostics service ----
@@ -1073,6 +1118,20 @@ class SecurityFixture:
             body = {"name": f"Система {next(_seq)}", "scope": {"kind": "organization", "id": self.org[side]}}
         elif route == "DELETE /api/v1/api-keys/{id}":
             obj = self.api_key(self.org[side])[0]
+        elif route == "POST /api/v1/webhooks":
+            body = {"url": self.HOOK_URL, "municipalityId": self.mun[side]}
+            if side == "other":
+                body["organizationId"] = self.org["other"]
+        elif route == "DELETE /api/v1/webhooks/{id}":
+            obj = self.webhook(side)
+        elif route == "GET /api/v1/webhooks":
+            template += "?limit=500"
+            listed = ids["webhook"]
+        elif route == "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/retry":
+            template = template.replace("{delivery_id}", ids["delivery"])
+        elif route in ("GET /api/v1/notifications", "GET /api/v1/notifications/stream"):
+            template += "?limit=500" if route.endswith("notifications") else "?after=0-0"
+            listed = ids["notification"]
         elif route == "GET /api/v1/audit":
             template = f"/api/v1/audit?objectId={ids['staff']}&limit=10"
         elif route == "POST /api/v1/regions":
@@ -1240,7 +1299,7 @@ class SecurityFixture:
              "memberships": "membership", "councils": "council", "council-meetings": "meeting",
              "programmes": "programme", "qualification-records": "qual", "practices": "practice",
              "help-requests": "help", "consultations": "consultation", "competences": "framework", "instruments": "instrument", "campaigns": "campaign",
-             "attempts": "attempt", "results": "result"}
+             "attempts": "attempt", "results": "result", "webhooks": "webhook"}
 
 
 def expected_cells(entry):
@@ -1288,6 +1347,18 @@ class MatrixTest(StackTestCase):
     def check_cell(self, route, label, cell, request):
         """Sends one cell's request; returns a failure line, or None when the answer is the cell's."""
         method, path, body, token, listed, raw = request
+        if path.startswith("/api/v1/notifications/stream") and token:
+            stream = SseStream(self.stack.http_port, token, query=path[len("/api/v1/notifications/stream"):])
+            try:
+                got = str(stream.status)
+                if stream.status == 200:
+                    ids = [e["data"]["id"] for e in stream.events(100, timeout=1.5)]
+                    got = "L" if listed in ids else "H"
+            finally:
+                stream.close()
+            if got != cell:
+                return f"{route} [{label}] поток: ожидалось {cell}, получено {got}"
+            return None
         r = self.stack.request(method, path, body, token=token or False, raw=raw and raw.encode("utf-8"),
                                headers={"Content-Type": "text/csv; charset=utf-8"} if raw else None)
         want = 200 if cell in ("L", "H", "C", "R", "U", "T") else int(cell)

@@ -40,8 +40,9 @@ static void test_table_fields(void **state)
     (void)state;
     size_t n;
     const route *table = routes_table(&n);
-    /* 83 registry + 12 auth + 29 diagnostics + 23 events + 23 mentoring + 9 indicators + 17 monitoring rows */
-    assert_int_equal(n, 196);
+    /* 83 registry + 12 auth + 29 diagnostics + 23 events + 23 mentoring + 9 indicators + 17 monitoring
+     * + 9 notify rows */
+    assert_int_equal(n, 205);
     char problem[512];
     const char *found = routes_check(table, n, problem, sizeof problem);
     if (found)
@@ -451,7 +452,9 @@ static void test_openapi(void **state)
         snprintf(status, sizeof status, "%d", route_success_status(&table[i]));
         json_t *ok = json_object_get(json_object_get(op, "responses"), status);
         assert_non_null(ok);
-        if (table[i].flags & ROUTE_CSV_OUT) {
+        if (table[i].flags & ROUTE_SSE) {
+            assert_non_null(json_object_get(json_object_get(ok, "content"), "text/event-stream"));
+        } else if (table[i].flags & ROUTE_CSV_OUT) {
             assert_non_null(json_object_get(json_object_get(ok, "content"), "text/csv"));
         } else {
             const char *ref = json_string_value(json_object_get(

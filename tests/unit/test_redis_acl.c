@@ -26,6 +26,7 @@
 #include "monitoring.h"
 #include "idempotency.h"
 #include "indicators.h"
+#include "notify.h"
 #include "registry_claim_guard.h"
 #include "registry_claims_check.h"
 
@@ -48,6 +49,7 @@ static const script_module s_claims_check = {"services/registry/registry_claims_
                                              registry_claims_check_lua_scripts};
 static const script_module s_claim_guard = {"services/registry/registry_claim_guard.c",
                                             registry_claim_guard_lua_scripts};
+static const script_module s_notify = {"services/notify/notify_scripts.c", notify_lua_scripts};
 static const script_module s_events = {"services/events/events_scripts.c", events_lua_scripts};
 /* the indicators service keeps its scripts as .lua files (embedded by CMake): one module per file */
 static const script_module s_ind_apply = {"services/indicators/lua/apply.lua", indicators_lua_apply};
@@ -57,7 +59,7 @@ static const script_module s_ind_drop = {"services/indicators/lua/drop.lua", ind
 static const script_module s_monitoring = {"services/monitoring/monitoring_scripts.c", monitoring_lua_scripts};
 static const script_module *const s_modules[] = {&s_entity_store, &s_auth,     &s_idempotency, &s_claims_check,
                                                  &s_claim_guard,  &s_events,   &s_ind_apply,   &s_ind_values,
-                                                 &s_ind_dead,     &s_ind_drop, &s_monitoring};
+                                                 &s_ind_dead,     &s_ind_drop, &s_monitoring,  &s_notify};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
@@ -70,6 +72,7 @@ static const service_scripts s_services[] = {
     {"registry", {&s_entity_store, &s_claim_guard}},
     {"auth", {&s_entity_store, &s_auth}},
     {"diagnostics", {&s_entity_store}},
+    {"notify", {&s_entity_store, &s_notify}},
     {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
     {"events", {&s_entity_store, &s_events}},
     {"mentoring", {&s_entity_store}}, /* the entity store's scripts only */

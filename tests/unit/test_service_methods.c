@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "auth_service.pb-c.h"
 #include "diagnostics.h"
+#include "notify.h"
 #include "events.h"
 #include "mentoring.h"
 #include "indicators.h"
@@ -33,6 +34,7 @@ static void test_every_service_handles_exactly_its_rpcs(void **state)
     s_expect_matching(registry_methods());
     s_expect_matching(auth_methods());
     s_expect_matching(diagnostics_methods());
+    s_expect_matching(notify_methods());
     s_expect_matching(events_methods());
     s_expect_matching(mentoring_methods());
     s_expect_matching(indicators_methods());
