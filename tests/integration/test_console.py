@@ -29,6 +29,7 @@ from harness import StackTestCase, bin_dir, source_dir
 
 sys.path.insert(0, os.path.join(source_dir(), "ops", "demo"))
 import demo_district  # noqa: E402
+import demo_events  # noqa: E402
 import demo_users  # noqa: E402
 
 WEB = os.path.join(source_dir(), "web")
@@ -65,6 +66,8 @@ def load_demo(stack):
     api = demo_district.Api(base, timeout=60, tokens=stack.tokens)
     with open(os.devnull, "w") as quiet:
         demo_district.load(demo_district.generate(2021), api, workers=6, progress=quiet)
+        # the district's plan of events, its events with registrations (mentoring comes with the district)
+        events = demo_events.load(api, say=lambda m: None)
     creds = os.path.join(stack.dir, "credentials")
     with open(creds, "w", encoding="utf-8") as f:
         f.write(f"{stack.admin_login}:{stack.admin_password}\n")
@@ -114,8 +117,14 @@ def load_demo(stack):
     # the demo teacher's route, built and approved by the methodologist's API, for «Мой кабинет»
     route = _ok(s.post(f"/api/v1/staff/{me['staffId']}/route", {"startsOn": today}))
     _ok(s.post(f"/api/v1/staff/{me['staffId']}/route/approve", headers={"If-Match": f'"{route["version"]}"'}))
+    # for the events and mentoring screens: the demo's methodical day (open to all subjects) and the webinar
+    # that is on now, the demo teacher's surname, the other teacher's deficits (the mentor profile offers them)
+    demo = {e["type"]: e for e in s.list_all("events", municipalityId=mun["id"])[0]}
+    teacher_name = s.get(f"/api/v1/staff/{me['staffId']}").json["lastName"]
+    deficits = s.get(f"/api/v1/staff/{taken[1]}/competence-profile").json.get("deficits") or []
     return {"base": base, "users": users, "municipality": mun, "organization": org, "campaign": campaign,
-            "second_campaign": second,
+            "second_campaign": second, "events": events, "event_day": demo["methodical_day"],
+            "webinar": demo["webinar"], "teacher_name": teacher_name, "other_deficits": deficits,
             "instrument": instrument, "teacher": me["staffId"], "other_teacher": taken[1]}
 
 
