@@ -294,6 +294,33 @@ class ConsoleBrowserTest(StackTestCase):
         self.assertIn(report["createdUser"], logins)
         keys = [k["name"] for k in s.list_all("api-keys")[0]]
         self.assertIn(report["createdApiKey"], keys)
+        # events: the plan approved and changed with its reason, the event published, the webinar's attendance,
+        # the school's and the teacher's registrations
+        plans = [p for p in s.list_all("event-plans")[0] if p["title"] == report["plan"]["title"]]
+        self.assertEqual(len(plans), 1, report["plan"])
+        self.assertEqual((plans[0]["status"], plans[0]["orderNumber"]), ("approved", report["plan"]["orderNumber"]))
+        self.assertEqual([r["reason"] for r in plans[0]["revisions"]], ["Перенос семинара по решению методического совета"])
+        created = [e for e in s.list_all("events", planId=fx["events"]["planId"])[0] if e["title"] == report["createdEvent"]]
+        self.assertEqual([(e["status"], e["type"], e["capacity"]) for e in created], [("published", "practice_seminar", 25)])
+        marks = s.list_all(f"events/{fx['webinar']['id']}/registrations")[0]
+        self.assertTrue(marks)
+        self.assertEqual({g["status"] for g in marks}, {"attended"}, "все участники вебинара отмечены")
+        imported = s.list_all("staff", organizationId=fx["organization"]["id"], q=report["importedLastName"])[0]
+        day = {g["staffId"]: g["status"] for g in s.list_all(f"events/{fx['event_day']['id']}/registrations")[0]}
+        self.assertEqual(day.get(imported[0]["id"]), "registered", "школа записала сотрудника")
+        self.assertEqual(day.get(fx["teacher"]), "registered", "педагог записался сам")
+        # mentoring: the profile, the pair made from the ranking (active, the teacher its mentor), its meeting,
+        # the municipality's assignment
+        mentor = s.get(f"/api/v1/mentors/{fx['teacher']}").json
+        self.assertTrue(mentor["certified"], mentor)
+        self.assertEqual((mentor["maxMentees"], sorted(mentor["competences"])), (3, sorted(fx["other_deficits"])))
+        pair = s.get(f"/api/v1/mentoring-pairs/{report['pairId']}").json
+        self.assertEqual((pair["status"], pair["mentorStaffId"], pair["menteeStaffId"]),
+                         ("active", fx["teacher"], fx["other_teacher"]), pair)
+        self.assertIn(report["meetingTopic"], [m["topic"] for m in pair["meetings"]])
+        if report.get("assignedPairs"):
+            proposed = s.list_all("mentoring-pairs", status="proposed", municipalityId=fx["municipality"]["id"])[0]
+            self.assertGreaterEqual(len(proposed), report["assignedPairs"])
         for shot in report["screenshots"]:
             self.assertTrue(os.path.getsize(os.path.join(out, shot)) > 1000, shot)
 

@@ -69,7 +69,7 @@ export const PAIR_FORMS = {
 };
 export const PAIR_STATUSES = { proposed: 'предложена', active: 'действует', completed: 'завершена', cancelled: 'отменена' };
 export const MATCH_PARTS = {
-  deficit: 'дефициты', subject: 'предмет', proximity: 'близость', certified: 'сертификат', capacity: 'свободные места',
+  deficit: 'дефициты', subject: 'предмет', proximity: 'близость', certified: 'сертификат', capacity: 'места',
   experience: 'стаж',
 };
 export const SUBJECTS = subjects;

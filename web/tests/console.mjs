@@ -26,7 +26,7 @@ function localDay(days) {
 const browser = await chromium.launch({
   executablePath: fx.chromium,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  args: ['--no-sandbox', '--lang=ru-RU', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
 });
 
@@ -442,7 +442,7 @@ async function step(role, name, fn) {
   });
   await step(role, 'meeting', async () => {
     // the teacher is the mentor of the pair the methodologist made: a meeting logged in its card
-    await page.getByRole('link', { name: /^наставляемый:/ }).first().click();
+    await page.getByRole('row').filter({ hasText: 'действует' }).getByRole('link', { name: /^наставляемый:/ }).first().click();
     await page.getByLabel('Тема встречи').fill(`Разбор урока ${tag}`);
     await page.getByRole('button', { name: 'Записать встречу' }).click();
     await expectNotice(page, 'записана в журнал');

@@ -344,14 +344,14 @@ export function Events({ me }) {
   return html`<${Page} title="Мероприятия" actions=${html`<a class="button secondary"
       href=${`/api/v1/export/events${qs({ status, type, subject, from })}`} download>Выгрузить в CSV</a>`}>
     <div class="filter-row">
-      <div class="toggle" role="group" aria-label="Вид">
+      <div class="toggle" role="group" aria-label="Показать как">
         <button type="button" class=${view === 'calendar' ? '' : 'secondary'} aria-pressed=${view === 'calendar'}
           onClick=${() => setView('calendar')}>Календарь</button>
         <button type="button" class=${view === 'list' ? '' : 'secondary'} aria-pressed=${view === 'list'}
           onClick=${() => setView('list')}>Список</button>
       </div>
       <${Select} label="Состояние" value=${status} onChange=${setStatus} empty="все" options=${Object.entries(EVENT_STATUSES)} />
-      <${Select} label="Вид мероприятия" value=${type} onChange=${setType} empty="все" options=${Object.entries(EVENT_TYPES)} />
+      <${Select} label="Вид" value=${type} onChange=${setType} empty="все" options=${Object.entries(EVENT_TYPES)} />
       ${view === 'list' ? html`<${Select} label="Предмет" value=${subject} onChange=${setSubject} empty="все"
         options=${Object.entries(SUBJECTS)} />
         <${Input} label="Начало не раньше" type="date" value=${from} onInput=${setFrom} />` : null}
@@ -483,6 +483,8 @@ export function EventPage({ me, params }) {
   const act = useAction();
   const e = (current && current.id === id && current) || loaded.data;
   const organizer = can.organizeEvents(me);
+  const planId = e && e.planId;
+  const plan = useLoad(() => (planId ? record(`/event-plans/${planId}`) : Promise.resolve(null)), [planId]);
   const update = (out) => {
     forgetRecord(`/events/${id}`);
     setCurrent(out);
@@ -508,7 +510,8 @@ export function EventPage({ me, params }) {
         ${e.registrationDeadline ? html`<dt>Запись до</dt><dd>${fmtDate(e.registrationDeadline, true)}</dd>` : null}
         <dt>Для кого</dt><dd>${((e.audience && e.audience.subjects) || []).map((s) => label(SUBJECTS, s)).join(', ') || 'для всех предметов'}${e.audience && e.audience.youngTeachersOnly ? '; молодые педагоги до 35 лет' : ''}</dd>
         <dt>Компетенции</dt><dd>${(e.competences || []).map((c) => (names && names.get(c)) || c).join('; ') || '—'}</dd>
-        ${e.planId ? html`<dt>План</dt><dd>${organizer ? html`<${Link} href=${`/event-plans/${e.planId}`}>${e.planId}</${Link}>` : e.planId}</dd>` : null}
+        ${e.planId ? html`<dt>План</dt><dd>${organizer ? html`<${Link} href=${`/event-plans/${e.planId}`}>${(plan.data && plan.data.title) || e.planId}</${Link}>`
+          : (plan.data && plan.data.title) || 'план мероприятий'}</dd>` : null}
         ${e.description ? html`<dt>Описание</dt><dd>${e.description}</dd>` : null}
       </dl>
       ${organizer ? html`<div class="actions">
