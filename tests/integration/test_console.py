@@ -301,7 +301,7 @@ class ConsoleBrowserTest(StackTestCase):
         self.assertEqual((plans[0]["status"], plans[0]["orderNumber"]), ("approved", report["plan"]["orderNumber"]))
         self.assertEqual([r["reason"] for r in plans[0]["revisions"]], ["Перенос семинара по решению методического совета"])
         created = [e for e in s.list_all("events", planId=fx["events"]["planId"])[0] if e["title"] == report["createdEvent"]]
-        self.assertEqual([(e["status"], e["type"], e["capacity"]) for e in created], [("published", "practice_seminar", 25)])
+        self.assertEqual([(e["status"], e["type"], e["capacity"]) for e in created], [("published", "practice_seminar", 30)])
         marks = s.list_all(f"events/{fx['webinar']['id']}/registrations")[0]
         self.assertTrue(marks)
         self.assertEqual({g["status"] for g in marks}, {"attended"}, "все участники вебинара отмечены")

@@ -244,6 +244,12 @@ async function step(role, name, fn) {
     await page.getByRole('link', { name: title }).click();
     await page.getByRole('button', { name: 'Опубликовать' }).click();
     await expectNotice(page, 'опубликовано');
+    // more seats after publication: the card's edit form (PATCH with If-Match)
+    await page.getByRole('button', { name: 'Изменить' }).click();
+    await page.getByLabel('Число мест').fill('30');
+    await page.getByRole('button', { name: 'Сохранить', exact: true }).click();
+    await expectNotice(page, 'Мероприятие изменено');
+    await page.getByText('0 из 30').waitFor();
     if (await page.locator('h1 b').count()) problems.push(`${role}: разметка из названия мероприятия попала в страницу`);
     report.createdEvent = title;
     await check(page, role, 'event');
@@ -459,6 +465,12 @@ async function step(role, name, fn) {
     await phone.page.getByRole('button', { name: 'Меню' }).click();
     await phone.page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Банк практик' }).waitFor();
     await check(phone.page, role, 'phone-menu');
+    // the events' calendar at phone width: only the days with events, as a list
+    await phone.page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Мероприятия' }).click();
+    await phone.page.locator('table.calendar').waitFor();
+    const wide = await phone.page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    if (wide) problems.push(`${role}: календарь мероприятий шире экрана телефона`);
+    await check(phone.page, role, 'phone-events');
   });
   await phone.context.close();
 }

@@ -35,7 +35,7 @@ export function Cabinet({ me }) {
       <section class="card"><h2>Диагностика</h2><${OpenDiagnostics} /></section>
       <section class="card"><h2>Наставничество</h2><${StaffMentoring} me=${me} staffId=${me.staffId} /></section>
       <section class="card"><h2>Мои мероприятия</h2><${StaffRegistrations} key=${registered} staffId=${me.staffId} />
-        <${EventsToRegister} me=${me} onRegistered=${() => setRegistered((n) => n + 1)} /></section>
+        <${EventsToRegister} me=${me} subjects=${s.subjects || []} onRegistered=${() => setRegistered((n) => n + 1)} /></section>
       <section class="card"><h2>Повышение квалификации</h2><${Qualification} staffId=${me.staffId} /></section>` : null}
     ${!me.staffId ? html`<p>Учётная запись не связана с карточкой сотрудника.</p>` : null}
   </${Page}>`;

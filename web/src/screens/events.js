@@ -485,21 +485,23 @@ export function EventPage({ me, params }) {
   const organizer = can.organizeEvents(me);
   const planId = e && e.planId;
   const plan = useLoad(() => (planId ? record(`/event-plans/${planId}`) : Promise.resolve(null)), [planId]);
-  const update = (out) => {
+  const [message, setMessage] = useState('');
+  const update = (out, text) => {
     forgetRecord(`/events/${id}`);
     setCurrent(out);
     setEditing(false);
+    setMessage(text || '');
   };
-  const verb = (v, body, message) => act.run(async () => update(await api('POST', `/events/${id}/${v}`, { body, ifMatch: e.version })), message);
+  const verb = (v, body, text) => act.run(async () => update(await api('POST', `/events/${id}/${v}`, { body, ifMatch: e.version }), text));
   const refresh = () => act.run(async () => setCurrent(await api('GET', `/events/${id}`)));
   const myReg = ((mine.data && mine.data.items) || []).find((r) => r.status !== 'cancelled');
   const cancelMine = () => act.run(async () => {
     await api('POST', `/registrations/${myReg.id}/cancel`, { body: {}, ifMatch: myReg.version });
-    setCurrent(await api('GET', `/events/${id}`));
-  }, 'Запись отменена');
+    update(await api('GET', `/events/${id}`), 'Запись отменена');
+  });
   const started = e && new Date(e.startsAt) <= new Date();
   return html`<${Page} title=${e ? e.title : 'Мероприятие'}>
-    <${ErrorBox} error=${loaded.error} /><${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
+    <${ErrorBox} error=${loaded.error} /><${ErrorBox} error=${act.error} /><${Notice} text=${message} />
     ${e ? html`<section class="card">
       <dl class="facts">
         <dt>Вид</dt><dd>${label(EVENT_TYPES, e.type)}, ${label(LEVELS, e.level)} уровень</dd>
@@ -534,7 +536,7 @@ export function EventPage({ me, params }) {
         ? html`<${Register} event=${e} who="Вы" onDone=${refresh} />` : null}
       ${can.registerStaff(me) && e.status === 'published' ? html`<${RegisterStaff} me=${me} event=${e} onDone=${refresh} />` : null}
     </section>
-    ${editing ? html`<${EventForm} me=${me} event=${e} onSaved=${update} />` : null}
+    ${editing ? html`<${EventForm} me=${me} event=${e} onSaved=${(out) => update(out, 'Мероприятие изменено')} />` : null}
     ${can.registerStaff(me) && e.status !== 'draft' ? html`<${Participants} key=${e.version} me=${me} event=${e}
       organizer=${organizer} />` : null}` : null}
   </${Page}>`;
@@ -556,17 +558,26 @@ export function StaffRegistrations({ staffId }) {
 }
 
 // Published events not yet begun, to register for (the teacher's cabinet).
-export function EventsToRegister({ me, onRegistered }) {
+export function EventsToRegister({ me, subjects = [], onRegistered }) {
   const list = useList('/events', { status: 'published', from: todayIso() }, { limit: 10 });
+  const [tick, setTick] = useState(0);
+  const mine = useLoad(() => listAll(`/staff/${me.staffId}/registrations`), [me.staffId, tick]);
   const [done, setDone] = useState('');
   const act = useAction();
   const register = (e) => act.run(async () => {
     const r = await api('POST', `/events/${e.id}/registrations`, { body: {} });
     setDone(r.status === 'waitlisted' ? `«${e.title}»: вы в листе ожидания, место № ${fmtNum(r.waitlistPosition)}`
       : `«${e.title}»: вы записаны`);
+    setTick((t) => t + 1);
     onRegistered();
   });
-  const upcoming = (list.items || []).filter((e) => new Date(e.startsAt) > new Date());
+  // not begun, not already registered for, and for one of the person's subjects (or for all)
+  const taken = new Set((mine.data || []).filter((r) => r.status !== 'cancelled').map((r) => r.eventId));
+  const fits = (e) => {
+    const want = (e.audience && e.audience.subjects) || [];
+    return !want.length || want.some((x) => subjects.includes(x));
+  };
+  const upcoming = (list.items || []).filter((e) => new Date(e.startsAt) > new Date() && !taken.has(e.id) && fits(e));
   return html`<${ErrorBox} error=${list.error || act.error} /><${Notice} text=${done} />
     <${Table} caption="Можно записаться" empty="Открытых для записи мероприятий нет" columns=${[
       { title: 'Мероприятие', render: (e) => html`<${Link} href=${`/events/${e.id}`}>${e.title}</${Link}>` },
@@ -574,8 +585,9 @@ export function EventsToRegister({ me, onRegistered }) {
       { title: 'Места', num: true, render: seats },
       { title: '', render: (e) => html`<button type="button" class="small" disabled=${act.busy}
         aria-label=${`Записаться: ${e.title}`} onClick=${() => register(e)}>Записаться</button>` },
-    ]} rows=${list.items ? upcoming : null} />
-    <${Pager} list=${list} />`;
+    ]} rows=${list.items && mine.data ? upcoming : null} />
+    ${list.loading ? html`<p class="loading" role="status">Загрузка…</p>` : null}
+    ${list.next && !list.loading ? html`<p class="count"><button type="button" class="secondary" onClick=${list.more}>Показать ещё</button></p>` : null}`;
 }
 
 // This month's events (the dashboard).
