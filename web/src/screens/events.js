@@ -600,7 +600,11 @@ export function MonthEvents() {
   const items = (events.data || []).filter((e) => e.status !== 'cancelled');
   return html`<section class="card wide"><h2>Мероприятия месяца: ${MONTHS[now.getMonth()]}</h2>
     ${events.loading && !events.data ? html`<p class="loading" role="status">Загрузка…</p>` : html`
-      <${EventTable} list=${{ items }} empty="В этом месяце мероприятий нет" />
+      <${Table} empty="В этом месяце мероприятий нет" columns=${[
+        { title: 'Дата', render: (e) => fmtDate(e.startsAt) },
+        { title: 'Мероприятие', render: (e) => html`<${Link} href=${`/events/${e.id}`}>${e.title}</${Link}>${e.status === 'draft' ? html` <span class="tag">черновик</span>` : null}` },
+        { title: 'Записано', num: true, render: seats },
+      ]} rows=${items} />
       <p><${Link} href="/events">Календарь мероприятий</${Link}></p>`}
   </section>`;
 }
