@@ -29,6 +29,7 @@ from harness import StackTestCase, bin_dir, source_dir
 
 sys.path.insert(0, os.path.join(source_dir(), "ops", "demo"))
 import demo_district  # noqa: E402
+import demo_events  # noqa: E402
 import demo_users  # noqa: E402
 
 WEB = os.path.join(source_dir(), "web")
@@ -65,6 +66,8 @@ def load_demo(stack):
     api = demo_district.Api(base, timeout=60, tokens=stack.tokens)
     with open(os.devnull, "w") as quiet:
         demo_district.load(demo_district.generate(2021), api, workers=6, progress=quiet)
+        # the district's plan of events, its events with registrations (mentoring comes with the district)
+        events = demo_events.load(api, say=lambda m: None)
     creds = os.path.join(stack.dir, "credentials")
     with open(creds, "w", encoding="utf-8") as f:
         f.write(f"{stack.admin_login}:{stack.admin_password}\n")
@@ -114,8 +117,14 @@ def load_demo(stack):
     # the demo teacher's route, built and approved by the methodologist's API, for «Мой кабинет»
     route = _ok(s.post(f"/api/v1/staff/{me['staffId']}/route", {"startsOn": today}))
     _ok(s.post(f"/api/v1/staff/{me['staffId']}/route/approve", headers={"If-Match": f'"{route["version"]}"'}))
+    # for the events and mentoring screens: the demo's methodical day (open to all subjects) and the webinar
+    # that is on now, the demo teacher's surname, the other teacher's deficits (the mentor profile offers them)
+    demo = {e["type"]: e for e in s.list_all("events", municipalityId=mun["id"])[0]}
+    teacher_name = s.get(f"/api/v1/staff/{me['staffId']}").json["lastName"]
+    deficits = s.get(f"/api/v1/staff/{taken[1]}/competence-profile").json.get("deficits") or []
     return {"base": base, "users": users, "municipality": mun, "organization": org, "campaign": campaign,
-            "second_campaign": second,
+            "second_campaign": second, "events": events, "event_day": demo["methodical_day"],
+            "webinar": demo["webinar"], "teacher_name": teacher_name, "other_deficits": deficits,
             "instrument": instrument, "teacher": me["staffId"], "other_teacher": taken[1]}
 
 
@@ -285,6 +294,33 @@ class ConsoleBrowserTest(StackTestCase):
         self.assertIn(report["createdUser"], logins)
         keys = [k["name"] for k in s.list_all("api-keys")[0]]
         self.assertIn(report["createdApiKey"], keys)
+        # events: the plan approved and changed with its reason, the event published, the webinar's attendance,
+        # the school's and the teacher's registrations
+        plans = [p for p in s.list_all("event-plans")[0] if p["title"] == report["plan"]["title"]]
+        self.assertEqual(len(plans), 1, report["plan"])
+        self.assertEqual((plans[0]["status"], plans[0]["orderNumber"]), ("approved", report["plan"]["orderNumber"]))
+        self.assertEqual([r["reason"] for r in plans[0]["revisions"]], ["Перенос семинара по решению методического совета"])
+        created = [e for e in s.list_all("events", planId=fx["events"]["planId"])[0] if e["title"] == report["createdEvent"]]
+        self.assertEqual([(e["status"], e["type"], e["capacity"]) for e in created], [("published", "practice_seminar", 30)])
+        marks = s.list_all(f"events/{fx['webinar']['id']}/registrations")[0]
+        self.assertTrue(marks)
+        self.assertEqual({g["status"] for g in marks}, {"attended"}, "все участники вебинара отмечены")
+        imported = s.list_all("staff", organizationId=fx["organization"]["id"], q=report["importedLastName"])[0]
+        day = {g["staffId"]: g["status"] for g in s.list_all(f"events/{fx['event_day']['id']}/registrations")[0]}
+        self.assertEqual(day.get(imported[0]["id"]), "registered", "школа записала сотрудника")
+        self.assertEqual(day.get(fx["teacher"]), "registered", "педагог записался сам")
+        # mentoring: the profile, the pair made from the ranking (active, the teacher its mentor), its meeting,
+        # the municipality's assignment
+        mentor = s.get(f"/api/v1/mentors/{fx['teacher']}").json
+        self.assertTrue(mentor["certified"], mentor)
+        self.assertEqual((mentor["maxMentees"], sorted(mentor["competences"])), (3, sorted(fx["other_deficits"])))
+        pair = s.get(f"/api/v1/mentoring-pairs/{report['pairId']}").json
+        self.assertEqual((pair["status"], pair["mentorStaffId"], pair["menteeStaffId"]),
+                         ("active", fx["teacher"], fx["other_teacher"]), pair)
+        self.assertIn(report["meetingTopic"], [m["topic"] for m in pair["meetings"]])
+        if report.get("assignedPairs"):
+            proposed = s.list_all("mentoring-pairs", status="proposed", municipalityId=fx["municipality"]["id"])[0]
+            self.assertGreaterEqual(len(proposed), report["assignedPairs"])
         for shot in report["screenshots"]:
             self.assertTrue(os.path.getsize(os.path.join(out, shot)) > 1000, shot)
 

@@ -23,3 +23,17 @@ export function useLookup(promiseFn) {
   }, []);
   return value;
 }
+
+// The records behind a list's ids (GET path(id), cached in lookups.js): a Map id → record (or null).
+export function useRecords(ids, pathOf, recordFn) {
+  const [map, setMap] = useState(new Map());
+  const key = [...new Set(ids)].sort().join(',');
+  useEffect(() => {
+    let live = true;
+    const wanted = key ? key.split(',') : [];
+    Promise.all(wanted.map((id) => recordFn(pathOf(id)).then((r) => [id, r])))
+      .then((pairs) => live && setMap(new Map(pairs)));
+    return () => { live = false; };
+  }, [key]);
+  return map;
+}

@@ -45,6 +45,33 @@ export const ITEM_KINDS = {
   mentoring: 'наставничество',
 };
 export const ITEM_STATUSES = { planned: 'запланирован', in_progress: 'выполняется', done: 'выполнен', cancelled: 'отменён' };
+export const EVENT_TYPES = {
+  seminar: 'семинар', practice_seminar: 'практико-ориентированный семинар', master_class: 'мастер-класс',
+  webinar: 'вебинар', conference: 'конференция', pedagogical_readings: 'педагогические чтения', contest: 'конкурс',
+  internship: 'стажировка', open_lesson: 'открытый урок', creative_workshop: 'творческая мастерская', forum: 'форум',
+  methodical_day: 'методический день', council_meeting: 'заседание методического совета', round_table: 'круглый стол',
+  experience_exchange: 'обмен опытом',
+};
+export const EVENT_STATUSES = { draft: 'черновик', published: 'опубликовано', cancelled: 'отменено', finished: 'завершено' };
+export const PLAN_STATUSES = { draft: 'черновик', approved: 'утверждён' };
+export const REGISTRATION_STATUSES = {
+  registered: 'записан(а)', waitlisted: 'в листе ожидания', cancelled: 'запись отменена', attended: 'посетил(а)',
+  absent: 'не пришёл(ла)',
+};
+export const SUPPORT_KINDS = {
+  mentoring: 'программа наставничества', young_support: 'поддержка молодых педагогов',
+  association_support: 'поддержка объединений',
+};
+export const SUPPORT_STATUSES = { active: 'действует', closed: 'закрыта' };
+export const PAIR_FORMS = {
+  young_specialist: 'наставник – молодой специалист', peer: 'педагог – педагог', subject: 'предметная пара',
+  reverse: 'обратное наставничество', manager: 'руководитель – руководитель',
+};
+export const PAIR_STATUSES = { proposed: 'предложена', active: 'действует', completed: 'завершена', cancelled: 'отменена' };
+export const MATCH_PARTS = {
+  deficit: 'дефициты', subject: 'предмет', proximity: 'близость', certified: 'сертификат', capacity: 'места',
+  experience: 'стаж',
+};
 export const SUBJECTS = subjects;
 
 export function label(dict, value) {

@@ -28,4 +28,16 @@ export function competences() {
 }
 export function forget() {
   cache.clear();
+  records.clear();
+}
+
+// One record by id, cached for the session (a registration's person, its event's title); a failure is
+// remembered as null (the screen shows the id).
+const records = new Map();
+export function record(path) {
+  if (!records.has(path)) records.set(path, api('GET', path).catch(() => null));
+  return records.get(path);
+}
+export function forgetRecord(path) {
+  records.delete(path);
 }

@@ -9,6 +9,8 @@ import { ImportScreen, ExportScreen } from './screens/data.js';
 import { Campaigns, CampaignPage, TakeDiagnostics } from './screens/diagnostics.js';
 import { Users, ApiKeys, Audit } from './screens/admin.js';
 import { Cabinet } from './screens/cabinet.js';
+import { Plans, PlanPage, Events, EventPage } from './screens/events.js';
+import { Programmes, Mentors, Matching, Pairs, PairPage, Assignments } from './screens/mentoring.js';
 
 export const SECTIONS = [
   {
@@ -37,8 +39,24 @@ export const SECTIONS = [
       { path: '/campaigns', label: 'Кампании', show: can.seeCampaigns, screen: Campaigns },
     ],
   },
-  // { title: 'Мероприятия', items: [...] }, { title: 'Наставничество', items: [...] },
-  // { title: 'Показатели', items: [...] } — when the events, mentoring and indicators services land
+  {
+    title: 'Мероприятия',
+    items: [
+      { path: '/events', label: 'Мероприятия', show: () => true, screen: Events },
+      { path: '/event-plans', label: 'Планы мероприятий', show: can.organizeEvents, screen: Plans },
+    ],
+  },
+  {
+    title: 'Наставничество',
+    items: [
+      { path: '/mentoring/match', label: 'Подбор наставника', show: can.manageMentoring, screen: Matching },
+      { path: '/mentoring-pairs', label: 'Пары', show: can.manageMentoring, screen: Pairs },
+      { path: '/mentors', label: 'Наставники', show: can.manageMentoring, screen: Mentors },
+      { path: '/support-programmes', label: 'Программы поддержки', show: can.manageMentoring, screen: Programmes },
+      { path: '/mentoring/assignments', label: 'Распределение', show: can.assignMentors, screen: Assignments },
+    ],
+  },
+  // { title: 'Показатели', items: [...] } — when the indicators service lands
   {
     title: 'Данные',
     items: [
@@ -61,6 +79,9 @@ const DETAILS = [
   { pattern: /^\/staff\/([^/]+)$/, show: () => true, screen: StaffCard },
   { pattern: /^\/campaigns\/([^/]+)$/, show: can.seeCampaigns, screen: CampaignPage },
   { pattern: /^\/take\/([^/]+)$/, show: can.takeDiagnostics, screen: TakeDiagnostics },
+  { pattern: /^\/events\/([^/]+)$/, show: () => true, screen: EventPage },
+  { pattern: /^\/event-plans\/([^/]+)$/, show: can.organizeEvents, screen: PlanPage },
+  { pattern: /^\/mentoring-pairs\/([^/]+)$/, show: () => true, screen: PairPage },
 ];
 
 export function menuFor(me) {

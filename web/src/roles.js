@@ -18,6 +18,15 @@ export const can = {
   manageApiKeys: (me) => BUILDERS.includes(me.role),
   seeAudit: (me) => me.role === 'region_admin',
   takeDiagnostics: (me) => Boolean(me.staffId),
+  // events (services/events): organizers are the owners' administrators — a school's for its own events,
+  // a municipality's methodologists, the region's administrators; they register their staff too
+  organizeEvents: (me) => ADMINS.includes(me.role),
+  registerStaff: (me) => ADMINS.includes(me.role),
+  registerSelf: (me) => Boolean(me.staffId),
+  // mentoring (services/mentoring): methodologists and organizations' administrators in their scope;
+  // bulk assignment by municipality is the methodologist's (or the region's)
+  manageMentoring: (me) => ADMINS.includes(me.role),
+  assignMentors: (me) => BUILDERS.includes(me.role),
 };
 
 // Roles a user may create: strictly below their own (auth service).

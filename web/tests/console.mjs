@@ -15,12 +15,18 @@ const tag = Date.now().toString(36);
 const report = { screenshots: [], firstPaintMs: null };
 const problems = [];
 const DOC_SHOTS = ['methodologist-dashboard', 'methodologist-teacher-card', 'methodologist-campaign-progress',
-  'school-admin-import', 'teacher-cabinet', 'teacher-phone-menu'];
+  'school-admin-import', 'teacher-cabinet', 'teacher-phone-menu', 'methodologist-events-calendar', 'methodologist-match',
+  'methodologist-attendance'];
+const pad2 = (n) => String(n).padStart(2, '0');
+function localDay(days) {
+  const d = new Date(Date.now() + days * 86400000);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+}
 
 const browser = await chromium.launch({
   executablePath: fx.chromium,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  args: ['--no-sandbox', '--lang=ru-RU', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
 });
 
@@ -199,6 +205,111 @@ async function step(role, name, fn) {
     await page.getByRole('table').filter({ hasText: 'По организациям' }).waitFor();
     await check(page, role, 'campaign-progress');
   });
+  await step(role, 'event-plan', async () => {
+    // a plan of events: created (draft), approved by an order, then changed with a reason
+    await go(page, 'Планы мероприятий');
+    const title = `План методических мероприятий ${tag}`;
+    await page.getByLabel('Название плана').fill(title);
+    await page.getByRole('button', { name: 'Создать план' }).click();
+    await expectNotice(page, 'создан (черновик)');
+    await page.getByRole('link', { name: title }).click();
+    await page.getByLabel('Номер приказа').fill(`${tag}-о`);
+    await page.getByRole('button', { name: 'Утвердить' }).click();
+    await expectNotice(page, `План утверждён приказом № ${tag}-о`);
+    await page.getByLabel('Название плана').fill(`${title} (с изменениями)`);
+    await page.getByLabel('Причина изменения').fill('Перенос семинара по решению методического совета');
+    await page.getByRole('button', { name: 'Сохранить изменение' }).click();
+    await expectNotice(page, 'записано с причиной');
+    await page.getByRole('heading', { name: 'Изменения после утверждения' }).waitFor();
+    report.plan = { title: `${title} (с изменениями)`, orderNumber: `${tag}-о` };
+    await check(page, role, 'event-plan');
+  });
+  await step(role, 'events', async () => {
+    // the month's calendar, then a new event (draft) published from its card
+    await go(page, 'Мероприятия');
+    await page.locator('table.calendar').waitFor();
+    await check(page, role, 'events-calendar');
+    const title = `Семинар «Оценивание» <b>${tag}</b>`;
+    await page.getByLabel('Название мероприятия').fill(title);
+    await page.getByLabel('Вид мероприятия', { exact: true }).selectOption('practice_seminar');
+    await page.getByLabel('План', { exact: true }).selectOption(fx.events.planId);
+    await page.getByLabel('Начало', { exact: true }).fill(`${localDay(2)}T10:00`);
+    await page.getByLabel('Окончание', { exact: true }).fill(`${localDay(2)}T13:00`);
+    await page.getByLabel('Место проведения').fill('ИМЦ, ауд. 12');
+    await page.getByLabel('Число мест').fill('25');
+    await page.getByRole('button', { name: 'Создать черновик' }).click();
+    await expectNotice(page, 'создано (черновик)');
+    await page.getByRole('button', { name: 'Список' }).click();
+    await page.getByLabel('Состояние', { exact: true }).selectOption('draft');
+    await page.getByRole('link', { name: title }).click();
+    await page.getByRole('button', { name: 'Опубликовать' }).click();
+    await expectNotice(page, 'опубликовано');
+    // more seats after publication: the card's edit form (PATCH with If-Match)
+    await page.getByRole('button', { name: 'Изменить' }).click();
+    await page.getByLabel('Число мест').fill('30');
+    await page.getByRole('button', { name: 'Сохранить', exact: true }).click();
+    await expectNotice(page, 'Мероприятие изменено');
+    await page.getByText('0 из 30').waitFor();
+    if (await page.locator('h1 b').count()) problems.push(`${role}: разметка из названия мероприятия попала в страницу`);
+    report.createdEvent = title;
+    await check(page, role, 'event');
+  });
+  await step(role, 'attendance', async () => {
+    // the webinar on now: everyone marked present at once; the participants' CSV downloads
+    await page.goto(`${fx.base}/events/${fx.webinar.id}`);
+    await page.getByRole('heading', { name: 'Участники' }).waitFor();
+    await page.getByRole('button', { name: 'Отметить всех' }).click();
+    await page.getByRole('button', { name: /^Сохранить посещение/ }).click();
+    await expectNotice(page, 'Посещение отмечено');
+    const href = await page.getByRole('link', { name: 'Участники в CSV' }).getAttribute('href');
+    const csv = await page.request.get(`${fx.base}${href}`);
+    if (csv.status() !== 200 || !(await csv.text()).includes('Сертификат')) problems.push(`${role}: CSV участников не выгрузился`);
+    await check(page, role, 'attendance');
+  });
+  await step(role, 'mentor-profile', async () => {
+    await go(page, 'Наставники');
+    await page.getByLabel('Наставник: начало фамилии').fill(fx.teacher_name);
+    await page.getByRole('button', { name: 'Найти' }).click();
+    await page.getByLabel('Наставник', { exact: true }).selectOption(fx.teacher);
+    await page.getByLabel('Наставляемых не больше').fill('3');
+    await page.getByLabel('Прошёл конкурсный отбор (сертифицирован)').check();
+    await page.getByLabel('Дата отбора').fill(localDay(-30));
+    await page.getByLabel('Акт отбора').fill(`Акт конкурсного отбора № ${tag}`);
+    await page.getByLabel('Предлагаемые компетенции').selectOption(fx.other_deficits);
+    await page.getByRole('button', { name: 'Создать профиль' }).click();
+    await expectNotice(page, 'Профиль наставника');
+    await check(page, role, 'mentors');
+  });
+  await step(role, 'match', async () => {
+    // the other teacher's card links to the matching; the ranking is explained; the pair is proposed and activated
+    await page.goto(`${fx.base}/staff/${fx.other_teacher}`);
+    await page.getByRole('link', { name: 'Подобрать наставника' }).click();
+    await page.getByRole('button', { name: 'Подобрать наставника' }).click();
+    const table = page.getByRole('table').filter({ hasText: 'Кандидаты по убыванию балла' });
+    await table.waitFor();
+    const row = table.locator('tbody tr').filter({ hasText: fx.teacher_name }).first();
+    await row.waitFor();
+    if (/«t\.[a-z]+\.\d+»/.test(await row.innerText())) problems.push(`${role}: в объяснении подбора коды компетенций`);
+    await check(page, role, 'match');
+    await row.getByRole('button', { name: /^Предложить пару/ }).click();
+    await page.getByRole('button', { name: 'Утвердить и начать' }).click();
+    await expectNotice(page, 'Пара начала работу');
+    report.pairId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    await check(page, role, 'pair');
+  });
+  await step(role, 'assignments', async () => {
+    // the municipality's bulk assignment: a dry run with progress, then the pairs
+    await go(page, 'Распределение');
+    await page.getByRole('button', { name: 'Предварительный расчёт' }).click();
+    await page.getByRole('heading', { name: 'Предварительный расчёт' }).waitFor({ timeout: 60000 });
+    const create = page.getByRole('button', { name: /^Создать пары/ });
+    if (await create.count()) {
+      await create.click();
+      await page.getByRole('heading', { name: /^Пары созданы/ }).waitFor({ timeout: 60000 });
+      report.assignedPairs = Number((await page.getByRole('heading', { name: /^Пары созданы/ }).innerText()).replace(/\D/g, ''));
+    }
+    await check(page, role, 'assignments');
+  });
   await step(role, 'menu', () => walkMenu(page, role));
   await context.close();
 }
@@ -246,6 +357,19 @@ async function step(role, name, fn) {
     await go(page, 'Обзор');
     await page.getByRole('link', { name: 'Кадры школы' }).waitFor();
     await check(page, role, 'dashboard');
+  });
+  await step(role, 'register-staff', async () => {
+    // the school registers the teacher it has just imported for the district's methodical day
+    await go(page, 'Мероприятия');
+    await page.getByRole('button', { name: 'Список' }).click();
+    await page.getByRole('link', { name: fx.event_day.title }).click();
+    await page.getByLabel('Сотрудник: начало фамилии').fill(report.importedLastName);
+    await page.getByRole('button', { name: 'Найти' }).click();
+    await page.getByLabel('Сотрудник', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Записать сотрудника' }).click();
+    await expectNotice(page, 'Сотрудник записан');
+    await page.getByRole('cell', { name: new RegExp(report.importedLastName) }).waitFor();
+    await check(page, role, 'register-staff');
   });
   await step(role, 'menu', () => walkMenu(page, role));
   await context.close();
@@ -313,6 +437,25 @@ async function step(role, name, fn) {
     await page.getByRole('button', { name: 'Найти' }).click();
     await check(page, role, 'programmes');
   });
+  await step(role, 'cabinet-events', async () => {
+    // «Мой кабинет»: an event open for registration, and then it is among «Мои мероприятия»
+    await go(page, 'Мой кабинет');
+    const open = page.getByRole('table').filter({ hasText: 'Можно записаться' });
+    await open.getByRole('button', { name: `Записаться: ${fx.event_day.title}` }).click();
+    await expectNotice(page, 'вы записаны');
+    await page.getByRole('table').filter({ hasText: 'Записи на мероприятия' }).getByRole('link', { name: fx.event_day.title }).waitFor();
+    await check(page, role, 'cabinet-events');
+  });
+  await step(role, 'meeting', async () => {
+    // the teacher is the mentor of the pair the methodologist made: a meeting logged in its card
+    await page.getByRole('row').filter({ hasText: 'действует' }).getByRole('link', { name: /^наставляемый:/ }).first().click();
+    await page.getByLabel('Тема встречи').fill(`Разбор урока ${tag}`);
+    await page.getByRole('button', { name: 'Записать встречу' }).click();
+    await expectNotice(page, 'записана в журнал');
+    await page.getByRole('cell', { name: `Разбор урока ${tag}` }).waitFor();
+    report.meetingTopic = `Разбор урока ${tag}`;
+    await check(page, role, 'pair');
+  });
   await step(role, 'menu', () => walkMenu(page, role));
   await context.close();
   // phone width: the menu folds behind a button
@@ -322,6 +465,12 @@ async function step(role, name, fn) {
     await phone.page.getByRole('button', { name: 'Меню' }).click();
     await phone.page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Банк практик' }).waitFor();
     await check(phone.page, role, 'phone-menu');
+    // the events' calendar at phone width: only the days with events, as a list
+    await phone.page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Мероприятия' }).click();
+    await phone.page.locator('table.calendar').waitFor();
+    const wide = await phone.page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    if (wide) problems.push(`${role}: календарь мероприятий шире экрана телефона`);
+    await check(phone.page, role, 'phone-events');
   });
   await phone.context.close();
 }

@@ -1,7 +1,7 @@
 // dashboard.js — the landing screen of a methodologist, a school administrator and a region
 // administrator: campaigns in progress with their progress by school as a chart, the municipalities
-// side by side (region), and the day's shortcuts. Indicators against targets, recommendations and
-// this month's events join here as the indicators and events services land.
+// side by side (region), this month's events, and the day's shortcuts. Indicators against targets and
+// recommendations join here as the indicators service lands.
 import { api, listAll } from '../api.js';
 import { html, Page, ErrorBox, Link } from '../ui.js';
 import { ChartBox } from '../charts.js';
@@ -10,6 +10,7 @@ import { useLoad } from '../hooks.js';
 import { can } from '../roles.js';
 import { ROLES, ORGANIZATION_KINDS, label } from '../labels.js';
 import { ProgressBySchool } from './diagnostics.js';
+import { MonthEvents } from './events.js';
 
 function Municipalities() {
   const data = useLoad(async () => {
@@ -77,6 +78,8 @@ export function Dashboard({ me }) {
     ['/staff', 'Найти сотрудника', can.seeRegistry(me)],
     ['/import', 'Загрузить CSV', can.importData(me)],
     ['/campaigns', 'Диагностические кампании', can.seeCampaigns(me)],
+    ['/events', 'Календарь мероприятий', true],
+    ['/mentoring/match', 'Подобрать наставника', can.manageMentoring(me)],
     ['/users', 'Пользователи', can.manageUsers(me)],
     ['/export', 'Выгрузки', can.seeRegistry(me)],
   ].filter((l) => l[2]);
@@ -85,6 +88,7 @@ export function Dashboard({ me }) {
     <nav class="shortcuts" aria-label="Быстрые действия"><ul>${links.map(([href, text]) => html`<li><${Link} href=${href} class="button secondary">${text}</${Link}></li>`)}</ul></nav>
     <div class="grid">
       ${can.seeCampaigns(me) ? html`<${OpenCampaigns} me=${me} />` : null}
+      <${MonthEvents} />
       ${me.role === 'region_admin' ? html`<${Municipalities} />` : null}
       ${me.role !== 'school_admin' ? html`<${Registry} />` : html`<${MySchool} me=${me} />`}
     </div>

@@ -13,6 +13,8 @@ import {
 } from '../labels.js';
 import { can } from '../roles.js';
 import { ExportLink } from './registry.js';
+import { StaffRegistrations } from './events.js';
+import { StaffMentoring } from './mentoring.js';
 
 export function StaffSearch({ me }) {
   const [q, setQ] = useState('');
@@ -221,6 +223,8 @@ export function StaffCard({ me, params }) {
       <section class="card"><h2>Профиль компетенций</h2><${CompetenceProfile} staffId=${id} /></section>
       <section class="card"><h2>Индивидуальный образовательный маршрут</h2><${RoutePanel} me=${me} staffId=${id} /></section>
       <section class="card"><h2>Повышение квалификации</h2><${Qualification} staffId=${id} canAdd=${can.editStaff(me)} /></section>
-      <section class="card"><h2>Объединения</h2><${Memberships} staffId=${id} /></section>` : null}
+      <section class="card"><h2>Объединения</h2><${Memberships} staffId=${id} /></section>
+      <section class="card"><h2>Наставничество</h2><${StaffMentoring} me=${me} staffId=${id} /></section>
+      <section class="card"><h2>Мероприятия</h2><${StaffRegistrations} staffId=${id} /></section>` : null}
   </${Page}>`;
 }
