@@ -234,6 +234,9 @@ static const route s_routes[] = {
     ROUTE("registry", "POST", "/api/v1/help-requests/{id}/status", "ActOnHelpRequest",
           .flags = ROUTE_BODY | ROUTE_IF_MATCH,
           .summary = "Ответ на запрос: action = answer (kind, refId, note) | close | reopen"),
+    CRUD("council-decisions", "CouncilDecision", "CouncilDecisions", "decision",
+         "решения и рекомендации советов (councilId, meetingId, status, kind, addresseeOrganizationId, overdue)",
+         "решение или рекомендацию совета"),
     CRUD("consultations", "Consultation", "Consultations", "consultation",
          "журнал консультаций (asker, form, from/to, municipalityId, organizationId, helpRequestId)",
          "запись о консультации"),
@@ -282,6 +285,7 @@ static const route s_routes[] = {
     EXPORT_ROUTE("practices", "ExportPractices", "Выгрузка банка практик в CSV (те же фильтры, что у списка)"),
     EXPORT_ROUTE("help-requests", "ExportHelpRequests", "Выгрузка запросов на методическую помощь в CSV"),
     EXPORT_ROUTE("consultations", "ExportConsultations", "Выгрузка журнала консультаций в CSV"),
+    EXPORT_ROUTE("council-decisions", "ExportCouncilDecisions", "Выгрузка решений и рекомендаций советов в CSV"),
     /* events: the yearly plans of events, events, registrations with the waitlist, attendance */
     ROUTE("events", "POST", "/api/v1/event-plans", "CreateEventPlan", .body_field = "plan", .success_status = 201,
           .flags = ROUTE_BODY | ROUTE_MASK | ROUTE_CREATE,

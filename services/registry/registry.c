@@ -117,6 +117,7 @@ REGISTRY_HANDLERS(qualification, registry_qualification_kind)
 REGISTRY_HANDLERS(practice, registry_practice_kind)
 REGISTRY_HANDLERS(help_request, registry_help_request_kind)
 REGISTRY_HANDLERS(consultation, registry_consultation_kind)
+REGISTRY_HANDLERS(decision, registry_decision_kind)
 
 /* Import (registry_import.h): CSV rows written through entity_kind_save. */
 #define REGISTRY_IMPORT_HANDLERS(Kind, kind_var)                                                                       \
@@ -184,6 +185,7 @@ static const service_handler_entry s_handlers[] = {
     REGISTRY_HANDLERS_OF(HelpRequest, HelpRequests, help_request),
     {"ActOnHelpRequest", s_act_on_help_request},
     REGISTRY_HANDLERS_OF(Consultation, Consultations, consultation),
+    REGISTRY_HANDLERS_OF(CouncilDecision, CouncilDecisions, decision),
     {"ImportOrganizations", s_import_organization},
     {"ImportStaff", s_import_staff},
     {"ImportTemplateOrganizations", s_template_organization},
@@ -200,6 +202,7 @@ static const service_handler_entry s_handlers[] = {
     {"ExportPractices", s_export_practice},
     {"ExportHelpRequests", s_export_help_request},
     {"ExportConsultations", s_export_consultation},
+    {"ExportCouncilDecisions", s_export_decision},
     {"ResolveStaff", s_resolve_staff},
 };
 

@@ -40,6 +40,7 @@ extern const registry_kind registry_qualification_kind;
 extern const registry_kind registry_practice_kind;
 extern const registry_kind registry_help_request_kind; /* registry_help.c */
 extern const registry_kind registry_consultation_kind;
+extern const registry_kind registry_decision_kind; /* registry_decisions.c */
 
 /* Memberships of an association whose home encloses the caller's scope without lying in it (a school
  * reading a municipal or regional association, a methodologist reading a regional one) show the

@@ -90,6 +90,7 @@ static void s_council_layout(const ProtobufCMessage *msg, registry_layout *out)
     catalogue_staff_must_exist(out, c->region_id, c->deputy_staff_id, "deputyStaffId");
     catalogue_staff_must_exist(out, c->region_id, c->secretary_staff_id, "secretaryStaffId");
     entity_layout_guard(out, "reg:{r:%s}:ix:meeting:council:%s", c->region_id, c->id);
+    entity_layout_guard(out, "reg:{r:%s}:ix:decision:council:%s", c->region_id, c->id);
 }
 
 static size_t s_council_references(const ProtobufCMessage *msg, registry_reference *out, size_t max)
@@ -268,6 +269,7 @@ static void s_meeting_layout(const ProtobufCMessage *msg, registry_layout *out)
     entity_layout_reference(out, "councilId", "reg:{r:%s}:council:%s", m->region_id, m->council_id);
     registry_layout_token(out, "status",
                           m->status == METODNET__MEETING_STATUS__MEETING_STATUS_PLANNED ? "planned" : "held");
+    entity_layout_guard(out, "reg:{r:%s}:ix:decision:meeting:%s", m->region_id, m->id); /* its decisions keep it */
     /* one minutes number per council */
     entity_layout_claim(out, "minutesNumber", m->minutes_number, "reg:{r:%s}:claim:minutes:%s", m->region_id,
                         m->council_id);

@@ -45,6 +45,15 @@ static const s_title s_titles[] = {
     {"Consultation", "duration_minutes", "Минут"},
     {"Consultation", "summary", "Итог"},
     {"Consultation", "help_request_id", "Запрос"},
+    {"CouncilDecision", "council_id", "Совет"},
+    {"CouncilDecision", "meeting_id", "Заседание"},
+    {"CouncilDecision", "text", "Текст"},
+    {"CouncilDecision", "addressee", "Адресат"},
+    {"CouncilDecision", "addressee_organization_id", "Организация-адресат"},
+    {"CouncilDecision", "due_on", "Срок"},
+    {"CouncilDecision", "status", "Исполнение"},
+    {"CouncilDecision", "execution_note", "Как исполнено"},
+    {"CouncilDecision", "done_on", "Дата исполнения"},
     /* memberships */
     {"AssociationMembership", "association_id", "Объединение"},
     {"AssociationMembership", "joined_on", "Дата вступления"},
@@ -126,6 +135,7 @@ static const struct {
     {"QualificationRecord", "qualification-records.csv"},
     {"HelpRequest", "help-requests.csv"},
     {"Consultation", "consultations.csv"},
+    {"CouncilDecision", "council-decisions.csv"},
     {"Practice", "practices.csv"},
 };
 

@@ -635,6 +635,47 @@ class CatalogueTest(StackTestCase):
             headers={"If-Match": f'"{r.json["version"]}"'})
         self.assertJsonError(r, 400)
 
+    def test_council_decisions_addressed_with_deadline_and_execution(self):
+        a0 = self.staff_a[0]["id"]
+        council = self._created(self.stack.post("/api/v1/councils", {
+            "name": f"Совет {next(_n)}", "level": "municipal", "municipalityId": self.mun_a["id"], "chairStaffId": a0}))
+        other = self._created(self.stack.post("/api/v1/councils", {
+            "name": f"Совет {next(_n)}", "level": "municipal", "municipalityId": self.mun_a["id"], "chairStaffId": a0}))
+        meeting = self._created(self.stack.post(f"/api/v1/councils/{council['id']}/meetings", {
+            "heldOn": "2025-03-20", "minutesNumber": "5", "agenda": [{"title": "Итоги диагностики"}]}))
+        body = {"councilId": council["id"], "meetingId": meeting["id"], "kind": "decision",
+                "text": "Провести семинар по формирующему оцениванию", "addressee": "МКОУ СОШ № 3",
+                "addresseeOrganizationId": self.org_a["id"], "dueOn": "2025-05-01"}
+        late = self.stack.post("/api/v1/council-decisions", body)
+        self.assertEqual(late.status, 201, late)
+        self.assertEqual((late.json["status"], late.json["municipalityId"]), ("assigned", self.mun_a["id"]))
+        future = self._created(self.stack.post("/api/v1/council-decisions", dict(body, dueOn="2099-01-01",
+                                                                              kind="recommendation")))
+        listed = lambda **f: self.ids(self.stack.get("/api/v1/council-decisions?" + urllib.parse.urlencode(
+            {"councilId": council["id"], "limit": 500, **f})))
+        self.assertEqual(listed(overdue="true"), [late.json["id"]])
+        self.assertEqual(listed(overdue="false"), [future["id"]])
+        self.assertEqual(listed(kind="recommendation"), [future["id"]])
+        self.assertIn(late.json["id"], self.ids(self.stack.get(
+            f"/api/v1/council-decisions?addresseeOrganizationId={self.org_a['id']}&limit=500")))
+        for bad, field in (({"status": "done"}, "doneOn"), ({"status": "not_done"}, "executionNote"),
+                           ({"doneOn": "2025-04-01"}, "doneOn")):
+            r = self.stack.patch(f"/api/v1/council-decisions/{late.json['id']}", bad,
+                                 headers={"If-Match": f'"{late.json["version"]}"'})
+            self.assertJsonError(r, 400)
+            self.assertIn(field, str(r.json), r)
+        r = self.stack.patch(f"/api/v1/council-decisions/{late.json['id']}", {
+            "status": "done", "doneOn": "2025-04-28", "executionNote": "Семинар проведён, 34 участника"},
+            headers={"If-Match": f'"{late.json["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(listed(overdue="true"), [])
+        r = self.stack.post("/api/v1/council-decisions", dict(body, councilId=other["id"]))
+        self.assertJsonError(r, 400)  # the meeting of another council
+        self.assertIn("meetingId", str(r.json))
+        # a council and a meeting with decisions stay
+        self.assertJsonError(self.stack.delete(f"/api/v1/council-meetings/{meeting['id']}"), 409)
+        self.assertJsonError(self.stack.delete(f"/api/v1/councils/{council['id']}"), 409)
+
     def test_founder_flags_and_site_acts(self):
         # 003 §2.2: two flags; I1 counts municipal organizations, so every organization has a founder
         made = self.stack.post("/api/v1/organizations", {

@@ -132,6 +132,13 @@ MATRIX = {
     "GET /api/v1/council-meetings/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
     "PATCH /api/v1/council-meetings/{id}": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
     "DELETE /api/v1/council-meetings/{id}": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    # decisions and recommendations (own = of school A's council; other = of school B's): as its meetings
+    "POST /api/v1/council-decisions": ("201 201 201 400 403 401", "201 400 400 400 400 401"),
+    "GET /api/v1/council-decisions": ("L L L H L 401", "L H H H H 401"),
+    "GET /api/v1/council-decisions/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/council-decisions/{id}": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    "DELETE /api/v1/council-decisions/{id}": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    "GET /api/v1/export/council-decisions": ("L L L H L 401", "L H H H H 401"),
     # programmes: region objects (own = 07, other = 08); the own one has a qualification record
     "POST /api/v1/programmes": ("201 403 403 403 403 401", "403 403 403 403 403 401"),
     "GET /api/v1/programmes": ("L L L L L 401", "H H H H H 401"),
@@ -553,6 +560,14 @@ class SecurityFixture:
             "title": f"Смысловое чтение {next(_seq)}", "authorStaffId": self.person[side],
             "description": "Приёмы работы с текстом задачи"}), "практика")["id"]
 
+    def decision(self, side):
+        return self.created(self.admin("POST", "/api/v1/council-decisions", self.decision_body(side)),
+                            "решение совета")["id"]
+
+    def decision_body(self, side):
+        return {"councilId": self.council[side], "kind": "recommendation", "text": f"Провести семинар {next(_seq)}",
+                "addressee": "Руководители ШМО", "dueOn": "2026-12-31"}
+
     def help_request(self, side):
         return self.created(self.admin("POST", "/api/v1/help-requests", {
             "staffId": self.person[side], "topic": f"Формирующее оценивание {next(_seq)}", "urgency": "normal"}),
@@ -589,13 +604,14 @@ class SecurityFixture:
             "запись по программе")
         self.practices = {side: self.practice(side) for side in ("own", "other")}
         self.helps = {side: self.help_request(side) for side in ("own", "other")}
+        self.decisions = {side: self.decision(side) for side in ("own", "other")}
         self.consultations = {side: self.consultation(side) for side in ("own", "other")}
         for side in ("own", "other"):
             self.ids[side].update({"association": self.assoc[side], "membership": self.member[side],
                                    "council": self.council[side], "meeting": self.meetings[side],
                                    "programme": self.programme[side], "qual": self.qual[side],
                                    "practice": self.practices[side], "help": self.helps[side],
-                                   "consultation": self.consultations[side]})
+                                   "consultation": self.consultations[side], "decision": self.decisions[side]})
 
     # ---- the mentoring service ----
 
@@ -1206,6 +1222,10 @@ class SecurityFixture:
             obj = self.help_request(side)
             if route.endswith("status"):
                 body = {"action": "answer", "kind": "other", "note": "Рекомендована литература"}
+        elif route == "POST /api/v1/council-decisions":
+            body = self.decision_body(side)
+        elif route == "DELETE /api/v1/council-decisions/{id}":
+            obj = self.decision(side)
         elif route == "POST /api/v1/consultations":
             body = self.consultation_body(side)
         elif route == "DELETE /api/v1/consultations/{id}":
@@ -1263,6 +1283,7 @@ class SecurityFixture:
         elif method == "GET" and template in ("/api/v1/associations", "/api/v1/councils", "/api/v1/programmes",
                                               "/api/v1/qualification-records", "/api/v1/practices",
                                               "/api/v1/help-requests", "/api/v1/consultations",
+                                              "/api/v1/council-decisions",
                                               "/api/v1/competences", "/api/v1/instruments",
                                               "/api/v1/diagnostics/campaigns"):
             listed = ids[self.KINDS[template.split("/")[-1]]]
@@ -1283,6 +1304,8 @@ class SecurityFixture:
                 body = {"title": f"Переименовано {next(_seq)}"}
             elif kind in ("help-requests", "consultations"):
                 body = {"topic": f"Уточнено {next(_seq)}"}
+            elif kind == "council-decisions":
+                body = {"text": f"Уточнено {next(_seq)}"}
             elif kind == "council-meetings":
                 body = {"decisions": f"Решение {next(_seq)}"}
             else:
@@ -1298,7 +1321,7 @@ class SecurityFixture:
              "organizations": "organization", "staff": "staff", "associations": "association",
              "memberships": "membership", "councils": "council", "council-meetings": "meeting",
              "programmes": "programme", "qualification-records": "qual", "practices": "practice",
-             "help-requests": "help", "consultations": "consultation", "competences": "framework", "instruments": "instrument", "campaigns": "campaign",
+             "help-requests": "help", "consultations": "consultation", "council-decisions": "decision", "competences": "framework", "instruments": "instrument", "campaigns": "campaign",
              "attempts": "attempt", "results": "result", "webhooks": "webhook"}
 
 
