@@ -20,7 +20,6 @@ static home s_association_home(const Metodnet__Association *a)
 }
 
 #define ASSOCIATION_MAX_SUBJECTS 12
-#define ASSOCIATION_MAX_YEARS    30
 
 static const char *const s_association_immutable[] = {
     "id", "region_id", "level", "organization_id", "municipality_id", "version", "created_at", "updated_at", NULL};
@@ -58,21 +57,7 @@ static void s_association_validate(const ProtobufCMessage *msg, bool creating, v
     if (validate_date(v, "closedOn", a->closed_on, false, &closed) && catalogue_set(a->closed_on) && founded_ok &&
         closed <= founded)
         validation_add(v, "closedOn", "Объединение закрыто не позже, чем создано");
-    if (a->n_years > ASSOCIATION_MAX_YEARS)
-        validation_add(v, "years", "Не более %d лет планов и отчётов", ASSOCIATION_MAX_YEARS);
-    for (size_t i = 0; i < a->n_years && i < ASSOCIATION_MAX_YEARS; i++) {
-        char field[48];
-        snprintf(field, sizeof field, "years[%zu].year", i);
-        if (a->years[i]->year < 2000 || a->years[i]->year > 2100)
-            validation_add(v, field, "Учебный год — его первый год, от 2000 до 2100 (2025 = 2025/26)");
-        for (size_t j = 0; j < i; j++)
-            if (a->years[i]->year == a->years[j]->year)
-                validation_add(v, field, "Этот учебный год уже есть");
-        snprintf(field, sizeof field, "years[%zu].plan", i);
-        validate_text(v, field, a->years[i]->plan, 10000, false);
-        snprintf(field, sizeof field, "years[%zu].report", i);
-        validate_text(v, field, a->years[i]->report, 10000, false);
-    }
+    catalogue_check_years(v, a->years, a->n_years, "Не более 30 лет планов и отчётов");
     catalogue_check_external_members(v, "externalMembers", a->external_members, a->n_external_members);
 }
 

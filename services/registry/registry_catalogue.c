@@ -123,6 +123,52 @@ void catalogue_check_external_members(validation *v, const char *field, Metodnet
     }
 }
 
+void catalogue_apply_person_organization(char **organization_id, char **municipality_id, const ProtobufCMessage *loaded,
+                                         const char *person_field, const char *several_ru, const char *not_there_ru,
+                                         validation *v)
+{
+    if (loaded->descriptor == &metodnet__organization__descriptor) {
+        catalogue_replace(municipality_id, ((const Metodnet__Organization *)loaded)->municipality_id);
+        return;
+    }
+    if (loaded->descriptor != &metodnet__staff_member__descriptor)
+        return;
+    const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)loaded;
+    if (!catalogue_set(*organization_id)) {
+        if (s->n_organization_ids == 1 && s->n_municipality_ids >= 1) {
+            catalogue_replace(organization_id, s->organization_ids[0]);
+            catalogue_replace(municipality_id, s->municipality_ids[0]);
+        } else {
+            validation_add(v, "organizationId", "%s", several_ru);
+        }
+        return;
+    }
+    bool works_there = false;
+    for (size_t i = 0; i < s->n_organization_ids && !works_there; i++)
+        works_there = strcmp(s->organization_ids[i], *organization_id) == 0;
+    if (!works_there)
+        validation_add(v, person_field, "%s", not_there_ru);
+}
+
+void catalogue_check_years(validation *v, Metodnet__AssociationYear *const *years, size_t n, const char *too_many_ru)
+{
+    if (n > CATALOGUE_MAX_YEARS)
+        validation_add(v, "years", "%s", too_many_ru);
+    for (size_t i = 0; i < n && i < CATALOGUE_MAX_YEARS; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "years[%zu].year", i);
+        if (years[i]->year < 2000 || years[i]->year > 2100)
+            validation_add(v, field, "Учебный год — его первый год, от 2000 до 2100 (2025 = 2025/26)");
+        for (size_t j = 0; j < i; j++)
+            if (years[i]->year == years[j]->year)
+                validation_add(v, field, "Этот учебный год уже есть");
+        snprintf(field, sizeof field, "years[%zu].plan", i);
+        validate_text(v, field, years[i]->plan, 10000, false);
+        snprintf(field, sizeof field, "years[%zu].report", i);
+        validate_text(v, field, years[i]->report, 10000, false);
+    }
+}
+
 void catalogue_check_subject(validation *v, const char *field, const char *subject)
 {
     if (catalogue_set(subject) && !dictionary_subject_known(subject))

@@ -40,6 +40,17 @@ void catalogue_check_competences(validation *v, const char *field, char *const *
 /* Named members from outside the registry (associations, councils): at most 50, each with a name. */
 void catalogue_check_external_members(validation *v, const char *field, Metodnet__ExternalMember *const *members,
                                       size_t n);
+/* A record of a person at one of their organizations (a practice's author, a help request's teacher, a
+ * consultation's asker), as its references are read: an organization read gives the municipality; the
+ * person read gives the organization when none was named and they have exactly one (else several_ru on
+ * organizationId), or checks the one named is theirs (else not_there_ru on person_field). */
+void catalogue_apply_person_organization(char **organization_id, char **municipality_id, const ProtobufCMessage *loaded,
+                                         const char *person_field, const char *several_ru, const char *not_there_ru,
+                                         validation *v);
+/* Yearly plans and reports (associations, councils): at most CATALOGUE_MAX_YEARS school years, each once,
+ * by its first calendar year; too_many_ru is the refusal past the bound. */
+#define CATALOGUE_MAX_YEARS 30
+void catalogue_check_years(validation *v, Metodnet__AssociationYear *const *years, size_t n, const char *too_many_ru);
 /* A subject of the national list, when given. */
 void catalogue_check_subject(validation *v, const char *field, const char *subject);
 /* One index entry per word of text (title search), members "<word>\x1f<id>". */

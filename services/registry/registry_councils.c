@@ -49,21 +49,7 @@ static void s_council_validate(const ProtobufCMessage *msg, bool creating, valid
     }
     validate_text(v, "approvedBy", c->approved_by, 500, false);
     catalogue_check_external_members(v, "externalMembers", c->external_members, c->n_external_members);
-    if (c->n_years > 30)
-        validation_add(v, "years", "Не более 30 лет планов работы");
-    for (size_t i = 0; i < c->n_years && i < 30; i++) {
-        char field[48];
-        snprintf(field, sizeof field, "years[%zu].year", i);
-        if (c->years[i]->year < 2000 || c->years[i]->year > 2100)
-            validation_add(v, field, "Учебный год — его первый год, от 2000 до 2100 (2025 = 2025/26)");
-        for (size_t j = 0; j < i; j++)
-            if (c->years[i]->year == c->years[j]->year)
-                validation_add(v, field, "Этот учебный год уже есть");
-        snprintf(field, sizeof field, "years[%zu].plan", i);
-        validate_text(v, field, c->years[i]->plan, 10000, false);
-        snprintf(field, sizeof field, "years[%zu].report", i);
-        validate_text(v, field, c->years[i]->report, 10000, false);
-    }
+    catalogue_check_years(v, c->years, c->n_years, "Не более 30 лет планов работы");
 }
 
 static void s_council_territory(const ProtobufCMessage *msg, registry_territory *out)

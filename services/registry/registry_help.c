@@ -41,33 +41,6 @@ static void s_territory(registry_territory *out, const char *region, const char 
         out->object.person_id = person;
 }
 
-/* The organization is one of the person's (the only one when not given); the municipality follows it. */
-static void s_apply_person(char **organization_id, char **municipality_id, const ProtobufCMessage *loaded,
-                           const char *person_field, validation *v)
-{
-    if (loaded->descriptor == &metodnet__organization__descriptor) {
-        catalogue_replace(municipality_id, ((const Metodnet__Organization *)loaded)->municipality_id);
-        return;
-    }
-    if (loaded->descriptor != &metodnet__staff_member__descriptor)
-        return;
-    const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)loaded;
-    if (!catalogue_set(*organization_id)) {
-        if (s->n_organization_ids == 1 && s->n_municipality_ids >= 1) {
-            catalogue_replace(organization_id, s->organization_ids[0]);
-            catalogue_replace(municipality_id, s->municipality_ids[0]);
-        } else {
-            validation_add(v, "organizationId", "Работник трудится в нескольких организациях: укажите организацию");
-        }
-        return;
-    }
-    bool works_there = false;
-    for (size_t i = 0; i < s->n_organization_ids && !works_there; i++)
-        works_there = strcmp(s->organization_ids[i], *organization_id) == 0;
-    if (!works_there)
-        validation_add(v, person_field, "Работник не работает в указанной организации");
-}
-
 /* ---------- help request ---------- */
 
 static const char *const s_request_immutable[] = {"id",        "region_id", "municipality_id", "status",     "answers",
@@ -141,7 +114,9 @@ static void s_request_apply(ProtobufCMessage *msg, size_t index, const ProtobufC
 {
     (void)index;
     Metodnet__HelpRequest *r = (Metodnet__HelpRequest *)msg;
-    s_apply_person(&r->organization_id, &r->municipality_id, loaded, "staffId", v);
+    catalogue_apply_person_organization(&r->organization_id, &r->municipality_id, loaded, "staffId",
+                                        "Работник трудится в нескольких организациях: укажите организацию",
+                                        "Работник не работает в указанной организации", v);
 }
 
 static void s_request_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
@@ -433,7 +408,9 @@ static void s_consultation_apply(ProtobufCMessage *msg, size_t index, const Prot
 {
     (void)index;
     Metodnet__Consultation *c = (Metodnet__Consultation *)msg;
-    s_apply_person(&c->organization_id, &c->municipality_id, loaded, "askerStaffId", v);
+    catalogue_apply_person_organization(&c->organization_id, &c->municipality_id, loaded, "askerStaffId",
+                                        "Работник трудится в нескольких организациях: укажите организацию",
+                                        "Работник не работает в указанной организации", v);
 }
 
 static bool s_consultation_match(const ProtobufCMessage *msg, const ProtobufCMessage *request, const char *after)

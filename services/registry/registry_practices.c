@@ -156,33 +156,14 @@ static size_t s_practice_references(const ProtobufCMessage *msg, registry_refere
                                    true);
 }
 
-/* The organization is one of the author's (the first when not given); the municipality follows it. */
+/* The organization is one of the author's (the only one when not given); the municipality follows it. */
 static void s_practice_apply(ProtobufCMessage *msg, size_t index, const ProtobufCMessage *loaded, validation *v)
 {
     (void)index;
     Metodnet__Practice *p = (Metodnet__Practice *)msg;
-    if (loaded->descriptor == &metodnet__organization__descriptor) {
-        catalogue_replace(&p->municipality_id, ((const Metodnet__Organization *)loaded)->municipality_id);
-        return;
-    }
-    if (loaded->descriptor != &metodnet__staff_member__descriptor)
-        return;
-    const Metodnet__StaffMember *s = (const Metodnet__StaffMember *)loaded;
-    if (!catalogue_set(p->organization_id)) {
-        if (s->n_organization_ids == 1 && s->n_municipality_ids >= 1) {
-            catalogue_replace(&p->organization_id, s->organization_ids[0]);
-            catalogue_replace(&p->municipality_id, s->municipality_ids[0]);
-        } else {
-            validation_add(v, "organizationId",
-                           "Автор работает в нескольких организациях: укажите организацию практики");
-        }
-        return;
-    }
-    bool works_there = false;
-    for (size_t i = 0; i < s->n_organization_ids && !works_there; i++)
-        works_there = strcmp(s->organization_ids[i], p->organization_id) == 0;
-    if (!works_there)
-        validation_add(v, "organizationId", "Автор практики не работает в этой организации");
+    catalogue_apply_person_organization(&p->organization_id, &p->municipality_id, loaded, "organizationId",
+                                        "Автор работает в нескольких организациях: укажите организацию практики",
+                                        "Автор практики не работает в этой организации", v);
 }
 
 static void s_practice_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
