@@ -196,14 +196,35 @@ const char *entity_layout_error(const entity_layout *layout)
     return layout->error[0] ? layout->error : NULL;
 }
 
+void entity_sort_collate(char *folded)
+{
+    unsigned char *in = (unsigned char *)folded, *out = in;
+    while (*in) {
+        if (in[0] == 0xD0 && in[1] >= 0xB0 && in[1] <= 0xBF) { /* а..п */
+            *out++ = (unsigned char)(in[1] - 0x30);
+            in += 2;
+        } else if (in[0] == 0xD1 && in[1] >= 0x80 && in[1] <= 0x8F) { /* р..я */
+            *out++ = (unsigned char)(in[1] + 0x10);
+            in += 2;
+        } else {
+            *out++ = *in == '\x1f' ? ' ' : *in;
+            in++;
+        }
+    }
+    *out = '\0';
+}
+
+void entity_sort_prefix(const char *query, char *out, size_t size)
+{
+    text_fold(query ? query : "", out, size);
+    entity_sort_collate(out);
+}
+
 void entity_layout_sort_member(char *out, size_t size, const char *text, const char *id)
 {
     char folded[200]; /* leaves room for the separator and a 64-character id */
     text_fold(text ? text : "", folded, sizeof folded);
-    /* the separator must not occur in the sort key */
-    for (char *p = folded; *p; p++)
-        if (*p == '\x1f')
-            *p = ' ';
+    entity_sort_collate(folded);
     snprintf(out, size, "%s\x1f%s", folded, id);
 }
 

@@ -71,8 +71,15 @@ void entity_layout_claim(entity_layout *layout, const char *field, const char *v
 /* NULL while every addition fitted, else what did not (the state must not be written). */
 const char *entity_layout_error(const entity_layout *layout);
 
-/* "<folded text>\x1f<id>" into out: lists come out in alphabetical order and a name prefix is a range. */
+/* "<sort text>\x1f<id>" into out: lists come out in alphabetical order and a name prefix is a range. */
 void entity_layout_sort_member(char *out, size_t size, const char *text, const char *id);
+/* Index text from folded text (text_fold), in place: every lowercase Cyrillic letter а..я (two bytes in
+ * UTF-8) becomes one byte 0x80..0x9f in the same order, \x1f becomes a space; everything else stays.
+ * A Russian name takes half the bytes and sorts as before. Every index member's text is made this way
+ * (ops/migrate/sort_text.lua rewrites members stored before it, with the same rule). */
+void entity_sort_collate(char *folded);
+/* The index text of a search query (text_fold, then entity_sort_collate) into out: a range prefix. */
+void entity_sort_prefix(const char *query, char *out, size_t size);
 
 /* Index entries of from that than (may be NULL) lacks; out needs from->n_indexes entries. Entries
  * borrow from the layouts. */

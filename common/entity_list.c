@@ -480,7 +480,7 @@ void entity_list(const entity_engine *engine, service_call *call, const Protobuf
             if (!*prefix)
                 validation_add(&v, "q", "В запросе нет ни одного слова из двух и более букв или цифр");
         } else {
-            text_fold(q, prefix, sizeof prefix);
+            entity_sort_prefix(q, prefix, sizeof prefix);
         }
     }
     bool word_search = kind->word_key && *prefix;

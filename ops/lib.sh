@@ -276,6 +276,11 @@ save ""
 # hashtable (~220 bytes more per entity; docs/performance.md). Records written under the old limit
 # become listpack when Redis loads its AOF at the start that brings this line.
 hash-max-listpack-value 1024
+# Index sorted sets of one organization (~27 people) or one municipality (~670) stay listpack-encoded
+# (~40 bytes a member instead of ~130 in a skiplist; docs/performance.md); a region's indexes are bigger
+# and stay skiplists. Members are short: the sort text is one byte per Cyrillic letter.
+zset-max-listpack-entries 1024
+zset-max-listpack-value 128
 EOF
     )
     echo "$conf"
@@ -478,6 +483,28 @@ mn_check_claims() {
         ;;
     esac
     rm -f "$log.tmp"
+}
+
+# mn_migrate_sort_text: the index members written before the compact sort text get it
+# (ops/migrate/sort_text.lua), a page of the keyspace per call, with progress for a big store.
+# Idempotent; the store is marked when done, so later starts cost one EXISTS.
+mn_migrate_sort_text() {
+    local script cursor=0 out keys=0 members=0 pages=0
+    script="$(cat "$MN_ROOT/ops/migrate/sort_text.lua")"
+    while :; do
+        out="$(mn_rcli EVAL "$script" 0 "$cursor" 500 2>&1)" || mn_die "миграция индексов не удалась: $out"
+        mapfile -t r <<<"$out"
+        [[ "${r[0]:-}" =~ ^[0-9]+$ && "${r[1]:-}" =~ ^[0-9]+$ && "${r[2]:-}" =~ ^[0-9]+$ ]] ||
+            mn_die "миграция индексов: неожиданный ответ Redis: $out"
+        cursor="${r[0]}" keys=$((keys + r[1])) members=$((members + r[2])) pages=$((pages + 1))
+        if ((pages % 200 == 0)); then
+            mn_say "Миграция индексов: просмотрено страниц $pages, переписано членов $members"
+        fi
+        [[ "$cursor" == 0 ]] && break
+    done
+    if ((members > 0)); then
+        mn_say "Индексы переведены на компактный ключ сортировки: индексов $keys, членов $members"
+    fi
 }
 
 # mn_migrate_claims: one-off migrations of a store written by an older version, as the operator's Redis

@@ -23,6 +23,7 @@ connections=50
 workers=2
 creates=40000
 memory_only=0
+bench_muns="${BENCH_MUNICIPALITIES:-60}" bench_orgs_per_mun="${BENCH_ORGS_PER_MUNICIPALITY:-25}"
 index_cut=""
 while (($#)); do
     case "$1" in
@@ -119,35 +120,46 @@ post_res="$(timeout $((duration + 30)) wrk -t2 -c"$connections" -d"${duration}s"
 echo "   $post_res" >&2
 fi
 
-echo "== Память Redis: $creates созданий" >&2
+# memory_run LABEL: $creates creates by wrk into the organizations of BENCH_ORGS (env, comma list),
+# sets mem_before, mem_after, mem_created, mem_streams_before, mem_streams_after.
 # wrk runs for a fixed time; each of its 2 threads stops after its share of 2xx answers, and once
 # Redis holds that many more keys (one hash per staff member) wrk is told to stop (SIGINT makes it
 # report at once).
 keys_now() { rcli INFO keyspace | tr -d '\r' | grep -oE '^db0:keys=[0-9]+' | cut -d= -f2 || echo 0; }
 # Bytes held by every stream (the domain-event streams, the audit log), every node counted.
 streams_now() { rcli EVAL "$(cat "$BENCH_DIR/streams_memory.lua")" 0; }
-before="$(rcli INFO memory | grep -E '^used_memory:' | cut -d: -f2 | tr -d '\r')"
-streams_before="$(streams_now)"
-keys_before="$(keys_now)"
-per_thread=$(((creates + 1) / 2))
-BENCH_LIMIT=$per_thread wrk -t2 -c"$connections" -d300s --timeout 5s \
-    -s "$BENCH_DIR/post_staff.lua" "$MN_BASE_URL" >"$work/memory-wrk.out" 2>&1 &
-wrk_pid=$!
-deadline=$((SECONDS + 300))
-while kill -0 "$wrk_pid" 2>/dev/null; do
-    if (($(keys_now) >= keys_before + creates)) || ((SECONDS > deadline)); then
-        sleep 0.5
-        kill -INT "$wrk_pid" 2>/dev/null || true
-        break
-    fi
-    sleep 0.2
-done
-wait "$wrk_pid" || true
-mem_res="$(wrk_result <"$work/memory-wrk.out")"
-after="$(rcli INFO memory | grep -E '^used_memory:' | cut -d: -f2 | tr -d '\r')"
-streams_after="$(streams_now)"
-created="$(field ok "$mem_res")"
-echo "   $mem_res; used_memory $before → $after; потоки $streams_before → $streams_after" >&2
+memory_run() {
+    echo "== Память Redis: $creates созданий, $1" >&2
+    mem_before="$(rcli INFO memory | grep -E '^used_memory:' | cut -d: -f2 | tr -d '\r')"
+    mem_streams_before="$(streams_now)"
+    local keys_before per_thread wrk_pid deadline mem_res
+    keys_before="$(keys_now)"
+    per_thread=$(((creates + 1) / 2))
+    BENCH_LIMIT=$per_thread wrk -t2 -c"$connections" -d300s --timeout 5s \
+        -s "$BENCH_DIR/post_staff.lua" "$MN_BASE_URL" >"$work/memory-wrk.out" 2>&1 &
+    wrk_pid=$!
+    deadline=$((SECONDS + 300))
+    while kill -0 "$wrk_pid" 2>/dev/null; do
+        if (($(keys_now) >= keys_before + creates)) || ((SECONDS > deadline)); then
+            sleep 0.5
+            kill -INT "$wrk_pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.2
+    done
+    wait "$wrk_pid" || true
+    mem_res="$(wrk_result <"$work/memory-wrk.out")"
+    mem_after="$(rcli INFO memory | grep -E '^used_memory:' | cut -d: -f2 | tr -d '\r')"
+    mem_streams_after="$(streams_now)"
+    mem_created="$(field ok "$mem_res")"
+    echo "   $mem_res; used_memory $mem_before → $mem_after; потоки $mem_streams_before → $mem_streams_after" >&2
+}
+
+# 1) every new person in one school: the worst case for the indexes (one school's and one
+#    municipality's index as big as the region's)
+export BENCH_ORGS="$org"
+memory_run "все в одной школе"
+one_school=("$mem_before" "$mem_after" "$mem_created" "$mem_streams_before" "$mem_streams_after")
 sample_key="reg:{r:07}:staff:$staff" # one staff member as an example: its type, encoding and size
 echo "   пример: $sample_key — $(rcli TYPE "$sample_key") $(rcli OBJECT ENCODING "$sample_key"), MEMORY USAGE $(rcli MEMORY USAGE "$sample_key") байт" >&2
 if [[ -n "$index_cut" ]]; then
@@ -162,12 +174,23 @@ if [[ -n "$index_cut" ]]; then
     echo "   укороченные члены сэкономили бы ~$saved Б на работника" >&2
 fi
 
+# 2) a region as DOMAIN.md plans it: ~60 municipalities, ~1,500 organizations, people spread over them
+#    (an organization's index ~27 people, a municipality's ~670: Redis keeps such sorted sets compact)
+echo "== Район для замера памяти: $bench_muns МО × $bench_orgs_per_mun школ" >&2
+BENCH_ORGS="$(python3 "$BENCH_DIR/make_region.py" "$MN_BASE_URL" "$TOKEN" "$bench_muns" "$bench_orgs_per_mun")" ||
+    mn_die "не удалось создать МО и школы для замера памяти"
+export BENCH_ORGS
+memory_run "по $((bench_muns * bench_orgs_per_mun)) школам региона"
+before="$mem_before" after="$mem_after" created="$mem_created"
+streams_before="$mem_streams_before" streams_after="$mem_streams_after"
+
 # ---- verdicts ----
 verdicts="$(python3 - "$memory_only" "$redis_get" "$redis_eval" "$get_res" "$post_res" "$before" "$after" "$created" \
-    "$streams_before" "$streams_after" <<'EOF'
+    "$streams_before" "$streams_after" "${one_school[@]}" <<'EOF'
 import re, sys
 memory_only = sys.argv[1] == "1"
-redis_get, redis_eval, get_res, post_res, before, after, created, streams_before, streams_after = sys.argv[2:]
+redis_get, redis_eval, get_res, post_res, before, after, created, streams_before, streams_after = sys.argv[2:11]
+one_before, one_after, one_created, one_streams_before, one_streams_after = sys.argv[11:16]
 def f(line, key):
     m = re.search(key + r"=([0-9.]+)", line)
     return float(m.group(1)) if m else 0.0
@@ -195,8 +218,13 @@ if not memory_only:
     verdict(ratio >= 0.4 and f(post_res, "non2xx") == 0,
         f"запись: {p_rps:.0f} зап/с = {ratio:.2f} × redis EVALSHA ({re_:.0f}); p99 {p_p99:.2f} мс (нужно ≥ 0.40×)")
 verdict(per <= 700 and n > 0,
-        f"память: {per:.0f} байт на работника — сущность, индексы, externalId ({n} созданий, used_memory "
-        f"+{total} без потоков +{streams}) (нужно ≤ 700)")
+        f"память: {per:.0f} байт на работника — сущность, индексы, externalId ({n} созданий по школам региона, "
+        f"used_memory +{total} без потоков +{streams}) (нужно ≤ 700)")
+one_n = int(float(one_created or 0))
+one_streams = int(one_streams_after) - int(one_streams_before)
+one_per = (int(one_after) - int(one_before) - one_streams) / one_n if one_n else float("inf")
+lines.append(f"NOTE память, все в одной школе (худший случай для индексов): {one_per:.0f} байт на работника "
+             f"({one_n} созданий)")
 lines.append(f"NOTE потоки (события, аудит): {per_streams:.0f} байт на создание, отдельно от предела; поток событий "
              f"обрезают потребители")
 print("\n".join(lines))

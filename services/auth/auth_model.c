@@ -190,9 +190,7 @@ void auth_api_key_layout(const Metodnet__ApiKey *key, const char *secret_hash, a
 {
     char index[AUTH_KEY_MAX], member[AUTH_MEMBER_MAX], folded[256];
     text_fold(key->name ? key->name : "", folded, 200);
-    for (char *p = folded; *p; p++)
-        if (*p == '\x1f')
-            *p = ' ';
+    entity_sort_collate(folded);
     snprintf(member, sizeof member, "%s\x1f%s", folded, key->id);
     s_add_index(out, "auth:{g}:ix:apikeys", member);
     snprintf(index, sizeof index, "auth:{g}:ix:apikeys:r:%s", key->region_id);

@@ -56,9 +56,7 @@ static void s_member(char *out, size_t size, const char *text, const char *id)
 {
     char folded[96];
     text_fold(text ? text : "", folded, sizeof folded);
-    for (char *p = folded; *p; p++)
-        if (*p == '\x1f')
-            *p = ' ';
+    entity_sort_collate(folded);
     snprintf(out, size, "%s\x1f%s", folded, id);
 }
 
@@ -641,7 +639,7 @@ static void s_list_instruments(service_call *call, const ProtobufCMessage *reque
         tokens[n_tokens++] = token;
     }
     if (*req->q && validate_text(&o->v, "q", req->q, 100, false))
-        text_fold(req->q, prefix, sizeof prefix);
+        entity_sort_prefix(req->q, prefix, sizeof prefix);
     if (!diag_region_readable(o->caller, o->region)) {
         diag_reply_empty_list(o);
         return;

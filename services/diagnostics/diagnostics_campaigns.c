@@ -305,7 +305,7 @@ void diag_list_campaigns(service_call *call, const ProtobufCMessage *request, vo
         tokens[n_tokens++] = token;
     }
     if (*req->q && validate_text(&o->v, "q", req->q, 100, false))
-        text_fold(req->q, prefix, sizeof prefix);
+        entity_sort_prefix(req->q, prefix, sizeof prefix);
     if (!diag_region_readable(o->caller, o->region)) {
         diag_reply_empty_list(o);
         return;

@@ -255,6 +255,9 @@ size_t registry_words(const char *text, char words[][64], size_t max)
         if (!seen)
             memcpy(words[n++], word, len + 1);
     }
+    /* index text, as the members (the same change for the words of a query: prefixes stay prefixes) */
+    for (size_t i = 0; i < n; i++)
+        entity_sort_collate(words[i]);
     qsort(words, n, sizeof words[0], s_compare_words);
     return n;
 }

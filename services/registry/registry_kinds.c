@@ -15,7 +15,7 @@
 
 void registry_search_prefix(const char *q, char *out, size_t size)
 {
-    text_fold(q, out, size);
+    entity_sort_prefix(q, out, size);
 }
 
 const char *registry_layout_external_id(const registry_layout *layout)

@@ -277,7 +277,8 @@ class Stack:
                             "--protected-mode", "yes", "--aclfile", acl, "--daemonize", "no", "--dir", self.redis_dir,
                             "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "",
                             # as ops/lib.sh: entities stay listpack-encoded hashes (docs/performance.md)
-                            "--hash-max-listpack-value", "1024"])
+                            "--hash-max-listpack-value", "1024", "--zset-max-listpack-entries", "1024",
+                            "--zset-max-listpack-value", "128"])
         self.procs["redis"].start()
         self.wait_redis()
         b = bin_dir()

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "entity_layout.h"
 #include "pbfield.h"
 #include "registry.pb-c.h"
 #include "registry_catalogue.h"
@@ -33,6 +34,20 @@ static Metodnet__Principal s_principal(Metodnet__Role role, Metodnet__ScopeKind 
     p.region_id = "07";
     p.municipality_id = (char *)municipality_id;
     return p;
+}
+
+/* Index text of readable text: entity_sort_prefix (its bytes are tested in test_common_entity_layout). */
+static const char *s_sorted(const char *text, const char *id)
+{
+    static char out[4][256];
+    static int turn;
+    char *o = out[turn++ % 4];
+    entity_sort_prefix(text, o, 200);
+    if (id) {
+        strcat(o, "\x1f");
+        strcat(o, id);
+    }
+    return o;
 }
 
 static bool s_index_has(const registry_layout *l, const char *key, const char *member)
@@ -105,9 +120,7 @@ static void test_association_layout(void **state)
     a.network = 1;
     static registry_layout l;
     registry_association_kind.layout(&a.base, &l);
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:assoc",
-                            "шмо учителей математики\x1f"
-                            "07-a4"));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:assoc", s_sorted("шмо учителей математики", "07-a4")));
     assert_true(s_index_has(&l, "reg:{r:07}:ix:assoc:mun:07-m1", NULL));
     assert_true(s_index_has(&l, "reg:{r:07}:ix:assoc:org:07-o3", NULL));
     assert_non_null(strstr(l.attributes, "|level:institutional|"));
@@ -418,31 +431,28 @@ static void test_words_and_search(void **state)
     char words[REGISTRY_MAX_WORDS][64];
     size_t n = registry_words("Формирующее оценивание: качество и «качественные» методики, ФГОС-2021", words,
                               REGISTRY_MAX_WORDS);
-    /* folded, distinct, in byte order; quotes and dashes separate; one-letter words are dropped */
+    /* folded index text, distinct, in byte order; quotes and dashes separate; one-letter words are dropped */
     assert_int_equal(n, 7);
     assert_string_equal(words[0], "2021");
-    assert_string_equal(words[1], "качественные");
-    assert_string_equal(words[2], "качество");
-    assert_string_equal(words[5], "фгос");
-    assert_string_equal(words[6], "формирующее");
+    assert_string_equal(words[1], s_sorted("качественные", NULL));
+    assert_string_equal(words[2], s_sorted("качество", NULL));
+    assert_string_equal(words[5], s_sorted("фгос", NULL));
+    assert_string_equal(words[6], s_sorted("формирующее", NULL));
     assert_true(registry_text_matches("Управление качеством образования", "КАЧЕСТВ управл"));
     assert_false(registry_text_matches("Управление качеством образования", "качеств школ"));
     assert_true(registry_text_matches("Ёлочка", "елоч"));
 
     char key[64];
     registry_query_key("в управление качеств", key, sizeof key);
-    assert_string_equal(key, "управление");
+    assert_string_equal(key, s_sorted("управление", NULL));
 
     /* a title with two words of the prefix appears at its first word only */
     const char *title = "Качество и качественные методики";
-    assert_true(registry_word_first_seen(title, "07-p2", "качеств", NULL));
-    assert_true(registry_word_first_seen(title, "07-p2", "качеств",
-                                         "качественн\x1f"
-                                         "07-p1"));
-    assert_false(registry_word_first_seen(title, "07-p2", "качеств",
-                                          "качественные\x1f"
-                                          "07-p2"));
-    assert_false(registry_word_first_seen(title, "07-p2", "физик", NULL));
+    const char *prefix = s_sorted("качеств", NULL);
+    assert_true(registry_word_first_seen(title, "07-p2", prefix, NULL));
+    assert_true(registry_word_first_seen(title, "07-p2", prefix, s_sorted("качественн", "07-p1")));
+    assert_false(registry_word_first_seen(title, "07-p2", prefix, s_sorted("качественные", "07-p2")));
+    assert_false(registry_word_first_seen(title, "07-p2", s_sorted("физик", NULL), NULL));
 
     Metodnet__Programme p = METODNET__PROGRAMME__INIT;
     char *competences[] = {"management.quality", "Bad Code"};
@@ -471,12 +481,8 @@ static void test_words_and_search(void **state)
     p.federal_registry = 1;
     static registry_layout l;
     registry_programme_kind.layout(&p.base, &l);
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:programme:word",
-                            "качеством\x1f"
-                            "07-p3"));
-    assert_true(s_index_has(&l, "reg:{r:07}:ix:programme:word",
-                            "образования\x1f"
-                            "07-p3"));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:programme:word", s_sorted("качеством", "07-p3")));
+    assert_true(s_index_has(&l, "reg:{r:07}:ix:programme:word", s_sorted("образования", "07-p3")));
     assert_non_null(strstr(l.attributes, "|tag:управление качеством образования|"));
     assert_non_null(strstr(l.attributes, "|comp:management.quality|"));
     assert_non_null(strstr(l.attributes, "|fr:true|"));
