@@ -342,7 +342,9 @@ mn_wait_redis() {
 # mn_start_redis: writes this stack's Redis configuration and ACL file, starts Redis (a running one
 # is left alone) and waits until it serves commands.
 mn_start_redis() {
-    mn_start redis redis-server "$(mn_redis_conf)"
+    local -a wrap=()
+    read -ra wrap <<<"$MN_WRAPPER"
+    mn_start redis "${wrap[@]}" redis-server "$(mn_redis_conf)"
     mn_wait_redis
 }
 
@@ -358,21 +360,27 @@ mn_bootstrap_admin() {
     return "$rc"
 }
 
+# MN_WRAPPER: a command the processes of a stack are started under (ops/bench/instructions.sh runs
+# them under valgrind --tool=callgrind); empty for ./ops/up and the other benchmarks.
+MN_WRAPPER="${MN_WRAPPER:-}"
+
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
 # as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events, indicators and notify (each one consumer
 # of the streams) once, registry, diagnostics, mentoring and monitoring
 # <workers> times. A binary that is missing stops the start with a clear message.
 mn_start_services() {
     local build_dir="$1" workers="$2" service bin w
+    local -a wrap=()
+    read -ra wrap <<<"$MN_WRAPPER"
     shift 2
     for service in "$@"; do
         bin="$build_dir/services/$service/metodnet-$service"
         [[ -x "$bin" ]] || mn_die "нет исполняемого файла службы $service: $bin (сборка: ./ops/up)"
         case "$service" in
-        gateway | auth | events | indicators | notify) (mn_redis_as "$service" && mn_start "$service" "$bin") ;;
+        gateway | auth | events | indicators | notify) (mn_redis_as "$service" && mn_start "$service" "${wrap[@]}" "$bin") ;;
         *)
             for ((w = 1; w <= workers; w++)); do
-                (mn_redis_as "$service" && mn_start "$service-$w" "$bin")
+                (mn_redis_as "$service" && mn_start "$service-$w" "${wrap[@]}" "$bin")
             done
             ;;
         esac
