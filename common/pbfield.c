@@ -1,5 +1,6 @@
 /* pbfield — generic field access by proto name for protobuf-c messages (see pbfield.h). */
 #include "pbfield.h"
+#include "pbjson.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -67,36 +68,6 @@ ProtobufCMessage *pbfield_clone(const ProtobufCMessage *msg)
     return copy;
 }
 
-static size_t s_scalar_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_ENUM:
-        return 4;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
-    }
-    return 0;
-}
-
 /* Frees one element's owned memory (string, bytes, sub-message). */
 static void s_free_element(const ProtobufCFieldDescriptor *f, void *element, bool repeated)
 {
@@ -144,7 +115,7 @@ static void s_copy_element(const ProtobufCFieldDescriptor *f, void *dst, const v
         }
         *(ProtobufCMessage **)dst = copy;
     } else {
-        memcpy(dst, src, s_scalar_size(f->type));
+        memcpy(dst, src, pbjson_value_size(f->type));
     }
 }
 
@@ -155,7 +126,7 @@ int pbfield_copy(ProtobufCMessage *dst, const ProtobufCMessage *src, const char 
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(dst->descriptor, name);
     if (f == NULL || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
         return -1;
-    size_t size = s_scalar_size(f->type);
+    size_t size = pbjson_value_size(f->type);
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t *dst_n = (size_t *)((char *)dst + f->quantifier_offset);
         size_t src_n = *(const size_t *)((const char *)src + f->quantifier_offset);

@@ -87,4 +87,7 @@ char *pbjson_encode(const ProtobufCMessage *msg, size_t *len);
  * are strings with format int64 (uint64 for unsigned). New reference; NULL on bad arguments. */
 json_t *pbjson_openapi_ref(const ProtobufCMessageDescriptor *desc, json_t *components_schemas);
 
+/* Bytes one value of type takes in message storage (a singular member or one array element). */
+size_t pbjson_value_size(ProtobufCType type);
+
 #endif

@@ -17,8 +17,6 @@ bool pbjson_has_presence_flag(const ProtobufCFieldDescriptor *field);
 /* The member of msg at offset (a field's storage). */
 void *pbjson_member(const ProtobufCMessage *msg, unsigned offset);
 
-/* Bytes one value of type takes in message storage (a singular member or one array element). */
-size_t pbjson_value_size(ProtobufCType type);
 
 /* Is w (the word of value i) listed for the first time at i? False for value 0 (no word) and for
  * aliases (allow_alias) that repeat an earlier value. */
