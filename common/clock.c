@@ -1,6 +1,7 @@
 /* clock — wall-clock helpers: Unix milliseconds and RFC 3339 UTC timestamps, written and read. */
 #include "clock.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,13 +15,42 @@ int64_t clock_unix_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Two decimal digits of v (0..99) at out. */
+static void s_two(char *out, int v)
+{
+    out[0] = (char)('0' + v / 10);
+    out[1] = (char)('0' + v % 10);
+}
+
 char *clock_rfc3339(int64_t unix_ms, char *buf, size_t size)
 {
-    time_t seconds = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    gmtime_r(&seconds, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+    /* every log line and audit entry takes the time: the calendar part is worked out once a second
+     * (per thread) and the rest written digit by digit, without gmtime_r and snprintf each time */
+    static _Thread_local int64_t cached_second = INT64_MIN;
+    static _Thread_local char cached[80]; /* "YYYY-MM-DDTHH:MM:SS" (room for any int the format can take) */
+    int64_t second = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+    int ms = (int)(unix_ms - second * 1000);
+    if (second != cached_second) {
+        time_t t = (time_t)second;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_second = second;
+    }
+    char text[88];
+    size_t n = strlen(cached);
+    memcpy(text, cached, n);
+    text[n] = '.';
+    text[n + 1] = (char)('0' + ms / 100);
+    s_two(text + n + 2, ms % 100);
+    text[n + 4] = 'Z';
+    text[n + 5] = '\0';
+    if (size > 0) {
+        size_t len = n + 5 < size ? n + 5 : size - 1;
+        memcpy(buf, text, len);
+        buf[len] = '\0';
+    }
     return buf;
 }
 

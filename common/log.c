@@ -13,11 +13,22 @@
 
 static const char *s_service = "metodnet";
 static log_level s_min_level = LOG_INFO;
+static long s_pid;               /* getpid() is a system call each time: taken once */
+static double s_slow_ms = 250;   /* METODNET_LOG_SLOW_MS */
+static unsigned s_access_sample; /* METODNET_ACCESS_LOG_SAMPLE: every Nth call, 0 = none */
+static unsigned s_access_counter;
 static const char *const s_level_names[] = {"debug", "info", "warn", "error"};
 
 void log_init(const char *service)
 {
     s_service = service;
+    s_pid = (long)getpid();
+    const char *slow = getenv("METODNET_LOG_SLOW_MS");
+    if (slow && *slow)
+        s_slow_ms = strtod(slow, NULL);
+    const char *sample = getenv("METODNET_ACCESS_LOG_SAMPLE");
+    if (sample && *sample)
+        s_access_sample = (unsigned)strtoul(sample, NULL, 10);
     const char *level = getenv("METODNET_LOG_LEVEL");
     if (level == NULL)
         return;
@@ -56,7 +67,7 @@ void log_write(log_level level, const char *request_id, const char *format, ...)
     char ts[40];
     size_t at = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"service\":\"%s\",\"pid\":%ld",
                                  clock_rfc3339(clock_unix_ms(), ts, sizeof ts), s_level_names[level], s_service,
-                                 (long)getpid());
+                                 s_pid ? s_pid : (long)getpid());
     if (request_id != NULL && *request_id) {
         at += (size_t)snprintf(line + at, sizeof line - at, ",\"requestId\":\"");
         at = s_escape(line, at, sizeof line, request_id);
@@ -69,4 +80,15 @@ void log_write(log_level level, const char *request_id, const char *format, ...)
     line[at++] = '\n';
     ssize_t ignored = write(STDERR_FILENO, line, at);
     (void)ignored;
+}
+
+bool log_call_wanted(bool failed, double ms)
+{
+    if (s_min_level > LOG_INFO)
+        return false;
+    if (failed || ms >= s_slow_ms || s_min_level == LOG_DEBUG)
+        return true;
+    if (s_access_sample == 0)
+        return false;
+    return ++s_access_counter % s_access_sample == 0;
 }

@@ -28,6 +28,7 @@
 #include <hiredis/async.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -864,13 +865,59 @@ static int s_issue(redis_link *link, redis_link_reply_cb cb, void *ud, char *buf
     return 0;
 }
 
+/* Decimal digits of v at out; returns how many. */
+static size_t s_utoa(char *out, size_t v)
+{
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = digits[n - 1 - i];
+    return n;
+}
+
+int redis_link_format_argv(char **out, int argc, const char **argv, const size_t *argvlen)
+{
+    *out = NULL;
+    size_t total = 1 + 20 + 2; /* "*<argc>\r\n" */
+    for (int i = 0; i < argc; i++)
+        total += 1 + 20 + 2 + (argvlen ? argvlen[i] : strlen(argv[i])) + 2;
+    if (total > INT_MAX)
+        return -1;
+    char *buf = malloc(total + 1);
+    if (!buf)
+        return -1;
+    char *p = buf;
+    *p++ = '*';
+    p += s_utoa(p, (size_t)argc);
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < argc; i++) {
+        size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
+        *p++ = '$';
+        p += s_utoa(p, len);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, argv[i], len);
+        p += len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    *p = '\0';
+    *out = buf;
+    return (int)(p - buf);
+}
+
 int redis_link_command(redis_link *link, redis_link_reply_cb cb, void *ud, int argc, const char **argv,
                        const size_t *argvlen)
 {
     if (!link || argc <= 0 || !argv)
         return -1;
     char *buf = NULL;
-    int len = redisFormatCommandArgv(&buf, argc, argv, argvlen);
+    int len = redis_link_format_argv(&buf, argc, argv, argvlen);
     return s_issue(link, cb, ud, buf, len, NULL);
 }
 
@@ -972,7 +1019,7 @@ int redis_link_evalsha(redis_link *link, redis_script *script, int numkeys, int 
         full_len[3 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
     }
     char *buf = NULL;
-    int len = redisFormatCommandArgv(&buf, argc + 3, full, full_len);
+    int len = redis_link_format_argv(&buf, argc + 3, full, full_len);
     free(full);
     free(full_len);
     return s_issue(link, cb, ud, buf, len, script);

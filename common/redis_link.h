@@ -92,4 +92,9 @@ const char *redis_link_last_error(const redis_link *link);
  * it ends once they are closed (scripts are freed with the link). */
 void redis_link_close(redis_link **link);
 
+/* The RESP array of bulk strings for argv into *out (malloc'd, free()): the bytes
+ * redisFormatCommandArgv writes, without its sprintf per argument (every command of the links goes
+ * through it). argvlen NULL: strlen. Returns the length, -1 when out of memory. */
+int redis_link_format_argv(char **out, int argc, const char **argv, const size_t *argvlen);
+
 #endif

@@ -77,8 +77,9 @@ static void s_send(mdp_worker_request *req, const char *request_id, Metodnet__St
 static void s_finish(service_call *call, Metodnet__StatusCode code)
 {
     double ms = (double)(uv_hrtime() - call->started_ns) / 1e6;
-    log_info(call->envelope->request_id, "%s %s → %s за %.2f мс", call->owner->service_name, call->method->name,
-             s_code_word(code), ms);
+    if (log_call_wanted(code != METODNET__STATUS_CODE__STATUS_CODE_OK, ms))
+        log_info(call->envelope->request_id, "%s %s → %s за %.2f мс", call->owner->service_name, call->method->name,
+                 s_code_word(code), ms);
     if (call->request)
         protobuf_c_message_free_unpacked(call->request, NULL);
     metodnet__envelope__free_unpacked(call->envelope, NULL);

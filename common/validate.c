@@ -185,3 +185,13 @@ char *text_fold(const char *in, char *out, size_t size)
     out[o] = '\0';
     return out;
 }
+
+size_t text_copy(char *out, size_t size, const char *text, size_t len)
+{
+    if (size == 0)
+        return 0;
+    size_t n = len < size - 1 ? len : size - 1;
+    memcpy(out, text, n);
+    out[n] = '\0';
+    return n;
+}

@@ -10,20 +10,24 @@
 # Prints a table and one line per kind "RESULT kind=… total=<instructions per request>"; record the
 # figures before/after a change in docs/performance.md.
 #
-#   ./ops/bench/instructions.sh [--requests N]     (N per kind, default 300; ~3–5 minutes)
+#   ./ops/bench/instructions.sh [--requests N] [--keep DIR]
+#     N per kind (default 300; ~3 minutes); --keep copies each process's dump per kind to DIR
+#     (callgrind_annotate DIR/gateway.get shows where a GET's instructions go).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 BENCH_DIR="$MN_ROOT/ops/bench"
 
-requests=300
+requests=300 keep=""
 while (($#)); do
     case "$1" in
     --requests) requests="$2"; shift 2 ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --keep) keep="$2"; shift 2 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) mn_die "неизвестный аргумент: $1" ;;
     esac
 done
 [[ "$requests" =~ ^[1-9][0-9]*$ ]] || mn_die "--requests: нужно положительное число"
+[[ -z "$keep" ]] || mkdir -p "$keep" || mn_die "--keep: не удалось создать каталог $keep"
 for tool in valgrind callgrind_control redis-server redis-cli curl python3; do
     command -v "$tool" >/dev/null || mn_die "нет $tool (установите: ./ops/up ставит всё нужное)"
 done
@@ -81,6 +85,7 @@ counters_read() { # counters_read TAG → "name=instructions ..." (the dump of e
         file="$(ls -t "$work/callgrind/cg.$pid."* 2>/dev/null | head -n 1)"
         [[ -n "$file" ]] || mn_die "callgrind не записал счётчики процесса ${names[$i]}"
         total="$(grep -E '^(summary|totals):' "$file" | head -n 1 | awk '{print $2}')"
+        [[ -z "$keep" ]] || cp "$file" "$keep/${names[$i]}.$1"
         out+=("${names[$i]}=${total:-0}")
     done
     echo "${out[*]}"

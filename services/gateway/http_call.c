@@ -2,6 +2,7 @@
  * pool and by outstanding callbacks), errors, idempotency, submitting to the broker, the deadline
  * guard, and decoding and authenticating API requests before the call. */
 #include "http_internal.h"
+#include "validate.h"
 
 /* ---- calls ---- */
 
@@ -77,8 +78,8 @@ http_call *gateway_http_call_new(gateway_http *http, h2o_req_t *req, const char 
     call->http = http;
     call->req = req;
     call->refs = 1; /* the request pool's reference */
-    snprintf(call->label, sizeof call->label, "%s", label);
-    snprintf(call->request_id, sizeof call->request_id, "%s", request_id);
+    text_copy(call->label, sizeof call->label, label, strlen(label));
+    text_copy(call->request_id, sizeof call->request_id, request_id, strlen(request_id));
     call->started_ns = started_ns;
     return call;
 }
@@ -221,7 +222,7 @@ static void s_client_address(h2o_req_t *req, char *out, size_t size)
         return;
     size_t n = h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host);
     if (n != SIZE_MAX)
-        snprintf(out, size, "%.*s", (int)n, host);
+        text_copy(out, size, host, n);
 }
 
 /* Packs the Envelope around msg into call->envelope. */
@@ -391,7 +392,11 @@ void gateway_http_handle_api(gateway_http *http, h2o_req_t *req, const route_mat
 {
     const route *r = m->route;
     char label[112];
-    snprintf(label, sizeof label, "%s %s", r->method, r->path_template);
+    size_t at = text_copy(label, sizeof label, r->method, strlen(r->method));
+    if (at + 1 < sizeof label) {
+        label[at++] = ' ';
+        text_copy(label + at, sizeof label - at, r->path_template, strlen(r->path_template));
+    }
     const char *body = req->entity.base;
     size_t body_len = req->entity.base ? req->entity.len : 0;
     if (r->flags & (ROUTE_BODY | ROUTE_CSV_IN)) {

@@ -6,6 +6,7 @@
 #include "routes.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "envelope.pb-c.h"
 #include "pbjson.h"
+#include "xalloc.h"
 #include "auth.pb-c.h"
 #include "registry.pb-c.h"
 #include "diagnostics.pb-c.h"
@@ -30,6 +32,7 @@
 #include "monitoring_service.pb-c.h"
 #include "registry_service.pb-c.h"
 #include "notify_service.pb-c.h"
+#include "validate.h"
 
 /* One row: the MDP service and rpc, then what differs from the defaults (no body field, 200, no
  * flags, the gateway's body limit and deadline) as designated initializers. The rpc's request and
@@ -674,20 +677,74 @@ static bool s_template_matches(const char *tpl, const char *path, size_t path_le
     return true;
 }
 
+/* The shape of a path for the quick test before a template is matched: its number of segments and
+ * its third one (the collection: "staff" of /api/v1/staff/…). */
+typedef struct {
+    size_t n_segments;
+    const char *collection; /* NULL: the third segment is a parameter (or there is none) */
+    size_t collection_len;
+} s_shape;
+
+static s_shape s_shape_of(const char *path, size_t path_len, bool is_template)
+{
+    s_shape shape = {0, NULL, 0};
+    const char *p = path, *end = path + path_len, *seg;
+    size_t len;
+    if (end - p > 1 && end[-1] == '/') /* the trailing slash s_template_matches tolerates */
+        end--;
+    while (s_next_segment(&p, end, &seg, &len)) {
+        if (shape.n_segments == 2 && !(is_template && len >= 2 && seg[0] == '{' && seg[len - 1] == '}')) {
+            shape.collection = seg;
+            shape.collection_len = len;
+        }
+        shape.n_segments++;
+    }
+    return shape;
+}
+
+static s_shape *s_route_shapes;
+static pthread_once_t s_route_shapes_once = PTHREAD_ONCE_INIT;
+
+static void s_route_shapes_build(void)
+{
+    size_t count;
+    const route *table = routes_table(&count);
+    s_route_shapes = xcalloc(count + 1, sizeof *s_route_shapes);
+    for (size_t i = 0; i < count; i++)
+        s_route_shapes[i] = s_shape_of(table[i].path_template, strlen(table[i].path_template), true);
+}
+
+/* Could the template of shape t match a path of shape p? false only where s_template_matches is sure
+ * to say no (another number of segments, another literal collection). */
+static bool s_shape_fits(const s_shape *t, const s_shape *p)
+{
+    if (t->n_segments != p->n_segments)
+        return false;
+    return t->collection == NULL || (p->collection && t->collection_len == p->collection_len &&
+                                     memcmp(t->collection, p->collection, t->collection_len) == 0);
+}
+
 routes_match_result routes_match(const char *method, size_t method_len, const char *path, size_t path_len,
                                  route_match *out)
 {
-    memset(out, 0, sizeof *out);
+    out->route = NULL;
+    out->n_params = 0;
+    out->allow[0] = '\0';
     bool path_known = false;
     size_t count;
     const route *table = routes_table(&count);
+    pthread_once(&s_route_shapes_once, s_route_shapes_build);
+    s_shape shape = s_shape_of(path, path_len, false);
     route_match candidate;
     for (size_t i = 0; i < count; i++) {
-        memset(&candidate, 0, sizeof candidate);
+        if (!s_shape_fits(&s_route_shapes[i], &shape))
+            continue;
+        candidate.n_params = 0;
         if (!s_template_matches(table[i].path_template, path, path_len, &candidate))
             continue;
         if (strlen(table[i].method) == method_len && memcmp(table[i].method, method, method_len) == 0) {
-            *out = candidate;
+            memcpy(out->params, candidate.params, candidate.n_params * sizeof candidate.params[0]);
+            out->n_params = candidate.n_params;
             out->route = &table[i];
             return ROUTES_FOUND;
         }
@@ -800,7 +857,7 @@ static int s_apply_params(ProtobufCMessage *msg, const route_match *m, routes_er
 {
     for (size_t i = 0; i < m->n_params; i++) {
         char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)m->params[i].name_len, m->params[i].name);
+        text_copy(name, sizeof name, m->params[i].name, m->params[i].name_len);
         pbjson_error pe = {{0}, {0}};
         if (pbjson_set_from_text(msg, name, m->params[i].value, &pe) != 0) {
             s_error(err, name, pe.message);

@@ -207,6 +207,9 @@ class Stack:
             "METODNET_HEARTBEAT_MS": str(self.heartbeat_ms),
             "METODNET_HEARTBEAT_LIVENESS": str(self.liveness),
         })
+        # every call a worker answers gets its log line here (./ops/up writes only failed and slow ones):
+        # tests read the lines to see which worker served a request
+        env.setdefault("METODNET_ACCESS_LOG_SAMPLE", "1")
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         env.pop("METODNET_REDIS_SOCKET", None)

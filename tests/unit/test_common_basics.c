@@ -59,6 +59,12 @@ static void test_rfc3339(void **state)
         assert_true(clock_parse_rfc3339(clock_rfc3339(t, text, sizeof text), &ms));
         assert_int_equal(ms, t);
     }
+    /* the cached second and the digits written by hand: exact text, the same second twice, a short buffer */
+    assert_string_equal(clock_rfc3339(1764676800007LL, text, sizeof text), "2025-12-02T12:00:00.007Z");
+    assert_string_equal(clock_rfc3339(1764676800999LL, text, sizeof text), "2025-12-02T12:00:00.999Z");
+    assert_string_equal(clock_rfc3339(1764676801120LL, text, sizeof text), "2025-12-02T12:00:01.120Z");
+    assert_string_equal(clock_rfc3339(0, text, sizeof text), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(clock_rfc3339(1764676801120LL, text, 11), "2025-12-02");
     assert_true(clock_parse_rfc3339("1970-01-01T00:00:00Z", &ms));
     assert_int_equal(ms, 0);
     assert_true(clock_parse_rfc3339("2026-11-23T15:00:00+03:00", &ms));

@@ -11,6 +11,7 @@
 
 #include "envelope.pb-c.h"
 #include "pbjson.h"
+#include "diagnostics.pb-c.h"
 #include "registry.pb-c.h"
 
 /* ---- helpers ---- */
@@ -71,6 +72,23 @@ static void s_assert_binary_round_trip(const ProtobufCMessage *msg)
 }
 
 /* ---- round trips ---- */
+
+/* pbjson_encode writes the text directly; it must give exactly the bytes of the tree dumped by jansson. */
+static void s_assert_encodings_agree(const ProtobufCMessage *msg)
+{
+    size_t direct_len = 0;
+    char *direct = pbjson_encode(msg, &direct_len);
+    json_t *tree = pbjson_to_json(msg);
+    assert_non_null(direct);
+    assert_non_null(tree);
+    char *dumped = json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_non_null(dumped);
+    assert_int_equal(direct_len, strlen(direct));
+    assert_string_equal(direct, dumped);
+    free(dumped);
+    free(direct);
+    json_decref(tree);
+}
 
 static void test_staff_round_trip(void **state)
 {
@@ -769,6 +787,7 @@ static void test_mutated_documents(void **state)
             continue;
         }
         accepted++;
+        s_assert_encodings_agree(msg);
         size_t text_len;
         char *text = pbjson_encode(msg, &text_len);
         assert_non_null(text);
@@ -893,11 +912,65 @@ static void test_oneof_and_map_refused(void **state)
     char *text = s_encode(&odd);
     assert_string_equal(text, "{\"text\":null,\"number\":5,\"tags\":[{\"key\":\"k\",\"value\":\"v\"}]}");
     free(text);
+    s_assert_encodings_agree(&odd.base);
+}
+
+/* Reals, control characters, invalid UTF-8, bytes and unknown enum values: the direct text and the
+ * jansson tree agree byte for byte. */
+static void test_direct_encoding_agrees_with_jansson(void **state)
+{
+    (void)state;
+    static const double reals[] = {0.0,
+                                   -0.0,
+                                   1.0,
+                                   0.1,
+                                   3.5,
+                                   -2.25,
+                                   1e20,
+                                   1e-7,
+                                   1.5e300,
+                                   -4.9e-324,
+                                   123456789.125,
+                                   100.0 / 3.0,
+                                   1e15,
+                                   1e16,
+                                   1e17,
+                                   2.5e-5,
+                                   0.3333333333333333};
+    Metodnet__Answer answer = METODNET__ANSWER__INIT;
+    answer.item_id = "q1";
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        answer.value = reals[i];
+        s_assert_encodings_agree(&answer.base);
+    }
+    Metodnet__StaffMember s = METODNET__STAFF_MEMBER__INIT;
+    char text[160];
+    for (int round = 0; round < 2000; round++) {
+        size_t len = s_rand() % (sizeof text - 1);
+        for (size_t i = 0; i < len; i++) /* every byte but NUL, so also invalid UTF-8 */
+            text[i] = (char)(1 + s_rand() % 255);
+        text[len] = '\0';
+        s.last_name = text;
+        s.first_name = round % 3 ? "Мадина \"\\/\x7f\xe2\x80\xa8" : "";
+        s.category = (Metodnet__StaffCategory)(round % 5 == 0 ? 77 : round % 3); /* 77: unknown to this build */
+        s.version = (int64_t)s_rand() * (round % 2 ? -1 : 1);
+        s_assert_encodings_agree(&s.base);
+    }
+    Metodnet__Envelope e = METODNET__ENVELOPE__INIT;
+    uint8_t payload[40];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(i * 37);
+    for (size_t n = 0; n <= sizeof payload; n += 7) {
+        e.payload.data = n ? payload : NULL;
+        e.payload.len = n;
+        s_assert_encodings_agree(&e.base);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_direct_encoding_agrees_with_jansson),
         cmocka_unit_test(test_staff_round_trip),
         cmocka_unit_test(test_organization_with_sites_round_trip),
         cmocka_unit_test(test_bytes_base64),

@@ -11,6 +11,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "redis_link.h"
 #include "redis_test_server.h"
 
@@ -596,10 +600,39 @@ static void test_close_from_callback(void **state)
     redis_test_server_destroy(&server);
 }
 
+/* The RESP text of a command is exactly what hiredis's redisFormatCommandArgv writes (binary values,
+ * empty ones, lengths of every number of digits). */
+static void test_format_argv_matches_hiredis(void **state)
+{
+    (void)state;
+    static char big[123457];
+    memset(big, 'x', sizeof big);
+    big[77] = '\0'; /* binary: a NUL inside */
+    const char *argv[] = {"XADD", "audit:{g}:log", "*", "e", "", big, "\r\n$3\r\n", big};
+    size_t argvlen[] = {4, 13, 1, 1, 0, sizeof big, 6, 9};
+    for (int argc = 1; argc <= 8; argc++) {
+        char *ours = NULL, *theirs = NULL;
+        int n_ours = redis_link_format_argv(&ours, argc, argv, argvlen);
+        int n_theirs = redisFormatCommandArgv(&theirs, argc, argv, argvlen);
+        assert_int_equal(n_ours, n_theirs);
+        assert_memory_equal(ours, theirs, (size_t)n_theirs);
+        free(ours);
+        redisFreeCommand(theirs);
+    }
+    const char *words[] = {"HMGET", "reg:{r:07}:staff:07-s1", "v", "d"};
+    char *ours = NULL, *theirs = NULL;
+    int n = redis_link_format_argv(&ours, 4, words, NULL); /* lengths by strlen */
+    assert_int_equal(n, redisFormatCommandArgv(&theirs, 4, words, NULL));
+    assert_memory_equal(ours, theirs, (size_t)n);
+    free(ours);
+    redisFreeCommand(theirs);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_argv_matches_hiredis),
         cmocka_unit_test_teardown(test_round_trip, s_teardown),
         cmocka_unit_test_teardown(test_refused_connection_times_out, s_teardown),
         cmocka_unit_test_teardown(test_waiting_queue_is_bounded, s_teardown),
