@@ -389,6 +389,114 @@ class IndicatorsTest(StackTestCase):
         pending = self.stack.redis_cli("XPENDING", "reg:{r:07}:events", "indicators").stdout.split()
         self.assertEqual(pending[0], "0", pending)
 
+    def m1_table(self, key="items", **kw):
+        kw.setdefault("scope_kind", "municipality")
+        kw.setdefault("scope_id", self.m1["id"])
+        return self.table(self.values(**kw), key)
+
+    def wait_m1(self, want, timeout=10.0, **kw):
+        """waits until every (indicator → (numerator, denominator)) of want holds for M1"""
+        deadline = time.monotonic() + timeout
+        t = {}
+        while time.monotonic() < deadline:
+            t = self.m1_table(**kw)
+            if all(t.get((self.m1["id"], k, ""), (None, None))[:2] == v for k, v in want.items()):
+                return t
+            time.sleep(0.05)
+        self.fail(f"значения МО не сошлись за {timeout} с: {want} ≠ {t}")
+
+    def test_13_mentoring_programmes_and_pairs(self):
+        """I3, I5, I8 (support programmes), I6, I7 and the pair parts of I4 and I13 from the mentoring
+        service's stream, by hand on M1 (T1 of O1 and O2, T2 of O1, T5 of O2; young: T1, T5; young and
+        early-career: T1, T5, both network members since test_08), and an attendance of a young_support programme's event in I4."""
+        s = self.stack
+        m1, m2 = self.m1["id"], self.m2["id"]
+        sp = lambda body: self._ok(s.post("/api/v1/support-programmes", dict(
+            {"title": "Программа", "actNumber": "1-о", "actDate": "2026-01-10"}, **body)))
+        sp1 = sp({"kind": "mentoring", "level": "municipal", "municipalityId": m1, "startsOn": "2026-01-15"})
+        sp2 = sp({"kind": "young_support", "level": "institutional", "organizationId": self.o2["id"],
+                  "startsOn": "2026-02-01"})
+        sp({"kind": "association_support", "level": "regional", "regionId": REGION, "startsOn": "2025-01-01",
+            "endsOn": "2025-12-31"})
+        sp({"kind": "mentoring", "level": "institutional", "organizationId": self.o3["id"],
+            "startsOn": "2026-03-01"})
+        # programmes: I3 M1 = SP2 (of O2), I5 M1 = SP1, region 2 (SP1, SP4 of O3 in M2), I8: SP3 ended in 2025
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            b = self.table(self.values(by="municipality"), "breakdown")
+            if b.get((m2, "I5", ""), (0,))[0] == 1:
+                break
+            time.sleep(0.05)
+        t = self.table(self.values(by="municipality"))
+        self.assertEqual(t[(REGION, "I3", "")], (1, 0, 1))
+        self.assertEqual(t[(REGION, "I5", "")], (2, 0, 2))
+        self.assertEqual(t[(REGION, "I8", "")], (0, 0, 0))
+        b = self.table(self.values(by="municipality"), "breakdown")
+        self.assertEqual(b[(m1, "I3", "")], (1, 0, 1))
+        self.assertEqual(b[(m1, "I5", "")], (1, 0, 1))
+        self.assertEqual(b[(m2, "I3", "")], (0, 0, 0))
+        self.assertEqual(b[(m2, "I5", "")], (1, 0, 1))
+        self.assertEqual(self.table(self.values(period="2025"))[(REGION, "I8", "")], (1, 0, 1))
+        # T2 is a certified mentor (since 2026-03-01)
+        mentor = self._ok(s.post("/api/v1/mentors", {"staffId": self.t2["id"], "certified": True,
+                                                     "certifiedOn": "2026-03-01", "certificationAct": "Приказ № 7",
+                                                     "maxMentees": 3}))
+        pair = lambda prog, mentor_, mentee, start: self._ok(s.post("/api/v1/mentoring-pairs", {
+            "programmeId": prog["id"], "form": "young_specialist", "mentorStaffId": mentor_["id"],
+            "menteeStaffId": mentee["id"], "startsOn": start, "competences": ["t.assess.1"]}))
+        pa = pair(sp1, self.t2, self.t1, "2026-04-01")   # mentoring: T1 mentee, T2 mentor
+        pb = pair(sp2, self.t2, self.t5, "2026-05-01")   # young_support: T5 mentee
+        pair(sp1, self.t5, self.t2, "2026-04-01")        # proposed only: never counts
+        # nothing counts before activation
+        self.wait_m1({"I6": (0, 3), "I7": (0, 3), "I4": (0, 2), "I13": (2, 2)})
+        for p in (pa, pb):
+            r = s.post(f"/api/v1/mentoring-pairs/{p['id']}/activate", {}, headers={"If-Match": f'"{p["version"]}"'})
+            self.assertEqual(r.status, 200, r)
+        # I6: T1, T2 → 2/3 = 66.7; I7: T1 (mentor certified) → 1/3 = 33.3; I4: T5 of the young_support
+        # pair → 1/2; I13: T1 and T5 (members since test_08, and mentees now) → 2/2
+        t = self.wait_m1({"I6": (2, 3), "I7": (1, 3), "I4": (1, 2), "I13": (2, 2)})
+        self.assertEqual(t[(m1, "I6", "")], (2, 3, 66.7))
+        self.assertEqual(t[(m1, "I7", "")], (1, 3, 33.3))
+        self.assertEqual(t[(m1, "I4", "")], (1, 2, 50.0))
+        b = self.m1_table("breakdown", by="organization")
+        self.assertEqual(b[(self.o1["id"], "I6", "")], (2, 2, 100.0))  # T1, T2
+        self.assertEqual(b[(self.o2["id"], "I6", "")], (1, 2, 50.0))   # T1 of T1, T5
+        self.assertEqual(b[(self.o2["id"], "I7", "")], (1, 2, 50.0))
+        # the first quarter: the pairs start later
+        q1 = self.m1_table(period="2026-01-01..2026-03-31")
+        self.assertEqual(q1[(m1, "I6", "")], (0, 3, 0.0))
+        # an attended event of the young_support programme: T1 → I4 2/2
+        e = self._ok(s.post("/api/v1/events", {
+            "type": "seminar", "level": "municipal", "municipalityId": m1, "title": "Школа молодого педагога",
+            "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
+            "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)), "venue": "МКОУ СОШ № 2",
+            "capacity": 0, "competences": ["t.assess.1"], "supportProgrammeId": sp2["id"]}))
+        self.assertEqual(s.post(f"/api/v1/events/{e['id']}/publish", {}).status, 200)
+        g = self._ok(s.post(f"/api/v1/events/{e['id']}/registrations", {"staffId": self.t1["id"]}))
+        r = s.post(f"/api/v1/events/{e['id']}/attendance", {"marks": [{"registrationId": g["id"], "attended": True}]})
+        self.assertEqual(r.status, 200, r)
+        self.wait_m1({"I4": (2, 2)})
+        self.assert_recompute_agrees()
+        # the mentor loses the certification: I7 0/3 (the mentee's value follows the mentor's profile)
+        r = s.request("PATCH", f"/api/v1/mentors/{self.t2['id']}", {"certified": False, "certifiedOn": "", "certificationAct": ""},
+                      headers={"If-Match": f'"{mentor["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.wait_m1({"I7": (0, 3), "I6": (2, 3)})
+        self.assert_recompute_agrees()
+        # a completed pair still counts in the year it was active
+        pa2 = s.get(f"/api/v1/mentoring-pairs/{pa['id']}").json
+        r = s.post(f"/api/v1/mentoring-pairs/{pa['id']}/complete", {"outcome": {"result": "Готово"}},
+                   headers={"If-Match": f'"{pa2["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.wait_m1({"I6": (2, 3)})
+        r = s.request("PATCH", f"/api/v1/support-programmes/{sp1['id']}", {"kind": "young_support"},
+                      headers={"If-Match": f'"{sp1["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        # SP1 is a young_support project now: its pair is no mentoring (I6 0/3), T1 was its mentee (I4 2/2
+        # already by the event), I3 M1: SP1 and SP2
+        t = self.wait_m1({"I6": (0, 3), "I4": (2, 2), "I3": (2, 0), "I5": (0, 0)})
+        self.assert_recompute_agrees()
+
     def _user(self, role, kind, scope_id, staff_id=None):
         login = f"ind{os.urandom(4).hex()}"
         password = "Пароль-для-теста-" + os.urandom(4).hex()

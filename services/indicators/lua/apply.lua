@@ -134,6 +134,7 @@ elseif op == 'event' then
   else hset(P .. 'ev:' .. a[1], 'date', a[3], 'sp', a[4]) end
 elseif op == 'registration' then
   -- staff, id, event, attended
+  a[1] = owner(a[1], a[2])
   if a[4] == '1' then hset(P .. 'att:' .. a[1], a[2], a[3])
   else hdel(P .. 'att:' .. a[1], a[2]) end
 elseif op == 'route' then
@@ -141,6 +142,35 @@ elseif op == 'route' then
   local rk = P .. 'route:' .. a[1]
   del(rk)
   for i = 2, #a do hset(rk, tostring(i - 1), a[i]) end
+elseif op == 'sprog' then
+  -- id, deleted, kind, from, to, owner scopes (comma list: org, municipality, region)
+  local id, deleted = a[1], a[2] == '1'
+  local sk = P .. 'sp:' .. id
+  local old = redis.call('HGET', sk, 'homes')
+  for _, s in ipairs(split(old)) do srem(P .. 'sps:' .. s, id) end
+  if deleted then del(sk)
+  else
+    hset(sk, 'kind', a[3], 'from', a[4], 'to', a[5], 'homes', a[6])
+    for _, s in ipairs(split(a[6])) do sadd(P .. 'sps:' .. s, id) end
+  end
+elseif op == 'mentor' then
+  -- staff, deleted, certified on (empty: not certified)
+  if a[2] == '1' or a[3] == nil or a[3] == '' then hdel(P .. 'mt', a[1])
+  else hset(P .. 'mt', a[1], a[3]) end
+elseif op == 'pair' then
+  -- id, deleted (or never active), programme, mentor, mentee, from, to
+  local id = a[1]
+  local pk = P .. 'pr:' .. id
+  local old = redis.call('HMGET', pk, 'mentor', 'mentee')
+  if old[1] then hdel(P .. 'pair:' .. old[1], id) end
+  if old[2] then hdel(P .. 'pair:' .. old[2], id) end
+  if a[2] == '1' then del(pk)
+  else
+    hset(pk, 'prog', a[3], 'mentor', a[4], 'mentee', a[5], 'from', a[6], 'to', a[7])
+    hset(P .. 'pair:' .. a[4], id, 'mentor|' .. a[3] .. '|' .. a[6] .. '|' .. a[7] .. '|')
+    hset(P .. 'pair:' .. a[5], id, 'mentee|' .. a[3] .. '|' .. a[6] .. '|' .. a[7] .. '|' .. a[4])
+    sadd(P .. 'facts', a[4], a[5])
+  end
 end
 
 -- the people with any result, completion, membership, attendance or route item: values.lua reads

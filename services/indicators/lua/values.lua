@@ -160,7 +160,8 @@ for _, pid in ipairs(people) do
         if joined <= pend and (left == '' or pend < left) and assoc_is_network(f[1]) then net = true end
         if joined <= pend and (left == '' or left > pstart) then member_p = true end
       end
-      -- pairs (mentoring service): role|programme|from|to|mentor certified during the pair
+      -- pairs (mentoring service): role|programme|from|to|mentor (of a mentee's pair); the mentor certified
+      -- during the pair: certified on or before its end (open: the reference date)
       local pair_m, pair_cert, pair_young, mentee_p = false, false, false, false
       local pairs_ = hvals(P .. 'pair:' .. pid, pid)
       for _, v in ipairs(pairs_) do
@@ -169,7 +170,10 @@ for _, pid in ipairs(people) do
           local k = sp_kind(f[2])
           if k == 'mentoring' then
             pair_m = true
-            if f[1] == 'mentee' and f[5] == '1' then pair_cert = true end
+            if f[1] == 'mentee' and (f[5] or '') ~= '' then
+              local cert = redis.call('HGET', P .. 'mt', f[5])
+              if cert and cert <= pend and (f[4] == '' or cert <= f[4]) then pair_cert = true end
+            end
           end
           if f[1] == 'mentee' then
             mentee_p = true
