@@ -95,6 +95,9 @@ typedef struct {
     /* comparison */
     const char *bys[3];
     size_t by_i;
+    char **periods; /* "start..end" of every period the live state keeps counters for, the current year first */
+    size_t n_periods, period_i;
+    char period_key[64]; /* the counters' key of the period compared ("start..end@age") */
     Metodnet__GetIndicatorValuesResponse *live;
     Metodnet__RecomputeResponse resp;
     Metodnet__RecomputeDifference **diffs;
@@ -103,6 +106,7 @@ typedef struct {
 
 static void s_next_page(rc_op *o);
 static void s_compare_next(rc_op *o);
+static void s_compare_start(rc_op *o);
 static void s_drop(rc_op *o);
 
 static void s_op_free(rc_op *o)
@@ -118,6 +122,9 @@ static void s_op_free(rc_op *o)
         free(o->diffs[i]);
     }
     free(o->diffs);
+    for (size_t i = 0; i < o->n_periods; i++)
+        free(o->periods[i]);
+    free(o->periods);
     ind_values_free(o->live);
     free(o);
 }
@@ -306,8 +313,7 @@ static void s_next_page(rc_op *o)
         return;
     }
     if (o->source >= RC_SOURCES) {
-        o->by_i = 0;
-        s_compare_next(o);
+        s_compare_start(o);
         return;
     }
     const rc_source *src = &s_sources[o->source];
@@ -434,20 +440,93 @@ static void s_live_counted(Metodnet__StatusCode code, const char *message_ru,
         return;
     }
     o->live = resp;
+    const char *young = getenv("METODNET_INDICATORS_YOUNG_AGE");
+    snprintf(o->period_key, sizeof o->period_key, "%s..%s@%s", resp->period_start, resp->period_end,
+             young && atoi(young) > 0 ? young : "35");
     char region_key[64];
     snprintf(region_key, sizeof region_key, "%s", o->region);
-    ind_values_compute(o->svc, o->prefix, o->region, "region", region_key, "", "", o->bys[o->by_i], s_chk_counted, o);
+    ind_values_compute(o->svc, o->prefix, o->region, "region", region_key, o->periods[o->period_i], "", o->bys[o->by_i],
+                       s_chk_counted, o);
+}
+
+/* every counter of the period, live against the shadow (compare.lua) */
+static void s_counters_compared(const redisReply *reply, const char *error, void *ud)
+{
+    rc_op *o = ud;
+    if (error || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER) {
+        s_fail(o, "сверка счётчиков не удалась");
+        s_drop(o);
+        return;
+    }
+    for (size_t i = 1; i + 3 < reply->elements; i += 4) {
+        const redisReply *const *e = (const redisReply *const *)reply->element + i;
+        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING || e[2]->type != REDIS_REPLY_STRING ||
+            e[3]->type != REDIS_REPLY_STRING)
+            continue;
+        char key[256];
+        snprintf(key, sizeof key, "счётчик %s %s %s: %s/%s", o->period_key, e[0]->str, e[1]->str, e[2]->str, e[3]->str);
+        s_diff(o, key, atoll(e[2]->str), atoll(e[3]->str));
+    }
+    o->period_i++;
+    o->by_i = 0;
+    s_compare_next(o);
 }
 
 static void s_compare_next(rc_op *o)
 {
-    if (o->by_i >= 3) {
+    if (o->period_i >= o->n_periods) {
         s_drop(o);
+        return;
+    }
+    if (o->by_i >= 3) {
+        char live[48], ck[128];
+        snprintf(live, sizeof live, "ind:{r:%s}:", o->region);
+        snprintf(ck, sizeof ck, "%sck:%s", live, o->period_key);
+        const char *argv[] = {ck, live, o->prefix, o->period_key};
+        if (redis_link_evalsha(o->svc->link, o->svc->compare_script, 1, 4, argv, NULL, s_counters_compared, o) != 0) {
+            s_fail(o, "сверка счётчиков не отправлена");
+            s_drop(o);
+        }
         return;
     }
     char live_prefix[48];
     snprintf(live_prefix, sizeof live_prefix, "ind:{r:%s}:", o->region);
-    ind_values_compute(o->svc, live_prefix, o->region, "region", o->region, "", "", o->bys[o->by_i], s_live_counted, o);
+    ind_values_compute(o->svc, live_prefix, o->region, "region", o->region, o->periods[o->period_i], "",
+                       o->bys[o->by_i], s_live_counted, o);
+}
+
+/* the periods to compare: the current year and every period the live state keeps counters for */
+static void s_periods_listed(const redisReply *reply, const char *error, void *ud)
+{
+    rc_op *o = ud;
+    o->periods =
+        xcalloc(1 + (reply && !error && reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0), sizeof *o->periods);
+    o->periods[o->n_periods++] = xstrdup("");
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char year[32];
+    snprintf(year, sizeof year, "%04d-01-01..%04d-12-31", tm.tm_year + 1900, tm.tm_year + 1900);
+    if (reply && !error && reply->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *e = reply->element[i];
+            if (e->type != REDIS_REPLY_STRING || !strchr(e->str, '@'))
+                continue;
+            char range[64];
+            snprintf(range, sizeof range, "%.*s", (int)(strchr(e->str, '@') - e->str), e->str);
+            if (strcmp(range, year) != 0)
+                o->periods[o->n_periods++] = xstrdup(range);
+        }
+    o->period_i = 0;
+    o->by_i = 0;
+    s_compare_next(o);
+}
+
+static void s_compare_start(rc_op *o)
+{
+    if (redis_link_commandf(o->svc->link, s_periods_listed, o, "ZRANGE ind:{r:%s}:periods 0 -1", o->region) != 0)
+        s_periods_listed(NULL, "closed", o);
 }
 
 /* ---------- dropping the shadow state ---------- */

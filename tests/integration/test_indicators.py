@@ -307,17 +307,21 @@ class IndicatorsTest(StackTestCase):
         self.assertIn("расхождений с инкрементальным состоянием: 0", p.stdout)
 
     def test_12_recompute_finds_a_difference(self):
-        """a change behind the consumer's back (the incremental state edited directly) is found"""
-        self.stack.redis_cli("SREM", "ind:{r:07}:ppl:07", self.t2["id"])
+        """a change behind the consumer's back (a counter of the incremental state edited directly: drift) is
+        found, in the values and in the counters themselves"""
+        key = "ind:{r:07}:c:2026-01-01..2026-12-31@35:07"
+        self.values()  # the year's counters exist
+        self.stack.redis_cli("HINCRBY", key, "d:I1", "1")
         from harness import bin_dir
         binary = os.path.join(bin_dir(), "ops", "metodctl", "metodctl")
         env = dict(os.environ, METODNET_URL=f"http://127.0.0.1:{self.stack.http_port}",
                    METODNET_TOKEN=self.stack.tokens[0])
         p = subprocess.run([binary, "indicators", "recompute", "--check"], env=env, capture_output=True, text=True,
                            timeout=60)
+        self.stack.redis_cli("HINCRBY", key, "d:I1", "-1")
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
         self.assertIn("I1 07", p.stdout)
-        self.stack.redis_cli("SADD", "ind:{r:07}:ppl:07", self.t2["id"])
+        self.assertIn("счётчик 2026-01-01..2026-12-31@35 07 d:I1", p.stdout)
 
     def subject_count(self, subject):
         r = self.values(by="subject")
