@@ -501,6 +501,38 @@ class IndicatorsTest(StackTestCase):
         t = self.wait_m1({"I6": (0, 3), "I4": (2, 2), "I3": (2, 0), "I5": (0, 0)})
         self.assert_recompute_agrees()
 
+    def test_14_periods_lru_and_restart(self):
+        """at most 8 periods keep counters (the least recently read one is dropped, and built again when read);
+        a change touching more people than reeval_max restarts the scan of the registered periods instead of
+        re-evaluating them one by one — the values and the recompute agree either way"""
+        first = self.table(self.values(period="2026-02-01..2026-02-28"))
+        for month in range(3, 12):
+            self.values(period=f"2026-{month:02d}-01..2026-{month:02d}-28")
+        keys = self.stack.redis_cli("ZRANGE", "ind:{r:07}:periods", "0", "-1").stdout.split()
+        self.assertEqual(len(keys), 8, keys)
+        self.assertNotIn("2026-02-01..2026-02-28@35", keys)
+        self.assertEqual(self.table(self.values(period="2026-02-01..2026-02-28")), first)
+        # the lyceum O3 becomes municipal: its teacher T3 enters I1 (M2: T3, T4 and the teachers of O4)
+        before = self.table(self.values(scope_kind="municipality", scope_id=self.m2["id"]))
+        self.stack.redis_cli("HSET", "ind:{r:07}:cfg", "reeval_max", "0")
+        try:
+            o3 = self.stack.get(f"/api/v1/organizations/{self.o3['id']}").json
+            r = self.stack.request("PATCH", f"/api/v1/organizations/{self.o3['id']}", {"founder": "municipal"},
+                                   headers={"If-Match": f'"{o3["version"]}"'})
+            self.assertEqual(r.status, 200, r)
+            n, d = before[(self.m2["id"], "I1", "")][:2]
+            deadline = time.monotonic() + 10
+            t = {}
+            while time.monotonic() < deadline:
+                t = self.table(self.values(scope_kind="municipality", scope_id=self.m2["id"]))
+                if t[(self.m2["id"], "I1", "")][:2] == (n, d + 1):
+                    break
+                time.sleep(0.05)
+            self.assertEqual(t[(self.m2["id"], "I1", "")][:2], (n, d + 1))
+            self.assert_recompute_agrees()
+        finally:
+            self.stack.redis_cli("HDEL", "ind:{r:07}:cfg", "reeval_max")
+
     def _user(self, role, kind, scope_id, staff_id=None):
         login = f"ind{os.urandom(4).hex()}"
         password = "Пароль-для-теста-" + os.urandom(4).hex()

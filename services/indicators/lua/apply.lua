@@ -10,8 +10,8 @@
 -- person the fact touches (the person of a record; the people of an organization, event, support programme,
 -- ДПП programme, campaign, association or mentor whose indicator-relevant fields change — reverse sets
 -- ppl:, eva:, spp:/spe:, pgp:, cpp:, asp:, mtp:) the old contribution is taken out before the change and the
--- new one put in after it. A change touching more than IND_REEVAL_MAX people restarts the scan of the
--- registered periods instead (values.lua finishes it on their next read).
+-- new one put in after it. A change touching more than IND_REEVAL_MAX people (P..'cfg' reeval_max, default
+-- 5000) restarts the scan of the registered periods instead (values.lua finishes it on their next read).
 local applied_key = KEYS[1]
 local stream, group, entry, P, ent, op = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local a = {}
@@ -20,7 +20,9 @@ for i = 7, #ARGV do a[#a + 1] = ARGV[i] end
 -- A recompute's shadow state (prefix "ind:{r:R}:chk:") records every key it writes in P..'keys', so
 -- drop.lua can remove it afterwards.
 local seen = ind_track(P)
-local IND_REEVAL_MAX = 5000
+-- a change touching more people than this restarts the scan of the registered periods instead (cfg: an
+-- operator's setting, default 5000)
+local IND_REEVAL_MAX = tonumber(redis.call('HGET', P .. 'cfg', 'reeval_max')) or 5000
 local function hset(key, ...) seen(key) return redis.call('HSET', key, ...) end
 local function hdel(key, ...) seen(key) return redis.call('HDEL', key, ...) end
 local function sadd(key, ...) seen(key) return redis.call('SADD', key, ...) end
