@@ -506,7 +506,7 @@ static void s_periods_listed(const redisReply *reply, const char *error, void *u
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    char year[32];
+    char year[64];
     snprintf(year, sizeof year, "%04d-01-01..%04d-12-31", tm.tm_year + 1900, tm.tm_year + 1900);
     if (reply && !error && reply->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < reply->elements; i++) {
