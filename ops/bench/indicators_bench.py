@@ -239,7 +239,9 @@ region_ms = [timed("/api/v1/indicator-values?scopeKind=region&scopeId=07&period=
              for _ in range(30)]
 mun_ms = [timed(f"/api/v1/indicator-values?scopeKind=municipality&scopeId={m}&period=2026") for m in muns for _ in range(3)]
 ok = True
+verdicts = []
 for name, xs in (("регион по районам", region_ms), ("район", mun_ms)):
+    verdicts.append((max(xs) <= 100, f"чтение 13 показателей ({name}) ≤ 100 мс: max {max(xs):.1f} мс"))
     line = f"чтение ({name}): p50 {pct(xs, 50):.1f} мс, p99 {pct(xs, 99):.1f} мс, max {max(xs):.1f} мс"
     if max(xs) > 100:
         ok = False
@@ -320,6 +322,8 @@ missing = writes - len(delays)
 cost1 = slowlog_applies()
 line = (f"свежесть при {achieved:.0f} записях/с ({writes} записей): p50 {pct(delays, 50):.1f} мс, "
         f"p99 {pct(delays, 99):.1f} мс, max {max(delays):.1f} мс; не дошло {missing}")
+verdicts.append((not missing and pct(delays, 99) <= 1000,
+                 f"изменение видно ≤ 1 с при {achieved:.0f} записях/с: p99 {pct(delays, 99):.1f} мс, не дошло {missing}"))
 if missing or pct(delays, 99) > 1000:
     ok = False
     line += "  — НЕ В ПРЕДЕЛАХ 1 с"
@@ -420,4 +424,7 @@ line = (f"национальный набор (сгенерирован за {ti
 if gib > 4:
     ok = False
 print(line)
+verdicts.append((gib <= 4, f"национальный набор {national} сотрудников в 4 ГиБ Redis: {gib:.2f} ГиБ"))
+for good, text in verdicts:
+    print(("PASS " if good else "FAIL ") + text)
 sys.exit(0 if ok else 1)
