@@ -398,10 +398,10 @@ static void s_compare_side(rc_op *o, const Metodnet__GetIndicatorValuesResponse 
             if (!a_live && w)
                 continue; /* pairs present on both sides were compared from the live side */
             if (vn != wn || vd != wd) {
-                char key[200];
-                snprintf(key, sizeof key, "%s %s%s%s %s/%s", v->indicator, v->scope_id, v->subject[0] ? " " : "",
-                         v->subject, "числитель", "знаменатель");
-                char k2[240];
+                char key[240];
+                snprintf(key, sizeof key, "%s %s%s%s %s/%s (период %s)", v->indicator, v->scope_id,
+                         v->subject[0] ? " " : "", v->subject, "числитель", "знаменатель", a->period);
+                char k2[300];
                 snprintf(k2, sizeof k2, "%s: %lld/%lld", key, (long long)(a_live ? wn : vn),
                          (long long)(a_live ? wd : vd));
                 s_diff(o, k2, a_live ? vn * 1000000 + vd : wn * 1000000 + wd,
