@@ -500,6 +500,23 @@ class IndicatorsTest(StackTestCase):
         # already by the event), I3 M1: SP1 and SP2
         t = self.wait_m1({"I6": (0, 3), "I4": (2, 2), "I3": (2, 0), "I5": (0, 0)})
         self.assert_recompute_agrees()
+        # T6: young, early career, of O1, no membership, event or route: outside I13's numerator until a pair
+        # (of any programme) makes them a mentee — I13 M1 2/3, then 3/3; I4 3 young (T1, T5, T6) → 2/3, then
+        # 3/3 (SP2 is young_support)
+        t6 = self._ok(s.post("/api/v1/staff", {
+            "lastName": "Шогенова", "firstName": "Мадина", "birthDate": "2001-04-04",
+            "professionStartDate": "2025-09-01", "position": "teacher", "category": "teacher",
+            "subjects": ["biology"], "organizationIds": [self.o1["id"]]}))
+        self.wait_m1({"I13": (2, 3), "I4": (2, 3), "I6": (0, 4)})
+        pc = pair(sp2, self.t2, t6, "2026-10-01")
+        r = s.post(f"/api/v1/mentoring-pairs/{pc['id']}/activate", {}, headers={"If-Match": f'"{pc["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        t = self.wait_m1({"I13": (3, 3), "I4": (3, 3)})
+        self.assertEqual(t[(m1, "I13", "")], (3, 3, 100.0))
+        # before the pair's start (the first half of the year) T6 is not supported
+        h1 = self.m1_table(period="2026-01-01..2026-06-30")
+        self.assertEqual(h1[(m1, "I13", "")][:2], (2, 3))
+        self.assert_recompute_agrees()
 
     def test_14_periods_lru_and_restart(self):
         """at most 8 periods keep counters (the least recently read one is dropped, and built again when read);
