@@ -504,8 +504,10 @@ const service_methods *indicators_methods(void)
         *n = 1;                                                                                                        \
         return scripts;                                                                                                \
     }
-IND_LUA_LIST(indicators_lua_apply, ind_lua_apply)
-IND_LUA_LIST(indicators_lua_values, ind_lua_values)
+IND_LUA_LIST(indicators_lua_person, ind_lua_person)
+IND_LUA_LIST(indicators_lua_apply, ind_lua_apply_own)
+IND_LUA_LIST(indicators_lua_values, ind_lua_values_own)
+IND_LUA_LIST(indicators_lua_compare, ind_lua_compare)
 IND_LUA_LIST(indicators_lua_dead, ind_lua_dead)
 IND_LUA_LIST(indicators_lua_drop, ind_lua_drop)
 
@@ -530,7 +532,9 @@ indicators_service *indicators_new(uv_loop_t *loop, void *zmq_context, const con
     svc->values_script = redis_link_script(link, ind_lua_values);
     svc->dead_script = redis_link_script(link, ind_lua_dead);
     svc->drop_script = redis_link_script(link, ind_lua_drop);
-    if (!svc->broker || !svc->apply_script || !svc->values_script || !svc->dead_script || !svc->drop_script) {
+    svc->compare_script = redis_link_script(link, ind_lua_compare);
+    if (!svc->broker || !svc->apply_script || !svc->values_script || !svc->dead_script || !svc->drop_script ||
+        !svc->compare_script) {
         s_free_parts(svc);
         return NULL;
     }

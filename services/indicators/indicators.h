@@ -22,8 +22,10 @@ typedef struct indicators_service indicators_service;
 indicators_service *indicators_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link *link);
 void indicators_shutdown(indicators_service *svc, void (*done)(void *ud), void *ud);
 const service_methods *indicators_methods(void);
-/* The Lua sources of the service's scripts (lua/apply.lua, values.lua, dead.lua, drop.lua), one list per file, for
- * tests/unit/test_redis_acl.c. */
+/* The Lua sources of the service's scripts (lua/person.lua, apply.lua, values.lua, dead.lua, drop.lua,
+ * compare.lua), one list per file, for tests/unit/test_redis_acl.c. */
+const char *const *indicators_lua_person(size_t *n);
+const char *const *indicators_lua_compare(size_t *n);
 const char *const *indicators_lua_apply(size_t *n);
 const char *const *indicators_lua_values(size_t *n);
 const char *const *indicators_lua_dead(size_t *n);

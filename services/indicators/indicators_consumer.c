@@ -1,6 +1,7 @@
 /* indicators_consumer — the incremental feed: the domain-event streams of the registry (reg:{r:R}:events),
- * diagnostics (diag:{r:R}:events) and events (ev:{r:R}:events) of every region read through the Redis
- * consumer group "indicators" on a connection of its own (XREADGROUP … BLOCK would hold up requests).
+ * diagnostics (diag:{r:R}:events), events (ev:{r:R}:events) and mentoring (mnt:{r:R}:events) of every
+ * region read through the Redis consumer group "indicators" on a connection of its own (XREADGROUP … BLOCK
+ * would hold up requests).
  * Each entry becomes a fact (indicators_facts.c) that apply.lua stores, deduplicates and acknowledges in
  * one step, so a crash between reading and acknowledging replays the entry and changes nothing twice.
  * Every second the entries pending longer than IND_CLAIM_IDLE_MS (a consumer that died mid-batch) are
@@ -21,7 +22,7 @@
 #include "registry_service.pb-c.h"
 #include "xalloc.h"
 
-#define IND_STREAMS          3
+#define IND_STREAMS          4
 #define IND_READ_COUNT       256
 #define IND_BLOCK_MS         50
 #define IND_CLAIM_IDLE_MS    1000
@@ -29,7 +30,7 @@
 #define IND_TRIM_EVERY_MS    5000
 #define IND_REGIONS_EVERY_MS 10000
 
-static const char *const s_prefixes[IND_STREAMS] = {"reg", "diag", "ev"};
+static const char *const s_prefixes[IND_STREAMS] = {"reg", "diag", "ev", "mnt"};
 
 struct ind_consumer {
     indicators_service *svc;

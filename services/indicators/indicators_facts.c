@@ -1,6 +1,6 @@
 /* indicators_facts — a domain event of another service (registry, diagnostics, events) turned into the
- * flat fact apply.lua stores: the person, organization, result, completion, membership, attendance or
- * route item as the indicators need it. Each event carries its entity's whole state after the change,
+ * flat fact apply.lua stores: the person, organization, result, completion, membership, attendance,
+ * route item, support programme, mentor profile or mentoring pair as the indicators need it. Each event carries its entity's whole state after the change,
  * so a fact replaces what was stored for the entity (a replay of an old entry is refused by the
  * entity's last applied entry id, apply.lua). A recompute builds the same facts from the list replies.
  */
@@ -12,6 +12,7 @@
 #include "diagnostics.pb-c.h"
 #include "events.pb-c.h"
 #include "indicators_internal.h"
+#include "mentoring.pb-c.h"
 #include "registry.pb-c.h"
 #include "xalloc.h"
 
@@ -163,6 +164,20 @@ static void s_qual(ind_fact *f, const char *id, const Metodnet__QualificationRec
     s_arg(f, "%s", q && q->document_number && q->document_number[0] ? "1" : "0");
 }
 
+/* the owner scopes of a record of level (organization, municipality, region): the comma list apply.lua keeps
+ * in sps:<scope> / assocs:<scope> */
+static void s_homes(ind_fact *f, Metodnet__HomeLevel level, char *org, char *mun, char *region)
+{
+    char *homes[3] = {NULL, NULL, NULL};
+    size_t n = 0;
+    if (level == METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL)
+        homes[n++] = org;
+    if (level != METODNET__HOME_LEVEL__HOME_LEVEL_REGIONAL)
+        homes[n++] = mun;
+    homes[n++] = region;
+    s_list(f, homes, n);
+}
+
 static void s_assoc(ind_fact *f, const char *id, const Metodnet__Association *a)
 {
     s_entity(f, "assoc", id);
@@ -173,14 +188,7 @@ static void s_assoc(ind_fact *f, const char *id, const Metodnet__Association *a)
         return;
     s_arg(f, "%s", a->network ? "1" : "0");
     s_day(f, a->created_at);
-    char *homes[3] = {NULL, NULL, NULL};
-    size_t n = 0;
-    if (a->level == METODNET__HOME_LEVEL__HOME_LEVEL_INSTITUTIONAL)
-        homes[n++] = a->organization_id;
-    if (a->level != METODNET__HOME_LEVEL__HOME_LEVEL_REGIONAL)
-        homes[n++] = a->municipality_id;
-    homes[n++] = a->region_id;
-    s_list(f, homes, n);
+    s_homes(f, a->level, a->organization_id, a->municipality_id, a->region_id);
 }
 
 static void s_member(ind_fact *f, const char *id, const Metodnet__AssociationMembership *m)
@@ -233,6 +241,92 @@ static void s_route(ind_fact *f, const Metodnet__Route *r)
     }
 }
 
+/* a support programme (mentoring service): kind, active interval (ends_on; a closed one without it ends on the
+ * day it was closed), owner scopes */
+static void s_sprog(ind_fact *f, const char *id, const Metodnet__SupportProgramme *p)
+{
+    s_entity(f, "sprog", id);
+    snprintf(f->op, sizeof f->op, "sprog");
+    s_arg(f, "%s", id);
+    s_arg(f, "%s", p ? "0" : "1");
+    if (!p)
+        return;
+    s_arg(f, "%s",
+          p->kind == METODNET__SUPPORT_PROGRAMME_KIND__SUPPORT_PROGRAMME_KIND_MENTORING       ? "mentoring"
+          : p->kind == METODNET__SUPPORT_PROGRAMME_KIND__SUPPORT_PROGRAMME_KIND_YOUNG_SUPPORT ? "young_support"
+          : p->kind == METODNET__SUPPORT_PROGRAMME_KIND__SUPPORT_PROGRAMME_KIND_ASSOCIATION_SUPPORT
+              ? "association_support"
+              : "");
+    s_day(f, p->starts_on);
+    if (s(p->ends_on)[0] || p->status != METODNET__SUPPORT_PROGRAMME_STATUS__SUPPORT_PROGRAMME_STATUS_CLOSED)
+        s_day(f, p->ends_on);
+    else
+        s_day(f, p->updated_at);
+    s_homes(f, p->level, p->organization_id, p->municipality_id, p->region_id);
+}
+
+/* "07-m12" (a mentor profile) → "07-s12" (its staff member) */
+static void s_mentor_staff(const char *id, char *out, size_t size)
+{
+    const char *dash = id ? strchr(id, '-') : NULL;
+    if (dash && dash[1] == 'm')
+        snprintf(out, size, "%.*s-s%s", (int)(dash - id), id, dash + 2);
+    else
+        snprintf(out, size, "%s", "");
+}
+
+/* a mentor profile: the day the mentor passed the competitive selection (empty: not certified; certified
+ * without a date: certified all along) */
+static void s_mentor(ind_fact *f, const char *id, const Metodnet__MentorProfile *m)
+{
+    s_entity(f, "mentor", id);
+    snprintf(f->op, sizeof f->op, "mentor");
+    char staff[64];
+    s_mentor_staff(id, staff, sizeof staff);
+    s_arg(f, "%s", m && s(m->staff_id)[0] ? m->staff_id : staff);
+    s_arg(f, "%s", m ? "0" : "1");
+    if (!m)
+        return;
+    if (!m->certified)
+        s_arg(f, "%s", "");
+    else if (s(m->certified_on)[0])
+        s_day(f, m->certified_on);
+    else
+        s_arg(f, "%s", "0000-01-01");
+}
+
+/* a pair: active from its start (startsOn, or the day it was activated) to the day it was completed or
+ * cancelled (open: no end); a pair never activated (proposed, or cancelled while proposed) is no pair
+ * for the indicators and is removed */
+static void s_pair(ind_fact *f, const char *id, const Metodnet__MentoringPair *p)
+{
+    s_entity(f, "pair", id);
+    snprintf(f->op, sizeof f->op, "pair");
+    s_arg(f, "%s", id);
+    const char *activated = NULL, *ended = NULL;
+    if (p)
+        for (size_t i = 0; i < p->n_history; i++) {
+            const Metodnet__PairStatusChange *h = p->history[i];
+            if (h->status == METODNET__PAIR_STATUS__PAIR_STATUS_ACTIVE && !activated)
+                activated = s(h->at);
+            if ((h->status == METODNET__PAIR_STATUS__PAIR_STATUS_COMPLETED ||
+                 h->status == METODNET__PAIR_STATUS__PAIR_STATUS_CANCELLED) &&
+                activated)
+                ended = s(h->at);
+        }
+    bool was_active = p && (activated || p->status == METODNET__PAIR_STATUS__PAIR_STATUS_ACTIVE ||
+                            p->status == METODNET__PAIR_STATUS__PAIR_STATUS_COMPLETED);
+    s_arg(f, "%s", was_active ? "0" : "1");
+    if (!was_active)
+        return;
+    s_arg(f, "%s", s(p->programme_id));
+    s_arg(f, "%s", s(p->mentor_staff_id));
+    s_arg(f, "%s", s(p->mentee_staff_id));
+    s_day(f, s(p->starts_on)[0] ? p->starts_on : s(activated));
+    bool open = p->status == METODNET__PAIR_STATUS__PAIR_STATUS_ACTIVE;
+    s_day(f, open ? "" : (ended ? ended : s(p->updated_at)));
+}
+
 void ind_fact_free(ind_fact *f)
 {
     for (size_t i = 0; i < f->n; i++)
@@ -280,6 +374,12 @@ static int s_fact(const char *type, const char *id, const ProtobufCMessageDescri
         want = &metodnet__registration__descriptor;
     else if (s_kind(type, "route"))
         want = &metodnet__route__descriptor;
+    else if (s_kind(type, "sprog"))
+        want = &metodnet__support_programme__descriptor;
+    else if (s_kind(type, "mentor"))
+        want = &metodnet__mentor_profile__descriptor;
+    else if (s_kind(type, "pair"))
+        want = &metodnet__mentoring_pair__descriptor;
     if (!want) {
         snprintf(out->entity, sizeof out->entity, "other:%s", s(id));
         return 0; /* a kind no indicator reads: acknowledged only */
@@ -327,7 +427,12 @@ static int s_fact(const char *type, const char *id, const ProtobufCMessageDescri
             s_route(out, (const Metodnet__Route *)e);
         else
             snprintf(out->entity, sizeof out->entity, "route:%s", s(id));
-    }
+    } else if (want == &metodnet__support_programme__descriptor)
+        s_sprog(out, id, (const Metodnet__SupportProgramme *)e);
+    else if (want == &metodnet__mentor_profile__descriptor)
+        s_mentor(out, id, (const Metodnet__MentorProfile *)e);
+    else if (want == &metodnet__mentoring_pair__descriptor)
+        s_pair(out, id, (const Metodnet__MentoringPair *)e);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     return rc;

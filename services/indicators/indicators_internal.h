@@ -6,6 +6,12 @@
  *   res:<staff>, q:<staff>, mem:<staff>, att:<staff>, route:<staff>, pair:<staff> a person's results,
  *   completions, memberships, attendances, route items, pairs; prog:<id>, a:<id>, assocs:<scope>, ev:<id>,
  *   sp:<id>, sps:<scope>; owner (record → its person, for deletes); applied (entity → last applied entry);
+ *   people (every stored person); mt (mentor → day certified); pr:<pair>; reverse sets eva:<event>,
+ *   spe:<support programme> (its events), spp:<support programme>, pgp:<programme>, cpp:<campaign>,
+ *   asp:<association>, mtp:<mentor> (the people whose contribution a change of that record may change);
+ *   periods (zset: registered period key → last read, ms), per:<K> (start, end, age, state building|ready,
+ *   total), per:<K>:todo (people the scan has not counted yet), ck:<K> (buckets with counters),
+ *   c:<K>:<bucket> (the counters, lua/person.lua);
  *   targets (indicator → target); dead (the dead-letter stream); snap:<id>, snapseq, snapver:<scope|period>,
  *   snaps (index); rec:<id>, recs (index), recseq.
  * A full recompute writes the same layout under "ind:{r:R}:chk:" and compares (indicators_recompute.c).
@@ -35,6 +41,7 @@ struct indicators_service {
     struct redis_script *values_script;
     struct redis_script *dead_script;
     struct redis_script *drop_script;
+    struct redis_script *compare_script;
     uv_loop_t *loop;
 };
 
@@ -63,10 +70,14 @@ ind_consumer *ind_consumer_new(indicators_service *svc, const config *cfg);
 void ind_consumer_destroy(ind_consumer **c);
 
 /* Lua sources (indicators_lua.c, generated from lua/ *.lua by CMake). */
+extern const char ind_lua_person[];
+extern const char ind_lua_apply_own[];
+extern const char ind_lua_values_own[];
 extern const char ind_lua_apply[];
 extern const char ind_lua_values[];
 extern const char ind_lua_dead[];
 extern const char ind_lua_drop[];
+extern const char ind_lua_compare[];
 
 /* Values (indicators_values.c): computes the values of a request into resp; cb(status, ud). */
 typedef void (*ind_values_cb)(Metodnet__StatusCode code, const char *message_ru,

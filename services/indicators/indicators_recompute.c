@@ -1,13 +1,12 @@
 /* indicators_recompute — the full recompute: every record the indicators read, listed from its own
  * service through the broker (the registry's municipalities, organizations, staff, programmes,
- * qualification records, associations and their memberships; the diagnostics' campaigns and results —
- * never their keys), turned into the same facts as the stream entries (indicators_facts.c) and applied
+ * qualification records, associations and their memberships; the diagnostics' campaigns, results and
+ * each listed staff member's route (GetRoute); the events' events and each event's registrations; the
+ * mentoring service's support programmes, mentor profiles and pairs — never their keys), turned into the same facts as the stream entries (indicators_facts.c) and applied
  * by the same apply.lua into a shadow state "ind:{r:R}:chk:". Then the values of the region, by
  * municipality, by organization and by subject for the current calendar year are counted in both
  * states and every differing numerator or denominator is reported (metodctl indicators recompute
  * --check exits non-zero on any). The shadow state is dropped afterwards (drop.lua).
- * Not listed (yet): events' registrations and diagnostics' routes (I4, I13 from attendance and route
- * items) — docs/indicators.md says so.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,43 +14,67 @@
 #include <time.h>
 
 #include "diagnostics_service.pb-c.h"
+#include "events_service.pb-c.h"
 #include "indicators_internal.h"
 #include "log.h"
+#include "mentoring_service.pb-c.h"
 #include "pbfield.h"
 #include "registry_service.pb-c.h"
 #include "scope.h"
 #include "xalloc.h"
 
-#define RC_PAGE       500
-#define RC_MAX_ASSOCS 20000
+#define RC_PAGE             500
+#define RC_MAX_PARENTS      200000
+#define RC_ROUTES_IN_FLIGHT 16
+
+/* how a source is asked: a list of the region, a list per record of an earlier source (an association's
+ * memberships, an event's registrations), or a Get per staff member (a person's route) */
+typedef enum { RC_REGION, RC_PER_ASSOC, RC_PER_EVENT, RC_PER_STAFF } rc_how;
 
 typedef struct {
     const char *service, *method, *type;
     const ProtobufCMessageDescriptor *request, *response;
-    bool per_association; /* ListMemberships: one listing per association */
+    rc_how how;
 } rc_source;
 
 static const rc_source s_sources[] = {
     {"registry", "ListMunicipalities", "mun.updated", &metodnet__list_municipalities_request__descriptor,
-     &metodnet__list_municipalities_response__descriptor, false},
+     &metodnet__list_municipalities_response__descriptor, RC_REGION},
     {"registry", "ListOrganizations", "org.updated", &metodnet__list_organizations_request__descriptor,
-     &metodnet__list_organizations_response__descriptor, false},
+     &metodnet__list_organizations_response__descriptor, RC_REGION},
     {"registry", "ListStaff", "staff.updated", &metodnet__list_staff_request__descriptor,
-     &metodnet__list_staff_response__descriptor, false},
+     &metodnet__list_staff_response__descriptor, RC_REGION},
     {"registry", "ListProgrammes", "programme.updated", &metodnet__list_programmes_request__descriptor,
-     &metodnet__list_programmes_response__descriptor, false},
+     &metodnet__list_programmes_response__descriptor, RC_REGION},
     {"registry", "ListQualificationRecords", "qual.updated", &metodnet__list_qualification_records_request__descriptor,
-     &metodnet__list_qualification_records_response__descriptor, false},
+     &metodnet__list_qualification_records_response__descriptor, RC_REGION},
     {"registry", "ListAssociations", "assoc.updated", &metodnet__list_associations_request__descriptor,
-     &metodnet__list_associations_response__descriptor, false},
+     &metodnet__list_associations_response__descriptor, RC_REGION},
     {"registry", "ListMemberships", "member.updated", &metodnet__list_memberships_request__descriptor,
-     &metodnet__list_memberships_response__descriptor, true},
+     &metodnet__list_memberships_response__descriptor, RC_PER_ASSOC},
     {"diagnostics", "ListCampaigns", "campaign.updated", &metodnet__list_campaigns_request__descriptor,
-     &metodnet__list_campaigns_response__descriptor, false},
+     &metodnet__list_campaigns_response__descriptor, RC_REGION},
     {"diagnostics", "ListResults", "result.completed", &metodnet__list_results_request__descriptor,
-     &metodnet__list_results_response__descriptor, false},
+     &metodnet__list_results_response__descriptor, RC_REGION},
+    {"diagnostics", "GetRoute", "route.updated", &metodnet__get_route_request__descriptor, &metodnet__route__descriptor,
+     RC_PER_STAFF},
+    {"events", "ListEvents", "event.updated", &metodnet__list_events_request__descriptor,
+     &metodnet__list_events_response__descriptor, RC_REGION},
+    {"events", "ListEventRegistrations", "registration.updated", &metodnet__list_registrations_request__descriptor,
+     &metodnet__list_registrations_response__descriptor, RC_PER_EVENT},
+    {"mentoring", "ListSupportProgrammes", "sprog.updated", &metodnet__list_support_programmes_request__descriptor,
+     &metodnet__list_support_programmes_response__descriptor, RC_REGION},
+    {"mentoring", "ListMentors", "mentor.updated", &metodnet__list_mentors_request__descriptor,
+     &metodnet__list_mentors_response__descriptor, RC_REGION},
+    {"mentoring", "ListPairs", "pair.updated", &metodnet__list_pairs_request__descriptor,
+     &metodnet__list_pairs_response__descriptor, RC_REGION},
 };
 #define RC_SOURCES (sizeof s_sources / sizeof s_sources[0])
+
+typedef struct {
+    char **ids;
+    size_t n;
+} rc_ids;
 
 typedef struct {
     indicators_service *svc;
@@ -60,8 +83,9 @@ typedef struct {
     char region[16], prefix[48], applied[64], nostream[64];
     size_t source;
     char *cursor;
-    char **assocs;
-    size_t n_assocs, assoc_i;
+    rc_ids parents[3]; /* the ids of associations, events and staff members listed (RC_PER_*) */
+    size_t parent_i;
+    size_t routes_sent, routes_done;
     long long entry;
     int in_flight;
     bool listed_page_done;
@@ -71,6 +95,9 @@ typedef struct {
     /* comparison */
     const char *bys[3];
     size_t by_i;
+    char **periods; /* "start..end" of every period the live state keeps counters for, the current year first */
+    size_t n_periods, period_i;
+    char period_key[64]; /* the counters' key of the period compared ("start..end@age") */
     Metodnet__GetIndicatorValuesResponse *live;
     Metodnet__RecomputeResponse resp;
     Metodnet__RecomputeDifference **diffs;
@@ -79,19 +106,25 @@ typedef struct {
 
 static void s_next_page(rc_op *o);
 static void s_compare_next(rc_op *o);
+static void s_compare_start(rc_op *o);
 static void s_drop(rc_op *o);
 
 static void s_op_free(rc_op *o)
 {
     free(o->cursor);
-    for (size_t i = 0; i < o->n_assocs; i++)
-        free(o->assocs[i]);
-    free(o->assocs);
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < o->parents[k].n; i++)
+            free(o->parents[k].ids[i]);
+        free(o->parents[k].ids);
+    }
     for (size_t i = 0; i < o->n_diffs; i++) {
         free(o->diffs[i]->key);
         free(o->diffs[i]);
     }
     free(o->diffs);
+    for (size_t i = 0; i < o->n_periods; i++)
+        free(o->periods[i]);
+    free(o->periods);
     ind_values_free(o->live);
     free(o);
 }
@@ -133,6 +166,53 @@ static void s_applied(const redisReply *reply, const char *error, void *ud)
         s_next_page(o);
 }
 
+static void s_keep(rc_ids *ids, const char *id)
+{
+    if (ids->n >= RC_MAX_PARENTS)
+        return;
+    ids->ids = xrealloc(ids->ids, (ids->n + 1) * sizeof *ids->ids);
+    ids->ids[ids->n++] = xstrdup(id);
+}
+
+/* the list of ids a per-record source walks */
+static rc_ids *s_parents(rc_op *o, rc_how how)
+{
+    return how == RC_PER_ASSOC ? &o->parents[0] : how == RC_PER_EVENT ? &o->parents[1] : &o->parents[2];
+}
+
+/* one listed (or got) record of the current source into the shadow state */
+static void s_apply_item(rc_op *o, const rc_source *src, const ProtobufCMessage *item)
+{
+    const char *id = pbfield_string(item, "id");
+    if (!id || !id[0])
+        return;
+    if (strcmp(src->method, "ListAssociations") == 0)
+        s_keep(&o->parents[0], id);
+    if (strcmp(src->method, "ListEvents") == 0)
+        s_keep(&o->parents[1], id);
+    if (strcmp(src->method, "ListStaff") == 0) {
+        /* routes count for active teachers only (I13): only theirs are asked */
+        const Metodnet__StaffMember *m = (const Metodnet__StaffMember *)item;
+        if (m->active && m->category == METODNET__STAFF_CATEGORY__STAFF_CATEGORY_TEACHER)
+            s_keep(&o->parents[2], id);
+        o->people++;
+    }
+    if (strcmp(src->method, "ListOrganizations") == 0)
+        o->orgs++;
+    ind_fact f;
+    if (ind_fact_from_entity(src->type, id, item, &f) != 0)
+        return;
+    char entry[48];
+    snprintf(entry, sizeof entry, "1-%lld", ++o->entry);
+    o->in_flight++;
+    o->applied_n++;
+    if (ind_apply(o->svc, o->svc->link, o->nostream, entry, o->prefix, o->applied, &f, s_applied, o) != 0) {
+        o->in_flight--;
+        s_fail(o, "запись в Redis не отправлена");
+    }
+    ind_fact_free(&f);
+}
+
 static void s_page(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
 {
     rc_op *o = ud;
@@ -149,66 +229,110 @@ static void s_page(const Metodnet__Status *status, const ProtobufCMessage *respo
     ProtobufCMessage **items = fd ? *(ProtobufCMessage ***)((char *)response + fd->offset) : NULL;
     o->in_flight++; /* held while this page's applies are sent */
     o->listed_page_done = false;
-    for (size_t i = 0; i < n; i++) {
-        const char *id = pbfield_string(items[i], "id");
-        if (!id || !id[0])
-            continue;
-        if (strcmp(src->method, "ListAssociations") == 0 && o->n_assocs < RC_MAX_ASSOCS) {
-            o->assocs = xrealloc(o->assocs, (o->n_assocs + 1) * sizeof *o->assocs);
-            o->assocs[o->n_assocs++] = xstrdup(id);
-        }
-        if (strcmp(src->method, "ListStaff") == 0)
-            o->people++;
-        if (strcmp(src->method, "ListOrganizations") == 0)
-            o->orgs++;
-        ind_fact f;
-        if (ind_fact_from_entity(src->type, id, items[i], &f) != 0)
-            continue;
-        char entry[48];
-        snprintf(entry, sizeof entry, "1-%lld", ++o->entry);
-        o->in_flight++;
-        o->applied_n++;
-        if (ind_apply(o->svc, o->svc->link, o->nostream, entry, o->prefix, o->applied, &f, s_applied, o) != 0) {
-            o->in_flight--;
-            s_fail(o, "запись в Redis не отправлена");
-        }
-        ind_fact_free(&f);
-    }
+    for (size_t i = 0; i < n; i++)
+        s_apply_item(o, src, items[i]);
     free(o->cursor);
     const char *next = pbfield_string(response, "next_cursor");
     o->cursor = next && next[0] ? xstrdup(next) : NULL;
     if (!o->cursor) {
-        if (src->per_association)
-            o->assoc_i++;
-        if (!src->per_association || o->assoc_i >= o->n_assocs)
+        if (src->how != RC_REGION)
+            o->parent_i++;
+        if (src->how == RC_REGION || o->parent_i >= s_parents(o, src->how)->n) {
             o->source++;
+            o->parent_i = 0;
+        }
     }
     o->listed_page_done = true;
     if (--o->in_flight == 0)
         s_next_page(o);
 }
 
+static void s_send_routes(rc_op *o);
+
+/* the routes are done when every staff member was asked (or the recompute failed) and every answer came */
+static void s_routes_check(rc_op *o)
+{
+    rc_ids *staff = &o->parents[2];
+    if ((o->routes_sent >= staff->n || o->failed) && o->routes_done == o->routes_sent) {
+        if (o->listed_page_done)
+            return;
+        o->source++;
+        o->parent_i = 0;
+        o->listed_page_done = true;
+        if (o->in_flight == 0)
+            s_next_page(o);
+        return;
+    }
+    s_send_routes(o);
+}
+
+/* GetRoute of one staff member: NOT_FOUND is a person without a route */
+static void s_route_got(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
+{
+    rc_op *o = ud;
+    const rc_source *src = &s_sources[o->source];
+    o->routes_done++;
+    o->in_flight--;
+    if (status->code == IND_CODE(OK) && response)
+        s_apply_item(o, src, response);
+    else if (status->code != IND_CODE(NOT_FOUND))
+        s_fail(o, "diagnostics.GetRoute не ответил");
+    s_routes_check(o);
+}
+
+static void s_send_routes(rc_op *o)
+{
+    rc_ids *staff = &o->parents[2];
+    const rc_source *src = &s_sources[o->source];
+    while (o->routes_sent < staff->n && o->routes_sent - o->routes_done < RC_ROUTES_IN_FLIGHT && !o->failed) {
+        Metodnet__GetRouteRequest req = METODNET__GET_ROUTE_REQUEST__INIT;
+        req.id = staff->ids[o->routes_sent++];
+        service_client_request r = {.service = src->service,
+                                    .method = src->method,
+                                    .request = &req.base,
+                                    .response = src->response,
+                                    .caller = service_client_system_principal(),
+                                    .request_id = service_call_request_id(o->call),
+                                    .timeout_ms = 30000};
+        o->in_flight++;
+        if (service_client_call(o->svc->broker, &r, s_route_got, o) != 0) {
+            o->in_flight--;
+            o->routes_done++;
+            s_fail(o, "брокер недоступен");
+        }
+    }
+}
+
 static void s_next_page(rc_op *o)
 {
-    while (o->source < RC_SOURCES && s_sources[o->source].per_association && o->assoc_i >= o->n_assocs)
+    while (o->source < RC_SOURCES && s_sources[o->source].how != RC_REGION &&
+           o->parent_i >= s_parents(o, s_sources[o->source].how)->n)
         o->source++;
     if (o->failed) {
         s_drop(o);
         return;
     }
     if (o->source >= RC_SOURCES) {
-        o->by_i = 0;
-        s_compare_next(o);
+        s_compare_start(o);
         return;
     }
     const rc_source *src = &s_sources[o->source];
+    if (src->how == RC_PER_STAFF) {
+        o->parent_i = o->parents[2].n; /* walked by s_send_routes, not page by page */
+        o->routes_sent = o->routes_done = 0;
+        o->listed_page_done = false;
+        s_routes_check(o);
+        return;
+    }
     ProtobufCMessage *req = xcalloc(1, src->request->sizeof_message);
     protobuf_c_message_init(src->request, req);
     pbfield_set_int64(req, "limit", RC_PAGE);
     if (o->cursor)
         pbfield_set_string(req, "cursor", o->cursor);
-    if (src->per_association)
-        pbfield_set_string(req, "association_id", o->assocs[o->assoc_i]);
+    if (src->how == RC_PER_ASSOC)
+        pbfield_set_string(req, "association_id", o->parents[0].ids[o->parent_i]);
+    else if (src->how == RC_PER_EVENT)
+        pbfield_set_string(req, "event_id", o->parents[1].ids[o->parent_i]);
     else
         pbfield_set_string(req, "region_id", o->region);
     service_client_request r = {.service = src->service,
@@ -274,10 +398,10 @@ static void s_compare_side(rc_op *o, const Metodnet__GetIndicatorValuesResponse 
             if (!a_live && w)
                 continue; /* pairs present on both sides were compared from the live side */
             if (vn != wn || vd != wd) {
-                char key[200];
-                snprintf(key, sizeof key, "%s %s%s%s %s/%s", v->indicator, v->scope_id, v->subject[0] ? " " : "",
-                         v->subject, "числитель", "знаменатель");
-                char k2[240];
+                char key[240];
+                snprintf(key, sizeof key, "%s %s%s%s %s/%s (период %s)", v->indicator, v->scope_id,
+                         v->subject[0] ? " " : "", v->subject, "числитель", "знаменатель", a->period);
+                char k2[300];
                 snprintf(k2, sizeof k2, "%s: %lld/%lld", key, (long long)(a_live ? wn : vn),
                          (long long)(a_live ? wd : vd));
                 s_diff(o, k2, a_live ? vn * 1000000 + vd : wn * 1000000 + wd,
@@ -316,20 +440,93 @@ static void s_live_counted(Metodnet__StatusCode code, const char *message_ru,
         return;
     }
     o->live = resp;
+    const char *young = getenv("METODNET_INDICATORS_YOUNG_AGE");
+    snprintf(o->period_key, sizeof o->period_key, "%s..%s@%s", resp->period_start, resp->period_end,
+             young && atoi(young) > 0 ? young : "35");
     char region_key[64];
     snprintf(region_key, sizeof region_key, "%s", o->region);
-    ind_values_compute(o->svc, o->prefix, o->region, "region", region_key, "", "", o->bys[o->by_i], s_chk_counted, o);
+    ind_values_compute(o->svc, o->prefix, o->region, "region", region_key, o->periods[o->period_i], "", o->bys[o->by_i],
+                       s_chk_counted, o);
+}
+
+/* every counter of the period, live against the shadow (compare.lua) */
+static void s_counters_compared(const redisReply *reply, const char *error, void *ud)
+{
+    rc_op *o = ud;
+    if (error || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER) {
+        s_fail(o, "сверка счётчиков не удалась");
+        s_drop(o);
+        return;
+    }
+    for (size_t i = 1; i + 3 < reply->elements; i += 4) {
+        const redisReply *const *e = (const redisReply *const *)reply->element + i;
+        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING || e[2]->type != REDIS_REPLY_STRING ||
+            e[3]->type != REDIS_REPLY_STRING)
+            continue;
+        char key[256];
+        snprintf(key, sizeof key, "счётчик %s %s %s: %s/%s", o->period_key, e[0]->str, e[1]->str, e[2]->str, e[3]->str);
+        s_diff(o, key, atoll(e[2]->str), atoll(e[3]->str));
+    }
+    o->period_i++;
+    o->by_i = 0;
+    s_compare_next(o);
 }
 
 static void s_compare_next(rc_op *o)
 {
-    if (o->by_i >= 3) {
+    if (o->period_i >= o->n_periods) {
         s_drop(o);
+        return;
+    }
+    if (o->by_i >= 3) {
+        char live[48], ck[128];
+        snprintf(live, sizeof live, "ind:{r:%s}:", o->region);
+        snprintf(ck, sizeof ck, "%sck:%s", live, o->period_key);
+        const char *argv[] = {ck, live, o->prefix, o->period_key};
+        if (redis_link_evalsha(o->svc->link, o->svc->compare_script, 1, 4, argv, NULL, s_counters_compared, o) != 0) {
+            s_fail(o, "сверка счётчиков не отправлена");
+            s_drop(o);
+        }
         return;
     }
     char live_prefix[48];
     snprintf(live_prefix, sizeof live_prefix, "ind:{r:%s}:", o->region);
-    ind_values_compute(o->svc, live_prefix, o->region, "region", o->region, "", "", o->bys[o->by_i], s_live_counted, o);
+    ind_values_compute(o->svc, live_prefix, o->region, "region", o->region, o->periods[o->period_i], "",
+                       o->bys[o->by_i], s_live_counted, o);
+}
+
+/* the periods to compare: the current year and every period the live state keeps counters for */
+static void s_periods_listed(const redisReply *reply, const char *error, void *ud)
+{
+    rc_op *o = ud;
+    o->periods =
+        xcalloc(1 + (reply && !error && reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0), sizeof *o->periods);
+    o->periods[o->n_periods++] = xstrdup("");
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char year[64];
+    snprintf(year, sizeof year, "%04d-01-01..%04d-12-31", tm.tm_year + 1900, tm.tm_year + 1900);
+    if (reply && !error && reply->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *e = reply->element[i];
+            if (e->type != REDIS_REPLY_STRING || !strchr(e->str, '@'))
+                continue;
+            char range[64];
+            snprintf(range, sizeof range, "%.*s", (int)(strchr(e->str, '@') - e->str), e->str);
+            if (strcmp(range, year) != 0)
+                o->periods[o->n_periods++] = xstrdup(range);
+        }
+    o->period_i = 0;
+    o->by_i = 0;
+    s_compare_next(o);
+}
+
+static void s_compare_start(rc_op *o)
+{
+    if (redis_link_commandf(o->svc->link, s_periods_listed, o, "ZRANGE ind:{r:%s}:periods 0 -1", o->region) != 0)
+        s_periods_listed(NULL, "closed", o);
 }
 
 /* ---------- dropping the shadow state ---------- */

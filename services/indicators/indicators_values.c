@@ -1,12 +1,16 @@
-/* indicators_values — the values of a request: values.lua counts the numerators and denominators of the
- * scope (and its children) from the indicators' state in one script, this file turns them into
- * IndicatorValue rows with the half-up share, the region's target and whether it is met.
+/* indicators_values — the values of a request: values.lua reads the numerators and denominators of the
+ * scope (and its children) from the period's counters, this file turns them into IndicatorValue rows with
+ * the half-up share, the region's target and whether it is met. A period read for the first time is built
+ * by values.lua in chunks of people (reply "building"): this file calls it again until it is ready and logs
+ * the progress of a big scan. METODNET_INDICATORS_PERIODS (default 8): registered periods kept per region;
+ * METODNET_INDICATORS_BUILD_CHUNK (default 2000): people counted per call of the scan.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "indicators_internal.h"
 #include "log.h"
 #include "xalloc.h"
@@ -20,7 +24,10 @@ typedef struct {
     redisReply *targets; /* copied pairs */
     double target[INDICATORS_COUNT];
     bool has_target[INDICATORS_COUNT];
+    int64_t build_started, last_log;
 } values_op;
+
+static void s_count(values_op *o);
 
 static int s_index(const char *code)
 {
@@ -74,9 +81,35 @@ static int s_cmp(const void *a, const void *b)
     return strcmp(x->subject, y->subject);
 }
 
+/* {'building', counted, total}: the period's scan goes on */
+static bool s_building(values_op *o, const redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING || strcmp(reply->element[0]->str, "building") != 0 ||
+        reply->element[1]->type != REDIS_REPLY_STRING || reply->element[2]->type != REDIS_REPLY_STRING)
+        return false;
+    int64_t now = clock_unix_ms();
+    if (!o->build_started)
+        o->build_started = o->last_log = now;
+    long long total = atoll(reply->element[2]->str);
+    if (total >= 5000 && now - o->last_log >= 1000) {
+        o->last_log = now;
+        log_info(NULL, "показатели: период %s..%s региона %s считается: %s из %lld человек", o->start, o->end,
+                 o->region, reply->element[1]->str, total);
+    }
+    return true;
+}
+
 static void s_counted(const redisReply *reply, const char *error, void *ud)
 {
     values_op *o = ud;
+    if (!error && s_building(o, reply)) {
+        s_count(o);
+        return;
+    }
+    if (o->build_started && o->build_started < clock_unix_ms() - 1000)
+        log_info(NULL, "показатели: период %s..%s региона %s посчитан за %lld мс", o->start, o->end, o->region,
+                 (long long)(clock_unix_ms() - o->build_started));
     if (error || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements % 6 != 0) {
         log_error(NULL, "показатели: подсчёт не удался: %s",
                   error ? error : (reply && reply->str ? reply->str : "неожиданный ответ"));
@@ -145,12 +178,31 @@ static void s_targets(const redisReply *reply, const char *error, void *ud)
                 o->target[idx] = strtod(reply->element[i + 1]->str, NULL);
             }
         }
-    char ppl[256];
-    snprintf(ppl, sizeof ppl, "%sppl:%s", o->prefix, o->scope);
-    const char *young = getenv("METODNET_INDICATORS_YOUNG_AGE");
-    const char *argv[] = {
-        ppl, o->prefix, o->kind, o->scope, o->region, o->start, o->end, o->by, young && atoi(young) > 0 ? young : "35"};
-    if (redis_link_evalsha(o->svc->link, o->svc->values_script, 1, 9, argv, NULL, s_counted, o) != 0) {
+    s_count(o);
+}
+
+static const char *s_env_number(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && atoi(v) > 0 ? v : fallback;
+}
+
+static void s_count(values_op *o)
+{
+    char periods[128];
+    snprintf(periods, sizeof periods, "%speriods", o->prefix);
+    const char *argv[] = {periods,
+                          o->prefix,
+                          o->kind,
+                          o->scope,
+                          o->region,
+                          o->start,
+                          o->end,
+                          o->by,
+                          s_env_number("METODNET_INDICATORS_YOUNG_AGE", "35"),
+                          s_env_number("METODNET_INDICATORS_PERIODS", "8"),
+                          s_env_number("METODNET_INDICATORS_BUILD_CHUNK", "2000")};
+    if (redis_link_evalsha(o->svc->link, o->svc->values_script, 1, 11, argv, NULL, s_counted, o) != 0) {
         o->cb(IND_CODE(UNAVAILABLE), "Показатели временно недоступны, повторите запрос позже", NULL, o->ud);
         free(o);
     }

@@ -16,6 +16,9 @@ from harness import StackTestCase
 
 REGION = "07"
 Y = "2026"
+# every period's first read builds its counters in several calls of values.lua (3 people per call), so the
+# tests see the building path and the writes that land while it runs (inherited by the stack's processes)
+os.environ["METODNET_INDICATORS_BUILD_CHUNK"] = "3"
 
 
 class IndicatorsTest(StackTestCase):
@@ -307,17 +310,21 @@ class IndicatorsTest(StackTestCase):
         self.assertIn("расхождений с инкрементальным состоянием: 0", p.stdout)
 
     def test_12_recompute_finds_a_difference(self):
-        """a change behind the consumer's back (the incremental state edited directly) is found"""
-        self.stack.redis_cli("SREM", "ind:{r:07}:ppl:07", self.t2["id"])
+        """a change behind the consumer's back (a counter of the incremental state edited directly: drift) is
+        found, in the values and in the counters themselves"""
+        key = "ind:{r:07}:c:2026-01-01..2026-12-31@35:07"
+        self.values()  # the year's counters exist
+        self.stack.redis_cli("HINCRBY", key, "d:I1", "1")
         from harness import bin_dir
         binary = os.path.join(bin_dir(), "ops", "metodctl", "metodctl")
         env = dict(os.environ, METODNET_URL=f"http://127.0.0.1:{self.stack.http_port}",
                    METODNET_TOKEN=self.stack.tokens[0])
         p = subprocess.run([binary, "indicators", "recompute", "--check"], env=env, capture_output=True, text=True,
                            timeout=60)
+        self.stack.redis_cli("HINCRBY", key, "d:I1", "-1")
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
         self.assertIn("I1 07", p.stdout)
-        self.stack.redis_cli("SADD", "ind:{r:07}:ppl:07", self.t2["id"])
+        self.assertIn("счётчик 2026-01-01..2026-12-31@35 07 d:I1", p.stdout)
 
     def subject_count(self, subject):
         r = self.values(by="subject")
@@ -388,6 +395,197 @@ class IndicatorsTest(StackTestCase):
         self.assertIn("reg:{r:07}:events", dead)
         pending = self.stack.redis_cli("XPENDING", "reg:{r:07}:events", "indicators").stdout.split()
         self.assertEqual(pending[0], "0", pending)
+
+    def m1_table(self, key="items", **kw):
+        kw.setdefault("scope_kind", "municipality")
+        kw.setdefault("scope_id", self.m1["id"])
+        return self.table(self.values(**kw), key)
+
+    def wait_m1(self, want, timeout=10.0, **kw):
+        """waits until every (indicator → (numerator, denominator)) of want holds for M1"""
+        deadline = time.monotonic() + timeout
+        t = {}
+        while time.monotonic() < deadline:
+            t = self.m1_table(**kw)
+            if all(t.get((self.m1["id"], k, ""), (None, None))[:2] == v for k, v in want.items()):
+                return t
+            time.sleep(0.05)
+        self.fail(f"значения МО не сошлись за {timeout} с: {want} ≠ {t}")
+
+    def test_13_mentoring_programmes_and_pairs(self):
+        """I3, I5, I8 (support programmes), I6, I7 and the pair parts of I4 and I13 from the mentoring
+        service's stream, by hand on M1 (T1 of O1 and O2, T2 of O1, T5 of O2; young: T1, T5; young and
+        early-career: T1, T5, both network members since test_08), and an attendance of a young_support programme's event in I4."""
+        s = self.stack
+        m1, m2 = self.m1["id"], self.m2["id"]
+        sp = lambda body: self._ok(s.post("/api/v1/support-programmes", dict(
+            {"title": "Программа", "actNumber": "1-о", "actDate": "2026-01-10"}, **body)))
+        sp1 = sp({"kind": "mentoring", "level": "municipal", "municipalityId": m1, "startsOn": "2026-01-15"})
+        sp2 = sp({"kind": "young_support", "level": "institutional", "organizationId": self.o2["id"],
+                  "startsOn": "2026-02-01"})
+        sp({"kind": "association_support", "level": "regional", "regionId": REGION, "startsOn": "2025-01-01",
+            "endsOn": "2025-12-31"})
+        sp({"kind": "mentoring", "level": "institutional", "organizationId": self.o3["id"],
+            "startsOn": "2026-03-01"})
+        # programmes: I3 M1 = SP2 (of O2), I5 M1 = SP1, region 2 (SP1, SP4 of O3 in M2), I8: SP3 ended in 2025
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            b = self.table(self.values(by="municipality"), "breakdown")
+            if b.get((m2, "I5", ""), (0,))[0] == 1:
+                break
+            time.sleep(0.05)
+        t = self.table(self.values(by="municipality"))
+        self.assertEqual(t[(REGION, "I3", "")], (1, 0, 1))
+        self.assertEqual(t[(REGION, "I5", "")], (2, 0, 2))
+        self.assertEqual(t[(REGION, "I8", "")], (0, 0, 0))
+        b = self.table(self.values(by="municipality"), "breakdown")
+        self.assertEqual(b[(m1, "I3", "")], (1, 0, 1))
+        self.assertEqual(b[(m1, "I5", "")], (1, 0, 1))
+        self.assertEqual(b[(m2, "I3", "")], (0, 0, 0))
+        self.assertEqual(b[(m2, "I5", "")], (1, 0, 1))
+        self.assertEqual(self.table(self.values(period="2025"))[(REGION, "I8", "")], (1, 0, 1))
+        # T2 is a certified mentor (since 2026-03-01)
+        mentor = self._ok(s.post("/api/v1/mentors", {"staffId": self.t2["id"], "certified": True,
+                                                     "certifiedOn": "2026-03-01", "certificationAct": "Приказ № 7",
+                                                     "maxMentees": 3}))
+        pair = lambda prog, mentor_, mentee, start: self._ok(s.post("/api/v1/mentoring-pairs", {
+            "programmeId": prog["id"], "form": "young_specialist", "mentorStaffId": mentor_["id"],
+            "menteeStaffId": mentee["id"], "startsOn": start, "competences": ["t.assess.1"]}))
+        pa = pair(sp1, self.t2, self.t1, "2026-04-01")   # mentoring: T1 mentee, T2 mentor
+        pb = pair(sp2, self.t2, self.t5, "2026-05-01")   # young_support: T5 mentee
+        pair(sp1, self.t5, self.t2, "2026-04-01")        # proposed only: never counts
+        # nothing counts before activation
+        self.wait_m1({"I6": (0, 3), "I7": (0, 3), "I4": (0, 2), "I13": (2, 2)})
+        for p in (pa, pb):
+            r = s.post(f"/api/v1/mentoring-pairs/{p['id']}/activate", {}, headers={"If-Match": f'"{p["version"]}"'})
+            self.assertEqual(r.status, 200, r)
+        # I6: T1, T2 → 2/3 = 66.7; I7: T1 (mentor certified) → 1/3 = 33.3; I4: T5 of the young_support
+        # pair → 1/2; I13: T1 and T5 (members since test_08, and mentees now) → 2/2
+        t = self.wait_m1({"I6": (2, 3), "I7": (1, 3), "I4": (1, 2), "I13": (2, 2)})
+        self.assertEqual(t[(m1, "I6", "")], (2, 3, 66.7))
+        self.assertEqual(t[(m1, "I7", "")], (1, 3, 33.3))
+        self.assertEqual(t[(m1, "I4", "")], (1, 2, 50.0))
+        b = self.m1_table("breakdown", by="organization")
+        self.assertEqual(b[(self.o1["id"], "I6", "")], (2, 2, 100.0))  # T1, T2
+        self.assertEqual(b[(self.o2["id"], "I6", "")], (1, 2, 50.0))   # T1 of T1, T5
+        self.assertEqual(b[(self.o2["id"], "I7", "")], (1, 2, 50.0))
+        # the first quarter: the pairs start later
+        q1 = self.m1_table(period="2026-01-01..2026-03-31")
+        self.assertEqual(q1[(m1, "I6", "")], (0, 3, 0.0))
+        # an attended event of the young_support programme: T1 → I4 2/2
+        e = self._ok(s.post("/api/v1/events", {
+            "type": "seminar", "level": "municipal", "municipalityId": m1, "title": "Школа молодого педагога",
+            "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
+            "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)), "venue": "МКОУ СОШ № 2",
+            "capacity": 0, "competences": ["t.assess.1"], "supportProgrammeId": sp2["id"]}))
+        self.assertEqual(s.post(f"/api/v1/events/{e['id']}/publish", {}).status, 200)
+        g = self._ok(s.post(f"/api/v1/events/{e['id']}/registrations", {"staffId": self.t1["id"]}))
+        r = s.post(f"/api/v1/events/{e['id']}/attendance", {"marks": [{"registrationId": g["id"], "attended": True}]})
+        self.assertEqual(r.status, 200, r)
+        self.wait_m1({"I4": (2, 2)})
+        self.assert_recompute_agrees()
+        # the mentor loses the certification: I7 0/3 (the mentee's value follows the mentor's profile)
+        r = s.request("PATCH", f"/api/v1/mentors/{self.t2['id']}", {"certified": False, "certifiedOn": "", "certificationAct": ""},
+                      headers={"If-Match": f'"{mentor["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.wait_m1({"I7": (0, 3), "I6": (2, 3)})
+        self.assert_recompute_agrees()
+        # a completed pair still counts in the year it was active
+        pa2 = s.get(f"/api/v1/mentoring-pairs/{pa['id']}").json
+        r = s.post(f"/api/v1/mentoring-pairs/{pa['id']}/complete", {"outcome": {"result": "Готово"}},
+                   headers={"If-Match": f'"{pa2["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.wait_m1({"I6": (2, 3)})
+        r = s.request("PATCH", f"/api/v1/support-programmes/{sp1['id']}", {"kind": "young_support"},
+                      headers={"If-Match": f'"{sp1["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        # SP1 is a young_support project now: its pair is no mentoring (I6 0/3), T1 was its mentee (I4 2/2
+        # already by the event), I3 M1: SP1 and SP2
+        t = self.wait_m1({"I6": (0, 3), "I4": (2, 2), "I3": (2, 0), "I5": (0, 0)})
+        self.assert_recompute_agrees()
+        # T6: young, early career, of O1, no membership, event or route: outside I13's numerator until a pair
+        # (of any programme) makes them a mentee — I13 M1 2/3, then 3/3; I4 3 young (T1, T5, T6) → 2/3, then
+        # 3/3 (SP2 is young_support)
+        t6 = self._ok(s.post("/api/v1/staff", {
+            "lastName": "Шогенова", "firstName": "Мадина", "birthDate": "2001-04-04",
+            "professionStartDate": "2025-09-01", "position": "teacher", "category": "teacher",
+            "subjects": ["biology"], "organizationIds": [self.o1["id"]]}))
+        self.wait_m1({"I13": (2, 3), "I4": (2, 3), "I6": (0, 4)})
+        pc = pair(sp2, self.t2, t6, "2026-10-01")
+        r = s.post(f"/api/v1/mentoring-pairs/{pc['id']}/activate", {}, headers={"If-Match": f'"{pc["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        t = self.wait_m1({"I13": (3, 3), "I4": (3, 3)})
+        self.assertEqual(t[(m1, "I13", "")], (3, 3, 100.0))
+        # before the pair's start (the first half of the year) T6 is not supported
+        h1 = self.m1_table(period="2026-01-01..2026-06-30")
+        self.assertEqual(h1[(m1, "I13", "")][:2], (2, 3))
+        self.assert_recompute_agrees()
+
+    def test_14_periods_lru_and_restart(self):
+        """at most 8 periods keep counters (the least recently read one is dropped, and built again when read);
+        a change touching more people than reeval_max restarts the scan of the registered periods instead of
+        re-evaluating them one by one — the values and the recompute agree either way"""
+        first = self.table(self.values(period="2026-02-01..2026-02-28"))
+        for month in range(3, 12):
+            self.values(period=f"2026-{month:02d}-01..2026-{month:02d}-28")
+        keys = self.stack.redis_cli("ZRANGE", "ind:{r:07}:periods", "0", "-1").stdout.split()
+        self.assertEqual(len(keys), 8, keys)
+        self.assertNotIn("2026-02-01..2026-02-28@35", keys)
+        self.assertEqual(self.table(self.values(period="2026-02-01..2026-02-28")), first)
+        # the lyceum O3 becomes municipal: its teacher T3 enters I1 (M2: T3, T4 and the teachers of O4)
+        before = self.table(self.values(scope_kind="municipality", scope_id=self.m2["id"]))
+        self.stack.redis_cli("HSET", "ind:{r:07}:cfg", "reeval_max", "0")
+        try:
+            o3 = self.stack.get(f"/api/v1/organizations/{self.o3['id']}").json
+            r = self.stack.request("PATCH", f"/api/v1/organizations/{self.o3['id']}", {"founder": "municipal"},
+                                   headers={"If-Match": f'"{o3["version"]}"'})
+            self.assertEqual(r.status, 200, r)
+            n, d = before[(self.m2["id"], "I1", "")][:2]
+            deadline = time.monotonic() + 10
+            t = {}
+            while time.monotonic() < deadline:
+                t = self.table(self.values(scope_kind="municipality", scope_id=self.m2["id"]))
+                if t[(self.m2["id"], "I1", "")][:2] == (n, d + 1):
+                    break
+                time.sleep(0.05)
+            self.assertEqual(t[(self.m2["id"], "I1", "")][:2], (n, d + 1))
+            self.assert_recompute_agrees()
+        finally:
+            self.stack.redis_cli("HDEL", "ind:{r:07}:cfg", "reeval_max")
+
+    def test_15_build_while_writing(self):
+        """a period first read while people are written: the scan (3 people per call) and the writes that land
+        meanwhile count everyone once — the same denominators as the year with the same reference date, and
+        the recompute agrees"""
+        import threading
+        made = []
+
+        def writer():
+            for i in range(15):
+                r = self.stack.post("/api/v1/staff", {
+                    "lastName": f"Карданова{i}", "firstName": "Зарема", "birthDate": "1998-05-05",
+                    "professionStartDate": "2024-09-01", "position": "teacher", "category": "teacher",
+                    "subjects": ["history"], "organizationIds": [self.o4["id"], self.o1["id"]]})
+                assert r.status == 201, r
+                made.append(r.json["id"])
+
+        t = threading.Thread(target=writer)
+        t.start()
+        while t.is_alive():
+            self.values(period="2026-07-01..2026-12-31", by="municipality")
+        t.join()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            year = self.table(self.values(by="subject"), "breakdown")
+            if year.get((REGION, "I1", "history"), (0, 0))[1] == 15:
+                break
+            time.sleep(0.05)
+        year = self.table(self.values(by="municipality"), "breakdown")
+        half = self.table(self.values(period="2026-07-01..2026-12-31", by="municipality"), "breakdown")
+        for key in ((self.m1["id"], "I1", ""), (self.m2["id"], "I1", ""), (self.m1["id"], "I6", ""),
+                    (self.m2["id"], "I9", "")):
+            self.assertEqual(half[key][1], year[key][1], key)
+        self.assertEqual(len(made), 15)
 
     def _user(self, role, kind, scope_id, staff_id=None):
         login = f"ind{os.urandom(4).hex()}"
