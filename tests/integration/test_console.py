@@ -14,6 +14,7 @@
 """
 
 import datetime
+import http.client
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import unittest
 import urllib.parse
 
 from harness import StackTestCase, bin_dir, source_dir
+from notify_sink import Sink, publish_event
 
 sys.path.insert(0, os.path.join(source_dir(), "ops", "demo"))
 import demo_district  # noqa: E402
@@ -237,6 +239,51 @@ class ConsoleHttpTest(StackTestCase):
         r = s.request("GET", "/api/v1/me", token=False, headers=jar)
         self.assertJsonError(r, 401)
         self.assertIn("Max-Age=0", r.header("set-cookie") or "", "an ended session's cookie is cleared")
+
+
+    def test_stream_by_session_cookie(self):
+        """The notifications stream (SSE) accepts the console's session cookie as the rest of the API does: a
+        GET, so no X-Metodnet-CSRF; the caller's scope is the session's; a bad cookie is no session."""
+        s = self.stack
+        r = s.request("POST", "/api/v1/auth/login", {"login": s.admin_login, "password": s.admin_password},
+                      token=False, headers={"X-Metodnet-CSRF": "1"})
+        jar = f"metodnet_session={_cookie(r.header('set-cookie'))}"
+
+        def stream(headers):
+            conn = http.client.HTTPConnection("127.0.0.1", s.http_port, timeout=10)
+            conn.request("GET", "/api/v1/notifications/stream", headers=dict(headers, Accept="text/event-stream"))
+            return conn, conn.getresponse()
+
+        conn, resp = stream({"Cookie": f"theme=dark; {jar}"})
+        try:
+            self.assertEqual(resp.status, 200)
+            self.assertTrue(resp.getheader("Content-Type").startswith("text/event-stream"))
+            self.assertEqual(resp.readline().strip(), b"retry: 3000")
+            # a regional event reaches the cookie's stream
+            publish_event(s, "event.published", "07-e901", "regional", "", "", "Региональный форум по cookie")
+            got = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not got:
+                line = resp.readline().decode()
+                if line.startswith("data:"):
+                    got.append(json.loads(line[5:]))
+            self.assertEqual([g["data"]["event"]["title"] for g in got], ["Региональный форум по cookie"])
+        finally:
+            conn.close()
+        for headers in ({"Cookie": "metodnet_session=nonsense-token-of-nobody-0123456789"},
+                        {"Cookie": "metodnet_session=a b;"}, {}):
+            conn, resp = stream(headers)
+            try:
+                self.assertEqual(resp.status, 401, headers)
+                self.assertIn("Требуется вход", json.loads(resp.read())["error"]["message"])
+            finally:
+                conn.close()
+        # Authorization decides alone: a bad bearer with a good cookie is refused
+        conn, resp = stream({"Cookie": jar, "Authorization": "Bearer bad-token"})
+        try:
+            self.assertEqual(resp.status, 401)
+        finally:
+            conn.close()
 
 
 @unittest.skipUnless(web_built() and os.access(CHROMIUM, os.X_OK) and
