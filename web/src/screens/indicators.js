@@ -204,13 +204,13 @@ const NEXT = { sent: ['accepted', 'Принять к исполнению'], acc
 function RecommendationActions({ me, r, onChanged }) {
   const act = useAction();
   const next = NEXT[r.status || 'sent'];
-  if (!next || !can.actOnRecommendations(me)) return null;
+  if (!can.actOnRecommendations(me)) return null;
   return html`<div>
-    <button type="button" class="secondary" disabled=${act.busy} aria-label=${`${next[1]}: ${r.indicator}, ${r.addresseeName}`}
+    ${next ? html`<button type="button" class="secondary" disabled=${act.busy} aria-label=${`${next[1]}: ${r.indicator}, ${r.addresseeName}`}
       onClick=${() => act.run(async () => {
         const updated = await api('POST', `/recommendations/${r.id}/status`, { body: { status: next[0] }, ifMatch: r.version });
         onChanged(updated);
-      }, `Рекомендация: ${label(RECOMMENDATION_STATUSES, next[0])}`)}>${next[1]}</button>
+      }, `Рекомендация: ${label(RECOMMENDATION_STATUSES, next[0])}`)}>${next[1]}</button>` : null}
     <${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
   </div>`;
 }

@@ -161,15 +161,21 @@ function SchoolReport({ campaign, organizationId }) {
 function Review({ campaign, report, orgName, onDone }) {
   const [comment, setComment] = useState('');
   const act = useAction();
+  // the notice is the caller's: this card closes once the report is reviewed
   const review = (what, body, message) => act.run(async () => {
     await api('POST', `/monitoring/campaigns/${campaign.id}/reports/${report.organizationId}/${what}`, { body });
-    onDone();
-  }, message);
-  const byCode = Object.fromEntries((report.values || []).map((v) => [v.code, v]));
+    onDone(message);
+  });
+  // the list carries the reports' states; the values are the report's own
+  const full = useLoad(() => api('GET', `/monitoring/campaigns/${campaign.id}/reports/${report.organizationId}`), [report.organizationId]);
+  if (full.error) return html`<${ErrorBox} error=${full.error} />`;
+  if (!full.data) return html`<p class="loading" role="status">Загрузка…</p>`;
+  const byCode = Object.fromEntries((full.data.values || []).map((v) => [v.code, v]));
   return html`<div class="card review"><h3>${orgName}</h3>
+    <p class="muted">${`Отправлен ${fmtDate(full.data.submittedAt, true)}${full.data.late ? ' (после срока)' : ''}`}</p>
     <dl class="facts">${campaign.fields.map((f) => html`<dt>${f.title}</dt><dd>${byCode[f.code] ? byCode[f.code].value : '—'}
       ${byCode[f.code] && byCode[f.code].evidence ? html`<small class="hint">${`Подтверждение: ${byCode[f.code].evidence}`}</small>` : null}</dd>`)}</dl>
-    <${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
+    <${ErrorBox} error=${act.error} />
     <div class="actions">
       <button type="button" disabled=${act.busy} onClick=${() => review('approve', {}, `Отчёт утверждён: ${orgName}`)}>${`Утвердить отчёт: ${orgName}`}</button>
     </div>
@@ -186,6 +192,7 @@ function Progress({ me, campaign }) {
   const orgs = useLookup(organizations);
   const muns = useLookup(municipalities);
   const [open, setOpen] = useState('');
+  const [reviewed, setReviewed] = useState('');
   if (progress.error || reports.error) return html`<${ErrorBox} error=${progress.error || reports.error} />`;
   if (!progress.data || !reports.data) return html`<p class="loading" role="status">Загрузка…</p>`;
   const p = progress.data;
@@ -193,7 +200,7 @@ function Progress({ me, campaign }) {
   const rows = (reports.data.items || []).slice().sort((a, b) => orgName(a.organizationId).localeCompare(orgName(b.organizationId), 'ru'));
   const parts = [['notStarted', 'не начат'], ['draft', 'черновик'], ['submitted', 'на проверке'], ['returned', 'возвращён'], ['approved', 'утверждён']];
   const reviewing = rows.find((r) => r.organizationId === open);
-  const reload = () => { progress.reload(); reports.reload(); setOpen(''); };
+  const reload = (message) => { progress.reload(); reports.reload(); setOpen(''); setReviewed(message); };
   return html`<section class="card wide"><h2>Ход кампании</h2>
     <p>${`Школ в охвате: ${fmtNum(p.total ? p.total.required : 0)}; утверждено: ${fmtNum(p.total ? p.total.approved : 0)}; на проверке: ${fmtNum(p.total ? p.total.submitted : 0)}.`}
       ${p.pastDeadline ? html` <strong>Срок прошёл; не отчитались: ${fmtNum((p.late || []).length)}.</strong>` : null}</p>
@@ -201,16 +208,15 @@ function Progress({ me, campaign }) {
       labels=${(p.municipalities || []).map((m) => (muns && muns.get(m.municipalityId)?.name) || m.municipalityId)}
       datasets=${parts.map(([k, text], i) => ({ label: text, data: (p.municipalities || []).map((m) => m[k] || 0),
         color: ['#adb5bd', '#9fb6d6', '#e07a1f', '#c0392b', '#2e8540'][i] }))} />
+    <${Notice} text=${reviewed} />
     <${Table} caption="Отчёты по школам" rowKey=${(r) => r.organizationId} rows=${rows} columns=${[
       { title: 'Организация', render: (r) => orgName(r.organizationId) },
       { title: 'Состояние', render: (r) => html`${label(REPORT_STATUSES, reportStatus(r))}${r.late ? ' (после срока)' : ''}` },
-      { title: 'Отправлен', render: (r) => fmtDate(r.submittedAt, true) },
-      { title: 'Комментарий', render: (r) => r.comment || '—' },
       { title: 'Проверка', render: (r) => (reportStatus(r) === 'submitted' && can.reviewMonitoring(me)
         ? html`<button type="button" class="secondary" aria-expanded=${open === r.organizationId}
             onClick=${() => setOpen(open === r.organizationId ? '' : r.organizationId)}>${`Проверить: ${orgName(r.organizationId)}`}</button>` : '—') },
     ]} />
-    ${reviewing ? html`<${Review} campaign=${campaign} report=${reviewing} orgName=${orgName(reviewing.organizationId)} onDone=${reload} />` : null}
+    ${reviewing ? html`<${Review} key=${reviewing.organizationId} campaign=${campaign} report=${reviewing} orgName=${orgName(reviewing.organizationId)} onDone=${reload} />` : null}
   </section>`;
 }
 

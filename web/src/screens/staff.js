@@ -220,7 +220,11 @@ function Attestation({ s, orgs, canEdit, onSaved }) {
   const act = useAction();
   const save = (e) => {
     e.preventDefault();
-    act.run(async () => onSaved(await api('PATCH', `/staff/${s.id}`, { body: form, ifMatch: s.version })),
+    act.run(async () => {
+      const u = await api('PATCH', `/staff/${s.id}`, { body: form, ifMatch: s.version });
+      onSaved(u);
+      return u;
+    },
       (u) => (u.nextAttestationDue ? `Сохранено: следующая аттестация до ${fmtDate(u.nextAttestationDue)}` : 'Сохранено'));
   };
   return html`<${Table} caption="История должностей" empty="История должностей не заполнена" rowKey=${(e) => `${e.organizationId}${e.from}`}
@@ -263,7 +267,7 @@ export function StaffCard({ me, params }) {
     <${ErrorBox} error=${staff.error} />
     ${s ? html`
       <section class="card"><h2>Сведения</h2><${Person} s=${s} orgs=${orgs} /></section>
-      <section class="card"><h2>Должности и аттестация</h2><${Attestation} key=${s.version} s=${s} orgs=${orgs}
+      <section class="card"><h2>Должности и аттестация</h2><${Attestation} s=${s} orgs=${orgs}
         canEdit=${can.editStaff(me)} onSaved=${setSaved} /></section>
       <section class="card"><h2>Профиль компетенций</h2><${CompetenceProfile} staffId=${id} /></section>
       <section class="card"><h2>Индивидуальный образовательный маршрут</h2><${RoutePanel} me=${me} staffId=${id} /></section>

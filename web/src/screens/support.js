@@ -13,6 +13,7 @@ import {
   HELP_URGENCY, HELP_STATUSES, HELP_ANSWER_KINDS, ASKERS, CONSULTATION_FORMS, DECISION_KINDS, DECISION_STATUSES, label,
 } from '../labels.js';
 import { ExportLink } from './registry.js';
+import { StaffPicker } from './events.js';
 
 const orgName = (orgs, id) => (id ? (orgs && (orgs.get(id)?.shortName || orgs.get(id)?.name)) || id : '—');
 
@@ -105,7 +106,7 @@ export function HelpRequests({ me }) {
 function NewConsultation({ me, onCreated }) {
   const orgs = useLookup(organizations);
   const [form, setForm] = useState({
-    asker: 'teacher', organizationId: '', askerName: '', topic: '', form: 'in_person', consultantName: me.fullName,
+    asker: 'teacher', organizationId: '', askerStaffId: '', askerName: '', topic: '', form: 'in_person', consultantName: me.fullName,
     heldOn: todayIso(), durationMinutes: '30', summary: '',
   });
   const set = (k) => (v) => setForm({ ...form, [k]: v });
@@ -116,7 +117,8 @@ function NewConsultation({ me, onCreated }) {
       const body = { ...form, durationMinutes: Number(form.durationMinutes) || 0 };
       const org = orgs && orgs.get(form.organizationId);
       body.municipalityId = (org && org.municipalityId) || me.municipalityId || '';
-      for (const k of ['organizationId', 'askerName', 'summary']) if (!body[k]) delete body[k];
+      if (!['teacher', 'manager'].includes(body.asker)) body.askerStaffId = '';
+      for (const k of ['organizationId', 'askerStaffId', 'askerName', 'summary']) if (!body[k]) delete body[k];
       if (!body.municipalityId) delete body.municipalityId;
       const c = await api('POST', '/consultations', { body });
       setForm({ ...form, topic: '', summary: '', askerName: '' });
@@ -131,7 +133,9 @@ function NewConsultation({ me, onCreated }) {
     <${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
     <${Select} label="Кто обратился" value=${form.asker} onChange=${set('asker')} options=${Object.entries(ASKERS)} />
     <${Select} label="Организация" value=${form.organizationId} onChange=${set('organizationId')} empty="не указана" options=${options} />
-    <${Input} label="Имя обратившегося (вне реестра)" value=${form.askerName} onInput=${set('askerName')} />
+    ${['teacher', 'manager'].includes(form.asker) ? html`<${StaffPicker} me=${me} label="Обратившийся работник"
+      value=${form.askerStaffId} onChange=${set('askerStaffId')} />` : null}
+    <${Input} label="ФИО обратившегося (если его нет в реестре)" value=${form.askerName} onInput=${set('askerName')} />
     <${Input} label="Тема консультации" value=${form.topic} onInput=${set('topic')} required />
     <${Select} label="Форма" value=${form.form} onChange=${set('form')} options=${Object.entries(CONSULTATION_FORMS)} />
     <${Input} label="Кто консультировал" value=${form.consultantName} onInput=${set('consultantName')} required />

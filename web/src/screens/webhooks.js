@@ -51,7 +51,7 @@ function WebhookActions({ w, onChanged }) {
   return html`<div class="actions">
     ${w.status === 'disabled' ? html`<button type="button" class="secondary" disabled=${act.busy}
       onClick=${() => run(() => api('POST', `/webhooks/${w.id}/enable`, { ifMatch: w.version }), 'Подписка снова включена')}>Включить</button>` : null}
-    <button type="button" class="secondary danger" disabled=${act.busy} aria-label=${`Удалить подписку ${w.url}`}
+    <button type="button" class="danger" disabled=${act.busy} aria-label=${`Удалить подписку ${w.url}`}
       onClick=${() => window.confirm(`Удалить подписку на ${w.url}? Недоставленное больше не отправляется.`)
         && run(() => api('DELETE', `/webhooks/${w.id}`, { ifMatch: w.version }), 'Подписка удалена')}>Удалить</button>
     <${ErrorBox} error=${act.error} />
