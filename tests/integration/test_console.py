@@ -460,8 +460,10 @@ class ConsoleBrowserTest(StackTestCase):
         self.assertEqual([a["note"] for a in asked[0]["answers"]], ["Приглашены на семинар по оцениванию"])
         # notifications: the subscription kept, the spare one deleted, the event delivered and signed with the
         # secret the screen showed once
-        urls = [w["url"] for w in s.list_all("webhooks")[0]]
-        self.assertIn(fx["sink_url"], urls)
+        hooks = {w["url"]: w for w in s.list_all("webhooks")[0]}
+        urls = list(hooks)
+        self.assertEqual(hooks[fx["sink_url"]]["status"], "disabled", "подписку приостановили в консоли")
+        self.assertIn("вручную", hooks[fx["sink_url"]]["disabledReason"])
         self.assertNotIn(report["deletedWebhook"], urls)
         got = self.sink.wait("/hooks/sosh1", 1, timeout=5)
         bodies = [json.loads(b) for _, b, _ in got]

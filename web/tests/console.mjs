@@ -570,6 +570,11 @@ async function step(role, name, fn) {
     }
     await delivered.first().waitFor({ timeout: 1000 });
     await check(page, role, 'deliveries');
+    // paused by hand (the receiver's maintenance), then it shows as switched off with the reason
+    await page.getByRole('link', { name: '← Все подписки' }).click();
+    await page.getByRole('button', { name: `Приостановить подписку ${fx.sink_url}` }).click();
+    await expectNotice(page, 'Подписка приостановлена');
+    await page.getByRole('button', { name: `Включить подписку ${fx.sink_url}` }).waitFor();
   });
   await step(role, 'menu', () => walkMenu(page, role));
   await context.close();

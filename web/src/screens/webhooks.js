@@ -47,10 +47,12 @@ function NewWebhook({ onCreated }) {
 
 function WebhookActions({ w, onChanged }) {
   const act = useAction();
-  const run = (fn, msg) => act.run(async () => { await fn(); onChanged(); }, msg);
+  const run = (fn, msg) => act.run(async () => { await fn(); onChanged(msg); });
   return html`<div class="actions">
-    ${w.status === 'disabled' ? html`<button type="button" class="secondary" disabled=${act.busy}
-      onClick=${() => run(() => api('POST', `/webhooks/${w.id}/enable`, { ifMatch: w.version }), 'Подписка снова включена')}>Включить</button>` : null}
+    ${w.status === 'disabled' ? html`<button type="button" class="secondary" disabled=${act.busy} aria-label=${`Включить подписку ${w.url}`}
+      onClick=${() => run(() => api('POST', `/webhooks/${w.id}/enable`, { ifMatch: w.version }), 'Подписка снова включена')}>Включить</button>`
+    : html`<button type="button" class="secondary" disabled=${act.busy} aria-label=${`Приостановить подписку ${w.url}`}
+      onClick=${() => run(() => api('POST', `/webhooks/${w.id}/disable`, { ifMatch: w.version }), 'Подписка приостановлена')}>Приостановить</button>`}
     <button type="button" class="danger" disabled=${act.busy} aria-label=${`Удалить подписку ${w.url}`}
       onClick=${() => window.confirm(`Удалить подписку на ${w.url}? Недоставленное больше не отправляется.`)
         && run(() => api('DELETE', `/webhooks/${w.id}`, { ifMatch: w.version }), 'Подписка удалена')}>Удалить</button>
@@ -60,18 +62,20 @@ function WebhookActions({ w, onChanged }) {
 
 export function Webhooks() {
   const list = useList('/webhooks', {});
+  const [done, setDone] = useState('');
+  const changed = (msg) => { setDone(msg); list.reload(); };
   return html`<${Page} title="Подписки на уведомления">
     <p class="muted">Вебхуки для информационных систем школы (электронный журнал, сайт): платформа отправляет подписанный
       POST при публикации, изменении, отмене мероприятий и утверждении планов. Как проверять подпись — в документации
       «Уведомления для школьных информационных систем».</p>
-    <${ErrorBox} error=${list.error} />
+    <${ErrorBox} error=${list.error} /><${Notice} text=${done} />
     <${Table} caption="Подписки" empty="Подписок пока нет" rows=${list.items} columns=${[
       { title: 'Адрес', render: (w) => html`<${Link} href=${`/webhooks/${w.id}`}>${w.url}</${Link}>` },
       { title: 'Описание', render: (w) => w.description || '—' },
       { title: 'Уведомления', render: (w) => ((w.eventTypes || []).length ? w.eventTypes.map((t) => label(NOTIFICATION_TYPES, t)).join(', ') : 'все') },
       { title: 'Состояние', render: (w) => html`${label(WEBHOOK_STATUSES, w.status)}${w.disabledReason ? html`<small class="hint">${w.disabledReason}</small>` : null}` },
       { title: 'Создана', render: (w) => fmtDate(w.createdAt) },
-      { title: 'Действия', render: (w) => html`<${WebhookActions} w=${w} onChanged=${list.reload} />` },
+      { title: 'Действия', render: (w) => html`<${WebhookActions} w=${w} onChanged=${changed} />` },
     ]} />
     <${Pager} list=${list} />
     <${NewWebhook} onCreated=${() => list.reload()} />
@@ -142,8 +146,7 @@ export function LiveFeed() {
     <p class="muted">Поток: ${state}</p>
     <ul aria-live="polite" class="feed">${items.length ? items.map((n) => {
       const ev = (n.data && (n.data.event || n.data.eventPlan)) || {};
-      return html`<li key=${n.id}><span class="muted">${fmtDate(n.occurredAt, true)}</span> ${label(NOTIFICATION_TYPES, n.type)}:
-        ${n.data && n.data.event ? html`<${Link} href=${`/events/${ev.id}`}>${ev.title}</${Link}>` : ev.title || n.id}</li>`;
+      return html`<li key=${n.id}><span class="muted">${fmtDate(n.occurredAt, true)}</span>${` ${label(NOTIFICATION_TYPES, n.type)}: `}${n.data && n.data.event ? html`<${Link} href=${`/events/${ev.id}`}>${ev.title}</${Link}>` : ev.title || n.id}</li>`;
     }) : html`<li class="muted">Новых уведомлений пока нет</li>`}</ul>
   </section>`;
 }
