@@ -435,7 +435,10 @@ class ConsoleBrowserTest(StackTestCase):
         # monitoring: the campaign created from the template and opened; the other school's report approved;
         # the demo school's report returned with the comment, corrected and submitted again
         made = [c for c in s.list_all("monitoring/campaigns")[0] if c["title"] == report["monitoringCampaign"]]
-        self.assertEqual([(c["status"], len(c["fields"])) for c in made], [("open", 6)], made)
+        self.assertEqual([(c["status"], len(c["fields"]), c["snapshotVersion"]) for c in made], [("closed", 6, "1")],
+                         made)
+        snaps = s.get(f"/api/v1/monitoring/campaigns/{made[0]['id']}/snapshots").json["items"]
+        self.assertEqual([x["version"] for x in snaps], ["1"], snaps)
         mid = fx["monitoring"]["id"]
         other = s.get(f"/api/v1/monitoring/campaigns/{mid}/reports/{fx['monitoring_other']['id']}").json
         self.assertEqual(other["status"], "approved", other)

@@ -783,6 +783,15 @@ async function step(role, name, fn) {
     await expectNotice(page, 'Цель I4 сохранена');
     await check(page, role, 'indicators');
   });
+  await step(role, 'monitoring-close', async () => {
+    // the region closes the district's campaign: the approved values are frozen in snapshot 1
+    await go(page, 'Мониторинг');
+    await page.getByRole('link', { name: report.monitoringCampaign }).click();
+    await page.getByRole('button', { name: 'Закрыть кампанию' }).click();
+    await expectNotice(page, 'заморожены в снимке');
+    await page.getByRole('table').filter({ hasText: 'Утверждённые значения на момент закрытия' }).waitFor();
+    await check(page, role, 'monitoring-closed');
+  });
   await step(role, 'municipalities', async () => {
     await go(page, 'Муниципалитеты');
     await page.getByRole('table').waitFor();
