@@ -384,6 +384,8 @@ static const route s_routes[] = {
           .summary = "Удалить подписку: недоставленное больше не отправляется"),
     ROUTE("notify", "POST", "/api/v1/webhooks/{id}/enable", "EnableWebhook", .flags = ROUTE_IF_MATCH,
           .summary = "Снова включить подписку, отключённую после отказов получателя"),
+    ROUTE("notify", "POST", "/api/v1/webhooks/{id}/disable", "DisableWebhook", .flags = ROUTE_IF_MATCH,
+          .summary = "Приостановить подписку: уведомления не отправляются, пока её не включат снова (…/enable)"),
     ROUTE("notify", "GET", "/api/v1/webhooks/{id}/deliveries", "ListDeliveries", .flags = ROUTE_QUERY,
           .summary = "Журнал доставок подписки: состояние, попытки, код и начало ответа получателя"),
     ROUTE("notify", "POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "RetryDelivery",

@@ -355,11 +355,12 @@ static void s_on_authenticated(gateway_auth_result result, const Metodnet__Princ
     if (result != GATEWAY_AUTH_OK) {
         int status = result == GATEWAY_AUTH_RATE_LIMITED ? 429 : result == GATEWAY_AUTH_UNAVAILABLE ? 503 : 401;
         http_extra extra = {.retry_after = (int)retry_after_seconds};
-        gateway_http_send_error(http, req, label, s->request_id, s->started_ns, status, NULL,
-                                status == 401 ? "Требуется вход в систему или API-ключ: заголовок Authorization"
-                                : status == 429 ? "Слишком много запросов, повторите позже"
-                                                : HTTP_UNAVAILABLE_MESSAGE,
-                                NULL, 0, status == 429 ? &extra : NULL);
+        gateway_http_send_error(
+            http, req, label, s->request_id, s->started_ns, status, NULL,
+            status == 401   ? "Требуется вход в систему или API-ключ: заголовок Authorization (или cookie сеанса консоли)"
+            : status == 429 ? "Слишком много запросов, повторите позже"
+                            : HTTP_UNAVAILABLE_MESSAGE,
+            NULL, 0, status == 429 ? &extra : NULL);
         return;
     }
     if (principal->region_id == NULL || strlen(principal->region_id) != 2) {
@@ -449,6 +450,20 @@ void gateway_sse_handle(gateway_sse *sse, h2o_req_t *req, const route_match *m, 
     sse->streams = s;
     sse->count++;
     const h2o_iovec_t *authorization = gateway_http_header(req, H2O_TOKEN_AUTHORIZATION);
+    h2o_iovec_t from_cookie;
+    const h2o_iovec_t *cookie = gateway_http_header(req, H2O_TOKEN_COOKIE);
+    const char *token;
+    size_t token_len;
+    /* the browser session (auth.h): without Authorization the session cookie stands for the bearer token;
+     * a GET, so no X-Metodnet-CSRF; the caller's scope is decided by the auth service as for Bearer */
+    if (authorization == NULL && cookie != NULL &&
+        gateway_auth_cookie(cookie->base, cookie->len, &token, &token_len) == 0) {
+        char *bearer = h2o_mem_alloc_pool(&req->pool, token_len + 7);
+        memcpy(bearer, "Bearer ", 7);
+        memcpy(bearer + 7, token, token_len);
+        from_cookie = h2o_iovec_init(bearer, token_len + 7);
+        authorization = &from_cookie;
+    }
     s->auth_wait = gateway_auth_check(http->auth, authorization ? authorization->base : NULL,
                                       authorization ? authorization->len : 0, request_id, s_on_authenticated, s);
     if (s->auth_wait == NULL)

@@ -32,11 +32,11 @@ bool notify_type_known(const char *type)
 static const double s_default_schedule[NOTIFY_SCHEDULE] = {5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400};
 
 static const service_handler_entry s_handlers[] = {
-    {"CreateWebhook", notify_create_webhook},   {"GetWebhook", notify_get_webhook},
-    {"DeleteWebhook", notify_delete_webhook},   {"ListWebhooks", notify_list_webhooks},
-    {"EnableWebhook", notify_enable_webhook},   {"ListDeliveries", notify_list_deliveries},
-    {"RetryDelivery", notify_retry_delivery},   {"ListNotifications", notify_list_notifications},
-    {"GetNotificationHeads", notify_get_heads},
+    {"CreateWebhook", notify_create_webhook},         {"GetWebhook", notify_get_webhook},
+    {"DeleteWebhook", notify_delete_webhook},         {"ListWebhooks", notify_list_webhooks},
+    {"EnableWebhook", notify_enable_webhook},         {"DisableWebhook", notify_disable_webhook},
+    {"ListDeliveries", notify_list_deliveries},       {"RetryDelivery", notify_retry_delivery},
+    {"ListNotifications", notify_list_notifications}, {"GetNotificationHeads", notify_get_heads},
 };
 
 static const service_methods s_methods = {&metodnet__notify__descriptor, s_handlers,

@@ -82,6 +82,7 @@ void notify_get_webhook(service_call *call, const ProtobufCMessage *request, voi
 void notify_delete_webhook(service_call *call, const ProtobufCMessage *request, void *ud);
 void notify_list_webhooks(service_call *call, const ProtobufCMessage *request, void *ud);
 void notify_enable_webhook(service_call *call, const ProtobufCMessage *request, void *ud);
+void notify_disable_webhook(service_call *call, const ProtobufCMessage *request, void *ud);
 void notify_list_deliveries(service_call *call, const ProtobufCMessage *request, void *ud);
 void notify_retry_delivery(service_call *call, const ProtobufCMessage *request, void *ud);
 /* Disables a subscription with the reason (a delivery's outcome): load, change, save. */

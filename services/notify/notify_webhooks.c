@@ -1,6 +1,6 @@
 /* notify_webhooks — webhook subscriptions on the entity engine (create, get, delete, list through the
- * generic handlers; enable as the service's own flow, since its answer must not carry the secret) and
- * the log of a subscription's deliveries (list, retry).
+ * generic handlers; enable and disable (a pause by hand) as the service's own flow, since their answer must
+ * not carry the secret) and the log of a subscription's deliveries (list, retry).
  *
  * Who manages a subscription: a school system's API key only its own (owner_key_id; the scope comes
  * from the key); people — the region's administrators the region's, a methodologist its
@@ -273,7 +273,7 @@ void notify_list_webhooks(service_call *call, const ProtobufCMessage *request, v
 
 /* ---------- the service's own flows on one loaded subscription ---------- */
 
-typedef enum { OP_ENABLE, OP_DELIVERIES, OP_RETRY, OP_DISABLE } op_what;
+typedef enum { OP_ENABLE, OP_DELIVERIES, OP_RETRY, OP_DISABLE, OP_PAUSE } op_what;
 
 typedef struct {
     notify *n;
@@ -404,6 +404,12 @@ static void s_change_status(op *o, bool enable)
 void notify_enable_webhook(service_call *call, const ProtobufCMessage *request, void *ud)
 {
     s_start(ud, call, OP_ENABLE, request, ((const Metodnet__EnableWebhookRequest *)request)->id, NULL);
+}
+
+void notify_disable_webhook(service_call *call, const ProtobufCMessage *request, void *ud)
+{
+    s_start(ud, call, OP_PAUSE, request, ((const Metodnet__DisableWebhookRequest *)request)->id,
+            "Приостановлена вручную: включите её снова, когда получатель будет готов");
 }
 
 void notify_webhook_disable(notify *n, const char *webhook_id, const char *reason_ru)
@@ -559,21 +565,24 @@ static void s_after_load(op *o)
     }
     char prefix[64];
     snprintf(prefix, sizeof prefix, "ntf:{r:%s}:", o->region);
-    if (o->what == OP_ENABLE) {
-        const Metodnet__EnableWebhookRequest *req = (const Metodnet__EnableWebhookRequest *)o->request;
-        if (req->expected_version > 0 && req->expected_version != o->current->version) {
+    if (o->what == OP_ENABLE || o->what == OP_PAUSE) {
+        /* both requests are {id, expected_version}; already in the wanted state: answered as it is */
+        int64_t expected = o->what == OP_ENABLE
+                               ? ((const Metodnet__EnableWebhookRequest *)o->request)->expected_version
+                               : ((const Metodnet__DisableWebhookRequest *)o->request)->expected_version;
+        if (expected > 0 && expected != o->current->version) {
             char message[200];
             entity_version_mismatch_ru(message, sizeof message, (long long)o->current->version);
             s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_VERSION_MISMATCH, message);
             return;
         }
-        if (enabled) {
+        if (enabled == (o->what == OP_ENABLE)) {
             s_redact(&o->current->base, NULL);
             service_call_reply(o->call, &o->current->base);
             s_op_free(o);
             return;
         }
-        s_change_status(o, true);
+        s_change_status(o, o->what == OP_ENABLE);
         return;
     }
     if (o->what == OP_DELIVERIES) {

@@ -14,6 +14,7 @@
 """
 
 import datetime
+import http.client
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import unittest
 import urllib.parse
 
 from harness import StackTestCase, bin_dir, source_dir
+from notify_sink import Sink, publish_event, verify_signature
 
 sys.path.insert(0, os.path.join(source_dir(), "ops", "demo"))
 import demo_district  # noqa: E402
@@ -53,6 +55,19 @@ INSTRUMENT = {
          "text": "Насколько уверенно вы работаете в ФГИС «Моя школа»?", "scaleMin": 1, "scaleMax": 5},
     ],
 }
+
+
+# a monitoring form with every field type (docs/monitoring.md)
+MONITORING_FIELDS = [
+    {"code": "contest_winners", "title": "Победители и призёры конкурсов профессионального мастерства",
+     "type": "number", "required": True, "min": 0, "max": 500},
+    {"code": "young_share", "title": "Доля молодых педагогов с наставником", "type": "share", "required": True},
+    {"code": "best_practice", "title": "Лучшая практика года", "type": "text"},
+    {"code": "reserve_plan", "title": "План работы с кадровым резервом", "type": "choice", "required": True,
+     "options": ["утверждён", "в разработке", "нет"]},
+    {"code": "head_reserve", "title": "Формирование кадрового резерва", "type": "expert_score", "required": True,
+     "maxScore": 3, "hint": "0 — не выполняется, 1 — частично, 2 — в основном, 3 — полностью"},
+]
 
 
 def web_built():
@@ -122,7 +137,32 @@ def load_demo(stack):
     demo = {e["type"]: e for e in s.list_all("events", municipalityId=mun["id"])[0]}
     teacher_name = s.get(f"/api/v1/staff/{me['staffId']}").json["lastName"]
     deficits = s.get(f"/api/v1/staff/{taken[1]}/competence-profile").json.get("deficits") or []
+    # indicators: the region's target of I9 (the demo district is below it: recommendations to act on)
+    _ok(s.request("PUT", "/api/v1/indicator-targets/I9", {"target": 50}))
+    # monitoring: the municipality's campaign with a form of every field type; another school of the district
+    # (its own administrator, through the API) has submitted its report, which the methodologist approves
+    monitoring = _ok(s.post("/api/v1/monitoring/campaigns", {
+        "municipalityId": mun["id"], "title": "Мониторинг методической работы школ", "period": "2025/26",
+        "deadline": "2099-05-31T23:59:59+03:00", "organizationKind": "school", "fields": MONITORING_FIELDS}))
+    monitoring = _ok(s.post(f"/api/v1/monitoring/campaigns/{monitoring['id']}/open", {},
+                            headers={"If-Match": f'"{monitoring["version"]}"'}))
+    required = {r["organizationId"] for r in s.get(f"/api/v1/monitoring/campaigns/{monitoring['id']}/reports").json["items"]}
+    other_org = next(o for o in s.list_all("organizations", municipalityId=mun["id"])[0]
+                     if o["id"] in required and o["id"] != org["id"])
+    login = "direktor.test" + os.urandom(2).hex()
+    password = "Пароль-директора-" + os.urandom(4).hex()
+    _ok(s.post("/api/v1/users", {"login": login, "password": password, "fullName": "Директор для теста",
+                                 "role": "school_admin", "scope": {"kind": "organization", "id": other_org["id"]}}))
+    _ok(s.post(f"/api/v1/monitoring/campaigns/{monitoring['id']}/reports/{other_org['id']}/submit", {"values": [
+        {"code": "contest_winners", "value": "3"}, {"code": "young_share", "value": "60"},
+        {"code": "reserve_plan", "value": "утверждён"},
+        {"code": "head_reserve", "value": "3", "evidence": "Приказ о кадровом резерве № 12"}]},
+        token=s.login(login, password)))
+    council = next(c for c in s.list_all("councils")[0] if c.get("municipalityId") == mun["id"])
     return {"base": base, "users": users, "municipality": mun, "organization": org, "campaign": campaign,
+            "monitoring": monitoring, "monitoring_other": {"id": other_org["id"],
+                                                           "name": other_org.get("shortName") or other_org["name"]},
+            "school_short": org.get("shortName") or org["name"], "council": council,
             "second_campaign": second, "events": events, "event_day": demo["methodical_day"],
             "webinar": demo["webinar"], "teacher_name": teacher_name, "other_deficits": deficits,
             "instrument": instrument, "teacher": me["staffId"], "other_teacher": taken[1]}
@@ -239,6 +279,51 @@ class ConsoleHttpTest(StackTestCase):
         self.assertIn("Max-Age=0", r.header("set-cookie") or "", "an ended session's cookie is cleared")
 
 
+    def test_stream_by_session_cookie(self):
+        """The notifications stream (SSE) accepts the console's session cookie as the rest of the API does: a
+        GET, so no X-Metodnet-CSRF; the caller's scope is the session's; a bad cookie is no session."""
+        s = self.stack
+        r = s.request("POST", "/api/v1/auth/login", {"login": s.admin_login, "password": s.admin_password},
+                      token=False, headers={"X-Metodnet-CSRF": "1"})
+        jar = f"metodnet_session={_cookie(r.header('set-cookie'))}"
+
+        def stream(headers):
+            conn = http.client.HTTPConnection("127.0.0.1", s.http_port, timeout=10)
+            conn.request("GET", "/api/v1/notifications/stream", headers=dict(headers, Accept="text/event-stream"))
+            return conn, conn.getresponse()
+
+        conn, resp = stream({"Cookie": f"theme=dark; {jar}"})
+        try:
+            self.assertEqual(resp.status, 200)
+            self.assertTrue(resp.getheader("Content-Type").startswith("text/event-stream"))
+            self.assertEqual(resp.readline().strip(), b"retry: 3000")
+            # a regional event reaches the cookie's stream
+            publish_event(s, "event.published", "07-e901", "regional", "", "", "Региональный форум по cookie")
+            got = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not got:
+                line = resp.readline().decode()
+                if line.startswith("data:"):
+                    got.append(json.loads(line[5:]))
+            self.assertEqual([g["data"]["event"]["title"] for g in got], ["Региональный форум по cookie"])
+        finally:
+            conn.close()
+        for headers in ({"Cookie": "metodnet_session=nonsense-token-of-nobody-0123456789"},
+                        {"Cookie": "metodnet_session=a b;"}, {}):
+            conn, resp = stream(headers)
+            try:
+                self.assertEqual(resp.status, 401, headers)
+                self.assertIn("Требуется вход", json.loads(resp.read())["error"]["message"])
+            finally:
+                conn.close()
+        # Authorization decides alone: a bad bearer with a good cookie is refused
+        conn, resp = stream({"Cookie": jar, "Authorization": "Bearer bad-token"})
+        try:
+            self.assertEqual(resp.status, 401)
+        finally:
+            conn.close()
+
+
 @unittest.skipUnless(web_built() and os.access(CHROMIUM, os.X_OK) and
                      os.path.isdir(os.path.join(WEB, "node_modules", "playwright-core")),
                      "нужны web/dist, web/node_modules (npm ci) и /usr/bin/chromium (./ops/test ставит их)")
@@ -249,19 +334,26 @@ class ConsoleBrowserTest(StackTestCase):
     @classmethod
     def prepare(cls):
         cls.fx = load_demo(cls.stack)
+        cls.sink = Sink()  # the school system's webhook receiver, on loopback
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "sink", None):
+            cls.sink.close()
+        super().tearDownClass()
 
     def test_roles_walk_their_screens(self):
         out = os.path.join(bin_dir(), "console-screenshots")
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out, exist_ok=True)
-        fx = dict(self.fx, screenshots=out, chromium=CHROMIUM)
+        fx = dict(self.fx, screenshots=out, chromium=CHROMIUM, sink_url=self.sink.url("/hooks/sosh1"))
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
             json.dump(fx, f, ensure_ascii=False)
             fixture = f.name
         started = time.monotonic()
         try:
             p = subprocess.run(["node", os.path.join(WEB, "tests", "console.mjs"), fixture], cwd=WEB,
-                               capture_output=True, text=True, timeout=300)
+                               capture_output=True, text=True, timeout=600)
         finally:
             os.unlink(fixture)
         print(p.stdout[-6000:], file=sys.stderr)
@@ -321,6 +413,65 @@ class ConsoleBrowserTest(StackTestCase):
         if report.get("assignedPairs"):
             proposed = s.list_all("mentoring-pairs", status="proposed", municipalityId=fx["municipality"]["id"])[0]
             self.assertGreaterEqual(len(proposed), report["assignedPairs"])
+        # the organization's founder and flags
+        made = next(o for o in s.list_all("organizations", municipalityId=fx["municipality"]["id"])[0]
+                    if o["name"] == report["createdOrganization"])
+        self.assertEqual((made.get("founder"), made.get("lowResults"), made.get("difficultConditions")),
+                         ("municipal", True, True), made)
+        # the teacher's attestation and reserve (the next attestation is the registry's: five years on)
+        teacher = s.get(f"/api/v1/staff/{fx['teacher']}").json
+        self.assertEqual((teacher["qualificationCategory"], teacher["qualificationCategoryDate"],
+                          teacher["nextAttestationDue"], teacher["personnelReserve"]),
+                         ("first", "2024-03-15", "2029-03-15", True), teacher)
+        # indicators: the snapshot, the recommendation done, the region's target
+        snaps = s.list_all("indicator-snapshots", scopeKind="municipality", scopeId=fx["municipality"]["id"])[0]
+        self.assertIn(report["snapshotReason"], [x.get("reason") for x in snaps])
+        recs = s.list_all("recommendations", scopeKind="municipality", scopeId=fx["municipality"]["id"],
+                          period=str(datetime.date.today().year))[0]
+        done = [r for r in recs if r["addresseeName"] == report["recommendationAddressee"] and r["indicator"] == "I9"]
+        self.assertEqual([r["status"] for r in done], ["done"], done)
+        targets = {i["code"]: i for i in s.get("/api/v1/indicators").json["items"]}
+        self.assertEqual((targets["I4"]["hasTarget"], targets["I4"]["target"]), (True, 40.5))
+        # monitoring: the campaign created from the template and opened; the other school's report approved;
+        # the demo school's report returned with the comment, corrected and submitted again
+        made = [c for c in s.list_all("monitoring/campaigns")[0] if c["title"] == report["monitoringCampaign"]]
+        self.assertEqual([(c["status"], len(c["fields"]), c["snapshotVersion"]) for c in made], [("closed", 6, "1")],
+                         made)
+        snaps = s.get(f"/api/v1/monitoring/campaigns/{made[0]['id']}/snapshots").json["items"]
+        self.assertEqual([x["version"] for x in snaps], ["1"], snaps)
+        mid = fx["monitoring"]["id"]
+        other = s.get(f"/api/v1/monitoring/campaigns/{mid}/reports/{fx['monitoring_other']['id']}").json
+        self.assertEqual(other["status"], "approved", other)
+        mine = s.get(f"/api/v1/monitoring/campaigns/{mid}/reports/{fx['organization']['id']}").json
+        values = {v["code"]: (v["value"], v.get("evidence", "")) for v in mine["values"]}
+        self.assertEqual(mine["status"], "submitted", mine)
+        self.assertEqual(values["contest_winners"][0], "5")
+        self.assertIn(values["young_share"][0], ("37.5", "37,5"))
+        self.assertEqual(values["reserve_plan"][0], "утверждён")
+        self.assertEqual(values["head_reserve"], ("2", "Приказ № 45 от 01.09.2025"))
+        self.assertTrue(values["best_practice"][0].startswith("Практика <b>"), values)
+        # the registry's help: the consultation, the council's decision, the school's request answered
+        consult = [c for c in s.list_all("consultations")[0] if c["topic"] == report["consultationTopic"]]
+        self.assertEqual([(c["form"], c["askerStaffId"], c["organizationId"], c["municipalityId"]) for c in consult],
+                         [("phone", fx["teacher"], fx["organization"]["id"], fx["municipality"]["id"])], consult)
+        decision = [d for d in s.list_all("council-decisions")[0] if d["text"] == report["decisionText"]]
+        self.assertEqual([(d["kind"], d["status"], d["councilId"]) for d in decision],
+                         [("recommendation", "in_progress", fx["council"]["id"])], decision)
+        asked = [h for h in s.list_all("help-requests")[0] if h["topic"] == report["helpTopic"]]
+        self.assertEqual([(h["organizationId"], h["urgency"], h["status"]) for h in asked],
+                         [(fx["organization"]["id"], "high", "answered")], asked)
+        self.assertEqual([a["note"] for a in asked[0]["answers"]], ["Приглашены на семинар по оцениванию"])
+        # notifications: the subscription kept, the spare one deleted, the event delivered and signed with the
+        # secret the screen showed once
+        hooks = {w["url"]: w for w in s.list_all("webhooks")[0]}
+        urls = list(hooks)
+        self.assertEqual(hooks[fx["sink_url"]]["status"], "disabled", "подписку приостановили в консоли")
+        self.assertIn("вручную", hooks[fx["sink_url"]]["disabledReason"])
+        self.assertNotIn(report["deletedWebhook"], urls)
+        got = self.sink.wait("/hooks/sosh1", 1, timeout=5)
+        bodies = [json.loads(b) for _, b, _ in got]
+        self.assertIn(report["publishedEvent"], [b["data"]["data"]["event"]["title"] for b in bodies])
+        self.assertTrue(all(verify_signature(report["webhookSecret"], h, b) for h, b, _ in got))
         for shot in report["screenshots"]:
             self.assertTrue(os.path.getsize(os.path.join(out, shot)) > 1000, shot)
 

@@ -6,7 +6,8 @@ created, published, changed and cancelled over HTTP through the events service:
   the same webhook-id every time (once per id after dedup), and the delivery log tells the attempts;
 - kill -9 of the notify service and of Redis between attempts loses no delivery, and an event written
   while notify is down is delivered after its restart (the consumer group resumes);
-- 410 disables the subscription at once with the reason; enable turns it on again;
+- 410 disables the subscription at once with the reason; enable turns it on again; its owner pauses it by
+  hand (disable: nothing is sent, If-Match kept) and enables it again;
 - scope: a school of municipality A never sees B's notifications — webhook, feed or stream — and both see
   a regional one; a school's API key manages only its own subscriptions; the secret is shown once;
 - the feed pages with no gaps or repeats; the stream resumes with Last-Event-ID without loss and sends
@@ -239,6 +240,31 @@ class NotifyTest(NotifyCase):
         self.publish("event.published", "A")
         self.sink.wait("/a/gone", 2, timeout=15)
 
+    def test_pause_by_hand_and_enable(self):
+        hook = self.subscribe("/a/pause", "A")
+        # a stale version is refused, nothing changes
+        r = self.stack.post(f"/api/v1/webhooks/{hook['id']}/disable", token=self.key["A"],
+                            headers={"If-Match": f'"{int(hook["version"]) + 5}"'})
+        self.assertEqual(r.status, 412, r)
+        unchanged = self.stack.get(f"/api/v1/webhooks/{hook['id']}", token=self.key["A"]).json
+        self.assertEqual(unchanged["status"], "enabled")
+        r = self.stack.post(f"/api/v1/webhooks/{hook['id']}/disable", token=self.key["A"],
+                            headers={"If-Match": f'"{hook["version"]}"'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"], "disabled")
+        self.assertIn("вручную", r.json["disabledReason"])
+        self.assertEqual(r.json.get("secret", ""), "")
+        again = self.stack.post(f"/api/v1/webhooks/{hook['id']}/disable", token=self.key["A"])
+        self.assertEqual((again.status, again.json["version"]), (200, r.json["version"]), "повторная пауза ничего не меняет")
+        # paused: nothing is sent
+        self.publish("event.published", "A")
+        time.sleep(1.5)
+        self.assertEqual(self.sink.requests("/a/pause"), [])
+        r = self.stack.post(f"/api/v1/webhooks/{hook['id']}/enable", token=self.key["A"])
+        self.assertEqual((r.status, r.json["status"], r.json["disabledReason"]), (200, "enabled", ""), r)
+        self.publish("event.published", "A")
+        self.sink.wait("/a/pause", 1, timeout=15)
+
     def test_retry_after_is_honoured(self):
         self.subscribe("/a/later", "A", fail_first=1, status=429, retry_after=4)
         self.publish("event.published", "A")
@@ -267,7 +293,8 @@ class NotifyTest(NotifyCase):
         b = self.subscribe("/b/own", "B")
         self.assertEqual(a["organizationId"], self.org["A"])
         self.assertEqual(a["municipalityId"], self.mun["A"])
-        for method, suffix in (("GET", ""), ("DELETE", ""), ("GET", "/deliveries"), ("POST", "/enable")):
+        for method, suffix in (("GET", ""), ("DELETE", ""), ("GET", "/deliveries"), ("POST", "/enable"),
+                               ("POST", "/disable")):
             r = self.stack.request(method, f"/api/v1/webhooks/{b['id']}{suffix}", token=self.key["A"])
             self.assertEqual(r.status, 404, (method, suffix, r))
             self.assertJsonError(r, 404)

@@ -240,6 +240,7 @@ MATRIX = {
     "GET /api/v1/webhooks/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
     "DELETE /api/v1/webhooks/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
     "POST /api/v1/webhooks/{id}/enable": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
+    "POST /api/v1/webhooks/{id}/disable": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
     "GET /api/v1/webhooks/{id}/deliveries": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
     "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/retry": ("200 200 200 404 200 401",
                                                                    "200 404 404 404 404 401"),
@@ -1138,8 +1139,8 @@ class SecurityFixture:
             body = {"url": self.HOOK_URL, "municipalityId": self.mun[side]}
             if side == "other":
                 body["organizationId"] = self.org["other"]
-        elif route == "DELETE /api/v1/webhooks/{id}":
-            obj = self.webhook(side)
+        elif route in ("DELETE /api/v1/webhooks/{id}", "POST /api/v1/webhooks/{id}/disable"):
+            obj = self.webhook(side)  # a subscription of its own: the others' rows keep theirs enabled
         elif route == "GET /api/v1/webhooks":
             template += "?limit=500"
             listed = ids["webhook"]

@@ -72,6 +72,47 @@ export const MATCH_PARTS = {
   deficit: 'дефициты', subject: 'предмет', proximity: 'близость', certified: 'сертификат', capacity: 'места',
   experience: 'стаж',
 };
+// indicators (services/indicators)
+export const RECOMMENDATION_STATUSES = { sent: 'направлена', accepted: 'принята к исполнению', done: 'выполнена' };
+export const ADDRESSEE_KINDS = { municipal_service: 'муниципальная методическая служба', school_head: 'руководитель ОО' };
+// monitoring (services/monitoring)
+export const REPORT_STATUSES = {
+  not_started: 'не начат', draft: 'черновик', submitted: 'на проверке', approved: 'утверждён', returned: 'возвращён',
+};
+export const FIELD_TYPES = {
+  number: 'число', share: 'доля, %', text: 'текст', choice: 'выбор варианта', expert_score: 'экспертная оценка',
+};
+// notifications (services/notify)
+export const WEBHOOK_STATUSES = { enabled: 'включена', disabled: 'отключена' };
+export const DELIVERY_STATUSES = {
+  pending: 'ждёт попытки', succeeded: 'доставлено', failed: 'не доставлено', cancelled: 'отменено',
+};
+export const NOTIFICATION_TYPES = {
+  'event.published': 'мероприятие опубликовано', 'event.changed': 'мероприятие изменено',
+  'event.cancelled': 'мероприятие отменено', 'event.finished': 'мероприятие завершено',
+  'eventPlan.approved': 'план мероприятий утверждён', 'eventPlan.changed': 'план мероприятий изменён',
+};
+// the registry's fields of this session: founders, help requests, consultations, council decisions
+export const FOUNDERS = {
+  municipal: 'муниципальная', regional: 'региональная', federal: 'федеральная', private: 'частная', unspecified: 'не указан',
+};
+export const HELP_URGENCY = { low: 'в течение года', normal: 'в течение месяца', high: 'срочно' };
+export const HELP_STATUSES = { open: 'подан', answered: 'есть ответ', closed: 'закрыт' };
+export const HELP_ANSWER_KINDS = {
+  consultation: 'консультация', event: 'мероприятие', route_item: 'пункт маршрута', mentoring_pair: 'пара наставничества',
+  other: 'иное',
+};
+export const ASKERS = {
+  teacher: 'педагог', manager: 'руководитель или заместитель', school: 'образовательная организация',
+  parent: 'родитель (законный представитель)', other: 'иное лицо',
+};
+export const CONSULTATION_FORMS = {
+  in_person: 'очно, индивидуально', group: 'групповая', online: 'дистанционно', phone: 'по телефону', written: 'письменно',
+};
+export const DECISION_KINDS = { decision: 'решение', recommendation: 'рекомендация' };
+export const DECISION_STATUSES = {
+  assigned: 'поручено', in_progress: 'исполняется', done: 'исполнено', not_done: 'не исполнено',
+};
 export const SUBJECTS = subjects;
 
 export function label(dict, value) {

@@ -11,6 +11,10 @@ import { Users, ApiKeys, Audit } from './screens/admin.js';
 import { Cabinet } from './screens/cabinet.js';
 import { Plans, PlanPage, Events, EventPage } from './screens/events.js';
 import { Programmes, Mentors, Matching, Pairs, PairPage, Assignments } from './screens/mentoring.js';
+import { IndicatorsScreen, Recommendations } from './screens/indicators.js';
+import { MonitoringCampaigns, MonitoringCampaignPage } from './screens/monitoring.js';
+import { Webhooks, WebhookPage, Notifications } from './screens/webhooks.js';
+import { HelpRequests, Consultations, CouncilDecisions } from './screens/support.js';
 
 export const SECTIONS = [
   {
@@ -29,8 +33,16 @@ export const SECTIONS = [
       { path: '/qualification', label: 'Повышение квалификации', show: can.seeRegistry, screen: Catalogue, kind: 'qualification' },
       { path: '/associations', label: 'Объединения', show: () => true, screen: Catalogue, kind: 'associations' },
       { path: '/councils', label: 'Методические советы', show: can.seeRegistry, screen: Catalogue, kind: 'councils' },
+      { path: '/council-decisions', label: 'Решения советов', show: can.seeRegistry, screen: CouncilDecisions },
       { path: '/programmes', label: 'Программы ДПП', show: () => true, screen: Catalogue, kind: 'programmes' },
       { path: '/practices', label: 'Банк практик', show: () => true, screen: Catalogue, kind: 'practices' },
+    ],
+  },
+  {
+    title: 'Методическая помощь',
+    items: [
+      { path: '/help-requests', label: 'Запросы на помощь', show: () => true, screen: HelpRequests },
+      { path: '/consultations', label: 'Журнал консультаций', show: () => true, screen: Consultations },
     ],
   },
   {
@@ -44,6 +56,7 @@ export const SECTIONS = [
     items: [
       { path: '/events', label: 'Мероприятия', show: () => true, screen: Events },
       { path: '/event-plans', label: 'Планы мероприятий', show: can.organizeEvents, screen: Plans },
+      { path: '/notifications', label: 'Уведомления', show: () => true, screen: Notifications },
     ],
   },
   {
@@ -56,7 +69,14 @@ export const SECTIONS = [
       { path: '/mentoring/assignments', label: 'Распределение', show: can.assignMentors, screen: Assignments },
     ],
   },
-  // { title: 'Показатели', items: [...] } — when the indicators service lands
+  {
+    title: 'Показатели и мониторинг',
+    items: [
+      { path: '/indicators', label: 'Показатели', show: can.seeIndicators, screen: IndicatorsScreen },
+      { path: '/recommendations', label: 'Рекомендации', show: can.seeIndicators, screen: Recommendations },
+      { path: '/monitoring', label: 'Мониторинг', show: can.seeMonitoring, screen: MonitoringCampaigns },
+    ],
+  },
   {
     title: 'Данные',
     items: [
@@ -69,6 +89,7 @@ export const SECTIONS = [
     items: [
       { path: '/users', label: 'Пользователи', show: can.manageUsers, screen: Users },
       { path: '/api-keys', label: 'API-ключи', show: can.manageApiKeys, screen: ApiKeys },
+      { path: '/webhooks', label: 'Подписки (вебхуки)', show: can.manageWebhooks, screen: Webhooks },
       { path: '/audit', label: 'Журнал аудита', show: can.seeAudit, screen: Audit },
     ],
   },
@@ -82,6 +103,8 @@ const DETAILS = [
   { pattern: /^\/events\/([^/]+)$/, show: () => true, screen: EventPage },
   { pattern: /^\/event-plans\/([^/]+)$/, show: can.organizeEvents, screen: PlanPage },
   { pattern: /^\/mentoring-pairs\/([^/]+)$/, show: () => true, screen: PairPage },
+  { pattern: /^\/monitoring\/([^/]+)$/, show: can.seeMonitoring, screen: MonitoringCampaignPage },
+  { pattern: /^\/webhooks\/([^/]+)$/, show: can.manageWebhooks, screen: WebhookPage },
 ];
 
 export function menuFor(me) {

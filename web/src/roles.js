@@ -27,6 +27,24 @@ export const can = {
   // bulk assignment by municipality is the methodologist's (or the region's)
   manageMentoring: (me) => ADMINS.includes(me.role),
   assignMentors: (me) => BUILDERS.includes(me.role),
+  // indicators (services/indicators): the territory's values; targets are the region's; snapshots by the
+  // region and the municipality; a recommendation's state by its addressee and those above (a key reads only)
+  seeIndicators: (me) => ADMINS.includes(me.role),
+  setTargets: (me) => me.role === 'region_admin',
+  snapshotIndicators: (me) => BUILDERS.includes(me.role),
+  actOnRecommendations: (me) => ADMINS.includes(me.role),
+  // monitoring (services/monitoring): campaigns by the region and the municipality, which also review the
+  // schools' reports; a school administrator fills in their school's
+  seeMonitoring: (me) => ADMINS.includes(me.role),
+  manageMonitoring: (me) => BUILDERS.includes(me.role),
+  reviewMonitoring: (me) => BUILDERS.includes(me.role),
+  // notifications (services/notify): subscriptions of the caller's territory
+  manageWebhooks: (me) => ADMINS.includes(me.role),
+  // the registry's help requests, consultations and council decisions (docs/regulations.md)
+  askHelp: (me) => me.role === 'school_admin' || (me.role === 'teacher' && Boolean(me.staffId)),
+  answerHelp: (me) => BUILDERS.includes(me.role),
+  writeConsultations: (me) => BUILDERS.includes(me.role),
+  writeDecisions: (me) => ADMINS.includes(me.role),
 };
 
 // Roles a user may create: strictly below their own (auth service).

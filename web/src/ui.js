@@ -76,7 +76,8 @@ export function Checkbox({ label, checked, onChange }) {
 export function Table({ caption, columns, rows, empty = 'Ничего не найдено', rowKey = (r) => r.id }) {
   if (!rows) return null;
   if (rows.length === 0) return html`<p class="empty">${empty}</p>`;
-  return html`<div class="table-wrap"><table>
+  // the wrapper scrolls a wide table sideways (a phone): focusable, so the keyboard scrolls it too
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label=${caption || 'Таблица'}><table>
     ${caption ? html`<caption>${caption}</caption>` : null}
     <thead><tr>${columns.map((c) => html`<th scope="col" class=${c.num ? 'num' : ''}>${c.title}</th>`)}</tr></thead>
     <tbody>${rows.map((r) => html`<tr key=${rowKey(r)}>

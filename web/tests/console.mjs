@@ -16,7 +16,9 @@ const report = { screenshots: [], firstPaintMs: null };
 const problems = [];
 const DOC_SHOTS = ['methodologist-dashboard', 'methodologist-teacher-card', 'methodologist-campaign-progress',
   'school-admin-import', 'teacher-cabinet', 'teacher-phone-menu', 'methodologist-events-calendar', 'methodologist-match',
-  'methodologist-attendance'];
+  'methodologist-attendance', 'methodologist-indicators', 'methodologist-recommendations', 'methodologist-monitoring-review',
+  'school-admin-monitoring-form', 'school-admin-webhooks', 'school-admin-deliveries', 'school-admin-notifications',
+  'region-admin-indicators', 'methodologist-council-decisions', 'school-admin-phone-monitoring'];
 const pad2 = (n) => String(n).padStart(2, '0');
 function localDay(days) {
   const d = new Date(Date.now() + days * 86400000);
@@ -107,6 +109,35 @@ async function check(page, role, name) {
   log(`  ${role}: ${name} ✓`);
 }
 
+// A screen with the notifications stream open: the network is never idle (the stream stays open), so
+// only the screen's own loading marks are awaited.
+async function checkLive(page, role, name) {
+  await page.waitForFunction(() => !document.querySelector('.loading'), null, { timeout: 15000 });
+  await axeCheck(page, role, name);
+  const file = `${role}-${name}.png`;
+  if (process.env.METODNET_CONSOLE_DOCS && DOC_SHOTS.includes(`${role}-${name}`)) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(process.env.METODNET_CONSOLE_DOCS, file) });
+  }
+  await page.screenshot({ path: join(fx.screenshots, file), fullPage: true });
+  report.screenshots.push(file);
+  log(`  ${role}: ${name} ✓`);
+}
+
+// The API through the page's own session (the cookie and the CSRF header, as the console sends them).
+async function apiCall(page, method, path, body, ifMatch) {
+  const headers = { 'X-Metodnet-CSRF': '1', 'Content-Type': 'application/json' };
+  if (ifMatch !== undefined) headers['If-Match'] = `"${ifMatch}"`;
+  const r = await page.request.fetch(`${fx.base}/api/v1${path}`, { method, headers, data: body === undefined ? undefined : JSON.stringify(body) });
+  if (!r.ok()) throw new Error(`${method} ${path}: HTTP ${r.status()} ${await r.text()}`);
+  return r.json();
+}
+
+async function noWiderThanScreen(page, role, what) {
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  if (wide) problems.push(`${role}: ${what} шире экрана телефона`);
+}
+
 async function expectNotice(page, text) {
   await page.getByRole('status').filter({ hasText: text }).first().waitFor();
 }
@@ -162,6 +193,10 @@ async function step(role, name, fn) {
     await page.getByLabel('Полное название').fill(name);
     await page.getByLabel('Краткое название').fill(`СОШ № 99 ${tag}`);
     await page.getByLabel('Муниципалитет').selectOption(fx.municipality.id);
+    const form = page.locator('form', { hasText: 'Новая организация' });
+    await form.getByLabel('Учредитель').selectOption('municipal');
+    await form.getByLabel('Низкие образовательные результаты (ШНОР)').check();
+    await form.getByLabel('Функционирует в сложных социальных условиях').check();
     await page.getByRole('button', { name: 'Создать организацию' }).click();
     await expectNotice(page, 'Организация создана');
     report.createdOrganization = name;
@@ -310,6 +345,91 @@ async function step(role, name, fn) {
     }
     await check(page, role, 'assignments');
   });
+  await step(role, 'indicators', async () => {
+    // I1–I13 against the targets, this year and last; by school; a snapshot of the year
+    await go(page, 'Показатели');
+    await page.getByRole('heading', { name: 'Показатели против целей' }).waitFor();
+    await page.locator('figure.chart canvas').first().waitFor();
+    await page.getByRole('table').filter({ hasText: 'Показатели за' }).getByRole('cell', { name: 'I9', exact: true }).waitFor();
+    await page.getByLabel('Показатель', { exact: true }).selectOption('I9');
+    await page.getByRole('table').filter({ hasText: 'I9: числитель и знаменатель по школам' }).waitFor();
+    await page.getByLabel('Основание снимка').fill(`Итоги года ${tag}`);
+    await page.getByRole('button', { name: /^Сделать снимок за/ }).click();
+    await expectNotice(page, 'сохранён (версия');
+    report.snapshotReason = `Итоги года ${tag}`;
+    await check(page, role, 'indicators');
+  });
+  await step(role, 'recommendations', async () => {
+    // the first recommendation: sent → accepted → done
+    await go(page, 'Рекомендации');
+    const accept = page.getByRole('button', { name: /^Принять к исполнению: I9, / }).first();
+    const name = (await accept.getAttribute('aria-label')).replace(/^Принять к исполнению: I9, /, '');
+    await accept.click();
+    await expectNotice(page, 'принята к исполнению');
+    await page.getByRole('button', { name: `Отметить выполненной: I9, ${name}` }).click();
+    await expectNotice(page, 'выполнена');
+    report.recommendationAddressee = name;
+    await check(page, role, 'recommendations');
+  });
+  await step(role, 'monitoring-create', async () => {
+    // a campaign from the default template, then opened
+    await go(page, 'Мониторинг');
+    const title = `Мониторинг эффективности руководителей ${tag}`;
+    await page.getByLabel('Название кампании').fill(title);
+    await page.getByLabel('Срок сдачи').fill('2099-05-31');
+    await page.getByRole('button', { name: 'Создать кампанию' }).click();
+    await expectNotice(page, 'создана (черновик)');
+    await page.getByRole('link', { name: title }).click();
+    await page.getByRole('button', { name: 'Открыть кампанию' }).click();
+    await expectNotice(page, 'Кампания открыта');
+    await page.getByRole('heading', { name: 'Ход кампании' }).waitFor();
+    report.monitoringCampaign = title;
+    await check(page, role, 'monitoring-campaign');
+  });
+  await step(role, 'monitoring-review', async () => {
+    // the other school has submitted its report: the methodologist reads it and approves it
+    await page.goto(`${fx.base}/monitoring/${fx.monitoring.id}`);
+    await page.getByRole('table').filter({ hasText: 'Отчёты по школам' }).waitFor();
+    await page.getByRole('button', { name: `Проверить: ${fx.monitoring_other.name}` }).click();
+    await page.getByText('Приказ о кадровом резерве № 12').waitFor();
+    await check(page, role, 'monitoring-review');
+    await page.getByRole('button', { name: `Утвердить отчёт: ${fx.monitoring_other.name}` }).click();
+    await expectNotice(page, 'Отчёт утверждён');
+  });
+  await step(role, 'consultations', async () => {
+    await go(page, 'Журнал консультаций');
+    const topic = `Критериальное оценивание в 5 классе ${tag}`;
+    await page.getByLabel('Обратившийся работник: начало фамилии').fill(fx.teacher_name);
+    await page.getByRole('button', { name: 'Найти' }).click();
+    await page.getByLabel('Обратившийся работник', { exact: true }).selectOption(fx.teacher);
+    await page.getByLabel('Организация', { exact: true }).selectOption(fx.organization.id);
+    await page.getByLabel('Тема консультации').fill(topic);
+    await page.getByLabel('Форма', { exact: true }).selectOption('phone');
+    await page.getByLabel('Итог').fill('Разобраны листы самооценки');
+    await page.getByRole('button', { name: 'Записать', exact: true }).click();
+    await expectNotice(page, 'Консультация записана в журнал');
+    await page.getByRole('cell', { name: new RegExp(topic) }).waitFor();
+    report.consultationTopic = topic;
+    await check(page, role, 'consultations');
+  });
+  await step(role, 'council-decisions', async () => {
+    await go(page, 'Решения советов');
+    const text = `Провести методический день по оцениванию ${tag}`;
+    await page.getByLabel('Совет', { exact: true }).selectOption(fx.council.id);
+    await page.getByLabel('Вид', { exact: true }).selectOption('recommendation');
+    await page.getByLabel('Текст решения').fill(text);
+    await page.getByLabel('Адресат').fill('руководители ОО');
+    await page.getByLabel('Срок исполнения').fill(localDay(30));
+    await page.getByRole('button', { name: 'Записать решение' }).click();
+    await expectNotice(page, 'записано, срок');
+    const row = page.getByRole('row').filter({ hasText: text });
+    await row.getByLabel(/^Исполнение: /).selectOption('in_progress');
+    await row.getByLabel('Как исполнено или почему нет').fill('Подготовлена программа дня');
+    await row.getByRole('button', { name: 'Сохранить' }).click();
+    await expectNotice(page, 'Исполнение записано');
+    report.decisionText = text;
+    await check(page, role, 'council-decisions');
+  });
   await step(role, 'menu', () => walkMenu(page, role));
   await context.close();
 }
@@ -351,6 +471,12 @@ async function step(role, name, fn) {
     await expectNotice(page, 'Запись о повышении квалификации добавлена');
     await page.getByRole('cell', { name: `УД-${tag}` }).waitFor();
     report.qualificationDocument = `УД-${tag}`;
+    // attestation and the personnel reserve: the next attestation date is the registry's (five years on)
+    await page.getByLabel('Квалификационная категория').selectOption('first');
+    await page.getByLabel('Дата присвоения категории').fill('2024-03-15');
+    await page.getByLabel('В кадровом резерве руководителей').check();
+    await page.getByRole('button', { name: 'Сохранить аттестацию' }).click();
+    await expectNotice(page, 'следующая аттестация до 15.03.2029');
     await check(page, role, 'qualification');
   });
   await step(role, 'dashboard', async () => {
@@ -371,7 +497,134 @@ async function step(role, name, fn) {
     await page.getByRole('cell', { name: new RegExp(report.importedLastName) }).waitFor();
     await check(page, role, 'register-staff');
   });
+  await step(role, 'monitoring-form', async () => {
+    // the open campaign's form: a draft first, then every field and the submit
+    await go(page, 'Мониторинг');
+    await page.getByRole('link', { name: fx.monitoring.title }).click();
+    await page.getByRole('heading', { name: 'Отчёт школы' }).waitFor();
+    await page.getByLabel(/^Победители и призёры/).fill('4');
+    await page.getByRole('button', { name: 'Сохранить черновик' }).click();
+    await expectNotice(page, 'не заполнено обязательных полей: 3');
+    await page.getByLabel(/^Доля молодых педагогов/).fill('37,5');
+    await page.getByLabel(/^Лучшая практика года/).fill(`Практика <b>${tag}</b>`);
+    await page.getByLabel(/^План работы с кадровым резервом/).selectOption('утверждён');
+    await page.getByLabel('Оценка (0–3)').selectOption('2');
+    await page.getByLabel('Подтверждение (документ, ссылка или описание)').fill('Приказ № 45 от 01.09.2025');
+    await check(page, role, 'monitoring-form');
+    await page.getByRole('button', { name: 'Отправить отчёт' }).click();
+    await expectNotice(page, 'Отчёт отправлен на проверку');
+    await page.getByText('на проверке').first().waitFor();
+  });
+  await step(role, 'help-request', async () => {
+    await go(page, 'Запросы на помощь');
+    const topic = `Помощь с формирующим оцениванием ${tag}`;
+    await page.getByLabel('Тема запроса').fill(topic);
+    await page.getByLabel('Срочность').selectOption('high');
+    await page.getByRole('button', { name: 'Подать запрос' }).click();
+    await expectNotice(page, 'Запрос на методическую помощь подан');
+    await page.getByRole('cell', { name: topic, exact: true }).waitFor();
+    report.helpTopic = topic;
+    await check(page, role, 'help-requests');
+  });
+  await step(role, 'webhooks', async () => {
+    // a subscription of the school's system (the secret shown once), and one more deleted again
+    await go(page, 'Подписки (вебхуки)');
+    await page.getByLabel('Адрес получателя (URL)').fill(fx.sink_url);
+    await page.getByLabel('Описание').fill('Электронный журнал СОШ № 1');
+    await page.getByLabel('мероприятие опубликовано').check();
+    await page.getByRole('button', { name: 'Подписаться' }).click();
+    await page.getByText('скопируйте его сейчас').waitFor();
+    report.webhookSecret = (await page.locator('code.secret-value').innerText()).trim();
+    await page.getByRole('link', { name: fx.sink_url, exact: true }).waitFor();
+    await check(page, role, 'webhooks');
+    const spare = `${fx.sink_url}-lishnyaya`;
+    await page.getByLabel('Адрес получателя (URL)').fill(spare);
+    await page.getByRole('button', { name: 'Подписаться' }).click();
+    await page.getByRole('link', { name: spare, exact: true }).waitFor();
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: `Удалить подписку ${spare}` }).click();
+    await page.getByRole('link', { name: spare, exact: true }).waitFor({ state: 'detached' });
+    report.deletedWebhook = spare;
+  });
+  await step(role, 'notifications', async () => {
+    // the live stream: the school publishes an event of its own (through the API, with the page's session);
+    // it appears on the open screen, and the subscription's delivery log shows it delivered
+    await go(page, 'Уведомления');
+    await page.getByText('Поток: подключено').waitFor();
+    const title = `Открытый урок «Дроби» ${tag}`;
+    const start = `${localDay(5)}T10:00:00+03:00`;
+    const ev = await apiCall(page, 'POST', '/events', { type: 'open_lesson', level: 'institutional', title, startsAt: start,
+      endsAt: `${localDay(5)}T11:00:00+03:00`, capacity: 10, venue: 'Кабинет 12', organizerOrganizationId: fx.organization.id });
+    await apiCall(page, 'POST', `/events/${ev.id}/publish`, {});
+    await page.locator('ul.feed').getByRole('link', { name: title }).waitFor({ timeout: 20000 });
+    report.publishedEvent = title;
+    await checkLive(page, role, 'notifications');
+    await go(page, 'Подписки (вебхуки)');
+    await page.getByRole('link', { name: fx.sink_url, exact: true }).click();
+    await page.getByRole('heading', { name: 'Журнал доставок' }).waitFor();
+    const delivered = page.getByRole('cell', { name: 'доставлено', exact: true });
+    for (let i = 0; i < 40 && !(await delivered.count()); i++) {
+      await page.waitForTimeout(500);
+      await page.getByRole('button', { name: 'Обновить журнал' }).click();
+      await settle(page);
+    }
+    await delivered.first().waitFor({ timeout: 1000 });
+    await check(page, role, 'deliveries');
+    // paused by hand (the receiver's maintenance), then it shows as switched off with the reason
+    await page.getByRole('link', { name: '← Все подписки' }).click();
+    await page.getByRole('button', { name: `Приостановить подписку ${fx.sink_url}` }).click();
+    await expectNotice(page, 'Подписка приостановлена');
+    await page.getByRole('button', { name: `Включить подписку ${fx.sink_url}` }).waitFor();
+  });
   await step(role, 'menu', () => walkMenu(page, role));
+  await context.close();
+}
+
+// ---- методист: проверка отчёта школы и ответ на её запрос ----
+{
+  const role = 'methodologist';
+  log('методист (проверка):');
+  const { context, page } = await session(role, 'metodist.terek');
+  await step(role, 'monitoring-return', async () => {
+    await page.goto(`${fx.base}/monitoring/${fx.monitoring.id}`);
+    await page.getByRole('button', { name: `Проверить: ${fx.school_short}` }).click();
+    await page.getByText('Приказ № 45 от 01.09.2025').waitFor();
+    const comment = `Уточните число победителей: приложите приказы ${tag}`;
+    await page.getByLabel(`Что исправить (${fx.school_short})`).fill(comment);
+    await page.getByRole('button', { name: 'Вернуть на доработку' }).click();
+    await expectNotice(page, 'Отчёт возвращён на доработку');
+    report.returnComment = comment;
+    await check(page, role, 'monitoring-return');
+  });
+  await step(role, 'help-answer', async () => {
+    await go(page, 'Запросы на помощь');
+    await page.getByRole('button', { name: `Действия: ${report.helpTopic}` }).click();
+    await page.getByLabel(`Чем ответить: ${report.helpTopic}`).selectOption('other');
+    await page.getByLabel('Пояснение к ответу').fill('Приглашены на семинар по оцениванию');
+    await page.getByRole('button', { name: 'Ответить' }).click();
+    await expectNotice(page, 'Ответ записан');
+    await page.getByText('Приглашены на семинар по оцениванию').first().waitFor();
+    await check(page, role, 'help-answer');
+  });
+  await context.close();
+}
+
+// ---- администратор школы с телефона: возвращённый отчёт исправлен и отправлен снова ----
+{
+  const role = 'school-admin';
+  log('администратор школы (телефон):');
+  const { context, page } = await session(role, 'direktor.sosh1', { width: 390, height: 844 });
+  await step(role, 'phone-monitoring', async () => {
+    await page.getByRole('button', { name: 'Меню' }).click();
+    await page.getByRole('navigation', { name: 'Разделы' }).getByRole('link', { name: 'Мониторинг', exact: true }).click();
+    await page.getByRole('link', { name: fx.monitoring.title }).click();
+    await page.getByText(report.returnComment || 'Возвращён на доработку').waitFor();
+    await page.getByLabel(/^Победители и призёры/).fill('5');
+    await check(page, role, 'phone-monitoring');
+    await noWiderThanScreen(page, role, 'форма мониторинга');
+    await page.getByRole('button', { name: 'Отправить отчёт' }).click();
+    await expectNotice(page, 'Отчёт отправлен на проверку');
+  });
   await context.close();
 }
 
@@ -520,6 +773,24 @@ async function step(role, name, fn) {
     await page.getByText('Скопируйте его сейчас').waitFor();
     report.createdApiKey = name;
     await check(page, role, 'api-keys');
+  });
+  await step(role, 'indicators', async () => {
+    // the municipalities side by side; a target of the region
+    await go(page, 'Показатели');
+    await page.getByRole('heading', { name: 'Муниципалитеты рядом' }).waitFor();
+    await page.getByLabel('Цель I4').fill('40,5');
+    await page.locator('form.inline-form').filter({ has: page.getByLabel('Цель I4') }).getByRole('button', { name: 'Сохранить' }).click();
+    await expectNotice(page, 'Цель I4 сохранена');
+    await check(page, role, 'indicators');
+  });
+  await step(role, 'monitoring-close', async () => {
+    // the region closes the district's campaign: the approved values are frozen in snapshot 1
+    await go(page, 'Мониторинг');
+    await page.getByRole('link', { name: report.monitoringCampaign }).click();
+    await page.getByRole('button', { name: 'Закрыть кампанию' }).click();
+    await expectNotice(page, 'заморожены в снимке');
+    await page.getByRole('table').filter({ hasText: 'Утверждённые значения на момент закрытия' }).waitFor();
+    await check(page, role, 'monitoring-closed');
   });
   await step(role, 'municipalities', async () => {
     await go(page, 'Муниципалитеты');

@@ -5,12 +5,13 @@
 import { api, listAll } from '../api.js';
 import { html, Page, ErrorBox, Link } from '../ui.js';
 import { ChartBox } from '../charts.js';
-import { fmtNum } from '../format.js';
+import { fmtDate, fmtNum } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { can } from '../roles.js';
 import { ROLES, ORGANIZATION_KINDS, label } from '../labels.js';
 import { ProgressBySchool } from './diagnostics.js';
 import { MonthEvents } from './events.js';
+import { IndicatorsCard } from './indicators.js';
 
 function Municipalities() {
   const data = useLoad(async () => {
@@ -73,6 +74,18 @@ function OpenCampaigns({ me }) {
   </section>`;
 }
 
+function OpenMonitoring({ me }) {
+  const list = useLoad(() => api('GET', '/monitoring/campaigns', { query: { status: 'open', limit: 5 } }), []);
+  if (list.error) return html`<${ErrorBox} error=${list.error} />`;
+  const items = (list.data && list.data.items) || [];
+  return html`<section class="card wide"><h2>Мониторинг</h2>
+    ${list.loading && !list.data ? html`<p class="loading" role="status">Загрузка…</p>` : null}
+    ${list.data && !items.length ? html`<p class="empty">Открытых кампаний мониторинга нет. <${Link} href="/monitoring">Все кампании</${Link}></p>` : null}
+    ${items.length ? html`<ul>${items.map((c) => html`<li><${Link} href=${`/monitoring/${c.id}`}>${c.title}</${Link}>${` — срок ${fmtDate(c.deadline)}`}
+      ${me.role === 'school_admin' ? ' (заполнить форму)' : ` (школ: ${fmtNum(c.requiredCount)})`}</li>`)}</ul>` : null}
+  </section>`;
+}
+
 export function Dashboard({ me }) {
   const links = [
     ['/staff', 'Найти сотрудника', can.seeRegistry(me)],
@@ -80,6 +93,8 @@ export function Dashboard({ me }) {
     ['/campaigns', 'Диагностические кампании', can.seeCampaigns(me)],
     ['/events', 'Календарь мероприятий', true],
     ['/mentoring/match', 'Подобрать наставника', can.manageMentoring(me)],
+    ['/indicators', 'Показатели', can.seeIndicators(me)],
+    ['/monitoring', me.role === 'school_admin' ? 'Заполнить мониторинг' : 'Мониторинг', can.seeMonitoring(me)],
     ['/users', 'Пользователи', can.manageUsers(me)],
     ['/export', 'Выгрузки', can.seeRegistry(me)],
   ].filter((l) => l[2]);
@@ -87,6 +102,8 @@ export function Dashboard({ me }) {
     <p class="muted">${ROLES[me.role]} · ${me.fullName}</p>
     <nav class="shortcuts" aria-label="Быстрые действия"><ul>${links.map(([href, text]) => html`<li><${Link} href=${href} class="button secondary">${text}</${Link}></li>`)}</ul></nav>
     <div class="grid">
+      ${can.seeIndicators(me) ? html`<${IndicatorsCard} me=${me} />` : null}
+      ${can.seeMonitoring(me) ? html`<${OpenMonitoring} me=${me} />` : null}
       ${can.seeCampaigns(me) ? html`<${OpenCampaigns} me=${me} />` : null}
       <${MonthEvents} />
       ${me.role === 'region_admin' ? html`<${Municipalities} />` : null}

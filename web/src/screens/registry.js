@@ -8,7 +8,7 @@ import { fmtDate, fmtNum } from '../format.js';
 import { useLookup } from '../hooks.js';
 import { organizations, municipalities } from '../lookups.js';
 import {
-  MUNICIPALITY_KINDS, ORGANIZATION_KINDS, label, FORMATS, LEVELS, ASSOCIATION_KINDS, PRACTICE_STATUSES, SUBJECTS,
+  MUNICIPALITY_KINDS, ORGANIZATION_KINDS, label, FORMATS, LEVELS, ASSOCIATION_KINDS, PRACTICE_STATUSES, SUBJECTS, FOUNDERS,
 } from '../labels.js';
 import { can } from '../roles.js';
 import { qs } from '../api.js';
@@ -60,10 +60,15 @@ export function Municipalities({ me }) {
 export function Organizations({ me }) {
   const [q, setQ] = useState('');
   const [kind, setKind] = useState('');
-  const query = { q, kind };
+  const [founder, setFounder] = useState('');
+  const [flag, setFlag] = useState('');
+  const query = { q, kind, founder, lowResults: flag === 'low' ? 'true' : '', difficultConditions: flag === 'difficult' ? 'true' : '' };
   const list = useList('/organizations', query);
   const muns = useLookup(municipalities);
-  const [form, setForm] = useState({ name: '', shortName: '', kind: 'school', municipalityId: me.municipalityId || '' });
+  const [form, setForm] = useState({
+    name: '', shortName: '', kind: 'school', municipalityId: me.municipalityId || '', founder: 'municipal', lowResults: false,
+    difficultConditions: false,
+  });
   const act = useAction();
   const create = (e) => {
     e.preventDefault();
@@ -81,13 +86,18 @@ export function Organizations({ me }) {
     <div class="filter-row">
       <${SearchBox} value=${q} onSearch=${setQ} label="Начало названия" />
       <${Select} label="Вид" value=${kind} onChange=${setKind} empty="все виды" options=${Object.entries(ORGANIZATION_KINDS)} />
+      <${Select} label="Учредитель" value=${founder} onChange=${setFounder} empty="любой"
+        options=${Object.entries(FOUNDERS).filter(([k]) => k !== 'unspecified')} />
+      <${Select} label="Признак" value=${flag} onChange=${setFlag} empty="все школы"
+        options=${[['low', 'низкие результаты (ШНОР)'], ['difficult', 'сложные социальные условия']]} />
     </div>
     <${ErrorBox} error=${list.error} />
     <${Table} columns=${[
       { title: 'Название', key: 'name' },
       { title: 'Вид', render: (o) => label(ORGANIZATION_KINDS, o.kind) },
       { title: 'Муниципалитет', render: (o) => (muns && muns.get(o.municipalityId)?.name) || o.municipalityId },
-      { title: 'ШНОР', render: (o) => (o.lowResults ? 'да' : '') },
+      { title: 'Учредитель', render: (o) => label(FOUNDERS, o.founder || 'unspecified') },
+      { title: 'Признаки', render: (o) => [o.lowResults ? 'ШНОР' : '', o.difficultConditions ? 'сложные условия' : ''].filter(Boolean).join(', ') },
     ]} rows=${list.items} />
     <${Pager} list=${list} />
     ${can.createOrganization(me) ? html`<form class="card form" onSubmit=${create}>
@@ -98,6 +108,11 @@ export function Organizations({ me }) {
       <${Select} label="Вид" value=${form.kind} onChange=${(v) => setForm({ ...form, kind: v })} options=${Object.entries(ORGANIZATION_KINDS)} />
       <${Select} label="Муниципалитет" value=${form.municipalityId} onChange=${(v) => setForm({ ...form, municipalityId: v })}
         empty="выберите" options=${munOptions} required />
+      <${Select} label="Учредитель" value=${form.founder} onChange=${(v) => setForm({ ...form, founder: v })}
+        options=${Object.entries(FOUNDERS).filter(([k]) => k !== 'unspecified')} />
+      <${Checkbox} label="Низкие образовательные результаты (ШНОР)" checked=${form.lowResults} onChange=${(v) => setForm({ ...form, lowResults: v })} />
+      <${Checkbox} label="Функционирует в сложных социальных условиях" checked=${form.difficultConditions}
+        onChange=${(v) => setForm({ ...form, difficultConditions: v })} />
       <button type="submit" disabled=${act.busy}>Создать организацию</button>
     </form>` : null}
   </${Page}>`;

@@ -3,7 +3,7 @@
 // approving and working through the route for the roles that may.
 import { useState } from 'preact/hooks';
 import { api, listAll } from '../api.js';
-import { html, Page, Table, Pager, useList, ErrorBox, Notice, Input, Select, useAction, Link } from '../ui.js';
+import { html, Page, Table, Pager, useList, ErrorBox, Notice, Input, Select, useAction, Link, Checkbox } from '../ui.js';
 import { ChartBox } from '../charts.js';
 import { fmtDate, fmtNum, fmtPercent, personName, todayIso } from '../format.js';
 import { useLoad, useLookup } from '../hooks.js';
@@ -21,8 +21,10 @@ export function StaffSearch({ me }) {
   const [draft, setDraft] = useState('');
   const [org, setOrg] = useState('');
   const [category, setCategory] = useState('');
+  const [reserve, setReserve] = useState('');
+  const [due, setDue] = useState('');
   const orgs = useLookup(organizations);
-  const query = { q, organizationId: org, category };
+  const query = { q, organizationId: org, category, personnelReserve: reserve, attestationDueBefore: due };
   const list = useList('/staff', query);
   const orgOptions = orgs ? [...orgs.values()].map((o) => [o.id, o.shortName || o.name]) : [];
   return html`<${Page} title="Кадры" actions=${html`<${ExportLink} kind="staff" query=${query} />`}>
@@ -30,6 +32,8 @@ export function StaffSearch({ me }) {
       <${Input} label="Начало фамилии" hint="например «Кажар»" value=${draft} onInput=${setDraft} type="search" />
       <${Select} label="Организация" value=${org} onChange=${setOrg} empty="все организации" options=${orgOptions} />
       <${Select} label="Категория" value=${category} onChange=${setCategory} empty="все" options=${Object.entries(CATEGORIES)} />
+      <${Select} label="Кадровый резерв" value=${reserve} onChange=${setReserve} empty="все" options=${[['true', 'в резерве'], ['false', 'не в резерве']]} />
+      <${Input} label="Аттестация не позже" type="date" value=${due} onInput=${setDue} />
       <button type="submit">Найти</button>
     </form>
     <${ErrorBox} error=${list.error} />
@@ -38,6 +42,7 @@ export function StaffSearch({ me }) {
       { title: 'Должность', render: (s) => label(POSITIONS, s.position) },
       { title: 'Предметы', render: (s) => (s.subjects || []).map((c) => label(SUBJECTS, c)).join(', ') || '—' },
       { title: 'Организация', render: (s) => (s.organizationIds || []).map((id) => (orgs && orgs.get(id)?.shortName) || id).join(', ') },
+      { title: 'Аттестация до', render: (s) => fmtDate(s.nextAttestationDue) },
     ]} rows=${list.items} />
     <${Pager} list=${list} />
   </${Page}>`;
@@ -198,7 +203,48 @@ export function Person({ s, orgs }) {
     <dt>Квалификационная категория</dt><dd>${label(QUALIFICATION, s.qualificationCategory)}</dd>
     <dt>Дата рождения</dt><dd>${fmtDate(s.birthDate)}</dd>
     <dt>Педагогический стаж с</dt><dd>${fmtDate(s.professionStartDate)}</dd>
+    <dt>Категория присвоена</dt><dd>${fmtDate(s.qualificationCategoryDate)}</dd>
+    <dt>Следующая аттестация</dt><dd>${s.nextAttestationDue ? `до ${fmtDate(s.nextAttestationDue)}` : '—'}</dd>
+    ${s.category === 'manager' ? html`<dt>Назначен руководителем</dt><dd>${fmtDate(s.appointedOn)}</dd>` : null}
+    <dt>Кадровый резерв руководителей</dt><dd>${s.personnelReserve ? 'в резерве' : 'нет'}</dd>
   </dl>`;
+}
+
+// The history of posts (employment) and the attestation fields a school or the municipality keeps
+// (PATCH /staff/{id} with If-Match; the next attestation date is the registry's own).
+function Attestation({ s, orgs, canEdit, onSaved }) {
+  const [form, setForm] = useState({
+    qualificationCategory: s.qualificationCategory || 'none', qualificationCategoryDate: s.qualificationCategoryDate || '',
+    personnelReserve: Boolean(s.personnelReserve),
+  });
+  const act = useAction();
+  const save = (e) => {
+    e.preventDefault();
+    act.run(async () => {
+      const u = await api('PATCH', `/staff/${s.id}`, { body: form, ifMatch: s.version });
+      onSaved(u);
+      return u;
+    },
+      (u) => (u.nextAttestationDue ? `Сохранено: следующая аттестация до ${fmtDate(u.nextAttestationDue)}` : 'Сохранено'));
+  };
+  return html`<${Table} caption="История должностей" empty="История должностей не заполнена" rowKey=${(e) => `${e.organizationId}${e.from}`}
+      rows=${s.employment || []} columns=${[
+      { title: 'Организация', render: (e) => (orgs && orgs.get(e.organizationId)?.name) || e.organizationId },
+      { title: 'Должность', render: (e) => label(POSITIONS, e.position) },
+      { title: 'С', render: (e) => fmtDate(e.from) },
+      { title: 'По', render: (e) => (e.to ? fmtDate(e.to) : 'по настоящее время') },
+    ]} />
+    ${canEdit ? html`<form class="form" onSubmit=${save}>
+      <h3>Аттестация и резерв</h3>
+      <${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
+      <${Select} label="Квалификационная категория" value=${form.qualificationCategory}
+        onChange=${(v) => setForm({ ...form, qualificationCategory: v })} options=${Object.entries(QUALIFICATION)} />
+      <${Input} label="Дата присвоения категории" type="date" value=${form.qualificationCategoryDate}
+        onInput=${(v) => setForm({ ...form, qualificationCategoryDate: v })} />
+      <${Checkbox} label="В кадровом резерве руководителей" checked=${form.personnelReserve}
+        onChange=${(v) => setForm({ ...form, personnelReserve: v })} />
+      <button type="submit" disabled=${act.busy}>Сохранить аттестацию</button>
+    </form>` : null}`;
 }
 
 function Memberships({ staffId }) {
@@ -215,11 +261,14 @@ export function StaffCard({ me, params }) {
   const [id] = params;
   const staff = useLoad(() => api('GET', `/staff/${id}`), [id]);
   const orgs = useLookup(can.seeRegistry(me) ? organizations : async () => null);
-  const s = staff.data;
+  const [saved, setSaved] = useState(null);
+  const s = saved || staff.data;
   return html`<${Page} title=${s ? personName(s) : 'Карточка сотрудника'}>
     <${ErrorBox} error=${staff.error} />
     ${s ? html`
       <section class="card"><h2>Сведения</h2><${Person} s=${s} orgs=${orgs} /></section>
+      <section class="card"><h2>Должности и аттестация</h2><${Attestation} s=${s} orgs=${orgs}
+        canEdit=${can.editStaff(me)} onSaved=${setSaved} /></section>
       <section class="card"><h2>Профиль компетенций</h2><${CompetenceProfile} staffId=${id} /></section>
       <section class="card"><h2>Индивидуальный образовательный маршрут</h2><${RoutePanel} me=${me} staffId=${id} /></section>
       <section class="card"><h2>Повышение квалификации</h2><${Qualification} staffId=${id} canAdd=${can.editStaff(me)} /></section>
