@@ -61,11 +61,11 @@ bool diag_campaign_runnable(const Metodnet__Principal *caller, const Metodnet__C
 {
     if (diag_region_writable(caller, c->region_id))
         return true;
-    if (!c->municipality_id || !*c->municipality_id || caller->role != METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST)
-        return false;
-    const char *const muns[] = {c->municipality_id};
-    scope_object object = {.region_id = c->region_id, .municipality_ids = muns, .n_municipalities = 1};
-    return scope_allows(caller, &object, SCOPE_WRITE);
+    /* scope_allows keeps a municipality's own record read-only for its people; its campaign is its work */
+    return c->municipality_id && *c->municipality_id && caller->role == METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST &&
+           caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY && caller->scope_id &&
+           strcmp(caller->scope_id, c->municipality_id) == 0 && caller->region_id &&
+           strcmp(caller->region_id, c->region_id) == 0;
 }
 
 static void s_campaign_validate(const Metodnet__Campaign *c, validation *v)
