@@ -700,8 +700,14 @@ static void s_route_edit(op *o)
     bool ok_end = validate_date(&o->v, "route.endsOn", next->ends_on, false, &end);
     if (ok_start && ok_end && *next->starts_on && *next->ends_on && end < start)
         validation_add(&o->v, "route.endsOn", "Окончание маршрута не может быть раньше его начала");
+    /* items due after the end: refused when this edit sets the end; otherwise the period grows to hold them
+     * (older clients add items without knowing the period) */
+    bool strict_end = diag_in_mask(mask, n_mask, "ends_on") && *next->ends_on && ok_end;
     if (diag_in_mask(mask, n_mask, "items"))
-        s_route_edit_items(o, next, *next->ends_on && ok_end ? end : 0);
+        s_route_edit_items(o, next, strict_end ? end : 0);
+    for (size_t i = 0; !strict_end && *next->ends_on && i < next->n_items; i++)
+        if (date_parse(next->items[i]->due_on, NULL) && strcmp(next->items[i]->due_on, next->ends_on) > 0)
+            diag_set(&next->ends_on, next->items[i]->due_on);
     bool tutor_changed =
         diag_in_mask(mask, n_mask, "tutor_staff_id") && strcmp(req->route->tutor_staff_id, cur->tutor_staff_id) != 0;
     if (tutor_changed) {

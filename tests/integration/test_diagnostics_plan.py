@@ -265,12 +265,17 @@ class DiagnosticsPlanTest(StackTestCase):
                               ("experience_exchange", "Обмен опытом в РМО"),
                               ("lesson_visit", "Посещение уроков наставника"))]
         late = dict(extra[0], dueOn="2027-12-01")
-        self.assertJsonError(s.patch(route, {"items": items + [late]}, token=school_a), 400)
+        self.assertJsonError(s.patch(route, {"items": items + [late], "endsOn": "2027-06-30"}, token=school_a), 400)
         self.assertJsonError(s.patch(route, {"items": items + [dict(extra[0], kind="lecture")]}, token=school_a), 400)
         r = s.patch(route, {"items": items + extra}, token=school_a)
         self.assertEqual(r.status, 200, r)
         self.assertEqual([i["kind"] for i in r.json["items"][-3:]], ["master_class", "experience_exchange",
                                                                       "lesson_visit"])
+        # an item added later than the end without a new end: the period grows to hold it
+        r = s.patch(route, {"items": r.json["items"] + [late]}, token=school_a)
+        self.assertEqual((r.status, r.json["endsOn"]), (200, "2027-12-01"), r)
+        r = s.patch(route, {"items": r.json["items"][:-1], "endsOn": "2027-06-30"}, token=school_a)
+        self.assertEqual((r.status, r.json["endsOn"]), (200, "2027-06-30"), r)
         # propose → the teacher agrees → approve
         teacher = self.teacher(person)
         m1 = self.methodologist(self.mun[0])
