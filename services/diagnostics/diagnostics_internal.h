@@ -363,8 +363,9 @@ bool diag_route_is_tutor(const Metodnet__Principal *caller, const Metodnet__Rout
  * write scope on the person. */
 bool diag_may_confirm(const Metodnet__Principal *caller, const Metodnet__Route *r);
 
-/* The steps, after the scope checks: propose (by_person: the teacher's own, their agreement too), agree
+/* The steps, after the scope checks: edit (items, period, tutor; back to the draft), propose (by_person: the teacher's own, their agreement too), agree
  * or decline, confirm or return an item; the versions of o->current as the answer. */
+void diag_route_edit(op *o);
 void diag_route_propose(op *o, bool by_person);
 void diag_route_agree(op *o);
 void diag_route_confirm(op *o);
