@@ -18,14 +18,12 @@ bool diag_route_period_end(const char *starts_on, char *out, size_t size)
     int start;
     if (!date_parse(starts_on, &start))
         return false;
-    char day[16];
-    diag_days_to_date(start, day, sizeof day);
     /* the same day a year later, one day before: 2026-09-01 → 2027-08-31 (29 February → 28 February) */
-    int year = atoi(day) + 1, end;
-    char next[16];
-    snprintf(next, sizeof next, "%04d%s", year, day + 4);
+    int year = atoi(starts_on) + 1, month = atoi(starts_on + 5), day = atoi(starts_on + 8), end;
+    char next[32];
+    snprintf(next, sizeof next, "%04d-%02d-%02d", year % 10000, month % 100, day % 100);
     if (!date_parse(next, &end)) {
-        snprintf(next, sizeof next, "%04d-03-01", year);
+        snprintf(next, sizeof next, "%04d-03-01", year % 10000);
         if (!date_parse(next, &end))
             return false;
     }
