@@ -8,6 +8,7 @@ approved, its first programme done and confirmed (a qualification record). Dates
 nothing."""
 
 import datetime
+import hashlib
 
 CAMPAIGN_TITLE = "Самодиагностика профессиональных дефицитов учителей Терского района"
 INSTRUMENT = {
@@ -38,6 +39,13 @@ def _ok(status, payload, what):
     return payload
 
 
+def _call(api, method, path, body, what):
+    """One change; with an Idempotency-Key, so a throttled (429) or unavailable (503) answer is retried
+    by the Api without doing the change twice."""
+    digest = hashlib.sha256(f"{method} {path} {body!r}".encode()).hexdigest()
+    return _ok(*api.request(method, path, body, idempotency_key=f"demo-diag-{digest[:40]}"), what)
+
+
 def load_diagnostics(api, create, mun_id, org_ids, say):
     """create(api, path, kind, body) → the created record (demo_district._create)."""
     school = org_ids[0]
@@ -53,30 +61,30 @@ def load_diagnostics(api, create, mun_id, org_ids, say):
         "byNomination": True, "startsOn": today.isoformat(), "endsOn": (today + datetime.timedelta(days=60)).isoformat(),
         "target": {"municipalityIds": [mun_id], "categories": ["teacher"]}})
     cid = campaign["id"]
-    _ok(*api.request("POST", f"/api/v1/diagnostics/campaigns/{cid}/open"), "открытие кампании")
+    _call(api, "POST", f"/api/v1/diagnostics/campaigns/{cid}/open", None, "открытие кампании")
     nominees = teachers[:8]
-    _ok(*api.request("POST", f"/api/v1/diagnostics/campaigns/{cid}/nominations", {"staffIds": nominees}),
-        "выдвижение школы")
+    _call(api, "POST", f"/api/v1/diagnostics/campaigns/{cid}/nominations", {"staffIds": nominees},
+          "выдвижение школы")
     for staff, (q1, q2, q3) in zip(nominees, ANSWERS):
-        attempt = _ok(*api.request("POST", "/api/v1/diagnostics/attempts", {"campaignId": cid, "staffId": staff}),
-                      "начало диагностики")
+        attempt = _call(api, "POST", "/api/v1/diagnostics/attempts", {"campaignId": cid, "staffId": staff},
+                        "начало диагностики")
         answers = [{"itemId": "q1", "optionIds": [q1]}, {"itemId": "q2", "optionIds": list(q2)},
                    {"itemId": "q3", "value": q3}]
-        _ok(*api.request("POST", f"/api/v1/diagnostics/attempts/{attempt['id']}/submit", {"answers": answers}),
-            "сдача диагностики")
+        _call(api, "POST", f"/api/v1/diagnostics/attempts/{attempt['id']}/submit", {"answers": answers},
+              "сдача диагностики")
     # the demo teacher's route: a tutor, proposed, waiting for the teacher's agreement
     first, second = nominees[0], nominees[1]
-    _ok(*api.request("POST", f"/api/v1/staff/{first}/route", {"startsOn": today.isoformat()}), "маршрут")
-    _ok(*api.request("PATCH", f"/api/v1/staff/{first}/route", {"tutorStaffId": nominees[-1]}), "тьютор маршрута")
-    _ok(*api.request("POST", f"/api/v1/staff/{first}/route/propose"), "маршрут предложен педагогу")
+    _call(api, "POST", f"/api/v1/staff/{first}/route", {"startsOn": today.isoformat()}, "маршрут")
+    _call(api, "PATCH", f"/api/v1/staff/{first}/route", {"tutorStaffId": nominees[-1]}, "тьютор маршрута")
+    _call(api, "POST", f"/api/v1/staff/{first}/route/propose", None, "маршрут предложен педагогу")
     # a colleague's: approved, the first programme done and confirmed by the methodological service
-    route = _ok(*api.request("POST", f"/api/v1/staff/{second}/route", {"startsOn": today.isoformat()}), "маршрут 2")
-    _ok(*api.request("POST", f"/api/v1/staff/{second}/route/approve"), "утверждение маршрута")
+    route = _call(api, "POST", f"/api/v1/staff/{second}/route", {"startsOn": today.isoformat()}, "маршрут 2")
+    _call(api, "POST", f"/api/v1/staff/{second}/route/approve", None, "утверждение маршрута")
     programmes = [i for i in route.get("items", []) if i["kind"] == "programme"]
     if programmes:
-        _ok(*api.request("POST", f"/api/v1/staff/{second}/route/items/{programmes[0]['id']}/status",
-                         {"status": "done", "documentNumber": "072400017001",
-                          "evidenceName": "Удостоверение о повышении квалификации № 072400017001"}), "пункт выполнен")
+        _call(api, "POST", f"/api/v1/staff/{second}/route/items/{programmes[0]['id']}/status",
+              {"status": "done", "documentNumber": "072400017001",
+               "evidenceName": "Удостоверение о повышении квалификации № 072400017001"}, "пункт выполнен")
     say(f"Диагностика: кампания района, выдвинуто {len(nominees)}, сдали {min(len(nominees), len(ANSWERS))}, "
         "два маршрута")
     return {"diagnosticsCampaignId": cid, "routeStaffIds": [first, second]}
