@@ -36,6 +36,7 @@ import urllib.parse
 import urllib.request
 
 from demo_mentoring import load_mentoring  # noqa: E402 — the mentoring part, a file of its own
+from demo_diagnostics import load_diagnostics  # noqa: E402 — the diagnostics part (issue 12)
 
 REFERENCE_DATE = datetime.date(2025, 9, 1)  # "today" of the generated data: ages are as of this day
 
@@ -709,6 +710,7 @@ def load(data, api, workers, progress=sys.stderr):
     result = {"municipalityId": mun_id, "organizationIds": org_ids}
     result.update(load_catalogue(data["catalogue"], api, mun_id, org_ids, ids, say))
     result.update(load_mentoring(data, api, _create, mun_id, ids, say))  # ops/demo/demo_mentoring.py
+    result.update(load_diagnostics(api, _create, mun_id, org_ids, say))  # ops/demo/demo_diagnostics.py
     say("Демонстрационный район загружен")
     return result
 

@@ -193,11 +193,13 @@ bool diag_route_allows(const Metodnet__Principal *caller, const Metodnet__Route 
                               r->municipality_ids, r->n_municipality_ids, access);
 }
 
-/* Route building (generate, edit, approve) is the methodologists' and the region's work. */
+/* Route building (generate, edit, approve) is the methodologists', the schools' (001 п.14.1: their own
+ * staff, by the scope check) and the region's work. */
 bool diag_may_build_routes(const Metodnet__Principal *caller)
 {
     return scope_is_global(caller) || caller->role == METODNET__ROLE__ROLE_REGION_ADMIN ||
-           caller->role == METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST;
+           caller->role == METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST ||
+           caller->role == METODNET__ROLE__ROLE_SCHOOL_ADMIN;
 }
 
 /* People taking a diagnostic and school systems do not see how items are scored. */
@@ -263,8 +265,12 @@ void diag_op_free(op *o)
             free(o->assignees[i].orgs[j]);
         for (size_t j = 0; j < o->assignees[i].n_muns; j++)
             free(o->assignees[i].muns[j]);
+        for (size_t j = 0; j < o->assignees[i].n_subjects; j++)
+            free(o->assignees[i].subjects[j]);
     }
     free(o->assignees);
+    if (o->state_free)
+        o->state_free(o->state);
     validation_free(&o->v);
     free(o);
 }
@@ -683,6 +689,13 @@ static const service_handler_entry s_handlers[] = {
     {"UpdateRoute", diag_route_change},
     {"ApproveRoute", diag_route_change},
     {"SetRouteItemStatus", diag_route_change},
+    {"ProposeRoute", diag_route_change},
+    {"AgreeRoute", diag_route_change},
+    {"ConfirmRouteItem", diag_route_change},
+    {"ListRouteVersions", diag_get_route},
+    {"NominateStaff", diag_nominate_staff},
+    {"GetDeficitSummary", diag_deficit_summary},
+    {"ExportDeficitSummary", diag_deficit_summary},
     {"ImportResults", diag_import_results},
     {"ImportResultsTemplate", diag_import_results_template},
 };

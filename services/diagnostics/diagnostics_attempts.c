@@ -221,6 +221,7 @@ static void s_attempt_decide(op *o)
                       next->n_organization_ids);
     diag_copy_strings(&result->municipality_ids, &result->n_municipality_ids, next->municipality_ids,
                       next->n_municipality_ids);
+    diag_copy_strings(&result->subjects, &result->n_subjects, next->subjects, next->n_subjects);
     diag_free_message(next->result);
     next->result = result;
     next->status = METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED;
@@ -362,7 +363,7 @@ static ProtobufCMessage *s_keep_attempt(op *o, ProtobufCMessage *entity)
 }
 
 /* The caller's scope as a list token: "|mun:07-m1|", "|org:07-o1|", "|id:07-s1|"; "" for the region. */
-static void s_scope_token(const Metodnet__Principal *caller, char *out, size_t size)
+void diag_scope_token(const Metodnet__Principal *caller, char *out, size_t size)
 {
     out[0] = '\0';
     if (scope_is_global(caller))
@@ -419,7 +420,7 @@ void diag_list_attempts(service_call *call, const ProtobufCMessage *request, voi
         tokens[n] = tokens_text[n];
         n++;
     }
-    s_scope_token(o->caller, tokens_text[n], sizeof tokens_text[0]);
+    diag_scope_token(o->caller, tokens_text[n], sizeof tokens_text[0]);
     if (tokens_text[n][0]) {
         tokens[n] = tokens_text[n];
         n++;
@@ -519,7 +520,7 @@ void diag_list_results(service_call *call, const ProtobufCMessage *request, void
         diag_fail_validation(o);
         return;
     }
-    s_scope_token(o->caller, tokens_text[n], sizeof tokens_text[0]);
+    diag_scope_token(o->caller, tokens_text[n], sizeof tokens_text[0]);
     if (tokens_text[n][0]) {
         tokens[n] = tokens_text[n];
         n++;

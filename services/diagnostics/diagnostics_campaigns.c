@@ -1,6 +1,8 @@
 /* diagnostics_campaigns — campaigns: create, get, update, list, close; open (assigns the staff the
- * registry lists to the campaign, ASSIGN_WINDOW writes in flight); progress by organization; the
- * process cache of open campaigns (diag_campaign_cached). */
+ * registry lists to the campaign, ASSIGN_WINDOW writes in flight; a campaign by nomination assigns
+ * nobody); progress by organization (nominees counted); the process cache of open campaigns
+ * (diag_campaign_cached). Municipal campaigns (issue 12; 002 задача 1, 003 §2.2, §4.1): a municipal
+ * methodologist runs self-diagnostics for their own municipality; independent ones stay the region's. */
 #include "diagnostics_internal.h"
 #include "xalloc.h"
 
@@ -55,8 +57,35 @@ void diag_campaign_remember(diagnostics *d, const char *key, const Metodnet__Cam
     slot->used = ++d->tick;
 }
 
+bool diag_campaign_runnable(const Metodnet__Principal *caller, const Metodnet__Campaign *c)
+{
+    if (diag_region_writable(caller, c->region_id))
+        return true;
+    /* scope_allows keeps a municipality's own record read-only for its people; its campaign is its work */
+    return c->municipality_id && *c->municipality_id && caller->role == METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST &&
+           caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY && caller->scope_id &&
+           strcmp(caller->scope_id, c->municipality_id) == 0 && caller->region_id &&
+           strcmp(caller->region_id, c->region_id) == 0;
+}
+
 static void s_campaign_validate(const Metodnet__Campaign *c, validation *v)
 {
+    if (*c->municipality_id) {
+        if (!id_valid(c->municipality_id) || strncmp(c->municipality_id, c->region_id, 2) != 0 ||
+            strncmp(c->municipality_id + 2, "-m", 2) != 0)
+            validation_add(v, "campaign.municipalityId", "Муниципальное образование своего региона, например «07-m1»");
+        if (c->kind == METODNET__CAMPAIGN_KIND__CAMPAIGN_KIND_INDEPENDENT)
+            validation_add(v, "campaign.kind",
+                           "Муниципальная кампания — только самодиагностика: независимую диагностику проводит "
+                           "региональный центр (ЦНППМ)");
+        for (size_t i = 0; c->target && i < c->target->n_municipality_ids; i++)
+            if (strcmp(c->target->municipality_ids[i], c->municipality_id) != 0) {
+                char path[96];
+                snprintf(path, sizeof path, "campaign.target.municipalityIds[%zu]", i);
+                validation_add(v, path, "В адресатах муниципальной кампании — только свой муниципалитет «%s»",
+                               c->municipality_id);
+            }
+    }
     validate_text(v, "campaign.title", c->title, 300, true);
     char key[DIAG_KEY_MAX];
     if (!diag_key("instrument", c->instrument_id, "-i", key, sizeof key) ||
@@ -146,14 +175,39 @@ void diag_create_campaign(service_call *call, const ProtobufCMessage *request, v
         diag_fail_validation(o);
         return;
     }
-    if (!diag_region_writable(o->caller, o->region)) {
+    bool municipal = o->caller->role == METODNET__ROLE__ROLE_MUNICIPAL_METHODOLOGIST &&
+                     o->caller->scope_kind == METODNET__SCOPE_KIND__SCOPE_KIND_MUNICIPALITY &&
+                     strcmp(o->caller->region_id, o->region) == 0;
+    if (!diag_region_writable(o->caller, o->region) && !municipal) {
         diag_fail(o, CODE(PERMISSION_DENIED),
-                  "Диагностические кампании проводит региональный оператор (администратор региона)");
+                  "Диагностические кампании проводят региональный оператор и методисты муниципальной службы");
+        return;
+    }
+    if (municipal && req->campaign->kind == METODNET__CAMPAIGN_KIND__CAMPAIGN_KIND_INDEPENDENT) {
+        diag_fail(o, CODE(PERMISSION_DENIED),
+                  "Независимую диагностику проводит региональный центр (ЦНППМ): муниципальная служба проводит "
+                  "самодиагностику");
+        return;
+    }
+    if (municipal && *req->campaign->municipality_id &&
+        strcmp(req->campaign->municipality_id, o->caller->scope_id) != 0) {
+        diag_fail(o, CODE(PERMISSION_DENIED), "Методист проводит кампании только своего муниципалитета");
         return;
     }
     o->next = pbfield_clone(&req->campaign->base);
     Metodnet__Campaign *c = (Metodnet__Campaign *)o->next;
     diag_set(&c->region_id, o->region);
+    if (municipal) {
+        diag_set(&c->municipality_id, o->caller->scope_id);
+        /* the municipality's people: the target's schools within it, or the whole municipality */
+        if (c->target == NULL) {
+            c->target = xmalloc(sizeof *c->target);
+            metodnet__campaign_target__init(c->target);
+        }
+        if (c->target->n_organization_ids == 0 && c->target->n_municipality_ids == 0)
+            diag_copy_strings(&c->target->municipality_ids, &c->target->n_municipality_ids,
+                              (char *const *)&o->caller->scope_id, 1);
+    }
     c->status = METODNET__CAMPAIGN_STATUS__CAMPAIGN_STATUS_DRAFT;
     c->assigned = 0;
     c->instrument_version = 0;
@@ -197,8 +251,10 @@ static bool s_campaign_writable(op *o, int64_t expected_version)
         diag_fail(o, CODE(NOT_FOUND), diag_campaign_not_found_ru);
         return false;
     }
-    if (!diag_region_writable(o->caller, c->region_id)) {
-        diag_fail(o, CODE(PERMISSION_DENIED), diag_denied_ru);
+    if (!diag_campaign_runnable(o->caller, c)) {
+        diag_fail(o, CODE(PERMISSION_DENIED),
+                  *c->municipality_id ? "Кампанию проводят методисты её муниципалитета и региональный оператор"
+                                      : diag_denied_ru);
         return false;
     }
     if (expected_version > 0 && expected_version != c->version) {
@@ -257,7 +313,8 @@ static void s_update_campaign_loaded(op *o)
         return;
     }
     o->next = pbfield_clone(o->current);
-    static const char *const allowed[] = {"title", "instrument_id", "kind", "target", "starts_on", "ends_on", NULL};
+    static const char *const allowed[] = {"title",     "instrument_id", "kind",          "target",
+                                          "starts_on", "ends_on",       "by_nomination", NULL};
     diag_apply_mask(o, o->next, &req->campaign->base, req->update_mask, req->n_update_mask, allowed, "campaign");
     if (validation_ok(&o->v))
         s_campaign_validate((Metodnet__Campaign *)o->next, &o->v);
@@ -358,6 +415,18 @@ static bool s_strings_overlap(char *const *a, size_t na, char *const *b, size_t 
     return false;
 }
 
+void diag_assignee_of(assignee *a, const Metodnet__StaffMember *s)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->id, sizeof a->id, "%s", s->id);
+    for (size_t j = 0; j < s->n_organization_ids && a->n_orgs < 8; j++)
+        a->orgs[a->n_orgs++] = diag_strdup(s->organization_ids[j]);
+    for (size_t j = 0; j < s->n_municipality_ids && a->n_muns < 8; j++)
+        a->muns[a->n_muns++] = diag_strdup(s->municipality_ids[j]);
+    for (size_t j = 0; j < s->n_subjects && a->n_subjects < 16; j++)
+        a->subjects[a->n_subjects++] = diag_strdup(s->subjects[j]);
+}
+
 static void s_open_staff_listed(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
 {
     op *o = ud;
@@ -387,6 +456,9 @@ static void s_open_staff_listed(const Metodnet__Status *status, const ProtobufCM
         char attempt_id[72];
         if (!diag_attempt_id(((Metodnet__Campaign *)o->current)->id, s->id, attempt_id, sizeof attempt_id))
             continue;
+        const char *mun = ((Metodnet__Campaign *)o->current)->municipality_id;
+        if (*mun && !s_strings_overlap((char *const *)&mun, 1, s->municipality_ids, s->n_municipality_ids))
+            continue; /* a municipal campaign: only its municipality's people */
         bool seen = false;
         for (size_t j = 0; j < o->n_assignees && !seen; j++)
             seen = strcmp(o->assignees[j].id, s->id) == 0;
@@ -394,13 +466,7 @@ static void s_open_staff_listed(const Metodnet__Status *status, const ProtobufCM
             continue;
         assignee *grown = xrealloc(o->assignees, (o->n_assignees + 1) * sizeof *grown);
         o->assignees = grown;
-        assignee *a = &o->assignees[o->n_assignees++];
-        memset(a, 0, sizeof *a);
-        snprintf(a->id, sizeof a->id, "%s", s->id);
-        for (size_t j = 0; j < s->n_organization_ids && a->n_orgs < 8; j++)
-            a->orgs[a->n_orgs++] = diag_strdup(s->organization_ids[j]);
-        for (size_t j = 0; j < s->n_municipality_ids && a->n_muns < 8; j++)
-            a->muns[a->n_muns++] = diag_strdup(s->municipality_ids[j]);
+        diag_assignee_of(&o->assignees[o->n_assignees++], s);
     }
     if (list->next_cursor && *list->next_cursor && strlen(list->next_cursor) < sizeof o->cursor && o->pages < 400) {
         snprintf(o->cursor, sizeof o->cursor, "%s", list->next_cursor);
@@ -449,9 +515,8 @@ static void s_open_next_page(op *o)
 
 static void s_open_assigned_one(entity_result result, int64_t detail, const char *error, void *ud);
 
-static void s_open_issue(op *o)
+int diag_issue_attempt(op *o, const Metodnet__Campaign *c, int64_t instrument_version, entity_write_cb cb)
 {
-    Metodnet__Campaign *c = (Metodnet__Campaign *)o->current;
     assignee *a = &o->assignees[o->next_assignee++];
     Metodnet__Attempt attempt = METODNET__ATTEMPT__INIT;
     char id[72], key[DIAG_KEY_MAX], now[40];
@@ -463,12 +528,16 @@ static void s_open_issue(op *o)
     attempt.campaign_id = c->id;
     attempt.staff_id = a->id;
     attempt.instrument_id = c->instrument_id;
-    attempt.instrument_version = o->instrument->version;
+    attempt.instrument_version = instrument_version;
     attempt.status = METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_ASSIGNED;
     attempt.organization_ids = a->orgs;
     attempt.n_organization_ids = a->n_orgs;
     attempt.municipality_ids = a->muns;
     attempt.n_municipality_ids = a->n_muns;
+    attempt.subjects = a->subjects;
+    attempt.n_subjects = a->n_subjects;
+    attempt.nominated_by = a->nominated_by;
+    attempt.nominated_at = *a->nominated_by ? now : "";
     attempt.version = 1;
     attempt.created_at = now;
     attempt.updated_at = now;
@@ -476,8 +545,13 @@ static void s_open_issue(op *o)
     diag_attempt_layout(&attempt, &layout);
     diag_write w = {
         .key = key, .entity = &attempt.base, .expected_version = 0, .new_version = 1, .new_layout = &layout};
+    return diag_store(o->d, o->call, &w, cb, o);
+}
+
+static void s_open_issue(op *o)
+{
     o->pending++;
-    if (diag_store(o->d, o->call, &w, s_open_assigned_one, o) != 0) {
+    if (diag_issue_attempt(o, (Metodnet__Campaign *)o->current, o->instrument->version, s_open_assigned_one) != 0) {
         o->pending--;
         o->failed = true;
     }
@@ -529,6 +603,10 @@ static void s_open_finish(op *o)
 
 static void s_open_instrument_loaded(op *o)
 {
+    if (((Metodnet__Campaign *)o->current)->by_nomination) { /* the schools nominate: nobody assigned now */
+        s_open_finish(o);
+        return;
+    }
     o->query_index = 0;
     o->cursor[0] = '\0';
     s_open_next_page(o);
@@ -616,10 +694,12 @@ static void s_progress_count(Metodnet__CampaignProgress *p, const Metodnet__Atte
         row->assigned++;
         row->started += started;
         row->completed += completed;
+        row->nominated += *a->nominated_by != '\0';
     }
     p->assigned++;
     p->started += started;
     p->completed += completed;
+    p->nominated += *a->nominated_by != '\0';
 }
 
 static void s_progress_listed(entity_result result, const entity_blob *items, size_t n, const char *next_member,

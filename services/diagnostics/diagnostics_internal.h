@@ -86,6 +86,9 @@ typedef struct {
     size_t n_orgs;
     char *muns[8];
     size_t n_muns;
+    char *subjects[16];
+    size_t n_subjects;
+    char nominated_by[72]; /* "" when assigned by the campaign's target */
 } assignee;
 
 struct op {
@@ -140,6 +143,9 @@ struct op {
     /* lists */
     ProtobufCMessage *(*list_keep)(op *o, ProtobufCMessage *entity); /* takes entity; NULL = dropped */
     const ProtobufCMessageDescriptor *list_desc;
+    /* a flow's own state (the summary of deficits), freed with the op by state_free */
+    void *state;
+    void (*state_free)(void *state);
 };
 
 /* One entity_store write: the entity, its indexes before and after, the domain event. */
@@ -223,7 +229,8 @@ void diag_list_run(op *o, const char *index, const char *key_prefix, const char 
 void diag_load(op *o, const char *key, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **slot,
                const char *not_found_ru, op_step then);
 
-/* Route building (generate, edit, approve) is the methodologists' and the region's work. */
+/* Route building (generate, edit, approve) is the methodologists', the schools' (their own staff, by
+ * scope) and the region's work. */
 bool diag_may_build_routes(const Metodnet__Principal *caller);
 
 /* Writes the current time, RFC 3339, into out. */
@@ -297,6 +304,17 @@ void diag_redact_instrument(const Metodnet__Principal *caller, Metodnet__Instrum
 
 /* ---------- diagnostics_campaigns.c ---------- */
 
+/* Fills a with the staff member s (id, organizations, municipalities, subjects). */
+void diag_assignee_of(assignee *a, const Metodnet__StaffMember *s);
+
+/* Writes the assigned attempt of o->assignees[o->next_assignee++] in campaign c (ENTITY_EXISTS: it has
+ * one); cb gets the result. Non-zero when not sent. */
+int diag_issue_attempt(op *o, const Metodnet__Campaign *c, int64_t instrument_version, entity_write_cb cb);
+
+/* Whether the caller runs campaign c: the region (its writer), or for a municipal campaign the
+ * methodologists of that municipality. */
+bool diag_campaign_runnable(const Metodnet__Principal *caller, const Metodnet__Campaign *c);
+
 /* A copy of the open campaign at key read less than CAMPAIGN_CACHE_MS ago; NULL when none. */
 Metodnet__Campaign *diag_campaign_cached(diagnostics *d, const char *key);
 
@@ -314,8 +332,44 @@ void diag_instrument_at(op *o, const char *id, int64_t version, op_step then);
 /* Loads the latest completed attempt of staff_id into o->latest (NULL when none), then calls then. */
 void diag_latest_result(op *o, const char *staff_id, op_step then);
 
+/* The attribute token that narrows a list to the caller's scope ("|mun:…|", "|org:…|", "|id:…|"; "" for a
+ * region or all) into out. */
+void diag_scope_token(const Metodnet__Principal *caller, char *out, size_t size);
+
 /* Whether id is a staff member id ("07-s…"); its region into region (4 bytes). */
 bool diag_staff_id_ok(const char *id, char *region);
+
+/* ---------- diagnostics_routes.c and diagnostics_route_flow.c: the route's steps ---------- */
+
+/* Writes o->next (a route) over o->current (NULL: create) with event_type, then answers the route. */
+void diag_route_save(op *o, const char *event_type, const ProtobufCMessage *event_entity);
+
+/* Saves o->next after a change of the item item_id (event route_item.done when it is done). */
+void diag_route_item_store(op *o, const char *item_id);
+
+/* Confirms item (of o->next) by the caller: makes its qualification record when it has none, then saves. */
+void diag_route_item_confirm(op *o, Metodnet__RouteItem *item);
+
+/* Validates the proof of completion (a document's name, a link http(s)://) into o->v. */
+void diag_validate_evidence(op *o, const char *name, const char *url);
+
+/* Whether the caller is the route's person (a teacher's own account). */
+bool diag_route_is_person(const Metodnet__Principal *caller, const Metodnet__Route *r);
+
+/* Whether the caller is the route's tutor (their own account, the route's region). */
+bool diag_route_is_tutor(const Metodnet__Principal *caller, const Metodnet__Route *r);
+
+/* Whether the caller confirms the route's done items: its tutor, or a methodologist or the region with
+ * write scope on the person. */
+bool diag_may_confirm(const Metodnet__Principal *caller, const Metodnet__Route *r);
+
+/* The steps, after the scope checks: edit (items, period, tutor; back to the draft), propose (by_person: the teacher's own, their agreement too), agree
+ * or decline, confirm or return an item; the versions of o->current as the answer. */
+void diag_route_edit(op *o);
+void diag_route_propose(op *o, bool by_person);
+void diag_route_agree(op *o);
+void diag_route_confirm(op *o);
+void diag_route_reply_versions(op *o);
 
 /* ---------- method handlers (service_handler_fn), in the method table of diagnostics.c ---------- */
 
@@ -345,5 +399,7 @@ void diag_get_route(service_call *call, const ProtobufCMessage *request, void *u
 void diag_route_change(service_call *call, const ProtobufCMessage *request, void *ud);
 void diag_import_results(service_call *call, const ProtobufCMessage *request, void *ud);
 void diag_import_results_template(service_call *call, const ProtobufCMessage *request, void *ud);
+void diag_nominate_staff(service_call *call, const ProtobufCMessage *request, void *ud);
+void diag_deficit_summary(service_call *call, const ProtobufCMessage *request, void *ud);
 
 #endif

@@ -91,6 +91,39 @@ Metodnet__RouteItem *diag_route_item(Metodnet__Route *route, const char *item_id
 /* Internship site now: an internship designation whose period holds today. */
 bool diag_organization_is_internship_site(const Metodnet__Organization *org, int today);
 
+/* ---------- issue 12: the route's period, lifecycle, confirmation, versions; the summary of deficits
+ * (diagnostics_rules.c) ---------- */
+
+#define DIAG_ROUTE_VERSIONS_MAX 20 /* previous versions kept with a route; the oldest goes first */
+
+typedef enum { DIAG_ROUTE_EDIT, DIAG_ROUTE_PROPOSE, DIAG_ROUTE_AGREE, DIAG_ROUTE_APPROVE } diag_route_step;
+
+/* The default end of a route's period: starts_on + 1 year − 1 day into out; false for a bad date. */
+bool diag_route_period_end(const char *starts_on, char *out, size_t size);
+/* Whether a done item waits for a confirmation before its qualification record (programme items). */
+bool diag_route_item_needs_confirmation(const Metodnet__RouteItem *item);
+/* The Russian refusal of step from status from (by_person: the caller is the route's person); NULL when
+ * allowed. Edit: not approved. Propose: draft. Agree: proposed, by the person. Approve: agreed or draft
+ * (the approval without a recorded agreement, as before proposals existed), not proposed. */
+const char *diag_route_lifecycle_refusal(Metodnet__RouteStatus from, diag_route_step step, bool by_person);
+/* The status after an allowed step: edit → draft; propose → proposed (by the person: agreed); agree →
+ * agreed; approve → approved. */
+Metodnet__RouteStatus diag_route_after_step(Metodnet__RouteStatus from, diag_route_step step, bool by_person);
+/* Clears proposed_by/at and agreed_by/at (an edit or a regeneration asks for the agreement again). */
+void diag_route_clear_agreement(Metodnet__Route *route);
+/* Frees route->versions and empties the list. */
+void diag_route_strip_versions(Metodnet__Route *route);
+/* Puts previous (a copy without its versions) first in route->versions with at and by; keeps at most
+ * DIAG_ROUTE_VERSIONS_MAX, dropping the oldest. */
+void diag_route_push_version(Metodnet__Route *route, const Metodnet__Route *previous, const char *at, const char *by);
+/* Counts one person's result into s: overall, under each of their organizations once, under each of
+ * their subjects once ("" when none recorded); each deficit once per person. */
+void diag_deficit_summary_add(Metodnet__DeficitSummary *s, const Metodnet__Result *r, char *const *subjects,
+                              size_t n_subjects);
+/* Ranks every list of counts (most people first, then code), sets the percents (of the group's people,
+ * to 0.1), orders the groups by organization id and subject. */
+void diag_deficit_summary_finish(Metodnet__DeficitSummary *s);
+
 /* "07-c3" + "07-s12" → "07-c3-s12"; false when the ids are not of that shape. */
 bool diag_attempt_id(const char *campaign_id, const char *staff_id, char *out, size_t size);
 /* The reverse: campaign and staff id of an attempt id. */

@@ -190,6 +190,7 @@ static void s_import_attempt_loaded(entity_result result, const uint8_t *data, s
     r->instrument_version = campaign->instrument_version;
     diag_copy_strings(&r->organization_ids, &r->n_organization_ids, staff->organization_ids, staff->n_organization_ids);
     diag_copy_strings(&r->municipality_ids, &r->n_municipality_ids, staff->municipality_ids, staff->n_municipality_ids);
+    diag_copy_strings(&r->subjects, &r->n_subjects, staff->subjects, staff->n_subjects);
     if (cur && cur->status == METODNET__ATTEMPT_STATUS__ATTEMPT_STATUS_COMPLETED && diag_import_same(cur->result, r)) {
         diag_free_message(r);
         job->unchanged++;
@@ -232,6 +233,7 @@ static void s_import_attempt_loaded(entity_result result, const uint8_t *data, s
                       staff->n_organization_ids);
     diag_copy_strings(&next->municipality_ids, &next->n_municipality_ids, staff->municipality_ids,
                       staff->n_municipality_ids);
+    diag_copy_strings(&next->subjects, &next->n_subjects, staff->subjects, staff->n_subjects);
     diag_free_message(next->result);
     next->result = r;
     int64_t version = cur ? cur->version + 1 : 1;

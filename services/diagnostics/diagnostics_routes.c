@@ -1,5 +1,8 @@
 /* diagnostics_routes — individual educational routes (ИОМ): get, generate (from the latest result,
- * programmes and internship sites from the registry), edit, approve, item status. */
+ * programmes and internship sites from the registry; a regeneration keeps the previous version),
+ * approve, item status, and the one dispatch of every route change with its scope checks. The edit
+ * (items, period, tutor), propose, agree, confirm and the versions' answer are in
+ * diagnostics_route_flow.c; the rules they follow in diagnostics_rules.c. */
 #include "diagnostics_internal.h"
 #include "events_service.pb-c.h"
 #include "mentoring_service.pb-c.h"
@@ -21,6 +24,7 @@ static bool s_route_key(const char *staff_id, char *region, char *key, size_t si
 static void s_route_present(op *o)
 {
     Metodnet__Route *r = (Metodnet__Route *)(o->next ? o->next : o->current);
+    diag_route_strip_versions(r); /* answered only by GET …/route/versions */
     if (o->latest)
         diag_route_check_deficits(r, o->latest->result);
     diag_route_flag_overdue(r, date_today());
@@ -30,11 +34,16 @@ static void s_route_present(op *o)
 static void s_get_route_loaded(op *o)
 {
     Metodnet__Route *r = (Metodnet__Route *)o->current;
-    if (!diag_route_allows(o->caller, r, SCOPE_READ)) {
+    if (!diag_route_allows(o->caller, r, SCOPE_READ) && !diag_route_is_tutor(o->caller, r)) {
         diag_fail(o, CODE(NOT_FOUND), s_route_not_found_ru);
         return;
     }
     diag_audit(o->d, o->call, "read", "route", r->id, r->region_id);
+    const ProtobufCMethodDescriptor *method = service_call_method(o->call);
+    if (method && strcmp(method->name, "ListRouteVersions") == 0) {
+        diag_route_reply_versions(o);
+        return;
+    }
     diag_latest_result(o, r->staff_id, s_route_present);
 }
 
@@ -56,7 +65,7 @@ static void s_route_after_write(op *o)
     s_route_present(o);
 }
 
-static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *event_entity)
+void diag_route_save(op *o, const char *event_type, const ProtobufCMessage *event_entity)
 {
     Metodnet__Route *cur = (Metodnet__Route *)o->current, *next = (Metodnet__Route *)o->next;
     char key[DIAG_KEY_MAX];
@@ -72,6 +81,15 @@ static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *
     if (cur)
         diag_route_layout(cur, &old_layout);
     diag_route_layout(next, &new_layout);
+    /* the event carries the route without its history */
+    Metodnet__Route *light = NULL;
+    if (event_entity == NULL && next->n_versions > 0) {
+        Metodnet__Route copy = *next;
+        copy.n_versions = 0;
+        copy.versions = NULL;
+        light = (Metodnet__Route *)pbfield_clone(&copy.base);
+        event_entity = &light->base;
+    }
     diag_write w = {.key = key,
                     .entity = o->next,
                     .expected_version = version,
@@ -84,6 +102,7 @@ static void s_route_save(op *o, const char *event_type, const ProtobufCMessage *
     o->exists_ru = "Маршрут уже составил кто-то другой: перечитайте его";
     diag_audit_when_stored(o, cur ? "update" : "create", "route", next->id, next->region_id);
     diag_save(o, &w, s_route_after_write);
+    diag_free_message(light);
 }
 
 /* ----- generation ----- */
@@ -154,9 +173,17 @@ static void s_generate_compose(op *o)
     }
     const Metodnet__Result *result = o->latest->result;
     Metodnet__Route *route;
+    char now[40];
+    diag_now(now, sizeof now);
     if (o->current) {
         o->next = pbfield_clone(o->current);
         route = (Metodnet__Route *)o->next;
+        /* the route as it was stays readable (GET …/route/versions); the new one is agreed again */
+        diag_route_push_version(route, (Metodnet__Route *)o->current, now, o->caller->user_id);
+        diag_route_clear_agreement(route);
+        diag_set(&route->approved_by, "");
+        diag_set(&route->approved_at, "");
+        diag_set(&route->declined_comment, "");
     } else {
         route = xmalloc(sizeof *route);
         metodnet__route__init(route);
@@ -182,10 +209,25 @@ static void s_generate_compose(op *o)
         .starts_on = *req->starts_on ? req->starts_on : today,
     };
     diag_route_generate(route, &input);
+    /* the period: as asked (items due later are brought within it), or a year holding every item */
+    char end[16] = "";
+    if (*req->ends_on)
+        snprintf(end, sizeof end, "%s", req->ends_on);
+    else
+        diag_route_period_end(input.starts_on, end, sizeof end);
+    for (size_t i = 0; i < route->n_items; i++) {
+        if (strcmp(route->items[i]->due_on, end) <= 0)
+            continue;
+        if (*req->ends_on)
+            diag_set(&route->items[i]->due_on, end);
+        else
+            snprintf(end, sizeof end, "%s", route->items[i]->due_on);
+    }
+    diag_set(&route->ends_on, end);
     s_propose_events(o, route);
     if (o->matches)
         diag_route_propose_mentor(route, o->matches->items, o->matches->n_items, input.starts_on);
-    s_route_save(o, "route.generated", NULL);
+    diag_route_save(o, "route.generated", NULL);
 }
 
 static void s_generate_step_done(op *o)
@@ -436,7 +478,8 @@ static void s_generate_latest_loaded(op *o)
         return;
     }
     if (!diag_attempt_allows(o->caller, o->latest, SCOPE_WRITE) || !diag_may_build_routes(o->caller)) {
-        diag_fail(o, CODE(PERMISSION_DENIED), "Маршрут составляет методист или региональный оператор");
+        diag_fail(o, CODE(PERMISSION_DENIED),
+                  "Маршрут составляет методист, администратор школы или региональный оператор");
         return;
     }
     if (o->latest->result->n_deficits == 0) {
@@ -457,135 +500,45 @@ void diag_generate_route(service_call *call, const ProtobufCMessage *request, vo
         diag_fail(o, CODE(NOT_FOUND), "Сотрудник не найден");
         return;
     }
-    if (*req->starts_on && !validate_date(&o->v, "startsOn", req->starts_on, false, NULL)) {
+    int start = date_today(), end = 0;
+    if (*req->starts_on)
+        validate_date(&o->v, "startsOn", req->starts_on, false, &start);
+    if (*req->ends_on && validate_date(&o->v, "endsOn", req->ends_on, false, &end) && validation_ok(&o->v) &&
+        end < start)
+        validation_add(&o->v, "endsOn", "Окончание маршрута не может быть раньше его начала");
+    if (!validation_ok(&o->v)) {
         diag_fail_validation(o);
         return;
     }
     diag_latest_result(o, req->id, s_generate_latest_loaded);
 }
 
-/* ----- edit, approve, item status ----- */
+/* ----- edit, approve, item status; propose, agree, confirm (diagnostics_route_flow.c) ----- */
 
-typedef enum { ROUTE_EDIT, ROUTE_APPROVE, ROUTE_ITEM_STATUS } route_action;
+typedef enum { ROUTE_EDIT, ROUTE_APPROVE, ROUTE_ITEM_STATUS, ROUTE_PROPOSE, ROUTE_AGREE, ROUTE_CONFIRM } route_action;
 
 static route_action s_route_action(const op *o)
 {
-    if (o->request->descriptor == &metodnet__update_route_request__descriptor)
+    const ProtobufCMessageDescriptor *d = o->request->descriptor;
+    if (d == &metodnet__update_route_request__descriptor)
         return ROUTE_EDIT;
-    if (o->request->descriptor == &metodnet__approve_route_request__descriptor)
+    if (d == &metodnet__approve_route_request__descriptor)
         return ROUTE_APPROVE;
+    if (d == &metodnet__propose_route_request__descriptor)
+        return ROUTE_PROPOSE;
+    if (d == &metodnet__agree_route_request__descriptor)
+        return ROUTE_AGREE;
+    if (d == &metodnet__confirm_route_item_request__descriptor)
+        return ROUTE_CONFIRM;
     return ROUTE_ITEM_STATUS;
-}
-
-static void s_validate_route_item(op *o, const Metodnet__RouteItem *item, size_t i)
-{
-    char path[96];
-    snprintf(path, sizeof path, "route.items[%zu].kind", i);
-    if (item->kind == METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_UNSPECIFIED)
-        validation_add(&o->v, path, "Вид пункта: programme, internship, self_education, event или mentoring");
-    snprintf(path, sizeof path, "route.items[%zu].competence", i);
-    if (!diag_competence_code_valid(item->competence))
-        validation_add(&o->v, path, "Код компетенции — от 1 до 32 символов [a-z0-9_.-]");
-    snprintf(path, sizeof path, "route.items[%zu].title", i);
-    validate_text(&o->v, path, item->title, 400, true);
-    snprintf(path, sizeof path, "route.items[%zu].dueOn", i);
-    validate_date(&o->v, path, item->due_on, true, NULL);
-    snprintf(path, sizeof path, "route.items[%zu].programmeId", i);
-    if (item->kind == METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_PROGRAMME && *item->programme_id &&
-        !id_valid(item->programme_id))
-        validation_add(&o->v, path, "Неверный идентификатор программы");
-    snprintf(path, sizeof path, "route.items[%zu].organizationId", i);
-    if (*item->organization_id && !id_valid(item->organization_id))
-        validation_add(&o->v, path, "Неверный идентификатор организации");
-    snprintf(path, sizeof path, "route.items[%zu].referenceId", i);
-    if (*item->reference_id && !id_valid(item->reference_id))
-        validation_add(&o->v, path, "Неверный идентификатор");
-    snprintf(path, sizeof path, "route.items[%zu].mentorStaffId", i);
-    if (*item->mentor_staff_id &&
-        (item->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING || !id_valid(item->mentor_staff_id)))
-        validation_add(&o->v, path, "Наставник — идентификатор сотрудника, только у пункта вида mentoring");
-    snprintf(path, sizeof path, "route.items[%zu].mentorName", i);
-    validate_text(&o->v, path, item->mentor_name, 300, false);
-    snprintf(path, sizeof path, "route.items[%zu].explanation", i);
-    validate_text(&o->v, path, item->explanation, 1000, false);
-}
-
-/* The methodologist's edit of a draft: items given replace the list; a known id keeps its status,
- * evidence and record; an item without id is new and planned. */
-static void s_route_edit(op *o)
-{
-    const Metodnet__UpdateRouteRequest *req = (const Metodnet__UpdateRouteRequest *)o->request;
-    Metodnet__Route *cur = (Metodnet__Route *)o->current;
-    if (req->route == NULL || req->n_update_mask == 0) {
-        diag_fail(o, CODE(INVALID_ARGUMENT), "Укажите поля, которые нужно изменить");
-        return;
-    }
-    for (size_t i = 0; i < req->n_update_mask; i++)
-        if (strcmp(req->update_mask[i], "items") != 0)
-            validation_add(&o->v, "route", "Изменить можно только пункты маршрута (items)");
-    if (req->route->n_items > 200)
-        validation_add(&o->v, "route.items", "Не больше 200 пунктов");
-    if (!validation_ok(&o->v)) {
-        diag_fail_validation(o);
-        return;
-    }
-    if (cur->status != METODNET__ROUTE_STATUS__ROUTE_STATUS_DRAFT) {
-        diag_fail(o, CODE(CONFLICT), "Утверждённый маршрут не редактируется: статусы пунктов меняются отдельно");
-        return;
-    }
-    o->next = pbfield_clone(o->current);
-    Metodnet__Route *next = (Metodnet__Route *)o->next;
-    Metodnet__RouteItem **items = xcalloc(req->route->n_items + 1, sizeof *items);
-    for (size_t i = 0; i < req->route->n_items; i++) {
-        const Metodnet__RouteItem *given = req->route->items[i];
-        s_validate_route_item(o, given, i);
-        Metodnet__RouteItem *item = (Metodnet__RouteItem *)pbfield_clone(&given->base);
-        items[i] = item;
-        if (*given->id) {
-            Metodnet__RouteItem *known = diag_route_item(cur, given->id);
-            bool repeated = false;
-            for (size_t j = 0; j < i && !repeated; j++)
-                repeated = strcmp(items[j]->id, given->id) == 0;
-            if (known == NULL || repeated) {
-                char path[64];
-                snprintf(path, sizeof path, "route.items[%zu].id", i);
-                validation_add(&o->v, path, known ? "Пункт указан дважды" : "Такого пункта в маршруте нет");
-                continue;
-            }
-            item->status = known->status;
-            diag_set(&item->evidence, known->evidence);
-            diag_set(&item->completed_on, known->completed_on);
-            diag_set(&item->document_number, known->document_number);
-            diag_set(&item->qualification_record_id, known->qualification_record_id);
-        } else {
-            char id[96];
-            snprintf(id, sizeof id, "%s-i%d", next->id, ++next->next_item);
-            diag_set(&item->id, id);
-            item->status = METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_PLANNED;
-            diag_set(&item->evidence, "");
-            diag_set(&item->completed_on, "");
-            diag_set(&item->document_number, "");
-            diag_set(&item->qualification_record_id, "");
-        }
-        item->overdue = false;
-    }
-    for (size_t i = 0; i < next->n_items; i++)
-        diag_free_message(next->items[i]);
-    free(next->items);
-    next->items = items;
-    next->n_items = req->route->n_items;
-    if (!validation_ok(&o->v)) {
-        diag_fail_validation(o);
-        return;
-    }
-    s_route_save(o, "route.updated", NULL);
 }
 
 static void s_route_approve(op *o)
 {
     Metodnet__Route *cur = (Metodnet__Route *)o->current;
-    if (cur->status != METODNET__ROUTE_STATUS__ROUTE_STATUS_DRAFT) {
-        diag_fail(o, CODE(CONFLICT), "Маршрут уже утверждён");
+    const char *refusal = diag_route_lifecycle_refusal(cur->status, DIAG_ROUTE_APPROVE, false);
+    if (refusal) {
+        diag_fail(o, CODE(CONFLICT), refusal);
         return;
     }
     if (cur->n_items == 0) {
@@ -596,18 +549,17 @@ static void s_route_approve(op *o)
     Metodnet__Route *next = (Metodnet__Route *)o->next;
     char now[40];
     diag_now(now, sizeof now);
-    next->status = METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED;
+    next->status = diag_route_after_step(cur->status, DIAG_ROUTE_APPROVE, false);
     diag_set(&next->approved_by, o->caller->user_id);
     diag_set(&next->approved_at, now);
-    s_route_save(o, "route.approved", NULL);
+    diag_route_save(o, "route.approved", NULL);
 }
 
-static void s_item_status_store(op *o)
+void diag_route_item_store(op *o, const char *item_id)
 {
-    const Metodnet__SetRouteItemStatusRequest *req = (const Metodnet__SetRouteItemStatusRequest *)o->request;
-    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, req->item_id);
+    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, item_id);
     bool done = item->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
-    s_route_save(o, done ? "route_item.done" : "route_item.updated", done ? &item->base : NULL);
+    diag_route_save(o, done ? "route_item.done" : "route_item.updated", done ? &item->base : NULL);
 }
 
 static void s_record_created(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud)
@@ -622,73 +574,28 @@ static void s_record_created(const Metodnet__Status *status, const ProtobufCMess
                                                           : "Реестр отклонил запись о повышении квалификации");
         else
             diag_fail(o, CODE(UNAVAILABLE),
-                      "Реестр временно недоступен: пункт не отмечен выполненным, повторите позже");
+                      "Реестр временно недоступен: выполнение пункта не записано, повторите позже");
         return;
     }
-    const Metodnet__SetRouteItemStatusRequest *req = (const Metodnet__SetRouteItemStatusRequest *)o->request;
-    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, req->item_id);
+    const char *item_id = pbfield_string(o->request, "item_id");
+    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, item_id);
     diag_set(&item->qualification_record_id, ((const Metodnet__QualificationRecord *)response)->id);
-    s_item_status_store(o);
+    diag_route_item_store(o, item_id);
 }
 
-static void s_route_item_status(op *o)
+void diag_route_item_confirm(op *o, Metodnet__RouteItem *item)
 {
-    const Metodnet__SetRouteItemStatusRequest *req = (const Metodnet__SetRouteItemStatusRequest *)o->request;
     Metodnet__Route *cur = (Metodnet__Route *)o->current;
-    if (cur->status != METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED) {
-        diag_fail(o, CODE(CONFLICT), "Маршрут ещё не утверждён методистом");
+    char now[40];
+    diag_now(now, sizeof now);
+    item->confirmation = METODNET__ROUTE_ITEM_CONFIRMATION__ROUTE_ITEM_CONFIRMATION_CONFIRMED;
+    diag_set(&item->confirmed_by, o->caller->user_id);
+    diag_set(&item->confirmed_at, now);
+    if (*item->qualification_record_id) {
+        diag_route_item_store(o, item->id);
         return;
     }
-    Metodnet__RouteItem *known = diag_route_item(cur, req->item_id);
-    if (known == NULL) {
-        diag_fail(o, CODE(NOT_FOUND), "Такого пункта в маршруте нет");
-        return;
-    }
-    validate_text(&o->v, "evidence", req->evidence, 2000, false);
-    validate_text(&o->v, "documentNumber", req->document_number, 100, false);
-    if (*req->reference_id &&
-        (!id_valid(req->reference_id) || (known->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING &&
-                                          known->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT)))
-        validation_add(&o->v, "referenceId",
-                       "Мероприятие или пара наставничества — только у пунктов event и mentoring");
-    int completed = 0;
-    if (*req->completed_on && validate_date(&o->v, "completedOn", req->completed_on, false, &completed) &&
-        completed > date_today())
-        validation_add(&o->v, "completedOn", "Дата завершения не может быть в будущем");
-    if (req->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_UNSPECIFIED)
-        validation_add(&o->v, "status", "Укажите новое состояние: in_progress, done или cancelled");
-    if (!validation_ok(&o->v)) {
-        diag_fail_validation(o);
-        return;
-    }
-    if (!diag_route_transition_allowed(known->status, req->status)) {
-        char message[200];
-        snprintf(message, sizeof message, "Переход пункта из состояния «%s» в «%s» невозможен",
-                 diag_word(&metodnet__route_item_status__descriptor, known->status),
-                 diag_word(&metodnet__route_item_status__descriptor, req->status));
-        diag_fail(o, CODE(CONFLICT), message);
-        return;
-    }
-    o->next = pbfield_clone(o->current);
-    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, req->item_id);
-    item->status = req->status;
-    if (*req->evidence)
-        diag_set(&item->evidence, req->evidence);
-    if (*req->document_number)
-        diag_set(&item->document_number, req->document_number);
-    if (*req->reference_id)
-        diag_set(&item->reference_id, req->reference_id);
-    bool done = req->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
-    if (done) {
-        char today[16];
-        diag_days_to_date(date_today(), today, sizeof today);
-        diag_set(&item->completed_on, *req->completed_on ? req->completed_on : today);
-    }
-    if (!done || item->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_PROGRAMME || *item->qualification_record_id) {
-        s_item_status_store(o);
-        return;
-    }
-    /* a completed programme becomes a qualification record in the registry (idempotent by item id) */
+    /* a confirmed programme becomes a qualification record in the registry (idempotent by item id) */
     Metodnet__QualificationRecord record = METODNET__QUALIFICATION_RECORD__INIT;
     record.region_id = cur->region_id;
     record.staff_id = cur->staff_id;
@@ -716,18 +623,117 @@ static void s_route_item_status(op *o)
         diag_fail(o, CODE(UNAVAILABLE), "Реестр временно недоступен");
 }
 
+void diag_validate_evidence(op *o, const char *name, const char *url)
+{
+    validate_text(&o->v, "evidenceName", name, 300, false);
+    if (validate_text(&o->v, "evidenceUrl", url, 1000, false) && *url && strncmp(url, "https://", 8) != 0 &&
+        strncmp(url, "http://", 7) != 0)
+        validation_add(&o->v, "evidenceUrl", "Ссылка на подтверждение начинается с https:// или http://");
+}
+
+static void s_route_item_status(op *o)
+{
+    const Metodnet__SetRouteItemStatusRequest *req = (const Metodnet__SetRouteItemStatusRequest *)o->request;
+    Metodnet__Route *cur = (Metodnet__Route *)o->current;
+    if (cur->status != METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED) {
+        diag_fail(o, CODE(CONFLICT), "Маршрут ещё не утверждён методистом");
+        return;
+    }
+    Metodnet__RouteItem *known = diag_route_item(cur, req->item_id);
+    if (known == NULL) {
+        diag_fail(o, CODE(NOT_FOUND), "Такого пункта в маршруте нет");
+        return;
+    }
+    validate_text(&o->v, "evidence", req->evidence, 2000, false);
+    validate_text(&o->v, "documentNumber", req->document_number, 100, false);
+    diag_validate_evidence(o, req->evidence_name, req->evidence_url);
+    if (*req->reference_id &&
+        (!id_valid(req->reference_id) || (known->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MENTORING &&
+                                          known->kind != METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_EVENT)))
+        validation_add(&o->v, "referenceId",
+                       "Мероприятие или пара наставничества — только у пунктов event и mentoring");
+    int completed = 0;
+    if (*req->completed_on && validate_date(&o->v, "completedOn", req->completed_on, false, &completed) &&
+        completed > date_today())
+        validation_add(&o->v, "completedOn", "Дата завершения не может быть в будущем");
+    if (req->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_UNSPECIFIED)
+        validation_add(&o->v, "status", "Укажите новое состояние: in_progress, done или cancelled");
+    bool done = req->status == METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
+    bool confirms = diag_may_confirm(o->caller, cur);
+    bool evidence = *req->evidence_name || *req->evidence_url || *known->evidence_name || *known->evidence_url;
+    if (done && diag_route_item_needs_confirmation(known) && !confirms && !evidence)
+        validation_add(
+            &o->v, "evidenceName",
+            "Приложите подтверждение выполнения: название документа (evidenceName) или ссылку (evidenceUrl)");
+    if (!validation_ok(&o->v)) {
+        diag_fail_validation(o);
+        return;
+    }
+    if (!diag_route_transition_allowed(known->status, req->status)) {
+        char message[200];
+        snprintf(message, sizeof message, "Переход пункта из состояния «%s» в «%s» невозможен",
+                 diag_word(&metodnet__route_item_status__descriptor, known->status),
+                 diag_word(&metodnet__route_item_status__descriptor, req->status));
+        diag_fail(o, CODE(CONFLICT), message);
+        return;
+    }
+    o->next = pbfield_clone(o->current);
+    Metodnet__RouteItem *item = diag_route_item((Metodnet__Route *)o->next, req->item_id);
+    item->status = req->status;
+    if (*req->evidence)
+        diag_set(&item->evidence, req->evidence);
+    if (*req->evidence_name)
+        diag_set(&item->evidence_name, req->evidence_name);
+    if (*req->evidence_url)
+        diag_set(&item->evidence_url, req->evidence_url);
+    if (*req->document_number)
+        diag_set(&item->document_number, req->document_number);
+    if (*req->reference_id)
+        diag_set(&item->reference_id, req->reference_id);
+    if (done) {
+        char today[16];
+        diag_days_to_date(date_today(), today, sizeof today);
+        diag_set(&item->completed_on, *req->completed_on ? req->completed_on : today);
+    }
+    if (!done || !diag_route_item_needs_confirmation(item) || *item->qualification_record_id) {
+        diag_route_item_store(o, req->item_id);
+        return;
+    }
+    if (!confirms) {
+        /* the teacher's own mark waits: no qualification record (so nothing for I11) until confirmed */
+        item->confirmation = METODNET__ROUTE_ITEM_CONFIRMATION__ROUTE_ITEM_CONFIRMATION_PENDING;
+        diag_set(&item->confirmation_comment, "");
+        diag_route_item_store(o, req->item_id);
+        return;
+    }
+    diag_route_item_confirm(o, item);
+}
+
 static void s_route_change_loaded(op *o)
 {
     Metodnet__Route *cur = (Metodnet__Route *)o->current;
     route_action action = s_route_action(o);
-    if (!diag_route_allows(o->caller, cur, SCOPE_READ)) {
+    bool tutor = diag_route_is_tutor(o->caller, cur);
+    if (!diag_route_allows(o->caller, cur, SCOPE_READ) && !tutor) {
         diag_fail(o, CODE(NOT_FOUND), s_route_not_found_ru);
         return;
     }
-    if (!diag_route_allows(o->caller, cur, SCOPE_WRITE) ||
-        (action != ROUTE_ITEM_STATUS && !diag_may_build_routes(o->caller))) {
-        diag_fail(o, CODE(PERMISSION_DENIED),
-                  action == ROUTE_ITEM_STATUS ? diag_denied_ru : "Маршрут составляет и утверждает методист");
+    bool write = diag_route_allows(o->caller, cur, SCOPE_WRITE);
+    bool builder = write && diag_may_build_routes(o->caller);
+    bool person = write && diag_route_is_person(o->caller, cur);
+    const char *denied = NULL;
+    if ((action == ROUTE_EDIT || action == ROUTE_APPROVE) && !builder)
+        denied = "Маршрут составляет и утверждает методист или администратор школы";
+    else if (action == ROUTE_PROPOSE && !builder && !person)
+        denied = diag_denied_ru;
+    else if (action == ROUTE_AGREE && !person)
+        denied = write ? "Согласиться с маршрутом может только сам педагог" : diag_denied_ru;
+    else if (action == ROUTE_ITEM_STATUS && !write)
+        denied = diag_denied_ru;
+    else if (action == ROUTE_CONFIRM && !diag_may_confirm(o->caller, cur))
+        denied = "Выполнение пункта подтверждает методист или тьютор маршрута";
+    if (denied) {
+        diag_fail(o, CODE(PERMISSION_DENIED), denied);
         return;
     }
     int64_t expected = pbfield_int64(o->request, "expected_version");
@@ -740,12 +746,26 @@ static void s_route_change_loaded(op *o)
         return;
     }
     snprintf(o->region, sizeof o->region, "%s", cur->region_id);
-    if (action == ROUTE_EDIT)
-        s_route_edit(o);
-    else if (action == ROUTE_APPROVE)
+    switch (action) {
+    case ROUTE_EDIT:
+        diag_route_edit(o);
+        break;
+    case ROUTE_APPROVE:
         s_route_approve(o);
-    else
+        break;
+    case ROUTE_PROPOSE:
+        diag_route_propose(o, person && !builder);
+        break;
+    case ROUTE_AGREE:
+        diag_route_agree(o);
+        break;
+    case ROUTE_CONFIRM:
+        diag_route_confirm(o);
+        break;
+    case ROUTE_ITEM_STATUS:
         s_route_item_status(o);
+        break;
+    }
 }
 
 void diag_route_change(service_call *call, const ProtobufCMessage *request, void *ud)

@@ -185,7 +185,27 @@ static const route s_routes[] = {
           .summary = "Утвердить маршрут"),
     ROUTE("diagnostics", "POST", "/api/v1/staff/{id}/route/items/{item_id}/status", "SetRouteItemStatus",
           .flags = ROUTE_BODY | ROUTE_IF_MATCH,
-          .summary = "Сменить состояние пункта маршрута (выполненная программа → запись о повышении квалификации)"),
+          .summary =
+              "Сменить состояние пункта маршрута (программу, отмеченную педагогом, подтверждает методист или тьютор)"),
+    ROUTE("diagnostics", "POST", "/api/v1/staff/{id}/route/propose", "ProposeRoute", .flags = ROUTE_IF_MATCH,
+          .summary = "Предложить черновик маршрута педагогу (или самому педагогу — методисту: это и его согласие)"),
+    ROUTE("diagnostics", "POST", "/api/v1/staff/{id}/route/agree", "AgreeRoute", .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Согласие педагога с предложенным маршрутом (decline=true и comment — вернуть в черновик)"),
+    ROUTE("diagnostics", "POST", "/api/v1/staff/{id}/route/items/{item_id}/confirm", "ConfirmRouteItem",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH,
+          .summary = "Подтвердить выполнение пункта (методист или тьютор): создаётся запись о повышении "
+                     "квалификации; returned=true — вернуть на доработку"),
+    ROUTE("diagnostics", "GET", "/api/v1/staff/{id}/route/versions", "ListRouteVersions",
+          .summary = "Прежние версии маршрута (до каждого пересоставления), с датами"),
+    ROUTE("diagnostics", "POST", "/api/v1/diagnostics/campaigns/{campaign_id}/nominations", "NominateStaff",
+          .flags = ROUTE_BODY,
+          .summary = "Выдвинуть работников на диагностику (staffIds): школа — своих, методист — своего муниципалитета"),
+    ROUTE("diagnostics", "GET", "/api/v1/diagnostics/deficits", "GetDeficitSummary", .flags = ROUTE_QUERY,
+          .summary =
+              "Сводка дефицитов по кампании (campaignId) или области (regionId, municipalityId, organizationId): "
+              "сколько человек с каждым дефицитом, по организациям и предметам"),
+    ROUTE("diagnostics", "GET", "/api/v1/export/deficits", "ExportDeficitSummary", .flags = ROUTE_QUERY | ROUTE_CSV_OUT,
+          .timeout_ms = EXPORT_TIMEOUT_MS, .summary = "Сводка дефицитов в CSV (те же параметры)"),
     CRUD("associations", "Association", "Associations", "association",
          "методические объединения и профессиональные сообщества", "объединение"),
     ROUTE("registry", "POST", "/api/v1/associations/{association_id}/members", "CreateMembership",

@@ -218,6 +218,17 @@ class DemoLoadTest(StackTestCase):
         self.assertEqual(meeting.status, 200, meeting)
         self.assertTrue(meeting.json["agenda"] and meeting.json["decisions"])
 
+        # the district's own diagnostics (ops/demo/demo_diagnostics.py): a municipal campaign by nomination,
+        # the summary of deficits of six answers, the demo teacher's route proposed with a tutor
+        campaign = self.stack.get(f"/api/v1/diagnostics/campaigns/{first['diagnosticsCampaignId']}").json
+        self.assertEqual((campaign["municipalityId"], campaign["byNomination"]), (mun_id, True))
+        summary = self.stack.get(f"/api/v1/diagnostics/deficits?campaignId={campaign['id']}").json
+        self.assertEqual(summary["people"], 6)
+        self.assertEqual(summary["deficits"][0]["competence"], "t.digital.1")
+        route = self.stack.get(f"/api/v1/staff/{first['routeStaffIds'][0]}/route").json
+        self.assertEqual(route["status"], "proposed")
+        self.assertTrue(route["tutorStaffId"])
+
         # a second run (as after a failure) finds everything and creates nothing
         second = demo_district.load(data, api, workers=6, progress=log)
         self.assertEqual(second, first)

@@ -240,11 +240,21 @@ class DiagnosticsTest(StackTestCase):
         self.assertJsonError(s.post(status, {"status": "in_progress"}, token=token_a), 404)
         r = s.post(status, {"status": "in_progress"}, token=token_b)
         self.assertEqual(r.status, 200, r)
-        r = s.post(status, {"status": "done", "documentNumber": "072400031337", "evidence": "Удостоверение"},
-                   token=token_b)
+        # the teacher's own mark needs a proof and waits for the methodologist: no record (nothing for I11) yet
+        self.assertJsonError(s.post(status, {"status": "done", "documentNumber": "072400031337"}, token=token_b), 400)
+        r = s.post(status, {"status": "done", "documentNumber": "072400031337", "evidence": "Удостоверение",
+                            "evidenceName": "Удостоверение о ПК № 072400031337"}, token=token_b)
+        self.assertEqual(r.status, 200, r)
+        pending = [i for i in r.json["items"] if i["id"] == item][0]
+        self.assertEqual((pending["status"], pending["confirmation"]), ("done", "pending"))
+        self.assertFalse(pending.get("qualificationRecordId"))
+        r = s.get(f"/api/v1/staff/{self.t_b['id']}/qualification-records", token=token_b)
+        self.assertEqual(r.json.get("items", []), [])
+        self.assertJsonError(s.post(f"{route}/items/{item}/confirm", {}, token=token_b), 403)
+        r = s.post(f"{route}/items/{item}/confirm", {}, token=methodologist_b)
         self.assertEqual(r.status, 200, r)
         done = [i for i in r.json["items"] if i["id"] == item][0]
-        self.assertEqual(done["status"], "done")
+        self.assertEqual((done["status"], done["confirmation"]), ("done", "confirmed"))
         record_id = done["qualificationRecordId"]
         self.assertTrue(record_id)
         self.assertJsonError(s.post(status, {"status": "in_progress"}, token=token_b), 409)

@@ -210,13 +210,21 @@ MATRIX = {
     "GET /api/v1/instruments": ("L L L L L 401", "H H H H H 401"),
     "GET /api/v1/instruments/{id}": ("200 200 200 200 200 401", "404 404 404 404 404 401"),
     "PATCH /api/v1/instruments/{id}": ("200 403 403 403 403 401", "404 404 404 404 404 401"),
-    "POST /api/v1/diagnostics/campaigns": ("201 403 403 403 403 401", "403 403 403 403 403 401"),
+    # a municipal methodologist runs self-diagnostics of their own municipality (issue 12; the campaign of
+    # a methodologist becomes municipal); changing the region's campaigns stays the region's
+    "POST /api/v1/diagnostics/campaigns": ("201 201 403 403 403 401", "403 403 403 403 403 401"),
     "GET /api/v1/diagnostics/campaigns": ("L L L L L 401", "H H H H H 401"),
     "GET /api/v1/diagnostics/campaigns/{id}": ("200 200 200 200 200 401", "404 404 404 404 404 401"),
     "PATCH /api/v1/diagnostics/campaigns/{id}": ("200 403 403 403 403 401", "404 404 404 404 404 401"),
     "POST /api/v1/diagnostics/campaigns/{id}/open": ("200 403 403 403 403 401", "404 404 404 404 404 401"),
     "POST /api/v1/diagnostics/campaigns/{id}/close": ("200 403 403 403 403 401", "404 404 404 404 404 401"),
     "GET /api/v1/diagnostics/campaigns/{id}/progress": ("200 200 200 200 200 401", "404 404 404 404 404 401"),
+    # a school nominates its people (own = the open campaign of 07 and a person of school A; other = a
+    # campaign of 08); the summary of deficits is for the methodological service and the schools
+    "POST /api/v1/diagnostics/campaigns/{campaign_id}/nominations": ("200 200 200 403 403 401",
+                                                                     "404 404 404 404 404 401"),
+    "GET /api/v1/diagnostics/deficits": ("200 200 200 403 403 401", "404 404 404 403 403 401"),
+    "GET /api/v1/export/deficits": ("200 200 200 403 403 401", "404 404 404 403 403 401"),
     # attempts, results, profiles and routes: person objects (own = the teacher tA, or a fresh person of
     # school A per route-changing cell; other = a teacher of school B, campaign of 07 for both)
     "POST /api/v1/diagnostics/attempts": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
@@ -228,10 +236,19 @@ MATRIX = {
     "GET /api/v1/diagnostics/results/{id}": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
     "GET /api/v1/staff/{id}/competence-profile": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
     "GET /api/v1/staff/{id}/route": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
-    "POST /api/v1/staff/{id}/route": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
-    "PATCH /api/v1/staff/{id}/route": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
-    "POST /api/v1/staff/{id}/route/approve": ("200 200 403 403 403 401", "200 404 404 404 404 401"),
+    # a school builds the routes of its own staff (001 п.14.1)
+    "POST /api/v1/staff/{id}/route": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "PATCH /api/v1/staff/{id}/route": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/staff/{id}/route/approve": ("200 200 200 403 403 401", "200 404 404 404 404 401"),
     "POST /api/v1/staff/{id}/route/items/{item_id}/status": ("200 200 200 200 403 401", "200 404 404 404 404 401"),
+    # the agreement (issue 12): a draft is proposed by its builders or by the teacher (409 for tA: their
+    # route is approved already); only the teacher agrees (409 for tA: nothing proposed); the
+    # methodologist or the tutor confirms a done item (409: the item waits for nothing — the scope and
+    # role checks passed); the versions are read like the route
+    "POST /api/v1/staff/{id}/route/propose": ("200 200 200 409 403 401", "200 404 404 404 404 401"),
+    "POST /api/v1/staff/{id}/route/agree": ("403 403 403 409 403 401", "403 404 404 404 404 401"),
+    "POST /api/v1/staff/{id}/route/items/{item_id}/confirm": ("409 409 403 403 403 401", "409 404 404 404 404 401"),
+    "GET /api/v1/staff/{id}/route/versions": ("200 200 200 200 200 401", "200 404 404 404 404 401"),
     # notifications (services/notify): own = the subscription school A's key made (its owner), a notification of
     # municipality A; other = a subscription for school B made by the region administrator, a notification of
     # municipality B. A school's key manages only its own; people within their scope; teachers none.
@@ -806,7 +823,8 @@ class SecurityFixture:
         return r
 
     ROUTE_ROWS = ("POST /api/v1/staff/{id}/route", "PATCH /api/v1/staff/{id}/route",
-                  "POST /api/v1/staff/{id}/route/approve", "POST /api/v1/staff/{id}/route/items/{item_id}/status")
+                  "POST /api/v1/staff/{id}/route/approve", "POST /api/v1/staff/{id}/route/items/{item_id}/status",
+                  "POST /api/v1/staff/{id}/route/propose")
 
     def build_diagnostics(self):
         # a school with one teacher: the target of the campaigns opened and closed by the matrix
@@ -1162,6 +1180,17 @@ class SecurityFixture:
             body = staff_body(self.org[side])
         elif route == "DELETE /api/v1/staff/{id}":
             obj = self.teacher_staff if (side == "own" and role == "teacher") else self.staff(self.org[side])
+        elif route in ("POST /api/v1/staff/{id}/route/agree", "POST /api/v1/staff/{id}/route/items/{item_id}/confirm",
+                       "GET /api/v1/staff/{id}/route/versions"):
+            obj = ids["staff"]
+            if route.endswith("/confirm"):
+                template = template.replace("{item_id}", self.route_of[obj]["items"][0]["id"])
+            body = None if method == "GET" else {}
+        elif route == "POST /api/v1/diagnostics/campaigns/{campaign_id}/nominations":
+            template = template.replace("{campaign_id}", self.camp[side])
+            body = {"staffIds": [self.person["own"] if side == "own" else self.staff08]}
+        elif route in ("GET /api/v1/diagnostics/deficits", "GET /api/v1/export/deficits"):
+            template += f"?campaignId={self.camp[side]}"
         elif route in self.ROUTE_ROWS or route == "GET /api/v1/staff/{id}/route":
             staff = ids["staff"] if route.startswith("GET") or (role == "teacher" and side == "own") \
                 else self.route_pool[(route, side, role)]

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -519,6 +520,129 @@ static void test_attempt_ids(void **state)
     assert_false(diag_attempt_parse("07-c3-x1", c, sizeof c, s, sizeof s));
 }
 
+/* issue 12: the period's default end, the steps of the agreement, which items wait for a confirmation */
+static void test_route_period_and_lifecycle(void **state)
+{
+    (void)state;
+    char end[16];
+    assert_true(diag_route_period_end("2026-09-01", end, sizeof end));
+    assert_string_equal(end, "2027-08-31");
+    assert_true(diag_route_period_end("2028-02-29", end, sizeof end)); /* no 29 February a year later */
+    assert_string_equal(end, "2029-02-28");
+    assert_false(diag_route_period_end("2026-13-01", end, sizeof end));
+
+    const Metodnet__RouteStatus draft = METODNET__ROUTE_STATUS__ROUTE_STATUS_DRAFT,
+                                proposed = METODNET__ROUTE_STATUS__ROUTE_STATUS_PROPOSED,
+                                agreed = METODNET__ROUTE_STATUS__ROUTE_STATUS_AGREED,
+                                approved = METODNET__ROUTE_STATUS__ROUTE_STATUS_APPROVED;
+    assert_null(diag_route_lifecycle_refusal(draft, DIAG_ROUTE_PROPOSE, false));
+    assert_int_equal(diag_route_after_step(draft, DIAG_ROUTE_PROPOSE, false), proposed);
+    assert_int_equal(diag_route_after_step(draft, DIAG_ROUTE_PROPOSE, true), agreed); /* the teacher's own */
+    assert_non_null(diag_route_lifecycle_refusal(proposed, DIAG_ROUTE_PROPOSE, false));
+    assert_non_null(diag_route_lifecycle_refusal(proposed, DIAG_ROUTE_AGREE, false)); /* only the person */
+    assert_null(diag_route_lifecycle_refusal(proposed, DIAG_ROUTE_AGREE, true));
+    assert_non_null(diag_route_lifecycle_refusal(draft, DIAG_ROUTE_AGREE, true));
+    assert_non_null(diag_route_lifecycle_refusal(proposed, DIAG_ROUTE_APPROVE, false));
+    assert_null(diag_route_lifecycle_refusal(agreed, DIAG_ROUTE_APPROVE, false));
+    assert_null(diag_route_lifecycle_refusal(draft, DIAG_ROUTE_APPROVE, false)); /* as before proposals */
+    assert_non_null(diag_route_lifecycle_refusal(approved, DIAG_ROUTE_APPROVE, false));
+    assert_non_null(diag_route_lifecycle_refusal(approved, DIAG_ROUTE_EDIT, false));
+    assert_null(diag_route_lifecycle_refusal(agreed, DIAG_ROUTE_EDIT, false));
+    assert_int_equal(diag_route_after_step(agreed, DIAG_ROUTE_EDIT, false), draft); /* agreed again after */
+
+    Metodnet__RouteItem item = METODNET__ROUTE_ITEM__INIT;
+    item.kind = METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_PROGRAMME;
+    assert_true(diag_route_item_needs_confirmation(&item));
+    item.kind = METODNET__ROUTE_ITEM_KIND__ROUTE_ITEM_KIND_MASTER_CLASS;
+    assert_false(diag_route_item_needs_confirmation(&item));
+}
+
+/* a regeneration keeps the route as it was, newest first, at most DIAG_ROUTE_VERSIONS_MAX */
+static void test_route_versions_kept_newest_first(void **state)
+{
+    (void)state;
+    Metodnet__Route *route = calloc(1, sizeof *route);
+    metodnet__route__init(route);
+    route->id = diag_strdup("07-s1");
+    for (int v = 1; v <= DIAG_ROUTE_VERSIONS_MAX + 3; v++) {
+        route->version = v;
+        char day[16];
+        snprintf(day, sizeof day, "2026-01-%02d", v);
+        diag_set_string(&route->starts_on, day);
+        diag_route_push_version(route, route, "2026-02-01T00:00:00Z", "u1");
+    }
+    assert_int_equal(route->n_versions, DIAG_ROUTE_VERSIONS_MAX);
+    assert_int_equal(route->versions[0]->version, DIAG_ROUTE_VERSIONS_MAX + 3);
+    assert_int_equal(route->versions[DIAG_ROUTE_VERSIONS_MAX - 1]->version, 4); /* 1..3 dropped */
+    assert_string_equal(route->versions[0]->route->starts_on, "2026-01-23");
+    assert_int_equal(route->versions[0]->route->n_versions, 0); /* a version holds no history of its own */
+    assert_string_equal(route->versions[0]->replaced_by, "u1");
+    diag_route_strip_versions(route);
+    assert_int_equal(route->n_versions, 0);
+    protobuf_c_message_free_unpacked(&route->base, NULL);
+}
+
+static Metodnet__Result *s_result(const char *org, const char *const *deficits, size_t n)
+{
+    Metodnet__Result *r = calloc(1, sizeof *r);
+    metodnet__result__init(r);
+    r->organization_ids = calloc(2, sizeof *r->organization_ids);
+    r->organization_ids[0] = diag_strdup(org);
+    r->organization_ids[1] = diag_strdup(org); /* a repeated organization counts once */
+    r->n_organization_ids = 2;
+    r->deficits = calloc(n + 1, sizeof *r->deficits);
+    for (size_t i = 0; i < n; i++)
+        r->deficits[i] = diag_strdup(deficits[i]);
+    r->n_deficits = n;
+    return r;
+}
+
+/* people per deficit, ranked most first then by code; percents of the group; groups in order */
+static void test_deficit_summary_ranked(void **state)
+{
+    (void)state;
+    Metodnet__DeficitSummary s = METODNET__DEFICIT_SUMMARY__INIT;
+    const char *ab[] = {"t.b", "t.a"}, *b[] = {"t.b"}, *none[] = {NULL}, *c[] = {"t.c"};
+    char *maths[] = {"mathematics"}, *two[] = {"mathematics", "physics"};
+    Metodnet__Result *r1 = s_result("07-o2", ab, 2), *r2 = s_result("07-o1", b, 1), *r3 = s_result("07-o1", none, 0),
+                     *r4 = s_result("07-o2", c, 1);
+    diag_deficit_summary_add(&s, r1, maths, 1);
+    diag_deficit_summary_add(&s, r2, two, 2);
+    diag_deficit_summary_add(&s, r3, NULL, 0);
+    diag_deficit_summary_add(&s, r4, maths, 1);
+    diag_deficit_summary_finish(&s);
+    assert_int_equal(s.people, 4);
+    assert_int_equal(s.n_deficits, 3);
+    assert_string_equal(s.deficits[0]->competence, "t.b");
+    assert_int_equal(s.deficits[0]->people, 2);
+    assert_true(s.deficits[0]->percent == 50.0);
+    assert_string_equal(s.deficits[1]->competence, "t.a"); /* a tie: by code */
+    assert_string_equal(s.deficits[2]->competence, "t.c");
+    assert_int_equal(s.n_organizations, 2);
+    assert_string_equal(s.organizations[0]->organization_id, "07-o1");
+    assert_int_equal(s.organizations[0]->people, 2);
+    assert_int_equal(s.organizations[0]->n_deficits, 1);
+    assert_true(s.organizations[0]->deficits[0]->percent == 50.0);
+    assert_int_equal(s.n_subjects, 3); /* "" (not recorded), mathematics, physics */
+    assert_string_equal(s.subjects[0]->subject, "");
+    assert_string_equal(s.subjects[1]->subject, "mathematics");
+    assert_int_equal(s.subjects[1]->people, 3);
+    assert_string_equal(s.subjects[1]->deficits[0]->competence, "t.b");
+    assert_true(s.subjects[1]->deficits[2]->percent == 33.3);
+    Metodnet__Result *all[] = {r1, r2, r3, r4};
+    for (size_t i = 0; i < 4; i++)
+        protobuf_c_message_free_unpacked(&all[i]->base, NULL);
+    for (size_t i = 0; i < s.n_deficits; i++)
+        protobuf_c_message_free_unpacked(&s.deficits[i]->base, NULL);
+    for (size_t i = 0; i < s.n_organizations; i++)
+        protobuf_c_message_free_unpacked(&s.organizations[i]->base, NULL);
+    for (size_t i = 0; i < s.n_subjects; i++)
+        protobuf_c_message_free_unpacked(&s.subjects[i]->base, NULL);
+    free(s.deficits);
+    free(s.organizations);
+    free(s.subjects);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +654,9 @@ int main(void)
         cmocka_unit_test(test_route_mentor_proposal),
         cmocka_unit_test(test_route_transitions_overdue_closed),
         cmocka_unit_test(test_attempt_ids),
+        cmocka_unit_test(test_route_period_and_lifecycle),
+        cmocka_unit_test(test_route_versions_kept_newest_first),
+        cmocka_unit_test(test_deficit_summary_ranked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -635,10 +635,36 @@ static void test_route_end_to_end(void **state)
     r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_IN_PROGRESS, "");
     stack_call_ok(&r, "in_progress");
     stack_call_result_free(&r);
+    /* the teacher's own done of a programme needs a proof (a document's name or a link) … */
     r = s_item_status(f, &s_teacher1, "07-s1-i5", METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE, "772400012345");
-    stack_call_ok(&r, "done");
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT);
+    stack_call_result_free(&r);
+    Metodnet__SetRouteItemStatusRequest mark = METODNET__SET_ROUTE_ITEM_STATUS_REQUEST__INIT;
+    mark.id = "07-s1";
+    mark.item_id = "07-s1-i5";
+    mark.status = METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE;
+    mark.document_number = "772400012345";
+    mark.evidence_name = "Удостоверение о повышении квалификации";
+    mark.evidence_url = "https://portfolio.example/772400012345";
+    r = s_call(f, "diagnostics", "SetRouteItemStatus", &mark.base, &metodnet__route__descriptor, &s_teacher1);
+    stack_call_ok(&r, "done by the teacher");
+    /* … and waits for the methodologist's confirmation: no qualification record yet */
+    Metodnet__RouteItem *pending = diag_route_item((Metodnet__Route *)r.response, "07-s1-i5");
+    assert_int_equal(pending->status, METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE);
+    assert_int_equal(pending->confirmation, METODNET__ROUTE_ITEM_CONFIRMATION__ROUTE_ITEM_CONFIRMATION_PENDING);
+    assert_string_equal(pending->qualification_record_id, "");
+    stack_call_result_free(&r);
+    Metodnet__ConfirmRouteItemRequest confirm = METODNET__CONFIRM_ROUTE_ITEM_REQUEST__INIT;
+    confirm.id = "07-s1";
+    confirm.item_id = "07-s1-i5";
+    r = s_call(f, "diagnostics", "ConfirmRouteItem", &confirm.base, &metodnet__route__descriptor, &s_teacher1);
+    assert_int_equal(r.code, METODNET__STATUS_CODE__STATUS_CODE_PERMISSION_DENIED);
+    stack_call_result_free(&r);
+    r = s_call(f, "diagnostics", "ConfirmRouteItem", &confirm.base, &metodnet__route__descriptor, &s_methodologist1);
+    stack_call_ok(&r, "confirmed");
     Metodnet__RouteItem *done = diag_route_item((Metodnet__Route *)r.response, "07-s1-i5");
     assert_int_equal(done->status, METODNET__ROUTE_ITEM_STATUS__ROUTE_ITEM_STATUS_DONE);
+    assert_int_equal(done->confirmation, METODNET__ROUTE_ITEM_CONFIRMATION__ROUTE_ITEM_CONFIRMATION_CONFIRMED);
     assert_string_equal(done->completed_on, today);
     assert_true(*done->qualification_record_id != '\0');
     char record_id[64];
