@@ -353,7 +353,7 @@ static const route s_routes[] = {
                      "над базовыми показателями (администратор региона; формулы проверяются при сохранении)"),
     ROUTE("indicators", "PUT", "/api/v1/indicators/{code}", "UpdateIndicator", .body_field = "indicator",
           .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Изменить собственный показатель региона"),
-    ROUTE("indicators", "DELETE", "/api/v1/indicators/{code}", "DeleteIndicator", .flags = ROUTE_IF_MATCH,
+    ROUTE("indicators", "DELETE", "/api/v1/indicators/{code}", "DeleteIndicator", .flags = ROUTE_QUERY | ROUTE_IF_MATCH,
           .summary = "Удалить собственный показатель региона (и его цель)"),
     ROUTE("indicators", "GET", "/api/v1/reports/yearly", "YearlyReport", .flags = ROUTE_QUERY | ROUTE_FILE_OUT,
           .timeout_ms = EXPORT_TIMEOUT_MS,

@@ -527,8 +527,7 @@ static void s_own_write(own_op *o)
     const char *argv[9] = {own, ver, targets, targetver, o->op, o->code, expected, (const char *)buf, limit};
     size_t argvlen[9];
     for (int i = 0; i < 9; i++)
-        argvlen[i] = strlen(argv[i]);
-    argvlen[7] = len;
+        argvlen[i] = i == 7 ? len : strlen(argv[i]); /* [7] is the packed message */
     int rc = redis_link_evalsha(o->svc->link, s_script(o->svc), 4, 9, argv, argvlen, s_own_written, o);
     free(buf);
     if (rc != 0)
@@ -658,7 +657,10 @@ static bool s_own_body(own_op *o, const Metodnet__Indicator *in, bool create)
 
 void ind_own_create(indicators_service *svc, service_call *call, const Metodnet__CreateIndicatorRequest *req)
 {
-    own_op *o = s_own_new(svc, call, "create", req->region_id);
+    own_op *o = s_own_new(svc, call, "create",
+                          s_text(req->region_id) ? req->region_id
+                          : req->indicator       ? req->indicator->region_id
+                                                 : NULL);
     if (o && s_own_body(o, req->indicator, true))
         s_own_checked(o);
 }
@@ -677,7 +679,10 @@ static bool s_path_code(own_op *o, const char *code)
 
 void ind_own_update(indicators_service *svc, service_call *call, const Metodnet__UpdateIndicatorRequest *req)
 {
-    own_op *o = s_own_new(svc, call, "update", req->region_id);
+    own_op *o = s_own_new(svc, call, "update",
+                          s_text(req->region_id) ? req->region_id
+                          : req->indicator       ? req->indicator->region_id
+                                                 : NULL);
     if (o == NULL || !s_path_code(o, req->code))
         return;
     o->expected = req->expected_version;

@@ -190,15 +190,9 @@ static void s_targets_read(const redisReply *reply, const char *error, void *ud)
         return;
     }
     Metodnet__GetIndicatorValuesResponse *r = o->resp;
-    if (o->only) {
-        /* an own indicator asked: no catalogue rows */
-        for (size_t i = 0; i < r->n_items; i++)
-            protobuf_c_message_free_unpacked(&r->items[i]->base, NULL);
-        r->n_items = 0;
-    }
-    size_t n_defs = o->only ? 1 : o->own.n;
-    r->items = xrealloc(r->items, sizeof *r->items * (r->n_items + n_defs + 1));
-    size_t n_children = o->n_buckets - 1;
+    /* every own row first (the formulas read the catalogue's rows), then the rows put together */
+    size_t n_defs = o->only ? 1 : o->own.n, n_children = o->n_buckets - 1;
+    Metodnet__IndicatorValue **own = xcalloc(n_defs + 1, sizeof *own);
     Metodnet__IndicatorValue **children = xcalloc(n_defs * n_children + 1, sizeof *children);
     size_t n_child_rows = 0;
     for (size_t k = 0; k < n_defs; k++) {
@@ -211,19 +205,26 @@ static void s_targets_read(const redisReply *reply, const char *error, void *ud)
                 has_target = true;
                 target = strtod(reply->element[i + 1]->str, NULL);
             }
-        r->items[r->n_items++] = s_own_value(o, d, 0, target, has_target);
+        own[k] = s_own_value(o, d, 0, target, has_target);
         for (size_t b = 1; b < o->n_buckets; b++)
             children[n_child_rows++] = s_own_value(o, d, b, target, has_target);
     }
     if (o->only) {
-        /* the children's catalogue rows go too */
+        /* an own indicator asked: no catalogue rows */
+        for (size_t i = 0; i < r->n_items; i++)
+            protobuf_c_message_free_unpacked(&r->items[i]->base, NULL);
+        r->n_items = 0;
         for (size_t i = 0; i < r->n_breakdown; i++)
             protobuf_c_message_free_unpacked(&r->breakdown[i]->base, NULL);
         r->n_breakdown = 0;
     }
+    r->items = xrealloc(r->items, sizeof *r->items * (r->n_items + n_defs + 1));
+    for (size_t k = 0; k < n_defs; k++)
+        r->items[r->n_items++] = own[k];
     r->breakdown = xrealloc(r->breakdown, sizeof *r->breakdown * (r->n_breakdown + n_child_rows + 1));
     for (size_t i = 0; i < n_child_rows; i++)
         r->breakdown[r->n_breakdown++] = children[i];
+    free(own);
     free(children);
     o->resp = NULL;
     o->cb(IND_CODE(OK), NULL, NULL, r, o->ud);

@@ -109,7 +109,10 @@ static bool s_period_end(const char *period, char out[11])
         int y = atoi(period);
         if (y < 1900 || y > 2998)
             return false;
-        snprintf(out, 11, "%04d-08-31", y + 1);
+        char buf[32];
+        snprintf(buf, sizeof buf, "%04d-08-31", (y + 1) % 10000);
+        memcpy(out, buf, 10);
+        out[10] = '\0';
         return true;
     }
     return false;

@@ -57,6 +57,8 @@ static void s_error(const char *text, size_t len, size_t position, const char *m
 {
     formula_error err;
     formula *f = formula_parse(text, len, &err);
+    if (text == NULL)
+        text = "";
     if (f != NULL)
         fail_msg("«%.*s» принята", (int)len, text);
     if (err.position != position || strstr(err.message, message_part) == NULL)
