@@ -321,7 +321,9 @@ static int s_html(report_op *o, Metodnet__FileBody *file)
     size_t shown = 0;
     for (size_t i = 0; o->camps && i < o->camps->n_campaigns; i++)
         shown += s_progress(o, o->camps->campaigns[i]) != NULL;
-    if (shown == 0) {
+    if (strcmp(o->kind, "organization") == 0) {
+        s_raw(&b, "<p class=\"muted\">Полнота сдачи отчётов показывается в отчётах муниципалитета и региона.</p>\n");
+    } else if (shown == 0) {
         s_raw(&b, "<p class=\"muted\">Кампаний мониторинга этого года по территории нет.</p>\n");
     } else {
         s_raw(&b, "<table><thead>");

@@ -315,6 +315,13 @@ class IndicatorFormulasTest(StackTestCase):
         self.assertNotIn("<конкурсов>", page)
         self.assertIn("50,0 %", page)  # 1 of 2 schools approved
         self.assertIn(datetime.date.today().strftime("%d.%m.%Y"), page)
+        # a school's head: the report of the own organization only
+        head = self._user("school_admin", "organization", self.o1["id"])
+        own = self.stack.get(f"/api/v1/reports/yearly?scopeKind=organization&scopeId={self.o1['id']}", token=head)
+        self.assertEqual(own.status, 200, own)
+        self.assertIn("Полнота сдачи отчётов показывается в отчётах муниципалитета", own.body.decode("utf-8"))
+        self.assertEqual(self.stack.get(f"/api/v1/reports/yearly?scopeKind=organization&scopeId={self.o2['id']}",
+                                        token=head).status, 403)
         # scope: another municipality's methodologist, a bad format, a bad year
         self.assertEqual(self.stack.get(f"/api/v1/reports/yearly?scopeKind=municipality&scopeId={self.m1['id']}",
                                         token=self.meth2).status, 403)
