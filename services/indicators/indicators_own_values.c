@@ -152,6 +152,7 @@ static Metodnet__IndicatorValue *s_own_value(full_op *o, const ind_own_def *d, s
     v->scope_name = xstrdup(name);
     v->subject = xstrdup("");
     v->own = true;
+    v->unit = xstrdup(d->def->unit ? d->def->unit : "");
     double num = 0, den = 0;
     bool ok = formula_eval(d->num, s_lookup, &c, &num);
     bool has_den = d->den != NULL;

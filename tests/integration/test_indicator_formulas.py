@@ -281,9 +281,27 @@ class IndicatorFormulasTest(StackTestCase):
         self.assertGreater(seen, 20)
         self.assertEqual(self.values(format="pdf").status, 400)
 
+    # ---- recommendations of an own indicator ----
+
+    def test_own_share_below_target_gets_an_addressed_recommendation(self):
+        r = self.stack.request("PUT", "/api/v1/indicator-targets/NET", {"target": 30}, token=self.admin)
+        self.assertEqual(r.status, 200, r)
+        r = self.stack.get(f"/api/v1/recommendations?scopeKind=region&scopeId={REGION}&period={Y}&indicator=NET",
+                           token=self.admin)
+        self.assertEqual(r.status, 200, r)
+        # region 1 of 4 = 25,0 % < 30 %: 2 of 4 needed, 1 more; M1 (1 of 3 = 33,3 %) is above, M2 (0 of 1) short by 1
+        self.assertEqual(len(r.json["items"]), 1, r.json)
+        rec = r.json["items"][0]
+        self.assertEqual((rec["indicator"], rec["addresseeId"], int(rec["peopleToReach"])), ("NET", self.m2["id"], 1))
+        self.assertEqual(rec["text"], "Баксанский район: довести показатель NET до цели — не хватает 1 "
+                                      "(NET: 0.0 % при цели 30.0 %)")
+        self.assertEqual(rec["addresseeKind"], "municipal_service")
+
     # ---- the yearly report ----
 
     def test_yearly_report_xlsx_and_html(self):
+        self.assertEqual(self.stack.request("PUT", "/api/v1/indicator-targets/NET", {"target": 30},
+                                            token=self.admin).status, 200)
         r = self.stack.get(f"/api/v1/reports/yearly?scopeKind=municipality&scopeId={self.m1['id']}&year={Y}"
                            f"&format=xlsx", token=self.meth1)
         self.assertEqual(r.status, 200, r)
@@ -314,6 +332,7 @@ class IndicatorFormulasTest(StackTestCase):
         self.assertIn("Мониторинг &lt;конкурсов&gt; &amp; олимпиад", page)
         self.assertNotIn("<конкурсов>", page)
         self.assertIn("50,0 %", page)  # 1 of 2 schools approved
+        self.assertIn("Баксанский район: довести показатель NET до цели", page)  # the recommendation
         self.assertIn(datetime.date.today().strftime("%d.%m.%Y"), page)
         # a school's head: the report of the own organization only
         head = self._user("school_admin", "organization", self.o1["id"])
