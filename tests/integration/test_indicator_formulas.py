@@ -281,6 +281,15 @@ class IndicatorFormulasTest(StackTestCase):
         self.assertGreater(seen, 20)
         self.assertEqual(self.values(format="pdf").status, 400)
 
+    def test_snapshot_freezes_own_indicators_too(self):
+        r = self.stack.post("/api/v1/indicator-snapshots", {"scopeKind": "region", "scopeId": REGION, "period": Y},
+                            token=self.admin)
+        self.assertEqual(r.status, 201, r)
+        frozen = {(v["indicator"], v["scopeId"]): v for v in r.json["values"]}
+        self.assertEqual(frozen[("NET", REGION)]["value"], 25.0)
+        self.assertEqual(frozen[("WIN", self.m1["id"])]["value"], 1.0)
+        self.assertIn(("I9", REGION), frozen)
+
     # ---- recommendations of an own indicator ----
 
     def test_own_share_below_target_gets_an_addressed_recommendation(self):
