@@ -10,6 +10,7 @@ MN_PACKAGES=(
     build-essential cmake pkg-config python3 curl ca-certificates clang-format
     libuv1-dev libzmq3-dev libhiredis-dev libprotobuf-c-dev protobuf-c-compiler
     libjansson-dev libsodium-dev libcmocka-dev libh2o-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
+    libxlsxwriter-dev clang
     redis-server redis-tools wrk docker-compose
     nodejs chromium
 )

@@ -218,6 +218,51 @@ static void s_send_csv(http_call *call, ProtobufCMessage *response)
     protobuf_c_message_free_unpacked(response, NULL);
 }
 
+/* The content types a service may give a file answer (ROUTE_FILE_OUT). */
+static const char *s_file_type(const char *type)
+{
+    static const char *const allowed[] = {"text/csv; charset=utf-8", "text/html; charset=utf-8",
+                                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"};
+    for (size_t i = 0; type && i < sizeof allowed / sizeof allowed[0]; i++)
+        if (strcmp(type, allowed[i]) == 0)
+            return allowed[i];
+    return NULL;
+}
+
+/* ROUTE_FILE_OUT: when the response's `file` is set, its content is the body and true is returned
+ * (response freed); false: the answer is the JSON as usual. */
+static bool s_send_file(http_call *call, ProtobufCMessage *response)
+{
+    const ProtobufCFieldDescriptor *f = response ? pbjson_find_field(response->descriptor, "file") : NULL;
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return false;
+    const Metodnet__FileBody *file = *(Metodnet__FileBody *const *)((const char *)response + f->offset);
+    if (file == NULL)
+        return false;
+    const char *type = s_file_type(file->content_type);
+    if (type == NULL) {
+        log_error(call->request_id, "ответ %s: файл недопустимого типа", call->route->rpc);
+        protobuf_c_message_free_unpacked(response, NULL);
+        gateway_http_finish_error(call, 500, "internal", "Служба вернула некорректный ответ", NULL, 0);
+        return true;
+    }
+    char disposition[200] = "attachment";
+    const char *filename = file->filename;
+    if (filename != NULL && *filename &&
+        strspn(filename, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == strlen(filename) && strlen(filename) < 100)
+        snprintf(disposition, sizeof disposition, "%s; filename=\"%s\"",
+                 strncmp(type, "text/html", 9) == 0 ? "inline" : "attachment", filename);
+    if (call->req != NULL && !call->responded) {
+        call->responded = true;
+        http_extra extra = {NULL, NULL, NULL, false, 0, disposition, NULL};
+        gateway_http_send(call->http, call->req, call->label, call->request_id, call->started_ns,
+                          route_success_status(call->route), type, (const char *)file->content.data, file->content.len,
+                          &extra);
+    }
+    protobuf_c_message_free_unpacked(response, NULL);
+    return true;
+}
+
 /* Turns the service's Reply into the HTTP response. */
 void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud)
 {
@@ -270,6 +315,10 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
     metodnet__reply__free_unpacked(reply, NULL);
     if (call->route->flags & ROUTE_CSV_OUT) {
         s_send_csv(call, response);
+        gateway_http_call_unref(call);
+        return;
+    }
+    if ((call->route->flags & ROUTE_FILE_OUT) && s_send_file(call, response)) {
         gateway_http_call_unref(call);
         return;
     }

@@ -127,6 +127,15 @@ static json_t *s_operation(const route *r, json_t *schemas)
                             json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description",
                                       "Файл CSV для Excel: UTF-8 с BOM, разделитель «;»", "content", "text/csv",
                                       "schema", "type", "string", "format", "binary"));
+    else if (r->flags & ROUTE_FILE_OUT)
+        json_object_set_new(
+            responses, status,
+            json_pack("{s:s, s:{s:{s:o}, s:{s:{s:s, s:s}}, s:{s:{s:s, s:s}}, s:{s:{s:s}}}}", "description",
+                      "JSON, либо файл при format=csv, xlsx или html (Content-Disposition с именем файла)", "content",
+                      "application/json", "schema", pbjson_openapi_ref(route_method(r)->output, schemas), "text/csv",
+                      "schema", "type", "string", "format", "binary",
+                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "schema", "type", "string",
+                      "format", "binary", "text/html", "schema", "type", "string"));
     else
         json_object_set_new(
             responses, status,

@@ -365,9 +365,23 @@ static const route s_routes[] = {
     ROUTE("indicators", "POST", "/api/v1/indicators/recompute", "Recompute", .flags = ROUTE_BODY,
           .timeout_ms = EXPORT_TIMEOUT_MS,
           .summary = "Полный пересчёт из служб-источников и сверка с текущими значениями (check: только сверка)"),
-    ROUTE("indicators", "GET", "/api/v1/indicator-values", "GetIndicatorValues", .flags = ROUTE_QUERY,
+    ROUTE("indicators", "GET", "/api/v1/indicator-values", "GetIndicatorValues", .flags = ROUTE_QUERY | ROUTE_FILE_OUT,
+          .timeout_ms = EXPORT_TIMEOUT_MS,
           .summary = "Значения показателей территории за период (scopeKind, scopeId, period: 2026, 2025/26 или "
-                     "2026-01-01..2026-03-31; indicator; by: municipality, organization, subject)"),
+                     "2026-01-01..2026-03-31; indicator; by: municipality, organization, subject; format: csv или "
+                     "xlsx — та же таблица файлом)"),
+    ROUTE("indicators", "POST", "/api/v1/indicators", "CreateIndicator", .body_field = "indicator",
+          .success_status = 201, .flags = ROUTE_BODY,
+          .summary = "Собственный показатель региона: {code, name, numerator, denominator, unit} с формулами "
+                     "над базовыми показателями (администратор региона; формулы проверяются при сохранении)"),
+    ROUTE("indicators", "PUT", "/api/v1/indicators/{code}", "UpdateIndicator", .body_field = "indicator",
+          .flags = ROUTE_BODY | ROUTE_IF_MATCH, .summary = "Изменить собственный показатель региона"),
+    ROUTE("indicators", "DELETE", "/api/v1/indicators/{code}", "DeleteIndicator", .flags = ROUTE_QUERY | ROUTE_IF_MATCH,
+          .summary = "Удалить собственный показатель региона (и его цель)"),
+    ROUTE("indicators", "GET", "/api/v1/reports/yearly", "YearlyReport", .flags = ROUTE_QUERY | ROUTE_FILE_OUT,
+          .timeout_ms = EXPORT_TIMEOUT_MS,
+          .summary = "Годовой аналитический отчёт территории (scopeKind, scopeId, year; format: xlsx или html — "
+                     "печатная страница): значения против целей и прошлого года, рекомендации, полнота мониторинга"),
     ROUTE("indicators", "PUT", "/api/v1/indicator-targets/{indicator}", "SetIndicatorTarget", .flags = ROUTE_BODY,
           .summary = "Цель показателя для региона ({\"target\": 80})"),
     ROUTE("indicators", "POST", "/api/v1/indicator-snapshots", "CreateSnapshot", .flags = ROUTE_BODY,
@@ -581,6 +595,8 @@ const char *routes_check(const route *rows, size_t n, char *buf, size_t size)
             return s_problem(buf, size, r, "ROUTE_CSV_IN без байтового поля csv (или вместе с ROUTE_BODY)");
         if ((r->flags & ROUTE_CSV_OUT) && !s_field_is(out, "csv", PROTOBUF_C_TYPE_BYTES, false))
             return s_problem(buf, size, r, "ROUTE_CSV_OUT без байтового поля csv в ответе");
+        if ((r->flags & ROUTE_FILE_OUT) && !s_field_is(out, "file", PROTOBUF_C_TYPE_MESSAGE, false))
+            return s_problem(buf, size, r, "ROUTE_FILE_OUT без поля file (FileBody) в ответе");
         if (r->flags & ROUTE_QUERY)
             for (unsigned k = 0; k < in->n_fields; k++)
                 if (in->fields[k].type == PROTOBUF_C_TYPE_MESSAGE)

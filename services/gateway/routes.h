@@ -12,7 +12,10 @@
  *  - ROUTE_IF_MATCH: If-Match ("\"3\"", W/"3", 3) sets expected_version;
  *  - ROUTE_CSV_IN: the body (text/csv) is put as is into the request's bytes field `csv`;
  *  - ROUTE_CSV_OUT: the response's bytes field `csv` is sent as the body (text/csv), its `filename`
- *    as Content-Disposition — the JSON mapping is skipped for that route only.
+ *    as Content-Disposition — the JSON mapping is skipped for that route only;
+ *  - ROUTE_FILE_OUT: when the response's FileBody field `file` is set (a format asked in the query),
+ *    its content is sent as the body with its content_type (CSV, XLSX or HTML only) and filename;
+ *    otherwise the answer is the JSON as usual.
  * A row may raise the body limit (max_body_bytes) and the service deadline (timeout_ms) for itself.
  */
 #ifndef METODNET_GATEWAY_ROUTES_H
@@ -24,17 +27,18 @@
 #include <protobuf-c/protobuf-c.h>
 
 enum {
-    ROUTE_BODY = 1u << 0,     /* the request carries a JSON body (POST, PATCH) */
-    ROUTE_QUERY = 1u << 1,    /* query parameters map onto request fields (lists) */
-    ROUTE_MASK = 1u << 2,     /* update_mask from the body's keys */
-    ROUTE_IF_MATCH = 1u << 3, /* If-Match → expected_version */
-    ROUTE_CREATE = 1u << 4,   /* Location: <path>/<id> on success */
-    ROUTE_PUBLIC = 1u << 5,   /* no Authorization needed (login); the gateway itself is the caller */
-    ROUTE_TOKEN = 1u << 6,    /* the request's `token` field gets the caller's bearer token (logout) */
-    ROUTE_SECRET = 1u << 7,   /* the reply holds a secret: never stored for Idempotency-Key replay */
-    ROUTE_CSV_IN = 1u << 8,   /* the body is CSV (text/csv) → request field `csv` (bytes) */
-    ROUTE_CSV_OUT = 1u << 9,  /* response field `csv` (bytes) → a text/csv body */
-    ROUTE_SSE = 1u << 10,     /* a text/event-stream of the rpc's pages (sse.c), not one JSON answer */
+    ROUTE_BODY = 1u << 0,      /* the request carries a JSON body (POST, PATCH) */
+    ROUTE_QUERY = 1u << 1,     /* query parameters map onto request fields (lists) */
+    ROUTE_MASK = 1u << 2,      /* update_mask from the body's keys */
+    ROUTE_IF_MATCH = 1u << 3,  /* If-Match → expected_version */
+    ROUTE_CREATE = 1u << 4,    /* Location: <path>/<id> on success */
+    ROUTE_PUBLIC = 1u << 5,    /* no Authorization needed (login); the gateway itself is the caller */
+    ROUTE_TOKEN = 1u << 6,     /* the request's `token` field gets the caller's bearer token (logout) */
+    ROUTE_SECRET = 1u << 7,    /* the reply holds a secret: never stored for Idempotency-Key replay */
+    ROUTE_CSV_IN = 1u << 8,    /* the body is CSV (text/csv) → request field `csv` (bytes) */
+    ROUTE_CSV_OUT = 1u << 9,   /* response field `csv` (bytes) → a text/csv body */
+    ROUTE_SSE = 1u << 10,      /* a text/event-stream of the rpc's pages (sse.c), not one JSON answer */
+    ROUTE_FILE_OUT = 1u << 11, /* response field `file` (FileBody), when set → the body as a file */
 };
 
 typedef struct {

@@ -8,12 +8,14 @@
  */
 #include "indicators.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "indicators_internal.h"
+#include "indicators_own.h"
 #include "log.h"
 #include "scope.h"
 #include "xalloc.h"
@@ -205,45 +207,6 @@ static bool s_caller_region(service_call *call, const char *given, char out[16])
 
 /* ---------- catalogue ---------- */
 
-typedef struct {
-    service_call *call;
-} catalogue_op;
-
-static void s_catalogue_targets(const redisReply *reply, const char *error, void *ud)
-{
-    catalogue_op *o = ud;
-    if (error) {
-        service_call_fail(o->call, IND_CODE(UNAVAILABLE), s_unavailable_ru);
-        free(o);
-        return;
-    }
-    Metodnet__ListIndicatorsResponse resp = METODNET__LIST_INDICATORS_RESPONSE__INIT;
-    Metodnet__Indicator items[INDICATORS_COUNT];
-    Metodnet__Indicator *ptrs[INDICATORS_COUNT];
-    for (int i = 0; i < INDICATORS_COUNT; i++) {
-        const indicator_def *d = &indicators_catalogue()[i];
-        metodnet__indicator__init(&items[i]);
-        items[i].code = (char *)d->code;
-        items[i].name = (char *)d->name_ru;
-        items[i].unit = d->share ? "share" : "count";
-        items[i].numerator = (char *)d->numerator_ru;
-        items[i].denominator = (char *)(d->denominator_ru ? d->denominator_ru : "");
-        items[i].by_subject = i == 0;
-        if (reply && reply->type == REDIS_REPLY_ARRAY)
-            for (size_t k = 0; k + 1 < reply->elements; k += 2)
-                if (reply->element[k]->type == REDIS_REPLY_STRING && strcmp(reply->element[k]->str, d->code) == 0 &&
-                    reply->element[k + 1]->type == REDIS_REPLY_STRING) {
-                    items[i].has_target = true;
-                    items[i].target = strtod(reply->element[k + 1]->str, NULL);
-                }
-        ptrs[i] = &items[i];
-    }
-    resp.n_items = INDICATORS_COUNT;
-    resp.items = ptrs;
-    service_call_reply(o->call, &resp.base);
-    free(o);
-}
-
 static void s_list_indicators(service_call *call, const ProtobufCMessage *r, void *ud)
 {
     indicators_service *svc = ud;
@@ -256,34 +219,10 @@ static void s_list_indicators(service_call *call, const ProtobufCMessage *r, voi
             service_call_fail(call, IND_CODE(INVALID_ARGUMENT), "Укажите регион (regionId)");
         return;
     }
-    catalogue_op *o = xcalloc(1, sizeof *o);
-    o->call = call;
-    if (redis_link_commandf(svc->link, s_catalogue_targets, o, "HGETALL ind:{r:%s}:targets", region) != 0) {
-        service_call_fail(call, IND_CODE(UNAVAILABLE), s_unavailable_ru);
-        free(o);
-    }
+    ind_catalogue_list(svc, call, region); /* with the region's own indicators (indicators_formulas.c) */
 }
 
 /* ---------- values ---------- */
-
-static void s_values_done(Metodnet__StatusCode code, const char *message_ru, Metodnet__GetIndicatorValuesResponse *resp,
-                          void *ud)
-{
-    service_call *call = ud;
-    if (code != IND_CODE(OK)) {
-        if (code == IND_CODE(INVALID_ARGUMENT)) {
-            validation v;
-            validation_init(&v);
-            validation_add(&v, "period", "%s", message_ru);
-            service_call_fail_validation(call, &v);
-            validation_free(&v);
-        } else
-            service_call_fail(call, code, message_ru);
-        return;
-    }
-    service_call_reply(call, &resp->base);
-    ind_values_free(resp);
-}
 
 static void s_values_scoped(ind_scope_op *s)
 {
@@ -297,8 +236,6 @@ static void s_values_scoped(ind_scope_op *s)
         validation_add(&v, "by", "Разрез по муниципалитетам — только для региона");
     else if (strcmp(by, "organization") == 0 && strcmp(s->kind, "organization") == 0)
         validation_add(&v, "by", "Разрез по организациям — для региона или муниципалитета");
-    if (s_set(req->indicator) && !indicators_find(req->indicator))
-        validation_add(&v, "indicator", "Нет такого показателя: %.16s (I1…I13)", req->indicator);
     if (v.n > 0) {
         service_call_fail_validation(s->call, &v);
         validation_free(&v);
@@ -306,10 +243,8 @@ static void s_values_scoped(ind_scope_op *s)
         return;
     }
     validation_free(&v);
-    char prefix[48];
-    snprintf(prefix, sizeof prefix, "ind:{r:%s}:", s->region);
-    ind_values_compute(s->svc, prefix, s->region, s->kind, s->id, req->period, req->indicator, by, s_values_done,
-                       s->call);
+    /* the catalogue's and the region's own indicators, JSON or a file (indicators_own_values.c) */
+    ind_values_request(s->svc, s->call, s->region, s->kind, s->id, req);
     free(s);
 }
 
@@ -325,7 +260,7 @@ typedef struct {
     indicators_service *svc;
     service_call *call;
     Metodnet__IndicatorTarget t;
-    char region[16], indicator[8], at[40];
+    char region[16], indicator[40], at[40];
 } target_op;
 
 static void s_target_set(const redisReply *reply, const char *error, void *ud)
@@ -364,6 +299,10 @@ static void s_set_target(service_call *call, const ProtobufCMessage *r, void *ud
     }
     char region[16];
     const indicator_def *d = indicators_find(req->indicator);
+    if (!d && s_caller_region(call, req->region_id, region)) {
+        ind_own_target(svc, call, region, req); /* an own indicator's (indicators_formulas.c) */
+        return;
+    }
     validation v;
     validation_init(&v);
     if (!d)
@@ -387,23 +326,30 @@ static void s_set_target(service_call *call, const ProtobufCMessage *r, void *ud
         return;
     }
     validation_free(&v);
+    ind_target_store(svc, call, region, d->code, req->target);
+}
+
+void ind_target_store(indicators_service *svc, service_call *call, const char *region, const char *code, double target)
+{
+    const Metodnet__Principal *p = service_call_caller(call);
     target_op *o = xcalloc(1, sizeof *o);
     o->svc = svc;
     o->call = call;
     metodnet__indicator_target__init(&o->t);
     snprintf(o->region, sizeof o->region, "%s", region);
-    snprintf(o->indicator, sizeof o->indicator, "%s", d->code);
+    snprintf(o->indicator, sizeof o->indicator, "%s", code);
     clock_rfc3339(clock_unix_ms(), o->at, sizeof o->at);
     o->t.region_id = o->region;
     o->t.indicator = o->indicator;
-    o->t.target = (double)(long long)(req->target * 10.0 + 0.5) / 10.0; /* one decimal, as values */
+    /* one decimal, as values (half away from zero: own indicators' targets may be negative) */
+    o->t.target = (target < 0 ? -1 : 1) * (double)(long long)(fabs(target) * 10.0 + 0.5) / 10.0;
     o->t.updated_at = o->at;
     o->t.updated_by = p->user_id ? p->user_id : (char *)"";
-    char value[32];
+    char value[48];
     snprintf(value, sizeof value, "%.1f", o->t.target);
     /* the target, then its version counter */
-    if (redis_link_commandf(svc->link, s_target_written, o, "HSET ind:{r:%s}:targets %s %s", region, d->code, value) !=
-        0) {
+    if (redis_link_commandf(svc->link, s_target_written, o, "HSET ind:{r:%s}:targets %s %s", region, o->indicator,
+                            value) != 0) {
         service_call_fail(call, IND_CODE(UNAVAILABLE), s_unavailable_ru);
         free(o);
     }
@@ -477,6 +423,35 @@ static void s_recompute(service_call *call, const ProtobufCMessage *r, void *ud)
     ind_recompute(ud, call, (const Metodnet__RecomputeRequest *)r);
 }
 
+/* ---------- own indicators, the yearly report ---------- */
+
+static void s_create_indicator(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    ind_own_create(ud, call, (const Metodnet__CreateIndicatorRequest *)r);
+}
+
+static void s_update_indicator(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    ind_own_update(ud, call, (const Metodnet__UpdateIndicatorRequest *)r);
+}
+
+static void s_delete_indicator(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    ind_own_delete(ud, call, (const Metodnet__DeleteIndicatorRequest *)r);
+}
+
+static void s_report_scoped(ind_scope_op *s)
+{
+    ind_yearly_report(s->svc, s->call, s->region, s->kind, s->id, (const Metodnet__YearlyReportRequest *)s->request);
+    free(s);
+}
+
+static void s_yearly_report(service_call *call, const ProtobufCMessage *r, void *ud)
+{
+    const Metodnet__YearlyReportRequest *req = (const Metodnet__YearlyReportRequest *)r;
+    s_resolve(s_scope_new(ud, call, r, s_report_scoped), req->scope_kind, req->scope_id, req->region_id);
+}
+
 static const service_handler_entry s_handlers[] = {
     {"ListIndicators", s_list_indicators},
     {"GetIndicatorValues", s_get_values},
@@ -487,6 +462,10 @@ static const service_handler_entry s_handlers[] = {
     {"ListRecommendations", s_list_recommendations},
     {"SetRecommendationStatus", s_set_recommendation_status},
     {"Recompute", s_recompute},
+    {"CreateIndicator", s_create_indicator},
+    {"UpdateIndicator", s_update_indicator},
+    {"DeleteIndicator", s_delete_indicator},
+    {"YearlyReport", s_yearly_report},
 };
 
 static const service_methods s_service_methods = {&metodnet__indicators__descriptor, s_handlers,

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "indicators_internal.h"
+#include "indicators_own.h"
 #include "log.h"
 #include "scope.h"
 #include "xalloc.h"
@@ -25,7 +26,7 @@ static const char *const s_unavailable_ru = "Показатели временн
 typedef struct {
     indicators_service *svc;
     service_call *call;
-    char region[16], kind[16], scope[64], status[16], indicator[8];
+    char region[16], kind[16], scope[64], status[16], indicator[40];
     Metodnet__GetIndicatorValuesResponse *values;
     Metodnet__Recommendation **recs;
     size_t n;
@@ -103,7 +104,11 @@ static Metodnet__Recommendation *s_new_rec(rec_op *o, const Metodnet__IndicatorV
     r->target = own->target;
     r->people_to_reach = need;
     const char *name = who->scope_name && who->scope_name[0] ? who->scope_name : who->scope_id;
-    if (d->share)
+    if (d == NULL) /* the region's own indicator (indicators_formulas.c): a share or a count */
+        snprintf(text, sizeof text, "%s: довести показатель %s до цели — не хватает %lld (%s: %.1f%s при цели %.1f%s)",
+                 name, own->indicator, (long long)need, own->indicator, who->has_value ? who->value : 0.0,
+                 strcmp(own->unit, "share") == 0 ? " %" : "", own->target, strcmp(own->unit, "share") == 0 ? " %" : "");
+    else if (d->share)
         snprintf(text, sizeof text, "%s: %s %lld %s (%s: %.1f %% при цели %.1f %%)", name, d->action_ru,
                  (long long)need, s_people(own->indicator), own->indicator, who->has_value ? who->value : 0.0,
                  own->target);
@@ -257,16 +262,20 @@ static void s_counted(Metodnet__StatusCode code, const char *message_ru, Metodne
         return;
     }
     o->values = resp;
-    o->recs = xcalloc(INDICATORS_COUNT * (REC_TOP + 1) + 1, sizeof *o->recs);
+    o->recs = xcalloc(resp->n_items * (REC_TOP + 1) + 1, sizeof *o->recs);
     for (size_t i = 0; i < resp->n_items; i++) {
         const Metodnet__IndicatorValue *own = resp->items[i];
         const indicator_def *d = indicators_find(own->indicator);
-        if (!d || !own->has_target || !own->has_value || own->met)
+        /* an own indicator: a share or a count like the catalogue's (a "number" has nobody to reach) */
+        bool own_share = own->own && strcmp(own->unit, "share") == 0,
+             own_count = own->own && strcmp(own->unit, "count") == 0;
+        if ((!d && !own_share && !own_count) || !own->has_target || !own->has_value || own->met)
             continue;
         if (o->indicator[0] && strcmp(o->indicator, own->indicator) != 0)
             continue;
-        int64_t need = d->share ? indicators_people_to_reach(own->numerator, own->denominator, own->target)
-                                : (int64_t)(own->target + 0.999) - own->numerator;
+        bool share = d ? d->share : own_share;
+        int64_t need = share ? indicators_people_to_reach(own->numerator, own->denominator, own->target)
+                             : (int64_t)(own->target + 0.999) - own->numerator;
         if (need <= 0)
             continue;
         /* contributors: the children below target, by how many of their people are still to reach */
@@ -276,8 +285,8 @@ static void s_counted(Metodnet__StatusCode code, const char *message_ru, Metodne
             const Metodnet__IndicatorValue *c = resp->breakdown[k];
             if (strcmp(c->indicator, own->indicator) != 0 || (c->subject && c->subject[0]))
                 continue;
-            int64_t gap = d->share ? indicators_people_to_reach(c->numerator, c->denominator, own->target)
-                                   : (c->numerator == 0 ? 1 : 0);
+            int64_t gap = share ? indicators_people_to_reach(c->numerator, c->denominator, own->target)
+                                : (c->numerator == 0 ? 1 : 0);
             if (gap <= 0)
                 continue;
             Metodnet__GapContributor *g = xcalloc(1, sizeof *g);
@@ -329,6 +338,13 @@ static void s_counted(Metodnet__StatusCode code, const char *message_ru, Metodne
         return;
     }
     s_read_flags(o);
+}
+
+static void s_counted_full(Metodnet__StatusCode code, const char *field, const char *message_ru,
+                           Metodnet__GetIndicatorValuesResponse *resp, void *ud)
+{
+    (void)field; /* INVALID_ARGUMENT here is the period's (the indicator is not passed) */
+    s_counted(code, message_ru, resp, ud);
 }
 
 /* reads the ШНОР flag of each organization addressee, one HGET after another, then continues */
@@ -397,9 +413,8 @@ void ind_recommendations_list(indicators_service *svc, service_call *call, const
     const char *by = strcmp(kind, "region") == 0         ? "municipality"
                      : strcmp(kind, "municipality") == 0 ? "organization"
                                                          : "";
-    char prefix[48];
-    snprintf(prefix, sizeof prefix, "ind:{r:%s}:", region);
-    ind_values_compute(svc, prefix, region, kind, scope, req->period, "", by, s_counted, o);
+    /* the catalogue's and the region's own indicators (indicators_own_values.c) */
+    ind_values_full(svc, region, kind, scope, req->period, "", by, s_counted_full, o);
 }
 
 /* ---------- the state ---------- */

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "indicators_internal.h"
+#include "indicators_own.h"
 #include "log.h"
 #include "scope.h"
 #include "xalloc.h"
@@ -119,6 +120,13 @@ static void s_counted(Metodnet__StatusCode code, const char *message_ru, Metodne
         s_fail(o);
 }
 
+static void s_counted_full(Metodnet__StatusCode code, const char *field, const char *message_ru,
+                           Metodnet__GetIndicatorValuesResponse *resp, void *ud)
+{
+    (void)field; /* INVALID_ARGUMENT here is the period's (the indicator is not passed) */
+    s_counted(code, message_ru, resp, ud);
+}
+
 void ind_snapshot_create(indicators_service *svc, service_call *call, const char *region, const char *kind,
                          const char *scope, const Metodnet__CreateSnapshotRequest *req)
 {
@@ -144,9 +152,8 @@ void ind_snapshot_create(indicators_service *svc, service_call *call, const char
     const char *by = strcmp(kind, "region") == 0         ? "municipality"
                      : strcmp(kind, "municipality") == 0 ? "organization"
                                                          : "";
-    char prefix[48];
-    snprintf(prefix, sizeof prefix, "ind:{r:%s}:", region);
-    ind_values_compute(svc, prefix, region, kind, scope, req->period, "", by, s_counted, o);
+    /* the catalogue's and the region's own indicators (indicators_own_values.c) */
+    ind_values_full(svc, region, kind, scope, req->period, "", by, s_counted_full, o);
 }
 
 /* ---------- reading ---------- */

@@ -626,6 +626,11 @@ static void s_get_snapshot(service_call *c, const ProtobufCMessage *r, void *ud)
     s_snapshots(SVC(ud), c, req->id, req->version);
 }
 
+static void s_figures(service_call *c, const ProtobufCMessage *r, void *ud)
+{
+    monitoring_figures(SVC(ud), c, r);
+}
+
 static const service_handler_entry s_handlers[] = {
     {"CreateCampaign", s_create},      {"GetCampaign", s_get},
     {"UpdateCampaign", s_update},      {"ListCampaigns", s_list},
@@ -635,7 +640,7 @@ static const service_handler_entry s_handlers[] = {
     {"SubmitReport", s_submit_report}, {"ApproveReport", s_approve_report},
     {"ReturnReport", s_return_report}, {"ListReports", s_list_reports},
     {"GetProgress", s_progress},       {"ListSnapshots", s_list_snapshots},
-    {"GetSnapshot", s_get_snapshot},
+    {"GetSnapshot", s_get_snapshot},   {"CampaignFigures", s_figures},
 };
 
 static const service_methods s_service_methods = {&metodnet__monitoring__descriptor, s_handlers,

@@ -55,6 +55,7 @@ typedef struct monitoring_service {
     struct redis_script *scope_script;
     struct redis_script *snapshot_script;
     struct redis_script *overview_script;
+    struct redis_script *figures_script;
     monitoring_form_slot forms[MON_FORM_CACHE];
     size_t next_form;
 } monitoring_service;
@@ -91,6 +92,8 @@ void monitoring_review_report(monitoring_service *svc, service_call *call, const
 void monitoring_list_reports(monitoring_service *svc, service_call *call, const ProtobufCMessage *request);
 void monitoring_progress(monitoring_service *svc, service_call *call, const ProtobufCMessage *request);
 int monitoring_scripts_load(monitoring_service *svc);
+/* rpc CampaignFigures (monitoring_figures.c): system callers only. */
+void monitoring_figures(monitoring_service *svc, service_call *call, const ProtobufCMessage *request);
 /* The campaign of a report from the form cache, or loaded (then cached when open): cb(campaign or
  * NULL with code/message). */
 typedef void (*monitoring_campaign_cb)(const Metodnet__MonitoringCampaign *c, Metodnet__StatusCode code,

@@ -11,6 +11,8 @@
  *   overview  the scope and the statuses of a campaign read at one moment (progress, the list).
  *   snapshot  the approved values frozen at a close under a new version; an existing version is never
  *             written again (immutability).
+ *   figures   the scope, the statuses and the approved reports' values of a campaign at one moment (what
+ *             the indicators service reads: monitoring_figures.c).
  *
  * Report statuses in the hashes are the ReportStatus numbers: 1 draft, 2 submitted, 3 approved,
  * 4 returned. Replies are arrays {code, …}: 0 done (then the report hash's HGETALL pairs).
@@ -109,7 +111,23 @@ static const char s_snapshot_lua[] =
 /* KEYS: [1] scope (req), [2] statuses (rs): both read at one moment, for the progress and the list. */
 static const char s_overview_lua[] = "return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}\n";
 
-static const char *const s_scripts[] = {s_save_lua, s_review_lua, s_scope_lua, s_snapshot_lua, s_overview_lua};
+/* KEYS: [1] scope (req), [2] statuses (rs). ARGV: [1] the report key prefix ("mon:{r:R}:report:<campaign>:").
+ * Returns {scope pairs, status pairs, {organization, municipality, packed values, …} of the approved}. */
+static const char s_figures_lua[] = "local req = redis.call('HGETALL', KEYS[1])\n"
+                                    "local st = redis.call('HGETALL', KEYS[2])\n"
+                                    "local out = {}\n"
+                                    "for i = 1, #st, 2 do\n"
+                                    "  if st[i + 1] == '3' then\n"
+                                    "    local h = redis.call('HMGET', ARGV[1] .. st[i], 'm', 'd')\n"
+                                    "    out[#out + 1] = st[i]\n"
+                                    "    out[#out + 1] = h[1] or ''\n"
+                                    "    out[#out + 1] = h[2] or ''\n"
+                                    "  end\n"
+                                    "end\n"
+                                    "return {req, st, out}\n";
+
+static const char *const s_scripts[] = {s_save_lua,     s_review_lua,   s_scope_lua,
+                                        s_snapshot_lua, s_overview_lua, s_figures_lua};
 
 const char *const *monitoring_lua_scripts(size_t *n)
 {
@@ -124,7 +142,9 @@ int monitoring_scripts_load(monitoring_service *svc)
     svc->scope_script = redis_link_script(svc->link, s_scope_lua);
     svc->snapshot_script = redis_link_script(svc->link, s_snapshot_lua);
     svc->overview_script = redis_link_script(svc->link, s_overview_lua);
-    return svc->save_script && svc->review_script && svc->scope_script && svc->snapshot_script && svc->overview_script
+    svc->figures_script = redis_link_script(svc->link, s_figures_lua);
+    return svc->save_script && svc->review_script && svc->scope_script && svc->snapshot_script &&
+                   svc->overview_script && svc->figures_script
                ? 0
                : -1;
 }

@@ -327,6 +327,12 @@ MATRIX = {
     "GET /api/v1/indicator-snapshots/{id}": ("200 200 404 404 404 401", "200 404 404 404 404 401"),
     "GET /api/v1/recommendations": ("L L 403 403 403 401", "L 403 403 403 403 401"),
     "POST /api/v1/recommendations/{id}/status": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    # own indicators of region 07 (own) or 08 (other, ?regionId=08): its administrator only; the yearly report
+    # of municipality A or B: as the values
+    "POST /api/v1/indicators": ("201 403 403 403 403 401", "403 403 403 403 403 401"),
+    "PUT /api/v1/indicators/{code}": ("200 403 403 403 403 401", "403 403 403 403 403 401"),
+    "DELETE /api/v1/indicators/{code}": ("200 403 403 403 403 401", "403 403 403 403 403 401"),
+    "GET /api/v1/reports/yearly": ("200 200 403 403 403 401", "200 403 403 403 403 401"),
     # monitoring (own = municipality A's campaign and school A's report; other = municipality B's): the region
     # and the municipality's methodologists run campaigns; a school reads its municipality's campaigns, fills in
     # only its own report (nobody else writes it, the region included) and sees neither the others' reports nor
@@ -1061,6 +1067,9 @@ class SecurityFixture:
         has recommendations addressed to its schools; a snapshot of each municipality."""
         for code in ("I6", "I7", "I9"):
             self.must(self.admin("PUT", f"/api/v1/indicator-targets/{code}", {"target": 100}), 200, "цель")
+        self.must(self.admin("POST", "/api/v1/indicators", {
+            "regionId": "07", "code": "SEC1", "name": "Педагогов на организацию", "numerator": "teachers",
+            "denominator": "organizations", "unit": "number"}), 201, "собственный показатель")
         self.snapshot = {side: self.created(self.admin("POST", "/api/v1/indicator-snapshots", {
             "scopeKind": "municipality", "scopeId": self.mun[side], "period": "2026"}), "снимок")["id"]
             for side in ("own", "other")}
@@ -1085,8 +1094,25 @@ class SecurityFixture:
         token = self.tokens[role]
         body = listed = None
         mun = self.mun[side]
+        own_body = {"name": "Доля педагогов в сетевых сообществах (своя)", "numerator": "I9.num",
+                    "denominator": "teachers", "unit": "share"}
         if route == "GET /api/v1/indicators":
             template += "" if side == "own" else "?regionId=08"
+        elif route == "POST /api/v1/indicators":
+            body = dict(own_body, code=f"S{os.urandom(4).hex()}", regionId="07" if side == "own" else "08")
+        elif route in ("PUT /api/v1/indicators/{code}", "DELETE /api/v1/indicators/{code}"):
+            code = "SEC1"
+            if method == "DELETE" and side == "own" and role == "region_admin":
+                code = f"D{os.urandom(4).hex()}"  # a fresh one for the deletion that succeeds
+                self.must(self.admin("POST", "/api/v1/indicators", dict(own_body, code=code, regionId="07")), 201,
+                          "собственный показатель")
+            template = template.replace("{code}", code)
+            if method == "DELETE":
+                template += "" if side == "own" else "?regionId=08"
+            else:
+                body = dict(own_body, regionId="07" if side == "own" else "08")
+        elif route == "GET /api/v1/reports/yearly":
+            template += f"?scopeKind=municipality&scopeId={mun}&year=2026&format=html"
         elif route == "POST /api/v1/indicators/recompute":
             body = {"regionId": "07" if side == "own" else "08", "check": True}
         elif route == "GET /api/v1/indicator-values":
@@ -1114,7 +1140,7 @@ class SecurityFixture:
 
     def cell_request(self, route, role, side):
         """(method, path, body, token, id expected in a list or None)."""
-        if "/indicator" in route or "/recommendations" in route:
+        if "/indicator" in route or "/recommendations" in route or "/reports/yearly" in route:
             return self.indicators_request(route, role, side)
         if "/monitoring/" in route:
             return self.monitoring_request(route, role, side)

@@ -26,6 +26,7 @@
 #include "monitoring.h"
 #include "idempotency.h"
 #include "indicators.h"
+#include "indicators_own.h"
 #include "notify.h"
 #include "registry_claim_guard.h"
 #include "registry_claims_check.h"
@@ -58,15 +59,17 @@ static const script_module s_ind_apply = {"services/indicators/lua/apply.lua", i
 static const script_module s_ind_values = {"services/indicators/lua/values.lua", indicators_lua_values};
 static const script_module s_ind_dead = {"services/indicators/lua/dead.lua", indicators_lua_dead};
 static const script_module s_ind_drop = {"services/indicators/lua/drop.lua", indicators_lua_drop};
+static const script_module s_ind_own = {"services/indicators/indicators_formulas.c", indicators_lua_own};
 static const script_module s_monitoring = {"services/monitoring/monitoring_scripts.c", monitoring_lua_scripts};
-static const script_module *const s_modules[] = {
-    &s_entity_store, &s_auth,     &s_idempotency, &s_claims_check, &s_claim_guard, &s_events,     &s_ind_apply,
-    &s_ind_values,   &s_ind_dead, &s_ind_drop,    &s_monitoring,   &s_notify,      &s_ind_person, &s_ind_compare};
+static const script_module *const s_modules[] = {&s_entity_store, &s_auth,        &s_idempotency, &s_claims_check,
+                                                 &s_claim_guard,  &s_events,      &s_ind_apply,   &s_ind_values,
+                                                 &s_ind_dead,     &s_ind_drop,    &s_monitoring,  &s_notify,
+                                                 &s_ind_person,   &s_ind_compare, &s_ind_own};
 
 /* Which scripts each service's Redis user runs. */
 typedef struct {
     const char *user;
-    const script_module *modules[6];
+    const script_module *modules[8];
 } service_scripts;
 
 static const service_scripts s_services[] = {
@@ -78,7 +81,7 @@ static const service_scripts s_services[] = {
     {"ops", {&s_claims_check}}, /* metodnet-registry check-claims runs as the operator's user */
     {"events", {&s_entity_store, &s_events}},
     {"mentoring", {&s_entity_store}}, /* the entity store's scripts only */
-    {"indicators", {&s_ind_apply, &s_ind_values, &s_ind_dead, &s_ind_drop, &s_ind_person, &s_ind_compare}},
+    {"indicators", {&s_ind_apply, &s_ind_values, &s_ind_dead, &s_ind_drop, &s_ind_person, &s_ind_compare, &s_ind_own}},
     {"monitoring", {&s_entity_store, &s_monitoring}},
 };
 
@@ -238,7 +241,7 @@ static void test_every_script_command_is_granted(void **state)
     for (size_t s = 0; s < sizeof s_services / sizeof s_services[0]; s++) {
         acl_grants grants;
         s_load_grants(s_services[s].user, &grants);
-        for (size_t m = 0; m < 6 && s_services[s].modules[m]; m++) {
+        for (size_t m = 0; m < 8 && s_services[s].modules[m]; m++) {
             check_state st = {s_services[s].user, s_services[s].modules[m]->file, &grants, "", 0};
             size_t n = 0;
             const char *const *scripts = s_services[s].modules[m]->list(&n);
