@@ -51,8 +51,18 @@ size_t utf8_sequence(const char *text, size_t n, bool *cut)
 
 size_t utf8_invalid_at(const char *s, size_t len)
 {
+    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
+        /* the common cases inline: ASCII, and a two-byte letter (all of Cyrillic) */
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if (p[i] >= 0xC2 && p[i] <= 0xDF && i + 1 < len && s_continuation(p[i + 1])) {
+            i += 2;
+            continue;
+        }
         size_t step = utf8_sequence(s + i, len - i, NULL);
         if (step == 0)
             return i;
