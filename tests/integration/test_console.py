@@ -109,6 +109,7 @@ def load_demo(stack):
     teacher_token = s.login("uchitel.sosh1", users["uchitel.sosh1"])
     me = s.get("/api/v1/me", token=teacher_token).json
     taken = []
+    other_login = None
     for staff_id, token in ((me["staffId"], teacher_token), (teachers[1]["id"] if teachers[1]["id"] != me["staffId"]
                                                             else teachers[2]["id"], None)):
         if token is None:
@@ -118,6 +119,7 @@ def load_demo(stack):
                                          "role": "teacher", "scope": {"kind": "self", "id": staff_id},
                                          "staffId": staff_id}))
             token = s.login(login, password)
+            other_login = {"login": login, "password": password}
         attempt = _ok(s.post("/api/v1/diagnostics/attempts", {"campaignId": campaign["id"]}, token=token))
         _ok(s.post(f"/api/v1/diagnostics/attempts/{attempt['id']}/submit", {"answers": [
             {"itemId": "q1", "optionIds": ["a"]}, {"itemId": "q2", "optionIds": ["a", "c"]},
@@ -165,7 +167,8 @@ def load_demo(stack):
             "school_short": org.get("shortName") or org["name"], "council": council,
             "second_campaign": second, "events": events, "event_day": demo["methodical_day"],
             "webinar": demo["webinar"], "teacher_name": teacher_name, "other_deficits": deficits,
-            "instrument": instrument, "teacher": me["staffId"], "other_teacher": taken[1]}
+            "instrument": instrument, "teacher": me["staffId"], "other_teacher": taken[1],
+            "other_login": other_login}
 
 
 def _ok(r):
@@ -371,10 +374,32 @@ class ConsoleBrowserTest(StackTestCase):
         self.assertEqual(len(imported), 1, imported)
         campaigns = [c["title"] for c in s.list_all("diagnostics/campaigns")[0]]
         self.assertIn(report["createdCampaign"], campaigns)
+        # the methodologist's municipal campaign by nomination, and the school's nominee in it
+        made = [c for c in s.list_all("diagnostics/campaigns")[0] if c["title"] == report["nominationCampaign"]]
+        self.assertEqual(len(made), 1, made)
+        self.assertEqual((made[0].get("municipalityId"), made[0].get("byNomination"), made[0]["status"]),
+                         (fx["municipality"]["id"], True, "open"), made)
+        progress = s.get(f"/api/v1/diagnostics/campaigns/{made[0]['id']}/progress").json
+        self.assertEqual((progress.get("assigned"), progress.get("nominated")), (1, 1), progress)
+        self.assertTrue(report["deficitsCsv"].strip(), "CSV сводки дефицитов пуст")
         route = s.get(f"/api/v1/staff/{fx['other_teacher']}/route").json
         self.assertEqual(route["status"], "approved", route)
+        # the route's period and tutor set on the card, proposed, sent back with a reason, proposed by the
+        # teacher (their agreement), approved; the regeneration kept a version
+        self.assertEqual((route.get("tutorStaffId"), route.get("endsOn")), (fx["teacher"], report["routeTutorEnd"]), route)
+        self.assertTrue(route.get("agreedBy") and route.get("proposedBy"), route)
+        self.assertNotEqual(route.get("declinedComment"), report["routeDeclined"], "согласие снимает причину возврата")
+        versions = s.get(f"/api/v1/staff/{fx['other_teacher']}/route/versions").json.get("items") or []
+        self.assertGreaterEqual(len(versions), 1, versions)
         mine = s.get(f"/api/v1/staff/{fx['teacher']}/route").json
-        self.assertIn("in_progress", [i.get("status") for i in mine["items"]], mine)
+        self.assertTrue({"in_progress", "done"} & {i.get("status") for i in mine["items"]}, mine)
+        # the teacher's done programme item with its proof, confirmed by the methodologist: the record is made
+        proven = [i for i in mine["items"] if i.get("evidenceName") == report["routeEvidence"]]
+        self.assertEqual(len(proven), 1, mine)
+        self.assertEqual((proven[0]["status"], proven[0].get("confirmation")), ("done", "confirmed"), proven)
+        self.assertTrue(proven[0].get("qualificationRecordId"), proven)
+        mine_records = s.list_all(f"staff/{fx['teacher']}/qualification-records")[0]
+        self.assertIn(report["routeDocument"], [r.get("documentNumber") for r in mine_records])
         taken = s.get("/api/v1/diagnostics/results?" + urllib.parse.urlencode(
             {"staffId": fx["teacher"], "campaignId": fx["second_campaign"]["id"]})).json.get("items", [])
         self.assertEqual(len(taken), 1, "педагог прошёл диагностику в браузере")
@@ -426,6 +451,19 @@ class ConsoleBrowserTest(StackTestCase):
         # indicators: the snapshot, the recommendation done, the region's target
         snaps = s.list_all("indicator-snapshots", scopeKind="municipality", scopeId=fx["municipality"]["id"])[0]
         self.assertIn(report["snapshotReason"], [x.get("reason") for x in snaps])
+        # the region's own indicator made and renamed in the browser, with its value; the yearly report
+        own = [i for i in s.get("/api/v1/indicators").json["items"] if i["code"] == report["ownIndicator"]["code"]]
+        self.assertEqual([(i["name"], i.get("own"), i["numerator"]) for i in own],
+                         [(report["ownIndicator"]["name"], True, "I9.num")], own)
+        region, year = fx["municipality"]["id"].split("-")[0], str(datetime.date.today().year)
+        values = s.get("/api/v1/indicator-values?" + urllib.parse.urlencode(
+            {"scopeKind": "region", "scopeId": region, "period": year, "indicator": report["ownIndicator"]["code"]})).json
+        self.assertTrue([v for v in values.get("items", []) if v["indicator"] == report["ownIndicator"]["code"]], values)
+        page = s.get("/api/v1/reports/yearly?" + urllib.parse.urlencode(
+            {"scopeKind": "region", "scopeId": region, "year": year, "format": "html"}))
+        self.assertEqual(page.status, 200)
+        self.assertIn("text/html", page.headers.get("content-type", ""))
+        self.assertTrue(report["yearlyReportTitle"], "годовой отчёт открылся без заголовка")
         recs = s.list_all("recommendations", scopeKind="municipality", scopeId=fx["municipality"]["id"],
                           period=str(datetime.date.today().year))[0]
         done = [r for r in recs if r["addresseeName"] == report["recommendationAddressee"] and r["indicator"] == "I9"]

@@ -39,10 +39,14 @@ export const PRACTICE_STATUSES = {
 };
 export const CAMPAIGN_KINDS = { self: 'самодиагностика', independent: 'независимая диагностика (ЦНППМ)' };
 export const CAMPAIGN_STATUSES = { draft: 'черновик', open: 'идёт', closed: 'завершена' };
-export const ROUTE_STATUSES = { draft: 'черновик', approved: 'утверждён' };
+export const ROUTE_STATUSES = {
+  draft: 'черновик', proposed: 'предложен педагогу', agreed: 'согласован педагогом', approved: 'утверждён',
+};
+export const ITEM_CONFIRMATIONS = { pending: 'ждёт подтверждения', confirmed: 'подтверждён', returned: 'возвращён на доработку' };
 export const ITEM_KINDS = {
   programme: 'программа ДПП', internship: 'стажировка', self_education: 'самообразование', event: 'мероприятие',
-  mentoring: 'наставничество',
+  mentoring: 'наставничество', master_class: 'мастер-класс', experience_exchange: 'обмен опытом',
+  lesson_visit: 'посещение учебных занятий',
 };
 export const ITEM_STATUSES = { planned: 'запланирован', in_progress: 'выполняется', done: 'выполнен', cancelled: 'отменён' };
 export const EVENT_TYPES = {

@@ -6,7 +6,7 @@ import { Dashboard } from './screens/dashboard.js';
 import { Municipalities, Organizations, Catalogue } from './screens/registry.js';
 import { StaffSearch, StaffCard } from './screens/staff.js';
 import { ImportScreen, ExportScreen } from './screens/data.js';
-import { Campaigns, CampaignPage, TakeDiagnostics } from './screens/diagnostics.js';
+import { Campaigns, CampaignPage, TakeDiagnostics, Deficits } from './screens/diagnostics.js';
 import { Users, ApiKeys, Audit } from './screens/admin.js';
 import { Cabinet } from './screens/cabinet.js';
 import { Plans, PlanPage, Events, EventPage } from './screens/events.js';
@@ -49,6 +49,7 @@ export const SECTIONS = [
     title: 'Диагностика',
     items: [
       { path: '/campaigns', label: 'Кампании', show: can.seeCampaigns, screen: Campaigns },
+      { path: '/deficits', label: 'Сводка дефицитов', show: can.seeDeficits, screen: Deficits },
     ],
   },
   {

@@ -12,6 +12,13 @@ export const can = {
   importResults: (me) => BUILDERS.includes(me.role),
   manageCampaigns: (me) => me.role === 'region_admin', // «кампании проводит региональный оператор»
   seeCampaigns: (me) => ADMINS.includes(me.role),
+  // a municipal methodologist runs self-diagnostics of their own municipality (docs/regulations.md)
+  createCampaign: (me) => BUILDERS.includes(me.role),
+  manageCampaign: (me, c) => me.role === 'region_admin' || (me.role === 'municipal_methodologist'
+    && Boolean(c.municipalityId) && Boolean(me.scope) && me.scope.id === c.municipalityId),
+  // schools nominate their staff, a methodologist those of the municipality
+  nominateStaff: (me) => me.role === 'school_admin' || me.role === 'municipal_methodologist',
+  seeDeficits: (me) => ADMINS.includes(me.role),
   buildRoutes: (me) => BUILDERS.includes(me.role),
   setItemStatus: (me, staffId) => BUILDERS.includes(me.role) || (me.role === 'teacher' && me.staffId === staffId),
   manageUsers: (me) => ADMINS.includes(me.role),
@@ -31,6 +38,7 @@ export const can = {
   // region and the municipality; a recommendation's state by its addressee and those above (a key reads only)
   seeIndicators: (me) => ADMINS.includes(me.role),
   setTargets: (me) => me.role === 'region_admin',
+  manageOwnIndicators: (me) => me.role === 'region_admin', // own indicators with formulas
   snapshotIndicators: (me) => BUILDERS.includes(me.role),
   actOnRecommendations: (me) => ADMINS.includes(me.role),
   // monitoring (services/monitoring): campaigns by the region and the municipality, which also review the

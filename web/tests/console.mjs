@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const fx = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+if (fx.other_login) fx.users[fx.other_login.login] = fx.other_login.password;
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const tag = Date.now().toString(36);
 const report = { screenshots: [], firstPaintMs: null };
@@ -18,7 +19,8 @@ const DOC_SHOTS = ['methodologist-dashboard', 'methodologist-teacher-card', 'met
   'school-admin-import', 'teacher-cabinet', 'teacher-phone-menu', 'methodologist-events-calendar', 'methodologist-match',
   'methodologist-attendance', 'methodologist-indicators', 'methodologist-recommendations', 'methodologist-monitoring-review',
   'school-admin-monitoring-form', 'school-admin-webhooks', 'school-admin-deliveries', 'school-admin-notifications',
-  'region-admin-indicators', 'methodologist-council-decisions', 'school-admin-phone-monitoring'];
+  'region-admin-indicators', 'methodologist-council-decisions', 'school-admin-phone-monitoring',
+  'methodologist-deficits', 'teacher-route-evidence', 'region-admin-own-indicator'];
 const pad2 = (n) => String(n).padStart(2, '0');
 function localDay(days) {
   const d = new Date(Date.now() + days * 86400000);
@@ -40,16 +42,21 @@ function log(msg) {
 // browser logs the status; those and only those are expected.
 const EXPECTED_404 = /\/api\/v1\/staff\/[^/]+\/(route|competence-profile)$/;
 
+// An error answer a step provokes on purpose (a wrong formula): only that status on that path is expected.
+let expectedError = null;
+
 async function session(role, login, viewport = { width: 1280, height: 900 }, keyboard = false) {
   const context = await browser.newContext({ viewport, locale: 'ru-RU', timezoneId: 'Europe/Moscow' });
   const page = await context.newPage();
   page.on('console', (m) => {
     const url = (m.location() && m.location().url) || '';
     if (m.type() === 'error' && m.text().includes('status of 404') && EXPECTED_404.test(url.replace(fx.base, ''))) return;
+    if (m.type() === 'error' && expectedError && m.text().includes(`status of ${expectedError.status}`)) return;
     if (m.type() === 'error') problems.push(`${role}: ошибка в консоли браузера: ${m.text()}`);
   });
   page.on('response', (r) => {
     if (r.status() === 404 && EXPECTED_404.test(r.url().replace(fx.base, ''))) return;
+    if (expectedError && r.status() === expectedError.status && expectedError.path.test(r.url().replace(fx.base, ''))) return;
     if (r.status() >= 400) problems.push(`${role}: HTTP ${r.status()} на ${r.request().method()} ${r.url().replace(fx.base, '')}`);
   });
   page.on('pageerror', (e) => problems.push(`${role}: исключение на странице: ${e.message}`));
@@ -225,14 +232,58 @@ async function step(role, name, fn) {
     await page.locator('figure.chart canvas').first().waitFor();
     await page.getByRole('button', { name: 'Составить маршрут' }).click();
     await expectNotice(page, 'Маршрут составлен');
-    await page.getByRole('button', { name: 'Утвердить маршрут' }).click();
-    await expectNotice(page, 'Маршрут утверждён');
+    // a regeneration keeps the previous route among the versions
+    await page.getByRole('button', { name: 'Составить заново' }).click();
+    await expectNotice(page, 'Маршрут составлен');
+    await page.getByRole('button', { name: 'Прежние версии' }).click();
+    await page.getByRole('table').filter({ hasText: 'Прежние версии маршрута' }).locator('tbody tr').first().waitFor();
+    // the period and the tutor (the demo teacher, found by surname), then the proposal to the teacher
+    await page.getByLabel('Окончание периода').fill(localDay(364));
+    await page.getByLabel('Фамилия тьютора').fill(fx.teacher_name);
+    await page.getByRole('button', { name: 'Найти тьютора' }).click();
+    await page.locator(`option[value="${fx.teacher}"]`).waitFor({ state: 'attached' });
+    await page.getByLabel('Тьютор', { exact: true }).selectOption(fx.teacher);
+    await page.getByRole('button', { name: 'Сохранить период и тьютора' }).click();
+    await expectNotice(page, 'Период и тьютор маршрута сохранены');
+    await page.getByRole('button', { name: 'Предложить педагогу' }).click();
+    await expectNotice(page, 'Маршрут предложен педагогу');
+    await page.getByText('предложен педагогу', { exact: true }).waitFor();
+    // a proposed route waits for the teacher: no approval offered
+    if (await page.getByRole('button', { name: 'Утвердить маршрут' }).count()) problems.push(`${role}: предложенный маршрут можно утвердить до согласия`);
+    report.routeTutorEnd = localDay(364);
     await check(page, role, 'teacher-card');
   });
   await step(role, 'campaigns', async () => {
     await go(page, 'Кампании');
     await page.getByRole('link', { name: fx.campaign.title }).waitFor();
+    // the municipality's own self-diagnostics, by the schools' nominations, opened at once
+    const title = `Самодиагностика по выдвижению ${tag}`;
+    await page.getByLabel('Название').fill(title);
+    await page.getByLabel('Инструмент').selectOption(fx.instrument.id);
+    await page.getByLabel('Окончание').fill('2099-12-31');
+    await page.getByLabel(/^По выдвижению/).check();
+    await page.getByRole('button', { name: 'Создать черновик' }).click();
+    await expectNotice(page, 'создана');
+    await page.getByRole('link', { name: title }).click();
+    await page.getByRole('button', { name: 'Открыть кампанию' }).click();
+    await expectNotice(page, 'Кампания открыта');
+    await page.getByText('муниципальная кампания, по выдвижению школ').waitFor();
+    report.nominationCampaign = title;
+    await go(page, 'Кампании');
+    await page.getByRole('link', { name: title }).waitFor();
     await check(page, role, 'campaigns');
+  });
+  await step(role, 'deficits', async () => {
+    // the summary of deficits of the district (the fixture's two results), then by campaign; its CSV
+    await go(page, 'Сводка дефицитов');
+    await page.getByText('Оценено человек').waitFor();
+    await page.getByLabel('Кампания').selectOption(fx.campaign.id);
+    await page.getByRole('table').filter({ hasText: 'Дефициты по убыванию' }).locator('tbody tr').first().waitFor();
+    const href = await page.getByRole('link', { name: 'Выгрузить в CSV' }).getAttribute('href');
+    const csv = await page.request.get(`${fx.base}${href}`);
+    if (!csv.ok() || !(csv.headers()['content-type'] || '').includes('text/csv')) problems.push(`${role}: CSV сводки дефицитов не скачивается`);
+    report.deficitsCsv = (await csv.text()).split('\n')[0];
+    await check(page, role, 'deficits');
   });
   await step(role, 'campaign-progress', async () => {
     await page.goto(`${fx.base}/campaigns/${fx.campaign.id}`);
@@ -439,6 +490,19 @@ async function step(role, name, fn) {
   const role = 'school-admin';
   log('администратор школы:');
   const { context, page } = await session(role, 'direktor.sosh1');
+  await step(role, 'nomination', async () => {
+    // the school nominates the other teacher to the municipality's campaign
+    await go(page, 'Кампании');
+    await page.getByRole('link', { name: report.nominationCampaign }).click();
+    await page.getByRole('heading', { name: 'Выдвижение на диагностику' }).waitFor();
+    await page.getByLabel(/^Выдвинуть: /).first().waitFor();
+    const box = page.getByLabel(/^Выдвинуть: /).first();
+    report.nominee = (await box.evaluate((el) => el.labels[0].textContent)).replace(/^Выдвинуть: /, '');
+    await box.check();
+    await page.getByRole('button', { name: /^Выдвинуть выбранных/ }).click();
+    await expectNotice(page, 'Выдвинуто: 1');
+    await check(page, role, 'nomination');
+  });
   await step(role, 'import', async () => {
     await go(page, 'Импорт CSV');
     const last = `Импортова${tag.replace(/[0-9]/g, '')}`;
@@ -661,6 +725,19 @@ async function step(role, name, fn) {
       && s.closest('.inline-form').querySelector('button').disabled));
     await check(page, role, 'cabinet');
   });
+  await step(role, 'route-evidence', async () => {
+    // a programme item marked done needs the teacher's proof; then it waits for the methodologist
+    const row = page.getByRole('table').filter({ hasText: 'Пункты маршрута' }).locator('tbody tr')
+      .filter({ hasText: 'программа ДПП' }).last();
+    await row.getByLabel(/^Состояние пункта/).selectOption('done');
+    await row.getByLabel(/^Подтверждающий документ/).fill(`Удостоверение о ПК ${tag}`);
+    await row.getByLabel(/^Номер удостоверения/).fill(`ПК-${tag}`);
+    await row.getByRole('button', { name: 'Сохранить' }).click();
+    await page.getByText('ждёт подтверждения').first().waitFor();
+    report.routeEvidence = `Удостоверение о ПК ${tag}`;
+    report.routeDocument = `ПК-${tag}`;
+    await check(page, role, 'route-evidence');
+  });
   await step(role, 'take-diagnostics', async () => {
     // the second open campaign: b (2 of 2), a+b (2 of 2), 4 on the 1..5 scale (3 of 4)
     const row = page.getByRole('row').filter({ hasText: fx.second_campaign.title });
@@ -728,6 +805,52 @@ async function step(role, name, fn) {
   await phone.context.close();
 }
 
+// ---- другой педагог: маршрут, предложенный методистом ----
+{
+  const role = 'other-teacher';
+  log('другой педагог:');
+  const { context, page } = await session(role, fx.other_login.login);
+  await step(role, 'route-agreement', async () => {
+    // sent back with a reason, then proposed by the teacher (their own proposal is their agreement)
+    await page.getByText('предложен педагогу', { exact: true }).waitFor();
+    await page.getByLabel('Причина возврата').fill(`Добавьте стажировку ${tag}`);
+    await page.getByRole('button', { name: 'Вернуть с причиной' }).click();
+    await expectNotice(page, 'возвращён методисту');
+    await page.getByText(`Добавьте стажировку ${tag}`).waitFor();
+    report.routeDeclined = `Добавьте стажировку ${tag}`;
+    await page.getByRole('button', { name: 'Предложить', exact: true }).click();
+    await expectNotice(page, 'это и ваше согласие');
+    await page.getByText('согласован педагогом', { exact: true }).waitFor();
+    await check(page, role, 'route-agreed');
+  });
+  await context.close();
+}
+
+// ---- методист: утверждение и подтверждение выполнения ----
+{
+  const role = 'methodologist';
+  log('методист (маршруты):');
+  const { context, page } = await session(role, 'metodist.terek');
+  await step(role, 'route-approve', async () => {
+    await page.goto(`${fx.base}/staff/${fx.other_teacher}`);
+    await page.getByText('согласован педагогом', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Утвердить маршрут' }).click();
+    await expectNotice(page, 'Маршрут утверждён');
+  });
+  await step(role, 'route-confirm', async () => {
+    await page.goto(`${fx.base}/staff/${fx.teacher}`);
+    await page.getByText(/Ждут подтверждения/).waitFor();
+    await page.getByRole('button', { name: 'Подтвердить выполнение' }).first().click();
+    await page.getByText('выполнен · подтверждён').first().waitFor();
+    // the confirmation made the qualification record
+    await page.reload();
+    await page.getByRole('table').filter({ hasText: 'История повышения квалификации' })
+      .getByRole('cell', { name: report.routeDocument }).waitFor();
+    await check(page, role, 'route-confirm');
+  });
+  await context.close();
+}
+
 // ---- администратор региона ----
 {
   const role = 'region-admin';
@@ -782,6 +905,46 @@ async function step(role, name, fn) {
     await page.locator('form.inline-form').filter({ has: page.getByLabel('Цель I4') }).getByRole('button', { name: 'Сохранить' }).click();
     await expectNotice(page, 'Цель I4 сохранена');
     await check(page, role, 'indicators');
+  });
+  await step(role, 'own-indicator', async () => {
+    // the region's own indicator: a wrong formula is refused with its position under the field, then saved
+    const code = `NET_${tag.toUpperCase()}`;
+    const form = page.locator('form', { hasText: 'Новый собственный показатель' });
+    await form.getByLabel('Код показателя').fill(code);
+    await form.getByLabel('Название показателя').fill(`Доля педагогов в сетевых сообществах ${tag}`);
+    await form.getByLabel('Единица').selectOption('share');
+    await form.getByLabel('Формула числителя').fill('I9.num +');
+    await form.getByLabel('Формула знаменателя').fill('teachers');
+    expectedError = { status: 400, path: /^\/api\/v1\/indicators$/ };
+    await form.getByRole('button', { name: 'Создать показатель' }).click();
+    await form.locator('.field-error').filter({ hasText: 'позиция' }).waitFor();
+    expectedError = null;
+    await form.getByLabel('Формула числителя').fill('I9.num');
+    await form.getByRole('button', { name: 'Создать показатель' }).click();
+    await expectNotice(page, `Показатель ${code} создан`);
+    // its value is a row of the values table; then its name is changed
+    await page.getByRole('table').filter({ hasText: 'Показатели за' }).getByRole('cell', { name: code, exact: true }).waitFor();
+    await page.getByRole('button', { name: `Изменить ${code}` }).click();
+    const edit = page.locator('form', { hasText: `Изменить показатель ${code}` });
+    await edit.getByLabel('Название показателя').fill(`Доля педагогов в сетевых сообществах, изм. ${tag}`);
+    await edit.getByRole('button', { name: 'Сохранить показатель' }).click();
+    await page.getByRole('cell', { name: `Доля педагогов в сетевых сообществах, изм. ${tag}` }).first().waitFor();
+    report.ownIndicator = { code, name: `Доля педагогов в сетевых сообществах, изм. ${tag}` };
+    await check(page, role, 'own-indicator');
+  });
+  await step(role, 'indicator-files', async () => {
+    // the values as CSV and XLSX; the yearly report opens in a new tab (HTML) and downloads as XLSX
+    const csv = await page.request.get(`${fx.base}${await page.getByRole('link', { name: 'Значения в CSV' }).getAttribute('href')}`);
+    if (!csv.ok() || !(await csv.text()).includes(report.ownIndicator.code)) problems.push(`${role}: CSV значений без своего показателя`);
+    const xlsx = await page.request.get(`${fx.base}${await page.getByRole('link', { name: 'Значения в XLSX' }).getAttribute('href')}`);
+    if (!xlsx.ok() || (await xlsx.body()).subarray(0, 2).toString() !== 'PK') problems.push(`${role}: XLSX значений не скачивается`);
+    const [tab] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('link', { name: 'Открыть годовой отчёт' }).click()]);
+    await tab.waitForLoadState();
+    report.yearlyReportTitle = await tab.title();
+    if (!(await tab.content()).includes('I1')) problems.push(`${role}: годовой отчёт без показателей`);
+    await tab.close();
+    const book = await page.request.get(`${fx.base}${await page.getByRole('link', { name: 'Годовой отчёт в XLSX' }).getAttribute('href')}`);
+    if (!book.ok() || (await book.body()).subarray(0, 2).toString() !== 'PK') problems.push(`${role}: годовой отчёт в XLSX не скачивается`);
   });
   await step(role, 'monitoring-close', async () => {
     // the region closes the district's campaign: the approved values are frozen in snapshot 1

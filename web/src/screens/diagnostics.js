@@ -1,18 +1,25 @@
 // diagnostics.js — diagnostics campaigns: the list, a new campaign (draft) and opening/closing it, the
-// progress by school as a table and a chart; and taking a diagnostic (a person with a staff record).
+// progress by school as a table and a chart; a municipal self-diagnostic campaign of a methodologist
+// (optionally «по выдвижению»), the nominations of a school's staff, the summary of deficits; and taking a
+// diagnostic (a person with a staff record).
 import { useState } from 'preact/hooks';
-import { api, listAll } from '../api.js';
-import { html, Page, Table, Pager, useList, ErrorBox, Notice, Input, Select, useAction, Link, Progress, navigate } from '../ui.js';
+import { api, listAll, qs } from '../api.js';
+import {
+  html, Page, Table, Pager, useList, ErrorBox, Notice, Input, Select, useAction, Link, Progress, navigate, Checkbox,
+} from '../ui.js';
 import { ChartBox } from '../charts.js';
-import { fmtDate, fmtNum, fmtPercent, todayIso } from '../format.js';
+import { fmtDate, fmtNum, fmtPercent, todayIso, personName } from '../format.js';
 import { useLoad, useLookup } from '../hooks.js';
-import { organizations } from '../lookups.js';
-import { CAMPAIGN_KINDS, CAMPAIGN_STATUSES, CATEGORIES, label } from '../labels.js';
+import { organizations, competences } from '../lookups.js';
+import { CAMPAIGN_KINDS, CAMPAIGN_STATUSES, CATEGORIES, POSITIONS, SUBJECTS, label } from '../labels.js';
 import { can } from '../roles.js';
 
 function NewCampaign({ me, onCreated }) {
   const instruments = useLoad(() => listAll('/instruments'), []);
-  const [form, setForm] = useState({ title: '', instrumentId: '', kind: 'self', startsOn: todayIso(), endsOn: '', category: 'teacher' });
+  const municipal = me.role === 'municipal_methodologist';
+  const [form, setForm] = useState({
+    title: '', instrumentId: '', kind: 'self', startsOn: todayIso(), endsOn: '', category: 'teacher', byNomination: false,
+  });
   const act = useAction();
   const set = (k) => (v) => setForm({ ...form, [k]: v });
   const submit = (e) => {
@@ -21,7 +28,10 @@ function NewCampaign({ me, onCreated }) {
       const target = { categories: [form.category] };
       if (me.scope && me.scope.kind === 'municipality') target.municipalityIds = [me.scope.id];
       const c = await api('POST', '/diagnostics/campaigns', {
-        body: { title: form.title, instrumentId: form.instrumentId, kind: form.kind, startsOn: form.startsOn, endsOn: form.endsOn, target },
+        body: {
+          title: form.title, instrumentId: form.instrumentId, kind: municipal ? 'self' : form.kind, startsOn: form.startsOn,
+          endsOn: form.endsOn, target, byNomination: form.byNomination,
+        },
       });
       setForm({ ...form, title: '' });
       onCreated(c);
@@ -30,15 +40,18 @@ function NewCampaign({ me, onCreated }) {
   };
   const options = (instruments.data || []).map((i) => [i.id, i.title]);
   return html`<form class="card form" onSubmit=${submit}>
-    <h2>Новая кампания</h2>
+    <h2>${municipal ? 'Новая муниципальная самодиагностика' : 'Новая кампания'}</h2>
     <${ErrorBox} error=${act.error || instruments.error} /><${Notice} text=${act.done} />
     <${Input} label="Название" value=${form.title} onInput=${set('title')} required />
     <${Select} label="Инструмент" value=${form.instrumentId} onChange=${set('instrumentId')} empty="выберите" options=${options} required />
-    <${Select} label="Вид" value=${form.kind} onChange=${set('kind')} options=${Object.entries(CAMPAIGN_KINDS)} />
+    ${municipal ? html`<p class="muted">Вид: самодиагностика педагогов своего муниципалитета</p>`
+      : html`<${Select} label="Вид" value=${form.kind} onChange=${set('kind')} options=${Object.entries(CAMPAIGN_KINDS)} />`}
     <${Select} label="Кого диагностируем" value=${form.category} onChange=${set('category')} options=${Object.entries(CATEGORIES)} />
     <${Input} label="Начало" type="date" value=${form.startsOn} onInput=${set('startsOn')} required />
     <${Input} label="Окончание" type="date" value=${form.endsOn} onInput=${set('endsOn')} required
       hint="Ответы принимаются до этого дня включительно" />
+    <${Checkbox} label="По выдвижению: школы выдвигают работников, открытие никого не назначает"
+      checked=${form.byNomination} onChange=${set('byNomination')} />
     <button type="submit" disabled=${act.busy}>Создать черновик</button>
   </form>`;
 }
@@ -57,9 +70,10 @@ export function Campaigns({ me }) {
       { title: 'Состояние', render: (c) => label(CAMPAIGN_STATUSES, c.status) },
       { title: 'Сроки', render: (c) => `${fmtDate(c.startsOn)} – ${fmtDate(c.endsOn)}` },
       { title: 'Назначено', num: true, render: (c) => fmtNum(c.assigned || 0) },
+      { title: 'Порядок', render: (c) => `${c.municipalityId ? 'муниципальная' : 'региональная'}${c.byNomination ? ', по выдвижению' : ''}` },
     ]} rows=${list.items} />
     <${Pager} list=${list} />
-    ${can.manageCampaigns(me) ? html`<${NewCampaign} me=${me} onCreated=${() => list.reload()} />` : null}
+    ${can.createCampaign(me) ? html`<${NewCampaign} me=${me} onCreated=${() => list.reload()} />` : null}
   </${Page}>`;
 }
 
@@ -109,15 +123,96 @@ export function CampaignPage({ me, params }) {
         <dt>Вид</dt><dd>${label(CAMPAIGN_KINDS, c.kind)}</dd>
         <dt>Сроки</dt><dd>${fmtDate(c.startsOn)} – ${fmtDate(c.endsOn)}</dd>
         <dt>Назначено</dt><dd>${fmtNum(c.assigned || 0)}</dd>
+        <dt>Порядок</dt><dd>${c.municipalityId ? 'муниципальная кампания' : 'кампания региона'}${
+          c.byNomination ? ', по выдвижению школ' : ', назначается всем адресатам'}</dd>
       </dl>
-      ${can.manageCampaigns(me) ? html`<div class="actions">
+      ${can.manageCampaign(me, c) ? html`<div class="actions">
         ${c.status === 'draft' ? html`<button type="button" disabled=${act.busy}
           onClick=${() => action('open', 'Кампания открыта: диагностика назначена адресатам')}>Открыть кампанию</button>` : null}
         ${c.status === 'open' ? html`<button type="button" class="danger" disabled=${act.busy}
           onClick=${() => action('close', 'Кампания закрыта')}>Закрыть кампанию</button>` : null}
       </div>` : null}
     </section>
+    ${c.status === 'open' && can.nominateStaff(me) ? html`<section class="card"><h2>Выдвижение на диагностику</h2>
+      <${Nominate} campaignId=${id} onDone=${campaign.reload} /></section>` : null}
     ${c.status !== 'draft' ? html`<section class="card"><h2>Ход кампании</h2><${ProgressBySchool} campaignId=${id} /></section>` : null}` : null}
+  </${Page}>`;
+}
+
+// The school administrator (or the methodologist) names the people they send: all or nothing.
+function Nominate({ campaignId, onDone }) {
+  const [q, setQ] = useState('');
+  const [draft, setDraft] = useState('');
+  const list = useList('/staff', { q }, { limit: 50 });
+  const [chosen, setChosen] = useState([]);
+  const act = useAction();
+  const toggle = (id, on) => setChosen(on ? [...chosen, id] : chosen.filter((x) => x !== id));
+  const submit = () => act.run(async () => {
+    const r = await api('POST', `/diagnostics/campaigns/${campaignId}/nominations`, { body: { staffIds: chosen } });
+    setChosen([]);
+    onDone();
+    return r;
+  }, (r) => `Выдвинуто: ${fmtNum((r.nominated || []).length)}; уже были в кампании: ${fmtNum((r.already || []).length)}`);
+  return html`<div>
+    <form class="filter-row" role="search" onSubmit=${(e) => { e.preventDefault(); setQ(draft); }}>
+      <${Input} label="Начало фамилии работника" value=${draft} onInput=${setDraft} type="search" />
+      <button type="submit" class="secondary">Найти</button>
+    </form>
+    <${ErrorBox} error=${list.error || act.error} /><${Notice} text=${act.done} />
+    <${Table} caption="Работники" columns=${[
+      { title: 'Выдвинуть', render: (s) => html`<${Checkbox} label=${`Выдвинуть: ${personName(s)}`}
+        checked=${chosen.includes(s.id)} onChange=${(on) => toggle(s.id, on)} />` },
+      { title: 'Должность', render: (s) => label(POSITIONS, s.position) },
+    ]} rows=${list.items} />
+    <${Pager} list=${list} />
+    <button type="button" onClick=${submit} disabled=${act.busy || chosen.length === 0}>
+      Выдвинуть выбранных (${fmtNum(chosen.length)})</button>
+  </div>`;
+}
+
+// The summary of deficits (002 задача 1): by campaign or over the caller's territory; ranked overall, by
+// organization and by subject; the same as CSV.
+export function Deficits({ me }) {
+  const [campaignId, setCampaignId] = useState('');
+  const campaigns = useLoad(() => listAll('/diagnostics/campaigns'), []);
+  const names = useLookup(competences);
+  const orgs = useLookup(organizations);
+  const scope = me.scope || {};
+  const query = campaignId ? { campaignId }
+    : scope.kind === 'municipality' ? { municipalityId: scope.id }
+      : scope.kind === 'organization' ? { organizationId: scope.id } : {};
+  const summary = useLoad(() => api('GET', '/diagnostics/deficits', { query }), [JSON.stringify(query)]);
+  const name = (c) => (names && names.get(c)) || c;
+  const orgName = (id) => (orgs && (orgs.get(id)?.shortName || orgs.get(id)?.name)) || id;
+  const d = summary.data;
+  const top = (g) => (g.deficits || []).slice(0, 3).map((x) => `${name(x.competence)} — ${fmtNum(x.people)}`).join('; ') || 'нет';
+  return html`<${Page} title="Сводка дефицитов" actions=${html`<a class="button secondary"
+      href=${`/api/v1/export/deficits${qs(query)}`} download>Выгрузить в CSV</a>`}>
+    <div class="filter-row">
+      <${Select} label="Кампания" value=${campaignId} onChange=${setCampaignId} empty="последние результаты по моей территории"
+        options=${(campaigns.data || []).map((c) => [c.id, c.title])} />
+    </div>
+    <${ErrorBox} error=${summary.error || campaigns.error} />
+    ${summary.loading && !d ? html`<p class="loading" role="status">Загрузка сводки…</p>` : null}
+    ${d ? html`<p>Оценено человек: <strong>${fmtNum(d.people || 0)}</strong></p>
+      ${(d.deficits || []).length ? html`<${ChartBox} title="Дефициты: доля оценённых, %" horizontal=${true} unit="%" max=${100}
+        labels=${d.deficits.map((x) => name(x.competence))} datasets=${[{ label: 'Доля с дефицитом', data: d.deficits.map((x) => x.percent || 0) }]} />` : null}
+      <${Table} caption="Дефициты по убыванию" empty="Дефицитов не выявлено" rowKey=${(x) => x.competence} columns=${[
+        { title: 'Место', num: true, render: (x) => fmtNum(d.deficits.indexOf(x) + 1) },
+        { title: 'Компетенция', render: (x) => name(x.competence) },
+        { title: 'Человек', num: true, render: (x) => fmtNum(x.people) },
+        { title: 'Доля', num: true, render: (x) => fmtPercent(x.percent || 0) },
+      ]} rows=${d.deficits || []} />
+      <${Table} caption="По организациям" empty="Нет данных по организациям" rowKey=${(g) => g.organizationId} columns=${[
+        { title: 'Организация', render: (g) => orgName(g.organizationId) },
+        { title: 'Оценено', num: true, render: (g) => fmtNum(g.people || 0) },
+        { title: 'Главные дефициты', render: top },
+      ]} rows=${d.organizations || []} />
+      <${Table} caption="По предметам" empty="Нет данных по предметам" rowKey=${(g) => g.subject || '-'} columns=${[
+        { title: 'Предмет', render: (g) => (g.subject ? label(SUBJECTS, g.subject) : 'не указан') },
+        { title: 'Оценено', num: true, render: (g) => fmtNum(g.people || 0) },
+        { title: 'Главные дефициты', render: top },
+      ]} rows=${d.subjects || []} />` : null}
   </${Page}>`;
 }
 

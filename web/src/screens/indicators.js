@@ -2,9 +2,11 @@
 // region's targets as charts (this year and last year — two periods of GET /indicator-values; by school or
 // by municipality; I1 by subject), numerators and denominators in a table, the region administrator's
 // targets (PUT /indicator-targets), snapshots of a period, and the recommendations with their state
-// (sent → accepted → done).
+// (sent → accepted → done); the region's own indicators with formulas (created, changed, deleted by the
+// region administrator, a formula's error shown under its field), the values table as CSV and XLSX and
+// the yearly analytical report (HTML in a new tab, XLSX).
 import { useState } from 'preact/hooks';
-import { api, listAll } from '../api.js';
+import { api, listAll, qs } from '../api.js';
 import { html, Page, Table, Pager, useList, ErrorBox, Notice, Input, Select, useAction, Link } from '../ui.js';
 import { ChartBox } from '../charts.js';
 import { fmtDate, fmtNum, fmtPercent } from '../format.js';
@@ -156,6 +158,100 @@ function Snapshots({ me, period }) {
   </section>`;
 }
 
+// The values table as files and the yearly analytical report of the caller's territory.
+function Downloads({ me, period }) {
+  const sc = scopeOf(me);
+  const values = (format) => `/api/v1/indicator-values${qs({ scopeKind: sc.scopeKind, scopeId: sc.scopeId, period, by: sc.by, format })}`;
+  const report = (format) => `/api/v1/reports/yearly${qs({ scopeKind: sc.scopeKind, scopeId: sc.scopeId, year: period, format })}`;
+  return html`<section class="card wide"><h2>Выгрузки и годовой отчёт</h2>
+    <p>Таблица значений за ${period}${sc.children ? ` по ${sc.children}` : ''}:</p>
+    <div class="actions">
+      <a class="button secondary" href=${values('csv')} download>Значения в CSV</a>
+      <a class="button secondary" href=${values('xlsx')} download>Значения в XLSX</a>
+    </div>
+    <p>Годовой аналитический отчёт за ${period}: значения против целей и прошлого года, рекомендации, полнота мониторинга.</p>
+    <div class="actions">
+      <a class="button" href=${report('html')} target="_blank" rel="noopener">Открыть годовой отчёт</a>
+      <a class="button secondary" href=${report('xlsx')} download>Годовой отчёт в XLSX</a>
+    </div>
+  </section>`;
+}
+
+const OWN_UNITS = { share: 'доля, %', count: 'количество', number: 'число' };
+const EMPTY_OWN = { code: '', name: '', numerator: '', denominator: '', unit: 'share' };
+
+function fieldError(error, field) {
+  if (!error) return null;
+  const d = (error.details || []).find((x) => x.field === field || (x.field || '').endsWith(`.${field}`));
+  return d ? html`<p class="field-error" id=${`own-${field}-error`}>${d.description}</p>` : null;
+}
+
+// One own indicator's form: a new one, or the change of an existing one (PUT with its version).
+function OwnForm({ initial, onSaved, onCancel }) {
+  const editing = Boolean(initial);
+  const [form, setForm] = useState(initial ? {
+    code: initial.code, name: initial.name, numerator: initial.numerator, denominator: initial.denominator || '', unit: initial.unit,
+  } : EMPTY_OWN);
+  const act = useAction();
+  const set = (k) => (v) => setForm({ ...form, [k]: v });
+  const submit = (e) => {
+    e.preventDefault();
+    act.run(async () => {
+      const body = { ...form };
+      if (body.unit === 'count') body.denominator = '';
+      const saved = editing
+        ? await api('PUT', `/indicators/${encodeURIComponent(initial.code)}`, { body, ifMatch: initial.version })
+        : await api('POST', '/indicators', { body });
+      if (!editing) setForm(EMPTY_OWN);
+      onSaved(saved);
+      return saved;
+    }, (x) => `Показатель ${x.code} ${editing ? 'изменён' : 'создан'}`);
+  };
+  const formula = (k, text, hint) => html`<div>
+    <${Input} label=${text} value=${form[k]} onInput=${set(k)} required=${k === 'numerator' || form.unit === 'share'}
+      hint=${hint} spellcheck="false" aria-describedby=${fieldError(act.error, k) ? `own-${k}-error` : undefined} />
+    ${fieldError(act.error, k)}</div>`;
+  return html`<form class="form sub" onSubmit=${submit}>
+    <h3>${editing ? `Изменить показатель ${initial.code}` : 'Новый собственный показатель'}</h3>
+    <${ErrorBox} error=${act.error ? { message: act.error.message } : null} /><${Notice} text=${act.done} />
+    ${editing ? null : html`<div><${Input} label="Код показателя" value=${form.code} onInput=${set('code')} required
+      hint="латинские буквы, цифры, «_», например NET" />${fieldError(act.error, 'code')}</div>`}
+    <div><${Input} label="Название показателя" value=${form.name} onInput=${set('name')} required />${fieldError(act.error, 'name')}</div>
+    <${Select} label="Единица" value=${form.unit} onChange=${set('unit')} options=${Object.entries(OWN_UNITS)} />
+    ${formula('numerator', 'Формула числителя', 'например I9.num или (I1.num + I2.num)')}
+    ${form.unit === 'count' ? null : formula('denominator', 'Формула знаменателя', 'например teachers')}
+    <div class="actions"><button type="submit" disabled=${act.busy}>${editing ? 'Сохранить показатель' : 'Создать показатель'}</button>
+      ${editing ? html`<button type="button" class="secondary" onClick=${onCancel}>Отмена</button>` : null}</div>
+  </form>`;
+}
+
+function OwnIndicators({ catalogue, onChanged }) {
+  const own = catalogue.filter((i) => i.own);
+  const [editing, setEditing] = useState(null);
+  const act = useAction();
+  const remove = (i) => act.run(async () => {
+    await api('DELETE', `/indicators/${encodeURIComponent(i.code)}`, { ifMatch: i.version });
+    onChanged();
+  }, `Показатель ${i.code} удалён`);
+  return html`<section class="card wide full"><h2>Собственные показатели региона</h2>
+    <${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
+    <${Table} caption="Свои показатели с формулами" empty="Собственных показателей пока нет" rowKey=${(i) => i.code} rows=${own} columns=${[
+      { title: 'Код', key: 'code' },
+      { title: 'Название', key: 'name' },
+      { title: 'Формула', render: (i) => html`<code>${i.numerator}${i.denominator ? ` / ${i.denominator}` : ''}</code>` },
+      { title: 'Единица', render: (i) => label(OWN_UNITS, i.unit) },
+      { title: 'Изменён', render: (i) => fmtDate(i.updatedAt) },
+      { title: 'Действие', render: (i) => html`<div class="inline-form">
+        <button type="button" class="secondary" onClick=${() => setEditing(i)} aria-label=${`Изменить ${i.code}`}>Изменить</button>
+        <button type="button" class="danger" disabled=${act.busy} onClick=${() => remove(i)} aria-label=${`Удалить ${i.code}`}>Удалить</button>
+      </div>` },
+    ]} />
+    ${editing ? html`<${OwnForm} key=${editing.code} initial=${editing} onCancel=${() => setEditing(null)}
+      onSaved=${() => { setEditing(null); onChanged(); }} />` : null}
+    <${OwnForm} onSaved=${onChanged} />
+  </section>`;
+}
+
 // The municipalities side by side (region administrator): each indicator's value per municipality.
 function SideBySide({ data }) {
   const muns = [...new Map((data.now.breakdown || []).map((v) => [v.scopeId, v.scopeName || v.scopeId])).entries()];
@@ -192,6 +288,8 @@ export function IndicatorsScreen({ me }) {
       ${me.role === 'region_admin' ? html`<${SideBySide} data=${data.data} />` : null}
       ${scopeOf(me).by ? html`<${Breakdown} me=${me} data=${data.data} indicator=${indicator} setIndicator=${setIndicator} />` : null}
       <${BySubject} data=${data.data} />
+      <${Downloads} me=${me} period=${period} />
+      ${can.manageOwnIndicators(me) ? html`<${OwnIndicators} catalogue=${data.data.catalogue} onChanged=${data.reload} />` : null}
       <${Snapshots} me=${me} period=${period} />
     </div>` : null}
   </${Page}>`;

@@ -4,12 +4,13 @@
 import { useState } from 'preact/hooks';
 import { api, listAll } from '../api.js';
 import { html, Page, Table, Pager, useList, ErrorBox, Notice, Input, Select, useAction, Link, Checkbox } from '../ui.js';
+import { RoutePanel } from './route.js';
 import { ChartBox } from '../charts.js';
 import { fmtDate, fmtNum, fmtPercent, personName, todayIso } from '../format.js';
 import { useLoad, useLookup } from '../hooks.js';
 import { organizations, competences, associations } from '../lookups.js';
 import {
-  CATEGORIES, POSITIONS, QUALIFICATION, SUBJECTS, ITEM_KINDS, ITEM_STATUSES, ROUTE_STATUSES, label,
+  CATEGORIES, POSITIONS, QUALIFICATION, SUBJECTS, label,
 } from '../labels.js';
 import { can } from '../roles.js';
 import { ExportLink } from './registry.js';
@@ -87,67 +88,7 @@ export function CompetenceProfile({ staffId }) {
   </div>`;
 }
 
-function ItemStatus({ item, route, staffId, onChanged }) {
-  const [status, setStatus] = useState(item.status || 'planned');
-  const [documentNumber, setDocumentNumber] = useState(item.documentNumber || '');
-  const act = useAction();
-  const save = () => act.run(async () => {
-    const body = { status };
-    if (status === 'done') body.completedOn = todayIso();
-    if (status === 'done' && documentNumber) body.documentNumber = documentNumber;
-    const r = await api('POST', `/staff/${staffId}/route/items/${item.id}/status`, { body, ifMatch: route.version });
-    onChanged(r);
-  });
-  return html`<div class="inline-form">
-    <${Select} label=${`Состояние пункта «${item.title}»`} value=${status} onChange=${setStatus}
-      options=${Object.entries(ITEM_STATUSES)} />
-    ${status === 'done' && item.kind === 'programme' && item.status !== 'done' ? html`<${Input}
-      label=${`Номер удостоверения для «${item.title}»`} value=${documentNumber} onInput=${setDocumentNumber}
-      placeholder="номер удостоверения" />` : null}
-    <button type="button" class="secondary" onClick=${save} disabled=${act.busy || status === item.status}>Сохранить</button>
-    <${ErrorBox} error=${act.error} />
-  </div>`;
-}
-
-export function RoutePanel({ me, staffId }) {
-  const route = useLoad(() => api('GET', `/staff/${staffId}/route`), [staffId]);
-  const names = useLookup(competences);
-  const act = useAction();
-  const [current, setCurrent] = useState(null);
-  const r = current || route.data;
-  const name = (c) => (names && names.get(c)) || c;
-  const generate = () => act.run(async () => {
-    const out = await api('POST', `/staff/${staffId}/route`, { body: { startsOn: todayIso() }, ifMatch: r ? r.version : undefined });
-    setCurrent(out);
-  }, 'Маршрут составлен по дефицитам последнего результата (черновик)');
-  const approve = () => act.run(async () => setCurrent(await api('POST', `/staff/${staffId}/route/approve`, { ifMatch: r.version })),
-    'Маршрут утверждён');
-  const missing = route.error && route.error.status === 404;
-  if (route.loading && route.data === undefined) return html`<p class="loading" role="status">Загрузка маршрута…</p>`;
-  return html`<div class="route">
-    <${ErrorBox} error=${missing ? null : route.error} />
-    <${ErrorBox} error=${act.error} /><${Notice} text=${act.done} />
-    ${!r ? html`<p class="empty">Индивидуального образовательного маршрута ещё нет.</p>` : html`
-      <p>Состояние: <strong class=${`status ${r.status}`}>${label(ROUTE_STATUSES, r.status)}</strong>${
-        `${r.approvedAt ? ` · утверждён ${fmtDate(r.approvedAt)}` : ''} · дефициты: ${
-          (r.deficits || []).map((d) => `${name(d.competence)}${d.closed ? ' (закрыт)' : ''}`).join(', ') || 'нет'}`}</p>
-      <${Table} caption="Пункты маршрута" columns=${[
-        { title: 'Пункт', render: (i) => html`${i.title}${i.overdue ? html` <span class="tag deficit">просрочен</span>` : null}` },
-        { title: 'Вид', render: (i) => label(ITEM_KINDS, i.kind) },
-        { title: 'Компетенция', render: (i) => name(i.competence) },
-        { title: 'Срок', render: (i) => fmtDate(i.dueOn) },
-        { title: 'Часов', num: true, render: (i) => (i.hours ? fmtNum(i.hours) : '—') },
-        { title: 'Состояние', render: (i) => (r.status === 'approved' && can.setItemStatus(me, staffId)
-          ? html`<${ItemStatus} item=${i} route=${r} staffId=${staffId} onChanged=${setCurrent} />`
-          : label(ITEM_STATUSES, i.status || 'planned')) },
-      ]} rows=${r.items || []} />`}
-    ${can.buildRoutes(me) ? html`<div class="actions">
-      ${!r || r.status === 'draft' ? html`<button type="button" onClick=${generate} disabled=${act.busy}>
-        ${r ? 'Составить заново' : 'Составить маршрут'}</button>` : null}
-      ${r && r.status === 'draft' ? html`<button type="button" onClick=${approve} disabled=${act.busy}>Утвердить маршрут</button>` : null}
-    </div>` : null}
-  </div>`;
-}
+export { RoutePanel } from './route.js';
 
 function NewQualification({ staffId, onCreated }) {
   const programmes = useLookup(() => listAll('/programmes'));
