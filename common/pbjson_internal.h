@@ -17,7 +17,6 @@ bool pbjson_has_presence_flag(const ProtobufCFieldDescriptor *field);
 /* The member of msg at offset (a field's storage). */
 void *pbjson_member(const ProtobufCMessage *msg, unsigned offset);
 
-
 /* Is w (the word of value i) listed for the first time at i? False for value 0 (no word) and for
  * aliases (allow_alias) that repeat an earlier value. */
 bool pbjson_enum_word_is_first(const ProtobufCEnumDescriptor *desc, unsigned i, const char *w);
