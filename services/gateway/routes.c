@@ -233,6 +233,10 @@ static const route s_routes[] = {
           .summary = "Изменить заседание совета (только переданные поля)"),
     ROUTE("registry", "DELETE", "/api/v1/council-meetings/{id}", "DeleteCouncilMeeting", .flags = ROUTE_IF_MATCH,
           .summary = "Удалить заседание совета"),
+    ROUTE("registry", "GET", "/api/v1/council-meetings/{id}/protocol", "CouncilMeetingProtocol",
+          .flags = ROUTE_FILE_OUT,
+          .summary = "Протокол проведённого заседания совета — печатная страница HTML (A4): явка и кворум, повестка "
+                     "с голосованием, решения с адресатами и сроками, подписи председателя и секретаря"),
     CRUD("programmes", "Programme", "Programmes", "programme",
          "каталог программ повышения квалификации (q — слова названия, competence, tag, federalRegistry)",
          "программу повышения квалификации"),

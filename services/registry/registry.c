@@ -17,6 +17,7 @@
 #include "registry_import.h"
 #include "registry_import.pb-c.h"
 #include "registry_kinds.h"
+#include "registry_protocol.h"
 #include "registry_resolve.h"
 #include "registry_service.pb-c.h"
 
@@ -140,6 +141,11 @@ static void s_resolve_staff(service_call *c, const ProtobufCMessage *r, void *ud
     registry_resolve_staff(c, r, ((registry *)ud)->store);
 }
 
+static void s_meeting_protocol(service_call *c, const ProtobufCMessage *r, void *ud)
+{
+    registry_meeting_protocol(c, r, ((registry *)ud)->store);
+}
+
 /* Transitions name the record by their own id field. */
 static void s_leave_membership(service_call *c, const ProtobufCMessage *r, void *ud)
 {
@@ -174,6 +180,7 @@ static const service_handler_entry s_handlers[] = {
     {"ListStaffMemberships", s_list_membership},
     REGISTRY_HANDLERS_OF(Council, Councils, council),
     REGISTRY_HANDLERS_OF(CouncilMeeting, CouncilMeetings, meeting),
+    {"CouncilMeetingProtocol", s_meeting_protocol},
     REGISTRY_HANDLERS_OF(Programme, Programmes, programme),
     {"CreateQualificationRecord", s_create_qualification},
     {"GetQualificationRecord", s_get_qualification},

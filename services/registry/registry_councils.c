@@ -224,6 +224,21 @@ static void s_meeting_validate(const ProtobufCMessage *msg, bool creating, valid
     }
     validate_text(v, "decisions", m->decisions, 20000, false);
     validate_text(v, "minutesNumber", m->minutes_number, 50, false);
+    validate_text(v, "place", m->place, 300, false);
+    validate_text(v, "chairName", m->chair_name, 200, false);
+    validate_text(v, "secretaryName", m->secretary_name, 200, false);
+    int signed_day = 0;
+    bool signed_given = validate_date(v, "signedOn", m->signed_on, false, &signed_day) && catalogue_set(m->signed_on);
+    if (!held && (catalogue_set(m->chair_name) || catalogue_set(m->secretary_name) || signed_given))
+        validation_add(v,
+                       catalogue_set(m->chair_name)       ? "chairName"
+                       : catalogue_set(m->secretary_name) ? "secretaryName"
+                                                          : "signedOn",
+                       "Протокол подписывают после заседания (status = held)");
+    else if (signed_given && day > 0 && signed_day < day)
+        validation_add(v, "signedOn", "Протокол не может быть подписан раньше заседания (heldOn)");
+    else if (signed_given && signed_day > date_today())
+        validation_add(v, "signedOn", "Дата подписания не может быть в будущем");
 }
 
 static void s_meeting_territory(const ProtobufCMessage *msg, registry_territory *out)

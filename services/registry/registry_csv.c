@@ -78,6 +78,10 @@ static const s_title s_titles[] = {
     {"CouncilMeeting", "members_present", "Присутствовало членов"},
     {"CouncilMeeting", "members_total", "Состав совета"},
     {"CouncilMeeting", "quorum", "Кворум"},
+    {"CouncilMeeting", "place", "Место проведения"},
+    {"CouncilMeeting", "chair_name", "Подписал председатель"},
+    {"CouncilMeeting", "secretary_name", "Подписал секретарь"},
+    {"CouncilMeeting", "signed_on", "Дата подписания"},
     /* programmes */
     {"Programme", "title", "Название программы"},
     {"Programme", "provider", "Организатор обучения"},

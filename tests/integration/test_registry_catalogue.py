@@ -583,6 +583,63 @@ class CatalogueTest(StackTestCase):
                                 headers={"If-Match": f'"{held["version"]}"'})
         self.assertJsonError(back, 400)
 
+    def test_meeting_protocol_printable_html(self):
+        """004 §2.5–2.6, 001 п.10: the minutes of a held meeting as a printable page, signed; a planned one has none."""
+        a0, a1, a2 = (s["id"] for s in self.staff_a)
+        council = self._created(self.stack.post("/api/v1/councils", {
+            "name": f"Совет <b>«Альфа»</b> & Co {next(_n)}", "level": "municipal",
+            "municipalityId": self.mun_a["id"], "chairStaffId": a0, "secretaryStaffId": a1, "memberStaffIds": [a2],
+            "externalMembers": [{"fullName": "Кодзоков А. <script>", "affiliation": "КБГУ", "role": "эксперт"}]}))
+        meetings = f"/api/v1/councils/{council['id']}/meetings"
+        planned = self._created(self.stack.post(meetings, {"heldOn": "2099-03-20", "agenda": [{"title": "План"}]}))
+        r = self.stack.get(f"/api/v1/council-meetings/{planned['id']}/protocol")
+        self.assertJsonError(r, 409)
+        self.assertIn("ещё не проведено", r.json["error"]["message"])
+        for bad, field in (({"chairName": "Иванова И. И."}, "chairName"), ({"signedOn": "2025-03-21"}, "signedOn")):
+            r = self.stack.patch(f"/api/v1/council-meetings/{planned['id']}", bad,
+                                 headers={"If-Match": f'"{planned["version"]}"'})
+            self.assertJsonError(r, 400)
+            self.assertIn(field, str(r.json), r)
+        bad = self.stack.post(meetings, {"heldOn": "2025-03-20", "signedOn": "2025-03-19", "agenda": [{"title": "Х"}]})
+        self.assertJsonError(bad, 400)
+        self.assertIn("signedOn", str(bad.json))
+        held = self._created(self.stack.post(meetings, {
+            "heldOn": "2025-03-20", "minutesNumber": "7/25", "place": "ИМЦ, ауд. 12 & онлайн",
+            "attendeeStaffIds": [a0, a1],
+            "agenda": [{"title": "Итоги <диагностики>", "decision": "Утвердить план \"А\"", "votesFor": 1,
+                        "votesAgainst": 0, "votesAbstained": 1},
+                       {"title": "Разное"}],
+            "chairName": "Иванова И. И.", "secretaryName": "Петров П. <П.>", "signedOn": "2025-03-21"}))
+        self.assertEqual((held["place"], held["signedOn"]), ("ИМЦ, ауд. 12 & онлайн", "2025-03-21"))
+        for text, due in (("Провести семинар <для> учителей", "2025-05-01"), ("Подготовить справку", "2025-06-15")):
+            self._created(self.stack.post("/api/v1/council-decisions", {
+                "councilId": council["id"], "meetingId": held["id"], "kind": "decision", "text": text,
+                "addressee": "МКОУ СОШ № 3 & ИМЦ", "dueOn": due}))
+        r = self.stack.get(f"/api/v1/council-meetings/{held['id']}/protocol")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.header("content-type", "").startswith("text/html"), r.header("content-type", ""))
+        page = r.body.decode("utf-8")
+        for part in ("ПРОТОКОЛ № 7/25", "Совет &lt;b&gt;«Альфа»&lt;/b&gt; &amp; Co", "муниципальный", "20.03.2025",
+                     "ИМЦ, ауд. 12 &amp; онлайн", "2 из 3 членов совета", "Кворум</th><td>есть",
+                     "Кодзоков А. &lt;script&gt; (КБГУ) — эксперт", "Итоги &lt;диагностики&gt;",
+                     "Утвердить план &quot;А&quot;",
+                     "<td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">1</td>",
+                     "Провести семинар &lt;для&gt; учителей", "МКОУ СОШ № 3 &amp; ИМЦ", "01.05.2025", "15.06.2025",
+                     "Председатель", "Иванова И. И.", "Петров П. &lt;П.&gt;", "21.03.2025", "size:A4"):
+            self.assertIn(part, page)
+        self.assertNotIn("<script>", page)
+        self.assertNotIn("<диагностики>", page)
+        self.assertLess(page.index("Провести семинар"), page.index("Подготовить справку"))
+        # a meeting without quorum says so; another district's methodologist does not read it
+        thin = self._created(self.stack.post(meetings, {"heldOn": "2025-04-20", "attendeeStaffIds": [a2],
+                                                       "agenda": [{"title": "Разное"}]}))
+        page = self.stack.get(f"/api/v1/council-meetings/{thin['id']}/protocol").body.decode("utf-8")
+        self.assertIn("Кворум</th><td>нет", page)
+        self.assertIn("Поручений по итогам заседания не записано", page)
+        other = self.user_token("municipal_methodologist", "municipality", self.mun_b["id"])
+        self.assertJsonError(self.stack.get(f"/api/v1/council-meetings/{held['id']}/protocol", token=other), 404)
+        self.assertJsonError(self.stack.get("/api/v1/council-meetings/07-k999999/protocol"), 404)
+
     def test_practice_authors_panel_and_uptake(self):
         a0, a1, a2 = (s["id"] for s in self.staff_a)
         p = self.stack.post("/api/v1/practices", {

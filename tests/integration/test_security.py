@@ -132,6 +132,8 @@ MATRIX = {
     "GET /api/v1/council-meetings/{id}": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
     "PATCH /api/v1/council-meetings/{id}": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
     "DELETE /api/v1/council-meetings/{id}": ("200 200 200 404 403 401", "200 404 404 404 404 401"),
+    # the printable minutes (HTML): whoever reads the meeting
+    "GET /api/v1/council-meetings/{id}/protocol": ("200 200 200 404 200 401", "200 404 404 404 404 401"),
     # decisions and recommendations (own = of school A's council; other = of school B's): as its meetings
     "POST /api/v1/council-decisions": ("201 201 201 400 403 401", "201 400 400 400 400 401"),
     "GET /api/v1/council-decisions": ("L L L H L 401", "L H H H H 401"),

@@ -33,9 +33,11 @@ static void test_header_titles_and_json_names(void **state)
     csv_writer *w = csv_writer_new();
     registry_csv_header(w, &metodnet__council_meeting__descriptor);
     char *text = s_text(w);
-    assert_string_equal(text, "Идентификатор;Регион;Совет;Дата заседания;Повестка;Присутствовали;Приглашённые;"
-                              "Решения;Номер протокола;Уровень;Организация;Муниципалитет;Версия;Создано;"
-                              "Изменено;Состояние;Документы;Присутствовало членов;Состав совета;Кворум\r\n");
+    assert_string_equal(text,
+                        "Идентификатор;Регион;Совет;Дата заседания;Повестка;Присутствовали;Приглашённые;"
+                        "Решения;Номер протокола;Уровень;Организация;Муниципалитет;Версия;Создано;"
+                        "Изменено;Состояние;Документы;Присутствовало членов;Состав совета;Кворум;Место проведения;"
+                        "Подписал председатель;Подписал секретарь;Дата подписания\r\n");
     free(text);
     csv_writer_destroy(&w);
     /* a field without a title keeps its JSON name */
@@ -80,7 +82,7 @@ static void test_meeting_row(void **state)
                               "\"\"decision\"\":\"\"Принять\"\",\"\"votesFor\"\":0,\"\"votesAgainst\"\":0,"
                               "\"\"votesAbstained\"\":0}]\";"
                               "07-s1, 07-s2;'=ИРО, проректор;\"Принять план; утвердить\";;institutional;;;3;"
-                              "2024-10-15T08:00:00Z;;;;0;0;нет\r\n");
+                              "2024-10-15T08:00:00Z;;;;0;0;нет;;;;\r\n");
     free(text);
     csv_writer_destroy(&w);
 }
