@@ -20,6 +20,7 @@
 #include "indicators_own.h"
 #include "log.h"
 #include "xalloc.h"
+#include "html_page.h"
 
 #define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -166,69 +167,22 @@ static const char *s_child_name(const report_op *o, const char *id)
 
 /* ---------- HTML ---------- */
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-} sbuf;
-
-static void s_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->data = xrealloc(b->data, b->cap);
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void s_raw(sbuf *b, const char *s)
-{
-    s_put(b, s, strlen(s));
-}
-
-/* text, escaped for HTML */
-static void s_esc(sbuf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            s_raw(b, "&amp;");
-            break;
-        case '<':
-            s_raw(b, "&lt;");
-            break;
-        case '>':
-            s_raw(b, "&gt;");
-            break;
-        case '"':
-            s_raw(b, "&quot;");
-            break;
-        case '\'':
-            s_raw(b, "&#39;");
-            break;
-        default:
-            s_put(b, s, 1);
-        }
-    }
-}
-
 /* <tr><td>…</td>…</tr> of n escaped cells */
-static void s_row(sbuf *b, const char *tag, size_t n, ...)
+static void s_row(html_page *b, const char *tag, size_t n, ...)
 {
     va_list ap;
     va_start(ap, n);
-    s_raw(b, "<tr>");
+    html_raw(b, "<tr>");
     for (size_t i = 0; i < n; i++) {
-        s_raw(b, "<");
-        s_raw(b, tag);
-        s_raw(b, ">");
-        s_esc(b, va_arg(ap, const char *));
-        s_raw(b, "</");
-        s_raw(b, tag);
-        s_raw(b, ">");
+        html_raw(b, "<");
+        html_raw(b, tag);
+        html_raw(b, ">");
+        html_esc(b, va_arg(ap, const char *));
+        html_raw(b, "</");
+        html_raw(b, tag);
+        html_raw(b, ">");
     }
-    s_raw(b, "</tr>\n");
+    html_raw(b, "</tr>\n");
     va_end(ap);
 }
 
@@ -241,33 +195,33 @@ static void s_today(char *out, size_t size)
 
 static int s_html(report_op *o, Metodnet__FileBody *file)
 {
-    sbuf b = {0};
+    html_page b = {0};
     char year[16], prev[16], today[16];
     snprintf(year, sizeof year, "%d", o->year);
     snprintf(prev, sizeof prev, "%d", o->year - 1);
     s_today(today, sizeof today);
-    s_raw(&b, "<!DOCTYPE html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>");
-    s_raw(&b, "Аналитический отчёт: ");
-    s_esc(&b, o->scope_name);
-    s_raw(&b, ", ");
-    s_raw(&b, year);
-    s_raw(&b, "</title>\n<style>\n"
-              "body{font-family:'PT Serif','Times New Roman',serif;font-size:12pt;margin:2em;color:#000}\n"
-              "h1{font-size:16pt}h2{font-size:13pt;margin-top:1.5em}\n"
-              "table{border-collapse:collapse;width:100%;margin:.5em 0}\n"
-              "th,td{border:1px solid #555;padding:3px 6px;vertical-align:top}th{background:#eee}\n"
-              "td.n{text-align:right;white-space:nowrap}.muted{color:#555}\n"
-              "@media print{@page{size:A4 landscape;margin:15mm}body{margin:0}h2{page-break-after:avoid}"
-              "tr{page-break-inside:avoid}thead{display:table-header-group}}\n"
-              "</style></head><body>\n<h1>Аналитический отчёт о деятельности методической службы</h1>\n<p>");
-    s_esc(&b, o->scope_name);
-    s_raw(&b, " · ");
-    s_raw(&b, year);
-    s_raw(&b, " год · сформирован ");
-    s_raw(&b, today);
-    s_raw(&b, "</p>\n<h2>1. Показатели эффективности</h2>\n<table><thead>");
+    html_raw(&b, "<!DOCTYPE html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>");
+    html_raw(&b, "Аналитический отчёт: ");
+    html_esc(&b, o->scope_name);
+    html_raw(&b, ", ");
+    html_raw(&b, year);
+    html_raw(&b, "</title>\n<style>\n"
+                 "body{font-family:'PT Serif','Times New Roman',serif;font-size:12pt;margin:2em;color:#000}\n"
+                 "h1{font-size:16pt}h2{font-size:13pt;margin-top:1.5em}\n"
+                 "table{border-collapse:collapse;width:100%;margin:.5em 0}\n"
+                 "th,td{border:1px solid #555;padding:3px 6px;vertical-align:top}th{background:#eee}\n"
+                 "td.n{text-align:right;white-space:nowrap}.muted{color:#555}\n"
+                 "@media print{@page{size:A4 landscape;margin:15mm}body{margin:0}h2{page-break-after:avoid}"
+                 "tr{page-break-inside:avoid}thead{display:table-header-group}}\n"
+                 "</style></head><body>\n<h1>Аналитический отчёт о деятельности методической службы</h1>\n<p>");
+    html_esc(&b, o->scope_name);
+    html_raw(&b, " · ");
+    html_raw(&b, year);
+    html_raw(&b, " год · сформирован ");
+    html_raw(&b, today);
+    html_raw(&b, "</p>\n<h2>1. Показатели эффективности</h2>\n<table><thead>");
     s_row(&b, "th", 7, "Код", "Показатель", year, prev, "Изменение", "Цель", "Цель выполнена");
-    s_raw(&b, "</thead><tbody>\n");
+    html_raw(&b, "</thead><tbody>\n");
     for (size_t i = 0; o->names && i < o->names->n_items; i++) {
         const Metodnet__Indicator *d = o->names->items[i];
         const Metodnet__IndicatorValue *a = s_value(o->now, d->code), *p = s_value(o->before, d->code);
@@ -278,13 +232,13 @@ static int s_html(report_op *o, Metodnet__FileBody *file)
         s_show_target(d, t, sizeof t);
         s_row(&b, "td", 7, d->code, d->name, va, vp, ch, t, s_met(d, a));
     }
-    s_raw(&b, "</tbody></table>\n");
+    html_raw(&b, "</tbody></table>\n");
     if (o->now && o->now->n_breakdown > 0) {
-        s_raw(&b, strcmp(o->by, "municipality") == 0 ? "<h2>2. По муниципалитетам</h2>\n"
-                                                     : "<h2>2. По образовательным организациям</h2>\n");
-        s_raw(&b, "<table><thead>");
+        html_raw(&b, strcmp(o->by, "municipality") == 0 ? "<h2>2. По муниципалитетам</h2>\n"
+                                                        : "<h2>2. По образовательным организациям</h2>\n");
+        html_raw(&b, "<table><thead>");
         s_row(&b, "th", 5, "Территория", "Код", "Показатель", year, "Цель выполнена");
-        s_raw(&b, "</thead><tbody>\n");
+        html_raw(&b, "</thead><tbody>\n");
         for (size_t i = 0; i < o->now->n_breakdown; i++) {
             const Metodnet__IndicatorValue *v = o->now->breakdown[i];
             const Metodnet__Indicator *d = NULL;
@@ -297,15 +251,15 @@ static int s_html(report_op *o, Metodnet__FileBody *file)
             s_show(d, v, va, sizeof va);
             s_row(&b, "td", 5, s_child_name(o, v->scope_id), d->code, d->name, va, s_met(d, v));
         }
-        s_raw(&b, "</tbody></table>\n");
+        html_raw(&b, "</tbody></table>\n");
     }
-    s_raw(&b, "<h2>3. Адресные рекомендации</h2>\n");
+    html_raw(&b, "<h2>3. Адресные рекомендации</h2>\n");
     if (o->recs == NULL || o->recs->n_items == 0) {
-        s_raw(&b, "<p class=\"muted\">Все показатели с целями на уровне цели или выше — рекомендаций нет.</p>\n");
+        html_raw(&b, "<p class=\"muted\">Все показатели с целями на уровне цели или выше — рекомендаций нет.</p>\n");
     } else {
-        s_raw(&b, "<table><thead>");
+        html_raw(&b, "<table><thead>");
         s_row(&b, "th", 6, "Показатель", "Адресат", "Рекомендация", "Охватить человек", "Срок", "Состояние");
-        s_raw(&b, "</thead><tbody>\n");
+        html_raw(&b, "</thead><tbody>\n");
         for (size_t i = 0; i < o->recs->n_items; i++) {
             const Metodnet__Recommendation *r = o->recs->items[i];
             char people[32], deadline[16], addressee[320];
@@ -315,21 +269,21 @@ static int s_html(report_op *o, Metodnet__FileBody *file)
                      r->shnor ? " (ШНОР)" : "");
             s_row(&b, "td", 6, r->indicator, addressee, r->text, people, deadline, s_rec_status(r->status));
         }
-        s_raw(&b, "</tbody></table>\n");
+        html_raw(&b, "</tbody></table>\n");
     }
-    s_raw(&b, "<h2>4. Мониторинг: полнота сдачи отчётов</h2>\n");
+    html_raw(&b, "<h2>4. Мониторинг: полнота сдачи отчётов</h2>\n");
     size_t shown = 0;
     for (size_t i = 0; o->camps && i < o->camps->n_campaigns; i++)
         shown += s_progress(o, o->camps->campaigns[i]) != NULL;
     if (strcmp(o->kind, "organization") == 0) {
-        s_raw(&b, "<p class=\"muted\">Полнота сдачи отчётов показывается в отчётах муниципалитета и региона.</p>\n");
+        html_raw(&b, "<p class=\"muted\">Полнота сдачи отчётов показывается в отчётах муниципалитета и региона.</p>\n");
     } else if (shown == 0) {
-        s_raw(&b, "<p class=\"muted\">Кампаний мониторинга этого года по территории нет.</p>\n");
+        html_raw(&b, "<p class=\"muted\">Кампаний мониторинга этого года по территории нет.</p>\n");
     } else {
-        s_raw(&b, "<table><thead>");
+        html_raw(&b, "<table><thead>");
         s_row(&b, "th", 8, "Кампания", "Период", "Срок сдачи", "Состояние", "Должны сдать", "Сдано", "Утверждено",
               "Полнота");
-        s_raw(&b, "</thead><tbody>\n");
+        html_raw(&b, "</thead><tbody>\n");
         for (size_t i = 0; i < o->camps->n_campaigns; i++) {
             const Metodnet__CampaignFigures *c = o->camps->campaigns[i];
             const Metodnet__MunicipalityProgress *p = s_progress(o, c);
@@ -349,9 +303,9 @@ static int s_html(report_op *o, Metodnet__FileBody *file)
             }
             s_row(&b, "td", 8, c->title, c->period, due, s_campaign_status(c->status), req, sub, appr, full);
         }
-        s_raw(&b, "</tbody></table>\n");
+        html_raw(&b, "</tbody></table>\n");
     }
-    s_raw(&b, "</body></html>\n");
+    html_raw(&b, "</body></html>\n");
     file->content.data = (uint8_t *)b.data;
     file->content.len = b.len;
     return 0;

@@ -16,6 +16,7 @@
 #include "registry_service.pb-c.h"
 #include "validate.h"
 #include "xalloc.h"
+#include "html_page.h"
 
 #define S_MAX_DECISIONS 200
 
@@ -50,80 +51,6 @@ static void s_fail(protocol_job *job, Metodnet__StatusCode code, const char *mes
 }
 
 /* ---------- the page ---------- */
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-} page;
-
-static void s_raw(page *p, const char *s)
-{
-    size_t n = strlen(s);
-    if (p->len + n + 1 > p->cap) {
-        size_t cap = p->cap ? p->cap : 8192;
-        while (cap < p->len + n + 1)
-            cap *= 2;
-        p->data = xrealloc(p->data, cap);
-        p->cap = cap;
-    }
-    memcpy(p->data + p->len, s, n + 1);
-    p->len += n;
-}
-
-static void s_esc(page *p, const char *s)
-{
-    char one[2] = {0, 0};
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            s_raw(p, "&amp;");
-            break;
-        case '<':
-            s_raw(p, "&lt;");
-            break;
-        case '>':
-            s_raw(p, "&gt;");
-            break;
-        case '"':
-            s_raw(p, "&quot;");
-            break;
-        case '\'':
-            s_raw(p, "&#39;");
-            break;
-        default:
-            one[0] = *s;
-            s_raw(p, one);
-        }
-    }
-}
-
-/* Escaped text with line breaks kept (<br>). */
-static void s_esc_lines(page *p, const char *s)
-{
-    while (s && *s) {
-        const char *nl = strchr(s, '\n');
-        size_t n = nl ? (size_t)(nl - s) : strlen(s);
-        char *line = xmalloc(n + 1);
-        memcpy(line, s, n);
-        line[n] = '\0';
-        s_esc(p, line);
-        free(line);
-        if (!nl)
-            break;
-        s_raw(p, "<br>");
-        s = nl + 1;
-    }
-}
-
-static void s_fmt(page *p, const char *format, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, format);
-    vsnprintf(buf, sizeof buf, format, ap);
-    va_end(ap);
-    s_raw(p, buf);
-}
 
 /* "2026-03-05" → "05.03.2026"; anything else → "—". */
 static const char *s_date(const char *ymd, char *out, size_t size)
@@ -165,142 +92,142 @@ static const char *s_status_ru(Metodnet__DecisionStatus status)
     }
 }
 
-static void s_signature(page *p, const char *role, const char *name, const char *signed_on)
+static void s_signature(html_page *p, const char *role, const char *name, const char *signed_on)
 {
     char date[40];
-    s_raw(p, "<tr><td class=\"role\">");
-    s_raw(p, role);
-    s_raw(p, "</td><td class=\"line\">&nbsp;</td><td class=\"name\">");
+    html_raw(p, "<tr><td class=\"role\">");
+    html_raw(p, role);
+    html_raw(p, "</td><td class=\"line\">&nbsp;</td><td class=\"name\">");
     if (name && *name)
-        s_esc(p, name);
+        html_esc(p, name);
     else
-        s_raw(p, "____________________");
-    s_raw(p, "</td><td class=\"date\">");
-    s_raw(p, s_date(signed_on, date, sizeof date));
-    s_raw(p, "</td></tr>\n");
+        html_raw(p, "____________________");
+    html_raw(p, "</td><td class=\"date\">");
+    html_raw(p, s_date(signed_on, date, sizeof date));
+    html_raw(p, "</td></tr>\n");
 }
 
-static void s_render(const protocol_job *job, page *p)
+static void s_render(const protocol_job *job, html_page *p)
 {
     const Metodnet__CouncilMeeting *m = job->meeting;
     const Metodnet__Council *c = job->council;
     char date[40];
-    s_raw(p, "<!DOCTYPE html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Протокол заседания");
+    html_raw(p, "<!DOCTYPE html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Протокол заседания");
     if (m->minutes_number && *m->minutes_number) {
-        s_raw(p, " № ");
-        s_esc(p, m->minutes_number);
+        html_raw(p, " № ");
+        html_esc(p, m->minutes_number);
     }
-    s_raw(p, ": ");
-    s_esc(p, c->name);
-    s_raw(p, "</title>\n<style>\n"
-             "body{font-family:'PT Serif','Times New Roman',serif;font-size:12pt;margin:2em;color:#000;"
-             "line-height:1.35}\n"
-             "h1{font-size:15pt;text-align:center;margin:.2em 0}.center{text-align:center}\n"
-             "h2{font-size:12.5pt;margin-top:1.3em}\n"
-             "table{border-collapse:collapse;width:100%;margin:.4em 0}\n"
-             "th,td{border:1px solid #555;padding:3px 6px;vertical-align:top;text-align:left}th{background:#eee}\n"
-             "td.n{text-align:right;white-space:nowrap}.muted{color:#555}\n"
-             "table.sign td{border:none;padding:1.2em 6px 0 0}table.sign td.line{border-bottom:1px solid #000;"
-             "width:30%}table.sign td.role{width:20%}\n"
-             "@media print{@page{size:A4 portrait;margin:20mm 15mm 20mm 25mm}body{margin:0}"
-             "h2{page-break-after:avoid}tr{page-break-inside:avoid}thead{display:table-header-group}}\n"
-             "</style></head><body>\n<p class=\"center\">");
-    s_esc(p, c->name);
-    s_raw(p, "<br><span class=\"muted\">методический совет, уровень: ");
-    s_raw(p, s_level_ru(c->level));
-    s_raw(p, "</span></p>\n<h1>ПРОТОКОЛ");
+    html_raw(p, ": ");
+    html_esc(p, c->name);
+    html_raw(p, "</title>\n<style>\n"
+                "body{font-family:'PT Serif','Times New Roman',serif;font-size:12pt;margin:2em;color:#000;"
+                "line-height:1.35}\n"
+                "h1{font-size:15pt;text-align:center;margin:.2em 0}.center{text-align:center}\n"
+                "h2{font-size:12.5pt;margin-top:1.3em}\n"
+                "table{border-collapse:collapse;width:100%;margin:.4em 0}\n"
+                "th,td{border:1px solid #555;padding:3px 6px;vertical-align:top;text-align:left}th{background:#eee}\n"
+                "td.n{text-align:right;white-space:nowrap}.muted{color:#555}\n"
+                "table.sign td{border:none;padding:1.2em 6px 0 0}table.sign td.line{border-bottom:1px solid #000;"
+                "width:30%}table.sign td.role{width:20%}\n"
+                "@media print{@page{size:A4 portrait;margin:20mm 15mm 20mm 25mm}body{margin:0}"
+                "h2{page-break-after:avoid}tr{page-break-inside:avoid}thead{display:table-header-group}}\n"
+                "</style></head><body>\n<p class=\"center\">");
+    html_esc(p, c->name);
+    html_raw(p, "<br><span class=\"muted\">методический совет, уровень: ");
+    html_raw(p, s_level_ru(c->level));
+    html_raw(p, "</span></p>\n<h1>ПРОТОКОЛ");
     if (m->minutes_number && *m->minutes_number) {
-        s_raw(p, " № ");
-        s_esc(p, m->minutes_number);
+        html_raw(p, " № ");
+        html_esc(p, m->minutes_number);
     }
-    s_raw(p, "</h1>\n<p class=\"center\">заседания методического совета</p>\n<table class=\"meta\"><tbody>\n");
-    s_raw(p, "<tr><th>Дата</th><td>");
-    s_raw(p, s_date(m->held_on, date, sizeof date));
-    s_raw(p, "</td></tr>\n<tr><th>Место / форма проведения</th><td>");
+    html_raw(p, "</h1>\n<p class=\"center\">заседания методического совета</p>\n<table class=\"meta\"><tbody>\n");
+    html_raw(p, "<tr><th>Дата</th><td>");
+    html_raw(p, s_date(m->held_on, date, sizeof date));
+    html_raw(p, "</td></tr>\n<tr><th>Место / форма проведения</th><td>");
     if (m->place && *m->place)
-        s_esc(p, m->place);
+        html_esc(p, m->place);
     else
-        s_raw(p, "—");
-    s_raw(p, "</td></tr>\n");
-    s_fmt(p, "<tr><th>Присутствовали</th><td>%d из %d членов совета</td></tr>\n", (int)m->members_present,
-          (int)m->members_total);
-    s_raw(p, "<tr><th>Кворум</th><td>");
-    s_raw(p,
-          m->quorum ? "есть (присутствует более половины состава)" : "нет (присутствует половина состава или меньше)");
-    s_raw(p, "</td></tr>\n");
+        html_raw(p, "—");
+    html_raw(p, "</td></tr>\n");
+    html_fmt(p, "<tr><th>Присутствовали</th><td>%d из %d членов совета</td></tr>\n", (int)m->members_present,
+             (int)m->members_total);
+    html_raw(p, "<tr><th>Кворум</th><td>");
+    html_raw(p, m->quorum ? "есть (присутствует более половины состава)"
+                          : "нет (присутствует половина состава или меньше)");
+    html_raw(p, "</td></tr>\n");
     if (c->n_external_members > 0) {
-        s_raw(p, "<tr><th>Внешние члены совета</th><td>");
+        html_raw(p, "<tr><th>Внешние члены совета</th><td>");
         for (size_t i = 0; i < c->n_external_members; i++) {
             const Metodnet__ExternalMember *e = c->external_members[i];
             if (i > 0)
-                s_raw(p, "; ");
-            s_esc(p, e->full_name);
+                html_raw(p, "; ");
+            html_esc(p, e->full_name);
             if (e->affiliation && *e->affiliation) {
-                s_raw(p, " (");
-                s_esc(p, e->affiliation);
-                s_raw(p, ")");
+                html_raw(p, " (");
+                html_esc(p, e->affiliation);
+                html_raw(p, ")");
             }
             if (e->role && *e->role) {
-                s_raw(p, " — ");
-                s_esc(p, e->role);
+                html_raw(p, " — ");
+                html_esc(p, e->role);
             }
         }
-        s_raw(p, "</td></tr>\n");
+        html_raw(p, "</td></tr>\n");
     }
     if (m->n_invited > 0) {
-        s_raw(p, "<tr><th>Приглашённые</th><td>");
+        html_raw(p, "<tr><th>Приглашённые</th><td>");
         for (size_t i = 0; i < m->n_invited; i++) {
             if (i > 0)
-                s_raw(p, "; ");
-            s_esc(p, m->invited[i]);
+                html_raw(p, "; ");
+            html_esc(p, m->invited[i]);
         }
-        s_raw(p, "</td></tr>\n");
+        html_raw(p, "</td></tr>\n");
     }
-    s_raw(p, "</tbody></table>\n<h2>Повестка и голосование</h2>\n<table><thead><tr><th>№</th><th>Вопрос</th>"
-             "<th>Решение</th><th>За</th><th>Против</th><th>Воздержались</th></tr></thead><tbody>\n");
+    html_raw(p, "</tbody></table>\n<h2>Повестка и голосование</h2>\n<table><thead><tr><th>№</th><th>Вопрос</th>"
+                "<th>Решение</th><th>За</th><th>Против</th><th>Воздержались</th></tr></thead><tbody>\n");
     for (size_t i = 0; i < m->n_agenda; i++) {
         const Metodnet__AgendaItem *a = m->agenda[i];
-        s_fmt(p, "<tr><td class=\"n\">%zu</td><td>", i + 1);
-        s_esc(p, a->title);
-        s_raw(p, "</td><td>");
+        html_fmt(p, "<tr><td class=\"n\">%zu</td><td>", i + 1);
+        html_esc(p, a->title);
+        html_raw(p, "</td><td>");
         if (a->decision && *a->decision)
-            s_esc_lines(p, a->decision);
+            html_esc_lines(p, a->decision);
         else
-            s_raw(p, "—");
-        s_fmt(p, "</td><td class=\"n\">%d</td><td class=\"n\">%d</td><td class=\"n\">%d</td></tr>\n", (int)a->votes_for,
-              (int)a->votes_against, (int)a->votes_abstained);
+            html_raw(p, "—");
+        html_fmt(p, "</td><td class=\"n\">%d</td><td class=\"n\">%d</td><td class=\"n\">%d</td></tr>\n",
+                 (int)a->votes_for, (int)a->votes_against, (int)a->votes_abstained);
     }
-    s_raw(p, "</tbody></table>\n");
+    html_raw(p, "</tbody></table>\n");
     if (m->decisions && *m->decisions) {
-        s_raw(p, "<h2>Постановили</h2>\n<p>");
-        s_esc_lines(p, m->decisions);
-        s_raw(p, "</p>\n");
+        html_raw(p, "<h2>Постановили</h2>\n<p>");
+        html_esc_lines(p, m->decisions);
+        html_raw(p, "</p>\n");
     }
-    s_raw(p, "<h2>Решения и рекомендации</h2>\n");
+    html_raw(p, "<h2>Решения и рекомендации</h2>\n");
     if (job->n_decisions == 0) {
-        s_raw(p, "<p class=\"muted\">Поручений по итогам заседания не записано.</p>\n");
+        html_raw(p, "<p class=\"muted\">Поручений по итогам заседания не записано.</p>\n");
     } else {
-        s_raw(p, "<table><thead><tr><th>№</th><th>Вид</th><th>Содержание</th><th>Адресат</th><th>Срок</th>"
-                 "<th>Состояние</th></tr></thead><tbody>\n");
+        html_raw(p, "<table><thead><tr><th>№</th><th>Вид</th><th>Содержание</th><th>Адресат</th><th>Срок</th>"
+                    "<th>Состояние</th></tr></thead><tbody>\n");
         for (size_t i = 0; i < job->n_decisions; i++) {
             const Metodnet__CouncilDecision *d = job->decisions[i];
-            s_fmt(p, "<tr><td class=\"n\">%zu</td><td>%s</td><td>", i + 1,
-                  d->kind == METODNET__DECISION_KIND__DECISION_KIND_RECOMMENDATION ? "рекомендация" : "решение");
-            s_esc_lines(p, d->text);
-            s_raw(p, "</td><td>");
-            s_esc(p, d->addressee);
-            s_raw(p, "</td><td>");
-            s_raw(p, s_date(d->due_on, date, sizeof date));
-            s_raw(p, "</td><td>");
-            s_raw(p, s_status_ru(d->status));
-            s_raw(p, "</td></tr>\n");
+            html_fmt(p, "<tr><td class=\"n\">%zu</td><td>%s</td><td>", i + 1,
+                     d->kind == METODNET__DECISION_KIND__DECISION_KIND_RECOMMENDATION ? "рекомендация" : "решение");
+            html_esc_lines(p, d->text);
+            html_raw(p, "</td><td>");
+            html_esc(p, d->addressee);
+            html_raw(p, "</td><td>");
+            html_raw(p, s_date(d->due_on, date, sizeof date));
+            html_raw(p, "</td><td>");
+            html_raw(p, s_status_ru(d->status));
+            html_raw(p, "</td></tr>\n");
         }
-        s_raw(p, "</tbody></table>\n");
+        html_raw(p, "</tbody></table>\n");
     }
-    s_raw(p, "<table class=\"sign\"><tbody>\n");
+    html_raw(p, "<table class=\"sign\"><tbody>\n");
     s_signature(p, "Председатель", m->chair_name, m->signed_on);
     s_signature(p, "Секретарь", m->secretary_name, m->signed_on);
-    s_raw(p, "</tbody></table>\n</body></html>\n");
+    html_raw(p, "</tbody></table>\n</body></html>\n");
 }
 
 /* Decisions in the order they were taken (ids grow with time). */
@@ -315,7 +242,7 @@ static int s_by_id(const void *a, const void *b)
 static void s_finish(protocol_job *job)
 {
     qsort(job->decisions, job->n_decisions, sizeof *job->decisions, s_by_id);
-    page p = {0};
+    html_page p = {0};
     s_render(job, &p);
     Metodnet__FileBody file = METODNET__FILE_BODY__INIT;
     file.content.data = (uint8_t *)p.data;
