@@ -142,3 +142,19 @@ void service_client_destroy(service_client **clientp)
     mdp_client_destroy(&client->mdp);
     free(client);
 }
+
+int service_client_get_as_system(service_client *client, const char *service, const char *method, const char *id,
+                                 const ProtobufCMessageDescriptor *response, const char *request_id,
+                                 service_client_cb cb, void *ud)
+{
+    Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
+    get.id = (char *)id;
+    service_client_request r = {.service = service,
+                                .method = method,
+                                .request = &get.base,
+                                .response = response,
+                                .caller = service_client_system_principal(),
+                                .request_id = request_id,
+                                .timeout_ms = 5000};
+    return service_client_call(client, &r, cb, ud);
+}

@@ -44,6 +44,13 @@ int service_client_call(service_client *client, const service_client_request *re
  * behalf after it has checked its caller itself. Borrowed, static. */
 const Metodnet__Principal *service_client_system_principal(void);
 
+/* One record by id (a Get… rpc whose request is GetRequest, e.g. registry GetStaff), asked as the system
+ * (service_client_system_principal) with the default timeout: for a service that has checked its own
+ * caller and needs the record behind an id. As service_client_call otherwise. */
+int service_client_get_as_system(service_client *client, const char *service, const char *method, const char *id,
+                                 const ProtobufCMessageDescriptor *response, const char *request_id,
+                                 service_client_cb cb, void *ud);
+
 /* Fails pending calls with UNAVAILABLE (their callbacks are called from inside this call), frees the
  * client; *client = NULL. */
 void service_client_destroy(service_client **client);

@@ -76,16 +76,9 @@ static void s_nominee_loaded(const Metodnet__Status *status, const ProtobufCMess
         }
     }
     if (o->query_index < req->n_staff_ids) {
-        Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
-        get.id = req->staff_ids[o->query_index];
-        service_client_request r = {.service = "registry",
-                                    .method = "GetStaff",
-                                    .request = &get.base,
-                                    .response = &metodnet__staff_member__descriptor,
-                                    .caller = service_client_system_principal(),
-                                    .request_id = service_call_request_id(o->call),
-                                    .timeout_ms = 5000};
-        if (service_client_call(o->d->registry, &r, s_nominee_loaded, o) != 0)
+        if (service_client_get_as_system(o->d->registry, "registry", "GetStaff", req->staff_ids[o->query_index],
+                                         &metodnet__staff_member__descriptor, service_call_request_id(o->call),
+                                         s_nominee_loaded, o) != 0)
             diag_fail(o, CODE(UNAVAILABLE), "Реестр кадров временно недоступен");
         return;
     }
@@ -146,16 +139,9 @@ static void s_nominate_campaign_loaded(op *o)
     o->assignees = xcalloc(req->n_staff_ids, sizeof *o->assignees);
     o->n_assignees = 0;
     o->query_index = 0;
-    Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
-    get.id = req->staff_ids[0];
-    service_client_request r = {.service = "registry",
-                                .method = "GetStaff",
-                                .request = &get.base,
-                                .response = &metodnet__staff_member__descriptor,
-                                .caller = service_client_system_principal(),
-                                .request_id = service_call_request_id(o->call),
-                                .timeout_ms = 5000};
-    if (service_client_call(o->d->registry, &r, s_nominee_loaded, o) != 0)
+    if (service_client_get_as_system(o->d->registry, "registry", "GetStaff", req->staff_ids[0],
+                                     &metodnet__staff_member__descriptor, service_call_request_id(o->call),
+                                     s_nominee_loaded, o) != 0)
         diag_fail(o, CODE(UNAVAILABLE), "Реестр кадров временно недоступен");
 }
 

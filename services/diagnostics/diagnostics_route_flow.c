@@ -333,15 +333,8 @@ void diag_route_edit(op *o)
         s_route_edit_store(o);
         return;
     }
-    Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
-    get.id = next->tutor_staff_id;
-    service_client_request r = {.service = "registry",
-                                .method = "GetStaff",
-                                .request = &get.base,
-                                .response = &metodnet__staff_member__descriptor,
-                                .caller = service_client_system_principal(),
-                                .request_id = service_call_request_id(o->call),
-                                .timeout_ms = 5000};
-    if (service_client_call(o->d->registry, &r, s_tutor_loaded, o) != 0)
+    if (service_client_get_as_system(o->d->registry, "registry", "GetStaff", next->tutor_staff_id,
+                                     &metodnet__staff_member__descriptor, service_call_request_id(o->call),
+                                     s_tutor_loaded, o) != 0)
         diag_fail(o, CODE(UNAVAILABLE), "Реестр кадров временно недоступен");
 }

@@ -433,16 +433,9 @@ static void s_generate_route_loaded(op *o)
     }
     const Metodnet__Result *result = o->latest->result;
     o->pending = 1 + (int)result->n_deficits + 1 + 1; /* +1 until every call is issued */
-    Metodnet__GetRequest person = METODNET__GET_REQUEST__INIT;
-    person.id = (char *)result->staff_id;
-    service_client_request pr = {.service = "registry",
-                                 .method = "GetStaff",
-                                 .request = &person.base,
-                                 .response = &metodnet__staff_member__descriptor,
-                                 .caller = service_client_system_principal(),
-                                 .request_id = service_call_request_id(o->call),
-                                 .timeout_ms = 5000};
-    if (service_client_call(o->d->registry, &pr, s_route_person_loaded, o) != 0)
+    if (service_client_get_as_system(o->d->registry, "registry", "GetStaff", result->staff_id,
+                                     &metodnet__staff_member__descriptor, service_call_request_id(o->call),
+                                     s_route_person_loaded, o) != 0)
         o->pending--;
     for (size_t i = 0; i < result->n_deficits; i++) {
         Metodnet__ListProgrammesRequest lp = METODNET__LIST_PROGRAMMES_REQUEST__INIT;

@@ -73,17 +73,11 @@ static void s_create_at_home(events_service *svc, service_call *call, const Prot
     home_op *h = xcalloc(1, sizeof *h);
     *h = (home_op){
         svc, call, request, kind, entity, by_organization ? organization_json : "municipalityId", by_organization};
-    Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
-    get.id = (char *)(by_organization ? organization : municipality);
-    service_client_request r = {.service = "registry",
-                                .method = by_organization ? "GetOrganization" : "GetMunicipality",
-                                .request = &get.base,
-                                .response = by_organization ? &metodnet__organization__descriptor
-                                                            : &metodnet__municipality__descriptor,
-                                .caller = service_client_system_principal(),
-                                .request_id = service_call_request_id(call),
-                                .timeout_ms = 5000};
-    if (service_client_call(svc->broker, &r, s_home_found, h) != 0) {
+    if (service_client_get_as_system(svc->broker, "registry", by_organization ? "GetOrganization" : "GetMunicipality",
+                                     (char *)(by_organization ? organization : municipality),
+                                     by_organization ? &metodnet__organization__descriptor
+                                                     : &metodnet__municipality__descriptor,
+                                     service_call_request_id(call), s_home_found, h) != 0) {
         service_call_fail(call, EVENTS_CODE(UNAVAILABLE), "Реестр временно недоступен, повторите запрос позже");
         free(h);
     }

@@ -281,16 +281,9 @@ static void s_register_event(entity_result result, const uint8_t *data, size_t l
                         "Добавить участника вне целевой аудитории может только организатор мероприятия");
         return;
     }
-    Metodnet__GetRequest get = METODNET__GET_REQUEST__INIT;
-    get.id = o->staff_id;
-    service_client_request r = {.service = "registry",
-                                .method = "GetStaff",
-                                .request = &get.base,
-                                .response = &metodnet__staff_member__descriptor,
-                                .caller = service_client_system_principal(),
-                                .request_id = service_call_request_id(o->call),
-                                .timeout_ms = 5000};
-    if (service_client_call(o->svc->broker, &r, s_register_staff, o) != 0)
+    if (service_client_get_as_system(o->svc->broker, "registry", "GetStaff", o->staff_id,
+                                     &metodnet__staff_member__descriptor, service_call_request_id(o->call),
+                                     s_register_staff, o) != 0)
         s_register_fail(o, EVENTS_CODE(UNAVAILABLE), "Реестр временно недоступен, повторите запрос позже");
 }
 
