@@ -196,6 +196,10 @@ struct entity_kind {
      * before the answer: an event given more seats promotes its waitlist). current is NULL for a create;
      * both are borrowed for the call. ud is the engine's. NULL = the engine answers with next. */
     void (*stored)(void *ud, service_call *call, const ProtobufCMessage *current, const ProtobufCMessage *next);
+    /* A record as an older version stored it brought to today's form (a legacy value, the default of a
+     * field added later, what is derived); true when it changed anything. Run by migrations
+     * (entity_upgrade.h), NULL when the kind has nothing to upgrade. */
+    bool (*upgrade)(ProtobufCMessage *entity);
 };
 
 /* A service's claims policy: a write that claims a new value of the guarded claim field first asks

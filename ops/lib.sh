@@ -494,6 +494,31 @@ mn_check_claims() {
     rm -f "$log.tmp"
 }
 
+# mn_migrate_records <registry binary>: `metodnet-registry migrate-records` as the operator's Redis user,
+# before the services start: the registry's records of older versions in today's form (founder, the
+# network flag, subjects, the next attestation), each changed record a new version with its event.
+# Idempotent; the report (progress per region and kind) goes to <log dir>/migrate-records.log.
+mn_migrate_records() {
+    local log="$MN_LOG_DIR/migrate-records.log" rc
+    date -u '+%F %T UTC' >>"$log"
+    set +e
+    (mn_redis_as ops && "$1" migrate-records >>"$log" 2>&1)
+    rc=$?
+    set -e
+    case "$rc" in
+    0)
+        if ! tail -n 1 "$log" | grep -q ' обновлено 0$'; then
+            mn_say "Записи реестра приведены к текущему виду: $(tail -n 1 "$log" | sed 's/^Итого: //')"
+        fi
+        ;;
+    3) mn_warn "миграция записей реестра оставила записи (запустите ./ops/up ещё раз; отчёт: $log): $(tail -n 1 "$log")" ;;
+    *)
+        tail -n 20 "$log" >&2 || true
+        mn_die "миграция записей реестра не удалась (код $rc), журнал: $log"
+        ;;
+    esac
+}
+
 # mn_migrate_sort_text: the index members written before the compact sort text get it
 # (ops/migrate/sort_text.lua), a page of the keyspace per call, with progress for a big store.
 # Idempotent; the store is marked when done, so later starts cost one EXISTS.

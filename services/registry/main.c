@@ -1,6 +1,7 @@
 /* metodnet-registry — the registry service process (territory, organizations, staff).
  * `metodnet-registry check-claims [--fix]` checks the externalId claims against the records instead
- * (registry_claims_check.h) and exits. */
+ * (registry_claims_check.h) and exits; `metodnet-registry migrate-records [--dry-run]` brings records of
+ * older versions to today's form (registry_migrate.h) and exits. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,9 @@
 
 #include "config.h"
 #include "registry.h"
+#include "log.h"
 #include "registry_claims_check.h"
+#include "registry_migrate.h"
 #include "service_process.h"
 
 static void s_check_usage(void)
@@ -24,30 +27,64 @@ static void s_check_usage(void)
             "             2 — неверные аргументы; 3 — остались расхождения (дубли или запуск без --fix).\n");
 }
 
-static int s_check_claims(int argc, char **argv)
+/* The arguments of a subcommand: its one flag (--fix, --dry-run) and the Redis parameters config_load
+ * knows. Returns 0 with cfg loaded, 1 after --help (usage printed), 2 on bad arguments. */
+static int s_subcommand_args(int argc, char **argv, const char *flag, bool *flag_set, void (*usage)(void), config *cfg)
 {
-    bool fix = false;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (rest == NULL)
-        return REGISTRY_CLAIMS_FAILED;
+        return 2;
     int n_rest = 0;
     rest[n_rest++] = argv[0];
+    *flag_set = false;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            s_check_usage();
+            usage();
             free(rest);
-            return REGISTRY_CLAIMS_CLEAN;
+            return 1;
         }
-        if (strcmp(argv[i], "--fix") == 0)
-            fix = true;
+        if (strcmp(argv[i], flag) == 0)
+            *flag_set = true;
         else
             rest[n_rest++] = argv[i];
     }
-    config cfg;
-    int rc = config_load(&cfg, "registry", n_rest, rest);
+    int rc = config_load(cfg, "registry", n_rest, rest);
     free(rest);
+    return rc == 0 ? 0 : rc > 0 ? 1 : 2;
+}
+
+static void s_migrate_usage(void)
+{
+    fprintf(stderr,
+            "Использование: metodnet-registry migrate-records [--dry-run] [параметры Redis, см. metodnet-registry "
+            "--help]\n"
+            "Приводит записи реестра, сохранённые прежними версиями, к текущему виду: организации без учредителя\n"
+            "получают учредителя по умолчанию, объединения вида «сетевое сообщество» — вид «профессиональное\n"
+            "сообщество» с признаком сети, один предмет объединения — список предметов, работники — дату\n"
+            "следующей аттестации. Каждая изменённая запись получает следующую версию и событие изменения.\n"
+            "С --dry-run только считает. Повторный запуск ничего не меняет.\n"
+            "Коды выхода: 0 — все записи в текущем виде; 1 — хранилище недоступно или запись не сохранена;\n"
+            "             2 — неверные аргументы; 3 — остались записи (пробный запуск, гонка, отказ хранилища).\n");
+}
+
+static int s_migrate_records(int argc, char **argv)
+{
+    bool dry_run;
+    config cfg;
+    int rc = s_subcommand_args(argc, argv, "--dry-run", &dry_run, s_migrate_usage, &cfg);
     if (rc != 0)
-        return rc > 0 ? REGISTRY_CLAIMS_CLEAN : REGISTRY_CLAIMS_USAGE;
+        return rc == 1 ? REGISTRY_MIGRATE_DONE : REGISTRY_MIGRATE_USAGE;
+    log_init("registry");
+    return registry_migrate_records(&cfg, dry_run, stdout);
+}
+
+static int s_check_claims(int argc, char **argv)
+{
+    bool fix;
+    config cfg;
+    int rc = s_subcommand_args(argc, argv, "--fix", &fix, s_check_usage, &cfg);
+    if (rc != 0)
+        return rc == 1 ? REGISTRY_CLAIMS_CLEAN : REGISTRY_CLAIMS_USAGE;
 
     struct timeval timeout = {5, 0};
     redisContext *c = cfg.redis.unix_path ? redisConnectUnixWithTimeout(cfg.redis.unix_path, timeout)
@@ -91,8 +128,12 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "check-claims") == 0)
         return s_check_claims(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "migrate-records") == 0)
+        return s_migrate_records(argc, argv);
     static const service_process process = {"registry", "служба реестра", s_start, s_stop,
                                             "  check-claims [--fix] — сверка занятых externalId с записями "
-                                            "(подробнее: metodnet-registry check-claims --help)\n"};
+                                            "(подробнее: metodnet-registry check-claims --help)\n"
+                                            "  migrate-records [--dry-run] — записи прежних версий к текущему виду "
+                                            "(подробнее: metodnet-registry migrate-records --help)\n"};
     return service_process_main(&process, argc, argv);
 }

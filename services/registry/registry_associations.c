@@ -170,6 +170,19 @@ static bool s_association_match(const ProtobufCMessage *msg, const ProtobufCMess
     return !(catalogue_set(a->closed_on) && strcmp(a->closed_on, day) <= 0);
 }
 
+/* A record stored before: the legacy network kind becomes the flag, a single subject the list. */
+static bool s_association_upgrade(ProtobufCMessage *msg)
+{
+    Metodnet__Association *a = (Metodnet__Association *)msg;
+    bool changed = a->kind == METODNET__ASSOCIATION_KIND__ASSOCIATION_KIND_NETWORK_COMMUNITY;
+    s_association_network(a);
+    if (a->n_subjects == 0 && catalogue_set(a->subject)) {
+        s_subjects_from_subject(a);
+        changed = true;
+    }
+    return changed;
+}
+
 static void s_association_on_create(ProtobufCMessage *msg, const ProtobufCMessage *request)
 {
     (void)request;
@@ -219,6 +232,7 @@ const registry_kind registry_association_kind = {
     .apply_reference = s_association_apply,
     .list_match = s_association_match,
     .on_create = s_association_on_create,
+    .upgrade = s_association_upgrade,
 };
 
 /* ---------- membership ---------- */

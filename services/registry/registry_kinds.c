@@ -274,6 +274,15 @@ static void s_organization_on_create(ProtobufCMessage *msg, const ProtobufCMessa
     registry_organization_default_founder((Metodnet__Organization *)msg);
 }
 
+/* A record stored before founders were kept gets the default founder (as a new one would). */
+static bool s_organization_upgrade(ProtobufCMessage *msg)
+{
+    Metodnet__Organization *o = (Metodnet__Organization *)msg;
+    Metodnet__OrganizationFounder before = o->founder;
+    registry_organization_default_founder(o);
+    return o->founder != before;
+}
+
 static void s_organization_territory(const ProtobufCMessage *msg, registry_territory *out)
 {
     const Metodnet__Organization *o = (const Metodnet__Organization *)msg;
@@ -389,6 +398,7 @@ const registry_kind registry_organization_kind = {
     .immutable = s_organization_immutable,
     .validate = s_organization_validate,
     .on_create = s_organization_on_create,
+    .upgrade = s_organization_upgrade,
     .territory = s_organization_territory,
     .layout = s_organization_layout,
     .list_match = s_organization_match,
@@ -462,6 +472,17 @@ void registry_staff_derive(Metodnet__StaffMember *s)
         snprintf(due, sizeof due, "%04d-%02d-%02d", y + 5, m, d);
     }
     pbfield_set_string(&s->base, "next_attestation_due", due);
+}
+
+/* A record stored before the next attestation was derived gets it. */
+static bool s_staff_upgrade(ProtobufCMessage *msg)
+{
+    Metodnet__StaffMember *s = (Metodnet__StaffMember *)msg;
+    char *before = xstrdup(s->next_attestation_due ? s->next_attestation_due : "");
+    registry_staff_derive(s);
+    bool changed = strcmp(before, s->next_attestation_due ? s->next_attestation_due : "") != 0;
+    free(before);
+    return changed;
 }
 
 static void s_staff_validate(const ProtobufCMessage *msg, bool creating, validation *v)
@@ -679,6 +700,7 @@ const registry_kind registry_staff_kind = {
     .prepare_references = s_staff_prepare_references,
     .apply_reference = s_staff_apply_reference,
     .on_create = s_staff_on_create,
+    .upgrade = s_staff_upgrade,
     .list_match = s_staff_match,
     .json_field = "staff",
     .descriptor = &metodnet__staff_member__descriptor,
