@@ -83,7 +83,9 @@ typedef struct op {
     op_kind what;
     const ProtobufCMessage *request; /* owned by the call */
     ProtobufCMessage *current;       /* stored state */
-    ProtobufCMessage *next;          /* state to store */
+    uint8_t *stored;                 /* a get: the stored bytes of current, answered as they are */
+    size_t stored_len;
+    ProtobufCMessage *next; /* state to store */
     int64_t expected_version;
     char region[8];
     char key[ENTITY_KEY_MAX];
@@ -123,6 +125,7 @@ static void s_op_free(op *o)
         protobuf_c_message_free_unpacked(o->current, NULL);
     if (o->next)
         protobuf_c_message_free_unpacked(o->next, NULL);
+    free(o->stored);
     validation_free(&o->v);
     entity_layout_clear(&o->old_layout);
     entity_layout_clear(&o->new_layout);
@@ -902,6 +905,11 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_NOT_FOUND, o->kind->not_found_ru);
         return;
     }
+    if (o->what == OP_GET) {
+        o->stored = xmalloc(len ? len : 1);
+        memcpy(o->stored, data, len);
+        o->stored_len = len;
+    }
     if (o->kind->through_needed && o->kind->through_needed(service_call_caller(o->call), o->current)) {
         s_check_through(o);
         return;
@@ -913,11 +921,15 @@ static void s_loaded(entity_result result, const uint8_t *data, size_t len, int6
 static void s_readable(op *o)
 {
     if (o->what == OP_GET) {
-        if (o->kind->redact)
-            o->kind->redact(o->current, service_call_caller(o->call));
+        bool redacted = o->kind->redact && o->kind->redact(o->current, service_call_caller(o->call));
         if (o->kind->personal)
             entity_kind_audit(&o->engine, o->call, o->kind, "read", pbfield_string(o->current, "id"), o->region);
-        s_reply(o, o->current);
+        if (redacted) {
+            s_reply(o, o->current);
+        } else { /* what is stored is what is shown: its bytes as they are */
+            service_call_reply_packed(o->call, o->stored, o->stored_len);
+            s_op_free(o);
+        }
         return;
     }
     if (!s_allowed(o, o->current, SCOPE_WRITE)) {

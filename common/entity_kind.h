@@ -156,8 +156,9 @@ struct entity_kind {
     void (*validate)(const ProtobufCMessage *entity, bool creating, validation *v);
     void (*territory)(const ProtobufCMessage *entity, entity_territory *out);
     void (*layout)(const ProtobufCMessage *entity, entity_layout *out);
-    /* Clears what this caller may not see (personal data); NULL when every field is shown. */
-    void (*redact)(ProtobufCMessage *entity, const Metodnet__Principal *caller);
+    /* Clears what this caller may not see (personal data); true when it cleared anything (a get then
+     * answers with the stored bytes as they are when nothing was); NULL when every field is shown. */
+    bool (*redact)(ProtobufCMessage *entity, const Metodnet__Principal *caller);
     /* Access beyond the territory rule; NULL = scope_allows() on territory. */
     bool (*allows)(const Metodnet__Principal *caller, const ProtobufCMessage *entity, scope_access access);
     /* Records to read before a write; returns how many were filled (≤ max). */

@@ -37,8 +37,9 @@ static const char *s_code_word(Metodnet__StatusCode code)
 }
 
 /* Packs and sends a Reply; envelope may be NULL when it could not be decoded. */
-static void s_send_status(mdp_worker_request *req, const char *request_id, Metodnet__StatusCode code,
-                          const char *message, const validation *violations, const ProtobufCMessage *response,
+/* The Reply with the response's packed bytes (payload, NULL = none) sent to the broker. */
+static void s_send_packed(mdp_worker_request *req, const char *request_id, Metodnet__StatusCode code,
+                          const char *message, const validation *violations, const uint8_t *payload, size_t payload_len,
                           int32_t retry_after_seconds)
 {
     Metodnet__Reply reply = METODNET__REPLY__INIT;
@@ -52,12 +53,9 @@ static void s_send_status(mdp_worker_request *req, const char *request_id, Metod
         status.violations = violations->items;
         status.n_violations = violations->n;
     }
-    uint8_t *payload = NULL;
-    if (response) {
-        reply.payload.len = protobuf_c_message_get_packed_size(response);
-        payload = xmalloc(reply.payload.len ? reply.payload.len : 1);
-        protobuf_c_message_pack(response, payload);
-        reply.payload.data = payload;
+    if (payload) {
+        reply.payload.data = (uint8_t *)payload;
+        reply.payload.len = payload_len;
     }
     size_t len = metodnet__reply__get_packed_size(&reply);
     uint8_t *buf = xmalloc(len ? len : 1);
@@ -65,6 +63,20 @@ static void s_send_status(mdp_worker_request *req, const char *request_id, Metod
     if (mdp_worker_reply(req, buf, len) != 0)
         log_warn(request_id, "ответ не доставлен: соединение с брокером было сброшено");
     free(buf);
+}
+
+static void s_send_status(mdp_worker_request *req, const char *request_id, Metodnet__StatusCode code,
+                          const char *message, const validation *violations, const ProtobufCMessage *response,
+                          int32_t retry_after_seconds)
+{
+    uint8_t *payload = NULL;
+    size_t payload_len = 0;
+    if (response) {
+        payload_len = protobuf_c_message_get_packed_size(response);
+        payload = xmalloc(payload_len ? payload_len : 1);
+        protobuf_c_message_pack(response, payload);
+    }
+    s_send_packed(req, request_id, code, message, violations, payload, payload_len, retry_after_seconds);
     free(payload);
 }
 
@@ -89,6 +101,13 @@ static void s_finish(service_call *call, Metodnet__StatusCode code)
 void service_call_reply(service_call *call, const ProtobufCMessage *response)
 {
     s_send(call->req, call->envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_OK, "", NULL, response);
+    s_finish(call, METODNET__STATUS_CODE__STATUS_CODE_OK);
+}
+
+void service_call_reply_packed(service_call *call, const uint8_t *response, size_t len)
+{
+    s_send_packed(call->req, call->envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_OK, "", NULL,
+                  response ? response : (const uint8_t *)"", len, 0);
     s_finish(call, METODNET__STATUS_CODE__STATUS_CODE_OK);
 }
 

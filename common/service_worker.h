@@ -63,6 +63,9 @@ const ProtobufCMethodDescriptor *service_call_method(const service_call *call);
 
 /* Answers OK with response (packed here; still owned by the caller). Frees the call. */
 void service_call_reply(service_call *call, const ProtobufCMessage *response);
+/* The same with the response already packed (a record's stored bytes, when nothing is redacted: no
+ * unpack-pack round trip); the bytes must be a message of the method's output type. */
+void service_call_reply_packed(service_call *call, const uint8_t *response, size_t len);
 /* Answers with an error; message_ru is a Russian sentence for a person. Frees the call. */
 void service_call_fail(service_call *call, Metodnet__StatusCode code, const char *message_ru);
 /* Answers TOO_MANY_REQUESTS with Status.retry_after_seconds (at least 1), which the gateway sends as

@@ -16,7 +16,6 @@
 #include "auth.pb-c.h"
 #include "clock.h"
 #include "log.h"
-#include "pbfield.h"
 #include "request_envelope.h"
 
 #define S_PROBES 16
@@ -24,10 +23,17 @@
  * a collision cannot be aimed at without the key, and it costs a tenth of a SHA-256 per request. */
 #define S_HASH_BYTES crypto_shorthash_siphashx24_BYTES
 
+/* A cached principal shared by its cache entry and the answers waiting for delivery: an entry that
+ * changes or goes drops its reference, the last one frees it (no copy per request). */
+typedef struct {
+    int refs;
+    Metodnet__Principal *principal;
+} s_shared_principal;
+
 typedef struct {
     uint8_t hash[S_HASH_BYTES];
     bool used;
-    Metodnet__Principal *principal; /* unpacked, NULL when not (or no longer) valid */
+    s_shared_principal *principal; /* NULL when not (or no longer) valid */
     int64_t valid_until_ms;
     double bucket;
     int64_t refilled_ms;
@@ -53,7 +59,7 @@ struct gateway_auth_wait {
     void *ud;
     /* a ready answer */
     gateway_auth_result result;
-    Metodnet__Principal *principal; /* own copy (the cache entry may change before delivery) */
+    s_shared_principal *principal; /* a reference (the cache entry may change before delivery) */
     uint32_t retry_after_seconds;
     bool cancelled;
     gateway_auth_wait *next;
@@ -113,10 +119,23 @@ gateway_auth *gateway_auth_new(uv_loop_t *loop, mdp_broker *broker, const gatewa
     return auth;
 }
 
+static s_shared_principal *s_principal_ref(s_shared_principal *shared)
+{
+    shared->refs++;
+    return shared;
+}
+
+static void s_principal_unref(s_shared_principal *shared)
+{
+    if (shared == NULL || --shared->refs > 0)
+        return;
+    metodnet__principal__free_unpacked(shared->principal, NULL);
+    free(shared);
+}
+
 static void s_wait_free(gateway_auth_wait *wait)
 {
-    if (wait->principal)
-        metodnet__principal__free_unpacked(wait->principal, NULL);
+    s_principal_unref(wait->principal);
     free(wait);
 }
 
@@ -130,14 +149,15 @@ static void s_deliver_ready(uv_idle_t *idle)
     while (wait) {
         gateway_auth_wait *next = wait->next;
         if (!wait->cancelled)
-            wait->cb(wait->result, wait->principal, wait->retry_after_seconds, wait->ud);
+            wait->cb(wait->result, wait->principal ? wait->principal->principal : NULL, wait->retry_after_seconds,
+                     wait->ud);
         s_wait_free(wait);
         wait = next;
     }
 }
 
 /* Queues an answer known now for the next loop turn; NULL (cb not called) when out of memory. */
-static gateway_auth_wait *s_ready(gateway_auth *auth, gateway_auth_result result, const Metodnet__Principal *principal,
+static gateway_auth_wait *s_ready(gateway_auth *auth, gateway_auth_result result, s_shared_principal *principal,
                                   uint32_t retry_after_seconds, gateway_auth_cb cb, void *ud)
 {
     gateway_auth_wait *wait = calloc(1, sizeof *wait);
@@ -148,8 +168,8 @@ static gateway_auth_wait *s_ready(gateway_auth *auth, gateway_auth_result result
     wait->ud = ud;
     wait->result = result;
     wait->retry_after_seconds = retry_after_seconds;
-    if (principal != NULL) /* own copy: the cache entry may change before delivery */
-        wait->principal = (Metodnet__Principal *)pbfield_clone(&principal->base);
+    if (principal != NULL) /* a reference: the cache entry may change before delivery */
+        wait->principal = s_principal_ref(principal);
     if (auth->ready_tail)
         auth->ready_tail->next = wait;
     else
@@ -161,8 +181,7 @@ static gateway_auth_wait *s_ready(gateway_auth *auth, gateway_auth_result result
 
 static void s_entry_clear_principal(s_entry *e)
 {
-    if (e->principal)
-        metodnet__principal__free_unpacked(e->principal, NULL);
+    s_principal_unref(e->principal);
     e->principal = NULL;
     e->valid_until_ms = 0;
 }
@@ -368,11 +387,18 @@ static void s_on_authenticated(int result, const uint8_t *body, size_t len, void
         /* keep our own copy: the response is freed below */
         size_t plen = metodnet__principal__get_packed_size(response->principal);
         uint8_t *packed = malloc(plen ? plen : 1);
-        if (packed != NULL) {
+        s_shared_principal *shared = malloc(sizeof *shared);
+        if (packed != NULL && shared != NULL) {
             metodnet__principal__pack(response->principal, packed);
-            e->principal = metodnet__principal__unpack(NULL, plen, packed);
-            free(packed);
+            shared->refs = 1;
+            shared->principal = metodnet__principal__unpack(NULL, plen, packed);
+            if (shared->principal != NULL) {
+                e->principal = shared;
+                shared = NULL;
+            }
         }
+        free(packed);
+        free(shared);
         int64_t until = response->valid_until_unix_ms;
         if (until > now + 5000)
             until = now + 5000;

@@ -2,6 +2,8 @@
  * pool and by outstanding callbacks), errors, idempotency, submitting to the broker, the deadline
  * guard, and decoding and authenticating API requests before the call. */
 #include "http_internal.h"
+
+#include <netinet/in.h>
 #include "validate.h"
 
 /* ---- calls ---- */
@@ -210,19 +212,49 @@ static bool s_is_json_content_type(const h2o_iovec_t *ct)
     return s_is_content_type(ct, "application/json");
 }
 
+/* Whether two peers have the same host (the port aside). */
+static bool s_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr, &((const struct sockaddr_in *)b)->sin_addr,
+                      sizeof(struct in_addr)) == 0;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+                      sizeof(struct in6_addr)) == 0 &&
+               ((const struct sockaddr_in6 *)a)->sin6_scope_id == ((const struct sockaddr_in6 *)b)->sin6_scope_id;
+    return false;
+}
+
+/* The peer's address as text for the envelope (the audit trail's client address). The text of the last
+ * host is kept: a client's requests come from one host, and turning an address into text is the
+ * dearest step of a small request. */
 static void s_client_address(h2o_req_t *req, char *out, size_t size)
 {
+    static _Thread_local struct sockaddr_storage last;
+    static _Thread_local char last_text[INET6_ADDRSTRLEN + 1];
     struct sockaddr_storage ss;
     char host[1025];
     out[0] = '\0';
     if (req->conn == NULL || req->conn->callbacks == NULL || req->conn->callbacks->get_peername == NULL)
         return;
+    memset(&ss, 0, sizeof ss);
     socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
     if (len == 0)
         return;
+    if (last_text[0] != '\0' && s_same_host(&ss, &last)) {
+        text_copy(out, size, last_text, strlen(last_text));
+        return;
+    }
     size_t n = h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host);
-    if (n != SIZE_MAX)
-        text_copy(out, size, host, n);
+    if (n == SIZE_MAX)
+        return;
+    text_copy(out, size, host, n);
+    if (n < sizeof last_text && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+        last = ss;
+        text_copy(last_text, sizeof last_text, host, n);
+    }
 }
 
 /* Packs the Envelope around msg into call->envelope. */

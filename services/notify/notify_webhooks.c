@@ -107,10 +107,12 @@ static void s_layout(const ProtobufCMessage *msg, entity_layout *out)
     }
 }
 
-static void s_redact(ProtobufCMessage *msg, const Metodnet__Principal *caller)
+static bool s_redact(ProtobufCMessage *msg, const Metodnet__Principal *caller)
 {
     (void)caller;
+    bool had = pbfield_string(msg, "secret")[0] != '\0';
     pbfield_set_string(msg, "secret", "");
+    return had;
 }
 
 static bool s_eq(const char *a, const char *b)

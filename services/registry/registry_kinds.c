@@ -601,10 +601,12 @@ static void s_staff_layout(const ProtobufCMessage *msg, registry_layout *out)
 /* Birth date is personal data (152-ФЗ): school information systems read staff lists by API key
  * and have no need for it; people with a role in the methodological service do (young-teacher
  * indicators, mentoring). */
-static void s_staff_redact(ProtobufCMessage *msg, const Metodnet__Principal *caller)
+static bool s_staff_redact(ProtobufCMessage *msg, const Metodnet__Principal *caller)
 {
-    if (caller->role == METODNET__ROLE__ROLE_SCHOOL_SYSTEM)
-        pbfield_set_string(msg, "birth_date", "");
+    if (caller->role != METODNET__ROLE__ROLE_SCHOOL_SYSTEM || pbfield_string(msg, "birth_date")[0] == '\0')
+        return false;
+    pbfield_set_string(msg, "birth_date", "");
+    return true;
 }
 
 /* A teacher keeps their name and subjects current; position, category, organizations and the
