@@ -205,6 +205,8 @@ int curve_key_file_read(const char *path, uint8_t public_key[MDP_CURVE_KEY_BYTES
             continue;
         if (strncmp(line, "public ", 7) == 0 && !have_public && s_decode(line + 7, strlen(line + 7), public_key) == 0)
             have_public = 1;
+        else if (!secret_key && strncmp(line, "secret ", 7) == 0)
+            continue; /* only the public key is asked for */
         else if (secret_key && strncmp(line, "secret ", 7) == 0 && !have_secret &&
                  s_decode(line + 7, strlen(line + 7), secret_key) == 0)
             have_secret = 1;

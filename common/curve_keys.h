@@ -59,7 +59,7 @@ int curve_key_file_write(const char *path, const char *label, const uint8_t publ
 int curve_public_file_write(const char *path, const uint8_t public_key[MDP_CURVE_KEY_BYTES], char *err,
                             size_t err_size);
 
-/* Reads a key pair file; secret_key may be NULL for a public key file. Refuses a key pair file that
+/* Reads a key pair file; secret_key NULL: only the public key (of a public key file or a key pair file). Refuses a key pair file that
  * group or others can read, a secret that does not match its public key, and malformed lines. */
 int curve_key_file_read(const char *path, uint8_t public_key[MDP_CURVE_KEY_BYTES],
                         uint8_t secret_key[MDP_CURVE_KEY_BYTES], char *err, size_t err_size);
