@@ -111,6 +111,9 @@ class BrokerAuthTest(StackTestCase):
         self.assertTrue(any("\u0400" <= ch <= "\u04ff" for ch in out["message"]), out)
         self.assertNoPersonalData(out)
         self.assertIn("отказан запрос к registry от «gateway:outside»", self.gateway_log())
+        metrics = self.stack.get("/metrics").body.decode()
+        refused = [line for line in metrics.splitlines() if line.startswith("metodnet_broker_refused_total ")]
+        self.assertTrue(refused and int(refused[0].split()[1]) >= 1, refused)
 
     def test_3_gateway_key_carries_an_end_users_principal(self):
         """The gateway kind exists for end users' requests: a region administrator's principal passes."""
