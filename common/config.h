@@ -11,6 +11,8 @@
  *   --required-services / METODNET_REQUIRED_SERVICES (registry,auth,diagnostics)
  *   --max-body-bytes / METODNET_MAX_BODY_BYTES (1048576)
  *   --rate-limit / METODNET_RATE_LIMIT (50 requests per second per token; 0 = no limit)
+ *   --keys-dir / METODNET_KEYS_DIR ($METODNET_DATA_DIR/keys, else var/keys): the CurveZMQ keys of the
+ *   broker and its clients (curve_keys.h, docs/security.md)
  */
 #ifndef METODNET_CONFIG_H
 #define METODNET_CONFIG_H
@@ -33,6 +35,11 @@ typedef struct {
     const char *required_services; /* gateway: comma-separated services /readyz waits for */
     size_t max_body_bytes;         /* gateway: request body limit */
     unsigned rate_limit;           /* gateway: requests per second per token, 0 = no limit */
+    const char *keys_dir;          /* the Curve key files (curve_keys.h) */
+    char keys_dir_default[512];    /* what keys_dir points at when neither flag nor env sets it */
+    /* The process's Curve keys for its broker connections, set by whoever starts the service
+     * (service_process, stack_fixture) after config_load; NULL = plain connections (unit tests). */
+    const mdp_curve_keys *broker_curve;
 } config;
 
 /* Fills cfg. Returns 0; on a bad flag or value prints a Russian message and usage to stderr and

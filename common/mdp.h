@@ -1,5 +1,6 @@
 /* mdp — constants of the Majordomo Protocol MDP/0.2 (ZeroMQ RFC 18) and MMI (RFC 8), and the
- * heartbeat settings that broker, workers and clients share. Nothing else defines these values.
+ * heartbeat settings and Curve client keys that broker, workers and clients share. Nothing else
+ * defines these values.
  *
  * Frames as RFC 18 puts them on the wire (MDP/0.2 has no empty frame before the header; a ROUTER
  * adds/strips the peer identity frame in front, not shown here):
@@ -55,6 +56,20 @@ typedef struct {
 
 /* Defaults 1000 ms × 3, overridden by METODNET_HEARTBEAT_MS and METODNET_HEARTBEAT_LIVENESS. */
 mdp_heartbeat mdp_heartbeat_from_env(void);
+
+#define MDP_CURVE_KEY_BYTES 32
+
+/* The CurveZMQ (RFC 26) keys of a worker's or client's connection to the broker: the broker's public
+ * key and the peer's own key pair, binary. Where a function takes a `const mdp_curve_keys *`, NULL is a
+ * plain connection (in-process unit tests only: the broker of the gateway requires Curve). */
+typedef struct {
+    uint8_t broker_public[MDP_CURVE_KEY_BYTES];
+    uint8_t public_key[MDP_CURVE_KEY_BYTES];
+    uint8_t secret_key[MDP_CURVE_KEY_BYTES];
+} mdp_curve_keys;
+
+/* Makes socket a Curve client with keys (before zmq_connect); NULL: nothing. 0, or -1 (errno set). */
+int mdp_curve_apply(void *socket, const mdp_curve_keys *keys);
 
 #define MDP_SERVICE_NAME_MAX 64
 

@@ -16,6 +16,10 @@
  *
  * External MDP clients get no error frame (MDP/0.2 has none): a request of theirs that times out
  * or whose worker dies is dropped, and the client's own deadline handles it.
+ *
+ * Secure brokers (mdp_broker_new_secure): the socket is a Curve server whose ZAP handler (bound on the
+ * same context beforehand, broker_auth.h) names each peer by its User-Id; every external request and
+ * every READY passes the security hooks with that User-Id before anything else happens to it.
  */
 #include "mdp_broker.h"
 
@@ -116,6 +120,9 @@ struct mdp_broker {
     uint64_t next_heartbeat;
     uint64_t next_id;
     uint64_t dropped;
+    uint64_t refused;
+    int secure;
+    mdp_broker_security security;
     int destroying;
     s_link services;
     s_link workers;
@@ -321,6 +328,48 @@ static int s_is_mmi(const void *name, size_t len)
     return len >= 4 && memcmp(name, "mmi.", 4) == 0;
 }
 
+static const uint8_t *s_join_frames(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned);
+
+/* The ZAP User-Id of the peer that sent frames (libzmq puts the metadata on the frames the peer
+ * sent, not on the identity frame the ROUTER adds): "" when there is none. */
+static const char *s_peer_user_id(zmq_msg_t *frames)
+{
+    const char *user_id = zmq_msg_gets(&frames[1], "User-Id");
+    return user_id ? user_id : "";
+}
+
+/* Asks the security hook whether an external client's request may be queued. Refused: the hook's
+ * refusal (if any) goes back to the client as the FINAL body, and 0 is returned. */
+static int s_client_admitted(mdp_broker *broker, zmq_msg_t *frames, size_t count, const void *name, size_t name_len)
+{
+    if (!broker->secure || !broker->security.admit_request)
+        return 1;
+    char service[MDP_SERVICE_NAME_MAX + 1];
+    memcpy(service, name, name_len);
+    service[name_len] = '\0';
+    size_t len = 0;
+    uint8_t *owned = NULL;
+    const uint8_t *body = s_join_frames(frames, 4, count, &len, &owned);
+    uint8_t *refusal = NULL;
+    size_t refusal_len = 0;
+    int admitted = body && broker->security.admit_request(broker->security.ud, s_peer_user_id(frames), service, body,
+                                                          len, &refusal, &refusal_len) == 0;
+    free(owned);
+    if (admitted)
+        return 1;
+    broker->refused++;
+    if (refusal) {
+        zmq_loop_frame reply[5] = {{zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0])},
+                                   {MDP_CLIENT, 6},
+                                   {&s_cmd_client_final, 1},
+                                   {name, name_len},
+                                   {refusal, refusal_len}};
+        zmq_loop_send(broker->socket, reply, 5);
+        free(refusal);
+    }
+    return 0;
+}
+
 /* [client] ["MDPC02"] [0x01] [service] [body]+ */
 static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count)
 {
@@ -344,6 +393,8 @@ static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count
         zmq_loop_send(broker->socket, reply, 5); /* a client gone meanwhile is no concern */
         return;
     }
+    if (!s_client_admitted(broker, frames, count, name, name_len))
+        return;
     s_service *service = s_service_require(broker, name, name_len);
     mdp_pending *req = calloc(1, sizeof *req);
     zmq_msg_t *body = calloc(count - 4, sizeof *body);
@@ -484,6 +535,16 @@ static void s_worker_message(mdp_broker *broker, zmq_msg_t *frames, size_t count
             s_send_to_worker(broker, identity, identity_len, &s_cmd_disconnect);
             return;
         }
+        if (broker->secure && broker->security.admit_worker) {
+            char service_name[MDP_SERVICE_NAME_MAX + 1];
+            memcpy(service_name, name, name_len);
+            service_name[name_len] = '\0';
+            if (broker->security.admit_worker(broker->security.ud, s_peer_user_id(frames), service_name) != 0) {
+                broker->refused++;
+                s_send_to_worker(broker, identity, identity_len, &s_cmd_disconnect);
+                return;
+            }
+        }
         s_service *service = s_service_require(broker, name, name_len);
         worker = calloc(1, sizeof *worker);
         if (!service || !worker) {
@@ -619,9 +680,27 @@ static void s_on_handle_close(uv_handle_t *handle)
         free(broker);
 }
 
+/* Curve server options of the broker socket (before its bind). 0 or -1. */
+static int s_curve_server(void *socket, const mdp_broker_security *security)
+{
+    int on = 1;
+    return zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &on, sizeof on) != 0 ||
+                   zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, security->secret_key, MDP_CURVE_KEY_BYTES) != 0 ||
+                   zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, MDP_BROKER_ZAP_DOMAIN, strlen(MDP_BROKER_ZAP_DOMAIN)) != 0
+               ? -1
+               : 0;
+}
+
 mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat)
 {
-    if (!loop || !zmq_context || !endpoint || heartbeat.interval_ms == 0 || heartbeat.liveness == 0) {
+    return mdp_broker_new_secure(loop, zmq_context, endpoint, heartbeat, NULL);
+}
+
+mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat,
+                                  const mdp_broker_security *security)
+{
+    if (!loop || !zmq_context || !endpoint || heartbeat.interval_ms == 0 || heartbeat.liveness == 0 ||
+        (security && !security->secret_key)) {
         errno = EINVAL;
         return NULL;
     }
@@ -631,7 +710,8 @@ mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpo
     int on = 1;
     int linger = S_CLOSE_LINGER_MS;
     if (zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on) != 0 ||
-        zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 || zmq_bind(socket, endpoint) != 0) {
+        zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        (security && s_curve_server(socket, security) != 0) || zmq_bind(socket, endpoint) != 0) {
         int saved = errno;
         linger = 0;
         zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
@@ -647,6 +727,11 @@ mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpo
     }
     broker->loop = loop;
     broker->heartbeat = heartbeat;
+    if (security) {
+        broker->secure = 1;
+        broker->security = *security;
+        broker->security.secret_key = NULL; /* handed to libzmq above; not kept */
+    }
     broker->client_timeout_ms = S_DEFAULT_CLIENT_TIMEOUT_MS;
     s_list_init(&broker->services);
     s_list_init(&broker->workers);
@@ -768,6 +853,11 @@ void mdp_broker_foreach_service(const mdp_broker *broker, mdp_broker_service_cb 
 uint64_t mdp_broker_dropped_frames(const mdp_broker *broker)
 {
     return broker->dropped + zmq_loop_dropped(broker->socket);
+}
+
+uint64_t mdp_broker_refused(const mdp_broker *broker)
+{
+    return broker->refused;
 }
 
 void mdp_broker_destroy(mdp_broker **brokerp)

@@ -21,8 +21,31 @@ typedef struct mdp_broker mdp_broker;
 typedef struct mdp_pending mdp_pending;
 
 /* Binds a ROUTER to endpoint (e.g. "tcp://127.0.0.1:5555"). zmq_context is borrowed and must outlive
- * the broker. Returns NULL (errno set) when the bind fails. */
+ * the broker. Returns NULL (errno set) when the bind fails. A plain broker: in-process tests only. */
 mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat);
+
+/* The ZAP domain of the broker socket (RFC 27). */
+#define MDP_BROKER_ZAP_DOMAIN "metodnet"
+
+/* CurveZMQ on the broker socket and who may do what on it. The ZAP handler that decides which keys
+ * may connect, and gives each its User-Id, must be bound on the same context before the broker is
+ * made and must outlive it (broker_auth.h). The hooks are called on the broker's loop with the
+ * sending peer's User-Id; in-process requests (mdp_broker_request) pass no hook. */
+typedef struct {
+    const uint8_t *secret_key; /* the broker's secret key, MDP_CURVE_KEY_BYTES; used at creation only */
+    /* An external client's request for a (non-"mmi.*") service, body joined: 0 admits it. Else it is
+     * dropped and, when *refusal is set (malloc'd, freed by the broker), *refusal goes back to the
+     * client as the FINAL reply body. */
+    int (*admit_request)(void *ud, const char *user_id, const char *service, const uint8_t *body, size_t len,
+                         uint8_t **refusal, size_t *refusal_len);
+    /* READY for service: 0 registers the worker, else it is told DISCONNECT. */
+    int (*admit_worker)(void *ud, const char *user_id, const char *service);
+    void *ud;
+} mdp_broker_security;
+
+/* As mdp_broker_new, with Curve and the hooks of security (copied). */
+mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat,
+                                  const mdp_broker_security *security);
 
 /* Submits a request for service from inside this process. body is copied. cb is called exactly once,
  * later (never from inside this call), unless mdp_broker_cancel() is called first. timeout_ms bounds
@@ -50,6 +73,8 @@ void mdp_broker_foreach_service(const mdp_broker *broker, mdp_broker_service_cb 
 
 /* Frames dropped as malformed since start (for metrics and tests). */
 uint64_t mdp_broker_dropped_frames(const mdp_broker *broker);
+/* Requests and READYs refused by the security hooks since start. */
+uint64_t mdp_broker_refused(const mdp_broker *broker);
 
 /* Sends DISCONNECT to every worker, fails pending requests with MDP_ERR_SHUTDOWN, closes the socket
  * (the uv_poll is stopped before the socket is closed) and frees the broker; *broker is set to NULL.

@@ -9,6 +9,7 @@
 #include "mdp_client.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -41,6 +42,8 @@ struct mdp_client {
     uv_loop_t *loop;
     void *context;
     char *endpoint;
+    mdp_curve_keys curve;
+    int has_curve;
     s_connection *idle;
     size_t idle_count;
     s_request *requests;
@@ -58,6 +61,7 @@ static s_connection *s_connection_open(mdp_client *client)
     void *socket = zmq_socket(client->context, ZMQ_DEALER);
     int linger = 0;
     if (!socket || zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        mdp_curve_apply(socket, client->has_curve ? &client->curve : NULL) != 0 ||
         zmq_connect(socket, client->endpoint) != 0) {
         if (socket)
             zmq_close(socket);
@@ -155,7 +159,7 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
     free(owned);
 }
 
-mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint)
+mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint, const mdp_curve_keys *curve)
 {
     if (!loop || !zmq_context || !broker_endpoint) {
         errno = EINVAL;
@@ -169,6 +173,10 @@ mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broke
     }
     client->loop = loop;
     client->context = zmq_context;
+    if (curve) {
+        client->curve = *curve;
+        client->has_curve = 1;
+    }
     /* Check the endpoint now: a connection that cannot be opened here never will be. */
     s_connection *conn = s_connection_open(client);
     if (!conn) {
@@ -240,5 +248,6 @@ void mdp_client_destroy(mdp_client **clientp)
         s_connection_close(conn);
     }
     free(client->endpoint);
+    sodium_memzero(&client->curve, sizeof client->curve);
     free(client);
 }

@@ -14,8 +14,10 @@
 
 typedef struct mdp_client mdp_client;
 
-/* zmq_context is borrowed. Returns NULL on failure. */
-mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint);
+/* zmq_context is borrowed; curve (copied) are the connections' Curve keys, NULL for plain ones.
+ * Returns NULL on failure. */
+mdp_client *mdp_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
+                           const mdp_curve_keys *curve);
 
 /* Sends body (copied) to service. cb is called exactly once, never from inside this call: MDP_OK with
  * the FINAL body, or an error (MDP_ERR_TIMEOUT after timeout_ms). PARTIAL replies are skipped.

@@ -11,6 +11,7 @@
 #include "mdp_worker.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -49,6 +50,8 @@ struct mdp_worker {
     uv_loop_t *loop;
     void *context;
     char *endpoint;
+    mdp_curve_keys curve;
+    int has_curve;
     char service[MDP_SERVICE_NAME_MAX + 1];
     mdp_heartbeat heartbeat;
     mdp_worker_request_cb cb;
@@ -104,7 +107,8 @@ static int s_connect(s_connection *conn)
         return -1;
     int linger = 0;
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(socket, worker->endpoint) != 0) {
+    if (mdp_curve_apply(socket, worker->has_curve ? &worker->curve : NULL) != 0 ||
+        zmq_connect(socket, worker->endpoint) != 0) {
         int saved = errno;
         zmq_close(socket);
         errno = saved;
@@ -150,6 +154,7 @@ static void s_on_tick_close(uv_handle_t *handle)
     void *done_ud = worker->done_ud;
     free(worker->connections);
     free(worker->endpoint);
+    sodium_memzero(&worker->curve, sizeof worker->curve);
     free(worker);
     if (done)
         done(done_ud);
@@ -283,8 +288,9 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
     free(owned);
 }
 
-mdp_worker *mdp_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint, const char *service,
-                           unsigned concurrency, mdp_heartbeat heartbeat, mdp_worker_request_cb cb, void *ud)
+mdp_worker *mdp_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint, const mdp_curve_keys *curve,
+                           const char *service, unsigned concurrency, mdp_heartbeat heartbeat, mdp_worker_request_cb cb,
+                           void *ud)
 {
     size_t service_len = service ? strlen(service) : 0;
     if (!loop || !zmq_context || !broker_endpoint || !cb || service_len == 0 || service_len > MDP_SERVICE_NAME_MAX ||
@@ -303,6 +309,10 @@ mdp_worker *mdp_worker_new(uv_loop_t *loop, void *zmq_context, const char *broke
     }
     worker->loop = loop;
     worker->context = zmq_context;
+    if (curve) {
+        worker->curve = *curve;
+        worker->has_curve = 1;
+    }
     memcpy(worker->service, service, service_len + 1);
     worker->heartbeat = heartbeat;
     worker->cb = cb;

@@ -22,9 +22,11 @@ typedef struct mdp_worker_request mdp_worker_request;
 typedef void (*mdp_worker_request_cb)(mdp_worker *worker, mdp_worker_request *req, const uint8_t *body, size_t len,
                                       void *ud);
 
-/* zmq_context is borrowed. Returns NULL (errno set) on failure. */
-mdp_worker *mdp_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint, const char *service,
-                           unsigned concurrency, mdp_heartbeat heartbeat, mdp_worker_request_cb cb, void *ud);
+/* zmq_context is borrowed; curve (copied) are the connections' Curve keys, NULL for plain ones.
+ * Returns NULL (errno set) on failure. */
+mdp_worker *mdp_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint, const mdp_curve_keys *curve,
+                           const char *service, unsigned concurrency, mdp_heartbeat heartbeat, mdp_worker_request_cb cb,
+                           void *ud);
 
 /* Sends the FINAL reply and frees req. body is copied. If the connection that carried req was reset
  * meanwhile, the reply is dropped (the broker has already failed the request) and -1 is returned;

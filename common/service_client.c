@@ -35,12 +35,13 @@ const Metodnet__Principal *service_client_system_principal(void)
     return &s_system;
 }
 
-service_client *service_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint)
+service_client *service_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
+                                   const mdp_curve_keys *curve)
 {
     service_client *client = calloc(1, sizeof *client);
     if (client == NULL)
         return NULL;
-    client->mdp = mdp_client_new(loop, zmq_context, broker_endpoint);
+    client->mdp = mdp_client_new(loop, zmq_context, broker_endpoint, curve);
     if (client->mdp == NULL) {
         free(client);
         return NULL;

@@ -22,8 +22,10 @@ typedef struct service_client service_client;
  * non-NULL exactly when status->code == OK (an empty payload decodes to a default message). */
 typedef void (*service_client_cb)(const Metodnet__Status *status, const ProtobufCMessage *response, void *ud);
 
-/* Opens its own mdp_client on zmq_context (borrowed). Returns NULL on failure. */
-service_client *service_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint);
+/* Opens its own mdp_client on zmq_context (borrowed) with the service's Curve keys (config.broker_curve;
+ * NULL = plain, unit tests). Returns NULL on failure. */
+service_client *service_client_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
+                                   const mdp_curve_keys *curve);
 
 typedef struct {
     const char *service;                        /* "registry" */

@@ -1,10 +1,12 @@
 /* service_process — config, logs, Redis, MDP worker and graceful stop of a service process (see
- * service_process.h). */
+ * service_process.h). The Curve keys of the broker connections are read here, once for every service. */
 #include "service_process.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <zmq.h>
 
+#include "curve_keys.h"
 #include "log.h"
 #include "shutdown.h"
 
@@ -45,11 +47,21 @@ int service_process_main(const service_process *process, int argc, char **argv)
         log_error(NULL, "не удалось создать контекст ZeroMQ");
         return 1;
     }
+    /* the keys this process connects to the broker with: <keys dir>/broker.pub and <keys dir>/<name>.key */
+    mdp_curve_keys curve;
+    char problem[512];
+    if (curve_keys_load_client(cfg.keys_dir, process->name, &curve, problem, sizeof problem) != 0) {
+        log_error(NULL, "%s не запущена: ключи CurveZMQ (%s): %s", process->title_ru, cfg.keys_dir, problem);
+        zmq_ctx_term(zmq_context);
+        return 1;
+    }
+    cfg.broker_curve = &curve;
     s_running r = {process, NULL, NULL};
     r.link = redis_link_new(loop, &cfg.redis);
     if (r.link == NULL) {
         log_error(NULL, "не удалось создать соединение с Redis");
         zmq_ctx_term(zmq_context);
+        sodium_memzero(&curve, sizeof curve);
         return 1;
     }
     r.service = process->start(loop, zmq_context, &cfg, r.link);
@@ -58,6 +70,7 @@ int service_process_main(const service_process *process, int argc, char **argv)
         redis_link_close(&r.link);
         uv_run(loop, UV_RUN_NOWAIT);
         zmq_ctx_term(zmq_context);
+        sodium_memzero(&curve, sizeof curve);
         return 1;
     }
     shutdown_watch(loop, s_on_signal, &r);
@@ -67,5 +80,6 @@ int service_process_main(const service_process *process, int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     zmq_ctx_term(zmq_context);
+    sodium_memzero(&curve, sizeof curve);
     return 0;
 }

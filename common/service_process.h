@@ -1,5 +1,7 @@
 /* service_process — the life of a domain service process, once for every service: read the config,
- * start logs, the ZeroMQ context and the Redis link, create the service (an MDP worker), run the loop,
+ * start logs, read the process's CurveZMQ keys (<keys dir>/broker.pub and <keys dir>/<name>.key, into
+ * config.broker_curve; the process does not start without them), the ZeroMQ context and the Redis
+ * link, create the service (an MDP worker), run the loop,
  * and on SIGTERM/SIGINT let the service finish what it is doing, close Redis and exit 0. A service's
  * main.c is one call to service_process_main().
  */

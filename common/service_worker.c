@@ -222,8 +222,8 @@ const char *service_methods_check(const service_methods *methods, char *buf, siz
 }
 
 service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
-                                   const char *service_name, unsigned concurrency, mdp_heartbeat heartbeat,
-                                   const service_methods *methods, void *ud)
+                                   const mdp_curve_keys *curve, const char *service_name, unsigned concurrency,
+                                   mdp_heartbeat heartbeat, const service_methods *methods, void *ud)
 {
     char problem[256];
     if (service_methods_check(methods, problem, sizeof problem) != NULL) {
@@ -247,8 +247,8 @@ service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const cha
         self->handlers[m - methods->descriptor->methods] = methods->handlers[i].handler;
     }
     self->ud = ud;
-    self->worker =
-        mdp_worker_new(loop, zmq_context, broker_endpoint, service_name, concurrency, heartbeat, s_on_request, self);
+    self->worker = mdp_worker_new(loop, zmq_context, broker_endpoint, curve, service_name, concurrency, heartbeat,
+                                  s_on_request, self);
     if (self->worker == NULL) {
         free(self->handlers);
         free(self);

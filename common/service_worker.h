@@ -40,11 +40,12 @@ typedef struct {
 const char *service_methods_check(const service_methods *methods, char *buf, size_t size);
 
 /* methods is borrowed (normally static). Dispatch is a binary search on the rpc name (the
- * descriptor's method_indices_by_name). NULL when service_methods_check fails (logged) or the MDP
- * worker cannot be made. ud is passed to every handler. */
+ * descriptor's method_indices_by_name). curve: the service's Curve keys (config.broker_curve; NULL =
+ * plain, unit tests). NULL when service_methods_check fails (logged) or the MDP worker cannot be
+ * made. ud is passed to every handler. */
 service_worker *service_worker_new(uv_loop_t *loop, void *zmq_context, const char *broker_endpoint,
-                                   const char *service_name, unsigned concurrency, mdp_heartbeat heartbeat,
-                                   const service_methods *methods, void *ud);
+                                   const mdp_curve_keys *curve, const char *service_name, unsigned concurrency,
+                                   mdp_heartbeat heartbeat, const service_methods *methods, void *ud);
 
 /* Graceful stop (see mdp_worker_shutdown); frees the worker, then calls done. */
 void service_worker_shutdown(service_worker *worker, uint32_t grace_ms, void (*done)(void *ud), void *ud);

@@ -98,6 +98,8 @@ mn_stack_env() {
     METODNET_DATA_DIR="$(cd "$METODNET_DATA_DIR" && pwd)"
     export METODNET_DATA_DIR
     export METODNET_BUILD_DIR="${METODNET_BUILD_DIR:-$MN_ROOT/build}"
+    # the CurveZMQ keys of the broker and the services (mn_broker_keys, docs/security.md)
+    export METODNET_KEYS_DIR="${METODNET_KEYS_DIR:-$METODNET_DATA_DIR/keys}"
     MN_RUN_DIR="$METODNET_DATA_DIR/run"
     MN_LOG_DIR="$METODNET_DATA_DIR/logs"
     MN_BASE_URL="http://$METODNET_HTTP_HOST:$METODNET_HTTP_PORT"
@@ -365,15 +367,31 @@ mn_bootstrap_admin() {
 # them under valgrind --tool=callgrind); empty for ./ops/up and the other benchmarks.
 MN_WRAPPER="${MN_WRAPPER:-}"
 
+# The services that connect to the broker with a key of their own (the gateway holds the broker).
+MN_KEYED_SERVICES=(auth registry diagnostics events mentoring indicators monitoring notify)
+
+# mn_broker_keys <build dir>: the CurveZMQ keys of this stack in $METODNET_KEYS_DIR (mode 0700): the
+# broker's key pair, one key per service (files 0600), the clients list the broker admits. Made once;
+# what is there is kept (metodnet-keys init is idempotent).
+mn_broker_keys() {
+    local tool="$1/ops/keys/metodnet-keys" out
+    [[ -x "$tool" ]] || mn_die "нет $tool (сборка: ./ops/up)"
+    out="$("$tool" init --dir "$METODNET_KEYS_DIR" "${MN_KEYED_SERVICES[@]}" 2>&1)" ||
+        mn_die "ключи брокера не созданы: $out"
+    [[ -z "$out" ]] || mn_say "Ключи CurveZMQ ($METODNET_KEYS_DIR): $(tr '\n' ';' <<<"$out")"
+}
+
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
 # as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events, indicators and notify (each one consumer
 # of the streams) once, registry, diagnostics, mentoring and monitoring
-# <workers> times. A binary that is missing stops the start with a clear message.
+# <workers> times. A binary that is missing stops the start with a clear message. The broker keys are
+# made first (mn_broker_keys).
 mn_start_services() {
     local build_dir="$1" workers="$2" service bin w
     local -a wrap=()
     read -ra wrap <<<"$MN_WRAPPER"
     shift 2
+    mn_broker_keys "$build_dir"
     for service in "$@"; do
         bin="$build_dir/services/$service/metodnet-$service"
         [[ -x "$bin" ]] || mn_die "нет исполняемого файла службы $service: $bin (сборка: ./ops/up)"

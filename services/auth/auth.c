@@ -495,7 +495,7 @@ auth *auth_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link
         auth_options_default(&a->options);
     a->store = entity_store_new(link);
     a->audit = audit_new(link, "auth");
-    a->registry = service_client_new(loop, zmq_context, cfg->broker_endpoint);
+    a->registry = service_client_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve);
     a->session_create = redis_link_script(link, s_lua_session_create);
     a->session_touch = redis_link_script(link, s_lua_session_touch);
     a->session_end = redis_link_script(link, s_lua_session_end);
@@ -508,8 +508,8 @@ auth *auth_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_link
         s_free(a);
         return NULL;
     }
-    a->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "auth", cfg->concurrency, cfg->heartbeat,
-                                   auth_methods(), a);
+    a->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve, "auth", cfg->concurrency,
+                                   cfg->heartbeat, auth_methods(), a);
     if (a->worker == NULL) {
         s_free(a);
         return NULL;

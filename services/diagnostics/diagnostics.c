@@ -727,13 +727,13 @@ diagnostics *diagnostics_new(uv_loop_t *loop, void *zmq_context, const config *c
         return NULL;
     d->store = entity_store_new(link);
     d->audit = audit_new(link, "diagnostics");
-    d->registry = service_client_new(loop, zmq_context, cfg->broker_endpoint);
+    d->registry = service_client_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve);
     if (d->store == NULL || d->audit == NULL || d->registry == NULL) {
         s_free_parts(d);
         return NULL;
     }
-    d->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "diagnostics", cfg->concurrency,
-                                   cfg->heartbeat, diagnostics_methods(), d);
+    d->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve, "diagnostics",
+                                   cfg->concurrency, cfg->heartbeat, diagnostics_methods(), d);
     if (d->worker == NULL) {
         s_free_parts(d);
         return NULL;

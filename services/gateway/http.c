@@ -124,8 +124,12 @@ static void s_handle_metrics(gateway_http *http, h2o_req_t *req, const char *lab
     fprintf(out,
             "# HELP metodnet_broker_dropped_frames_total Malformed MDP frames dropped.\n"
             "# TYPE metodnet_broker_dropped_frames_total counter\n"
-            "metodnet_broker_dropped_frames_total %llu\n",
-            http->broker ? (unsigned long long)mdp_broker_dropped_frames(http->broker) : 0ULL);
+            "metodnet_broker_dropped_frames_total %llu\n"
+            "# HELP metodnet_broker_refused_total Requests and READYs refused by the broker for the sender's key.\n"
+            "# TYPE metodnet_broker_refused_total counter\n"
+            "metodnet_broker_refused_total %llu\n",
+            http->broker ? (unsigned long long)mdp_broker_dropped_frames(http->broker) : 0ULL,
+            http->broker ? (unsigned long long)mdp_broker_refused(http->broker) : 0ULL);
     fclose(out);
     gateway_http_send(http, req, label, request_id, started_ns, 200, "text/plain; version=0.0.4; charset=utf-8", text,
                       len, NULL);

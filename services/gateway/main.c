@@ -1,5 +1,5 @@
 /* gateway — process entry: reads config, wires the MDP broker, the Redis link and the HTTP front on
- * one libuv loop, and shuts down in order on SIGTERM/SIGINT: stop accepting, fail what waits on the
+ * one libuv loop (the broker behind CurveZMQ with its ZAP handler, broker_auth.h), and shuts down in order on SIGTERM/SIGINT: stop accepting, fail what waits on the
  * broker, close Redis, let open connections finish (at most S_DRAIN_MS), end the loop. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "broker_auth.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -20,6 +21,7 @@
 typedef struct {
     uv_loop_t *loop;
     mdp_broker *broker;
+    broker_auth *broker_auth;
     redis_link *redis;
     gateway_http *http;
     uv_timer_t drain;
@@ -48,6 +50,7 @@ static void s_on_signal(void *ud)
     log_info(NULL, "получен сигнал остановки: шлюз больше не принимает соединения");
     gateway_http_stop(g->http);
     mdp_broker_destroy(&g->broker);
+    broker_auth_destroy(&g->broker_auth);
     redis_link_close(&g->redis);
     g->drain_started = uv_now(g->loop);
     uv_timer_init(g->loop, &g->drain);
@@ -70,9 +73,21 @@ int main(int argc, char **argv)
         log_error(NULL, "не удалось создать контекст ZeroMQ");
         return 1;
     }
-    g.broker = mdp_broker_new(g.loop, zmq, cfg.broker_endpoint, cfg.heartbeat);
+    /* CurveZMQ on the broker socket: only keys of <keys dir>/clients connect (broker_auth.h) */
+    char problem[512];
+    g.broker_auth = broker_auth_open(g.loop, zmq, cfg.keys_dir, problem, sizeof problem);
+    if (g.broker_auth == NULL) {
+        log_error(NULL, "брокер не открыт: ключи CurveZMQ (%s): %s", cfg.keys_dir, problem);
+        zmq_ctx_term(zmq);
+        return 1;
+    }
+    mdp_broker_security security;
+    broker_auth_security(g.broker_auth, &security);
+    g.broker = mdp_broker_new_secure(g.loop, zmq, cfg.broker_endpoint, cfg.heartbeat, &security);
     if (g.broker == NULL) {
         log_error(NULL, "не удалось открыть брокер на %s: %s", cfg.broker_endpoint, zmq_strerror(zmq_errno()));
+        broker_auth_destroy(&g.broker_auth);
+        uv_run(g.loop, UV_RUN_NOWAIT);
         zmq_ctx_term(zmq);
         return 1;
     }
@@ -92,13 +107,14 @@ int main(int argc, char **argv)
         log_error(NULL, "шлюз не запущен");
         gateway_http_destroy(&g.http);
         mdp_broker_destroy(&g.broker);
+        broker_auth_destroy(&g.broker_auth);
         redis_link_close(&g.redis);
         uv_run(g.loop, UV_RUN_NOWAIT);
         zmq_ctx_term(zmq);
         return 1;
     }
-    log_info(NULL, "шлюз слушает http://%s:%d, брокер MDP на %s", cfg.http_host, gateway_http_port(g.http),
-             cfg.broker_endpoint);
+    log_info(NULL, "шлюз слушает http://%s:%d, брокер MDP на %s (CurveZMQ, ключи %s)", cfg.http_host,
+             gateway_http_port(g.http), cfg.broker_endpoint, cfg.keys_dir);
     uv_run(g.loop, UV_RUN_DEFAULT);
     zmq_ctx_term(zmq);
     if (uv_loop_close(g.loop) != 0)

@@ -506,7 +506,7 @@ indicators_service *indicators_new(uv_loop_t *loop, void *zmq_context, const con
         return NULL;
     svc->loop = loop;
     svc->link = link;
-    svc->broker = service_client_new(loop, zmq_context, cfg->broker_endpoint);
+    svc->broker = service_client_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve);
     svc->apply_script = redis_link_script(link, ind_lua_apply);
     svc->values_script = redis_link_script(link, ind_lua_values);
     svc->dead_script = redis_link_script(link, ind_lua_dead);
@@ -518,8 +518,8 @@ indicators_service *indicators_new(uv_loop_t *loop, void *zmq_context, const con
         return NULL;
     }
     svc->consumer = ind_consumer_new(svc, cfg);
-    svc->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "indicators", cfg->concurrency,
-                                     cfg->heartbeat, indicators_methods(), svc);
+    svc->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve, "indicators",
+                                     cfg->concurrency, cfg->heartbeat, indicators_methods(), svc);
     if (svc->worker == NULL || svc->consumer == NULL) {
         s_free_parts(svc);
         return NULL;

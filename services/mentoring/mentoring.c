@@ -260,14 +260,14 @@ mentoring *mentoring_new(uv_loop_t *loop, void *zmq_context, const config *cfg, 
     m->loop = loop;
     m->store = entity_store_new(link);
     m->audit = audit_new(link, "mentoring");
-    m->client = service_client_new(loop, zmq_context, cfg->broker_endpoint);
+    m->client = service_client_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve);
     m->engine = (entity_engine){.store = m->store, .audit = m->audit, .claims = NULL, .ud = m};
     if (m->store == NULL || m->audit == NULL || m->client == NULL) {
         s_free(m);
         return NULL;
     }
-    m->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "mentoring", cfg->concurrency,
-                                   cfg->heartbeat, mentoring_methods(), m);
+    m->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve, "mentoring",
+                                   cfg->concurrency, cfg->heartbeat, mentoring_methods(), m);
     if (m->worker == NULL) {
         s_free(m);
         return NULL;

@@ -672,14 +672,14 @@ monitoring_service *monitoring_new(uv_loop_t *loop, void *zmq_context, const con
     svc->link = link;
     svc->store = entity_store_new(link);
     svc->audit = audit_new(link, "monitoring");
-    svc->broker = service_client_new(loop, zmq_context, cfg->broker_endpoint);
+    svc->broker = service_client_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve);
     svc->engine = (entity_engine){.store = svc->store, .audit = svc->audit, .claims = NULL, .ud = svc};
     if (svc->store == NULL || svc->audit == NULL || svc->broker == NULL || monitoring_scripts_load(svc) != 0) {
         s_free_parts(svc);
         return NULL;
     }
-    svc->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "monitoring", cfg->concurrency,
-                                     cfg->heartbeat, monitoring_methods(), svc);
+    svc->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve, "monitoring",
+                                     cfg->concurrency, cfg->heartbeat, monitoring_methods(), svc);
     if (svc->worker == NULL) {
         s_free_parts(svc);
         return NULL;

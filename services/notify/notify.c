@@ -225,7 +225,7 @@ notify *notify_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_
     s_settings(n);
     n->store = entity_store_new(link);
     n->audit = audit_new(link, "notify");
-    n->registry = service_client_new(loop, zmq_context, cfg->broker_endpoint);
+    n->registry = service_client_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve);
     n->http = notify_http_new(loop, n->allow_private, n->timeout_ms);
     n->record_script = redis_link_script(link, notify_record_lua);
     n->claim_script = redis_link_script(link, notify_claim_lua);
@@ -240,8 +240,8 @@ notify *notify_new(uv_loop_t *loop, void *zmq_context, const config *cfg, redis_
     }
     n->engine.store = n->store;
     n->engine.audit = n->audit;
-    n->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "notify", cfg->concurrency, cfg->heartbeat,
-                                   &s_methods, n);
+    n->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve, "notify",
+                                   cfg->concurrency, cfg->heartbeat, &s_methods, n);
     if (n->worker == NULL) {
         s_free_parts(n);
         return NULL;

@@ -245,8 +245,8 @@ registry *registry_new(uv_loop_t *loop, void *zmq_context, const config *cfg, re
         free(reg);
         return NULL;
     }
-    reg->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, "registry", cfg->concurrency,
-                                     cfg->heartbeat, registry_methods(), reg);
+    reg->worker = service_worker_new(loop, zmq_context, cfg->broker_endpoint, cfg->broker_curve, "registry",
+                                     cfg->concurrency, cfg->heartbeat, registry_methods(), reg);
     if (reg->worker == NULL) {
         registry_claim_guard_destroy(&reg->claim_guard);
         entity_store_destroy(&reg->store);

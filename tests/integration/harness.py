@@ -1,7 +1,8 @@
 """harness — starts a real metodnet stack for integration tests: a redis-server with AOF in a temp
 dir on a free port, with the ACL users of ops/redis-acl.conf (no connection without a password; each process
 connects as its own user, as under ./ops/up, so the tests prove the ACLs suffice), the gateway on a free HTTP port and a free broker port, and N registry workers,
-all from METODNET_BIN_DIR (the CMake build dir; ctest sets it). Logs go to files in the temp dir and
+all from METODNET_BIN_DIR (the CMake build dir; ctest sets it). The broker speaks CurveZMQ: the keys are
+made in the temp dir by metodnet-keys, as ./ops/up makes them. Logs go to files in the temp dir and
 are printed when a test fails. At the end every process gets SIGTERM and must exit cleanly; a
 sanitizer report in any log ("ERROR: AddressSanitizer", "runtime error:", LeakSanitizer) fails the
 test class.
@@ -57,6 +58,8 @@ def redis_acl_rules():
 # The Redis ACL user each process of the stack connects as (by process name prefix).
 # The notify service of a test stack: webhooks to the tests' sinks on loopback, regions picked up fast.
 NOTIFY_ENV = {"METODNET_WEBHOOK_ALLOW_PRIVATE": "1", "METODNET_NOTIFY_REGIONS_MS": "500"}
+# The services that connect to the broker with keys of their own (as ops/lib.sh MN_KEYED_SERVICES).
+KEYED_SERVICES = ("auth", "registry", "diagnostics", "events", "mentoring", "indicators", "monitoring", "notify")
 REDIS_USER_OF = {"gateway": "gateway", "auth": "auth", "registry": "registry", "diagnostics": "diagnostics",
                  "events": "events", "mentoring": "mentoring", "indicators": "indicators", "monitoring": "monitoring",
                  "notify": "notify"}
@@ -184,6 +187,7 @@ class Stack:
         self.dir = tempfile.mkdtemp(prefix=f"metodnet-{name}-")
         self.redis_dir = os.path.join(self.dir, "redis")
         os.makedirs(self.redis_dir)
+        self.keys_dir = os.path.join(self.dir, "keys")  # the CurveZMQ keys (provision_keys)
         self.redis_port = free_port()
         self.http_port = free_port()
         self.broker_port = free_port()
@@ -206,6 +210,7 @@ class Stack:
             "METODNET_HTTP_PORT": str(self.http_port),
             "METODNET_HEARTBEAT_MS": str(self.heartbeat_ms),
             "METODNET_HEARTBEAT_LIVENESS": str(self.liveness),
+            "METODNET_KEYS_DIR": self.keys_dir,
         })
         # every call a worker answers gets its log line here (./ops/up writes only failed and slow ones):
         # tests read the lines to see which worker served a request
@@ -237,6 +242,18 @@ class Stack:
                 f.write(f"user {name} reset on #{digest} {rules}\n")
         os.chmod(path, 0o600)
         return path
+
+    def keys_tool(self, *args):
+        """metodnet-keys of the build with args; returns the CompletedProcess (text)."""
+        tool = os.path.join(bin_dir(), "ops", "keys", "metodnet-keys")
+        return subprocess.run([tool, *args], env=self.env(), capture_output=True, text=True, timeout=30)
+
+    def provision_keys(self):
+        """The CurveZMQ keys of the stack, as ops/lib.sh mn_broker_keys makes them: the broker's key pair and
+        one service key per service in keys_dir, each listed in keys_dir/clients."""
+        r = self.keys_tool("init", "--dir", self.keys_dir, *KEYED_SERVICES)
+        if r.returncode != 0:
+            raise RuntimeError(f"metodnet-keys init: код {r.returncode}: {r.stderr.strip()[-500:]}")
 
     def redis_cli(self, *args, user="ops", timeout=10):
         """redis-cli as an ACL user of this stack (the password through the environment)."""
@@ -298,6 +315,7 @@ class Stack:
             if not os.access(path, os.X_OK):
                 raise RuntimeError(f"нет исполняемого файла {path} (METODNET_BIN_DIR={b})")
         self.auth_bin = auth
+        self.provision_keys()
         if self.admin_region:
             self.bootstrap_admin(self.admin_region, self.admin_login, self.admin_password)
         self._add("gateway", [gateway]).start()

@@ -62,6 +62,13 @@ class ComposeTest(unittest.TestCase):
         self.assertIn("8080", blocks["gateway"])
         self.assertIn("appendonly", text)
         self.assertIn("METODNET_BROKER", text)
+        # the broker speaks CurveZMQ only: the keys are made first and every process of the broker's
+        # network mounts them (docs/security.md)
+        self.assertIn("keys", services)
+        self.assertIn("metodnet-keys", blocks["keys"])
+        for name in ["gateway", *registry]:
+            self.assertIn("/var/lib/metodnet/keys", blocks[name], name)
+            self.assertIn("service_completed_successfully", blocks[name], name)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,21 @@ stack_fixture *stack_fixture_new_with(const stack_fixture_options *options)
     assert_non_null(f->zmq);
     snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/broker", f->dir);
     if (parts & STACK_BROKER) {
-        f->broker = mdp_broker_new(&f->loop, f->zmq, f->endpoint, options->heartbeat);
+        /* the broker behind CurveZMQ as in production: the in-process services and the test's client
+         * connect with one service key ("service:fixture"), which the ZAP handler admits */
+        uint8_t broker_secret[MDP_CURVE_KEY_BYTES];
+        assert_int_equal(curve_keypair_new(f->curve.broker_public, broker_secret), 0);
+        assert_int_equal(curve_keypair_new(f->curve.public_key, f->curve.secret_key), 0);
+        curve_client_list clients = {NULL, 0};
+        assert_int_equal(curve_clients_add(&clients, CURVE_PEER_SERVICE, "fixture", f->curve.public_key), 0);
+        char problem[256];
+        f->broker_auth = broker_auth_new(&f->loop, f->zmq, broker_secret, &clients, problem, sizeof problem);
+        curve_clients_free(&clients);
+        if (!f->broker_auth)
+            fail_msg("broker_auth_new: %s", problem);
+        mdp_broker_security security;
+        broker_auth_security(f->broker_auth, &security);
+        f->broker = mdp_broker_new_secure(&f->loop, f->zmq, f->endpoint, options->heartbeat, &security);
         assert_non_null(f->broker);
     }
     f->cfg.service_name = "test";
@@ -70,6 +84,7 @@ stack_fixture *stack_fixture_new_with(const stack_fixture_options *options)
     f->cfg.concurrency = options->concurrency;
     f->cfg.heartbeat = options->heartbeat;
     f->cfg.request_timeout_ms = 5000;
+    f->cfg.broker_curve = &f->curve;
     if (parts & STACK_REGISTRY) {
         f->registry_link = s_link_as(f, "registry");
         f->registry = registry_new(&f->loop, f->zmq, &f->cfg, f->registry_link);
@@ -98,7 +113,7 @@ stack_fixture *stack_fixture_new_with(const stack_fixture_options *options)
         assert_non_null(f->gateway);
     }
     if (parts & s_services) {
-        f->client = service_client_new(&f->loop, f->zmq, f->endpoint);
+        f->client = service_client_new(&f->loop, f->zmq, f->endpoint, &f->curve);
         assert_non_null(f->client);
         assert_true(stack_fixture_run_until(f, s_workers_registered, f, 5000));
     }
@@ -156,6 +171,7 @@ void stack_fixture_destroy(stack_fixture **fp)
         gateway_http_stop(f->gateway);
     mdp_broker_destroy(&f->broker);
     assert_null(f->broker); /* x_destroy(&x) nulls x (test_mdp relies on it) */
+    broker_auth_destroy(&f->broker_auth);
     redis_link_close(&f->registry_link);
     redis_link_close(&f->auth_link);
     redis_link_close(&f->diagnostics_link);

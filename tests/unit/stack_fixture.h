@@ -1,6 +1,7 @@
 /* stack_fixture — the one service stack the unit tests stand on, all in one process on one libuv
  * loop: a private redis-server with the production ACL users (redis_test_server.h, service_acl), an
- * in-process MDP broker over ipc:// in a temp dir, the real registry, auth and diagnostics services
+ * in-process MDP broker over ipc:// in a temp dir behind CurveZMQ (one service key f->curve, admitted by
+ * its ZAP handler), the real registry, auth and diagnostics services
  * registered with it, the gateway's HTTP front, and a service_client to call the services as any
  * principal. Which parts are built is said by STACK_* flags; a part that needs Redis or the broker
  * brings them along.
@@ -23,6 +24,7 @@
 #include <uv.h>
 
 #include "auth.h"
+#include "broker_auth.h"
 #include "config.h"
 #include "diagnostics.h"
 #include "envelope.pb-c.h"
@@ -63,7 +65,9 @@ typedef struct {
     char endpoint[256]; /* ipc:// endpoint of the broker */
     redis_test_server redis;
     mdp_broker *broker;
-    config cfg; /* the in-process services' (borrowed by them) */
+    broker_auth *broker_auth; /* the broker's ZAP handler (CurveZMQ) */
+    mdp_curve_keys curve;     /* the service key the fixture's services and client connect with */
+    config cfg;               /* the in-process services' (borrowed by them) */
     redis_link *registry_link;
     redis_link *auth_link;
     redis_link *diagnostics_link;

@@ -305,10 +305,10 @@ static void test_http_flow(void **state)
     s_port = gateway_http_port(f->gateway);
     assert_true(s_port > 0);
     mdp_worker *worker =
-        mdp_worker_new(&f->loop, f->zmq, f->endpoint, "registry", 2, options.heartbeat, s_on_work, NULL);
+        mdp_worker_new(&f->loop, f->zmq, f->endpoint, &f->curve, "registry", 2, options.heartbeat, s_on_work, NULL);
     assert_non_null(worker);
     mdp_worker *auth_worker =
-        mdp_worker_new(&f->loop, f->zmq, f->endpoint, "auth", 2, options.heartbeat, s_on_work, NULL);
+        mdp_worker_new(&f->loop, f->zmq, f->endpoint, &f->curve, "auth", 2, options.heartbeat, s_on_work, NULL);
     assert_non_null(auth_worker);
     uv_async_init(&f->loop, &s_done, s_on_done);
     pthread_t client;

@@ -107,8 +107,8 @@ static void s_echo_request(mdp_worker *worker, mdp_worker_request *req, const ui
 static void s_echo_start(stack_fixture *f, echo_service *service, const char *name, unsigned concurrency)
 {
     service->loop = &f->loop;
-    service->worker =
-        mdp_worker_new(&f->loop, f->zmq, f->endpoint, name, concurrency, s_heartbeat, s_echo_request, service);
+    service->worker = mdp_worker_new(&f->loop, f->zmq, f->endpoint, &f->curve, name, concurrency, s_heartbeat,
+                                     s_echo_request, service);
     assert_non_null(service->worker);
 }
 
@@ -182,6 +182,7 @@ static void *s_raw_dealer(stack_fixture *f)
     assert_non_null(socket);
     int linger = 0;
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(mdp_curve_apply(socket, &f->curve), 0); /* the fixture's broker is a Curve server */
     assert_int_equal(zmq_connect(socket, f->endpoint), 0);
     return socket;
 }
@@ -511,7 +512,7 @@ static void test_mmi(void **state)
     echo_service echo = {0};
     s_echo_start(f, &echo, "echo", 1);
     s_wait_workers(f, "echo", 1);
-    mdp_client *client = mdp_client_new(&f->loop, f->zmq, f->endpoint);
+    mdp_client *client = mdp_client_new(&f->loop, f->zmq, f->endpoint, &f->curve);
     assert_non_null(client);
     s_client_expect(f, client, "mmi.service", "echo", "200");
     s_client_expect(f, client, "mmi.service", "nobody", "404");
@@ -636,7 +637,7 @@ static void test_client_timeout_then_late_reply(void **state)
     echo_service echo = {.delay_ms = 250};
     s_echo_start(f, &echo, "echo", 1);
     s_wait_workers(f, "echo", 1);
-    mdp_client *client = mdp_client_new(&f->loop, f->zmq, f->endpoint);
+    mdp_client *client = mdp_client_new(&f->loop, f->zmq, f->endpoint, &f->curve);
     assert_non_null(client);
     reply first = {0};
     assert_int_equal(mdp_client_request(client, "echo", (const uint8_t *)"first", 5, 100, s_reply_cb, &first), 0);
