@@ -206,26 +206,33 @@ static bool s_append_cp1251(csv_reader *r, const char *in, size_t len)
 static bool s_detect(csv_reader *r)
 {
     r->detected = true;
-    char *raw = malloc(CSV_DETECT_BYTES);
-    if (raw == NULL)
-        return false;
+    char *raw = NULL; /* the first bytes, read from the source; a memory source is used in place */
     size_t have = 0;
-    while (have < CSV_DETECT_BYTES) {
-        ssize_t n = s_read_raw(r, raw + have, CSV_DETECT_BYTES - have);
-        if (n < 0) {
-            free(raw);
-            s_fail(r, 1, 0, "Не удалось прочитать файл");
+    if (r->read == NULL) {
+        have = r->mem_len < CSV_DETECT_BYTES ? r->mem_len : CSV_DETECT_BYTES;
+        r->mem_pos = have;
+    } else {
+        raw = malloc(CSV_DETECT_BYTES);
+        if (raw == NULL)
             return false;
+        while (have < CSV_DETECT_BYTES) {
+            ssize_t n = s_read_raw(r, raw + have, CSV_DETECT_BYTES - have);
+            if (n < 0) {
+                free(raw);
+                s_fail(r, 1, 0, "Не удалось прочитать файл");
+                return false;
+            }
+            if (n == 0)
+                break;
+            have += (size_t)n;
         }
-        if (n == 0)
-            break;
-        have += (size_t)n;
     }
+    const char *head = raw ? raw : r->mem;
     size_t skip = 0;
-    if (have >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0) {
+    if (have >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
         r->encoding = CSV_ENCODING_UTF8_BOM;
         skip = 3;
-    } else if (utf8_valid_but_cut(raw, have)) {
+    } else if (utf8_valid_but_cut(head, have)) {
         r->encoding = CSV_ENCODING_UTF8;
     } else {
         r->encoding = CSV_ENCODING_CP1251;
@@ -233,13 +240,13 @@ static bool s_detect(csv_reader *r)
     bool ok;
     if (r->encoding == CSV_ENCODING_CP1251) {
         r->cd = iconv_open("UTF-8", "CP1251");
-        ok = r->cd != (iconv_t)-1 && s_append_cp1251(r, raw, have);
+        ok = r->cd != (iconv_t)-1 && s_append_cp1251(r, head, have);
         if (r->cd == (iconv_t)-1)
             s_fail(r, 1, 0, "Кодировка Windows-1251 недоступна в системе (iconv)");
     } else {
         ok = s_reserve(r, have - skip + 1);
         if (ok) {
-            memcpy(r->buf + r->end, raw + skip, have - skip);
+            memcpy(r->buf + r->end, head + skip, have - skip);
             r->end += have - skip;
         }
     }

@@ -2,7 +2,7 @@
  * uploaded for import (UTF-8 with or without BOM, or Windows-1251; ';' or ','). Every record handed out
  * holds valid UTF-8 fields without NUL within the limits, with rising row numbers; an error is final,
  * names a row and is Russian text. The same input read through a read function in small chunks gives
- * the same records; the records written back by the writer (the export format) read back unchanged.
+ * the same records (for every fourth input); the records written back by the writer (the export format) read back unchanged.
  * Built and run by ops/fuzz, seeds in corpus/csv/ (import files as docs/import.md describes them).
  */
 #include <stdint.h>
@@ -113,14 +113,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char delimiter = csv_reader_delimiter(reader);
     csv_reader_destroy(&reader);
 
-    s_source source = {data, size, 0, 1 + size % 7};
-    reader = csv_reader_new(s_read, &source);
-    size_t n_streamed = s_read_all(reader, streamed, &streamed_result);
-    if (streamed_result != memory_result || csv_reader_encoding(reader) != encoding ||
-        csv_reader_delimiter(reader) != delimiter)
-        S_BROKEN("the streaming reader differs from the memory reader");
-    csv_reader_destroy(&reader);
-    s_same(memory, n_memory, streamed, n_streamed, false);
+    /* every fourth input by length also through a read function (its first read buffer is 1 MiB, which
+     * costs the sanitizers a fresh mapping every time) */
+    size_t n_streamed = 0;
+    if (size % 4 == 0) {
+        s_source source = {data, size, 0, 1 + size / 4 % 7};
+        reader = csv_reader_new(s_read, &source);
+        n_streamed = s_read_all(reader, streamed, &streamed_result);
+        if (streamed_result != memory_result || csv_reader_encoding(reader) != encoding ||
+            csv_reader_delimiter(reader) != delimiter)
+            S_BROKEN("the streaming reader differs from the memory reader");
+        csv_reader_destroy(&reader);
+        s_same(memory, n_memory, streamed, n_streamed, false);
+    }
 
     /* what was read, written as an export, reads back the same */
     csv_writer *writer = csv_writer_new();
