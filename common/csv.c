@@ -206,26 +206,33 @@ static bool s_append_cp1251(csv_reader *r, const char *in, size_t len)
 static bool s_detect(csv_reader *r)
 {
     r->detected = true;
-    char *raw = malloc(CSV_DETECT_BYTES);
-    if (raw == NULL)
-        return false;
+    char *raw = NULL; /* the first bytes, read from the source; a memory source is used in place */
     size_t have = 0;
-    while (have < CSV_DETECT_BYTES) {
-        ssize_t n = s_read_raw(r, raw + have, CSV_DETECT_BYTES - have);
-        if (n < 0) {
-            free(raw);
-            s_fail(r, 1, 0, "Не удалось прочитать файл");
+    if (r->read == NULL) {
+        have = r->mem_len < CSV_DETECT_BYTES ? r->mem_len : CSV_DETECT_BYTES;
+        r->mem_pos = have;
+    } else {
+        raw = malloc(CSV_DETECT_BYTES);
+        if (raw == NULL)
             return false;
+        while (have < CSV_DETECT_BYTES) {
+            ssize_t n = s_read_raw(r, raw + have, CSV_DETECT_BYTES - have);
+            if (n < 0) {
+                free(raw);
+                s_fail(r, 1, 0, "Не удалось прочитать файл");
+                return false;
+            }
+            if (n == 0)
+                break;
+            have += (size_t)n;
         }
-        if (n == 0)
-            break;
-        have += (size_t)n;
     }
+    const char *head = raw ? raw : r->mem;
     size_t skip = 0;
-    if (have >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0) {
+    if (have >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
         r->encoding = CSV_ENCODING_UTF8_BOM;
         skip = 3;
-    } else if (utf8_valid_but_cut(raw, have)) {
+    } else if (utf8_valid_but_cut(head, have)) {
         r->encoding = CSV_ENCODING_UTF8;
     } else {
         r->encoding = CSV_ENCODING_CP1251;
@@ -233,13 +240,13 @@ static bool s_detect(csv_reader *r)
     bool ok;
     if (r->encoding == CSV_ENCODING_CP1251) {
         r->cd = iconv_open("UTF-8", "CP1251");
-        ok = r->cd != (iconv_t)-1 && s_append_cp1251(r, raw, have);
+        ok = r->cd != (iconv_t)-1 && s_append_cp1251(r, head, have);
         if (r->cd == (iconv_t)-1)
             s_fail(r, 1, 0, "Кодировка Windows-1251 недоступна в системе (iconv)");
     } else {
         ok = s_reserve(r, have - skip + 1);
         if (ok) {
-            memcpy(r->buf + r->end, raw + skip, have - skip);
+            memcpy(r->buf + r->end, head + skip, have - skip);
             r->end += have - skip;
         }
     }
@@ -327,11 +334,12 @@ static bool s_rec_put(csv_reader *r, char c)
 static bool s_end_field(csv_reader *r, size_t n, size_t row)
 {
     size_t len = r->rec_len - r->offsets[n];
-    if (memchr(r->rec + r->offsets[n], '\0', len) != NULL) {
+    /* an empty first field leaves rec NULL: nothing to check, and no pointer arithmetic on NULL */
+    if (len > 0 && memchr(r->rec + r->offsets[n], '\0', len) != NULL) {
         s_fail(r, row, n + 1, "Строка %zu, столбец %zu: недопустимый символ NUL", row, n + 1);
         return false;
     }
-    if (!utf8_valid(r->rec + r->offsets[n], len)) {
+    if (len > 0 && !utf8_valid(r->rec + r->offsets[n], len)) {
         s_fail(r, row, n + 1,
                "Строка %zu, столбец %zu: текст не в кодировке UTF-8 (сохраните файл в UTF-8 или "
                "Windows-1251 целиком)",
@@ -495,6 +503,8 @@ struct csv_writer {
     char *data;
     size_t len, cap;
     size_t fields_in_row;
+    size_t rows; /* rows ended so far */
+    bool first_field_empty;
 };
 
 static void s_put(csv_writer *w, const char *s, size_t n)
@@ -533,14 +543,20 @@ void csv_writer_destroy(csv_writer **writer)
 
 void csv_writer_field(csv_writer *w, const char *value)
 {
+    bool empty = value == NULL || *value == '\0';
     if (w->fields_in_row++ > 0)
         s_put(w, ";", 1);
-    if (value == NULL || *value == '\0')
+    else
+        w->first_field_empty = empty;
+    if (empty)
         return;
     size_t len = strlen(value);
     /* a value csv_unguard() would shorten ("'=x") is guarded too, so it reads back as it was */
     bool guard = s_formula_start(value[0]) || csv_unguard(value) != value;
-    bool quote = strpbrk(value, ";\"\r\n") != NULL || value[0] == ' ' || value[len - 1] == ' ';
+    /* in the first row a ',' is quoted too: readers find the delimiter from that line, and more commas
+     * than semicolons outside quotes would make them split on ',' */
+    bool quote =
+        strpbrk(value, w->rows == 0 ? ";,\"\r\n" : ";\"\r\n") != NULL || value[0] == ' ' || value[len - 1] == ' ';
     if (quote)
         s_put(w, "\"", 1);
     if (guard)
@@ -560,8 +576,12 @@ void csv_writer_field(csv_writer *w, const char *value)
 
 void csv_writer_end_row(csv_writer *w)
 {
+    /* a row of one empty field would be a blank line, which readers skip: it is written as "" */
+    if (w->fields_in_row == 1 && w->first_field_empty)
+        s_put(w, "\"\"", 2);
     s_put(w, "\r\n", 2);
     w->fields_in_row = 0;
+    w->rows++;
 }
 
 const char *csv_writer_data(const csv_writer *w, size_t *len)

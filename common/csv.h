@@ -14,10 +14,12 @@
  * counted, so row numbers stay those of the spreadsheet.
  *
  * Writer: UTF-8 with BOM, ';' delimiter, CRLF — what Excel in a Russian locale opens as is. A field
- * is quoted when it holds ';', '"', CR or LF or starts/ends with a blank (quotes doubled). A field
+ * is quoted when it holds ';', '"', CR or LF (in the first row also ',', so that the delimiter is found
+ * as ';' again) or starts/ends with a blank (quotes doubled). A field
  * starting with = + - @ (or TAB/CR) gets a leading apostrophe so a spreadsheet never runs it as a
  * formula (CSV injection); csv_unguard() removes it again on import. A value that already starts with
- * such an apostrophe ("'=x") gets one more, so every value reads back unchanged.
+ * such an apostrophe ("'=x") gets one more, so every value reads back unchanged. A row of one empty
+ * field is written as "" (a blank line would be skipped on reading).
  */
 #ifndef METODNET_CSV_H
 #define METODNET_CSV_H

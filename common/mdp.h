@@ -1,6 +1,9 @@
 /* mdp — constants of the Majordomo Protocol MDP/0.2 (ZeroMQ RFC 18) and MMI (RFC 8), and the
  * heartbeat settings and Curve client keys that broker, workers and clients share. Nothing else
  * defines these values.
+/* mdp — constants of the Majordomo Protocol MDP/0.2 (ZeroMQ RFC 18) and MMI (RFC 8), the heartbeat
+ * settings that broker, workers and clients share, and the decoding of received frames that all three
+ * use (tests/fuzz/fuzz_mdp.c fuzzes it). Nothing else defines these values or reads these frames.
  *
  * Frames as RFC 18 puts them on the wire (MDP/0.2 has no empty frame before the header; a ROUTER
  * adds/strips the peer identity frame in front, not shown here):
@@ -15,8 +18,10 @@
 #ifndef METODNET_MDP_H
 #define METODNET_MDP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #define MDP_CLIENT "MDPC02"
 #define MDP_WORKER "MDPW02"
@@ -72,5 +77,48 @@ typedef struct {
 int mdp_curve_apply(void *socket, const mdp_curve_keys *keys);
 
 #define MDP_SERVICE_NAME_MAX 64
+/* A peer's routing id at the broker, and the client address a request carries to its worker. */
+#define MDP_ADDRESS_MAX 255
+
+/* A service name is 1..MDP_SERVICE_NAME_MAX printable ASCII bytes (no spaces or controls). */
+bool mdp_service_name_valid(const void *name, size_t len);
+
+/* ---- decoding: the one reading of the frames above, for the broker, the worker and the client ---- */
+
+typedef enum {
+    MDP_MESSAGE_INVALID = 0,    /* malformed: dropped (the broker counts it) */
+    MDP_MESSAGE_UNKNOWN,        /* at a worker: from the broker, but no command it acts on (liveness only) */
+    MDP_MESSAGE_CLIENT_REQUEST, /* at the broker: [id] MDPC02 REQUEST [service] [body]+ */
+    MDP_MESSAGE_READY,          /* at the broker: [id] MDPW02 READY [service] */
+    MDP_MESSAGE_HEARTBEAT,      /* at the broker: [id] MDPW02 HEARTBEAT; at a worker: MDPW02 HEARTBEAT */
+    MDP_MESSAGE_DISCONNECT,     /* at the broker: [id] MDPW02 DISCONNECT; at a worker: MDPW02 DISCONNECT */
+    MDP_MESSAGE_PARTIAL,        /* at the broker: [id] MDPW02 PARTIAL [client] [] [body]+; at a client:
+                                   MDPC02 PARTIAL [service] [body]+ */
+    MDP_MESSAGE_FINAL,          /* the same with FINAL */
+    MDP_MESSAGE_REQUEST,        /* at a worker: MDPW02 REQUEST [client] [] [body]+ */
+} mdp_message_kind;
+
+/* A decoded message: borrowed pointers into the frames; lengths 0 where a part is absent. */
+typedef struct {
+    mdp_message_kind kind;
+    const uint8_t *identity; /* at the broker: the sender's routing id (1..MDP_ADDRESS_MAX bytes) */
+    size_t identity_len;
+    const uint8_t *service; /* CLIENT_REQUEST and READY (a valid name); a client's PARTIAL/FINAL (as sent) */
+    size_t service_len;
+    const uint8_t *address; /* a worker's REQUEST, PARTIAL and FINAL (1..MDP_ADDRESS_MAX bytes) */
+    size_t address_len;
+    size_t body; /* index of the first body frame (the body runs to the last frame); 0 = no body */
+} mdp_message;
+
+/* frames as a ROUTER socket of the broker receives them (the peer's routing id first). */
+mdp_message_kind mdp_decode_at_broker(zmq_msg_t *frames, size_t count, mdp_message *out);
+/* frames as a worker's DEALER receives them from the broker. */
+mdp_message_kind mdp_decode_at_worker(zmq_msg_t *frames, size_t count, mdp_message *out);
+/* frames as a client's DEALER receives them from the broker. */
+mdp_message_kind mdp_decode_at_client(zmq_msg_t *frames, size_t count, mdp_message *out);
+
+/* frames[first..count) as one body: the frame's own bytes when there is one, else a new buffer in
+ * *owned (the caller frees it; NULL when the frames were borrowed). NULL only when out of memory. */
+const uint8_t *mdp_join_body(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned);
 
 #endif

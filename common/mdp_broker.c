@@ -31,7 +31,6 @@
 
 #include "zmq_loop.h"
 
-#define S_IDENTITY_MAX              255
 #define S_CLOSE_LINGER_MS           200
 #define S_DEFAULT_CLIENT_TIMEOUT_MS 30000
 
@@ -82,7 +81,7 @@ typedef struct s_service {
 typedef struct s_worker {
     s_link link;      /* broker->workers, ordered by expiry */
     s_link idle_link; /* service->idle while idle, self-linked otherwise */
-    uint8_t identity[S_IDENTITY_MAX];
+    uint8_t identity[MDP_ADDRESS_MAX];
     size_t identity_len;
     s_service *service;
     mdp_pending *request;
@@ -99,7 +98,7 @@ struct mdp_pending {
     s_link deadline_link; /* broker->deadlines while QUEUED or IN_FLIGHT */
     s_state state;
     int internal;
-    uint8_t address[S_IDENTITY_MAX];
+    uint8_t address[MDP_ADDRESS_MAX];
     size_t address_len;
     mdp_reply_cb cb;
     void *ud;
@@ -136,28 +135,6 @@ static const uint8_t s_cmd_disconnect = MDP_WORKER_DISCONNECT;
 static const uint8_t s_cmd_client_partial = MDP_CLIENT_PARTIAL;
 static const uint8_t s_cmd_client_final = MDP_CLIENT_FINAL;
 
-/* A service name is 1..MDP_SERVICE_NAME_MAX printable ASCII bytes (no spaces or controls). */
-static int s_service_name_valid(const void *data, size_t len)
-{
-    const unsigned char *bytes = data;
-    if (len == 0 || len > MDP_SERVICE_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (bytes[i] <= 0x20 || bytes[i] >= 0x7f)
-            return 0;
-    return 1;
-}
-
-static int s_frame_equals(zmq_msg_t *frame, const void *data, size_t len)
-{
-    return zmq_msg_size(frame) == len && (len == 0 || memcmp(zmq_msg_data(frame), data, len) == 0);
-}
-
-static uint8_t s_frame_byte(zmq_msg_t *frame)
-{
-    return *(const uint8_t *)zmq_msg_data(frame);
-}
-
 static s_service *s_service_find(const mdp_broker *broker, const void *name, size_t len)
 {
     for (s_link *it = broker->services.next; it != &broker->services; it = it->next) {
@@ -168,7 +145,7 @@ static s_service *s_service_find(const mdp_broker *broker, const void *name, siz
     return NULL;
 }
 
-/* name must be valid (s_service_name_valid). NULL when out of memory. */
+/* name must be valid (mdp_service_name_valid). NULL when out of memory. */
 static s_service *s_service_require(mdp_broker *broker, const void *name, size_t len)
 {
     s_service *service = s_service_find(broker, name, len);
@@ -317,7 +294,7 @@ static const char *s_mmi_answer(const mdp_broker *broker, const char *service, c
 {
     if (strcmp(service, "mmi.service") != 0)
         return "501";
-    if (!s_service_name_valid(body, len))
+    if (!mdp_service_name_valid(body, len))
         return "404";
     s_service *target = s_service_find(broker, body, len);
     return target && target->workers > 0 ? "200" : "404";
@@ -327,8 +304,6 @@ static int s_is_mmi(const void *name, size_t len)
 {
     return len >= 4 && memcmp(name, "mmi.", 4) == 0;
 }
-
-static const uint8_t *s_join_frames(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned);
 
 /* The ZAP User-Id of the peer that sent frames (libzmq puts the metadata on the frames the peer
  * sent, not on the identity frame the ROUTER adds): "" when there is none. */
@@ -349,7 +324,7 @@ static int s_client_admitted(mdp_broker *broker, zmq_msg_t *frames, size_t count
     service[name_len] = '\0';
     size_t len = 0;
     uint8_t *owned = NULL;
-    const uint8_t *body = s_join_frames(frames, 4, count, &len, &owned);
+    const uint8_t *body = mdp_join_body(frames, 4, count, &len, &owned);
     uint8_t *refusal = NULL;
     size_t refusal_len = 0;
     int admitted = body && broker->security.admit_request(broker->security.ud, s_peer_user_id(frames), service, body,
@@ -370,26 +345,18 @@ static int s_client_admitted(mdp_broker *broker, zmq_msg_t *frames, size_t count
     return 0;
 }
 
-/* [client] ["MDPC02"] [0x01] [service] [body]+ */
-static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count)
+/* [client] ["MDPC02"] [0x01] [service] [body]+, decoded into m */
+static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count, const mdp_message *m)
 {
-    if (count < 5 || zmq_msg_size(&frames[2]) != 1 || s_frame_byte(&frames[2]) != MDP_CLIENT_REQUEST ||
-        !s_service_name_valid(zmq_msg_data(&frames[3]), zmq_msg_size(&frames[3]))) {
-        broker->dropped++;
-        return;
-    }
-    const void *name = zmq_msg_data(&frames[3]);
-    size_t name_len = zmq_msg_size(&frames[3]);
+    const void *name = m->service;
+    size_t name_len = m->service_len;
     if (s_is_mmi(name, name_len)) {
         char service[MDP_SERVICE_NAME_MAX + 1];
         memcpy(service, name, name_len);
         service[name_len] = '\0';
         const char *answer = s_mmi_answer(broker, service, zmq_msg_data(&frames[4]), zmq_msg_size(&frames[4]));
-        zmq_loop_frame reply[5] = {{zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0])},
-                                   {MDP_CLIENT, 6},
-                                   {&s_cmd_client_final, 1},
-                                   {name, name_len},
-                                   {answer, 3}};
+        zmq_loop_frame reply[5] = {
+            {m->identity, m->identity_len}, {MDP_CLIENT, 6}, {&s_cmd_client_final, 1}, {name, name_len}, {answer, 3}};
         zmq_loop_send(broker->socket, reply, 5); /* a client gone meanwhile is no concern */
         return;
     }
@@ -407,8 +374,8 @@ static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count
     req->broker = broker;
     req->service = service;
     req->state = S_QUEUED;
-    memcpy(req->address, zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]));
-    req->address_len = zmq_msg_size(&frames[0]);
+    memcpy(req->address, m->identity, m->identity_len);
+    req->address_len = m->identity_len;
     req->body = body;
     req->body_count = count - 4;
     for (size_t i = 0; i < req->body_count; i++) {
@@ -422,43 +389,16 @@ static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count
     s_dispatch(broker, service);
 }
 
-/* Concatenates frames[first..count) into one buffer (borrowed frame data when there is just one);
- * *owned is set when the caller must free the result. NULL only when out of memory. */
-static const uint8_t *s_join_frames(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned)
-{
-    *owned = NULL;
-    if (count - first == 1) {
-        *len = zmq_msg_size(&frames[first]);
-        return zmq_msg_data(&frames[first]);
-    }
-    size_t total = 0;
-    for (size_t i = first; i < count; i++)
-        total += zmq_msg_size(&frames[i]);
-    uint8_t *buffer = malloc(total ? total : 1);
-    if (!buffer)
-        return NULL;
-    size_t at = 0;
-    for (size_t i = first; i < count; i++) {
-        size_t size = zmq_msg_size(&frames[i]);
-        if (size)
-            memcpy(buffer + at, zmq_msg_data(&frames[i]), size);
-        at += size;
-    }
-    *len = total;
-    *owned = buffer;
-    return buffer;
-}
-
 /* PARTIAL/FINAL: [worker] ["MDPW02"] [cmd] [client] [] [body]+ from a worker holding a request. */
-static void s_worker_reply(mdp_broker *broker, s_worker *worker, uint8_t command, zmq_msg_t *frames, size_t count)
+static void s_worker_reply(mdp_broker *broker, s_worker *worker, const mdp_message *m, zmq_msg_t *frames, size_t count)
 {
     mdp_pending *req = worker->request;
-    if (!req || !s_frame_equals(&frames[3], req->address, req->address_len)) {
+    if (!req || m->address_len != req->address_len || memcmp(m->address, req->address, m->address_len) != 0) {
         broker->dropped++;
         return;
     }
     s_worker_touch(broker, worker);
-    if (command == MDP_WORKER_PARTIAL) {
+    if (m->kind == MDP_MESSAGE_PARTIAL) {
         if (!req->internal && req->state == S_IN_FLIGHT) {
             zmq_loop_frame reply[4 + ZMQ_LOOP_MAX_FRAMES];
             size_t n = 0;
@@ -466,7 +406,7 @@ static void s_worker_reply(mdp_broker *broker, s_worker *worker, uint8_t command
             reply[n++] = (zmq_loop_frame){MDP_CLIENT, 6};
             reply[n++] = (zmq_loop_frame){&s_cmd_client_partial, 1};
             reply[n++] = (zmq_loop_frame){req->service->name, strlen(req->service->name)};
-            for (size_t i = 5; i < count; i++)
+            for (size_t i = m->body; i < count; i++)
                 reply[n++] = (zmq_loop_frame){zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i])};
             zmq_loop_send(broker->socket, reply, n);
         }
@@ -489,7 +429,7 @@ static void s_worker_reply(mdp_broker *broker, s_worker *worker, uint8_t command
         reply[n++] = (zmq_loop_frame){MDP_CLIENT, 6};
         reply[n++] = (zmq_loop_frame){&s_cmd_client_final, 1};
         reply[n++] = (zmq_loop_frame){service->name, strlen(service->name)};
-        for (size_t i = 5; i < count; i++)
+        for (size_t i = m->body; i < count; i++)
             reply[n++] = (zmq_loop_frame){zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i])};
         zmq_loop_send(broker->socket, reply, n);
         s_request_destroy(req);
@@ -498,7 +438,7 @@ static void s_worker_reply(mdp_broker *broker, s_worker *worker, uint8_t command
     }
     size_t len = 0;
     uint8_t *owned = NULL;
-    const uint8_t *body = s_join_frames(frames, 5, count, &len, &owned);
+    const uint8_t *body = mdp_join_body(frames, m->body, count, &len, &owned);
     s_dispatch(broker, service);
     if (!body) {
         s_request_complete(req, MDP_ERR_WORKER_LOST, NULL, 0); /* out of memory: the reply is lost */
@@ -508,44 +448,33 @@ static void s_worker_reply(mdp_broker *broker, s_worker *worker, uint8_t command
     free(owned);
 }
 
-/* [worker] ["MDPW02"] [command] ... */
-static void s_worker_message(mdp_broker *broker, zmq_msg_t *frames, size_t count)
+/* [worker] ["MDPW02"] [command] ..., decoded into m */
+static void s_worker_message(mdp_broker *broker, zmq_msg_t *frames, size_t count, const mdp_message *m)
 {
-    if (zmq_msg_size(&frames[2]) != 1) {
-        broker->dropped++;
-        return;
-    }
-    const uint8_t *identity = zmq_msg_data(&frames[0]);
-    size_t identity_len = zmq_msg_size(&frames[0]);
-    uint8_t command = s_frame_byte(&frames[2]);
+    const uint8_t *identity = m->identity;
+    size_t identity_len = m->identity_len;
     s_worker *worker = s_worker_find(broker, identity, identity_len);
-    switch (command) {
-    case MDP_WORKER_READY: {
-        if (count != 4 || !s_service_name_valid(zmq_msg_data(&frames[3]), zmq_msg_size(&frames[3]))) {
-            broker->dropped++;
-            return;
-        }
+    switch (m->kind) {
+    case MDP_MESSAGE_READY: {
         if (worker) { /* a second READY is a protocol error */
             s_worker_delete(broker, worker, 1);
             return;
         }
-        const void *name = zmq_msg_data(&frames[3]);
-        size_t name_len = zmq_msg_size(&frames[3]);
-        if (s_is_mmi(name, name_len)) { /* RFC 8: the broker owns "mmi.*" */
+        if (s_is_mmi(m->service, m->service_len)) { /* RFC 8: the broker owns "mmi.*" */
             s_send_to_worker(broker, identity, identity_len, &s_cmd_disconnect);
             return;
         }
         if (broker->secure && broker->security.admit_worker) {
             char service_name[MDP_SERVICE_NAME_MAX + 1];
-            memcpy(service_name, name, name_len);
-            service_name[name_len] = '\0';
+            memcpy(service_name, m->service, m->service_len);
+            service_name[m->service_len] = '\0';
             if (broker->security.admit_worker(broker->security.ud, s_peer_user_id(frames), service_name) != 0) {
                 broker->refused++;
                 s_send_to_worker(broker, identity, identity_len, &s_cmd_disconnect);
                 return;
             }
         }
-        s_service *service = s_service_require(broker, name, name_len);
+        s_service *service = s_service_require(broker, m->service, m->service_len);
         worker = calloc(1, sizeof *worker);
         if (!service || !worker) {
             free(worker);
@@ -564,36 +493,25 @@ static void s_worker_message(mdp_broker *broker, zmq_msg_t *frames, size_t count
         s_dispatch(broker, service);
         return;
     }
-    case MDP_WORKER_HEARTBEAT:
-        if (count != 3) {
-            broker->dropped++;
-        } else if (worker) {
+    case MDP_MESSAGE_HEARTBEAT:
+        if (worker)
             s_worker_touch(broker, worker);
-        } else {
+        else
             s_send_to_worker(broker, identity, identity_len, &s_cmd_disconnect);
-        }
         return;
-    case MDP_WORKER_DISCONNECT:
-        if (count != 3)
-            broker->dropped++;
-        else if (worker)
+    case MDP_MESSAGE_DISCONNECT:
+        if (worker)
             s_worker_delete(broker, worker, 0);
         return;
-    case MDP_WORKER_PARTIAL:
-    case MDP_WORKER_FINAL: {
-        size_t address_len = count >= 6 ? zmq_msg_size(&frames[3]) : 0;
-        if (count < 6 || address_len == 0 || address_len > S_IDENTITY_MAX || zmq_msg_size(&frames[4]) != 0) {
-            broker->dropped++;
-            return;
-        }
+    case MDP_MESSAGE_PARTIAL:
+    case MDP_MESSAGE_FINAL:
         if (!worker) {
             s_send_to_worker(broker, identity, identity_len, &s_cmd_disconnect);
             return;
         }
-        s_worker_reply(broker, worker, command, frames, count);
+        s_worker_reply(broker, worker, m, frames, count);
         return;
-    }
-    default: /* unknown, or a broker-to-worker command */
+    default: /* the decoder gives nothing else at the broker */
         broker->dropped++;
         return;
     }
@@ -603,17 +521,18 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
 {
     (void)zl;
     mdp_broker *broker = ud;
-    size_t identity_len = zmq_msg_size(&frames[0]);
-    if (count < 3 || identity_len == 0 || identity_len > S_IDENTITY_MAX) {
+    mdp_message m;
+    switch (mdp_decode_at_broker(frames, count, &m)) {
+    case MDP_MESSAGE_INVALID:
         broker->dropped++;
         return;
+    case MDP_MESSAGE_CLIENT_REQUEST:
+        s_client_message(broker, frames, count, &m);
+        return;
+    default:
+        s_worker_message(broker, frames, count, &m);
+        return;
     }
-    if (s_frame_equals(&frames[1], MDP_CLIENT, 6))
-        s_client_message(broker, frames, count);
-    else if (s_frame_equals(&frames[1], MDP_WORKER, 6))
-        s_worker_message(broker, frames, count);
-    else
-        broker->dropped++;
 }
 
 /* Periodic sweep: dead workers (their requests fail at once), expired requests, heartbeats, and
@@ -767,7 +686,7 @@ mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service_name, co
     if (!broker || broker->destroying || !service_name || !cb || (!body && len > 0))
         return NULL;
     size_t name_len = strlen(service_name);
-    if (!s_service_name_valid(service_name, name_len))
+    if (!mdp_service_name_valid(service_name, name_len))
         return NULL;
     mdp_pending *req = calloc(1, sizeof *req);
     zmq_msg_t *frame = calloc(1, sizeof *frame);

@@ -120,30 +120,15 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
     (void)zl;
     s_connection *conn = ud;
     s_request *req = conn->request;
-    if (!req || count < 4 || zmq_msg_size(&frames[0]) != 6 || memcmp(zmq_msg_data(&frames[0]), MDP_CLIENT, 6) != 0 ||
-        zmq_msg_size(&frames[1]) != 1 || zmq_msg_size(&frames[2]) != strlen(req->service) ||
-        memcmp(zmq_msg_data(&frames[2]), req->service, strlen(req->service)) != 0)
-        return;
-    uint8_t command = *(const uint8_t *)zmq_msg_data(&frames[1]);
-    if (command != MDP_CLIENT_FINAL)
+    mdp_message m;
+    if (!req || mdp_decode_at_client(frames, count, &m) != MDP_MESSAGE_FINAL || m.service_len != strlen(req->service) ||
+        memcmp(m.service, req->service, m.service_len) != 0)
         return; /* PARTIAL is skipped; anything else is junk */
     size_t total = 0;
-    for (size_t i = 3; i < count; i++)
-        total += zmq_msg_size(&frames[i]);
     uint8_t *owned = NULL;
-    const uint8_t *body = zmq_msg_data(&frames[3]);
-    if (count > 4) {
-        owned = malloc(total ? total : 1);
-        if (!owned)
-            return; /* out of memory: the deadline will fail the request */
-        size_t at = 0;
-        for (size_t i = 3; i < count; i++) {
-            if (zmq_msg_size(&frames[i]))
-                memcpy(owned + at, zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]));
-            at += zmq_msg_size(&frames[i]);
-        }
-        body = owned;
-    }
+    const uint8_t *body = mdp_join_body(frames, m.body, count, &total, &owned);
+    if (!body)
+        return; /* out of memory: the deadline will fail the request */
     mdp_client *client = conn->client;
     conn->request = NULL;
     req->conn = NULL;

@@ -18,7 +18,6 @@
 
 #include "zmq_loop.h"
 
-#define S_ADDRESS_MAX          255
 #define S_DISCONNECT_LINGER_MS 500
 #define S_BACKOFF_MAX_MS       30000
 #define S_CONCURRENCY_MAX      1024
@@ -42,7 +41,7 @@ struct mdp_worker_request {
     uint32_t generation;
     mdp_worker_request *prev;
     mdp_worker_request *next;
-    uint8_t address[S_ADDRESS_MAX];
+    uint8_t address[MDP_ADDRESS_MAX];
     size_t address_len;
 };
 
@@ -214,61 +213,32 @@ static void s_on_tick(uv_timer_t *timer)
         s_shutdown_progress(worker);
 }
 
-/* Joins body frames into one buffer: borrowed when there is one frame, else *owned (caller frees). */
-static const uint8_t *s_join(zmq_msg_t *frames, size_t first, size_t count, size_t *len, uint8_t **owned)
-{
-    *owned = NULL;
-    if (count - first == 1) {
-        *len = zmq_msg_size(&frames[first]);
-        return zmq_msg_data(&frames[first]);
-    }
-    size_t total = 0;
-    for (size_t i = first; i < count; i++)
-        total += zmq_msg_size(&frames[i]);
-    uint8_t *buffer = malloc(total ? total : 1);
-    if (!buffer)
-        return NULL;
-    size_t at = 0;
-    for (size_t i = first; i < count; i++) {
-        if (zmq_msg_size(&frames[i]))
-            memcpy(buffer + at, zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]));
-        at += zmq_msg_size(&frames[i]);
-    }
-    *len = total;
-    *owned = buffer;
-    return buffer;
-}
-
 /* ["MDPW02"] [command] ... from the broker. Anything malformed is ignored. */
 static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud)
 {
     (void)zl;
     s_connection *conn = ud;
     mdp_worker *worker = conn->worker;
-    if (count < 2 || zmq_msg_size(&frames[0]) != 6 || memcmp(zmq_msg_data(&frames[0]), MDP_WORKER, 6) != 0 ||
-        zmq_msg_size(&frames[1]) != 1)
+    mdp_message m;
+    mdp_message_kind kind = mdp_decode_at_worker(frames, count, &m);
+    if (kind == MDP_MESSAGE_INVALID)
         return;
-    uint8_t command = *(const uint8_t *)zmq_msg_data(&frames[1]);
     conn->expiry = uv_now(worker->loop) + (uint64_t)worker->heartbeat.interval_ms * worker->heartbeat.liveness;
     conn->backoff_ms = s_backoff_initial(worker);
-    if (command == MDP_WORKER_DISCONNECT) {
-        if (count == 2)
-            s_reset(conn);
+    if (kind == MDP_MESSAGE_DISCONNECT) {
+        s_reset(conn);
         if (worker->shutting_down)
             s_shutdown_progress(worker);
         return;
     }
-    if (command != MDP_WORKER_REQUEST)
+    if (kind != MDP_MESSAGE_REQUEST)
         return; /* HEARTBEAT (liveness already refreshed) or junk */
-    size_t address_len = count >= 5 ? zmq_msg_size(&frames[2]) : 0;
-    if (count < 5 || address_len == 0 || address_len > S_ADDRESS_MAX || zmq_msg_size(&frames[3]) != 0)
-        return;
     if (conn->busy || worker->shutting_down)
         return; /* a conforming broker never does this; there is no way to refuse */
     mdp_worker_request *req = calloc(1, sizeof *req);
     size_t len = 0;
     uint8_t *owned = NULL;
-    const uint8_t *body = req ? s_join(frames, 4, count, &len, &owned) : NULL;
+    const uint8_t *body = req ? mdp_join_body(frames, m.body, count, &len, &owned) : NULL;
     if (!body) {
         free(req);
         return; /* out of memory: the broker's deadline fails the request */
@@ -276,8 +246,8 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
     req->worker = worker;
     req->index = conn->index;
     req->generation = conn->generation;
-    memcpy(req->address, zmq_msg_data(&frames[2]), address_len);
-    req->address_len = address_len;
+    memcpy(req->address, m.address, m.address_len);
+    req->address_len = m.address_len;
     req->next = worker->requests;
     if (worker->requests)
         worker->requests->prev = req;

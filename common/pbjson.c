@@ -734,6 +734,43 @@ static void s_parse_error(s_ctx *ctx, const json_error_t *error)
     }
 }
 
+/* The checks and the parse of a JSON text, errors into ctx. */
+static json_t *s_parse_object(s_ctx *ctx, const char *json, size_t len)
+{
+    if (!json || s_is_blank(json, len)) {
+        s_fail(ctx, "пустой документ: ожидается объект JSON");
+        return NULL;
+    }
+    size_t bad = utf8_invalid_at(json, len);
+    if (bad != len) {
+        s_fail(ctx, "текст не в кодировке UTF-8 (байт %zu)", bad);
+        return NULL;
+    }
+    if (s_text_depth(json, len, ctx->limits.max_depth) > ctx->limits.max_depth) {
+        s_fail_depth(ctx);
+        return NULL;
+    }
+    json_error_t error;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &error);
+    if (!root) {
+        s_parse_error(ctx, &error);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        s_fail(ctx, "ожидается объект JSON");
+        return NULL;
+    }
+    return root;
+}
+
+json_t *pbjson_parse_object(const char *json, size_t len, const pbjson_limits *limits, pbjson_error *err)
+{
+    s_ctx ctx;
+    s_ctx_init(&ctx, limits, "", err);
+    return s_parse_object(&ctx, json, len);
+}
+
 ProtobufCMessage *pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
                                 const pbjson_limits *limits, pbjson_error *err)
 {
@@ -743,30 +780,9 @@ ProtobufCMessage *pbjson_decode(const ProtobufCMessageDescriptor *desc, const ch
         s_fail(&ctx, "нет описания сообщения");
         return NULL;
     }
-    if (!json || s_is_blank(json, len)) {
-        s_fail(&ctx, "пустой документ: ожидается объект JSON");
+    json_t *root = s_parse_object(&ctx, json, len);
+    if (!root)
         return NULL;
-    }
-    size_t bad = utf8_invalid_at(json, len);
-    if (bad != len) {
-        s_fail(&ctx, "текст не в кодировке UTF-8 (байт %zu)", bad);
-        return NULL;
-    }
-    if (s_text_depth(json, len, ctx.limits.max_depth) > ctx.limits.max_depth) {
-        s_fail_depth(&ctx);
-        return NULL;
-    }
-    json_error_t error;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &error);
-    if (!root) {
-        s_parse_error(&ctx, &error);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        s_fail(&ctx, "ожидается объект JSON");
-        return NULL;
-    }
     ProtobufCMessage *msg = malloc(desc->sizeof_message);
     if (!msg) {
         json_decref(root);

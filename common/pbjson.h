@@ -47,6 +47,11 @@ void pbjson_limits_default(pbjson_limits *limits);
 ProtobufCMessage *pbjson_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
                                 const pbjson_limits *limits, pbjson_error *err);
 
+/* The JSON text parsed as pbjson_decode() does it (UTF-8, depth and duplicate keys checked, Russian
+ * errors with their line and column), for a caller that merges the object itself: a new reference,
+ * or NULL with err filled when the text is not one JSON object. */
+json_t *pbjson_parse_object(const char *json, size_t len, const pbjson_limits *limits, pbjson_error *err);
+
 /* Merges a parsed JSON object into msg (already initialised). path_prefix ("" or e.g. "staff") is
  * put before field paths in errors. Returns 0, or -1 with err filled (msg may be partly set). */
 int pbjson_merge_object(ProtobufCMessage *msg, const json_t *object, const char *path_prefix,

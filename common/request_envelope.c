@@ -1,11 +1,13 @@
-/* request_envelope — packing the MDP request Envelope (see request_envelope.h). */
+/* request_envelope — packing and opening the MDP request Envelope (see request_envelope.h). */
 #include "request_envelope.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "utf8.h"
 
 uint8_t *request_envelope_pack(const request_envelope *request, size_t *len)
 {
@@ -43,4 +45,49 @@ uint8_t *request_envelope_pack(const request_envelope *request, size_t *len)
     free(payload);
     free(key);
     return body;
+}
+
+Metodnet__StatusCode request_envelope_open(const ProtobufCServiceDescriptor *service, const char *service_name,
+                                           const uint8_t *body, size_t len, int64_t now_unix_ms,
+                                           request_envelope_opened *opened, char *message, size_t size)
+{
+    *opened = (request_envelope_opened){NULL, NULL, NULL};
+    snprintf(message, size, "%s", "");
+    opened->envelope = metodnet__envelope__unpack(NULL, len, body);
+    if (opened->envelope == NULL) {
+        snprintf(message, size, "Неверный формат запроса к службе");
+        return METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT;
+    }
+    const char *name = opened->envelope->method;
+    opened->method = protobuf_c_service_descriptor_get_method_by_name(service, name);
+    if (opened->method == NULL) {
+        /* the name is quoted only when it is text, and cut on a letter boundary */
+        size_t name_len = strlen(name);
+        if (utf8_valid(name, name_len))
+            snprintf(message, size, "Служба «%s» не знает метода «%.*s»", service_name,
+                     (int)utf8_prefix(name, name_len, 64), name);
+        else
+            snprintf(message, size, "Служба «%s» не знает такого метода", service_name);
+        return METODNET__STATUS_CODE__STATUS_CODE_UNIMPLEMENTED;
+    }
+    if (opened->envelope->deadline_unix_ms > 0 && now_unix_ms > opened->envelope->deadline_unix_ms) {
+        snprintf(message, size, "Срок выполнения запроса истёк");
+        return METODNET__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
+    }
+    opened->request = protobuf_c_message_unpack(opened->method->input, NULL, opened->envelope->payload.len,
+                                                opened->envelope->payload.data);
+    if (opened->request == NULL) {
+        snprintf(message, size, "Неверный формат тела запроса к службе");
+        return METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT;
+    }
+    return METODNET__STATUS_CODE__STATUS_CODE_OK;
+}
+
+void request_envelope_opened_free(request_envelope_opened *opened)
+{
+    if (opened->request)
+        protobuf_c_message_free_unpacked(opened->request, NULL);
+    if (opened->envelope)
+        metodnet__envelope__free_unpacked(opened->envelope, NULL);
+    *opened = (request_envelope_opened){NULL, NULL, NULL};
 }

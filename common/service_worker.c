@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "log.h"
 #include "mdp_worker.h"
+#include "request_envelope.h"
 #include "xalloc.h"
 
 struct service_worker {
@@ -154,44 +155,25 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
 {
     (void)worker;
     service_worker *self = ud;
-    Metodnet__Envelope *envelope = metodnet__envelope__unpack(NULL, len, body);
-    if (envelope == NULL) {
-        log_warn(NULL, "%s: отброшен запрос с неразборчивым конвертом (%zu байт)", self->service_name, len);
-        s_send(req, NULL, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT, "Неверный формат запроса к службе", NULL,
-               NULL);
-        return;
-    }
-    const ProtobufCMethodDescriptor *method =
-        protobuf_c_service_descriptor_get_method_by_name(self->descriptor, envelope->method);
-    if (method == NULL) {
-        char message[256];
-        snprintf(message, sizeof message, "Служба «%s» не знает метода «%.64s»", self->service_name, envelope->method);
-        s_send(req, envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_UNIMPLEMENTED, message, NULL, NULL);
-        metodnet__envelope__free_unpacked(envelope, NULL);
-        return;
-    }
-    if (envelope->deadline_unix_ms > 0 && clock_unix_ms() > envelope->deadline_unix_ms) {
-        s_send(req, envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED,
-               "Срок выполнения запроса истёк", NULL, NULL);
-        metodnet__envelope__free_unpacked(envelope, NULL);
-        return;
-    }
-    ProtobufCMessage *request =
-        protobuf_c_message_unpack(method->input, NULL, envelope->payload.len, envelope->payload.data);
-    if (request == NULL) {
-        s_send(req, envelope->request_id, METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT,
-               "Неверный формат тела запроса к службе", NULL, NULL);
-        metodnet__envelope__free_unpacked(envelope, NULL);
+    request_envelope_opened opened;
+    char message[256];
+    Metodnet__StatusCode code = request_envelope_open(self->descriptor, self->service_name, body, len, clock_unix_ms(),
+                                                      &opened, message, sizeof message);
+    if (code != METODNET__STATUS_CODE__STATUS_CODE_OK) {
+        if (opened.envelope == NULL)
+            log_warn(NULL, "%s: отброшен запрос с неразборчивым конвертом (%zu байт)", self->service_name, len);
+        s_send(req, opened.envelope ? opened.envelope->request_id : NULL, code, message, NULL, NULL);
+        request_envelope_opened_free(&opened);
         return;
     }
     service_call *call = xcalloc(1, sizeof *call);
     call->owner = self;
     call->req = req;
-    call->envelope = envelope;
-    call->method = method;
-    call->request = request;
+    call->envelope = opened.envelope;
+    call->method = opened.method;
+    call->request = opened.request;
     call->started_ns = uv_hrtime();
-    self->handlers[method - self->descriptor->methods](call, request, self->ud);
+    self->handlers[opened.method - self->descriptor->methods](call, opened.request, self->ud);
 }
 
 const char *service_methods_check(const service_methods *methods, char *buf, size_t size)

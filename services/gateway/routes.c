@@ -32,6 +32,7 @@
 #include "monitoring_service.pb-c.h"
 #include "registry_service.pb-c.h"
 #include "notify_service.pb-c.h"
+#include "utf8.h"
 #include "validate.h"
 
 /* One row: the MDP service and rpc, then what differs from the defaults (no body field, 200, no
@@ -927,7 +928,9 @@ static int s_apply_query(ProtobufCMessage *msg, const route_match *m, const char
             const char *eq = memchr(p, '=', (size_t)(pair_end - p));
             const char *name_end = eq ? eq : pair_end;
             char name[128], value[1024];
-            if (routes_percent_decode(p, (size_t)(name_end - p), name, sizeof name, true) < 0) {
+            int name_len = routes_percent_decode(p, (size_t)(name_end - p), name, sizeof name, true);
+            /* the name is put into the error text, which must stay UTF-8 */
+            if (name_len < 0 || !utf8_valid(name, (size_t)name_len)) {
                 s_error(err, "", "Некорректная кодировка имени параметра запроса");
                 return -1;
             }
@@ -1012,17 +1015,10 @@ static int s_apply_body(ProtobufCMessage *msg, const route *r, const char *body,
         s_error(err, "", "Тело запроса пусто: ожидается объект JSON");
         return -1;
     }
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    pbjson_error pe = {{0}, {0}};
+    json_t *doc = pbjson_parse_object(body, len, NULL, &pe);
     if (doc == NULL) {
-        char text[512];
-        snprintf(text, sizeof text, "Некорректный JSON (строка %d, позиция %d): %s", jerr.line, jerr.column, jerr.text);
-        s_error(err, "", text);
-        return -1;
-    }
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        s_error(err, "", "Тело запроса должно быть объектом JSON");
+        s_error(err, "", pe.message);
         return -1;
     }
     ProtobufCMessage *target = msg;
@@ -1041,7 +1037,6 @@ static int s_apply_body(ProtobufCMessage *msg, const route *r, const char *body,
         }
         *(ProtobufCMessage **)((char *)msg + f->offset) = target; /* owned by msg from here on */
     }
-    pbjson_error pe = {{0}, {0}};
     int rc = pbjson_merge_object(target, doc, "", NULL, &pe);
     if (rc != 0)
         s_error_from_pbjson(err, &pe);

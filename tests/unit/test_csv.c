@@ -355,6 +355,60 @@ static void test_writer_guards_guard_looking_values(void **state)
     csv_writer_destroy(&w);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_csv.c): an empty first field (a line starting with the delimiter,
+ * or "" alone) was checked through a NULL record buffer (UBSan: zero offset applied to NULL). */
+static void test_empty_first_field(void **state)
+{
+    (void)state;
+    const char text[] = ";Фамилия\r\n\"\"\r\n";
+    csv_reader *r = csv_reader_new_memory(text, sizeof text - 1);
+    csv_record rec;
+    assert_int_equal(csv_reader_next(r, &rec), 1);
+    assert_int_equal(rec.n, 2);
+    assert_string_equal(rec.fields[0], "");
+    assert_int_equal(rec.lengths[0], 0);
+    assert_string_equal(rec.fields[1], "Фамилия");
+    assert_int_equal(csv_reader_next(r, &rec), 1); /* "" is a record of one empty field, not a blank line */
+    assert_int_equal(rec.n, 1);
+    assert_string_equal(rec.fields[0], "");
+    assert_int_equal(csv_reader_next(r, &rec), 0);
+    csv_reader_destroy(&r);
+}
+
+/* Found by fuzzing: what the writer wrote did not always read back. A row of one empty field was a
+ * blank line (skipped on reading), and a header row with more commas than columns made the reader
+ * take ',' as the delimiter. */
+static void test_writer_rows_read_back(void **state)
+{
+    (void)state;
+    csv_writer *w = csv_writer_new();
+    csv_writer_field(w, "Фамилия, имя, отчество");
+    csv_writer_end_row(w);
+    csv_writer_field(w, "");
+    csv_writer_end_row(w);
+    csv_writer_field(w, "Иванов, Пётр");
+    csv_writer_end_row(w);
+    size_t len;
+    const char *data = csv_writer_data(w, &len);
+    const char expected[] = "\xEF\xBB\xBF\"Фамилия, имя, отчество\"\r\n\"\"\r\nИванов, Пётр\r\n";
+    assert_int_equal(len, sizeof expected - 1);
+    assert_memory_equal(data, expected, len);
+    csv_reader *r = csv_reader_new_memory(data, len);
+    csv_record rec;
+    assert_int_equal(csv_reader_next(r, &rec), 1);
+    assert_int_equal(csv_reader_delimiter(r), ';');
+    assert_int_equal(rec.n, 1);
+    assert_string_equal(rec.fields[0], "Фамилия, имя, отчество");
+    assert_int_equal(csv_reader_next(r, &rec), 1);
+    assert_int_equal(rec.n, 1);
+    assert_string_equal(rec.fields[0], "");
+    assert_int_equal(csv_reader_next(r, &rec), 1);
+    assert_string_equal(rec.fields[0], "Иванов, Пётр");
+    assert_int_equal(csv_reader_next(r, &rec), 0);
+    csv_reader_destroy(&r);
+    csv_writer_destroy(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +421,8 @@ int main(void)
         cmocka_unit_test(test_streaming_chunks),
         cmocka_unit_test(test_writer_quoting_and_guard),
         cmocka_unit_test(test_writer_guards_guard_looking_values),
+        cmocka_unit_test(test_empty_first_field),
+        cmocka_unit_test(test_writer_rows_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include "registry.pb-c.h"
 #include "registry_import.pb-c.h"
 #include "routes.h"
+#include "utf8.h"
 
 static routes_match_result s_match(const char *method, const char *path, route_match *m)
 {
@@ -193,6 +194,11 @@ static void test_query(void **state)
     assert_string_equal(err.field, "pretty");
     assert_null(s_build("GET", "/api/v1/regions", "q=%ZZ", NULL, NULL, &err));
     assert_string_equal(err.field, "q");
+    /* found by fuzzing (tests/fuzz/fuzz_routes.c): a parameter name that decodes to bytes that are
+     * not UTF-8 was put into the error text as is, which then was no longer UTF-8 */
+    assert_null(s_build("GET", "/api/v1/regions", "q%D0%B0%D0=1", NULL, NULL, &err));
+    assert_string_equal(err.field, "");
+    assert_string_equal(err.description, "Некорректная кодировка имени параметра запроса");
     /* empty pieces are ignored */
     msg = s_build("GET", "/api/v1/regions", "&&limit=5&", NULL, NULL, &err);
     assert_non_null(msg);
@@ -224,6 +230,13 @@ static void test_create_body(void **state)
     assert_null(s_build("POST", "/api/v1/regions", NULL, "{\"name\":", NULL, &err));
     assert_string_equal(err.field, "");
     assert_non_null(strstr(err.description, "JSON"));
+    /* found by fuzzing (tests/fuzz/fuzz_routes.c): the parser's English text was quoted with the input
+     * cut in the middle of a letter ("invalid escape near '"\\<half of в>'"), so the error was not
+     * UTF-8; it is the codec's Russian message now */
+    assert_null(s_build("POST", "/api/v1/regions", NULL, "{\"name\":\"\\в\"}", NULL, &err));
+    assert_string_equal(err.field, "");
+    assert_true(utf8_valid(err.description, strlen(err.description)));
+    assert_string_equal(err.description, "ошибка синтаксиса JSON (строка 1, позиция 11)");
     assert_null(s_build("POST", "/api/v1/regions", NULL, "[1]", NULL, &err));
     assert_null(s_build("POST", "/api/v1/regions", NULL, "", NULL, &err));
     assert_null(s_build("POST", "/api/v1/regions", NULL, "{\"name\":\"a\",\"name\":\"b\"}", NULL, &err));
