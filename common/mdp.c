@@ -39,6 +39,8 @@ int mdp_curve_apply(void *socket, const mdp_curve_keys *keys)
         zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, keys->secret_key, MDP_CURVE_KEY_BYTES) != 0)
         return -1;
     return 0;
+}
+
 bool mdp_service_name_valid(const void *name, size_t len)
 {
     const unsigned char *bytes = name;

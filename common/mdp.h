@@ -1,8 +1,5 @@
-/* mdp — constants of the Majordomo Protocol MDP/0.2 (ZeroMQ RFC 18) and MMI (RFC 8), and the
- * heartbeat settings and Curve client keys that broker, workers and clients share. Nothing else
- * defines these values.
 /* mdp — constants of the Majordomo Protocol MDP/0.2 (ZeroMQ RFC 18) and MMI (RFC 8), the heartbeat
- * settings that broker, workers and clients share, and the decoding of received frames that all three
+ * settings and Curve client keys that broker, workers and clients share, and the decoding of received frames that all three
  * use (tests/fuzz/fuzz_mdp.c fuzzes it). Nothing else defines these values or reads these frames.
  *
  * Frames as RFC 18 puts them on the wire (MDP/0.2 has no empty frame before the header; a ROUTER
