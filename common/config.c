@@ -31,6 +31,7 @@ enum {
     O_REQUIRED_SERVICES,
     O_MAX_BODY,
     O_RATE_LIMIT,
+    O_BROKER_QUEUE_MAX,
     O_COUNT
 };
 
@@ -50,6 +51,8 @@ static const option s_options[O_COUNT] = {
     {"max-body-bytes", "METODNET_MAX_BODY_BYTES", OPT_UINT, O_MAX_BODY, "предел тела запроса, байт (1048576)"},
     {"rate-limit", "METODNET_RATE_LIMIT", OPT_UINT_OR_ZERO, O_RATE_LIMIT,
      "запросов в секунду на один токен (50; 0 — без ограничения)"},
+    {"broker-queue-max", "METODNET_BROKER_QUEUE_MAX", OPT_UINT_OR_ZERO, O_BROKER_QUEUE_MAX,
+     "запросов в очереди брокера к одной службе, сверх — сразу 503 (1000; 0 — без ограничения)"},
 };
 
 static void s_usage(const char *service_name)
@@ -146,6 +149,9 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
     case O_RATE_LIMIT:
         cfg->rate_limit = (unsigned)number;
         break;
+    case O_BROKER_QUEUE_MAX:
+        cfg->broker_queue_max = number;
+        break;
     }
     return 0;
 }
@@ -164,6 +170,7 @@ int config_load(config *cfg, const char *service_name, int argc, char **argv)
     cfg->required_services = "registry,auth,diagnostics";
     cfg->max_body_bytes = 1024 * 1024;
     cfg->rate_limit = 50;
+    cfg->broker_queue_max = 1000;
 
     for (size_t i = 0; i < O_COUNT; i++) {
         const char *value = getenv(s_options[i].env);

@@ -11,6 +11,7 @@
  *   --required-services / METODNET_REQUIRED_SERVICES (registry,auth,diagnostics)
  *   --max-body-bytes / METODNET_MAX_BODY_BYTES (1048576)
  *   --rate-limit / METODNET_RATE_LIMIT (50 requests per second per token; 0 = no limit)
+ *   --broker-queue-max / METODNET_BROKER_QUEUE_MAX (1000 requests waiting per service; 0 = no bound)
  */
 #ifndef METODNET_CONFIG_H
 #define METODNET_CONFIG_H
@@ -33,6 +34,7 @@ typedef struct {
     const char *required_services; /* gateway: comma-separated services /readyz waits for */
     size_t max_body_bytes;         /* gateway: request body limit */
     unsigned rate_limit;           /* gateway: requests per second per token, 0 = no limit */
+    size_t broker_queue_max;       /* gateway: bound on each service's queue in the broker, 0 = none */
 } config;
 
 /* Fills cfg. Returns 0; on a bad flag or value prints a Russian message and usage to stderr and
