@@ -32,6 +32,7 @@ enum {
     O_MAX_BODY,
     O_RATE_LIMIT,
     O_KEYS_DIR,
+    O_BROKER_QUEUE_MAX,
     O_COUNT
 };
 
@@ -53,6 +54,8 @@ static const option s_options[O_COUNT] = {
      "запросов в секунду на один токен (50; 0 — без ограничения)"},
     {"keys-dir", "METODNET_KEYS_DIR", OPT_STRING, O_KEYS_DIR,
      "каталог ключей CurveZMQ брокера и служб ($METODNET_DATA_DIR/keys)"},
+    {"broker-queue-max", "METODNET_BROKER_QUEUE_MAX", OPT_UINT_OR_ZERO, O_BROKER_QUEUE_MAX,
+     "запросов в очереди брокера к одной службе, сверх — сразу 503 (1000; 0 — без ограничения)"},
 };
 
 static void s_usage(const char *service_name)
@@ -152,6 +155,9 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
     case O_KEYS_DIR:
         cfg->keys_dir = value;
         break;
+    case O_BROKER_QUEUE_MAX:
+        cfg->broker_queue_max = number;
+        break;
     }
     return 0;
 }
@@ -173,6 +179,7 @@ int config_load(config *cfg, const char *service_name, int argc, char **argv)
     const char *data_dir = getenv("METODNET_DATA_DIR");
     snprintf(cfg->keys_dir_default, sizeof cfg->keys_dir_default, "%s/keys", data_dir && *data_dir ? data_dir : "var");
     cfg->keys_dir = cfg->keys_dir_default;
+    cfg->broker_queue_max = 1000;
 
     for (size_t i = 0; i < O_COUNT; i++) {
         const char *value = getenv(s_options[i].env);

@@ -45,6 +45,7 @@ typedef enum {
     MDP_ERR_WORKER_LOST = -2, /* the worker holding the request died or disconnected */
     MDP_ERR_SHUTDOWN = -3,    /* the broker/client was destroyed with the request pending */
     MDP_ERR_INVALID = -4,     /* bad arguments (service name empty or too long) */
+    MDP_ERR_OVERLOADED = -5,  /* the service's queue in the broker is full: refused at once, never queued */
 } mdp_result;
 
 /* Called exactly once per request. body is borrowed for the duration of the call. */

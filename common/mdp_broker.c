@@ -6,8 +6,11 @@
  *   list, least recently used first; a busy worker holds exactly one request (worker->request);
  * - a request is QUEUED (on its service's FIFO queue), IN_FLIGHT (held by a worker), ANSWERED
  *   (an MMI answer to an in-process request, waiting on broker->answered for the idle handle, so the
- *   callback is never called from inside mdp_broker_request) or ORPHAN (still held by a worker but
+ *   callback is never called from inside mdp_broker_request; a request refused because its service's
+ *   queue is full waits there too, with MDP_ERR_OVERLOADED) or ORPHAN (still held by a worker but
  *   its requester is gone: cancelled or timed out; the worker's late FINAL is discarded);
+ * - a service's queue holds at most queue_max requests (0 = no bound); one more is refused at once
+ *   and counted (service->rejected), never queued;
  * - QUEUED and IN_FLIGHT requests are on broker->deadlines, ordered by deadline, swept by a timer;
  * - in-process requests carry a reserved client address [0x00 'M' <8-byte id>] that the worker
  *   echoes back; replies are matched against the request the worker holds, never trusted blindly.
@@ -75,7 +78,8 @@ typedef struct s_service {
     size_t workers;
     size_t busy;
     size_t queued;
-    int registered; /* a worker has registered it at some time: kept for metrics */
+    uint64_t rejected; /* requests refused because the queue was full */
+    int registered;    /* a worker has registered it at some time: kept for metrics */
 } s_service;
 
 typedef struct s_worker {
@@ -106,6 +110,7 @@ struct mdp_pending {
     zmq_msg_t *body;
     size_t body_count;
     char answer[4]; /* MMI answer of an ANSWERED request */
+    int result;     /* result of an ANSWERED request: MDP_OK (the MMI answer) or MDP_ERR_OVERLOADED */
 };
 
 struct mdp_broker {
@@ -116,6 +121,7 @@ struct mdp_broker {
     int open_handles;
     mdp_heartbeat heartbeat;
     uint32_t client_timeout_ms;
+    size_t queue_max; /* per service; 0 = no bound */
     uint64_t next_heartbeat;
     uint64_t next_id;
     uint64_t dropped;
@@ -305,6 +311,15 @@ static int s_is_mmi(const void *name, size_t len)
     return len >= 4 && memcmp(name, "mmi.", 4) == 0;
 }
 
+/* A request for service would have to wait and its queue is at the bound: it is refused (and counted). */
+static int s_refuse_when_full(const mdp_broker *broker, s_service *service)
+{
+    if (broker->queue_max == 0 || service->queued < broker->queue_max || !s_list_empty(&service->idle))
+        return 0;
+    service->rejected++;
+    return 1;
+}
+
 /* The ZAP User-Id of the peer that sent frames (libzmq puts the metadata on the frames the peer
  * sent, not on the identity frame the ROUTER adds): "" when there is none. */
 static const char *s_peer_user_id(zmq_msg_t *frames)
@@ -363,6 +378,8 @@ static void s_client_message(mdp_broker *broker, zmq_msg_t *frames, size_t count
     if (!s_client_admitted(broker, frames, count, name, name_len))
         return;
     s_service *service = s_service_require(broker, name, name_len);
+    if (service && s_refuse_when_full(broker, service))
+        return; /* MDP/0.2 has no error reply: the client's own deadline covers it */
     mdp_pending *req = calloc(1, sizeof *req);
     zmq_msg_t *body = calloc(count - 4, sizeof *body);
     if (!service || !req || !body) {
@@ -588,7 +605,8 @@ static void s_on_answer_idle(uv_idle_t *idle)
         mdp_pending *req = s_container(broker->answered.next, mdp_pending, queue_link);
         char answer[4];
         memcpy(answer, req->answer, sizeof answer);
-        s_request_complete(req, MDP_OK, (const uint8_t *)answer, 3);
+        int result = req->result;
+        s_request_complete(req, result, result == MDP_OK ? (const uint8_t *)answer : NULL, result == MDP_OK ? 3 : 0);
     }
 }
 
@@ -680,6 +698,16 @@ void mdp_broker_set_client_timeout(mdp_broker *broker, uint32_t timeout_ms)
     broker->client_timeout_ms = timeout_ms;
 }
 
+void mdp_broker_set_queue_max(mdp_broker *broker, size_t queue_max)
+{
+    broker->queue_max = queue_max;
+}
+
+size_t mdp_broker_queue_max(const mdp_broker *broker)
+{
+    return broker->queue_max;
+}
+
 mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service_name, const uint8_t *body, size_t len,
                                 uint32_t timeout_ms, mdp_reply_cb cb, void *ud)
 {
@@ -713,6 +741,7 @@ mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service_name, co
     req->address_len = 10;
     if (s_is_mmi(service_name, name_len)) {
         memcpy(req->answer, s_mmi_answer(broker, service_name, body, len), sizeof req->answer);
+        req->result = MDP_OK;
         req->state = S_ANSWERED;
         s_list_insert_before(&broker->answered, &req->queue_link);
         uv_idle_start(&broker->answer_idle, s_on_answer_idle);
@@ -724,6 +753,13 @@ mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service_name, co
         free(frame);
         free(req);
         return NULL;
+    }
+    if (s_refuse_when_full(broker, service)) {
+        req->result = MDP_ERR_OVERLOADED;
+        req->state = S_ANSWERED;
+        s_list_insert_before(&broker->answered, &req->queue_link);
+        uv_idle_start(&broker->answer_idle, s_on_answer_idle);
+        return req;
     }
     req->service = service;
     req->state = S_QUEUED;
@@ -767,6 +803,27 @@ void mdp_broker_foreach_service(const mdp_broker *broker, mdp_broker_service_cb 
         s_service *service = s_container(it, s_service, link);
         cb(service->name, service->workers, service->busy, service->queued, ud);
     }
+}
+
+uint64_t mdp_broker_rejected(const mdp_broker *broker, const char *service)
+{
+    s_service *found = service ? s_service_find(broker, service, strlen(service)) : NULL;
+    return found ? found->rejected : 0;
+}
+
+int64_t mdp_broker_oldest_heartbeat_ms(const mdp_broker *broker, const char *service)
+{
+    uint64_t now = uv_now(broker->loop);
+    uint64_t window = (uint64_t)broker->heartbeat.interval_ms * broker->heartbeat.liveness;
+    /* broker->workers is ordered by expiry: the first worker of service is the one heard from longest ago */
+    for (s_link *it = broker->workers.next; it != &broker->workers; it = it->next) {
+        s_worker *worker = s_container(it, s_worker, link);
+        if (strcmp(worker->service->name, service) == 0) {
+            uint64_t heard = worker->expiry > window ? worker->expiry - window : 0;
+            return now > heard ? (int64_t)(now - heard) : 0;
+        }
+    }
+    return -1;
 }
 
 uint64_t mdp_broker_dropped_frames(const mdp_broker *broker)

@@ -6,7 +6,8 @@
  * the worker that holds it, so when that worker dies (heartbeat expiry) or disconnects, the request
  * fails at once with MDP_ERR_WORKER_LOST. Requests are never silently re-dispatched (a POST must not
  * run twice). Malformed frames are dropped and counted; an unknown worker that sends anything but
- * READY is told DISCONNECT. MMI: "mmi.service" answers "200"/"404", any other "mmi.*" "501".
+ * READY is told DISCONNECT. A service's queue may be bounded (mdp_broker_set_queue_max): past it, a
+ * request is refused at once instead of queued. MMI: "mmi.service" answers "200"/"404", any other "mmi.*" "501".
  */
 #ifndef METODNET_MDP_BROKER_H
 #define METODNET_MDP_BROKER_H
@@ -59,6 +60,13 @@ mdp_pending *mdp_broker_request(mdp_broker *broker, const char *service, const u
  * reply, the client's own deadline covers it. (Extension of the original contract.) */
 void mdp_broker_set_client_timeout(mdp_broker *broker, uint32_t timeout_ms);
 
+/* Bound on each service's queue (requests waiting for a worker), 0 = none (the default). A request
+ * that would have to wait in a full queue is refused at once, never queued: an in-process one gets
+ * MDP_ERR_OVERLOADED through its callback (later, as always); an external client's is dropped (MDP/0.2
+ * has no error reply) and its own deadline covers it. Each refusal is counted (mdp_broker_rejected). */
+void mdp_broker_set_queue_max(mdp_broker *broker, size_t queue_max);
+size_t mdp_broker_queue_max(const mdp_broker *broker);
+
 /* The requester went away: cb will not be called; the worker's eventual reply is discarded. */
 void mdp_broker_cancel(mdp_pending *pending);
 
@@ -66,6 +74,12 @@ void mdp_broker_cancel(mdp_pending *pending);
 size_t mdp_broker_worker_count(const mdp_broker *broker, const char *service);
 /* Requests waiting for a worker of service. */
 size_t mdp_broker_queue_depth(const mdp_broker *broker, const char *service);
+
+/* Requests of service refused because its queue was full, since start. */
+uint64_t mdp_broker_rejected(const mdp_broker *broker, const char *service);
+/* Milliseconds since the broker last heard from the worker of service heard from longest ago (a
+ * healthy worker is heard from every heartbeat interval); -1 when service has no worker. */
+int64_t mdp_broker_oldest_heartbeat_ms(const mdp_broker *broker, const char *service);
 
 typedef void (*mdp_broker_service_cb)(const char *service, size_t workers, size_t busy, size_t queued, void *ud);
 /* Calls cb for every service the broker knows (for metrics). */

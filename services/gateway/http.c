@@ -93,12 +93,23 @@ static void s_handle_readyz(gateway_http *http, h2o_req_t *req, const char *labe
     }
 }
 
+typedef struct {
+    FILE *out;
+    const mdp_broker *broker;
+} s_metrics_out;
+
 static void s_write_broker_metrics(const char *service, size_t workers, size_t busy, size_t queued, void *ud)
 {
-    FILE *out = ud;
-    fprintf(out, "metodnet_broker_workers{service=\"%s\"} %zu\n", service, workers);
-    fprintf(out, "metodnet_broker_busy_workers{service=\"%s\"} %zu\n", service, busy);
-    fprintf(out, "metodnet_broker_queue_depth{service=\"%s\"} %zu\n", service, queued);
+    s_metrics_out *m = ud;
+    fprintf(m->out, "metodnet_broker_workers{service=\"%s\"} %zu\n", service, workers);
+    fprintf(m->out, "metodnet_broker_busy_workers{service=\"%s\"} %zu\n", service, busy);
+    fprintf(m->out, "metodnet_broker_queue_depth{service=\"%s\"} %zu\n", service, queued);
+    fprintf(m->out, "metodnet_broker_rejected_total{service=\"%s\"} %llu\n", service,
+            (unsigned long long)mdp_broker_rejected(m->broker, service));
+    int64_t heard_ms = mdp_broker_oldest_heartbeat_ms(m->broker, service);
+    if (heard_ms >= 0)
+        fprintf(m->out, "metodnet_broker_heartbeat_age_seconds{service=\"%s\"} %.3f\n", service,
+                (double)heard_ms / 1000.0);
 }
 
 static void s_handle_metrics(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
@@ -117,10 +128,21 @@ static void s_handle_metrics(gateway_http *http, h2o_req_t *req, const char *lab
           "# HELP metodnet_broker_busy_workers Workers holding a request.\n"
           "# TYPE metodnet_broker_busy_workers gauge\n"
           "# HELP metodnet_broker_queue_depth Requests waiting for a worker.\n"
-          "# TYPE metodnet_broker_queue_depth gauge\n",
+          "# TYPE metodnet_broker_queue_depth gauge\n"
+          "# HELP metodnet_broker_rejected_total Requests refused at once because the service's queue was full.\n"
+          "# TYPE metodnet_broker_rejected_total counter\n"
+          "# HELP metodnet_broker_heartbeat_age_seconds Seconds since the service's least recently heard worker was "
+          "heard.\n"
+          "# TYPE metodnet_broker_heartbeat_age_seconds gauge\n",
           out);
-    if (http->broker != NULL)
-        mdp_broker_foreach_service(http->broker, s_write_broker_metrics, out);
+    if (http->broker != NULL) {
+        fprintf(out,
+                "# HELP metodnet_broker_queue_max Bound on each service's queue (0 = none).\n"
+                "# TYPE metodnet_broker_queue_max gauge\nmetodnet_broker_queue_max %zu\n",
+                mdp_broker_queue_max(http->broker));
+        s_metrics_out m = {out, http->broker};
+        mdp_broker_foreach_service(http->broker, s_write_broker_metrics, &m);
+    }
     fprintf(out,
             "# HELP metodnet_broker_dropped_frames_total Malformed MDP frames dropped.\n"
             "# TYPE metodnet_broker_dropped_frames_total counter\n"

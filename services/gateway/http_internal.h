@@ -33,6 +33,8 @@
 #define HTTP_JSON                "application/json; charset=utf-8"
 #define HTTP_UNAVAILABLE_MESSAGE "Служба временно недоступна, повторите запрос позже"
 #define HTTP_GUARD_MS            1000
+/* Retry-After of a 503 for a full service queue in the broker (METODNET_BROKER_QUEUE_MAX) */
+#define HTTP_OVERLOAD_RETRY_AFTER_S 1
 /* h2o answers bodies above its own limit itself, in plain text; below it the handler answers the
  * API's JSON 413. 40 MiB leaves room for CSV imports, whose routes take larger bodies. */
 #define HTTP_H2O_BODY_LIMIT (40u * 1024 * 1024)
@@ -113,6 +115,8 @@ const h2o_iovec_t *gateway_http_header(h2o_req_t *req, const h2o_token_t *token)
 
 /* Turns the service's Reply into the HTTP response. */
 void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud);
+/* 503 + Retry-After: the route's service has a full queue in the broker (MDP_ERR_OVERLOADED). */
+void gateway_http_finish_overloaded(http_call *call);
 
 /* The request's X-Request-Id when sane, else a new random one, into out. */
 void gateway_http_request_id(h2o_req_t *req, char out[72]);

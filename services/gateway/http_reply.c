@@ -263,6 +263,20 @@ static bool s_send_file(http_call *call, ProtobufCMessage *response)
     return true;
 }
 
+/* The service's queue in the broker is full: 503 at once, with when to come back. */
+void gateway_http_finish_overloaded(http_call *call)
+{
+    gateway_http *http = call->http;
+    char message[200], description[160];
+    snprintf(message, sizeof message, "Служба «%s» перегружена: повторите запрос позже", call->route->service);
+    snprintf(description, sizeof description, "В очереди к службе уже %zu запросов (предел %zu)",
+             http->broker ? mdp_broker_queue_depth(http->broker, call->route->service) : 0,
+             http->broker ? mdp_broker_queue_max(http->broker) : 0);
+    api_error_detail detail = {.field = "queue", .description = description};
+    call->retry_after = HTTP_OVERLOAD_RETRY_AFTER_S;
+    gateway_http_finish_error(call, 503, "unavailable", message, &detail, 1);
+}
+
 /* Turns the service's Reply into the HTTP response. */
 void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud)
 {
@@ -276,6 +290,8 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
             gateway_http_finish_error(call, 504, "deadline_exceeded", "Служба не ответила вовремя", NULL, 0);
         else if (result == MDP_ERR_INVALID)
             gateway_http_finish_error(call, 500, "internal", "Внутренняя ошибка шлюза", NULL, 0);
+        else if (result == MDP_ERR_OVERLOADED)
+            gateway_http_finish_overloaded(call);
         else
             gateway_http_finish_error(call, 503, "unavailable", HTTP_UNAVAILABLE_MESSAGE, NULL, 0);
         gateway_http_call_unref(call);

@@ -91,6 +91,8 @@ int main(int argc, char **argv)
         zmq_ctx_term(zmq);
         return 1;
     }
+    /* past the bound a request is answered 503 + Retry-After at once instead of waiting (docs/operations.md) */
+    mdp_broker_set_queue_max(g.broker, cfg.broker_queue_max);
     g.redis = redis_link_new(g.loop, &cfg.redis);
     gateway_http_options options;
     gateway_http_options_default(&options);

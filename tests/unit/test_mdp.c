@@ -570,6 +570,80 @@ static void test_deadline_without_workers(void **state)
     assert_int_equal(mdp_broker_queue_depth(f->broker, "nobody"), 0);
 }
 
+/* A bounded queue: past the bound a request is refused at once (later, through its callback), counted,
+ * never queued; an external client's is dropped; the queue takes requests again once it drains. A
+ * queued request past its deadline fails at its deadline and never reaches a worker. */
+static void test_queue_bound_and_deadlines(void **state)
+{
+    stack_fixture *f = *state;
+    mdp_broker_set_queue_max(f->broker, 3);
+    assert_int_equal(mdp_broker_queue_max(f->broker), 3);
+    echo_service echo = {.delay_ms = 150};
+    s_echo_start(f, &echo, "slow", 1);
+    s_wait_workers(f, "slow", 1);
+    assert_true(mdp_broker_oldest_heartbeat_ms(f->broker, "slow") >= 0);
+    assert_true(mdp_broker_oldest_heartbeat_ms(f->broker, "slow") <= 300);
+    assert_int_equal(mdp_broker_oldest_heartbeat_ms(f->broker, "nobody"), -1);
+
+    reply accepted[4];
+    memset(accepted, 0, sizeof accepted);
+    for (int i = 0; i < 4; i++) /* one in flight, three queued */
+        assert_non_null(mdp_broker_request(f->broker, "slow", (const uint8_t *)"a", 1, 5000, s_reply_cb, &accepted[i]));
+    assert_int_equal(mdp_broker_queue_depth(f->broker, "slow"), 3);
+    reply refused = {.loop = &f->loop};
+    uv_update_time(&f->loop);
+    uint64_t start = uv_now(&f->loop);
+    assert_non_null(mdp_broker_request(f->broker, "slow", (const uint8_t *)"b", 1, 5000, s_reply_cb, &refused));
+    assert_int_equal(refused.calls, 0); /* never from inside the call */
+    assert_int_equal(mdp_broker_queue_depth(f->broker, "slow"), 3);
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &refused, 1000));
+    assert_int_equal(refused.result, MDP_ERR_OVERLOADED);
+    assert_int_equal(refused.len, 0);
+    assert_true(refused.at - start < 50); /* at once, not after a worker or the deadline */
+    assert_int_equal(mdp_broker_rejected(f->broker, "slow"), 1);
+    assert_int_equal(accepted[3].calls, 0);
+
+    /* an external client's request past the bound is dropped and counted */
+    void *raw = s_raw_dealer(f);
+    s_raw_send(raw, 4, "MDPC02", (size_t)6, "\x01", (size_t)1, "slow", (size_t)4, "c", (size_t)1);
+    for (int i = 0; i < 20 && mdp_broker_rejected(f->broker, "slow") < 2; i++)
+        stack_fixture_run_for(f, 10);
+    assert_int_equal(mdp_broker_rejected(f->broker, "slow"), 2);
+    assert_int_equal(mdp_broker_queue_depth(f->broker, "slow"), 3);
+
+    for (int i = 0; i < 4; i++) {
+        assert_true(stack_fixture_run_until(f, s_reply_arrived, &accepted[i], 2000));
+        assert_int_equal(accepted[i].result, MDP_OK);
+        assert_string_equal(accepted[i].body, "echo:a");
+    }
+    assert_int_equal(echo.requests, 4);
+    zmq_msg_t nothing;
+    zmq_msg_init(&nothing);
+    assert_int_equal(zmq_msg_recv(&nothing, raw, ZMQ_DONTWAIT), -1);
+    zmq_msg_close(&nothing);
+    zmq_close(raw);
+
+    /* drained: accepted again */
+    reply again = {0};
+    assert_non_null(mdp_broker_request(f->broker, "slow", (const uint8_t *)"d", 1, 5000, s_reply_cb, &again));
+    /* behind it, one with a short deadline: it fails at its deadline and is never sent to the worker */
+    reply late = {.loop = &f->loop};
+    uv_update_time(&f->loop);
+    start = uv_now(&f->loop);
+    assert_non_null(mdp_broker_request(f->broker, "slow", (const uint8_t *)"e", 1, 60, s_reply_cb, &late));
+    assert_int_equal(mdp_broker_queue_depth(f->broker, "slow"), 1);
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &late, 1000));
+    assert_int_equal(late.result, MDP_ERR_TIMEOUT);
+    assert_true(late.at - start >= 55);
+    assert_true(late.at - start < 150);
+    assert_int_equal(mdp_broker_queue_depth(f->broker, "slow"), 0);
+    assert_true(stack_fixture_run_until(f, s_reply_arrived, &again, 1000));
+    assert_string_equal(again.body, "echo:d");
+    stack_fixture_run_for(f, 200);
+    assert_int_equal(echo.requests, 5); /* "e" never reached the worker */
+    s_echo_stop(f, &echo);
+}
+
 static void test_cancel(void **state)
 {
     stack_fixture *f = *state;
@@ -695,6 +769,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_worker_heartbeat_gets_disconnect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_mmi, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_without_workers, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound_and_deadlines, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_worker_shutdown_disconnects, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_client_timeout_then_late_reply, s_setup, s_teardown),
