@@ -22,6 +22,11 @@
 #include "xalloc.h"
 
 static const char *const s_unavailable_ru = "Хранилище временно недоступно, повторите запрос позже";
+/* WAIT counted fewer replicas than METODNET_REDIS_WAIT_REPLICAS: the change is on the master only and
+ * could be lost in a failover, so it is not reported as done (docs/operations.md, "Sentinel"). */
+static const char *const s_unconfirmed_ru =
+    "Сохранность изменения не подтверждена: реплика хранилища не ответила вовремя. Изменение могло быть "
+    "записано — повторите запрос с тем же Idempotency-Key или проверьте запись";
 static const char *const s_denied_ru = "Недостаточно прав для этого действия с этой записью";
 static const char *const s_corrupt_ru = "Запись повреждена; сообщите администратору";
 
@@ -358,7 +363,8 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
     case ENTITY_ERROR:
     default:
         log_error(service_call_request_id(o->call), "запись в Redis не удалась: %s", error ? error : "?");
-        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE,
+               result == ENTITY_ERROR && detail == ENTITY_DETAIL_UNCONFIRMED ? s_unconfirmed_ru : s_unavailable_ru);
         return;
     }
 }
