@@ -23,6 +23,11 @@ enum {
     O_REDIS_SOCKET,
     O_REDIS_USER,
     O_REDIS_PASSWORD,
+    O_REDIS_SENTINELS,
+    O_REDIS_MASTER_NAME,
+    O_REDIS_SENTINEL_PASSWORD,
+    O_REDIS_WAIT_REPLICAS,
+    O_REDIS_WAIT_MS,
     O_BROKER,
     O_HTTP_HOST,
     O_HTTP_PORT,
@@ -42,6 +47,15 @@ static const option s_options[O_COUNT] = {
     {"redis-socket", "METODNET_REDIS_SOCKET", OPT_STRING, O_REDIS_SOCKET, "unix-сокет Redis вместо TCP"},
     {"redis-user", "METODNET_REDIS_USER", OPT_STRING, O_REDIS_USER, "пользователь ACL Redis"},
     {"redis-password", "METODNET_REDIS_PASSWORD", OPT_STRING, O_REDIS_PASSWORD, "пароль Redis"},
+    {"redis-sentinels", "METODNET_REDIS_SENTINELS", OPT_STRING, O_REDIS_SENTINELS,
+     "Sentinel: адреса ip:порт через запятую; основной узел Redis узнаётся у них"},
+    {"redis-master-name", "METODNET_REDIS_MASTER_NAME", OPT_STRING, O_REDIS_MASTER_NAME,
+     "имя основного узла в настройках Sentinel (metodnet)"},
+    {"redis-sentinel-password", "METODNET_REDIS_SENTINEL_PASSWORD", OPT_STRING, O_REDIS_SENTINEL_PASSWORD,
+     "пароль Sentinel (requirepass)"},
+    {"redis-wait-replicas", "METODNET_REDIS_WAIT_REPLICAS", OPT_UINT_OR_ZERO, O_REDIS_WAIT_REPLICAS,
+     "запись сущности ждёт подтверждения стольких реплик (WAIT; 0 — не ждёт)"},
+    {"redis-wait-ms", "METODNET_REDIS_WAIT_MS", OPT_UINT, O_REDIS_WAIT_MS, "срок ожидания реплик, мс (1000)"},
     {"broker", "METODNET_BROKER", OPT_STRING, O_BROKER, "адрес брокера MDP (tcp://127.0.0.1:5555)"},
     {"http-host", "METODNET_HTTP_HOST", OPT_STRING, O_HTTP_HOST, "адрес HTTP (127.0.0.1)"},
     {"http-port", "METODNET_HTTP_PORT", OPT_PORT, O_HTTP_PORT, "порт HTTP (8080)"},
@@ -123,6 +137,34 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
         break;
     case O_REDIS_PASSWORD:
         cfg->redis.password = value;
+        break;
+    case O_REDIS_SENTINELS:
+        if (!redis_link_sentinels_valid(value)) {
+            fprintf(stderr, "Ошибка: %s: «%s» — ожидается список ip:порт через запятую (не больше 16)\n", source,
+                    value);
+            return -1;
+        }
+        cfg->redis.sentinels = value;
+        break;
+    case O_REDIS_MASTER_NAME:
+        cfg->redis.master_name = value;
+        break;
+    case O_REDIS_SENTINEL_PASSWORD:
+        cfg->redis.sentinel_password = value;
+        break;
+    case O_REDIS_WAIT_REPLICAS:
+        if (number > 16) {
+            fprintf(stderr, "Ошибка: %s: не больше 16 реплик\n", source);
+            return -1;
+        }
+        cfg->redis.wait_replicas = (uint32_t)number;
+        break;
+    case O_REDIS_WAIT_MS:
+        if (number > 60000) {
+            fprintf(stderr, "Ошибка: %s: не больше 60000 мс\n", source);
+            return -1;
+        }
+        cfg->redis.wait_timeout_ms = (uint32_t)number;
         break;
     case O_BROKER:
         cfg->broker_endpoint = value;

@@ -4,6 +4,11 @@
  *   --redis-host / METODNET_REDIS_HOST (127.0.0.1)   --redis-port / METODNET_REDIS_PORT (6379)
  *   --redis-socket / METODNET_REDIS_SOCKET            --redis-user / METODNET_REDIS_USER
  *   --redis-password / METODNET_REDIS_PASSWORD
+ *   --redis-sentinels / METODNET_REDIS_SENTINELS (ip:port,ip:port,...: find the master through Sentinel)
+ *   --redis-master-name / METODNET_REDIS_MASTER_NAME (metodnet)
+ *   --redis-sentinel-password / METODNET_REDIS_SENTINEL_PASSWORD
+ *   --redis-wait-replicas / METODNET_REDIS_WAIT_REPLICAS (0: entity writes do not WAIT)
+ *   --redis-wait-ms / METODNET_REDIS_WAIT_MS (1000)
  *   --broker / METODNET_BROKER (tcp://127.0.0.1:5555) --http-port / METODNET_HTTP_PORT (8080)
  *   --http-host / METODNET_HTTP_HOST (127.0.0.1)      --concurrency / METODNET_CONCURRENCY (32)
  *   METODNET_HEARTBEAT_MS (1000), METODNET_HEARTBEAT_LIVENESS (3), METODNET_LOG_LEVEL (info)

@@ -22,6 +22,11 @@
 #include "xalloc.h"
 
 static const char *const s_unavailable_ru = "Хранилище временно недоступно, повторите запрос позже";
+/* WAIT counted fewer replicas than METODNET_REDIS_WAIT_REPLICAS: the change is on the master only and
+ * could be lost in a failover, so it is not reported as done (docs/operations.md, "Sentinel"). */
+static const char *const s_unconfirmed_ru =
+    "Сохранность изменения не подтверждена: реплика хранилища не ответила вовремя. Изменение могло быть "
+    "записано — повторите запрос с тем же Idempotency-Key или проверьте запись";
 static const char *const s_denied_ru = "Недостаточно прав для этого действия с этой записью";
 static const char *const s_corrupt_ru = "Запись повреждена; сообщите администратору";
 
@@ -189,6 +194,30 @@ static bool s_lay_out(const entity_kind *kind, service_call *call, const Protobu
     return error == NULL;
 }
 
+/* The claim field of a create's Idempotency-Key (the claims hash "<prefix>:{r:<region>}:claim:<kind>:
+ * idempotencyKey", field "<user id>:<key>", value the record's id). */
+#define S_IDEMPOTENCY_FIELD "idempotencyKey"
+
+/* A create sent with an Idempotency-Key claims "<caller's user id>:<key>" in the same write as the
+ * record, so a retry of it finds the record it made, however the first try ended: the gateway's own
+ * idempotency record (gateway/idempotency.h) is written after the answer and is not replicated with the
+ * write, and a create answered 503 (no answer from Redis, or WAIT not confirmed after a failover) may
+ * have been stored. The claim is kept when the record is deleted (a retry then gets 409). */
+static void s_claim_idempotency_key(op *o)
+{
+    const Metodnet__Envelope *envelope = o->call ? service_call_envelope(o->call) : NULL;
+    if (o->kind->global || envelope == NULL || envelope->idempotency_key == NULL || !*envelope->idempotency_key ||
+        envelope->caller == NULL || envelope->caller->user_id == NULL || !*envelope->caller->user_id)
+        return;
+    char claims_key[ENTITY_KEY_MAX];
+    entity_kind_claims_key(o->kind, o->region, S_IDEMPOTENCY_FIELD, claims_key, sizeof claims_key);
+    char value[400];
+    snprintf(value, sizeof value, "%s:%s", envelope->caller->user_id, envelope->idempotency_key);
+    entity_layout_claim(&o->new_layout, S_IDEMPOTENCY_FIELD, value, "%s", claims_key);
+    if (entity_layout_error(&o->new_layout) != NULL)
+        o->layouts_fit = false;
+}
+
 /* Layouts of the states this write moves between, computed once. A layout past its limits refuses. */
 static bool s_layouts(op *o)
 {
@@ -196,6 +225,8 @@ static bool s_layouts(op *o)
         o->layouts_ready = true;
         o->layouts_fit = s_lay_out(o->kind, o->call, o->what == OP_CREATE ? NULL : o->current,
                                    o->what == OP_DELETE ? NULL : o->next, &o->old_layout, &o->new_layout);
+        if (o->layouts_fit && o->what == OP_CREATE)
+            s_claim_idempotency_key(o);
     }
     if (!o->layouts_fit) {
         s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_INTERNAL,
@@ -265,8 +296,9 @@ static void s_claim_refused(op *o, int64_t index)
     const entity_layout *layout = &o->new_layout;
     const entity_claim_entry *claim = index >= 0 && (size_t)index < layout->n_claims ? &layout->claims[index] : NULL;
     o->refused_field = claim ? claim->field : NULL;
-    if (claim && o->what == OP_CREATE && o->kind->idempotent_claim &&
-        strcmp(claim->field, o->kind->idempotent_claim) == 0) {
+    if (claim && o->what == OP_CREATE &&
+        ((o->kind->idempotent_claim && strcmp(claim->field, o->kind->idempotent_claim) == 0) ||
+         strcmp(claim->field, S_IDEMPOTENCY_FIELD) == 0)) {
         s_create_existing(o, claim->value, claim->key);
         return;
     }
@@ -361,7 +393,8 @@ static void s_written(entity_result result, int64_t detail, const char *error, v
     case ENTITY_ERROR:
     default:
         log_error(service_call_request_id(o->call), "запись в Redis не удалась: %s", error ? error : "?");
-        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE, s_unavailable_ru);
+        s_fail(o, METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE,
+               result == ENTITY_ERROR && detail == ENTITY_DETAIL_UNCONFIRMED ? s_unconfirmed_ru : s_unavailable_ru);
         return;
     }
 }

@@ -251,38 +251,145 @@ void entity_store_destroy(entity_store **store)
 
 /* ---- write ------------------------------------------------------------------------------- */
 
-static void s_on_write(const redisReply *reply, const char *error, void *ud)
+/* The write script's reply as an entity_result; *failure points into message (or is NULL). */
+static entity_result s_write_result(const redisReply *reply, const char *error, int64_t *detail, char *message,
+                                    size_t size, const char **failure)
 {
-    store_op *op = ud;
-    char message[300];
     entity_result result = ENTITY_ERROR;
-    int64_t detail = 0;
-    const char *failure = NULL;
+    *detail = 0;
+    *failure = NULL;
     if (error || !reply || reply->type != REDIS_REPLY_ARRAY) {
-        s_describe_failure(reply, error, message, sizeof message);
-        failure = message;
+        s_describe_failure(reply, error, message, size);
+        *failure = message;
     } else if (reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_INTEGER ||
                reply->element[1]->type != REDIS_REPLY_STRING || reply->element[0]->integer < ENTITY_OK ||
                reply->element[0]->integer > ENTITY_CLAIMED) {
-        snprintf(message, sizeof message, "неожиданный ответ Redis на запись сущности");
-        failure = message;
+        snprintf(message, size, "неожиданный ответ Redis на запись сущности");
+        *failure = message;
     } else {
         const redisReply *code = reply->element[0], *text = reply->element[1];
         result = (entity_result)code->integer;
         if (result == ENTITY_ERROR) {
-            snprintf(message, sizeof message, "запись сущности отклонена: %.*s",
-                     (int)(text->len < 200 ? text->len : 200), text->str);
-            failure = message;
-        } else if (text->len > 0 && !s_parse_int64(text->str, text->len, &detail)) {
+            snprintf(message, size, "запись сущности отклонена: %.*s", (int)(text->len < 200 ? text->len : 200),
+                     text->str);
+            *failure = message;
+        } else if (text->len > 0 && !s_parse_int64(text->str, text->len, detail)) {
             /* A stored version that is not a number: the entity is damaged. */
             result = ENTITY_ERROR;
-            detail = 0;
-            snprintf(message, sizeof message, "повреждённая версия сущности в Redis");
-            failure = message;
+            *detail = 0;
+            snprintf(message, size, "повреждённая версия сущности в Redis");
+            *failure = message;
         }
     }
+    return result;
+}
+
+static void s_on_write(const redisReply *reply, const char *error, void *ud)
+{
+    store_op *op = ud;
+    char message[300];
+    int64_t detail = 0;
+    const char *failure = NULL;
+    entity_result result = s_write_result(reply, error, &detail, message, sizeof message, &failure);
     op->cb.write(result, detail, failure, op->ud);
     free(op);
+}
+
+/* A write that waits for replicas (the link's wait_replicas > 0): the write script and WAIT go out
+ * together (pipelined: no extra round trip), and the caller is answered once both replies are in.
+ * The WAIT counts only if its reply came after the write's, on the same connection. When it came
+ * first (the script was reloaded after NOSCRIPT, or resent after READONLY, behind the WAIT), one
+ * more WAIT is sent from the write's reply, on the connection that ran the write. Fewer replicas
+ * than asked, or no WAIT answer: ENTITY_ERROR with detail ENTITY_DETAIL_UNCONFIRMED (the write is
+ * on the master; docs/operations.md says why the caller is not told "done"). */
+typedef struct {
+    redis_link *link;
+    entity_write_cb cb; /* NULL once the caller is answered */
+    void *ud;
+    uint32_t replicas, timeout_ms;
+    int pending;       /* link callbacks still to come; freed when 0 and answered */
+    bool written;      /* the write's reply is in */
+    bool waited_early; /* a WAIT answered before the write did: it does not count */
+    uint64_t write_connection;
+} durable_write;
+
+static void s_durable_release(durable_write *dw)
+{
+    if (dw->pending == 0 && dw->cb == NULL)
+        free(dw);
+}
+
+static void s_durable_answer(durable_write *dw, entity_result result, int64_t detail, const char *failure)
+{
+    entity_write_cb cb = dw->cb;
+    dw->cb = NULL;
+    if (cb)
+        cb(result, detail, failure, dw->ud);
+}
+
+static void s_on_wait(const redisReply *reply, const char *error, void *ud)
+{
+    durable_write *dw = ud;
+    dw->pending--;
+    if (dw->cb == NULL) {
+        s_durable_release(dw);
+        return;
+    }
+    if (!dw->written) {
+        dw->waited_early = true;
+        return;
+    }
+    long long acked = !error && reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    bool same = redis_link_connection_id(dw->link) == dw->write_connection;
+    if (acked >= (long long)dw->replicas && same) {
+        s_durable_answer(dw, ENTITY_OK, 0, NULL);
+    } else {
+        char message[300];
+        if (acked >= 0 && same)
+            snprintf(message, sizeof message,
+                     "запись сохранена на основном узле Redis, но реплики подтвердили её не все: %lld из %u за %u мс",
+                     acked, dw->replicas, dw->timeout_ms);
+        else
+            snprintf(message, sizeof message, "запись выполнена, но подтверждения реплик нет: %.200s",
+                     error                                                     ? error
+                     : reply && reply->type == REDIS_REPLY_ERROR && reply->str ? reply->str
+                                                                               : "соединение сменилось");
+        s_durable_answer(dw, ENTITY_ERROR, ENTITY_DETAIL_UNCONFIRMED, message);
+    }
+    s_durable_release(dw);
+}
+
+static int s_send_wait(durable_write *dw)
+{
+    char replicas[16], timeout[16];
+    snprintf(replicas, sizeof replicas, "%u", dw->replicas);
+    snprintf(timeout, sizeof timeout, "%u", dw->timeout_ms);
+    const char *argv[] = {"WAIT", replicas, timeout};
+    if (redis_link_command(dw->link, s_on_wait, dw, 3, argv, NULL) != 0)
+        return -1;
+    dw->pending++;
+    return 0;
+}
+
+static void s_on_durable_write(const redisReply *reply, const char *error, void *ud)
+{
+    durable_write *dw = ud;
+    dw->pending--;
+    dw->written = true;
+    dw->write_connection = redis_link_connection_id(dw->link);
+    char message[300];
+    int64_t detail = 0;
+    const char *failure = NULL;
+    entity_result result = s_write_result(reply, error, &detail, message, sizeof message, &failure);
+    if (result != ENTITY_OK) {
+        s_durable_answer(dw, result, detail, failure); /* nothing stored: nothing to wait for */
+    } else if (dw->waited_early || dw->pending == 0) {
+        /* the WAIT went before this write, or could not be sent: once more, now, behind it */
+        if (s_send_wait(dw) != 0)
+            s_durable_answer(dw, ENTITY_ERROR, ENTITY_DETAIL_UNCONFIRMED,
+                             "запись выполнена, но WAIT не отправлен: подтверждения реплик нет");
+    }
+    s_durable_release(dw);
 }
 
 static bool s_entries_valid(const entity_index_entry *entries, size_t n)
@@ -402,14 +509,35 @@ int entity_store_write(entity_store *store, const entity_write *write, entity_wr
 #undef S_PUSH_STRING
 #undef S_PUSH
 
-    int rc = redis_link_evalsha(store->link, store->write_script, (int)n_keys, (int)n, argv, argvlen, s_on_write, op);
+    const redis_link_options *link_options = redis_link_get_options(store->link);
+    int rc;
+    if (link_options->wait_replicas > 0) {
+        free(op);
+        durable_write *dw = calloc(1, sizeof *dw);
+        rc = -1;
+        if (dw) {
+            dw->link = store->link;
+            dw->cb = cb;
+            dw->ud = ud;
+            dw->replicas = link_options->wait_replicas;
+            dw->timeout_ms = link_options->wait_timeout_ms;
+            rc = redis_link_evalsha(store->link, store->write_script, (int)n_keys, (int)n, argv, argvlen,
+                                    s_on_durable_write, dw);
+            if (rc == 0) {
+                dw->pending = 1;
+                (void)s_send_wait(dw); /* not sent: the write's reply sends it (pending stays 1) */
+            } else {
+                free(dw);
+            }
+        }
+    } else {
+        rc = redis_link_evalsha(store->link, store->write_script, (int)n_keys, (int)n, argv, argvlen, s_on_write, op);
+        if (rc != 0)
+            free(op);
+    }
     free(argv);
     free(argvlen);
-    if (rc != 0) {
-        free(op);
-        return -1;
-    }
-    return 0;
+    return rc == 0 ? 0 : -1;
 }
 
 /* ---- claim owners ------------------------------------------------------------------------ */

@@ -77,6 +77,12 @@ typedef enum {
     ENTITY_CLAIMED,           /* a claim's value belongs to another entity; detail = index into claims */
 } entity_result;
 
+/* ENTITY_ERROR's detail when the write is stored on the master but the replicas it was to wait for
+ * (the link's wait_replicas) did not confirm it in time: the write is not lost yet, but not safe
+ * from a failover either (docs/operations.md). Other ENTITY_ERRORs have detail 0. */
+#define ENTITY_DETAIL_UNCONFIRMED 1
+
+/* With the link's wait_replicas > 0, ENTITY_OK means the write is also on that many replicas (WAIT). */
 typedef void (*entity_write_cb)(entity_result result, int64_t detail, const char *error, void *ud);
 /* data is borrowed for the call; NULL unless ENTITY_OK. */
 typedef void (*entity_get_cb)(entity_result result, const uint8_t *data, size_t len, int64_t version, const char *error,

@@ -20,12 +20,19 @@
  *    A command answered with one of those errors did not run: it goes back into the waiting queue in
  *    its issue order and the link returns to PROBING, so callers never see them as replies; a
  *    command whose deadline passes meanwhile is answered "not ready: <Redis message>".
+ *  - Sentinel (options.sentinels): DISCONNECTED → (asking a Sentinel, the answer recorded in
+ *    master_host/master_port) → CONNECTING → AUTHENTICATING → VERIFYING (ROLE must say "master") →
+ *    PROBING → READY. The Sentinel is spoken to through a second redis_link of its own (with its
+ *    deadlines and reconnects), so the whole exchange stays on the loop; a Sentinel that fails is
+ *    closed and the next one is asked after the backoff.
  *  - The link is freed only from a close callback, once every timer and connection is closed, so
  *    a callback may call redis_link_close at any point without pulling the link from under us.
  */
 #include "redis_link.h"
 
+#include <arpa/inet.h>
 #include <hiredis/async.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <limits.h>
@@ -38,7 +45,10 @@
 typedef struct link_command link_command;
 typedef struct link_connection link_connection;
 
-typedef enum { S_DISCONNECTED, S_CONNECTING, S_AUTHENTICATING, S_PROBING, S_READY } link_state;
+typedef enum { S_DISCONNECTED, S_CONNECTING, S_AUTHENTICATING, S_VERIFYING, S_PROBING, S_READY } link_state;
+
+#define S_MAX_SENTINELS       16
+#define S_SENTINEL_TIMEOUT_MS 500
 
 struct link_command {
     redis_link *link;
@@ -99,11 +109,26 @@ struct redis_link {
     size_t n_queued;
 
     redis_script *scripts;
+
+    /* Sentinel (options.sentinels): the Sentinels, the one asked now, and what it said. */
+    char *sentinels_text, *master_name, *sentinel_username, *sentinel_password;
+    char sentinel_hosts[S_MAX_SENTINELS][48];
+    int sentinel_ports[S_MAX_SENTINELS];
+    size_t n_sentinels, sentinel_index;
+    redis_link *sentinel;   /* link to sentinel_hosts[sentinel_index], NULL when none is open */
+    bool asking;            /* a get-master-addr-by-name is in flight */
+    bool connect_when_told; /* a (re)connect waits for the Sentinel's answer */
+    char master_host[48];
+    int master_port;
+    uint64_t connection_id;
 };
 
 static void s_on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 static void s_schedule_reconnect(redis_link *link);
 static void s_link_free(redis_link *link);
+static void s_connect(redis_link *link);
+static void s_ask_sentinel(redis_link *link, bool for_connect);
+static void s_on_connect_timeout(uv_timer_t *timer);
 
 /* ---- commands ---------------------------------------------------------------------------- */
 
@@ -347,15 +372,18 @@ static void s_flush_queue(redis_link *link)
     }
 }
 
-static void s_load_script(redis_link *link, redis_script *script);
+static void s_load_script(redis_link *link, redis_script *script, bool ahead);
 
 static void s_ready(redis_link *link)
 {
     link->state = S_READY;
     link->not_ready[0] = '\0';
+    /* Sentinel: this may be another server than before (a failover), and Redis 7 does not replicate
+     * its script cache, so every script is loaded again ahead of the waiting commands (no NOSCRIPT
+     * round trip for each script's first EVALSHA on the new master). */
     for (redis_script *script = link->scripts; script; script = script->next)
-        if (!script->sha[0] && !script->loading)
-            s_load_script(link, script);
+        if ((!script->sha[0] || link->n_sentinels) && !script->loading)
+            s_load_script(link, script, link->n_sentinels > 0);
     s_flush_queue(link);
 }
 
@@ -415,11 +443,64 @@ static void s_on_probe_timer(uv_timer_t *timer)
 
 /* Connected and authenticated: from here on a slow start (Redis loading its AOF) is not a
  * connect failure, so the connect timer stops and the backoff starts over. */
+static void s_on_role(const redisReply *reply, const char *error, void *ud)
+{
+    redis_link *link = ud;
+    if (link->closing || link->state != S_VERIFYING)
+        return;
+    if (error) {
+        if (strcmp(error, "timeout") == 0)
+            s_drop(link, "ROLE: no answer");
+        return; /* disconnected: the cleanup reconnects */
+    }
+    bool master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                  reply->element[0]->type == REDIS_REPLY_STRING && strcmp(reply->element[0]->str, "master") == 0;
+    if (!master) {
+        /* A replica (the Sentinels' answer was stale, or a failover is under way), or ROLE refused:
+         * ask the Sentinels again after the backoff. */
+        char why[200];
+        snprintf(why, sizeof why, "%s:%d is not a master (ROLE: %.80s)", link->master_host, link->master_port,
+                 reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->str
+                     ? reply->element[0]->str
+                     : (reply->str ? reply->str : "unexpected reply"));
+        s_drop(link, why);
+        return;
+    }
+    link->backoff_ms = link->options.backoff_min_ms;
+    s_enter_probing(link, NULL);
+}
+
+/* Sentinel: the node told must be a master before any command goes to it. */
+static void s_verify_role(redis_link *link)
+{
+    link->state = S_VERIFYING;
+    char *buf = NULL;
+    int len = redisFormatCommand(&buf, "ROLE");
+    link_command *cmd =
+        len > 0 ? s_command_new(link, s_on_role, link, buf, (size_t)len, s_deadline_from_now(link)) : NULL;
+    if (len <= 0)
+        free(buf);
+    if (!cmd) {
+        /* Maybe inside hiredis's connect callback, where the context must not be freed: the connect
+         * timer, fired at once, drops it. */
+        snprintf(link->last_error, sizeof link->last_error, "ROLE could not be sent");
+        uv_timer_start(&link->connect_timer, s_on_connect_timeout, 0, 0);
+        return;
+    }
+    cmd->internal = true;
+    if (!s_send_now(link, cmd))
+        s_finish(cmd, NULL, "disconnected");
+}
+
 static void s_authenticated(redis_link *link)
 {
-    link->backoff_ms = link->options.backoff_min_ms;
     link->auth_error[0] = '\0';
     uv_timer_stop(&link->connect_timer);
+    if (link->n_sentinels) { /* the backoff starts over once ROLE says master */
+        s_verify_role(link);
+        return;
+    }
+    link->backoff_ms = link->options.backoff_min_ms;
     s_enter_probing(link, NULL);
 }
 
@@ -557,8 +638,6 @@ static void s_drop(redis_link *link, const char *why)
         redisAsyncFree(ac);
 }
 
-static void s_on_connect_timeout(uv_timer_t *timer);
-
 /* hiredis's connect callback: not inside IN_CALLBACK, so the context must not be freed here. */
 static void s_on_connect(const redisAsyncContext *ac, int status)
 {
@@ -629,8 +708,10 @@ static void s_schedule_reconnect(redis_link *link)
 
 static void s_connect(redis_link *link)
 {
-    redisAsyncContext *ac =
-        link->unix_path ? redisAsyncConnectUnix(link->unix_path) : redisAsyncConnect(link->host, link->options.port);
+    link->connection_id++;
+    redisAsyncContext *ac = link->n_sentinels ? redisAsyncConnect(link->master_host, link->master_port)
+                            : link->unix_path ? redisAsyncConnectUnix(link->unix_path)
+                                              : redisAsyncConnect(link->host, link->options.port);
     if (!ac) {
         snprintf(link->last_error, sizeof link->last_error, "out of memory");
         s_schedule_reconnect(link);
@@ -670,13 +751,147 @@ static void s_connect(redis_link *link)
 static void s_on_reconnect(uv_timer_t *timer)
 {
     redis_link *link = timer->data;
-    if (!link->closing && !link->conn)
+    if (link->closing || link->conn)
+        return;
+    if (link->n_sentinels)
+        s_ask_sentinel(link, true);
+    else
         s_connect(link);
+}
+
+/* ---- Sentinel ---------------------------------------------------------------------------- */
+
+/* "ip:port,ip:port,..." into link->sentinel_hosts/ports; false when an item is not an IP address
+ * with a port, or there are more than S_MAX_SENTINELS. */
+static bool s_parse_sentinels(redis_link *link, const char *text)
+{
+    link->n_sentinels = 0;
+    const char *p = text;
+    while (*p) {
+        size_t item_len = strcspn(p, ",");
+        char item[80];
+        if (item_len == 0 || item_len >= sizeof item || link->n_sentinels == S_MAX_SENTINELS)
+            return false;
+        memcpy(item, p, item_len);
+        item[item_len] = '\0';
+        char *colon = strrchr(item, ':');
+        if (!colon || colon == item)
+            return false;
+        *colon = '\0';
+        char *end = NULL;
+        long port = strtol(colon + 1, &end, 10);
+        unsigned char address[sizeof(struct in6_addr)];
+        if (!end || end == colon + 1 || *end != '\0' || port <= 0 || port > 65535 ||
+            strlen(item) >= sizeof link->sentinel_hosts[0] ||
+            (inet_pton(AF_INET, item, address) != 1 && inet_pton(AF_INET6, item, address) != 1))
+            return false;
+        snprintf(link->sentinel_hosts[link->n_sentinels], sizeof link->sentinel_hosts[0], "%s", item);
+        link->sentinel_ports[link->n_sentinels] = (int)port;
+        link->n_sentinels++;
+        p += item_len;
+        if (*p == ',')
+            p++;
+    }
+    return link->n_sentinels > 0;
+}
+
+/* The Sentinel asked could not tell: the next one is asked (after the backoff when a connect waits). */
+static void s_sentinel_failed(redis_link *link, const char *why)
+{
+    snprintf(link->last_error, sizeof link->last_error, "Sentinel %s:%d: %.150s",
+             link->sentinel_hosts[link->sentinel_index], link->sentinel_ports[link->sentinel_index], why);
+    redis_link_close(&link->sentinel);
+    link->sentinel_index = (link->sentinel_index + 1) % link->n_sentinels;
+    if (link->connect_when_told) {
+        link->connect_when_told = false;
+        s_schedule_reconnect(link);
+    }
+}
+
+static void s_on_sentinel_answer(const redisReply *reply, const char *error, void *ud)
+{
+    redis_link *link = ud;
+    link->asking = false;
+    if (link->closing)
+        return;
+    if (error) {
+        s_sentinel_failed(link, error);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_STRING || reply->element[0]->len >= sizeof link->master_host) {
+        char why[200];
+        if (reply->type == REDIS_REPLY_NIL)
+            snprintf(why, sizeof why, "does not know the master \"%s\"", link->master_name);
+        else
+            snprintf(why, sizeof why, "%s",
+                     reply->type == REDIS_REPLY_ERROR && reply->str ? reply->str : "unexpected reply");
+        s_sentinel_failed(link, why);
+        return;
+    }
+    char *end = NULL;
+    long port = strtol(reply->element[1]->str, &end, 10);
+    if (!end || *end != '\0' || port <= 0 || port > 65535) {
+        s_sentinel_failed(link, "unexpected port");
+        return;
+    }
+    bool moved = strcmp(link->master_host, reply->element[0]->str) != 0 || link->master_port != (int)port;
+    snprintf(link->master_host, sizeof link->master_host, "%s", reply->element[0]->str);
+    link->master_port = (int)port;
+    if (link->connect_when_told) {
+        link->connect_when_told = false;
+        if (!link->conn)
+            s_connect(link);
+        return;
+    }
+    if (moved && link->conn) {
+        /* A failover: everything sent from now on must go to the new master. */
+        char why[120];
+        snprintf(why, sizeof why, "Sentinel: the master is now %s:%d", link->master_host, link->master_port);
+        s_drop(link, why);
+    }
+}
+
+/* Asks the current Sentinel where the master is. for_connect: connect once told; otherwise (the
+ * periodic check) a different answer drops the connection. */
+static void s_ask_sentinel(redis_link *link, bool for_connect)
+{
+    if (for_connect)
+        link->connect_when_told = true;
+    if (link->asking || link->closing)
+        return;
+    if (!link->sentinel) {
+        redis_link_options o;
+        redis_link_options_default(&o);
+        o.host = link->sentinel_hosts[link->sentinel_index];
+        o.port = link->sentinel_ports[link->sentinel_index];
+        o.username = link->sentinel_username;
+        o.password = link->sentinel_password;
+        o.connect_timeout_ms = S_SENTINEL_TIMEOUT_MS;
+        o.command_timeout_ms = S_SENTINEL_TIMEOUT_MS;
+        o.backoff_min_ms = 50;
+        o.backoff_max_ms = S_SENTINEL_TIMEOUT_MS;
+        link->sentinel = redis_link_new(link->loop, &o);
+    }
+    if (!link->sentinel || redis_link_commandf(link->sentinel, s_on_sentinel_answer, link,
+                                               "SENTINEL get-master-addr-by-name %s", link->master_name) != 0) {
+        s_sentinel_failed(link, "cannot be asked");
+        return;
+    }
+    link->asking = true;
+}
+
+bool redis_link_sentinels_valid(const char *text)
+{
+    redis_link scratch;
+    return text && *text && s_parse_sentinels(&scratch, text);
 }
 
 static void s_on_ping_timer(uv_timer_t *timer)
 {
     redis_link *link = timer->data;
+    if (!link->closing && link->state == S_READY && link->n_sentinels)
+        s_ask_sentinel(link, false); /* a failover drops the connection at once, not at the next error */
     if (link->closing || link->state != S_READY || link->ping_outstanding)
         return;
     char *buf = NULL;
@@ -694,6 +909,13 @@ static void s_on_ping_timer(uv_timer_t *timer)
 }
 
 /* ---- replies ----------------------------------------------------------------------------- */
+
+/* A write sent to a replica (the master was demoted, or a script's write met it): it did not run. */
+static bool s_is_readonly(const redisReply *reply)
+{
+    return reply && reply->type == REDIS_REPLY_ERROR && reply->str &&
+           (strncmp(reply->str, "READONLY", 8) == 0 || strstr(reply->str, "-READONLY") != NULL);
+}
 
 static bool s_is_noscript(const redisReply *reply)
 {
@@ -731,10 +953,22 @@ static void s_on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
         s_finish(cmd, NULL, error);
         return;
     }
+    if (link->n_sentinels && s_is_readonly(reply) && !cmd->internal && !link->closing) {
+        uv_update_time(link->loop);
+        if (cmd->deadline > uv_now(link->loop)) {
+            /* Not run: keep it, leave the replica and resend it to the master the Sentinels name. */
+            char why[256];
+            snprintf(why, sizeof why, "%s:%d: %.120s", link->master_host, link->master_port, reply->str);
+            cmd->retried = false;
+            s_queue_insert_ordered(link, cmd);
+            s_drop(link, why);
+            return;
+        }
+    }
     if (cmd->script && !cmd->retried && s_is_noscript(reply) && !link->closing) {
         /* Redis lost the script (a restart): SCRIPT LOAD, then the same EVALSHA on this connection. */
         cmd->retried = true;
-        s_load_script(link, cmd->script);
+        s_load_script(link, cmd->script, false);
         if (s_submit(link, cmd) == 0)
             return;
     }
@@ -753,6 +987,8 @@ void redis_link_options_default(redis_link_options *options)
     options->ping_interval_ms = 1000;
     options->backoff_min_ms = 50;
     options->backoff_max_ms = 2000;
+    options->master_name = "metodnet";
+    options->wait_timeout_ms = 1000;
 }
 
 static char *s_strdup_or_null(const char *s, bool *failed)
@@ -778,6 +1014,10 @@ static void s_link_free(redis_link *link)
     free(link->unix_path);
     free(link->username);
     free(link->password);
+    free(link->sentinels_text);
+    free(link->master_name);
+    free(link->sentinel_username);
+    free(link->sentinel_password);
     free(link);
 }
 
@@ -818,6 +1058,14 @@ redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options)
     link->unix_path = s_strdup_or_null(options->unix_path, &failed);
     link->username = s_strdup_or_null(options->username, &failed);
     link->password = s_strdup_or_null(options->password, &failed);
+    link->sentinels_text = s_strdup_or_null(options->sentinels, &failed);
+    link->master_name = s_strdup_or_null(options->master_name ? options->master_name : defaults.master_name, &failed);
+    link->sentinel_username = s_strdup_or_null(options->sentinel_username, &failed);
+    link->sentinel_password = s_strdup_or_null(options->sentinel_password, &failed);
+    if (!o->wait_timeout_ms)
+        o->wait_timeout_ms = defaults.wait_timeout_ms;
+    if (!failed && options->sentinels && !s_parse_sentinels(link, options->sentinels))
+        failed = true;
     if (failed) {
         s_link_free(link);
         return NULL;
@@ -826,6 +1074,10 @@ redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options)
     o->unix_path = link->unix_path;
     o->username = link->username;
     o->password = link->password;
+    o->sentinels = link->sentinels_text;
+    o->master_name = link->master_name;
+    o->sentinel_username = link->sentinel_username;
+    o->sentinel_password = link->sentinel_password;
     link->backoff_ms = o->backoff_min_ms;
     link->random_state = uv_hrtime() ^ (uint64_t)(uintptr_t)link ^ 0x9e3779b97f4a7c15ull;
     if (!link->random_state)
@@ -839,7 +1091,10 @@ redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options)
         link->open_timers++;
     }
     uv_timer_start(&link->ping_timer, s_on_ping_timer, o->ping_interval_ms, o->ping_interval_ms);
-    s_connect(link);
+    if (link->n_sentinels)
+        s_ask_sentinel(link, true);
+    else
+        s_connect(link);
     return link;
 }
 
@@ -946,8 +1201,9 @@ static void s_on_script_loaded(const redisReply *reply, const char *error, void 
     script->sha[40] = '\0';
 }
 
-/* SCRIPT LOAD: Redis compiles the script and tells its SHA1, so we need no hash of our own. */
-static void s_load_script(redis_link *link, redis_script *script)
+/* SCRIPT LOAD: Redis compiles the script and tells its SHA1, so we need no hash of our own. ahead:
+ * sent at once on a ready link, before the commands waiting in the queue. */
+static void s_load_script(redis_link *link, redis_script *script, bool ahead)
 {
     char *buf = NULL;
     int len = redisFormatCommand(&buf, "SCRIPT LOAD %b", script->source, script->len);
@@ -960,6 +1216,8 @@ static void s_load_script(redis_link *link, redis_script *script)
         return;
     cmd->internal = true;
     script->loading = true;
+    if (ahead && link->state == S_READY && s_send_now(link, cmd))
+        return;
     if (s_submit(link, cmd) != 0)
         s_finish(cmd, NULL, "closed");
 }
@@ -984,7 +1242,7 @@ redis_script *redis_link_script(redis_link *link, const char *lua_source)
     script->len = len;
     script->next = link->scripts;
     link->scripts = script;
-    s_load_script(link, script);
+    s_load_script(link, script, false);
     return script;
 }
 
@@ -1035,6 +1293,16 @@ const char *redis_link_not_ready(const redis_link *link)
     return link && link->state == S_PROBING && link->not_ready[0] ? link->not_ready : NULL;
 }
 
+uint64_t redis_link_connection_id(const redis_link *link)
+{
+    return link ? link->connection_id : 0;
+}
+
+const redis_link_options *redis_link_get_options(const redis_link *link)
+{
+    return link ? &link->options : NULL;
+}
+
 const char *redis_link_last_error(const redis_link *link)
 {
     return link && link->last_error[0] ? link->last_error : NULL;
@@ -1054,6 +1322,7 @@ void redis_link_close(redis_link **link_ptr)
         s_finish(link->dl_head, NULL, "closed");
     while (link->q_head) /* defensive: every queued command is also in the deadline list */
         s_finish(link->q_head, NULL, "closed");
+    redis_link_close(&link->sentinel); /* its answer, if one is awaited, comes now as "closed" */
     link_connection *conn = link->conn;
     link->conn = NULL;
     link->state = S_DISCONNECTED;

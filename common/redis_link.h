@@ -18,6 +18,14 @@
  *  - AUTH (username+password for ACL users, or password alone) is sent first on every connection.
  *  - Scripts are registered once (SCRIPT LOAD) and run by EVALSHA; NOSCRIPT loads the script and
  *    retries once.
+ *  - Sentinel (options.sentinels set): before every connect the link asks a Sentinel
+ *    `SENTINEL get-master-addr-by-name <master_name>` (the Sentinels in turn: one that does not answer
+ *    within 500 ms or does not know the master is passed over for the next), connects to the address
+ *    told, and after AUTH checks with ROLE that the node is a master (a replica is dropped and the
+ *    Sentinel asked again). While ready it asks again every ping_interval_ms and drops the connection
+ *    at once when the Sentinels name another master (a failover). A READONLY error (a master demoted
+ *    to replica under us) did not run the command: the link keeps it, as with LOADING, drops the
+ *    connection and resends it to the master the Sentinel names, within the command's deadline.
  */
 #ifndef METODNET_REDIS_LINK_H
 #define METODNET_REDIS_LINK_H
@@ -43,7 +51,20 @@ typedef struct {
     uint32_t ping_interval_ms;   /* default 1000 */
     uint32_t backoff_min_ms;     /* default 50 */
     uint32_t backoff_max_ms;     /* default 2000 */
+    /* Sentinel: "ip:port,ip:port,..." (IP addresses, see host); NULL = the fixed address above. When set,
+     * host, port and unix_path are not used: the master is the one the Sentinels name. */
+    const char *sentinels;
+    const char *master_name;       /* the master's name in the Sentinels' configuration, default "metodnet" */
+    const char *sentinel_username; /* AUTH to the Sentinels (their own users), NULL = none */
+    const char *sentinel_password; /* NULL = no AUTH to the Sentinels */
+    /* Durability asked of writes that must not be lost (entity_store): WAIT <wait_replicas>
+     * <wait_timeout_ms> after each; 0 = no WAIT. The link only keeps the setting for its users. */
+    uint32_t wait_replicas;
+    uint32_t wait_timeout_ms; /* default 1000 */
 } redis_link_options;
+
+/* True when text is a valid options.sentinels list ("ip:port" items, comma-separated, at most 16). */
+bool redis_link_sentinels_valid(const char *text);
 
 void redis_link_options_default(redis_link_options *options);
 
@@ -83,6 +104,13 @@ bool redis_link_connected(const redis_link *link);
 /* While Redis answers LOADING, BUSY or MASTERDOWN: its message ("LOADING Redis is loading the dataset
  * in memory"), borrowed until the next call into the link; NULL otherwise. */
 const char *redis_link_not_ready(const redis_link *link);
+/* Which connection the link is on: a new number with every connection attempt (0 before the first).
+ * Inside a reply callback (with a reply) it names the connection that carried the reply, so two
+ * replies can be told to come from the same connection (a write and the WAIT after it). */
+uint64_t redis_link_connection_id(const redis_link *link);
+/* The link's options (strings owned by the link): wait_replicas and wait_timeout_ms for its users. */
+const redis_link_options *redis_link_get_options(const redis_link *link);
+
 /* Why the last connection attempt or connection ended ("auth failed: ...", "Connection refused"),
  * for logs; borrowed until the next call into the link; NULL if nothing failed yet. */
 const char *redis_link_last_error(const redis_link *link);

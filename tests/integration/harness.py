@@ -9,6 +9,11 @@ test class.
 
 Nothing is mocked: the tests speak HTTP to the real gateway, which speaks MDP to the real workers,
 which keep state in the real Redis.
+
+With ha=True (Stack(ha=True), StackTestCase.HA) Redis is a master, one replica and three Sentinels on
+free ports (master name "metodnet", down-after 1 s), every redis-server with the same ACL file, and the
+processes find the master through the Sentinels (METODNET_REDIS_SENTINELS), as under
+METODNET_REDIS_HA=1 ./ops/up.
 """
 
 import hashlib
@@ -170,8 +175,13 @@ class Process:
 class Stack:
     """One private metodnet stack. Use as: s = Stack(workers=2); s.start(); ...; s.stop()."""
 
+    SENTINEL_MASTER = "metodnet"
+    SENTINEL_DOWN_AFTER_MS = 1000
+
     def __init__(self, workers=2, appendfsync="everysec", heartbeat_ms=HEARTBEAT_MS,
-                 liveness=HEARTBEAT_LIVENESS, extra_env=None, name="stack", admin_region="07", sessions=8):
+                 liveness=HEARTBEAT_LIVENESS, extra_env=None, name="stack", admin_region="07", sessions=8,
+                 ha=False):
+        self.ha = ha
         self.workers = workers
         self.admin_region = admin_region  # the bootstrap region administrator's region (None: no login)
         self.admin_login = f"admin{admin_region}" if admin_region else None
@@ -191,6 +201,8 @@ class Stack:
         self.redis_port = free_port()
         self.http_port = free_port()
         self.broker_port = free_port()
+        self.replica_port = free_port() if ha else None
+        self.sentinel_ports = [free_port() for _ in range(3)] if ha else []
         self.redis_passwords = {name: "redis-" + os.urandom(12).hex() for name, _ in redis_acl_rules()}
         self.procs = {}
         self.problems = []  # shutdown problems found by stop()
@@ -218,6 +230,10 @@ class Stack:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         env.pop("METODNET_REDIS_SOCKET", None)
+        env.pop("METODNET_REDIS_SENTINELS", None)
+        if self.ha:
+            env["METODNET_REDIS_SENTINELS"] = ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+            env["METODNET_REDIS_MASTER_NAME"] = self.SENTINEL_MASTER
         env.pop("METODNET_REDIS_USER", None)
         env.pop("METODNET_REDIS_PASSWORD", None)
         if redis_user:
@@ -255,13 +271,93 @@ class Stack:
         if r.returncode != 0:
             raise RuntimeError(f"metodnet-keys init: код {r.returncode}: {r.stderr.strip()[-500:]}")
 
-    def redis_cli(self, *args, user="ops", timeout=10):
-        """redis-cli as an ACL user of this stack (the password through the environment)."""
+    def redis_cli(self, *args, user="ops", timeout=10, port=None):
+        """redis-cli as an ACL user of this stack (the password through the environment); port: another
+        redis-server of the stack (the replica), default the first master."""
         cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
         env = dict(os.environ, REDISCLI_AUTH=self.redis_passwords[user])
         return subprocess.run([cli, "--no-auth-warning", "--user", user, "-h", "127.0.0.1", "-p",
-                               str(self.redis_port), *args], env=env, capture_output=True, text=True,
+                               str(port or self.redis_port), *args], env=env, capture_output=True, text=True,
                               timeout=timeout)
+
+    def sentinel_cli(self, index, *args, timeout=5):
+        """redis-cli to Sentinel number index (0..2) of an ha stack (Sentinels have no password here)."""
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        return subprocess.run([cli, "-h", "127.0.0.1", "-p", str(self.sentinel_ports[index]), *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def sentinel_master(self, index=0):
+        """The master's port as Sentinel index names it, None when it does not answer."""
+        try:
+            r = self.sentinel_cli(index, "SENTINEL", "get-master-addr-by-name", self.SENTINEL_MASTER)
+        except subprocess.TimeoutExpired:
+            return None
+        lines = r.stdout.split()
+        return int(lines[1]) if r.returncode == 0 and len(lines) == 2 else None
+
+    def wait_replica_synced(self, port=None, timeout=30.0):
+        """Until the replica (port, default the first one) has its link to the master up."""
+        deadline = time.monotonic() + timeout
+        info = ""
+        while time.monotonic() < deadline:
+            info = self.redis_cli("INFO", "replication", port=port or self.replica_port).stdout
+            if "master_link_status:up" in info:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"реплика не связалась с основным узлом за {timeout} с: {info[-300:]}")
+
+    def wait_sentinels(self, timeout=30.0):
+        """Until every Sentinel knows the replica and the two other Sentinels (a failover needs both)."""
+        deadline = time.monotonic() + timeout
+        state = None
+        while time.monotonic() < deadline:
+            state = []
+            for i in range(len(self.sentinel_ports)):
+                r = self.sentinel_cli(i, "SENTINEL", "master", self.SENTINEL_MASTER)
+                fields = r.stdout.split("\n")
+                info = dict(zip(fields[0::2], fields[1::2]))
+                state.append((info.get("num-slaves"), info.get("num-other-sentinels")))
+            if all(s == ("1", "2") for s in state):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"Sentinel не увидели реплику и друг друга за {timeout} с: {state}")
+
+    def _redis_argv(self, port, data_dir, acl):
+        redis_server = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
+        argv = [redis_server, "--port", str(port), "--bind", "127.0.0.1",
+                "--protected-mode", "yes", "--aclfile", acl, "--daemonize", "no", "--dir", data_dir,
+                "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "",
+                # as ops/lib.sh: entities stay listpack-encoded hashes (docs/performance.md)
+                "--hash-max-listpack-value", "1024", "--zset-max-listpack-entries", "1024",
+                "--zset-max-listpack-value", "128"]
+        if self.ha:  # either node may be a replica after a failover: both know how to follow a master
+            argv += ["--masteruser", "replica", "--masterauth", self.redis_passwords["replica"],
+                     "--repl-diskless-sync-delay", "0"]  # not 5 s waiting for more replicas
+        return argv
+
+    def _start_ha(self, acl):
+        """The replica of the master and three Sentinels watching it (configs in the temp dir)."""
+        replica_dir = os.path.join(self.dir, "redis-replica")
+        os.makedirs(replica_dir, exist_ok=True)
+        self._add("redis-replica", self._redis_argv(self.replica_port, replica_dir, acl)
+                  + ["--replicaof", "127.0.0.1", str(self.redis_port)]).start()
+        self.wait_redis(port=self.replica_port, name="redis-replica")
+        self.wait_replica_synced()
+        redis_server = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
+        for i, port in enumerate(self.sentinel_ports):
+            conf = os.path.join(self.dir, f"sentinel-{i + 1}.conf")
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write(f"port {port}\nbind 127.0.0.1\ndaemonize no\ndir {self.dir}\n"
+                        f"sentinel monitor {self.SENTINEL_MASTER} 127.0.0.1 {self.redis_port} 2\n"
+                        f"sentinel down-after-milliseconds {self.SENTINEL_MASTER} "
+                        f"{self.SENTINEL_DOWN_AFTER_MS}\n"
+                        f"sentinel failover-timeout {self.SENTINEL_MASTER} 5000\n"
+                        f"sentinel parallel-syncs {self.SENTINEL_MASTER} 1\n"
+                        f"sentinel auth-user {self.SENTINEL_MASTER} sentinel\n"
+                        f"sentinel auth-pass {self.SENTINEL_MASTER} {self.redis_passwords['sentinel']}\n")
+            os.chmod(conf, 0o600)
+            self._add(f"sentinel-{i + 1}", [redis_server, conf, "--sentinel"]).start()
+        self.wait_sentinels()
 
     def _add(self, name, argv):
         user = next((u for prefix, u in REDIS_USER_OF.items() if name.startswith(prefix)), None)
@@ -285,22 +381,21 @@ class Stack:
                 for p in self.procs.values():
                     p.kill9()
                 self.redis_port, self.http_port, self.broker_port = free_port(), free_port(), free_port()
+                if self.ha:
+                    self.replica_port = free_port()
+                    self.sentinel_ports = [free_port() for _ in range(3)]
                 self.procs = {}
             except BaseException:
                 self.stop()  # the caller prints the logs; stop() notes how each process ended
                 raise
 
     def _start_once(self, ready_timeout):
-        redis_server = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
         acl = self.write_redis_acl()
-        self._add("redis", [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                            "--protected-mode", "yes", "--aclfile", acl, "--daemonize", "no", "--dir", self.redis_dir,
-                            "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "",
-                            # as ops/lib.sh: entities stay listpack-encoded hashes (docs/performance.md)
-                            "--hash-max-listpack-value", "1024", "--zset-max-listpack-entries", "1024",
-                            "--zset-max-listpack-value", "128"])
+        self._add("redis", self._redis_argv(self.redis_port, self.redis_dir, acl))
         self.procs["redis"].start()
         self.wait_redis()
+        if self.ha:
+            self._start_ha(acl)
         b = bin_dir()
         gateway = os.path.join(b, "services", "gateway", "metodnet-gateway")
         registry = os.path.join(b, "services", "registry", "metodnet-registry")
@@ -360,16 +455,19 @@ class Stack:
             self._token_next += 1
             return t
 
-    def wait_redis(self, timeout=10.0):
+    def wait_redis(self, timeout=10.0, port=None, name="redis"):
         """Until Redis serves commands. A "-LOADING" answer means it is loading its AOF: the deadline
-        grows with the AOF on disk (as in ops/lib.sh mn_wait_redis: 10 s per 100 MB more)."""
+        grows with the AOF on disk (as in ops/lib.sh mn_wait_redis: 10 s per 100 MB more). port/name:
+        another redis-server of the stack (the replica)."""
+        port = port or self.redis_port
         aof_bytes = 0
-        for root, _, files in os.walk(os.path.join(self.redis_dir, "appendonlydir")):
+        data_dir = self.redis_dir if name == "redis" else os.path.join(self.dir, name)
+        for root, _, files in os.walk(os.path.join(data_dir, "appendonlydir")):
             aof_bytes += sum(os.path.getsize(os.path.join(root, f)) for f in files)
         deadline = time.monotonic() + timeout + aof_bytes / 10e6
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as s:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                     password = self.redis_passwords["ops"].encode()
                     s.sendall(b"*3\r\n$4\r\nAUTH\r\n$3\r\nops\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n"
                               % (len(password), password))
@@ -384,8 +482,8 @@ class Stack:
                     # "+OK\r\n-LOADING Redis is loading the dataset in memory": not ready yet
             except OSError:
                 pass
-            if not self.procs["redis"].alive():
-                raise _EarlyExit(f"redis-server завершился при запуске (порт {self.redis_port} занят?)")
+            if not self.procs[name].alive():
+                raise _EarlyExit(f"redis-server завершился при запуске (порт {port} занят?)")
             time.sleep(0.05)
         raise RuntimeError(f"redis-server не готов за {timeout + aof_bytes / 10e6:.0f} с")
 
@@ -414,8 +512,8 @@ class Stack:
         if p.alive():
             p.terminate()
         p.start()
-        if name == "redis" and wait:
-            self.wait_redis()
+        if name.startswith("redis") and wait:
+            self.wait_redis(port=self.replica_port if name == "redis-replica" else None, name=name)
 
     def stop(self):
         """SIGTERM in reverse dependency order; records unclean exits and sanitizer reports. Once."""
@@ -425,7 +523,8 @@ class Stack:
         order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
         order += [n for n in ("notify", "monitoring", "indicators", "mentoring", "events", "diagnostics", "auth")
                   if n in self.procs]
-        order += [n for n in ("gateway", "redis") if n in self.procs]
+        order += [n for n in ("gateway", "sentinel-1", "sentinel-2", "sentinel-3", "redis-replica", "redis")
+                  if n in self.procs]
         for name in order:
             p = self.procs[name]
             was_alive = p.alive()
@@ -443,7 +542,7 @@ class Stack:
                 if marker in text:
                     self.problems.append(f"{name}: в журнале отчёт санитайзера «{marker}»")
                     break
-            if name != "redis":
+            if not name.startswith(("redis", "sentinel")):
                 for marker in ACL_REFUSAL_MARKERS:
                     if marker in text:
                         self.problems.append(f"{name}: в журнале отказ ACL Redis «{marker}» — команда службы не "
@@ -588,13 +687,14 @@ class StackTestCase(unittest.TestCase):
     APPENDFSYNC = "everysec"
     HEARTBEAT_MS = HEARTBEAT_MS
     EXTRA_ENV = None
+    HA = False  # master + replica + three Sentinels (see the module's docstring)
     _failed = False
 
     @classmethod
     def setUpClass(cls):
         cls._failed = False
         cls.stack = Stack(workers=cls.WORKERS, appendfsync=cls.APPENDFSYNC, heartbeat_ms=cls.HEARTBEAT_MS,
-                          extra_env=cls.EXTRA_ENV, name=cls.__name__)
+                          extra_env=cls.EXTRA_ENV, name=cls.__name__, ha=cls.HA)
         # a class cleanup runs even when setUpClass fails half-way, so no process outlives the test
         cls.addClassCleanup(cls._stop_stack)
         try:
