@@ -105,8 +105,9 @@ static void test_programme_and_practice_rows(void **state)
     registry_csv_header(w, &metodnet__programme__descriptor); /* a row as it follows the header */
     registry_csv_row(w, &p.base);
     char *text = s_text(w);
-    assert_string_equal(strstr(text, "\r\n") + 2, "07-p1;;Современный урок;;36;blended;да;t.method.1, "
-                                                  "t.digital.1;;;;0;;;\r\n"); /* … version, createdAt, updatedAt, municipalityId */
+    assert_string_equal(strstr(text, "\r\n") + 2,
+                        "07-p1;;Современный урок;;36;blended;да;t.method.1, "
+                        "t.digital.1;;;;0;;;\r\n"); /* … version, createdAt, updatedAt, municipalityId */
     free(text);
     csv_writer_destroy(&w);
 
