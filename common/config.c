@@ -38,6 +38,7 @@ enum {
     O_RATE_LIMIT,
     O_KEYS_DIR,
     O_BROKER_QUEUE_MAX,
+    O_HEALTH_INTERVAL,
     O_COUNT
 };
 
@@ -70,6 +71,8 @@ static const option s_options[O_COUNT] = {
      "каталог ключей CurveZMQ брокера и служб ($METODNET_DATA_DIR/keys)"},
     {"broker-queue-max", "METODNET_BROKER_QUEUE_MAX", OPT_UINT_OR_ZERO, O_BROKER_QUEUE_MAX,
      "запросов в очереди брокера к одной службе, сверх — сразу 503 (1000; 0 — без ограничения)"},
+    {"health-interval-ms", "METODNET_HEALTH_INTERVAL_MS", OPT_UINT, O_HEALTH_INTERVAL,
+     "как часто процесс пишет отчёт о здоровье в Redis, мс (5000)"},
 };
 
 static void s_usage(const char *service_name)
@@ -200,6 +203,13 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
     case O_BROKER_QUEUE_MAX:
         cfg->broker_queue_max = number;
         break;
+    case O_HEALTH_INTERVAL:
+        if (number < 100 || number > 600000) {
+            fprintf(stderr, "Ошибка: %s: ожидается от 100 до 600000 мс\n", source);
+            return -1;
+        }
+        cfg->health_interval_ms = (uint32_t)number;
+        break;
     }
     return 0;
 }
@@ -222,6 +232,7 @@ int config_load(config *cfg, const char *service_name, int argc, char **argv)
     snprintf(cfg->keys_dir_default, sizeof cfg->keys_dir_default, "%s/keys", data_dir && *data_dir ? data_dir : "var");
     cfg->keys_dir = cfg->keys_dir_default;
     cfg->broker_queue_max = 1000;
+    cfg->health_interval_ms = 5000;
 
     for (size_t i = 0; i < O_COUNT; i++) {
         const char *value = getenv(s_options[i].env);

@@ -19,6 +19,7 @@
  *   --keys-dir / METODNET_KEYS_DIR ($METODNET_DATA_DIR/keys, else var/keys): the CurveZMQ keys of the
  *   broker and its clients (curve_keys.h, docs/security.md)
  *   --broker-queue-max / METODNET_BROKER_QUEUE_MAX (1000 requests waiting per service; 0 = no bound)
+ *   --health-interval-ms / METODNET_HEALTH_INTERVAL_MS (5000): the process's health report (process_health.h)
  */
 #ifndef METODNET_CONFIG_H
 #define METODNET_CONFIG_H
@@ -46,7 +47,8 @@ typedef struct {
     /* The process's Curve keys for its broker connections, set by whoever starts the service
      * (service_process, stack_fixture) after config_load; NULL = plain connections (unit tests). */
     const mdp_curve_keys *broker_curve;
-    size_t broker_queue_max; /* gateway: bound on each service's queue in the broker, 0 = none */
+    size_t broker_queue_max;     /* gateway: bound on each service's queue in the broker, 0 = none */
+    uint32_t health_interval_ms; /* how often the process writes its health report (process_health.h) */
 } config;
 
 /* Fills cfg. Returns 0; on a bad flag or value prints a Russian message and usage to stderr and

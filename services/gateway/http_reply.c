@@ -2,6 +2,7 @@
  * complete response or the API's JSON error (gateway_http_send: X-Request-Id and metrics), CSV
  * downloads, and turning a service's Reply into the HTTP response. */
 #include "http_internal.h"
+#include "process_health.h"
 
 /* ---- small helpers ---- */
 
@@ -92,6 +93,8 @@ void gateway_http_send(gateway_http *http, h2o_req_t *req, const char *label, co
                        uint64_t started_ns, int status, const char *content_type, const char *body, size_t len,
                        const http_extra *extra)
 {
+    /* a 503 of the health pages tells about other processes, not a failure of the gateway */
+    process_health_note_request(status >= 500 && strncmp(label, "GET /healthz", 12) != 0);
     req->res.status = status;
     req->res.reason = s_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));

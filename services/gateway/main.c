@@ -12,6 +12,7 @@
 #include "http.h"
 #include "log.h"
 #include "mdp_broker.h"
+#include "process_health.h"
 #include "redis_link.h"
 #include "shutdown.h"
 
@@ -23,6 +24,7 @@ typedef struct {
     mdp_broker *broker;
     broker_auth *broker_auth;
     redis_link *redis;
+    process_health *health;
     gateway_http *http;
     uv_timer_t drain;
     uint64_t drain_started;
@@ -44,6 +46,13 @@ static void s_on_drain(uv_timer_t *timer)
         uv_stop(g->loop);
 }
 
+/* The health report is deleted (a stop is not a silence) before Redis closes. */
+static void s_on_health_gone(void *ud)
+{
+    s_gateway *g = ud;
+    redis_link_close(&g->redis);
+}
+
 static void s_on_signal(void *ud)
 {
     s_gateway *g = ud;
@@ -51,7 +60,7 @@ static void s_on_signal(void *ud)
     gateway_http_stop(g->http);
     mdp_broker_destroy(&g->broker);
     broker_auth_destroy(&g->broker_auth);
-    redis_link_close(&g->redis);
+    process_health_stop(&g->health, s_on_health_gone, g);
     g->drain_started = uv_now(g->loop);
     uv_timer_init(g->loop, &g->drain);
     g->drain.data = g;
@@ -115,6 +124,8 @@ int main(int argc, char **argv)
         zmq_ctx_term(zmq);
         return 1;
     }
+    /* the gateway holds the broker itself: no broker silence to report */
+    g.health = process_health_start(g.loop, g.redis, "gateway", cfg.health_interval_ms, 0);
     log_info(NULL, "шлюз слушает http://%s:%d, брокер MDP на %s (CurveZMQ, ключи %s)", cfg.http_host,
              gateway_http_port(g.http), cfg.broker_endpoint, cfg.keys_dir);
     uv_run(g.loop, UV_RUN_DEFAULT);
