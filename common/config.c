@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdp_broker.h"
+
 typedef enum { OPT_STRING, OPT_PORT, OPT_UINT, OPT_UINT_OR_ZERO } option_kind;
 
 typedef struct {
@@ -29,6 +31,7 @@ enum {
     O_REDIS_WAIT_REPLICAS,
     O_REDIS_WAIT_MS,
     O_BROKER,
+    O_BROKER_BIND,
     O_HTTP_HOST,
     O_HTTP_PORT,
     O_CONCURRENCY,
@@ -58,6 +61,8 @@ static const option s_options[O_COUNT] = {
      "запись сущности ждёт подтверждения стольких реплик (WAIT; 0 — не ждёт)"},
     {"redis-wait-ms", "METODNET_REDIS_WAIT_MS", OPT_UINT, O_REDIS_WAIT_MS, "срок ожидания реплик, мс (1000)"},
     {"broker", "METODNET_BROKER", OPT_STRING, O_BROKER, "адрес брокера MDP (tcp://127.0.0.1:5555)"},
+    {"broker-bind", "METODNET_BROKER_BIND", OPT_STRING, O_BROKER_BIND,
+     "шлюз: где слушает брокер — адрес или несколько через запятую (по умолчанию --broker)"},
     {"http-host", "METODNET_HTTP_HOST", OPT_STRING, O_HTTP_HOST, "адрес HTTP (127.0.0.1)"},
     {"http-port", "METODNET_HTTP_PORT", OPT_PORT, O_HTTP_PORT, "порт HTTP (8080)"},
     {"concurrency", "METODNET_CONCURRENCY", OPT_UINT, O_CONCURRENCY, "одновременных запросов на процесс (32)"},
@@ -171,6 +176,13 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
         break;
     case O_BROKER:
         cfg->broker_endpoint = value;
+        break;
+    case O_BROKER_BIND:
+        if (!mdp_broker_endpoints_valid(value)) {
+            fprintf(stderr, "Ошибка: %s: «%s» — ожидаются адреса брокера через запятую, без пустых\n", source, value);
+            return -1;
+        }
+        cfg->broker_bind = value;
         break;
     case O_HTTP_HOST:
         cfg->http_host = value;

@@ -10,6 +10,8 @@
  *   --redis-wait-replicas / METODNET_REDIS_WAIT_REPLICAS (0: entity writes do not WAIT)
  *   --redis-wait-ms / METODNET_REDIS_WAIT_MS (1000)
  *   --broker / METODNET_BROKER (tcp://127.0.0.1:5555) --http-port / METODNET_HTTP_PORT (8080)
+ *   --broker-bind / METODNET_BROKER_BIND (the gateway: where its broker listens, one endpoint or several
+ *   separated by commas; default the --broker endpoint; services ignore it)
  *   --http-host / METODNET_HTTP_HOST (127.0.0.1)      --concurrency / METODNET_CONCURRENCY (32)
  *   METODNET_HEARTBEAT_MS (1000), METODNET_HEARTBEAT_LIVENESS (3), METODNET_LOG_LEVEL (info)
  *   --request-timeout-ms / METODNET_REQUEST_TIMEOUT_MS (5000)
@@ -34,6 +36,7 @@ typedef struct {
     const char *service_name;
     redis_link_options redis;
     const char *broker_endpoint;
+    const char *broker_bind; /* gateway: the broker's bind endpoints (comma-separated), NULL = broker_endpoint */
     const char *http_host;
     int http_port;
     unsigned concurrency;

@@ -633,6 +633,34 @@ mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpo
     return mdp_broker_new_secure(loop, zmq_context, endpoint, heartbeat, NULL);
 }
 
+/* Walks the comma-separated endpoint list; socket NULL: only checks it. 0, or -1 (errno set: EINVAL for
+ * an empty or over-long item, else zmq_bind's). */
+static int s_bind_all(void *socket, const char *endpoints)
+{
+    const char *at = endpoints;
+    for (;;) {
+        const char *comma = strchr(at, ',');
+        size_t len = comma ? (size_t)(comma - at) : strlen(at);
+        char one[MDP_BROKER_ENDPOINT_MAX + 1];
+        if (len == 0 || len > MDP_BROKER_ENDPOINT_MAX) {
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(one, at, len);
+        one[len] = '\0';
+        if (socket && zmq_bind(socket, one) != 0)
+            return -1;
+        if (!comma)
+            return 0;
+        at = comma + 1;
+    }
+}
+
+bool mdp_broker_endpoints_valid(const char *endpoints)
+{
+    return endpoints && s_bind_all(NULL, endpoints) == 0;
+}
+
 mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat,
                                   const mdp_broker_security *security)
 {
@@ -648,7 +676,7 @@ mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char
     int linger = S_CLOSE_LINGER_MS;
     if (zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on) != 0 ||
         zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        (security && s_curve_server(socket, security) != 0) || zmq_bind(socket, endpoint) != 0) {
+        (security && s_curve_server(socket, security) != 0) || s_bind_all(socket, endpoint) != 0) {
         int saved = errno;
         linger = 0;
         zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);

@@ -12,6 +12,7 @@
 #ifndef METODNET_MDP_BROKER_H
 #define METODNET_MDP_BROKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -21,9 +22,18 @@
 typedef struct mdp_broker mdp_broker;
 typedef struct mdp_pending mdp_pending;
 
-/* Binds a ROUTER to endpoint (e.g. "tcp://127.0.0.1:5555"). zmq_context is borrowed and must outlive
- * the broker. Returns NULL (errno set) when the bind fails. A plain broker: in-process tests only. */
+/* Longest single endpoint the broker binds. */
+#define MDP_BROKER_ENDPOINT_MAX 255
+
+/* Binds a ROUTER to endpoint (e.g. "tcp://127.0.0.1:5555"), or to each of several separated by commas
+ * (e.g. "tcp://127.0.0.1:5555,tcp://10.0.0.1:5555": loopback for the local services, one address for
+ * workers on other hosts). zmq_context is borrowed and must outlive the broker. Returns NULL (errno
+ * set) when any bind fails (an empty or over-long item: EINVAL). A plain broker: in-process tests only. */
 mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat);
+
+/* endpoints is a list the broker can be given: one or more non-empty items of at most
+ * MDP_BROKER_ENDPOINT_MAX bytes, separated by commas (what zmq_bind makes of each is not checked). */
+bool mdp_broker_endpoints_valid(const char *endpoints);
 
 /* The ZAP domain of the broker socket (RFC 27). */
 #define MDP_BROKER_ZAP_DOMAIN "metodnet"

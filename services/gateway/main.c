@@ -92,9 +92,11 @@ int main(int argc, char **argv)
     }
     mdp_broker_security security;
     broker_auth_security(g.broker_auth, &security);
-    g.broker = mdp_broker_new_secure(g.loop, zmq, cfg.broker_endpoint, cfg.heartbeat, &security);
+    /* METODNET_BROKER_BIND: several addresses (loopback and the one other hosts reach), else METODNET_BROKER */
+    const char *bind = cfg.broker_bind ? cfg.broker_bind : cfg.broker_endpoint;
+    g.broker = mdp_broker_new_secure(g.loop, zmq, bind, cfg.heartbeat, &security);
     if (g.broker == NULL) {
-        log_error(NULL, "не удалось открыть брокер на %s: %s", cfg.broker_endpoint, zmq_strerror(zmq_errno()));
+        log_error(NULL, "не удалось открыть брокер на %s: %s", bind, zmq_strerror(zmq_errno()));
         broker_auth_destroy(&g.broker_auth);
         uv_run(g.loop, UV_RUN_NOWAIT);
         zmq_ctx_term(zmq);
@@ -127,7 +129,7 @@ int main(int argc, char **argv)
     /* the gateway holds the broker itself: no broker silence to report */
     g.health = process_health_start(g.loop, g.redis, "gateway", cfg.health_interval_ms, 0);
     log_info(NULL, "шлюз слушает http://%s:%d, брокер MDP на %s (CurveZMQ, ключи %s)", cfg.http_host,
-             gateway_http_port(g.http), cfg.broker_endpoint, cfg.keys_dir);
+             gateway_http_port(g.http), bind, cfg.keys_dir);
     uv_run(g.loop, UV_RUN_DEFAULT);
     zmq_ctx_term(zmq);
     if (uv_loop_close(g.loop) != 0)
