@@ -32,6 +32,7 @@ enum {
     O_REDIS_WAIT_MS,
     O_BROKER,
     O_BROKER_BIND,
+    O_BROKER_LOCAL,
     O_HTTP_HOST,
     O_HTTP_PORT,
     O_CONCURRENCY,
@@ -63,6 +64,8 @@ static const option s_options[O_COUNT] = {
     {"broker", "METODNET_BROKER", OPT_STRING, O_BROKER, "адрес брокера MDP (tcp://127.0.0.1:5555)"},
     {"broker-bind", "METODNET_BROKER_BIND", OPT_STRING, O_BROKER_BIND,
      "шлюз: где слушает брокер — адрес или несколько через запятую (по умолчанию --broker)"},
+    {"broker-local", "METODNET_BROKER_LOCAL", OPT_STRING, O_BROKER_LOCAL,
+     "шлюз: ipc://<путь> брокера для обработчиков этой машины, без CurveZMQ (каталог только для владельца)"},
     {"http-host", "METODNET_HTTP_HOST", OPT_STRING, O_HTTP_HOST, "адрес HTTP (127.0.0.1)"},
     {"http-port", "METODNET_HTTP_PORT", OPT_PORT, O_HTTP_PORT, "порт HTTP (8080)"},
     {"concurrency", "METODNET_CONCURRENCY", OPT_UINT, O_CONCURRENCY, "одновременных запросов на процесс (32)"},
@@ -183,6 +186,13 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
             return -1;
         }
         cfg->broker_bind = value;
+        break;
+    case O_BROKER_LOCAL:
+        if (strncmp(value, "ipc://", 6) != 0 || strlen(value + 6) >= 108 || strchr(value + 6, '/') == NULL) {
+            fprintf(stderr, "Ошибка: %s: «%s» — ожидается ipc://<абсолютный путь> короче 108 байт\n", source, value);
+            return -1;
+        }
+        cfg->broker_local = value;
         break;
     case O_HTTP_HOST:
         cfg->http_host = value;

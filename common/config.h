@@ -12,6 +12,8 @@
  *   --broker / METODNET_BROKER (tcp://127.0.0.1:5555) --http-port / METODNET_HTTP_PORT (8080)
  *   --broker-bind / METODNET_BROKER_BIND (the gateway: where its broker listens, one endpoint or several
  *   separated by commas; default the --broker endpoint; services ignore it)
+ *   --broker-local / METODNET_BROKER_LOCAL (the gateway: ipc://<path>, the broker's endpoint for the
+ *   workers of its own host, without Curve; a service whose --broker is ipc:// connects without keys)
  *   --http-host / METODNET_HTTP_HOST (127.0.0.1)      --concurrency / METODNET_CONCURRENCY (32)
  *   METODNET_HEARTBEAT_MS (1000), METODNET_HEARTBEAT_LIVENESS (3), METODNET_LOG_LEVEL (info)
  *   --request-timeout-ms / METODNET_REQUEST_TIMEOUT_MS (5000)
@@ -36,7 +38,8 @@ typedef struct {
     const char *service_name;
     redis_link_options redis;
     const char *broker_endpoint;
-    const char *broker_bind; /* gateway: the broker's bind endpoints (comma-separated), NULL = broker_endpoint */
+    const char *broker_bind;  /* gateway: the broker's bind endpoints (comma-separated), NULL = broker_endpoint */
+    const char *broker_local; /* gateway: the broker's ipc:// endpoint for local workers, NULL = none */
     const char *http_host;
     int http_port;
     unsigned concurrency;

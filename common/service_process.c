@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
 #include <zmq.h>
 
 #include "curve_keys.h"
@@ -56,15 +57,18 @@ int service_process_main(const service_process *process, int argc, char **argv)
         log_error(NULL, "не удалось создать контекст ZeroMQ");
         return 1;
     }
-    /* the keys this process connects to the broker with: <keys dir>/broker.pub and <keys dir>/<name>.key */
+    /* the keys this process connects to the broker with: <keys dir>/broker.pub and <keys dir>/<name>.key;
+     * none on the broker's local ipc:// endpoint, which the file system guards (broker_auth.h) */
     mdp_curve_keys curve;
     char problem[512];
-    if (curve_keys_load_client(cfg.keys_dir, process->name, &curve, problem, sizeof problem) != 0) {
+    bool local = strncmp(cfg.broker_endpoint, "ipc://", 6) == 0;
+    memset(&curve, 0, sizeof curve);
+    if (!local && curve_keys_load_client(cfg.keys_dir, process->name, &curve, problem, sizeof problem) != 0) {
         log_error(NULL, "%s не запущена: ключи CurveZMQ (%s): %s", process->title_ru, cfg.keys_dir, problem);
         zmq_ctx_term(zmq_context);
         return 1;
     }
-    cfg.broker_curve = &curve;
+    cfg.broker_curve = local ? NULL : &curve;
     s_running r = {process, NULL, NULL, NULL};
     r.link = redis_link_new(loop, &cfg.redis);
     if (r.link == NULL) {
@@ -86,9 +90,9 @@ int service_process_main(const service_process *process, int argc, char **argv)
     r.health = process_health_start(loop, r.link, process->name, cfg.health_interval_ms,
                                     cfg.heartbeat.interval_ms * cfg.heartbeat.liveness);
     shutdown_watch(loop, s_on_signal, &r);
-    log_info(NULL, "%s запущена: брокер %s, Redis %s:%d, одновременных запросов %u", process->title_ru,
-             cfg.broker_endpoint, cfg.redis.unix_path ? cfg.redis.unix_path : cfg.redis.host, cfg.redis.port,
-             cfg.concurrency);
+    log_info(NULL, "%s запущена: брокер %s%s, Redis %s:%d, одновременных запросов %u", process->title_ru,
+             cfg.broker_endpoint, local ? " (локальный, без CurveZMQ)" : " (CurveZMQ)",
+             cfg.redis.unix_path ? cfg.redis.unix_path : cfg.redis.host, cfg.redis.port, cfg.concurrency);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     zmq_ctx_term(zmq_context);
