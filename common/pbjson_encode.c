@@ -635,7 +635,7 @@ static uint64_t s_wire_le(const uint8_t *p, size_t n)
 }
 
 static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                           int depth);
+                           int depth, pbjson_capture *captures, size_t n_captures);
 
 /* One value of field (not repeated-packed) from the wire. */
 static void s_wire_value(s_text *t, const ProtobufCFieldDescriptor *field, const uint8_t *data, const s_wire_field *f,
@@ -713,7 +713,7 @@ static void s_wire_value(s_text *t, const ProtobufCFieldDescriptor *field, const
         s_put_bytes(t, value, f->value_len);
         return;
     case PROTOBUF_C_TYPE_MESSAGE:
-        s_wire_message(t, field->descriptor, value, f->value_len, depth + 1);
+        s_wire_message(t, field->descriptor, value, f->value_len, depth + 1, NULL, 0);
         return;
     }
     t->failed = true;
@@ -744,7 +744,7 @@ static void s_wire_absent(s_text *t, const ProtobufCFieldDescriptor *field)
 }
 
 static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                           int depth)
+                           int depth, pbjson_capture *captures, size_t n_captures)
 {
     if (depth > S_ENCODE_MAX_DEPTH || desc == NULL || desc->n_fields > 256) {
         t->failed = true;
@@ -773,6 +773,18 @@ static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, co
         slot->seen = true;
         slot->last_tag = f.tag_at;
         slot->last = f;
+    }
+    for (size_t c = 0; c < n_captures; c++) {
+        pbjson_capture *k = &captures[c];
+        k->found = false;
+        if (k->field == NULL || k->field < desc->fields || k->field >= desc->fields + desc->n_fields ||
+            k->field->label == PROTOBUF_C_LABEL_REPEATED || !slots[k->field - desc->fields].seen)
+            continue;
+        const s_wire_field *last = &slots[k->field - desc->fields].last;
+        k->found = true;
+        k->varint = last->varint;
+        k->bytes = data + last->value_at;
+        k->len = last->value_len;
     }
     const pbjson_field_names *names = pbjson_field_names_of(desc);
     s_put_char(t, '{');
@@ -813,12 +825,13 @@ static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, co
     s_put_char(t, '}');
 }
 
-char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, size_t *out_len)
+char *pbjson_encode_packed_capture(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                                   size_t *out_len, pbjson_capture *captures, size_t n_captures)
 {
     if (desc == NULL || (data == NULL && len > 0))
         return NULL;
     s_text t = {NULL, 0, 0, false};
-    s_wire_message(&t, desc, data ? data : (const uint8_t *)"", len, 1);
+    s_wire_message(&t, desc, data ? data : (const uint8_t *)"", len, 1, captures, n_captures);
     if (t.failed) {
         free(t.data);
         return NULL;
@@ -829,27 +842,7 @@ char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t
     return t.data;
 }
 
-bool pbjson_packed_field(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, const char *name,
-                         uint64_t *varint, const uint8_t **bytes, size_t *bytes_len)
+char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, size_t *out_len)
 {
-    const ProtobufCFieldDescriptor *field = desc ? pbjson_find_field(desc, name) : NULL;
-    if (field == NULL || field->label == PROTOBUF_C_LABEL_REPEATED)
-        return false;
-    bool found = false;
-    size_t pos = 0;
-    while (pos < len) {
-        s_wire_field f;
-        if (!s_wire_next(data, len, &pos, &f))
-            return false;
-        if (f.id != field->id || f.wire != s_wire_type_of(field->type))
-            continue;
-        found = true; /* the last occurrence wins, as in protobuf-c */
-        if (varint)
-            *varint = f.varint;
-        if (bytes) {
-            *bytes = data + f.value_at;
-            *bytes_len = f.value_len;
-        }
-    }
-    return found;
+    return pbjson_encode_packed_capture(desc, data, len, out_len, NULL, 0);
 }
