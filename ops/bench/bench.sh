@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ops/bench/bench.sh — performance of the registry against limits measured in the same run on the
 # same machine (never absolute times as pass/fail):
-#   read:   wrk GET /api/v1/staff/{id}  ≥ 0.5 × redis-benchmark GET, with p99 ≤ 2 ms
+#   read:   wrk GET /api/v1/staff/{id}  ≥ 0.35 × redis-benchmark GET at 50 connections, with p99 ≤ 5 ms
 #   write:  wrk POST /api/v1/staff      ≥ 0.4 × redis-benchmark EVALSHA of a similar entity write
+#   (issue 14; the stack runs with ./ops/up's settings — services on the broker's ipc:// endpoint, the
+#   rate limit on: each wrk connection has a session of its own, and the output names the limit)
 #   memory: Redis used_memory growth per staff member over 40,000 creates, streams excluded (the
 #           entity, its indexes and its externalId claim) ≤ 700 bytes; the streams' growth (domain
 #           events, audit; MEMORY USAGE … SAMPLES 0 of every stream key) is reported beside it
@@ -10,7 +12,8 @@
 # needed, stops everything it started. Bounded: about 2 minutes.
 #
 #   ./ops/bench/bench.sh [--duration SECONDS] [--connections N] [--workers N] [--creates N] [--memory-only]
-#                        [--index-experiment BYTES]
+#                        [--speed-only] [--index-experiment BYTES]
+# --speed-only: the read and write ratios without the memory runs (ops/bench/scale.sh uses it).
 # --index-experiment: after the memory run, how much each staff index would take with its sort key cut
 # to BYTES bytes (a copy measured and deleted; the store is not changed).
 set -euo pipefail
@@ -23,6 +26,7 @@ connections=50
 workers=2
 creates=40000
 memory_only=0
+speed_only=0
 bench_muns="${BENCH_MUNICIPALITIES:-60}" bench_orgs_per_mun="${BENCH_ORGS_PER_MUNICIPALITY:-25}"
 index_cut=""
 while (($#)); do
@@ -32,6 +36,7 @@ while (($#)); do
     --workers) workers="$2"; shift 2 ;;
     --creates) creates="$2"; shift 2 ;;
     --memory-only) memory_only=1; shift ;;
+    --speed-only) speed_only=1; shift ;;
     --index-experiment) index_cut="$2"; shift 2 ;;
     -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) mn_die "неизвестный аргумент: $1" ;;
@@ -155,6 +160,8 @@ memory_run() {
     echo "   $mem_res; used_memory $mem_before → $mem_after; потоки $mem_streams_before → $mem_streams_after" >&2
 }
 
+before=0 after=0 created=0 streams_before=0 streams_after=0 one_school=(0 0 0 0 0)
+if ((!speed_only)); then
 # 1) every new person in one school: the worst case for the indexes (one school's and one
 #    municipality's index as big as the region's)
 export BENCH_ORGS="$org"
@@ -183,11 +190,15 @@ export BENCH_ORGS
 memory_run "по $((bench_muns * bench_orgs_per_mun)) школам региона"
 before="$mem_before" after="$mem_after" created="$mem_created"
 streams_before="$mem_streams_before" streams_after="$mem_streams_after"
+fi
 
 # ---- verdicts ----
-verdicts="$(python3 - "$memory_only" "$redis_get" "$redis_eval" "$get_res" "$post_res" "$before" "$after" "$created" \
+rate_limit="${METODNET_RATE_LIMIT:-50}"
+verdicts="$(python3 - "$speed_only" "$rate_limit" "$sessions" "$workers" "$memory_only" "$redis_get" "$redis_eval" "$get_res" "$post_res" "$before" "$after" "$created" \
     "$streams_before" "$streams_after" "${one_school[@]}" <<'EOF'
 import re, sys
+speed_only, rate_limit, sessions, workers = sys.argv[1] == "1", sys.argv[2], sys.argv[3], sys.argv[4]
+sys.argv = sys.argv[4:]
 memory_only = sys.argv[1] == "1"
 redis_get, redis_eval, get_res, post_res, before, after, created, streams_before, streams_after = sys.argv[2:11]
 one_before, one_after, one_created, one_streams_before, one_streams_after = sys.argv[11:16]
@@ -202,7 +213,8 @@ streams = int(streams_after) - int(streams_before)
 total = int(after) - int(before)
 per = (total - streams) / n if n else float("inf")
 per_streams = streams / n if n else float("inf")
-lines = []
+lines = [f"NOTE настройки ./ops/up: обработчиков реестра {workers}, ограничение частоты "
+         f"{rate_limit} запросов/с на сеанс (включено), сеансов у wrk {sessions}"]
 def verdict(ok, text):
     lines.append(("PASS " if ok else "FAIL ") + text)
 ratio = g_rps / rg if rg else 0
@@ -211,12 +223,15 @@ if memory_only:
 if not memory_only and (f(get_res, "throttled") or f(post_res, "throttled")):
     lines.append("NOTE ответы 429 (бюджет запросов сеанса в шлюзе): замер упирается в ограничение частоты, а не в службу")
 if not memory_only:
-    verdict(ratio >= 0.5 and g_p99 <= 2.0 and f(get_res, "non2xx") == 0,
-        f"чтение: {g_rps:.0f} зап/с = {ratio:.2f} × redis GET ({rg:.0f}); p99 {g_p99:.2f} мс (нужно ≥ 0.50×, p99 ≤ 2 мс)")
+    verdict(ratio >= 0.35 and g_p99 <= 5.0 and f(get_res, "non2xx") == 0,
+        f"чтение: {g_rps:.0f} зап/с = {ratio:.2f} × redis GET ({rg:.0f}); p99 {g_p99:.2f} мс (нужно ≥ 0.35×, p99 ≤ 5 мс)")
 ratio = p_rps / re_ if re_ else 0
 if not memory_only:
     verdict(ratio >= 0.4 and f(post_res, "non2xx") == 0,
         f"запись: {p_rps:.0f} зап/с = {ratio:.2f} × redis EVALSHA ({re_:.0f}); p99 {p_p99:.2f} мс (нужно ≥ 0.40×)")
+if speed_only:
+    print("\n".join(lines + ["NOTE --speed-only: память не замерялась"]))
+    sys.exit(0)
 verdict(per <= 700 and n > 0,
         f"память: {per:.0f} байт на работника — сущность, индексы, externalId ({n} созданий по школам региона, "
         f"used_memory +{total} без потоков +{streams}) (нужно ≤ 700)")
@@ -232,5 +247,17 @@ EOF
 )"
 echo
 echo "$verdicts"
+# one line for ops/bench/scale.sh
+python3 - "$workers" "$redis_get" "$redis_eval" "$get_res" "$post_res" <<'EOF'
+import re, sys
+workers, rg, re_, get_res, post_res = sys.argv[1:6]
+def f(line, key):
+    m = re.search(key + r"=([0-9.]+)", line)
+    return float(m.group(1)) if m else 0.0
+rg, re_ = float(rg or 0), float(re_ or 0)
+print(f"SCALE workers={workers} read_rps={f(get_res, 'rps'):.0f} read_ratio={f(get_res, 'rps') / rg if rg else 0:.3f} "
+      f"read_p99_ms={f(get_res, 'p99_us') / 1000:.2f} write_rps={f(post_res, 'rps'):.0f} "
+      f"write_ratio={f(post_res, 'rps') / re_ if re_ else 0:.3f} write_p99_ms={f(post_res, 'p99_us') / 1000:.2f}")
+EOF
 grep -q '^FAIL' <<<"$verdicts" && exit 1
 exit 0

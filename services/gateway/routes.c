@@ -547,10 +547,24 @@ const ProtobufCServiceDescriptor *routes_service(const char *service)
     return NULL;
 }
 
-const ProtobufCMethodDescriptor *route_method(const route *r)
+static const ProtobufCMethodDescriptor *s_method_lookup(const route *r)
 {
     const ProtobufCServiceDescriptor *service = routes_service(r->service);
     return service ? protobuf_c_service_descriptor_get_method_by_name(service, r->rpc) : NULL;
+}
+
+const ProtobufCMethodDescriptor *route_method(const route *r)
+{
+    /* looked up once per route of the table (every request asks; the gateway has one thread) */
+    static const ProtobufCMethodDescriptor *methods[sizeof s_routes / sizeof s_routes[0]];
+    size_t n = sizeof s_routes / sizeof s_routes[0];
+    uintptr_t offset = (uintptr_t)r - (uintptr_t)s_routes; /* a route of the table, or another one */
+    if (offset >= n * sizeof s_routes[0] || offset % sizeof s_routes[0] != 0)
+        return s_method_lookup(r);
+    size_t i = offset / sizeof s_routes[0];
+    if (methods[i] == NULL)
+        methods[i] = s_method_lookup(r);
+    return methods[i];
 }
 
 int route_success_status(const route *r)
