@@ -762,12 +762,13 @@ static void test_broker_destroy_fails_pending(void **state)
 typedef struct {
     mdp_broker *broker;
     size_t count;
+    const char *service;
 } own_broker_wait;
 
 static bool s_own_workers_are(void *ud)
 {
     own_broker_wait *w = ud;
-    return mdp_broker_worker_count(w->broker, "multi") == w->count;
+    return mdp_broker_worker_count(w->broker, w->service) == w->count;
 }
 
 /* One broker bound on two endpoints (as the gateway with METODNET_BROKER_BIND: loopback for local
@@ -799,7 +800,7 @@ static void test_broker_binds_several_endpoints(void **state)
     echo_b.worker = mdp_worker_new(&f->loop, f->zmq, second, NULL, "multi", 1, s_heartbeat, s_echo_request, &echo_b);
     assert_non_null(echo_a.worker);
     assert_non_null(echo_b.worker);
-    own_broker_wait w = {broker, 2};
+    own_broker_wait w = {broker, 2, "multi"};
     assert_true(stack_fixture_run_until(f, s_own_workers_are, &w, 2000));
     reply r[4] = {{0}};
     for (int i = 0; i < 4; i++)
@@ -829,6 +830,38 @@ static void test_broker_binds_several_endpoints(void **state)
     stack_fixture_run_for(f, 20);
 }
 
+/* A worker whose broker stays silent for long (a cut link, the broker's host down) redials on a backoff
+ * that stops growing at 5 heartbeat intervals: once a broker is there again it is registered within
+ * 1.5 × 500 ms + one expiry, not after the tens of seconds a backoff doubled unbounded would take. */
+static void test_worker_redials_soon_after_long_silence(void **state)
+{
+    stack_fixture *f = *state;
+    char endpoint[200];
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/silent-broker", f->dir);
+    echo_service echo = {.loop = &f->loop};
+    echo.worker = mdp_worker_new(&f->loop, f->zmq, endpoint, NULL, "late", 1, s_heartbeat, s_echo_request, &echo);
+    assert_non_null(echo.worker);
+    stack_fixture_run_for(f, 6000); /* nobody there: the worker keeps resetting its connection */
+    mdp_broker *broker = mdp_broker_new(&f->loop, f->zmq, endpoint, s_heartbeat);
+    assert_non_null(broker);
+    uint64_t started = uv_now(&f->loop);
+    own_broker_wait w = {broker, 1, "late"};
+    bool registered = stack_fixture_run_until(f, s_own_workers_are, &w, 5000);
+    uint64_t took = uv_now(&f->loop) - started;
+    reply r = {0};
+    if (registered && mdp_broker_request(broker, "late", (const uint8_t *)"x", 1, 2000, s_reply_cb, &r))
+        stack_fixture_run_until(f, s_reply_arrived, &r, 2000);
+    /* worker and broker gone before any assertion: a failed one must not leave the loop running */
+    s_echo_stop(f, &echo);
+    mdp_broker_destroy(&broker);
+    stack_fixture_run_for(f, 20);
+    if (took > 500 * 3 / 2 + 300 + 200)
+        fail_msg("the worker registered %llu ms after the broker came back", (unsigned long long)took);
+    assert_true(registered);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.result, MDP_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -846,6 +879,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_timeout_then_late_reply, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_broker_destroy_fails_pending, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_broker_binds_several_endpoints, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_redials_soon_after_long_silence, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
