@@ -5,7 +5,8 @@ the workers with their own Curve keys. The root namespace's registry and diagnos
 stopped, so every registry and diagnostics request is served from the namespaces. Then A's link is
 cut by dropping every packet on both ends (nftables ingress: no RST, no ICMP, as a dead cable or
 host), right before a request: the broker must expire A's worker within one heartbeat expiry, fail that
-in-flight request at once with 503 (not at the request deadline), B must keep serving, and once the
+in-flight request at once with 503 (not at the request deadline), close its side of the dead TCP
+connections (ZMTP heartbeats), B must keep serving, and once the
 link is back A's worker must register again and serve within a bounded time. Measured times are
 printed (docs/operations.md, «Обработчики на других машинах»).
 
@@ -119,6 +120,12 @@ def _workers(stack, service):
     text = stack.get("/metrics", timeout=5).body.decode()
     m = re.search(r'^metodnet_broker_workers\{service="%s"\} (\d+)$' % re.escape(service), text, re.M)
     return int(m.group(1)) if m else 0
+
+
+def _established(port, ip):
+    """TCP connections of the root namespace in state ESTABLISHED from local port to the peer ip."""
+    out = run("ss", "-Htn", "state", "established", "dst", ip, "sport", "=", f":{port}").stdout
+    return [line for line in out.splitlines() if line.strip()]
 
 
 def _wait(cond, timeout, what):
@@ -268,6 +275,8 @@ class NetnsTest(StackTestCase):
         self.assert_served_by(diag, diag_served)
 
         # ---- cut A's link, a request right after ----
+        before = _established(s.broker_port, self.a.ns_ip)
+        self.assertGreaterEqual(len(before), self.CONCURRENCY, f"соединения брокера с A: {before}")
         how = self.cut()
         t_cut = time.monotonic()
         inflight = {}
@@ -283,6 +292,11 @@ class NetnsTest(StackTestCase):
         thread.join(15)
         self.assertFalse(thread.is_alive(), "запрос на обработчике за обрывом не завершился за 15 с")
         r, elapsed = inflight["r"], inflight["t"]
+        # the broker's side of the dead TCP connections is closed too (ZMTP heartbeats), not left to
+        # the kernel's retransmission timeout of a quarter of an hour
+        _wait(lambda: not _established(s.broker_port, self.a.ns_ip), 10,
+              f"брокер закрыл мёртвые TCP-соединения с {self.a.ns_ip}")
+        t_closed = time.monotonic() - t_cut
         # B is not touched by A's cut
         rb, _, tb = self.call("GET", f"/api/v1/instruments/{instrument['id']}", tag="during-cut")
         self.assertEqual(rb.status, 200, rb)
@@ -303,6 +317,7 @@ class NetnsTest(StackTestCase):
               f"[netns] брокер снял обработчик через {t_expired:.2f} с после обрыва\n"
               f"[netns] запрос на обработчике за обрывом: HTTP {r.status} через {elapsed:.2f} с "
               f"(срок запроса 8 с)\n"
+              f"[netns] брокер закрыл свою сторону мёртвых TCP-соединений через {t_closed:.2f} с\n"
               f"[netns] B во время обрыва A: HTTP {rb.status} за {tb:.3f} с\n"
               f"[netns] канал A был оборван {t_restore - t_cut:.1f} с\n"
               f"[netns] после восстановления: регистрация через {t_registered:.2f} с, первый успешный "
@@ -311,6 +326,7 @@ class NetnsTest(StackTestCase):
         # the broker noticed the loss by heartbeats alone, within one expiry (plus its 100 ms sweep)
         self.assertGreaterEqual(t_expired, expiry - interval - 0.05, "снят раньше срока пульса: обрыв не глухой?")
         self.assertLessEqual(t_expired, expiry + 0.5, f"снят через {t_expired:.2f} с, срок {expiry:.1f} с")
+        self.assertLessEqual(t_closed, expiry + 1.0, f"мёртвые соединения закрыты через {t_closed:.2f} с")
         # the request it held failed then, not at the request deadline
         err = self.assertJsonError(r, 503)
         self.assertLessEqual(elapsed, expiry + 0.6, f"ответ {r.status} пришёл через {elapsed:.2f} с")
