@@ -1,14 +1,14 @@
 """test_netns — workers on other hosts (issue 15): a registry worker in network namespace A and a
 diagnostics worker in namespace B, each behind a veth pair to the root namespace, where Redis and the
-gateway with its broker run and listen on the veth addresses too (METODNET_BROKER_BIND, Redis --bind),
-the workers with their own Curve keys. The root namespace's registry and diagnostics workers are
-stopped, so every registry and diagnostics request is served from the namespaces. Then A's link is
-cut by dropping every packet on both ends (nftables ingress: no RST, no ICMP, as a dead cable or
-host), right before a request: the broker must expire A's worker within one heartbeat expiry, fail that
-in-flight request at once with 503 (not at the request deadline), close its side of the dead TCP
-connections (ZMTP heartbeats), B must keep serving, and once the
-link is back A's worker must register again and serve within a bounded time. Measured times are
-printed (docs/operations.md, «Обработчики на других машинах»).
+gateway with its broker run and listen on the veth addresses too (METODNET_BROKER_BIND, Redis --bind);
+the workers connect with their service's Curve keys. The root namespace's registry and diagnostics
+workers are stopped, so every registry and diagnostics request is served from the namespaces. Then A's
+link is cut by dropping every packet on both ends (nftables ingress: no RST, no ICMP, as a dead cable
+or host), right before a request: the broker must expire A's worker within one heartbeat expiry, fail
+that in-flight request at once with 503 (not at the request deadline) and close its side of the dead
+TCP connections (ZMTP heartbeats); B must keep serving; once the link is back A's worker must register
+again and serve within a bounded time. Measured times are printed (docs/operations.md, «Обработчики
+на других машинах»).
 
 Needs root and `ip netns`; where namespaces cannot be made the test is skipped with a message.
 Without nft the link is cut by `ip link set down` on both ends instead (said in the output).
