@@ -46,6 +46,12 @@ bool mdp_broker_endpoints_valid(const char *endpoints);
  * sending peer's User-Id; in-process requests (mdp_broker_request) pass no hook. */
 typedef struct {
     const uint8_t *secret_key; /* the broker's secret key, MDP_CURVE_KEY_BYTES; used at creation only */
+    /* The broker's local endpoint for the workers on its own host, "ipc://<path>" (NULL: none): bound
+     * without Curve (the NULL mechanism, still through ZAP, which names such peers "service:local"):
+     * who may connect is decided by the file system — the socket's directory must belong to this
+     * process's user and be closed to everyone else (0700), else the broker does not start. A
+     * process that can connect there could read the services' key files as well. */
+    const char *local_endpoint;
     /* An external client's request for a (non-"mmi.*") service, body joined: 0 admits it. Else it is
      * dropped and, when *refusal is set (malloc'd, freed by the broker), *refusal goes back to the
      * client as the FINAL reply body. */
@@ -56,7 +62,8 @@ typedef struct {
     void *ud;
 } mdp_broker_security;
 
-/* As mdp_broker_new, with Curve and the hooks of security (copied). */
+/* As mdp_broker_new, with Curve and the hooks of security (copied); the local endpoint of security,
+ * if any, is bound first. */
 mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat,
                                   const mdp_broker_security *security);
 

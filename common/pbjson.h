@@ -84,6 +84,18 @@ json_t *pbjson_to_json(const ProtobufCMessage *msg);
 /* Compact UTF-8 JSON text for msg; caller free()s. *len set when len != NULL. */
 char *pbjson_encode(const ProtobufCMessage *msg, size_t *len);
 
+/* The same text straight from a packed message of type desc (no unpack): byte for byte what
+ * pbjson_encode writes for protobuf_c_message_unpack(desc, data). NULL when the bytes are not plainly
+ * such a message (malformed, a group, a wire type its field does not have, a singular message twice,
+ * a proto2 default, a oneof or packed numbers — proto/ has neither) or when out of memory — then unpack and use pbjson_encode (which decides). */
+char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, size_t *out_len);
+
+/* The last occurrence of the singular field name (JSON or proto name) in packed data: its varint
+ * (varint types) or its bytes (length-delimited ones, borrowed from data). False when absent, not
+ * such a field, or the bytes are malformed before it is found. */
+bool pbjson_packed_field(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, const char *name,
+                         uint64_t *varint, const uint8_t **bytes, size_t *bytes_len);
+
 /* OpenAPI 3.0 schema of desc as {"$ref":"#/components/schemas/<Name>"}; the schema of desc and of
  * every message it references is added to components_schemas (an object) under its short name
  * (a name already present is left as it is). Object schemas have additionalProperties: false; a
