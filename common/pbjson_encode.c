@@ -201,18 +201,35 @@ static void s_put_char(s_text *t, char c)
     s_put(t, &c, 1);
 }
 
-/* A JSON string of valid UTF-8 text as jansson writes it: ", \\ and control characters escaped. */
-static void s_put_string_bytes(s_text *t, const char *text, size_t len)
+/* A JSON string of UTF-8 text as jansson writes it: ", \\ and control characters escaped. With
+ * check, the text is validated in the same pass: false (nothing written) at a byte that does not
+ * start a valid sequence. */
+static bool s_put_string_bytes(s_text *t, const char *text, size_t len, bool check)
 {
     /* room for the quotes and the text as it is; escapes grow it below */
     if (!s_reserve(t, len + 2))
-        return;
+        return true;
+    size_t start = t->len;
     t->data[t->len++] = '"';
+    const unsigned char *p = (const unsigned char *)text;
     size_t run = 0; /* bytes copied as they are, written in one go */
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             run++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t step = !check ? 1
+                          : c >= 0xC2 && c <= 0xDF && i + 1 < len && (p[i + 1] & 0xC0) == 0x80
+                              ? 2 /* a two-byte letter: all of Cyrillic */
+                              : utf8_sequence(text + i, len - i, NULL);
+            if (step == 0) {
+                t->len = start;
+                return false;
+            }
+            run += step;
+            i += step - 1;
             continue;
         }
         s_put(t, text + i - run, run);
@@ -247,23 +264,22 @@ static void s_put_string_bytes(s_text *t, const char *text, size_t len)
     }
     s_put(t, text + len - run, run);
     s_put_char(t, '"');
+    return true;
 }
 
 /* A JSON string of len bytes of text; text that is not UTF-8 (should not happen) is shown with its
  * bad bytes replaced, not dropped. */
 static void s_put_text(s_text *t, const char *text, size_t len)
 {
-    if (utf8_invalid_at(text, len) == len) {
-        s_put_string_bytes(t, text, len);
+    if (s_put_string_bytes(t, text, len, true))
         return;
-    }
     size_t clean_len;
     char *clean = utf8_sanitize(text, len, &clean_len);
     if (!clean) {
         t->failed = true;
         return;
     }
-    s_put_string_bytes(t, clean, clean_len);
+    s_put_string_bytes(t, clean, clean_len, false);
     free(clean);
 }
 
@@ -361,7 +377,7 @@ static void s_put_bytes(s_text *t, const uint8_t *data, size_t n)
         t->failed = true;
         return;
     }
-    s_put_string_bytes(t, text, len);
+    s_put_string_bytes(t, text, len, false);
     free(text);
 }
 
@@ -456,8 +472,17 @@ static void s_put_field(s_text *t, const ProtobufCMessage *msg, const ProtobufCF
 
 /* "<json name>": straight into the text (protoc's ToJsonName, as pbjson_json_name: each '_' dropped
  * and the letter after it upper-cased); proto field names need no escaping. */
-static void s_put_json_name(s_text *t, const ProtobufCFieldDescriptor *field)
+static void s_put_json_name(s_text *t, const ProtobufCFieldDescriptor *field, const pbjson_field_names *names,
+                            unsigned index)
 {
+    if (names) {
+        size_t n = names->offsets[index + 1] - names->offsets[index];
+        if (s_reserve(t, n)) {
+            memcpy(t->data + t->len, names->text + names->offsets[index], n);
+            t->len += n;
+        }
+        return;
+    }
     if (!s_reserve(t, strlen(field->name) + 3)) /* '"', the name (at most), '"', ':' */
         return;
     char *out = t->data + t->len;
@@ -483,12 +508,13 @@ static void s_put_message(s_text *t, const ProtobufCMessage *msg, int depth)
         return;
     }
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    const pbjson_field_names *names = pbjson_field_names_of(desc);
     s_put_char(t, '{');
     for (unsigned i = 0; i < desc->n_fields && !t->failed; i++) {
         const ProtobufCFieldDescriptor *field = &desc->fields[i];
         if (i)
             s_put_char(t, ',');
-        s_put_json_name(t, field);
+        s_put_json_name(t, field, names, i);
         s_put_field(t, msg, field, depth);
     }
     s_put_char(t, '}');
@@ -609,11 +635,11 @@ static uint64_t s_wire_le(const uint8_t *p, size_t n)
 }
 
 static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                           int depth);
+                           int depth, pbjson_capture *captures, size_t n_captures);
 
 /* One value of field (not repeated-packed) from the wire. */
-static void s_wire_value(s_text *t, const ProtobufCFieldDescriptor *field, const uint8_t *data,
-                         const s_wire_field *f, int depth)
+static void s_wire_value(s_text *t, const ProtobufCFieldDescriptor *field, const uint8_t *data, const s_wire_field *f,
+                         int depth)
 {
     const uint8_t *value = data + f->value_at;
     uint64_t v = f->varint;
@@ -687,7 +713,7 @@ static void s_wire_value(s_text *t, const ProtobufCFieldDescriptor *field, const
         s_put_bytes(t, value, f->value_len);
         return;
     case PROTOBUF_C_TYPE_MESSAGE:
-        s_wire_message(t, field->descriptor, value, f->value_len, depth + 1);
+        s_wire_message(t, field->descriptor, value, f->value_len, depth + 1, NULL, 0);
         return;
     }
     t->failed = true;
@@ -704,8 +730,7 @@ static void s_wire_absent(s_text *t, const ProtobufCFieldDescriptor *field)
 {
     if (field->label == PROTOBUF_C_LABEL_REPEATED) {
         s_put(t, "[]", 2);
-    } else if (pbjson_has_presence_flag(field) ||
-               field->type == PROTOBUF_C_TYPE_MESSAGE ||
+    } else if (pbjson_has_presence_flag(field) || field->type == PROTOBUF_C_TYPE_MESSAGE ||
                (field->label == PROTOBUF_C_LABEL_OPTIONAL && field->type == PROTOBUF_C_TYPE_STRING)) {
         s_put(t, "null", 4);
     } else {
@@ -719,7 +744,7 @@ static void s_wire_absent(s_text *t, const ProtobufCFieldDescriptor *field)
 }
 
 static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                           int depth)
+                           int depth, pbjson_capture *captures, size_t n_captures)
 {
     if (depth > S_ENCODE_MAX_DEPTH || desc == NULL || desc->n_fields > 256) {
         t->failed = true;
@@ -749,6 +774,19 @@ static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, co
         slot->last_tag = f.tag_at;
         slot->last = f;
     }
+    for (size_t c = 0; c < n_captures; c++) {
+        pbjson_capture *k = &captures[c];
+        k->found = false;
+        if (k->field == NULL || k->field < desc->fields || k->field >= desc->fields + desc->n_fields ||
+            k->field->label == PROTOBUF_C_LABEL_REPEATED || !slots[k->field - desc->fields].seen)
+            continue;
+        const s_wire_field *last = &slots[k->field - desc->fields].last;
+        k->found = true;
+        k->varint = last->varint;
+        k->bytes = data + last->value_at;
+        k->len = last->value_len;
+    }
+    const pbjson_field_names *names = pbjson_field_names_of(desc);
     s_put_char(t, '{');
     for (unsigned i = 0; i < desc->n_fields && !t->failed; i++) {
         const ProtobufCFieldDescriptor *field = &desc->fields[i];
@@ -759,7 +797,7 @@ static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, co
         }
         if (i)
             s_put_char(t, ',');
-        s_put_json_name(t, field);
+        s_put_json_name(t, field, names, i);
         if (!slot->seen) {
             s_wire_absent(t, field);
         } else if (field->label == PROTOBUF_C_LABEL_REPEATED) {
@@ -787,12 +825,13 @@ static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, co
     s_put_char(t, '}');
 }
 
-char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, size_t *out_len)
+char *pbjson_encode_packed_capture(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                                   size_t *out_len, pbjson_capture *captures, size_t n_captures)
 {
     if (desc == NULL || (data == NULL && len > 0))
         return NULL;
     s_text t = {NULL, 0, 0, false};
-    s_wire_message(&t, desc, data ? data : (const uint8_t *)"", len, 1);
+    s_wire_message(&t, desc, data ? data : (const uint8_t *)"", len, 1, captures, n_captures);
     if (t.failed) {
         free(t.data);
         return NULL;
@@ -803,27 +842,7 @@ char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t
     return t.data;
 }
 
-bool pbjson_packed_field(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, const char *name,
-                         uint64_t *varint, const uint8_t **bytes, size_t *bytes_len)
+char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, size_t *out_len)
 {
-    const ProtobufCFieldDescriptor *field = desc ? pbjson_find_field(desc, name) : NULL;
-    if (field == NULL || field->label == PROTOBUF_C_LABEL_REPEATED)
-        return false;
-    bool found = false;
-    size_t pos = 0;
-    while (pos < len) {
-        s_wire_field f;
-        if (!s_wire_next(data, len, &pos, &f))
-            return false;
-        if (f.id != field->id || f.wire != s_wire_type_of(field->type))
-            continue;
-        found = true; /* the last occurrence wins, as in protobuf-c */
-        if (varint)
-            *varint = f.varint;
-        if (bytes) {
-            *bytes = data + f.value_at;
-            *bytes_len = f.value_len;
-        }
-    }
-    return found;
+    return pbjson_encode_packed_capture(desc, data, len, out_len, NULL, 0);
 }

@@ -280,24 +280,18 @@ void gateway_http_finish_overloaded(http_call *call)
     gateway_http_finish_error(call, 503, "unavailable", message, &detail, 1);
 }
 
-/* ETag (the answer's version) and Location (a created record: the request path + its id) read
- * straight from the packed answer. */
-static void s_packed_etag_location(const http_call *call, const ProtobufCMessageDescriptor *output, const uint8_t *data,
-                                   size_t len, bool has_version, char etag[40], char *location, size_t location_size)
+/* ETag (the answer's version) and Location (a created record: the request path + its id) from the
+ * fields the wire writer captured. */
+static void s_packed_etag_location(const http_call *call, const pbjson_capture *version, const pbjson_capture *id,
+                                   char etag[40], char *location, size_t location_size)
 {
-    uint64_t version = 0;
-    if (has_version) {
-        pbjson_packed_field(output, data, len, "version", &version, NULL, NULL);
-        snprintf(etag, 40, "\"%lld\"", (long long)(int64_t)version);
-    }
-    const uint8_t *id = NULL;
-    size_t id_len = 0;
-    if ((call->route->flags & ROUTE_CREATE) && pbjson_packed_field(output, data, len, "id", NULL, &id, &id_len)) {
-        const uint8_t *nul = memchr(id, '\0', id_len); /* as the unpacked C string would end */
-        if (nul)
-            id_len = (size_t)(nul - id);
+    if (version->field)
+        snprintf(etag, 40, "\"%lld\"", (long long)(version->found ? (int64_t)version->varint : 0));
+    if ((call->route->flags & ROUTE_CREATE) && id->found) {
+        const uint8_t *nul = memchr(id->bytes, '\0', id->len); /* as the unpacked C string would end */
+        size_t id_len = nul ? (size_t)(nul - id->bytes) : id->len;
         if (id_len > 0)
-            snprintf(location, location_size, "%s/%.*s", call->path, (int)id_len, (const char *)id);
+            snprintf(location, location_size, "%s/%.*s", call->path, (int)id_len, (const char *)id->bytes);
     }
 }
 
@@ -369,17 +363,20 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
         return;
     }
     const ProtobufCMessageDescriptor *output = route_method(call->route)->output;
-    const ProtobufCFieldDescriptor *vf = pbjson_find_field(output, "version");
+    const ProtobufCFieldDescriptor *vf = protobuf_c_message_descriptor_get_field_by_name(output, "version");
     bool has_version = vf != NULL && vf->type == PROTOBUF_C_TYPE_INT64 && vf->label != PROTOBUF_C_LABEL_REPEATED;
+    const ProtobufCFieldDescriptor *idf =
+        call->route->flags & ROUTE_CREATE ? protobuf_c_message_descriptor_get_field_by_name(output, "id") : NULL;
+    pbjson_capture captures[2] = {{.field = has_version ? vf : NULL},
+                                  {.field = idf && idf->type == PROTOBUF_C_TYPE_STRING ? idf : NULL}};
     char etag[40] = "", location[512] = "";
     size_t json_len = 0;
     char *json = NULL;
     if (!(call->route->flags & (ROUTE_CSV_OUT | ROUTE_FILE_OUT)) && !call->session_start) {
         /* the common answer: JSON straight from the service's bytes, nothing unpacked */
-        json = pbjson_encode_packed(output, reply->payload.data, reply->payload.len, &json_len);
+        json = pbjson_encode_packed_capture(output, reply->payload.data, reply->payload.len, &json_len, captures, 2);
         if (json != NULL)
-            s_packed_etag_location(call, output, reply->payload.data, reply->payload.len, has_version, etag,
-                                   location, sizeof location);
+            s_packed_etag_location(call, &captures[0], &captures[1], etag, location, sizeof location);
     }
     if (json != NULL) {
         metodnet__reply__free_unpacked(reply, NULL);
@@ -418,4 +415,3 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
     protobuf_c_message_free_unpacked(response, NULL);
     s_finish_json(call, json, json_len, etag, location);
 }
-

@@ -981,8 +981,8 @@ static void test_wire_encoding(void **state)
     s_wire_case(staff, (const uint8_t *)"", 0, true);
     /* a scalar twice: the last wins; repeated occurrences apart from each other, in order; an unknown
      * field (number 1000, varint) skipped; a string cut at its NUL as protobuf-c's C string is */
-    const uint8_t mixed[] = {tag_subject, 4, 'm', 'a', 't', 'h', tag_last, 2, 'A', 'B', 0xc0, 0x3e, 0x05,
-                             tag_subject, 2, 'b', 'i', tag_last, 3, 'C', 0, 'D', tag_version, 0x96, 0x01};
+    const uint8_t mixed[] = {tag_subject, 4, 'm', 'a', 't',      'h', tag_last, 2, 'A', 'B',         0xc0, 0x3e, 0x05,
+                             tag_subject, 2, 'b', 'i', tag_last, 3,   'C',      0, 'D', tag_version, 0x96, 0x01};
     s_wire_case(staff, mixed, sizeof mixed, true);
     size_t len = 0;
     char *text = pbjson_encode_packed(staff, mixed, sizeof mixed, &len);
@@ -991,8 +991,8 @@ static void test_wire_encoding(void **state)
     assert_non_null(strstr(text, "\"version\":\"150\""));
     free(text);
     /* a negative int64 (ten bytes), invalid UTF-8 (shown replaced) */
-    const uint8_t negative[] = {tag_version, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-                                tag_last,    3,    0xd0, 0x41, 0xff};
+    const uint8_t negative[] = {tag_version, 0xff, 0xff, 0xff,     0xff, 0xff, 0xff, 0xff,
+                                0xff,        0xff, 0x01, tag_last, 3,    0xd0, 0x41, 0xff};
     s_wire_case(staff, negative, sizeof negative, true);
     /* refused: a string field as a varint, a truncated length, a group, tag 0, a key of six bytes */
     const uint8_t wrong_wire[] = {(uint8_t)(last->id << 3 | 0), 1};
@@ -1017,17 +1017,21 @@ static void test_wire_encoding(void **state)
         s_wire_case(org, twice, sizeof twice, false);
         s_wire_case(org, twice, 2, true);
     }
-    /* the last occurrence of a field, without unpacking */
-    uint64_t v = 0;
-    const uint8_t *bytes = NULL;
-    size_t bytes_len = 0;
-    assert_true(pbjson_packed_field(staff, mixed, sizeof mixed, "version", &v, NULL, NULL));
-    assert_int_equal(v, 150);
-    assert_true(pbjson_packed_field(staff, mixed, sizeof mixed, "last_name", NULL, &bytes, &bytes_len));
-    assert_int_equal(bytes_len, 3);
-    assert_false(pbjson_packed_field(staff, mixed, sizeof mixed, "id", NULL, &bytes, &bytes_len));
-    assert_false(pbjson_packed_field(staff, mixed, sizeof mixed, "subjects", NULL, &bytes, &bytes_len));
-    assert_false(pbjson_packed_field(staff, cut, sizeof cut, "lastName", NULL, &bytes, &bytes_len));
+    /* the last occurrence of a field, from the same pass */
+    pbjson_capture captures[3] = {{.field = version}, {.field = last}, {.field = pbjson_find_field(staff, "id")}};
+    text = pbjson_encode_packed_capture(staff, mixed, sizeof mixed, NULL, captures, 3);
+    assert_non_null(text);
+    free(text);
+    assert_true(captures[0].found);
+    assert_int_equal(captures[0].varint, 150);
+    assert_true(captures[1].found);
+    assert_int_equal(captures[1].len, 3);
+    assert_memory_equal(captures[1].bytes, "C\0D", 3);
+    assert_false(captures[2].found);
+    captures[0].field = subjects; /* repeated: not captured */
+    text = pbjson_encode_packed_capture(staff, mixed, sizeof mixed, NULL, captures, 1);
+    free(text);
+    assert_false(captures[0].found);
 }
 
 /* Reals, control characters, invalid UTF-8, bytes and unknown enum values: the direct text and the
