@@ -1,8 +1,9 @@
 """test_netns — workers on other hosts (issue 15): a registry worker in network namespace A and a
 diagnostics worker in namespace B, each behind a veth pair to the root namespace, where Redis and the
 gateway with its broker run and listen on the veth addresses too (METODNET_BROKER_BIND, Redis --bind);
-the workers connect with their service's Curve keys. The root namespace's registry and diagnostics
-workers are stopped, so every registry and diagnostics request is served from the namespaces. Then A's
+the workers connect over TCP with Curve keys of their own "host" (only broker.pub copied, their public
+keys added to the broker's list). The root namespace's registry and diagnostics workers are stopped,
+so every registry and diagnostics request is served from the namespaces. Then A's
 link is cut by dropping every packet on both ends (nftables ingress: no RST, no ICMP, as a dead cable
 or host), right before a request: the broker must expire A's worker within one heartbeat expiry, fail
 that in-flight request at once with 503 (not at the request deadline) and close its side of the dead
@@ -169,12 +170,28 @@ class NetnsTest(StackTestCase):
         for link in (cls.a, cls.b):
             link.destroy()
 
+    def host_keys(self, link, service):
+        """The keys dir of the "host" behind link, made as docs/operations.md tells: a key of its own
+        (`metodnet-keys new`), its line added to the broker's clients (read again by the running
+        gateway), and only broker.pub copied from the broker's keys dir."""
+        s = self.stack
+        keys = os.path.join(s.dir, f"keys-{link.ns}")
+        os.makedirs(keys, mode=0o700)
+        shutil.copy(os.path.join(s.keys_dir, "broker.pub"), keys)
+        r = s.keys_tool("new", "service", service, os.path.join(keys, f"{service}.key"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(s.keys_dir, "clients"), "a", encoding="utf-8") as f:
+            f.write(r.stdout)
+        return keys
+
     def start_in(self, link, service, name):
-        """The service's binary in link's namespace, to the broker and Redis at the root end of the link."""
+        """The service's binary in link's namespace, to the broker (TCP, Curve with the host's own key)
+        and Redis at the root end of the link."""
         binary = os.path.join(bin_dir(), "services", service, f"metodnet-{service}")
         s = self.stack
         return s.add_process(name, ["ip", "netns", "exec", link.ns, binary], {
             "METODNET_BROKER": f"tcp://{link.root_ip}:{s.broker_port}",
+            "METODNET_KEYS_DIR": self.host_keys(link, service),
             "METODNET_REDIS_HOST": link.root_ip,
             "METODNET_CONCURRENCY": str(self.CONCURRENCY),
         })
