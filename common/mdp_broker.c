@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -708,8 +709,16 @@ mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char
         return NULL;
     int on = 1;
     int linger = S_CLOSE_LINGER_MS;
+    /* ZMTP heartbeats (PING every interval, a connection silent for the MDP expiry is closed): the TCP
+     * connection of a peer lost without FIN or RST (a cut link, a host gone) is dropped as soon as MDP
+     * expires the worker, not after the kernel's retransmissions (~15 min) */
+    int ping_ivl = heartbeat.interval_ms > INT32_MAX ? INT32_MAX : (int)heartbeat.interval_ms;
+    uint64_t expiry = (uint64_t)heartbeat.interval_ms * heartbeat.liveness;
+    int ping_timeout = expiry > INT32_MAX ? INT32_MAX : (int)expiry;
     if (zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on) != 0 ||
         zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(socket, ZMQ_HEARTBEAT_IVL, &ping_ivl, sizeof ping_ivl) != 0 ||
+        zmq_setsockopt(socket, ZMQ_HEARTBEAT_TIMEOUT, &ping_timeout, sizeof ping_timeout) != 0 ||
         (security && s_secure_bind(socket, security) != 0) || s_bind_all(socket, endpoint) != 0) {
         int saved = errno;
         linger = 0;

@@ -8,6 +8,8 @@
  * run twice). Malformed frames are dropped and counted; an unknown worker that sends anything but
  * READY is told DISCONNECT. A service's queue may be bounded (mdp_broker_set_queue_max): past it, a
  * request is refused at once instead of queued. MMI: "mmi.service" answers "200"/"404", any other "mmi.*" "501".
+ * Below MDP the socket sends ZMTP heartbeats (RFC 37 PING/PONG) every heartbeat interval and closes a TCP
+ * connection silent for the expiry, so a peer lost without FIN or RST leaves no connection behind.
  */
 #ifndef METODNET_MDP_BROKER_H
 #define METODNET_MDP_BROKER_H

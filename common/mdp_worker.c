@@ -1,6 +1,10 @@
 /* mdp_worker — MDP/0.2 worker side (ZeroMQ RFC 18) on libuv: `concurrency` DEALER connections, each
  * a complete MDP worker (READY, heartbeats both ways, broker liveness, reconnect with backoff and
  * jitter on broker silence or DISCONNECT: the socket is closed and a new one sends READY again).
+ * A new socket is a new TCP connection: one that died without a FIN or RST (a cut link, a host gone)
+ * is never waited for. The backoff doubles while the broker stays silent, up to S_BACKOFF_INTERVALS
+ * heartbeat intervals (at most S_BACKOFF_MAX_MS), so once the link is back the worker is registered
+ * again within 1.5 × that plus one connect (docs/operations.md, «Обработчики на других машинах»).
  *
  * Invariants: a connection is busy from a REQUEST until mdp_worker_reply; every reset of a
  * connection bumps its generation, and a reply whose request came from an older generation is
@@ -21,6 +25,7 @@
 
 #define S_DISCONNECT_LINGER_MS 500
 #define S_BACKOFF_MAX_MS       30000
+#define S_BACKOFF_INTERVALS    5
 #define S_CONCURRENCY_MAX      1024
 
 typedef struct s_connection {
@@ -79,6 +84,14 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
 static uint32_t s_backoff_initial(const mdp_worker *worker)
 {
     return worker->heartbeat.interval_ms < 10 ? 10 : worker->heartbeat.interval_ms;
+}
+
+static uint32_t s_backoff_max(const mdp_worker *worker)
+{
+    uint64_t max = (uint64_t)worker->heartbeat.interval_ms * S_BACKOFF_INTERVALS;
+    if (max > S_BACKOFF_MAX_MS)
+        max = S_BACKOFF_MAX_MS;
+    return max < s_backoff_initial(worker) ? s_backoff_initial(worker) : (uint32_t)max;
 }
 
 /* xorshift64: jitter only, no need for quality. */
@@ -140,7 +153,7 @@ static void s_reset(s_connection *conn)
     uint32_t delay = conn->backoff_ms + (uint32_t)(s_random(worker) % (conn->backoff_ms / 2 + 1));
     conn->reconnect_at = uv_now(worker->loop) + delay;
     uint64_t next = (uint64_t)conn->backoff_ms * 2;
-    conn->backoff_ms = (uint32_t)(next > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : next);
+    conn->backoff_ms = (uint32_t)(next > s_backoff_max(worker) ? s_backoff_max(worker) : next);
     if (conn->backoff_ms < s_backoff_initial(worker))
         conn->backoff_ms = s_backoff_initial(worker);
 }

@@ -1,5 +1,6 @@
 /* mdp_worker — an MDP/0.2 worker (RFC 18) on libuv: registers a service with the broker, heartbeats,
- * reconnects with backoff when the broker is silent for heartbeat expiry.
+ * reconnects with backoff when the broker is silent for heartbeat expiry (on a new socket, so a dead TCP
+ * connection is left behind; the backoff stays under 5 heartbeat intervals, at most 30 s).
  *
  * One MDP worker handles one request at a time, so a process opens `concurrency` worker connections
  * (DEALER sockets, each an MDP worker of its own to the broker) and so handles that many requests at

@@ -12,6 +12,7 @@ MN_PACKAGES=(
     libjansson-dev libsodium-dev libcmocka-dev libh2o-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
     libxlsxwriter-dev clang
     redis-server redis-tools wrk docker-compose
+    nftables
     nodejs chromium
 )
 
@@ -258,8 +259,9 @@ mn_redis_acl() {
     echo "$acl"
 }
 
-# Writes the Redis configuration of this stack: AOF on, loopback only, protected mode, the ACL users
-# of mn_redis_acl (no connection without a password).
+# Writes the Redis configuration of this stack: AOF on, loopback (and the addresses of METODNET_REDIS_BIND,
+# space-separated, for workers on other hosts: docs/operations.md), protected mode, the ACL users of
+# mn_redis_acl (no connection without a password).
 mn_redis_conf() {
     local conf="$METODNET_DATA_DIR/redis/redis.conf" acl
     acl="$(mn_redis_acl)"
@@ -267,7 +269,7 @@ mn_redis_conf() {
         umask 077
         cat >"$conf" <<EOF
 # Written by ops/up; changes here are overwritten on the next start.
-bind 127.0.0.1
+bind 127.0.0.1${METODNET_REDIS_BIND:+ $METODNET_REDIS_BIND}
 port $METODNET_REDIS_PORT
 protected-mode yes
 aclfile $acl

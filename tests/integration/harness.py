@@ -10,6 +10,11 @@ test class.
 Nothing is mocked: the tests speak HTTP to the real gateway, which speaks MDP to the real workers,
 which keep state in the real Redis.
 
+With bind_addresses (Stack(bind_addresses=[...]), StackTestCase.BIND_ADDRESSES) Redis and the broker
+listen on those IPv4 addresses too, besides 127.0.0.1 (METODNET_BROKER_BIND of the gateway): workers in
+another network namespace or on another host reach them there (test_netns). add_process starts such an
+extra process (any argv, e.g. under `ip netns exec`) as part of the stack: stopped first, its log checked.
+
 With ha=True (Stack(ha=True), StackTestCase.HA) Redis is a master, one replica and three Sentinels on
 free ports (master name "metodnet", down-after 1 s), every redis-server with the same ACL file, and the
 processes find the master through the Sentinels (METODNET_REDIS_SENTINELS), as under
@@ -20,6 +25,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -180,11 +186,12 @@ class Stack:
 
     def __init__(self, workers=2, appendfsync="everysec", heartbeat_ms=HEARTBEAT_MS,
                  liveness=HEARTBEAT_LIVENESS, extra_env=None, name="stack", admin_region="07", sessions=8,
-                 ha=False, local_broker=True):
+                 ha=False, local_broker=True, bind_addresses=()):
         self.ha = ha
         # as ./ops/up: the services of this host reach the broker over ipc:// (no Curve; the socket's
         # directory is the owner's alone), the gateway's TCP endpoint (Curve) is for other hosts
         self.local_broker = local_broker
+        self.bind_addresses = list(bind_addresses)  # besides 127.0.0.1, for Redis and the broker
         self.workers = workers
         self.admin_region = admin_region  # the bootstrap region administrator's region (None: no login)
         self.admin_login = f"admin{admin_region}" if admin_region else None
@@ -233,6 +240,10 @@ class Stack:
         env.setdefault("METODNET_ACCESS_LOG_SAMPLE", "1")
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        env.pop("METODNET_BROKER_BIND", None)
+        if self.bind_addresses:  # read by the gateway only
+            env["METODNET_BROKER_BIND"] = ",".join(f"tcp://{a}:{self.broker_port}"
+                                                   for a in ["127.0.0.1", *self.bind_addresses])
         env.pop("METODNET_REDIS_SOCKET", None)
         env.pop("METODNET_REDIS_SENTINELS", None)
         if self.ha:
@@ -333,7 +344,7 @@ class Stack:
 
     def _redis_argv(self, port, data_dir, acl):
         redis_server = os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
-        argv = [redis_server, "--port", str(port), "--bind", "127.0.0.1",
+        argv = [redis_server, "--port", str(port), "--bind", " ".join(["127.0.0.1", *self.bind_addresses]),
                 "--protected-mode", "yes", "--aclfile", acl, "--daemonize", "no", "--dir", data_dir,
                 "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "",
                 # as ops/lib.sh: entities stay listpack-encoded hashes (docs/performance.md)
@@ -372,6 +383,14 @@ class Stack:
         user = next((u for prefix, u in REDIS_USER_OF.items() if name.startswith(prefix)), None)
         p = Process(name, argv, self.env(user), os.path.join(self.dir, f"{name}.log"))
         self.procs[name] = p
+        return p
+
+    def add_process(self, name, argv, env=None):
+        """Starts an extra process of the stack: argv with the environment of a process named so (its
+        Redis user by the name's prefix, as for the stack's own) updated by env. stop() stops it first."""
+        p = self._add(name, argv)
+        p.env.update(env or {})
+        p.start()
         return p
 
     def start(self, ready_timeout=60.0, attempts=3):
@@ -529,7 +548,11 @@ class Stack:
         if self.stopped:
             return
         self.stopped = True
-        order = sorted((n for n in self.procs if n.startswith("registry")), reverse=True)
+        own = ("notify", "monitoring", "indicators", "mentoring", "events", "diagnostics", "auth", "gateway",
+               "sentinel-1", "sentinel-2", "sentinel-3", "redis-replica", "redis")
+        # extra processes (add_process) first, then the workers, the gateway, Redis
+        order = [n for n in self.procs if n not in own and not re.fullmatch(r"registry-\d+", n)]
+        order += sorted((n for n in self.procs if re.fullmatch(r"registry-\d+", n)), reverse=True)
         order += [n for n in ("notify", "monitoring", "indicators", "mentoring", "events", "diagnostics", "auth")
                   if n in self.procs]
         order += [n for n in ("gateway", "sentinel-1", "sentinel-2", "sentinel-3", "redis-replica", "redis")
@@ -697,13 +720,15 @@ class StackTestCase(unittest.TestCase):
     HEARTBEAT_MS = HEARTBEAT_MS
     EXTRA_ENV = None
     HA = False  # master + replica + three Sentinels (see the module's docstring)
+    BIND_ADDRESSES = ()  # Redis and the broker listen there too (see the module's docstring)
     _failed = False
 
     @classmethod
     def setUpClass(cls):
         cls._failed = False
         cls.stack = Stack(workers=cls.WORKERS, appendfsync=cls.APPENDFSYNC, heartbeat_ms=cls.HEARTBEAT_MS,
-                          extra_env=cls.EXTRA_ENV, name=cls.__name__, ha=cls.HA)
+                          extra_env=cls.EXTRA_ENV, name=cls.__name__, ha=cls.HA,
+                          bind_addresses=cls.BIND_ADDRESSES)
         # a class cleanup runs even when setUpClass fails half-way, so no process outlives the test
         cls.addClassCleanup(cls._stop_stack)
         try:

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -762,12 +764,13 @@ static void test_broker_destroy_fails_pending(void **state)
 typedef struct {
     mdp_broker *broker;
     size_t count;
+    const char *service;
 } own_broker_wait;
 
 static bool s_own_workers_are(void *ud)
 {
     own_broker_wait *w = ud;
-    return mdp_broker_worker_count(w->broker, "multi") == w->count;
+    return mdp_broker_worker_count(w->broker, w->service) == w->count;
 }
 
 /* One broker bound on two endpoints (as the gateway with METODNET_BROKER_BIND: loopback for local
@@ -799,7 +802,7 @@ static void test_broker_binds_several_endpoints(void **state)
     echo_b.worker = mdp_worker_new(&f->loop, f->zmq, second, NULL, "multi", 1, s_heartbeat, s_echo_request, &echo_b);
     assert_non_null(echo_a.worker);
     assert_non_null(echo_b.worker);
-    own_broker_wait w = {broker, 2};
+    own_broker_wait w = {broker, 2, "multi"};
     assert_true(stack_fixture_run_until(f, s_own_workers_are, &w, 2000));
     reply r[4] = {{0}};
     for (int i = 0; i < 4; i++)
@@ -829,6 +832,96 @@ static void test_broker_binds_several_endpoints(void **state)
     stack_fixture_run_for(f, 20);
 }
 
+/* A worker whose broker stays silent for long (a cut link, the broker's host down) redials on a backoff
+ * that stops growing at 5 heartbeat intervals: once a broker is there again it is registered within
+ * 1.5 × 500 ms + one expiry, not after the tens of seconds a backoff doubled unbounded would take. */
+static void test_worker_redials_soon_after_long_silence(void **state)
+{
+    stack_fixture *f = *state;
+    char endpoint[200];
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/silent-broker", f->dir);
+    echo_service echo = {.loop = &f->loop};
+    echo.worker = mdp_worker_new(&f->loop, f->zmq, endpoint, NULL, "late", 1, s_heartbeat, s_echo_request, &echo);
+    assert_non_null(echo.worker);
+    stack_fixture_run_for(f, 6000); /* nobody there: the worker keeps resetting its connection */
+    mdp_broker *broker = mdp_broker_new(&f->loop, f->zmq, endpoint, s_heartbeat);
+    assert_non_null(broker);
+    uint64_t started = uv_now(&f->loop);
+    own_broker_wait w = {broker, 1, "late"};
+    bool registered = stack_fixture_run_until(f, s_own_workers_are, &w, 5000);
+    uint64_t took = uv_now(&f->loop) - started;
+    reply r = {0};
+    if (registered && mdp_broker_request(broker, "late", (const uint8_t *)"x", 1, 2000, s_reply_cb, &r))
+        stack_fixture_run_until(f, s_reply_arrived, &r, 2000);
+    /* worker and broker gone before any assertion: a failed one must not leave the loop running */
+    s_echo_stop(f, &echo);
+    mdp_broker_destroy(&broker);
+    stack_fixture_run_for(f, 20);
+    if (took > 500 * 3 / 2 + 300 + 200)
+        fail_msg("the worker registered %llu ms after the broker came back", (unsigned long long)took);
+    assert_true(registered);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.result, MDP_OK);
+}
+
+typedef struct {
+    int fd;
+    int closed; /* the broker closed the connection (recv returned 0 or an error) */
+    size_t received;
+} silent_peer;
+
+static bool s_peer_closed(void *ud)
+{
+    silent_peer *p = ud;
+    char buf[512];
+    for (;;) {
+        ssize_t n = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) {
+            p->received += (size_t)n; /* the broker's greeting, READY and PINGs: read, never answered */
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            p->closed = 1;
+        return p->closed;
+    }
+}
+
+/* A peer that completes the ZMTP 3.1 handshake and then says nothing, not even PONG (as a host whose
+ * link was cut: no FIN, no RST): the broker closes the connection after its ZMTP heartbeat timeout, one
+ * MDP expiry after a PING, instead of keeping it until the kernel gives up. */
+static void test_broker_closes_a_silent_connection(void **state)
+{
+    stack_fixture *f = *state;
+    char path[200], endpoint[220];
+    snprintf(path, sizeof path, "%s/silent-peer", f->dir);
+    snprintf(endpoint, sizeof endpoint, "ipc://%s", path);
+    mdp_broker *broker = mdp_broker_new(&f->loop, f->zmq, endpoint, s_heartbeat);
+    assert_non_null(broker);
+    silent_peer peer = {.fd = socket(AF_UNIX, SOCK_STREAM, 0)};
+    assert_true(peer.fd >= 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    assert_true(strlen(path) < sizeof addr.sun_path);
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    assert_int_equal(connect(peer.fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    /* greeting: signature, version 3.1, mechanism NULL, as-server 0, filler; then READY as a DEALER */
+    uint8_t greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1, 'N', 'U', 'L', 'L'};
+    static const uint8_t ready[] = {0x04, 28,  0x05, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't',
+                                    '-',  'T', 'y',  'p', 'e', 0,   0,   0,   6,  'D', 'E', 'A', 'L', 'E', 'R'};
+    assert_int_equal(send(peer.fd, greeting, sizeof greeting, 0), (ssize_t)sizeof greeting);
+    assert_int_equal(send(peer.fd, ready, sizeof ready, 0), (ssize_t)sizeof ready);
+    uint64_t started = uv_now(&f->loop);
+    bool closed = stack_fixture_run_until(f, s_peer_closed, &peer, 3000);
+    uint64_t took = uv_now(&f->loop) - started;
+    close(peer.fd);
+    mdp_broker_destroy(&broker);
+    stack_fixture_run_for(f, 20);
+    assert_true(peer.received > sizeof greeting); /* the handshake went through: the broker spoke */
+    assert_true(closed);
+    /* a PING every 100 ms, closed 300 ms after one with nothing heard */
+    if (took > 100 + 300 + 250)
+        fail_msg("the broker closed the silent connection after %llu ms", (unsigned long long)took);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -846,6 +939,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_timeout_then_late_reply, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_broker_destroy_fails_pending, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_broker_binds_several_endpoints, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_redials_soon_after_long_silence, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_broker_closes_a_silent_connection, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
