@@ -48,7 +48,7 @@ PROBES = {
     "events": "/api/v1/events?limit=1",
     "mentoring": "/api/v1/mentors?limit=1",
     "indicators": "/api/v1/indicators",
-    "monitoring": "/api/v1/monitoring/form-templates?limit=1",
+    "monitoring": "/api/v1/monitoring/campaigns?limit=1",
     "notify": "/api/v1/webhooks?limit=1",
 }
 
@@ -294,6 +294,7 @@ class Chaos:
         self.round_rows = []
         self.failures = []
         self.result = None
+        self.last_probe = ""
 
     # ---- the stack ----
 
@@ -334,9 +335,11 @@ class Chaos:
             paths.insert(0, "/readyz")
         for path in paths:
             try:
-                if self.stack.get(path, timeout=2).status != 200:
-                    return False
-            except (OSError, http.client.HTTPException):
+                status = self.stack.get(path, timeout=2).status
+            except (OSError, http.client.HTTPException) as e:
+                status = type(e).__name__
+            if status != 200:
+                self.last_probe = f"GET {path} → {status}"
                 return False
         return True
 
@@ -397,7 +400,8 @@ class Chaos:
                 f"отправлено {sent}, подтверждено {acked}, повторов {retries}, самая долгая пауза подтверждений "
                 f"{gap:.2f} с")
             if serve_s is None:
-                self.failures.append(f"{victim} не стал обслуживать запросы за {self.serve_timeout:g} с после kill -9")
+                self.failures.append(f"{victim} не стал обслуживать запросы за {self.serve_timeout:g} с после kill -9 "
+                                     f"(последняя проба: {self.last_probe})")
         t_load_end = time.monotonic()
         say("Нагрузка остановлена; жду ответа на все отправленные записи…")
         if not self.load.finish(self.load.write_deadline + 30):
