@@ -26,6 +26,7 @@ import json
 import os
 import queue
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -516,6 +517,8 @@ def main(argv=None):
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args(argv)
     victims = [v for v in a.victims.split(",") if v] or None
+    # ops/chaos bounds the run with timeout(1): on TERM the stack is still stopped (finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     chaos = Chaos(rounds=a.rounds, rate=a.rate, seconds_per_round=a.seconds_per_round, workers=a.workers,
                   appendfsync=a.appendfsync, heartbeat_ms=a.heartbeat_ms, threads=a.threads, victims=victims,
                   keep=a.keep)
@@ -523,6 +526,11 @@ def main(argv=None):
         chaos.run()
     except Exception as e:  # the stack did not start, or the verification could not run: a failure, said so
         chaos.failures.append(f"{type(e).__name__}: {e}")
+    except (KeyboardInterrupt, SystemExit):
+        chaos.failures.append("прервано")
+        chaos.stop()
+        chaos.print_summary()
+        raise
     finally:
         chaos.stop()
     chaos.print_summary()
