@@ -423,12 +423,14 @@ class Chaos:
         ack_lat = sorted(w.acked_at - w.sent_at for w in acked)
         p99 = ack_lat[int(len(ack_lat) * 0.99) - 1] if ack_lat else 0.0
         worst = ack_lat[-1] if ack_lat else 0.0
+        after_retry = sum(1 for w in acked if w.tries > 1)
         replays = sum(1 for w in acked if w.replayed)
         self.summary = {"sent": len(writes), "acked": len(acked), "refused": len(refused),
                         "unanswered": len(unanswered), "retries": retries, "reasons": dict(self.load.retry_reasons),
-                        "load_seconds": load_s, "p99_ack_s": p99, "max_ack_s": worst, "replays": replays}
+                        "load_seconds": load_s, "p99_ack_s": p99, "max_ack_s": worst, "after_retry": after_retry,
+                        "replays": replays}
         say(f"Записи: отправлено {len(writes)} ({len(writes) / max(load_s, 1e-9):.0f}/с за {load_s:.0f} с), "
-            f"подтверждено {len(acked)} (из них повтором с тем же ключом — ответ из записи идемпотентности "
+            f"подтверждено {len(acked)} (после повтора {after_retry}, из них ответом, сохранённым шлюзом, "
             f"{replays}), отказов {len(refused)}, без ответа {len(unanswered)}; повторов {retries}"
             + (f" ({reasons})" if reasons else ""))
         say(f"Время до подтверждения: 99 % не дольше {p99:.2f} с, самое долгое {worst:.2f} с")
