@@ -495,8 +495,8 @@ class Chaos:
             for r in self.round_rows:
                 if r["serve_s"] is not None:
                     times.setdefault(r["victim"], []).append(r["serve_s"])
-            parts = [f"{v} {min(t):.2f}–{max(t):.2f} с" if len(t) > 1 else f"{v} {t[0]:.2f} с"
-                     for v, t in times.items()]
+            parts = [f"{v} {min(t):.2f}–{max(t):.2f} с (медиана {sorted(t)[len(t) // 2]:.2f})" if len(t) > 1
+                     else f"{v} {t[0]:.2f} с" for v, t in times.items()]
             say("Снова обслуживает после kill -9: " + "; ".join(parts))
         if self.failures:
             say("ИТОГ: ПРОВАЛ — " + "; ".join(self.failures))
