@@ -369,8 +369,8 @@ class Chaos:
 
     def run(self):
         t_start = time.monotonic()
-        say(f"Хаос-проверка: раундов {self.rounds}, нагрузка {self.rate} записей/с, раунд {self.seconds_per_round:g} с, "
-            f"обработчиков реестра {self.workers}, Redis appendfsync {self.appendfsync}, исполняемые файлы {bin_dir()}")
+        say(f"Хаос-проверка: раундов {self.rounds}, нагрузка {self.rate} записей/с, "
+            f"раунд {self.seconds_per_round:g} с, обработчиков реестра {self.workers}, Redis appendfsync {self.appendfsync}, исполняемые файлы {bin_dir()}")
         self.start_stack()
         say(f"Стек запущен за {time.monotonic() - t_start:.1f} с (данные и журналы: {self.stack.dir}); "
             f"порядок kill -9: {', '.join(self.victims)}")
