@@ -27,6 +27,7 @@ import os
 import queue
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -283,10 +284,12 @@ def recompute_check(stack, timeout=90.0):
 
 class Chaos:
     def __init__(self, rounds=10, rate=200, seconds_per_round=8.0, workers=1, appendfsync="everysec",
-                 heartbeat_ms=1000, threads=64, serve_timeout=60.0, victims=None, keep=False):
+                 heartbeat_ms=1000, threads=64, serve_timeout=60.0, victims=None, keep=False, aim_fsync=False):
         self.rounds, self.rate, self.seconds_per_round = rounds, rate, seconds_per_round
         self.workers, self.appendfsync, self.heartbeat_ms = workers, appendfsync, heartbeat_ms
         self.threads, self.serve_timeout, self.keep = threads, serve_timeout, keep
+        self.aim_fsync = aim_fsync  # kill Redis while its background AOF fsync runs (see in_fsync_window)
+        self.aimed = 0
         order = list(VICTIMS_HEAD) + [f"registry-{i}" for i in range(2, workers + 1)]
         self.victims = list(victims) if victims else order
         self.run_id = os.urandom(3).hex()
@@ -344,11 +347,43 @@ class Chaos:
                 return False
         return True
 
+    def in_fsync_window(self, timeout=3.0):
+        """Waits until Redis has a background AOF fsync in flight (INFO persistence: aof_pending_bio_fsync:1).
+        Under appendfsync everysec Redis then postpones the AOF write(2) but still sends its replies, so a
+        kill -9 now can take acknowledged writes with it. True when the window was seen."""
+        pw = self.stack.redis_passwords["ops"].encode()
+        info = b"*2\r\n$4\r\nINFO\r\n$11\r\npersistence\r\n"
+        deadline = time.monotonic() + timeout
+        try:
+            return self._poll_fsync(pw, info, deadline)
+        except (OSError, ValueError):  # a slow or odd answer: no window seen, the kill goes ahead
+            return False
+
+    def _poll_fsync(self, pw, info, deadline):
+        with socket.create_connection(("127.0.0.1", self.stack.redis_port), timeout=3) as s:
+            s.sendall(b"*3\r\n$4\r\nAUTH\r\n$3\r\nops\r\n$%d\r\n%s\r\n" % (len(pw), pw))
+            buf = b""
+            while b"\r\n" not in buf:
+                buf += s.recv(64)
+            while time.monotonic() < deadline:
+                s.sendall(info)
+                buf = b""
+                while b"\r\n" not in buf or len(buf) < buf.index(b"\r\n") + 4 + int(buf[1:buf.index(b"\r\n")]):
+                    chunk = s.recv(8192)
+                    if not chunk:
+                        return False
+                    buf += chunk
+                if b"aof_pending_bio_fsync:1" in buf:
+                    return True
+        return False
+
     def kill_and_restart(self, victim):
         """kill -9, an immediate restart (again if it exits at once, as a supervisor would), then waits until
         the victim serves. Returns (pid killed, seconds to serve or None, starts)."""
         p = self.stack.procs[victim]
         pid = p.pid
+        if victim == "redis" and self.aim_fsync and self.in_fsync_window():
+            self.aimed += 1
         killed_at = time.monotonic()
         self.stack.kill9(victim)
         starts = 1
@@ -370,7 +405,8 @@ class Chaos:
     def run(self):
         t_start = time.monotonic()
         say(f"Хаос-проверка: раундов {self.rounds}, нагрузка {self.rate} записей/с, "
-            f"раунд {self.seconds_per_round:g} с, обработчиков реестра {self.workers}, Redis appendfsync {self.appendfsync}, исполняемые файлы {bin_dir()}")
+            f"раунд {self.seconds_per_round:g} с, обработчиков реестра {self.workers}, "
+            f"Redis appendfsync {self.appendfsync}, исполняемые файлы {bin_dir()}")
         self.start_stack()
         say(f"Стек запущен за {time.monotonic() - t_start:.1f} с (данные и журналы: {self.stack.dir}); "
             f"порядок kill -9: {', '.join(self.victims)}")
@@ -404,6 +440,9 @@ class Chaos:
                 self.failures.append(f"{victim} не стал обслуживать запросы за {self.serve_timeout:g} с после kill -9 "
                                      f"(последняя проба: {self.last_probe})")
         t_load_end = time.monotonic()
+        if self.aim_fsync:
+            say(f"Redis убит во время фонового fsync AOF в {self.aimed} раундах из "
+                f"{sum(1 for r in self.round_rows if r['victim'] == 'redis')}")
         say("Нагрузка остановлена; жду ответа на все отправленные записи…")
         if not self.load.finish(self.load.write_deadline + 30):
             self.failures.append("не все записи дождались исхода")
@@ -451,11 +490,13 @@ class Chaos:
         by_id = []
         for seq, rid in res["lost"][:20]:
             r = self.stack.get(f"/api/v1/staff/{urllib.parse.quote(rid)}")
-            by_id.append((seq, rid, r.status))
+            other = r.json.get("lastName", "") if r.status == 200 else ""
+            now = f", там теперь «{other}» (id выдан заново)" if other else ""
+            by_id.append((seq, rid, f"HTTP {r.status}{now}"))
         say(f"Проверка записей: в реестре записей хаоса {res['records']}; потеряно {len(res['lost'])}, "
             f"дублей {len(res['duplicated'])}, чужих {len(res['unknown'])}, с другим id {len(res['wrong_id'])}")
         for seq, rid, status in by_id[:10]:
-            say(f"  потеряна: запись {seq}, подтверждена как {rid}, GET по id → HTTP {status}")
+            say(f"  потеряна: запись {seq}, подтверждена как {rid}, GET по id → {status}")
         for seq, ids in res["duplicated"][:10]:
             say(f"  дубль: запись {seq} → {', '.join(ids)}")
         for rid in res["unknown"][:10]:
@@ -517,13 +558,14 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=64)
     ap.add_argument("--victims", default="")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--aim-fsync", action="store_true")
     a = ap.parse_args(argv)
     victims = [v for v in a.victims.split(",") if v] or None
     # ops/chaos bounds the run with timeout(1): on TERM the stack is still stopped (finally below)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     chaos = Chaos(rounds=a.rounds, rate=a.rate, seconds_per_round=a.seconds_per_round, workers=a.workers,
                   appendfsync=a.appendfsync, heartbeat_ms=a.heartbeat_ms, threads=a.threads, victims=victims,
-                  keep=a.keep)
+                  keep=a.keep, aim_fsync=a.aim_fsync)
     try:
         chaos.run()
     except Exception as e:  # the stack did not start, or the verification could not run: a failure, said so
