@@ -21,6 +21,7 @@ a check that the verification finds a deleted and a duplicated record).
 """
 
 import argparse
+import datetime
 import http.client
 import json
 import os
@@ -63,7 +64,7 @@ class Write:
     """One create the client must get acknowledged: the same key and body on every try."""
 
     __slots__ = ("seq", "key", "body", "sent_at", "acked_at", "record_id", "status", "tries", "outcome", "detail",
-                 "replayed")
+                 "replayed", "made_earlier")
 
     def __init__(self, seq, key, body):
         self.seq, self.key, self.body = seq, key, body
@@ -74,6 +75,7 @@ class Write:
         self.outcome = None  # "acked", "refused" (a 4xx that is not retried), "unanswered" (deadline passed)
         self.detail = ""
         self.replayed = False
+        self.made_earlier = False  # acknowledged by a retry, the record made by an earlier try (found by its key)
 
 
 class Load:
@@ -162,6 +164,7 @@ class Load:
             backoff = 0.05
             while True:
                 w.tries += 1
+                try_wall = time.time()
                 try:
                     status, doc, replayed = self._post(w)
                 except TimeoutError:
@@ -171,6 +174,7 @@ class Load:
                 if status in (200, 201) and isinstance(doc, dict) and doc.get("id"):
                     w.acked_at = time.monotonic()
                     w.record_id, w.status, w.replayed, w.outcome = doc["id"], status, replayed, "acked"
+                    w.made_earlier = w.tries > 1 and created_before(doc.get("createdAt", ""), try_wall)
                     with self.lock:
                         self.ack_times.append(w.acked_at)
                     break
@@ -211,6 +215,16 @@ class Load:
             gap = max(gap, t - prev)
             prev = t
         return sent, len(acks), retries, gap
+
+
+def created_before(created_at, wall):
+    """Whether an RFC 3339 createdAt (millisecond precision, the same clock) is before the wall time, by more than
+    its truncation: the record was made by an earlier try than the one that started at wall."""
+    try:
+        t = datetime.datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return False
+    return t + 0.001 < wall
 
 
 def verify(writes, listed, run_id):
@@ -463,14 +477,16 @@ class Chaos:
         p99 = ack_lat[int(len(ack_lat) * 0.99) - 1] if ack_lat else 0.0
         worst = ack_lat[-1] if ack_lat else 0.0
         after_retry = sum(1 for w in acked if w.tries > 1)
+        made_earlier = sum(1 for w in acked if w.made_earlier)
         replays = sum(1 for w in acked if w.replayed)
         self.summary = {"sent": len(writes), "acked": len(acked), "refused": len(refused),
                         "unanswered": len(unanswered), "retries": retries, "reasons": dict(self.load.retry_reasons),
                         "load_seconds": load_s, "p99_ack_s": p99, "max_ack_s": worst, "after_retry": after_retry,
-                        "replays": replays}
+                        "made_earlier": made_earlier, "replays": replays}
         say(f"Записи: отправлено {len(writes)} ({len(writes) / max(load_s, 1e-9):.0f}/с за {load_s:.0f} с), "
-            f"подтверждено {len(acked)} (после повтора {after_retry}, из них ответом, сохранённым шлюзом, "
-            f"{replays}), отказов {len(refused)}, без ответа {len(unanswered)}; повторов {retries}"
+            f"подтверждено {len(acked)} (после повтора {after_retry}, из них запись сделала прежняя попытка и повтор "
+            f"нашёл её по ключу — {made_earlier}, ответ из записи шлюза — {replays}), отказов {len(refused)}, "
+            f"без ответа {len(unanswered)}; повторов {retries}"
             + (f" ({reasons})" if reasons else ""))
         say(f"Время до подтверждения: 99 % не дольше {p99:.2f} с, самое долгое {worst:.2f} с")
         for w in refused[:5]:
