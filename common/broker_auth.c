@@ -25,6 +25,7 @@ struct broker_auth {
     uint64_t refused_keys;
     broker_auth_log_limit key_log;
     broker_auth_log_limit request_log;
+    bool local_allowed; /* the broker has a local (ipc) endpoint: the NULL mechanism is its */
 };
 
 /* ---- pure decisions ---- */
@@ -167,7 +168,10 @@ static void s_on_zap(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud)
     if (strcmp(version, "1.0") == 0 && count >= 9)
         client = broker_auth_zap_decide(&auth->clients, mechanism, zmq_msg_data(&frames[8]), zmq_msg_size(&frames[8]));
     char user_id[BROKER_AUTH_USER_ID_MAX] = "";
-    if (client) {
+    bool local = auth->local_allowed && strcmp(version, "1.0") == 0 && strcmp(mechanism, "NULL") == 0;
+    if (local) {
+        snprintf(user_id, sizeof user_id, "%s", BROKER_AUTH_LOCAL_USER_ID);
+    } else if (client) {
         broker_auth_user_id(client, user_id);
         log_debug(NULL, "брокер: подключение %s с адреса %s", user_id, address);
     } else {
@@ -191,8 +195,8 @@ static void s_on_zap(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud)
         {"", 0},
         {"1.0", 3},
         {zmq_msg_data(&frames[3]), zmq_msg_size(&frames[3])},
-        {client ? "200" : "400", 3},
-        {client ? "OK" : "unknown key", client ? 2 : 11},
+        {client || local ? "200" : "400", 3},
+        {client || local ? "OK" : "unknown key", client || local ? 2 : 11},
         {user_id, strlen(user_id)},
         {"", 0},
     };
@@ -301,10 +305,12 @@ broker_auth *broker_auth_open(uv_loop_t *loop, void *zmq_context, const char *ke
     return auth;
 }
 
-void broker_auth_security(broker_auth *auth, mdp_broker_security *out)
+void broker_auth_security(broker_auth *auth, const char *local_endpoint, mdp_broker_security *out)
 {
     memset(out, 0, sizeof *out);
     out->secret_key = auth->secret_key;
+    out->local_endpoint = local_endpoint;
+    auth->local_allowed = local_endpoint != NULL;
     out->admit_request = s_admit_request;
     out->admit_worker = s_admit_worker;
     out->ud = auth;

@@ -13,6 +13,8 @@
  *     or scope ALL is refused with a PERMISSION_DENIED Reply, as is one that cannot be decoded;
  *   - any other peer is refused.
  * The gateway's own in-process requests (mdp_broker_request) do not pass the socket at all.
+ * The broker's local endpoint (ipc://, mdp_broker_security.local_endpoint) has no Curve: the file
+ * system closes it to other users, and its peers are services ("service:local").
  */
 #ifndef METODNET_BROKER_AUTH_H
 #define METODNET_BROKER_AUTH_H
@@ -38,8 +40,14 @@ broker_auth *broker_auth_open(uv_loop_t *loop, void *zmq_context, const char *ke
 broker_auth *broker_auth_new(uv_loop_t *loop, void *zmq_context, const uint8_t secret_key[MDP_CURVE_KEY_BYTES],
                              const curve_client_list *clients, char *err, size_t err_size);
 
-/* The broker's Curve server key and hooks; out->secret_key points into auth (valid while it lives). */
-void broker_auth_security(broker_auth *auth, mdp_broker_security *out);
+/* The broker's Curve server key and hooks; out->secret_key points into auth (valid while it lives).
+ * local_endpoint: the broker's "ipc://<path>" for the workers of its own host (NULL: none); only
+ * with it does the handler admit the NULL mechanism — the local listener's, the only one without
+ * Curve — naming such peers BROKER_AUTH_LOCAL_USER_ID. */
+void broker_auth_security(broker_auth *auth, const char *local_endpoint, mdp_broker_security *out);
+
+/* The User-Id of a peer on the broker's local endpoint: a service (trusted as a service key is). */
+#define BROKER_AUTH_LOCAL_USER_ID "service:local"
 
 /* Connections refused by the ZAP handler since start. */
 uint64_t broker_auth_refused_keys(const broker_auth *auth);

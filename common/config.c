@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdp_broker.h"
+
 typedef enum { OPT_STRING, OPT_PORT, OPT_UINT, OPT_UINT_OR_ZERO } option_kind;
 
 typedef struct {
@@ -29,6 +31,8 @@ enum {
     O_REDIS_WAIT_REPLICAS,
     O_REDIS_WAIT_MS,
     O_BROKER,
+    O_BROKER_BIND,
+    O_BROKER_LOCAL,
     O_HTTP_HOST,
     O_HTTP_PORT,
     O_CONCURRENCY,
@@ -38,6 +42,7 @@ enum {
     O_RATE_LIMIT,
     O_KEYS_DIR,
     O_BROKER_QUEUE_MAX,
+    O_HEALTH_INTERVAL,
     O_COUNT
 };
 
@@ -57,6 +62,10 @@ static const option s_options[O_COUNT] = {
      "запись сущности ждёт подтверждения стольких реплик (WAIT; 0 — не ждёт)"},
     {"redis-wait-ms", "METODNET_REDIS_WAIT_MS", OPT_UINT, O_REDIS_WAIT_MS, "срок ожидания реплик, мс (1000)"},
     {"broker", "METODNET_BROKER", OPT_STRING, O_BROKER, "адрес брокера MDP (tcp://127.0.0.1:5555)"},
+    {"broker-bind", "METODNET_BROKER_BIND", OPT_STRING, O_BROKER_BIND,
+     "шлюз: где слушает брокер — адрес или несколько через запятую (по умолчанию --broker)"},
+    {"broker-local", "METODNET_BROKER_LOCAL", OPT_STRING, O_BROKER_LOCAL,
+     "шлюз: ipc://<путь> брокера для обработчиков этой машины, без CurveZMQ (каталог только для владельца)"},
     {"http-host", "METODNET_HTTP_HOST", OPT_STRING, O_HTTP_HOST, "адрес HTTP (127.0.0.1)"},
     {"http-port", "METODNET_HTTP_PORT", OPT_PORT, O_HTTP_PORT, "порт HTTP (8080)"},
     {"concurrency", "METODNET_CONCURRENCY", OPT_UINT, O_CONCURRENCY, "одновременных запросов на процесс (32)"},
@@ -70,6 +79,8 @@ static const option s_options[O_COUNT] = {
      "каталог ключей CurveZMQ брокера и служб ($METODNET_DATA_DIR/keys)"},
     {"broker-queue-max", "METODNET_BROKER_QUEUE_MAX", OPT_UINT_OR_ZERO, O_BROKER_QUEUE_MAX,
      "запросов в очереди брокера к одной службе, сверх — сразу 503 (1000; 0 — без ограничения)"},
+    {"health-interval-ms", "METODNET_HEALTH_INTERVAL_MS", OPT_UINT, O_HEALTH_INTERVAL,
+     "как часто процесс пишет отчёт о здоровье в Redis, мс (5000)"},
 };
 
 static void s_usage(const char *service_name)
@@ -169,6 +180,20 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
     case O_BROKER:
         cfg->broker_endpoint = value;
         break;
+    case O_BROKER_BIND:
+        if (!mdp_broker_endpoints_valid(value)) {
+            fprintf(stderr, "Ошибка: %s: «%s» — ожидаются адреса брокера через запятую, без пустых\n", source, value);
+            return -1;
+        }
+        cfg->broker_bind = value;
+        break;
+    case O_BROKER_LOCAL:
+        if (strncmp(value, "ipc://", 6) != 0 || strlen(value + 6) >= 108 || strchr(value + 6, '/') == NULL) {
+            fprintf(stderr, "Ошибка: %s: «%s» — ожидается ipc://<абсолютный путь> короче 108 байт\n", source, value);
+            return -1;
+        }
+        cfg->broker_local = value;
+        break;
     case O_HTTP_HOST:
         cfg->http_host = value;
         break;
@@ -200,6 +225,13 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
     case O_BROKER_QUEUE_MAX:
         cfg->broker_queue_max = number;
         break;
+    case O_HEALTH_INTERVAL:
+        if (number < 100 || number > 600000) {
+            fprintf(stderr, "Ошибка: %s: ожидается от 100 до 600000 мс\n", source);
+            return -1;
+        }
+        cfg->health_interval_ms = (uint32_t)number;
+        break;
     }
     return 0;
 }
@@ -222,6 +254,7 @@ int config_load(config *cfg, const char *service_name, int argc, char **argv)
     snprintf(cfg->keys_dir_default, sizeof cfg->keys_dir_default, "%s/keys", data_dir && *data_dir ? data_dir : "var");
     cfg->keys_dir = cfg->keys_dir_default;
     cfg->broker_queue_max = 1000;
+    cfg->health_interval_ms = 5000;
 
     for (size_t i = 0; i < O_COUNT; i++) {
         const char *value = getenv(s_options[i].env);

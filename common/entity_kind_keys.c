@@ -33,6 +33,22 @@ static char s_letter(const entity_kind *kind)
     return kind->id_letter ? kind->id_letter : kind->name[0];
 }
 
+/* The parts one after another into out (NUL-terminated; cut to size as snprintf would): keys are
+ * made on every request, snprintf's format parsing costs more than the copying. */
+static void s_join(char *out, size_t size, const char *const *parts, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && size > 0; i++) {
+        size_t len = strlen(parts[i]);
+        if (o + len >= size)
+            len = size - 1 - o;
+        memcpy(out + o, parts[i], len);
+        o += len;
+    }
+    if (size > 0)
+        out[o] = '\0';
+}
+
 bool entity_kind_key(const entity_kind *kind, const char *id, char *out, size_t size)
 {
     char region[8];
@@ -41,7 +57,8 @@ bool entity_kind_key(const entity_kind *kind, const char *id, char *out, size_t 
     if (kind->global) {
         if (strcmp(region, id) != 0)
             return false;
-        snprintf(out, size, "%s:{g}:%s:%s", kind->prefix, kind->name, id);
+        const char *parts[] = {kind->prefix, ":{g}:", kind->name, ":", id};
+        s_join(out, size, parts, 5);
         return true;
     }
     /* the id must be of this kind: "07-s12" for staff */
@@ -50,7 +67,8 @@ bool entity_kind_key(const entity_kind *kind, const char *id, char *out, size_t 
     for (const char *p = id + 4; *p; p++)
         if (*p < '0' || *p > '9')
             return false;
-    snprintf(out, size, "%s:{r:%s}:%s:%s", kind->prefix, region, kind->name, id);
+    const char *parts[] = {kind->prefix, ":{r:", region, "}:", kind->name, ":", id};
+    s_join(out, size, parts, 7);
     return true;
 }
 

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "zmq_loop.h"
@@ -618,12 +620,44 @@ static void s_on_handle_close(uv_handle_t *handle)
 }
 
 /* Curve server options of the broker socket (before its bind). 0 or -1. */
-static int s_curve_server(void *socket, const mdp_broker_security *security)
+/* The directory of an "ipc://<path>" endpoint is this user's alone (created 0700 when missing):
+ * nobody else may reach a socket that admits without a key. 0, or -1 with errno (EPERM: open to
+ * others or not ours, EINVAL: not an ipc endpoint or a path too long for a unix socket). */
+static int s_private_ipc_dir(const char *endpoint)
+{
+    const char *path = strncmp(endpoint, "ipc://", 6) == 0 ? endpoint + 6 : NULL;
+    char dir[108];
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (!path || !slash || slash == path || strlen(path) >= sizeof dir || (size_t)(slash - path) >= sizeof dir) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
+/* The local endpoint (NULL mechanism through ZAP) is bound before the Curve options are set: a
+ * listener takes the socket's options as they are when it is bound. */
+static int s_secure_bind(void *socket, const mdp_broker_security *security)
 {
     int on = 1;
+    if (zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, MDP_BROKER_ZAP_DOMAIN, strlen(MDP_BROKER_ZAP_DOMAIN)) != 0)
+        return -1;
+    if (security->local_endpoint &&
+        (s_private_ipc_dir(security->local_endpoint) != 0 || zmq_bind(socket, security->local_endpoint) != 0))
+        return -1;
     return zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &on, sizeof on) != 0 ||
-                   zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, security->secret_key, MDP_CURVE_KEY_BYTES) != 0 ||
-                   zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, MDP_BROKER_ZAP_DOMAIN, strlen(MDP_BROKER_ZAP_DOMAIN)) != 0
+                   zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, security->secret_key, MDP_CURVE_KEY_BYTES) != 0
                ? -1
                : 0;
 }
@@ -631,6 +665,34 @@ static int s_curve_server(void *socket, const mdp_broker_security *security)
 mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat)
 {
     return mdp_broker_new_secure(loop, zmq_context, endpoint, heartbeat, NULL);
+}
+
+/* Walks the comma-separated endpoint list; socket NULL: only checks it. 0, or -1 (errno set: EINVAL for
+ * an empty or over-long item, else zmq_bind's). */
+static int s_bind_all(void *socket, const char *endpoints)
+{
+    const char *at = endpoints;
+    for (;;) {
+        const char *comma = strchr(at, ',');
+        size_t len = comma ? (size_t)(comma - at) : strlen(at);
+        char one[MDP_BROKER_ENDPOINT_MAX + 1];
+        if (len == 0 || len > MDP_BROKER_ENDPOINT_MAX) {
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(one, at, len);
+        one[len] = '\0';
+        if (socket && zmq_bind(socket, one) != 0)
+            return -1;
+        if (!comma)
+            return 0;
+        at = comma + 1;
+    }
+}
+
+bool mdp_broker_endpoints_valid(const char *endpoints)
+{
+    return endpoints && s_bind_all(NULL, endpoints) == 0;
 }
 
 mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat,
@@ -648,7 +710,7 @@ mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char
     int linger = S_CLOSE_LINGER_MS;
     if (zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &on, sizeof on) != 0 ||
         zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        (security && s_curve_server(socket, security) != 0) || zmq_bind(socket, endpoint) != 0) {
+        (security && s_secure_bind(socket, security) != 0) || s_bind_all(socket, endpoint) != 0) {
         int saved = errno;
         linger = 0;
         zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);

@@ -12,6 +12,7 @@
 #ifndef METODNET_MDP_BROKER_H
 #define METODNET_MDP_BROKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -21,9 +22,18 @@
 typedef struct mdp_broker mdp_broker;
 typedef struct mdp_pending mdp_pending;
 
-/* Binds a ROUTER to endpoint (e.g. "tcp://127.0.0.1:5555"). zmq_context is borrowed and must outlive
- * the broker. Returns NULL (errno set) when the bind fails. A plain broker: in-process tests only. */
+/* Longest single endpoint the broker binds. */
+#define MDP_BROKER_ENDPOINT_MAX 255
+
+/* Binds a ROUTER to endpoint (e.g. "tcp://127.0.0.1:5555"), or to each of several separated by commas
+ * (e.g. "tcp://127.0.0.1:5555,tcp://10.0.0.1:5555": loopback for the local services, one address for
+ * workers on other hosts). zmq_context is borrowed and must outlive the broker. Returns NULL (errno
+ * set) when any bind fails (an empty or over-long item: EINVAL). A plain broker: in-process tests only. */
 mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat);
+
+/* endpoints is a list the broker can be given: one or more non-empty items of at most
+ * MDP_BROKER_ENDPOINT_MAX bytes, separated by commas (what zmq_bind makes of each is not checked). */
+bool mdp_broker_endpoints_valid(const char *endpoints);
 
 /* The ZAP domain of the broker socket (RFC 27). */
 #define MDP_BROKER_ZAP_DOMAIN "metodnet"
@@ -34,6 +44,12 @@ mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpo
  * sending peer's User-Id; in-process requests (mdp_broker_request) pass no hook. */
 typedef struct {
     const uint8_t *secret_key; /* the broker's secret key, MDP_CURVE_KEY_BYTES; used at creation only */
+    /* The broker's local endpoint for the workers on its own host, "ipc://<path>" (NULL: none): bound
+     * without Curve (the NULL mechanism, still through ZAP, which names such peers "service:local"):
+     * who may connect is decided by the file system — the socket's directory must belong to this
+     * process's user and be closed to everyone else (0700), else the broker does not start. A
+     * process that can connect there could read the services' key files as well. */
+    const char *local_endpoint;
     /* An external client's request for a (non-"mmi.*") service, body joined: 0 admits it. Else it is
      * dropped and, when *refusal is set (malloc'd, freed by the broker), *refusal goes back to the
      * client as the FINAL reply body. */
@@ -44,7 +60,8 @@ typedef struct {
     void *ud;
 } mdp_broker_security;
 
-/* As mdp_broker_new, with Curve and the hooks of security (copied). */
+/* As mdp_broker_new, with Curve and the hooks of security (copied); the local endpoint of security,
+ * if any, is bound first. */
 mdp_broker *mdp_broker_new_secure(uv_loop_t *loop, void *zmq_context, const char *endpoint, mdp_heartbeat heartbeat,
                                   const mdp_broker_security *security);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "process_health.h"
 #include "zmq_loop.h"
 
 #define S_DISCONNECT_LINGER_MS 500
@@ -225,6 +226,7 @@ static void s_on_message(zmq_loop *zl, zmq_msg_t *frames, size_t count, void *ud
         return;
     conn->expiry = uv_now(worker->loop) + (uint64_t)worker->heartbeat.interval_ms * worker->heartbeat.liveness;
     conn->backoff_ms = s_backoff_initial(worker);
+    process_health_note_broker_heard();
     if (kind == MDP_MESSAGE_DISCONNECT) {
         s_reset(conn);
         if (worker->shutting_down)

@@ -56,6 +56,39 @@ int pbfield_set_int64(ProtobufCMessage *msg, const char *name, int64_t value)
     return 0;
 }
 
+static bool s_has_field_zero(const ProtobufCMessage *msg, int depth)
+{
+    if (msg == NULL)
+        return false;
+    if (depth > 100)
+        return true; /* deeper than anything of proto/: refused like a malformed one */
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++)
+        if (msg->unknown_fields[i].tag == 0)
+            return true;
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    for (unsigned f = 0; f < d->n_fields; f++) {
+        const ProtobufCFieldDescriptor *field = &d->fields[f];
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *member = (const char *)msg + field->offset;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)((const char *)msg + field->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *)member;
+            for (size_t k = 0; k < n && items; k++)
+                if (s_has_field_zero(items[k], depth + 1))
+                    return true;
+        } else if (s_has_field_zero(*(ProtobufCMessage *const *)member, depth + 1)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool pbfield_has_field_zero(const ProtobufCMessage *msg)
+{
+    return s_has_field_zero(msg, 0);
+}
+
 ProtobufCMessage *pbfield_clone(const ProtobufCMessage *msg)
 {
     size_t len = protobuf_c_message_get_packed_size(msg);

@@ -24,7 +24,11 @@ int pbfield_set_int64(ProtobufCMessage *msg, const char *name, int64_t value);
  * Returns -1 when the field does not exist. */
 int pbfield_copy(ProtobufCMessage *dst, const ProtobufCMessage *src, const char *name);
 
-/* Deep copy of a whole message (pack + unpack); NULL on allocation failure. */
+/* True when msg or a message inside it holds an unknown field numbered 0: protobuf-c takes one
+ * whose tag is written in two or more bytes, and writes it back in one byte, which it then refuses
+ * to read — such a message could be stored but never read again (found by fuzz_mdp). */
+bool pbfield_has_field_zero(const ProtobufCMessage *msg);
+
 /* A deep copy (caller frees with protobuf_c_message_free_unpacked); never NULL (xalloc.h's policy). */
 ProtobufCMessage *pbfield_clone(const ProtobufCMessage *msg);
 

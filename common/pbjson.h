@@ -84,6 +84,26 @@ json_t *pbjson_to_json(const ProtobufCMessage *msg);
 /* Compact UTF-8 JSON text for msg; caller free()s. *len set when len != NULL. */
 char *pbjson_encode(const ProtobufCMessage *msg, size_t *len);
 
+/* The same text straight from a packed message of type desc (no unpack): byte for byte what
+ * pbjson_encode writes for protobuf_c_message_unpack(desc, data). NULL when the bytes are not plainly
+ * such a message (malformed, a group, a wire type its field does not have, a singular message twice,
+ * a proto2 default, a oneof or packed numbers — proto/ has neither) or when out of memory — then unpack and use pbjson_encode (which decides). */
+char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, size_t *out_len);
+
+/* A singular field of the top-level message whose last value pbjson_encode_packed_capture hands back
+ * (the gateway's ETag and Location) from the same pass. */
+typedef struct {
+    const ProtobufCFieldDescriptor *field; /* a field of desc; NULL = unused */
+    bool found;                            /* the message carries it */
+    uint64_t varint;                       /* its value, for varint types */
+    const uint8_t *bytes;                  /* its value, for length-delimited ones (borrowed from data) */
+    size_t len;
+} pbjson_capture;
+
+/* pbjson_encode_packed, and each capture filled in (only when the text is returned). */
+char *pbjson_encode_packed_capture(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                                   size_t *out_len, pbjson_capture *captures, size_t n_captures);
+
 /* OpenAPI 3.0 schema of desc as {"$ref":"#/components/schemas/<Name>"}; the schema of desc and of
  * every message it references is added to components_schemas (an object) under its short name
  * (a name already present is left as it is). Object schemas have additionalProperties: false; a

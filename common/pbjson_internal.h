@@ -21,4 +21,15 @@ void *pbjson_member(const ProtobufCMessage *msg, unsigned offset);
  * aliases (allow_alias) that repeat an earlier value. */
 bool pbjson_enum_word_is_first(const ProtobufCEnumDescriptor *desc, unsigned i, const char *w);
 
+/* The "<json name>": texts of a message's fields, one after another: field i is
+ * text[offsets[i] .. offsets[i + 1]). */
+typedef struct {
+    const char *text;
+    const uint32_t *offsets; /* n_fields + 1 */
+} pbjson_field_names;
+
+/* Cached for the process lifetime (single-threaded); NULL when out of memory or the cache is full
+ * (then the caller writes the names itself). */
+const pbjson_field_names *pbjson_field_names_of(const ProtobufCMessageDescriptor *desc);
+
 #endif

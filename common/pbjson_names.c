@@ -102,6 +102,70 @@ const ProtobufCFieldDescriptor *pbjson_find_field(const ProtobufCMessageDescript
     return NULL;
 }
 
+/* ---- the JSON names of a message's fields as the writer puts them ("name":), cached per
+ * descriptor for the process lifetime in an open-addressing table (reachable from a static pointer,
+ * single-threaded as the rest of a service); a full table is not an error: names are computed ---- */
+
+#define S_NAMES_SLOTS 1024 /* message types; proto/ has a few hundred */
+
+typedef struct {
+    const ProtobufCMessageDescriptor *desc;
+    pbjson_field_names names;
+} s_names_entry;
+
+static s_names_entry *s_names_table;
+static size_t s_names_used;
+
+static bool s_names_build(const ProtobufCMessageDescriptor *desc, pbjson_field_names *out)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        total += strlen(desc->fields[i].name) + 3; /* '"', the name (at most), '"', ':' */
+    char *text = malloc(total ? total : 1);
+    uint32_t *offsets = malloc((desc->n_fields + 1) * sizeof *offsets);
+    if (!text || !offsets) {
+        free(text);
+        free(offsets);
+        return false;
+    }
+    size_t o = 0;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        offsets[i] = (uint32_t)o;
+        text[o++] = '"';
+        pbjson_json_name(&desc->fields[i], text + o, total - o);
+        o += strlen(text + o);
+        text[o++] = '"';
+        text[o++] = ':';
+    }
+    offsets[desc->n_fields] = (uint32_t)o;
+    out->text = text;
+    out->offsets = offsets;
+    return true;
+}
+
+const pbjson_field_names *pbjson_field_names_of(const ProtobufCMessageDescriptor *desc)
+{
+    if (!s_names_table) {
+        s_names_table = calloc(S_NAMES_SLOTS, sizeof *s_names_table);
+        if (!s_names_table)
+            return NULL;
+    }
+    size_t slot = ((uintptr_t)desc >> 4) % S_NAMES_SLOTS;
+    for (size_t probe = 0; probe < S_NAMES_SLOTS; probe++, slot = (slot + 1) % S_NAMES_SLOTS) {
+        s_names_entry *e = &s_names_table[slot];
+        if (e->desc == desc)
+            return &e->names;
+        if (e->desc == NULL) {
+            if (s_names_used * 4 >= S_NAMES_SLOTS * 3 || !s_names_build(desc, &e->names))
+                return NULL;
+            e->desc = desc;
+            s_names_used++;
+            return &e->names;
+        }
+    }
+    return NULL;
+}
+
 /* ---- enum words, cached per descriptor for the process lifetime ----
  * The cache is reachable from a static pointer, so leak checkers do not count it as leaked.
  * Single-threaded use only (as the rest of a service: one loop per process). */

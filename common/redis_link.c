@@ -93,7 +93,8 @@ struct redis_link {
     size_t n_connections;  /* allocated, including ones being torn down */
 
     uv_timer_t reconnect_timer, connect_timer, sweep_timer, ping_timer, probe_timer;
-    int open_timers;
+    uv_prepare_t flush; /* writes what hiredis holds before the loop waits (s_on_flush) */
+    int open_timers;    /* the timers and flush not closed yet */
     bool closing;
 
     uint32_t backoff_ms;
@@ -551,6 +552,8 @@ static void s_on_poll(uv_poll_t *handle, int status, int events)
 
 static void s_ev_set(link_connection *conn, int events)
 {
+    if (events == conn->events && events != 0)
+        return; /* polled for these already: hiredis asks again on every command */
     conn->events = events;
     if (uv_is_closing((uv_handle_t *)&conn->poll))
         return;
@@ -1021,6 +1024,18 @@ static void s_link_free(redis_link *link)
     free(link);
 }
 
+/* Just before the loop waits for I/O: commands issued during this turn are written now rather than
+ * after a round of polling for writability (one loop turn, two epoll_ctl calls less per command
+ * batch; what the turn issued still goes out in one write). Only on a connected context: hiredis
+ * takes a write on a connection in progress for its connect. */
+static void s_on_flush(uv_prepare_t *prepare)
+{
+    redis_link *link = prepare->data;
+    link_connection *conn = link->conn;
+    if (conn && conn->ac && (conn->events & UV_WRITABLE) && (conn->ac->c.flags & REDIS_CONNECTED))
+        redisAsyncHandleWrite(conn->ac);
+}
+
 static void s_on_timer_closed(uv_handle_t *handle)
 {
     redis_link *link = handle->data;
@@ -1091,6 +1106,11 @@ redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options)
         link->open_timers++;
     }
     uv_timer_start(&link->ping_timer, s_on_ping_timer, o->ping_interval_ms, o->ping_interval_ms);
+    uv_prepare_init(loop, &link->flush);
+    link->flush.data = link;
+    link->open_timers++;
+    uv_prepare_start(&link->flush, s_on_flush);
+    uv_unref((uv_handle_t *)&link->flush); /* it never keeps a loop alive on its own */
     if (link->n_sentinels)
         s_ask_sentinel(link, true);
     else
@@ -1334,4 +1354,6 @@ void redis_link_close(redis_link **link_ptr)
         uv_timer_stop(timers[i]);
         uv_close((uv_handle_t *)timers[i], s_on_timer_closed);
     }
+    uv_prepare_stop(&link->flush);
+    uv_close((uv_handle_t *)&link->flush, s_on_timer_closed);
 }

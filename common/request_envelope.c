@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "pbfield.h"
 #include "utf8.h"
 
 uint8_t *request_envelope_pack(const request_envelope *request, size_t *len)
@@ -54,7 +55,7 @@ Metodnet__StatusCode request_envelope_open(const ProtobufCServiceDescriptor *ser
     *opened = (request_envelope_opened){NULL, NULL, NULL};
     snprintf(message, size, "%s", "");
     opened->envelope = metodnet__envelope__unpack(NULL, len, body);
-    if (opened->envelope == NULL) {
+    if (opened->envelope == NULL || pbfield_has_field_zero(&opened->envelope->base)) {
         snprintf(message, size, "Неверный формат запроса к службе");
         return METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT;
     }
@@ -76,7 +77,7 @@ Metodnet__StatusCode request_envelope_open(const ProtobufCServiceDescriptor *ser
     }
     opened->request = protobuf_c_message_unpack(opened->method->input, NULL, opened->envelope->payload.len,
                                                 opened->envelope->payload.data);
-    if (opened->request == NULL) {
+    if (opened->request == NULL || pbfield_has_field_zero(opened->request)) {
         snprintf(message, size, "Неверный формат тела запроса к службе");
         return METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT;
     }

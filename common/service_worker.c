@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "log.h"
 #include "mdp_worker.h"
+#include "process_health.h"
 #include "request_envelope.h"
 #include "xalloc.h"
 
@@ -87,8 +88,18 @@ static void s_send(mdp_worker_request *req, const char *request_id, Metodnet__St
     s_send_status(req, request_id, code, message, violations, response, 0);
 }
 
+/* The codes that say the service failed, not the caller (process_health's "errors"). */
+static bool s_server_error(Metodnet__StatusCode code)
+{
+    return code == METODNET__STATUS_CODE__STATUS_CODE_INTERNAL ||
+           code == METODNET__STATUS_CODE__STATUS_CODE_UNAVAILABLE ||
+           code == METODNET__STATUS_CODE__STATUS_CODE_DEADLINE_EXCEEDED;
+}
+
 static void s_finish(service_call *call, Metodnet__StatusCode code)
 {
+    process_health_note_busy(-1);
+    process_health_note_request(s_server_error(code));
     double ms = (double)(uv_hrtime() - call->started_ns) / 1e6;
     if (log_call_wanted(code != METODNET__STATUS_CODE__STATUS_CODE_OK, ms))
         log_info(call->envelope->request_id, "%s %s → %s за %.2f мс", call->owner->service_name, call->method->name,
@@ -164,6 +175,7 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
             log_warn(NULL, "%s: отброшен запрос с неразборчивым конвертом (%zu байт)", self->service_name, len);
         s_send(req, opened.envelope ? opened.envelope->request_id : NULL, code, message, NULL, NULL);
         request_envelope_opened_free(&opened);
+        process_health_note_request(s_server_error(code));
         return;
     }
     service_call *call = xcalloc(1, sizeof *call);
@@ -173,6 +185,7 @@ static void s_on_request(mdp_worker *worker, mdp_worker_request *req, const uint
     call->method = opened.method;
     call->request = opened.request;
     call->started_ns = uv_hrtime();
+    process_health_note_busy(+1);
     self->handlers[opened.method - self->descriptor->methods](call, opened.request, self->ud);
 }
 

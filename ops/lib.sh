@@ -100,6 +100,10 @@ mn_stack_env() {
     export METODNET_BUILD_DIR="${METODNET_BUILD_DIR:-$MN_ROOT/build}"
     # the CurveZMQ keys of the broker and the services (mn_broker_keys, docs/security.md)
     export METODNET_KEYS_DIR="${METODNET_KEYS_DIR:-$METODNET_DATA_DIR/keys}"
+    # the services of this host reach the broker over ipc:// (no Curve: the directory is the owner's
+    # alone, docs/security.md); the TCP endpoint above (Curve) is for workers on other hosts.
+    # METODNET_BROKER_LOCAL="" keeps every service on TCP.
+    export METODNET_BROKER_LOCAL="${METODNET_BROKER_LOCAL-ipc://$METODNET_DATA_DIR/broker/broker.sock}"
     MN_RUN_DIR="$METODNET_DATA_DIR/run"
     MN_LOG_DIR="$METODNET_DATA_DIR/logs"
     MN_BASE_URL="http://$METODNET_HTTP_HOST:$METODNET_HTTP_PORT"
@@ -381,6 +385,14 @@ mn_broker_keys() {
     [[ -z "$out" ]] || mn_say "Ключи CurveZMQ ($METODNET_KEYS_DIR): $(tr '\n' ';' <<<"$out")"
 }
 
+# mn_local_broker: a service process of this host connects to the broker's local endpoint (in a subshell).
+mn_local_broker() {
+    if [[ -n "$METODNET_BROKER_LOCAL" ]]; then
+        export METODNET_BROKER="$METODNET_BROKER_LOCAL"
+    fi
+    return 0
+}
+
 # mn_start_services <build dir> <workers> <service...>: starts the named processes of the stack, each
 # as its own Redis ACL user (ops/redis-acl.conf): gateway, auth, events, indicators and notify (each one consumer
 # of the streams) once, registry, diagnostics, mentoring and monitoring
@@ -396,10 +408,11 @@ mn_start_services() {
         bin="$build_dir/services/$service/metodnet-$service"
         [[ -x "$bin" ]] || mn_die "нет исполняемого файла службы $service: $bin (сборка: ./ops/up)"
         case "$service" in
-        gateway | auth | events | indicators | notify) (mn_redis_as "$service" && mn_start "$service" "${wrap[@]}" "$bin") ;;
+        gateway) (mn_redis_as "$service" && mn_start "$service" "${wrap[@]}" "$bin") ;;
+        auth | events | indicators | notify) (mn_redis_as "$service" && mn_local_broker && mn_start "$service" "${wrap[@]}" "$bin") ;;
         *)
             for ((w = 1; w <= workers; w++)); do
-                (mn_redis_as "$service" && mn_start "$service-$w" "${wrap[@]}" "$bin")
+                (mn_redis_as "$service" && mn_local_broker && mn_start "$service-$w" "${wrap[@]}" "$bin")
             done
             ;;
         esac

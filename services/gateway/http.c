@@ -7,8 +7,9 @@
  *  - calls waiting for the broker are on http->calls, which a 250 ms timer scans for the HTTP-side
  *    deadline (request timeout + 1 s), a guard behind the broker's own deadline.
  *
- * This file: the listener, dispatch of requests, the service endpoints (readyz, metrics) and the
- * lifetime; responses are in http_reply.c, the calls to the services in http_call.c, and
+ * This file: the listener, dispatch of requests, the service endpoints (healthz, readyz) and the
+ * lifetime; responses are in http_reply.c, the calls to the services in http_call.c, /metrics and
+ * the processes' health in health.c, and
  * http_internal.h declares what they share.
  */
 #include "http_internal.h"
@@ -93,86 +94,23 @@ static void s_handle_readyz(gateway_http *http, h2o_req_t *req, const char *labe
     }
 }
 
-typedef struct {
-    FILE *out;
-    const mdp_broker *broker;
-} s_metrics_out;
-
-static void s_write_broker_metrics(const char *service, size_t workers, size_t busy, size_t queued, void *ud)
-{
-    s_metrics_out *m = ud;
-    fprintf(m->out, "metodnet_broker_workers{service=\"%s\"} %zu\n", service, workers);
-    fprintf(m->out, "metodnet_broker_busy_workers{service=\"%s\"} %zu\n", service, busy);
-    fprintf(m->out, "metodnet_broker_queue_depth{service=\"%s\"} %zu\n", service, queued);
-    fprintf(m->out, "metodnet_broker_rejected_total{service=\"%s\"} %llu\n", service,
-            (unsigned long long)mdp_broker_rejected(m->broker, service));
-    int64_t heard_ms = mdp_broker_oldest_heartbeat_ms(m->broker, service);
-    if (heard_ms >= 0)
-        fprintf(m->out, "metodnet_broker_heartbeat_age_seconds{service=\"%s\"} %.3f\n", service,
-                (double)heard_ms / 1000.0);
-}
-
-static void s_handle_metrics(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
-                             uint64_t started_ns)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    if (out == NULL) {
-        gateway_http_send_error(http, req, label, request_id, started_ns, 500, "internal", "Недостаточно памяти", NULL,
-                                0, NULL);
-        return;
-    }
-    gateway_metrics_write(http->metrics, out);
-    fputs("# HELP metodnet_broker_workers Live workers per service.\n# TYPE metodnet_broker_workers gauge\n"
-          "# HELP metodnet_broker_busy_workers Workers holding a request.\n"
-          "# TYPE metodnet_broker_busy_workers gauge\n"
-          "# HELP metodnet_broker_queue_depth Requests waiting for a worker.\n"
-          "# TYPE metodnet_broker_queue_depth gauge\n"
-          "# HELP metodnet_broker_rejected_total Requests refused at once because the service's queue was full.\n"
-          "# TYPE metodnet_broker_rejected_total counter\n"
-          "# HELP metodnet_broker_heartbeat_age_seconds Seconds since the service's least recently heard worker was "
-          "heard.\n"
-          "# TYPE metodnet_broker_heartbeat_age_seconds gauge\n",
-          out);
-    if (http->broker != NULL) {
-        fprintf(out,
-                "# HELP metodnet_broker_queue_max Bound on each service's queue (0 = none).\n"
-                "# TYPE metodnet_broker_queue_max gauge\nmetodnet_broker_queue_max %zu\n",
-                mdp_broker_queue_max(http->broker));
-        s_metrics_out m = {out, http->broker};
-        mdp_broker_foreach_service(http->broker, s_write_broker_metrics, &m);
-    }
-    fprintf(out,
-            "# HELP metodnet_broker_dropped_frames_total Malformed MDP frames dropped.\n"
-            "# TYPE metodnet_broker_dropped_frames_total counter\n"
-            "metodnet_broker_dropped_frames_total %llu\n"
-            "# HELP metodnet_broker_refused_total Requests and READYs refused by the broker for the sender's key.\n"
-            "# TYPE metodnet_broker_refused_total counter\n"
-            "metodnet_broker_refused_total %llu\n",
-            http->broker ? (unsigned long long)mdp_broker_dropped_frames(http->broker) : 0ULL,
-            http->broker ? (unsigned long long)mdp_broker_refused(http->broker) : 0ULL);
-    fclose(out);
-    gateway_http_send(http, req, label, request_id, started_ns, 200, "text/plain; version=0.0.4; charset=utf-8", text,
-                      len, NULL);
-    free(text);
-}
-
 static bool s_method_is(const h2o_req_t *req, const char *method)
 {
     return req->method.len == strlen(method) && memcmp(req->method.base, method, req->method.len) == 0;
 }
 
-/* /healthz, /readyz, /metrics, /api/v1/openapi.json; false when path is none of them. */
+/* /healthz, /readyz, /metrics, /api/v1/openapi.json, /healthz/processes; false when path is none of them. */
 static bool s_handle_service_path(gateway_http *http, h2o_req_t *req, const char *path, size_t path_len,
                                   const char *request_id, uint64_t started_ns)
 {
-    static const char *const paths[] = {"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"};
+    static const char *const paths[] = {"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json",
+                                        "/healthz/processes"};
+    enum { N_PATHS = sizeof paths / sizeof paths[0] };
     size_t which;
-    for (which = 0; which < 4; which++)
+    for (which = 0; which < N_PATHS; which++)
         if (strlen(paths[which]) == path_len && memcmp(paths[which], path, path_len) == 0)
             break;
-    if (which == 4)
+    if (which == N_PATHS)
         return false;
     char label[64];
     snprintf(label, sizeof label, "GET %s", paths[which]);
@@ -192,7 +130,10 @@ static bool s_handle_service_path(gateway_http *http, h2o_req_t *req, const char
         s_handle_readyz(http, req, label, request_id, started_ns);
         break;
     case 2:
-        s_handle_metrics(http, req, label, request_id, started_ns);
+        gateway_health_metrics(http, req, label, request_id, started_ns);
+        break;
+    case 4:
+        gateway_health_processes(http, req, label, request_id, started_ns);
         break;
     default:
         if (http->openapi == NULL)

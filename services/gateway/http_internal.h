@@ -131,6 +131,15 @@ void gateway_http_send_error(gateway_http *http, h2o_req_t *req, const char *lab
                              uint64_t started_ns, int status, const char *code, const char *message,
                              const api_error_detail *details, size_t n_details, const http_extra *extra);
 
+/* ---------- health.c: /metrics and /healthz/processes ---------- */
+
+/* GET /metrics: the gateway's counters, the broker's per-service figures, each process's report. */
+void gateway_health_metrics(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
+                            uint64_t started_ns);
+/* GET /healthz/processes: every process's health report (200 when all are well, else 503). */
+void gateway_health_processes(gateway_http *http, h2o_req_t *req, const char *label, const char *request_id,
+                              uint64_t started_ns);
+
 /* ---------- http_call.c: calls to the services ---------- */
 
 /* A call for req with the request pool's reference (dropped when h2o disposes the request); NULL when out of memory. */

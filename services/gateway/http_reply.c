@@ -2,6 +2,7 @@
  * complete response or the API's JSON error (gateway_http_send: X-Request-Id and metrics), CSV
  * downloads, and turning a service's Reply into the HTTP response. */
 #include "http_internal.h"
+#include "process_health.h"
 
 /* ---- small helpers ---- */
 
@@ -92,6 +93,8 @@ void gateway_http_send(gateway_http *http, h2o_req_t *req, const char *label, co
                        uint64_t started_ns, int status, const char *content_type, const char *body, size_t len,
                        const http_extra *extra)
 {
+    /* a 503 of the health pages tells about other processes, not a failure of the gateway */
+    process_health_note_request(status >= 500 && strncmp(label, "GET /healthz", 12) != 0);
     req->res.status = status;
     req->res.reason = s_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
@@ -277,6 +280,39 @@ void gateway_http_finish_overloaded(http_call *call)
     gateway_http_finish_error(call, 503, "unavailable", message, &detail, 1);
 }
 
+/* ETag (the answer's version) and Location (a created record: the request path + its id) from the
+ * fields the wire writer captured. */
+static void s_packed_etag_location(const http_call *call, const pbjson_capture *version, const pbjson_capture *id,
+                                   char etag[40], char *location, size_t location_size)
+{
+    if (version->field)
+        snprintf(etag, 40, "\"%lld\"", (long long)(version->found ? (int64_t)version->varint : 0));
+    if ((call->route->flags & ROUTE_CREATE) && id->found) {
+        const uint8_t *nul = memchr(id->bytes, '\0', id->len); /* as the unpacked C string would end */
+        size_t id_len = nul ? (size_t)(nul - id->bytes) : id->len;
+        if (id_len > 0)
+            snprintf(location, location_size, "%s/%.*s", call->path, (int)id_len, (const char *)id->bytes);
+    }
+}
+
+/* The success answer: stored for the Idempotency-Key (if any) and sent; frees json, drops the call. */
+static void s_finish_json(http_call *call, char *json, size_t json_len, const char *etag, const char *location)
+{
+    gateway_http *http = call->http;
+    int status = route_success_status(call->route);
+    if (call->session_start && call->set_cookie == NULL)
+        log_warn(call->request_id, "%s: ответ без токена, cookie сеанса не выдана", call->route->rpc);
+    gateway_http_idempotency_finish(call, status, json, json_len, etag, location);
+    if (call->req != NULL && !call->responded) {
+        call->responded = true;
+        http_extra extra = {etag, location, NULL, false, 0, NULL, call->set_cookie};
+        gateway_http_send(http, call->req, call->label, call->request_id, call->started_ns, status, HTTP_JSON, json,
+                          json_len, &extra);
+    }
+    free(json);
+    gateway_http_call_unref(call);
+}
+
 /* Turns the service's Reply into the HTTP response. */
 void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud)
 {
@@ -326,8 +362,28 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
         gateway_http_call_unref(call);
         return;
     }
-    ProtobufCMessage *response =
-        protobuf_c_message_unpack(route_method(call->route)->output, NULL, reply->payload.len, reply->payload.data);
+    const ProtobufCMessageDescriptor *output = route_method(call->route)->output;
+    const ProtobufCFieldDescriptor *vf = protobuf_c_message_descriptor_get_field_by_name(output, "version");
+    bool has_version = vf != NULL && vf->type == PROTOBUF_C_TYPE_INT64 && vf->label != PROTOBUF_C_LABEL_REPEATED;
+    const ProtobufCFieldDescriptor *idf =
+        call->route->flags & ROUTE_CREATE ? protobuf_c_message_descriptor_get_field_by_name(output, "id") : NULL;
+    pbjson_capture captures[2] = {{.field = has_version ? vf : NULL},
+                                  {.field = idf && idf->type == PROTOBUF_C_TYPE_STRING ? idf : NULL}};
+    char etag[40] = "", location[512] = "";
+    size_t json_len = 0;
+    char *json = NULL;
+    if (!(call->route->flags & (ROUTE_CSV_OUT | ROUTE_FILE_OUT)) && !call->session_start) {
+        /* the common answer: JSON straight from the service's bytes, nothing unpacked */
+        json = pbjson_encode_packed_capture(output, reply->payload.data, reply->payload.len, &json_len, captures, 2);
+        if (json != NULL)
+            s_packed_etag_location(call, &captures[0], &captures[1], etag, location, sizeof location);
+    }
+    if (json != NULL) {
+        metodnet__reply__free_unpacked(reply, NULL);
+        s_finish_json(call, json, json_len, etag, location);
+        return;
+    }
+    ProtobufCMessage *response = protobuf_c_message_unpack(output, NULL, reply->payload.len, reply->payload.data);
     metodnet__reply__free_unpacked(reply, NULL);
     if (call->route->flags & ROUTE_CSV_OUT) {
         s_send_csv(call, response);
@@ -340,20 +396,16 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
     }
     if (response != NULL && call->session_start)
         gateway_http_session_cookie(call, response);
-    size_t json_len = 0;
-    char *json = response ? pbjson_encode(response, &json_len) : NULL;
+    json = response ? pbjson_encode(response, &json_len) : NULL;
     if (json == NULL) {
-        log_error(call->request_id, "ответ %s не разбирается как %s", call->route->rpc,
-                  route_method(call->route)->output->name);
+        log_error(call->request_id, "ответ %s не разбирается как %s", call->route->rpc, output->name);
         if (response)
             protobuf_c_message_free_unpacked(response, NULL);
         gateway_http_finish_error(call, 500, "internal", "Служба вернула некорректный ответ", NULL, 0);
         gateway_http_call_unref(call);
         return;
     }
-    char etag[40] = "", location[512] = "";
-    const ProtobufCFieldDescriptor *vf = pbjson_find_field(route_method(call->route)->output, "version");
-    if (vf != NULL && vf->type == PROTOBUF_C_TYPE_INT64 && vf->label != PROTOBUF_C_LABEL_REPEATED)
+    if (has_version)
         snprintf(etag, sizeof etag, "\"%lld\"", (long long)pbfield_int64(response, "version"));
     if (call->route->flags & ROUTE_CREATE) {
         const char *id = pbfield_string(response, "id");
@@ -361,16 +413,5 @@ void gateway_http_on_reply(int result, const uint8_t *body, size_t len, void *ud
             snprintf(location, sizeof location, "%s/%s", call->path, id);
     }
     protobuf_c_message_free_unpacked(response, NULL);
-    int status = route_success_status(call->route);
-    if (call->session_start && call->set_cookie == NULL)
-        log_warn(call->request_id, "%s: ответ без токена, cookie сеанса не выдана", call->route->rpc);
-    gateway_http_idempotency_finish(call, status, json, json_len, etag, location);
-    if (call->req != NULL && !call->responded) {
-        call->responded = true;
-        http_extra extra = {etag, location, NULL, false, 0, NULL, call->set_cookie};
-        gateway_http_send(http, call->req, call->label, call->request_id, call->started_ns, status, HTTP_JSON, json,
-                          json_len, &extra);
-    }
-    free(json);
-    gateway_http_call_unref(call);
+    s_finish_json(call, json, json_len, etag, location);
 }

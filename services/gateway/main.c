@@ -1,6 +1,7 @@
 /* gateway — process entry: reads config, wires the MDP broker, the Redis link and the HTTP front on
  * one libuv loop (the broker behind CurveZMQ with its ZAP handler, broker_auth.h), and shuts down in order on SIGTERM/SIGINT: stop accepting, fail what waits on the
  * broker, close Redis, let open connections finish (at most S_DRAIN_MS), end the loop. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -12,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "mdp_broker.h"
+#include "process_health.h"
 #include "redis_link.h"
 #include "shutdown.h"
 
@@ -23,6 +25,7 @@ typedef struct {
     mdp_broker *broker;
     broker_auth *broker_auth;
     redis_link *redis;
+    process_health *health;
     gateway_http *http;
     uv_timer_t drain;
     uint64_t drain_started;
@@ -44,6 +47,13 @@ static void s_on_drain(uv_timer_t *timer)
         uv_stop(g->loop);
 }
 
+/* The health report is deleted (a stop is not a silence) before Redis closes. */
+static void s_on_health_gone(void *ud)
+{
+    s_gateway *g = ud;
+    redis_link_close(&g->redis);
+}
+
 static void s_on_signal(void *ud)
 {
     s_gateway *g = ud;
@@ -51,7 +61,7 @@ static void s_on_signal(void *ud)
     gateway_http_stop(g->http);
     mdp_broker_destroy(&g->broker);
     broker_auth_destroy(&g->broker_auth);
-    redis_link_close(&g->redis);
+    process_health_stop(&g->health, s_on_health_gone, g);
     g->drain_started = uv_now(g->loop);
     uv_timer_init(g->loop, &g->drain);
     g->drain.data = g;
@@ -82,10 +92,16 @@ int main(int argc, char **argv)
         return 1;
     }
     mdp_broker_security security;
-    broker_auth_security(g.broker_auth, &security);
-    g.broker = mdp_broker_new_secure(g.loop, zmq, cfg.broker_endpoint, cfg.heartbeat, &security);
+    /* METODNET_BROKER_LOCAL: the workers of this host over ipc://, without Curve (broker_auth.h) */
+    broker_auth_security(g.broker_auth, cfg.broker_local, &security);
+    /* METODNET_BROKER_BIND: several addresses (loopback and the one other hosts reach), else METODNET_BROKER */
+    const char *bind = cfg.broker_bind ? cfg.broker_bind : cfg.broker_endpoint;
+    g.broker = mdp_broker_new_secure(g.loop, zmq, bind, cfg.heartbeat, &security);
     if (g.broker == NULL) {
-        log_error(NULL, "не удалось открыть брокер на %s: %s", cfg.broker_endpoint, zmq_strerror(zmq_errno()));
+        log_error(NULL, "не удалось открыть брокер на %s%s%s: %s", bind, cfg.broker_local ? " и " : "",
+                  cfg.broker_local ? cfg.broker_local : "",
+                  errno == EPERM ? "каталог сокета доступен не только владельцу (нужно 0700)"
+                                 : zmq_strerror(zmq_errno()));
         broker_auth_destroy(&g.broker_auth);
         uv_run(g.loop, UV_RUN_NOWAIT);
         zmq_ctx_term(zmq);
@@ -115,8 +131,11 @@ int main(int argc, char **argv)
         zmq_ctx_term(zmq);
         return 1;
     }
-    log_info(NULL, "шлюз слушает http://%s:%d, брокер MDP на %s (CurveZMQ, ключи %s)", cfg.http_host,
-             gateway_http_port(g.http), cfg.broker_endpoint, cfg.keys_dir);
+    /* the gateway holds the broker itself: no broker silence to report */
+    g.health = process_health_start(g.loop, g.redis, "gateway", cfg.health_interval_ms, 0);
+    log_info(NULL, "шлюз слушает http://%s:%d, брокер MDP на %s (CurveZMQ, ключи %s)%s%s", cfg.http_host,
+             gateway_http_port(g.http), bind, cfg.keys_dir, cfg.broker_local ? ", для этой машины — " : "",
+             cfg.broker_local ? cfg.broker_local : "");
     uv_run(g.loop, UV_RUN_DEFAULT);
     zmq_ctx_term(zmq);
     if (uv_loop_close(g.loop) != 0)

@@ -178,8 +178,16 @@ json_t *gateway_openapi_build(void)
     json_object_set_new(paths, "/healthz", json_pack("{s:o}", "get", s_plain_get("Процесс жив", "application/json")));
     json_object_set_new(paths, "/readyz",
                         json_pack("{s:o}", "get", s_plain_get("Готов принимать запросы", "application/json")));
-    json_object_set_new(paths, "/metrics",
-                        json_pack("{s:o}", "get", s_plain_get("Метрики в формате Prometheus", "text/plain")));
+    json_object_set_new(
+        paths, "/metrics",
+        json_pack("{s:o}", "get",
+                  s_plain_get("Метрики в формате Prometheus: шлюз, брокер и каждый процесс платформы", "text/plain")));
+    json_t *processes = s_plain_get("Здоровье каждого процесса платформы (отчёты в Redis); 503, если какой-то "
+                                    "процесс с проблемами или молчит",
+                                    "application/json");
+    json_object_set_new(json_object_get(processes, "responses"), "503",
+                        json_pack("{s:s}", "description", "Какой-то процесс с проблемами или молчит"));
+    json_object_set_new(paths, "/healthz/processes", json_pack("{s:o}", "get", processes));
     json_object_set_new(schemas, "Error", s_error_schema());
     return json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:o, s:{s:o}}", "openapi", "3.0.3", "info", "title",
                      "metodnet API", "version", "1.0.0", "description",

@@ -3,7 +3,10 @@
  * CreateStaffRequest; diagnostics Instrument and Attempt; the MDP Envelope), the rest is the JSON text.
  * What decodes must encode (directly and through the jansson tree, to the same text), that text must
  * decode again to the same packed bytes, and re-encode to the same text; a refusal always carries a
- * Russian message. Built and run by ops/fuzz, seeds in corpus/pbjson/ ("0…5" + a JSON body).
+ * Russian message. The text straight from the packed bytes (pbjson_encode_packed) is the same text.
+ * A first byte with the high bit set makes the rest raw protobuf bytes instead: whatever the wire
+ * writer accepts, protobuf-c must unpack, and both must give the same text.
+ * Built and run by ops/fuzz, seeds in corpus/pbjson/ ("0…5" + a JSON body, 0x80… + packed bytes).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,11 +55,37 @@ static char *s_encode(const ProtobufCMessage *msg, size_t *len)
     return text;
 }
 
+/* The wire writer against protobuf-c on the same bytes. */
+static void s_wire_agrees(const ProtobufCMessageDescriptor *desc, const uint8_t *bytes, size_t len, bool must_accept)
+{
+    size_t wire_len = 0;
+    char *wire = pbjson_encode_packed(desc, bytes, len, &wire_len);
+    if (wire == NULL) {
+        if (must_accept)
+            S_BROKEN("the wire writer refused what protobuf-c packed");
+        return;
+    }
+    ProtobufCMessage *unpacked = protobuf_c_message_unpack(desc, NULL, len, bytes);
+    if (unpacked == NULL)
+        S_BROKEN("the wire writer accepted bytes protobuf-c does not unpack");
+    size_t text_len = 0;
+    char *text = pbjson_encode(unpacked, &text_len);
+    if (text == NULL || text_len != wire_len || memcmp(text, wire, wire_len) != 0 || strlen(wire) != wire_len)
+        S_BROKEN("the wire writer and the unpacked message disagree");
+    free(text);
+    free(wire);
+    protobuf_c_message_free_unpacked(unpacked, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    const ProtobufCMessageDescriptor *desc = s_messages[data[0] % (sizeof s_messages / sizeof s_messages[0])];
+    const ProtobufCMessageDescriptor *desc = s_messages[(data[0] & 0x7f) % (sizeof s_messages / sizeof s_messages[0])];
+    if (data[0] & 0x80) {
+        s_wire_agrees(desc, data + 1, size - 1, false);
+        return 0;
+    }
     pbjson_error err;
     memset(&err, 0, sizeof err);
     ProtobufCMessage *first = pbjson_decode(desc, (const char *)data + 1, size - 1, NULL, &err);
@@ -73,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         S_BROKEN("what was written does not read back");
     uint8_t *first_bytes = s_pack(first, &first_len);
     uint8_t *second_bytes = s_pack(second, &second_len);
+    s_wire_agrees(desc, first_bytes, first_len, true);
     if (first_len != second_len || memcmp(first_bytes, second_bytes, first_len) != 0)
         S_BROKEN("the JSON round trip changed the message");
     char *again = s_encode(second, &again_len);

@@ -180,8 +180,11 @@ class Stack:
 
     def __init__(self, workers=2, appendfsync="everysec", heartbeat_ms=HEARTBEAT_MS,
                  liveness=HEARTBEAT_LIVENESS, extra_env=None, name="stack", admin_region="07", sessions=8,
-                 ha=False):
+                 ha=False, local_broker=True):
         self.ha = ha
+        # as ./ops/up: the services of this host reach the broker over ipc:// (no Curve; the socket's
+        # directory is the owner's alone), the gateway's TCP endpoint (Curve) is for other hosts
+        self.local_broker = local_broker
         self.workers = workers
         self.admin_region = admin_region  # the bootstrap region administrator's region (None: no login)
         self.admin_login = f"admin{admin_region}" if admin_region else None
@@ -198,6 +201,7 @@ class Stack:
         self.redis_dir = os.path.join(self.dir, "redis")
         os.makedirs(self.redis_dir)
         self.keys_dir = os.path.join(self.dir, "keys")  # the CurveZMQ keys (provision_keys)
+        self.broker_local = f"ipc://{os.path.join(self.dir, 'broker', 'broker.sock')}" if local_broker else None
         self.redis_port = free_port()
         self.http_port = free_port()
         self.broker_port = free_port()
@@ -239,6 +243,11 @@ class Stack:
         if redis_user:
             env["METODNET_REDIS_USER"] = redis_user
             env["METODNET_REDIS_PASSWORD"] = self.redis_passwords[redis_user]
+        env.pop("METODNET_BROKER_LOCAL", None)
+        if self.broker_local and redis_user == "gateway":
+            env["METODNET_BROKER_LOCAL"] = self.broker_local
+        elif self.broker_local and redis_user:
+            env["METODNET_BROKER"] = self.broker_local
         env.update(self.extra_env)
         if redis_user and (env.get("METODNET_REDIS_USER") != redis_user or "METODNET_REDIS_SOCKET" in env):
             raise RuntimeError(f"процесс должен подключаться к Redis как {redis_user} (ops/redis-acl.conf), "

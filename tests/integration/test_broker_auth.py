@@ -13,11 +13,12 @@ metodnet-keys as ./ops/up makes them):
 """
 
 import os
+import pwd
 import subprocess
 import time
 import unittest
 
-from harness import StackTestCase, bin_dir
+from harness import StackTestCase, bin_dir, free_port
 
 REGION = "07"
 PROBE_TIMEOUT_MS = 1500
@@ -136,7 +137,7 @@ class BrokerAuthTest(StackTestCase):
             dst.write(key_text)
         registry = os.path.join(bin_dir(), "services", "registry", "metodnet-registry")
         p = s._add("registry-outside", [registry])
-        p.env = dict(p.env, METODNET_KEYS_DIR=other)
+        p.env = dict(p.env, METODNET_KEYS_DIR=other, METODNET_BROKER=self.endpoint)  # TCP: keys count there
         p.start()
         try:
             deadline = time.monotonic() + 10
@@ -165,6 +166,60 @@ class BrokerAuthTest(StackTestCase):
         with open(os.path.join(s.keys_dir, "clients"), encoding="utf-8") as f:
             kinds = [line.split()[0] for line in f if line.strip() and not line.startswith("#")]
         self.assertTrue(set(kinds) <= {"service", "gateway"}, kinds)
+
+
+class LocalEndpointTest(StackTestCase):
+    """The broker's ipc:// endpoint for the services of its own host (./ops/up's default): no Curve, so
+    the file system must keep everyone else out — and a broker whose socket directory is open to others
+    does not start."""
+    WORKERS = 1
+
+    @classmethod
+    def prepare(cls):
+        r = cls.stack.post("/api/v1/regions", {"id": REGION, "name": "Кабардино-Балкарская Республика"})
+        assert r.status in (201, 409), r
+
+    def test_services_serve_over_the_local_endpoint(self):
+        s = self.stack
+        self.assertTrue(s.broker_local.startswith("ipc://"))
+        self.assertEqual(s.get(f"/api/v1/regions/{REGION}").status, 200)
+        self.assertIn("локальный, без CurveZMQ", s.procs["registry-1"].log_text())
+        path = s.broker_local[len("ipc://"):]
+        mode = os.stat(os.path.dirname(path)).st_mode & 0o777
+        self.assertEqual(mode, 0o700, oct(mode))
+
+    def probe_as(self, user):
+        tool = os.path.join(bin_dir(), "tests", "metodnet-mdp-probe")
+        argv = [tool, "--endpoint", self.stack.broker_local, "--service", "mmi.service", "--method", "x",
+                "--timeout-ms", str(PROBE_TIMEOUT_MS)]
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            argv = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", *argv]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+    def test_another_user_cannot_reach_it(self):
+        if os.geteuid() != 0:
+            self.skipTest("нужен root, чтобы запустить зонд от имени другого пользователя")
+        # the owner's own process reaches the broker over the local endpoint (mmi.service answers)...
+        mine = self.probe_as(None)
+        self.assertIn("answered 1", mine.stdout, mine.stdout + mine.stderr)
+        # ...a process of another user does not even get to connect (directory 0700)
+        other = self.probe_as("nobody")
+        self.assertEqual(other.returncode, 3, other.stdout + other.stderr)  # the probe ran: no reply came
+        self.assertNotIn("answered 1", other.stdout, other.stdout + other.stderr)
+
+    def test_open_directory_refuses_to_start(self):
+        s = self.stack
+        bad_dir = os.path.join(s.dir, "open-broker")
+        os.makedirs(bad_dir)
+        os.chmod(bad_dir, 0o755)
+        gateway = os.path.join(bin_dir(), "services", "gateway", "metodnet-gateway")
+        env = dict(s.procs["gateway"].env, METODNET_BROKER_LOCAL=f"ipc://{bad_dir}/broker.sock",
+                   METODNET_HTTP_PORT=str(free_port()), METODNET_BROKER=f"tcp://127.0.0.1:{free_port()}")
+        r = subprocess.run([gateway], env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("доступен не только владельцу", r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(bad_dir, "broker.sock")))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """test_compose — the docker compose deployment file is valid (docker-compose config -q) and wires
-the same processes as ops/up: Redis on the private network only, the gateway published, two
-registry workers."""
+the same processes as ops/up: Redis on the private network only, the gateway published, every
+service of the platform (two registry workers)."""
 
 import os
 import shutil
@@ -52,6 +52,10 @@ class ComposeTest(unittest.TestCase):
         self.assertIn("gateway", services)
         registry = [s for s in services if s.startswith("registry")]
         self.assertTrue(registry, services)
+        # the whole platform for one region: every service has at least one worker
+        for name in ("auth", "registry", "diagnostics", "events", "mentoring", "indicators", "monitoring",
+                     "notify"):
+            self.assertTrue(any(s == name or s.startswith(name + "-") for s in services), (name, services))
 
         r = self.config()
         self.assertEqual(r.returncode, 0, r.stderr)

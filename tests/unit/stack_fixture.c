@@ -75,7 +75,7 @@ stack_fixture *stack_fixture_new_with(const stack_fixture_options *options)
         if (!f->broker_auth)
             fail_msg("broker_auth_new: %s", problem);
         mdp_broker_security security;
-        broker_auth_security(f->broker_auth, &security);
+        broker_auth_security(f->broker_auth, NULL, &security);
         f->broker = mdp_broker_new_secure(&f->loop, f->zmq, f->endpoint, options->heartbeat, &security);
         assert_non_null(f->broker);
     }

@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "cursor.h"
 #include "dictionary.h"
 #include "pbfield.h"
+#include "process_health.h"
 #include "registry.pb-c.h"
 #include "validate.h"
 
@@ -210,6 +213,55 @@ static void test_pbfield(void **state)
     protobuf_c_message_free_unpacked(&d->base, NULL);
 }
 
+/* The health report is JSON with the fields readers expect; "degraded" once the broker is silent past
+ * its expiry, "ok" again when it is heard; stop frees everything (the link has no Redis behind it). */
+static void test_process_health_report(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    redis_link_options o;
+    redis_link_options_default(&o);
+    o.port = 1; /* nothing listens: reports are not written, the report text is still made */
+    redis_link *link = redis_link_new(&loop, &o);
+    assert_non_null(link);
+    process_health *h = process_health_start(&loop, link, "registry", 1000, 20);
+    assert_non_null(h);
+    char buf[1024];
+    process_health_note_broker_heard();
+    process_health_note_busy(+1);
+    process_health_note_request(false);
+    process_health_note_request(true);
+    process_health_note_busy(-1);
+    process_health_note_busy(-1); /* never below zero */
+    assert_true(process_health_report(h, buf, sizeof buf) > 0);
+    json_t *r = json_loads(buf, 0, NULL);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "service")), "registry");
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "ok");
+    assert_int_equal(json_integer_value(json_object_get(r, "pid")), getpid());
+    assert_true(json_integer_value(json_object_get(r, "requests")) >= 2);
+    assert_true(json_integer_value(json_object_get(r, "errors")) >= 1);
+    assert_int_equal(json_integer_value(json_object_get(r, "busy")), 0);
+    assert_int_equal(json_array_size(json_object_get(r, "problems")), 0);
+    json_decref(r);
+    uv_sleep(40); /* past the 20 ms broker expiry */
+    assert_true(process_health_report(h, buf, sizeof buf) > 0);
+    r = json_loads(buf, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "degraded");
+    assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "problems"), 0)), "брокер"));
+    json_decref(r);
+    process_health_note_broker_heard();
+    assert_true(process_health_report(h, buf, sizeof buf) > 0);
+    assert_non_null(strstr(buf, "\"status\":\"ok\""));
+    assert_int_equal(process_health_report(h, buf, 16), -1); /* too small: refused, not cut */
+    process_health_stop(&h, NULL, NULL);
+    assert_null(h);
+    redis_link_close(&link);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_dictionary(void **state)
 {
     (void)state;
@@ -228,8 +280,13 @@ static void test_dictionary(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),  cmocka_unit_test(test_rfc3339), cmocka_unit_test(test_text),
-        cmocka_unit_test(test_cursor), cmocka_unit_test(test_pbfield), cmocka_unit_test(test_dictionary),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_pbfield),
+        cmocka_unit_test(test_dictionary),
+        cmocka_unit_test(test_process_health_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_mdp — MDP/0.2 broker, worker and client against each other and against raw ZeroMQ peers
  * speaking the RFC 18 frames by hand, over ipc:// in a temp dir, all on one libuv loop (the broker of
  * the shared stack, stack_fixture.h). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -758,6 +759,76 @@ static void test_broker_destroy_fails_pending(void **state)
     zmq_close(raw);
 }
 
+typedef struct {
+    mdp_broker *broker;
+    size_t count;
+} own_broker_wait;
+
+static bool s_own_workers_are(void *ud)
+{
+    own_broker_wait *w = ud;
+    return mdp_broker_worker_count(w->broker, "multi") == w->count;
+}
+
+/* One broker bound on two endpoints (as the gateway with METODNET_BROKER_BIND: loopback for local
+ * services, another address for other hosts): a worker on each registers and answers; a list with an
+ * empty or over-long item, or one endpoint that cannot be bound, makes no broker. */
+static void test_broker_binds_several_endpoints(void **state)
+{
+    stack_fixture *f = *state;
+    char first[200], second[200], both[420];
+    snprintf(first, sizeof first, "ipc://%s/multi-a", f->dir);
+    snprintf(second, sizeof second, "ipc://%s/multi-b", f->dir);
+    snprintf(both, sizeof both, "%s,%s", first, second);
+    assert_true(mdp_broker_endpoints_valid(both));
+    assert_true(mdp_broker_endpoints_valid(first));
+    assert_false(mdp_broker_endpoints_valid(""));
+    assert_false(mdp_broker_endpoints_valid("ipc://x,"));
+    assert_false(mdp_broker_endpoints_valid(",ipc://x"));
+    assert_false(mdp_broker_endpoints_valid("ipc://x,,ipc://y"));
+    char long_item[MDP_BROKER_ENDPOINT_MAX + 2];
+    memset(long_item, 'a', sizeof long_item - 1);
+    long_item[sizeof long_item - 1] = '\0';
+    assert_false(mdp_broker_endpoints_valid(long_item));
+    assert_false(mdp_broker_endpoints_valid(NULL));
+
+    mdp_broker *broker = mdp_broker_new(&f->loop, f->zmq, both, s_heartbeat);
+    assert_non_null(broker);
+    echo_service echo_a = {.loop = &f->loop}, echo_b = {.loop = &f->loop};
+    echo_a.worker = mdp_worker_new(&f->loop, f->zmq, first, NULL, "multi", 1, s_heartbeat, s_echo_request, &echo_a);
+    echo_b.worker = mdp_worker_new(&f->loop, f->zmq, second, NULL, "multi", 1, s_heartbeat, s_echo_request, &echo_b);
+    assert_non_null(echo_a.worker);
+    assert_non_null(echo_b.worker);
+    own_broker_wait w = {broker, 2};
+    assert_true(stack_fixture_run_until(f, s_own_workers_are, &w, 2000));
+    reply r[4] = {{0}};
+    for (int i = 0; i < 4; i++)
+        assert_non_null(mdp_broker_request(broker, "multi", (const uint8_t *)"hi", 2, 2000, s_reply_cb, &r[i]));
+    for (int i = 0; i < 4; i++) {
+        assert_true(stack_fixture_run_until(f, s_reply_arrived, &r[i], 2000));
+        assert_int_equal(r[i].result, MDP_OK);
+        assert_string_equal(r[i].body, "echo:hi");
+    }
+    assert_true(echo_a.requests > 0 && echo_b.requests > 0); /* both endpoints carried requests */
+    s_echo_stop(f, &echo_a);
+    s_echo_stop(f, &echo_b);
+    mdp_broker_destroy(&broker);
+
+    /* the second endpoint cannot be bound: no broker, and the first is free again afterwards */
+    char bad[420];
+    snprintf(bad, sizeof bad, "%s,tcp://256.0.0.1:1", first);
+    errno = 0;
+    assert_null(mdp_broker_new(&f->loop, f->zmq, bad, s_heartbeat));
+    assert_int_not_equal(errno, 0);
+    errno = 0;
+    assert_null(mdp_broker_new(&f->loop, f->zmq, "ipc://x,", s_heartbeat));
+    assert_int_equal(errno, EINVAL);
+    broker = mdp_broker_new(&f->loop, f->zmq, first, s_heartbeat);
+    assert_non_null(broker);
+    mdp_broker_destroy(&broker);
+    stack_fixture_run_for(f, 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,6 +845,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_shutdown_disconnects, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_client_timeout_then_late_reply, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_broker_destroy_fails_pending, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_broker_binds_several_endpoints, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,12 +43,42 @@ static void s_expect_error(const ProtobufCMessageDescriptor *desc, const char *j
     s_expect_error_limits(desc, json, strlen(json), NULL, path, fragment);
 }
 
+/* pbjson_encode_packed of the packed bytes writes what pbjson_encode writes for their unpacking. */
+static void s_assert_wire_agrees(const ProtobufCMessage *msg)
+{
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(size ? size : 1);
+    assert_non_null(buf);
+    protobuf_c_message_pack(msg, buf);
+    ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, NULL, size, buf);
+    assert_non_null(copy);
+    size_t unpacked_len = 0, wire_len = 0;
+    char *unpacked = pbjson_encode(copy, &unpacked_len);
+    char *wire = pbjson_encode_packed(msg->descriptor, buf, size, &wire_len);
+    assert_non_null(unpacked);
+    bool has_oneof = false; /* the wire writer leaves oneofs (none in proto/) to the unpack path */
+    for (unsigned i = 0; i < msg->descriptor->n_fields; i++)
+        has_oneof |= (msg->descriptor->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0;
+    if (has_oneof) {
+        assert_null(wire);
+    } else {
+        assert_non_null(wire);
+        assert_int_equal(wire_len, unpacked_len);
+        assert_string_equal(wire, unpacked);
+    }
+    free(unpacked);
+    free(wire);
+    free(buf);
+    protobuf_c_message_free_unpacked(copy, NULL);
+}
+
 static char *s_encode(const void *msg)
 {
     size_t len = 0;
     char *text = pbjson_encode(msg, &len);
     assert_non_null(text);
     assert_int_equal(len, strlen(text));
+    s_assert_wire_agrees(msg);
     return text;
 }
 
@@ -88,6 +118,7 @@ static void s_assert_encodings_agree(const ProtobufCMessage *msg)
     free(dumped);
     free(direct);
     json_decref(tree);
+    s_assert_wire_agrees(msg);
 }
 
 static void test_staff_round_trip(void **state)
@@ -915,6 +946,94 @@ static void test_oneof_and_map_refused(void **state)
     s_assert_encodings_agree(&odd.base);
 }
 
+/* What the wire writer makes of bytes no protobuf-c pack would write: when it writes anything, it is
+ * what unpacking writes; what it refuses, the caller unpacks. */
+static void s_wire_case(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, bool accepted)
+{
+    size_t wire_len = 0;
+    char *wire = pbjson_encode_packed(desc, data, len, &wire_len);
+    ProtobufCMessage *copy = protobuf_c_message_unpack(desc, NULL, len, data);
+    if (!accepted) {
+        assert_null(wire);
+    } else {
+        assert_non_null(wire);
+        assert_non_null(copy); /* what the wire writer takes, protobuf-c takes too */
+        char *unpacked = pbjson_encode(copy, NULL);
+        assert_string_equal(wire, unpacked);
+        free(unpacked);
+    }
+    if (copy)
+        protobuf_c_message_free_unpacked(copy, NULL);
+    free(wire);
+}
+
+static void test_wire_encoding(void **state)
+{
+    (void)state;
+    const ProtobufCMessageDescriptor *staff = &metodnet__staff_member__descriptor;
+    const ProtobufCFieldDescriptor *last = pbjson_find_field(staff, "lastName");
+    const ProtobufCFieldDescriptor *subjects = pbjson_find_field(staff, "subjects");
+    const ProtobufCFieldDescriptor *version = pbjson_find_field(staff, "version");
+    assert_true(last && subjects && version && last->id < 16 && subjects->id < 16 && version->id < 16);
+    uint8_t tag_last = (uint8_t)(last->id << 3 | 2), tag_subject = (uint8_t)(subjects->id << 3 | 2),
+            tag_version = (uint8_t)(version->id << 3 | 0);
+    /* empty: every field its default */
+    s_wire_case(staff, (const uint8_t *)"", 0, true);
+    /* a scalar twice: the last wins; repeated occurrences apart from each other, in order; an unknown
+     * field (number 1000, varint) skipped; a string cut at its NUL as protobuf-c's C string is */
+    const uint8_t mixed[] = {tag_subject, 4, 'm', 'a', 't',      'h', tag_last, 2, 'A', 'B',         0xc0, 0x3e, 0x05,
+                             tag_subject, 2, 'b', 'i', tag_last, 3,   'C',      0, 'D', tag_version, 0x96, 0x01};
+    s_wire_case(staff, mixed, sizeof mixed, true);
+    size_t len = 0;
+    char *text = pbjson_encode_packed(staff, mixed, sizeof mixed, &len);
+    assert_non_null(strstr(text, "\"lastName\":\"C\""));
+    assert_non_null(strstr(text, "\"subjects\":[\"math\",\"bi\"]"));
+    assert_non_null(strstr(text, "\"version\":\"150\""));
+    free(text);
+    /* a negative int64 (ten bytes), invalid UTF-8 (shown replaced) */
+    const uint8_t negative[] = {tag_version, 0xff, 0xff, 0xff,     0xff, 0xff, 0xff, 0xff,
+                                0xff,        0xff, 0x01, tag_last, 3,    0xd0, 0x41, 0xff};
+    s_wire_case(staff, negative, sizeof negative, true);
+    /* refused: a string field as a varint, a truncated length, a group, tag 0, a key of six bytes */
+    const uint8_t wrong_wire[] = {(uint8_t)(last->id << 3 | 0), 1};
+    s_wire_case(staff, wrong_wire, sizeof wrong_wire, false);
+    const uint8_t cut[] = {tag_last, 5, 'A'};
+    s_wire_case(staff, cut, sizeof cut, false);
+    const uint8_t group[] = {(uint8_t)(20 << 3 | 3), (uint8_t)(20 << 3 | 4)};
+    s_wire_case(staff, group, sizeof group, false);
+    const uint8_t tag_zero[] = {0x00, 0x01};
+    s_wire_case(staff, tag_zero, sizeof tag_zero, false);
+    const uint8_t long_key[] = {0x80 | tag_version, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01};
+    s_wire_case(staff, long_key, sizeof long_key, false);
+    /* a singular message twice (protobuf-c merges the two): refused, the caller unpacks */
+    const ProtobufCMessageDescriptor *org = &metodnet__organization__descriptor;
+    const ProtobufCFieldDescriptor *sub = NULL;
+    for (unsigned i = 0; i < org->n_fields && !sub; i++)
+        if (org->fields[i].type == PROTOBUF_C_TYPE_MESSAGE && org->fields[i].label != PROTOBUF_C_LABEL_REPEATED &&
+            org->fields[i].id < 16)
+            sub = &org->fields[i];
+    if (sub) {
+        const uint8_t twice[] = {(uint8_t)(sub->id << 3 | 2), 0, (uint8_t)(sub->id << 3 | 2), 0};
+        s_wire_case(org, twice, sizeof twice, false);
+        s_wire_case(org, twice, 2, true);
+    }
+    /* the last occurrence of a field, from the same pass */
+    pbjson_capture captures[3] = {{.field = version}, {.field = last}, {.field = pbjson_find_field(staff, "id")}};
+    text = pbjson_encode_packed_capture(staff, mixed, sizeof mixed, NULL, captures, 3);
+    assert_non_null(text);
+    free(text);
+    assert_true(captures[0].found);
+    assert_int_equal(captures[0].varint, 150);
+    assert_true(captures[1].found);
+    assert_int_equal(captures[1].len, 3);
+    assert_memory_equal(captures[1].bytes, "C\0D", 3);
+    assert_false(captures[2].found);
+    captures[0].field = subjects; /* repeated: not captured */
+    text = pbjson_encode_packed_capture(staff, mixed, sizeof mixed, NULL, captures, 1);
+    free(text);
+    assert_false(captures[0].found);
+}
+
 /* Reals, control characters, invalid UTF-8, bytes and unknown enum values: the direct text and the
  * jansson tree agree byte for byte. */
 static void test_direct_encoding_agrees_with_jansson(void **state)
@@ -971,6 +1090,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_encoding_agrees_with_jansson),
+        cmocka_unit_test(test_wire_encoding),
         cmocka_unit_test(test_staff_round_trip),
         cmocka_unit_test(test_organization_with_sites_round_trip),
         cmocka_unit_test(test_bytes_base64),
