@@ -536,7 +536,7 @@ class Chaos:
 
     def stop(self):
         """Stops the stack; its shutdown problems are failures. Logs are kept on failure (or with keep)."""
-        if self.stack is None:
+        if self.stack is None or self.stack.stopped:
             return
         self.stack.stop()
         for p in self.stack.problems:
