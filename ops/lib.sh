@@ -278,7 +278,7 @@ dir $METODNET_DATA_DIR/redis
 pidfile $MN_RUN_DIR/redis-server.pid
 logfile ""
 appendonly yes
-appendfsync ${METODNET_REDIS_APPENDFSYNC:-everysec}
+appendfsync ${METODNET_REDIS_APPENDFSYNC:-always}
 save ""
 # Entity hashes {v,d,a} (common/entity_store.c) stay listpack-encoded while each value fits: the
 # protobuf d of a staff member is ~200 bytes, over the default 64 that makes every entity a
@@ -469,8 +469,8 @@ mn_private_stack() {
     export METODNET_HTTP_PORT="$(mn_free_port)"
     export METODNET_REDIS_PORT="$(mn_free_port)"
     export METODNET_BROKER="tcp://127.0.0.1:$(mn_free_port)"
-    export METODNET_LOG_LEVEL="${METODNET_LOG_LEVEL:-warn}"
-    # The per-token request budget protects a real deployment; a throughput measurement switches it off.
+    # The per-token request budget protects a real deployment; a throughput measurement switches it off
+    # (the one setting a benchmark changes; bench.sh names it). Everything else is ./ops/up's.
     export METODNET_RATE_LIMIT="${METODNET_RATE_LIMIT:-0}"
     mn_stack_env
     trap mn_private_stack_cleanup EXIT

@@ -194,11 +194,12 @@ fi
 
 # ---- verdicts ----
 rate_limit="${METODNET_RATE_LIMIT:-50}"
-verdicts="$(python3 - "$speed_only" "$rate_limit" "$sessions" "$workers" "$memory_only" "$redis_get" "$redis_eval" "$get_res" "$post_res" "$before" "$after" "$created" \
+verdicts="$(python3 - "$speed_only" "$rate_limit" "$sessions" "$workers" "${METODNET_REDIS_APPENDFSYNC:-always}" "$memory_only" "$redis_get" "$redis_eval" "$get_res" "$post_res" "$before" "$after" "$created" \
     "$streams_before" "$streams_after" "${one_school[@]}" <<'EOF'
 import re, sys
-speed_only, rate_limit, sessions, workers = sys.argv[1] == "1", sys.argv[2], sys.argv[3], sys.argv[4]
-sys.argv = sys.argv[4:]
+speed_only, rate_limit, sessions, workers, appendfsync = (sys.argv[1] == "1", sys.argv[2], sys.argv[3],
+                                                          sys.argv[4], sys.argv[5])
+sys.argv = sys.argv[5:]
 memory_only = sys.argv[1] == "1"
 redis_get, redis_eval, get_res, post_res, before, after, created, streams_before, streams_after = sys.argv[2:11]
 one_before, one_after, one_created, one_streams_before, one_streams_after = sys.argv[11:16]
@@ -213,8 +214,10 @@ streams = int(streams_after) - int(streams_before)
 total = int(after) - int(before)
 per = (total - streams) / n if n else float("inf")
 per_streams = streams / n if n else float("inf")
-lines = [f"NOTE настройки ./ops/up: обработчиков реестра {workers}, ограничение частоты "
-         f"{rate_limit} запросов/с на сеанс (включено), сеансов у wrk {sessions}"]
+limit = (f"ограничение частоты {rate_limit} запросов/с на сеанс" if rate_limit != "0" else
+         "ограничение частоты выключено для замера (в ./ops/up включено: 50 запросов/с на сеанс)")
+lines = [f"NOTE настройки ./ops/up: обработчиков реестра {workers}, службы на ipc:// брокера, Redis appendfsync "
+         f"{appendfsync}; {limit}; сеансов у wrk {sessions}"]
 def verdict(ok, text):
     lines.append(("PASS " if ok else "FAIL ") + text)
 ratio = g_rps / rg if rg else 0

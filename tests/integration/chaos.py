@@ -297,7 +297,7 @@ def recompute_check(stack, timeout=90.0):
 
 
 class Chaos:
-    def __init__(self, rounds=10, rate=200, seconds_per_round=8.0, workers=1, appendfsync="everysec",
+    def __init__(self, rounds=10, rate=200, seconds_per_round=8.0, workers=1, appendfsync="always",
                  heartbeat_ms=1000, threads=64, serve_timeout=60.0, victims=None, keep=False, aim_fsync=False):
         self.rounds, self.rate, self.seconds_per_round = rounds, rate, seconds_per_round
         self.workers, self.appendfsync, self.heartbeat_ms = workers, appendfsync, heartbeat_ms
@@ -569,7 +569,7 @@ def main(argv=None):
     ap.add_argument("--rate", type=int, default=200)
     ap.add_argument("--seconds-per-round", type=float, default=8.0)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--appendfsync", default="everysec", choices=("always", "everysec", "no"))
+    ap.add_argument("--appendfsync", default="always", choices=("always", "everysec", "no"))
     ap.add_argument("--heartbeat-ms", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=64)
     ap.add_argument("--victims", default="")
