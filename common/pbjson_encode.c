@@ -196,6 +196,19 @@ static void s_put(s_text *t, const char *bytes, size_t n)
     t->len += n;
 }
 
+/* The written text, NUL-terminated (its length in *len when len is set); NULL, freed, when writing failed. */
+static char *s_text_finish(s_text *t, size_t *len)
+{
+    if (t->failed || !s_reserve(t, 0)) {
+        free(t->data);
+        return NULL;
+    }
+    t->data[t->len] = '\0';
+    if (len)
+        *len = t->len;
+    return t->data;
+}
+
 static void s_put_char(s_text *t, char c)
 {
     s_put(t, &c, 1);
@@ -526,14 +539,7 @@ char *pbjson_encode(const ProtobufCMessage *msg, size_t *len)
         return NULL;
     s_text t = {NULL, 0, 0, false};
     s_put_message(&t, msg, 1);
-    if (t.failed) {
-        free(t.data);
-        return NULL;
-    }
-    t.data[t.len] = '\0';
-    if (len)
-        *len = t.len;
-    return t.data;
+    return s_text_finish(&t, len);
 }
 
 /* ---- the text straight from the wire format: the same bytes as pbjson_encode of the unpacked
@@ -832,14 +838,7 @@ char *pbjson_encode_packed_capture(const ProtobufCMessageDescriptor *desc, const
         return NULL;
     s_text t = {NULL, 0, 0, false};
     s_wire_message(&t, desc, data ? data : (const uint8_t *)"", len, 1, captures, n_captures);
-    if (t.failed) {
-        free(t.data);
-        return NULL;
-    }
-    t.data[t.len] = '\0';
-    if (out_len)
-        *out_len = t.len;
-    return t.data;
+    return s_text_finish(&t, out_len);
 }
 
 char *pbjson_encode_packed(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, size_t *out_len)
