@@ -55,7 +55,11 @@ Metodnet__StatusCode request_envelope_open(const ProtobufCServiceDescriptor *ser
     *opened = (request_envelope_opened){NULL, NULL, NULL};
     snprintf(message, size, "%s", "");
     opened->envelope = metodnet__envelope__unpack(NULL, len, body);
-    if (opened->envelope == NULL || pbfield_has_field_zero(&opened->envelope->base)) {
+    if (opened->envelope != NULL && pbfield_has_field_zero(&opened->envelope->base)) {
+        metodnet__envelope__free_unpacked(opened->envelope, NULL); /* not an envelope this platform writes */
+        opened->envelope = NULL;
+    }
+    if (opened->envelope == NULL) {
         snprintf(message, size, "Неверный формат запроса к службе");
         return METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT;
     }
@@ -77,7 +81,11 @@ Metodnet__StatusCode request_envelope_open(const ProtobufCServiceDescriptor *ser
     }
     opened->request = protobuf_c_message_unpack(opened->method->input, NULL, opened->envelope->payload.len,
                                                 opened->envelope->payload.data);
-    if (opened->request == NULL || pbfield_has_field_zero(opened->request)) {
+    if (opened->request != NULL && pbfield_has_field_zero(opened->request)) {
+        protobuf_c_message_free_unpacked(opened->request, NULL); /* a refusal hands out no request */
+        opened->request = NULL;
+    }
+    if (opened->request == NULL) {
         snprintf(message, size, "Неверный формат тела запроса к службе");
         return METODNET__STATUS_CODE__STATUS_CODE_INVALID_ARGUMENT;
     }
