@@ -53,18 +53,27 @@ class Api:
         self.local = threading.local()
 
     def call(self, method, path, body=None, timeout=120):
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
         headers = {"Authorization": "Bearer " + self.token, "Content-Type": "application/json"}
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            payload = resp.read()
-        except (OSError, http.client.HTTPException):
-            self.local.conn = None
-            raise
+        for attempt in (1, 2):
+            conn = getattr(self.local, "conn", None)
+            reused = conn is not None
+            if conn is None:
+                conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            try:
+                conn.request(method, path, body=data, headers=headers)
+                resp = conn.getresponse()
+                payload = resp.read()
+                break
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # a kept-alive connection the gateway closed while it sat idle (its keep-alive timeout;
+                # slow under callgrind): nothing was answered on it, so once more on a new one
+                self.local.conn = None
+                if not reused or attempt == 2:
+                    raise
+            except (OSError, http.client.HTTPException):
+                self.local.conn = None
+                raise
         if resp.status // 100 != 2:
             raise RuntimeError(f"{method} {path} → HTTP {resp.status}: {payload[:300]!r}")
         return json.loads(payload) if payload else {}
