@@ -749,15 +749,10 @@ static void s_wire_absent(s_text *t, const ProtobufCFieldDescriptor *field)
     }
 }
 
-static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                           int depth, pbjson_capture *captures, size_t n_captures)
+/* A message's fields: where each occurs (slots, one per field of desc, zeroed), then the text. */
+static void s_wire_fields(s_text *t, const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, int depth,
+                          pbjson_capture *captures, size_t n_captures, s_wire_slot *slots)
 {
-    if (depth > S_ENCODE_MAX_DEPTH || desc == NULL || desc->n_fields > 256) {
-        t->failed = true;
-        return;
-    }
-    s_wire_slot slots[256];
-    memset(slots, 0, sizeof slots[0] * desc->n_fields);
     size_t pos = 0;
     while (pos < len) {
         s_wire_field f;
@@ -829,6 +824,30 @@ static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, co
         }
     }
     s_put_char(t, '}');
+}
+
+#define S_WIRE_LOCAL_SLOTS 64 /* fields on the stack; a bigger message's slots are allocated */
+
+static void s_wire_message(s_text *t, const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                           int depth, pbjson_capture *captures, size_t n_captures)
+{
+    if (depth > S_ENCODE_MAX_DEPTH || desc == NULL) {
+        t->failed = true;
+        return;
+    }
+    s_wire_slot local[S_WIRE_LOCAL_SLOTS];
+    s_wire_slot *slots = local;
+    if (desc->n_fields > S_WIRE_LOCAL_SLOTS)
+        slots = calloc(desc->n_fields, sizeof *slots);
+    else
+        memset(local, 0, sizeof local[0] * desc->n_fields);
+    if (slots == NULL) {
+        t->failed = true;
+        return;
+    }
+    s_wire_fields(t, desc, data, len, depth, captures, n_captures, slots);
+    if (slots != local)
+        free(slots);
 }
 
 char *pbjson_encode_packed_capture(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
