@@ -74,6 +74,10 @@ size_t routes_max_body_bytes(void);
 /* The table (static storage); *count set to the number of rows. */
 const route *routes_table(size_t *count);
 
+/* The table itself (routes_table.c); the rest of the gateway reads it through routes_table(). */
+extern const route routes_rows[];
+extern const size_t routes_rows_count;
+
 #define ROUTES_MAX_PARAMS 4
 #define ROUTES_PARAM_MAX  256
 
