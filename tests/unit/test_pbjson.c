@@ -43,15 +43,24 @@ static void s_expect_error(const ProtobufCMessageDescriptor *desc, const char *j
     s_expect_error_limits(desc, json, strlen(json), NULL, path, fragment);
 }
 
+/* msg packed (*buf, malloc'd, *size bytes) and unpacked again by protobuf-c. */
+static ProtobufCMessage *s_repack(const ProtobufCMessage *msg, uint8_t **buf, size_t *size)
+{
+    *size = protobuf_c_message_get_packed_size(msg);
+    *buf = malloc(*size ? *size : 1);
+    assert_non_null(*buf);
+    protobuf_c_message_pack(msg, *buf);
+    ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, NULL, *size, *buf);
+    assert_non_null(copy);
+    return copy;
+}
+
 /* pbjson_encode_packed of the packed bytes writes what pbjson_encode writes for their unpacking. */
 static void s_assert_wire_agrees(const ProtobufCMessage *msg)
 {
-    size_t size = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(size ? size : 1);
-    assert_non_null(buf);
-    protobuf_c_message_pack(msg, buf);
-    ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, NULL, size, buf);
-    assert_non_null(copy);
+    uint8_t *buf;
+    size_t size;
+    ProtobufCMessage *copy = s_repack(msg, &buf, &size);
     size_t unpacked_len = 0, wire_len = 0;
     char *unpacked = pbjson_encode(copy, &unpacked_len);
     char *wire = pbjson_encode_packed(msg->descriptor, buf, size, &wire_len);
@@ -86,13 +95,10 @@ static char *s_encode(const void *msg)
  * well-formed protobuf-c message, not only something pbjson can read back. */
 static void s_assert_binary_round_trip(const ProtobufCMessage *msg)
 {
-    size_t size = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(size ? size : 1);
-    assert_non_null(buf);
-    protobuf_c_message_pack(msg, buf);
-    ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, NULL, size, buf);
+    uint8_t *buf;
+    size_t size;
+    ProtobufCMessage *copy = s_repack(msg, &buf, &size);
     free(buf);
-    assert_non_null(copy);
     char *a = s_encode(msg);
     char *b = s_encode(copy);
     assert_string_equal(a, b);
