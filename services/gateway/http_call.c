@@ -163,7 +163,13 @@ static void s_on_idempotency(idempotency_outcome outcome, const idempotency_repl
         }
         break;
     case IDEMPOTENCY_IN_PROGRESS:
-        s_call_error(call, 409, "conflict", "Запрос с этим ключом идемпотентности ещё выполняется", NULL, 0);
+        /* the first try is still running, or its gateway stopped before it could record the answer (the
+         * record ends with the request's deadline + 5 s): the client retries the same request */
+        call->retry_after = 1;
+        s_call_error(call, 409, "conflict",
+                     "Запрос с этим ключом идемпотентности ещё выполняется: повторите его с тем же ключом позже "
+                     "(Retry-After)",
+                     NULL, 0);
         break;
     case IDEMPOTENCY_MISMATCH:
         s_call_error(call, 422, "unprocessable", "Ключ идемпотентности уже использован с другим запросом", NULL, 0);

@@ -4,6 +4,7 @@ Idempotency-Key, request ids, OpenAPI, metrics and health endpoints."""
 
 import itertools
 import json
+import time
 import unittest
 import urllib.parse
 
@@ -428,3 +429,42 @@ class CrudTest(StackTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IdempotencyInProgressTest(StackTestCase):
+    """A retry while the first try with the same Idempotency-Key is still running (here: no registry worker
+    is there to take it) is told 409 at once, in Russian, with Retry-After; once the first try has ended,
+    the retry runs (what ops/chaos's client does after a gateway or Redis was killed)."""
+    WORKERS = 1
+    EXTRA_ENV = {"METODNET_REQUEST_TIMEOUT_MS": "3000"}
+
+    def test_retry_while_the_first_try_runs(self):
+        import threading
+        s = self.stack
+        r = s.post("/api/v1/regions", {"id": REGION, "name": "Кабардино-Балкарская Республика"})
+        self.assertEqual(r.status, 201, r)
+        body = {"regionId": REGION, "name": "Урванский муниципальный район", "kind": "district"}
+        key = {"Idempotency-Key": "in-progress-1"}
+        s.procs["registry-1"].terminate()  # the first try waits in the broker's queue
+        first = {}
+        t = threading.Thread(target=lambda: first.update(r=s.post("/api/v1/municipalities", body, headers=key)))
+        t.start()
+        try:
+            # the first try's record is in Redis ("pending") before the retry is sent
+            for _ in range(100):
+                if s.redis_cli("--scan", "--pattern", "gw:idem:*").stdout.strip():
+                    break
+                time.sleep(0.02)
+            retry = s.post("/api/v1/municipalities", body, headers=key)
+            self.assertFalse(first, "первая попытка закончилась раньше повтора")
+            self.assertJsonError(retry, 409)
+            self.assertIn("повторите", retry.json["error"]["message"])
+            self.assertEqual(retry.header("Retry-After"), "1", retry.headers)
+        finally:
+            t.join(30)
+        self.assertIn(first["r"].status, (503, 504), first["r"])  # no worker took it
+        s.restart("registry-1")
+        s.wait_ready()
+        again = s.post("/api/v1/municipalities", body, headers=key)
+        self.assertEqual(again.status, 201, again)
+        self.assertEqual(s.count("municipalities", regionId=REGION), 1)
