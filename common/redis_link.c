@@ -27,108 +27,21 @@
  *    closed and the next one is asked after the backoff.
  *  - The link is freed only from a close callback, once every timer and connection is closed, so
  *    a callback may call redis_link_close at any point without pulling the link from under us.
+ * Asking the Sentinels is in redis_link_sentinel.c; the state both share is in redis_link_internal.h.
  */
 #include "redis_link.h"
 
-#include <arpa/inet.h>
 #include <hiredis/async.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_QUEUED        100000
-#define S_PROBE_INTERVAL_MS 100
-
-typedef struct link_command link_command;
-typedef struct link_connection link_connection;
-
-typedef enum { S_DISCONNECTED, S_CONNECTING, S_AUTHENTICATING, S_VERIFYING, S_PROBING, S_READY } link_state;
-
-#define S_MAX_SENTINELS       16
-#define S_SENTINEL_TIMEOUT_MS 500
-
-struct link_command {
-    redis_link *link;
-    redis_link_reply_cb cb; /* NULL once the caller has been answered */
-    void *ud;
-    char *buf; /* formatted RESP, owned */
-    size_t len;
-    uint64_t deadline;    /* uv_now() milliseconds */
-    uint64_t seq;         /* issue order, kept when a not-ready reply puts it back in the queue */
-    redis_script *script; /* EVALSHA: load and retry once on NOSCRIPT */
-    bool retried;
-    bool internal;     /* AUTH/PING/SCRIPT LOAD: not counted against the queue bound */
-    bool with_hiredis; /* hiredis holds it as privdata and will call s_on_reply exactly once */
-    bool queued;       /* in the waiting queue */
-    bool in_deadlines;
-    link_command *dl_prev, *dl_next;
-    link_command *q_prev, *q_next;
-};
-
-struct link_connection {
-    redis_link *link;
-    redisAsyncContext *ac; /* NULL once hiredis has called the cleanup hook */
-    uv_poll_t poll;
-    int events;
-};
-
-struct redis_script {
-    redis_script *next;
-    char sha[41]; /* from SCRIPT LOAD's reply; "" until Redis has told it (EVAL is sent meanwhile) */
-    bool loading; /* a SCRIPT LOAD is in flight */
-    char *source;
-    size_t len;
-};
-
-struct redis_link {
-    uv_loop_t *loop;
-    redis_link_options options;
-    char *host, *unix_path, *username, *password;
-
-    link_state state;
-    link_connection *conn; /* the current connection, NULL when disconnected */
-    size_t n_connections;  /* allocated, including ones being torn down */
-
-    uv_timer_t reconnect_timer, connect_timer, sweep_timer, ping_timer, probe_timer;
-    uv_prepare_t flush; /* writes what hiredis holds before the loop waits (s_on_flush) */
-    int open_timers;    /* the timers and flush not closed yet */
-    bool closing;
-
-    uint32_t backoff_ms;
-    uint64_t random_state;
-    bool ping_outstanding;
-    char auth_error[256];
-    char last_error[256];
-    char not_ready[160]; /* Redis's LOADING/BUSY/MASTERDOWN message while PROBING, else "" */
-    uint64_t next_seq;
-
-    link_command *dl_head, *dl_tail; /* every unanswered command, by deadline */
-    link_command *q_head, *q_tail;   /* waiting to be sent, in issue order */
-    size_t n_queued;
-
-    redis_script *scripts;
-
-    /* Sentinel (options.sentinels): the Sentinels, the one asked now, and what it said. */
-    char *sentinels_text, *master_name, *sentinel_username, *sentinel_password;
-    char sentinel_hosts[S_MAX_SENTINELS][48];
-    int sentinel_ports[S_MAX_SENTINELS];
-    size_t n_sentinels, sentinel_index;
-    redis_link *sentinel;   /* link to sentinel_hosts[sentinel_index], NULL when none is open */
-    bool asking;            /* a get-master-addr-by-name is in flight */
-    bool connect_when_told; /* a (re)connect waits for the Sentinel's answer */
-    char master_host[48];
-    int master_port;
-    uint64_t connection_id;
-};
+#include "redis_link_internal.h"
 
 static void s_on_reply(redisAsyncContext *ac, void *reply, void *privdata);
-static void s_schedule_reconnect(redis_link *link);
 static void s_link_free(redis_link *link);
-static void s_connect(redis_link *link);
-static void s_ask_sentinel(redis_link *link, bool for_connect);
 static void s_on_connect_timeout(uv_timer_t *timer);
 
 /* ---- commands ---------------------------------------------------------------------------- */
@@ -335,8 +248,6 @@ static uint64_t s_deadline_from_now(redis_link *link)
 
 /* ---- internal commands ------------------------------------------------------------------- */
 
-static void s_drop(redis_link *link, const char *why);
-
 static void s_enter_probing(redis_link *link, const redisReply *reply);
 
 static void s_on_ping(const redisReply *reply, const char *error, void *ud)
@@ -346,7 +257,7 @@ static void s_on_ping(const redisReply *reply, const char *error, void *ud)
         return;
     link->ping_outstanding = false;
     if (error && strcmp(error, "timeout") == 0)
-        s_drop(link, "PING watchdog: no answer");
+        rl_drop(link, "PING watchdog: no answer");
     else if (!error && link->state == S_READY && s_is_not_ready(reply))
         s_enter_probing(link, reply);
 }
@@ -397,7 +308,7 @@ static void s_on_probe(const redisReply *reply, const char *error, void *ud)
         return;
     if (error) {
         if (strcmp(error, "timeout") == 0)
-            s_drop(link, "PING: no answer");
+            rl_drop(link, "PING: no answer");
         return; /* disconnected: the cleanup reconnects */
     }
     if (s_is_not_ready(reply)) {
@@ -451,7 +362,7 @@ static void s_on_role(const redisReply *reply, const char *error, void *ud)
         return;
     if (error) {
         if (strcmp(error, "timeout") == 0)
-            s_drop(link, "ROLE: no answer");
+            rl_drop(link, "ROLE: no answer");
         return; /* disconnected: the cleanup reconnects */
     }
     bool master = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
@@ -464,7 +375,7 @@ static void s_on_role(const redisReply *reply, const char *error, void *ud)
                  reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->str
                      ? reply->element[0]->str
                      : (reply->str ? reply->str : "unexpected reply"));
-        s_drop(link, why);
+        rl_drop(link, why);
         return;
     }
     link->backoff_ms = link->options.backoff_min_ms;
@@ -513,7 +424,7 @@ static void s_on_auth(const redisReply *reply, const char *error, void *ud)
     if (error) {
         /* Timeout: the connect timer or this deadline gives up on the connection. */
         if (strcmp(error, "timeout") == 0)
-            s_drop(link, "AUTH timeout");
+            rl_drop(link, "AUTH timeout");
         return;
     }
     if (reply->type == REDIS_REPLY_STATUS) {
@@ -524,7 +435,7 @@ static void s_on_auth(const redisReply *reply, const char *error, void *ud)
              reply->type == REDIS_REPLY_ERROR && reply->str ? reply->str : "unexpected reply");
     snprintf(link->last_error, sizeof link->last_error, "%s", link->auth_error);
     /* Inside a hiredis reply callback: redisAsyncFree is deferred by hiredis until we return. */
-    s_drop(link, link->auth_error);
+    rl_drop(link, link->auth_error);
     /* Waiting commands cannot succeed with these credentials: fail them now rather than at their
      * deadlines. Callbacks may close the link; stop then. */
     char error_copy[sizeof link->auth_error];
@@ -598,7 +509,7 @@ static void s_connection_lost(redis_link *link, const char *why)
         snprintf(link->last_error, sizeof link->last_error, "%s", why);
     if (!link->closing) {
         uv_timer_stop(&link->connect_timer);
-        s_schedule_reconnect(link);
+        rl_schedule_reconnect(link);
     }
 }
 
@@ -630,7 +541,7 @@ static void s_on_poll_closed(uv_handle_t *handle)
 
 /* Detaches the current connection and lets hiredis free it (at once, or after the reply callback
  * we are in returns). Pending commands get their NULL-reply callbacks from hiredis. */
-static void s_drop(redis_link *link, const char *why)
+void rl_drop(redis_link *link, const char *why)
 {
     link_connection *conn = link->conn;
     if (!conn)
@@ -681,7 +592,7 @@ static void s_on_connect_timeout(uv_timer_t *timer)
 {
     redis_link *link = timer->data;
     if (link->conn && link->state != S_READY)
-        s_drop(link, "connect timeout");
+        rl_drop(link, "connect timeout");
 }
 
 static uint32_t s_random(redis_link *link)
@@ -696,7 +607,7 @@ static uint32_t s_random(redis_link *link)
 
 static void s_on_reconnect(uv_timer_t *timer);
 
-static void s_schedule_reconnect(redis_link *link)
+void rl_schedule_reconnect(redis_link *link)
 {
     if (link->closing)
         return;
@@ -709,7 +620,7 @@ static void s_schedule_reconnect(redis_link *link)
     uv_timer_start(&link->reconnect_timer, s_on_reconnect, delay, 0);
 }
 
-static void s_connect(redis_link *link)
+void rl_connect(redis_link *link)
 {
     link->connection_id++;
     redisAsyncContext *ac = link->n_sentinels ? redisAsyncConnect(link->master_host, link->master_port)
@@ -717,13 +628,13 @@ static void s_connect(redis_link *link)
                                               : redisAsyncConnect(link->host, link->options.port);
     if (!ac) {
         snprintf(link->last_error, sizeof link->last_error, "out of memory");
-        s_schedule_reconnect(link);
+        rl_schedule_reconnect(link);
         return;
     }
     if (ac->err) {
         snprintf(link->last_error, sizeof link->last_error, "%s", ac->errstr);
         redisAsyncFree(ac); /* no ev hooks yet: freed at once */
-        s_schedule_reconnect(link);
+        rl_schedule_reconnect(link);
         return;
     }
     link_connection *conn = calloc(1, sizeof *conn);
@@ -731,7 +642,7 @@ static void s_connect(redis_link *link)
         free(conn);
         snprintf(link->last_error, sizeof link->last_error, "cannot poll the socket");
         redisAsyncFree(ac);
-        s_schedule_reconnect(link);
+        rl_schedule_reconnect(link);
         return;
     }
     conn->link = link;
@@ -757,144 +668,16 @@ static void s_on_reconnect(uv_timer_t *timer)
     if (link->closing || link->conn)
         return;
     if (link->n_sentinels)
-        s_ask_sentinel(link, true);
+        rl_ask_sentinel(link, true);
     else
-        s_connect(link);
-}
-
-/* ---- Sentinel ---------------------------------------------------------------------------- */
-
-/* "ip:port,ip:port,..." into link->sentinel_hosts/ports; false when an item is not an IP address
- * with a port, or there are more than S_MAX_SENTINELS. */
-static bool s_parse_sentinels(redis_link *link, const char *text)
-{
-    link->n_sentinels = 0;
-    const char *p = text;
-    while (*p) {
-        size_t item_len = strcspn(p, ",");
-        char item[80];
-        if (item_len == 0 || item_len >= sizeof item || link->n_sentinels == S_MAX_SENTINELS)
-            return false;
-        memcpy(item, p, item_len);
-        item[item_len] = '\0';
-        char *colon = strrchr(item, ':');
-        if (!colon || colon == item)
-            return false;
-        *colon = '\0';
-        char *end = NULL;
-        long port = strtol(colon + 1, &end, 10);
-        unsigned char address[sizeof(struct in6_addr)];
-        if (!end || end == colon + 1 || *end != '\0' || port <= 0 || port > 65535 ||
-            strlen(item) >= sizeof link->sentinel_hosts[0] ||
-            (inet_pton(AF_INET, item, address) != 1 && inet_pton(AF_INET6, item, address) != 1))
-            return false;
-        snprintf(link->sentinel_hosts[link->n_sentinels], sizeof link->sentinel_hosts[0], "%s", item);
-        link->sentinel_ports[link->n_sentinels] = (int)port;
-        link->n_sentinels++;
-        p += item_len;
-        if (*p == ',')
-            p++;
-    }
-    return link->n_sentinels > 0;
-}
-
-/* The Sentinel asked could not tell: the next one is asked (after the backoff when a connect waits). */
-static void s_sentinel_failed(redis_link *link, const char *why)
-{
-    snprintf(link->last_error, sizeof link->last_error, "Sentinel %s:%d: %.150s",
-             link->sentinel_hosts[link->sentinel_index], link->sentinel_ports[link->sentinel_index], why);
-    redis_link_close(&link->sentinel);
-    link->sentinel_index = (link->sentinel_index + 1) % link->n_sentinels;
-    if (link->connect_when_told) {
-        link->connect_when_told = false;
-        s_schedule_reconnect(link);
-    }
-}
-
-static void s_on_sentinel_answer(const redisReply *reply, const char *error, void *ud)
-{
-    redis_link *link = ud;
-    link->asking = false;
-    if (link->closing)
-        return;
-    if (error) {
-        s_sentinel_failed(link, error);
-        return;
-    }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_STRING ||
-        reply->element[1]->type != REDIS_REPLY_STRING || reply->element[0]->len >= sizeof link->master_host) {
-        char why[200];
-        if (reply->type == REDIS_REPLY_NIL)
-            snprintf(why, sizeof why, "does not know the master \"%s\"", link->master_name);
-        else
-            snprintf(why, sizeof why, "%s",
-                     reply->type == REDIS_REPLY_ERROR && reply->str ? reply->str : "unexpected reply");
-        s_sentinel_failed(link, why);
-        return;
-    }
-    char *end = NULL;
-    long port = strtol(reply->element[1]->str, &end, 10);
-    if (!end || *end != '\0' || port <= 0 || port > 65535) {
-        s_sentinel_failed(link, "unexpected port");
-        return;
-    }
-    bool moved = strcmp(link->master_host, reply->element[0]->str) != 0 || link->master_port != (int)port;
-    snprintf(link->master_host, sizeof link->master_host, "%s", reply->element[0]->str);
-    link->master_port = (int)port;
-    if (link->connect_when_told) {
-        link->connect_when_told = false;
-        if (!link->conn)
-            s_connect(link);
-        return;
-    }
-    if (moved && link->conn) {
-        /* A failover: everything sent from now on must go to the new master. */
-        char why[120];
-        snprintf(why, sizeof why, "Sentinel: the master is now %s:%d", link->master_host, link->master_port);
-        s_drop(link, why);
-    }
-}
-
-/* Asks the current Sentinel where the master is. for_connect: connect once told; otherwise (the
- * periodic check) a different answer drops the connection. */
-static void s_ask_sentinel(redis_link *link, bool for_connect)
-{
-    if (for_connect)
-        link->connect_when_told = true;
-    if (link->asking || link->closing)
-        return;
-    if (!link->sentinel) {
-        redis_link_options o;
-        redis_link_options_default(&o);
-        o.host = link->sentinel_hosts[link->sentinel_index];
-        o.port = link->sentinel_ports[link->sentinel_index];
-        o.username = link->sentinel_username;
-        o.password = link->sentinel_password;
-        o.connect_timeout_ms = S_SENTINEL_TIMEOUT_MS;
-        o.command_timeout_ms = S_SENTINEL_TIMEOUT_MS;
-        o.backoff_min_ms = 50;
-        o.backoff_max_ms = S_SENTINEL_TIMEOUT_MS;
-        link->sentinel = redis_link_new(link->loop, &o);
-    }
-    if (!link->sentinel || redis_link_commandf(link->sentinel, s_on_sentinel_answer, link,
-                                               "SENTINEL get-master-addr-by-name %s", link->master_name) != 0) {
-        s_sentinel_failed(link, "cannot be asked");
-        return;
-    }
-    link->asking = true;
-}
-
-bool redis_link_sentinels_valid(const char *text)
-{
-    redis_link scratch;
-    return text && *text && s_parse_sentinels(&scratch, text);
+        rl_connect(link);
 }
 
 static void s_on_ping_timer(uv_timer_t *timer)
 {
     redis_link *link = timer->data;
     if (!link->closing && link->state == S_READY && link->n_sentinels)
-        s_ask_sentinel(link, false); /* a failover drops the connection at once, not at the next error */
+        rl_ask_sentinel(link, false); /* a failover drops the connection at once, not at the next error */
     if (link->closing || link->state != S_READY || link->ping_outstanding)
         return;
     char *buf = NULL;
@@ -964,7 +747,7 @@ static void s_on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
             snprintf(why, sizeof why, "%s:%d: %.120s", link->master_host, link->master_port, reply->str);
             cmd->retried = false;
             s_queue_insert_ordered(link, cmd);
-            s_drop(link, why);
+            rl_drop(link, why);
             return;
         }
     }
@@ -1079,7 +862,7 @@ redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options)
     link->sentinel_password = s_strdup_or_null(options->sentinel_password, &failed);
     if (!o->wait_timeout_ms)
         o->wait_timeout_ms = defaults.wait_timeout_ms;
-    if (!failed && options->sentinels && !s_parse_sentinels(link, options->sentinels))
+    if (!failed && options->sentinels && !rl_parse_sentinels(link, options->sentinels))
         failed = true;
     if (failed) {
         s_link_free(link);
@@ -1112,9 +895,9 @@ redis_link *redis_link_new(uv_loop_t *loop, const redis_link_options *options)
     uv_prepare_start(&link->flush, s_on_flush);
     uv_unref((uv_handle_t *)&link->flush); /* it never keeps a loop alive on its own */
     if (link->n_sentinels)
-        s_ask_sentinel(link, true);
+        rl_ask_sentinel(link, true);
     else
-        s_connect(link);
+        rl_connect(link);
     return link;
 }
 
