@@ -57,16 +57,18 @@ struct process_health {
     void *done_ud;
 };
 
+bool process_health_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+           c == '_';
+}
+
 /* Host names go into a Redis key and a JSON string: anything but [A-Za-z0-9._-] becomes '_'. */
 static void s_copy_name(char *dst, size_t size, const char *src)
 {
     size_t n = 0;
-    for (; src[n] && n + 1 < size; n++) {
-        char c = src[n];
-        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                     c == '-' || c == '_';
-        dst[n] = plain ? c : '_';
-    }
+    for (; src[n] && n + 1 < size; n++)
+        dst[n] = process_health_name_char(src[n]) ? src[n] : '_';
     dst[n] = '\0';
     if (n == 0)
         snprintf(dst, size, "unknown");

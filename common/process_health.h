@@ -30,6 +30,10 @@
 
 typedef struct process_health process_health;
 
+/* The characters a service or host name keeps in a report's key and JSON ([A-Za-z0-9._-]); the
+ * writer turns any other into '_', a reader refuses a member with one. */
+bool process_health_name_char(char c);
+
 /* The process-wide counters, bumped by the code that sees the event (one loop thread per process). */
 void process_health_note_request(bool server_error); /* a request was answered (server_error: 5xx class) */
 void process_health_note_busy(int delta);            /* requests being handled: +1 taken, -1 answered */

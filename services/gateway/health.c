@@ -56,13 +56,9 @@ static bool s_parse_member(const char *text, size_t len, s_process *p)
             return false;
         pid = pid * 10 + (c - '0');
     }
-    for (size_t i = 0; i < service_len + host_len; i++) {
-        char c = i < service_len ? text[i] : rest[i - service_len];
-        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                     c == '-' || c == '_';
-        if (!plain)
+    for (size_t i = 0; i < service_len + host_len; i++)
+        if (!process_health_name_char(i < service_len ? text[i] : rest[i - service_len]))
             return false; /* nothing odd reaches a label or a JSON string */
-    }
     memcpy(p->service, text, service_len);
     p->service[service_len] = '\0';
     memcpy(p->host, rest, host_len);
