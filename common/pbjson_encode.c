@@ -483,8 +483,8 @@ static void s_put_field(s_text *t, const ProtobufCMessage *msg, const ProtobufCF
     s_put_value(t, field, member, depth);
 }
 
-/* "<json name>": straight into the text (protoc's ToJsonName, as pbjson_json_name: each '_' dropped
- * and the letter after it upper-cased); proto field names need no escaping. */
+/* "<json name>": from the per-type cache, else written by pbjson_json_name (protoc's ToJsonName: each
+ * '_' dropped and the letter after it upper-cased); proto field names need no escaping. */
 static void s_put_json_name(s_text *t, const ProtobufCFieldDescriptor *field, const pbjson_field_names *names,
                             unsigned index)
 {
@@ -496,22 +496,15 @@ static void s_put_json_name(s_text *t, const ProtobufCFieldDescriptor *field, co
         }
         return;
     }
-    if (!s_reserve(t, strlen(field->name) + 3)) /* '"', the name (at most), '"', ':' */
+    /* the cache is full or out of memory: the name written here, by the one rule (pbjson_json_name) */
+    size_t room = strlen(field->name) + 1; /* the JSON name is never longer, plus its NUL */
+    if (!s_reserve(t, room + 2))           /* '"' before, '"' ':' after (the NUL's place is reused) */
         return;
-    char *out = t->data + t->len;
-    *out++ = '"';
-    bool upper_next = false;
-    for (const char *p = field->name; *p; p++) {
-        if (*p == '_') {
-            upper_next = true;
-            continue;
-        }
-        *out++ = upper_next && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-        upper_next = false;
-    }
-    *out++ = '"';
-    *out++ = ':';
-    t->len = (size_t)(out - t->data);
+    t->data[t->len++] = '"';
+    pbjson_json_name(field, t->data + t->len, room);
+    t->len += strlen(t->data + t->len);
+    t->data[t->len++] = '"';
+    t->data[t->len++] = ':';
 }
 
 static void s_put_message(s_text *t, const ProtobufCMessage *msg, int depth)
