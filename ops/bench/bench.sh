@@ -220,6 +220,10 @@ lines = [f"NOTE настройки ./ops/up: обработчиков реест
          f"{appendfsync}; {limit}; сеансов у wrk {sessions}"]
 def verdict(ok, text):
     lines.append(("PASS " if ok else "FAIL ") + text)
+if not memory_only:  # one line for ops/bench/scale.sh
+    lines.append(f"SCALE workers={workers} read_rps={g_rps:.0f} read_ratio={g_rps / rg if rg else 0:.3f} "
+                 f"read_p99_ms={g_p99:.2f} write_rps={p_rps:.0f} write_ratio={p_rps / re_ if re_ else 0:.3f} "
+                 f"write_p99_ms={p_p99:.2f}")
 ratio = g_rps / rg if rg else 0
 if memory_only:
     lines.append("NOTE --memory-only: скорость чтения и записи не замерялась")
@@ -250,17 +254,5 @@ EOF
 )"
 echo
 echo "$verdicts"
-# one line for ops/bench/scale.sh
-python3 - "$workers" "$redis_get" "$redis_eval" "$get_res" "$post_res" <<'EOF'
-import re, sys
-workers, rg, re_, get_res, post_res = sys.argv[1:6]
-def f(line, key):
-    m = re.search(key + r"=([0-9.]+)", line)
-    return float(m.group(1)) if m else 0.0
-rg, re_ = float(rg or 0), float(re_ or 0)
-print(f"SCALE workers={workers} read_rps={f(get_res, 'rps'):.0f} read_ratio={f(get_res, 'rps') / rg if rg else 0:.3f} "
-      f"read_p99_ms={f(get_res, 'p99_us') / 1000:.2f} write_rps={f(post_res, 'rps'):.0f} "
-      f"write_ratio={f(post_res, 'rps') / re_ if re_ else 0:.3f} write_p99_ms={f(post_res, 'p99_us') / 1000:.2f}")
-EOF
 grep -q '^FAIL' <<<"$verdicts" && exit 1
 exit 0
