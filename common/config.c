@@ -188,8 +188,9 @@ static int s_apply(config *cfg, size_t index, const char *value, const char *sou
         cfg->broker_bind = value;
         break;
     case O_BROKER_LOCAL:
-        if (strncmp(value, "ipc://", 6) != 0 || strlen(value + 6) >= 108 || strchr(value + 6, '/') == NULL) {
-            fprintf(stderr, "Ошибка: %s: «%s» — ожидается ipc://<абсолютный путь> короче 108 байт\n", source, value);
+        if (!mdp_broker_local_endpoint_valid(value)) {
+            fprintf(stderr, "Ошибка: %s: «%s» — ожидается ipc://<каталог>/<сокет>, путь короче %d байт\n", source,
+                    value, MDP_IPC_PATH_MAX);
             return -1;
         }
         cfg->broker_local = value;

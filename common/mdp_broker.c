@@ -620,19 +620,24 @@ static void s_on_handle_close(uv_handle_t *handle)
         free(broker);
 }
 
-/* Curve server options of the broker socket (before its bind). 0 or -1. */
+bool mdp_broker_local_endpoint_valid(const char *endpoint)
+{
+    const char *path = endpoint && strncmp(endpoint, "ipc://", 6) == 0 ? endpoint + 6 : NULL;
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    return slash != NULL && slash != path && strlen(path) < MDP_IPC_PATH_MAX;
+}
+
 /* The directory of an "ipc://<path>" endpoint is this user's alone (created 0700 when missing):
  * nobody else may reach a socket that admits without a key. 0, or -1 with errno (EPERM: open to
- * others or not ours, EINVAL: not an ipc endpoint or a path too long for a unix socket). */
+ * others or not ours, EINVAL: not such an endpoint, mdp_broker_local_endpoint_valid). */
 static int s_private_ipc_dir(const char *endpoint)
 {
-    const char *path = strncmp(endpoint, "ipc://", 6) == 0 ? endpoint + 6 : NULL;
-    char dir[108];
-    const char *slash = path ? strrchr(path, '/') : NULL;
-    if (!path || !slash || slash == path || strlen(path) >= sizeof dir || (size_t)(slash - path) >= sizeof dir) {
+    if (!mdp_broker_local_endpoint_valid(endpoint)) {
         errno = EINVAL;
         return -1;
     }
+    const char *path = endpoint + 6, *slash = strrchr(path, '/');
+    char dir[MDP_IPC_PATH_MAX];
     memcpy(dir, path, (size_t)(slash - path));
     dir[slash - path] = '\0';
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)

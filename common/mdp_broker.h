@@ -37,6 +37,14 @@ mdp_broker *mdp_broker_new(uv_loop_t *loop, void *zmq_context, const char *endpo
  * MDP_BROKER_ENDPOINT_MAX bytes, separated by commas (what zmq_bind makes of each is not checked). */
 bool mdp_broker_endpoints_valid(const char *endpoints);
 
+/* Longest path of a unix socket, with its NUL (sun_path). */
+#define MDP_IPC_PATH_MAX 108
+
+/* endpoint is a local endpoint the broker can bind: "ipc://<dir>/<name>", the path shorter than
+ * MDP_IPC_PATH_MAX, in a directory (not /) that mdp_broker_security.local_endpoint then requires
+ * to be the owner's alone. */
+bool mdp_broker_local_endpoint_valid(const char *endpoint);
+
 /* The ZAP domain of the broker socket (RFC 27). */
 #define MDP_BROKER_ZAP_DOMAIN "metodnet"
 
