@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "pbfield.h"
 #include "pbjson.h"
+#include "validate.h"
 #include "xalloc.h"
 
 /* ---------- keys and ids ---------- */
@@ -33,20 +34,13 @@ static char s_letter(const entity_kind *kind)
     return kind->id_letter ? kind->id_letter : kind->name[0];
 }
 
-/* The parts one after another into out (NUL-terminated; cut to size as snprintf would): keys are
- * made on every request, snprintf's format parsing costs more than the copying. */
+/* The parts one after another into out (NUL-terminated, cut to size as snprintf would; text_copy):
+ * keys are made on every request, snprintf's format parsing costs more than the copying. */
 static void s_join(char *out, size_t size, const char *const *parts, size_t n)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n && size > 0; i++) {
-        size_t len = strlen(parts[i]);
-        if (o + len >= size)
-            len = size - 1 - o;
-        memcpy(out + o, parts[i], len);
-        o += len;
-    }
-    if (size > 0)
-        out[o] = '\0';
+    size_t o = text_copy(out, size, "", 0);
+    for (size_t i = 0; i < n; i++)
+        o += text_copy(out + o, size - o, parts[i], strlen(parts[i]));
 }
 
 bool entity_kind_key(const entity_kind *kind, const char *id, char *out, size_t size)
