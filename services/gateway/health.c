@@ -13,6 +13,8 @@
 #define S_PROCESSES_MAX 1000
 #define S_FORGET_MS     (15 * 60 * 1000) /* a silent process is listed for 15 minutes, then forgotten */
 
+static const char s_redis_down_ru[] = "Redis недоступен: отчёты процессов не прочитать";
+
 typedef struct {
     char service[32];
     char host[64];
@@ -152,7 +154,7 @@ static void s_on_members(const redisReply *reply, const char *error, void *ud)
         return;
     }
     if (http->redis == NULL || redis_link_command(http->redis, s_on_reports, f, (int)(1 + f->n), argv, argvlen) != 0) {
-        f->problem = "Redis недоступен: отчёты процессов не прочитать";
+        f->problem = s_redis_down_ru;
         s_answer(f);
     }
     free(argv);
@@ -187,13 +189,13 @@ static void s_fetch_start(gateway_http *http, h2o_req_t *req, const char *label,
     const char *forget[] = {"ZREMRANGEBYSCORE", PROCESS_HEALTH_INDEX_KEY, "-inf", cutoff};
     const char *members[] = {"ZRANGE", PROCESS_HEALTH_INDEX_KEY, "0", max_index, "REV", "WITHSCORES"};
     if (http->redis == NULL || !redis_link_connected(http->redis)) {
-        f->problem = "Redis недоступен: отчёты процессов не прочитать";
+        f->problem = s_redis_down_ru;
         s_answer(f);
         return;
     }
     redis_link_command(http->redis, s_on_forgotten, NULL, 4, forget, NULL);
     if (redis_link_command(http->redis, s_on_members, f, 6, members, NULL) != 0) {
-        f->problem = "Redis недоступен: отчёты процессов не прочитать";
+        f->problem = s_redis_down_ru;
         s_answer(f);
     }
 }
