@@ -15,7 +15,7 @@ import time
 import unittest
 
 from harness import StackTestCase
-from test_resilience import setup_tree, staff
+from test_resilience import prepare_person, staff
 
 SERVE_BOUND_S = 30.0  # the platform must serve again within this after kill -9 of the master
 
@@ -28,10 +28,7 @@ class FailoverTest(StackTestCase):
 
     @classmethod
     def prepare(cls):
-        cls.mun, cls.org = setup_tree(cls.stack, "07")
-        r = cls.stack.post("/api/v1/staff", staff(cls.org["id"], 0))
-        assert r.status == 201, r
-        cls.person = r.json
+        prepare_person(cls)
 
     def body(self, n):
         return dict(staff(self.org["id"], n), lastName=f"Отказов-{os.getpid()}-{n}")

@@ -33,6 +33,14 @@ def staff(org_id, n):
             "active": True}
 
 
+def prepare_person(cls):
+    """The class's tree (cls.mun, cls.org) and one staff member in it (cls.person)."""
+    cls.mun, cls.org = setup_tree(cls.stack, "07")
+    r = cls.stack.post("/api/v1/staff", staff(cls.org["id"], 0))
+    assert r.status == 201, r
+    cls.person = r.json
+
+
 class WorkersTest(StackTestCase):
     """Two registry processes; short heartbeats. Each worker process opens 2 MDP connections, so a
     burst of requests necessarily lands on both processes."""
@@ -43,10 +51,7 @@ class WorkersTest(StackTestCase):
 
     @classmethod
     def prepare(cls):
-        cls.mun, cls.org = setup_tree(cls.stack, "07")
-        r = cls.stack.post("/api/v1/staff", staff(cls.org["id"], 0))
-        assert r.status == 201, r
-        cls.person = r.json
+        prepare_person(cls)
 
     def get_person(self, rid):
         t0 = time.monotonic()

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool_args.h"
 #include "registry.pb-c.h"
 #include "registry_kinds.h"
 
@@ -27,21 +28,13 @@ static void s_command(FILE *out, int argc, const char *const *argv, const size_t
         s_bulk(out, argv[i], lens ? lens[i] : strlen(argv[i]));
 }
 
-static const char *s_arg(int argc, char **argv, const char *name, const char *fallback)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return fallback;
-}
-
 int main(int argc, char **argv)
 {
-    const char *region = s_arg(argc, argv, "--region", "07");
-    const char *municipality = s_arg(argc, argv, "--municipality", NULL);
-    const char *organization = s_arg(argc, argv, "--organization", NULL);
-    long long count = atoll(s_arg(argc, argv, "--count", "0"));
-    long long first = atoll(s_arg(argc, argv, "--first", "1"));
+    const char *region = tool_arg(argc, argv, "--region", "07");
+    const char *municipality = tool_arg(argc, argv, "--municipality", NULL);
+    const char *organization = tool_arg(argc, argv, "--organization", NULL);
+    long long count = atoll(tool_arg(argc, argv, "--count", "0"));
+    long long first = atoll(tool_arg(argc, argv, "--first", "1"));
     if (!municipality || !organization || count <= 0 || count > 10000000 || first <= 0) {
         fprintf(stderr,
                 "использование: %s --region 07 --municipality 07-m1 --organization 07-o1 --count N "

@@ -13,29 +13,22 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "tool_args.h"
 #include "curve_keys.h"
 #include "envelope.pb-c.h"
 #include "mdp.h"
 #include "request_envelope.h"
 
-static const char *s_arg(int argc, char **argv, const char *name, const char *fallback)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return fallback;
-}
-
 int main(int argc, char **argv)
 {
-    const char *endpoint = s_arg(argc, argv, "--endpoint", NULL);
-    const char *service = s_arg(argc, argv, "--service", "registry");
-    const char *method = s_arg(argc, argv, "--method", "GetStaff");
-    const char *id = s_arg(argc, argv, "--id", "");
-    const char *caller_kind = s_arg(argc, argv, "--caller", "system");
-    const char *broker_pub = s_arg(argc, argv, "--broker-pub", NULL);
-    const char *key_file = s_arg(argc, argv, "--key", NULL);
-    int timeout_ms = atoi(s_arg(argc, argv, "--timeout-ms", "2000"));
+    const char *endpoint = tool_arg(argc, argv, "--endpoint", NULL);
+    const char *service = tool_arg(argc, argv, "--service", "registry");
+    const char *method = tool_arg(argc, argv, "--method", "GetStaff");
+    const char *id = tool_arg(argc, argv, "--id", "");
+    const char *caller_kind = tool_arg(argc, argv, "--caller", "system");
+    const char *broker_pub = tool_arg(argc, argv, "--broker-pub", NULL);
+    const char *key_file = tool_arg(argc, argv, "--key", NULL);
+    int timeout_ms = atoi(tool_arg(argc, argv, "--timeout-ms", "2000"));
     if (!endpoint || (!broker_pub) != (!key_file)) {
         fprintf(stderr,
                 "использование: %s --endpoint E [--service S] [--method M] [--id ID] "
